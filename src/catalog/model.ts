@@ -1,0 +1,49 @@
+import type { LayeredFileSystem } from '../image/filesystem.js';
+import type { LayerInfo } from '../image/model.js';
+import type { OsInfo } from './os-release.js';
+
+export interface Location {
+  /** Path of the file that listed the package (the package database, lockfile…). */
+  path: string;
+  layer?: LayerInfo;
+}
+
+export interface Package {
+  name: string;
+  /** The version as the ecosystem compares it: apk `1.2-r3`, deb `[epoch:]upstream-rev`, rpm `[epoch:]version-release`. */
+  version: string;
+  /** purl type: apk, deb, rpm, … */
+  type: string;
+  arch?: string;
+  /** rpm only: the parts of the version. */
+  epoch?: number;
+  release?: string;
+  /** Source package (what distro advisories key on) and its version. */
+  source?: { name: string; version?: string };
+  licenses: string[];
+  purl: string;
+  maintainer?: string;
+  vendor?: string;
+  size?: number;
+  description?: string;
+  /** Which cataloger found it. */
+  foundBy: string;
+  locations: Location[];
+  /** The layer that brought this package in. */
+  layer?: LayerInfo;
+  /** Files the package installed, when its database lists them. */
+  files?: string[];
+}
+
+export interface CatalogContext {
+  fs: LayeredFileSystem;
+  os?: OsInfo;
+  warnings: string[];
+}
+
+/** One per ecosystem. Layers stream past; only files `wants` accepts are kept for `catalog`. */
+export interface Cataloger {
+  name: string;
+  wants(path: string): boolean;
+  catalog(ctx: CatalogContext): Promise<Package[]>;
+}

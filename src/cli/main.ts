@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { CustomsError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { registerSbom } from './sbom.js';
+
+const debug = process.argv.includes('--debug');
+
+function fail(err: unknown): never {
+  if (err instanceof CommanderError) process.exit(err.exitCode || 1);
+  if (err instanceof CustomsError) {
+    process.stderr.write(`customs: ${err.line()}\n`);
+    if (debug) process.stderr.write(`${err.stack}\n${err.cause instanceof Error ? `caused by: ${err.cause.stack}\n` : ''}`);
+    process.exit(1);
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`customs: internal error: ${msg}${debug ? '' : ' (run again with --debug for details)'}\n`);
+  if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exit(2);
+}
+
+const program = new Command()
+  .name('customs')
+  .description('Container image security scanner')
+  .version(VERSION)
+  .option('--debug', 'show stack traces of errors')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `customs: ${s}` : s) });
+
+registerSbom(program);
+for (const c of program.commands) c.exitOverride().option('--debug', 'show stack traces of errors');
+
+process.on('unhandledRejection', fail);
+program.parseAsync(process.argv).catch(fail);

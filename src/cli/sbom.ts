@@ -1,0 +1,53 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { catalogImage, wantedBy } from '../catalog/index.js';
+import { CustomsError } from '../errors.js';
+import { parseSize } from '../image/limits.js';
+import { openImage } from '../image/open.js';
+import { parsePlatform } from '../image/platform.js';
+import { sbomFormats } from '../report/sbom-formats.js';
+import { VERSION } from '../version.js';
+
+interface SbomOptions {
+  format: string;
+  output?: string;
+  platform?: string;
+  maxLayerSize?: string;
+  quiet?: boolean;
+}
+
+export function registerSbom(program: Command): void {
+  program
+    .command('sbom')
+    .description('list every package in an image (docker/OCI archive, OCI layout, or root filesystem folder)')
+    .argument('<target>', 'docker-archive:FILE, oci:DIR, oci-archive:FILE, dir:DIR, or a path (kind guessed)')
+    .option('-f, --format <format>', `output format: ${Object.keys(sbomFormats).join(', ')}`, 'table')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default: this host)')
+    .option('--max-layer-size <size>', 'largest uncompressed layer accepted, e.g. 16G (decompression-bomb guard)')
+    .option('-q, --quiet', 'no warnings on standard error')
+    .action(async (target: string, opts: SbomOptions) => {
+      const write = sbomFormats[opts.format];
+      if (!write) throw new CustomsError(`unknown format "${opts.format}"; use one of ${Object.keys(sbomFormats).join(', ')}`);
+      let limits;
+      try {
+        limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
+      } catch (err) {
+        throw new CustomsError(`--max-layer-size: ${(err as Error).message}`);
+      }
+      let platform;
+      try {
+        platform = opts.platform ? parsePlatform(opts.platform) : undefined;
+      } catch (err) {
+        throw new CustomsError(`--platform: ${(err as Error).message}`);
+      }
+      const image = await openImage(target, { wants: wantedBy(), platform, limits });
+      const inventory = await catalogImage(image);
+      if (!opts.quiet) {
+        for (const w of [...image.metadata.warnings, ...inventory.warnings]) process.stderr.write(`customs: warning: ${w}\n`);
+      }
+      const text = write({ image: image.metadata, inventory, tool: { name: 'customs', version: VERSION } });
+      if (opts.output) await writeFile(opts.output, text);
+      else process.stdout.write(text);
+    });
+}

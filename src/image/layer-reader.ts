@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar-stream';
+import { CustomsError } from '../errors.js';
+import { decompressor, sniff, sniffCompression, type Compression } from './compression.js';
+import type { Limits } from './limits.js';
+import type { FileEntry, FileType, LayerContent, LayerInfo } from './model.js';
+import { baseName, normalizeEntryPath, parentOf } from './paths.js';
+
+export type Wants = (path: string) => boolean;
+
+export interface ReadLayerResult extends LayerContent {
+  /** sha256 of the bytes as stored. */
+  blobDigest: string;
+  /** sha256 of the uncompressed tar (the diff_id). */
+  tarDigest: string;
+  compression: Compression;
+  blobBytes: number;
+  tarBytes: number;
+  warnings: string[];
+}
+
+/** Counts and hashes the bytes flowing through, and enforces the decompression bounds. */
+class Meter extends Transform {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  constructor(private readonly check?: (bytes: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.hash.update(chunk);
+    try {
+      this.check?.(this.bytes);
+    } catch (err) {
+      cb(err as Error);
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+const ENTRY_TYPES: Record<string, FileType> = {
+  file: 'file',
+  'contiguous-file': 'file',
+  directory: 'dir',
+  symlink: 'symlink',
+  link: 'hardlink',
+};
+
+/**
+ * Stream one layer blob (gzip, zstd or plain tar) into an index of its entries. Only the files
+ * `wants` accepts are kept in memory; everything else is metadata. Nothing is written to disk.
+ */
+export async function readLayer(
+  blob: Readable,
+  info: LayerInfo,
+  wants: Wants,
+  limits: Limits,
+): Promise<ReadLayerResult> {
+  const files = new Map<string, FileEntry>();
+  const whiteouts = new Set<string>();
+  const opaqueDirs = new Set<string>();
+  const warnings: string[] = [];
+  const raw = new Meter();
+  const layerName = `layer ${info.index + 1}${info.digest ? ` (${info.digest.slice(0, 19)})` : ''}`;
+  const tarMeter = new Meter((bytes) => {
+    if (bytes > limits.maxLayerBytes) {
+      throw new CustomsError(
+        `${layerName} expands past ${limits.maxLayerBytes} bytes: refusing a possible decompression bomb (raise --max-layer-size)`,
+      );
+    }
+    if (bytes > limits.ratioFloorBytes && raw.bytes > 0 && bytes / raw.bytes > limits.maxRatio) {
+      throw new CustomsError(
+        `${layerName} expands more than ${limits.maxRatio}x its compressed size: refusing a possible decompression bomb (raise --max-layer-size)`,
+      );
+    }
+  });
+
+  const metered = blob.pipe(raw);
+  blob.on('error', (err) => raw.destroy(err));
+  const { head, rest } = await sniff(metered);
+  const compression = sniffCompression(head);
+  const extract = tar.extract();
+  const dec = decompressor(compression);
+  const stages: NodeJS.ReadWriteStream[] = dec ? [dec, tarMeter] : [tarMeter];
+  const piping = pipeline(rest, ...(stages as [Transform]), extract).catch((err: unknown) => err);
+
+  try {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const path = normalizeEntryPath(h.name);
+      const type = ENTRY_TYPES[h.type ?? 'file'] ?? 'other';
+      if (path === '') {
+        entry.resume();
+        continue;
+      }
+      // A layer never needs to write through a symlink it just created; tar-based escapes do.
+      for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
+        if (files.get(p)?.type === 'symlink') {
+          throw new CustomsError(`hostile tar entry "${h.name}": written through the symlink "${p}"`);
+        }
+      }
+      const name = baseName(path);
+      if (name.startsWith('.wh.')) {
+        if (name === '.wh..wh..opq') opaqueDirs.add(parentOf(path));
+        else if (!name.startsWith('.wh..wh.')) {
+          const dir = parentOf(path);
+          whiteouts.add((dir ? dir + '/' : '') + name.slice(4));
+        }
+        entry.resume();
+        continue;
+      }
+      const fe: FileEntry = { type, size: h.size ?? 0, mode: h.mode ?? 0 };
+      if (type === 'symlink') fe.linkname = h.linkname ?? '';
+      if (type === 'hardlink') fe.linkname = normalizeEntryPath(h.linkname ?? '');
+      if (type === 'file' && wants(path)) {
+        if (fe.size > limits.maxFileBytes) {
+          warnings.push(`${path}: ${fe.size} bytes is larger than the ${limits.maxFileBytes}-byte read limit; skipped`);
+          entry.resume();
+        } else {
+          const chunks: Buffer[] = [];
+          for await (const c of entry) chunks.push(c as Buffer);
+          fe.content = Buffer.concat(chunks);
+        }
+      } else if (type === 'hardlink' && wants(path)) {
+        const target = files.get(fe.linkname!);
+        if (target?.content) fe.content = target.content;
+        entry.resume();
+      } else {
+        entry.resume();
+      }
+      files.set(path, fe);
+    }
+  } catch (err) {
+    blob.destroy();
+    raw.destroy();
+    await piping;
+    throw explainStreamError(err, layerName);
+  }
+  const pipeErr = await piping;
+  if (pipeErr) throw explainStreamError(pipeErr, layerName);
+
+  return {
+    info,
+    files,
+    whiteouts,
+    opaqueDirs,
+    blobDigest: 'sha256:' + raw.hash.digest('hex'),
+    tarDigest: 'sha256:' + tarMeter.hash.digest('hex'),
+    compression,
+    blobBytes: raw.bytes,
+    tarBytes: tarMeter.bytes,
+    warnings,
+  };
+}
+
+function explainStreamError(err: unknown, layerName: string): Error {
+  if (err instanceof CustomsError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const msg = e?.message ?? String(err);
+  if (e?.code === 'Z_BUF_ERROR' || /unexpected end|premature|truncated/i.test(msg)) {
+    return new CustomsError(`${layerName} is truncated (${msg})`, undefined, { cause: err });
+  }
+  if (e?.code === 'Z_DATA_ERROR' || /zstd|invalid tar|header/i.test(msg)) {
+    return new CustomsError(`${layerName} is corrupt (${msg})`, undefined, { cause: err });
+  }
+  return new CustomsError(`${layerName} could not be read (${msg})`, undefined, { cause: err });
+}
+

@@ -1,0 +1,71 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CustomsError, withInput } from '../errors.js';
+import type { Wants } from './layer-reader.js';
+import { defaultLimits, type Limits } from './limits.js';
+import type { OpenedImage } from './model.js';
+import { hostPlatform, type Platform } from './platform.js';
+import { DirStore } from './sources/dir-store.js';
+import { resolveImage } from './sources/layout.js';
+import { openRootfs } from './sources/rootfs.js';
+import { TarStore } from './sources/tar-store.js';
+
+export interface OpenOptions {
+  wants: Wants;
+  platform?: Platform;
+  limits?: Partial<Limits>;
+}
+
+const PREFIXES = ['docker-archive', 'oci-archive', 'oci', 'oci-dir', 'dir', 'rootfs'] as const;
+type Prefix = (typeof PREFIXES)[number];
+
+/** Split `scheme:path[:ref]`; a path that exists wins over a trailing `:ref`. */
+export function parseTarget(target: string): { scheme?: Prefix; path: string; ref?: string } {
+  const m = /^([a-z-]+):(.*)$/.exec(target);
+  const scheme = m && (PREFIXES as readonly string[]).includes(m[1]) ? (m[1] as Prefix) : undefined;
+  const rest = scheme ? m![2] : target;
+  if (scheme && !existsSync(rest)) {
+    const i = rest.lastIndexOf(':');
+    if (i > 0 && existsSync(rest.slice(0, i))) return { scheme, path: rest.slice(0, i), ref: rest.slice(i + 1) };
+  }
+  return { scheme, path: rest };
+}
+
+/** Open any local image: docker/OCI archives, OCI layouts and root filesystem folders. */
+export async function openImage(target: string, opts: OpenOptions): Promise<OpenedImage> {
+  const limits = { ...defaultLimits, ...opts.limits };
+  const platform = opts.platform ?? hostPlatform();
+  const { scheme, path, ref } = parseTarget(target);
+  if (!existsSync(path)) {
+    throw new CustomsError('no such file or directory', target);
+  }
+  try {
+    const st = statSync(path);
+    const resolveOpts = { platform, ref, wants: opts.wants, limits };
+    if (st.isDirectory()) {
+      // A root filesystem never has index.json or oci-layout at its top; an OCI layout always has one.
+      const isLayout = existsSync(join(path, 'index.json')) || existsSync(join(path, 'oci-layout'));
+      if (scheme === 'oci' || scheme === 'oci-dir' || (!scheme && isLayout)) {
+        return await resolveImage(new DirStore(path, target), 'oci-layout', target, resolveOpts);
+      }
+      if (scheme && scheme !== 'dir' && scheme !== 'rootfs') {
+        throw new CustomsError(`${scheme}: expects a file, but this is a folder`);
+      }
+      return await openRootfs(path, target, opts.wants, limits);
+    }
+    if (scheme === 'dir' || scheme === 'rootfs' || scheme === 'oci' || scheme === 'oci-dir') {
+      throw new CustomsError(`${scheme}: expects a folder, but this is a file`);
+    }
+    const store = await TarStore.open(path, target, opts.wants, limits);
+    const kind = scheme === 'oci-archive' ? 'oci-archive' : scheme === 'docker-archive' ? 'docker-archive' : store.has('manifest.json') ? 'docker-archive' : 'oci-archive';
+    if (scheme === 'docker-archive' && !store.has('manifest.json')) {
+      throw new CustomsError('not a docker archive: manifest.json is missing');
+    }
+    if (scheme === 'oci-archive' && !store.has('index.json')) {
+      throw new CustomsError('not an OCI archive: index.json is missing');
+    }
+    return await resolveImage(store, kind, target, resolveOpts);
+  } catch (err) {
+    throw withInput(err, target);
+  }
+}

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { Package } from '../catalog/model.js';
+import { isCompoundExpression, spdxId } from './licenses.js';
+import { cleanStep, type SbomInput } from './model.js';
+
+type Props = Array<{ name: string; value: string }>;
+
+function licenses(pkg: Package): unknown[] | undefined {
+  if (pkg.licenses.length === 0) return undefined;
+  if (pkg.licenses.length === 1 && isCompoundExpression(pkg.licenses[0])) return [{ expression: pkg.licenses[0] }];
+  return pkg.licenses.map((l) => {
+    const id = spdxId(l);
+    return id ? { license: { id } } : { license: { name: l } };
+  });
+}
+
+function prop(props: Props, name: string, value: string | number | undefined): void {
+  if (value !== undefined && value !== '') props.push({ name: `customs:${name}`, value: String(value) });
+}
+
+/** CycloneDX 1.6 JSON: the image as metadata.component, the OS and every package as components. */
+export function toCycloneDx(input: SbomInput): object {
+  const { image, inventory } = input;
+  const imageRef = `image:${image.configDigest ?? image.manifestDigest ?? image.name}`;
+  const imageProps: Props = [];
+  prop(imageProps, 'image:target', image.target);
+  prop(imageProps, 'image:kind', image.kind);
+  prop(imageProps, 'image:manifestDigest', image.manifestDigest);
+  prop(imageProps, 'image:configDigest', image.configDigest);
+  prop(imageProps, 'image:os', image.os);
+  prop(imageProps, 'image:architecture', image.architecture);
+  image.repoTags.forEach((t) => prop(imageProps, 'image:repoTag', t));
+  for (const l of image.layers) {
+    prop(imageProps, `image:layer:${l.index}`, [l.digest, l.diffId, l.createdBy ? cleanStep(l.createdBy) : undefined].filter(Boolean).join(' '));
+  }
+
+  const refs = new Set<string>();
+  const components: object[] = [];
+  let osRef: string | undefined;
+  if (inventory.os) {
+    osRef = `os:${inventory.os.id}@${inventory.os.version}`;
+    const osProps: Props = [];
+    if (inventory.os.eol) {
+      prop(osProps, 'os:eolDate', inventory.os.eol.date);
+      prop(osProps, 'os:endOfLife', String(inventory.os.eol.endOfLife));
+    }
+    components.push({
+      'bom-ref': osRef,
+      type: 'operating-system',
+      name: inventory.os.id,
+      version: inventory.os.version,
+      description: inventory.os.prettyName,
+      ...(osProps.length ? { properties: osProps } : {}),
+    });
+  }
+  for (const pkg of inventory.packages) {
+    let ref = pkg.purl;
+    for (let i = 2; refs.has(ref); i++) ref = `${pkg.purl}#${i}`;
+    refs.add(ref);
+    const props: Props = [];
+    prop(props, 'package:type', pkg.type);
+    prop(props, 'package:foundBy', pkg.foundBy);
+    prop(props, 'package:arch', pkg.arch);
+    prop(props, 'package:sourceName', pkg.source?.name);
+    prop(props, 'package:sourceVersion', pkg.source?.version);
+    for (const loc of pkg.locations) prop(props, 'location:path', loc.path);
+    prop(props, 'layer:index', pkg.layer ? pkg.layer.index : undefined);
+    prop(props, 'layer:digest', pkg.layer?.digest);
+    prop(props, 'layer:diffId', pkg.layer?.diffId);
+    prop(props, 'layer:createdBy', pkg.layer?.createdBy ? cleanStep(pkg.layer.createdBy) : undefined);
+    const publisher = pkg.vendor ?? pkg.maintainer;
+    components.push({
+      'bom-ref': ref,
+      type: 'library',
+      ...(publisher ? { publisher } : {}),
+      name: pkg.name,
+      version: pkg.version,
+      ...(pkg.description ? { description: pkg.description } : {}),
+      ...(licenses(pkg) ? { licenses: licenses(pkg) } : {}),
+      purl: pkg.purl,
+      properties: props,
+    });
+  }
+  const pkgRefs = [...refs];
+  return {
+    $schema: 'http://cyclonedx.org/schema/bom-1.6.schema.json',
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    serialNumber: `urn:uuid:${randomUUID()}`,
+    version: 1,
+    metadata: {
+      timestamp: (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      tools: { components: [{ type: 'application', name: input.tool.name, version: input.tool.version }] },
+      component: {
+        'bom-ref': imageRef,
+        type: 'container',
+        name: image.name,
+        ...(image.manifestDigest || image.configDigest ? { version: image.manifestDigest ?? image.configDigest } : {}),
+        properties: imageProps,
+      },
+    },
+    components,
+    dependencies: [
+      { ref: imageRef, dependsOn: [...(osRef ? [osRef] : []), ...pkgRefs] },
+      ...(osRef ? [{ ref: osRef, dependsOn: [] }] : []),
+      ...pkgRefs.map((ref) => ({ ref, dependsOn: [] })),
+    ],
+  };
+}
