@@ -23,18 +23,19 @@ export interface ApkRecord {
   files: string[];
 }
 
-/** Parse `lib/apk/db/installed`: one blank-line separated record per package, one `K:value` per line. */
-export function parseApkDb(text: string): ApkRecord[] {
+/**
+ * Parse `lib/apk/db/installed`: one blank-line separated record per package, one `K:value` per
+ * line. Damaged lines and records go to `problems` and are skipped; the rest is kept.
+ */
+export function parseApkDb(text: string, problems: string[] = []): ApkRecord[] {
   const out: ApkRecord[] = [];
   let cur: Partial<ApkRecord> & { files: string[]; depends: string[]; provides: string[] } = { files: [], depends: [], provides: [] };
   let dir = '';
   let lineNo = 0;
   const flush = () => {
     if (cur.name || cur.version) {
-      if (!cur.name || !cur.version) {
-        throw new CustomsError(`corrupt apk database: record ending at line ${lineNo} has no ${cur.name ? 'V:' : 'P:'} field`);
-      }
-      out.push(cur as ApkRecord);
+      if (!cur.name || !cur.version) problems.push(`record ending at line ${lineNo} has no ${cur.name ? 'V:' : 'P:'} field; skipped`);
+      else out.push(cur as ApkRecord);
     }
     cur = { files: [], depends: [], provides: [] };
     dir = '';
@@ -46,7 +47,8 @@ export function parseApkDb(text: string): ApkRecord[] {
       continue;
     }
     if (line[1] !== ':') {
-      throw new CustomsError(`corrupt apk database: line ${lineNo} is not a "K:value" field`);
+      problems.push(`line ${lineNo} is not a "K:value" field`);
+      continue;
     }
     const k = line[0];
     const v = line.slice(2);
@@ -70,6 +72,7 @@ export function parseApkDb(text: string): ApkRecord[] {
     }
   }
   flush();
+  if (out.length === 0 && text.trim() !== '') throw new CustomsError('corrupt apk database: no readable package record');
   return out;
 }
 
@@ -79,7 +82,21 @@ export const apkCataloger: Cataloger = {
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     if (!ctx.fs.exists(DB)) return [];
     const distroNs = ctx.os?.id ?? 'alpine';
-    const found = await withLayers(ctx.fs, DB, (b) => parseApkDb(b.toString('utf8')), (r) => `${r.name}@${r.version}`);
+    const problems: string[] = [];
+    let first = true;
+    const found = await withLayers(
+      ctx.fs,
+      DB,
+      (b) => {
+        const recs = parseApkDb(b.toString('utf8'), first ? problems : []);
+        first = false;
+        return recs;
+      },
+      (r) => `${r.name}@${r.version}`,
+    );
+    if (problems.length) {
+      ctx.warnings.push(`/${DB} is damaged: ${problems.length} problem(s), e.g. ${problems.slice(0, 3).join('; ')}`);
+    }
     return found.map(({ item: r, layer }) => ({
       name: r.name,
       version: r.version,

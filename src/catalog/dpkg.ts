@@ -21,8 +21,12 @@ export interface DpkgRecord {
   depends?: string;
 }
 
-/** Parse deb822 paragraphs (dpkg status, status.d files): `Field: value`, continuation lines indented. */
-export function parseDeb822(text: string): Array<Record<string, string>> {
+/**
+ * Parse deb822 paragraphs (dpkg status, status.d files): `Field: value`, continuation lines
+ * indented. Damaged lines are reported in `problems` and skipped, so one bad record does not
+ * hide the rest of the database.
+ */
+export function parseDeb822(text: string, problems: string[] = []): Array<Record<string, string>> {
   const out: Array<Record<string, string>> = [];
   let cur: Record<string, string> = {};
   let last = '';
@@ -36,12 +40,15 @@ export function parseDeb822(text: string): Array<Record<string, string>> {
       continue;
     }
     if (line[0] === ' ' || line[0] === '\t') {
-      if (!last) throw new CustomsError(`corrupt dpkg database: line ${lineNo} continues no field`);
-      cur[last] += '\n' + line.trim();
+      if (last) cur[last] += '\n' + line.trim();
+      else problems.push(`line ${lineNo}: continuation line outside any field`);
       continue;
     }
     const i = line.indexOf(':');
-    if (i <= 0) throw new CustomsError(`corrupt dpkg database: line ${lineNo} is not a "Field: value" line`);
+    if (i <= 0) {
+      problems.push(`line ${lineNo}: not a "Field: value" line`);
+      continue;
+    }
     last = line.slice(0, i);
     cur[last] = line.slice(i + 1).trim();
   }
@@ -49,17 +56,27 @@ export function parseDeb822(text: string): Array<Record<string, string>> {
   return out;
 }
 
+/** dpkg's version syntax: [epoch:]upstream[-revision], upstream starting with a digit. */
+const DPKG_VERSION = /^(?:\d+:)?\d[A-Za-z0-9.+~:-]*$/;
+
 /** Installed packages of a status file; status.d files (distroless) have no Status field. */
-export function parseDpkgStatus(text: string, requireStatus = true): DpkgRecord[] {
+export function parseDpkgStatus(text: string, requireStatus = true, problems: string[] = []): DpkgRecord[] {
   const out: DpkgRecord[] = [];
-  for (const p of parseDeb822(text)) {
-    if (!p.Package) continue;
+  const paragraphs = parseDeb822(text, problems);
+  for (const p of paragraphs) {
+    if (!p.Package) {
+      problems.push(`a record without a Package field was skipped`);
+      continue;
+    }
     const status = p.Status;
     if (requireStatus || status) {
       // "want flag state": only packages whose state is installed (not config-files, half-installed…)
       if (!status || status.split(/\s+/)[2] !== 'installed') continue;
     }
-    if (!p.Version) throw new CustomsError(`corrupt dpkg database: package ${p.Package} has no Version`);
+    if (!p.Version || !DPKG_VERSION.test(p.Version)) {
+      problems.push(`package ${p.Package}: ${p.Version ? `invalid version "${p.Version}"` : 'no Version'}; skipped`);
+      continue;
+    }
     const src = /^(\S+)(?:\s+\((.+)\))?$/.exec(p.Source ?? '');
     out.push({
       name: p.Package,
@@ -73,6 +90,9 @@ export function parseDpkgStatus(text: string, requireStatus = true): DpkgRecord[
       status,
       depends: p.Depends,
     });
+  }
+  if (out.length === 0 && paragraphs.length === 0 && text.trim() !== '') {
+    throw new CustomsError('corrupt dpkg database: no readable package record');
   }
   return out;
 }
@@ -116,12 +136,27 @@ export const dpkgCataloger: Cataloger = {
     const seen = new Set<string>();
     for (const db of dbs) {
       let found;
+      const problems: string[] = [];
+      let first = true;
       try {
-        found = await withLayers(ctx.fs, db.path, (b) => parseDpkgStatus(b.toString('utf8'), db.requireStatus), (r) => `${r.name}:${r.arch}@${r.version}`);
+        found = await withLayers(
+          ctx.fs,
+          db.path,
+          (b) => {
+            // Report damage in the image's own (newest) copy only.
+            const p = parseDpkgStatus(b.toString('utf8'), db.requireStatus, first ? problems : []);
+            first = false;
+            return p;
+          },
+          (r) => `${r.name}:${r.arch}@${r.version}`,
+        );
       } catch (err) {
         if (db.path === STATUS) throw err;
         ctx.warnings.push(`/${db.path}: ${(err as Error).message}`);
         continue;
+      }
+      if (problems.length) {
+        ctx.warnings.push(`/${db.path} is damaged: ${problems.length} problem(s), e.g. ${problems.slice(0, 3).join('; ')}`);
       }
       for (const { item: r, layer } of found) {
         const key = `${r.name}:${r.arch}@${r.version}`;

@@ -39,7 +39,8 @@ export function osFromOsRelease(text: string, source = 'etc/os-release'): OsInfo
   const version = kv.VERSION_ID ?? '';
   if (!id || !version) return undefined;
   if (id === 'centos' && /stream/i.test(kv.NAME ?? '')) id = 'centos-stream';
-  if (id === 'sle-micro-rancher' || id === 'suse-microos' && /micro/i.test(kv.NAME ?? '')) id = 'sle-micro';
+  // SLE Micro: `sle-micro`, `sle-micro-rancher` (5.x) and `sl-micro` (6.x) are one product line.
+  if (id === 'sle-micro-rancher' || id === 'sl-micro') id = 'sle-micro';
   if (id === 'opensuse' && /tumbleweed/i.test(kv.NAME ?? '')) id = 'opensuse-tumbleweed';
   if (id === 'opensuse' || id === 'opensuse-leap') id = 'opensuse-leap';
   return {

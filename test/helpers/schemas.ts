@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { shared } from './paths.js';
+
+const load = (...p: string[]) => JSON.parse(readFileSync(shared('schemas', ...p), 'utf8'));
+
+let ajv: Ajv.default | undefined;
+function instance(): Ajv.default {
+  if (ajv) return ajv;
+  const A = (Ajv as unknown as { default: typeof Ajv.default }).default ?? Ajv;
+  ajv = new A({ strict: false, allErrors: true, validateFormats: true });
+  (addFormats as unknown as { default: (a: Ajv.default) => void }).default?.(ajv) ?? (addFormats as unknown as (a: Ajv.default) => void)(ajv);
+  ajv.addSchema(load('cyclonedx', 'spdx.schema.json'), 'spdx.schema.json');
+  ajv.addSchema(load('cyclonedx', 'jsf-0.82.schema.json'), 'jsf-0.82.schema.json');
+  ajv.addSchema(load('cyclonedx', 'bom-1.6.schema.json'), 'cyclonedx-1.6');
+  ajv.addSchema(load('spdx', 'spdx-2.3-schema.json'), 'spdx-2.3');
+  return ajv;
+}
+
+/** Validate a document against an official schema; returns the error list (empty when valid). */
+export function schemaErrors(schema: 'cyclonedx-1.6' | 'spdx-2.3', doc: unknown): string[] {
+  const v = instance().getSchema(schema)!;
+  if (v(doc)) return [];
+  return (v.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+}
