@@ -7,6 +7,8 @@ const STATUS = 'var/lib/dpkg/status';
 const STATUS_D = 'var/lib/dpkg/status.d/';
 const INFO = 'var/lib/dpkg/info/';
 const DOC = 'usr/share/doc/';
+/** status.d holds one status file per package (distroless) beside its maintainer files. */
+const NOT_STATUS = /\.(md5sums|preinst|postinst|prerm|postrm|conffiles|list|shlibs|triggers|symbols|templates|config)$/;
 
 export interface DpkgRecord {
   name: string;
@@ -103,7 +105,7 @@ export function parseCopyright(text: string): string[] {
   for (const m of text.matchAll(/^License:[ \t]*(\S[^\n]*)$/gm)) {
     for (const part of m[1].split(/\s+(?:or|and)\s+|,\s*/i)) {
       const v = part.trim().replace(/[.,;]+$/, '');
-      if (v && v.length < 80) found.add(v);
+      if (v && v.length < 80 && v.toLowerCase() !== 'none') found.add(v);
     }
   }
   for (const m of text.matchAll(/\/usr\/share\/common-licenses\/([A-Za-z0-9][A-Za-z0-9.+_-]*)/g)) {
@@ -122,14 +124,14 @@ export const dpkgCataloger: Cataloger = {
   name: 'dpkg',
   wants: (path) =>
     path === STATUS ||
-    (path.startsWith(STATUS_D) && !path.endsWith('.md5sums') && !path.slice(STATUS_D.length).includes('/')) ||
+    (path.startsWith(STATUS_D) && !NOT_STATUS.test(path) && !path.slice(STATUS_D.length).includes('/')) ||
     (path.startsWith(INFO) && path.endsWith('.list')) ||
     (path.startsWith(DOC) && path.endsWith('/copyright') && path.split('/').length === 5),
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const dbs: Array<{ path: string; requireStatus: boolean }> = [];
     if (ctx.fs.exists(STATUS)) dbs.push({ path: STATUS, requireStatus: true });
     for (const name of ctx.fs.list(STATUS_D)) {
-      if (!name.endsWith('.md5sums')) dbs.push({ path: STATUS_D + name, requireStatus: false });
+      if (!NOT_STATUS.test(name)) dbs.push({ path: STATUS_D + name, requireStatus: false });
     }
     const ns = ctx.os?.id ?? 'debian';
     const out: Package[] = [];

@@ -55,7 +55,7 @@ export function parseRpmdb(buf: Buffer): RpmRecord[] {
       version,
       release,
       arch: h.string(TAG.ARCH),
-      sourceRpm: h.string(TAG.SOURCERPM),
+      sourceRpm: orNone(h.string(TAG.SOURCERPM)),
       license: h.string(TAG.LICENSE),
       vendor: h.string(TAG.VENDOR),
       size: h.number(TAG.SIZE),
@@ -135,3 +135,8 @@ export const rpmCataloger: Cataloger = {
     return out;
   },
 };
+
+/** rpm writes "(none)" for some absent values (gpg-pubkey's source rpm). */
+function orNone(v: string | undefined): string | undefined {
+  return v === '(none)' ? undefined : v;
+}
