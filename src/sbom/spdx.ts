@@ -67,7 +67,7 @@ export function toSpdx(input: SbomInput): object {
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: 'NOASSERTION',
       copyrightText: 'NOASSERTION',
-      primaryPackagePurpose: 'OPERATING-SYSTEM',
+      primaryPackagePurpose: 'OPERATING_SYSTEM',
       ...(inventory.os.prettyName ? { description: inventory.os.prettyName } : {}),
       ...(inventory.os.eol ? { validUntilDate: `${inventory.os.eol.date}T00:00:00Z` } : {}),
     });
