@@ -14,10 +14,16 @@ function spdxRef(prefix: string, text: string, used: Set<string>): string {
 /** A declared-licence expression from the package's licence list; names off the SPDX list become LicenseRefs. */
 function declared(pkg: Package, extracted: Map<string, string>): string {
   if (pkg.licenses.length === 0) return 'NOASSERTION';
-  if (pkg.licenses.length === 1 && isCompoundExpression(pkg.licenses[0])) return pkg.licenses[0];
+  const keepRefs = (expr: string) => {
+    // LicenseRefs a package itself declares (Fedora does) must be listed in the document too.
+    for (const ref of expr.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []) extracted.set(ref, ref.slice('LicenseRef-'.length));
+    return expr;
+  };
+  if (pkg.licenses.length === 1 && isCompoundExpression(pkg.licenses[0])) return keepRefs(pkg.licenses[0]);
   const parts = pkg.licenses.map((l) => {
     const id = spdxId(l);
     if (id) return id;
+    if (/^LicenseRef-[A-Za-z0-9.-]+$/.test(l)) return keepRefs(l);
     const ref = licenseRef(l);
     extracted.set(ref, l);
     return ref;
