@@ -27,7 +27,11 @@ let archive: string;
 
 function buildah(args: string[]): void {
   const store = cacheDir('buildah-storage');
-  const r = spawnSync('buildah', ['--root', join(store, 'root'), '--runroot', join(store, 'run'), '--storage-driver', 'vfs', ...args], { encoding: 'utf8' });
+  const r = spawnSync(
+    'buildah',
+    ['--root', join(store, 'root'), '--runroot', join(store, 'run'), '--storage-driver', 'vfs', ...args],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`buildah ${args[0]} failed: ${r.stderr}`);
 }
 
@@ -36,7 +40,7 @@ describe('an image built by buildah from a Dockerfile', { skip }, () => {
     dir = cacheDir(LAYERS);
     oci = join(dir, 'oci');
     archive = join(dir, 'image.tar');
-    if (existsSync(join(dir, 'done')) ) return;
+    if (existsSync(join(dir, 'done'))) return;
     rmSync(oci, { recursive: true, force: true });
     rmSync(archive, { force: true });
     const ctx = join(dir, 'context');
@@ -50,7 +54,9 @@ describe('an image built by buildah from a Dockerfile', { skip }, () => {
   });
 
   it('final view: deleted files gone, replaced dir holds only its new content', async () => {
-    const img = await openImage(oci, { wants: (p) => wantedBy()(p) || p.startsWith('opt/') || p === 'Dockerfile' });
+    const img = await openImage(oci, {
+      wants: (p) => wantedBy()(p) || p.startsWith('opt/') || p === 'Dockerfile',
+    });
     assert.equal(img.metadata.layers.length, 4);
     const fs = new LayeredFileSystem(img.layers);
     assert.equal(fs.exists('etc/motd'), false);
@@ -82,15 +88,26 @@ describe('an image built by buildah from a Dockerfile', { skip }, () => {
   });
 });
 
-describe('skopeo converts an OCI layout to a docker archive that reads the same', { skip: !has('skopeo') && 'skopeo is not installed' }, () => {
-  it('same packages and diff_ids', async () => {
-    if (!existsSync(join(cacheDir(LAYERS), 'done'))) return;
-    const out = join(cacheDir('skopeo'), 'from-oci.tar');
-    rmSync(out, { force: true });
-    const r = spawnSync('skopeo', ['copy', `oci:${join(cacheDir(LAYERS), 'oci')}`, `docker-archive:${out}:customs/skopeo:1`], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const a = await catalogImage(await openImage(out, { wants: wantedBy() }));
-    const b = await catalogImage(await openImage(join(cacheDir(LAYERS), 'oci'), { wants: wantedBy() }));
-    assert.deepEqual(a.packages.map((p) => `${p.name}@${p.version}#${p.layer?.diffId}`), b.packages.map((p) => `${p.name}@${p.version}#${p.layer?.diffId}`));
-  });
-});
+describe(
+  'skopeo converts an OCI layout to a docker archive that reads the same',
+  { skip: !has('skopeo') && 'skopeo is not installed' },
+  () => {
+    it('same packages and diff_ids', async () => {
+      if (!existsSync(join(cacheDir(LAYERS), 'done'))) return;
+      const out = join(cacheDir('skopeo'), 'from-oci.tar');
+      rmSync(out, { force: true });
+      const r = spawnSync(
+        'skopeo',
+        ['copy', `oci:${join(cacheDir(LAYERS), 'oci')}`, `docker-archive:${out}:customs/skopeo:1`],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const a = await catalogImage(await openImage(out, { wants: wantedBy() }));
+      const b = await catalogImage(await openImage(join(cacheDir(LAYERS), 'oci'), { wants: wantedBy() }));
+      assert.deepEqual(
+        a.packages.map((p) => `${p.name}@${p.version}#${p.layer?.diffId}`),
+        b.packages.map((p) => `${p.name}@${p.version}#${p.layer?.diffId}`),
+      );
+    });
+  },
+);

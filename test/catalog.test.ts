@@ -19,7 +19,9 @@ async function ctxOf(files: Record<string, string | Buffer>): Promise<CatalogCon
 
 describe('apk', () => {
   it('parses a real installed db exactly as the peer expects (trivy apk fixture)', () => {
-    const exp = json('apk/trivy-apk-installed/apk.expected.json').cases[0].wantPkgs as Array<Record<string, unknown>>;
+    const exp = json('apk/trivy-apk-installed/apk.expected.json').cases[0].wantPkgs as Array<
+      Record<string, unknown>
+    >;
     const got = parseApkDb(readFileSync(fx('apk/trivy-apk-installed/apk'), 'utf8'));
     assert.equal(got.length, exp.length);
     for (const w of exp) {
@@ -72,10 +74,12 @@ describe('dpkg', () => {
   for (const name of ['valid', 'corrupsed', 'only-apt', 'third-party', 'md5sums', 'digest']) {
     it(`${name}.txtar matches the peer's package list (ids, source packages)`, () => {
       const files = parseTxtar(readFileSync(fx(`dpkg/trivy-dpkg/${name}.txtar`), 'utf8'));
-      const exp = json(`dpkg/trivy-dpkg/${name}.txtar.expected.json`).cases[0].want.PackageInfos[0].Packages as Array<Record<string, unknown>>;
+      const exp = json(`dpkg/trivy-dpkg/${name}.txtar.expected.json`).cases[0].want.PackageInfos[0]
+        .Packages as Array<Record<string, unknown>>;
       const problems: string[] = [];
       const got = parseDpkgStatus(files['var/lib/dpkg/status'], true, problems);
-      const ids = (rs: Array<{ name: string; version: string }>) => rs.map((r) => `${r.name}@${r.version}`).sort();
+      const ids = (rs: Array<{ name: string; version: string }>) =>
+        rs.map((r) => `${r.name}@${r.version}`).sort();
       assert.deepEqual(ids(got), exp.map((p) => p.ID as string).sort());
       for (const w of exp) {
         const g = got.find((r) => `${r.name}@${r.version}` === w.ID)!;
@@ -88,11 +92,19 @@ describe('dpkg', () => {
   }
 
   it('status.d (distroless): one file per package, no Status field (syft multiple)', () => {
-    const exp = json('dpkg/syft-dpkg/var/lib/dpkg/status.d/multiple.expected.json').cases[0].expected as Array<Record<string, unknown>>;
+    const exp = json('dpkg/syft-dpkg/var/lib/dpkg/status.d/multiple.expected.json').cases[0]
+      .expected as Array<Record<string, unknown>>;
     const problems: string[] = [];
-    const got = parseDpkgStatus(readFileSync(fx('dpkg/syft-dpkg/var/lib/dpkg/status.d/multiple'), 'utf8'), false, problems);
+    const got = parseDpkgStatus(
+      readFileSync(fx('dpkg/syft-dpkg/var/lib/dpkg/status.d/multiple'), 'utf8'),
+      false,
+      problems,
+    );
     const withVersion = exp.filter((e) => e.Version);
-    assert.deepEqual(got.map((g) => g.name), withVersion.map((e) => e.Package));
+    assert.deepEqual(
+      got.map((g) => g.name),
+      withVersion.map((e) => e.Package),
+    );
     assert.equal(got[0].sourceName, withVersion[0].Source);
     assert.match(problems.join(), /no-version: no Version/);
   });
@@ -100,7 +112,10 @@ describe('dpkg', () => {
   it('a distroless image folder: status.d packages with licences from copyright', async () => {
     const ctx = await ctxOf(readTree(fx('dpkg/syft-dpkg/image-distroless-deb')));
     const pkgs = await dpkgCataloger.catalog(ctx);
-    assert.deepEqual(pkgs.map((p) => p.name), ['libsqlite3-0']);
+    assert.deepEqual(
+      pkgs.map((p) => p.name),
+      ['libsqlite3-0'],
+    );
     assert.equal(pkgs[0].locations[0].path, '/var/lib/dpkg/status.d/libsqlite3-0');
     assert.ok(pkgs[0].licenses.length > 0);
   });
@@ -116,7 +131,8 @@ describe('dpkg', () => {
     const ctx = await ctxOf({
       'etc/os-release': 'ID=debian\nVERSION_ID="12"\n',
       'etc/debian_version': '12.4',
-      'var/lib/dpkg/status': 'Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9+deb12u4\n',
+      'var/lib/dpkg/status':
+        'Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9+deb12u4\n',
     });
     const [p] = await dpkgCataloger.catalog(ctx);
     assert.equal(p.purl, 'pkg:deb/debian/libc6@2.36-9+deb12u4?arch=amd64&distro=debian-12&upstream=glibc');
@@ -127,11 +143,27 @@ describe('dpkg', () => {
 describe('rpm (all three database formats)', () => {
   // rpm -qa output of the image itself: epoch¶name¶version¶release¶arch¶srpm¶size¶license¶vendor¶summary¶sigmd5
   function groundTruth(csv: string) {
-    return readFileSync(fx(csv), 'utf8').split('\n').filter(Boolean).map((l) => {
-      const [epoch, name, version, release, arch, sourceRpm, size, license, vendor, summary, sigmd5] = l.split('¶');
-      const none = (v: string) => (v === '' || v === '(none)' ? undefined : v);
-      return { epoch: none(epoch) ? Number(epoch) : undefined, name, version, release, arch: none(arch), sourceRpm: none(sourceRpm), size: Number(size), license: none(license), vendor: none(vendor), summary, sigmd5: none(sigmd5) };
-    });
+    return readFileSync(fx(csv), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [epoch, name, version, release, arch, sourceRpm, size, license, vendor, summary, sigmd5] =
+          l.split('¶');
+        const none = (v: string) => (v === '' || v === '(none)' ? undefined : v);
+        return {
+          epoch: none(epoch) ? Number(epoch) : undefined,
+          name,
+          version,
+          release,
+          arch: none(arch),
+          sourceRpm: none(sourceRpm),
+          size: Number(size),
+          license: none(license),
+          vendor: none(vendor),
+          summary,
+          sigmd5: none(sigmd5),
+        };
+      });
   }
   for (const [db, csv] of [
     ['rpm/amazonlinux2023-sqlite/rpmdb.sqlite', 'rpm/amazonlinux2023-sqlite/packages.csv'],
@@ -142,7 +174,9 @@ describe('rpm (all three database formats)', () => {
       const want = groundTruth(csv);
       assert.equal(got.length, want.length);
       for (const w of want) {
-        const g = got.find((r) => r.name === w.name && r.version === w.version && r.release === w.release && r.arch === w.arch);
+        const g = got.find(
+          (r) => r.name === w.name && r.version === w.version && r.release === w.release && r.arch === w.arch,
+        );
         assert.ok(g, `${w.name} found`);
         for (const k of ['epoch', 'sourceRpm', 'size', 'license', 'vendor', 'summary', 'sigmd5'] as const) {
           // rpm -q prints "(none)" for an absent tag; gpg-pubkey headers also store it literally.
@@ -157,7 +191,18 @@ describe('rpm (all three database formats)', () => {
     const [want] = json('rpm/libuuid-bdb/expected.json').packages;
     const [g] = parseRpmdb(readFileSync(fx('rpm/libuuid-bdb/Packages')));
     assert.deepEqual(
-      { name: g.name, epoch: g.epoch ?? null, version: g.version, release: g.release, arch: g.arch, sourceRpm: g.sourceRpm, license: g.license, vendor: g.vendor, size: g.size, sigmd5: g.sigmd5 },
+      {
+        name: g.name,
+        epoch: g.epoch ?? null,
+        version: g.version,
+        release: g.release,
+        arch: g.arch,
+        sourceRpm: g.sourceRpm,
+        license: g.license,
+        vendor: g.vendor,
+        size: g.size,
+        sigmd5: g.sigmd5,
+      },
       want,
     );
   });
@@ -170,11 +215,16 @@ describe('rpm (all three database formats)', () => {
 
   it('SQLite (CBL-Mariner curl, files included)', () => {
     const want = json('rpm/cbl-mariner-2.0-sqlite/curl.json');
-    const g = parseRpmdb(readFileSync(fx('rpm/cbl-mariner-2.0-sqlite/rpmdb.sqlite'))).find((r) => r.name === 'curl')!;
+    const g = parseRpmdb(readFileSync(fx('rpm/cbl-mariner-2.0-sqlite/rpmdb.sqlite'))).find(
+      (r) => r.name === 'curl',
+    )!;
     assert.equal(g.version, want.Version);
     assert.equal(g.release, want.Release);
     assert.equal(g.sigmd5, want.SigMD5);
-    assert.deepEqual(g.files, want.BaseNames.map((b: string, i: number) => want.DirNames[want.DirIndexes[i]] + b));
+    assert.deepEqual(
+      g.files,
+      want.BaseNames.map((b: string, i: number) => want.DirNames[want.DirIndexes[i]] + b),
+    );
   });
 
   it('corrupt databases are clear errors', () => {
@@ -186,7 +236,11 @@ describe('rpm (all three database formats)', () => {
   });
 
   it('source rpm names', () => {
-    assert.deepEqual(parseSourceRpm('util-linux-2.32.1-42.el8_8.src.rpm'), { name: 'util-linux', version: '2.32.1', release: '42.el8_8' });
+    assert.deepEqual(parseSourceRpm('util-linux-2.32.1-42.el8_8.src.rpm'), {
+      name: 'util-linux',
+      version: '2.32.1',
+      release: '42.el8_8',
+    });
   });
 
   it('catalogs from any database location, with purls', async () => {
@@ -197,7 +251,10 @@ describe('rpm (all three database formats)', () => {
     const pkgs = await rpmCataloger.catalog(ctx);
     assert.equal(pkgs.length, 102, 'gpg-pubkey is not a package');
     const p = pkgs.find((x) => x.name === 'crypto-policies')!;
-    assert.equal(p.purl, 'pkg:rpm/amazon/crypto-policies@20220428-1.gitdfb10ea.amzn2023.0.2?arch=noarch&distro=amzn-2023&upstream=crypto-policies-20220428-1.gitdfb10ea.amzn2023.0.2.src.rpm');
+    assert.equal(
+      p.purl,
+      'pkg:rpm/amazon/crypto-policies@20220428-1.gitdfb10ea.amzn2023.0.2?arch=noarch&distro=amzn-2023&upstream=crypto-policies-20220428-1.gitdfb10ea.amzn2023.0.2.src.rpm',
+    );
     assert.deepEqual(p.source, { name: 'crypto-policies', version: '20220428-1.gitdfb10ea.amzn2023.0.2' });
   });
 });

@@ -22,7 +22,11 @@ before(() => {
     return;
   }
   rmSync(rootfs, { recursive: true, force: true });
-  const r = spawnSync('debootstrap', ['--variant=minbase', 'bookworm', rootfs, 'http://deb.debian.org/debian'], { encoding: 'utf8', timeout: 8 * 60_000 });
+  const r = spawnSync(
+    'debootstrap',
+    ['--variant=minbase', 'bookworm', rootfs, 'http://deb.debian.org/debian'],
+    { encoding: 'utf8', timeout: 8 * 60_000 },
+  );
   if (r.status !== 0) {
     why = `debootstrap could not make a Debian root filesystem (Debian mirror unreachable?): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
     return;
@@ -32,9 +36,21 @@ before(() => {
 
 /** dpkg's own view of the installed packages: the ground truth. */
 function dpkgQuery(): string[] {
-  const r = spawnSync('dpkg-query', [`--admindir=${join(rootfs, 'var/lib/dpkg')}`, '-W', '-f=${db:Status-Status} ${Package} ${Version} ${source:Package} ${source:Version}\n'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'dpkg-query',
+    [
+      `--admindir=${join(rootfs, 'var/lib/dpkg')}`,
+      '-W',
+      '-f=${db:Status-Status} ${Package} ${Version} ${source:Package} ${source:Version}\n',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split('\n').filter((l) => l.startsWith('installed ')).map((l) => l.slice('installed '.length)).sort();
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('installed '))
+    .map((l) => l.slice('installed '.length))
+    .sort();
 }
 
 describe('a Debian bookworm root filesystem from debootstrap', () => {
@@ -43,13 +59,18 @@ describe('a Debian bookworm root filesystem from debootstrap', () => {
     const inv = await catalogImage(await openImage(rootfs, { wants: wantedBy() }));
     assert.equal(inv.os?.id, 'debian');
     assert.match(inv.os!.version, /^12\.\d+$/);
-    const got = inv.packages.map((p) => `${p.name} ${p.version} ${p.source?.name} ${p.source?.version}`).sort();
+    const got = inv.packages
+      .map((p) => `${p.name} ${p.version} ${p.source?.name} ${p.source?.version}`)
+      .sort();
     if (has('dpkg-query')) assert.deepEqual(got, dpkgQuery());
     assert.ok(got.length > 80);
     const libc = inv.packages.find((p) => p.name === 'libc6')!;
     assert.equal(libc.source?.name, 'glibc');
     assert.ok(libc.licenses.length > 0, 'licences from the copyright file');
-    assert.ok(libc.files?.includes('/lib/x86_64-linux-gnu/libc.so.6') || libc.files?.some((f) => f.endsWith('/libc.so.6')));
+    assert.ok(
+      libc.files?.includes('/lib/x86_64-linux-gnu/libc.so.6') ||
+        libc.files?.some((f) => f.endsWith('/libc.so.6')),
+    );
   });
 
   it('as an image: same packages, valid SBOMs', async (t) => {
@@ -57,16 +78,25 @@ describe('a Debian bookworm root filesystem from debootstrap', () => {
     const dir = cacheDir('debian-bookworm');
     const layout = join(dir, 'oci');
     if (!existsSync(join(layout, 'index.json'))) {
-      const tar = spawnSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 });
+      const tar = spawnSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', '-', '.'], {
+        maxBuffer: 1 << 30,
+      });
       assert.equal(tar.status, 0);
       ociLayout(layout, { layers: [tar.stdout], compress: 'none', tag: 'debian:bookworm' });
     }
     const inv = await catalogImage(await openImage(`oci:${layout}`, { wants: wantedBy() }));
-    if (has('dpkg-query')) assert.deepEqual(inv.packages.map((p) => `${p.name} ${p.version} ${p.source?.name} ${p.source?.version}`).sort(), dpkgQuery());
+    if (has('dpkg-query'))
+      assert.deepEqual(
+        inv.packages.map((p) => `${p.name} ${p.version} ${p.source?.name} ${p.source?.version}`).sort(),
+        dpkgQuery(),
+      );
     for (const format of ['cyclonedx', 'spdx'] as const) {
       const r = customs(['sbom', `oci:${layout}`, '--format', format]);
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(schemaErrors(format === 'cyclonedx' ? 'cyclonedx-1.6' : 'spdx-2.3', JSON.parse(r.stdout)), []);
+      assert.deepEqual(
+        schemaErrors(format === 'cyclonedx' ? 'cyclonedx-1.6' : 'spdx-2.3', JSON.parse(r.stdout)),
+        [],
+      );
     }
     assert.ok(readFileSync(join(rootfs, 'etc/debian_version'), 'utf8').startsWith('12.'));
   });

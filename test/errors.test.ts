@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -35,7 +43,10 @@ describe('bad input: one clear line, non-zero exit, nothing written outside', ()
 
   it('not an image (random bytes)', () => {
     const f = join(tmp, 'random.bin');
-    writeFileSync(f, Buffer.from('this is not a tar archive, just text that goes on for a while\n'.repeat(40)));
+    writeFileSync(
+      f,
+      Buffer.from('this is not a tar archive, just text that goes on for a while\n'.repeat(40)),
+    );
     assertCleanFailure(customs(['sbom', f]), /random\.bin: not a tar archive/);
   });
 
@@ -46,7 +57,10 @@ describe('bad input: one clear line, non-zero exit, nothing written outside', ()
   });
 
   it('unknown output format', () => {
-    assertCleanFailure(customs(['sbom', shared('images/docker-archive/trivy-alpine-310.tar.gz'), '--format', 'xml']), /unknown format "xml"/);
+    assertCleanFailure(
+      customs(['sbom', shared('images/docker-archive/trivy-alpine-310.tar.gz'), '--format', 'xml']),
+      /unknown format "xml"/,
+    );
   });
 
   it('truncated archive', () => {
@@ -76,15 +90,23 @@ describe('bad input: one clear line, non-zero exit, nothing written outside', ()
     writeFileSync(join(dir, manifest[0].Config), JSON.stringify(badCfg));
     const out = join(tmp, 'mismatch.tar');
     execFileSync('tar', ['-cf', out, '-C', dir, ...readdirSync(dir)]);
-    assertCleanFailure(customs(['sbom', out]), /layer 1 diff_id mismatch: the config says sha256:[0-9a-f]{64} but the uncompressed layer is sha256:/);
+    assertCleanFailure(
+      customs(['sbom', out]),
+      /layer 1 diff_id mismatch: the config says sha256:[0-9a-f]{64} but the uncompressed layer is sha256:/,
+    );
   });
 
   it('layer blob digest mismatch (OCI layout)', async () => {
     const dir = join(tmp, 'tampered-oci');
-    ociLayout(dir, { layers: [await makeTar([{ name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.20.0\n' }])] });
+    ociLayout(dir, {
+      layers: [await makeTar([{ name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.20.0\n' }])],
+    });
     const idx = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
     const m = JSON.parse(readFileSync(join(dir, 'blobs/sha256', idx.manifests[0].digest.slice(7)), 'utf8'));
-    writeFileSync(join(dir, 'blobs/sha256', m.layers[0].digest.slice(7)), gzipSync(await makeTar([{ name: 'evil', content: 'x' }])));
+    writeFileSync(
+      join(dir, 'blobs/sha256', m.layers[0].digest.slice(7)),
+      gzipSync(await makeTar([{ name: 'evil', content: 'x' }])),
+    );
     assertCleanFailure(customs(['sbom', `oci:${dir}`]), /layer 1 digest mismatch: the manifest says sha256:/);
   });
 
@@ -105,21 +127,33 @@ describe('bad input: one clear line, non-zero exit, nothing written outside', ()
       { name: 'sneaky', type: 'symlink', linkname: tmp },
       { name: 'sneaky/escaped', content: 'x' },
     ]);
-    assertCleanFailure(customs(['sbom', f]), /hostile tar entry "sneaky\/escaped": written through the symlink "sneaky"/);
+    assertCleanFailure(
+      customs(['sbom', f]),
+      /hostile tar entry "sneaky\/escaped": written through the symlink "sneaky"/,
+    );
     assert.equal(existsSync(escapeTarget()), false);
   });
 
   it('decompression bomb', async () => {
-    const layer = gzipSync(await makeTar([{ name: 'zeros', content: Buffer.alloc(96 * 1024 * 1024) }]), { level: 9 });
+    const layer = gzipSync(await makeTar([{ name: 'zeros', content: Buffer.alloc(96 * 1024 * 1024) }]), {
+      level: 9,
+    });
     const dir = join(tmp, 'bomb-oci');
     ociLayout(dir, { layers: [Buffer.alloc(0)] }); // placeholder, replaced below
     const idx = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
     const mp = join(dir, 'blobs/sha256', idx.manifests[0].digest.slice(7));
     const m = JSON.parse(readFileSync(mp, 'utf8'));
     writeFileSync(join(dir, 'blobs/sha256', sha256(layer).slice(7)), layer);
-    m.layers[0] = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length };
+    m.layers[0] = {
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: sha256(layer),
+      size: layer.length,
+    };
     writeFileSync(mp, JSON.stringify(m)); // manifest digest no longer matters: index points at the path
-    assertCleanFailure(customs(['sbom', dir, '--max-layer-size', '32M']), /layer 1 \(sha256:[0-9a-f]{12}\) expands past 33554432 bytes: refusing a possible decompression bomb/);
+    assertCleanFailure(
+      customs(['sbom', dir, '--max-layer-size', '32M']),
+      /layer 1 \(sha256:[0-9a-f]{12}\) expands past 33554432 bytes: refusing a possible decompression bomb/,
+    );
   });
 
   it('corrupt apk database', async () => {

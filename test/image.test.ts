@@ -20,8 +20,10 @@ before(() => (tmp = mkdtempSync(join(tmpdir(), 'customs-image-'))));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('real docker save archives', () => {
-  it('alpine 3.11 matches the peer\'s expectation (OS, layer diff_id, 14 packages)', async () => {
-    const exp = JSON.parse(readFileSync(shared('images/docker-archive/trivy-alpine-311.tar.gz.expected.json'), 'utf8')).cases[0];
+  it("alpine 3.11 matches the peer's expectation (OS, layer diff_id, 14 packages)", async () => {
+    const exp = JSON.parse(
+      readFileSync(shared('images/docker-archive/trivy-alpine-311.tar.gz.expected.json'), 'utf8'),
+    ).cases[0];
     const blob = exp.wantBlobs[0].BlobInfo;
     const img = await openImage(shared('images/docker-archive/trivy-alpine-311.tar.gz'), { wants });
     const inv = await catalogImage(img);
@@ -31,7 +33,10 @@ describe('real docker save archives', () => {
     assert.equal(img.metadata.layers[0].diffId, blob.DiffID);
     assert.equal(cleanStep(img.metadata.layers[0].createdBy!), blob.CreatedBy.trim());
     const want = blob.PackageInfos[0].Packages as Array<{ Name: string; Version: string; SrcName: string }>;
-    assert.deepEqual(inv.packages.map((p) => `${p.name}@${p.version}`).sort(), want.map((p) => `${p.Name}@${p.Version}`).sort());
+    assert.deepEqual(
+      inv.packages.map((p) => `${p.name}@${p.version}`).sort(),
+      want.map((p) => `${p.Name}@${p.Version}`).sort(),
+    );
     for (const p of inv.packages) {
       assert.equal(p.layer?.diffId, blob.DiffID);
       assert.equal(p.source?.name, want.find((w) => w.Name === p.name)!.SrcName);
@@ -40,7 +45,9 @@ describe('real docker save archives', () => {
   });
 
   it('alpine 3.10: gzip-compressed archive, 14 packages', async () => {
-    const img = await openImage(`docker-archive:${shared('images/docker-archive/trivy-alpine-310.tar.gz')}`, { wants });
+    const img = await openImage(`docker-archive:${shared('images/docker-archive/trivy-alpine-310.tar.gz')}`, {
+      wants,
+    });
     const inv = await catalogImage(img);
     assert.equal(inv.os?.version, '3.10.4');
     assert.equal(inv.packages.length, 14);
@@ -56,16 +63,24 @@ describe('every Alpine minirootfs wrapped into images', () => {
       const layer = gunzipSync(readFileSync(join(dir, f)));
       // Ground truth read by the system tar, independently of our reader.
       const db = execFileSync('tar', ['-xzOf', join(dir, f), './lib/apk/db/installed'], { encoding: 'utf8' });
-      const want = parseApkDb(db).map((r) => `${r.name}@${r.version}`).sort();
+      const want = parseApkDb(db)
+        .map((r) => `${r.name}@${r.version}`)
+        .sort();
       const archive = join(tmp, `alpine-${version}.tar`);
-      writeFileSync(archive, await dockerArchive({ layers: [layer], createdBy: [`/bin/sh -c #(nop) ADD file:${f} in / `] }));
+      writeFileSync(
+        archive,
+        await dockerArchive({ layers: [layer], createdBy: [`/bin/sh -c #(nop) ADD file:${f} in / `] }),
+      );
       const layout = join(tmp, `alpine-${version}-oci`);
       ociLayout(layout, { layers: [layer] });
       for (const target of [`docker-archive:${archive}`, `oci:${layout}`]) {
         const img = await openImage(target, { wants });
         const inv = await catalogImage(img);
         assert.equal(inv.os?.id, 'alpine');
-        assert.ok(version.startsWith(inv.os!.version.split('.').slice(0, 2).join('.')), `${inv.os?.version} ~ ${version}`);
+        assert.ok(
+          version.startsWith(inv.os!.version.split('.').slice(0, 2).join('.')),
+          `${inv.os?.version} ~ ${version}`,
+        );
         assert.deepEqual(inv.packages.map((p) => `${p.name}@${p.version}`).sort(), want, target);
         for (const p of inv.packages) assert.equal(p.layer?.diffId, sha256(layer));
       }
@@ -76,7 +91,11 @@ describe('every Alpine minirootfs wrapped into images', () => {
 describe('layers: whiteouts, opaque dirs, links and attribution', () => {
   it('applies layers in order and ties each package to the layer that added it', async () => {
     const base = gunzipSync(readFileSync(shared('images/alpine/alpine-minirootfs-3.12.12-x86_64.tar.gz')));
-    const db = execFileSync('tar', ['-xzOf', shared('images/alpine/alpine-minirootfs-3.12.12-x86_64.tar.gz'), './lib/apk/db/installed'], { encoding: 'utf8' });
+    const db = execFileSync(
+      'tar',
+      ['-xzOf', shared('images/alpine/alpine-minirootfs-3.12.12-x86_64.tar.gz'), './lib/apk/db/installed'],
+      { encoding: 'utf8' },
+    );
     const extra = 'P:customs-extra\nV:1.0-r0\nA:x86_64\nL:MIT\no:customs-extra\n\n';
     const l2 = await makeTar([
       { name: 'lib/apk/db/installed', content: db.trimEnd() + '\n\n' + extra },
@@ -94,13 +113,22 @@ describe('layers: whiteouts, opaque dirs, links and attribution', () => {
       { name: 'etc/hard-motd', type: 'link', linkname: 'etc/motd' },
     ]);
     const layout = join(tmp, 'layers-oci');
-    ociLayout(layout, { layers: [base, l2, l3], createdBy: ['ADD rootfs', '/bin/sh -c apk add customs-extra', 'COPY app /app'] });
-    const img = await openImage(layout, { wants: (p) => wants(p) || p.startsWith('etc/') || p.startsWith('app/') });
+    ociLayout(layout, {
+      layers: [base, l2, l3],
+      createdBy: ['ADD rootfs', '/bin/sh -c apk add customs-extra', 'COPY app /app'],
+    });
+    const img = await openImage(layout, {
+      wants: (p) => wants(p) || p.startsWith('etc/') || p.startsWith('app/'),
+    });
     const fs = new LayeredFileSystem(img.layers);
     assert.equal(fs.exists('etc/hostname'), false, 'whiteout removed the file');
     assert.deepEqual(fs.list('app'), ['new.txt'], 'opaque dir hid the lower layer');
     assert.equal((await fs.readFile('etc/motd'))?.toString(), 'changed\n');
-    assert.equal((await fs.readFile('/etc/link-to-motd'))?.toString(), 'changed\n', 'symlink climbing past / stays in the image');
+    assert.equal(
+      (await fs.readFile('/etc/link-to-motd'))?.toString(),
+      'changed\n',
+      'symlink climbing past / stays in the image',
+    );
     assert.equal((await fs.readFile('etc/hard-motd'))?.toString(), 'changed\n', 'hard link');
     const inv = await catalogImage(img);
     const extraPkg = inv.packages.find((p) => p.name === 'customs-extra')!;
@@ -121,7 +149,11 @@ describe('layers: whiteouts, opaque dirs, links and attribution', () => {
     const manifest = JSON.parse(readFileSync(mPath, 'utf8'));
     const zst = execFileSync('zstd', ['-q', '-c', '-3'], { input: base, maxBuffer: 1 << 28 });
     writeFileSync(join(layout, 'blobs/sha256', sha256(zst).slice(7)), zst);
-    manifest.layers[0] = { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha256(zst), size: zst.length };
+    manifest.layers[0] = {
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd',
+      digest: sha256(zst),
+      size: zst.length,
+    };
     const mBuf = Buffer.from(JSON.stringify(manifest));
     writeFileSync(join(layout, 'blobs/sha256', sha256(mBuf).slice(7)), mBuf);
     index.manifests[0].digest = sha256(mBuf);
@@ -141,16 +173,36 @@ describe('OCI layouts from a peer (stereoscope)', () => {
     assert.equal(a.metadata.kind, 'oci-layout');
     assert.equal(b.metadata.kind, 'oci-archive');
     assert.equal(a.metadata.manifestDigest, b.metadata.manifestDigest);
-    assert.deepEqual(a.metadata.layers.map((l) => l.diffId), b.metadata.layers.map((l) => l.diffId));
+    assert.deepEqual(
+      a.metadata.layers.map((l) => l.diffId),
+      b.metadata.layers.map((l) => l.diffId),
+    );
   });
 
   it('multi-platform index: --platform picks, the default is the host, unknown ones are listed', async () => {
-    const amd = await openImage(oci('multiplatform_oci_dir'), { wants, platform: { os: 'linux', architecture: 'amd64' } });
+    const amd = await openImage(oci('multiplatform_oci_dir'), {
+      wants,
+      platform: { os: 'linux', architecture: 'amd64' },
+    });
     assert.equal(amd.metadata.architecture, 'amd64');
-    const r = customs(['sbom', oci('multiplatform_oci_dir'), '--platform', 'linux/s390x', '--format', 'json']);
+    const r = customs([
+      'sbom',
+      oci('multiplatform_oci_dir'),
+      '--platform',
+      'linux/s390x',
+      '--format',
+      'json',
+    ]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /no image for platform linux\/s390x; available: linux\/amd64, linux\/arm64/);
-    const arm = customs(['sbom', oci('multiplatform_oci_dir'), '--platform', 'linux/arm64', '--format', 'json']);
+    const arm = customs([
+      'sbom',
+      oci('multiplatform_oci_dir'),
+      '--platform',
+      'linux/arm64',
+      '--format',
+      'json',
+    ]);
     assert.equal(arm.status, 0, arm.stderr);
     assert.equal(JSON.parse(arm.stdout).image.architecture, 'arm64');
   });

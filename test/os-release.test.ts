@@ -9,14 +9,29 @@ import { shared } from './helpers/paths.js';
 
 // Trivy's family names for the distros, as our os-release IDs.
 const FAMILY: Record<string, string> = {
-  'types.ActiveState': 'activestate', 'types.Alma': 'almalinux', 'types.Alpine': 'alpine', 'types.Azure': 'azurelinux',
-  'types.Bottlerocket': 'bottlerocket', 'types.CentOSStream': 'centos-stream', 'types.CentOS': 'centos', 'types.CoreOS': 'coreos',
-  'types.Echo': 'echo', 'types.Fedora': 'fedora', 'types.CBLMariner': 'mariner', 'types.MinimOS': 'minimos',
-  'types.OpenSUSELeap': 'opensuse-leap', 'types.OpenSUSETumbleweed': 'opensuse-tumbleweed', 'types.Oracle': 'ol',
-  'types.Photon': 'photon', 'types.RedHat': 'rhel', 'types.Rocky': 'rocky', 'types.SLEMicro': 'sle-micro', 'types.SLES': 'sles',
+  'types.ActiveState': 'activestate',
+  'types.Alma': 'almalinux',
+  'types.Alpine': 'alpine',
+  'types.Azure': 'azurelinux',
+  'types.Bottlerocket': 'bottlerocket',
+  'types.CentOSStream': 'centos-stream',
+  'types.CentOS': 'centos',
+  'types.CoreOS': 'coreos',
+  'types.Echo': 'echo',
+  'types.Fedora': 'fedora',
+  'types.CBLMariner': 'mariner',
+  'types.MinimOS': 'minimos',
+  'types.OpenSUSELeap': 'opensuse-leap',
+  'types.OpenSUSETumbleweed': 'opensuse-tumbleweed',
+  'types.Oracle': 'ol',
+  'types.Photon': 'photon',
+  'types.RedHat': 'rhel',
+  'types.Rocky': 'rocky',
+  'types.SLEMicro': 'sle-micro',
+  'types.SLES': 'sles',
 };
 
-describe('os-release detection against a peer\'s real os-release files', () => {
+describe("os-release detection against a peer's real os-release files", () => {
   const dir = shared('fixtures/os-release/trivy-os-release');
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.expected.json'))) {
     const input = f.replace(/\.expected\.json$/, '');
@@ -59,15 +74,26 @@ describe('distro release files', () => {
     assert.equal(await detectOs(fsFromFiles({ 'etc/redhat-release': '' })), undefined);
   });
   it('debian_version refines os-release (12 → 12.4)', async () => {
-    const os = await detectOs(fsFromFiles({ 'etc/os-release': 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n', 'etc/debian_version': '12.4\n' }));
+    const os = await detectOs(
+      fsFromFiles({
+        'etc/os-release': 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n',
+        'etc/debian_version': '12.4\n',
+      }),
+    );
     assert.deepEqual([os?.id, os?.version, os?.codename], ['debian', '12.4', 'bookworm']);
   });
   it('debian_version of sid (not a number) keeps os-release', async () => {
-    const os = await detectOs(fsFromFiles({ 'etc/os-release': 'ID=debian\nVERSION_ID="13"\n', 'etc/debian_version': 'trixie/sid\n' }));
+    const os = await detectOs(
+      fsFromFiles({ 'etc/os-release': 'ID=debian\nVERSION_ID="13"\n', 'etc/debian_version': 'trixie/sid\n' }),
+    );
     assert.equal(os?.version, '13');
   });
   it('lsb-release alone (Ubuntu 18.04)', async () => {
-    const os = await detectOs(fsFromFiles({ 'etc/lsb-release': readFileSync(shared('fixtures/os-release/trivy-ubuntu/lsb-release')) }));
+    const os = await detectOs(
+      fsFromFiles({
+        'etc/lsb-release': readFileSync(shared('fixtures/os-release/trivy-ubuntu/lsb-release')),
+      }),
+    );
     assert.deepEqual([os?.id, os?.version], ['ubuntu', '18.04']);
   });
   it('usr/lib/os-release when etc has none', async () => {

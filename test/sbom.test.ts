@@ -16,9 +16,16 @@ before(async () => {
   targets.alpine = shared('images/docker-archive/trivy-alpine-311.tar.gz');
   // An rpm image: Amazon Linux 2023's real database with its os-release.
   const rpmLayer = await makeTar([
-    { name: 'etc/os-release', content: 'NAME="Amazon Linux"\nVERSION="2023"\nID="amzn"\nID_LIKE="fedora"\nVERSION_ID="2023"\nPRETTY_NAME="Amazon Linux 2023"\n' },
+    {
+      name: 'etc/os-release',
+      content:
+        'NAME="Amazon Linux"\nVERSION="2023"\nID="amzn"\nID_LIKE="fedora"\nVERSION_ID="2023"\nPRETTY_NAME="Amazon Linux 2023"\n',
+    },
     { name: 'usr/lib/sysimage/rpm/', type: 'directory' },
-    { name: 'usr/lib/sysimage/rpm/rpmdb.sqlite', content: readFileSync(shared('fixtures/rpm/amazonlinux2023-sqlite/rpmdb.sqlite')) },
+    {
+      name: 'usr/lib/sysimage/rpm/rpmdb.sqlite',
+      content: readFileSync(shared('fixtures/rpm/amazonlinux2023-sqlite/rpmdb.sqlite')),
+    },
     { name: 'var/lib/rpm', type: 'symlink', linkname: '../../usr/lib/sysimage/rpm' },
   ]);
   targets.rpm = join(tmp, 'amzn.tar');
@@ -27,11 +34,24 @@ before(async () => {
   const base = gunzipSync(readFileSync(shared('images/alpine/alpine-minirootfs-3.16.9-x86_64.tar.gz')));
   const deb = await makeTar([
     { name: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Distroless"\n' },
-    { name: 'var/lib/dpkg/status.d/libsqlite3-0', content: readFileSync(shared('fixtures/dpkg/syft-dpkg/image-distroless-deb/var/lib/dpkg/status.d/libsqlite3-0')) },
-    { name: 'usr/share/doc/libsqlite3-0/copyright', content: readFileSync(shared('fixtures/dpkg/syft-dpkg/image-distroless-deb/usr/share/doc/libsqlite3-0/copyright')) },
+    {
+      name: 'var/lib/dpkg/status.d/libsqlite3-0',
+      content: readFileSync(
+        shared('fixtures/dpkg/syft-dpkg/image-distroless-deb/var/lib/dpkg/status.d/libsqlite3-0'),
+      ),
+    },
+    {
+      name: 'usr/share/doc/libsqlite3-0/copyright',
+      content: readFileSync(
+        shared('fixtures/dpkg/syft-dpkg/image-distroless-deb/usr/share/doc/libsqlite3-0/copyright'),
+      ),
+    },
   ]);
   targets.layered = join(tmp, 'layered-oci');
-  ociLayout(targets.layered, { layers: [base, deb], createdBy: ['ADD rootfs /', 'COPY status.d /var/lib/dpkg/status.d'] });
+  ociLayout(targets.layered, {
+    layers: [base, deb],
+    createdBy: ['ADD rootfs /', 'COPY status.d /var/lib/dpkg/status.d'],
+  });
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -48,7 +68,10 @@ describe('SBOMs are valid against the official schemas and say what the image ho
       assert.ok(libs.length > 0);
       for (const c of libs) {
         assert.match(c.purl, /^pkg:(apk|deb|rpm)\//);
-        assert.ok(c.properties.some((p: { name: string }) => p.name === 'customs:layer:diffId'), `${c.name} has its layer`);
+        assert.ok(
+          c.properties.some((p: { name: string }) => p.name === 'customs:layer:diffId'),
+          `${c.name} has its layer`,
+        );
       }
       assert.equal(bom.components.filter((c: { type: string }) => c.type === 'operating-system').length, 1);
     });
@@ -64,7 +87,10 @@ describe('SBOMs are valid against the official schemas and say what the image ho
         if (p.primaryPackagePurpose !== 'LIBRARY') continue;
         assert.equal(p.externalRefs[0].referenceType, 'purl');
         for (const ref of p.licenseDeclared.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []) {
-          assert.ok(doc.hasExtractedLicensingInfos.some((e: { licenseId: string }) => e.licenseId === ref), `${ref} is declared`);
+          assert.ok(
+            doc.hasExtractedLicensingInfos.some((e: { licenseId: string }) => e.licenseId === ref),
+            `${ref} is declared`,
+          );
         }
       }
     });
@@ -85,7 +111,12 @@ describe('SBOMs are valid against the official schemas and say what the image ho
     const inv = JSON.parse(customs(['sbom', targets.rpm, '--format', 'json']).stdout);
     assert.equal(inv.os.id, 'amzn');
     assert.equal(inv.packages.length, 102);
-    assert.ok(inv.packages.every((p: { locations: Array<{ path: string }> }) => p.locations[0].path === '/usr/lib/sysimage/rpm/rpmdb.sqlite'));
+    assert.ok(
+      inv.packages.every(
+        (p: { locations: Array<{ path: string }> }) =>
+          p.locations[0].path === '/usr/lib/sysimage/rpm/rpmdb.sqlite',
+      ),
+    );
   });
 
   it('layered image: the dpkg package comes from layer 2 and its COPY step; the apk ones from layer 1', () => {
@@ -93,7 +124,11 @@ describe('SBOMs are valid against the official schemas and say what the image ho
     const deb = inv.packages.find((p: { type: string }) => p.type === 'deb');
     assert.equal(deb.layer.index, 1);
     assert.equal(deb.layer.createdBy, 'COPY status.d /var/lib/dpkg/status.d');
-    assert.ok(inv.packages.filter((p: { type: string }) => p.type === 'apk').every((p: { layer: { index: number } }) => p.layer.index === 0));
+    assert.ok(
+      inv.packages
+        .filter((p: { type: string }) => p.type === 'apk')
+        .every((p: { layer: { index: number } }) => p.layer.index === 0),
+    );
   });
 
   it('the default table names package, version, type and layer step', () => {

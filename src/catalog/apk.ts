@@ -29,12 +29,17 @@ export interface ApkRecord {
  */
 export function parseApkDb(text: string, problems: string[] = []): ApkRecord[] {
   const out: ApkRecord[] = [];
-  let cur: Partial<ApkRecord> & { files: string[]; depends: string[]; provides: string[] } = { files: [], depends: [], provides: [] };
+  let cur: Partial<ApkRecord> & { files: string[]; depends: string[]; provides: string[] } = {
+    files: [],
+    depends: [],
+    provides: [],
+  };
   let dir = '';
   let lineNo = 0;
   const flush = () => {
     if (cur.name || cur.version) {
-      if (!cur.name || !cur.version) problems.push(`record ending at line ${lineNo} has no ${cur.name ? 'V:' : 'P:'} field; skipped`);
+      if (!cur.name || !cur.version)
+        problems.push(`record ending at line ${lineNo} has no ${cur.name ? 'V:' : 'P:'} field; skipped`);
       else out.push(cur as ApkRecord);
     }
     cur = { files: [], depends: [], provides: [] };
@@ -53,26 +58,58 @@ export function parseApkDb(text: string, problems: string[] = []): ApkRecord[] {
     const k = line[0];
     const v = line.slice(2);
     switch (k) {
-      case 'P': cur.name = v; break;
-      case 'V': cur.version = v; break;
-      case 'A': cur.arch = v; break;
-      case 'L': cur.license = v; break;
-      case 'o': cur.origin = v; break;
-      case 'm': cur.maintainer = v; break;
-      case 'T': cur.description = v; break;
-      case 'S': cur.size = Number(v); break;
-      case 'I': cur.installedSize = Number(v); break;
-      case 'C': cur.checksum = v; break;
-      case 'c': cur.commit = v; break;
-      case 'D': cur.depends = v.split(/\s+/).filter(Boolean); break;
-      case 'p': cur.provides = v.split(/\s+/).filter(Boolean); break;
-      case 'F': dir = v; break;
-      case 'R': cur.files.push(dir ? `${dir}/${v}` : v); break;
-      default: break;
+      case 'P':
+        cur.name = v;
+        break;
+      case 'V':
+        cur.version = v;
+        break;
+      case 'A':
+        cur.arch = v;
+        break;
+      case 'L':
+        cur.license = v;
+        break;
+      case 'o':
+        cur.origin = v;
+        break;
+      case 'm':
+        cur.maintainer = v;
+        break;
+      case 'T':
+        cur.description = v;
+        break;
+      case 'S':
+        cur.size = Number(v);
+        break;
+      case 'I':
+        cur.installedSize = Number(v);
+        break;
+      case 'C':
+        cur.checksum = v;
+        break;
+      case 'c':
+        cur.commit = v;
+        break;
+      case 'D':
+        cur.depends = v.split(/\s+/).filter(Boolean);
+        break;
+      case 'p':
+        cur.provides = v.split(/\s+/).filter(Boolean);
+        break;
+      case 'F':
+        dir = v;
+        break;
+      case 'R':
+        cur.files.push(dir ? `${dir}/${v}` : v);
+        break;
+      default:
+        break;
     }
   }
   flush();
-  if (out.length === 0 && text.trim() !== '') throw new CustomsError('corrupt apk database: no readable package record');
+  if (out.length === 0 && text.trim() !== '')
+    throw new CustomsError('corrupt apk database: no readable package record');
   return out;
 }
 
@@ -95,7 +132,9 @@ export const apkCataloger: Cataloger = {
       (r) => `${r.name}@${r.version}`,
     );
     if (problems.length) {
-      ctx.warnings.push(`/${DB} is damaged: ${problems.length} problem(s), e.g. ${problems.slice(0, 3).join('; ')}`);
+      ctx.warnings.push(
+        `/${DB} is damaged: ${problems.length} problem(s), e.g. ${problems.slice(0, 3).join('; ')}`,
+      );
     }
     return found.map(({ item: r, layer }) => ({
       name: r.name,
@@ -104,10 +143,17 @@ export const apkCataloger: Cataloger = {
       arch: r.arch,
       source: { name: r.origin ?? r.name, version: r.version },
       licenses: splitLicenses(r.license, true),
-      purl: new PackageURL('apk', distroNs, r.name, r.version, {
-        ...(r.arch ? { arch: r.arch } : {}),
-        ...(ctx.os ? { distro: ctx.os.version } : {}),
-      }, undefined).toString(),
+      purl: new PackageURL(
+        'apk',
+        distroNs,
+        r.name,
+        r.version,
+        {
+          ...(r.arch ? { arch: r.arch } : {}),
+          ...(ctx.os ? { distro: ctx.os.version } : {}),
+        },
+        undefined,
+      ).toString(),
       maintainer: r.maintainer,
       size: r.installedSize,
       description: r.description,

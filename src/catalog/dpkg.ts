@@ -8,7 +8,8 @@ const STATUS_D = 'var/lib/dpkg/status.d/';
 const INFO = 'var/lib/dpkg/info/';
 const DOC = 'usr/share/doc/';
 /** status.d holds one status file per package (distroless) beside its maintainer files. */
-const NOT_STATUS = /\.(md5sums|preinst|postinst|prerm|postrm|conffiles|list|shlibs|triggers|symbols|templates|config)$/;
+const NOT_STATUS =
+  /\.(md5sums|preinst|postinst|prerm|postrm|conffiles|list|shlibs|triggers|symbols|templates|config)$/;
 
 export interface DpkgRecord {
   name: string;
@@ -76,7 +77,9 @@ export function parseDpkgStatus(text: string, requireStatus = true, problems: st
       if (!status || status.split(/\s+/)[2] !== 'installed') continue;
     }
     if (!p.Version || !DPKG_VERSION.test(p.Version)) {
-      problems.push(`package ${p.Package}: ${p.Version ? `invalid version "${p.Version}"` : 'no Version'}; skipped`);
+      problems.push(
+        `package ${p.Package}: ${p.Version ? `invalid version "${p.Version}"` : 'no Version'}; skipped`,
+      );
       continue;
     }
     const src = /^(\S+)(?:\s+\((.+)\))?$/.exec(p.Source ?? '');
@@ -158,15 +161,18 @@ export const dpkgCataloger: Cataloger = {
         continue;
       }
       if (problems.length) {
-        ctx.warnings.push(`/${db.path} is damaged: ${problems.length} problem(s), e.g. ${problems.slice(0, 3).join('; ')}`);
+        ctx.warnings.push(
+          `/${db.path} is damaged: ${problems.length} problem(s), e.g. ${problems.slice(0, 3).join('; ')}`,
+        );
       }
       for (const { item: r, layer } of found) {
         const key = `${r.name}:${r.arch}@${r.version}`;
         if (seen.has(key)) continue;
         seen.add(key);
         const copyright = await ctx.fs.readFile(`${DOC}${r.name}/copyright`);
-        const list = await ctx.fs.readFile(`${INFO}${r.name}${r.arch && r.arch !== 'all' ? `:${r.arch}` : ''}.list`)
-          ?? await ctx.fs.readFile(`${INFO}${r.name}.list`);
+        const list =
+          (await ctx.fs.readFile(`${INFO}${r.name}${r.arch && r.arch !== 'all' ? `:${r.arch}` : ''}.list`)) ??
+          (await ctx.fs.readFile(`${INFO}${r.name}.list`));
         const qualifiers: Record<string, string> = {
           ...(r.arch ? { arch: r.arch } : {}),
           ...distroQualifier(ctx),
@@ -186,7 +192,12 @@ export const dpkgCataloger: Cataloger = {
           foundBy: 'dpkg',
           locations: [{ path: `/${db.path}`, layer }],
           layer,
-          files: list ? list.toString('utf8').split('\n').filter((l) => l && l !== '/.') : undefined,
+          files: list
+            ? list
+                .toString('utf8')
+                .split('\n')
+                .filter((l) => l && l !== '/.')
+            : undefined,
         });
       }
     }

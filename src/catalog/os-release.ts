@@ -24,7 +24,10 @@ export function parseKeyValues(text: string): Record<string, string> {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
     if (!m) continue;
     let v = m[2].trim();
-    if ((v.startsWith('"') && v.endsWith('"') && v.length >= 2) || (v.startsWith("'") && v.endsWith("'") && v.length >= 2)) {
+    if (
+      (v.startsWith('"') && v.endsWith('"') && v.length >= 2) ||
+      (v.startsWith("'") && v.endsWith("'") && v.length >= 2)
+    ) {
       v = v.slice(1, -1).replace(/\\(["'$`\\])/g, '$1');
     }
     out[m[1]] = v;
@@ -118,18 +121,29 @@ export async function detectOs(fs: LayeredFileSystem, now = new Date()): Promise
   }
   const alpine = (await text(fs, 'etc/alpine-release'))?.trim();
   if (alpine && /^\d+\.\d+/.test(alpine) && (!os || os.id === 'alpine')) {
-    os = os ? { ...os, version: alpine } : { id: 'alpine', version: alpine, name: 'Alpine Linux', idLike: [], source: 'etc/alpine-release' };
+    os = os
+      ? { ...os, version: alpine }
+      : { id: 'alpine', version: alpine, name: 'Alpine Linux', idLike: [], source: 'etc/alpine-release' };
   }
   const debian = (await text(fs, 'etc/debian_version'))?.trim();
   if (debian && /^\d+(\.\d+)*$/.test(debian) && (!os || os.id === 'debian')) {
-    os = os ? { ...os, version: debian } : { id: 'debian', version: debian, name: 'Debian GNU/Linux', idLike: [], source: 'etc/debian_version' };
+    os = os
+      ? { ...os, version: debian }
+      : { id: 'debian', version: debian, name: 'Debian GNU/Linux', idLike: [], source: 'etc/debian_version' };
   }
   if (!os) {
     const lsb = await text(fs, 'etc/lsb-release');
     if (lsb) {
       const kv = parseKeyValues(lsb);
       if (kv.DISTRIB_ID && kv.DISTRIB_RELEASE) {
-        os = { id: kv.DISTRIB_ID.toLowerCase(), version: kv.DISTRIB_RELEASE, name: kv.DISTRIB_ID, codename: kv.DISTRIB_CODENAME, idLike: [], source: 'etc/lsb-release' };
+        os = {
+          id: kv.DISTRIB_ID.toLowerCase(),
+          version: kv.DISTRIB_RELEASE,
+          name: kv.DISTRIB_ID,
+          codename: kv.DISTRIB_CODENAME,
+          idLike: [],
+          source: 'etc/lsb-release',
+        };
       }
     }
   }

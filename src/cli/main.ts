@@ -10,11 +10,16 @@ function fail(err: unknown): never {
   if (err instanceof CommanderError) process.exit(err.exitCode || 1);
   if (err instanceof CustomsError) {
     process.stderr.write(`customs: ${err.line()}\n`);
-    if (debug) process.stderr.write(`${err.stack}\n${err.cause instanceof Error ? `caused by: ${err.cause.stack}\n` : ''}`);
+    if (debug)
+      process.stderr.write(
+        `${err.stack}\n${err.cause instanceof Error ? `caused by: ${err.cause.stack}\n` : ''}`,
+      );
     process.exit(1);
   }
   const msg = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`customs: internal error: ${msg}${debug ? '' : ' (run again with --debug for details)'}\n`);
+  process.stderr.write(
+    `customs: internal error: ${msg}${debug ? '' : ' (run again with --debug for details)'}\n`,
+  );
   if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exit(2);
 }

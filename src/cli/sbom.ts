@@ -23,12 +23,21 @@ export function registerSbom(program: Command): void {
     .argument('<target>', 'docker-archive:FILE, oci:DIR, oci-archive:FILE, dir:DIR, or a path (kind guessed)')
     .option('-f, --format <format>', `output format: ${Object.keys(sbomFormats).join(', ')}`, 'table')
     .option('-o, --output <file>', 'write to a file instead of standard output')
-    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default: this host)')
-    .option('--max-layer-size <size>', 'largest uncompressed layer accepted, e.g. 16G (decompression-bomb guard)')
+    .option(
+      '--platform <os/arch[/variant]>',
+      'platform to pick from a multi-platform image (default: this host)',
+    )
+    .option(
+      '--max-layer-size <size>',
+      'largest uncompressed layer accepted, e.g. 16G (decompression-bomb guard)',
+    )
     .option('-q, --quiet', 'no warnings on standard error')
     .action(async (target: string, opts: SbomOptions) => {
       const write = sbomFormats[opts.format];
-      if (!write) throw new CustomsError(`unknown format "${opts.format}"; use one of ${Object.keys(sbomFormats).join(', ')}`);
+      if (!write)
+        throw new CustomsError(
+          `unknown format "${opts.format}"; use one of ${Object.keys(sbomFormats).join(', ')}`,
+        );
       let limits;
       try {
         limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
@@ -44,7 +53,8 @@ export function registerSbom(program: Command): void {
       const image = await openImage(target, { wants: wantedBy(), platform, limits });
       const inventory = await catalogImage(image);
       if (!opts.quiet) {
-        for (const w of [...image.metadata.warnings, ...inventory.warnings]) process.stderr.write(`customs: warning: ${w}\n`);
+        for (const w of [...image.metadata.warnings, ...inventory.warnings])
+          process.stderr.write(`customs: warning: ${w}\n`);
       }
       const text = write({ image: image.metadata, inventory, tool: { name: 'customs', version: VERSION } });
       if (opts.output) await writeFile(opts.output, text);

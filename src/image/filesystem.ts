@@ -27,7 +27,11 @@ const MAX_LINK_HOPS = 40;
  * hard links and symlinks (resolved inside the image root only; `..` stops at `/`).
  */
 export class LayeredFileSystem {
-  private readonly root: Node = { entry: { type: 'dir', size: 0, mode: 0o755 }, layer: 0, children: new Map() };
+  private readonly root: Node = {
+    entry: { type: 'dir', size: 0, mode: 0o755 },
+    layer: 0,
+    children: new Map(),
+  };
 
   constructor(readonly layers: LayerContent[]) {
     layers.forEach((layer, i) => this.apply(layer, i));

@@ -117,7 +117,9 @@ export async function readLayer(
       if (type === 'hardlink') fe.linkname = normalizeEntryPath(h.linkname ?? '');
       if (type === 'file' && wants(path)) {
         if (fe.size > limits.maxFileBytes) {
-          warnings.push(`${path}: ${fe.size} bytes is larger than the ${limits.maxFileBytes}-byte read limit; skipped`);
+          warnings.push(
+            `${path}: ${fe.size} bytes is larger than the ${limits.maxFileBytes}-byte read limit; skipped`,
+          );
           entry.resume();
         } else {
           const chunks: Buffer[] = [];
@@ -168,4 +170,3 @@ function explainStreamError(err: unknown, layerName: string): Error {
   }
   return new CustomsError(`${layerName} could not be read (${msg})`, undefined, { cause: err });
 }
-

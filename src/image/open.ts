@@ -26,7 +26,8 @@ export function parseTarget(target: string): { scheme?: Prefix; path: string; re
   const rest = scheme ? m![2] : target;
   if (scheme && !existsSync(rest)) {
     const i = rest.lastIndexOf(':');
-    if (i > 0 && existsSync(rest.slice(0, i))) return { scheme, path: rest.slice(0, i), ref: rest.slice(i + 1) };
+    if (i > 0 && existsSync(rest.slice(0, i)))
+      return { scheme, path: rest.slice(0, i), ref: rest.slice(i + 1) };
   }
   return { scheme, path: rest };
 }
@@ -57,7 +58,14 @@ export async function openImage(target: string, opts: OpenOptions): Promise<Open
       throw new CustomsError(`${scheme}: expects a folder, but this is a file`);
     }
     const store = await TarStore.open(path, target, opts.wants, limits);
-    const kind = scheme === 'oci-archive' ? 'oci-archive' : scheme === 'docker-archive' ? 'docker-archive' : store.has('manifest.json') ? 'docker-archive' : 'oci-archive';
+    const kind =
+      scheme === 'oci-archive'
+        ? 'oci-archive'
+        : scheme === 'docker-archive'
+          ? 'docker-archive'
+          : store.has('manifest.json')
+            ? 'docker-archive'
+            : 'oci-archive';
     if (scheme === 'docker-archive' && !store.has('manifest.json')) {
       throw new CustomsError('not a docker archive: manifest.json is missing');
     }

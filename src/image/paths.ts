@@ -11,7 +11,8 @@ export function normalizeEntryPath(name: string): string {
   for (const seg of name.split('/')) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..') {
-      if (out.length === 0) throw new CustomsError(`hostile tar entry "${name}": path escapes the image root`);
+      if (out.length === 0)
+        throw new CustomsError(`hostile tar entry "${name}": path escapes the image root`);
       out.pop();
       continue;
     }

@@ -13,7 +13,12 @@ export function inventoryTable(input: SbomInput, width = process.stdout.columns 
   const fixed = widths[0] + widths[1] + widths[2] + 6;
   const layerWidth = Math.max(20, width - fixed);
   const line = (r: string[]) =>
-    [pad(r[0], widths[0]), pad(r[1], widths[1]), pad(r[2], widths[2]), r[3].length > layerWidth ? r[3].slice(0, layerWidth - 1) + '…' : r[3]]
+    [
+      pad(r[0], widths[0]),
+      pad(r[1], widths[1]),
+      pad(r[2], widths[2]),
+      r[3].length > layerWidth ? r[3].slice(0, layerWidth - 1) + '…' : r[3],
+    ]
       .join('  ')
       .trimEnd();
   const os = inventory.os

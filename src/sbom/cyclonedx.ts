@@ -7,7 +7,8 @@ type Props = Array<{ name: string; value: string }>;
 
 function licenses(pkg: Package): unknown[] | undefined {
   if (pkg.licenses.length === 0) return undefined;
-  if (pkg.licenses.length === 1 && isCompoundExpression(pkg.licenses[0])) return [{ expression: pkg.licenses[0] }];
+  if (pkg.licenses.length === 1 && isCompoundExpression(pkg.licenses[0]))
+    return [{ expression: pkg.licenses[0] }];
   return pkg.licenses.map((l) => {
     const id = spdxId(l);
     return id ? { license: { id } } : { license: { name: l } };
@@ -31,7 +32,11 @@ export function toCycloneDx(input: SbomInput): object {
   prop(imageProps, 'image:architecture', image.architecture);
   image.repoTags.forEach((t) => prop(imageProps, 'image:repoTag', t));
   for (const l of image.layers) {
-    prop(imageProps, `image:layer:${l.index}`, [l.digest, l.diffId, l.createdBy ? cleanStep(l.createdBy) : undefined].filter(Boolean).join(' '));
+    prop(
+      imageProps,
+      `image:layer:${l.index}`,
+      [l.digest, l.diffId, l.createdBy ? cleanStep(l.createdBy) : undefined].filter(Boolean).join(' '),
+    );
   }
 
   const refs = new Set<string>();
@@ -95,7 +100,9 @@ export function toCycloneDx(input: SbomInput): object {
         'bom-ref': imageRef,
         type: 'container',
         name: image.name,
-        ...(image.manifestDigest || image.configDigest ? { version: image.manifestDigest ?? image.configDigest } : {}),
+        ...(image.manifestDigest || image.configDigest
+          ? { version: image.manifestDigest ?? image.configDigest }
+          : {}),
         properties: imageProps,
       },
     },

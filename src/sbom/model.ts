@@ -10,7 +10,9 @@ export interface SbomInput {
   created?: Date;
 }
 
-export function layerLabel(layer: { digest?: string; diffId?: string; createdBy?: string } | undefined): string {
+export function layerLabel(
+  layer: { digest?: string; diffId?: string; createdBy?: string } | undefined,
+): string {
   if (!layer) return '';
   const d = (layer.diffId ?? layer.digest ?? '').replace(/^sha256:/, '').slice(0, 12);
   return [d, layer.createdBy ? cleanStep(layer.createdBy) : ''].filter(Boolean).join(' ');

@@ -16,7 +16,8 @@ function declared(pkg: Package, extracted: Map<string, string>): string {
   if (pkg.licenses.length === 0) return 'NOASSERTION';
   const keepRefs = (expr: string) => {
     // LicenseRefs a package itself declares (Fedora does) must be listed in the document too.
-    for (const ref of expr.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []) extracted.set(ref, ref.slice('LicenseRef-'.length));
+    for (const ref of expr.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? [])
+      extracted.set(ref, ref.slice('LicenseRef-'.length));
     return expr;
   };
   if (pkg.licenses.length === 1 && isCompoundExpression(pkg.licenses[0])) return keepRefs(pkg.licenses[0]);
@@ -59,7 +60,9 @@ export function toSpdx(input: SbomInput): object {
     licenseDeclared: 'NOASSERTION',
     copyrightText: 'NOASSERTION',
     primaryPackagePurpose: 'CONTAINER',
-    ...(digest?.startsWith('sha256:') ? { checksums: [{ algorithm: 'SHA256', checksumValue: digest.slice(7) }] } : {}),
+    ...(digest?.startsWith('sha256:')
+      ? { checksums: [{ algorithm: 'SHA256', checksumValue: digest.slice(7) }] }
+      : {}),
     comment: `${image.kind} ${image.target}; ${image.os ?? '?'}/${image.architecture ?? '?'}; layers: ${image.layers.map((l) => l.diffId ?? l.digest ?? '?').join(', ')}`,
   });
   if (inventory.os) {
@@ -80,7 +83,11 @@ export function toSpdx(input: SbomInput): object {
     relationships.push({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: osId });
   }
   for (const pkg of inventory.packages) {
-    const id = spdxRef('Package', `${pkg.type}-${pkg.name}-${pkg.version}${pkg.arch ? `-${pkg.arch}` : ''}`, used);
+    const id = spdxRef(
+      'Package',
+      `${pkg.type}-${pkg.name}-${pkg.version}${pkg.arch ? `-${pkg.arch}` : ''}`,
+      used,
+    );
     const where = pkg.locations.map((l) => l.path).join(', ');
     const layer = pkg.layer
       ? `; layer ${pkg.layer.index + 1} ${pkg.layer.diffId ?? pkg.layer.digest ?? ''}${pkg.layer.createdBy ? ` (${cleanStep(pkg.layer.createdBy)})` : ''}`
@@ -92,12 +99,18 @@ export function toSpdx(input: SbomInput): object {
       supplier: supplier(pkg),
       downloadLocation: 'NOASSERTION',
       filesAnalyzed: false,
-      ...(pkg.source ? { sourceInfo: `${pkg.foundBy} database ${where}${layer}; source package ${pkg.source.name}${pkg.source.version ? ` ${pkg.source.version}` : ''}` } : { sourceInfo: `${pkg.foundBy} database ${where}${layer}` }),
+      ...(pkg.source
+        ? {
+            sourceInfo: `${pkg.foundBy} database ${where}${layer}; source package ${pkg.source.name}${pkg.source.version ? ` ${pkg.source.version}` : ''}`,
+          }
+        : { sourceInfo: `${pkg.foundBy} database ${where}${layer}` }),
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: declared(pkg, extracted),
       copyrightText: 'NOASSERTION',
       ...(pkg.description ? { summary: pkg.description } : {}),
-      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: pkg.purl }],
+      externalRefs: [
+        { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: pkg.purl },
+      ],
       primaryPackagePurpose: 'LIBRARY',
     });
     relationships.push({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: id });

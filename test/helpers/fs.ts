@@ -10,7 +10,12 @@ export function fsFromFiles(files: Record<string, string | Buffer>): LayeredFile
     const buf = typeof content === 'string' ? Buffer.from(content) : content;
     map.set(path.replace(/^\//, ''), { type: 'file', size: buf.length, mode: 0o644, content: buf });
   }
-  const layer: LayerContent = { info: { index: 0, diffId: 'sha256:test' }, files: map, whiteouts: new Set(), opaqueDirs: new Set() };
+  const layer: LayerContent = {
+    info: { index: 0, diffId: 'sha256:test' },
+    files: map,
+    whiteouts: new Set(),
+    opaqueDirs: new Set(),
+  };
   return new LayeredFileSystem([layer]);
 }
 

@@ -27,7 +27,14 @@ export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
   for (const e of entries) {
     const type = e.type ?? 'file';
     const body = typeof e.content === 'string' ? Buffer.from(e.content) : e.content;
-    const header = { name: e.name, type, linkname: e.linkname, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), ...(type === 'file' ? { size: body?.length ?? 0 } : {}) };
+    const header = {
+      name: e.name,
+      type,
+      linkname: e.linkname,
+      mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+      mtime: new Date(0),
+      ...(type === 'file' ? { size: body?.length ?? 0 } : {}),
+    };
     await new Promise<void>((resolve, reject) => {
       const cb = (err?: Error | null) => (err ? reject(err) : resolve());
       if (type === 'file') pack.entry(header, body ?? Buffer.alloc(0), cb);
@@ -56,7 +63,10 @@ function config(spec: ImageSpec): Buffer {
       os: 'linux',
       config: { Env: ['PATH=/usr/bin:/bin'] },
       rootfs: { type: 'layers', diff_ids: spec.layers.map(sha256) },
-      history: spec.layers.map((_, i) => ({ created: '2024-01-01T00:00:00Z', created_by: spec.createdBy?.[i] ?? `/bin/sh -c #(nop) ADD layer${i} in /` })),
+      history: spec.layers.map((_, i) => ({
+        created: '2024-01-01T00:00:00Z',
+        created_by: spec.createdBy?.[i] ?? `/bin/sh -c #(nop) ADD layer${i} in /`,
+      })),
     }),
   );
 }
@@ -69,11 +79,20 @@ export async function dockerArchive(spec: ImageSpec): Promise<Buffer> {
   const layerPaths: string[] = [];
   spec.layers.forEach((l, i) => {
     const id = createHash('sha256').update(`layer${i}`).update(l).digest('hex');
-    entries.push({ name: `${id}/`, type: 'directory' }, { name: `${id}/VERSION`, content: '1.0' }, { name: `${id}/layer.tar`, content: l });
+    entries.push(
+      { name: `${id}/`, type: 'directory' },
+      { name: `${id}/VERSION`, content: '1.0' },
+      { name: `${id}/layer.tar`, content: l },
+    );
     layerPaths.push(`${id}/layer.tar`);
   });
   entries.push({ name: cfgName, content: cfg });
-  entries.push({ name: 'manifest.json', content: JSON.stringify([{ Config: cfgName, RepoTags: [spec.tag ?? 'test/image:latest'], Layers: layerPaths }]) });
+  entries.push({
+    name: 'manifest.json',
+    content: JSON.stringify([
+      { Config: cfgName, RepoTags: [spec.tag ?? 'test/image:latest'], Layers: layerPaths },
+    ]),
+  });
   return makeTar(entries);
 }
 
@@ -93,14 +112,27 @@ export function ociLayout(dir: string, spec: ImageSpec): { manifestDigest: strin
     ...put(gz ? gzipSync(l) : l),
   }));
   const manifest = put(
-    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg }, layers })),
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
+        layers,
+      }),
+    ),
   );
   writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(
     join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': spec.tag ?? 'latest' } }],
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'org.opencontainers.image.ref.name': spec.tag ?? 'latest' },
+        },
+      ],
     }),
   );
   return { manifestDigest: manifest.digest };

@@ -10,7 +10,11 @@ function instance(): Ajv.default {
   if (ajv) return ajv;
   const A = (Ajv as unknown as { default: typeof Ajv.default }).default ?? Ajv;
   ajv = new A({ strict: false, allErrors: true, validateFormats: true });
-  (addFormats as unknown as { default: (a: Ajv.default) => void }).default?.(ajv) ?? (addFormats as unknown as (a: Ajv.default) => void)(ajv);
+  // Both packages are CommonJS with a `default` export; pick the callable either way.
+  const formats = ((addFormats as unknown as { default?: unknown }).default ?? addFormats) as (
+    a: Ajv.default,
+  ) => void;
+  formats(ajv);
   ajv.addSchema(load('cyclonedx', 'spdx.schema.json'), 'spdx.schema.json');
   ajv.addSchema(load('cyclonedx', 'jsf-0.82.schema.json'), 'jsf-0.82.schema.json');
   ajv.addSchema(load('cyclonedx', 'bom-1.6.schema.json'), 'cyclonedx-1.6');

@@ -26,7 +26,8 @@ export function bdbBlobs(buf: Buffer): Buffer[] {
   const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
   const pageSize = u32(20);
   const lastPage = u32(32);
-  if (buf[25] !== P_HASHMETA) throw new CustomsError('corrupt rpm Berkeley DB: first page is not hash metadata');
+  if (buf[25] !== P_HASHMETA)
+    throw new CustomsError('corrupt rpm Berkeley DB: first page is not hash metadata');
   if (buf[24] !== 0) throw new CustomsError('rpm Berkeley DB is encrypted');
   if (![512, 1024, 2048, 4096, 8192, 16384, 32768, 65536].includes(pageSize)) {
     throw new CustomsError(`corrupt rpm Berkeley DB: page size ${pageSize}`);
@@ -62,11 +63,13 @@ function readOverflow(
   const parts: Buffer[] = [];
   let got = 0;
   const seen = new Set<number>();
-  for (let pg = first; pg !== 0; ) {
-    if (pg >= pages || seen.has(pg)) throw new CustomsError(`corrupt rpm Berkeley DB: broken overflow chain at page ${pg}`);
+  for (let pg = first; pg !== 0;) {
+    if (pg >= pages || seen.has(pg))
+      throw new CustomsError(`corrupt rpm Berkeley DB: broken overflow chain at page ${pg}`);
     seen.add(pg);
     const base = pg * pageSize;
-    if (buf[base + 25] !== P_OVERFLOW) throw new CustomsError(`corrupt rpm Berkeley DB: page ${pg} is not an overflow page`);
+    if (buf[base + 25] !== P_OVERFLOW)
+      throw new CustomsError(`corrupt rpm Berkeley DB: page ${pg} is not an overflow page`);
     const next = u32(base + 16);
     // On overflow pages the "high free offset" field holds the bytes used on the page.
     const used = next === 0 ? u16(base + 22) : pageSize - PAGE_HEADER;

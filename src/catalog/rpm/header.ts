@@ -25,7 +25,17 @@ export const TAG = {
   MODULARITYLABEL: 5096,
 } as const;
 
-const TYPE = { CHAR: 1, INT8: 2, INT16: 3, INT32: 4, INT64: 5, STRING: 6, BIN: 7, STRING_ARRAY: 8, I18NSTRING: 9 };
+const TYPE = {
+  CHAR: 1,
+  INT8: 2,
+  INT16: 3,
+  INT32: 4,
+  INT64: 5,
+  STRING: 6,
+  BIN: 7,
+  STRING_ARRAY: 8,
+  I18NSTRING: 9,
+};
 const MAX_ENTRIES = 1 << 16;
 const MAX_DATA = 256 * 1024 * 1024;
 
@@ -83,7 +93,9 @@ export function parseHeader(blob: Buffer): RpmHeader {
   const il = blob.readUInt32BE(0);
   const dl = blob.readUInt32BE(4);
   if (il === 0 || il > MAX_ENTRIES || dl > MAX_DATA || 8 + il * 16 + dl > blob.length) {
-    throw new CustomsError(`corrupt rpm header: ${il} entries / ${dl} data bytes do not fit in ${blob.length} bytes`);
+    throw new CustomsError(
+      `corrupt rpm header: ${il} entries / ${dl} data bytes do not fit in ${blob.length} bytes`,
+    );
   }
   const dataStart = 8 + il * 16;
   const data = blob.subarray(dataStart, dataStart + dl);
@@ -94,11 +106,13 @@ export function parseHeader(blob: Buffer): RpmHeader {
     const type = blob.readUInt32BE(e + 4);
     const offset = blob.readInt32BE(e + 8);
     const count = blob.readUInt32BE(e + 12);
-    if (offset < 0 || offset > dl) throw new CustomsError(`corrupt rpm header: tag ${tag} points outside the data`);
+    if (offset < 0 || offset > dl)
+      throw new CustomsError(`corrupt rpm header: tag ${tag} points outside the data`);
     // Region tags (61-63) describe the immutable region itself, not package data.
     if (tag >= 61 && tag <= 63) continue;
     const need = (size: number) => {
-      if (offset + size * count > dl) throw new CustomsError(`corrupt rpm header: tag ${tag} runs past the data`);
+      if (offset + size * count > dl)
+        throw new CustomsError(`corrupt rpm header: tag ${tag} runs past the data`);
     };
     switch (type) {
       case TYPE.STRING:

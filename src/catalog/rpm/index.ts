@@ -119,9 +119,18 @@ export const rpmCataloger: Cataloger = {
           release: r.release,
           type: 'rpm',
           arch: r.arch,
-          source: src ? { name: src.name, version: evr({ epoch: r.epoch, version: src.version, release: src.release }) } : undefined,
+          source: src
+            ? { name: src.name, version: evr({ epoch: r.epoch, version: src.version, release: src.release }) }
+            : undefined,
           licenses: splitLicenses(r.license),
-          purl: new PackageURL('rpm', ns, r.name, `${r.version}-${r.release}`, qualifiers, undefined).toString(),
+          purl: new PackageURL(
+            'rpm',
+            ns,
+            r.name,
+            `${r.version}-${r.release}`,
+            qualifiers,
+            undefined,
+          ).toString(),
           vendor: r.vendor,
           size: r.size,
           description: r.summary,

@@ -31,11 +31,16 @@ export function ndbBlobs(buf: Buffer): Buffer[] {
     const pkgIndex = buf.readUInt32LE(o + 4);
     if (pkgIndex === 0) continue;
     const blk = buf.readUInt32LE(o + 8) * BLOCK;
-    if (blk + 16 > buf.length || buf.readUInt32LE(blk) !== BLOB_MAGIC || buf.readUInt32LE(blk + 4) !== pkgIndex) {
+    if (
+      blk + 16 > buf.length ||
+      buf.readUInt32LE(blk) !== BLOB_MAGIC ||
+      buf.readUInt32LE(blk + 4) !== pkgIndex
+    ) {
       throw new CustomsError(`corrupt rpm NDB database: blob of package ${pkgIndex} is missing`);
     }
     const len = buf.readUInt32LE(blk + 12);
-    if (blk + 16 + len > buf.length) throw new CustomsError(`corrupt rpm NDB database: blob of package ${pkgIndex} is truncated`);
+    if (blk + 16 + len > buf.length)
+      throw new CustomsError(`corrupt rpm NDB database: blob of package ${pkgIndex} is truncated`);
     out.push(buf.subarray(blk + 16, blk + 16 + len));
   }
   return out;

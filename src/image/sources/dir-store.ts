@@ -29,7 +29,8 @@ export class DirStore implements BlobStore {
   async readSmall(path: string): Promise<Buffer> {
     const f = this.file(path);
     if (!existsSync(f)) throw new CustomsError(`${path} is missing`);
-    if (statSync(f).size > MAX_DOC_BYTES) throw new CustomsError(`${path} is too large for an image document`);
+    if (statSync(f).size > MAX_DOC_BYTES)
+      throw new CustomsError(`${path} is too large for an image document`);
     return readFile(f);
   }
 

@@ -18,6 +18,25 @@ const SCHEMA1_TYPES = new Set([
   'application/vnd.docker.distribution.manifest.v1+prettyjws',
 ]);
 const REF_NAME = 'org.opencontainers.image.ref.name';
+const LAYER_CONCURRENCY = 2;
+
+/** Map with at most `limit` promises in flight; results keep the input order; the first error wins. */
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
 
 interface Descriptor {
   mediaType?: string;
@@ -73,7 +92,9 @@ export async function resolveImage(
 ): Promise<OpenedImage> {
   if (store.has('manifest.json')) return resolveDockerArchive(store, kind, target, opts);
   if (store.has('index.json')) return resolveOci(store, kind, target, opts);
-  throw new CustomsError('not a container image: it has neither manifest.json (docker save) nor index.json (OCI)');
+  throw new CustomsError(
+    'not a container image: it has neither manifest.json (docker save) nor index.json (OCI)',
+  );
 }
 
 async function resolveDockerArchive(
@@ -92,7 +113,9 @@ async function resolveDockerArchive(
   }
   let entry = manifest[0];
   if (opts.ref) {
-    const found = manifest.find((m) => (m.RepoTags ?? []).some((t) => t === opts.ref || t.endsWith(`/${opts.ref}`)));
+    const found = manifest.find((m) =>
+      (m.RepoTags ?? []).some((t) => t === opts.ref || t.endsWith(`/${opts.ref}`)),
+    );
     if (!found) throw new CustomsError(`no image tagged "${opts.ref}" in the archive`);
     entry = found;
   }
@@ -102,9 +125,13 @@ async function resolveDockerArchive(
   const config = await readJson<ImageConfig>(store, entry.Config, 'image config');
   const warnings: string[] = [];
   if (manifest.length > 1 && !opts.ref) {
-    warnings.push(`the archive holds ${manifest.length} images; scanning the first (${(entry.RepoTags ?? [])[0] ?? entry.Config})`);
+    warnings.push(
+      `the archive holds ${manifest.length} images; scanning the first (${(entry.RepoTags ?? [])[0] ?? entry.Config})`,
+    );
   }
-  const configDigest = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(entry.Config)?.[1] ?? /^([a-f0-9]{64})\.json$/.exec(entry.Config)?.[1];
+  const configDigest =
+    /^blobs\/sha256\/([a-f0-9]{64})$/.exec(entry.Config)?.[1] ??
+    /^([a-f0-9]{64})\.json$/.exec(entry.Config)?.[1];
   const layers: LayerInfo[] = entry.Layers.map((path, index) => {
     const m = /^blobs\/(sha256)\/([a-f0-9]{64})$/.exec(path);
     return { index, digest: m ? `${m[1]}:${m[2]}` : undefined, diffId: config.rootfs?.diff_ids?.[index] };
@@ -127,7 +154,11 @@ async function resolveOci(
   target: string,
   opts: ResolveOptions,
 ): Promise<OpenedImage> {
-  const index = await readJson<{ manifests?: Descriptor[]; mediaType?: string }>(store, 'index.json', 'OCI index');
+  const index = await readJson<{ manifests?: Descriptor[]; mediaType?: string }>(
+    store,
+    'index.json',
+    'OCI index',
+  );
   let candidates = (index.manifests ?? []).filter((d) => d && typeof d.digest === 'string');
   if (candidates.length === 0) throw new CustomsError('index.json lists no manifests');
   let refName: string | undefined;
@@ -189,14 +220,17 @@ async function resolveOci(
 function pickDescriptor(candidates: Descriptor[], want: Platform): Descriptor {
   // Attestation manifests (BuildKit) carry platform unknown/unknown; they are not images.
   const images = candidates.filter(
-    (d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && d.platform?.os !== 'unknown',
+    (d) =>
+      d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && d.platform?.os !== 'unknown',
   );
   const withPlatform = images.filter((d) => d.platform);
   if (withPlatform.length === 0) return images[0] ?? candidates[0];
   const match = withPlatform.find((d) => platformMatches(d.platform, want));
   if (match) return match;
   const available = withPlatform.map((d) => formatPlatform(d.platform ?? {})).join(', ');
-  throw new CustomsError(`no image for platform ${formatPlatform(want)}; available: ${available} (use --platform)`);
+  throw new CustomsError(
+    `no image for platform ${formatPlatform(want)}; available: ${available} (use --platform)`,
+  );
 }
 
 interface Resolved {
@@ -226,15 +260,23 @@ async function finish(
   // History steps that made a layer, in order, line up with the layers.
   const steps = history.filter((h) => !h.emptyLayer);
   if (steps.length === r.layers.length) r.layers.forEach((l, i) => (l.createdBy = steps[i].createdBy));
-  else if (steps.length) r.warnings.push(`history has ${steps.length} layer steps for ${r.layers.length} layers`);
+  else if (steps.length)
+    r.warnings.push(`history has ${steps.length} layer steps for ${r.layers.length} layers`);
   const diffIds = r.config.rootfs?.diff_ids;
   if (diffIds && diffIds.length !== r.layers.length) {
-    throw new CustomsError(`config lists ${diffIds.length} diff_ids but the manifest ${r.layers.length} layers`);
+    throw new CustomsError(
+      `config lists ${diffIds.length} diff_ids but the manifest ${r.layers.length} layers`,
+    );
   }
 
+  // Two layers at a time: gunzip runs on libuv's pool while the main thread hashes and parses tar,
+  // so a second layer in flight uses the second core. More would only raise peak memory.
+  const results = await mapLimit(r.layers, LAYER_CONCURRENCY, (info, i) =>
+    store.readLayer(r.layerPaths[i], info, opts.wants, opts.limits),
+  );
   const contents: LayerContent[] = [];
   for (const [i, info] of r.layers.entries()) {
-    const res: ReadLayerResult = await store.readLayer(r.layerPaths[i], info, opts.wants, opts.limits);
+    const res: ReadLayerResult = results[i];
     verify(info, res);
     if (!info.digest) info.digest = res.blobDigest;
     info.size ??= res.blobBytes;
@@ -272,7 +314,9 @@ async function finish(
 function verify(info: LayerInfo, res: ReadLayerResult): void {
   const n = info.index + 1;
   if (info.digest && info.digest.startsWith('sha256:') && info.digest !== res.blobDigest) {
-    throw new CustomsError(`layer ${n} digest mismatch: the manifest says ${info.digest} but the blob is ${res.blobDigest}`);
+    throw new CustomsError(
+      `layer ${n} digest mismatch: the manifest says ${info.digest} but the blob is ${res.blobDigest}`,
+    );
   }
   if (info.diffId && info.diffId.startsWith('sha256:') && info.diffId !== res.tarDigest) {
     throw new CustomsError(

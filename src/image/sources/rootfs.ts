@@ -9,7 +9,12 @@ import type { FileEntry, OpenedImage } from '../model.js';
  * A plain root filesystem folder, seen as a one-layer image. Symlinks are recorded, never followed
  * on the host, so a link to /etc/passwd resolves inside the folder, not on this machine.
  */
-export async function openRootfs(dir: string, target: string, wants: Wants, limits: Limits): Promise<OpenedImage> {
+export async function openRootfs(
+  dir: string,
+  target: string,
+  wants: Wants,
+  limits: Limits,
+): Promise<OpenedImage> {
   const files = new Map<string, FileEntry>();
   const warnings: string[] = [];
   const stack: string[] = [''];

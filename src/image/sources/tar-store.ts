@@ -55,7 +55,9 @@ export class TarStore implements BlobStore {
         } else if ((h.size ?? 0) <= SMALL_ENTRY) {
           buffered += h.size ?? 0;
           if (buffered > limits.maxBufferedBytes) {
-            throw new CustomsError(`more than ${limits.maxBufferedBytes} bytes of small entries in the archive`);
+            throw new CustomsError(
+              `more than ${limits.maxBufferedBytes} bytes of small entries in the archive`,
+            );
           }
           const chunks: Buffer[] = [];
           for await (const c of entry) chunks.push(c as Buffer);
@@ -132,8 +134,13 @@ function joinRel(from: string, target: string): string {
 function explain(err: unknown, count: number): Error {
   if (err instanceof CustomsError) return err;
   const msg = (err as Error)?.message ?? String(err);
-  if (/unexpected end|premature|truncated/i.test(msg) || (err as NodeJS.ErrnoException)?.code === 'Z_BUF_ERROR') {
-    return new CustomsError(`archive is truncated after ${count} entries (${msg})`, undefined, { cause: err });
+  if (
+    /unexpected end|premature|truncated/i.test(msg) ||
+    (err as NodeJS.ErrnoException)?.code === 'Z_BUF_ERROR'
+  ) {
+    return new CustomsError(`archive is truncated after ${count} entries (${msg})`, undefined, {
+      cause: err,
+    });
   }
   if (count === 0) return new CustomsError(`not a tar archive (${msg})`, undefined, { cause: err });
   return new CustomsError(`archive is corrupt (${msg})`, undefined, { cause: err });

