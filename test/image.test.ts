@@ -88,6 +88,41 @@ describe('every Alpine minirootfs wrapped into images', () => {
   }
 });
 
+describe('docker archive in the layout Docker 25+ writes (OCI layout + manifest.json)', () => {
+  it('reads through manifest.json, with repo tags, and agrees with the OCI view', async () => {
+    const layer = gunzipSync(readFileSync(shared('images/alpine/alpine-minirootfs-3.14.10-x86_64.tar.gz')));
+    const dir = join(tmp, 'docker25');
+    ociLayout(dir, { layers: [layer], compress: 'none' });
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    const m = JSON.parse(readFileSync(join(dir, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+    const blob = (d: string) => `blobs/sha256/${d.slice(7)}`;
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify([
+        {
+          Config: blob(m.config.digest),
+          RepoTags: ['alpine:3.14'],
+          Layers: m.layers.map((l: { digest: string }) => blob(l.digest)),
+        },
+      ]),
+    );
+    const archive = join(tmp, 'docker25.tar');
+    execFileSync('tar', ['-C', dir, '-cf', archive, 'oci-layout', 'index.json', 'manifest.json', 'blobs']);
+    const img = await openImage(archive, { wants });
+    assert.equal(img.metadata.kind, 'docker-archive');
+    assert.deepEqual(img.metadata.repoTags, ['alpine:3.14']);
+    assert.equal(img.metadata.configDigest, m.config.digest);
+    assert.equal(img.metadata.layers[0].digest, m.layers[0].digest);
+    const inv = await catalogImage(img);
+    assert.equal(inv.os?.version, '3.14.10');
+    const viaOci = await catalogImage(await openImage(`oci-archive:${archive}`, { wants }));
+    assert.deepEqual(
+      inv.packages.map((p) => p.purl),
+      viaOci.packages.map((p) => p.purl),
+    );
+  });
+});
+
 describe('layers: whiteouts, opaque dirs, links and attribution', () => {
   it('applies layers in order and ties each package to the layer that added it', async () => {
     const base = gunzipSync(readFileSync(shared('images/alpine/alpine-minirootfs-3.12.12-x86_64.tar.gz')));
