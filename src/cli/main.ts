@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { CustomsError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerDb } from './db.js';
 import { registerSbom } from './sbom.js';
 
 const debug = process.argv.includes('--debug');
@@ -33,7 +34,10 @@ const program = new Command()
   .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `customs: ${s}` : s) });
 
 registerSbom(program);
-for (const c of program.commands) c.exitOverride().option('--debug', 'show stack traces of errors');
+registerDb(program);
+// Every (sub)command accepts --debug and reports usage errors through fail().
+const all = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...all(c.commands)]);
+for (const c of all(program.commands)) c.exitOverride().option('--debug', 'show stack traces of errors');
 
 process.on('unhandledRejection', fail);
 program.parseAsync(process.argv).catch(fail);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
+import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { shared } from './paths.js';
 
@@ -27,4 +28,22 @@ export function schemaErrors(schema: 'cyclonedx-1.6' | 'spdx-2.3', doc: unknown)
   const v = instance().getSchema(schema)!;
   if (v(doc)) return [];
   return (v.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+}
+
+let ajv2020: Ajv.default | undefined;
+/** Draft 2020-12 schemas (OSV). */
+export function schemaErrors2020(schema: 'osv', doc: unknown): string[] {
+  if (!ajv2020) {
+    const A =
+      (Ajv2020 as unknown as { default?: typeof Ajv.default }).default ??
+      (Ajv2020 as unknown as typeof Ajv.default);
+    ajv2020 = new A({ strict: false, allErrors: true });
+    const formats = ((addFormats as unknown as { default?: unknown }).default ?? addFormats) as (
+      a: Ajv.default,
+    ) => void;
+    formats(ajv2020);
+    ajv2020.addSchema(load('osv', 'osv-schema.json'), 'osv');
+  }
+  const v = ajv2020.getSchema(schema)!;
+  return v(doc) ? [] : (v.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 }

@@ -1,0 +1,188 @@
+import type { Command } from 'commander';
+import { CustomsError, withInput } from '../errors.js';
+import { importPath } from '../vulndb/import.js';
+import { defaultDbPath } from '../vulndb/paths.js';
+import { VulnStore, type AdvisoryView } from '../vulndb/store.js';
+
+const STALE_DAYS = 7;
+
+function dbPathOf(cmd: Command): string {
+  const opts = cmd.optsWithGlobals() as { db?: string };
+  return defaultDbPath(opts.db);
+}
+
+function err(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export function registerDb(program: Command): void {
+  const db = program
+    .command('db')
+    .description('the vulnerability database: import feeds, show status and advisories')
+    .option('--db <path>', 'database file (default: $CUSTOMS_DB or the user cache folder)');
+
+  db.command('import')
+    .description(
+      'add feed files from a folder, a zip or a file (OSV JSON/YAML, Alpine secdb, Debian tracker, KEV, EPSS, NVD)',
+    )
+    .argument('<path...>', 'folders, zips or files, as upstream publishes them')
+    .option('-q, --quiet', 'no per-file warnings')
+    .action(async (paths: string[], opts: { quiet?: boolean }, cmd: Command) => {
+      const file = dbPathOf(cmd);
+      const started = Date.now();
+      const reports = await VulnStore.update(file, async (w) => {
+        const out = [];
+        for (const p of paths) {
+          try {
+            out.push({ path: p, report: await importPath(w, p) });
+          } catch (e) {
+            throw withInput(e, p);
+          }
+        }
+        return out;
+      });
+      for (const { path, report } of reports) {
+        for (const [source, c] of report.sources) {
+          process.stdout.write(
+            `${path}: ${source}: ${c.records} imported${c.skipped ? `, ${c.skipped} skipped` : ''}${c.warnings.length ? `, ${c.warnings.length} warnings` : ''}\n`,
+          );
+          if (!opts.quiet) for (const w of c.warnings.slice(0, 20)) err(`customs: warning: ${w}`);
+          if (!opts.quiet && c.warnings.length > 20)
+            err(`customs: warning: … and ${c.warnings.length - 20} more`);
+        }
+        if (report.malformed.length)
+          err(
+            `customs: warning: ${path}: ${report.malformed.length} file(s) are not valid JSON/YAML, skipped: ${report.malformed.slice(0, 5).join(', ')}`,
+          );
+        if (report.unrecognised.length)
+          err(
+            `customs: warning: ${path}: ${report.unrecognised.length} file(s) are no known feed, skipped: ${report.unrecognised.slice(0, 5).join(', ')}`,
+          );
+        if (report.sources.size === 0) throw new CustomsError('no advisory feed found', path);
+      }
+      process.stdout.write(`database ${file} updated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    });
+
+  db.command('status')
+    .description('schema version, build time, and per-source counts and age')
+    .option('--json', 'as JSON')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const store = VulnStore.openRead(dbPathOf(cmd));
+      try {
+        const builtAt = store.meta('built_at');
+        const ageDays = builtAt ? (Date.now() - Date.parse(builtAt)) / 86_400_000 : Infinity;
+        const status = {
+          path: store.path,
+          schemaVersion: Number(store.meta('schema_version')),
+          builtAt,
+          stale: ageDays > STALE_DAYS,
+          sources: store.sources(),
+          advisories: store.counts(),
+          kev: store.tableCount('kev'),
+          epss: store.tableCount('epss'),
+          nvd: store.tableCount('cvss'),
+        };
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+          return;
+        }
+        const lines = [
+          `database   ${status.path}`,
+          `schema     ${status.schemaVersion}`,
+          `built at   ${builtAt ?? 'never'}${builtAt ? ` (${ageDays < 1 ? 'today' : `${Math.floor(ageDays)} days ago`})` : ''}`,
+          '',
+          'SOURCE                  RECORDS  UPDATED               STATUS',
+          ...status.sources.map(
+            (s) =>
+              `${s.name.padEnd(22)}  ${String(s.records).padStart(7)}  ${(s.updatedAt ?? '').slice(0, 19).padEnd(20)}  ${s.status}${s.error ? `: ${s.error}` : ''}`,
+          ),
+          '',
+          'ADVISORIES BY ECOSYSTEM',
+          ...status.advisories.map(
+            (c) =>
+              `${`${c.source} ${c.ecosystem}`.padEnd(30)}  ${String(c.advisories).padStart(7)} advisories  ${String(c.rows).padStart(7)} package entries`,
+          ),
+          `KEV ${status.kev} · EPSS ${status.epss} · NVD CVSS ${status.nvd}`,
+        ];
+        process.stdout.write(lines.join('\n') + '\n');
+        if (status.stale)
+          err(`customs: warning: the database is older than ${STALE_DAYS} days; run "customs db update"`);
+      } finally {
+        store.close();
+      }
+    });
+
+  db.command('show')
+    .description('one advisory with every affected range, aliases, severities, KEV and EPSS')
+    .argument('<id>', 'CVE, GHSA, GO-, PYSEC-… id or alias')
+    .option('--json', 'as JSON')
+    .action((id: string, opts: { json?: boolean }, cmd: Command) => {
+      const store = VulnStore.openRead(dbPathOf(cmd));
+      try {
+        const advisories = store.advisories(id);
+        const cves = new Set(
+          [id, ...advisories.flatMap((a) => [a.id, ...a.aliases])].filter((x) => x.startsWith('CVE-')),
+        );
+        const enrich = [...cves].map((cve) => ({
+          cve,
+          kev: store.kev(cve),
+          epss: store.epss(cve),
+          nvd: store.cvss(cve),
+        }));
+        if (advisories.length === 0 && enrich.every((e) => !e.kev && !e.epss && !e.nvd)) {
+          throw new CustomsError(`no advisory ${id} in the database`);
+        }
+        if (opts.json) {
+          process.stdout.write(JSON.stringify({ id, advisories, enrichment: enrich }, null, 2) + '\n');
+          return;
+        }
+        process.stdout.write(showText(advisories, enrich) + '\n');
+      } finally {
+        store.close();
+      }
+    });
+}
+
+function showText(
+  advisories: AdvisoryView[],
+  enrich: Array<{
+    cve: string;
+    kev?: { dueDate?: string; name?: string };
+    epss?: { score: number; percentile: number };
+  }>,
+): string {
+  const out: string[] = [];
+  for (const a of advisories) {
+    out.push(`${a.id}  [${a.source}]${a.withdrawn ? `  WITHDRAWN ${a.withdrawn}` : ''}`);
+    if (a.summary) out.push(`  ${a.summary}`);
+    if (a.aliases.length) out.push(`  aliases: ${a.aliases.join(', ')}`);
+    if (a.severity) out.push(`  severity: ${JSON.stringify(a.severity)}`);
+    for (const r of a.affected) {
+      const ranges = (r.ranges ?? [])
+        .map((g) =>
+          g.events
+            .map((e) =>
+              Object.entries(e)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(''),
+            )
+            .join(', '),
+        )
+        .join(' | ');
+      out.push(
+        `  ${r.ecosystem} ${r.packageRaw}: ${r.status}${ranges ? ` (${ranges})` : ''}${r.versions ? ` versions: ${r.versions.length}` : ''}`,
+      );
+    }
+  }
+  for (const e of enrich) {
+    if (e.kev)
+      out.push(
+        `${e.cve}: KNOWN EXPLOITED (CISA KEV)${e.kev.dueDate ? `, due ${e.kev.dueDate}` : ''}${e.kev.name ? ` — ${e.kev.name}` : ''}`,
+      );
+    if (e.epss)
+      out.push(
+        `${e.cve}: EPSS ${(e.epss.score * 100).toFixed(2)}% (percentile ${(e.epss.percentile * 100).toFixed(1)})`,
+      );
+  }
+  return out.join('\n');
+}

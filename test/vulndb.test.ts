@@ -1,0 +1,276 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import YAML from 'yaml';
+import { importPath } from '../src/vulndb/import.js';
+import { VulnStore } from '../src/vulndb/store.js';
+import { CLI, shared } from './helpers/paths.js';
+import { customs } from './helpers/run.js';
+import { schemaErrors2020 } from './helpers/schemas.js';
+
+const adv = (...p: string[]) => shared('advisories', ...p);
+let tmp: string;
+let dbFile: string;
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'customs-vulndb-'));
+  dbFile = join(tmp, 'customs.db');
+  const r = customs(
+    [
+      'db',
+      'import',
+      adv('go-osv'),
+      adv('pypi-osv'),
+      adv('alpine-secdb'),
+      shared('kev'),
+      adv('rustsec-osv'),
+      '--quiet',
+    ],
+    { env: { CUSTOMS_DB: dbFile } },
+  );
+  assert.equal(r.status, 0, r.stderr);
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function countFiles(dir: string, re: RegExp): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) n += countFiles(join(dir, e.name), re);
+    else if (re.test(e.name)) n++;
+  }
+  return n;
+}
+
+describe('importing the real advisory data', () => {
+  it('counts per source are right', () => {
+    const store = VulnStore.openRead(dbFile);
+    try {
+      const src = Object.fromEntries(store.sources().map((s) => [s.name, s.records]));
+      assert.equal(src['osv:Go'], countFiles(adv('go-osv'), /^GO-.*\.json$/));
+      assert.equal(src['osv:PyPI'], countFiles(adv('pypi-osv'), /\.yaml$/));
+      assert.equal(src['osv:crates.io'], countFiles(adv('rustsec-osv'), /^RUSTSEC-.*\.json$/));
+      // Alpine: every (branch, package, fixed version, CVE) entry of every secdb file.
+      let secfixes = 0;
+      for (const branch of readdirSync(adv('alpine-secdb')).filter((d) => d.startsWith('v'))) {
+        for (const f of readdirSync(adv('alpine-secdb', branch))) {
+          const doc = YAML.parse(readFileSync(adv('alpine-secdb', branch, f), 'utf8'));
+          for (const p of doc.packages ?? []) {
+            for (const ids of Object.values(p.pkg.secfixes ?? {})) {
+              for (const i of (ids as unknown[]) ?? [])
+                secfixes += typeof i === 'string' ? (i.match(/(CVE|XSA)[-_ ][0-9]{2,4}/g) ?? []).length : 0;
+            }
+          }
+        }
+      }
+      assert.equal(src['alpine-secdb'], secfixes);
+      const kev = JSON.parse(readFileSync(shared('kev/known_exploited_vulnerabilities.json'), 'utf8'));
+      assert.equal(src.kev, kev.vulnerabilities.length);
+      assert.equal(store.tableCount('kev'), kev.count);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('GO-2021-0113 reads back exactly: ranges, aliases, summary', () => {
+    const store = VulnStore.openRead(dbFile);
+    const original = JSON.parse(readFileSync(adv('go-osv', 'GO-2021-0113.json'), 'utf8'));
+    const [a] = store.advisories('CVE-2021-38561');
+    assert.equal(a.id, 'GO-2021-0113');
+    assert.deepEqual(a.aliases, [...original.aliases].sort());
+    assert.equal(a.summary, original.summary);
+    assert.deepEqual(
+      a.affected.map((r) => ({ name: r.packageRaw, ranges: r.ranges })),
+      original.affected.map((x: { package: { name: string }; ranges: unknown }) => ({
+        name: x.package.name,
+        ranges: x.ranges,
+      })),
+    );
+    store.close();
+  });
+
+  it('a PyPI YAML advisory keeps its version list, severity and PEP 503 name', () => {
+    const store = VulnStore.openRead(dbFile);
+    const [a] = store.advisories('PYSEC-2020-342');
+    assert.deepEqual(a.severity, [
+      { type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' },
+    ]);
+    assert.equal(a.affected[0].versions?.length, 10);
+    assert.ok(
+      store
+        .affectedFor('PyPI', ['Apache_Skywalking'])
+        .get('Apache_Skywalking')
+        ?.some((r) => r.id === 'PYSEC-2020-342'),
+    );
+    store.close();
+  });
+
+  it('Alpine secdb: musl CVE-2019-14697 fixed per branch, "0" means not affected', () => {
+    const store = VulnStore.openRead(dbFile);
+    const rows = store.advisories('CVE-2019-14697')[0].affected;
+    const v310 = rows.find((r) => r.ecosystem === 'Alpine:v3.10' && r.package === 'musl')!;
+    assert.deepEqual(v310.ranges, [
+      { type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1.1.22-r3' }] },
+    ]);
+    store.close();
+  });
+
+  it('KEV: Log4Shell is known exploited with its due date', () => {
+    const r = customs(['db', 'show', 'CVE-2021-44228', '--json'], { env: { CUSTOMS_DB: dbFile } });
+    assert.equal(r.status, 0, r.stderr);
+    const kev = JSON.parse(r.stdout).enrichment[0].kev;
+    assert.equal(kev.dueDate, '2021-12-24');
+  });
+
+  it('db status lists every source with counts', () => {
+    const r = customs(['db', 'status'], { env: { CUSTOMS_DB: dbFile } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /osv:Go\s+\d+/);
+    assert.match(r.stdout, /alpine-secdb Alpine\s+\d+ advisories/);
+  });
+
+  it('every OSV record imported validates against the official schema, or is known not to', () => {
+    // The importer does not need the schema (it checks what it uses); this shows how the data stands.
+    const bad = [];
+    for (const f of readdirSync(adv('go-osv')).slice(0, 500)) {
+      const errs = schemaErrors2020('osv', JSON.parse(readFileSync(adv('go-osv', f), 'utf8')));
+      if (errs.length) bad.push(f);
+    }
+    assert.deepEqual(bad, []);
+  });
+});
+
+describe('bad input is skipped with a counted warning, never a crash', () => {
+  it('malformed JSON/YAML, unknown ecosystem, absurd versions, bad ids', async () => {
+    const dir = join(tmp, 'bad');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'broken.json'), '{"id": "GO-1", "affected": [');
+    writeFileSync(join(dir, 'broken.yaml'), 'id: [unclosed\n  - x: : :');
+    writeFileSync(
+      join(dir, 'unknown-eco.json'),
+      JSON.stringify({
+        id: 'X-1',
+        modified: '2024-01-01T00:00:00Z',
+        affected: [
+          {
+            package: { ecosystem: 'Nonsense', name: 'x' },
+            ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }],
+          },
+        ],
+      }),
+    );
+    writeFileSync(
+      join(dir, 'absurd.json'),
+      JSON.stringify({
+        id: 'X-2',
+        modified: '2024-01-01T00:00:00Z',
+        affected: [
+          {
+            package: { ecosystem: 'npm', name: 'x' },
+            ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '9'.repeat(5000) }] }],
+          },
+        ],
+      }),
+    );
+    writeFileSync(
+      join(dir, 'bad-id.json'),
+      JSON.stringify({ id: '../../etc/passwd', modified: '2024-01-01T00:00:00Z', affected: [] }),
+    );
+    writeFileSync(
+      join(dir, 'good.json'),
+      JSON.stringify({
+        id: 'X-3',
+        modified: '2024-01-01T00:00:00Z',
+        aliases: ['CVE-2099-0001'],
+        affected: [
+          {
+            package: { ecosystem: 'npm', name: 'left-pad' },
+            ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.3.0' }] }],
+          },
+        ],
+      }),
+    );
+    writeFileSync(join(dir, 'notes.json'), JSON.stringify({ hello: 'world' }));
+    const file = join(tmp, 'bad.db');
+    const report = await VulnStore.update(file, (w) => importPath(w, dir));
+    assert.deepEqual(report.malformed.sort(), ['broken.json', 'broken.yaml']);
+    assert.deepEqual(report.unrecognised, ['notes.json']);
+    const npm = report.sources.get('osv:npm')!;
+    assert.equal(npm.records, 1, 'good.json');
+    assert.equal(
+      npm.skipped,
+      1,
+      'absurd.json: its only range has an unusable event, and a range is never widened',
+    );
+    assert.match(npm.warnings.join('\n'), /absurd\.json \(X-2\): nothing usable/);
+    assert.equal(report.sources.get('osv:Nonsense')?.skipped, 1);
+    assert.match(report.sources.get('osv:Nonsense')!.warnings[0], /unknown ecosystem "Nonsense"/);
+    assert.equal(report.sources.get('osv:unknown')?.skipped, 1);
+    const store = VulnStore.openRead(file);
+    assert.equal(store.advisories('CVE-2099-0001')[0].id, 'X-3');
+    assert.equal(store.advisories('X-2').length, 0);
+    store.close();
+  });
+
+  it('the CLI names a path that holds nothing importable', () => {
+    const empty = join(tmp, 'empty');
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'readme.txt'), 'nothing');
+    const r = customs(['db', 'import', empty], { env: { CUSTOMS_DB: join(tmp, 'empty.db') } });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /empty: holds no feed files/);
+    assert.equal(existsSync(join(tmp, 'empty.db')), false, 'no database is left behind');
+  });
+});
+
+describe('air-gapped import from a zip, and crash safety', () => {
+  it('a zip of OSV records (as osv.dev publishes all.zip) imports the same as the folder', () => {
+    const zip = join(tmp, 'all.zip');
+    execFileSync('python3', [
+      '-m',
+      'zipfile',
+      '-c',
+      zip,
+      ...readdirSync(adv('rustsec-osv', 'crates'))
+        .slice(0, 200)
+        .map((f) => adv('rustsec-osv', 'crates', f)),
+    ]);
+    const file = join(tmp, 'zip.db');
+    const r = customs(['db', 'import', zip], { env: { CUSTOMS_DB: file } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /osv:crates\.io: 200 imported/);
+  });
+
+  it('killing an import mid-write leaves the previous database usable', async () => {
+    const file = join(tmp, 'crash.db');
+    assert.equal(customs(['db', 'import', shared('kev')], { env: { CUSTOMS_DB: file } }).status, 0);
+    const before = customs(['db', 'status', '--json'], { env: { CUSTOMS_DB: file } });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'db', 'import', adv('go-osv'), adv('pypi-osv'), adv('alpine-secdb')],
+      { env: { ...process.env, CUSTOMS_DB: file }, stdio: 'ignore' },
+    );
+    // Kill it once its private copy exists (the import is under way).
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(`${file}.tmp-${child.pid}`) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const afterKill = customs(['db', 'status', '--json'], { env: { CUSTOMS_DB: file } });
+    assert.equal(afterKill.status, 0, afterKill.stderr);
+    assert.deepEqual(JSON.parse(afterKill.stdout).sources, JSON.parse(before.stdout).sources);
+    // The dead writer's lock does not block the next update.
+    const again = customs(['db', 'import', adv('go-osv'), '--quiet'], { env: { CUSTOMS_DB: file } });
+    assert.equal(again.status, 0, again.stderr);
+  });
+});
