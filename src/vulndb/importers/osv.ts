@@ -14,6 +14,7 @@ const MAX_VERSION = 256;
 
 /** A version string we are willing to store: short and printable. */
 export function saneVersion(v: unknown): v is string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   return typeof v === 'string' && v.length > 0 && v.length <= MAX_VERSION && !/[\u0000-\u001f\u007f]/.test(v);
 }
 
