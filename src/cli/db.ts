@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { CustomsError, withInput } from '../errors.js';
 import { importPath } from '../vulndb/import.js';
+import { configuredSources, selectSources } from '../vulndb/sources.js';
+import { updateDatabase } from '../vulndb/update.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { VulnStore, type AdvisoryView } from '../vulndb/store.js';
 
@@ -20,6 +22,39 @@ export function registerDb(program: Command): void {
     .command('db')
     .description('the vulnerability database: import feeds, show status and advisories')
     .option('--db <path>', 'database file (default: $CUSTOMS_DB or the user cache folder)');
+
+  db.command('update')
+    .description('download the feeds (only what changed since last time) and rebuild the database')
+    .option(
+      '--only <sources>',
+      'comma-separated sources, e.g. osv:PyPI,osv:Go,alpine-secdb (osv = every OSV ecosystem)',
+    )
+    .option('--timeout <seconds>', 'end a download that sends nothing for this long', '30')
+    .action(async (opts: { only?: string; timeout: string }, cmd: Command) => {
+      const file = dbPathOf(cmd);
+      const sources = selectSources(configuredSources(), opts.only);
+      const tty = process.stderr.isTTY;
+      let last = 0;
+      const started = Date.now();
+      const outcomes = await updateDatabase(file, sources, {
+        idleTimeoutMs: Number(opts.timeout) * 1000,
+        onProgress: (name, n, total) => {
+          if (!tty || Date.now() - last < 100) return;
+          last = Date.now();
+          const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+          process.stderr.write(`\r\x1b[K${name}: ${mb(n)}${total ? ` / ${mb(total)}` : ''} MB`);
+        },
+      });
+      if (tty) process.stderr.write('\r\x1b[K');
+      for (const o of outcomes) {
+        const line = `${o.name}: ${o.status}${o.records !== undefined ? ` (${o.records} records)` : ''}${o.bytes ? `, ${(o.bytes / 1024 / 1024).toFixed(1)} MB` : ''}${o.error ? ` — ${o.error}; its previous data is kept` : ''}`;
+        if (o.status === 'failed') err(`customs: warning: ${line}`);
+        else process.stdout.write(line + '\n');
+      }
+      process.stdout.write(`database ${file} updated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      if (outcomes.length && outcomes.every((o) => o.status === 'failed'))
+        throw new CustomsError('every source failed; the database is unchanged');
+    });
 
   db.command('import')
     .description(

@@ -35,9 +35,12 @@ async function parseFile(f: InputFile): Promise<ParsedFile | 'malformed'> {
   const name = f.name.replace(/\.gz$/i, '');
   const text = buf.toString('utf8');
   try {
-    if (/\.csv$/i.test(name)) return { name: f.name, text };
-    if (/\.ya?ml$/i.test(name)) return { name: f.name, data: YAML.parse(text, { maxAliasCount: 100 }) };
-    return { name: f.name, data: JSON.parse(text) };
+    // By extension, or for a file named explicitly (feeds are served as .../json), by content.
+    const csv = /\.csv$/i.test(name) || (f.explicit && /^(#[^\n]*\n)?cve,/.test(text.slice(0, 300)));
+    if (csv) return { name: f.name, text };
+    const json = /\.json$/i.test(name) || (f.explicit && /^\s*[[{]/.test(text.slice(0, 100)));
+    if (json) return { name: f.name, data: JSON.parse(text) };
+    return { name: f.name, data: YAML.parse(text, { maxAliasCount: 100 }) };
   } catch {
     return 'malformed';
   }
@@ -52,7 +55,7 @@ export async function importPath(
   const report: ImportReport = { sources: new Map(), unrecognised: [], malformed: [] };
   let files = 0;
   for await (const f of filesOf(path)) {
-    if (!DATA.test(f.name) || /(^|\/)(LICENSE|README)/i.test(f.name)) continue;
+    if (!f.explicit && (!DATA.test(f.name) || /(^|\/)(LICENSE|README)/i.test(f.name))) continue;
     files++;
     if (onProgress && files % 500 === 0) onProgress(files);
     const parsed = await parseFile(f);

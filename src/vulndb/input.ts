@@ -8,6 +8,8 @@ import { CustomsError } from '../errors.js';
 /** One file of an import: from a folder, from inside a zip, or the path itself. */
 export interface InputFile {
   name: string;
+  /** The path named this file itself (not a folder or zip): read it whatever its name. */
+  explicit?: boolean;
   size: number;
   read(): Promise<Buffer>;
 }
@@ -105,7 +107,7 @@ export async function* filesOf(path: string): AsyncGenerator<InputFile> {
   const st = statSync(path);
   if (st.isDirectory()) yield* walk(path, path);
   else if (await isZip(path)) yield* zipEntries(path);
-  else yield { name: path.split('/').pop()!, size: st.size, read: () => readFile(path) };
+  else yield { name: path.split('/').pop()!, size: st.size, explicit: true, read: () => readFile(path) };
 }
 
 /** Gunzip when the bytes are gzip (feeds such as EPSS are published compressed). */

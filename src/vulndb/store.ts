@@ -41,6 +41,7 @@ const MIGRATIONS: Record<number, string> = {
       ransomware TEXT, action TEXT, notes TEXT);
     CREATE TABLE epss (cve TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL, date TEXT);
     CREATE TABLE cvss (cve TEXT PRIMARY KEY, metrics TEXT NOT NULL, cwes TEXT, published TEXT, description TEXT);
+    CREATE TABLE downloads (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, fetched_at TEXT);
   `,
 };
 
@@ -246,6 +247,12 @@ export class StoreWriter {
         'INSERT OR REPLACE INTO cvss (cve, metrics, cwes, published, description) VALUES (?, ?, ?, ?, ?)',
       )
       .run(cve, JSON.stringify(metrics), JSON.stringify(cwes), published ?? null, description ?? null);
+  }
+
+  setDownload(url: string, etag?: string, lastModified?: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO downloads (url, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?)')
+      .run(url, etag ?? null, lastModified ?? null, new Date().toISOString());
   }
 
   setSource(s: SourceStatus): void {
@@ -477,6 +484,12 @@ export class VulnStore {
         affected,
       };
     });
+  }
+
+  download(url: string): { etag?: string; lastModified?: string } | undefined {
+    const r = this.db.prepare('SELECT etag, last_modified FROM downloads WHERE url = ?').get(url) as
+      { etag: string | null; last_modified: string | null } | undefined;
+    return r ? { etag: r.etag ?? undefined, lastModified: r.last_modified ?? undefined } : undefined;
   }
 
   kev(cve: string): KevEntry | undefined {

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { FeedServer } from './helpers/feed-server.js';
+import { shared } from './helpers/paths.js';
+import { customsAsync as customs } from './helpers/run.js';
+
+const adv = (...p: string[]) => shared('advisories', ...p);
+let tmp: string;
+const server = new FeedServer();
+let env: Record<string, string>;
+
+function zipOf(name: string, dir: string, files: string[]): Buffer {
+  const zip = join(tmp, name);
+  execFileSync('python3', ['-m', 'zipfile', '-c', zip, ...files.map((f) => join(dir, f))]);
+  return readFileSync(zip);
+}
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'customs-update-'));
+  await server.start();
+  const go = zipOf(
+    'go.zip',
+    adv('go-osv'),
+    readdirSync(adv('go-osv')).filter((f) => f.endsWith('.json')),
+  );
+  const rust = zipOf('rust.zip', adv('rustsec-osv', 'crates'), readdirSync(adv('rustsec-osv', 'crates')));
+  server.routes.set('/Go/all.zip', { body: go });
+  server.routes.set('/crates.io/all.zip', { body: rust });
+  server.routes.set('/npm/all.zip', { status: 500 });
+  server.routes.set('/sites/default/files/feeds/known_exploited_vulnerabilities.json', {
+    body: readFileSync(shared('kev/known_exploited_vulnerabilities.json')),
+  });
+  server.routes.set('/v3.10/main.yaml', { body: readFileSync(adv('alpine-secdb/v3.10/main.yaml')) });
+  server.routes.set('/v3.11/main.yaml', { body: readFileSync(adv('alpine-secdb/v3.11/main.yaml')) });
+  // Small feeds of our own, in the upstream formats.
+  const epss =
+    '#model_version:v2025.03.14,score_date:2026-11-23T00:00:00+0000\ncve,epss,percentile\nCVE-2021-44228,0.94358,0.99961\nCVE-2019-14697,0.01234,0.71000\n';
+  server.routes.set('/epss_scores-current.csv.gz', { body: gzipSync(epss) });
+  const nvd = JSON.stringify({
+    format: 'NVD_CVE',
+    version: '2.0',
+    vulnerabilities: [
+      {
+        cve: {
+          id: 'CVE-2019-14697',
+          published: '2019-08-06T16:15:11.337',
+          descriptions: [
+            {
+              lang: 'en',
+              value: 'musl libc through 1.1.23 has an x87 floating-point stack adjustment imbalance',
+            },
+          ],
+          metrics: {
+            cvssMetricV31: [
+              {
+                source: 'nvd@nist.gov',
+                type: 'Primary',
+                cvssData: {
+                  version: '3.1',
+                  vectorString: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H',
+                  baseScore: 9.8,
+                  baseSeverity: 'CRITICAL',
+                },
+              },
+            ],
+          },
+          weaknesses: [
+            { source: 'nvd@nist.gov', type: 'Primary', description: [{ lang: 'en', value: 'CWE-787' }] },
+          ],
+        },
+      },
+    ],
+  });
+  server.routes.set('/feeds/json/cve/2.0/nvdcve-2.0-2019.json.gz', { body: gzipSync(nvd) });
+  server.routes.set('/feeds/json/cve/2.0/nvdcve-2.0-2019.meta', {
+    body: Buffer.from(
+      `lastModifiedDate:2026-11-23T03:00:01-05:00\nsize:${nvd.length}\nsha256:${createHash('sha256').update(nvd).digest('hex').toUpperCase()}\n`,
+    ),
+  });
+  const sources = join(tmp, 'sources.json');
+  writeFileSync(
+    sources,
+    JSON.stringify({
+      'alpine-secdb': [
+        'https://secdb.alpinelinux.org/v3.10/main.yaml',
+        'https://secdb.alpinelinux.org/v3.11/main.yaml',
+      ],
+      nvd: ['https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-2019.json.gz'],
+    }),
+  );
+  env = { CUSTOMS_DB: join(tmp, 'db', 'customs.db'), CUSTOMS_MIRROR: server.url, CUSTOMS_SOURCES: sources };
+});
+after(async () => {
+  await server.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const ONLY = 'osv:Go,osv:crates.io,osv:npm,alpine-secdb,kev,epss,nvd';
+const status = async () => JSON.parse((await customs(['db', 'status', '--json'], { env })).stdout);
+
+describe('db update against a feed server on 127.0.0.1', () => {
+  it('downloads every source; one failing source (HTTP 500) is reported and does not stop the rest', async () => {
+    const r = await customs(['db', 'update', '--only', ONLY, '--timeout', '5'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /osv:Go: updated \(4291 records\)/);
+    assert.match(r.stdout, /alpine-secdb: updated/);
+    assert.match(r.stdout, /kev: updated \(\d+ records\)/);
+    assert.match(r.stdout, /epss: updated \(2 records\)/);
+    assert.match(r.stdout, /nvd: updated \(1 records\)/);
+    assert.match(r.stderr, /osv:npm: failed — .*HTTP 500.*previous data is kept/);
+    const show = JSON.parse((await customs(['db', 'show', 'CVE-2019-14697', '--json'], { env })).stdout);
+    assert.equal(show.enrichment[0].epss.score, 0.01234);
+    assert.equal(show.enrichment[0].nvd.cwes[0], 'CWE-787');
+    const s = await status();
+    assert.equal(s.sources.find((x: { name: string }) => x.name === 'osv:npm').status, 'error');
+  });
+
+  it('a second run sends conditional requests: 304s, nothing re-imported', async () => {
+    server.hits.length = 0;
+    const r = await customs(['db', 'update', '--only', ONLY], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /osv:Go: unchanged/);
+    assert.match(r.stdout, /kev: unchanged/);
+    assert.ok(server.hits.filter((h) => h.path === '/Go/all.zip').every((h) => h.status === 304));
+  });
+
+  it('a truncated zip and a checksum mismatch fail those sources and keep their previous data', async () => {
+    const before = await status();
+    const goRecords = before.sources.find((x: { name: string }) => x.name === 'osv:Go').records;
+    const go = server.routes.get('/Go/all.zip')!.body!;
+    // A new, different upstream file, cut short mid-transfer.
+    const changed = Buffer.concat([go, Buffer.from('x')]);
+    server.routes.set('/Go/all.zip', { body: changed, cutAt: Math.floor(changed.length / 2) });
+    server.routes.set('/feeds/json/cve/2.0/nvdcve-2.0-2019.json.gz', {
+      body: gzipSync('{"vulnerabilities":[]}'),
+    });
+    const r = await customs(['db', 'update', '--only', 'osv:Go,nvd', '--timeout', '5'], { env });
+    assert.equal(r.status, 1, 'every selected source failed');
+    assert.match(r.stderr, /osv:Go: failed/);
+    assert.match(r.stderr, /nvd: failed — .*checksum mismatch/);
+    const after = await status();
+    assert.equal(after.sources.find((x: { name: string }) => x.name === 'osv:Go').records, goRecords);
+    assert.ok(
+      after.advisories.some(
+        (a: { ecosystem: string; advisories: number }) => a.ecosystem === 'Go' && a.advisories === 4291,
+      ),
+    );
+    server.routes.set('/Go/all.zip', { body: go });
+  });
+
+  it('a zip that is complete but corrupt fails at import, with the previous data kept', async () => {
+    const go = server.routes.get('/Go/all.zip')!.body!;
+    server.routes.set('/Go/all.zip', { body: go.subarray(0, go.length - 100) });
+    const r = await customs(['db', 'update', '--only', 'osv:Go'], { env });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /osv:Go: failed — .*(zip|central directory|end of)/i);
+    assert.ok(
+      (await status()).advisories.some(
+        (a: { ecosystem: string; advisories: number }) => a.ecosystem === 'Go' && a.advisories === 4291,
+      ),
+    );
+    server.routes.set('/Go/all.zip', { body: go });
+  });
+});
