@@ -274,3 +274,45 @@ describe('air-gapped import from a zip, and crash safety', () => {
     assert.equal(again.status, 0, again.stderr);
   });
 });
+
+describe('air-gap bundles', () => {
+  it('export then import on another site gives the same database; tampering and truncation are refused', () => {
+    const bundle = join(tmp, 'bundle.tar.zst');
+    const ex = customs(['db', 'export', bundle], { env: { CUSTOMS_DB: dbFile } });
+    assert.equal(ex.status, 0, ex.stderr);
+    const other = join(tmp, 'site-b', 'customs.db');
+    const im = customs(['db', 'import', bundle], { env: { CUSTOMS_DB: other } });
+    assert.equal(im.status, 0, im.stderr);
+    assert.match(im.stdout, /checksums verified/);
+    const a = JSON.parse(customs(['db', 'status', '--json'], { env: { CUSTOMS_DB: dbFile } }).stdout);
+    const b = JSON.parse(customs(['db', 'status', '--json'], { env: { CUSTOMS_DB: other } }).stdout);
+    assert.deepEqual(b.advisories, a.advisories);
+    assert.equal(b.builtAt, a.builtAt);
+
+    const whole = readFileSync(bundle);
+    writeFileSync(join(tmp, 'truncated.tar.zst'), whole.subarray(0, Math.floor(whole.length / 2)));
+    const tr = customs(['db', 'import', join(tmp, 'truncated.tar.zst')], { env: { CUSTOMS_DB: other } });
+    assert.equal(tr.status, 1);
+    assert.match(tr.stderr, /truncated\.tar\.zst: bundle is corrupt or truncated/);
+    // A bundle whose database does not match its manifest (re-packed with another database).
+    const dir = join(tmp, 'tamper');
+    mkdirSync(dir);
+    execFileSync('sh', ['-c', `zstd -dcq '${bundle}' | tar -x -C '${dir}'`]);
+    writeFileSync(
+      join(dir, 'customs.db'),
+      Buffer.concat([readFileSync(join(dir, 'customs.db')), Buffer.from('x')]),
+    );
+    execFileSync('sh', [
+      '-c',
+      `tar -c -C '${dir}' manifest.json customs.db | zstd -q -o '${join(tmp, 'tampered.tar.zst')}'`,
+    ]);
+    const tm = customs(['db', 'import', join(tmp, 'tampered.tar.zst')], { env: { CUSTOMS_DB: other } });
+    assert.equal(tm.status, 1);
+    assert.match(tm.stderr, /bundle checksum mismatch/);
+    // The database at site B is untouched by the refused bundles.
+    assert.deepEqual(
+      JSON.parse(customs(['db', 'status', '--json'], { env: { CUSTOMS_DB: other } }).stdout).advisories,
+      a.advisories,
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CustomsError, withInput } from '../errors.js';
+import { exportBundle, importBundle, isZstdFile } from '../vulndb/bundle.js';
 import { importPath } from '../vulndb/import.js';
 import { configuredSources, selectSources } from '../vulndb/sources.js';
 import { updateDatabase } from '../vulndb/update.js';
@@ -65,9 +66,22 @@ export function registerDb(program: Command): void {
     .action(async (paths: string[], opts: { quiet?: boolean }, cmd: Command) => {
       const file = dbPathOf(cmd);
       const started = Date.now();
+      // A bundle (from db export) is a whole database: it replaces the current one, checksums first.
+      for (const p of paths.filter(isZstdFile)) {
+        try {
+          const m = await importBundle(p, file);
+          process.stdout.write(
+            `${p}: database bundle built ${m.builtAt ?? '?'} installed (checksums verified)\n`,
+          );
+        } catch (e) {
+          throw withInput(e, p);
+        }
+      }
+      const feeds = paths.filter((p) => !isZstdFile(p));
+      if (feeds.length === 0) return;
       const reports = await VulnStore.update(file, async (w) => {
         const out = [];
-        for (const p of paths) {
+        for (const p of feeds) {
           try {
             out.push({ path: p, report: await importPath(w, p) });
           } catch (e) {
@@ -96,6 +110,18 @@ export function registerDb(program: Command): void {
         if (report.sources.size === 0) throw new CustomsError('no advisory feed found', path);
       }
       process.stdout.write(`database ${file} updated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    });
+
+  db.command('export')
+    .description(
+      'write the database as a bundle (tar.zst with a checksummed manifest) for an air-gapped site',
+    )
+    .argument('<file>', 'e.g. customs-db.tar.zst')
+    .action(async (out: string, _opts: unknown, cmd: Command) => {
+      const m = await exportBundle(dbPathOf(cmd), out);
+      process.stdout.write(
+        `${out}: database built ${m.builtAt ?? '?'} (${(m.files[0].size / 1024 / 1024).toFixed(1)} MB, sha256 ${m.files[0].sha256.slice(0, 16)}…)\n`,
+      );
     });
 
   db.command('status')

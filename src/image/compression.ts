@@ -1,6 +1,6 @@
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
+import { DecompressStream } from 'zstd-napi';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -10,36 +10,9 @@ export function sniffCompression(head: Buffer): Compression {
   return 'none';
 }
 
-/** Zstandard as a Transform, on top of fzstd (pure JS; Node 20 has no zstd in zlib). */
-class ZstdTransform extends Transform {
-  private readonly dec: ZstdDecompress;
-  constructor() {
-    super();
-    this.dec = new ZstdDecompress((chunk) => {
-      this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    });
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      this.dec.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      cb();
-    } catch (err) {
-      cb(new Error(`zstd: ${(err as Error).message}`));
-    }
-  }
-  override _flush(cb: TransformCallback): void {
-    try {
-      this.dec.push(new Uint8Array(0), true);
-      cb();
-    } catch (err) {
-      cb(new Error(`zstd: ${(err as Error).message}`));
-    }
-  }
-}
-
 export function decompressor(kind: Compression): Transform | undefined {
   if (kind === 'gzip') return createGunzip({ chunkSize: 64 * 1024 });
-  if (kind === 'zstd') return new ZstdTransform();
+  if (kind === 'zstd') return new DecompressStream();
   return undefined;
 }
 

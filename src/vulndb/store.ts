@@ -532,7 +532,7 @@ export class VulnStore {
 }
 
 /** One writer at a time: a lock file holding the writer's pid; a dead writer's lock is taken over. */
-function lock(path: string): () => void {
+export function lock(path: string): () => void {
   const file = `${path}.lock`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
