@@ -295,23 +295,70 @@ function rowToSource(r: unknown): SourceStatus | undefined {
   };
 }
 
+/** A stored affected row; its JSON columns are parsed only when read (most rows never are). */
+class StoredAffected implements AffectedRow {
+  readonly source: string;
+  readonly id: string;
+  readonly ecosystem: string;
+  readonly ecoBase: string;
+  readonly ecoRelease: string;
+  readonly package: string;
+  readonly packageRaw: string;
+  readonly purl?: string;
+  readonly status: string;
+  private readonly raw: Record<string, unknown>;
+  private parsed?: Record<string, unknown>;
+
+  constructor(r: Record<string, unknown>) {
+    this.source = r.source as string;
+    this.id = r.id as string;
+    this.ecosystem = r.ecosystem as string;
+    this.ecoBase = r.eco_base as string;
+    this.ecoRelease = r.eco_release as string;
+    this.package = r.package as string;
+    this.packageRaw = r.package_raw as string;
+    this.purl = (r.purl as string) ?? undefined;
+    this.status = r.status as string;
+    this.raw = r;
+  }
+
+  private field<T>(column: string): T | undefined {
+    this.parsed ??= {};
+    if (!(column in this.parsed)) this.parsed[column] = parse(this.raw[column]);
+    return this.parsed[column] as T | undefined;
+  }
+
+  get ranges(): AffectedRow['ranges'] {
+    return this.field('ranges');
+  }
+  get versions(): string[] | undefined {
+    return this.field('versions');
+  }
+  get severity(): AffectedRow['severity'] {
+    return this.field('severity');
+  }
+  get ecosystemSpecific(): Record<string, unknown> | undefined {
+    return this.field('ecosystem_specific');
+  }
+  get databaseSpecific(): Record<string, unknown> | undefined {
+    return this.field('database_specific');
+  }
+
+  toJSON(): AffectedRow {
+    const { raw: _raw, parsed: _parsed, ...plain } = this as unknown as Record<string, unknown>;
+    return {
+      ...(plain as object),
+      ranges: this.ranges,
+      versions: this.versions,
+      severity: this.severity,
+      ecosystemSpecific: this.ecosystemSpecific,
+      databaseSpecific: this.databaseSpecific,
+    } as AffectedRow;
+  }
+}
+
 function rowToAffected(r: Record<string, unknown>): AffectedRow {
-  return {
-    source: r.source as string,
-    id: r.id as string,
-    ecosystem: r.ecosystem as string,
-    ecoBase: r.eco_base as string,
-    ecoRelease: r.eco_release as string,
-    package: r.package as string,
-    packageRaw: r.package_raw as string,
-    purl: (r.purl as string) ?? undefined,
-    ranges: parse(r.ranges),
-    versions: parse(r.versions),
-    severity: parse(r.severity),
-    ecosystemSpecific: parse(r.ecosystem_specific),
-    databaseSpecific: parse(r.database_specific),
-    status: r.status as string,
-  };
+  return new StoredAffected(r);
 }
 
 export interface AdvisoryView {
@@ -437,13 +484,23 @@ export class VulnStore {
 
   /** Every affected row for these package names in one ecosystem (names as installed; normalised here). */
   affectedFor(ecosystemBase: string, names: string[]): Map<string, AffectedRow[]> {
-    const stmt = this.db.prepare('SELECT * FROM affected WHERE eco_base = ? AND package = ?');
-    const out = new Map<string, AffectedRow[]>();
+    // One query per ecosystem: the normalised names go in as a JSON array.
+    const byNorm = new Map<string, string[]>();
     for (const name of new Set(names)) {
-      const rows = stmt.all(ecosystemBase, normalizePackageName(ecosystemBase, name)) as Array<
-        Record<string, unknown>
-      >;
-      if (rows.length) out.set(name, rows.map(rowToAffected));
+      const n = normalizePackageName(ecosystemBase, name);
+      byNorm.set(n, [...(byNorm.get(n) ?? []), name]);
+    }
+    const rows = this.db
+      .prepare('SELECT * FROM affected WHERE eco_base = ? AND package IN (SELECT value FROM json_each(?))')
+      .all(ecosystemBase, JSON.stringify([...byNorm.keys()])) as Array<Record<string, unknown>>;
+    const out = new Map<string, AffectedRow[]>();
+    for (const r of rows) {
+      const row = rowToAffected(r);
+      for (const name of byNorm.get(row.package) ?? []) {
+        let list = out.get(name);
+        if (!list) out.set(name, (list = []));
+        list.push(row);
+      }
     }
     return out;
   }
