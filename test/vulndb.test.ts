@@ -316,3 +316,32 @@ describe('air-gap bundles', () => {
     );
   });
 });
+
+describe('Debian security tracker JSON', () => {
+  it('resolved, open, <ignored>, end-of-life and not-affected entries become statuses', () => {
+    // Our own small file in the tracker's format (source package → CVE → release → status).
+    const tracker = {
+      openssl: {
+        'CVE-2023-0001': { description: 'x', releases: { bookworm: { status: 'resolved', fixed_version: '3.0.11-1~deb12u1', urgency: 'medium', repositories: { bookworm: '3.0.11-1~deb12u2' } }, bullseye: { status: 'open', urgency: 'low', nodsa: 'Minor issue', nodsa_reason: 'ignored', repositories: {} } } },
+        'CVE-2023-0002': { releases: { bookworm: { status: 'resolved', fixed_version: '0', urgency: 'unimportant', repositories: {} } } },
+      },
+      'old-lib': { 'CVE-2023-0003': { releases: { bookworm: { status: 'open', urgency: 'end-of-life', repositories: {} } } } },
+      glibc: { 'CVE-2023-0004': { releases: { bookworm: { status: 'open', urgency: 'not yet assigned', repositories: {} }, sid: { status: 'resolved', fixed_version: '2.37-1' } } } },
+    };
+    const f = join(tmp, 'tracker.json');
+    writeFileSync(f, JSON.stringify(tracker));
+    const file = join(tmp, 'debian.db');
+    const r = customs(['db', 'import', f], { env: { CUSTOMS_DB: file } });
+    assert.equal(r.status, 0, r.stderr);
+    const store = VulnStore.openRead(file);
+    const rows = store.affectedFor('Debian', ['openssl', 'old-lib', 'glibc']);
+    const by = (pkg: string, id: string, eco: string) => rows.get(pkg)!.find((x) => x.id === id && x.ecosystem === eco)!;
+    assert.deepEqual(by('openssl', 'CVE-2023-0001', 'Debian:12').ranges, [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '3.0.11-1~deb12u1' }] }]);
+    assert.equal(by('openssl', 'CVE-2023-0001', 'Debian:11').status, 'will_not_fix');
+    assert.equal(by('openssl', 'CVE-2023-0002', 'Debian:12').status, 'not_affected');
+    assert.equal(by('old-lib', 'CVE-2023-0003', 'Debian:12').status, 'end_of_life');
+    assert.equal(by('glibc', 'CVE-2023-0004', 'Debian:12').status, 'affected');
+    assert.equal(rows.get('glibc')!.length, 1, 'sid has no release number and is not stored');
+    store.close();
+  });
+});

@@ -1,0 +1,56 @@
+import type { OsvEvent, OsvRange } from '../vulndb/osv-model.js';
+import type { VersionScheme } from './scheme.js';
+
+type Kind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
+
+function eventOf(e: OsvEvent): { kind: Kind; version: string } | undefined {
+  for (const kind of ['introduced', 'fixed', 'last_affected', 'limit'] as const) {
+    const v = e[kind];
+    if (typeof v === 'string') return { kind, version: v };
+  }
+  return undefined;
+}
+
+/** `0` as an introduced version means "from the very first version". */
+const isZero = (e: { kind: Kind; version: string }) => e.kind === 'introduced' && e.version === '0';
+
+/**
+ * OSV range evaluation (ECOSYSTEM and SEMVER): events sorted by version, then walked; a version is
+ * affected after an `introduced` it has reached, until a `fixed` it has reached or a
+ * `last_affected` it has passed. `limit` only bounds GIT ranges and is ignored here.
+ */
+export function inRange(version: string, range: OsvRange, scheme: VersionScheme): boolean {
+  if (range.type !== 'ECOSYSTEM' && range.type !== 'SEMVER') return false;
+  const events = range.events.map(eventOf).filter((e): e is { kind: Kind; version: string } => !!e && e.kind !== 'limit');
+  events.sort((a, b) => (isZero(a) ? (isZero(b) ? 0 : -1) : isZero(b) ? 1 : scheme.compare(a.version, b.version)));
+  let affected = false;
+  for (const e of events) {
+    if (e.kind === 'introduced') {
+      if (isZero(e) || scheme.compare(version, e.version) >= 0) affected = true;
+    } else if (e.kind === 'fixed') {
+      if (scheme.compare(version, e.version) >= 0) affected = false;
+    } else if (e.kind === 'last_affected') {
+      if (scheme.compare(version, e.version) > 0) affected = false;
+    }
+  }
+  return affected;
+}
+
+/** Is this version affected by an OSV `affected` entry: in any range, or named in its version list? */
+export function isAffected(version: string, entry: { ranges?: OsvRange[]; versions?: string[] }, scheme: VersionScheme): boolean {
+  if (entry.versions?.some((v) => v === version || scheme.compare(v, version) === 0)) return true;
+  return (entry.ranges ?? []).some((r) => inRange(version, r, scheme));
+}
+
+/**
+ * The fixed versions that would close this entry for an installed version: the `fixed` events
+ * above it, lowest first (a backport branch's fix before the next major's).
+ */
+export function fixedVersionsAbove(version: string, entry: { ranges?: OsvRange[] }, scheme: VersionScheme): string[] {
+  const fixes = new Set<string>();
+  for (const r of entry.ranges ?? []) {
+    if (!inRange(version, r, scheme)) continue;
+    for (const e of r.events) if (typeof e.fixed === 'string' && scheme.compare(e.fixed, version) > 0) fixes.add(e.fixed);
+  }
+  return [...fixes].sort((a, b) => scheme.compare(a, b));
+}
