@@ -322,11 +322,43 @@ describe('Debian security tracker JSON', () => {
     // Our own small file in the tracker's format (source package → CVE → release → status).
     const tracker = {
       openssl: {
-        'CVE-2023-0001': { description: 'x', releases: { bookworm: { status: 'resolved', fixed_version: '3.0.11-1~deb12u1', urgency: 'medium', repositories: { bookworm: '3.0.11-1~deb12u2' } }, bullseye: { status: 'open', urgency: 'low', nodsa: 'Minor issue', nodsa_reason: 'ignored', repositories: {} } } },
-        'CVE-2023-0002': { releases: { bookworm: { status: 'resolved', fixed_version: '0', urgency: 'unimportant', repositories: {} } } },
+        'CVE-2023-0001': {
+          description: 'x',
+          releases: {
+            bookworm: {
+              status: 'resolved',
+              fixed_version: '3.0.11-1~deb12u1',
+              urgency: 'medium',
+              repositories: { bookworm: '3.0.11-1~deb12u2' },
+            },
+            bullseye: {
+              status: 'open',
+              urgency: 'low',
+              nodsa: 'Minor issue',
+              nodsa_reason: 'ignored',
+              repositories: {},
+            },
+          },
+        },
+        'CVE-2023-0002': {
+          releases: {
+            bookworm: { status: 'resolved', fixed_version: '0', urgency: 'unimportant', repositories: {} },
+          },
+        },
       },
-      'old-lib': { 'CVE-2023-0003': { releases: { bookworm: { status: 'open', urgency: 'end-of-life', repositories: {} } } } },
-      glibc: { 'CVE-2023-0004': { releases: { bookworm: { status: 'open', urgency: 'not yet assigned', repositories: {} }, sid: { status: 'resolved', fixed_version: '2.37-1' } } } },
+      'old-lib': {
+        'CVE-2023-0003': {
+          releases: { bookworm: { status: 'open', urgency: 'end-of-life', repositories: {} } },
+        },
+      },
+      glibc: {
+        'CVE-2023-0004': {
+          releases: {
+            bookworm: { status: 'open', urgency: 'not yet assigned', repositories: {} },
+            sid: { status: 'resolved', fixed_version: '2.37-1' },
+          },
+        },
+      },
     };
     const f = join(tmp, 'tracker.json');
     writeFileSync(f, JSON.stringify(tracker));
@@ -335,13 +367,37 @@ describe('Debian security tracker JSON', () => {
     assert.equal(r.status, 0, r.stderr);
     const store = VulnStore.openRead(file);
     const rows = store.affectedFor('Debian', ['openssl', 'old-lib', 'glibc']);
-    const by = (pkg: string, id: string, eco: string) => rows.get(pkg)!.find((x) => x.id === id && x.ecosystem === eco)!;
-    assert.deepEqual(by('openssl', 'CVE-2023-0001', 'Debian:12').ranges, [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '3.0.11-1~deb12u1' }] }]);
+    const by = (pkg: string, id: string, eco: string) =>
+      rows.get(pkg)!.find((x) => x.id === id && x.ecosystem === eco)!;
+    assert.deepEqual(by('openssl', 'CVE-2023-0001', 'Debian:12').ranges, [
+      { type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '3.0.11-1~deb12u1' }] },
+    ]);
     assert.equal(by('openssl', 'CVE-2023-0001', 'Debian:11').status, 'will_not_fix');
     assert.equal(by('openssl', 'CVE-2023-0002', 'Debian:12').status, 'not_affected');
     assert.equal(by('old-lib', 'CVE-2023-0003', 'Debian:12').status, 'end_of_life');
     assert.equal(by('glibc', 'CVE-2023-0004', 'Debian:12').status, 'affected');
     assert.equal(rows.get('glibc')!.length, 1, 'sid has no release number and is not stored');
     store.close();
+  });
+});
+
+describe('Alpine secdb as JSON (as secdb.alpinelinux.org serves it today)', () => {
+  it('imports the same entries as the YAML', () => {
+    const dir = join(tmp, 'secdb-json', 'v3.10');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'main.json'),
+      JSON.stringify(YAML.parse(readFileSync(adv('alpine-secdb/v3.10/main.yaml'), 'utf8'))),
+    );
+    const a = customs(['db', 'import', join(tmp, 'secdb-json')], {
+      env: { CUSTOMS_DB: join(tmp, 'json.db') },
+    });
+    const b = customs(['db', 'import', adv('alpine-secdb/v3.10/main.yaml')], {
+      env: { CUSTOMS_DB: join(tmp, 'yaml.db') },
+    });
+    assert.equal(a.status, 0, a.stderr);
+    const count = (out: string) => /alpine-secdb: (\d+) imported/.exec(out)?.[1];
+    assert.equal(count(a.stdout), count(b.stdout));
+    assert.ok(Number(count(a.stdout)) > 1000);
   });
 });

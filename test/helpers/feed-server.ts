@@ -49,8 +49,8 @@ export class FeedServer {
       if (route.cutAt !== undefined) {
         this.hits.push({ path, status: 200 });
         res.writeHead(200, { etag, 'content-length': body.length });
-        res.write(body.subarray(0, route.cutAt));
-        res.destroy();
+        // Let the first part reach the client, then drop the connection.
+        res.write(body.subarray(0, route.cutAt), () => setTimeout(() => res.destroy(), 50));
         return;
       }
       send(200, { etag, 'content-length': body.length, 'accept-ranges': 'bytes' }, body);
