@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CustomsError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerDb } from './db.js';
+import { registerImage } from './image.js';
 import { registerSbom } from './sbom.js';
 
 const debug = process.argv.includes('--debug');
@@ -33,6 +34,7 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `customs: ${s}` : s) });
 
+registerImage(program);
 registerSbom(program);
 registerDb(program);
 // Every (sub)command accepts --debug and reports usage errors through fail().

@@ -21,8 +21,12 @@ const isZero = (e: { kind: Kind; version: string }) => e.kind === 'introduced' &
  */
 export function inRange(version: string, range: OsvRange, scheme: VersionScheme): boolean {
   if (range.type !== 'ECOSYSTEM' && range.type !== 'SEMVER') return false;
-  const events = range.events.map(eventOf).filter((e): e is { kind: Kind; version: string } => !!e && e.kind !== 'limit');
-  events.sort((a, b) => (isZero(a) ? (isZero(b) ? 0 : -1) : isZero(b) ? 1 : scheme.compare(a.version, b.version)));
+  const events = range.events
+    .map(eventOf)
+    .filter((e): e is { kind: Kind; version: string } => !!e && e.kind !== 'limit');
+  events.sort((a, b) =>
+    isZero(a) ? (isZero(b) ? 0 : -1) : isZero(b) ? 1 : scheme.compare(a.version, b.version),
+  );
   let affected = false;
   for (const e of events) {
     if (e.kind === 'introduced') {
@@ -37,7 +41,11 @@ export function inRange(version: string, range: OsvRange, scheme: VersionScheme)
 }
 
 /** Is this version affected by an OSV `affected` entry: in any range, or named in its version list? */
-export function isAffected(version: string, entry: { ranges?: OsvRange[]; versions?: string[] }, scheme: VersionScheme): boolean {
+export function isAffected(
+  version: string,
+  entry: { ranges?: OsvRange[]; versions?: string[] },
+  scheme: VersionScheme,
+): boolean {
   if (entry.versions?.some((v) => v === version || scheme.compare(v, version) === 0)) return true;
   return (entry.ranges ?? []).some((r) => inRange(version, r, scheme));
 }
@@ -46,11 +54,16 @@ export function isAffected(version: string, entry: { ranges?: OsvRange[]; versio
  * The fixed versions that would close this entry for an installed version: the `fixed` events
  * above it, lowest first (a backport branch's fix before the next major's).
  */
-export function fixedVersionsAbove(version: string, entry: { ranges?: OsvRange[] }, scheme: VersionScheme): string[] {
+export function fixedVersionsAbove(
+  version: string,
+  entry: { ranges?: OsvRange[] },
+  scheme: VersionScheme,
+): string[] {
   const fixes = new Set<string>();
   for (const r of entry.ranges ?? []) {
     if (!inRange(version, r, scheme)) continue;
-    for (const e of r.events) if (typeof e.fixed === 'string' && scheme.compare(e.fixed, version) > 0) fixes.add(e.fixed);
+    for (const e of r.events)
+      if (typeof e.fixed === 'string' && scheme.compare(e.fixed, version) > 0) fixes.add(e.fixed);
   }
   return [...fixes].sort((a, b) => scheme.compare(a, b));
 }

@@ -491,7 +491,10 @@ export class VulnStore {
       byNorm.set(n, [...(byNorm.get(n) ?? []), name]);
     }
     const rows = this.db
-      .prepare('SELECT * FROM affected WHERE eco_base = ? AND package IN (SELECT value FROM json_each(?))')
+      .prepare(
+        `SELECT * FROM affected WHERE eco_base = ? AND package IN (SELECT value FROM json_each(?))
+         AND NOT EXISTS (SELECT 1 FROM advisories a WHERE a.source = affected.source AND a.id = affected.id AND a.withdrawn IS NOT NULL)`,
+      )
       .all(ecosystemBase, JSON.stringify([...byNorm.keys()])) as Array<Record<string, unknown>>;
     const out = new Map<string, AffectedRow[]>();
     for (const r of rows) {
@@ -547,6 +550,43 @@ export class VulnStore {
     const r = this.db.prepare('SELECT etag, last_modified FROM downloads WHERE url = ?').get(url) as
       { etag: string | null; last_modified: string | null } | undefined;
     return r ? { etag: r.etag ?? undefined, lastModified: r.last_modified ?? undefined } : undefined;
+  }
+
+  /** Aliases of an advisory (empty when it has none). */
+  aliasesOf(source: string, id: string): string[] {
+    return (
+      this.db.prepare('SELECT alias FROM aliases WHERE source = ? AND id = ?').all(source, id) as Array<{
+        alias: string;
+      }>
+    ).map((a) => a.alias);
+  }
+
+  /** The advisory's own fields (no affected rows): for titles, severities and references. */
+  advisoryInfo(
+    source: string,
+    id: string,
+  ):
+    | {
+        summary?: string;
+        details?: string;
+        severity?: Array<{ type: string; score: string }>;
+        databaseSpecific?: Record<string, unknown>;
+        references?: Array<{ url: string }>;
+      }
+    | undefined {
+    const r = this.db
+      .prepare(
+        'SELECT summary, details, severity, database_specific, refs FROM advisories WHERE source = ? AND id = ?',
+      )
+      .get(source, id) as Record<string, string | null> | undefined;
+    if (!r) return undefined;
+    return {
+      summary: r.summary ?? undefined,
+      details: r.details ?? undefined,
+      severity: parse(r.severity),
+      databaseSpecific: parse(r.database_specific),
+      references: parse(r.refs),
+    };
   }
 
   kev(cve: string): KevEntry | undefined {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
+import AjvDraft04 from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 import { shared } from './paths.js';
 
@@ -24,8 +25,23 @@ function instance(): Ajv.default {
 }
 
 /** Validate a document against an official schema; returns the error list (empty when valid). */
-export function schemaErrors(schema: 'cyclonedx-1.6' | 'spdx-2.3', doc: unknown): string[] {
-  const v = instance().getSchema(schema)!;
+let ajv4: Ajv.default | undefined;
+/** SARIF's schema is draft-04, which needs Ajv's draft-04 build. */
+function sarifValidator() {
+  if (!ajv4) {
+    const A = ((AjvDraft04 as unknown as { default?: unknown }).default ?? AjvDraft04) as typeof Ajv.default;
+    ajv4 = new A({ strict: false, allErrors: true });
+    const formats = ((addFormats as unknown as { default?: unknown }).default ?? addFormats) as (
+      a: Ajv.default,
+    ) => void;
+    formats(ajv4);
+    ajv4.addSchema(load('sarif', 'sarif-schema-2.1.0.json'), 'sarif-2.1.0');
+  }
+  return ajv4.getSchema('sarif-2.1.0')!;
+}
+
+export function schemaErrors(schema: 'cyclonedx-1.6' | 'spdx-2.3' | 'sarif-2.1.0', doc: unknown): string[] {
+  const v = schema === 'sarif-2.1.0' ? sarifValidator() : instance().getSchema(schema)!;
   if (v(doc)) return [];
   return (v.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 }

@@ -1,0 +1,127 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { CustomsError } from '../errors.js';
+import { parseSize } from '../image/limits.js';
+import { parsePlatform } from '../image/platform.js';
+import { LEVELS, type SeverityLevel } from '../rank/severity.js';
+import { scanFormats } from '../report/scan-formats.js';
+import { summarize } from '../rank/risk.js';
+import type { Environment, Exposure, ScanResult } from '../scan/model.js';
+import { scanImage } from '../scan/scan.js';
+import { defaultDbPath } from '../vulndb/paths.js';
+
+interface ImageOptions {
+  format: string;
+  output?: string;
+  severity?: string;
+  ignoreUnfixed?: boolean;
+  exitCode?: string;
+  failOn?: string;
+  exposure: string;
+  env: string;
+  platform?: string;
+  db?: string;
+  maxLayerSize?: string;
+  quiet?: boolean;
+}
+
+function levels(list: string | undefined): SeverityLevel[] | undefined {
+  if (!list) return undefined;
+  const out = list.split(',').map((s) => s.trim().toUpperCase());
+  const bad = out.filter((l) => !LEVELS.includes(l as SeverityLevel));
+  if (bad.length)
+    throw new CustomsError(`--severity: unknown level(s) ${bad.join(', ')}; use ${LEVELS.join(', ')}`);
+  return out as SeverityLevel[];
+}
+
+/** Keep the findings the user asked about; the summary describes what is shown. */
+export function filterFindings(
+  r: ScanResult,
+  opts: { severity?: SeverityLevel[]; ignoreUnfixed?: boolean },
+): ScanResult {
+  const findings = r.findings.filter(
+    (f) =>
+      (!opts.severity || opts.severity.includes(f.severity.level)) &&
+      (!opts.ignoreUnfixed || f.status === 'fixed'),
+  );
+  return { ...r, findings, summary: summarize(findings, !!r.os?.eol?.endOfLife) };
+}
+
+async function run(target: string, opts: ImageOptions): Promise<void> {
+  const write = scanFormats[opts.format];
+  if (!write)
+    throw new CustomsError(
+      `unknown format "${opts.format}"; use one of ${Object.keys(scanFormats).join(', ')}`,
+    );
+  if (!['internet', 'internal'].includes(opts.exposure))
+    throw new CustomsError('--exposure must be internet or internal');
+  if (!['production', 'staging', 'dev'].includes(opts.env))
+    throw new CustomsError('--env must be production, staging or dev');
+  const severity = levels(opts.severity);
+  const failOn = opts.failOn ? levels(opts.failOn)![0] : undefined;
+  const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn ? 1 : 0;
+  if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)
+    throw new CustomsError('--exit-code must be a number from 0 to 255');
+  let platform;
+  try {
+    platform = opts.platform ? parsePlatform(opts.platform) : undefined;
+  } catch (err) {
+    throw new CustomsError(`--platform: ${(err as Error).message}`);
+  }
+  const limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
+  const full = await scanImage(target, {
+    dbPath: defaultDbPath(opts.db),
+    platform,
+    limits,
+    exposure: opts.exposure as Exposure,
+    env: opts.env as Environment,
+  });
+  const result = filterFindings(full, { severity, ignoreUnfixed: opts.ignoreUnfixed });
+  if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`customs: warning: ${w}\n`);
+  const text = write(result, !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR);
+  if (opts.output) await writeFile(opts.output, text);
+  else process.stdout.write(text);
+  // The gate: any finding left after the filters (at or above --fail-on when given) fails the run.
+  const failing = result.findings.filter(
+    (f) => !failOn || LEVELS.indexOf(f.severity.level) <= LEVELS.indexOf(failOn),
+  );
+  if (exitCode && failing.length) process.exitCode = exitCode;
+}
+
+function options(cmd: Command): Command {
+  return cmd
+    .option('-f, --format <format>', `output format: ${Object.keys(scanFormats).join(', ')}`, 'table')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .option('--severity <levels>', 'only these severities, e.g. HIGH,CRITICAL')
+    .option('--ignore-unfixed', 'only vulnerabilities with a fixed version')
+    .option('--exit-code <n>', 'exit with this status when vulnerabilities remain after the filters')
+    .option(
+      '--fail-on <level>',
+      'fail only for this severity or worse (exit 1 unless --exit-code says otherwise)',
+    )
+    .option(
+      '--exposure <where>',
+      'internet or internal: where the image runs (changes the ranking)',
+      'internet',
+    )
+    .option('--env <env>', 'production, staging or dev (changes the ranking)', 'production')
+    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image')
+    .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
+    .option('--max-layer-size <size>', 'largest uncompressed layer accepted, e.g. 16G')
+    .option('-q, --quiet', 'no warnings on standard error');
+}
+
+export function registerImage(program: Command): void {
+  options(
+    program
+      .command('image')
+      .description('scan an image for vulnerabilities (archive, OCI layout or folder)')
+      .argument('<target>', 'docker-archive:FILE, oci:DIR, oci-archive:FILE or a path'),
+  ).action(run);
+  options(
+    program
+      .command('rootfs')
+      .description('scan a root filesystem folder for vulnerabilities')
+      .argument('<dir>', 'the folder'),
+  ).action((dir: string, opts: ImageOptions) => run(`dir:${dir}`, opts));
+}

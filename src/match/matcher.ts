@@ -1,0 +1,76 @@
+import type { Package } from '../catalog/model.js';
+import type { OsInfo } from '../catalog/os-release.js';
+import type { FindingStatus } from '../scan/model.js';
+import type { VersionScheme } from '../versions/index.js';
+import { fixedVersionsAbove, isAffected } from '../versions/ranges.js';
+import type { AffectedRow, VulnStore } from '../vulndb/store.js';
+import { osTarget } from './os-matcher.js';
+
+/** One package matched by one advisory of one source. */
+export interface RawMatch {
+  pkg: Package;
+  row: AffectedRow;
+  status: FindingStatus;
+  fixedVersion?: string;
+  /** The version order the match used (to pick the lowest fix among sources). */
+  scheme: VersionScheme;
+}
+
+export interface MatchOutput {
+  matches: RawMatch[];
+  /** Vulnerability ids a distro feed says do not affect a package (they override other sources). */
+  notAffected: Map<Package, Set<string>>;
+  warnings: string[];
+}
+
+/**
+ * OS packages against their own distro release's advisories only, keyed as the feed keys them,
+ * compared with the distro's version order, so backported fixes count.
+ */
+export function matchOsPackages(store: VulnStore, os: OsInfo | undefined, packages: Package[]): MatchOutput {
+  const out: MatchOutput = { matches: [], notAffected: new Map(), warnings: [] };
+  const target = osTarget(os);
+  const osPkgs = packages.filter((p) => ['apk', 'deb', 'rpm'].includes(p.type));
+  if (!target) {
+    if (osPkgs.length)
+      out.warnings.push(
+        `no advisory feed covers ${os ? `${os.id} ${os.version}` : 'an unknown OS'}: its ${osPkgs.length} OS packages were not matched`,
+      );
+    return out;
+  }
+  const mine = osPkgs.filter((p) => p.type === target.packageType);
+  const rows = store.affectedFor(target.ecoBase, mine.map(target.keyOf));
+  let releaseSeen = false;
+  for (const pkg of mine) {
+    const version = target.versionOf(pkg);
+    for (const row of rows.get(target.keyOf(pkg)) ?? []) {
+      if (!target.releaseMatches(row.ecoRelease)) continue;
+      releaseSeen = true;
+      if (row.status === 'not_affected') {
+        let set = out.notAffected.get(pkg);
+        if (!set) out.notAffected.set(pkg, (set = new Set()));
+        set.add(row.id);
+        continue;
+      }
+      if (!isAffected(version, row, target.scheme)) continue;
+      if (row.status === 'will_not_fix' || row.status === 'end_of_life') {
+        out.matches.push({ pkg, row, status: row.status, scheme: target.scheme });
+        continue;
+      }
+      const fixes = fixedVersionsAbove(version, row, target.scheme);
+      out.matches.push({
+        pkg,
+        row,
+        status: fixes.length ? 'fixed' : 'affected',
+        fixedVersion: fixes[0],
+        scheme: target.scheme,
+      });
+    }
+  }
+  if (!releaseSeen && mine.length && rows.size) {
+    out.warnings.push(
+      `the database has ${target.ecoBase} advisories, but none for release ${os!.version}: is the feed for this release imported?`,
+    );
+  }
+  return out;
+}

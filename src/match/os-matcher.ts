@@ -1,0 +1,102 @@
+import type { Package } from '../catalog/model.js';
+import type { OsInfo } from '../catalog/os-release.js';
+import { schemeForEcosystem, type VersionScheme } from '../versions/index.js';
+
+/**
+ * Where an OS package's advisories live: the distro's own ecosystem and release in the feeds, the
+ * name the feed keys on (source package for Alpine/Debian/Ubuntu), and which installed version
+ * to compare. OS packages are never matched by CPE or against another distro's data.
+ */
+export interface OsTarget {
+  ecoBase: string;
+  releaseMatches(release: string): boolean;
+  /** The name advisories use for this package. */
+  keyOf(pkg: Package): string;
+  /** The version to compare with the feed's ranges. */
+  versionOf(pkg: Package): string;
+  scheme: VersionScheme;
+  packageType: string;
+}
+
+const major = (v: string) => v.split('.')[0];
+const majorMinor = (v: string) => v.split('.').slice(0, 2).join('.');
+
+export function osTarget(os: OsInfo | undefined): OsTarget | undefined {
+  if (!os) return undefined;
+  const bySource = (p: Package) => p.source?.name ?? p.name;
+  const byName = (p: Package) => p.name;
+  const own = (p: Package) => p.version;
+  // Debian's feeds give source versions; a binNMU (+bN) or a differently versioned binary keeps its source's version.
+  const sourceVersion = (p: Package) => p.source?.version ?? p.version;
+  const rpm = (ecoBase: string, release: (r: string) => boolean): OsTarget => ({
+    ecoBase,
+    releaseMatches: release,
+    keyOf: byName,
+    versionOf: own,
+    scheme: schemeForEcosystem(ecoBase)!,
+    packageType: 'rpm',
+  });
+  switch (os.id) {
+    case 'alpine':
+      return {
+        ecoBase: 'Alpine',
+        releaseMatches: (r) => r === `v${majorMinor(os.version)}`,
+        keyOf: bySource,
+        versionOf: own,
+        scheme: schemeForEcosystem('Alpine')!,
+        packageType: 'apk',
+      };
+    case 'debian':
+      return {
+        ecoBase: 'Debian',
+        releaseMatches: (r) => r === major(os.version),
+        keyOf: bySource,
+        versionOf: sourceVersion,
+        scheme: schemeForEcosystem('Debian')!,
+        packageType: 'deb',
+      };
+    case 'ubuntu':
+      // OSV writes Ubuntu releases as "22.04:LTS", "24.10"; Pro (ESM) data applies only to subscribers.
+      return {
+        ecoBase: 'Ubuntu',
+        releaseMatches: (r) => r === os.version || r === `${os.version}:LTS`,
+        keyOf: bySource,
+        versionOf: sourceVersion,
+        scheme: schemeForEcosystem('Ubuntu')!,
+        packageType: 'deb',
+      };
+    case 'almalinux':
+      return rpm('AlmaLinux', (r) => r === major(os.version));
+    case 'rocky':
+      return rpm('Rocky Linux', (r) => r === major(os.version));
+    case 'rhel':
+      return rpm('Red Hat', (r) => new RegExp(`^enterprise_linux:${major(os.version)}(::|$)`).test(r));
+    case 'opensuse-leap':
+      return rpm(
+        'openSUSE',
+        (r) => r === `Leap ${os.version}` || r.startsWith(`Leap ${majorMinor(os.version)}`),
+      );
+    case 'sles':
+      return rpm('SUSE', (r) => r.includes(`Linux Enterprise`) && r.includes(major(os.version)));
+    case 'wolfi':
+      return {
+        ecoBase: 'Wolfi',
+        releaseMatches: () => true,
+        keyOf: byName,
+        versionOf: own,
+        scheme: schemeForEcosystem('Wolfi')!,
+        packageType: 'apk',
+      };
+    case 'chainguard':
+      return {
+        ecoBase: 'Chainguard',
+        releaseMatches: () => true,
+        keyOf: byName,
+        versionOf: own,
+        scheme: schemeForEcosystem('Chainguard')!,
+        packageType: 'apk',
+      };
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import type { SeverityLevel } from '../rank/severity.js';
+import type { Finding, ScanResult } from '../scan/model.js';
+
+/** GitHub code scanning accepts at most 25,000 results per run; we stay well under. */
+const MAX_RESULTS = 5000;
+
+const LEVEL: Record<SeverityLevel, 'error' | 'warning' | 'note'> = {
+  CRITICAL: 'error',
+  HIGH: 'error',
+  MEDIUM: 'warning',
+  LOW: 'note',
+  NONE: 'note',
+  UNKNOWN: 'warning',
+};
+/** GitHub reads `security-severity` as a CVSS-like number; used when a finding has no score. */
+const DEFAULT_SCORE: Record<SeverityLevel, number> = {
+  CRITICAL: 9.5,
+  HIGH: 8,
+  MEDIUM: 5.5,
+  LOW: 2,
+  NONE: 0,
+  UNKNOWN: 5,
+};
+
+function helpText(f: Finding): string {
+  return [
+    f.title ?? f.id,
+    `Package ${f.package.name} ${f.package.version} (${f.package.purl}).`,
+    f.fixedVersion
+      ? `Fixed in ${f.fixedVersion}: upgrade the package or rebuild on a newer base image.`
+      : `Status: ${f.status.replace(/_/g, ' ')}.`,
+    f.kev
+      ? `Listed by CISA as known exploited${f.kev.dueDate ? ` (remediation due ${f.kev.dueDate})` : ''}.`
+      : '',
+    ...f.references.slice(0, 5),
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** SARIF 2.1.0 for GitHub code scanning: one rule per vulnerability, results at the package's database file. */
+export function toSarif(r: ScanResult): object {
+  const rules = new Map<string, object>();
+  const results: object[] = [];
+  for (const f of r.findings.slice(0, MAX_RESULTS)) {
+    if (!rules.has(f.id)) {
+      rules.set(f.id, {
+        id: f.id,
+        name: f.id.replace(/[^A-Za-z0-9]/g, ''),
+        shortDescription: { text: `${f.id}${f.title ? `: ${f.title}` : ''}`.slice(0, 1000) },
+        fullDescription: { text: (f.description ?? f.title ?? f.id).slice(0, 4000) },
+        helpUri: f.references[0] ?? `https://osv.dev/vulnerability/${f.id}`,
+        help: { text: helpText(f), markdown: helpText(f).replace(/\n/g, '  \n') },
+        properties: {
+          'security-severity': (f.severity.score ?? DEFAULT_SCORE[f.severity.level]).toFixed(1),
+          tags: [
+            'security',
+            'vulnerability',
+            f.severity.level.toLowerCase(),
+            ...(f.kev ? ['known-exploited'] : []),
+          ],
+          precision: 'very-high',
+        },
+      });
+    }
+    const uri = (f.package.path ?? '/').replace(/^\//, '') || 'Dockerfile';
+    results.push({
+      ruleId: f.id,
+      level: LEVEL[f.severity.level],
+      message: {
+        text: `${f.package.name} ${f.package.version} is affected by ${f.id} (${f.severity.level.toLowerCase()}${f.kev ? ', known exploited' : ''}) in image ${r.image.name}${f.fixedVersion ? `; fixed in ${f.fixedVersion}` : ''}. Risk ${f.risk.score}/100.`,
+      },
+      locations: [
+        {
+          physicalLocation: { artifactLocation: { uri }, region: { startLine: 1 } },
+          message: { text: `${f.package.purl}` },
+        },
+      ],
+      // Stable across scans of new builds: the vulnerability and the package, not the version or digest.
+      partialFingerprints: {
+        'customsFinding/v1': createHash('sha256')
+          .update(`${r.image.name.replace(/[:@].*$/, '')}|${f.id}|${f.package.type}/${f.package.name}`)
+          .digest('hex'),
+      },
+      properties: {
+        risk: f.risk.score,
+        status: f.status,
+        purl: f.package.purl,
+        ...(f.fixedVersion ? { fixedVersion: f.fixedVersion } : {}),
+      },
+    });
+  }
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'Customs',
+            version: r.tool.version,
+            semanticVersion: r.tool.version,
+            rules: [...rules.values()],
+          },
+        },
+        automationDetails: { id: `customs/image/${r.image.name}/` },
+        results,
+        properties: {
+          image: r.image.name,
+          digest: r.image.manifestDigest ?? r.image.configDigest,
+          grade: r.summary.grade,
+          truncated: r.findings.length > MAX_RESULTS,
+        },
+      },
+    ],
+  };
+}

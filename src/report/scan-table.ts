@@ -1,0 +1,62 @@
+import type { SeverityLevel } from '../rank/severity.js';
+import { cleanStep } from '../sbom/model.js';
+import type { ScanResult } from '../scan/model.js';
+
+const COLORS: Record<SeverityLevel, string> = {
+  CRITICAL: '\x1b[1;31m',
+  HIGH: '\x1b[31m',
+  MEDIUM: '\x1b[33m',
+  LOW: '\x1b[36m',
+  NONE: '',
+  UNKNOWN: '\x1b[90m',
+};
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+export function summaryLine(r: ScanResult): string {
+  const s = r.summary;
+  const counts = (['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as SeverityLevel[])
+    .map((l) => `${s.bySeverity[l]} ${l.toLowerCase()}`)
+    .join(', ');
+  return `${s.total} vulnerabilities (${counts}) · ${s.fixable} fixable · ${s.kev} known exploited · grade ${s.grade} (${s.gradeReason})`;
+}
+
+/** The findings worst first, one per line; coloured when writing to a terminal. */
+export function scanTable(r: ScanResult, color = false): string {
+  const os = r.os
+    ? `${r.os.prettyName ?? r.os.id} (${r.os.id} ${r.os.version})${r.os.eol?.endOfLife ? `, END OF LIFE since ${r.os.eol.date}` : ''}`
+    : 'unknown OS';
+  const head = `${r.image.name} · ${os} · ${r.packages.length} packages · context: ${r.context.exposure}, ${r.context.env}`;
+  const rows = r.findings.map((f) => [
+    String(f.risk.score),
+    f.id,
+    f.severity.level,
+    f.package.name,
+    f.package.version,
+    f.fixedVersion ?? '',
+    f.status.replace(/_/g, ' '),
+    [
+      f.kev ? 'KEV' : '',
+      f.epss ? `EPSS ${(f.epss.percentile * 100).toFixed(0)}%ile` : '',
+      f.package.layer?.createdBy ? cleanStep(f.package.layer.createdBy).slice(0, 50) : '',
+    ]
+      .filter(Boolean)
+      .join(' · '),
+  ]);
+  const header = ['RISK', 'VULNERABILITY', 'SEVERITY', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'NOTES'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (row: string[], sev?: SeverityLevel) =>
+    row
+      .map((c, i) => {
+        const cell = i === row.length - 1 ? c : pad(c, widths[i]);
+        return color && sev && i === 2 ? `${COLORS[sev]}${cell}\x1b[0m` : cell;
+      })
+      .join('  ')
+      .trimEnd();
+  const body = rows.length
+    ? [line(header), ...rows.map((row, i) => line(row, r.findings[i].severity.level))]
+    : ['No vulnerabilities found.'];
+  return [head, '', ...body, '', summaryLine(r), ''].join('\n');
+}

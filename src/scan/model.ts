@@ -1,0 +1,67 @@
+import type { Package } from '../catalog/model.js';
+import type { OsInfo } from '../catalog/os-release.js';
+import type { ImageMetadata, LayerInfo } from '../image/model.js';
+import type { CvssScore, Severity, SeverityLevel } from '../rank/severity.js';
+
+export type FindingStatus = 'fixed' | 'affected' | 'will_not_fix' | 'end_of_life';
+export type Exposure = 'internet' | 'internal';
+export type Environment = 'production' | 'staging' | 'dev';
+
+export interface RiskFactor {
+  name: string;
+  /** Points added (or, for context, the multiplier applied). */
+  value: number;
+  detail: string;
+}
+
+export interface Finding {
+  /** The CVE when there is one, else the advisory id. */
+  id: string;
+  aliases: string[];
+  package: {
+    name: string;
+    version: string;
+    type: string;
+    purl: string;
+    source?: { name: string; version?: string };
+    path?: string;
+    layer?: LayerInfo;
+  };
+  status: FindingStatus;
+  /** The lowest version above the installed one that fixes this (per the feed's branches). */
+  fixedVersion?: string;
+  severity: Severity;
+  cvss: CvssScore[];
+  kev?: { dateAdded?: string; dueDate?: string; ransomware?: string; name?: string };
+  epss?: { score: number; percentile: number; date?: string };
+  title?: string;
+  description?: string;
+  references: string[];
+  /** Advisories that said so: osv:GHSA-…, alpine-secdb:CVE-…, debian-tracker:CVE-…. */
+  dataSources: string[];
+  risk: { score: number; factors: RiskFactor[] };
+}
+
+export interface ScanSummary {
+  total: number;
+  bySeverity: Record<SeverityLevel, number>;
+  fixable: number;
+  kev: number;
+  grade: 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
+  gradeReason: string;
+}
+
+export interface ScanResult {
+  /** Version of this JSON document's shape (docs/scan-json.md). */
+  schemaVersion: 1;
+  tool: { name: string; version: string };
+  createdAt: string;
+  image: ImageMetadata;
+  os?: OsInfo;
+  context: { exposure: Exposure; env: Environment };
+  database: { path: string; builtAt?: string };
+  packages: Package[];
+  findings: Finding[];
+  summary: ScanSummary;
+  warnings: string[];
+}

@@ -1,0 +1,62 @@
+import { catalogImage, wantedBy } from '../catalog/index.js';
+import type { Limits } from '../image/limits.js';
+import { openImage } from '../image/open.js';
+import type { Platform } from '../image/platform.js';
+import { matchOsPackages } from '../match/matcher.js';
+import { riskOf, summarize } from '../rank/risk.js';
+import { LEVELS } from '../rank/severity.js';
+import { VERSION } from '../version.js';
+import { VulnStore } from '../vulndb/store.js';
+import { buildFindings } from './findings.js';
+import type { Environment, Exposure, ScanResult } from './model.js';
+
+export interface ScanOptions {
+  dbPath: string;
+  platform?: Platform;
+  limits?: Partial<Limits>;
+  exposure?: Exposure;
+  env?: Environment;
+}
+
+/** The main job: inventory an image, match it against the database, rank what was found. */
+export async function scanImage(target: string, opts: ScanOptions): Promise<ScanResult> {
+  const store = VulnStore.openRead(opts.dbPath);
+  try {
+    const image = await openImage(target, {
+      wants: wantedBy(),
+      platform: opts.platform,
+      limits: opts.limits,
+    });
+    const inventory = await catalogImage(image);
+    const exposure = opts.exposure ?? 'internet';
+    const env = opts.env ?? 'production';
+    const os = matchOsPackages(store, inventory.os, inventory.packages);
+    const findings = buildFindings(store, os.matches, os.notAffected).map((f) => ({
+      ...f,
+      risk: riskOf(f, exposure, env),
+    }));
+    // Worst first: risk, then severity, then id, so the order is stable.
+    findings.sort(
+      (a, b) =>
+        b.risk.score - a.risk.score ||
+        LEVELS.indexOf(a.severity.level) - LEVELS.indexOf(b.severity.level) ||
+        a.id.localeCompare(b.id) ||
+        a.package.name.localeCompare(b.package.name),
+    );
+    return {
+      schemaVersion: 1,
+      tool: { name: 'customs', version: VERSION },
+      createdAt: new Date().toISOString(),
+      image: image.metadata,
+      os: inventory.os,
+      context: { exposure, env },
+      database: { path: opts.dbPath, builtAt: store.meta('built_at') },
+      packages: inventory.packages,
+      findings,
+      summary: summarize(findings, !!inventory.os?.eol?.endOfLife),
+      warnings: [...image.metadata.warnings, ...inventory.warnings, ...os.warnings],
+    };
+  } finally {
+    store.close();
+  }
+}

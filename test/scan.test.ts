@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import YAML from 'yaml';
+import { parseApkDb } from '../src/catalog/apk.js';
+import { schemeForEcosystem } from '../src/versions/index.js';
+import { dockerArchive } from './helpers/image-writer.js';
+import { shared } from './helpers/paths.js';
+import { customs } from './helpers/run.js';
+import { schemaErrors } from './helpers/schemas.js';
+
+let tmp: string;
+let env: Record<string, string>;
+const apk = schemeForEcosystem('Alpine')!;
+const images: Record<string, string> = {};
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'customs-scan-'));
+  env = { CUSTOMS_DB: join(tmp, 'customs.db') };
+  const r = customs(['db', 'import', shared('advisories/alpine-secdb'), shared('kev'), '-q'], { env });
+  assert.equal(r.status, 0, r.stderr);
+  for (const v of ['3.7.3', '3.8.5', '3.9.6', '3.10.9', '3.20.3']) {
+    const f = join(tmp, `alpine-${v}.tar`);
+    writeFileSync(
+      f,
+      await dockerArchive({
+        layers: [gunzipSync(readFileSync(shared(`images/alpine/alpine-minirootfs-${v}-x86_64.tar.gz`)))],
+        tag: `alpine:${v}`,
+      }),
+    );
+    images[v] = f;
+  }
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** What secdb says independently: for each installed package's origin, CVEs fixed after its version. */
+function expectedFromSecdb(version: string): Map<string, string> {
+  const branch = `v${version.split('.').slice(0, 2).join('.')}`;
+  const db = execFileSync(
+    'tar',
+    ['-xzOf', shared(`images/alpine/alpine-minirootfs-${version}-x86_64.tar.gz`), './lib/apk/db/installed'],
+    { encoding: 'utf8' },
+  );
+  const installed = parseApkDb(db);
+  const want = new Map<string, string>(); // "pkg CVE" → fixed version
+  let dir: string[] = [];
+  try {
+    dir = readdirSync(shared('advisories/alpine-secdb', branch));
+  } catch {
+    return want; // no secdb data for this branch
+  }
+  for (const f of dir) {
+    for (const p of YAML.parse(readFileSync(shared('advisories/alpine-secdb', branch, f), 'utf8')).packages ??
+      []) {
+      for (const pkg of installed.filter((i) => (i.origin ?? i.name) === p.pkg.name)) {
+        for (const [fixed, ids] of Object.entries(p.pkg.secfixes ?? {})) {
+          if (fixed === '0' || apk.compare(pkg.version, fixed) >= 0) continue;
+          for (const id of (ids as string[]) ?? []) {
+            const cve = /CVE-\d{4}-\d+/.exec(String(id))?.[0];
+            if (!cve) continue;
+            const key = `${pkg.name} ${cve}`;
+            const prev = want.get(key);
+            if (!prev || apk.compare(fixed, prev) < 0) want.set(key, fixed);
+          }
+        }
+      }
+    }
+  }
+  return want;
+}
+
+describe('scanning Alpine images against the Alpine secdb', () => {
+  for (const v of ['3.7.3', '3.8.5', '3.9.6', '3.10.9']) {
+    it(`${v}: exactly the CVEs secdb lists as fixed after the installed versions, with their fixed versions`, () => {
+      const r = customs(['image', images[v], '--format', 'json'], { env });
+      assert.equal(r.status, 0, r.stderr);
+      const scan = JSON.parse(r.stdout);
+      const got = new Map<string, string>(
+        scan.findings
+          .filter((f: { id: string }) => f.id.startsWith('CVE-'))
+          .map((f: { package: { name: string }; id: string; fixedVersion: string }) => [
+            `${f.package.name} ${f.id}`,
+            f.fixedVersion,
+          ]),
+      );
+      const want = expectedFromSecdb(v);
+      assert.deepEqual([...got.entries()].sort(), [...want.entries()].sort());
+      if (v === '3.7.3') assert.ok(want.size > 0, 'an old release has known vulnerabilities');
+      for (const f of scan.findings) {
+        assert.equal(f.status, 'fixed');
+        assert.ok(f.package.layer.diffId.startsWith('sha256:'));
+        assert.ok(f.dataSources.some((s: string) => s.startsWith('alpine-secdb:')));
+        assert.ok(Array.isArray(f.risk.factors) && f.risk.factors.length >= 2);
+      }
+      assert.equal(scan.summary.total, scan.findings.length);
+    });
+  }
+
+  it('a newer release (3.20.3) has none of those findings (no data for its branch, and a warning says so)', () => {
+    const r = customs(['image', images['3.20.3'], '--format', 'json'], { env });
+    assert.equal(r.status, 0);
+    assert.equal(JSON.parse(r.stdout).findings.length, 0);
+    assert.match(r.stderr, /none for release 3\.20\.3/);
+  });
+
+  it('the table lists findings worst first with a summary and grade', () => {
+    const r = customs(['image', images['3.7.3']], { env });
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /RISK\s+VULNERABILITY\s+SEVERITY\s+PACKAGE\s+INSTALLED\s+FIXED IN/);
+    assert.match(r.stdout, /CVE-2019-14697\s+\w+\s+musl\s+1\.1\.18-r3\s+1\.1\.18-r4\s+fixed/);
+    assert.match(r.stdout, /\d+ vulnerabilities .* grade [A-F] \(/);
+  });
+});
+
+describe('gates and SARIF', () => {
+  it('exit codes: --exit-code with findings, --ignore-unfixed, --severity and --fail-on thresholds', () => {
+    assert.equal(customs(['image', images['3.7.3'], '--exit-code', '3', '-q'], { env }).status, 3);
+    assert.equal(
+      customs(['image', images['3.10.9'], '--exit-code', '3', '-q'], { env }).status,
+      0,
+      'nothing found, nothing fails',
+    );
+    assert.equal(
+      customs(['image', images['3.7.3'], '--severity', 'CRITICAL', '--exit-code', '4', '-q'], { env }).status,
+      0,
+      'none rated critical without NVD data',
+    );
+    assert.equal(customs(['image', images['3.7.3'], '--fail-on', 'UNKNOWN', '-q'], { env }).status, 1);
+    assert.equal(customs(['image', images['3.7.3'], '--fail-on', 'HIGH', '-q'], { env }).status, 0);
+    assert.equal(
+      customs(['image', images['3.7.3'], '--ignore-unfixed', '--exit-code', '5', '-q'], { env }).status,
+      5,
+      'these all have fixes',
+    );
+    const bad = customs(['image', images['3.7.3'], '--severity', 'SEVERE'], { env });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /unknown level\(s\) SEVERE/);
+  });
+
+  it('SARIF is valid 2.1.0, one rule per vulnerability, results at the package database with fingerprints', () => {
+    const out = join(tmp, 'scan.sarif');
+    const r = customs(['image', images['3.7.3'], '--format', 'sarif', '--output', out], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const sarif = JSON.parse(readFileSync(out, 'utf8'));
+    assert.deepEqual(schemaErrors('sarif-2.1.0', sarif), []);
+    const run = sarif.runs[0];
+    assert.ok(run.results.length > 0);
+    assert.equal(
+      new Set(run.tool.driver.rules.map((x: { id: string }) => x.id)).size,
+      run.tool.driver.rules.length,
+    );
+    for (const res of run.results) {
+      assert.equal(res.locations[0].physicalLocation.artifactLocation.uri, 'lib/apk/db/installed');
+      assert.match(res.partialFingerprints['customsFinding/v1'], /^[0-9a-f]{64}$/);
+      assert.ok(
+        run.tool.driver.rules.find((x: { id: string }) => x.id === res.ruleId).properties[
+          'security-severity'
+        ],
+      );
+    }
+  });
+
+  it('without a database, one line says how to get one', () => {
+    const r = customs(['image', images['3.9.6']], { env: { CUSTOMS_DB: join(tmp, 'none.db') } });
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /^customs: no vulnerability database at .*none\.db; run "customs db update" \(online\) or "customs db import PATH" \(offline\)\n$/,
+    );
+  });
+});
