@@ -164,8 +164,21 @@ describe('gates and SARIF', () => {
     }
   });
 
-  it('without a database, one line says how to get one', () => {
-    const r = customs(['image', images['3.9.6']], { env: { CUSTOMS_DB: join(tmp, 'none.db') } });
+  it('first use without a database tries to download one, and says how to get one when it cannot', () => {
+    const r = customs(['image', images['3.9.6'], '-q'], {
+      env: { CUSTOMS_DB: join(tmp, 'first', 'customs.db'), CUSTOMS_MIRROR: 'http://127.0.0.1:9' },
+    });
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /^customs: no vulnerability database at .*; run "customs db update" \(online\) or "customs db import PATH" \(offline\) \(the download failed: offline\?\)\n$/,
+    );
+  });
+
+  it('offline, without a database, one line says how to get one', () => {
+    const r = customs(['image', images['3.9.6']], {
+      env: { CUSTOMS_DB: join(tmp, 'none.db'), CUSTOMS_OFFLINE: '1' },
+    });
     assert.equal(r.status, 1);
     assert.match(
       r.stderr,

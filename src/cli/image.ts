@@ -9,6 +9,10 @@ import { summarize } from '../rank/risk.js';
 import type { Environment, Exposure, ScanResult } from '../scan/model.js';
 import { scanImage } from '../scan/scan.js';
 import { defaultDbPath } from '../vulndb/paths.js';
+import { configuredSources } from '../vulndb/sources.js';
+import { VulnStore } from '../vulndb/store.js';
+import { updateDatabase } from '../vulndb/update.js';
+import { rmSync } from 'node:fs';
 
 interface ImageOptions {
   format: string;
@@ -69,8 +73,10 @@ async function run(target: string, opts: ImageOptions): Promise<void> {
     throw new CustomsError(`--platform: ${(err as Error).message}`);
   }
   const limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
+  const dbPath = defaultDbPath(opts.db);
+  await ensureDatabase(dbPath, opts.quiet);
   const full = await scanImage(target, {
-    dbPath: defaultDbPath(opts.db),
+    dbPath,
     platform,
     limits,
     exposure: opts.exposure as Exposure,
@@ -86,6 +92,26 @@ async function run(target: string, opts: ImageOptions): Promise<void> {
     (f) => !failOn || LEVELS.indexOf(f.severity.level) <= LEVELS.indexOf(failOn),
   );
   if (exitCode && failing.length) process.exitCode = exitCode;
+}
+
+/**
+ * First use: with no database yet, fetch one (every default feed, no retries so an offline
+ * machine answers at once); when nothing can be fetched, say in one line how to get one.
+ * CUSTOMS_OFFLINE=1 skips the attempt.
+ */
+async function ensureDatabase(dbPath: string, quiet?: boolean): Promise<void> {
+  if (VulnStore.exists(dbPath)) return;
+  const how = `no vulnerability database at ${dbPath}; run "customs db update" (online) or "customs db import PATH" (offline)`;
+  if (process.env.CUSTOMS_OFFLINE === '1') throw new CustomsError(how);
+  if (!quiet) process.stderr.write('customs: no vulnerability database yet; downloading it (first use)…\n');
+  const outcomes = await updateDatabase(dbPath, configuredSources(), {
+    retries: 0,
+    idleTimeoutMs: 15_000,
+  }).catch(() => []);
+  if (!outcomes.some((o) => o.status !== 'failed') || !VulnStore.exists(dbPath)) {
+    rmSync(dbPath, { force: true });
+    throw new CustomsError(`${how} (the download failed: offline?)`);
+  }
 }
 
 function options(cmd: Command): Command {
