@@ -11,7 +11,7 @@ import { schemeForEcosystem } from '../src/versions/index.js';
 import { dockerArchive } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { customs } from './helpers/run.js';
-import { schemaErrors } from './helpers/schemas.js';
+import { schemaErrors, schemaErrors2020 } from './helpers/schemas.js';
 
 let tmp: string;
 let env: Record<string, string>;
@@ -184,5 +184,115 @@ describe('gates and SARIF', () => {
       r.stderr,
       /^customs: no vulnerability database at .*none\.db; run "customs db update" \(online\) or "customs db import PATH" \(offline\)\n$/,
     );
+  });
+});
+
+describe('exceptions: ignore file and VEX', () => {
+  const scan = (args: string[], cwd?: string) => {
+    const r = customs(['image', images['3.7.3'], '--format', 'json', ...args], { env, cwd });
+    return { r, json: r.status === 0 ? JSON.parse(r.stdout) : undefined };
+  };
+
+  it('an exception with a reason suppresses one package, stays visible in JSON, and expired ones say so', () => {
+    const file = join(tmp, 'ignore.yaml');
+    writeFileSync(
+      file,
+      [
+        'ignores:',
+        '  - id: CVE-2019-14697',
+        '    package: musl',
+        '    reason: the affected code path is unused',
+        '  - id: CVE-2019-14697',
+        '    package: musl-utils',
+        '    reason: old exception',
+        '    expires: 2020-01-01',
+        '',
+      ].join('\n'),
+    );
+    const { r, json } = scan(['--ignorefile', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(
+      json.findings.map((f: { package: { name: string } }) => f.package.name),
+      ['musl-utils'],
+    );
+    assert.equal(json.suppressed.length, 1);
+    assert.equal(json.suppressed[0].suppression.reason, 'the affected code path is unused');
+    assert.match(json.suppressed[0].suppression.source, /ignore\.yaml:2$/);
+    assert.match(
+      r.stderr,
+      /ignore\.yaml:5: the exception for CVE-2019-14697 expired on 2020-01-01 and no longer applies/,
+    );
+  });
+
+  it('.customsignore.yaml in the working folder is read by default; environments limit an exception', () => {
+    const dir = join(tmp, 'project');
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(
+      join(dir, '.customsignore.yaml'),
+      'ignores:\n  - id: CVE-2019-14697\n    reason: accepted in dev only\n    environments: [dev]\n',
+    );
+    assert.equal(scan(['--env', 'dev'], dir).json.findings.length, 0);
+    assert.equal(scan(['--env', 'production'], dir).json.findings.length, 2);
+  });
+
+  it('an ignore file that does not parse, or lacks a reason, is a clear error naming the file and line', () => {
+    const bad = join(tmp, 'bad-ignore.yaml');
+    writeFileSync(bad, 'ignores:\n  - id: CVE-2019-14697\n    package: musl\n');
+    const r = scan(['--ignorefile', bad]).r;
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /^customs: .*bad-ignore\.yaml: line 2: exception for CVE-2019-14697 needs a "reason"\n$/,
+    );
+    writeFileSync(bad, 'ignores:\n  - id: [unclosed\n');
+    assert.match(scan(['--ignorefile', bad]).r.stderr, /bad-ignore\.yaml: line \d+: /);
+  });
+
+  it('OpenVEX: not_affected suppresses with its justification, under_investigation annotates', () => {
+    const vex = {
+      '@context': 'https://openvex.dev/ns/v0.2.0',
+      '@id': 'https://example.org/vex/customs-test-1',
+      author: 'Customs tests',
+      timestamp: '2026-11-24T00:00:00Z',
+      version: 1,
+      statements: [
+        {
+          vulnerability: { name: 'CVE-2019-14697' },
+          products: [{ '@id': 'pkg:apk/alpine/musl-utils' }],
+          status: 'not_affected',
+          justification: 'vulnerable_code_not_in_execute_path',
+          impact_statement: 'musl-utils does not use the x87 code',
+        },
+        {
+          vulnerability: { name: 'CVE-2019-14697' },
+          products: [{ '@id': 'pkg:apk/alpine/musl' }],
+          status: 'under_investigation',
+        },
+      ],
+    };
+    assert.deepEqual(schemaErrors2020('openvex', vex), []);
+    const file = join(tmp, 'doc.openvex.json');
+    writeFileSync(file, JSON.stringify(vex));
+    const { r, json } = scan(['--vex', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(
+      json.findings.map((f: { package: { name: string } }) => f.package.name),
+      ['musl'],
+    );
+    assert.equal(json.findings[0].vex.status, 'under_investigation');
+    assert.equal(json.suppressed[0].suppression.justification, 'vulnerable_code_not_in_execute_path');
+    const table = customs(['image', images['3.7.3'], '--vex', file, '--show-suppressed'], { env });
+    assert.match(
+      table.stdout,
+      /Suppressed \(1\):\n\s+CVE-2019-14697\s+musl-utils .*vex: musl-utils does not use the x87 code/,
+    );
+  });
+
+  it('a VEX file that does not parse is a clear error naming the file and line', () => {
+    const file = join(tmp, 'broken.vex.json');
+    writeFileSync(file, '{\n  "@context": "https://openvex.dev/ns/v0.2.0",\n  "statements": [\n');
+    const r = scan(['--vex', file]).r;
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /broken\.vex\.json: line \d+: not valid JSON/);
   });
 });

@@ -12,7 +12,9 @@ import { defaultDbPath } from '../vulndb/paths.js';
 import { configuredSources } from '../vulndb/sources.js';
 import { VulnStore } from '../vulndb/store.js';
 import { updateDatabase } from '../vulndb/update.js';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignore.js';
+import { applyVex, loadVex } from '../policy/vex.js';
 
 interface ImageOptions {
   format: string;
@@ -27,6 +29,9 @@ interface ImageOptions {
   db?: string;
   maxLayerSize?: string;
   quiet?: boolean;
+  ignorefile?: string;
+  vex: string[];
+  showSuppressed?: boolean;
 }
 
 function levels(list: string | undefined): SeverityLevel[] | undefined {
@@ -36,6 +41,28 @@ function levels(list: string | undefined): SeverityLevel[] | undefined {
   if (bad.length)
     throw new CustomsError(`--severity: unknown level(s) ${bad.join(', ')}; use ${LEVELS.join(', ')}`);
   return out as SeverityLevel[];
+}
+
+/** Exceptions from the ignore file and VEX documents: suppressed findings move aside with their reason. */
+function applyExceptions(r: ScanResult, opts: ImageOptions): ScanResult {
+  let findings = r.findings;
+  const suppressed = [...r.suppressed];
+  const warnings = [...r.warnings];
+  const ignorefile = opts.ignorefile ?? defaultIgnoreFile();
+  if (ignorefile) {
+    if (!existsSync(ignorefile)) throw new CustomsError('no such file', ignorefile);
+    const out = applyIgnores(findings, loadIgnoreFile(ignorefile), ignorefile, r.context.env);
+    findings = out.kept;
+    suppressed.push(...out.suppressed);
+    warnings.push(...out.warnings);
+  }
+  for (const file of opts.vex ?? []) {
+    if (!existsSync(file)) throw new CustomsError('no such file', file);
+    const out = applyVex(findings, loadVex(file), r.image);
+    findings = out.kept;
+    suppressed.push(...out.suppressed);
+  }
+  return { ...r, findings, suppressed, warnings };
 }
 
 /** Keep the findings the user asked about; the summary describes what is shown. */
@@ -82,9 +109,12 @@ async function run(target: string, opts: ImageOptions): Promise<void> {
     exposure: opts.exposure as Exposure,
     env: opts.env as Environment,
   });
-  const result = filterFindings(full, { severity, ignoreUnfixed: opts.ignoreUnfixed });
+  const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });
   if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`customs: warning: ${w}\n`);
-  const text = write(result, !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR);
+  const text = write(
+    opts.showSuppressed || opts.format !== 'table' ? result : { ...result, suppressed: [] },
+    !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR,
+  );
   if (opts.output) await writeFile(opts.output, text);
   else process.stdout.write(text);
   // The gate: any finding left after the filters (at or above --fail-on when given) fails the run.
@@ -134,6 +164,17 @@ function options(cmd: Command): Command {
     .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image')
     .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
     .option('--max-layer-size <size>', 'largest uncompressed layer accepted, e.g. 16G')
+    .option(
+      '--ignorefile <file>',
+      'exceptions with reasons and expiry (default: ./.customsignore.yaml when present)',
+    )
+    .option(
+      '--vex <file>',
+      'an OpenVEX or CycloneDX VEX document (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option('--show-suppressed', 'list suppressed findings in the table too (JSON always has them)')
     .option('-q, --quiet', 'no warnings on standard error');
 }
 

@@ -58,5 +58,17 @@ export function scanTable(r: ScanResult, color = false): string {
   const body = rows.length
     ? [line(header), ...rows.map((row, i) => line(row, r.findings[i].severity.level))]
     : ['No vulnerabilities found.'];
-  return [head, '', ...body, '', summaryLine(r), ''].join('\n');
+  const suppressed = r.suppressed.map(
+    (f) =>
+      `  ${f.id}  ${f.package.name} ${f.package.version}  — ${f.suppression.by}: ${f.suppression.reason} (${f.suppression.source})`,
+  );
+  return [
+    head,
+    '',
+    ...body,
+    '',
+    summaryLine(r),
+    ...(suppressed.length ? ['', `Suppressed (${suppressed.length}):`, ...suppressed] : []),
+    '',
+  ].join('\n');
 }

@@ -40,6 +40,18 @@ export interface Finding {
   /** Advisories that said so: osv:GHSA-…, alpine-secdb:CVE-…, debian-tracker:CVE-…. */
   dataSources: string[];
   risk: { score: number; factors: RiskFactor[] };
+  /** A VEX statement that annotates without suppressing (affected, under_investigation). */
+  vex?: { status: string; detail?: string; source: string };
+}
+
+export interface SuppressedFinding extends Finding {
+  suppression: {
+    by: 'ignore-file' | 'vex';
+    reason: string;
+    source: string;
+    status?: string;
+    justification?: string;
+  };
 }
 
 export interface ScanSummary {
@@ -62,6 +74,8 @@ export interface ScanResult {
   database: { path: string; builtAt?: string };
   packages: Package[];
   findings: Finding[];
+  /** Findings an exception or a VEX statement suppressed, with the reason. */
+  suppressed: SuppressedFinding[];
   summary: ScanSummary;
   warnings: string[];
 }

@@ -53,6 +53,7 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
       database: { path: opts.dbPath, builtAt: store.meta('built_at') },
       packages: inventory.packages,
       findings,
+      suppressed: [],
       summary: summarize(findings, !!inventory.os?.eol?.endOfLife),
       warnings: [...image.metadata.warnings, ...inventory.warnings, ...os.warnings],
     };

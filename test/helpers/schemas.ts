@@ -48,7 +48,7 @@ export function schemaErrors(schema: 'cyclonedx-1.6' | 'spdx-2.3' | 'sarif-2.1.0
 
 let ajv2020: Ajv.default | undefined;
 /** Draft 2020-12 schemas (OSV). */
-export function schemaErrors2020(schema: 'osv', doc: unknown): string[] {
+export function schemaErrors2020(schema: 'osv' | 'openvex', doc: unknown): string[] {
   if (!ajv2020) {
     const A =
       (Ajv2020 as unknown as { default?: typeof Ajv.default }).default ??
@@ -59,6 +59,7 @@ export function schemaErrors2020(schema: 'osv', doc: unknown): string[] {
     ) => void;
     formats(ajv2020);
     ajv2020.addSchema(load('osv', 'osv-schema.json'), 'osv');
+    ajv2020.addSchema(load('openvex', 'openvex_json_schema.json'), 'openvex');
   }
   const v = ajv2020.getSchema(schema)!;
   return v(doc) ? [] : (v.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
