@@ -296,3 +296,80 @@ describe('exceptions: ignore file and VEX', () => {
     assert.match(r.stderr, /broken\.vex\.json: line \d+: not valid JSON/);
   });
 });
+
+describe('every output format from one scan', () => {
+  const run = (format: string, extra: string[] = []) => {
+    const r = customs(['image', images['3.7.3'], '--format', format, ...extra], { env });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+
+  it('CycloneDX 1.6 with vulnerabilities (valid), suppressed ones carrying their VEX analysis', () => {
+    const vex = join(tmp, 'one.openvex.json');
+    writeFileSync(
+      vex,
+      JSON.stringify({
+        '@context': 'https://openvex.dev/ns/v0.2.0',
+        '@id': 'https://example.org/vex/2',
+        author: 't',
+        timestamp: '2026-11-24T00:00:00Z',
+        version: 1,
+        statements: [
+          {
+            vulnerability: { name: 'CVE-2019-14697' },
+            products: [{ '@id': 'pkg:apk/alpine/musl-utils' }],
+            status: 'not_affected',
+            justification: 'vulnerable_code_not_in_execute_path',
+          },
+        ],
+      }),
+    );
+    const bom = JSON.parse(run('cyclonedx', ['--vex', vex]));
+    assert.deepEqual(schemaErrors('cyclonedx-1.6', bom), []);
+    assert.equal(bom.vulnerabilities.length, 2);
+    const refs = new Set(bom.components.map((c: { 'bom-ref': string }) => c['bom-ref']));
+    for (const v of bom.vulnerabilities)
+      for (const a of v.affects) assert.ok(refs.has(a.ref), `${a.ref} is a component`);
+    const analysed = bom.vulnerabilities.find((v: { analysis?: unknown }) => v.analysis);
+    assert.equal(analysed.analysis.state, 'not_affected');
+    assert.equal(analysed.analysis.justification, 'code_not_reachable');
+  });
+
+  it('SPDX 2.3 (valid) with the findings as SECURITY references of their packages', () => {
+    const doc = JSON.parse(run('spdx'));
+    assert.deepEqual(schemaErrors('spdx-2.3', doc), []);
+    const musl = doc.packages.find((p: { name: string }) => p.name === 'musl');
+    assert.ok(
+      musl.externalRefs.some(
+        (e: { referenceCategory: string; referenceLocator: string }) =>
+          e.referenceCategory === 'SECURITY' && e.referenceLocator.endsWith('CVE-2019-14697'),
+      ),
+    );
+  });
+
+  it('Markdown, HTML, JUnit XML and GitLab reports', () => {
+    const md = run('markdown');
+    assert.match(md, /^### Customs: alpine:3\.7\.3 — grade \*\*[A-F]\*\*/);
+    assert.match(md, /\| \d+ \| \[CVE-2019-14697\]\(https:\/\/osv\.dev\/vulnerability\/CVE-2019-14697\) \|/);
+    const html = run('html');
+    assert.match(html, /^<!doctype html>/);
+    assert.doesNotMatch(html, /<(script|link)\b/, 'self-contained, nothing loaded from elsewhere');
+    assert.match(html, /CVE-2019-14697/);
+    const xml = run('junit');
+    execFileSync('python3', [
+      '-c',
+      'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); assert r.find("testsuite").get("failures") == "2"',
+      writeTmp('junit.xml', xml),
+    ]);
+    const gl = JSON.parse(run('gitlab'));
+    assert.equal(gl.scan.type, 'container_scanning');
+    assert.equal(gl.vulnerabilities.length, 2);
+    assert.equal(gl.vulnerabilities[0].identifiers[0].type, 'cve');
+  });
+});
+
+function writeTmp(name: string, text: string): string {
+  const f = join(tmp, name);
+  writeFileSync(f, text);
+  return f;
+}

@@ -1,11 +1,25 @@
 import type { ScanResult } from '../scan/model.js';
+import { toCycloneDxWithVulnerabilities } from './cyclonedx-vex.js';
+import { toGitlab } from './gitlab.js';
+import { toHtml } from './html.js';
+import { toJunit } from './junit.js';
+import { toMarkdown } from './markdown.js';
 import { toSarif } from './sarif.js';
 import { scanJson } from './scan-json.js';
+import { toSpdxWithAdvisories } from './scan-spdx.js';
 import { scanTable } from './scan-table.js';
 
-/** One entry per output format of `customs image`; adding a format is one line here. */
+const json = (o: object) => JSON.stringify(o, null, 2) + '\n';
+
+/** One entry per output format of `customs image`; adding a format is one module and one line here. */
 export const scanFormats: Record<string, (r: ScanResult, tty: boolean) => string> = {
   table: (r, tty) => scanTable(r, tty),
   json: (r) => scanJson(r),
-  sarif: (r) => JSON.stringify(toSarif(r), null, 2) + '\n',
+  sarif: (r) => json(toSarif(r)),
+  cyclonedx: (r) => json(toCycloneDxWithVulnerabilities(r)),
+  spdx: (r) => json(toSpdxWithAdvisories(r)),
+  markdown: (r) => toMarkdown(r),
+  html: (r) => toHtml(r),
+  junit: (r) => toJunit(r),
+  gitlab: (r) => json(toGitlab(r)),
 };

@@ -1,0 +1,110 @@
+import type { SeverityLevel } from '../rank/severity.js';
+import { toCycloneDx } from '../sbom/cyclonedx.js';
+import type { Finding, ScanResult, SuppressedFinding } from '../scan/model.js';
+
+const METHOD: Record<string, string> = {
+  '4.0': 'CVSSv4',
+  '3.1': 'CVSSv31',
+  '3.0': 'CVSSv3',
+  '2.0': 'CVSSv2',
+};
+const SEVERITY: Record<SeverityLevel, string> = {
+  CRITICAL: 'critical',
+  HIGH: 'high',
+  MEDIUM: 'medium',
+  LOW: 'low',
+  NONE: 'none',
+  UNKNOWN: 'unknown',
+};
+const JUSTIFICATION: Record<string, string> = {
+  component_not_present: 'code_not_present',
+  vulnerable_code_not_present: 'code_not_present',
+  vulnerable_code_not_in_execute_path: 'code_not_reachable',
+  vulnerable_code_cannot_be_controlled_by_adversary: 'protected_by_mitigating_control',
+  inline_mitigations_already_exist: 'protected_by_mitigating_control',
+};
+
+function sourceOf(id: string): { name: string; url: string } {
+  if (id.startsWith('CVE-')) return { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${id}` };
+  if (id.startsWith('GHSA-')) return { name: 'GitHub', url: `https://github.com/advisories/${id}` };
+  return { name: 'OSV', url: `https://osv.dev/vulnerability/${id}` };
+}
+
+/** CycloneDX 1.6: the inventory plus `vulnerabilities` (ratings, KEV/EPSS, VEX analysis of suppressed ones). */
+export function toCycloneDxWithVulnerabilities(r: ScanResult): object {
+  const bom = toCycloneDx({
+    image: r.image,
+    inventory: { os: r.os, packages: r.packages, warnings: [] },
+    tool: r.tool,
+  }) as { components: Array<{ 'bom-ref': string; purl?: string }> };
+  const refOf = new Map<string, string>();
+  for (const c of bom.components) if (c.purl && !refOf.has(c.purl)) refOf.set(c.purl, c['bom-ref']);
+  const vuln = (f: Finding | SuppressedFinding, i: number) => {
+    const s = (f as SuppressedFinding).suppression;
+    return {
+      'bom-ref': `vuln-${i + 1}-${f.id}`,
+      id: f.id,
+      source: sourceOf(f.id),
+      ...(f.aliases.length ? { references: f.aliases.map((a) => ({ id: a, source: sourceOf(a) })) } : {}),
+      ratings: [
+        ...f.cvss.map((c) => ({
+          source: { name: c.source },
+          score: c.score,
+          severity: SEVERITY[f.severity.level === 'UNKNOWN' ? 'UNKNOWN' : f.severity.level],
+          method: METHOD[c.version] ?? 'other',
+          vector: c.vector,
+        })),
+        ...(f.cvss.length
+          ? []
+          : [{ source: { name: f.severity.source }, severity: SEVERITY[f.severity.level], method: 'other' }]),
+        ...(f.epss
+          ? [
+              {
+                source: { name: 'FIRST EPSS' },
+                score: f.epss.score,
+                method: 'other',
+                justification: `EPSS probability ${f.epss.score}, percentile ${f.epss.percentile}`,
+              },
+            ]
+          : []),
+      ],
+      ...(f.description || f.title ? { description: f.title ?? f.description } : {}),
+      ...(f.description && f.title ? { detail: f.description } : {}),
+      ...(f.fixedVersion
+        ? { recommendation: `Upgrade ${f.package.name} to ${f.fixedVersion} or later.` }
+        : {}),
+      ...(f.references.length ? { advisories: f.references.slice(0, 10).map((url) => ({ url })) } : {}),
+      ...(s
+        ? {
+            analysis: {
+              state: s.status === 'fixed' ? 'resolved' : s.by === 'vex' ? 'not_affected' : 'not_affected',
+              ...(s.justification && JUSTIFICATION[s.justification]
+                ? { justification: JUSTIFICATION[s.justification] }
+                : {}),
+              detail: `${s.reason} (${s.source})`,
+            },
+          }
+        : {}),
+      affects: [
+        {
+          ref: refOf.get(f.package.purl) ?? f.package.purl,
+          versions: [{ version: f.package.version, status: 'affected' }],
+        },
+      ],
+      properties: [
+        { name: 'customs:risk', value: String(f.risk.score) },
+        { name: 'customs:status', value: f.status },
+        ...(f.fixedVersion ? [{ name: 'customs:fixedVersion', value: f.fixedVersion }] : []),
+        ...(f.kev
+          ? [
+              {
+                name: 'customs:kev',
+                value: `known exploited${f.kev.dueDate ? `, due ${f.kev.dueDate}` : ''}`,
+              },
+            ]
+          : []),
+      ],
+    };
+  };
+  return { ...bom, vulnerabilities: [...r.findings, ...r.suppressed].map(vuln) };
+}

@@ -1,0 +1,24 @@
+import type { ScanResult } from '../scan/model.js';
+
+const esc = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
+
+/** JUnit XML for CI test views: one test case per finding (failing), or one passing case when clean. */
+export function toJunit(r: ScanResult): string {
+  const cases = r.findings.length
+    ? r.findings.map(
+        (f) =>
+          `    <testcase classname="${esc(`${f.package.type}.${f.package.name}`)}" name="[${f.severity.level}] ${esc(f.id)}" time="0">\n      <failure message="${esc(`${f.package.name} ${f.package.version}${f.fixedVersion ? `, fixed in ${f.fixedVersion}` : ''}`)}" type="${f.severity.level}">${esc(`${f.title ?? f.id}\nrisk ${f.risk.score}/100, status ${f.status}`)}</failure>\n    </testcase>`,
+      )
+    : ['    <testcase classname="customs" name="no vulnerabilities" time="0"/>'];
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="customs">
+  <testsuite name="${esc(r.image.name)}" tests="${Math.max(1, r.findings.length)}" failures="${r.findings.length}" errors="0" skipped="0" timestamp="${esc(r.createdAt)}">
+${cases.join('\n')}
+  </testsuite>
+</testsuites>
+`;
+}
