@@ -63,7 +63,7 @@ describe('apk', () => {
       'lib/apk/db/installed': readFileSync(fx('apk/syft-apk/single')),
     });
     const [p] = await apkCataloger.catalog(ctx);
-    assert.equal(p.purl, 'pkg:apk/alpine/musl-utils@1.1.24-r2?arch=x86_64&distro=3.12.0');
+    assert.equal(p.purl, 'pkg:apk/alpine/musl-utils@1.1.24-r2?arch=x86_64&distro=3.12.0&upstream=musl');
     assert.deepEqual(p.licenses, ['MIT', 'BSD', 'GPL2+']);
     assert.deepEqual(p.source, { name: 'musl', version: '1.1.24-r2' });
     assert.equal(p.locations[0].path, '/lib/apk/db/installed');

@@ -373,3 +373,26 @@ function writeTmp(name: string, text: string): string {
   writeFileSync(f, text);
   return f;
 }
+
+describe('sbom-scan: scanning an SBOM instead of an image', () => {
+  for (const format of ['cyclonedx', 'spdx']) {
+    it(`Customs' own ${format} SBOM gives the same findings as the image`, () => {
+      const sbom = join(tmp, `373.${format}.json`);
+      assert.equal(customs(['sbom', images['3.7.3'], '--format', format, '--output', sbom]).status, 0);
+      const fromSbom = JSON.parse(customs(['sbom-scan', sbom, '--format', 'json'], { env }).stdout);
+      const fromImage = JSON.parse(customs(['image', images['3.7.3'], '--format', 'json'], { env }).stdout);
+      const key = (s: { findings: Array<{ id: string; package: { name: string }; fixedVersion: string }> }) =>
+        s.findings.map((f) => `${f.package.name} ${f.id} ${f.fixedVersion}`).sort();
+      assert.deepEqual(key(fromSbom), key(fromImage));
+      assert.equal(fromSbom.os.id, 'alpine');
+      assert.equal(fromSbom.summary.grade, fromImage.summary.grade);
+    });
+  }
+
+  it('a file that is not an SBOM is a clear error', () => {
+    const f = writeTmp('not-sbom.json', '{"hello": 1}');
+    const r = customs(['sbom-scan', f], { env });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /not-sbom\.json: neither CycloneDX nor SPDX JSON/);
+  });
+});

@@ -151,6 +151,8 @@ export const apkCataloger: Cataloger = {
         {
           ...(r.arch ? { arch: r.arch } : {}),
           ...(ctx.os ? { distro: ctx.os.version } : {}),
+          // The origin (source) package, which Alpine's advisories name, when it differs.
+          ...(r.origin && r.origin !== r.name ? { upstream: r.origin } : {}),
         },
         undefined,
       ).toString(),

@@ -7,7 +7,8 @@ import { LEVELS, type SeverityLevel } from '../rank/severity.js';
 import { scanFormats } from '../report/scan-formats.js';
 import { summarize } from '../rank/risk.js';
 import type { Environment, Exposure, ScanResult } from '../scan/model.js';
-import { scanImage } from '../scan/scan.js';
+import { scanImage, scanInventory } from '../scan/scan.js';
+import { readSbom } from '../sbom/read.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { configuredSources } from '../vulndb/sources.js';
 import { VulnStore } from '../vulndb/store.js';
@@ -41,6 +42,12 @@ function levels(list: string | undefined): SeverityLevel[] | undefined {
   if (bad.length)
     throw new CustomsError(`--severity: unknown level(s) ${bad.join(', ')}; use ${LEVELS.join(', ')}`);
   return out as SeverityLevel[];
+}
+
+function scanSbomFile(file: string, opts: Parameters<typeof scanInventory>[2]): ScanResult {
+  if (!existsSync(file)) throw new CustomsError('no such file or directory', file);
+  const { image, inventory } = readSbom(file);
+  return scanInventory(image, inventory, opts);
 }
 
 /** Exceptions from the ignore file and VEX documents: suppressed findings move aside with their reason. */
@@ -78,7 +85,7 @@ export function filterFindings(
   return { ...r, findings, summary: summarize(findings, !!r.os?.eol?.endOfLife) };
 }
 
-async function run(target: string, opts: ImageOptions): Promise<void> {
+async function run(target: string, opts: ImageOptions, fromSbom = false): Promise<void> {
   const write = scanFormats[opts.format];
   if (!write)
     throw new CustomsError(
@@ -102,13 +109,22 @@ async function run(target: string, opts: ImageOptions): Promise<void> {
   const limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
   const dbPath = defaultDbPath(opts.db);
   await ensureDatabase(dbPath, opts.quiet);
-  const full = await scanImage(target, {
+  const scanOpts = {
     dbPath,
     platform,
     limits,
     exposure: opts.exposure as Exposure,
     env: opts.env as Environment,
-  });
+  };
+  const full = fromSbom
+    ? scanSbomFile(target, scanOpts)
+    : await scanImage(target, {
+        dbPath,
+        platform,
+        limits,
+        exposure: opts.exposure as Exposure,
+        env: opts.env as Environment,
+      });
   const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });
   if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`customs: warning: ${w}\n`);
   const text = write(
@@ -184,11 +200,17 @@ export function registerImage(program: Command): void {
       .command('image')
       .description('scan an image for vulnerabilities (archive, OCI layout or folder)')
       .argument('<target>', 'docker-archive:FILE, oci:DIR, oci-archive:FILE or a path'),
-  ).action(run);
+  ).action((target: string, opts: ImageOptions) => run(target, opts));
   options(
     program
       .command('rootfs')
       .description('scan a root filesystem folder for vulnerabilities')
       .argument('<dir>', 'the folder'),
   ).action((dir: string, opts: ImageOptions) => run(`dir:${dir}`, opts));
+  options(
+    program
+      .command('sbom-scan')
+      .description('scan an existing CycloneDX or SPDX JSON SBOM for vulnerabilities')
+      .argument('<file>', 'the SBOM'),
+  ).action((file: string, opts: ImageOptions) => run(file, opts, true));
 }

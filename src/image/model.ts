@@ -44,7 +44,7 @@ export interface HistoryEntry {
 export interface ImageMetadata {
   /** What the user asked for, e.g. `docker-archive:alpine.tar`. */
   target: string;
-  kind: 'docker-archive' | 'oci-layout' | 'oci-archive' | 'rootfs';
+  kind: 'docker-archive' | 'oci-layout' | 'oci-archive' | 'rootfs' | 'sbom';
   /** A human name: first repo tag, annotation ref name, or the path. */
   name: string;
   repoTags: string[];

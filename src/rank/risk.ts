@@ -109,6 +109,10 @@ export function summarize(findings: Finding[], osEndOfLife: boolean): ScanSummar
     grade = 'A';
     gradeReason = 'nothing worse than medium';
   }
+  if (osEndOfLife && (grade === 'A' || grade === 'B')) {
+    grade = 'C';
+    gradeReason = `end-of-life OS; ${gradeReason}`;
+  }
   return {
     total: findings.length,
     bySeverity,

@@ -1,4 +1,5 @@
-import { catalogImage, wantedBy } from '../catalog/index.js';
+import { catalogImage, wantedBy, type Inventory } from '../catalog/index.js';
+import type { ImageMetadata } from '../image/model.js';
 import type { Limits } from '../image/limits.js';
 import { openImage } from '../image/open.js';
 import type { Platform } from '../image/platform.js';
@@ -20,14 +21,16 @@ export interface ScanOptions {
 
 /** The main job: inventory an image, match it against the database, rank what was found. */
 export async function scanImage(target: string, opts: ScanOptions): Promise<ScanResult> {
+  VulnStore.openRead(opts.dbPath).close(); // a missing database is reported before the image is read
+  const image = await openImage(target, { wants: wantedBy(), platform: opts.platform, limits: opts.limits });
+  const inventory = await catalogImage(image);
+  return scanInventory(image.metadata, inventory, opts);
+}
+
+/** Match and rank an inventory, from an image or from an SBOM. */
+export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opts: ScanOptions): ScanResult {
   const store = VulnStore.openRead(opts.dbPath);
   try {
-    const image = await openImage(target, {
-      wants: wantedBy(),
-      platform: opts.platform,
-      limits: opts.limits,
-    });
-    const inventory = await catalogImage(image);
     const exposure = opts.exposure ?? 'internet';
     const env = opts.env ?? 'production';
     const os = matchOsPackages(store, inventory.os, inventory.packages);
@@ -47,7 +50,7 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
       schemaVersion: 1,
       tool: { name: 'customs', version: VERSION },
       createdAt: new Date().toISOString(),
-      image: image.metadata,
+      image: metadata,
       os: inventory.os,
       context: { exposure, env },
       database: { path: opts.dbPath, builtAt: store.meta('built_at') },
@@ -55,7 +58,7 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
       findings,
       suppressed: [],
       summary: summarize(findings, !!inventory.os?.eol?.endOfLife),
-      warnings: [...image.metadata.warnings, ...inventory.warnings, ...os.warnings],
+      warnings: [...metadata.warnings, ...inventory.warnings, ...os.warnings],
     };
   } finally {
     store.close();
