@@ -33,6 +33,8 @@ export interface Package {
   layer?: LayerInfo;
   /** Files the package installed, when its database lists them. */
   files?: string[];
+  /** For a language package whose files an OS package installed: that OS package's purl. */
+  ownedBy?: string;
 }
 
 export interface CatalogContext {

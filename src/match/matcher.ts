@@ -1,7 +1,7 @@
 import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
 import type { FindingStatus } from '../scan/model.js';
-import type { VersionScheme } from '../versions/index.js';
+import { schemeForEcosystem, type VersionScheme } from '../versions/index.js';
 import { fixedVersionsAbove, isAffected } from '../versions/ranges.js';
 import type { AffectedRow, VulnStore } from '../vulndb/store.js';
 import { osTarget } from './os-matcher.js';
@@ -71,6 +71,56 @@ export function matchOsPackages(store: VulnStore, os: OsInfo | undefined, packag
     out.warnings.push(
       `the database has ${target.ecoBase} advisories, but none for release ${os!.version}: is the feed for this release imported?`,
     );
+  }
+  return out;
+}
+
+/** Which OSV ecosystem a language package's purl type belongs to. */
+const ECOSYSTEM_OF_PURL: Record<string, string> = {
+  npm: 'npm',
+  pypi: 'PyPI',
+  golang: 'Go',
+  maven: 'Maven',
+  cargo: 'crates.io',
+  gem: 'RubyGems',
+  composer: 'Packagist',
+  nuget: 'NuGet',
+  hex: 'Hex',
+  pub: 'Pub',
+};
+
+/**
+ * Language packages against their ecosystem's advisories. Packages an OS package installed are
+ * skipped: the distro's feed covers them with its backported fixes (matching both would
+ * double-count and flag fixes the distro already shipped).
+ */
+export function matchLanguagePackages(store: VulnStore, packages: Package[]): MatchOutput {
+  const out: MatchOutput = { matches: [], notAffected: new Map(), warnings: [] };
+  const byEco = new Map<string, Package[]>();
+  for (const p of packages) {
+    const eco = ECOSYSTEM_OF_PURL[p.type];
+    if (!eco || p.ownedBy) continue;
+    byEco.set(eco, [...(byEco.get(eco) ?? []), p]);
+  }
+  for (const [eco, pkgs] of byEco) {
+    const scheme = schemeForEcosystem(eco)!;
+    const rows = store.affectedFor(
+      eco,
+      pkgs.map((p) => p.name),
+    );
+    for (const pkg of pkgs) {
+      for (const row of rows.get(pkg.name) ?? []) {
+        if (row.status === 'not_affected' || !isAffected(pkg.version, row, scheme)) continue;
+        const fixes = fixedVersionsAbove(pkg.version, row, scheme);
+        out.matches.push({
+          pkg,
+          row,
+          status: fixes.length ? 'fixed' : 'affected',
+          fixedVersion: fixes[0],
+          scheme,
+        });
+      }
+    }
   }
   return out;
 }

@@ -3,7 +3,7 @@ import type { ImageMetadata } from '../image/model.js';
 import type { Limits } from '../image/limits.js';
 import { openImage } from '../image/open.js';
 import type { Platform } from '../image/platform.js';
-import { matchOsPackages } from '../match/matcher.js';
+import { matchLanguagePackages, matchOsPackages } from '../match/matcher.js';
 import { riskOf, summarize } from '../rank/risk.js';
 import { LEVELS } from '../rank/severity.js';
 import { VERSION } from '../version.js';
@@ -34,7 +34,8 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
     const exposure = opts.exposure ?? 'internet';
     const env = opts.env ?? 'production';
     const os = matchOsPackages(store, inventory.os, inventory.packages);
-    const findings = buildFindings(store, os.matches, os.notAffected).map((f) => ({
+    const lang = matchLanguagePackages(store, inventory.packages);
+    const findings = buildFindings(store, [...os.matches, ...lang.matches], os.notAffected).map((f) => ({
       ...f,
       risk: riskOf(f, exposure, env),
     }));

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { catalogImage } from '../src/catalog/index.js';
+import { npmLicenses, parsePackageJson } from '../src/catalog/npm.js';
+import { parsePythonMetadata } from '../src/catalog/python.js';
+import type { LayerContent } from '../src/image/model.js';
+import { shared } from './helpers/paths.js';
+
+const fx = (...p: string[]) => shared('fixtures', ...p);
+const json = (...p: string[]) => JSON.parse(readFileSync(fx(...p), 'utf8'));
+
+describe("Python core metadata against a peer's expectations (trivy dist-metadata)", () => {
+  const dir = fx('pypi/trivy-dist-metadata');
+  for (const f of readdirSync(dir).filter((n) => !n.endsWith('.expected.json'))) {
+    it(f, () => {
+      const c = json('pypi/trivy-dist-metadata', `${f}.expected.json`).cases[0];
+      const got = parsePythonMetadata(readFileSync(`${dir}/${f}`, 'utf8'));
+      if (c.wantErr) {
+        assert.equal(got, undefined);
+        return;
+      }
+      const [want] = c.want ?? c.wantPkgs;
+      assert.equal(got?.name, want.Name);
+      assert.equal(got?.version, want.Version);
+      // Licences: ours drop the "UNKNOWN" placeholder and trivy's file:// pointer to a licence file.
+      const expected = (want.Licenses ?? []).filter(
+        (l: string) => l !== 'UNKNOWN' && !l.startsWith('file://'),
+      );
+      assert.deepEqual(got?.licenses, expected);
+    });
+  }
+});
+
+describe("npm package.json against a peer's expectations (trivy package-json)", () => {
+  const dir = fx('npm/trivy-package-json');
+  for (const f of readdirSync(dir).filter((n) => !n.endsWith('.expected.json'))) {
+    it(f, () => {
+      const c = json('npm/trivy-package-json', `${f}.expected.json`).cases[0];
+      const got = parsePackageJson(readFileSync(`${dir}/${f}`, 'utf8'));
+      const want = c.want?.Package;
+      if (c.wantErr || !want?.Name || !want?.Version) {
+        // Errors, and manifests without a name or version, are not installed packages.
+        assert.ok('error' in got, `${f} is rejected`);
+        return;
+      }
+      assert.ok(!('error' in got), JSON.stringify(got));
+      assert.equal(got.name, want.Name);
+      assert.equal(got.version, want.Version);
+      assert.deepEqual(got.licenses, want.Licenses ?? []);
+    });
+  }
+  it('licence shapes: string, {type}, legacy arrays', () => {
+    assert.deepEqual(npmLicenses('MIT'), ['MIT']);
+    assert.deepEqual(npmLicenses({ type: 'ISC' }), ['ISC']);
+    assert.deepEqual(npmLicenses(undefined, [{ type: 'MIT' }, { type: 'Apache-2.0' }]), [
+      'MIT',
+      'Apache-2.0',
+    ]);
+  });
+});
+
+describe('language packages in an image, and their owners', () => {
+  it('npm (scoped, nested) and Python (dist-info, egg-info file) are found; files a dpkg package installed are owned', async () => {
+    const file = (content: string) => ({
+      type: 'file' as const,
+      size: content.length,
+      mode: 0o644,
+      content: Buffer.from(content),
+    });
+    const files = new Map([
+      ['etc/os-release', file('ID=debian\nVERSION_ID="12"\n')],
+      [
+        'var/lib/dpkg/status',
+        file(
+          'Package: python3-urllib3\nStatus: install ok installed\nArchitecture: all\nVersion: 1.26.12-1+deb12u1\n',
+        ),
+      ],
+      [
+        'var/lib/dpkg/info/python3-urllib3.list',
+        file(
+          '/.\n/usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info\n/usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO\n',
+        ),
+      ],
+      [
+        'usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO',
+        file('Metadata-Version: 2.1\nName: urllib3\nVersion: 1.26.12\nLicense: MIT\n'),
+      ],
+      [
+        'usr/local/lib/python3.11/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO',
+        file('Metadata-Version: 2.1\nName: urllib3\nVersion: 1.26.12\nLicense: MIT\n'),
+      ],
+      ['app/node_modules/lodash/package.json', file('{"name":"lodash","version":"4.17.15","license":"MIT"}')],
+      ['app/node_modules/@babel/core/package.json', file('{"name":"@babel/core","version":"7.14.6"}')],
+      [
+        'app/node_modules/a/node_modules/minimist/package.json',
+        file('{"name":"minimist","version":"1.2.5"}'),
+      ],
+      ['app/node_modules/lodash/test/fixtures/package.json', file('{"name":"fixture"}')],
+    ]);
+    const layer: LayerContent = { info: { index: 0 }, files, whiteouts: new Set(), opaqueDirs: new Set() };
+    const inv = await catalogImage({
+      metadata: {
+        target: 't',
+        kind: 'rootfs',
+        name: 't',
+        repoTags: [],
+        labels: {},
+        history: [],
+        layers: [{ index: 0 }],
+        warnings: [],
+      },
+      layers: [layer],
+    });
+    const lang = inv.packages.filter((p) => p.type === 'npm' || p.type === 'pypi');
+    assert.deepEqual(
+      lang.map((p) => `${p.purl} ${p.ownedBy ?? '-'}`).sort(),
+      [
+        'pkg:npm/%40babel/core@7.14.6 -',
+        'pkg:npm/lodash@4.17.15 -',
+        'pkg:npm/minimist@1.2.5 -',
+        'pkg:pypi/urllib3@1.26.12 -',
+        'pkg:pypi/urllib3@1.26.12 pkg:deb/debian/python3-urllib3@1.26.12-1%2Bdeb12u1?arch=all&distro=debian-12'.replace(
+          '%2B',
+          '+',
+        ),
+      ].sort(),
+    );
+  });
+});
