@@ -26,8 +26,8 @@ before(() => {
   rmSync(rootfs, { recursive: true, force: true });
   const r = spawnSync(
     'debootstrap',
-    ['--variant=minbase', 'bookworm', rootfs, 'http://deb.debian.org/debian'],
-    { encoding: 'utf8', timeout: 8 * 60_000 },
+    ['--variant=minbase', `--include=${INCLUDE}`, 'bookworm', rootfs, 'http://deb.debian.org/debian'],
+    { encoding: 'utf8', timeout: 10 * 60_000 },
   );
   if (r.status !== 0) {
     why = `debootstrap could not make a Debian root filesystem (Debian mirror unreachable?): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
