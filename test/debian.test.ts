@@ -126,7 +126,10 @@ describe('scanning the Debian root filesystem against PyPI advisories', () => {
     const work = mkdtempSync(join(tmpdir(), 'customs-debian-scan-'));
     try {
       const env = { CUSTOMS_DB: join(work, 'db', 'customs.db') };
-      const imp = customs(['db', 'import', join(SHARED, 'advisories/pypi-osv'), '-q'], { env });
+      const imp = customs(
+        ['db', 'import', join(SHARED, 'advisories/pypi-osv'), join(SHARED, 'advisories/go-osv'), '-q'],
+        { env },
+      );
       assert.equal(imp.status, 0, imp.stderr);
       const base = spawnSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', '-', '.'], {
         maxBuffer: 1 << 30,

@@ -128,3 +128,63 @@ describe('language packages in an image, and their owners', () => {
     );
   });
 });
+
+describe('Go build info', () => {
+  it('reads the Go 1.18+ inline format: Go version, main module, dependencies, replacements', async () => {
+    const { parseBuildInfo, goBuildInfoProbe } = await import('../src/catalog/golang.js');
+    const varint = (n: number) => {
+      const out: number[] = [];
+      do {
+        out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+        n >>>= 7;
+      } while (n);
+      return Buffer.from(out);
+    };
+    const str = (s: string) => Buffer.concat([varint(Buffer.byteLength(s)), Buffer.from(s)]);
+    const sentinel = Buffer.alloc(16, 0x30);
+    const mod = [
+      'path\texample.com/app',
+      'mod\texample.com/app\tv1.2.3\th1:x',
+      'dep\tgolang.org/x/text\tv0.3.6\th1:y',
+      'dep\tgithub.com/old/lib\tv1.0.0',
+      '=>\tgithub.com/new/lib\tv1.1.0\th1:z',
+      'build\tGOOS=linux',
+      '',
+    ].join('\n');
+    const header = Buffer.concat([
+      Buffer.from('\xff Go buildinf:', 'latin1'),
+      Buffer.from([8, 2]),
+      Buffer.alloc(16),
+    ]);
+    const blob = Buffer.concat([
+      header,
+      str('go1.21.5'),
+      str(`${sentinel.toString('latin1')}${mod}${sentinel.toString('latin1')}`),
+    ]);
+    const info = parseBuildInfo(blob)!;
+    assert.equal(info.goVersion, 'go1.21.5');
+    assert.deepEqual(info.main, { path: 'example.com/app', version: 'v1.2.3' });
+    assert.deepEqual(
+      info.deps.map((d) => [d.path, d.version, d.replacedBy?.path]),
+      [
+        ['golang.org/x/text', 'v0.3.6', undefined],
+        ['github.com/old/lib', 'v1.0.0', 'github.com/new/lib'],
+      ],
+    );
+    assert.equal(info.settings.GOOS, 'linux');
+    // The probe finds it in an ELF file streamed in small chunks, across chunk borders.
+    const elf = Buffer.concat([
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+      Buffer.alloc(70_000, 1),
+      blob,
+      Buffer.alloc(5000),
+    ]);
+    const probe = goBuildInfoProbe.create();
+    for (let i = 0; i < elf.length; i += 4093) probe.push(elf.subarray(i, i + 4093));
+    assert.equal((probe.finish() as { goVersion: string }).goVersion, 'go1.21.5');
+    // Not an executable format: nothing.
+    const text = goBuildInfoProbe.create();
+    text.push(Buffer.concat([Buffer.from('#!/bin/sh\n'), blob]));
+    assert.equal(text.finish(), undefined);
+  });
+});

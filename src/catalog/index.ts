@@ -1,6 +1,8 @@
 import { LayeredFileSystem } from '../image/filesystem.js';
 import type { OpenedImage } from '../image/model.js';
+import type { Wants } from '../image/layer-reader.js';
 import { apkCataloger } from './apk.js';
+import { goBinaryCataloger } from './golang.js';
 import { dpkgCataloger } from './dpkg.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 import { detectOs, OS_FILES, type OsInfo } from './os-release.js';
@@ -15,11 +17,14 @@ export const catalogers: Cataloger[] = [
   rpmCataloger,
   npmCataloger,
   pythonCataloger,
+  goBinaryCataloger,
 ];
 
 /** Which files the layer readers keep in memory: those some cataloger or OS detection reads. */
-export function wantedBy(list: Cataloger[] = catalogers): (path: string) => boolean {
-  return (path) => OS_FILES.has(path) || list.some((c) => c.wants(path));
+export function wantedBy(list: Cataloger[] = catalogers): Wants {
+  const wants: Wants = (path) => OS_FILES.has(path) || list.some((c) => c.wants(path));
+  wants.probes = list.flatMap((c) => c.probes ?? []);
+  return wants;
 }
 
 export interface Inventory {

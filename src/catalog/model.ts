@@ -1,6 +1,7 @@
 import type { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo } from '../image/model.js';
 import type { OsInfo } from './os-release.js';
+import type { ProbeFactory } from '../image/probe.js';
 
 export interface Location {
   /** Path of the file that listed the package (the package database, lockfile…). */
@@ -47,5 +48,7 @@ export interface CatalogContext {
 export interface Cataloger {
   name: string;
   wants(path: string): boolean;
+  /** Probes that read files as they stream past (large binaries), instead of keeping them. */
+  probes?: ProbeFactory[];
   catalog(ctx: CatalogContext): Promise<Package[]>;
 }

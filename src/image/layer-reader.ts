@@ -8,7 +8,13 @@ import type { Limits } from './limits.js';
 import type { FileEntry, FileType, LayerContent, LayerInfo } from './model.js';
 import { baseName, normalizeEntryPath, parentOf } from './paths.js';
 
-export type Wants = (path: string) => boolean;
+import { ProbeSet, type ProbeFactory } from './probe.js';
+
+/** Which files to keep (from the path alone), and probes that read others as they stream past. */
+export interface Wants {
+  (path: string): boolean;
+  probes?: ProbeFactory[];
+}
 
 export interface ReadLayerResult extends LayerContent {
   /** sha256 of the bytes as stored. */
@@ -113,6 +119,7 @@ export async function readLayer(
         continue;
       }
       const fe: FileEntry = { type, size: h.size ?? 0, mode: h.mode ?? 0 };
+      let probes: ProbeSet | undefined;
       if (type === 'symlink') fe.linkname = h.linkname ?? '';
       if (type === 'hardlink') fe.linkname = normalizeEntryPath(h.linkname ?? '');
       if (type === 'file' && wants(path)) {
@@ -126,6 +133,13 @@ export async function readLayer(
           for await (const c of entry) chunks.push(c as Buffer);
           fe.content = Buffer.concat(chunks);
         }
+      } else if (
+        type === 'file' &&
+        wants.probes?.length &&
+        !(probes = new ProbeSet(wants.probes, path, fe.mode, fe.size)).empty
+      ) {
+        for await (const c of entry) probes.push(c as Buffer);
+        fe.probes = probes.finish();
       } else if (type === 'hardlink' && wants(path)) {
         const target = files.get(fe.linkname!);
         if (target?.content) fe.content = target.content;

@@ -10,6 +10,8 @@ export interface FileEntry {
   linkname?: string;
   /** Content of files an analyser asked for: bytes from a layer, or a reader for files on disk. */
   content?: Buffer | (() => Promise<Buffer>);
+  /** What probes learned from the file's bytes (see probe.ts), by probe name. */
+  probes?: Record<string, unknown>;
 }
 
 export interface LayerInfo {

@@ -90,6 +90,12 @@ const ECOSYSTEM_OF_PURL: Record<string, string> = {
 };
 
 /**
+ * Code compiled into a binary (Go, Rust) stays vulnerable whatever the distro's own package of
+ * that library says: the distro feed tracks its golang/rustc packages, not each binary's copy.
+ */
+const STATICALLY_LINKED = new Set(['golang', 'cargo']);
+
+/**
  * Language packages against their ecosystem's advisories. Packages an OS package installed are
  * skipped: the distro's feed covers them with its backported fixes (matching both would
  * double-count and flag fixes the distro already shipped).
@@ -99,7 +105,7 @@ export function matchLanguagePackages(store: VulnStore, packages: Package[]): Ma
   const byEco = new Map<string, Package[]>();
   for (const p of packages) {
     const eco = ECOSYSTEM_OF_PURL[p.type];
-    if (!eco || p.ownedBy) continue;
+    if (!eco || (p.ownedBy && !STATICALLY_LINKED.has(p.type))) continue;
     byEco.set(eco, [...(byEco.get(eco) ?? []), p]);
   }
   for (const [eco, pkgs] of byEco) {

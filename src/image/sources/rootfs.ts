@@ -1,4 +1,6 @@
+import { createReadStream } from 'node:fs';
 import { lstat, opendir, readFile, readlink } from 'node:fs/promises';
+import { ProbeSet } from '../probe.js';
 import { join } from 'node:path';
 import { CustomsError } from '../../errors.js';
 import type { Wants } from '../layer-reader.js';
@@ -41,6 +43,13 @@ export async function openRootfs(
         if (wants(path)) {
           if (st.size > limits.maxFileBytes) warnings.push(`${path}: larger than the read limit; skipped`);
           else fe.content = () => readFile(abs);
+        } else if (wants.probes?.length) {
+          const probes = new ProbeSet(wants.probes, path, fe.mode, fe.size);
+          if (!probes.empty) {
+            for await (const c of createReadStream(abs, { highWaterMark: 256 * 1024 }))
+              probes.push(c as Buffer);
+            fe.probes = probes.finish();
+          }
         }
         files.set(path, fe);
       } else {

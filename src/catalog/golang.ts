@@ -1,0 +1,180 @@
+import { PackageURL } from 'packageurl-js';
+import type { ProbeFactory } from '../image/probe.js';
+import type { CatalogContext, Cataloger, Package } from './model.js';
+
+/*
+ * Go binaries carry their build info (Go version, main module, every dependency) in the
+ * `.go.buildinfo` section, which starts with the magic "\xff Go buildinf:". Since Go 1.18 the two
+ * strings follow the 32-byte header inline as varint-prefixed strings; older binaries point to
+ * them instead and are reported with their format only. Written by hand: nothing in JavaScript
+ * reads it, and reading the section as the bytes stream past avoids keeping whole binaries.
+ */
+const MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
+const MAX_INFO = 1024 * 1024;
+const ELF = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+
+export interface GoBuildInfo {
+  goVersion?: string;
+  path?: string;
+  main?: { path: string; version: string };
+  deps: Array<{ path: string; version: string; replacedBy?: { path: string; version: string } }>;
+  settings: Record<string, string>;
+  /** Set when the format is the pre-1.18 pointer form, which this reader does not follow. */
+  legacyFormat?: boolean;
+}
+
+function readVarint(buf: Buffer, off: number): [number, number] | undefined {
+  let v = 0;
+  let shift = 0;
+  for (let i = off; i < buf.length && i < off + 10; i++) {
+    v += (buf[i] & 0x7f) * 2 ** shift;
+    if ((buf[i] & 0x80) === 0) return [v, i + 1];
+    shift += 7;
+  }
+  return undefined;
+}
+
+/** Parse the bytes that start at the magic. */
+export function parseBuildInfo(blob: Buffer): GoBuildInfo | undefined {
+  if (blob.length < 32 || !blob.subarray(0, 14).equals(MAGIC)) return undefined;
+  const flags = blob[15];
+  if ((flags & 0x2) === 0) return { deps: [], settings: {}, legacyFormat: true };
+  const strings: string[] = [];
+  let off = 32;
+  for (let i = 0; i < 2; i++) {
+    const r = readVarint(blob, off);
+    if (!r || r[1] + r[0] > blob.length) return undefined;
+    strings.push(blob.toString('utf8', r[1], r[1] + r[0]));
+    off = r[1] + r[0];
+  }
+  const [goVersion, rawMod] = strings;
+  // modinfo is wrapped in 16-byte sentinels.
+  const mod = rawMod.length >= 33 && rawMod[rawMod.length - 17] === '\n' ? rawMod.slice(16, -16) : rawMod;
+  const info: GoBuildInfo = { goVersion: goVersion || undefined, deps: [], settings: {} };
+  for (const line of mod.split('\n')) {
+    const f = line.split('\t');
+    if (f[0] === 'path') info.path = f[1];
+    else if (f[0] === 'mod' && f[1]) info.main = { path: f[1], version: f[2] ?? '' };
+    else if (f[0] === 'dep' && f[1]) info.deps.push({ path: f[1], version: f[2] ?? '' });
+    else if (f[0] === '=>' && info.deps.length && f[1])
+      info.deps[info.deps.length - 1].replacedBy = { path: f[1], version: f[2] ?? '' };
+    else if (f[0] === 'build' && f[1]) {
+      const eq = f[1].indexOf('=');
+      if (eq > 0) info.settings[f[1].slice(0, eq)] = f[1].slice(eq + 1);
+    }
+  }
+  return info;
+}
+
+/** Watch the stream of an executable for the build info magic and keep what follows it. */
+export const goBuildInfoProbe: ProbeFactory = {
+  name: 'go-buildinfo',
+  // Executables (any x bit) of a size a Go program can have; the content decides.
+  wants: (_path, mode, size) => (mode & 0o111) !== 0 && size > 64 * 1024,
+  create() {
+    let head: Buffer | undefined;
+    let tail: Buffer = Buffer.alloc(0);
+    let found: Buffer[] | undefined;
+    let foundLen = 0;
+    let offset = 0;
+    return {
+      push(chunk: Buffer) {
+        if (!head) {
+          head = chunk.subarray(0, 4);
+          if (
+            !head.equals(ELF) &&
+            head.readUInt32LE(0) !== 0xfeedfacf &&
+            head.subarray(0, 2).toString('latin1') !== 'MZ'
+          ) {
+            found = []; // not a binary format Go writes: stop looking
+            return;
+          }
+        }
+        if (found) {
+          if (foundLen < MAX_INFO && found.length) {
+            found.push(chunk);
+            foundLen += chunk.length;
+          }
+          return;
+        }
+        const window = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+        const at = window.indexOf(MAGIC);
+        offset += chunk.length;
+        if (at >= 0) {
+          found = [window.subarray(at)];
+          foundLen = window.length - at;
+        } else tail = window.subarray(Math.max(0, window.length - MAGIC.length + 1));
+      },
+      finish() {
+        return found?.length ? parseBuildInfo(Buffer.concat(found).subarray(0, MAX_INFO)) : undefined;
+      },
+    };
+  },
+};
+
+function goPurl(path: string, version: string): string {
+  const i = path.lastIndexOf('/');
+  return new PackageURL(
+    'golang',
+    i > 0 ? path.slice(0, i) : undefined,
+    i > 0 ? path.slice(i + 1) : path,
+    version || undefined,
+    undefined,
+    undefined,
+  ).toString();
+}
+
+export const goBinaryCataloger: Cataloger = {
+  name: 'go-binary',
+  wants: () => false,
+  probes: [goBuildInfoProbe],
+  async catalog(ctx: CatalogContext): Promise<Package[]> {
+    const out: Package[] = [];
+    for (const [path, entry, layerIndex] of ctx.fs.walk()) {
+      const info = entry.probes?.['go-buildinfo'] as GoBuildInfo | undefined;
+      if (!info) continue;
+      const layer = ctx.fs.layers[layerIndex]?.info;
+      const where = { path: `/${path}`, layer };
+      if (info.legacyFormat) {
+        ctx.warnings.push(
+          `/${path}: a Go binary in the pre-1.18 build info format; its modules were not read`,
+        );
+        continue;
+      }
+      const base = { licenses: [], foundBy: 'go-binary', locations: [where], layer };
+      if (info.goVersion) {
+        // The standard library as Go's advisories name it: stdlib at the toolchain version.
+        const v = info.goVersion.replace(/^go/, '').split(/[ +-]/)[0];
+        out.push({
+          ...base,
+          name: 'stdlib',
+          version: `v${v}`,
+          type: 'golang',
+          purl: goPurl('stdlib', `v${v}`),
+          description: `Go standard library (${info.goVersion})`,
+        });
+      }
+      if (info.main?.path && info.main.version && info.main.version !== '(devel)') {
+        out.push({
+          ...base,
+          name: info.main.path,
+          version: info.main.version,
+          type: 'golang',
+          purl: goPurl(info.main.path, info.main.version),
+        });
+      }
+      for (const d of info.deps) {
+        const eff = d.replacedBy && d.replacedBy.version ? d.replacedBy : d;
+        if (!eff.version) continue;
+        out.push({
+          ...base,
+          name: eff.path,
+          version: eff.version,
+          type: 'golang',
+          purl: goPurl(eff.path, eff.version),
+        });
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,41 @@
+/**
+ * A probe reads a file as its bytes stream past, without keeping the file: how large binaries
+ * (Go build info, version strings) are analysed without buffering them. Its result is kept on the
+ * file's entry under the probe's name.
+ */
+export interface Probe {
+  push(chunk: Buffer): void;
+  /** What the probe learned, or undefined for nothing. */
+  finish(): unknown;
+}
+
+export interface ProbeFactory {
+  name: string;
+  /** Decided from the tar header alone. */
+  wants(path: string, mode: number, size: number): boolean;
+  create(): Probe;
+}
+
+/** Run probes over a stream of chunks. */
+export class ProbeSet {
+  private readonly active: Array<{ name: string; probe: Probe }>;
+  constructor(factories: ProbeFactory[], path: string, mode: number, size: number) {
+    this.active = factories
+      .filter((f) => f.wants(path, mode, size))
+      .map((f) => ({ name: f.name, probe: f.create() }));
+  }
+  get empty(): boolean {
+    return this.active.length === 0;
+  }
+  push(chunk: Buffer): void {
+    for (const a of this.active) a.probe.push(chunk);
+  }
+  finish(): Record<string, unknown> | undefined {
+    let out: Record<string, unknown> | undefined;
+    for (const a of this.active) {
+      const r = a.probe.finish();
+      if (r !== undefined) (out ??= {})[a.name] = r;
+    }
+    return out;
+  }
+}
