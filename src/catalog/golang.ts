@@ -76,7 +76,6 @@ export const goBuildInfoProbe: ProbeFactory = {
     let tail: Buffer = Buffer.alloc(0);
     let found: Buffer[] | undefined;
     let foundLen = 0;
-    let offset = 0;
     return {
       push(chunk: Buffer) {
         if (!head) {
@@ -99,7 +98,6 @@ export const goBuildInfoProbe: ProbeFactory = {
         }
         const window = tail.length ? Buffer.concat([tail, chunk]) : chunk;
         const at = window.indexOf(MAGIC);
-        offset += chunk.length;
         if (at >= 0) {
           found = [window.subarray(at)];
           foundLen = window.length - at;
