@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { CustomsError, withInput } from '../errors.js';
-import { exportBundle, importBundle, isZstdFile } from '../vulndb/bundle.js';
-import { importPath } from '../vulndb/import.js';
-import { configuredSources, selectSources } from '../vulndb/sources.js';
-import { updateDatabase } from '../vulndb/update.js';
 import { defaultDbPath } from '../vulndb/paths.js';
-import { VulnStore, type AdvisoryView } from '../vulndb/store.js';
+import type { AdvisoryView } from '../vulndb/store.js';
+
+// The database modules (SQLite, zstd, YAML, zip) load only when a db command runs.
 
 const STALE_DAYS = 7;
 
@@ -33,6 +31,8 @@ export function registerDb(program: Command): void {
     .option('--timeout <seconds>', 'end a download that sends nothing for this long', '30')
     .action(async (opts: { only?: string; timeout: string }, cmd: Command) => {
       const file = dbPathOf(cmd);
+      const { configuredSources, selectSources } = await import('../vulndb/sources.js');
+      const { updateDatabase } = await import('../vulndb/update.js');
       const sources = selectSources(configuredSources(), opts.only);
       const tty = process.stderr.isTTY;
       let last = 0;
@@ -67,6 +67,9 @@ export function registerDb(program: Command): void {
       const file = dbPathOf(cmd);
       const started = Date.now();
       // A bundle (from db export) is a whole database: it replaces the current one, checksums first.
+      const { importBundle, isZstdFile } = await import('../vulndb/bundle.js');
+      const { importPath } = await import('../vulndb/import.js');
+      const { VulnStore } = await import('../vulndb/store.js');
       for (const p of paths.filter(isZstdFile)) {
         try {
           const m = await importBundle(p, file);
@@ -118,6 +121,7 @@ export function registerDb(program: Command): void {
     )
     .argument('<file>', 'e.g. customs-db.tar.zst')
     .action(async (out: string, _opts: unknown, cmd: Command) => {
+      const { exportBundle } = await import('../vulndb/bundle.js');
       const m = await exportBundle(dbPathOf(cmd), out);
       process.stdout.write(
         `${out}: database built ${m.builtAt ?? '?'} (${(m.files[0].size / 1024 / 1024).toFixed(1)} MB, sha256 ${m.files[0].sha256.slice(0, 16)}…)\n`,
@@ -127,7 +131,8 @@ export function registerDb(program: Command): void {
   db.command('status')
     .description('schema version, build time, and per-source counts and age')
     .option('--json', 'as JSON')
-    .action((opts: { json?: boolean }, cmd: Command) => {
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { VulnStore } = await import('../vulndb/store.js');
       const store = VulnStore.openRead(dbPathOf(cmd));
       try {
         const builtAt = store.meta('built_at');
@@ -177,7 +182,8 @@ export function registerDb(program: Command): void {
     .description('one advisory with every affected range, aliases, severities, KEV and EPSS')
     .argument('<id>', 'CVE, GHSA, GO-, PYSEC-… id or alias')
     .option('--json', 'as JSON')
-    .action((id: string, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { VulnStore } = await import('../vulndb/store.js');
       const store = VulnStore.openRead(dbPathOf(cmd));
       try {
         const advisories = store.advisories(id);

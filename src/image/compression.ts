@@ -1,6 +1,7 @@
 import { Readable, type Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { DecompressStream } from 'zstd-napi';
+import { createRequire } from 'node:module';
+import type { DecompressStream as ZstdDecompressStream } from 'zstd-napi';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -12,7 +13,13 @@ export function sniffCompression(head: Buffer): Compression {
 
 export function decompressor(kind: Compression): Transform | undefined {
   if (kind === 'gzip') return createGunzip({ chunkSize: 64 * 1024 });
-  if (kind === 'zstd') return new DecompressStream();
+  if (kind === 'zstd') {
+    // Loaded on first use: a native module most images (gzip layers) never need.
+    const { DecompressStream } = createRequire(import.meta.url)('zstd-napi') as {
+      DecompressStream: typeof ZstdDecompressStream;
+    };
+    return new DecompressStream();
+  }
   return undefined;
 }
 

@@ -1,7 +1,11 @@
-import cvss from 'ae-cvss-calculator';
+import { createRequire } from 'node:module';
+import type * as CvssLib from 'ae-cvss-calculator';
 
-// A CommonJS bundle: its classes come from the default export.
-const { Cvss2, Cvss3P0, Cvss3P1, Cvss4P0 } = cvss;
+/** ae-cvss-calculator, loaded the first time a vector is scored (many scans have none). */
+let lib: typeof CvssLib | undefined;
+function cvss(): typeof CvssLib {
+  return (lib ??= createRequire(import.meta.url)('ae-cvss-calculator') as typeof CvssLib);
+}
 
 export type SeverityLevel = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'NONE' | 'UNKNOWN';
 export const LEVELS: SeverityLevel[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'NONE', 'UNKNOWN'];
@@ -35,17 +39,32 @@ export function scoreVector(vector: string, source: string): CvssScore | undefin
   try {
     const v = vector.trim();
     if (v.startsWith('CVSS:4.0/'))
-      return { source, version: '4.0', vector: v, score: new Cvss4P0(v).calculateScores().base ?? 0 };
+      return {
+        source,
+        version: '4.0',
+        vector: v,
+        score: new (cvss().Cvss4P0)(v).calculateScores().base ?? 0,
+      };
     if (v.startsWith('CVSS:3.1/'))
-      return { source, version: '3.1', vector: v, score: new Cvss3P1(v).calculateScores().base ?? 0 };
+      return {
+        source,
+        version: '3.1',
+        vector: v,
+        score: new (cvss().Cvss3P1)(v).calculateScores().base ?? 0,
+      };
     if (v.startsWith('CVSS:3.0/'))
-      return { source, version: '3.0', vector: v, score: new Cvss3P0(v).calculateScores().base ?? 0 };
+      return {
+        source,
+        version: '3.0',
+        vector: v,
+        score: new (cvss().Cvss3P0)(v).calculateScores().base ?? 0,
+      };
     if (/^\(?AV:[LAN]\/AC:/.test(v))
       return {
         source,
         version: '2.0',
         vector: v,
-        score: new Cvss2(v.replace(/^\(|\)$/g, '')).calculateScores().base ?? 0,
+        score: new (cvss().Cvss2)(v.replace(/^\(|\)$/g, '')).calculateScores().base ?? 0,
       };
   } catch {
     return undefined;

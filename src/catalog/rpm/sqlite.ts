@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { CustomsError } from '../../errors.js';
 
 export function isSqlite(buf: Buffer): boolean {
@@ -13,7 +14,9 @@ export function sqliteBlobs(buf: Buffer): Buffer[] {
   if (copy[19] === 2) copy[19] = 1;
   let db: Database.Database;
   try {
-    db = new Database(copy, { readonly: true });
+    // Loaded on first use: most images have no rpm database, and the native module costs start-up time.
+    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    db = new Sqlite(copy, { readonly: true });
   } catch (err) {
     throw new CustomsError(`corrupt rpm SQLite database (${(err as Error).message})`);
   }

@@ -1,0 +1,161 @@
+// The work behind `customs image`, `rootfs` and `sbom-scan`, loaded only when one of them runs.
+import { writeFile } from 'node:fs/promises';
+import { CustomsError } from '../errors.js';
+import { parseSize } from '../image/limits.js';
+import { parsePlatform } from '../image/platform.js';
+import { LEVELS, type SeverityLevel } from '../rank/severity.js';
+import { scanFormats } from '../report/scan-formats.js';
+import { summarize } from '../rank/risk.js';
+import type { Environment, Exposure, ScanResult } from '../scan/model.js';
+import { scanImage, scanInventory } from '../scan/scan.js';
+import { readSbom } from '../sbom/read.js';
+import { defaultDbPath } from '../vulndb/paths.js';
+import { configuredSources } from '../vulndb/sources.js';
+import { VulnStore } from '../vulndb/store.js';
+import { updateDatabase } from '../vulndb/update.js';
+import { existsSync, rmSync } from 'node:fs';
+import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignore.js';
+import { applyVex, loadVex } from '../policy/vex.js';
+
+export interface ImageOptions {
+  format: string;
+  output?: string;
+  severity?: string;
+  ignoreUnfixed?: boolean;
+  exitCode?: string;
+  failOn?: string;
+  exposure: string;
+  env: string;
+  platform?: string;
+  db?: string;
+  maxLayerSize?: string;
+  quiet?: boolean;
+  ignorefile?: string;
+  vex: string[];
+  showSuppressed?: boolean;
+}
+
+function levels(list: string | undefined): SeverityLevel[] | undefined {
+  if (!list) return undefined;
+  const out = list.split(',').map((s) => s.trim().toUpperCase());
+  const bad = out.filter((l) => !LEVELS.includes(l as SeverityLevel));
+  if (bad.length)
+    throw new CustomsError(`--severity: unknown level(s) ${bad.join(', ')}; use ${LEVELS.join(', ')}`);
+  return out as SeverityLevel[];
+}
+
+function scanSbomFile(file: string, opts: Parameters<typeof scanInventory>[2]): ScanResult {
+  if (!existsSync(file)) throw new CustomsError('no such file or directory', file);
+  const { image, inventory } = readSbom(file);
+  return scanInventory(image, inventory, opts);
+}
+
+/** Exceptions from the ignore file and VEX documents: suppressed findings move aside with their reason. */
+function applyExceptions(r: ScanResult, opts: ImageOptions): ScanResult {
+  let findings = r.findings;
+  const suppressed = [...r.suppressed];
+  const warnings = [...r.warnings];
+  const ignorefile = opts.ignorefile ?? defaultIgnoreFile();
+  if (ignorefile) {
+    if (!existsSync(ignorefile)) throw new CustomsError('no such file', ignorefile);
+    const out = applyIgnores(findings, loadIgnoreFile(ignorefile), ignorefile, r.context.env);
+    findings = out.kept;
+    suppressed.push(...out.suppressed);
+    warnings.push(...out.warnings);
+  }
+  for (const file of opts.vex ?? []) {
+    if (!existsSync(file)) throw new CustomsError('no such file', file);
+    const out = applyVex(findings, loadVex(file), r.image);
+    findings = out.kept;
+    suppressed.push(...out.suppressed);
+  }
+  return { ...r, findings, suppressed, warnings };
+}
+
+/** Keep the findings the user asked about; the summary describes what is shown. */
+export function filterFindings(
+  r: ScanResult,
+  opts: { severity?: SeverityLevel[]; ignoreUnfixed?: boolean },
+): ScanResult {
+  const findings = r.findings.filter(
+    (f) =>
+      (!opts.severity || opts.severity.includes(f.severity.level)) &&
+      (!opts.ignoreUnfixed || f.status === 'fixed'),
+  );
+  return { ...r, findings, summary: summarize(findings, !!r.os?.eol?.endOfLife) };
+}
+
+export async function run(target: string, opts: ImageOptions, fromSbom = false): Promise<void> {
+  const write = scanFormats[opts.format];
+  if (!write)
+    throw new CustomsError(
+      `unknown format "${opts.format}"; use one of ${Object.keys(scanFormats).join(', ')}`,
+    );
+  if (!['internet', 'internal'].includes(opts.exposure))
+    throw new CustomsError('--exposure must be internet or internal');
+  if (!['production', 'staging', 'dev'].includes(opts.env))
+    throw new CustomsError('--env must be production, staging or dev');
+  const severity = levels(opts.severity);
+  const failOn = opts.failOn ? levels(opts.failOn)![0] : undefined;
+  const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn ? 1 : 0;
+  if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)
+    throw new CustomsError('--exit-code must be a number from 0 to 255');
+  let platform;
+  try {
+    platform = opts.platform ? parsePlatform(opts.platform) : undefined;
+  } catch (err) {
+    throw new CustomsError(`--platform: ${(err as Error).message}`);
+  }
+  const limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
+  const dbPath = defaultDbPath(opts.db);
+  await ensureDatabase(dbPath, opts.quiet);
+  const scanOpts = {
+    dbPath,
+    platform,
+    limits,
+    exposure: opts.exposure as Exposure,
+    env: opts.env as Environment,
+  };
+  const full = fromSbom
+    ? scanSbomFile(target, scanOpts)
+    : await scanImage(target, {
+        dbPath,
+        platform,
+        limits,
+        exposure: opts.exposure as Exposure,
+        env: opts.env as Environment,
+      });
+  const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });
+  if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`customs: warning: ${w}\n`);
+  const text = write(
+    opts.showSuppressed || opts.format !== 'table' ? result : { ...result, suppressed: [] },
+    !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR,
+  );
+  if (opts.output) await writeFile(opts.output, text);
+  else process.stdout.write(text);
+  // The gate: any finding left after the filters (at or above --fail-on when given) fails the run.
+  const failing = result.findings.filter(
+    (f) => !failOn || LEVELS.indexOf(f.severity.level) <= LEVELS.indexOf(failOn),
+  );
+  if (exitCode && failing.length) process.exitCode = exitCode;
+}
+
+/**
+ * First use: with no database yet, fetch one (every default feed, no retries so an offline
+ * machine answers at once); when nothing can be fetched, say in one line how to get one.
+ * CUSTOMS_OFFLINE=1 skips the attempt.
+ */
+async function ensureDatabase(dbPath: string, quiet?: boolean): Promise<void> {
+  if (VulnStore.exists(dbPath)) return;
+  const how = `no vulnerability database at ${dbPath}; run "customs db update" (online) or "customs db import PATH" (offline)`;
+  if (process.env.CUSTOMS_OFFLINE === '1') throw new CustomsError(how);
+  if (!quiet) process.stderr.write('customs: no vulnerability database yet; downloading it (first use)…\n');
+  const outcomes = await updateDatabase(dbPath, configuredSources(), {
+    retries: 0,
+    idleTimeoutMs: 15_000,
+  }).catch(() => []);
+  if (!outcomes.some((o) => o.status !== 'failed') || !VulnStore.exists(dbPath)) {
+    rmSync(dbPath, { force: true });
+    throw new CustomsError(`${how} (the download failed: offline?)`);
+  }
+}
