@@ -8,6 +8,7 @@ import { hostPlatform, type Platform } from './platform.js';
 import { DirStore } from './sources/dir-store.js';
 import { resolveImage } from './sources/layout.js';
 import { openRootfs } from './sources/rootfs.js';
+import { isPlainTar, SeekableTarStore } from './sources/seekable-tar-store.js';
 import { TarStore } from './sources/tar-store.js';
 
 export interface OpenOptions {
@@ -57,7 +58,10 @@ export async function openImage(target: string, opts: OpenOptions): Promise<Open
     if (scheme === 'dir' || scheme === 'rootfs' || scheme === 'oci' || scheme === 'oci-dir') {
       throw new CustomsError(`${scheme}: expects a folder, but this is a file`);
     }
-    const store = await TarStore.open(path, target, opts.wants, limits);
+    // A plain archive is indexed and read by range (layers in parallel); a compressed one in one pass.
+    const store = isPlainTar(path)
+      ? new SeekableTarStore(path, target)
+      : await TarStore.open(path, target, opts.wants, limits);
     const kind =
       scheme === 'oci-archive'
         ? 'oci-archive'
