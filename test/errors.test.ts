@@ -70,6 +70,20 @@ describe('bad input: one clear line, non-zero exit, nothing written outside', ()
     assertCleanFailure(customs(['sbom', f]), /truncated/);
   });
 
+  it('truncated plain (uncompressed) archive', async () => {
+    const whole = await dockerArchive({
+      layers: [
+        await makeTar([
+          { name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.20.0\n' },
+          { name: 'big', content: Buffer.alloc(200_000, 7) },
+        ]),
+      ],
+    });
+    const f = join(tmp, 'truncated.tar');
+    writeFileSync(f, whole.subarray(0, Math.floor(whole.length / 2)));
+    assertCleanFailure(customs(['sbom', f]), /truncated\.tar: archive is truncated/);
+  });
+
   it('layer diff_id mismatch (docker archive)', async () => {
     const layer = await makeTar([{ name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.20.0\n' }]);
     const other = await makeTar([{ name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.20.1\n' }]);
