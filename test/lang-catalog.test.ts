@@ -188,3 +188,22 @@ describe('Go build info', () => {
     assert.equal(text.finish(), undefined);
   });
 });
+
+describe("package-lock.json v1/v2/v3 against a peer's expectations (trivy npm lock)", () => {
+  const dir = fx('npm/trivy-npm-lock');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json') && !n.endsWith('.expected.json'))) {
+    it(f, async () => {
+      const { parsePackageLock } = await import('../src/catalog/npm-lock.js');
+      const want = (json('npm/trivy-npm-lock', `${f}.expected.json`).cases[0].want ?? []) as Array<{
+        ID: string;
+        Dev?: boolean;
+      }>;
+      const got = parsePackageLock(readFileSync(`${dir}/${f}`, 'utf8'));
+      const id = (p: { name: string; version: string }) => (p.version ? `${p.name}@${p.version}` : p.name);
+      assert.deepEqual(
+        got.map((p) => `${id(p)} dev=${p.dev}`).sort(),
+        want.map((w) => `${w.ID} dev=${!!w.Dev}`).sort(),
+      );
+    });
+  }
+});

@@ -1,0 +1,68 @@
+/**
+ * package-lock.json (lockfile versions 1, 2 and 3; npm-shrinkwrap.json too): every resolved
+ * package with its dev flag. v2/v3 list installed paths under `packages` (workspaces appear as
+ * links to their folders); v1 nests `dependencies`.
+ */
+export interface LockedPackage {
+  name: string;
+  /** Empty for a workspace package without a version. */
+  version: string;
+  dev: boolean;
+}
+
+interface V2Entry {
+  name?: string;
+  version?: string;
+  dev?: boolean;
+  link?: boolean;
+  resolved?: string;
+}
+
+interface V1Entry {
+  version?: string;
+  dev?: boolean;
+  dependencies?: Record<string, V1Entry>;
+}
+
+const NM = 'node_modules/';
+
+export function parsePackageLock(text: string): LockedPackage[] {
+  const doc = JSON.parse(text) as {
+    lockfileVersion?: number;
+    packages?: Record<string, V2Entry>;
+    dependencies?: Record<string, V1Entry>;
+  };
+  const found = new Map<string, LockedPackage>();
+  const add = (name: string, version: string | undefined, dev: boolean) => {
+    const key = `${name}@${version ?? ''}`;
+    const prev = found.get(key);
+    // The same package as a dev and a production dependency is a production dependency.
+    if (prev) prev.dev &&= dev;
+    else found.set(key, { name, version: version ?? '', dev });
+  };
+  if (doc.packages && (doc.lockfileVersion ?? 2) >= 2) {
+    for (const [path, e] of Object.entries(doc.packages)) {
+      if (path === '' || !e || typeof e !== 'object') continue;
+      const i = path.lastIndexOf(NM);
+      if (i < 0) continue; // a workspace folder: reported through its link below
+      const name = e.name ?? path.slice(i + NM.length);
+      if (e.link) {
+        const target = e.resolved ? doc.packages[e.resolved] : undefined;
+        if (!target) continue; // a link to nothing
+        add(name, target.version, !!e.dev);
+        continue;
+      }
+      add(name, e.version, !!e.dev);
+    }
+  } else if (doc.dependencies) {
+    const walk = (deps: Record<string, V1Entry>) => {
+      for (const [name, e] of Object.entries(deps)) {
+        if (!e || typeof e !== 'object') continue;
+        add(name, e.version, !!e.dev);
+        if (e.dependencies) walk(e.dependencies);
+      }
+    };
+    walk(doc.dependencies);
+  }
+  return [...found.values()];
+}
