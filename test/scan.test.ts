@@ -396,3 +396,65 @@ describe('sbom-scan: scanning an SBOM instead of an image', () => {
     assert.match(r.stderr, /not-sbom\.json: neither CycloneDX nor SPDX JSON/);
   });
 });
+
+describe('customs fs: a source tree', () => {
+  it('finds lockfile and installed packages once each, honours --skip-dirs, and matches npm advisories', () => {
+    const dir = join(tmp, 'project');
+    const nm = join(dir, 'node_modules', 'left-pad');
+    execFileSync('mkdir', ['-p', nm, join(dir, 'vendor-old'), join(dir, '.git')]);
+    writeFileSync(
+      join(dir, 'package-lock.json'),
+      JSON.stringify({
+        name: 'p',
+        lockfileVersion: 3,
+        packages: {
+          '': { name: 'p' },
+          'node_modules/left-pad': { version: '1.2.0' },
+          'node_modules/mocha': { version: '10.0.0', dev: true },
+        },
+      }),
+    );
+    writeFileSync(join(nm, 'package.json'), JSON.stringify({ name: 'left-pad', version: '1.2.0' }));
+    writeFileSync(
+      join(dir, 'vendor-old', 'package-lock.json'),
+      JSON.stringify({ lockfileVersion: 3, packages: { 'node_modules/skipped': { version: '1.0.0' } } }),
+    );
+    // An advisory of our own for left-pad < 1.3.0.
+    const feed = join(tmp, 'npm-feed');
+    execFileSync('mkdir', ['-p', feed]);
+    writeFileSync(
+      join(feed, 'X-LEFTPAD.json'),
+      JSON.stringify({
+        id: 'GHSA-test-leftpad',
+        modified: '2024-01-01T00:00:00Z',
+        aliases: ['CVE-2099-1234'],
+        database_specific: { severity: 'HIGH' },
+        affected: [
+          {
+            package: { ecosystem: 'npm', name: 'left-pad' },
+            ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.3.0' }] }],
+          },
+        ],
+      }),
+    );
+    const fsEnv = { CUSTOMS_DB: join(tmp, 'fs.db') };
+    assert.equal(customs(['db', 'import', feed], { env: fsEnv }).status, 0);
+    const r = customs(['fs', dir, '--skip-dirs', 'vendor-old', '--format', 'json'], { env: fsEnv });
+    assert.equal(r.status, 0, r.stderr);
+    const scan = JSON.parse(r.stdout);
+    assert.deepEqual(scan.packages.map((p: { purl: string }) => p.purl).sort(), [
+      'pkg:npm/left-pad@1.2.0',
+      'pkg:npm/mocha@10.0.0',
+    ]);
+    const leftPad = scan.packages.find((p: { name: string }) => p.name === 'left-pad');
+    assert.deepEqual(leftPad.locations.map((l: { path: string }) => l.path).sort(), [
+      '/node_modules/left-pad/package.json',
+      '/package-lock.json',
+    ]);
+    assert.equal(scan.findings.length, 1);
+    assert.deepEqual(
+      [scan.findings[0].id, scan.findings[0].fixedVersion, scan.findings[0].severity.level],
+      ['CVE-2099-1234', '1.3.0', 'HIGH'],
+    );
+  });
+});

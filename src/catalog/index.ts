@@ -7,6 +7,7 @@ import { dpkgCataloger } from './dpkg.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 import { detectOs, OS_FILES, type OsInfo } from './os-release.js';
 import { npmCataloger } from './npm.js';
+import { npmLockCataloger } from './npm-lock.js';
 import { pythonCataloger } from './python.js';
 import { rpmCataloger } from './rpm/index.js';
 
@@ -33,15 +34,39 @@ export interface Inventory {
   warnings: string[];
 }
 
-export async function catalogImage(image: OpenedImage, list: Cataloger[] = catalogers): Promise<Inventory> {
+/** Source trees (`customs fs`) also read lockfiles. */
+export const sourceTreeCatalogers: Cataloger[] = [...catalogers, npmLockCataloger];
+
+/** `mergeDuplicates`: one package per purl (source trees, where a lockfile and node_modules both list it). */
+export async function catalogImage(
+  image: OpenedImage,
+  list: Cataloger[] = catalogers,
+  mergeDuplicates = false,
+): Promise<Inventory> {
   const fs = new LayeredFileSystem(image.layers);
   const os = await detectOs(fs);
   const ctx: CatalogContext = { fs, os, warnings: [] };
   const packages: Package[] = [];
   for (const c of list) packages.push(...(await c.catalog(ctx)));
   linkOwners(packages);
+  if (mergeDuplicates) dedupe(packages);
   packages.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
   return { os, packages, warnings: ctx.warnings };
+}
+
+/** The same package found twice (installed and in a lockfile) is one package with both locations. */
+function dedupe(packages: Package[]): void {
+  const seen = new Map<string, Package>();
+  for (let i = 0; i < packages.length; i++) {
+    const p = packages[i];
+    const prev = seen.get(p.purl);
+    if (!prev) {
+      seen.set(p.purl, p);
+      continue;
+    }
+    prev.locations.push(...p.locations);
+    packages.splice(i--, 1);
+  }
 }
 
 /**

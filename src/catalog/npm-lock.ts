@@ -1,3 +1,6 @@
+import type { CatalogContext, Cataloger, Package } from './model.js';
+import { npmPurl } from './npm.js';
+
 /**
  * package-lock.json (lockfile versions 1, 2 and 3; npm-shrinkwrap.json too): every resolved
  * package with its dev flag. v2/v3 list installed paths under `packages` (workspaces appear as
@@ -66,3 +69,40 @@ export function parsePackageLock(text: string): LockedPackage[] {
   }
   return [...found.values()];
 }
+
+const LOCKFILE = /(^|\/)(package-lock|npm-shrinkwrap)\.json$/;
+
+/** Lockfiles of source trees (`customs fs`); images are inventoried from what is installed. */
+export const npmLockCataloger: Cataloger = {
+  name: 'npm-lock',
+  wants: (path) => LOCKFILE.test(path) && !path.includes('node_modules/'),
+  async catalog(ctx: CatalogContext): Promise<Package[]> {
+    const out: Package[] = [];
+    for (const [path, entry] of ctx.fs.walk()) {
+      if (entry.type !== 'file' || !LOCKFILE.test(path) || path.includes('node_modules/')) continue;
+      const text = (await ctx.fs.readFile(path))?.toString('utf8');
+      if (text === undefined) continue;
+      let locked: LockedPackage[];
+      try {
+        locked = parsePackageLock(text);
+      } catch (err) {
+        ctx.warnings.push(`/${path}: not a readable lockfile (${(err as Error).message}); skipped`);
+        continue;
+      }
+      for (const p of locked) {
+        if (!p.version) continue; // workspace folders: the project itself, not a dependency
+        out.push({
+          name: p.name,
+          version: p.version,
+          type: 'npm',
+          licenses: [],
+          purl: npmPurl(p.name, p.version),
+          foundBy: 'npm-lock',
+          locations: [{ path: `/${path}` }],
+          description: p.dev ? 'development dependency' : undefined,
+        });
+      }
+    }
+    return out;
+  },
+};

@@ -17,7 +17,28 @@ import { existsSync, rmSync } from 'node:fs';
 import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignore.js';
 import { applyVex, loadVex } from '../policy/vex.js';
 
+/**
+ * --skip-dirs / --skip-files for source trees: a name matches that folder or file anywhere, a
+ * path with a slash matches from the top of the tree; .git is always skipped.
+ */
+export function skipper(dirs?: string, files?: string): (path: string, isDir: boolean) => boolean {
+  const list = (s?: string) =>
+    (s ?? '')
+      .split(',')
+      .map((x) => x.trim().replace(/^\.?\/+|\/+$/g, ''))
+      .filter(Boolean);
+  const d = ['.git', ...list(dirs)];
+  const f = list(files);
+  const hit = (path: string, names: string[]) =>
+    names.some((n) =>
+      n.includes('/') ? path === n || path.startsWith(`${n}/`) : path.split('/').pop() === n,
+    );
+  return (path, isDir) => hit(path, isDir ? d : f);
+}
+
 export interface ImageOptions {
+  skipDirs?: string;
+  skipFiles?: string;
   format: string;
   output?: string;
   severity?: string;
@@ -85,7 +106,12 @@ export function filterFindings(
   return { ...r, findings, summary: summarize(findings, !!r.os?.eol?.endOfLife) };
 }
 
-export async function run(target: string, opts: ImageOptions, fromSbom = false): Promise<void> {
+export async function run(
+  target: string,
+  opts: ImageOptions,
+  fromSbom = false,
+  sourceTree = false,
+): Promise<void> {
   const write = scanFormats[opts.format];
   if (!write)
     throw new CustomsError(
@@ -110,21 +136,14 @@ export async function run(target: string, opts: ImageOptions, fromSbom = false):
   const dbPath = defaultDbPath(opts.db);
   await ensureDatabase(dbPath, opts.quiet);
   const scanOpts = {
+    sourceTree: sourceTree ? { skip: skipper(opts.skipDirs, opts.skipFiles) } : undefined,
     dbPath,
     platform,
     limits,
     exposure: opts.exposure as Exposure,
     env: opts.env as Environment,
   };
-  const full = fromSbom
-    ? scanSbomFile(target, scanOpts)
-    : await scanImage(target, {
-        dbPath,
-        platform,
-        limits,
-        exposure: opts.exposure as Exposure,
-        env: opts.env as Environment,
-      });
+  const full = fromSbom ? scanSbomFile(target, scanOpts) : await scanImage(target, scanOpts);
   const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });
   if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`customs: warning: ${w}\n`);
   const text = write(

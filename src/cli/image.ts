@@ -4,8 +4,8 @@ import type { ImageOptions } from './image-run.js';
 /** Output formats of the scan commands (the modules load only when a scan runs). */
 const FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx', 'markdown', 'html', 'junit', 'gitlab'];
 
-const run = async (target: string, opts: ImageOptions, fromSbom = false) =>
-  (await import('./image-run.js')).run(target, opts, fromSbom);
+const run = async (target: string, opts: ImageOptions, fromSbom = false, sourceTree = false) =>
+  (await import('./image-run.js')).run(target, opts, fromSbom, sourceTree);
 
 function options(cmd: Command): Command {
   return cmd
@@ -54,6 +54,17 @@ export function registerImage(program: Command): void {
       .description('scan a root filesystem folder for vulnerabilities')
       .argument('<dir>', 'the folder'),
   ).action((dir: string, opts: ImageOptions) => run(`dir:${dir}`, opts));
+  options(
+    program
+      .command('fs')
+      .description('scan a source tree: lockfiles and installed packages (like trivy fs)')
+      .argument('<dir>', 'the project folder')
+      .option(
+        '--skip-dirs <list>',
+        'folders to leave out, comma-separated (a name anywhere, or a path from the top)',
+      )
+      .option('--skip-files <list>', 'files to leave out, comma-separated'),
+  ).action((dir: string, opts: ImageOptions) => run(`dir:${dir}`, opts, false, true));
   options(
     program
       .command('sbom-scan')

@@ -13,6 +13,8 @@ import { TarStore } from './sources/tar-store.js';
 
 export interface OpenOptions {
   wants: Wants;
+  /** Folders only: paths (relative to the folder) not to read at all. */
+  skip?: (path: string, isDir: boolean) => boolean;
   platform?: Platform;
   limits?: Partial<Limits>;
 }
@@ -53,7 +55,7 @@ export async function openImage(target: string, opts: OpenOptions): Promise<Open
       if (scheme && scheme !== 'dir' && scheme !== 'rootfs') {
         throw new CustomsError(`${scheme}: expects a file, but this is a folder`);
       }
-      return await openRootfs(path, target, opts.wants, limits);
+      return await openRootfs(path, target, opts.wants, limits, opts.skip);
     }
     if (scheme === 'dir' || scheme === 'rootfs' || scheme === 'oci' || scheme === 'oci-dir') {
       throw new CustomsError(`${scheme}: expects a folder, but this is a file`);

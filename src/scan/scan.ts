@@ -1,4 +1,10 @@
-import { catalogImage, wantedBy, type Inventory } from '../catalog/index.js';
+import {
+  catalogers,
+  catalogImage,
+  sourceTreeCatalogers,
+  wantedBy,
+  type Inventory,
+} from '../catalog/index.js';
 import type { ImageMetadata } from '../image/model.js';
 import type { Limits } from '../image/limits.js';
 import { openImage } from '../image/open.js';
@@ -17,13 +23,21 @@ export interface ScanOptions {
   limits?: Partial<Limits>;
   exposure?: Exposure;
   env?: Environment;
+  /** Scan a source tree (`customs fs`): lockfiles too, duplicates merged, these paths skipped. */
+  sourceTree?: { skip: (path: string, isDir: boolean) => boolean };
 }
 
 /** The main job: inventory an image, match it against the database, rank what was found. */
 export async function scanImage(target: string, opts: ScanOptions): Promise<ScanResult> {
   VulnStore.openRead(opts.dbPath).close(); // a missing database is reported before the image is read
-  const image = await openImage(target, { wants: wantedBy(), platform: opts.platform, limits: opts.limits });
-  const inventory = await catalogImage(image);
+  const list = opts.sourceTree ? sourceTreeCatalogers : catalogers;
+  const image = await openImage(target, {
+    wants: wantedBy(list),
+    platform: opts.platform,
+    limits: opts.limits,
+    skip: opts.sourceTree?.skip,
+  });
+  const inventory = await catalogImage(image, list, !!opts.sourceTree);
   return scanInventory(image.metadata, inventory, opts);
 }
 

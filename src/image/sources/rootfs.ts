@@ -16,6 +16,7 @@ export async function openRootfs(
   target: string,
   wants: Wants,
   limits: Limits,
+  skip?: (path: string, isDir: boolean) => boolean,
 ): Promise<OpenedImage> {
   const files = new Map<string, FileEntry>();
   const warnings: string[] = [];
@@ -31,6 +32,7 @@ export async function openRootfs(
     }
     for await (const d of handle) {
       const path = rel ? `${rel}/${d.name}` : d.name;
+      if (skip?.(path, d.isDirectory())) continue;
       const abs = join(dir, path);
       if (d.isDirectory()) {
         files.set(path, { type: 'dir', size: 0, mode: 0o755 });
