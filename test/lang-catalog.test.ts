@@ -207,3 +207,37 @@ describe("package-lock.json v1/v2/v3 against a peer's expectations (trivy npm lo
     });
   }
 });
+
+describe("Python requirements files and Pipfile.lock against a peer's expectations", () => {
+  const dir = fx('pypi/trivy-requirements-txt');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.txt'))) {
+    it(f, async (t) => {
+      const { parseRequirements } = await import('../src/catalog/python-locks.js');
+      const c = json('pypi/trivy-requirements-txt', `${f}.expected.json`).cases[0];
+      // The peer's optional "minimum version of a range" mode is not ours: a range pins no version.
+      if (c.useMinVersion) return t.skip('ranges are not pinned versions');
+      const got = parseRequirements(readFileSync(`${dir}/${f}`));
+      assert.deepEqual(
+        got.map((p) => `${p.name}@${p.version}`).sort(),
+        (c.want ?? []).map((w: { Name: string; Version: string }) => `${w.Name}@${w.Version}`).sort(),
+      );
+    });
+  }
+  const pdir = fx('pypi/trivy-pipfile-lock');
+  for (const f of readdirSync(pdir).filter((n) => n.endsWith('.lock'))) {
+    it(f, async () => {
+      const { parsePipfileLock } = await import('../src/catalog/python-locks.js');
+      const c = json('pypi/trivy-pipfile-lock', `${f}.expected.json`).cases[0];
+      const got = parsePipfileLock(readFileSync(`${pdir}/${f}`, 'utf8'));
+      const want = (c.want ?? c.wantPkgs) as Array<{ Name: string; Version: string; Dev?: boolean }>;
+      // The peer reports the default section only; develop packages are ours in addition, flagged dev.
+      assert.deepEqual(
+        got
+          .filter((p) => !p.dev)
+          .map((p) => `${p.name}@${p.version}`)
+          .sort(),
+        want.map((w) => `${w.Name}@${w.Version}`).sort(),
+      );
+    });
+  }
+});

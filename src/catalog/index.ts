@@ -9,6 +9,7 @@ import { detectOs, OS_FILES, type OsInfo } from './os-release.js';
 import { npmCataloger } from './npm.js';
 import { npmLockCataloger } from './npm-lock.js';
 import { pythonCataloger } from './python.js';
+import { pythonLockCataloger } from './python-locks.js';
 import { rpmCataloger } from './rpm/index.js';
 
 /** Every cataloger; a new ecosystem is one module and one line here. */
@@ -35,7 +36,7 @@ export interface Inventory {
 }
 
 /** Source trees (`customs fs`) also read lockfiles. */
-export const sourceTreeCatalogers: Cataloger[] = [...catalogers, npmLockCataloger];
+export const sourceTreeCatalogers: Cataloger[] = [...catalogers, npmLockCataloger, pythonLockCataloger];
 
 /** `mergeDuplicates`: one package per purl (source trees, where a lockfile and node_modules both list it). */
 export async function catalogImage(

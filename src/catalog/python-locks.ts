@@ -1,0 +1,88 @@
+import { PackageURL } from 'packageurl-js';
+import type { CatalogContext, Cataloger, Package } from './model.js';
+import { pep503 } from './python.js';
+
+/**
+ * Python dependency files of source trees: pinned requirements files and Pipfile.lock.
+ * Only exact pins (`==`, `===`) name an installed version; ranges are left out.
+ */
+export interface PinnedPackage {
+  name: string;
+  version: string;
+  dev: boolean;
+}
+
+/** requirements*.txt: continuations joined, comments, options and environment markers dropped, extras ignored. */
+export function parseRequirements(buf: Buffer): PinnedPackage[] {
+  let text: string;
+  if (buf[0] === 0xff && buf[1] === 0xfe) text = buf.subarray(2).toString('utf16le');
+  else if (buf[0] === 0xfe && buf[1] === 0xff)
+    text = Buffer.from(buf.subarray(2)).swap16().toString('utf16le');
+  else text = buf.toString('utf8').replace(/^\uFEFF/, '');
+  const out: PinnedPackage[] = [];
+  for (const raw of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
+    // pip wants whitespace before a comment; a pin written `x==1.0#note` still means 1.0.
+    const line = raw.replace(/#.*$/, '').split(';')[0].trim();
+    if (!line || line.startsWith('-')) continue;
+    const m =
+      /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*([A-Za-z0-9][A-Za-z0-9.+!_-]*)(?:\s+--hash=\S+)*$/.exec(
+        line,
+      );
+    if (m) out.push({ name: m[1], version: m[2], dev: false });
+  }
+  return out;
+}
+
+/** Pipfile.lock: `default` and `develop` sections with `"version": "==X"`. */
+export function parsePipfileLock(text: string): PinnedPackage[] {
+  const doc = JSON.parse(text) as Record<string, Record<string, { version?: string }>>;
+  const out: PinnedPackage[] = [];
+  for (const [section, dev] of [
+    ['default', false],
+    ['develop', true],
+  ] as const) {
+    for (const [name, e] of Object.entries(doc[section] ?? {})) {
+      const v = /^===?(.+)$/.exec(e?.version ?? '')?.[1];
+      if (v) out.push({ name, version: v, dev });
+    }
+  }
+  return out;
+}
+
+const REQUIREMENTS = /(^|\/)requirements[^/]*\.txt$/;
+const PIPFILE_LOCK = /(^|\/)Pipfile\.lock$/;
+
+/** Pinned Python dependencies of source trees (`customs fs`). */
+export const pythonLockCataloger: Cataloger = {
+  name: 'python-lock',
+  wants: (path) =>
+    (REQUIREMENTS.test(path) || PIPFILE_LOCK.test(path)) && !/(site|dist)-packages\//.test(path),
+  async catalog(ctx: CatalogContext): Promise<Package[]> {
+    const out: Package[] = [];
+    for (const [path, entry] of ctx.fs.walk()) {
+      if (entry.type !== 'file' || !this.wants(path)) continue;
+      const buf = await ctx.fs.readFile(path);
+      if (!buf) continue;
+      let pins: PinnedPackage[];
+      try {
+        pins = PIPFILE_LOCK.test(path) ? parsePipfileLock(buf.toString('utf8')) : parseRequirements(buf);
+      } catch (err) {
+        ctx.warnings.push(`/${path}: not readable (${(err as Error).message}); skipped`);
+        continue;
+      }
+      for (const p of pins) {
+        out.push({
+          name: p.name,
+          version: p.version,
+          type: 'pypi',
+          licenses: [],
+          purl: new PackageURL('pypi', undefined, pep503(p.name), p.version, undefined, undefined).toString(),
+          foundBy: 'python-lock',
+          locations: [{ path: `/${path}` }],
+          description: p.dev ? 'development dependency' : undefined,
+        });
+      }
+    }
+    return out;
+  },
+};
