@@ -1,3 +1,4 @@
+import { wantedFiles } from './files.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 import { npmPurl } from './npm.js';
 
@@ -78,10 +79,8 @@ export const npmLockCataloger: Cataloger = {
   wants: (path) => LOCKFILE.test(path) && !path.includes('node_modules/'),
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const out: Package[] = [];
-    for (const [path, entry] of ctx.fs.walk()) {
-      if (entry.type !== 'file' || !LOCKFILE.test(path) || path.includes('node_modules/')) continue;
-      const text = (await ctx.fs.readFile(path))?.toString('utf8');
-      if (text === undefined) continue;
+    for await (const { path, content } of wantedFiles(ctx.fs, npmLockCataloger.wants)) {
+      const text = content.toString('utf8');
       let locked: LockedPackage[];
       try {
         locked = parsePackageLock(text);

@@ -1,4 +1,5 @@
 import { PackageURL } from 'packageurl-js';
+import { wantedFiles } from './files.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 
 /** The package.json of every installed package: node_modules/NAME or node_modules/@SCOPE/NAME, nested or hoisted. */
@@ -67,10 +68,8 @@ export const npmCataloger: Cataloger = {
   wants: (path) => WANTS.test(path),
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const out: Package[] = [];
-    for (const [path, entry] of ctx.fs.walk()) {
-      if (entry.type !== 'file' || !WANTS.test(path)) continue;
-      const text = (await ctx.fs.readFile(path))?.toString('utf8');
-      if (text === undefined) continue;
+    for await (const { path, content } of wantedFiles(ctx.fs, (p) => WANTS.test(p))) {
+      const text = content.toString('utf8');
       const m = parsePackageJson(text);
       if ('error' in m) {
         // Test fixtures and templates inside packages are common; only real damage is worth a word.

@@ -1,4 +1,5 @@
 import { PackageURL } from 'packageurl-js';
+import { wantedFiles } from './files.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 import { pep503 } from './python.js';
 
@@ -59,10 +60,7 @@ export const pythonLockCataloger: Cataloger = {
     (REQUIREMENTS.test(path) || PIPFILE_LOCK.test(path)) && !/(site|dist)-packages\//.test(path),
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const out: Package[] = [];
-    for (const [path, entry] of ctx.fs.walk()) {
-      if (entry.type !== 'file' || !this.wants(path)) continue;
-      const buf = await ctx.fs.readFile(path);
-      if (!buf) continue;
+    for await (const { path, content: buf } of wantedFiles(ctx.fs, pythonLockCataloger.wants)) {
       let pins: PinnedPackage[];
       try {
         pins = PIPFILE_LOCK.test(path) ? parsePipfileLock(buf.toString('utf8')) : parseRequirements(buf);

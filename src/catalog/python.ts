@@ -1,5 +1,6 @@
 import { PackageURL } from 'packageurl-js';
 import { splitLicenses } from './license.js';
+import { wantedFiles } from './files.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 
 /** Installed distributions: `*.dist-info/METADATA`, `*.egg-info/PKG-INFO`, or an `*.egg-info` file. */
@@ -55,10 +56,8 @@ export const pythonCataloger: Cataloger = {
   wants: (path) => WANTS.test(path),
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const out: Package[] = [];
-    for (const [path, entry] of ctx.fs.walk()) {
-      if (entry.type !== 'file' || !WANTS.test(path)) continue;
-      const text = (await ctx.fs.readFile(path))?.toString('utf8');
-      if (text === undefined) continue;
+    for await (const { path, content } of wantedFiles(ctx.fs, (p) => WANTS.test(p))) {
+      const text = content.toString('utf8');
       const md = parsePythonMetadata(text);
       if (!md) {
         ctx.warnings.push(`/${path}: no Name/Version in the Python metadata; skipped`);
