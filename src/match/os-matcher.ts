@@ -28,43 +28,36 @@ export function osTarget(os: OsInfo | undefined): OsTarget | undefined {
   const own = (p: Package) => p.version;
   // Debian's feeds give source versions; a binNMU (+bN) or a differently versioned binary keeps its source's version.
   const sourceVersion = (p: Package) => p.source?.version ?? p.version;
-  const rpm = (ecoBase: string, release: (r: string) => boolean): OsTarget => ({
+  const target = (
+    ecoBase: string,
+    packageType: string,
+    releaseMatches: (r: string) => boolean,
+    keyOf: (p: Package) => string,
+    versionOf: (p: Package) => string,
+  ): OsTarget => ({
     ecoBase,
-    releaseMatches: release,
-    keyOf: byName,
-    versionOf: own,
+    packageType,
+    releaseMatches,
+    keyOf,
+    versionOf,
     scheme: schemeForEcosystem(ecoBase)!,
-    packageType: 'rpm',
   });
+  const rpm = (ecoBase: string, release: (r: string) => boolean) =>
+    target(ecoBase, 'rpm', release, byName, own);
   switch (os.id) {
     case 'alpine':
-      return {
-        ecoBase: 'Alpine',
-        releaseMatches: (r) => r === `v${majorMinor(os.version)}`,
-        keyOf: bySource,
-        versionOf: own,
-        scheme: schemeForEcosystem('Alpine')!,
-        packageType: 'apk',
-      };
+      return target('Alpine', 'apk', (r) => r === `v${majorMinor(os.version)}`, bySource, own);
     case 'debian':
-      return {
-        ecoBase: 'Debian',
-        releaseMatches: (r) => r === major(os.version),
-        keyOf: bySource,
-        versionOf: sourceVersion,
-        scheme: schemeForEcosystem('Debian')!,
-        packageType: 'deb',
-      };
+      return target('Debian', 'deb', (r) => r === major(os.version), bySource, sourceVersion);
     case 'ubuntu':
       // OSV writes Ubuntu releases as "22.04:LTS", "24.10"; Pro (ESM) data applies only to subscribers.
-      return {
-        ecoBase: 'Ubuntu',
-        releaseMatches: (r) => r === os.version || r === `${os.version}:LTS`,
-        keyOf: bySource,
-        versionOf: sourceVersion,
-        scheme: schemeForEcosystem('Ubuntu')!,
-        packageType: 'deb',
-      };
+      return target(
+        'Ubuntu',
+        'deb',
+        (r) => r === os.version || r === `${os.version}:LTS`,
+        bySource,
+        sourceVersion,
+      );
     case 'almalinux':
       return rpm('AlmaLinux', (r) => r === major(os.version));
     case 'rocky':
@@ -79,23 +72,9 @@ export function osTarget(os: OsInfo | undefined): OsTarget | undefined {
     case 'sles':
       return rpm('SUSE', (r) => r.includes(`Linux Enterprise`) && r.includes(major(os.version)));
     case 'wolfi':
-      return {
-        ecoBase: 'Wolfi',
-        releaseMatches: () => true,
-        keyOf: byName,
-        versionOf: own,
-        scheme: schemeForEcosystem('Wolfi')!,
-        packageType: 'apk',
-      };
     case 'chainguard':
-      return {
-        ecoBase: 'Chainguard',
-        releaseMatches: () => true,
-        keyOf: byName,
-        versionOf: own,
-        scheme: schemeForEcosystem('Chainguard')!,
-        packageType: 'apk',
-      };
+      // Rolling distributions: one advisory set, no releases.
+      return target(os.id === 'wolfi' ? 'Wolfi' : 'Chainguard', 'apk', () => true, byName, own);
     default:
       return undefined;
   }
