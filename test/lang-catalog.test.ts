@@ -241,3 +241,19 @@ describe("Python requirements files and Pipfile.lock against a peer's expectatio
     });
   }
 });
+
+describe("yarn.lock (classic and berry) against a peer's expectations (trivy yarn lock)", () => {
+  const dir = fx('npm/trivy-yarn-lock');
+  for (const f of readdirSync(dir).filter(
+    (n) => n.endsWith('.lock') && readdirSync(dir).includes(`${n}.expected.json`),
+  )) {
+    it(f, async () => {
+      const { parseYarnLock } = await import('../src/catalog/yarn-lock.js');
+      const want = (json('npm/trivy-yarn-lock', `${f}.expected.json`).cases[0].want ?? []) as Array<{
+        ID: string;
+      }>;
+      const got = parseYarnLock(readFileSync(`${dir}/${f}`, 'utf8'));
+      assert.deepEqual(got.map((p) => `${p.name}@${p.version}`).sort(), want.map((w) => w.ID).sort());
+    });
+  }
+});

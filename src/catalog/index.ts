@@ -10,6 +10,7 @@ import { npmCataloger } from './npm.js';
 import { npmLockCataloger } from './npm-lock.js';
 import { pythonCataloger } from './python.js';
 import { pythonLockCataloger } from './python-locks.js';
+import { yarnLockCataloger } from './yarn-lock.js';
 import { rpmCataloger } from './rpm/index.js';
 
 /** Every cataloger; a new ecosystem is one module and one line here. */
@@ -36,7 +37,12 @@ export interface Inventory {
 }
 
 /** Source trees (`customs fs`) also read lockfiles. */
-export const sourceTreeCatalogers: Cataloger[] = [...catalogers, npmLockCataloger, pythonLockCataloger];
+export const sourceTreeCatalogers: Cataloger[] = [
+  ...catalogers,
+  npmLockCataloger,
+  yarnLockCataloger,
+  pythonLockCataloger,
+];
 
 /** `mergeDuplicates`: one package per purl (source trees, where a lockfile and node_modules both list it). */
 export async function catalogImage(
