@@ -1,5 +1,4 @@
-import { wantedFiles } from './files.js';
-import type { CatalogContext, Cataloger, Package } from './model.js';
+import { lockfileCataloger } from './files.js';
 import { npmPurl } from './npm.js';
 
 /**
@@ -74,34 +73,10 @@ export function parsePackageLock(text: string): LockedPackage[] {
 const LOCKFILE = /(^|\/)(package-lock|npm-shrinkwrap)\.json$/;
 
 /** Lockfiles of source trees (`customs fs`); images are inventoried from what is installed. */
-export const npmLockCataloger: Cataloger = {
+export const npmLockCataloger = lockfileCataloger({
   name: 'npm-lock',
+  type: 'npm',
   wants: (path) => LOCKFILE.test(path) && !path.includes('node_modules/'),
-  async catalog(ctx: CatalogContext): Promise<Package[]> {
-    const out: Package[] = [];
-    for await (const { path, content } of wantedFiles(ctx.fs, npmLockCataloger.wants)) {
-      const text = content.toString('utf8');
-      let locked: LockedPackage[];
-      try {
-        locked = parsePackageLock(text);
-      } catch (err) {
-        ctx.warnings.push(`/${path}: not a readable lockfile (${(err as Error).message}); skipped`);
-        continue;
-      }
-      for (const p of locked) {
-        if (!p.version) continue; // workspace folders: the project itself, not a dependency
-        out.push({
-          name: p.name,
-          version: p.version,
-          type: 'npm',
-          licenses: [],
-          purl: npmPurl(p.name, p.version),
-          foundBy: 'npm-lock',
-          locations: [{ path: `/${path}` }],
-          description: p.dev ? 'development dependency' : undefined,
-        });
-      }
-    }
-    return out;
-  },
-};
+  parse: (content) => parsePackageLock(content.toString('utf8')),
+  purl: npmPurl,
+});

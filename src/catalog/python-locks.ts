@@ -1,6 +1,5 @@
 import { PackageURL } from 'packageurl-js';
-import { wantedFiles } from './files.js';
-import type { CatalogContext, Cataloger, Package } from './model.js';
+import { lockfileCataloger } from './files.js';
 import { pep503 } from './python.js';
 
 /**
@@ -54,33 +53,13 @@ const REQUIREMENTS = /(^|\/)requirements[^/]*\.txt$/;
 const PIPFILE_LOCK = /(^|\/)Pipfile\.lock$/;
 
 /** Pinned Python dependencies of source trees (`customs fs`). */
-export const pythonLockCataloger: Cataloger = {
+export const pythonLockCataloger = lockfileCataloger({
   name: 'python-lock',
+  type: 'pypi',
   wants: (path) =>
     (REQUIREMENTS.test(path) || PIPFILE_LOCK.test(path)) && !/(site|dist)-packages\//.test(path),
-  async catalog(ctx: CatalogContext): Promise<Package[]> {
-    const out: Package[] = [];
-    for await (const { path, content: buf } of wantedFiles(ctx.fs, pythonLockCataloger.wants)) {
-      let pins: PinnedPackage[];
-      try {
-        pins = PIPFILE_LOCK.test(path) ? parsePipfileLock(buf.toString('utf8')) : parseRequirements(buf);
-      } catch (err) {
-        ctx.warnings.push(`/${path}: not readable (${(err as Error).message}); skipped`);
-        continue;
-      }
-      for (const p of pins) {
-        out.push({
-          name: p.name,
-          version: p.version,
-          type: 'pypi',
-          licenses: [],
-          purl: new PackageURL('pypi', undefined, pep503(p.name), p.version, undefined, undefined).toString(),
-          foundBy: 'python-lock',
-          locations: [{ path: `/${path}` }],
-          description: p.dev ? 'development dependency' : undefined,
-        });
-      }
-    }
-    return out;
-  },
-};
+  parse: (content, path) =>
+    PIPFILE_LOCK.test(path) ? parsePipfileLock(content.toString('utf8')) : parseRequirements(content),
+  purl: (name, version) =>
+    new PackageURL('pypi', undefined, pep503(name), version, undefined, undefined).toString(),
+});

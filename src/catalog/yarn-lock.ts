@@ -1,6 +1,5 @@
 import YAML from 'yaml';
-import { wantedFiles } from './files.js';
-import type { CatalogContext, Cataloger, Package } from './model.js';
+import { lockfileCataloger } from './files.js';
 import { npmPurl } from './npm.js';
 
 /**
@@ -67,31 +66,10 @@ export function parseYarnLock(text: string): YarnPackage[] {
 
 const YARN_LOCK = /(^|\/)yarn\.lock$/;
 
-export const yarnLockCataloger: Cataloger = {
+export const yarnLockCataloger = lockfileCataloger({
   name: 'yarn-lock',
+  type: 'npm',
   wants: (path) => YARN_LOCK.test(path) && !path.includes('node_modules/'),
-  async catalog(ctx: CatalogContext): Promise<Package[]> {
-    const out: Package[] = [];
-    for await (const { path, content } of wantedFiles(ctx.fs, yarnLockCataloger.wants)) {
-      let pkgs: YarnPackage[];
-      try {
-        pkgs = parseYarnLock(content.toString('utf8'));
-      } catch (err) {
-        ctx.warnings.push(`/${path}: not a readable yarn.lock (${(err as Error).message}); skipped`);
-        continue;
-      }
-      for (const p of pkgs) {
-        out.push({
-          name: p.name,
-          version: p.version,
-          type: 'npm',
-          licenses: [],
-          purl: npmPurl(p.name, p.version),
-          foundBy: 'yarn-lock',
-          locations: [{ path: `/${path}` }],
-        });
-      }
-    }
-    return out;
-  },
-};
+  parse: (content) => parseYarnLock(content.toString('utf8')),
+  purl: npmPurl,
+});
