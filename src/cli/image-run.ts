@@ -16,6 +16,7 @@ import { updateDatabase } from '../vulndb/update.js';
 import { existsSync, rmSync } from 'node:fs';
 import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignore.js';
 import { applyVex, loadVex } from '../policy/vex.js';
+import { remoteOptions, type RemoteFlags } from './remote-options.js';
 
 /**
  * --skip-dirs / --skip-files for source trees: a name matches that folder or file anywhere, a
@@ -36,7 +37,7 @@ export function skipper(dirs?: string, files?: string): (path: string, isDir: bo
   return (path, isDir) => hit(path, isDir ? d : f);
 }
 
-export interface ImageOptions {
+export interface ImageOptions extends RemoteFlags {
   skipDirs?: string;
   skipFiles?: string;
   format: string;
@@ -142,9 +143,11 @@ export async function run(
     limits,
     exposure: opts.exposure as Exposure,
     env: opts.env as Environment,
+    ...(fromSbom || sourceTree ? {} : await remoteOptions(opts)),
   };
   const full = fromSbom ? scanSbomFile(target, scanOpts) : await scanImage(target, scanOpts);
   const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });
+  if (!opts.quiet && result.image.origin) process.stderr.write(`customs: read ${result.image.origin}\n`);
   if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`customs: warning: ${w}\n`);
   const text = write(
     opts.showSuppressed || opts.format !== 'table' ? result : { ...result, suppressed: [] },

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ImageOptions } from './image-run.js';
+import { addRemoteOptions } from './remote-options.js';
 
 /** Output formats of the scan commands (the modules load only when a scan runs). */
 const FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx', 'markdown', 'html', 'junit', 'gitlab'];
@@ -8,7 +9,7 @@ const run = async (target: string, opts: ImageOptions, fromSbom = false, sourceT
   (await import('./image-run.js')).run(target, opts, fromSbom, sourceTree);
 
 function options(cmd: Command): Command {
-  return cmd
+  return addRemoteOptions(cmd)
     .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .option('--severity <levels>', 'only these severities, e.g. HIGH,CRITICAL')
@@ -45,8 +46,11 @@ export function registerImage(program: Command): void {
   options(
     program
       .command('image')
-      .description('scan an image for vulnerabilities (archive, OCI layout or folder)')
-      .argument('<target>', 'docker-archive:FILE, oci:DIR, oci-archive:FILE or a path'),
+      .description('scan an image for vulnerabilities (registry, daemon, archive, OCI layout or folder)')
+      .argument(
+        '<target>',
+        'alpine:3.19, registry/repo@sha256:…, docker-daemon:NAME, podman:NAME, docker-archive:FILE, oci:DIR, oci-archive:FILE or a path',
+      ),
   ).action((target: string, opts: ImageOptions) => run(target, opts));
   options(
     program

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { CustomsError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerCache } from './cache.js';
 import { registerDb } from './db.js';
 import { registerImage } from './image.js';
 import { registerSbom } from './sbom.js';
@@ -37,6 +38,7 @@ const program = new Command()
 registerImage(program);
 registerSbom(program);
 registerDb(program);
+registerCache(program);
 // Every (sub)command accepts --debug and reports usage errors through fail().
 const all = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...all(c.commands)]);
 for (const c of all(program.commands)) c.exitOverride().option('--debug', 'show stack traces of errors');

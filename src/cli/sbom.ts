@@ -7,8 +7,9 @@ import { openImage } from '../image/open.js';
 import { parsePlatform } from '../image/platform.js';
 import { sbomFormats } from '../report/sbom-formats.js';
 import { VERSION } from '../version.js';
+import { addRemoteOptions, remoteOptions, type RemoteFlags } from './remote-options.js';
 
-interface SbomOptions {
+interface SbomOptions extends RemoteFlags {
   format: string;
   output?: string;
   platform?: string;
@@ -17,10 +18,12 @@ interface SbomOptions {
 }
 
 export function registerSbom(program: Command): void {
-  program
-    .command('sbom')
+  addRemoteOptions(program.command('sbom'))
     .description('list every package in an image (docker/OCI archive, OCI layout, or root filesystem folder)')
-    .argument('<target>', 'docker-archive:FILE, oci:DIR, oci-archive:FILE, dir:DIR, or a path (kind guessed)')
+    .argument(
+      '<target>',
+      'an image reference (alpine:3.19, ghcr.io/org/app@sha256:…), docker-daemon:NAME, podman:NAME, docker-archive:FILE, oci:DIR, oci-archive:FILE, dir:DIR, or a path (kind guessed)',
+    )
     .option('-f, --format <format>', `output format: ${Object.keys(sbomFormats).join(', ')}`, 'table')
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .option(
@@ -50,7 +53,14 @@ export function registerSbom(program: Command): void {
       } catch (err) {
         throw new CustomsError(`--platform: ${(err as Error).message}`);
       }
-      const image = await openImage(target, { wants: wantedBy(), platform, limits });
+      const image = await openImage(target, {
+        wants: wantedBy(),
+        platform,
+        limits,
+        ...(await remoteOptions(opts)),
+      });
+      if (!opts.quiet && image.metadata.origin)
+        process.stderr.write(`customs: read ${image.metadata.origin}\n`);
       const inventory = await catalogImage(image);
       if (!opts.quiet) {
         for (const w of [...image.metadata.warnings, ...inventory.warnings])

@@ -46,7 +46,9 @@ export interface HistoryEntry {
 export interface ImageMetadata {
   /** What the user asked for, e.g. `docker-archive:alpine.tar`. */
   target: string;
-  kind: 'docker-archive' | 'oci-layout' | 'oci-archive' | 'rootfs' | 'sbom';
+  kind: 'docker-archive' | 'oci-layout' | 'oci-archive' | 'rootfs' | 'sbom' | 'registry' | 'docker-daemon';
+  /** Where a remote image was read from, e.g. `Docker Engine 20.10.24 at unix:///run/docker.sock`. */
+  origin?: string;
   /** A human name: first repo tag, annotation ref name, or the path. */
   name: string;
   repoTags: string[];

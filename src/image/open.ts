@@ -10,6 +10,11 @@ import { resolveImage } from './sources/layout.js';
 import { openRootfs } from './sources/rootfs.js';
 import { isPlainTar, SeekableTarStore } from './sources/seekable-tar-store.js';
 import { TarStore } from './sources/tar-store.js';
+import { openDaemonImage } from './sources/daemon.js';
+import { RegistryStore } from './sources/registry-store.js';
+import { RegistryClient, type RegistryOptions } from './registry/client.js';
+import { formatReference, parseReference } from './registry/reference.js';
+import { LayerCache } from './layer-cache.js';
 
 export interface OpenOptions {
   wants: Wants;
@@ -17,9 +22,18 @@ export interface OpenOptions {
   skip?: (path: string, isDir: boolean) => boolean;
   platform?: Platform;
   limits?: Partial<Limits>;
+  /** Registry and daemon access: TLS, timeout, credentials. */
+  registry?: RegistryOptions;
+  /** Layer cache for registry images; null turns it off (default: the user cache folder). */
+  layerCache?: LayerCache | null;
 }
 
 const PREFIXES = ['docker-archive', 'oci-archive', 'oci', 'oci-dir', 'dir', 'rootfs'] as const;
+/** Remote sources: `registry:` (or skopeo's `docker://`), a running engine's API. */
+const REMOTE = /^(registry:|docker:\/\/|docker-daemon:|podman:)(.*)$/;
+
+/** A path the user most likely meant as a local file (so a typo is not looked up on Docker Hub). */
+const FILE_LIKE = /(^[./~]|\.(tar|tgz|gz|zst|oci|json|ya?ml)$)/i;
 type Prefix = (typeof PREFIXES)[number];
 
 /** Split `scheme:path[:ref]`; a path that exists wins over a trailing `:ref`. */
@@ -39,8 +53,13 @@ export function parseTarget(target: string): { scheme?: Prefix; path: string; re
 export async function openImage(target: string, opts: OpenOptions): Promise<OpenedImage> {
   const limits = { ...defaultLimits, ...opts.limits };
   const platform = opts.platform ?? hostPlatform();
+  const remote = REMOTE.exec(target);
+  if (remote) return openRemote(remote[1], remote[2], target, opts, limits, platform);
   const { scheme, path, ref } = parseTarget(target);
   if (!existsSync(path)) {
+    // Like docker: a name that is not a local path is an image reference (alpine:3.19, ghcr.io/…).
+    if (!scheme && !FILE_LIKE.test(target) && /^[a-z0-9]/i.test(target))
+      return openRemote('registry:', target, target, opts, limits, platform);
     throw new CustomsError('no such file or directory', target);
   }
   try {
@@ -79,6 +98,43 @@ export async function openImage(target: string, opts: OpenOptions): Promise<Open
       throw new CustomsError('not an OCI archive: index.json is missing');
     }
     return await resolveImage(store, kind, target, resolveOpts);
+  } catch (err) {
+    throw withInput(err, target);
+  }
+}
+
+async function openRemote(
+  prefix: string,
+  rest: string,
+  target: string,
+  opts: OpenOptions,
+  limits: Limits,
+  platform: Platform,
+): Promise<OpenedImage> {
+  try {
+    if (prefix === 'docker-daemon:' || prefix === 'podman:') {
+      if (!rest) throw new CustomsError(`${prefix} needs an image name, e.g. ${prefix}app:dev`);
+      return await openDaemonImage(prefix === 'podman:' ? 'podman' : 'docker', rest, target, {
+        wants: opts.wants,
+        limits,
+        platform,
+        timeoutMs: opts.registry?.timeoutMs,
+      });
+    }
+    const ref = parseReference(rest);
+    const client = new RegistryClient(ref.domain, opts.registry);
+    try {
+      const cache = opts.layerCache === undefined ? LayerCache.default() : (opts.layerCache ?? undefined);
+      const store = new RegistryStore(client, ref, target, cache);
+      await store.init();
+      const image = await resolveImage(store, 'registry', target, { platform, wants: opts.wants, limits });
+      image.metadata.origin = `${formatReference(ref)} (${store.top!.digest}); layers: ${store.stats.downloadedLayers} downloaded, ${store.stats.cachedLayers} from the cache`;
+      image.metadata.name = formatReference(ref);
+      if (!image.metadata.repoTags.length) image.metadata.repoTags = [formatReference(ref)];
+      return image;
+    } finally {
+      await client.close();
+    }
   } catch (err) {
     throw withInput(err, target);
   }

@@ -7,7 +7,7 @@ import {
 } from '../catalog/index.js';
 import type { ImageMetadata } from '../image/model.js';
 import type { Limits } from '../image/limits.js';
-import { openImage } from '../image/open.js';
+import { openImage, type OpenOptions } from '../image/open.js';
 import type { Platform } from '../image/platform.js';
 import { matchLanguagePackages, matchOsPackages } from '../match/matcher.js';
 import { riskOf, summarize } from '../rank/risk.js';
@@ -25,6 +25,8 @@ export interface ScanOptions {
   env?: Environment;
   /** Scan a source tree (`customs fs`): lockfiles too, duplicates merged, these paths skipped. */
   sourceTree?: { skip: (path: string, isDir: boolean) => boolean };
+  registry?: OpenOptions['registry'];
+  layerCache?: OpenOptions['layerCache'];
 }
 
 /** The main job: inventory an image, match it against the database, rank what was found. */
@@ -36,6 +38,8 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
     platform: opts.platform,
     limits: opts.limits,
     skip: opts.sourceTree?.skip,
+    registry: opts.registry,
+    layerCache: opts.layerCache,
   });
   const inventory = await catalogImage(image, list, !!opts.sourceTree);
   return scanInventory(image.metadata, inventory, opts);

@@ -33,6 +33,13 @@ export class TarStore implements BlobStore {
     return store;
   }
 
+  /** The same single pass over a stream (a daemon's `docker save` output). */
+  static async fromStream(source: Readable, input: string, wants: Wants, limits: Limits): Promise<TarStore> {
+    const store = new TarStore(input);
+    await store.scan(source, wants, limits);
+    return store;
+  }
+
   private async scan(source: Readable, wants: Wants, limits: Limits): Promise<void> {
     const { head, rest } = await sniff(source);
     const dec = decompressor(sniffCompression(head));

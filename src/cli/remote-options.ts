@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { CustomsError } from '../errors.js';
+import type { RegistryOptions } from '../image/registry/client.js';
+
+/** Flags every command that takes an image target shares: registry access and the layer cache. */
+export interface RemoteFlags {
+  insecure?: boolean;
+  timeout?: string;
+  username?: string;
+  passwordStdin?: boolean;
+  /** false with --no-cache. */
+  cache?: boolean;
+}
+
+export function addRemoteOptions(cmd: Command): Command {
+  return cmd
+    .option('--insecure', 'allow a registry on plain HTTP or with an unverified TLS certificate')
+    .option('--timeout <seconds>', 'fail when a registry or daemon sends nothing for this long', '30')
+    .option('--username <user>', 'registry user name (with --password-stdin); default: docker config.json')
+    .option('--password-stdin', 'read the registry password or token from standard input')
+    .option('--no-cache', 'do not read or fill the registry layer cache');
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+export async function remoteOptions(
+  flags: RemoteFlags,
+): Promise<{ registry: RegistryOptions; layerCache?: null }> {
+  const seconds = Number(flags.timeout ?? 30);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new CustomsError('--timeout must be a positive number of seconds');
+  const registry: RegistryOptions = { insecure: flags.insecure, timeoutMs: seconds * 1000 };
+  if (flags.passwordStdin) {
+    if (!flags.username) throw new CustomsError('--password-stdin needs --username');
+    const password = await readStdin();
+    if (!password) throw new CustomsError('--password-stdin: nothing on standard input');
+    registry.credentials = { username: flags.username, password, source: '--username/--password-stdin' };
+  } else if (flags.username) {
+    throw new CustomsError('--username needs --password-stdin (passwords are not taken on the command line)');
+  }
+  return { registry, layerCache: flags.cache === false ? null : undefined };
+}

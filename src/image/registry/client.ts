@@ -1,0 +1,451 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request, type Dispatcher } from 'undici';
+import { CustomsError } from '../../errors.js';
+import { VERSION } from '../../version.js';
+import { parseChallenges, pickChallenge, type Challenge } from './challenge.js';
+import { credentialsFor, type Credentials } from './credentials.js';
+import { apiHost } from './reference.js';
+
+/**
+ * An OCI Distribution client on undici (no maintained JavaScript library does the token flow,
+ * resumable blobs and docker's credential rules together). It only reads.
+ */
+
+export interface RegistryOptions {
+  /** Plain HTTP and unverified TLS allowed (opt-in, like docker's insecure-registries). */
+  insecure?: boolean;
+  /** Idle-read timeout: a connection silent this long fails (default 30 s). */
+  timeoutMs?: number;
+  /** Attempts after the first on 429, 5xx and broken connections (default 4). */
+  retries?: number;
+  /** Explicit credentials (--username/--password-stdin, CUSTOMS_REGISTRY_TOKEN); else config.json. */
+  credentials?: Credentials;
+  /** docker config.json to read (default $DOCKER_CONFIG/config.json or ~/.docker/config.json). */
+  dockerConfig?: string;
+  /** First backoff delay in ms (doubles each retry); tests shorten it. */
+  backoffMs?: number;
+}
+
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  // Asked for only so that such a manifest can be refused with a clear message.
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+];
+
+const MAX_MANIFEST = 4 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const MAX_RETRY_AFTER_MS = 120_000;
+
+export interface Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+interface Req {
+  path: string;
+  accept?: string[];
+  range?: number;
+  method?: 'GET' | 'HEAD';
+}
+
+const header = (h: Response['headers'], name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+const TLS_CODES =
+  /^(ERR_SSL|ERR_TLS|EPROTO|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_|UNABLE_TO_GET_ISSUER_CERT)/;
+
+function errCode(err: unknown): string {
+  let e = err as { code?: string; cause?: unknown } | undefined;
+  for (let i = 0; e && i < 4; i++) {
+    if (e.code && e.code !== 'UND_ERR_SOCKET') return e.code;
+    e = e.cause as typeof e;
+  }
+  return (err as { code?: string })?.code ?? '';
+}
+
+/** Retry-After as milliseconds (seconds or an HTTP date). */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+export class RegistryClient {
+  readonly host: string;
+  private scheme: 'https' | 'http' | undefined;
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private creds: Credentials | undefined | null = null; // null: not looked up yet
+  /** Authorization header per scope (repository), once a challenge has been answered. */
+  private readonly auth = new Map<string, string>();
+
+  constructor(
+    readonly domain: string,
+    private readonly opts: RegistryOptions = {},
+  ) {
+    this.host = apiHost(domain);
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.retries = opts.retries ?? 4;
+    this.backoffMs = opts.backoffMs ?? 500;
+    this.agent = new Agent({
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      connectTimeout: this.timeoutMs,
+      connect: { rejectUnauthorized: !opts.insecure },
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close().catch(() => undefined);
+  }
+
+  private async credentials(): Promise<Credentials | undefined> {
+    if (this.creds === null) {
+      const env = process.env.CUSTOMS_REGISTRY_TOKEN;
+      this.creds =
+        this.opts.credentials ??
+        (env ? { registryToken: env, source: 'CUSTOMS_REGISTRY_TOKEN' } : undefined) ??
+        (await credentialsFor(this.domain, this.opts.dockerConfig));
+    }
+    return this.creds;
+  }
+
+  /** https, or with --insecure http when the registry does not speak TLS (as docker does). */
+  private async base(): Promise<string> {
+    if (!this.scheme) {
+      this.scheme = 'https';
+      if (this.opts.insecure) {
+        try {
+          const r = await this.raw(`https://${this.host}/v2/`, {}, 'GET');
+          await r.body.dump();
+        } catch (err) {
+          if (TLS_CODES.test(errCode(err)) || errCode(err) === 'ECONNRESET') this.scheme = 'http';
+        }
+      }
+    }
+    return `${this.scheme}://${this.host}`;
+  }
+
+  private async raw(url: string, headers: Record<string, string>, method: 'GET' | 'HEAD'): Promise<Response> {
+    const r = await request(url, {
+      method,
+      headers: { 'user-agent': `customs/${VERSION}`, ...headers },
+      dispatcher: this.agent as Dispatcher,
+    });
+    return { status: r.statusCode, headers: r.headers, body: r.body };
+  }
+
+  /** One request with redirects followed by hand: Authorization never leaves the registry's origin. */
+  private async once(req: Req, authorization: string | undefined): Promise<Response> {
+    let url = `${await this.base()}${req.path}`;
+    const origin = new URL(url).origin;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = {};
+      if (req.accept) headers.accept = req.accept.join(', ');
+      if (req.range) headers.range = `bytes=${req.range}-`;
+      if (authorization && new URL(url).origin === origin) headers.authorization = authorization;
+      const res = await this.raw(url, headers, req.method ?? 'GET');
+      if (![301, 302, 303, 307, 308].includes(res.status)) return res;
+      await res.body.dump();
+      const loc = header(res.headers, 'location');
+      if (!loc || hop >= MAX_REDIRECTS)
+        throw new CustomsError(`${this.host}: too many redirects for ${req.path}`);
+      url = new URL(loc, url).toString();
+      if (url.startsWith('http:') && !this.opts.insecure && !origin.startsWith('http:'))
+        throw new CustomsError(
+          `${this.host}: redirected to plain HTTP (${new URL(url).host}); refused without --insecure`,
+        );
+    }
+  }
+
+  /** A request with authentication, retries and backoff. `scope` is the repository. */
+  async fetch(scope: string, req: Req): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.authed(scope, req);
+      } catch (err) {
+        if (err instanceof CustomsError) throw err;
+        if (attempt < this.retries && this.retriable(err)) {
+          await sleep(this.backoff(attempt));
+          continue;
+        }
+        throw this.networkError(err);
+      }
+      if (RETRY_STATUS.has(res.status) && attempt < this.retries) {
+        const wait = retryAfterMs(header(res.headers, 'retry-after'));
+        await res.body.dump();
+        await sleep(Math.min(wait ?? this.backoff(attempt), MAX_RETRY_AFTER_MS));
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return this.backoffMs * 2 ** attempt * (0.75 + Math.random() / 2);
+  }
+
+  retriable(err: unknown): boolean {
+    const code = errCode(err);
+    return !TLS_CODES.test(code) && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN';
+  }
+
+  networkError(err: unknown): CustomsError {
+    const code = errCode(err);
+    const what =
+      code === 'UND_ERR_HEADERS_TIMEOUT' ||
+      code === 'UND_ERR_BODY_TIMEOUT' ||
+      code === 'UND_ERR_CONNECT_TIMEOUT'
+        ? `sent nothing for ${this.timeoutMs / 1000} s (--timeout sets how long to wait)`
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? 'host not found (offline, or a typo in the registry name?)'
+          : code === 'ECONNREFUSED'
+            ? 'connection refused (is the registry running?)'
+            : TLS_CODES.test(code)
+              ? `TLS failed (${code}); a registry on plain HTTP or with a self-signed certificate needs --insecure`
+              : `${(err as Error)?.message ?? String(err)}${code ? ` (${code})` : ''}`;
+    return new CustomsError(`registry ${this.host}: ${what}`, undefined, { cause: err });
+  }
+
+  private async authed(scope: string, req: Req): Promise<Response> {
+    const creds = await this.credentials();
+    const preset = creds?.registryToken ? `Bearer ${creds.registryToken}` : this.auth.get(scope);
+    const res = await this.once(req, preset);
+    if (res.status !== 401) return res;
+    const challenge = pickChallenge(parseChallenges(header(res.headers, 'www-authenticate')));
+    await res.body.dump();
+    if (!challenge)
+      throw new CustomsError(`registry ${this.host} refused access (401) without saying how to authenticate`);
+    const authorization = await this.answer(challenge, scope, creds);
+    if (preset === authorization) throw this.denied(creds, scope);
+    this.auth.set(scope, authorization);
+    const again = await this.once(req, authorization);
+    if (again.status === 401) {
+      await again.body.dump();
+      throw this.denied(creds, scope);
+    }
+    return again;
+  }
+
+  private denied(creds: Credentials | undefined, scope: string): CustomsError {
+    return new CustomsError(
+      creds
+        ? `registry ${this.host}: authentication failed for ${scope} with the credentials from ${creds.source} (wrong user name or password, or no pull access)`
+        : `registry ${this.host}: ${scope} needs credentials: run "docker login ${this.domain}", or pass --username and --password-stdin`,
+    );
+  }
+
+  /** Answer a challenge: Basic directly, Bearer through the token service (RFC 6750 / distribution's token spec). */
+  private async answer(challenge: Challenge, scope: string, creds: Credentials | undefined): Promise<string> {
+    const basic =
+      creds?.username !== undefined && creds.password !== undefined
+        ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
+        : undefined;
+    if (challenge.scheme === 'basic') {
+      if (!basic) throw this.denied(undefined, scope);
+      return basic;
+    }
+    const realm = challenge.params.realm;
+    if (!realm) throw new CustomsError(`registry ${this.host}: its Bearer challenge names no realm`);
+    const url = new URL(realm);
+    if (
+      url.protocol === 'http:' &&
+      !this.opts.insecure &&
+      !new URL(await this.base()).protocol.startsWith('http:')
+    )
+      throw new CustomsError(
+        `registry ${this.host}: token service ${url.host} is plain HTTP; refused without --insecure`,
+      );
+    const service = challenge.params.service;
+    const scopes = challenge.params.scope ? challenge.params.scope.split(' ') : [`repository:${scope}:pull`];
+    if (!scopes.some((s) => s.startsWith(`repository:${scope}:`))) scopes.push(`repository:${scope}:pull`);
+    let res: Response;
+    try {
+      if (creds?.identityToken) {
+        // OAuth2 refresh-token grant, as docker does with an identity token.
+        const form = new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: creds.identityToken,
+          client_id: 'customs',
+        });
+        if (service) form.set('service', service);
+        form.set('scope', scopes.join(' '));
+        const r = await request(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'user-agent': `customs/${VERSION}`,
+          },
+          body: form.toString(),
+          dispatcher: this.agent as Dispatcher,
+        });
+        res = { status: r.statusCode, headers: r.headers, body: r.body };
+      } else {
+        if (service) url.searchParams.set('service', service);
+        for (const s of scopes) url.searchParams.append('scope', s);
+        const r = await request(url, {
+          headers: { 'user-agent': `customs/${VERSION}`, ...(basic ? { authorization: basic } : {}) },
+          dispatcher: this.agent as Dispatcher,
+        });
+        res = { status: r.statusCode, headers: r.headers, body: r.body };
+      }
+    } catch (err) {
+      throw new CustomsError(
+        `token service ${url.host}: ${this.networkError(err).message.replace(/^registry \S+: /, '')}`,
+      );
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body.dump();
+      throw this.denied(creds, scope);
+    }
+    if (res.status !== 200) {
+      await res.body.dump();
+      throw new CustomsError(`token service ${url.host} answered ${res.status}`);
+    }
+    const text = await readCapped(res.body, 1024 * 1024, 'token response');
+    let token: string | undefined;
+    try {
+      const j = JSON.parse(text.toString('utf8')) as { token?: string; access_token?: string };
+      token = j.token ?? j.access_token;
+    } catch {
+      /* reported below */
+    }
+    if (!token) throw new CustomsError(`token service ${url.host} answered without a token`);
+    return `Bearer ${token}`;
+  }
+
+  /** Fetch a manifest or index by tag or digest; a digest reference is verified. */
+  async manifest(
+    repository: string,
+    reference: string,
+  ): Promise<{ body: Buffer; mediaType: string; digest: string }> {
+    const res = await this.fetch(repository, {
+      path: `/v2/${repository}/manifests/${reference}`,
+      accept: MANIFEST_ACCEPT,
+    });
+    if (res.status === 404) {
+      await res.body.dump();
+      throw new CustomsError(`manifest unknown: ${this.domain} has no such repository, tag or digest`);
+    }
+    await this.expectOk(res, `manifest ${reference}`);
+    const body = await readCapped(res.body, MAX_MANIFEST, 'manifest');
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    if (reference.startsWith('sha256:') && reference !== digest)
+      throw new CustomsError(
+        `manifest ${reference} from ${this.host} does not match its digest (got ${digest})`,
+      );
+    let mediaType = (header(res.headers, 'content-type') ?? '').split(';')[0].trim();
+    let parsed: { mediaType?: string; schemaVersion?: number } = {};
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+    } catch {
+      throw new CustomsError(`manifest ${reference} from ${this.host} is not valid JSON`);
+    }
+    if (parsed.schemaVersion === 1 || mediaType.startsWith('application/vnd.docker.distribution.manifest.v1'))
+      throw new CustomsError(
+        `${reference} has a Docker schema 1 manifest, deprecated and not supported; re-push the image with a current client`,
+      );
+    if (parsed.mediaType) mediaType = parsed.mediaType;
+    return { body, mediaType, digest };
+  }
+
+  /** A small blob (an image config) read whole and verified. */
+  async smallBlob(repository: string, digest: string, max = 16 * 1024 * 1024): Promise<Buffer> {
+    const res = await this.fetch(repository, { path: `/v2/${repository}/blobs/${digest}` });
+    await this.expectOk(res, `blob ${digest}`);
+    const body = await readCapped(res.body, max, `blob ${digest}`);
+    verifyDigest(body, digest, this.host);
+    return body;
+  }
+
+  /**
+   * Stream a blob; a connection that breaks or stalls midway is resumed with a Range request
+   * from the last byte received (a server that ignores Range has the received bytes skipped).
+   */
+  async *blob(repository: string, digest: string): AsyncGenerator<Buffer> {
+    let offset = 0;
+    for (let attempt = 0; ;) {
+      const res = await this.fetch(repository, {
+        path: `/v2/${repository}/blobs/${digest}`,
+        range: offset || undefined,
+      });
+      await this.expectOk(res, `blob ${digest}`);
+      let skip = offset > 0 && res.status === 200 ? offset : 0;
+      const before = offset;
+      try {
+        for await (const c of res.body as AsyncIterable<Buffer>) {
+          let chunk = c;
+          if (skip) {
+            const n = Math.min(skip, chunk.length);
+            skip -= n;
+            chunk = chunk.subarray(n);
+            if (!chunk.length) continue;
+          }
+          offset += chunk.length;
+          yield chunk;
+        }
+        return;
+      } catch (err) {
+        if (err instanceof CustomsError) throw err;
+        if (offset > before) attempt = 0; // progress was made: the retry budget is per stall
+        if (attempt >= this.retries || !this.retriable(err)) {
+          const e = this.networkError(err);
+          throw new CustomsError(`${e.message}; blob ${digest} broke off after ${offset} bytes`, undefined, {
+            cause: err,
+          });
+        }
+        await sleep(this.backoff(attempt++));
+      }
+    }
+  }
+
+  private async expectOk(res: Response, what: string): Promise<void> {
+    if (res.status === 200 || res.status === 206) return;
+    let detail = '';
+    try {
+      const text = (await readCapped(res.body, 64 * 1024, 'error')).toString('utf8');
+      const j = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
+      detail = (j.errors ?? []).map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ');
+    } catch {
+      /* no registry error body */
+    }
+    throw new CustomsError(
+      `registry ${this.host}: ${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`,
+    );
+  }
+}
+
+export function verifyDigest(body: Buffer, digest: string, host: string): void {
+  const m = /^(sha256|sha512):([a-f0-9]+)$/.exec(digest);
+  if (!m) throw new CustomsError(`unsupported digest algorithm in ${digest}`);
+  const got = createHash(m[1]).update(body).digest('hex');
+  if (got !== m[2])
+    throw new CustomsError(`blob ${digest} from ${host} does not match its digest (got ${m[1]}:${got})`);
+}
+
+async function readCapped(body: Readable, max: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > max) {
+      body.destroy();
+      throw new CustomsError(`${what} larger than ${max} bytes`);
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,127 @@
+import { Readable, type Writable } from 'node:stream';
+import { once } from 'node:events';
+import { CustomsError } from '../../errors.js';
+import { readLayer, type ReadLayerResult, type Wants } from '../layer-reader.js';
+import type { LayerCache } from '../layer-cache.js';
+import type { Limits } from '../limits.js';
+import type { LayerInfo } from '../model.js';
+import type { RegistryClient } from '../registry/client.js';
+import { formatReference, manifestRef, type ImageReference } from '../registry/reference.js';
+import type { BlobStore } from './store.js';
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/**
+ * A registry seen as an OCI layout: `index.json` names the manifest the reference points at, and
+ * `blobs/<alg>/<hex>` are fetched on demand (manifests from /manifests/, everything else from
+ * /blobs/), so the layout resolver picks platforms and reads layers exactly as it does on disk.
+ * Layers stream from the network straight into the layer reader, and into the layer cache.
+ */
+export class RegistryStore implements BlobStore {
+  private readonly docs = new Map<string, Buffer>();
+  private readonly manifests = new Set<string>();
+  private index: Buffer | undefined;
+  /** Digest and media type of what the reference points at (an index or a manifest). */
+  top: { digest: string; mediaType: string } | undefined;
+  /** Layers read from the cache, and downloaded. */
+  readonly stats = { cachedLayers: 0, downloadedLayers: 0, downloadedBytes: 0 };
+
+  constructor(
+    private readonly client: RegistryClient,
+    readonly ref: ImageReference,
+    readonly input: string,
+    private readonly cache?: LayerCache,
+  ) {}
+
+  async init(): Promise<void> {
+    const m = await this.client.manifest(this.ref.repository, manifestRef(this.ref));
+    this.remember(m.digest, m.body);
+    this.top = { digest: m.digest, mediaType: m.mediaType };
+    this.index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: m.mediaType,
+            digest: m.digest,
+            size: m.body.length,
+            annotations: { [REF_NAME]: formatReference(this.ref) },
+          },
+        ],
+      }),
+    );
+  }
+
+  /** Keep a manifest and note which of the digests it names are manifests too. */
+  private remember(digest: string, body: Buffer): void {
+    this.docs.set(digest, body);
+    this.manifests.add(digest);
+    try {
+      const j = JSON.parse(body.toString('utf8')) as { manifests?: Array<{ digest?: string }> };
+      for (const d of j.manifests ?? []) if (typeof d.digest === 'string') this.manifests.add(d.digest);
+    } catch {
+      /* the resolver reports bad JSON */
+    }
+  }
+
+  has(path: string): boolean {
+    return path === 'index.json' || path.startsWith('blobs/');
+  }
+
+  private digestOf(path: string): string {
+    const m = /^blobs\/([a-z0-9]+)\/([a-zA-Z0-9=_-]+)$/.exec(path);
+    if (!m) throw new CustomsError(`not a blob path: ${path}`);
+    return `${m[1]}:${m[2]}`;
+  }
+
+  async readSmall(path: string): Promise<Buffer> {
+    if (path === 'index.json') {
+      if (!this.index) await this.init();
+      return this.index!;
+    }
+    const digest = this.digestOf(path);
+    const known = this.docs.get(digest);
+    if (known) return known;
+    if (this.manifests.has(digest)) {
+      const m = await this.client.manifest(this.ref.repository, digest);
+      this.remember(digest, m.body);
+      return m.body;
+    }
+    const body = await this.client.smallBlob(this.ref.repository, digest);
+    this.docs.set(digest, body);
+    return body;
+  }
+
+  async readLayer(path: string, info: LayerInfo, wants: Wants, limits: Limits): Promise<ReadLayerResult> {
+    const digest = this.digestOf(path);
+    const cached = this.cache?.open(digest);
+    if (cached) {
+      const res = await readLayer(cached, info, wants, limits);
+      if (res.blobDigest === digest) {
+        this.stats.cachedLayers++;
+        return res;
+      }
+      // A damaged cache entry is dropped and the layer fetched again.
+      this.cache!.remove(digest);
+    }
+    const writer = this.cache?.writer(digest);
+    try {
+      const res = await readLayer(Readable.from(this.tee(digest, writer?.stream)), info, wants, limits);
+      this.stats.downloadedLayers++;
+      this.stats.downloadedBytes += res.blobBytes;
+      if (writer && res.blobDigest === digest) await writer.commit();
+      else writer?.abort();
+      return res;
+    } catch (err) {
+      writer?.abort();
+      throw err;
+    }
+  }
+
+  private async *tee(digest: string, out: Writable | undefined): AsyncGenerator<Buffer> {
+    for await (const chunk of this.client.blob(this.ref.repository, digest)) {
+      if (out && !out.write(chunk)) await once(out, 'drain');
+      yield chunk;
+    }
+  }
+}
