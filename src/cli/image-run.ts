@@ -16,7 +16,7 @@ import { updateDatabase } from '../vulndb/update.js';
 import { existsSync, rmSync } from 'node:fs';
 import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignore.js';
 import { applyVex, loadVex } from '../policy/vex.js';
-import { remoteOptions, type RemoteFlags } from './remote-options.js';
+import { describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
 
 /**
  * --skip-dirs / --skip-files for source trees: a name matches that folder or file anywhere, a
@@ -55,6 +55,7 @@ export interface ImageOptions extends RemoteFlags {
   ignorefile?: string;
   vex: string[];
   showSuppressed?: boolean;
+  useAttestedSbom?: boolean;
 }
 
 function levels(list: string | undefined): SeverityLevel[] | undefined {
@@ -144,10 +145,11 @@ export async function run(
     exposure: opts.exposure as Exposure,
     env: opts.env as Environment,
     ...(fromSbom || sourceTree ? {} : await remoteOptions(opts)),
+    useAttestedSbom: opts.useAttestedSbom,
   };
   const full = fromSbom ? scanSbomFile(target, scanOpts) : await scanImage(target, scanOpts);
   const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });
-  if (!opts.quiet && result.image.origin) process.stderr.write(`customs: read ${result.image.origin}\n`);
+  if (!opts.quiet) describeRemote(result.image);
   if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`customs: warning: ${w}\n`);
   const text = write(
     opts.showSuppressed || opts.format !== 'table' ? result : { ...result, suppressed: [] },

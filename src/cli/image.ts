@@ -38,6 +38,10 @@ function options(cmd: Command): Command {
       (v: string, all: string[]) => [...all, v],
       [] as string[],
     )
+    .option(
+      '--use-attested-sbom',
+      "registry images: trust the image's SBOM attestation instead of reading its layers",
+    )
     .option('--show-suppressed', 'list suppressed findings in the table too (JSON always has them)')
     .option('-q, --quiet', 'no warnings on standard error');
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { CustomsError } from '../errors.js';
 import type { RegistryOptions } from '../image/registry/client.js';
+import { describeAttestation } from '../image/attestations.js';
+import type { ImageMetadata } from '../image/model.js';
 
 /** Flags every command that takes an image target shares: registry access and the layer cache. */
 export interface RemoteFlags {
@@ -45,4 +47,10 @@ export async function remoteOptions(
     throw new CustomsError('--username needs --password-stdin (passwords are not taken on the command line)');
   }
   return { registry, layerCache: flags.cache === false ? null : undefined };
+}
+
+/** On standard error: where a remote image came from, and what it attests about itself. */
+export function describeRemote(image: ImageMetadata): void {
+  if (image.origin) process.stderr.write(`customs: read ${image.origin}\n`);
+  for (const a of image.attestations ?? []) process.stderr.write(`customs: ${describeAttestation(a)}\n`);
 }

@@ -7,7 +7,8 @@ import { openImage } from '../image/open.js';
 import { parsePlatform } from '../image/platform.js';
 import { sbomFormats } from '../report/sbom-formats.js';
 import { VERSION } from '../version.js';
-import { addRemoteOptions, remoteOptions, type RemoteFlags } from './remote-options.js';
+import { addRemoteOptions, describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
+import { compareAttested } from '../sbom/attested.js';
 
 interface SbomOptions extends RemoteFlags {
   format: string;
@@ -59,9 +60,9 @@ export function registerSbom(program: Command): void {
         limits,
         ...(await remoteOptions(opts)),
       });
-      if (!opts.quiet && image.metadata.origin)
-        process.stderr.write(`customs: read ${image.metadata.origin}\n`);
       const inventory = await catalogImage(image);
+      compareAttested(image, inventory);
+      if (!opts.quiet) describeRemote(image.metadata);
       if (!opts.quiet) {
         for (const w of [...image.metadata.warnings, ...inventory.warnings])
           process.stderr.write(`customs: warning: ${w}\n`);

@@ -1,3 +1,4 @@
+import type { Attestation, AttestationWithDoc } from './attestations.js';
 /** What an image source yields: metadata plus the indexed content of each layer. */
 
 export type FileType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
@@ -49,6 +50,8 @@ export interface ImageMetadata {
   kind: 'docker-archive' | 'oci-layout' | 'oci-archive' | 'rootfs' | 'sbom' | 'registry' | 'docker-daemon';
   /** Where a remote image was read from, e.g. `Docker Engine 20.10.24 at unix:///run/docker.sock`. */
   origin?: string;
+  /** SBOM and provenance attestations the registry holds for the image. */
+  attestations?: Attestation[];
   /** A human name: first repo tag, annotation ref name, or the path. */
   name: string;
   repoTags: string[];
@@ -71,6 +74,8 @@ export interface ImageMetadata {
 export interface OpenedImage {
   metadata: ImageMetadata;
   layers: LayerContent[];
+  /** The attested SBOM documents, beside metadata.attestations. */
+  attestedSboms?: AttestationWithDoc[];
 }
 
 /** Normalised image path: no leading slash, no `.` segments. '' is the root. */

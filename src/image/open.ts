@@ -26,6 +26,8 @@ export interface OpenOptions {
   registry?: RegistryOptions;
   /** Layer cache for registry images; null turns it off (default: the user cache folder). */
   layerCache?: LayerCache | null;
+  /** Registry images: read the layers only when no SBOM attestation can stand in for them. */
+  useAttestedSbom?: boolean;
 }
 
 const PREFIXES = ['docker-archive', 'oci-archive', 'oci', 'oci-dir', 'dir', 'rootfs'] as const;
@@ -127,7 +129,21 @@ async function openRemote(
       const cache = opts.layerCache === undefined ? LayerCache.default() : (opts.layerCache ?? undefined);
       const store = new RegistryStore(client, ref, target, cache);
       await store.init();
-      const image = await resolveImage(store, 'registry', target, { platform, wants: opts.wants, limits });
+      const resolve = (metadataOnly: boolean) =>
+        resolveImage(store, 'registry', target, { platform, wants: opts.wants, limits, metadataOnly });
+      let image = await resolve(!!opts.useAttestedSbom);
+      const attWarnings: string[] = [];
+      const found = await store.attestations(image.metadata.manifestDigest!, attWarnings);
+      const sboms = found.filter((a) => a.sbom);
+      if (opts.useAttestedSbom && !sboms.length) {
+        image = await resolve(false);
+        image.metadata.warnings.push(
+          '--use-attested-sbom: the image carries no SBOM attestation; its layers were read',
+        );
+      }
+      image.metadata.warnings.push(...attWarnings);
+      image.metadata.attestations = found.map((a) => a.attestation);
+      image.attestedSboms = sboms;
       image.metadata.origin = `${formatReference(ref)} (${store.top!.digest}); layers: ${store.stats.downloadedLayers} downloaded, ${store.stats.cachedLayers} from the cache`;
       image.metadata.name = formatReference(ref);
       if (!image.metadata.repoTags.length) image.metadata.repoTags = [formatReference(ref)];

@@ -97,6 +97,14 @@ export function readSbom(path: string): { image: ImageMetadata; inventory: Inven
   } catch (err) {
     throw new CustomsError(`not a JSON SBOM (${(err as Error).message})`, path);
   }
+  return sbomDocument(doc, path);
+}
+
+/** A parsed CycloneDX or SPDX JSON document (a file, or an image's SBOM attestation) as an inventory. */
+export function sbomDocument(
+  doc: Record<string, unknown>,
+  path: string,
+): { image: ImageMetadata; inventory: Inventory } {
   const packages: Package[] = [];
   let os: OsInfo | undefined;
   let name = path;

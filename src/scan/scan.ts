@@ -14,6 +14,7 @@ import { riskOf, summarize } from '../rank/risk.js';
 import { LEVELS } from '../rank/severity.js';
 import { VERSION } from '../version.js';
 import { VulnStore } from '../vulndb/store.js';
+import { attestedInventory, compareAttested } from '../sbom/attested.js';
 import { buildFindings } from './findings.js';
 import type { Environment, Exposure, ScanResult } from './model.js';
 
@@ -27,6 +28,8 @@ export interface ScanOptions {
   sourceTree?: { skip: (path: string, isDir: boolean) => boolean };
   registry?: OpenOptions['registry'];
   layerCache?: OpenOptions['layerCache'];
+  /** Trust the image's SBOM attestation instead of reading its layers. */
+  useAttestedSbom?: boolean;
 }
 
 /** The main job: inventory an image, match it against the database, rank what was found. */
@@ -40,8 +43,11 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
     skip: opts.sourceTree?.skip,
     registry: opts.registry,
     layerCache: opts.layerCache,
+    useAttestedSbom: opts.useAttestedSbom,
   });
-  const inventory = await catalogImage(image, list, !!opts.sourceTree);
+  const attested = opts.useAttestedSbom ? attestedInventory(image) : undefined;
+  const inventory = attested ?? (await catalogImage(image, list, !!opts.sourceTree));
+  if (!attested) compareAttested(image, inventory);
   return scanInventory(image.metadata, inventory, opts);
 }
 

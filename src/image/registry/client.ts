@@ -362,6 +362,33 @@ export class RegistryClient {
     return { body, mediaType, digest };
   }
 
+  /** Like manifest(), but a missing one is undefined (referrers tags, optional documents). */
+  async tryManifest(
+    repository: string,
+    reference: string,
+  ): Promise<{ body: Buffer; mediaType: string; digest: string } | undefined> {
+    try {
+      return await this.manifest(repository, reference);
+    } catch (err) {
+      if (err instanceof CustomsError && err.message.startsWith('manifest unknown')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * OCI 1.1 referrers of a manifest: the referrers API, else the fallback tag `sha256-HEX` that
+   * registries without the API (Distribution 2.x) hold. An index, or undefined when there are none.
+   */
+  async referrers(repository: string, digest: string): Promise<Buffer | undefined> {
+    const res = await this.fetch(repository, {
+      path: `/v2/${repository}/referrers/${digest}`,
+      accept: ['application/vnd.oci.image.index.v1+json'],
+    });
+    if (res.status === 200) return readCapped(res.body, MAX_MANIFEST, 'referrers index');
+    await res.body.dump();
+    return (await this.tryManifest(repository, digest.replace(':', '-')))?.body;
+  }
+
   /** A small blob (an image config) read whole and verified. */
   async smallBlob(repository: string, digest: string, max = 16 * 1024 * 1024): Promise<Buffer> {
     const res = await this.fetch(repository, { path: `/v2/${repository}/blobs/${digest}` });

@@ -69,6 +69,8 @@ export interface ResolveOptions {
   ref?: string;
   wants: Wants;
   limits: Limits;
+  /** Manifest and config only: no layer is read (the inventory comes from elsewhere). */
+  metadataOnly?: boolean;
 }
 
 async function readJson<T>(store: BlobStore, path: string, what: string): Promise<T> {
@@ -271,11 +273,11 @@ async function finish(
 
   // Two layers at a time: gunzip runs on libuv's pool while the main thread hashes and parses tar,
   // so a second layer in flight uses the second core. More would only raise peak memory.
-  const results = await mapLimit(r.layers, LAYER_CONCURRENCY, (info, i) =>
+  const results = await mapLimit(opts.metadataOnly ? [] : r.layers, LAYER_CONCURRENCY, (info, i) =>
     store.readLayer(r.layerPaths[i], info, opts.wants, opts.limits),
   );
   const contents: LayerContent[] = [];
-  for (const [i, info] of r.layers.entries()) {
+  for (const [i, info] of (opts.metadataOnly ? [] : r.layers).entries()) {
     const res: ReadLayerResult = results[i];
     verify(info, res);
     if (!info.digest) info.digest = res.blobDigest;

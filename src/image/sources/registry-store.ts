@@ -8,6 +8,17 @@ import type { LayerInfo } from '../model.js';
 import type { RegistryClient } from '../registry/client.js';
 import { formatReference, manifestRef, type ImageReference } from '../registry/reference.js';
 import type { BlobStore } from './store.js';
+import { interpretDocument, SBOM_MEDIA_TYPES, type AttestationWithDoc } from '../attestations.js';
+
+interface Desc {
+  mediaType?: string;
+  digest?: string;
+  size?: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+const IN_TOTO = 'application/vnd.in-toto+json';
+const MAX_ATTESTATION = 64 * 1024 * 1024;
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -116,6 +127,68 @@ export class RegistryStore implements BlobStore {
       writer?.abort();
       throw err;
     }
+  }
+
+  /**
+   * SBOM and provenance attestations of one image manifest: BuildKit's attestation manifest in
+   * the same index, and OCI referrers. What cannot be read becomes a warning, never a failure.
+   */
+  async attestations(imageDigest: string, warnings: string[]): Promise<AttestationWithDoc[]> {
+    const out: AttestationWithDoc[] = [];
+    const repo = this.ref.repository;
+    const readLayers = async (
+      manifestDigest: string,
+      via: 'buildkit' | 'referrers',
+      artifactType?: string,
+    ) => {
+      const m = JSON.parse(
+        (await this.readSmall(`blobs/${manifestDigest.replace(':', '/')}`)).toString('utf8'),
+      ) as {
+        layers?: Desc[];
+        artifactType?: string;
+        config?: Desc;
+      };
+      const type = artifactType ?? m.artifactType ?? m.config?.mediaType;
+      for (const l of m.layers ?? []) {
+        if (!l.digest || (l.size ?? 0) > MAX_ATTESTATION) continue;
+        const mt = l.mediaType ?? '';
+        if (mt !== IN_TOTO && !SBOM_MEDIA_TYPES[mt] && !(type && SBOM_MEDIA_TYPES[type])) continue;
+        const body = await this.client.smallBlob(repo, l.digest, MAX_ATTESTATION);
+        let doc: unknown;
+        try {
+          doc = JSON.parse(body.toString('utf8'));
+        } catch {
+          warnings.push(`attestation ${l.digest} is not JSON; ignored`);
+          continue;
+        }
+        out.push(interpretDocument(doc, via, l.digest, SBOM_MEDIA_TYPES[mt] ? mt : type));
+      }
+    };
+    try {
+      const top = this.top && this.docs.get(this.top.digest);
+      const index = top ? (JSON.parse(top.toString('utf8')) as { manifests?: Desc[] }) : {};
+      for (const d of index.manifests ?? []) {
+        const a = d.annotations ?? {};
+        if (
+          a['vnd.docker.reference.type'] === 'attestation-manifest' &&
+          a['vnd.docker.reference.digest'] === imageDigest &&
+          d.digest
+        )
+          await readLayers(d.digest, 'buildkit');
+      }
+      const refs = await this.client.referrers(repo, imageDigest);
+      const list = refs
+        ? ((JSON.parse(refs.toString('utf8')) as { manifests?: Desc[] }).manifests ?? [])
+        : [];
+      for (const d of list) {
+        if (!d.digest) continue;
+        this.manifests.add(d.digest);
+        await readLayers(d.digest, 'referrers', d.artifactType);
+      }
+    } catch (err) {
+      warnings.push(`attestations of ${imageDigest} could not be read: ${(err as Error).message}`);
+    }
+    return out;
   }
 
   private async *tee(digest: string, out: Writable | undefined): AsyncGenerator<Buffer> {
