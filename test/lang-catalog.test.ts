@@ -257,3 +257,29 @@ describe("yarn.lock (classic and berry) against a peer's expectations (trivy yar
     });
   }
 });
+
+describe("Gradle and sbt lockfiles against a peer's expectations (trivy)", () => {
+  for (const [folder, ext, parser] of [
+    ['maven/trivy-gradle-lockfile', '.lockfile', 'parseGradleLockfile'],
+    ['maven/trivy-sbt-lockfile', '.sbt.lock', 'parseSbtLock'],
+  ] as const) {
+    const dir = fx(folder);
+    for (const f of readdirSync(dir).filter((n) => n.endsWith(ext))) {
+      it(`${folder}/${f}`, async () => {
+        const mod = await import('../src/catalog/java/lockfiles.js');
+        const want = (json(folder, `${f}.expected.json`).cases[0].want ?? []) as Array<{
+          Name: string;
+          Version: string;
+          Dev?: boolean;
+        }>;
+        const got = mod[parser](readFileSync(`${dir}/${f}`, 'utf8'));
+        // sbt: the peer does not mark test-only dependencies, so dev is compared for Gradle only.
+        const dev = folder.includes('gradle');
+        assert.deepEqual(
+          got.map((p) => `${p.name}@${p.version}${dev ? ` dev=${!!p.dev}` : ''}`).sort(),
+          want.map((w) => `${w.Name}@${w.Version}${dev ? ` dev=${!!w.Dev}` : ''}`).sort(),
+        );
+      });
+    }
+  }
+});

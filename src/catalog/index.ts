@@ -3,6 +3,8 @@ import type { OpenedImage } from '../image/model.js';
 import type { Wants } from '../image/layer-reader.js';
 import { apkCataloger } from './apk.js';
 import { goBinaryCataloger } from './golang.js';
+import { javaArchiveCataloger } from './java/index.js';
+import { gradleLockCataloger, sbtLockCataloger } from './java/lockfiles.js';
 import { dpkgCataloger } from './dpkg.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 import { detectOs, OS_FILES, type OsInfo } from './os-release.js';
@@ -21,6 +23,7 @@ export const catalogers: Cataloger[] = [
   npmCataloger,
   pythonCataloger,
   goBinaryCataloger,
+  javaArchiveCataloger,
 ];
 
 /** Which files the layer readers keep in memory: those some cataloger or OS detection reads. */
@@ -42,6 +45,8 @@ export const sourceTreeCatalogers: Cataloger[] = [
   npmLockCataloger,
   yarnLockCataloger,
   pythonLockCataloger,
+  gradleLockCataloger,
+  sbtLockCataloger,
 ];
 
 /** `mergeDuplicates`: one package per purl (source trees, where a lockfile and node_modules both list it). */
@@ -89,7 +94,8 @@ function linkOwners(packages: Package[]): void {
   if (owner.size === 0) return;
   for (const p of packages) {
     if (p.files || ['apk', 'deb', 'rpm'].includes(p.type)) continue;
-    const path = p.locations[0]?.path.replace(/^\/+/, '');
+    // A package nested in an archive (`app.war!/WEB-INF/lib/x.jar`) belongs to the outer file's owner.
+    const path = p.locations[0]?.path.replace(/^\/+/, '').split('!/')[0];
     const by = path ? owner.get(path) : undefined;
     if (by) p.ownedBy = by;
   }
