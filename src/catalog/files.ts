@@ -1,4 +1,5 @@
 import type { LayeredFileSystem } from '../image/filesystem.js';
+import { withLayers } from './layers.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 
 /** Every regular file of the final view that a cataloger wants, with its content (files kept in memory). */
@@ -18,11 +19,13 @@ export interface Pinned {
   name: string;
   version: string;
   dev?: boolean;
+  licenses?: string[];
 }
 
 /**
- * A cataloger for one kind of lockfile: files matching `wants` are parsed, and every pinned
- * dependency with a version becomes a package; a file that does not parse is a warning.
+ * A cataloger for one kind of lockfile or package list: files matching `wants` are parsed, and
+ * every pinned dependency with a version becomes a package, tied to the layer that brought it in;
+ * a file that does not parse is a warning.
  */
 export function lockfileCataloger(spec: {
   name: string;
@@ -36,26 +39,32 @@ export function lockfileCataloger(spec: {
     wants: spec.wants,
     async catalog(ctx: CatalogContext): Promise<Package[]> {
       const out: Package[] = [];
-      for await (const { path, content } of wantedFiles(ctx.fs, spec.wants)) {
-        let pins: Pinned[];
+      for await (const { path } of wantedFiles(ctx.fs, spec.wants)) {
+        let pins: Array<{ item: Pinned; layer: Package['layer'] }>;
         try {
-          pins = spec.parse(content, path);
+          pins = await withLayers(
+            ctx.fs,
+            path,
+            (c) => spec.parse(c, path),
+            (p) => `${p.name}@${p.version}`,
+          );
         } catch (err) {
           ctx.warnings.push(
             `/${path}: not a readable ${spec.name} file (${(err as Error).message}); skipped`,
           );
           continue;
         }
-        for (const p of pins) {
+        for (const { item: p, layer } of pins) {
           if (!p.version) continue; // workspace folders: the project itself, not a dependency
           out.push({
             name: p.name,
             version: p.version,
             type: spec.type,
-            licenses: [],
+            licenses: p.licenses ?? [],
             purl: spec.purl(p.name, p.version),
             foundBy: spec.name,
-            locations: [{ path: `/${path}` }],
+            locations: [{ path: `/${path}`, layer }],
+            layer,
             description: p.dev ? 'development dependency' : undefined,
           });
         }

@@ -5,6 +5,10 @@ import { apkCataloger } from './apk.js';
 import { goBinaryCataloger } from './golang.js';
 import { javaArchiveCataloger } from './java/index.js';
 import { gradleLockCataloger, sbtLockCataloger } from './java/lockfiles.js';
+import { gemfileLockCataloger, gemspecCataloger } from './ruby.js';
+import { composerInstalledCataloger, composerLockCataloger } from './php.js';
+import { depsJsonCataloger, packagesLockCataloger } from './dotnet.js';
+import { cargoLockCataloger } from './rust.js';
 import { dpkgCataloger } from './dpkg.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 import { detectOs, OS_FILES, type OsInfo } from './os-release.js';
@@ -24,6 +28,9 @@ export const catalogers: Cataloger[] = [
   pythonCataloger,
   goBinaryCataloger,
   javaArchiveCataloger,
+  gemspecCataloger,
+  composerInstalledCataloger,
+  depsJsonCataloger,
 ];
 
 /** Which files the layer readers keep in memory: those some cataloger or OS detection reads. */
@@ -47,6 +54,10 @@ export const sourceTreeCatalogers: Cataloger[] = [
   pythonLockCataloger,
   gradleLockCataloger,
   sbtLockCataloger,
+  gemfileLockCataloger,
+  composerLockCataloger,
+  packagesLockCataloger,
+  cargoLockCataloger,
 ];
 
 /** `mergeDuplicates`: one package per purl (source trees, where a lockfile and node_modules both list it). */

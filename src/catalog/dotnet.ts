@@ -1,0 +1,71 @@
+import { PackageURL } from 'packageurl-js';
+import { lockfileCataloger, type Pinned } from './files.js';
+
+/**
+ * .NET: `*.deps.json` beside a published application (what it loads at run time), and NuGet's
+ * `packages.lock.json` in source trees. The application's own projects are not NuGet packages and
+ * are left out (advisories about a same-named package would be false positives).
+ */
+
+export function nugetPurl(name: string, version: string): string {
+  return new PackageURL('nuget', undefined, name, version, undefined, undefined).toString();
+}
+
+interface DepsJson {
+  runtimeTarget?: { name?: string };
+  targets?: Record<string, Record<string, { runtime?: object; runtimeTargets?: object; native?: object }>>;
+  libraries?: Record<string, { type?: string }>;
+}
+
+const nonEmpty = (o?: object) => !!o && Object.keys(o).length > 0;
+
+/**
+ * Libraries of type `package` (and the bundled runtime packs of a self-contained app) that the
+ * runtime target loads: an entry with runtime, runtimeTargets or native assets, or none at all
+ * when the target lists nothing. Compile-only references (no assets) are not shipped.
+ */
+export function parseDepsJson(text: string): Pinned[] {
+  const doc = JSON.parse(text) as DepsJson;
+  const target = doc.targets?.[doc.runtimeTarget?.name ?? ''] ?? {};
+  const out: Pinned[] = [];
+  for (const [key, lib] of Object.entries(doc.libraries ?? {})) {
+    if (lib.type !== 'package' && lib.type !== 'runtimepack') continue;
+    const slash = key.lastIndexOf('/');
+    if (slash <= 0) continue;
+    const t = target[key];
+    if (t && !nonEmpty(t.runtime) && !nonEmpty(t.runtimeTargets) && !nonEmpty(t.native)) continue;
+    out.push({ name: key.slice(0, slash).replace(/^runtimepack\./, ''), version: key.slice(slash + 1) });
+  }
+  return out;
+}
+
+/** packages.lock.json: every resolved package of every target framework, once. */
+export function parsePackagesLock(text: string): Pinned[] {
+  const doc = JSON.parse(text) as {
+    dependencies?: Record<string, Record<string, { type?: string; resolved?: string }>>;
+  };
+  const out = new Map<string, Pinned>();
+  for (const deps of Object.values(doc.dependencies ?? {})) {
+    for (const [name, d] of Object.entries(deps ?? {})) {
+      if (!d?.resolved || d.type === 'Project') continue;
+      out.set(`${name}@${d.resolved}`, { name, version: d.resolved });
+    }
+  }
+  return [...out.values()];
+}
+
+export const depsJsonCataloger = lockfileCataloger({
+  name: 'dotnet-deps',
+  type: 'nuget',
+  wants: (p) => /\.deps\.json$/.test(p),
+  parse: (content) => parseDepsJson(content.toString('utf8')),
+  purl: nugetPurl,
+});
+
+export const packagesLockCataloger = lockfileCataloger({
+  name: 'nuget-packages-lock',
+  type: 'nuget',
+  wants: (p) => /(^|\/)packages\.lock\.json$/.test(p),
+  parse: (content) => parsePackagesLock(content.toString('utf8')),
+  purl: nugetPurl,
+});
