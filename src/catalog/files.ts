@@ -33,6 +33,8 @@ export function lockfileCataloger(spec: {
   wants: (path: string) => boolean;
   parse: (content: Buffer, path: string) => Pinned[];
   purl: (name: string, version: string) => string;
+  /** A wanted file to pass over after all, knowing the rest of the tree. */
+  skip?: (path: string, fs: LayeredFileSystem) => boolean;
 }): Cataloger {
   return {
     name: spec.name,
@@ -40,6 +42,7 @@ export function lockfileCataloger(spec: {
     async catalog(ctx: CatalogContext): Promise<Package[]> {
       const out: Package[] = [];
       for await (const { path } of wantedFiles(ctx.fs, spec.wants)) {
+        if (spec.skip?.(path, ctx.fs)) continue;
         let pins: Array<{ item: Pinned; layer: Package['layer'] }>;
         try {
           pins = await withLayers(

@@ -110,7 +110,7 @@ export const goBuildInfoProbe: ProbeFactory = {
   },
 };
 
-function goPurl(path: string, version: string): string {
+export function goPurl(path: string, version: string): string {
   const i = path.lastIndexOf('/');
   return new PackageURL(
     'golang',

@@ -9,6 +9,8 @@ import { gemfileLockCataloger, gemspecCataloger } from './ruby.js';
 import { composerInstalledCataloger, composerLockCataloger } from './php.js';
 import { depsJsonCataloger, packagesLockCataloger } from './dotnet.js';
 import { cargoLockCataloger } from './rust.js';
+import { poetryLockCataloger, uvLockCataloger } from './python-tomls.js';
+import { goModCataloger, goSumCataloger } from './golang-mod.js';
 import { dpkgCataloger } from './dpkg.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 import { detectOs, OS_FILES, type OsInfo } from './os-release.js';
@@ -17,6 +19,7 @@ import { npmLockCataloger } from './npm-lock.js';
 import { pythonCataloger } from './python.js';
 import { pythonLockCataloger } from './python-locks.js';
 import { yarnLockCataloger } from './yarn-lock.js';
+import { pnpmLockCataloger } from './pnpm-lock.js';
 import { rpmCataloger } from './rpm/index.js';
 
 /** Every cataloger; a new ecosystem is one module and one line here. */
@@ -51,6 +54,7 @@ export const sourceTreeCatalogers: Cataloger[] = [
   ...catalogers,
   npmLockCataloger,
   yarnLockCataloger,
+  pnpmLockCataloger,
   pythonLockCataloger,
   gradleLockCataloger,
   sbtLockCataloger,
@@ -58,6 +62,10 @@ export const sourceTreeCatalogers: Cataloger[] = [
   composerLockCataloger,
   packagesLockCataloger,
   cargoLockCataloger,
+  poetryLockCataloger,
+  uvLockCataloger,
+  goModCataloger,
+  goSumCataloger,
 ];
 
 /** `mergeDuplicates`: one package per purl (source trees, where a lockfile and node_modules both list it). */
