@@ -179,11 +179,11 @@ describe('Go build info', () => {
       blob,
       Buffer.alloc(5000),
     ]);
-    const probe = goBuildInfoProbe.create();
+    const probe = goBuildInfoProbe.create('usr/bin/app');
     for (let i = 0; i < elf.length; i += 4093) probe.push(elf.subarray(i, i + 4093));
     assert.equal((probe.finish() as { goVersion: string }).goVersion, 'go1.21.5');
     // Not an executable format: nothing.
-    const text = goBuildInfoProbe.create();
+    const text = goBuildInfoProbe.create('usr/bin/app');
     text.push(Buffer.concat([Buffer.from('#!/bin/sh\n'), blob]));
     assert.equal(text.finish(), undefined);
   });

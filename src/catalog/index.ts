@@ -4,6 +4,7 @@ import type { Wants } from '../image/layer-reader.js';
 import { apkCataloger } from './apk.js';
 import { goBinaryCataloger } from './golang.js';
 import { javaArchiveCataloger } from './java/index.js';
+import { binaryCataloger } from './binaries/index.js';
 import { gradleLockCataloger, sbtLockCataloger } from './java/lockfiles.js';
 import { gemfileLockCataloger, gemspecCataloger } from './ruby.js';
 import { composerInstalledCataloger, composerLockCataloger } from './php.js';
@@ -34,6 +35,7 @@ export const catalogers: Cataloger[] = [
   gemspecCataloger,
   composerInstalledCataloger,
   depsJsonCataloger,
+  binaryCataloger,
 ];
 
 /** Which files the layer readers keep in memory: those some cataloger or OS detection reads. */
@@ -80,6 +82,9 @@ export async function catalogImage(
   const packages: Package[] = [];
   for (const c of list) packages.push(...(await c.catalog(ctx)));
   linkOwners(packages);
+  // A binary an OS package installed is that package's: reporting it again would double-count.
+  for (let i = packages.length - 1; i >= 0; i--)
+    if (packages[i].foundBy === 'binary' && packages[i].ownedBy) packages.splice(i, 1);
   if (mergeDuplicates) dedupe(packages);
   packages.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
   return { os, packages, warnings: ctx.warnings };

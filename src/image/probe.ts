@@ -13,7 +13,8 @@ export interface ProbeFactory {
   name: string;
   /** Decided from the tar header alone. */
   wants(path: string, mode: number, size: number): boolean;
-  create(): Probe;
+  /** A probe for the file at `path` (normalised, no leading slash). */
+  create(path: string): Probe;
 }
 
 /** Run probes over a stream of chunks. */
@@ -22,7 +23,7 @@ export class ProbeSet {
   constructor(factories: ProbeFactory[], path: string, mode: number, size: number) {
     this.active = factories
       .filter((f) => f.wants(path, mode, size))
-      .map((f) => ({ name: f.name, probe: f.create() }));
+      .map((f) => ({ name: f.name, probe: f.create(path) }));
   }
   get empty(): boolean {
     return this.active.length === 0;

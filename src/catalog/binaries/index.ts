@@ -1,0 +1,86 @@
+import { PackageURL } from 'packageurl-js';
+import type { ProbeFactory } from '../../image/probe.js';
+import type { CatalogContext, Cataloger, Package } from '../model.js';
+import { CLASSIFIERS, type BinaryClassifier } from './classifiers.js';
+
+/** What the probe found in one file: classifier name → version. */
+type Found = Record<string, string>;
+
+const MAX_BINARY = 512 * 1024 * 1024;
+/** Bytes kept from one chunk to the next so a version string split between chunks is still seen. */
+const OVERLAP = 1024;
+
+/**
+ * Streams each candidate file (chosen by its name) through the classifiers' patterns and keeps
+ * only the versions found, so a 50 MB library costs no memory.
+ */
+export const binaryVersionProbe: ProbeFactory = {
+  name: 'binary-version',
+  wants: (path, _mode, size) => size > 0 && size <= MAX_BINARY && CLASSIFIERS.some((c) => c.file.test(path)),
+  create(path: string) {
+    let active: BinaryClassifier[] = CLASSIFIERS.filter((c) => c.file.test(path));
+    let tail = '';
+    const found: Found = {};
+    return {
+      push(chunk: Buffer) {
+        if (!active.length) return;
+        const text = tail + chunk.toString('latin1');
+        for (const c of active) {
+          if (found[c.name]) continue;
+          const re = new RegExp(
+            c.pattern.source,
+            c.pattern.flags.includes('g') ? c.pattern.flags : `${c.pattern.flags}g`,
+          );
+          for (const m of text.matchAll(re)) {
+            const v = c.version ? c.version(m[1], path) : m[1];
+            if (v) {
+              found[c.name] = v;
+              break;
+            }
+          }
+        }
+        tail = text.slice(-OVERLAP);
+        if (active.every((c) => found[c.name])) active = [];
+      },
+      finish() {
+        return Object.keys(found).length ? found : undefined;
+      },
+    };
+  },
+};
+
+export function genericPurl(name: string, version: string): string {
+  return new PackageURL('generic', undefined, name, version, undefined, undefined).toString();
+}
+
+/**
+ * Components identified from signatures inside binaries. A binary that an OS package installed is
+ * left to that package (catalogImage drops it once owners are linked).
+ */
+export const binaryCataloger: Cataloger = {
+  name: 'binary',
+  wants: () => false,
+  probes: [binaryVersionProbe],
+  async catalog(ctx: CatalogContext): Promise<Package[]> {
+    const out: Package[] = [];
+    for (const [path, entry, layerIndex] of ctx.fs.walk()) {
+      const found = entry.probes?.['binary-version'] as Found | undefined;
+      if (!found) continue;
+      const layer = ctx.fs.layers[layerIndex]?.info;
+      for (const [name, version] of Object.entries(found)) {
+        out.push({
+          name,
+          version,
+          type: 'generic',
+          licenses: [],
+          purl: genericPurl(name, version),
+          foundBy: 'binary',
+          description: `identified from the binary /${path}`,
+          locations: [{ path: `/${path}`, layer }],
+          layer,
+        });
+      }
+    }
+    return out;
+  },
+};
