@@ -14,6 +14,8 @@ export interface BinaryClassifier {
   version?: (raw: string, path: string) => string | undefined;
 }
 
+/* eslint-disable no-control-regex -- version strings in binaries are NUL-terminated */
+
 /** `python3.11` → only a 3.11.x version string counts. */
 function pythonVersion(raw: string, path: string): string | undefined {
   const minor = /python(\d+\.\d+)/.exec(path)?.[1];
