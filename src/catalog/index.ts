@@ -10,6 +10,7 @@ import { gemfileLockCataloger, gemspecCataloger } from './ruby.js';
 import { composerInstalledCataloger, composerLockCataloger } from './php.js';
 import { depsJsonCataloger, packagesLockCataloger } from './dotnet.js';
 import { cargoLockCataloger } from './rust.js';
+import { cargoAuditableCataloger } from './rust-binary.js';
 import { poetryLockCataloger, uvLockCataloger } from './python-tomls.js';
 import { goModCataloger, goSumCataloger } from './golang-mod.js';
 import { dpkgCataloger } from './dpkg.js';
@@ -36,6 +37,7 @@ export const catalogers: Cataloger[] = [
   composerInstalledCataloger,
   depsJsonCataloger,
   binaryCataloger,
+  cargoAuditableCataloger,
 ];
 
 /** Which files the layer readers keep in memory: those some cataloger or OS detection reads. */

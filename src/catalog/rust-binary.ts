@@ -1,0 +1,129 @@
+import { constants, inflateSync } from 'node:zlib';
+import type { ProbeFactory } from '../image/probe.js';
+import type { CatalogContext, Cataloger, Package } from './model.js';
+import { cargoPurl } from './rust.js';
+
+/*
+ * Rust binaries built with `cargo auditable` carry their dependency tree in a `.dep-v0` section:
+ * zlib-compressed JSON `{"packages":[{name, version, source, kind, root?}, …]}`. Section headers sit
+ * at the end of an ELF file, after the data they describe, so instead of seeking the probe watches
+ * the stream for a zlib header whose first inflated bytes are `{"packages":`, and keeps only that
+ * stream. Written by hand: nothing in JavaScript reads this format.
+ */
+
+const PREFIX = '{"packages":';
+const MAX_SECTION = 8 * 1024 * 1024;
+const ZLIB_SECOND = new Set([0x01, 0x5e, 0x9c, 0xda]);
+const MAGICS = [
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+  Buffer.from('MZ'),
+  Buffer.from([0xcf, 0xfa, 0xed, 0xfe]),
+];
+
+export interface AuditableDeps {
+  packages: Array<{ name: string; version: string; source?: string; kind?: string; root?: boolean }>;
+}
+
+/** Inflate what can be inflated of a (possibly truncated) zlib stream. */
+function inflatePartial(buf: Buffer): string | undefined {
+  try {
+    return inflateSync(buf, { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function looksAuditable(window: Buffer, at: number): boolean {
+  if (at + 2 > window.length || ((window[at] << 8) | window[at + 1]) % 31 !== 0) return false;
+  const head = inflatePartial(window.subarray(at, at + 96));
+  return !!head && head.startsWith(PREFIX);
+}
+
+export const cargoAuditableProbe: ProbeFactory = {
+  name: 'cargo-auditable',
+  wants: (_path, mode, size) => (mode & 0o111) !== 0 && size > 16 * 1024,
+  create() {
+    let checked = false;
+    let tail: Buffer = Buffer.alloc(0);
+    let found: Buffer[] | undefined;
+    let foundLen = 0;
+    let stop = false;
+    return {
+      push(chunk: Buffer) {
+        if (stop) return;
+        if (!checked) {
+          checked = true;
+          if (!MAGICS.some((m) => chunk.subarray(0, m.length).equals(m))) {
+            stop = true;
+            return;
+          }
+        }
+        if (found) {
+          if (foundLen < MAX_SECTION) {
+            found.push(chunk);
+            foundLen += chunk.length;
+          }
+          return;
+        }
+        const window = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+        for (let i = window.indexOf(0x78); i >= 0 && i < window.length - 1; i = window.indexOf(0x78, i + 1)) {
+          if (!ZLIB_SECOND.has(window[i + 1])) continue;
+          // Too close to the end to judge: judge it with the next chunk (it is in the tail).
+          if (window.length - i < 96) break;
+          if (looksAuditable(window, i)) {
+            found = [window.subarray(i)];
+            foundLen = window.length - i;
+            return;
+          }
+        }
+        tail = window.subarray(Math.max(0, window.length - 96));
+      },
+      finish(): AuditableDeps | undefined {
+        if (!found) return undefined;
+        const text = inflatePartial(Buffer.concat(found).subarray(0, MAX_SECTION));
+        if (!text) return undefined;
+        // The stream may be followed by other section data; the JSON ends at its last brace.
+        for (let end = text.lastIndexOf('}'); end > 0; end = text.lastIndexOf('}', end - 1)) {
+          try {
+            const doc = JSON.parse(text.slice(0, end + 1)) as AuditableDeps;
+            return Array.isArray(doc.packages) ? doc : undefined;
+          } catch {
+            /* shorter */
+          }
+        }
+        return undefined;
+      },
+    };
+  },
+};
+
+export const cargoAuditableCataloger: Cataloger = {
+  name: 'rust-binary',
+  wants: () => false,
+  probes: [cargoAuditableProbe],
+  async catalog(ctx: CatalogContext): Promise<Package[]> {
+    const out: Package[] = [];
+    for (const [path, entry, layerIndex] of ctx.fs.walk()) {
+      const deps = entry.probes?.['cargo-auditable'] as AuditableDeps | undefined;
+      if (!deps) continue;
+      const layer = ctx.fs.layers[layerIndex]?.info;
+      for (const p of deps.packages) {
+        // Build-time dependencies (build scripts, proc macros) are not in the binary; crates.io
+        // is where advisories speak of; the root crate is the program itself.
+        if (!p.name || !p.version || p.kind === 'build' || p.root) continue;
+        out.push({
+          name: p.name,
+          version: p.version,
+          type: 'cargo',
+          licenses: [],
+          purl: cargoPurl(p.name, p.version),
+          foundBy: 'rust-binary',
+          description: p.source && p.source !== 'crates.io' ? `from ${p.source}` : undefined,
+          locations: [{ path: `/${path}`, layer }],
+          layer,
+        });
+      }
+    }
+    return out;
+  },
+};
