@@ -9,6 +9,10 @@ import type { Pinned } from '../src/catalog/files.js';
 import { parseGoMod, parseGoSum } from '../src/catalog/golang-mod.js';
 import { parsePoetryLock, parseUvLock } from '../src/catalog/python-tomls.js';
 import { parsePnpmLock } from '../src/catalog/pnpm-lock.js';
+import { catalogImage } from '../src/catalog/index.js';
+import { pomCataloger } from '../src/catalog/java/pom.js';
+import { openImage } from '../src/image/open.js';
+import { existsSync } from 'node:fs';
 import { shared } from './helpers/paths.js';
 
 // Every peer fixture with an expectation, for Ruby, PHP, .NET and Rust (fixtures/README.md).
@@ -206,4 +210,44 @@ describe('npm: pnpm-lock.yaml v5, v6 and v9 (trivy)', () => {
       (x) => !x.Dev || !withVersion.some((y) => y.Name === x.Name && y.Version === x.Version && !y.Dev),
     );
   });
+});
+
+describe('Maven: pom.xml (trivy)', () => {
+  // Where ours differs by design: it resolves from the tree alone, never from a repository.
+  const DIFFERENT: Record<string, string> = {
+    'hard-requirement':
+      "a transitive dependency's hard requirement [1.2.3] overrides the declared 1.2.4 only with the repository's poms; ours reports the declared version",
+    'import-dependency-management':
+      'the version comes from a BOM in a repository, not in the tree; ours leaves it out with a warning',
+    'import-dependency-management-multiple':
+      'the version comes from BOMs in a repository, not in the tree; ours leaves it out with a warning',
+  };
+  const base = fx('maven/trivy-pom');
+  /** The pom and its modules, recursively, as the peer aggregates them. */
+  const modules = (dir: string): string[] => {
+    const text = readFileSync(`${base}/${dir}/pom.xml`, 'utf8');
+    const mods = [...text.matchAll(/<module>\s*([^<]+?)\s*<\/module>/g)].map((m) => `${dir}/${m[1]}`);
+    return [`${dir}/pom.xml`, ...mods.filter((m) => existsSync(`${base}/${m}/pom.xml`)).flatMap(modules)];
+  };
+  for (const d of readdirSync(base).filter((x) => existsSync(`${base}/${x}/pom.xml.expected.json`))) {
+    it(`trivy-pom/${d}`, async (t) => {
+      const c = json('maven/trivy-pom', d, 'pom.xml.expected.json').cases[0];
+      const w = c.want ?? c.wantPkgs;
+      if (!Array.isArray(w) || w.some((x: object) => 'call' in x))
+        return t.skip('the expectation is built by Go helper calls, not transcribed');
+      if (DIFFERENT[d]) return t.skip(DIFFERENT[d]);
+      const want = [
+        ...new Set(
+          (w as Want[])
+            .filter((x) => x.Relationship === 'ftypes.RelationshipDirect' && x.Version)
+            .map((x) => `${x.Name}@${x.Version}`),
+        ),
+      ].sort();
+      const image = await openImage(`dir:${base}/${d}`, { wants: (p) => pomCataloger.wants(p) });
+      const inv = await catalogImage(image, [pomCataloger]);
+      const poms = new Set(modules(d).map((m) => `/${m.slice(d.length + 1)}`.replace(/\/\.\//g, '/')));
+      const got = inv.packages.filter((p) => poms.has(p.locations[0].path) && !p.description);
+      assert.deepEqual([...new Set(got.map((p) => `${p.name}@${p.version}`))].sort(), want);
+    });
+  }
 });

@@ -6,6 +6,7 @@ import { goBinaryCataloger } from './golang.js';
 import { javaArchiveCataloger } from './java/index.js';
 import { binaryCataloger } from './binaries/index.js';
 import { gradleLockCataloger, sbtLockCataloger } from './java/lockfiles.js';
+import { pomCataloger } from './java/pom.js';
 import { gemfileLockCataloger, gemspecCataloger } from './ruby.js';
 import { composerInstalledCataloger, composerLockCataloger } from './php.js';
 import { depsJsonCataloger, packagesLockCataloger } from './dotnet.js';
@@ -62,6 +63,7 @@ export const sourceTreeCatalogers: Cataloger[] = [
   pythonLockCataloger,
   gradleLockCataloger,
   sbtLockCataloger,
+  pomCataloger,
   gemfileLockCataloger,
   composerLockCataloger,
   packagesLockCataloger,
