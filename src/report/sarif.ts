@@ -77,10 +77,13 @@ export function toSarif(r: ScanResult): object {
           message: { text: `${f.package.purl}` },
         },
       ],
-      // Stable across scans of new builds: the vulnerability and the package, not the version or digest.
+      // Stable across scans of new builds: the vulnerability, the package and where it sits (one
+      // alert per copy of a jar), not the version or the digest.
       partialFingerprints: {
         'customsFinding/v1': createHash('sha256')
-          .update(`${r.image.name.replace(/[:@].*$/, '')}|${f.id}|${f.package.type}/${f.package.name}`)
+          .update(
+            `${r.image.name.replace(/[:@].*$/, '')}|${f.id}|${f.package.type}/${f.package.name}|${f.package.path ?? ''}`,
+          )
           .digest('hex'),
       },
       properties: {
@@ -105,6 +108,22 @@ export function toSarif(r: ScanResult): object {
           },
         },
         automationDetails: { id: `customs/image/${r.image.name}/` },
+        invocations: [
+          {
+            executionSuccessful: true,
+            toolExecutionNotifications:
+              r.findings.length > MAX_RESULTS
+                ? [
+                    {
+                      level: 'warning',
+                      message: {
+                        text: `${r.findings.length - MAX_RESULTS} of ${r.findings.length} findings left out to stay within GitHub code scanning's limits; the ${MAX_RESULTS} with the highest risk are kept (the JSON report has them all)`,
+                      },
+                    },
+                  ]
+                : [],
+          },
+        ],
         results,
         properties: {
           image: r.image.name,
