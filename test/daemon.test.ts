@@ -207,6 +207,74 @@ describe('podman system service started by the test', { skip: podmanSkip }, () =
   );
 });
 
+const containerdSkip =
+  !has('containerd') || !has('ctr')
+    ? 'containerd is not installed (.ci/run installs it with docker.io)'
+    : process.getuid?.() !== 0
+      ? 'containerd needs root'
+      : false;
+
+describe('containerd started by the test', { skip: containerdSkip }, () => {
+  let child: ChildProcess | undefined;
+  let log = '';
+  const dir = join(base, 'ctd');
+  const sock = join(dir, 'containerd.sock');
+  before(async () => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'config.toml'),
+      `version = 2\nroot = "${join(dir, 'root')}"\nstate = "${join(dir, 'state')}"\n[grpc]\n  address = "${sock}"\n`,
+    );
+    child = spawn('containerd', ['--config', join(dir, 'config.toml')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d) => (log += d));
+    child.stderr!.on('data', (d) => (log += d));
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(100);
+    const imp = spawnSync('ctr', ['-a', sock, '-n', 'k8s.io', 'images', 'import', join(base, 'image.tar')], {
+      encoding: 'utf8',
+    });
+    assert.equal(imp.status, 0, imp.stderr + log.slice(-1000));
+  });
+  after(() => stop(child));
+
+  it('scans an image by its short name, found in the namespace Kubernetes uses', async () => {
+    const r = await customsAsync(['image', 'containerd:customs-test/alpine:3.7.3', '--format', 'json'], {
+      env: { ...env, CONTAINERD_ADDRESS: sock },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /read containerd at unix:\/\/.* \(namespace k8s\.io\)/);
+    assert.equal(JSON.parse(r.stdout).image.name, 'docker.io/customs-test/alpine:3.7.3');
+    assert.deepEqual(ids(r.stdout), fromArchive);
+  });
+
+  it(
+    'docker-daemon: falls back to containerd when no Docker or Podman API answers',
+    { skip: existsSync('/var/run/docker.sock') && 'this machine has a Docker socket' },
+    async () => {
+      const r = await customsAsync(['sbom', 'docker-daemon:customs-test/alpine:3.7.3', '--format', 'json'], {
+        env: {
+          ...env,
+          CONTAINERD_ADDRESS: sock,
+          DOCKER_HOST: '',
+          CONTAINER_HOST: 'unix:///nonexistent.sock',
+          XDG_RUNTIME_DIR: '/nonexistent',
+        },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /read containerd/);
+    },
+  );
+
+  it('an image containerd does not have is a clear error', async () => {
+    const r = await customsAsync(['sbom', 'containerd:nope:1'], {
+      env: { ...env, CONTAINERD_ADDRESS: sock },
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no image "docker\.io\/library\/nope:1" in containerd/);
+  });
+});
+
 describe('no engine at all', () => {
   it('says which sockets were tried and what to do', () => {
     const r = customs(['sbom', 'podman:app:1'], {

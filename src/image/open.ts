@@ -11,6 +11,7 @@ import { openRootfs } from './sources/rootfs.js';
 import { isPlainTar, SeekableTarStore } from './sources/seekable-tar-store.js';
 import { TarStore } from './sources/tar-store.js';
 import { openDaemonImage } from './sources/daemon.js';
+import { openContainerdImage } from './sources/containerd.js';
 import { RegistryStore } from './sources/registry-store.js';
 import { RegistryClient, type RegistryOptions } from './registry/client.js';
 import { formatReference, parseReference } from './registry/reference.js';
@@ -32,7 +33,7 @@ export interface OpenOptions {
 
 const PREFIXES = ['docker-archive', 'oci-archive', 'oci', 'oci-dir', 'dir', 'rootfs'] as const;
 /** Remote sources: `registry:` (or skopeo's `docker://`), a running engine's API. */
-const REMOTE = /^(registry:|docker:\/\/|docker-daemon:|podman:)(.*)$/;
+const REMOTE = /^(registry:|docker:\/\/|docker-daemon:|podman:|containerd:)(.*)$/;
 
 /** A path the user most likely meant as a local file (so a typo is not looked up on Docker Hub). */
 const FILE_LIKE = /(^[./~]|\.(tar|tgz|gz|zst|oci|json|ya?ml)$)/i;
@@ -114,6 +115,11 @@ async function openRemote(
   platform: Platform,
 ): Promise<OpenedImage> {
   try {
+    if (prefix === 'containerd:') {
+      if (!rest)
+        throw new CustomsError('containerd: needs an image name, e.g. containerd:docker.io/library/app:1');
+      return await openContainerdImage(rest, target, { wants: opts.wants, limits, platform });
+    }
     if (prefix === 'docker-daemon:' || prefix === 'podman:') {
       if (!rest) throw new CustomsError(`${prefix} needs an image name, e.g. ${prefix}app:dev`);
       return await openDaemonImage(prefix === 'podman:' ? 'podman' : 'docker', rest, target, {

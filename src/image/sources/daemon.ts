@@ -7,6 +7,7 @@ import type { OpenedImage } from '../model.js';
 import type { Platform } from '../platform.js';
 import { resolveImage } from './layout.js';
 import { TarStore } from './tar-store.js';
+import { containerdAvailable, openContainerdImage } from './containerd.js';
 
 /** Where an engine API listens: a unix socket or plain TCP (`DOCKER_HOST=tcp://…`). */
 export type Endpoint = { label: string; socketPath?: string; host?: string; port?: number };
@@ -90,7 +91,7 @@ async function connect(
   throw new CustomsError(
     `no ${engine === 'podman' ? 'Podman' : 'Docker or Podman'} API answered; tried ${tried.join(', ')}. ` +
       'Set DOCKER_HOST (or CONTAINER_HOST), start the daemon (podman: "podman system service"), ' +
-      'or export the image to an archive (containerd: "ctr image export") and scan that',
+      'or for containerd set CONTAINERD_ADDRESS and use containerd:NAME',
   );
 }
 
@@ -105,7 +106,15 @@ export async function openDaemonImage(
   opts: { wants: Wants; limits: Limits; platform: Platform; timeoutMs?: number },
 ): Promise<OpenedImage> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const { ep, engineName } = await connect(engine, timeoutMs);
+  let connected: Awaited<ReturnType<typeof connect>>;
+  try {
+    connected = await connect(engine, timeoutMs);
+  } catch (err) {
+    // Last in the order: containerd's own store (Kubernetes nodes, nerdctl), through ctr.
+    if (engine === 'docker' && containerdAvailable()) return openContainerdImage(name, target, opts);
+    throw err;
+  }
+  const { ep, engineName } = connected;
   const where = `${engineName} at ${ep.label}`;
   const id = encodeURIComponent(name);
   const inspect = await call(ep, `/images/${id}/json`, timeoutMs);
