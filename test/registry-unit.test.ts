@@ -8,6 +8,9 @@ import { retryAfterMs } from '../src/image/registry/client.js';
 import { credentialsFor } from '../src/image/registry/credentials.js';
 import { apiHost, formatReference, parseReference } from '../src/image/registry/reference.js';
 import { candidateEndpoints } from '../src/image/sources/daemon.js';
+import { LayerCache } from '../src/image/layer-cache.js';
+import { createHash } from 'node:crypto';
+import { utimesSync, readdirSync } from 'node:fs';
 
 describe('image references, normalised as docker does', () => {
   const cases: Array<[string, string]> = [
@@ -201,5 +204,47 @@ describe('daemon endpoints', () => {
       () => candidateEndpoints('docker', { DOCKER_HOST: 'ssh://host' }),
       /only unix:\/\/ and tcp:\/\//,
     );
+  });
+});
+
+describe('the layer cache', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'customs-cache-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+  it('keeps what fits its bound, least recently used out first; an aborted write leaves nothing', async () => {
+    const cache = new LayerCache(dir, 150);
+    const blobs = [Buffer.alloc(60, 1), Buffer.alloc(60, 2), Buffer.alloc(60, 3)];
+    for (const [i, b] of blobs.entries()) {
+      const w = cache.writer(digest(b));
+      await w.write(b);
+      await w.commit();
+      // Distinct use times, oldest first.
+      const f = join(dir, 'sha256', digest(b).slice(7));
+      utimesSync(f, new Date(1000 * (i + 1)), new Date(1000 * (i + 1)));
+      if (i === 1) cache.open(digest(blobs[0]))?.destroy(); // reading blob 0 makes it recent
+    }
+    const left = readdirSync(join(dir, 'sha256')).sort();
+    assert.equal(cache.status().bytes <= 150, true);
+    assert.equal(left.length, 2);
+    assert.ok(!left.includes(digest(blobs[1]).slice(7)), 'the least recently used went first');
+    const w = cache.writer(digest(Buffer.from('x')));
+    await w.write(Buffer.from('x'));
+    w.abort();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(readdirSync(join(dir, 'sha256')).filter((f) => f.endsWith('.part')).length, 0);
+    assert.deepEqual(cache.clean(), { blobs: 2, bytes: 120 });
+  });
+
+  it('a cache folder that cannot be written does not fail the download', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'customs-cache-'));
+    const file = join(other, 'not-a-folder');
+    writeFileSync(file, 'x');
+    const cache = new LayerCache(join(file, 'sub'), 1000);
+    const w = cache.writer(digest(Buffer.from('y')));
+    await w.write(Buffer.from('y'));
+    await w.commit();
+    assert.equal(cache.status().blobs, 0);
+    rmSync(other, { recursive: true, force: true });
   });
 });

@@ -501,6 +501,48 @@ describe('registry faults', { skip }, () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
+  it('refuses a Docker schema 1 manifest with a clear message', async () => {
+    proxy.decide = (q) =>
+      q.path.endsWith('/manifests/3.7.3')
+        ? {
+            status: 200,
+            headers: { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' },
+            body: JSON.stringify({ schemaVersion: 1, name: 'team/app', tag: '3.7.3', fsLayers: [] }),
+          }
+        : 'pass';
+    const r = await scan();
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /Docker schema 1 manifest, deprecated and not supported/);
+  });
+
+  it('follows a redirect to blob storage on another origin without the Authorization header', async () => {
+    const storage = new FaultProxy({ host: '127.0.0.1', port: reg.port });
+    await storage.start();
+    try {
+      proxy.seen.length = 0;
+      proxy.decide = (q) =>
+        /\/blobs\/sha256:/.test(q.path)
+          ? { status: 307, headers: { location: `http://localhost:${storage.port}${q.path}` } }
+          : 'pass';
+      const r = await customsAsync(['sbom', ref(), '--insecure', '--no-cache', '--format', 'json'], {
+        env: { ...env, CUSTOMS_REGISTRY_TOKEN: 'secret-token' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(JSON.parse(r.stdout).packages.length > 5);
+      assert.ok(
+        proxy.seen.some((q) => q.authorization === 'Bearer secret-token'),
+        'the registry got the token',
+      );
+      assert.ok(storage.seen.length >= 2, 'config and layer came from the storage origin');
+      assert.ok(
+        storage.seen.every((q) => !q.authorization),
+        'the storage origin never saw it',
+      );
+    } finally {
+      await storage.stop();
+    }
+  });
+
   let digestCache = '';
   function layerDigest(): string {
     if (!digestCache) {

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseSize } from './limits.js';
 
@@ -54,30 +54,62 @@ export class LayerCache {
     return createReadStream(f, { highWaterMark: 256 * 1024 });
   }
 
-  /** Where a blob being downloaded is written; commit() keeps it, abort() drops it. */
-  writer(digest: string): { stream: Writable; commit(): Promise<void>; abort(): void } {
+  /**
+   * Where a blob being downloaded is written; commit() keeps it, abort() drops it. A cache that
+   * cannot be written (disk full, folder removed) never fails the scan: the blob is just not kept.
+   */
+  writer(digest: string): { write(chunk: Buffer): Promise<void>; commit(): Promise<void>; abort(): void } {
     const f = this.file(digest);
-    mkdirSync(join(f, '..'), { recursive: true });
     const tmp = `${f}.${process.pid}.${Date.now()}.part`;
-    // A deep buffer: waiting for 'drain' after every network chunk would tie the analysis to the
-    // disk's pace (measured: 2 s of 7 s on the 1 GiB bench image with the default 16 KiB).
-    const stream = createWriteStream(tmp, { highWaterMark: 16 * 1024 * 1024 });
+    let failed = false;
     let done = false;
+    let stream: ReturnType<typeof createWriteStream> | undefined;
+    try {
+      mkdirSync(join(f, '..'), { recursive: true });
+      // A deep buffer: waiting for 'drain' after every network chunk would tie the analysis to the
+      // disk's pace (measured: 2 s of 7 s on the 1 GiB bench image with the default 16 KiB).
+      stream = createWriteStream(tmp, { highWaterMark: 16 * 1024 * 1024 });
+      stream.on('error', () => (failed = true));
+    } catch {
+      failed = true;
+    }
+    const drop = () => {
+      stream?.destroy();
+      stream?.once('close', () => rmSync(tmp, { force: true }));
+      rmSync(tmp, { force: true });
+    };
     return {
-      stream,
+      write: async (chunk: Buffer) => {
+        if (failed || done || !stream) return;
+        if (!stream.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const go = () => {
+              stream!.off('drain', go);
+              stream!.off('error', go);
+              resolve();
+            };
+            stream!.on('drain', go);
+            stream!.on('error', go);
+          });
+        }
+      },
       commit: async () => {
         if (done) return;
         done = true;
+        if (failed || !stream) return drop();
         stream.end();
-        await finished(stream);
-        renameSync(tmp, f);
+        try {
+          await finished(stream);
+          renameSync(tmp, f);
+        } catch {
+          return drop();
+        }
         this.evict();
       },
       abort: () => {
         if (done) return;
         done = true;
-        stream.destroy();
-        rmSync(tmp, { force: true });
+        drop();
       },
     };
   }

@@ -3,7 +3,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 /** What the proxy does to one request; `pass` forwards it untouched. */
 export type Fault =
   | 'pass'
-  | { status: number; headers?: Record<string, string> }
+  | { status: number; headers?: Record<string, string>; body?: string }
   /** Forward, but send only the first `bytes` of the body, then cut the connection. */
   | { cutAfter: number }
   /** Forward with byte 4 of the body changed. */
@@ -19,7 +19,7 @@ export class FaultProxy {
   private server: Server | undefined;
   private readonly hanging: ServerResponse[] = [];
   port = 0;
-  readonly seen: Array<{ method: string; path: string; range?: string }> = [];
+  readonly seen: Array<{ method: string; path: string; range?: string; authorization?: string }> = [];
   decide: (req: { method: string; path: string; range?: string }, n: number) => Fault = () => 'pass';
 
   constructor(private readonly upstream: { host: string; port: number }) {}
@@ -35,7 +35,12 @@ export class FaultProxy {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const info = { method: req.method ?? 'GET', path: req.url ?? '/', range: req.headers.range };
+    const info = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+    };
     this.seen.push(info);
     const fault = this.decide(info, this.seen.length);
     if (fault === 'hang') {
@@ -43,7 +48,7 @@ export class FaultProxy {
       return;
     }
     if (typeof fault === 'object' && 'status' in fault) {
-      res.writeHead(fault.status, fault.headers).end();
+      res.writeHead(fault.status, fault.headers).end(fault.body);
       return;
     }
     const up = request(

@@ -1,5 +1,4 @@
-import { Readable, type Writable } from 'node:stream';
-import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import { CustomsError } from '../../errors.js';
 import { readLayer, type ReadLayerResult, type Wants } from '../layer-reader.js';
 import type { LayerCache } from '../layer-cache.js';
@@ -117,7 +116,7 @@ export class RegistryStore implements BlobStore {
     }
     const writer = this.cache?.writer(digest);
     try {
-      const res = await readLayer(Readable.from(this.tee(digest, writer?.stream)), info, wants, limits);
+      const res = await readLayer(Readable.from(this.tee(digest, writer)), info, wants, limits);
       this.stats.downloadedLayers++;
       this.stats.downloadedBytes += res.blobBytes;
       if (writer && res.blobDigest === digest) await writer.commit();
@@ -191,9 +190,12 @@ export class RegistryStore implements BlobStore {
     return out;
   }
 
-  private async *tee(digest: string, out: Writable | undefined): AsyncGenerator<Buffer> {
+  private async *tee(
+    digest: string,
+    out: { write(c: Buffer): Promise<void> } | undefined,
+  ): AsyncGenerator<Buffer> {
     for await (const chunk of this.client.blob(this.ref.repository, digest)) {
-      if (out && !out.write(chunk)) await once(out, 'drain');
+      await out?.write(chunk);
       yield chunk;
     }
   }
