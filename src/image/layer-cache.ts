@@ -73,10 +73,17 @@ export class LayerCache {
     } catch {
       failed = true;
     }
+    const rm = () => {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        /* nothing was written there */
+      }
+    };
     const drop = () => {
       stream?.destroy();
-      stream?.once('close', () => rmSync(tmp, { force: true }));
-      rmSync(tmp, { force: true });
+      stream?.once('close', rm);
+      rm();
     };
     return {
       write: async (chunk: Buffer) => {
