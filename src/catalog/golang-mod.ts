@@ -19,8 +19,9 @@ const stripComment = (l: string) => l.replace(/\/\/.*$/, '').trim();
 export function parseGoMod(text: string): Pinned[] {
   const requires: Array<{ path: string; version: string }> = [];
   const replaces: Replace[] = [];
+  const excludes = new Set<string>();
   let toolchain: string | undefined;
-  let block: 'require' | 'replace' | undefined;
+  let block: 'require' | 'replace' | 'exclude' | undefined;
   const onRequire = (s: string) => {
     const [path, version] = s.split(/\s+/);
     if (path && version) requires.push({ path, version });
@@ -35,18 +36,22 @@ export function parseGoMod(text: string): Pinned[] {
     if (block) {
       if (line === ')') block = undefined;
       else if (block === 'require') onRequire(line);
+      else if (block === 'exclude') excludes.add(line.split(/\s+/).join('@'));
       else onReplace(line);
       continue;
     }
-    const m = /^(require|replace|toolchain)\s+(.*)$/.exec(line);
+    const m = /^(require|replace|exclude|toolchain)\s+(.*)$/.exec(line);
     if (!m) continue;
     if (m[1] === 'toolchain') toolchain = m[2].trim();
-    else if (m[2].trim() === '(') block = m[1] as 'require' | 'replace';
+    else if (m[2].trim() === '(') block = m[1] as 'require' | 'replace' | 'exclude';
     else if (m[1] === 'require') onRequire(m[2].trim());
+    else if (m[1] === 'exclude') excludes.add(m[2].trim().split(/\s+/).join('@'));
     else onReplace(m[2].trim());
   }
   const out: Pinned[] = [];
   for (const r of requires) {
+    // An excluded version is never built; which one replaces it needs the module graph.
+    if (excludes.has(`${r.path}@${r.version}`)) continue;
     const rep = replaces.find((x) => x.from === r.path && (!x.fromVersion || x.fromVersion === r.version));
     if (!rep) out.push({ name: r.path, version: r.version });
     else if (rep.toVersion) out.push({ name: rep.to, version: rep.toVersion });

@@ -29,6 +29,9 @@ interface V1Entry {
 
 const NM = 'node_modules/';
 
+/** npm's package-name rule, lenient on case (old packages have capitals). */
+const VALID_NAME = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/i;
+
 export function parsePackageLock(text: string): LockedPackage[] {
   const doc = JSON.parse(text) as {
     lockfileVersion?: number;
@@ -37,6 +40,8 @@ export function parsePackageLock(text: string): LockedPackage[] {
   };
   const found = new Map<string, LockedPackage>();
   const add = (name: string, version: string | undefined, dev: boolean) => {
+    // Only valid npm package names (a stray `node_modules/x` key in a v1 file is not one).
+    if (!VALID_NAME.test(name)) return;
     const key = `${name}@${version ?? ''}`;
     const prev = found.get(key);
     // The same package as a dev and a production dependency is a production dependency.
@@ -58,14 +63,16 @@ export function parsePackageLock(text: string): LockedPackage[] {
       add(name, e.version, !!e.dev);
     }
   } else if (doc.dependencies) {
-    const walk = (deps: Record<string, V1Entry>) => {
+    // A package nested under a dev dependency is dev too, whether or not its own entry says so.
+    const walk = (deps: Record<string, V1Entry>, parentDev: boolean) => {
       for (const [name, e] of Object.entries(deps)) {
         if (!e || typeof e !== 'object') continue;
-        add(name, e.version, !!e.dev);
-        if (e.dependencies) walk(e.dependencies);
+        const dev = parentDev || !!e.dev;
+        add(name, e.version, dev);
+        if (e.dependencies) walk(e.dependencies, dev);
       }
     };
-    walk(doc.dependencies);
+    walk(doc.dependencies, false);
   }
   return [...found.values()];
 }

@@ -4,7 +4,13 @@ import { wantedFiles } from './files.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 
 /** Installed distributions: `*.dist-info/METADATA`, `*.egg-info/PKG-INFO`, or an `*.egg-info` file. */
-const WANTS = /(^|\/)(site|dist)-packages\/[^/]+\.(dist-info\/METADATA|egg-info\/PKG-INFO|egg-info)$/;
+/**
+ * Installed distributions: `NAME.dist-info/METADATA` and `NAME.egg-info/PKG-INFO` wherever they
+ * are (site-packages, dist-packages, but also `pip install --target` folders and Lambda layers),
+ * and the single-file `NAME.egg-info` only inside site-packages/dist-packages.
+ */
+const WANTS =
+  /(^|\/)[^/]+\.(dist-info\/METADATA|egg-info\/PKG-INFO)$|(^|\/)(site|dist)-packages\/[^/]+\.egg-info$/;
 
 export interface PythonMetadata {
   name: string;

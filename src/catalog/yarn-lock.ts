@@ -29,7 +29,11 @@ export function parseYarnLock(text: string): YarnPackage[] {
   const found = new Map<string, YarnPackage>();
   const add = (name: string, version: string) => found.set(`${name}@${version}`, { name, version });
   if (/^__metadata:/m.test(text)) {
-    const doc = YAML.parse(text) as Record<string, { version?: string | number; resolution?: string }>;
+    // Hand-merged berry lockfiles can repeat a key; yarn itself keeps the last one.
+    const doc = YAML.parse(text, { uniqueKeys: false }) as Record<
+      string,
+      { version?: string | number; resolution?: string }
+    >;
     for (const [key, e] of Object.entries(doc)) {
       if (key === '__metadata' || !e || typeof e !== 'object' || e.version === undefined) continue;
       const specs = key
