@@ -9,6 +9,9 @@ import type { Pinned } from '../src/catalog/files.js';
 import { parseGoMod, parseGoSum } from '../src/catalog/golang-mod.js';
 import { parsePoetryLock, parseUvLock } from '../src/catalog/python-tomls.js';
 import { parsePnpmLock } from '../src/catalog/pnpm-lock.js';
+import { parseBunLock } from '../src/catalog/bun-lock.js';
+import { parsePylock } from '../src/catalog/python-tomls.js';
+import { parsePackagesConfig, parsePackagesProps } from '../src/catalog/dotnet.js';
 import { catalogImage } from '../src/catalog/index.js';
 import { pomCataloger } from '../src/catalog/java/pom.js';
 import { openImage } from '../src/image/open.js';
@@ -250,4 +253,30 @@ describe('Maven: pom.xml (trivy)', () => {
       assert.deepEqual([...new Set(got.map((p) => `${p.name}@${p.version}`))].sort(), want);
     });
   }
+});
+
+describe('bun.lock, pylock.toml, packages.config and packages.props (trivy)', () => {
+  // The peer also lists the workspaces (the project's own folders); ours lists their dependencies.
+  trivyCases('npm/trivy-bun-lock', /\.lock$/, parseBunLock, (w, f) =>
+    f === 'bun_multiple_ws.lock' ? w.filter((x) => !['my-app', 'my-lib'].includes(x.Name)) : w,
+  );
+  trivyCases('pypi/trivy-pylock', /\.toml$/, parsePylock);
+  trivyCases('nuget/trivy-packages-config', /\.config$/, parsePackagesConfig);
+  for (const f of readdirSync(fx('nuget/trivy-packages-props')).filter(
+    (n) => !n.endsWith('.expected.json'),
+  )) {
+    it(`nuget/trivy-packages-props/${f}`, () => {
+      const c = json('nuget/trivy-packages-props', `${f}.expected.json`).cases[0];
+      const text = read('nuget/trivy-packages-props', f);
+      if (c.wantErr) return void assert.throws(() => parsePackagesProps(text));
+      // `[]ftypes.Package(nil)`: no packages.
+      const want = Array.isArray(c.want) ? (c.want as Want[]) : [];
+      assert.deepEqual(ids(parsePackagesProps(text)), wantIds(want));
+    });
+  }
+  it('pyproject.toml is not read: it declares ranges, not the versions installed', (t) => {
+    const c = json('pypi/trivy-pyproject', 'happy.toml.expected.json').cases[0];
+    assert.ok(c.want, 'the peer reads only dependency names from it');
+    t.skip('the peer extracts dependency names for its dependency graph; no versions to list or match');
+  });
 });

@@ -1,4 +1,5 @@
 import { PackageURL } from 'packageurl-js';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { lockfileCataloger, type Pinned } from './files.js';
 
 /**
@@ -67,5 +68,65 @@ export const packagesLockCataloger = lockfileCataloger({
   type: 'nuget',
   wants: (p) => /(^|\/)packages\.lock\.json$/.test(p),
   parse: (content) => parsePackagesLock(content.toString('utf8')),
+  purl: nugetPurl,
+});
+
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+});
+
+function xmlDoc(text: string): Record<string, unknown[]> {
+  // The parser is lenient; a document that does not close is an error here, as for MSBuild.
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw new Error(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  return xml.parse(text) as Record<string, unknown[]>;
+}
+
+/** packages.config (NuGet before PackageReference): `<package id version developmentDependency>`. */
+export function parsePackagesConfig(text: string): Pinned[] {
+  const doc = xmlDoc(text);
+  const root = (doc.packages?.[0] ?? {}) as { package?: Array<Record<string, string>> };
+  return (root.package ?? [])
+    .filter((p) => p.id && p.version)
+    .map((p) => ({ name: p.id.trim(), version: p.version.trim(), dev: p.developmentDependency === 'true' }));
+}
+
+/**
+ * Central package management: Directory.Packages.props / packages.props, `PackageVersion` or
+ * `PackageReference` items with Include (or Update) and Version; MSBuild variables are not
+ * evaluated, so items that use them are left out.
+ */
+export function parsePackagesProps(text: string): Pinned[] {
+  const doc = xmlDoc(text);
+  const project = doc.Project?.[0] as Record<string, unknown[]> | undefined;
+  if (!project) throw new Error('no <Project> element');
+  const out: Pinned[] = [];
+  for (const group of (project.ItemGroup ?? []) as Array<Record<string, Array<Record<string, string>>>>) {
+    for (const item of [...(group.PackageVersion ?? []), ...(group.PackageReference ?? [])]) {
+      const name = (item.Include ?? item.Update ?? '').trim();
+      const version = (item.Version ?? '').trim();
+      if (!name || !version || name.includes('$(') || version.includes('$(')) continue;
+      out.push({ name, version });
+    }
+  }
+  return out;
+}
+
+export const packagesConfigCataloger = lockfileCataloger({
+  name: 'nuget-packages-config',
+  type: 'nuget',
+  wants: (p) => /(^|\/)packages\.config$/.test(p),
+  parse: (content) => parsePackagesConfig(content.toString('utf8')),
+  purl: nugetPurl,
+});
+
+export const packagesPropsCataloger = lockfileCataloger({
+  name: 'nuget-packages-props',
+  type: 'nuget',
+  wants: (p) => /(^|\/)(Directory\.)?[Pp]ackages\.props$/.test(p),
+  parse: (content) => parsePackagesProps(content.toString('utf8')),
   purl: nugetPurl,
 });

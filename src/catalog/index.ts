@@ -9,10 +9,15 @@ import { gradleLockCataloger, sbtLockCataloger } from './java/lockfiles.js';
 import { pomCataloger } from './java/pom.js';
 import { gemfileLockCataloger, gemspecCataloger } from './ruby.js';
 import { composerInstalledCataloger, composerLockCataloger } from './php.js';
-import { depsJsonCataloger, packagesLockCataloger } from './dotnet.js';
+import {
+  depsJsonCataloger,
+  packagesConfigCataloger,
+  packagesLockCataloger,
+  packagesPropsCataloger,
+} from './dotnet.js';
 import { cargoLockCataloger } from './rust.js';
 import { cargoAuditableCataloger } from './rust-binary.js';
-import { poetryLockCataloger, uvLockCataloger } from './python-tomls.js';
+import { poetryLockCataloger, pylockCataloger, uvLockCataloger } from './python-tomls.js';
 import { goModCataloger, goSumCataloger } from './golang-mod.js';
 import { dpkgCataloger } from './dpkg.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
@@ -23,6 +28,7 @@ import { pythonCataloger } from './python.js';
 import { pythonLockCataloger } from './python-locks.js';
 import { yarnLockCataloger } from './yarn-lock.js';
 import { pnpmLockCataloger } from './pnpm-lock.js';
+import { bunLockCataloger } from './bun-lock.js';
 import { rpmCataloger } from './rpm/index.js';
 
 /** Every cataloger; a new ecosystem is one module and one line here. */
@@ -60,6 +66,7 @@ export const sourceTreeCatalogers: Cataloger[] = [
   npmLockCataloger,
   yarnLockCataloger,
   pnpmLockCataloger,
+  bunLockCataloger,
   pythonLockCataloger,
   gradleLockCataloger,
   sbtLockCataloger,
@@ -67,9 +74,12 @@ export const sourceTreeCatalogers: Cataloger[] = [
   gemfileLockCataloger,
   composerLockCataloger,
   packagesLockCataloger,
+  packagesConfigCataloger,
+  packagesPropsCataloger,
   cargoLockCataloger,
   poetryLockCataloger,
   uvLockCataloger,
+  pylockCataloger,
   goModCataloger,
   goSumCataloger,
 ];

@@ -92,3 +92,23 @@ export const uvLockCataloger = lockfileCataloger({
   parse: (content) => parseUvLock(content.toString('utf8')),
   purl,
 });
+
+/** pylock.toml (PEP 751): every `[[packages]]` with a version. */
+export function parsePylock(text: string): Pinned[] {
+  const doc = parseToml(text) as {
+    'lock-version'?: string;
+    packages?: Array<{ name?: unknown; version?: unknown }>;
+  };
+  if (!doc['lock-version']) throw new Error('no lock-version: not a pylock.toml');
+  return (doc.packages ?? [])
+    .filter((p) => typeof p.name === 'string' && typeof p.version === 'string')
+    .map((p) => ({ name: p.name as string, version: p.version as string }));
+}
+
+export const pylockCataloger = lockfileCataloger({
+  name: 'pylock',
+  type: 'pypi',
+  wants: (p) => /(^|\/)pylock(\.[^/]+)?\.toml$/.test(p),
+  parse: (content) => parsePylock(content.toString('utf8')),
+  purl,
+});
