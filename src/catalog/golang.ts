@@ -1,6 +1,7 @@
 import { PackageURL } from 'packageurl-js';
 import type { ProbeFactory } from '../image/probe.js';
-import type { CatalogContext, Cataloger, Package } from './model.js';
+import { probeCataloger } from './files.js';
+import type { Package } from './model.js';
 
 /*
  * Go binaries carry their build info (Go version, main module, every dependency) in the
@@ -122,57 +123,40 @@ export function goPurl(path: string, version: string): string {
   ).toString();
 }
 
-export const goBinaryCataloger: Cataloger = {
+export const goBinaryCataloger = probeCataloger<GoBuildInfo>({
   name: 'go-binary',
-  wants: () => false,
-  probes: [goBuildInfoProbe],
-  async catalog(ctx: CatalogContext): Promise<Package[]> {
+  probe: goBuildInfoProbe,
+  packages(info, where, ctx) {
+    if (info.legacyFormat) {
+      ctx.warnings.push(
+        `${where.path}: a Go binary in the pre-1.18 build info format; its modules were not read`,
+      );
+      return [];
+    }
     const out: Package[] = [];
-    for (const [path, entry, layerIndex] of ctx.fs.walk()) {
-      const info = entry.probes?.['go-buildinfo'] as GoBuildInfo | undefined;
-      if (!info) continue;
-      const layer = ctx.fs.layers[layerIndex]?.info;
-      const where = { path: `/${path}`, layer };
-      if (info.legacyFormat) {
-        ctx.warnings.push(
-          `/${path}: a Go binary in the pre-1.18 build info format; its modules were not read`,
-        );
-        continue;
-      }
-      const base = { licenses: [], foundBy: 'go-binary', locations: [where], layer };
-      if (info.goVersion) {
-        // The standard library as Go's advisories name it: stdlib at the toolchain version.
-        const v = info.goVersion.replace(/^go/, '').split(/[ +-]/)[0];
-        out.push({
-          ...base,
-          name: 'stdlib',
-          version: `v${v}`,
-          type: 'golang',
-          purl: goPurl('stdlib', `v${v}`),
-          description: `Go standard library (${info.goVersion})`,
-        });
-      }
-      if (info.main?.path && info.main.version && info.main.version !== '(devel)') {
-        out.push({
-          ...base,
-          name: info.main.path,
-          version: info.main.version,
-          type: 'golang',
-          purl: goPurl(info.main.path, info.main.version),
-        });
-      }
-      for (const d of info.deps) {
-        const eff = d.replacedBy && d.replacedBy.version ? d.replacedBy : d;
-        if (!eff.version) continue;
-        out.push({
-          ...base,
-          name: eff.path,
-          version: eff.version,
-          type: 'golang',
-          purl: goPurl(eff.path, eff.version),
-        });
-      }
+    const add = (name: string, version: string, description?: string) =>
+      out.push({
+        name,
+        version,
+        type: 'golang',
+        purl: goPurl(name, version),
+        description,
+        licenses: [],
+        foundBy: 'go-binary',
+        locations: [where],
+        layer: where.layer,
+      });
+    if (info.goVersion) {
+      // The standard library as Go's advisories name it: stdlib at the toolchain version.
+      const v = info.goVersion.replace(/^go/, '').split(/[ +-]/)[0];
+      add('stdlib', `v${v}`, `Go standard library (${info.goVersion})`);
+    }
+    if (info.main?.path && info.main.version && info.main.version !== '(devel)')
+      add(info.main.path, info.main.version);
+    for (const d of info.deps) {
+      const eff = d.replacedBy && d.replacedBy.version ? d.replacedBy : d;
+      if (eff.version) add(eff.path, eff.version);
     }
     return out;
   },
-};
+});

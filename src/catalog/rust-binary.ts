@@ -1,6 +1,6 @@
 import { constants, inflateSync } from 'node:zlib';
 import type { ProbeFactory } from '../image/probe.js';
-import type { CatalogContext, Cataloger, Package } from './model.js';
+import { probeCataloger } from './files.js';
 import { cargoPurl } from './rust.js';
 
 /*
@@ -97,33 +97,23 @@ export const cargoAuditableProbe: ProbeFactory = {
   },
 };
 
-export const cargoAuditableCataloger: Cataloger = {
+export const cargoAuditableCataloger = probeCataloger<AuditableDeps>({
   name: 'rust-binary',
-  wants: () => false,
-  probes: [cargoAuditableProbe],
-  async catalog(ctx: CatalogContext): Promise<Package[]> {
-    const out: Package[] = [];
-    for (const [path, entry, layerIndex] of ctx.fs.walk()) {
-      const deps = entry.probes?.['cargo-auditable'] as AuditableDeps | undefined;
-      if (!deps) continue;
-      const layer = ctx.fs.layers[layerIndex]?.info;
-      for (const p of deps.packages) {
-        // Build-time dependencies (build scripts, proc macros) are not in the binary; crates.io
-        // is where advisories speak of; the root crate is the program itself.
-        if (!p.name || !p.version || p.kind === 'build' || p.root) continue;
-        out.push({
-          name: p.name,
-          version: p.version,
-          type: 'cargo',
-          licenses: [],
-          purl: cargoPurl(p.name, p.version),
-          foundBy: 'rust-binary',
-          description: p.source && p.source !== 'crates.io' ? `from ${p.source}` : undefined,
-          locations: [{ path: `/${path}`, layer }],
-          layer,
-        });
-      }
-    }
-    return out;
-  },
-};
+  probe: cargoAuditableProbe,
+  packages: (deps, where) =>
+    deps.packages
+      // Build-time dependencies (build scripts, proc macros) are not in the binary; the root
+      // crate is the program itself.
+      .filter((p) => p.name && p.version && p.kind !== 'build' && !p.root)
+      .map((p) => ({
+        name: p.name,
+        version: p.version,
+        type: 'cargo',
+        licenses: [],
+        purl: cargoPurl(p.name, p.version),
+        foundBy: 'rust-binary',
+        description: p.source && p.source !== 'crates.io' ? `from ${p.source}` : undefined,
+        locations: [where],
+        layer: where.layer,
+      })),
+});

@@ -1,6 +1,6 @@
 import { PackageURL } from 'packageurl-js';
 import type { ProbeFactory } from '../../image/probe.js';
-import type { CatalogContext, Cataloger, Package } from '../model.js';
+import { probeCataloger } from '../files.js';
 import { CLASSIFIERS, type BinaryClassifier } from './classifiers.js';
 
 /** What the probe found in one file: classifier name → version. */
@@ -57,30 +57,19 @@ export function genericPurl(name: string, version: string): string {
  * Components identified from signatures inside binaries. A binary that an OS package installed is
  * left to that package (catalogImage drops it once owners are linked).
  */
-export const binaryCataloger: Cataloger = {
+export const binaryCataloger = probeCataloger<Found>({
   name: 'binary',
-  wants: () => false,
-  probes: [binaryVersionProbe],
-  async catalog(ctx: CatalogContext): Promise<Package[]> {
-    const out: Package[] = [];
-    for (const [path, entry, layerIndex] of ctx.fs.walk()) {
-      const found = entry.probes?.['binary-version'] as Found | undefined;
-      if (!found) continue;
-      const layer = ctx.fs.layers[layerIndex]?.info;
-      for (const [name, version] of Object.entries(found)) {
-        out.push({
-          name,
-          version,
-          type: 'generic',
-          licenses: [],
-          purl: genericPurl(name, version),
-          foundBy: 'binary',
-          description: `identified from the binary /${path}`,
-          locations: [{ path: `/${path}`, layer }],
-          layer,
-        });
-      }
-    }
-    return out;
-  },
-};
+  probe: binaryVersionProbe,
+  packages: (found, where) =>
+    Object.entries(found).map(([name, version]) => ({
+      name,
+      version,
+      type: 'generic',
+      licenses: [],
+      purl: genericPurl(name, version),
+      foundBy: 'binary',
+      description: `identified from the binary ${where.path}`,
+      locations: [where],
+      layer: where.layer,
+    })),
+});

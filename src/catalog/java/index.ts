@@ -1,6 +1,6 @@
 import { PackageURL } from 'packageurl-js';
 import type { ProbeFactory } from '../../image/probe.js';
-import type { CatalogContext, Cataloger, Package } from '../model.js';
+import { probeCataloger } from '../files.js';
 import { JAVA_ARCHIVE, readJavaArchive, type JavaArtifact } from './archive.js';
 
 /** Largest archive read (whole, in memory, one at a time). */
@@ -46,32 +46,22 @@ export function mavenPurl(a: { groupId?: string; artifactId: string; version: st
   ).toString();
 }
 
-export const javaArchiveCataloger: Cataloger = {
+export const javaArchiveCataloger = probeCataloger<ProbeResult>({
   name: 'java-archive',
-  wants: () => false,
-  probes: [javaArchiveProbe],
-  async catalog(ctx: CatalogContext): Promise<Package[]> {
-    const out: Package[] = [];
-    for (const [path, entry, layerIndex] of ctx.fs.walk()) {
-      const r = entry.probes?.['java-archive'] as ProbeResult | undefined;
-      if (!r) continue;
-      const layer = ctx.fs.layers[layerIndex]?.info;
-      const full = (nest: string) => `/${path}${nest}`;
-      for (const w of r.warnings) ctx.warnings.push(full(w));
-      for (const a of r.artifacts) {
-        out.push({
-          // Maven advisories name packages groupId:artifactId.
-          name: a.groupId ? `${a.groupId}:${a.artifactId}` : a.artifactId,
-          version: a.version,
-          type: 'maven',
-          licenses: [],
-          purl: mavenPurl(a),
-          foundBy: `java-archive (${a.evidence})`,
-          locations: [{ path: full(a.nestPath), layer }],
-          layer,
-        });
-      }
-    }
-    return out;
+  probe: javaArchiveProbe,
+  packages(r, where, ctx) {
+    // Nesting paths start at the outer file: `/opt/app.war!/WEB-INF/lib/x.jar`.
+    for (const w of r.warnings) ctx.warnings.push(`${where.path}${w}`);
+    return r.artifacts.map((a) => ({
+      // Maven advisories name packages groupId:artifactId.
+      name: a.groupId ? `${a.groupId}:${a.artifactId}` : a.artifactId,
+      version: a.version,
+      type: 'maven',
+      licenses: [],
+      purl: mavenPurl(a),
+      foundBy: `java-archive (${a.evidence})`,
+      locations: [{ path: `${where.path}${a.nestPath}`, layer: where.layer }],
+      layer: where.layer,
+    }));
   },
-};
+});

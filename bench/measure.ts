@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export interface Measured {
+  seconds: number;
+  rssMB?: number;
+  ok: boolean;
+}
+
+/** Wall time and peak RSS of a command (GNU time when present). */
+export function measure(cmd: string[], env: NodeJS.ProcessEnv = {}): Measured {
+  const useTime = existsSync('/usr/bin/time');
+  const t0 = process.hrtime.bigint();
+  const opts = { encoding: 'utf8' as const, maxBuffer: 1 << 30, env: { ...process.env, ...env } };
+  const r = useTime
+    ? spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], opts)
+    : spawnSync(cmd[0], cmd.slice(1), opts);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const rss = useTime ? Number(r.stderr.trim().split('\n').pop()) / 1024 : undefined;
+  if (r.status !== 0) process.stderr.write(r.stderr);
+  return { seconds, rssMB: rss && Number.isFinite(rss) ? rss : undefined, ok: r.status === 0 };
+}
+
+export const fmt = (m?: Measured): string =>
+  m
+    ? `${m.seconds.toFixed(2)} s${m.rssMB ? `, peak RSS ${m.rssMB.toFixed(0)} MB` : ''}${m.ok ? '' : ' (FAILED)'}`
+    : 'not measured';
+
+/** `customs sbom TARGET` as CycloneDX to /dev/null: what the benchmarks time. */
+export const sbomCmd = (cli: string, target: string, ...extra: string[]): string[] => [
+  process.execPath,
+  cli,
+  'sbom',
+  target,
+  '--format',
+  'cyclonedx',
+  '--output',
+  '/dev/null',
+  ...extra,
+];
