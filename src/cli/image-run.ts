@@ -7,7 +7,7 @@ import { LEVELS, type SeverityLevel } from '../rank/severity.js';
 import { scanFormats } from '../report/scan-formats.js';
 import { summarize } from '../rank/risk.js';
 import type { Environment, Exposure, ScanResult } from '../scan/model.js';
-import { scanImage, scanInventory } from '../scan/scan.js';
+import { SCANNERS, scanImage, scanInventory, type Scanner } from '../scan/scan.js';
 import { readSbom } from '../sbom/read.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { configuredSources } from '../vulndb/sources.js';
@@ -56,6 +56,7 @@ export interface ImageOptions extends RemoteFlags {
   vex: string[];
   showSuppressed?: boolean;
   useAttestedSbom?: boolean;
+  scanners?: string;
 }
 
 function levels(list: string | undefined): SeverityLevel[] | undefined {
@@ -135,8 +136,17 @@ export async function run(
     throw new CustomsError(`--platform: ${(err as Error).message}`);
   }
   const limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
+  const scanners = new Set(
+    (opts.scanners ?? 'vuln,secret')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  ) as Set<Scanner>;
+  const unknown = [...scanners].filter((s) => !SCANNERS.includes(s));
+  if (unknown.length)
+    throw new CustomsError(`--scanners: unknown ${unknown.join(', ')}; use ${SCANNERS.join(', ')}`);
   const dbPath = defaultDbPath(opts.db);
-  await ensureDatabase(dbPath, opts.quiet);
+  if (scanners.has('vuln')) await ensureDatabase(dbPath, opts.quiet);
   const scanOpts = {
     sourceTree: sourceTree ? { skip: skipper(opts.skipDirs, opts.skipFiles) } : undefined,
     dbPath,
@@ -146,6 +156,7 @@ export async function run(
     env: opts.env as Environment,
     ...(fromSbom || sourceTree ? {} : await remoteOptions(opts)),
     useAttestedSbom: opts.useAttestedSbom,
+    scanners,
   };
   const full = fromSbom ? scanSbomFile(target, scanOpts) : await scanImage(target, scanOpts);
   const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });
@@ -158,9 +169,12 @@ export async function run(
   if (opts.output) await writeFile(opts.output, text);
   else process.stdout.write(text);
   // The gate: any finding left after the filters (at or above --fail-on when given) fails the run.
-  const failing = result.findings.filter(
-    (f) => !failOn || LEVELS.indexOf(f.severity.level) <= LEVELS.indexOf(failOn),
-  );
+  const atLeast = (l: SeverityLevel) => !failOn || LEVELS.indexOf(l) <= LEVELS.indexOf(failOn);
+  const failing = [
+    ...result.findings.filter((f) => atLeast(f.severity.level)),
+    ...(result.secrets ?? []).filter((s) => atLeast(s.severity)),
+    ...(result.misconfigurations ?? []).filter((m) => atLeast(m.severity)),
+  ];
   if (exitCode && failing.length) process.exitCode = exitCode;
 }
 

@@ -42,6 +42,7 @@ function options(cmd: Command): Command {
       '--use-attested-sbom',
       "registry images: trust the image's SBOM attestation instead of reading its layers",
     )
+    .option('--scanners <list>', 'what to look for: vuln, secret, config (comma-separated)', 'vuln,secret')
     .option('--show-suppressed', 'list suppressed findings in the table too (JSON always has them)')
     .option('-q, --quiet', 'no warnings on standard error');
 }

@@ -67,7 +67,15 @@ export interface ImageMetadata {
   history: HistoryEntry[];
   layers: LayerInfo[];
   /** Config facts later checks use. */
-  config?: { user?: string; env?: string[]; entrypoint?: string[]; cmd?: string[]; exposedPorts?: string[] };
+  config?: {
+    user?: string;
+    env?: string[];
+    entrypoint?: string[];
+    cmd?: string[];
+    exposedPorts?: string[];
+    /** HEALTHCHECK test, e.g. ["CMD", "curl", "-f", "http://localhost/"]; ["NONE"] disables it. */
+    healthcheck?: string[];
+  };
   warnings: string[];
 }
 

@@ -94,6 +94,72 @@ export function toSarif(r: ScanResult): object {
       },
     });
   }
+  // Secrets and image-configuration findings, after the vulnerabilities (never cut by the cap).
+  for (const x of r.secrets ?? []) {
+    const id = `secret/${x.rule}`;
+    if (!rules.has(id))
+      rules.set(id, {
+        id,
+        name: x.rule.replace(/[^A-Za-z0-9]/g, ''),
+        shortDescription: { text: x.title },
+        fullDescription: { text: `${x.title} found in the image.` },
+        help: {
+          text: 'Revoke the credential, remove it from the build (a later layer cannot delete it), and pass secrets at run time.',
+        },
+        properties: {
+          'security-severity': DEFAULT_SCORE[x.severity].toFixed(1),
+          tags: ['security', 'secret', x.severity.toLowerCase()],
+        },
+      });
+    const uri = x.path.startsWith('/') ? x.path.slice(1) : 'Dockerfile';
+    results.push({
+      ruleId: id,
+      level: LEVEL[x.severity],
+      message: {
+        text: `${x.title} in ${x.path}${x.deleted ? ' (deleted in a later layer, still in the image)' : ''}: ${x.match}`,
+      },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri },
+            region: { startLine: x.path.startsWith('/') ? x.line : 1 },
+          },
+        },
+      ],
+      partialFingerprints: {
+        'customsSecret/v1': createHash('sha256')
+          .update(`${r.image.name.replace(/[:@].*$/, '')}|${x.rule}|${x.path}|${x.line}`)
+          .digest('hex'),
+      },
+    });
+  }
+  for (const m of r.misconfigurations ?? []) {
+    if (!rules.has(m.rule))
+      rules.set(m.rule, {
+        id: m.rule,
+        name: m.title.replace(/[^A-Za-z0-9]/g, ''),
+        shortDescription: { text: m.title },
+        fullDescription: { text: m.title },
+        help: { text: m.fix },
+        properties: {
+          'security-severity': DEFAULT_SCORE[m.severity].toFixed(1),
+          tags: ['security', 'configuration', m.severity.toLowerCase()],
+        },
+      });
+    results.push({
+      ruleId: m.rule,
+      level: LEVEL[m.severity],
+      message: { text: `${m.message} (image ${r.image.name})` },
+      locations: [
+        { physicalLocation: { artifactLocation: { uri: 'Dockerfile' }, region: { startLine: 1 } } },
+      ],
+      partialFingerprints: {
+        'customsConfig/v1': createHash('sha256')
+          .update(`${r.image.name.replace(/[:@].*$/, '')}|${m.rule}|${m.message}`)
+          .digest('hex'),
+      },
+    });
+  }
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',

@@ -62,12 +62,30 @@ export function scanTable(r: ScanResult, color = false): string {
     (f) =>
       `  ${f.id}  ${f.package.name} ${f.package.version}  — ${f.suppression.by}: ${f.suppression.reason} (${f.suppression.source})`,
   );
+  const sev = (l: SeverityLevel) => (color ? `${COLORS[l]}${l}\x1b[0m` : l);
+  const secrets = (r.secrets ?? []).map(
+    (x) =>
+      `  ${sev(x.severity)}  ${x.title}  ${x.path}${x.path.startsWith('/') ? `:${x.line}` : ` #${x.line}`}  ${x.match}${x.deleted ? '  (deleted in a later layer, still in the image)' : ''}${x.layer?.createdBy ? `  · ${cleanStep(x.layer.createdBy).slice(0, 50)}` : ''}`,
+  );
+  const config = (r.misconfigurations ?? []).map(
+    (m) => `  ${sev(m.severity)}  ${m.rule}  ${m.message}\n      fix: ${m.fix}`,
+  );
   return [
     head,
     '',
     ...body,
     '',
     summaryLine(r),
+    ...(r.secrets
+      ? ['', secrets.length ? `Secrets (${secrets.length}):` : 'No secrets found.', ...secrets]
+      : []),
+    ...(r.misconfigurations
+      ? [
+          '',
+          config.length ? `Image configuration (${config.length}):` : 'Image configuration: no findings.',
+          ...config,
+        ]
+      : []),
     ...(suppressed.length ? ['', `Suppressed (${suppressed.length}):`, ...suppressed] : []),
     '',
   ].join('\n');

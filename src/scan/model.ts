@@ -2,6 +2,7 @@ import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
 import type { ImageMetadata, LayerInfo } from '../image/model.js';
 import type { CvssScore, Severity, SeverityLevel } from '../rank/severity.js';
+import type { SecretFinding } from '../secrets/scan.js';
 
 export type FindingStatus = 'fixed' | 'affected' | 'will_not_fix' | 'end_of_life';
 export type Exposure = 'internet' | 'internal';
@@ -77,5 +78,18 @@ export interface ScanResult {
   /** Findings an exception or a VEX statement suppressed, with the reason. */
   suppressed: SuppressedFinding[];
   summary: ScanSummary;
+  /** Secrets in the image's layers (deleted files included), config and history (`--scanners secret`). */
+  secrets?: SecretFinding[];
+  /** Image configuration checks (`--scanners config`). */
+  misconfigurations?: ConfigFinding[];
   warnings: string[];
+}
+
+/** One image-configuration check that failed. */
+export interface ConfigFinding {
+  rule: string;
+  severity: SeverityLevel;
+  title: string;
+  message: string;
+  fix: string;
 }

@@ -15,6 +15,8 @@ import { LEVELS } from '../rank/severity.js';
 import { VERSION } from '../version.js';
 import { VulnStore } from '../vulndb/store.js';
 import { attestedInventory, compareAttested } from '../sbom/attested.js';
+import { collectSecrets, secretProbe } from '../secrets/scan.js';
+import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
 import type { Environment, Exposure, ScanResult } from './model.js';
 
@@ -30,14 +32,23 @@ export interface ScanOptions {
   layerCache?: OpenOptions['layerCache'];
   /** Trust the image's SBOM attestation instead of reading its layers. */
   useAttestedSbom?: boolean;
+  /** What to look for: vulnerabilities, secrets, image-config checks (default: vuln and secret). */
+  scanners?: Set<Scanner>;
 }
+
+export type Scanner = 'vuln' | 'secret' | 'config';
+export const SCANNERS: Scanner[] = ['vuln', 'secret', 'config'];
 
 /** The main job: inventory an image, match it against the database, rank what was found. */
 export async function scanImage(target: string, opts: ScanOptions): Promise<ScanResult> {
-  VulnStore.openRead(opts.dbPath).close(); // a missing database is reported before the image is read
+  const scanners = opts.scanners ?? new Set<Scanner>(['vuln', 'secret']);
+  // A missing database is reported before the image is read.
+  if (scanners.has('vuln')) VulnStore.openRead(opts.dbPath).close();
   const list = opts.sourceTree ? sourceTreeCatalogers : catalogers;
+  const wants = wantedBy(list);
+  if (scanners.has('secret')) wants.probes = [...(wants.probes ?? []), secretProbe];
   const image = await openImage(target, {
-    wants: wantedBy(list),
+    wants,
     platform: opts.platform,
     limits: opts.limits,
     skip: opts.sourceTree?.skip,
@@ -48,7 +59,30 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
   const attested = opts.useAttestedSbom ? attestedInventory(image) : undefined;
   const inventory = attested ?? (await catalogImage(image, list, !!opts.sourceTree));
   if (!attested) compareAttested(image, inventory);
-  return scanInventory(image.metadata, inventory, opts);
+  const result = scanners.has('vuln')
+    ? scanInventory(image.metadata, inventory, opts)
+    : unmatched(image.metadata, inventory, opts);
+  if (scanners.has('secret')) result.secrets = collectSecrets(image);
+  if (scanners.has('config')) result.misconfigurations = checkImageConfig(image.metadata);
+  return result;
+}
+
+/** The inventory alone, when vulnerabilities are not asked for (`--scanners secret,config`). */
+function unmatched(metadata: ImageMetadata, inventory: Inventory, opts: ScanOptions): ScanResult {
+  return {
+    schemaVersion: 1,
+    tool: { name: 'customs', version: VERSION },
+    createdAt: new Date().toISOString(),
+    image: metadata,
+    os: inventory.os,
+    context: { exposure: opts.exposure ?? 'internet', env: opts.env ?? 'production' },
+    database: { path: opts.dbPath },
+    packages: inventory.packages,
+    findings: [],
+    suppressed: [],
+    summary: summarize([], !!inventory.os?.eol?.endOfLife),
+    warnings: [...metadata.warnings, ...inventory.warnings],
+  };
 }
 
 /** Match and rank an inventory, from an image or from an SBOM. */

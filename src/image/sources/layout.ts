@@ -58,6 +58,7 @@ interface ImageConfig {
     Cmd?: string[];
     Labels?: Record<string, string>;
     ExposedPorts?: Record<string, unknown>;
+    Healthcheck?: { Test?: string[] };
   };
   rootfs?: { type?: string; diff_ids?: string[] };
   history?: Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>;
@@ -307,6 +308,7 @@ async function finish(
       entrypoint: c.Entrypoint,
       cmd: c.Cmd,
       exposedPorts: c.ExposedPorts ? Object.keys(c.ExposedPorts) : undefined,
+      healthcheck: c.Healthcheck?.Test,
     },
     warnings: r.warnings,
   };

@@ -1,0 +1,216 @@
+import type { SeverityLevel } from '../rank/severity.js';
+
+/**
+ * Secret patterns: one entry per kind of credential. `keywords` is a cheap first filter (a file
+ * without any of them is not searched with the pattern); `group` is the capture holding the
+ * secret itself; `minEntropy` (bits per character) drops placeholders such as `xxxxxxxx`.
+ */
+export interface SecretRule {
+  id: string;
+  title: string;
+  severity: SeverityLevel;
+  keywords: string[];
+  pattern: RegExp;
+  group?: number;
+  minEntropy?: number;
+}
+
+export const SECRET_RULES: SecretRule[] = [
+  {
+    id: 'private-key',
+    title: 'Private key',
+    severity: 'HIGH',
+    keywords: ['PRIVATE KEY'],
+    pattern:
+      /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY)(?: BLOCK)?-----[\s\S]{20,}?-----END \1/,
+  },
+  {
+    id: 'aws-access-key-id',
+    title: 'AWS access key ID',
+    severity: 'HIGH',
+    keywords: ['AKIA', 'ASIA'],
+    pattern: /\b((?:AKIA|ASIA)[0-9A-Z]{16})\b/,
+    group: 1,
+  },
+  {
+    id: 'aws-secret-access-key',
+    title: 'AWS secret access key',
+    severity: 'CRITICAL',
+    keywords: ['aws_secret', 'AWS_SECRET', 'aws-secret', 'SecretAccessKey'],
+    pattern:
+      /(?:aws_?secret_?(?:access_?)?key|SecretAccessKey)["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/i,
+    group: 1,
+    minEntropy: 3.5,
+  },
+  {
+    id: 'gcp-service-account',
+    title: 'GCP service account key',
+    severity: 'CRITICAL',
+    keywords: ['service_account'],
+    pattern:
+      /"type"\s*:\s*"service_account"[\s\S]{0,2000}?"private_key"\s*:\s*"(-----BEGIN PRIVATE KEY-----[^"]{40,})"/,
+    group: 1,
+  },
+  {
+    id: 'azure-storage-key',
+    title: 'Azure storage account key',
+    severity: 'CRITICAL',
+    keywords: ['AccountKey='],
+    pattern: /AccountKey=([A-Za-z0-9+/]{86}==)/,
+    group: 1,
+  },
+  {
+    id: 'github-pat',
+    title: 'GitHub personal access token',
+    severity: 'CRITICAL',
+    keywords: ['ghp_', 'github_pat_'],
+    pattern: /\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b/,
+    group: 1,
+  },
+  {
+    id: 'github-oauth',
+    title: 'GitHub OAuth or app token',
+    severity: 'CRITICAL',
+    keywords: ['gho_', 'ghu_', 'ghs_', 'ghr_'],
+    pattern: /\b(gh[ousr]_[A-Za-z0-9]{36})\b/,
+    group: 1,
+  },
+  {
+    id: 'gitlab-pat',
+    title: 'GitLab personal access token',
+    severity: 'CRITICAL',
+    keywords: ['glpat-'],
+    pattern: /\b(glpat-[A-Za-z0-9_-]{20})\b/,
+    group: 1,
+  },
+  {
+    id: 'slack-token',
+    title: 'Slack token',
+    severity: 'HIGH',
+    keywords: ['xox'],
+    pattern: /\b(xox[baprs]-[0-9]{10,13}-[0-9A-Za-z-]{10,})\b/,
+    group: 1,
+  },
+  {
+    id: 'slack-webhook',
+    title: 'Slack webhook URL',
+    severity: 'MEDIUM',
+    keywords: ['hooks.slack.com'],
+    pattern: /(https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]{8,}\/B[A-Z0-9]{8,}\/[A-Za-z0-9]{24})/,
+    group: 1,
+  },
+  {
+    id: 'npm-token',
+    title: 'npm access token',
+    severity: 'CRITICAL',
+    keywords: ['npm_'],
+    pattern: /\b(npm_[A-Za-z0-9]{36})\b/,
+    group: 1,
+  },
+  {
+    id: 'npmrc-auth',
+    title: 'npm registry credentials in .npmrc',
+    severity: 'HIGH',
+    keywords: ['_authToken', '_auth'],
+    pattern: /:_auth(?:Token)?\s*=\s*([A-Za-z0-9_+/=-]{20,})/,
+    group: 1,
+    minEntropy: 3,
+  },
+  {
+    id: 'pypi-token',
+    title: 'PyPI upload token',
+    severity: 'CRITICAL',
+    keywords: ['pypi-AgE'],
+    pattern: /\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})/,
+    group: 1,
+  },
+  {
+    id: 'stripe-secret-key',
+    title: 'Stripe secret key',
+    severity: 'CRITICAL',
+    keywords: ['sk_live_', 'rk_live_'],
+    pattern: /\b([sr]k_live_[0-9a-zA-Z]{24,})\b/,
+    group: 1,
+  },
+  {
+    id: 'docker-config-auth',
+    title: 'Registry credentials in a docker config.json',
+    severity: 'HIGH',
+    keywords: ['"auths"'],
+    pattern: /"auth"\s*:\s*"([A-Za-z0-9+/=]{12,})"/,
+    group: 1,
+    minEntropy: 3,
+  },
+  {
+    id: 'generic-secret',
+    title: 'Password or secret assigned in plain text',
+    severity: 'MEDIUM',
+    keywords: [
+      'password',
+      'passwd',
+      'secret',
+      'token',
+      'api_key',
+      'apikey',
+      'PASSWORD',
+      'SECRET',
+      'TOKEN',
+      'API_KEY',
+      'APIKEY',
+    ],
+    pattern:
+      /\b[A-Za-z0-9_.-]*(?:password|passwd|secret|token|api_?key)["']?\s*[:=]\s*["']([A-Za-z0-9/+_!@#$%^&*.=-]{12,})["']/i,
+    group: 1,
+    minEntropy: 3.7,
+  },
+];
+
+/** Shannon entropy in bits per character. */
+export function entropy(s: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  for (const n of counts.values()) {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** Never print a secret whole: its first four characters, then stars. */
+export function mask(secret: string): string {
+  const keep = secret.length > 12 ? 4 : 0;
+  return `${secret.slice(0, keep)}${'*'.repeat(Math.min(24, Math.max(8, secret.length - keep)))}`;
+}
+
+export interface SecretMatch {
+  rule: string;
+  title: string;
+  severity: SeverityLevel;
+  /** 1-based line of the match. */
+  line: number;
+  /** The secret, masked. */
+  match: string;
+}
+
+/** Every secret in a text (one per rule and line). */
+export function findSecrets(text: string): SecretMatch[] {
+  const out: SecretMatch[] = [];
+  for (const r of SECRET_RULES) {
+    if (!r.keywords.some((k) => text.includes(k))) continue;
+    const re = new RegExp(
+      r.pattern.source,
+      r.pattern.flags.includes('g') ? r.pattern.flags : `${r.pattern.flags}g`,
+    );
+    const seen = new Set<number>();
+    for (const m of text.matchAll(re)) {
+      const secret = m[r.group ?? 0];
+      if (r.minEntropy && entropy(secret) < r.minEntropy) continue;
+      const line = text.slice(0, m.index).split('\n').length;
+      if (seen.has(line)) continue;
+      seen.add(line);
+      out.push({ rule: r.id, title: r.title, severity: r.severity, line, match: mask(secret) });
+    }
+  }
+  return out;
+}

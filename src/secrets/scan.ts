@@ -1,0 +1,86 @@
+import { LayeredFileSystem } from '../image/filesystem.js';
+import type { LayerInfo, OpenedImage } from '../image/model.js';
+import type { ProbeFactory } from '../image/probe.js';
+import type { SeverityLevel } from '../rank/severity.js';
+import { findSecrets, mask, type SecretMatch } from './rules.js';
+
+/** Files larger than this are not searched (secrets live in small config files, keys, scripts). */
+const MAX_FILE = 5 * 1024 * 1024;
+/** Documentation, translations and bytecode: large, never where a credential is kept. */
+const SKIP =
+  /^(usr\/share\/(doc|man|info|locale|i18n|zoneinfo|mime|icons)\/|usr\/lib\/locale\/|proc\/|sys\/)|\.(pyc|mo|gz|zst|xz|bz2|png|jpe?g|gif|ico|svg|woff2?|ttf|otf)$/;
+
+/**
+ * Reads each small text file as it streams past, in every layer: a file deleted by a later layer
+ * is still in the image, and its secret still leaks to whoever pulls it.
+ */
+export const secretProbe: ProbeFactory = {
+  name: 'secret',
+  wants: (path, _mode, size) => size > 0 && size <= MAX_FILE && !SKIP.test(path),
+  create() {
+    const chunks: Buffer[] = [];
+    let binary = false;
+    return {
+      push(chunk: Buffer) {
+        if (binary) return;
+        if (!chunks.length && chunk.subarray(0, 8192).includes(0)) {
+          binary = true;
+          return;
+        }
+        chunks.push(chunk);
+      },
+      finish(): SecretMatch[] | undefined {
+        if (binary || !chunks.length) return undefined;
+        const found = findSecrets(Buffer.concat(chunks).toString('utf8'));
+        chunks.length = 0;
+        return found.length ? found : undefined;
+      },
+    };
+  },
+};
+
+export interface SecretFinding extends SecretMatch {
+  /** File path inside the image, or `image config` / `history` for what the config carries. */
+  path: string;
+  layer?: LayerInfo;
+  /** The file was removed by a later layer: gone from the filesystem, still in the image. */
+  deleted?: boolean;
+}
+
+const SECRET_ENV = /(PASS(WORD)?|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
+
+/** Secrets in every layer's files (deleted ones included), the config's environment and the history. */
+export function collectSecrets(image: OpenedImage): SecretFinding[] {
+  const out: SecretFinding[] = [];
+  const fs = new LayeredFileSystem(image.layers);
+  for (const layer of image.layers) {
+    for (const [path, entry] of layer.files) {
+      const found = entry.probes?.secret as SecretMatch[] | undefined;
+      if (!found) continue;
+      const deleted = !fs.exists(path);
+      for (const m of found)
+        out.push({ ...m, path: `/${path}`, layer: layer.info, ...(deleted ? { deleted: true } : {}) });
+    }
+  }
+  const env = image.metadata.config?.env ?? [];
+  env.forEach((kv, i) => {
+    const eq = kv.indexOf('=');
+    const name = kv.slice(0, eq);
+    const value = kv.slice(eq + 1);
+    const matches = findSecrets(kv);
+    if (matches.length) out.push(...matches.map((m) => ({ ...m, path: 'image config (Env)', line: i + 1 })));
+    else if (eq > 0 && SECRET_ENV.test(name) && value.length >= 6)
+      out.push({
+        rule: 'env-secret',
+        title: `Secret in the environment (${name})`,
+        severity: 'HIGH' as SeverityLevel,
+        line: i + 1,
+        match: `${name}=${mask(value)}`,
+        path: 'image config (Env)',
+      });
+  });
+  image.metadata.history.forEach((h, i) => {
+    for (const m of findSecrets(h.createdBy ?? '')) out.push({ ...m, path: 'image history', line: i + 1 });
+  });
+  return out;
+}
