@@ -183,7 +183,7 @@ export async function run(
  * machine answers at once); when nothing can be fetched, say in one line how to get one.
  * CUSTOMS_OFFLINE=1 skips the attempt.
  */
-async function ensureDatabase(dbPath: string, quiet?: boolean): Promise<void> {
+export async function ensureDatabase(dbPath: string, quiet?: boolean): Promise<void> {
   if (VulnStore.exists(dbPath)) return;
   const how = `no vulnerability database at ${dbPath}; run "customs db update" (online) or "customs db import PATH" (offline)`;
   if (process.env.CUSTOMS_OFFLINE === '1') throw new CustomsError(how);
