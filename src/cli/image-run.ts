@@ -75,7 +75,7 @@ function scanSbomFile(file: string, opts: Parameters<typeof scanInventory>[2]): 
 }
 
 /** Exceptions from the ignore file and VEX documents: suppressed findings move aside with their reason. */
-function applyExceptions(r: ScanResult, opts: ImageOptions): ScanResult {
+export function applyExceptions(r: ScanResult, opts: ImageOptions): ScanResult {
   let findings = r.findings;
   const suppressed = [...r.suppressed];
   const warnings = [...r.warnings];
