@@ -7,6 +7,7 @@ import { registerDb } from './db.js';
 import { registerLint } from './lint.js';
 import { registerCompare } from './compare.js';
 import { registerPolicy } from './policy.js';
+import { registerAdvise } from './advise.js';
 import { registerImage } from './image.js';
 import { registerSbom } from './sbom.js';
 
@@ -45,6 +46,7 @@ registerCache(program);
 registerLint(program);
 registerCompare(program);
 registerPolicy(program);
+registerAdvise(program);
 // Every (sub)command accepts --debug and reports usage errors through fail().
 const all = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...all(c.commands)]);
 for (const c of all(program.commands)) c.exitOverride().option('--debug', 'show stack traces of errors');

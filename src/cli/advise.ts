@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { adviceTable, baseLayerCount, planFor, rankBases, upgrades, type Advice } from '../advise/advise.js';
+import { CustomsError } from '../errors.js';
+import { parsePlatform } from '../image/platform.js';
+import { DEFAULT_POLICY, evaluatePolicy, loadPolicy } from '../policy/policy.js';
+import type { Environment, Exposure, ScanResult } from '../scan/model.js';
+import { scanImage } from '../scan/scan.js';
+import { defaultDbPath } from '../vulndb/paths.js';
+import { applyExceptions, ensureDatabase, type ImageOptions } from './image-run.js';
+import { addRemoteOptions, remoteOptions, type RemoteFlags } from './remote-options.js';
+
+interface AdviseOptions extends RemoteFlags {
+  baseCandidates?: string;
+  env: string;
+  policy?: string;
+  format: string;
+  output?: string;
+  db?: string;
+  platform?: string;
+  exposure: string;
+  ignorefile?: string;
+  vex: string[];
+  quiet?: boolean;
+}
+
+const FORMATS: Record<string, (a: Advice) => string> = {
+  table: adviceTable,
+  json: (a) => `${JSON.stringify(a, null, 2)}\n`,
+};
+
+/** One target per line; blank lines and `#` comments ignored. */
+function readCandidates(file: string): string[] {
+  if (!existsSync(file)) throw new CustomsError('no such file', file);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter(Boolean);
+}
+
+export function registerAdvise(program: Command): void {
+  addRemoteOptions(
+    program
+      .command('advise')
+      .description(
+        'a ranked fix plan: package upgrades, the best base image among candidates, steps to pass a policy',
+      )
+      .argument('<target>', 'any target customs image takes'),
+  )
+    .option(
+      '--base-candidates <file>',
+      'candidate base images, one target per line (archives, layouts or registry references)',
+    )
+    .option('--env <env>', 'the environment whose policy the plan aims at', 'production')
+    .option('--policy <file>', 'policy file (default: ./customs-policy.yaml when present, else built-in)')
+    .option('-f, --format <format>', `output format: ${Object.keys(FORMATS).join(', ')}`, 'table')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .option('--db <path>', 'vulnerability database')
+    .option('--platform <os/arch[/variant]>', 'platform to pick from multi-platform images')
+    .option('--exposure <where>', 'internet or internal', 'internet')
+    .option('--ignorefile <file>', 'exceptions (default: ./.customsignore.yaml when present)')
+    .option(
+      '--vex <file>',
+      'an OpenVEX or CycloneDX VEX document (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option('-q, --quiet', 'no warnings on standard error')
+    .action(async (target: string, opts: AdviseOptions) => {
+      const write = FORMATS[opts.format];
+      if (!write)
+        throw new CustomsError(
+          `unknown format "${opts.format}"; use one of ${Object.keys(FORMATS).join(', ')}`,
+        );
+      const policyFile =
+        opts.policy ?? (existsSync('customs-policy.yaml') ? 'customs-policy.yaml' : undefined);
+      const policy = policyFile ? loadPolicy(policyFile) : DEFAULT_POLICY;
+      const dbPath = defaultDbPath(opts.db);
+      await ensureDatabase(dbPath, opts.quiet);
+      const env = (
+        ['production', 'staging', 'dev'].includes(opts.env) ? opts.env : 'production'
+      ) as Environment;
+      const common = {
+        dbPath,
+        platform: opts.platform ? parsePlatform(opts.platform) : undefined,
+        exposure: opts.exposure as Exposure,
+        env,
+        ...(await remoteOptions(opts)),
+      };
+      const scan = await scanImage(target, {
+        ...common,
+        scanners: new Set(['vuln', 'secret', 'config'] as const),
+      });
+      const r: ScanResult = applyExceptions(scan, {
+        ...(opts as unknown as ImageOptions),
+        vex: opts.vex ?? [],
+      });
+      const candidates: ScanResult[] = [];
+      for (const c of opts.baseCandidates ? readCandidates(opts.baseCandidates) : [])
+        candidates.push(await scanImage(c, { ...common, scanners: new Set(['vuln'] as const) }));
+      const baseLayers = baseLayerCount(r, candidates);
+      const { upgrades: ups, unfixable } = upgrades(r, baseLayers);
+      const ranked = rankBases(r, candidates, baseLayers);
+      // A candidate is worth recommending when it stays in the family and is supported, and
+      // removes risk or replaces an end-of-life release.
+      const recommended =
+        ranked.find((c) => c.sameFamily && c.supported && (c.riskRemoved > 0 || !!r.os?.eol?.endOfLife)) ??
+        ranked.find((c) => c.sameFamily && c.riskRemoved > 0);
+      const advice: Advice = {
+        schemaVersion: 1,
+        image: r.image.name,
+        os: r.os ? `${r.os.id} ${r.os.version}` : undefined,
+        baseLayers,
+        upgrades: ups,
+        unfixable,
+        base: candidates.length
+          ? { current: r.os ? `${r.os.id} ${r.os.version}` : undefined, candidates: ranked, recommended }
+          : undefined,
+      };
+      if (policy.environments[opts.env]) {
+        const rules = evaluatePolicy(policy, opts.env, r);
+        advice.plan = {
+          environment: opts.env,
+          passes: !rules.some((x) => x.status === 'fail'),
+          steps: planFor(rules, advice, r),
+        };
+      }
+      const text = write(advice);
+      if (opts.output) await writeFile(opts.output, text);
+      else process.stdout.write(text);
+    });
+}

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { dockerArchive, makeTar } from './helpers/image-writer.js';
+import { shared } from './helpers/paths.js';
+import { customs } from './helpers/run.js';
+
+// An application image on an Alpine 3.7.3 base (the shared minirootfs as its first layer) with an
+// old lodash in a second layer; candidate bases are other shared Alpine minirootfs images.
+let tmp: string;
+let env: Record<string, string>;
+let app: string;
+let candidates: string;
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'customs-advise-'));
+  const adv = join(tmp, 'osv');
+  mkdirSync(adv);
+  // Public fact: GHSA-p6mc-m468-83gw, lodash < 4.17.19.
+  writeFileSync(
+    join(adv, 'GHSA-p6mc-m468-83gw.json'),
+    JSON.stringify({
+      schema_version: '1.4.0',
+      id: 'GHSA-p6mc-m468-83gw',
+      aliases: ['CVE-2020-8203'],
+      modified: '2023-01-01T00:00:00Z',
+      database_specific: { severity: 'HIGH' },
+      affected: [
+        {
+          package: { ecosystem: 'npm', name: 'lodash' },
+          ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '4.17.19' }] }],
+        },
+      ],
+    }),
+  );
+  env = { CUSTOMS_DB: join(tmp, 'db') };
+  assert.equal(customs(['db', 'import', shared('advisories/alpine-secdb'), adv, '-q'], { env }).status, 0);
+  const rootfs = (v: string) =>
+    gunzipSync(readFileSync(shared(`images/alpine/alpine-minirootfs-${v}-x86_64.tar.gz`)));
+  const appLayer = await makeTar([
+    {
+      name: 'srv/node_modules/lodash/package.json',
+      content: JSON.stringify({ name: 'lodash', version: '4.17.15', license: 'MIT' }),
+    },
+  ]);
+  app = join(tmp, 'app.tar');
+  writeFileSync(app, await dockerArchive({ layers: [rootfs('3.7.3'), appLayer], tag: 'shop/app:1' }));
+  const lines: string[] = [];
+  for (const v of ['3.7.3', '3.8.5', '3.20.3']) {
+    const f = join(tmp, `alpine-${v}.tar`);
+    writeFileSync(f, await dockerArchive({ layers: [rootfs(v)], tag: `alpine:${v}` }));
+    lines.push(f);
+  }
+  candidates = join(tmp, 'candidates.txt');
+  writeFileSync(candidates, `# base images we allow\n${lines.join('\n')}\n`);
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('customs advise', () => {
+  it('upgrades with the risk they remove, which come with the base, and the base to move to', () => {
+    const r = customs(['advise', app, '--base-candidates', candidates, '--format', 'json'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const a = JSON.parse(r.stdout);
+    // The candidate alpine:3.7.3 shares the first layer: that is the base.
+    assert.equal(a.baseLayers, 1);
+    const lodash = a.upgrades.find((u: { package: string }) => u.package === 'lodash');
+    assert.deepEqual(
+      [lodash.from, lodash.to, lodash.inBase, lodash.fixes],
+      ['4.17.15', '4.17.19', false, ['CVE-2020-8203']],
+    );
+    const musl = a.upgrades.find((u: { package: string }) => u.package === 'musl');
+    assert.deepEqual([musl.to, musl.inBase], ['1.1.18-r4', true]);
+    // Ranked by risk removed, highest first.
+    const risks = a.upgrades.map((u: { riskRemoved: number }) => u.riskRemoved);
+    assert.deepEqual(
+      risks,
+      [...risks].sort((x: number, y: number) => y - x),
+    );
+    // The newest Alpine removes the base's findings; the same base removes nothing.
+    assert.equal(a.base.recommended.image, 'alpine:3.20.3');
+    assert.equal(a.base.recommended.removes, 2);
+    assert.equal(a.base.candidates.find((c: { image: string }) => c.image === 'alpine:3.7.3').removes, 0);
+  });
+
+  it('a plan to pass a policy: base move for base-image findings, upgrades for the rest', () => {
+    const policy = join(tmp, 'strict.yaml');
+    writeFileSync(
+      policy,
+      `environments:
+  production:
+    rules:
+      - id: no-fixable
+        check: vulnerabilities
+        severity: HIGH
+        with: { severities: [CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN] }
+      - id: non-root
+        check: non-root
+        severity: MEDIUM
+`,
+    );
+    const r = customs(['advise', app, '--base-candidates', candidates, '--policy', policy], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /To pass the production policy:/);
+    assert.match(
+      r.stdout,
+      /no-fixable: move the base image to alpine:3\.20\.3 \(alpine 3\.20\.3; removes 2 base-image vulnerabilities\)/,
+    );
+    assert.match(r.stdout, /no-fixable: upgrade lodash 4\.17\.15 → 4\.17\.19 \(fixes CVE-2020-8203\)/);
+    assert.match(r.stdout, /non-root: add USER/);
+    assert.doesNotMatch(r.stdout, /upgrade musl /);
+  });
+
+  it('without candidates: upgrades and the plan, no base section', () => {
+    const a = JSON.parse(customs(['advise', app, '--format', 'json'], { env }).stdout);
+    assert.equal(a.base, undefined);
+    assert.ok(a.upgrades.length >= 2);
+    assert.ok(a.plan.steps.some((s: string) => /supported-base-image/.test(s)));
+  });
+});
