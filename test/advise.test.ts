@@ -6,7 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { dockerArchive, makeTar } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
-import { customs } from './helpers/run.js';
+import { customs, customsAsync, has } from './helpers/run.js';
+import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
+import { candidateTags } from '../src/advise/advise.js';
+import { evaluatePolicy, type Policy } from '../src/policy/policy.js';
+import type { ScanResult } from '../src/scan/model.js';
 
 // An application image on an Alpine 3.7.3 base (the shared minirootfs as its first layer) with an
 // old lodash in a second layer; candidate bases are other shared Alpine minirootfs images.
@@ -118,5 +122,107 @@ describe('customs advise', () => {
     assert.equal(a.base, undefined);
     assert.ok(a.upgrades.length >= 2);
     assert.ok(a.plan.steps.some((s: string) => /supported-base-image/.test(s)));
+  });
+});
+
+describe(
+  'base candidates from the registry the image names as its base',
+  { skip: (!has('docker-registry') || !has('skopeo')) && 'docker-registry and skopeo are needed' },
+  () => {
+    let reg: Registry;
+    let labelled: string;
+    before(async () => {
+      reg = new Registry(join(tmp, 'registry'), await freePort());
+      await reg.start();
+      for (const [v, tag] of [
+        ['3.7.3', '3.7'],
+        ['3.8.5', '3.8'],
+        ['3.20.3', '3.20'],
+        ['3.20.3', 'latest'],
+      ])
+        skopeoCopy(
+          `docker-archive:${join(tmp, `alpine-${v}.tar`)}`,
+          `docker://${reg.host}/base/alpine:${tag}`,
+        );
+      const rootfs = gunzipSync(readFileSync(shared('images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz')));
+      const appLayer = await makeTar([{ name: 'srv/app.txt', content: 'app' }]);
+      labelled = join(tmp, 'labelled.tar');
+      writeFileSync(
+        labelled,
+        await dockerArchive({
+          layers: [rootfs, appLayer],
+          tag: 'shop/app:2',
+          labels: { 'org.opencontainers.image.base.name': `${reg.host}/base/alpine:3.7` },
+        }),
+      );
+    });
+    after(() => reg.stop());
+
+    it('lists the version tags at or above the current one and recommends the newest that helps', async () => {
+      const r = await customsAsync(['advise', labelled, '--insecure', '--format', 'json', '--no-cache'], {
+        env,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const a = JSON.parse(r.stdout);
+      assert.deepEqual(a.base.candidates.map((c: { image: string }) => c.image).sort(), [
+        `${reg.host}/base/alpine:3.20`,
+        `${reg.host}/base/alpine:3.7`,
+        `${reg.host}/base/alpine:3.8`,
+      ]);
+      assert.equal(a.baseLayers, 1);
+      assert.equal(a.base.recommended.image, `${reg.host}/base/alpine:3.20`);
+    });
+  },
+);
+
+describe('advice helpers', () => {
+  it('candidate tags: same granularity, at or above the current, newest first', () => {
+    assert.deepEqual(
+      candidateTags('3.18', [
+        '3.17',
+        '3.18',
+        '3.18.4',
+        '3.19',
+        '3.20',
+        'latest',
+        'edge',
+        '3.21',
+        '3.22',
+        '3.23',
+        '3.24',
+      ]),
+      ['3.24', '3.23', '3.22', '3.21', '3.20'],
+    );
+    assert.deepEqual(candidateTags('12.5', ['12.4', '12.5', '12.10', '13.1', 'bookworm']), [
+      '13.1',
+      '12.10',
+      '12.5',
+    ]);
+  });
+
+  it('fix-age: a fix published longer ago than the threshold breaks the rule', () => {
+    const finding = (id: string, published: string) => ({
+      id,
+      status: 'fixed',
+      published,
+      fixedVersion: '2',
+      package: { name: 'p', version: '1' },
+    });
+    const r = {
+      findings: [finding('CVE-1', '2026-01-01T00:00:00Z'), finding('CVE-2', '2026-11-20T00:00:00Z')],
+      packages: [],
+      image: { kind: 'oci-layout' },
+    } as unknown as ScanResult;
+    const policy: Policy = {
+      environments: {
+        prod: { rules: [{ id: 'fresh', check: 'fix-age', severity: 'HIGH', with: { days: 30 } }] },
+      },
+    };
+    const [res] = evaluatePolicy(policy, 'prod', r, new Date('2026-11-24T00:00:00Z'));
+    assert.equal(res.status, 'fail');
+    assert.deepEqual(
+      res.offending.map((o) => o.split(' ')[0]),
+      ['CVE-1'],
+    );
   });
 });

@@ -228,3 +228,30 @@ export function adviceTable(a: Advice): string {
   lines.push('');
   return lines.join('\n');
 }
+
+/**
+ * Candidate tags for a base image named by reference (`org.opencontainers.image.base.name`):
+ * version-like tags of the same repository at or above the current one, newest first, at most
+ * `max`. `alpine:3.18` → `alpine:3.18`, `alpine:3.19`, `alpine:3.20`…
+ */
+export function candidateTags(current: string | undefined, tags: string[], max = 5): string[] {
+  const ver = (t: string) => /^v?(\d+(?:\.\d+){0,2})$/.exec(t)?.[1];
+  const parts = (v: string) => v.split('.').map(Number);
+  const cmp = (a: string, b: string) => {
+    const x = parts(a);
+    const y = parts(b);
+    for (let i = 0; i < Math.max(x.length, y.length); i++)
+      if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+    return 0;
+  };
+  const cur = current ? ver(current) : undefined;
+  // Same granularity as the current tag (3.18 → other x.y tags), so patch tags do not crowd out.
+  const depth = cur ? cur.split('.').length : 2;
+  return tags
+    .filter((t) => {
+      const v = ver(t);
+      return v && v.split('.').length === depth && (!cur || cmp(v, cur) >= 0);
+    })
+    .sort((a, b) => cmp(ver(b)!, ver(a)!))
+    .slice(0, max);
+}

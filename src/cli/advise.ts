@@ -1,7 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { adviceTable, baseLayerCount, planFor, rankBases, upgrades, type Advice } from '../advise/advise.js';
+import {
+  adviceTable,
+  baseLayerCount,
+  candidateTags,
+  planFor,
+  rankBases,
+  upgrades,
+  type Advice,
+} from '../advise/advise.js';
+import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
+import { formatReference, parseReference } from '../image/registry/reference.js';
 import { CustomsError } from '../errors.js';
 import { parsePlatform } from '../image/platform.js';
 import { DEFAULT_POLICY, evaluatePolicy, loadPolicy } from '../policy/policy.js';
@@ -37,6 +47,37 @@ function readCandidates(file: string): string[] {
     .split('\n')
     .map((l) => l.replace(/#.*$/, '').trim())
     .filter(Boolean);
+}
+
+const BASE_LABEL = 'org.opencontainers.image.base.name';
+
+/**
+ * Without a candidates file: when the image names its base (the OCI base-name label), the base
+ * repository's version tags from that registry; unreachable registries are a warning.
+ */
+async function registryCandidates(
+  r: ScanResult,
+  registry: RegistryOptions,
+  quiet?: boolean,
+): Promise<string[]> {
+  const base = r.image.labels[BASE_LABEL];
+  if (!base) return [];
+  try {
+    const ref = parseReference(base);
+    const client = new RegistryClient(ref.domain, registry);
+    try {
+      const tags = candidateTags(ref.tag, await client.tags(ref.repository));
+      return tags.map((t) => `registry:${formatReference({ ...ref, tag: t, digest: undefined })}`);
+    } finally {
+      await client.close();
+    }
+  } catch (err) {
+    if (!quiet)
+      process.stderr.write(
+        `customs: warning: base image ${base}: tags could not be listed (${(err as Error).message})\n`,
+      );
+    return [];
+  }
 }
 
 export function registerAdvise(program: Command): void {
@@ -97,7 +138,10 @@ export function registerAdvise(program: Command): void {
         vex: opts.vex ?? [],
       });
       const candidates: ScanResult[] = [];
-      for (const c of opts.baseCandidates ? readCandidates(opts.baseCandidates) : [])
+      const targets = opts.baseCandidates
+        ? readCandidates(opts.baseCandidates)
+        : await registryCandidates(r, common.registry, opts.quiet);
+      for (const c of targets)
         candidates.push(await scanImage(c, { ...common, scanners: new Set(['vuln'] as const) }));
       const baseLayers = baseLayerCount(r, candidates);
       const { upgrades: ups, unfixable } = upgrades(r, baseLayers);

@@ -56,6 +56,21 @@ export const CHECKS: Record<string, Check> = {
         );
     },
   },
+  'fix-age': {
+    description: (w) => `no vulnerability whose fix has been published for more than ${num(w.days, 30)} days`,
+    run: (r, w, now) =>
+      r.findings
+        .filter(
+          (f) =>
+            f.status === 'fixed' &&
+            f.published &&
+            now.getTime() - Date.parse(f.published) > num(w.days, 30) * 86_400_000,
+        )
+        .map(
+          (f) =>
+            `${f.id} in ${f.package.name} ${f.package.version}: published ${f.published!.slice(0, 10)}, fixed in ${f.fixedVersion}`,
+        ),
+  },
   'known-exploited': {
     description: () => 'no vulnerability listed by CISA as known exploited',
     run: (r) =>

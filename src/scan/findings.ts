@@ -94,8 +94,9 @@ function describe(
   matches: RawMatch[],
 ): Pick<
   Finding,
-  'severity' | 'cvss' | 'kev' | 'epss' | 'title' | 'description' | 'references' | 'dataSources'
+  'severity' | 'cvss' | 'kev' | 'epss' | 'title' | 'description' | 'references' | 'dataSources' | 'published'
 > {
+  let published: string | undefined;
   const cvss: CvssScore[] = [];
   let rating: Severity | undefined;
   let title: string | undefined;
@@ -120,6 +121,8 @@ function describe(
     if (!info) continue;
     title ??= info.summary;
     description ??= info.details;
+    // The earliest publication among the advisories: when the world (and a fix) knew of it.
+    if (info.published && (!published || info.published < published)) published = info.published;
     for (const r of info.references ?? []) if (r?.url) references.add(r.url);
     const ghsa = levelOfWord(info.databaseSpecific?.severity);
     if (ghsa && !rating)
@@ -161,6 +164,7 @@ function describe(
     title,
     description,
     references: [...references].slice(0, 20),
+    ...(published ? { published } : {}),
     dataSources: [...new Set(matches.map((m) => `${m.row.source}:${m.row.id}`))].sort(),
   };
 }

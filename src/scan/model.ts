@@ -37,6 +37,8 @@ export interface Finding {
   epss?: { score: number; percentile: number; date?: string };
   title?: string;
   description?: string;
+  /** When the earliest matched advisory was published. */
+  published?: string;
   references: string[];
   /** Advisories that said so: osv:GHSA-…, alpine-secdb:CVE-…, debian-tracker:CVE-…. */
   dataSources: string[];

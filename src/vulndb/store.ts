@@ -569,6 +569,7 @@ export class VulnStore {
     | {
         summary?: string;
         details?: string;
+        published?: string;
         severity?: Array<{ type: string; score: string }>;
         databaseSpecific?: Record<string, unknown>;
         references?: Array<{ url: string }>;
@@ -576,12 +577,13 @@ export class VulnStore {
     | undefined {
     const r = this.db
       .prepare(
-        'SELECT summary, details, severity, database_specific, refs FROM advisories WHERE source = ? AND id = ?',
+        'SELECT summary, details, published, severity, database_specific, refs FROM advisories WHERE source = ? AND id = ?',
       )
       .get(source, id) as Record<string, string | null> | undefined;
     if (!r) return undefined;
     return {
       summary: r.summary ?? undefined,
+      published: r.published ?? undefined,
       details: r.details ?? undefined,
       severity: parse(r.severity),
       databaseSpecific: parse(r.database_specific),

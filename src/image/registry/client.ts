@@ -389,6 +389,23 @@ export class RegistryClient {
     return (await this.tryManifest(repository, digest.replace(':', '-')))?.body;
   }
 
+  /** The repository's tags (`/v2/NAME/tags/list`, following `Link` pages, at most 10,000). */
+  async tags(repository: string): Promise<string[]> {
+    const out: string[] = [];
+    let path: string | undefined = `/v2/${repository}/tags/list?n=1000`;
+    while (path && out.length < 10_000) {
+      const res = await this.fetch(repository, { path });
+      await this.expectOk(res, 'tags list');
+      const body = JSON.parse(
+        (await readCapped(res.body, 8 * 1024 * 1024, 'tags list')).toString('utf8'),
+      ) as { tags?: string[] | null };
+      out.push(...(body.tags ?? []));
+      const link = header(res.headers, 'link');
+      path = link ? /<([^>]+)>/.exec(link)?.[1] : undefined;
+    }
+    return out;
+  }
+
   /** A small blob (an image config) read whole and verified. */
   async smallBlob(repository: string, digest: string, max = 16 * 1024 * 1024): Promise<Buffer> {
     const res = await this.fetch(repository, { path: `/v2/${repository}/blobs/${digest}` });
