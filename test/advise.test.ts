@@ -200,6 +200,29 @@ describe('advice helpers', () => {
     ]);
   });
 
+  it('releases behind: counted from the lifecycle table', async () => {
+    const { releasesBehind } = await import('../src/distro/eol.js');
+    assert.equal(releasesBehind('debian', '12.5'), 1);
+    assert.equal(releasesBehind('alpine', '3.22.1'), 1);
+    assert.equal(releasesBehind('nosuchos', '1'), undefined);
+    const r = {
+      findings: [],
+      packages: [],
+      os: { id: 'alpine', version: '3.7.3' },
+      image: { kind: 'oci-layout' },
+    } as unknown as ScanResult;
+    const policy: Policy = {
+      environments: {
+        prod: {
+          rules: [{ id: 'current', check: 'base-image-current', severity: 'LOW', with: { behind: 4 } }],
+        },
+      },
+    };
+    const [res] = evaluatePolicy(policy, 'prod', r);
+    assert.equal(res.status, 'fail');
+    assert.match(res.offending[0], /alpine 3\.7\.3 is \d+ releases behind the newest/);
+  });
+
   it('fix-age: a fix published longer ago than the threshold breaks the rule', () => {
     const finding = (id: string, published: string) => ({
       id,

@@ -170,6 +170,13 @@ export function planFor(rules: RuleResult[], a: Pick<Advice, 'upgrades' | 'base'
               : `${rule.id}: move to a supported release of ${r.os?.id ?? 'the base OS'} (give candidates with --base-candidates)`,
         );
         break;
+      case 'base-image-current':
+        steps.push(
+          rec
+            ? `${rule.id}: move the base image to ${rec.image} (${rec.os ?? ''})`
+            : `${rule.id}: move to a newer release of ${r.os?.id ?? 'the base OS'}`,
+        );
+        break;
       case 'non-root':
         steps.push(`${rule.id}: add USER with a non-root UID to the final stage`);
         break;

@@ -60,7 +60,8 @@ async function registryCandidates(
   registry: RegistryOptions,
   quiet?: boolean,
 ): Promise<string[]> {
-  const base = r.image.labels[BASE_LABEL];
+  // BuildKit writes the base as a manifest annotation; some builders as a config label.
+  const base = r.image.annotations?.[BASE_LABEL] ?? r.image.labels[BASE_LABEL];
   if (!base) return [];
   try {
     const ref = parseReference(base);

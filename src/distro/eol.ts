@@ -118,3 +118,23 @@ export function endOfLife(id: string, version: string, now = new Date()): EolInf
   if (!date) return undefined;
   return { date, endOfLife: new Date(`${date}T23:59:59Z`) < now };
 }
+
+/**
+ * How many releases of the same distribution the lifecycle table lists after this one: how far
+ * behind an image's base is. Releases are ordered by version; interim and LTS lines count alike.
+ */
+export function releasesBehind(id: string, version: string): number | undefined {
+  const table = EOL[id];
+  if (!table) return undefined;
+  const key = releaseKey(id, version);
+  if (!(key in table)) return undefined;
+  const num = (v: string) => v.split('.').map(Number);
+  const newer = (a: string, b: string) => {
+    const x = num(a);
+    const y = num(b);
+    for (let i = 0; i < Math.max(x.length, y.length); i++)
+      if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+    return false;
+  };
+  return Object.keys(table).filter((k) => newer(k, key)).length;
+}

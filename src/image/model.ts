@@ -64,6 +64,8 @@ export interface ImageMetadata {
   variant?: string;
   created?: string;
   labels: Record<string, string>;
+  /** Annotations of the image manifest (OCI), e.g. org.opencontainers.image.base.name. */
+  annotations?: Record<string, string>;
   history: HistoryEntry[];
   layers: LayerInfo[];
   /** Config facts later checks use. */

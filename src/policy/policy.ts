@@ -3,6 +3,7 @@ import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
 import type { ScanResult } from '../scan/model.js';
+import { releasesBehind } from '../distro/eol.js';
 
 /**
  * Environment policies (`customs-policy.yaml`): per environment, a list of rules, each an id, a
@@ -110,6 +111,17 @@ export const CHECKS: Record<string, Check> = {
       return [];
     },
   },
+  'base-image-current': {
+    description: (w) => `the base OS release is at most ${num(w.behind, 2)} releases behind the newest`,
+    run: (r, w) => {
+      if (!r.os) return undefined;
+      const behind = releasesBehind(r.os.id, r.os.version);
+      if (behind === undefined) return undefined;
+      return behind > num(w.behind, 2)
+        ? [`${r.os.id} ${r.os.version} is ${behind} releases behind the newest`]
+        : [];
+    },
+  },
   'non-root': {
     description: () => 'the image does not run as root',
     run: (r) => {
@@ -173,6 +185,7 @@ export const DEFAULT_POLICY: Policy = {
         },
         { id: 'no-known-exploited', check: 'known-exploited', severity: 'CRITICAL' },
         { id: 'supported-base-image', check: 'base-image-supported', severity: 'HIGH', with: { days: 30 } },
+        { id: 'current-base-image', check: 'base-image-current', severity: 'LOW', with: { behind: 4 } },
         { id: 'non-root', check: 'non-root', severity: 'MEDIUM' },
         { id: 'healthcheck', check: 'healthcheck', severity: 'LOW' },
         { id: 'no-secrets', check: 'no-secrets', severity: 'CRITICAL' },

@@ -189,11 +189,12 @@ async function resolveOci(
     manifestDesc = picked;
   }
   if (!manifestDesc) throw new CustomsError('image indexes nest too deeply');
-  const manifest = await readJson<{ mediaType?: string; config?: Descriptor; layers?: Descriptor[] }>(
-    store,
-    blobPath(manifestDesc.digest),
-    'manifest',
-  );
+  const manifest = await readJson<{
+    mediaType?: string;
+    config?: Descriptor;
+    layers?: Descriptor[];
+    annotations?: Record<string, string>;
+  }>(store, blobPath(manifestDesc.digest), 'manifest');
   if (manifest.mediaType && !MANIFEST_TYPES.has(manifest.mediaType)) {
     throw new CustomsError(`unsupported manifest media type ${manifest.mediaType}`);
   }
@@ -216,6 +217,7 @@ async function resolveOci(
     name: refName,
     manifestDigest: manifestDesc.digest,
     configDigest: manifest.config.digest,
+    annotations: manifest.annotations,
     warnings: [],
   });
 }
@@ -244,6 +246,7 @@ interface Resolved {
   name?: string;
   manifestDigest?: string;
   configDigest?: string;
+  annotations?: Record<string, string>;
   warnings: string[];
 }
 
@@ -300,6 +303,7 @@ async function finish(
     variant: r.config.variant,
     created: r.config.created,
     labels: c.Labels ?? {},
+    ...(r.annotations ? { annotations: r.annotations } : {}),
     history,
     layers: r.layers,
     config: {
