@@ -193,9 +193,22 @@ export interface SecretMatch {
   match: string;
 }
 
+/** Every rule's keywords in one pattern: most files hold none, and are passed over in one scan. */
+const ANY_KEYWORD = new RegExp(
+  [...new Set(SECRET_RULES.flatMap((r) => r.keywords))]
+    .map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|'),
+);
+
+/** Whether a text holds any rule's keyword (all keywords are ASCII, so latin1 text will do). */
+export function mayHoldSecrets(text: string): boolean {
+  return ANY_KEYWORD.test(text);
+}
+
 /** Every secret in a text (one per rule and line). */
 export function findSecrets(text: string): SecretMatch[] {
   const out: SecretMatch[] = [];
+  if (!ANY_KEYWORD.test(text)) return out;
   for (const r of SECRET_RULES) {
     if (!r.keywords.some((k) => text.includes(k))) continue;
     const re = new RegExp(

@@ -2,7 +2,7 @@ import { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo, OpenedImage } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
 import type { SeverityLevel } from '../rank/severity.js';
-import { findSecrets, mask, type SecretMatch } from './rules.js';
+import { findSecrets, mask, mayHoldSecrets, type SecretMatch } from './rules.js';
 
 /** Files larger than this are not searched (secrets live in small config files, keys, scripts). */
 const MAX_FILE = 5 * 1024 * 1024;
@@ -31,7 +31,9 @@ export const secretProbe: ProbeFactory = {
       },
       finish(): SecretMatch[] | undefined {
         if (binary || !chunks.length) return undefined;
-        const found = findSecrets(Buffer.concat(chunks).toString('utf8'));
+        const buf = Buffer.concat(chunks);
+        // latin1 decodes at memory speed; UTF-8 only for the few files with a keyword.
+        const found = mayHoldSecrets(buf.toString('latin1')) ? findSecrets(buf.toString('utf8')) : [];
         chunks.length = 0;
         return found.length ? found : undefined;
       },
