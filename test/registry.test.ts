@@ -483,6 +483,14 @@ describe('registry faults', { skip }, () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /sent nothing for 1 s \(--timeout sets how long to wait\)/);
     assert.ok(Date.now() - t0 < 60_000);
+    // Without retries it ends after one silent second.
+    const t1 = Date.now();
+    const once = await customsAsync(
+      ['sbom', ref(), '--insecure', '--no-cache', '--timeout', '1', '--retries', '0'],
+      { env },
+    );
+    assert.equal(once.status, 1);
+    assert.ok(Date.now() - t1 < 5_000, `${Date.now() - t1} ms`);
   });
 
   it('a registry that stops mid-blob ends in a clear error naming how far it got', async () => {

@@ -8,6 +8,7 @@ import type { ImageMetadata } from '../image/model.js';
 export interface RemoteFlags {
   insecure?: boolean;
   timeout?: string;
+  retries?: string;
   username?: string;
   passwordStdin?: boolean;
   /** false with --no-cache. */
@@ -18,6 +19,11 @@ export function addRemoteOptions(cmd: Command): Command {
   return cmd
     .option('--insecure', 'allow a registry on plain HTTP or with an unverified TLS certificate')
     .option('--timeout <seconds>', 'fail when a registry or daemon sends nothing for this long', '30')
+    .option(
+      '--retries <n>',
+      'registry attempts after the first on 429, 5xx, broken or stalled connections',
+      '4',
+    )
     .option('--username <user>', 'registry user name (with --password-stdin); default: docker config.json')
     .option('--password-stdin', 'read the registry password or token from standard input')
     .option('--no-cache', 'do not read or fill the registry layer cache');
@@ -37,7 +43,10 @@ export async function remoteOptions(
   const seconds = Number(flags.timeout ?? 30);
   if (!Number.isFinite(seconds) || seconds <= 0)
     throw new CustomsError('--timeout must be a positive number of seconds');
-  const registry: RegistryOptions = { insecure: flags.insecure, timeoutMs: seconds * 1000 };
+  const retries = Number(flags.retries ?? 4);
+  if (!Number.isInteger(retries) || retries < 0 || retries > 20)
+    throw new CustomsError('--retries must be a whole number from 0 to 20');
+  const registry: RegistryOptions = { insecure: flags.insecure, timeoutMs: seconds * 1000, retries };
   if (flags.passwordStdin) {
     if (!flags.username) throw new CustomsError('--password-stdin needs --username');
     const password = await readStdin();
