@@ -67,13 +67,11 @@ export class FaultProxy {
           if (typeof fault === 'object' && 'cutAfter' in fault) {
             const room = fault.cutAfter - sent;
             if (room <= 0) return;
-            res.write(chunk.subarray(0, room));
             sent += Math.min(room, chunk.length);
-            if (sent >= fault.cutAfter) {
-              upRes.destroy();
-              // Let the bytes leave, then break the connection mid-body.
-              setTimeout(() => res.socket?.destroy(), 50);
-            }
+            const last = sent >= fault.cutAfter;
+            // Let the bytes leave, then break the connection mid-body.
+            res.write(chunk.subarray(0, room), () => last && setTimeout(() => res.socket?.destroy(), 50));
+            if (last) upRes.destroy();
             return;
           }
           // Byte 4 of a gzip stream is in its MTIME field: the layer still decompresses, only
