@@ -19,7 +19,14 @@ import type { Environment, Exposure, ScanResult } from '../scan/model.js';
 import { scanImage } from '../scan/scan.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { applyExceptions, ensureDatabase, type ImageOptions } from './image-run.js';
-import { addRemoteOptions, remoteOptions, type RemoteFlags } from './remote-options.js';
+import {
+  addExceptionOptions,
+  addRemoteOptions,
+  addScanContextOptions,
+  formatOf,
+  remoteOptions,
+  type RemoteFlags,
+} from './remote-options.js';
 
 interface AdviseOptions extends RemoteFlags {
   baseCandidates?: string;
@@ -82,13 +89,17 @@ async function registryCandidates(
 }
 
 export function registerAdvise(program: Command): void {
-  addRemoteOptions(
-    program
-      .command('advise')
-      .description(
-        'a ranked fix plan: package upgrades, the best base image among candidates, steps to pass a policy',
-      )
-      .argument('<target>', 'any target customs image takes'),
+  addExceptionOptions(
+    addScanContextOptions(
+      addRemoteOptions(
+        program
+          .command('advise')
+          .description(
+            'a ranked fix plan: package upgrades, the best base image among candidates, steps to pass a policy',
+          )
+          .argument('<target>', 'any target customs image takes'),
+      ),
+    ),
   )
     .option(
       '--base-candidates <file>',
@@ -98,23 +109,9 @@ export function registerAdvise(program: Command): void {
     .option('--policy <file>', 'policy file (default: ./customs-policy.yaml when present, else built-in)')
     .option('-f, --format <format>', `output format: ${Object.keys(FORMATS).join(', ')}`, 'table')
     .option('-o, --output <file>', 'write to a file instead of standard output')
-    .option('--db <path>', 'vulnerability database')
-    .option('--platform <os/arch[/variant]>', 'platform to pick from multi-platform images')
-    .option('--exposure <where>', 'internet or internal', 'internet')
-    .option('--ignorefile <file>', 'exceptions (default: ./.customsignore.yaml when present)')
-    .option(
-      '--vex <file>',
-      'an OpenVEX or CycloneDX VEX document (repeatable)',
-      (v: string, all: string[]) => [...all, v],
-      [] as string[],
-    )
     .option('-q, --quiet', 'no warnings on standard error')
     .action(async (target: string, opts: AdviseOptions) => {
-      const write = FORMATS[opts.format];
-      if (!write)
-        throw new CustomsError(
-          `unknown format "${opts.format}"; use one of ${Object.keys(FORMATS).join(', ')}`,
-        );
+      const write = formatOf(FORMATS, opts.format);
       const policyFile =
         opts.policy ?? (existsSync('customs-policy.yaml') ? 'customs-policy.yaml' : undefined);
       const policy = policyFile ? loadPolicy(policyFile) : DEFAULT_POLICY;

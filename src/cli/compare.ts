@@ -8,7 +8,13 @@ import type { Environment, Exposure } from '../scan/model.js';
 import { scanImage } from '../scan/scan.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { ensureDatabase } from './image-run.js';
-import { addRemoteOptions, remoteOptions, type RemoteFlags } from './remote-options.js';
+import {
+  addRemoteOptions,
+  addScanContextOptions,
+  formatOf,
+  remoteOptions,
+  type RemoteFlags,
+} from './remote-options.js';
 
 const FORMATS: Record<string, (c: Comparison) => string> = {
   table: comparisonTable,
@@ -29,30 +35,25 @@ interface CompareOptions extends RemoteFlags {
 }
 
 export function registerCompare(program: Command): void {
-  addRemoteOptions(
-    program
-      .command('compare')
-      .description(
-        'what changed between two images: packages, vulnerabilities fixed and introduced, grade, base image',
-      )
-      .argument('<before>', 'the earlier image (any target customs image takes)')
-      .argument('<after>', 'the later image'),
+  addScanContextOptions(
+    addRemoteOptions(
+      program
+        .command('compare')
+        .description(
+          'what changed between two images: packages, vulnerabilities fixed and introduced, grade, base image',
+        )
+        .argument('<before>', 'the earlier image (any target customs image takes)')
+        .argument('<after>', 'the later image'),
+    ),
   )
     .option('-f, --format <format>', `output format: ${Object.keys(FORMATS).join(', ')}`, 'table')
     .option('-o, --output <file>', 'write to a file instead of standard output')
-    .option('--db <path>', 'vulnerability database')
-    .option('--platform <os/arch[/variant]>', 'platform to pick from multi-platform images')
-    .option('--exposure <where>', 'internet or internal', 'internet')
     .option('--env <env>', 'production, staging or dev', 'production')
     .option('--exit-code <n>', 'exit with this status when the later image introduces vulnerabilities')
     .option('--fail-on <level>', 'only introduced vulnerabilities of this severity or worse fail the run')
     .option('-q, --quiet', 'no warnings on standard error')
     .action(async (a: string, b: string, opts: CompareOptions) => {
-      const write = FORMATS[opts.format];
-      if (!write)
-        throw new CustomsError(
-          `unknown format "${opts.format}"; use one of ${Object.keys(FORMATS).join(', ')}`,
-        );
+      const write = formatOf(FORMATS, opts.format);
       const failOn = opts.failOn?.toUpperCase() as SeverityLevel | undefined;
       if (failOn && !LEVELS.includes(failOn))
         throw new CustomsError(`--fail-on: unknown level ${opts.failOn}`);

@@ -10,7 +10,14 @@ import type { Environment, Exposure } from '../scan/model.js';
 import { scanImage } from '../scan/scan.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { applyExceptions, ensureDatabase, type ImageOptions } from './image-run.js';
-import { addRemoteOptions, remoteOptions, type RemoteFlags } from './remote-options.js';
+import {
+  addExceptionOptions,
+  addRemoteOptions,
+  addScanContextOptions,
+  formatOf,
+  remoteOptions,
+  type RemoteFlags,
+} from './remote-options.js';
 
 interface PolicyOptions extends RemoteFlags {
   env: string;
@@ -41,13 +48,17 @@ export function registerPolicy(program: Command): void {
   const policy = program
     .command('policy')
     .description('environment policies: may this image go to production?');
-  addRemoteOptions(
-    policy
-      .command('check')
-      .description(
-        'evaluate an image against the policy of one environment; the exit status says pass or fail',
-      )
-      .argument('<target>', 'any target customs image takes'),
+  addExceptionOptions(
+    addScanContextOptions(
+      addRemoteOptions(
+        policy
+          .command('check')
+          .description(
+            'evaluate an image against the policy of one environment; the exit status says pass or fail',
+          )
+          .argument('<target>', 'any target customs image takes'),
+      ),
+    ),
   )
     .option('--env <env>', 'the environment whose rules apply', 'production')
     .option(
@@ -56,27 +67,10 @@ export function registerPolicy(program: Command): void {
     )
     .option('-f, --format <format>', `output format: ${Object.keys(policyFormats).join(', ')}`, 'table')
     .option('-o, --output <file>', 'write to a file instead of standard output')
-    .option('--db <path>', 'vulnerability database')
-    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image')
-    .option('--exposure <where>', 'internet or internal', 'internet')
     .option('--exit-code <n>', 'exit status when a rule fails', '1')
-    .option(
-      '--ignorefile <file>',
-      'exceptions with reasons and expiry (default: ./.customsignore.yaml when present)',
-    )
-    .option(
-      '--vex <file>',
-      'an OpenVEX or CycloneDX VEX document (repeatable)',
-      (v: string, all: string[]) => [...all, v],
-      [] as string[],
-    )
     .option('-q, --quiet', 'no warnings on standard error')
     .action(async (target: string, opts: PolicyOptions) => {
-      const write = policyFormats[opts.format];
-      if (!write)
-        throw new CustomsError(
-          `unknown format "${opts.format}"; use one of ${Object.keys(policyFormats).join(', ')}`,
-        );
+      const write = formatOf(policyFormats, opts.format);
       const { policy: p, name } = policyFrom(opts.policy);
       if (!p.environments[opts.env])
         throw new CustomsError(

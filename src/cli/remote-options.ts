@@ -63,3 +63,37 @@ export function describeRemote(image: ImageMetadata): void {
   if (image.origin) process.stderr.write(`customs: read ${image.origin}\n`);
   for (const a of image.attestations ?? []) process.stderr.write(`customs: ${describeAttestation(a)}\n`);
 }
+
+/** Options of every command that scans for vulnerabilities: database, platform, context. */
+export function addScanContextOptions(cmd: Command): Command {
+  return cmd
+    .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
+    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image')
+    .option(
+      '--exposure <where>',
+      'internet or internal: where the image runs (changes the ranking)',
+      'internet',
+    );
+}
+
+/** Exceptions: the ignore file and VEX documents. */
+export function addExceptionOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--ignorefile <file>',
+      'exceptions with reasons and expiry (default: ./.customsignore.yaml when present)',
+    )
+    .option(
+      '--vex <file>',
+      'an OpenVEX or CycloneDX VEX document (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    );
+}
+
+/** `-f/--format` over a registry of writers, checked before any work is done. */
+export function formatOf<T>(formats: Record<string, T>, name: string): T {
+  const w = formats[name];
+  if (!w) throw new CustomsError(`unknown format "${name}"; use one of ${Object.keys(formats).join(', ')}`);
+  return w;
+}

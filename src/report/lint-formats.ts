@@ -2,6 +2,7 @@ import type { LintFinding } from '../lint/dockerfile.js';
 import { RULES } from '../lint/dockerfile.js';
 import { LEVELS } from '../rank/severity.js';
 import { VERSION } from '../version.js';
+import { sarifLog } from './sarif-log.js';
 
 export interface LintResult {
   file: string;
@@ -38,47 +39,32 @@ function table(r: LintResult, tty: boolean): string {
 
 function sarif(r: LintResult): object {
   const used = new Set(r.findings.map((f) => f.rule));
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
+  const rules = RULES.filter((x) => used.has(x.id)).map((x) => ({
+    id: x.id,
+    name: x.title.replace(/[^A-Za-z0-9]+/g, ''),
+    shortDescription: { text: x.title },
+    fullDescription: { text: x.title },
+    help: { text: x.fix, markdown: x.fix },
+    properties: {
+      'security-severity': SCORE[x.severity].toFixed(1),
+      tags: ['security', 'dockerfile', x.severity.toLowerCase()],
+    },
+  }));
+  const results = r.findings.map((f) => ({
+    ruleId: f.rule,
+    level: SARIF_LEVEL[f.severity],
+    message: { text: `${f.message}. Fix: ${f.fix}` },
+    locations: [
       {
-        tool: {
-          driver: {
-            name: 'Customs',
-            version: VERSION,
-            semanticVersion: VERSION,
-            rules: RULES.filter((x) => used.has(x.id)).map((x) => ({
-              id: x.id,
-              name: x.title.replace(/[^A-Za-z0-9]+/g, ''),
-              shortDescription: { text: x.title },
-              fullDescription: { text: x.title },
-              help: { text: x.fix, markdown: x.fix },
-              properties: {
-                'security-severity': SCORE[x.severity].toFixed(1),
-                tags: ['security', 'dockerfile', x.severity.toLowerCase()],
-              },
-            })),
-          },
+        physicalLocation: {
+          artifactLocation: { uri: r.file.replace(/^\.\//, '') },
+          region: { startLine: f.line },
         },
-        automationDetails: { id: `customs/lint/${r.file}/` },
-        results: r.findings.map((f) => ({
-          ruleId: f.rule,
-          level: SARIF_LEVEL[f.severity],
-          message: { text: `${f.message}. Fix: ${f.fix}` },
-          locations: [
-            {
-              physicalLocation: {
-                artifactLocation: { uri: r.file.replace(/^\.\//, '') },
-                region: { startLine: f.line },
-              },
-            },
-          ],
-          partialFingerprints: { 'customsLint/v1': `${f.rule}:${f.message}` },
-        })),
       },
     ],
-  };
+    partialFingerprints: { 'customsLint/v1': `${f.rule}:${f.message}` },
+  }));
+  return sarifLog(rules, results, `customs/lint/${r.file}/`);
 }
 
 function markdown(r: LintResult): string {

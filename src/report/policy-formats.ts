@@ -1,5 +1,6 @@
 import type { RuleResult } from '../policy/policy.js';
 import { VERSION } from '../version.js';
+import { sarifLog } from './sarif-log.js';
 
 export interface PolicyReport {
   image: string;
@@ -63,44 +64,25 @@ function markdown(p: PolicyReport): string {
 
 function sarif(p: PolicyReport): object {
   const failed = p.rules.filter((r) => r.status === 'fail');
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'Customs',
-            version: VERSION,
-            semanticVersion: VERSION,
-            rules: p.rules.map((r) => ({
-              id: `policy/${r.id}`,
-              name: r.id.replace(/[^A-Za-z0-9]/g, ''),
-              shortDescription: { text: r.description },
-              properties: {
-                'security-severity': SCORE[r.severity].toFixed(1),
-                tags: ['security', 'policy', p.environment],
-              },
-            })),
-          },
-        },
-        automationDetails: { id: `customs/policy/${p.environment}/${p.image}/` },
-        results: failed.map((r) => ({
-          ruleId: `policy/${r.id}`,
-          level: LEVEL[r.severity],
-          message: {
-            text: `${p.environment} policy: ${r.description} — ${r.offending.length} offending: ${r.offending.slice(0, 10).join('; ')}`,
-          },
-          locations: [
-            { physicalLocation: { artifactLocation: { uri: 'Dockerfile' }, region: { startLine: 1 } } },
-          ],
-          partialFingerprints: {
-            'customsPolicy/v1': `${p.environment}|${r.id}|${p.image.replace(/[:@].*$/, '')}`,
-          },
-        })),
-      },
-    ],
-  };
+  const rules = p.rules.map((r) => ({
+    id: `policy/${r.id}`,
+    name: r.id.replace(/[^A-Za-z0-9]/g, ''),
+    shortDescription: { text: r.description },
+    properties: {
+      'security-severity': SCORE[r.severity].toFixed(1),
+      tags: ['security', 'policy', p.environment],
+    },
+  }));
+  const results = failed.map((r) => ({
+    ruleId: `policy/${r.id}`,
+    level: LEVEL[r.severity],
+    message: {
+      text: `${p.environment} policy: ${r.description} — ${r.offending.length} offending: ${r.offending.slice(0, 10).join('; ')}`,
+    },
+    locations: [{ physicalLocation: { artifactLocation: { uri: 'Dockerfile' }, region: { startLine: 1 } } }],
+    partialFingerprints: { 'customsPolicy/v1': `${p.environment}|${r.id}|${p.image.replace(/[:@].*$/, '')}` },
+  }));
+  return sarifLog(rules, results, `customs/policy/${p.environment}/${p.image}/`);
 }
 
 export const policyFormats: Record<string, (p: PolicyReport, tty: boolean) => string> = {

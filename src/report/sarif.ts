@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SeverityLevel } from '../rank/severity.js';
 import type { Finding, ScanResult } from '../scan/model.js';
+import { sarifLog } from './sarif-log.js';
 
 /** GitHub code scanning accepts at most 25,000 results per run; we stay well under. */
 const MAX_RESULTS = 5000;
@@ -160,44 +161,24 @@ export function toSarif(r: ScanResult): object {
       },
     });
   }
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'Customs',
-            version: r.tool.version,
-            semanticVersion: r.tool.version,
-            rules: [...rules.values()],
-          },
-        },
-        automationDetails: { id: `customs/image/${r.image.name}/` },
-        invocations: [
+  const notes =
+    r.findings.length > MAX_RESULTS
+      ? [
           {
-            executionSuccessful: true,
-            toolExecutionNotifications:
-              r.findings.length > MAX_RESULTS
-                ? [
-                    {
-                      level: 'warning',
-                      message: {
-                        text: `${r.findings.length - MAX_RESULTS} of ${r.findings.length} findings left out to stay within GitHub code scanning's limits; the ${MAX_RESULTS} with the highest risk are kept (the JSON report has them all)`,
-                      },
-                    },
-                  ]
-                : [],
+            level: 'warning',
+            message: {
+              text: `${r.findings.length - MAX_RESULTS} of ${r.findings.length} findings left out to stay within GitHub code scanning's limits; the ${MAX_RESULTS} with the highest risk are kept (the JSON report has them all)`,
+            },
           },
-        ],
-        results,
-        properties: {
-          image: r.image.name,
-          digest: r.image.manifestDigest ?? r.image.configDigest,
-          grade: r.summary.grade,
-          truncated: r.findings.length > MAX_RESULTS,
-        },
-      },
-    ],
-  };
+        ]
+      : [];
+  return sarifLog([...rules.values()], results, `customs/image/${r.image.name}/`, {
+    invocations: [{ executionSuccessful: true, toolExecutionNotifications: notes }],
+    properties: {
+      image: r.image.name,
+      digest: r.image.manifestDigest ?? r.image.configDigest,
+      grade: r.summary.grade,
+      truncated: r.findings.length > MAX_RESULTS,
+    },
+  });
 }
