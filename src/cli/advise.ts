@@ -26,19 +26,15 @@ import {
   formatOf,
   remoteOptions,
   type RemoteFlags,
+  type ScanContextFlags,
 } from './remote-options.js';
 
-interface AdviseOptions extends RemoteFlags {
+interface AdviseOptions extends RemoteFlags, ScanContextFlags {
   baseCandidates?: string;
   env: string;
   policy?: string;
   format: string;
   output?: string;
-  db?: string;
-  platform?: string;
-  exposure: string;
-  ignorefile?: string;
-  vex: string[];
   quiet?: boolean;
 }
 

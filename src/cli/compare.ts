@@ -14,6 +14,7 @@ import {
   formatOf,
   remoteOptions,
   type RemoteFlags,
+  type ScanContextFlags,
 } from './remote-options.js';
 
 const FORMATS: Record<string, (c: Comparison) => string> = {
@@ -22,12 +23,9 @@ const FORMATS: Record<string, (c: Comparison) => string> = {
   markdown: comparisonMarkdown,
 };
 
-interface CompareOptions extends RemoteFlags {
+interface CompareOptions extends RemoteFlags, ScanContextFlags {
   format: string;
   output?: string;
-  db?: string;
-  platform?: string;
-  exposure: string;
   env: string;
   exitCode?: string;
   failOn?: string;

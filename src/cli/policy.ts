@@ -17,19 +17,15 @@ import {
   formatOf,
   remoteOptions,
   type RemoteFlags,
+  type ScanContextFlags,
 } from './remote-options.js';
 
-interface PolicyOptions extends RemoteFlags {
+interface PolicyOptions extends RemoteFlags, ScanContextFlags {
   env: string;
   policy?: string;
   format: string;
   output?: string;
-  db?: string;
-  platform?: string;
-  exposure: string;
   exitCode: string;
-  ignorefile?: string;
-  vex: string[];
   quiet?: boolean;
 }
 

@@ -64,6 +64,15 @@ export function describeRemote(image: ImageMetadata): void {
   for (const a of image.attestations ?? []) process.stderr.write(`customs: ${describeAttestation(a)}\n`);
 }
 
+/** What addScanContextOptions and addExceptionOptions add. */
+export interface ScanContextFlags {
+  db?: string;
+  platform?: string;
+  exposure: string;
+  ignorefile?: string;
+  vex: string[];
+}
+
 /** Options of every command that scans for vulnerabilities: database, platform, context. */
 export function addScanContextOptions(cmd: Command): Command {
   return cmd

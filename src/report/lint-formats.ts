@@ -2,22 +2,12 @@ import type { LintFinding } from '../lint/dockerfile.js';
 import { RULES } from '../lint/dockerfile.js';
 import { LEVELS } from '../rank/severity.js';
 import { VERSION } from '../version.js';
-import { sarifLog } from './sarif-log.js';
+import { SARIF_LEVEL, SEVERITY_SCORE, sarifLog } from './sarif-log.js';
 
 export interface LintResult {
   file: string;
   findings: LintFinding[];
 }
-
-const SARIF_LEVEL = {
-  CRITICAL: 'error',
-  HIGH: 'error',
-  MEDIUM: 'warning',
-  LOW: 'note',
-  NONE: 'note',
-  UNKNOWN: 'warning',
-} as const;
-const SCORE = { CRITICAL: 9.5, HIGH: 8, MEDIUM: 5.5, LOW: 2, NONE: 0, UNKNOWN: 5 } as const;
 
 function table(r: LintResult, tty: boolean): string {
   if (!r.findings.length) return `${r.file}: no findings\n`;
@@ -46,7 +36,7 @@ function sarif(r: LintResult): object {
     fullDescription: { text: x.title },
     help: { text: x.fix, markdown: x.fix },
     properties: {
-      'security-severity': SCORE[x.severity].toFixed(1),
+      'security-severity': SEVERITY_SCORE[x.severity].toFixed(1),
       tags: ['security', 'dockerfile', x.severity.toLowerCase()],
     },
   }));

@@ -1,6 +1,6 @@
 import type { RuleResult } from '../policy/policy.js';
 import { VERSION } from '../version.js';
-import { sarifLog } from './sarif-log.js';
+import { SARIF_LEVEL, SEVERITY_SCORE, sarifLog } from './sarif-log.js';
 
 export interface PolicyReport {
   image: string;
@@ -11,15 +11,6 @@ export interface PolicyReport {
 }
 
 const MARK = { pass: 'PASS', fail: 'FAIL', 'not-applicable': 'n/a ' } as const;
-const SCORE = { CRITICAL: 9.5, HIGH: 8, MEDIUM: 5.5, LOW: 2, NONE: 0, UNKNOWN: 5 } as const;
-const LEVEL = {
-  CRITICAL: 'error',
-  HIGH: 'error',
-  MEDIUM: 'warning',
-  LOW: 'note',
-  NONE: 'note',
-  UNKNOWN: 'warning',
-} as const;
 
 function table(p: PolicyReport, tty: boolean): string {
   const paint = (s: 'pass' | 'fail' | 'not-applicable') =>
@@ -69,13 +60,13 @@ function sarif(p: PolicyReport): object {
     name: r.id.replace(/[^A-Za-z0-9]/g, ''),
     shortDescription: { text: r.description },
     properties: {
-      'security-severity': SCORE[r.severity].toFixed(1),
+      'security-severity': SEVERITY_SCORE[r.severity].toFixed(1),
       tags: ['security', 'policy', p.environment],
     },
   }));
   const results = failed.map((r) => ({
     ruleId: `policy/${r.id}`,
-    level: LEVEL[r.severity],
+    level: SARIF_LEVEL[r.severity],
     message: {
       text: `${p.environment} policy: ${r.description} — ${r.offending.length} offending: ${r.offending.slice(0, 10).join('; ')}`,
     },

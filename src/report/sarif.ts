@@ -1,28 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { SeverityLevel } from '../rank/severity.js';
 import type { Finding, ScanResult } from '../scan/model.js';
-import { sarifLog } from './sarif-log.js';
+import { SARIF_LEVEL, SEVERITY_SCORE, sarifLog } from './sarif-log.js';
 
 /** GitHub code scanning accepts at most 25,000 results per run; we stay well under. */
 const MAX_RESULTS = 5000;
-
-const LEVEL: Record<SeverityLevel, 'error' | 'warning' | 'note'> = {
-  CRITICAL: 'error',
-  HIGH: 'error',
-  MEDIUM: 'warning',
-  LOW: 'note',
-  NONE: 'note',
-  UNKNOWN: 'warning',
-};
-/** GitHub reads `security-severity` as a CVSS-like number; used when a finding has no score. */
-const DEFAULT_SCORE: Record<SeverityLevel, number> = {
-  CRITICAL: 9.5,
-  HIGH: 8,
-  MEDIUM: 5.5,
-  LOW: 2,
-  NONE: 0,
-  UNKNOWN: 5,
-};
 
 function helpText(f: Finding): string {
   return [
@@ -54,7 +35,7 @@ export function toSarif(r: ScanResult): object {
         helpUri: f.references[0] ?? `https://osv.dev/vulnerability/${f.id}`,
         help: { text: helpText(f), markdown: helpText(f).replace(/\n/g, '  \n') },
         properties: {
-          'security-severity': (f.severity.score ?? DEFAULT_SCORE[f.severity.level]).toFixed(1),
+          'security-severity': (f.severity.score ?? SEVERITY_SCORE[f.severity.level]).toFixed(1),
           tags: [
             'security',
             'vulnerability',
@@ -68,7 +49,7 @@ export function toSarif(r: ScanResult): object {
     const uri = (f.package.path ?? '/').replace(/^\//, '') || 'Dockerfile';
     results.push({
       ruleId: f.id,
-      level: LEVEL[f.severity.level],
+      level: SARIF_LEVEL[f.severity.level],
       message: {
         text: `${f.package.name} ${f.package.version} is affected by ${f.id} (${f.severity.level.toLowerCase()}${f.kev ? ', known exploited' : ''}) in image ${r.image.name}${f.fixedVersion ? `; fixed in ${f.fixedVersion}` : ''}. Risk ${f.risk.score}/100.`,
       },
@@ -108,14 +89,14 @@ export function toSarif(r: ScanResult): object {
           text: 'Revoke the credential, remove it from the build (a later layer cannot delete it), and pass secrets at run time.',
         },
         properties: {
-          'security-severity': DEFAULT_SCORE[x.severity].toFixed(1),
+          'security-severity': SEVERITY_SCORE[x.severity].toFixed(1),
           tags: ['security', 'secret', x.severity.toLowerCase()],
         },
       });
     const uri = x.path.startsWith('/') ? x.path.slice(1) : 'Dockerfile';
     results.push({
       ruleId: id,
-      level: LEVEL[x.severity],
+      level: SARIF_LEVEL[x.severity],
       message: {
         text: `${x.title} in ${x.path}${x.deleted ? ' (deleted in a later layer, still in the image)' : ''}: ${x.match}`,
       },
@@ -143,13 +124,13 @@ export function toSarif(r: ScanResult): object {
         fullDescription: { text: m.title },
         help: { text: m.fix },
         properties: {
-          'security-severity': DEFAULT_SCORE[m.severity].toFixed(1),
+          'security-severity': SEVERITY_SCORE[m.severity].toFixed(1),
           tags: ['security', 'configuration', m.severity.toLowerCase()],
         },
       });
     results.push({
       ruleId: m.rule,
-      level: LEVEL[m.severity],
+      level: SARIF_LEVEL[m.severity],
       message: { text: `${m.message} (image ${r.image.name})` },
       locations: [
         { physicalLocation: { artifactLocation: { uri: 'Dockerfile' }, region: { startLine: 1 } } },
