@@ -104,6 +104,8 @@ export const goBuildInfoProbe: ProbeFactory = {
           foundLen = window.length - at;
         } else tail = window.subarray(Math.max(0, window.length - MAGIC.length + 1));
       },
+      // Not a binary format Go writes, or the build info is in hand.
+      done: () => found !== undefined && (found.length === 0 || foundLen >= MAX_INFO),
       finish() {
         return found?.length ? parseBuildInfo(Buffer.concat(found).subarray(0, MAX_INFO)) : undefined;
       },

@@ -78,6 +78,8 @@ export const cargoAuditableProbe: ProbeFactory = {
         }
         tail = window.subarray(Math.max(0, window.length - 96));
       },
+      // Not an executable format: nothing to find in the rest.
+      done: () => stop,
       finish(): AuditableDeps | undefined {
         if (!found) return undefined;
         const text = inflatePartial(Buffer.concat(found).subarray(0, MAX_SECTION));

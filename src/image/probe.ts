@@ -7,6 +7,8 @@ export interface Probe {
   push(chunk: Buffer): void;
   /** What the probe learned, or undefined for nothing. */
   finish(): unknown;
+  /** True once more bytes cannot change the result (a folder walk then stops reading the file). */
+  done?(): boolean;
 }
 
 export interface ProbeFactory {
@@ -30,6 +32,10 @@ export class ProbeSet {
   }
   push(chunk: Buffer): void {
     for (const a of this.active) a.probe.push(chunk);
+  }
+  /** Every probe has what it needs: the rest of the file need not be read. */
+  get done(): boolean {
+    return this.active.every((a) => a.probe.done?.() === true);
   }
   finish(): Record<string, unknown> | undefined {
     let out: Record<string, unknown> | undefined;

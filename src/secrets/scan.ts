@@ -29,6 +29,7 @@ export const secretProbe: ProbeFactory = {
         }
         chunks.push(chunk);
       },
+      done: () => binary,
       finish(): SecretMatch[] | undefined {
         if (binary || !chunks.length) return undefined;
         const buf = Buffer.concat(chunks);

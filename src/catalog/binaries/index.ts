@@ -42,6 +42,7 @@ export const binaryVersionProbe: ProbeFactory = {
         tail = text.slice(-OVERLAP);
         if (active.every((c) => found[c.name])) active = [];
       },
+      done: () => active.length === 0,
       finish() {
         return Object.keys(found).length ? found : undefined;
       },

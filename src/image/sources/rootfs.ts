@@ -48,8 +48,14 @@ export async function openRootfs(
         } else if (wants.probes?.length) {
           const probes = new ProbeSet(wants.probes, path, fe.mode, fe.size);
           if (!probes.empty) {
-            for await (const c of createReadStream(abs, { highWaterMark: 256 * 1024 }))
-              probes.push(c as Buffer);
+            // Small files (most of them) in one read; large ones streamed, stopping early once
+            // the probes have what they need.
+            if (st.size <= 256 * 1024) probes.push(await readFile(abs));
+            else
+              for await (const c of createReadStream(abs, { highWaterMark: 256 * 1024 })) {
+                probes.push(c as Buffer);
+                if (probes.done) break;
+              }
             fe.probes = probes.finish();
           }
         }
