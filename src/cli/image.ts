@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ImageOptions } from './image-run.js';
-import { addRemoteOptions } from './remote-options.js';
+import { addExceptionOptions, addRemoteOptions, addScanContextOptions } from './remote-options.js';
 
 /** Output formats of the scan commands (the modules load only when a scan runs). */
 const FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx', 'markdown', 'html', 'junit', 'gitlab'];
@@ -9,7 +9,7 @@ const run = async (target: string, opts: ImageOptions, fromSbom = false, sourceT
   (await import('./image-run.js')).run(target, opts, fromSbom, sourceTree);
 
 function options(cmd: Command): Command {
-  return addRemoteOptions(cmd)
+  return addExceptionOptions(addScanContextOptions(addRemoteOptions(cmd)))
     .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .option('--severity <levels>', 'only these severities, e.g. HIGH,CRITICAL')
@@ -19,25 +19,8 @@ function options(cmd: Command): Command {
       '--fail-on <level>',
       'fail only for this severity or worse (exit 1 unless --exit-code says otherwise)',
     )
-    .option(
-      '--exposure <where>',
-      'internet or internal: where the image runs (changes the ranking)',
-      'internet',
-    )
     .option('--env <env>', 'production, staging or dev (changes the ranking)', 'production')
-    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image')
-    .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
     .option('--max-layer-size <size>', 'largest uncompressed layer accepted, e.g. 16G')
-    .option(
-      '--ignorefile <file>',
-      'exceptions with reasons and expiry (default: ./.customsignore.yaml when present)',
-    )
-    .option(
-      '--vex <file>',
-      'an OpenVEX or CycloneDX VEX document (repeatable)',
-      (v: string, all: string[]) => [...all, v],
-      [] as string[],
-    )
     .option(
       '--use-attested-sbom',
       "registry images: trust the image's SBOM attestation instead of reading its layers",
