@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -165,9 +165,7 @@ describe('secrets and image-config checks on images built by buildah', { skip },
   });
 });
 
-function readFile(p: string): string {
-  return spawnSync('cat', [p], { encoding: 'utf8' }).stdout;
-}
+const readFile = (p: string) => readFileSync(p, 'utf8');
 
 describe('secret rules', () => {
   const cases: Array<[string, string]> = [

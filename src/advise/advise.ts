@@ -1,4 +1,5 @@
 import type { RuleResult } from '../policy/policy.js';
+import { compareDotted } from '../versions/dotted.js';
 import type { Finding, ScanResult } from '../scan/model.js';
 import { schemeForPurlType } from '../versions/index.js';
 
@@ -243,22 +244,14 @@ export function adviceTable(a: Advice): string {
  */
 export function candidateTags(current: string | undefined, tags: string[], max = 5): string[] {
   const ver = (t: string) => /^v?(\d+(?:\.\d+){0,2})$/.exec(t)?.[1];
-  const parts = (v: string) => v.split('.').map(Number);
-  const cmp = (a: string, b: string) => {
-    const x = parts(a);
-    const y = parts(b);
-    for (let i = 0; i < Math.max(x.length, y.length); i++)
-      if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
-    return 0;
-  };
   const cur = current ? ver(current) : undefined;
   // Same granularity as the current tag (3.18 → other x.y tags), so patch tags do not crowd out.
   const depth = cur ? cur.split('.').length : 2;
   return tags
     .filter((t) => {
       const v = ver(t);
-      return v && v.split('.').length === depth && (!cur || cmp(v, cur) >= 0);
+      return v && v.split('.').length === depth && (!cur || compareDotted(v, cur) >= 0);
     })
-    .sort((a, b) => cmp(ver(b)!, ver(a)!))
+    .sort((a, b) => compareDotted(ver(b)!, ver(a)!))
     .slice(0, max);
 }

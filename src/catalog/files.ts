@@ -43,8 +43,9 @@ export function lockfileCataloger(spec: {
     wants: spec.wants,
     async catalog(ctx: CatalogContext): Promise<Package[]> {
       const out: Package[] = [];
-      for await (const { path } of wantedFiles(ctx.fs, spec.wants)) {
-        if (spec.skip?.(path, ctx.fs)) continue;
+      // Paths only: withLayers reads each copy itself (reading here too read every file twice).
+      for (const [path, entry] of ctx.fs.walk()) {
+        if (entry.type !== 'file' || !spec.wants(path) || spec.skip?.(path, ctx.fs)) continue;
         let pins: Array<{ item: Pinned; layer: Package['layer'] }>;
         try {
           pins = await withLayers(

@@ -13,18 +13,15 @@ import {
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import { formatReference, parseReference } from '../image/registry/reference.js';
 import { CustomsError } from '../errors.js';
-import { parsePlatform } from '../image/platform.js';
-import { DEFAULT_POLICY, evaluatePolicy, loadPolicy } from '../policy/policy.js';
-import type { Environment, Exposure, ScanResult } from '../scan/model.js';
+import { evaluatePolicy, resolvePolicy } from '../policy/policy.js';
+import type { ScanResult } from '../scan/model.js';
 import { scanImage } from '../scan/scan.js';
-import { defaultDbPath } from '../vulndb/paths.js';
-import { applyExceptions, ensureDatabase, type ImageOptions } from './image-run.js';
+import { applyExceptions, scanContext } from './image-run.js';
 import {
   addExceptionOptions,
   addRemoteOptions,
   addScanContextOptions,
   formatOf,
-  remoteOptions,
   type RemoteFlags,
   type ScanContextFlags,
 } from './remote-options.js';
@@ -108,29 +105,13 @@ export function registerAdvise(program: Command): void {
     .option('-q, --quiet', 'no warnings on standard error')
     .action(async (target: string, opts: AdviseOptions) => {
       const write = formatOf(FORMATS, opts.format);
-      const policyFile =
-        opts.policy ?? (existsSync('customs-policy.yaml') ? 'customs-policy.yaml' : undefined);
-      const policy = policyFile ? loadPolicy(policyFile) : DEFAULT_POLICY;
-      const dbPath = defaultDbPath(opts.db);
-      await ensureDatabase(dbPath, opts.quiet);
-      const env = (
-        ['production', 'staging', 'dev'].includes(opts.env) ? opts.env : 'production'
-      ) as Environment;
-      const common = {
-        dbPath,
-        platform: opts.platform ? parsePlatform(opts.platform) : undefined,
-        exposure: opts.exposure as Exposure,
-        env,
-        ...(await remoteOptions(opts)),
-      };
+      const { policy } = resolvePolicy(opts.policy);
+      const common = await scanContext(opts);
       const scan = await scanImage(target, {
         ...common,
         scanners: new Set(['vuln', 'secret', 'config'] as const),
       });
-      const r: ScanResult = applyExceptions(scan, {
-        ...(opts as unknown as ImageOptions),
-        vex: opts.vex ?? [],
-      });
+      const r: ScanResult = applyExceptions(scan, opts);
       const candidates: ScanResult[] = [];
       const targets = opts.baseCandidates
         ? readCandidates(opts.baseCandidates)

@@ -2,17 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { comparisonMarkdown, comparisonTable, compareScans, type Comparison } from '../compare/compare.js';
 import { CustomsError } from '../errors.js';
-import { parsePlatform } from '../image/platform.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
-import type { Environment, Exposure } from '../scan/model.js';
 import { scanImage } from '../scan/scan.js';
-import { defaultDbPath } from '../vulndb/paths.js';
-import { ensureDatabase } from './image-run.js';
+import { scanContext } from './image-run.js';
 import {
   addRemoteOptions,
   addScanContextOptions,
   formatOf,
-  remoteOptions,
   type RemoteFlags,
   type ScanContextFlags,
 } from './remote-options.js';
@@ -56,16 +52,7 @@ export function registerCompare(program: Command): void {
       if (failOn && !LEVELS.includes(failOn))
         throw new CustomsError(`--fail-on: unknown level ${opts.failOn}`);
       const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn ? 1 : 0;
-      const dbPath = defaultDbPath(opts.db);
-      await ensureDatabase(dbPath, opts.quiet);
-      const scanOpts = {
-        dbPath,
-        platform: opts.platform ? parsePlatform(opts.platform) : undefined,
-        exposure: opts.exposure as Exposure,
-        env: opts.env as Environment,
-        scanners: new Set(['vuln' as const]),
-        ...(await remoteOptions(opts)),
-      };
+      const scanOpts = { ...(await scanContext(opts)), scanners: new Set(['vuln' as const]) };
       const [ra, rb] = [await scanImage(a, scanOpts), await scanImage(b, scanOpts)];
       const c = compareScans(ra, rb);
       const text = write(c);

@@ -75,7 +75,7 @@ function scanSbomFile(file: string, opts: Parameters<typeof scanInventory>[2]): 
 }
 
 /** Exceptions from the ignore file and VEX documents: suppressed findings move aside with their reason. */
-export function applyExceptions(r: ScanResult, opts: ImageOptions): ScanResult {
+export function applyExceptions(r: ScanResult, opts: { ignorefile?: string; vex?: string[] }): ScanResult {
   let findings = r.findings;
   const suppressed = [...r.suppressed];
   const warnings = [...r.warnings];
@@ -176,6 +176,24 @@ export async function run(
     ...(result.misconfigurations ?? []).filter((m) => atLeast(m.severity)),
   ];
   if (exitCode && failing.length) process.exitCode = exitCode;
+}
+
+/**
+ * What every command that scans shares: the database (fetched on first use), platform, context
+ * and registry access. An environment name a policy invents ranks as production.
+ */
+export async function scanContext(
+  opts: RemoteFlags & { db?: string; platform?: string; exposure: string; env: string; quiet?: boolean },
+) {
+  const dbPath = defaultDbPath(opts.db);
+  await ensureDatabase(dbPath, opts.quiet);
+  return {
+    dbPath,
+    platform: opts.platform ? parsePlatform(opts.platform) : undefined,
+    exposure: opts.exposure as Exposure,
+    env: (['production', 'staging', 'dev'].includes(opts.env) ? opts.env : 'production') as Environment,
+    ...(await remoteOptions(opts)),
+  };
 }
 
 /**

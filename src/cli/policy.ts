@@ -1,21 +1,16 @@
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
-import { parsePlatform } from '../image/platform.js';
-import { DEFAULT_POLICY, evaluatePolicy, loadPolicy } from '../policy/policy.js';
+import { evaluatePolicy, POLICY_FILE, resolvePolicy } from '../policy/policy.js';
 import { policyFormats } from '../report/policy-formats.js';
-import type { Environment, Exposure } from '../scan/model.js';
 import { scanImage } from '../scan/scan.js';
-import { defaultDbPath } from '../vulndb/paths.js';
-import { applyExceptions, ensureDatabase, type ImageOptions } from './image-run.js';
+import { applyExceptions, scanContext } from './image-run.js';
 import {
   addExceptionOptions,
   addRemoteOptions,
   addScanContextOptions,
   formatOf,
-  remoteOptions,
   type RemoteFlags,
   type ScanContextFlags,
 } from './remote-options.js';
@@ -27,17 +22,6 @@ interface PolicyOptions extends RemoteFlags, ScanContextFlags {
   output?: string;
   exitCode: string;
   quiet?: boolean;
-}
-
-const DEFAULT_FILE = 'customs-policy.yaml';
-
-function policyFrom(file?: string) {
-  if (file) {
-    if (!existsSync(file)) throw new CustomsError('no such file', file);
-    return { policy: loadPolicy(file), name: file };
-  }
-  if (existsSync(DEFAULT_FILE)) return { policy: loadPolicy(DEFAULT_FILE), name: DEFAULT_FILE };
-  return { policy: DEFAULT_POLICY, name: 'built-in' };
 }
 
 export function registerPolicy(program: Command): void {
@@ -59,7 +43,7 @@ export function registerPolicy(program: Command): void {
     .option('--env <env>', 'the environment whose rules apply', 'production')
     .option(
       '--policy <file>',
-      `policy file (default: ./${DEFAULT_FILE} when present, else the built-in policy)`,
+      `policy file (default: ./${POLICY_FILE} when present, else the built-in policy)`,
     )
     .option('-f, --format <format>', `output format: ${Object.keys(policyFormats).join(', ')}`, 'table')
     .option('-o, --output <file>', 'write to a file instead of standard output')
@@ -67,26 +51,17 @@ export function registerPolicy(program: Command): void {
     .option('-q, --quiet', 'no warnings on standard error')
     .action(async (target: string, opts: PolicyOptions) => {
       const write = formatOf(policyFormats, opts.format);
-      const { policy: p, name } = policyFrom(opts.policy);
+      const { policy: p, name } = resolvePolicy(opts.policy);
       if (!p.environments[opts.env])
         throw new CustomsError(
           `the policy (${name}) has no environment "${opts.env}"; it has ${Object.keys(p.environments).join(', ')}`,
         );
       const exitCode = Number(opts.exitCode);
-      const dbPath = defaultDbPath(opts.db);
-      await ensureDatabase(dbPath, opts.quiet);
-      const env = (
-        ['production', 'staging', 'dev'].includes(opts.env) ? opts.env : 'production'
-      ) as Environment;
       const scan = await scanImage(target, {
-        dbPath,
-        platform: opts.platform ? parsePlatform(opts.platform) : undefined,
-        exposure: opts.exposure as Exposure,
-        env,
+        ...(await scanContext(opts)),
         scanners: new Set(['vuln', 'secret', 'config'] as const),
-        ...(await remoteOptions(opts)),
       });
-      const result = applyExceptions(scan, { ...(opts as unknown as ImageOptions), vex: opts.vex ?? [] });
+      const result = applyExceptions(scan, opts);
       if (!opts.quiet)
         for (const w of result.warnings.filter((w) => /expired|exception/i.test(w)))
           process.stderr.write(`customs: warning: ${w}\n`);
@@ -108,6 +83,6 @@ export function registerPolicy(program: Command): void {
     .description('print the effective policy as YAML (the built-in one unless a file is given or present)')
     .option('--policy <file>', 'policy file')
     .action((opts: { policy?: string }) => {
-      process.stdout.write(YAML.stringify(policyFrom(opts.policy).policy));
+      process.stdout.write(YAML.stringify(resolvePolicy(opts.policy).policy));
     });
 }

@@ -1,3 +1,4 @@
+import { compareDotted } from '../versions/dotted.js';
 /**
  * End of support (security updates, incl. LTS where the distro offers it free) per release, from
  * each distribution's published lifecycle page. Keyed by os-release ID, then release.
@@ -128,13 +129,5 @@ export function releasesBehind(id: string, version: string): number | undefined 
   if (!table) return undefined;
   const key = releaseKey(id, version);
   if (!(key in table)) return undefined;
-  const num = (v: string) => v.split('.').map(Number);
-  const newer = (a: string, b: string) => {
-    const x = num(a);
-    const y = num(b);
-    for (let i = 0; i < Math.max(x.length, y.length); i++)
-      if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
-    return false;
-  };
-  return Object.keys(table).filter((k) => newer(k, key)).length;
+  return Object.keys(table).filter((k) => compareDotted(k, key) > 0).length;
 }

@@ -1,5 +1,7 @@
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import type { SeverityLevel } from '../rank/severity.js';
+import { parseReference } from '../image/registry/reference.js';
+import { SECRET_NAME } from '../secrets/rules.js';
 
 /**
  * Dockerfile best-practice checks (`customs lint Dockerfile`), on dockerfile-ast's syntax tree.
@@ -60,17 +62,20 @@ const args = (i: Instruction) => i.getArgumentsContent() ?? '';
 const keyword = (i: Instruction) => i.getKeyword().toUpperCase();
 const runs = (s: Stage) => s.instructions.filter((i) => keyword(i) === 'RUN');
 
-/** `alpine:3.19` → `docker.io/library/alpine`, as docker names it. */
+/** `alpine` → `docker.io/library/alpine`, by docker's normalisation (the registry client's). */
 function qualified(image: string): string {
-  const first = image.split('/')[0];
-  const hasRegistry = image.includes('/') && (/[.:]/.test(first) || first === 'localhost');
-  if (hasRegistry) return image;
-  return image.includes('/') ? `docker.io/${image}` : `docker.io/library/${image}`;
+  try {
+    const ref = parseReference(image);
+    return `${ref.domain}/${ref.repository}`;
+  } catch {
+    return image;
+  }
 }
 
 const BUILD_TOOLS =
   /\b(build-essential|gcc|g\+\+|clang|make|cmake|autoconf|automake|libtool|golang|rustc|cargo|maven|gradle|openjdk-\d+-jdk|nodejs-dev|python3?-dev|musl-dev|linux-headers|git)\b/;
-const SECRET_NAME = /(PASS(WORD)?|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH)$/i;
+/** Credential-like names; build arguments named …AUTH count too (NPM_AUTH, PIP_AUTH). */
+const secretName = (n: string) => SECRET_NAME.test(n) || /AUTH$/i.test(n);
 
 export const RULES: Rule[] = [
   {
@@ -204,7 +209,7 @@ export const RULES: Rule[] = [
               i as unknown as { getProperties(): Array<{ getName(): string; getValue(): string | null }> }
             ).getProperties();
             return envs
-              .filter((p) => SECRET_NAME.test(p.getName()) && (p.getValue() ?? '').length > 0)
+              .filter((p) => secretName(p.getName()) && (p.getValue() ?? '').length > 0)
               .map((p) => ({
                 line: line(i),
                 message: `ENV ${p.getName()} holds a secret value; it is readable in the image config by anyone who pulls the image`,
@@ -212,7 +217,7 @@ export const RULES: Rule[] = [
           }
           if (kw === 'ARG') {
             const p = (i as unknown as { getProperty(): { getName(): string } | null }).getProperty();
-            return p && SECRET_NAME.test(p.getName())
+            return p && secretName(p.getName())
               ? [
                   {
                     line: line(i),

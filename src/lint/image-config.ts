@@ -1,5 +1,6 @@
 import type { ImageMetadata } from '../image/model.js';
 import type { ConfigFinding } from '../scan/model.js';
+import { SECRET_NAME } from '../secrets/rules.js';
 
 /**
  * Checks of a built image's configuration (`customs image --scanners config`): the same concerns
@@ -13,7 +14,6 @@ const REMOTE_ADMIN: Record<string, string> = {
   '5900': 'VNC',
   '2375': 'the Docker API without TLS',
 };
-const SECRET_ENV = /(PASS(WORD)?|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
 /** An image not rebuilt for this long misses every base-image fix published since. */
 const STALE_DAYS = 90;
 
@@ -42,7 +42,7 @@ export function checkImageConfig(image: ImageMetadata, now = Date.now()): Config
   }
   for (const kv of c.env ?? []) {
     const eq = kv.indexOf('=');
-    if (eq > 0 && SECRET_ENV.test(kv.slice(0, eq)) && kv.length - eq - 1 >= 6)
+    if (eq > 0 && SECRET_NAME.test(kv.slice(0, eq)) && kv.length - eq - 1 >= 6)
       out.push({
         rule: 'CST-IC003',
         severity: 'HIGH',

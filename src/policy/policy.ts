@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
@@ -212,6 +212,18 @@ export const DEFAULT_POLICY: Policy = {
     },
   },
 };
+
+export const POLICY_FILE = 'customs-policy.yaml';
+
+/** The policy in force: the file given, else ./customs-policy.yaml when present, else the built-in one. */
+export function resolvePolicy(file?: string): { policy: Policy; name: string } {
+  if (file) {
+    if (!existsSync(file)) throw new CustomsError('no such file', file);
+    return { policy: loadPolicy(file), name: file };
+  }
+  if (existsSync(POLICY_FILE)) return { policy: loadPolicy(POLICY_FILE), name: POLICY_FILE };
+  return { policy: DEFAULT_POLICY, name: 'built-in' };
+}
 
 export function loadPolicy(file: string): Policy {
   let doc: unknown;

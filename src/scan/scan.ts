@@ -18,7 +18,7 @@ import { attestedInventory, compareAttested } from '../sbom/attested.js';
 import { collectSecrets, secretProbe } from '../secrets/scan.js';
 import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
-import type { Environment, Exposure, ScanResult } from './model.js';
+import type { Environment, Exposure, Finding, ScanResult } from './model.js';
 
 export interface ScanOptions {
   dbPath: string;
@@ -59,16 +59,24 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
   const attested = opts.useAttestedSbom ? attestedInventory(image) : undefined;
   const inventory = attested ?? (await catalogImage(image, list, !!opts.sourceTree));
   if (!attested) compareAttested(image, inventory);
+  // Without the vuln scanner: the inventory alone, no database needed.
   const result = scanners.has('vuln')
     ? scanInventory(image.metadata, inventory, opts)
-    : unmatched(image.metadata, inventory, opts);
+    : resultOf(image.metadata, inventory, opts, [], { path: opts.dbPath });
   if (scanners.has('secret')) result.secrets = collectSecrets(image);
   if (scanners.has('config')) result.misconfigurations = checkImageConfig(image.metadata);
   return result;
 }
 
-/** The inventory alone, when vulnerabilities are not asked for (`--scanners secret,config`). */
-function unmatched(metadata: ImageMetadata, inventory: Inventory, opts: ScanOptions): ScanResult {
+/** The scan result around an inventory and its (ranked) findings. */
+function resultOf(
+  metadata: ImageMetadata,
+  inventory: Inventory,
+  opts: ScanOptions,
+  findings: Finding[],
+  database: ScanResult['database'],
+  warnings: string[] = [],
+): ScanResult {
   return {
     schemaVersion: 1,
     tool: { name: 'customs', version: VERSION },
@@ -76,12 +84,12 @@ function unmatched(metadata: ImageMetadata, inventory: Inventory, opts: ScanOpti
     image: metadata,
     os: inventory.os,
     context: { exposure: opts.exposure ?? 'internet', env: opts.env ?? 'production' },
-    database: { path: opts.dbPath },
+    database,
     packages: inventory.packages,
-    findings: [],
+    findings,
     suppressed: [],
-    summary: summarize([], !!inventory.os?.eol?.endOfLife),
-    warnings: [...metadata.warnings, ...inventory.warnings],
+    summary: summarize(findings, !!inventory.os?.eol?.endOfLife),
+    warnings: [...metadata.warnings, ...inventory.warnings, ...warnings],
   };
 }
 
@@ -105,20 +113,14 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
         a.id.localeCompare(b.id) ||
         a.package.name.localeCompare(b.package.name),
     );
-    return {
-      schemaVersion: 1,
-      tool: { name: 'customs', version: VERSION },
-      createdAt: new Date().toISOString(),
-      image: metadata,
-      os: inventory.os,
-      context: { exposure, env },
-      database: { path: opts.dbPath, builtAt: store.meta('built_at') },
-      packages: inventory.packages,
+    return resultOf(
+      metadata,
+      inventory,
+      opts,
       findings,
-      suppressed: [],
-      summary: summarize(findings, !!inventory.os?.eol?.endOfLife),
-      warnings: [...metadata.warnings, ...inventory.warnings, ...os.warnings],
-    };
+      { path: opts.dbPath, builtAt: store.meta('built_at') },
+      os.warnings,
+    );
   } finally {
     store.close();
   }

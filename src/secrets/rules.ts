@@ -1,4 +1,5 @@
 import type { SeverityLevel } from '../rank/severity.js';
+import { globalRegex } from '../regex.js';
 
 /**
  * Secret patterns: one entry per kind of credential. `keywords` is a cheap first filter (a file
@@ -165,6 +166,10 @@ export const SECRET_RULES: SecretRule[] = [
   },
 ];
 
+/** Names of variables that hold credentials (ENV, ARG, config Env). */
+export const SECRET_NAME =
+  /(PASS(WORD)?|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
+
 /** Shannon entropy in bits per character. */
 export function entropy(s: string): number {
   const counts = new Map<string, number>();
@@ -200,6 +205,8 @@ const ANY_KEYWORD = new RegExp(
     .join('|'),
 );
 
+const GLOBAL = new Map(SECRET_RULES.map((r) => [r, globalRegex(r.pattern)]));
+
 /** Whether a text holds any rule's keyword (all keywords are ASCII, so latin1 text will do). */
 export function mayHoldSecrets(text: string): boolean {
   return ANY_KEYWORD.test(text);
@@ -211,10 +218,7 @@ export function findSecrets(text: string): SecretMatch[] {
   if (!ANY_KEYWORD.test(text)) return out;
   for (const r of SECRET_RULES) {
     if (!r.keywords.some((k) => text.includes(k))) continue;
-    const re = new RegExp(
-      r.pattern.source,
-      r.pattern.flags.includes('g') ? r.pattern.flags : `${r.pattern.flags}g`,
-    );
+    const re = GLOBAL.get(r)!;
     const seen = new Set<number>();
     for (const m of text.matchAll(re)) {
       const secret = m[r.group ?? 0];

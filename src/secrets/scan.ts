@@ -2,7 +2,7 @@ import { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo, OpenedImage } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
 import type { SeverityLevel } from '../rank/severity.js';
-import { findSecrets, mask, mayHoldSecrets, type SecretMatch } from './rules.js';
+import { findSecrets, mask, mayHoldSecrets, SECRET_NAME, type SecretMatch } from './rules.js';
 
 /** Files larger than this are not searched (secrets live in small config files, keys, scripts). */
 const MAX_FILE = 5 * 1024 * 1024;
@@ -50,16 +50,16 @@ export interface SecretFinding extends SecretMatch {
   deleted?: boolean;
 }
 
-const SECRET_ENV = /(PASS(WORD)?|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
-
 /** Secrets in every layer's files (deleted ones included), the config's environment and the history. */
 export function collectSecrets(image: OpenedImage): SecretFinding[] {
   const out: SecretFinding[] = [];
-  const fs = new LayeredFileSystem(image.layers);
+  // The final view is built only when a file holds a secret (most images: none).
+  let fs: LayeredFileSystem | undefined;
   for (const layer of image.layers) {
     for (const [path, entry] of layer.files) {
       const found = entry.probes?.secret as SecretMatch[] | undefined;
       if (!found) continue;
+      fs ??= new LayeredFileSystem(image.layers);
       const deleted = !fs.exists(path);
       for (const m of found)
         out.push({ ...m, path: `/${path}`, layer: layer.info, ...(deleted ? { deleted: true } : {}) });
@@ -72,7 +72,7 @@ export function collectSecrets(image: OpenedImage): SecretFinding[] {
     const value = kv.slice(eq + 1);
     const matches = findSecrets(kv);
     if (matches.length) out.push(...matches.map((m) => ({ ...m, path: 'image config (Env)', line: i + 1 })));
-    else if (eq > 0 && SECRET_ENV.test(name) && value.length >= 6)
+    else if (eq > 0 && SECRET_NAME.test(name) && value.length >= 6)
       out.push({
         rule: 'env-secret',
         title: `Secret in the environment (${name})`,

@@ -2,6 +2,7 @@ import { PackageURL } from 'packageurl-js';
 import type { ProbeFactory } from '../../image/probe.js';
 import { probeCataloger } from '../files.js';
 import { CLASSIFIERS, type BinaryClassifier } from './classifiers.js';
+import { globalRegex } from '../../regex.js';
 
 /** What the probe found in one file: classifier name → version. */
 type Found = Record<string, string>;
@@ -9,6 +10,8 @@ type Found = Record<string, string>;
 const MAX_BINARY = 512 * 1024 * 1024;
 /** Bytes kept from one chunk to the next so a version string split between chunks is still seen. */
 const OVERLAP = 1024;
+/** Each pattern as a global regex (matchAll needs the g flag), compiled once, not per chunk. */
+const GLOBAL = new Map(CLASSIFIERS.map((c) => [c, globalRegex(c.pattern)]));
 
 /**
  * Streams each candidate file (chosen by its name) through the classifiers' patterns and keeps
@@ -27,11 +30,7 @@ export const binaryVersionProbe: ProbeFactory = {
         const text = tail + chunk.toString('latin1');
         for (const c of active) {
           if (found[c.name]) continue;
-          const re = new RegExp(
-            c.pattern.source,
-            c.pattern.flags.includes('g') ? c.pattern.flags : `${c.pattern.flags}g`,
-          );
-          for (const m of text.matchAll(re)) {
+          for (const m of text.matchAll(GLOBAL.get(c)!)) {
             const v = c.version ? c.version(m[1], path) : m[1];
             if (v) {
               found[c.name] = v;
