@@ -17,6 +17,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignore.js';
 import { applyVex, loadVex } from '../policy/vex.js';
 import { describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
+import { reportTarget, uploadReport, type ReportFlags } from './report-to.js';
 
 /**
  * --skip-dirs / --skip-files for source trees: a name matches that folder or file anywhere, a
@@ -37,7 +38,7 @@ export function skipper(dirs?: string, files?: string): (path: string, isDir: bo
   return (path, isDir) => hit(path, isDir ? d : f);
 }
 
-export interface ImageOptions extends RemoteFlags {
+export interface ImageOptions extends RemoteFlags, ReportFlags {
   skipDirs?: string;
   skipFiles?: string;
   format: string;
@@ -124,6 +125,7 @@ export async function run(
     throw new CustomsError('--exposure must be internet or internal');
   if (!['production', 'staging', 'dev'].includes(opts.env))
     throw new CustomsError('--env must be production, staging or dev');
+  const report = reportTarget(opts);
   const severity = levels(opts.severity);
   const failOn = opts.failOn ? levels(opts.failOn)![0] : undefined;
   const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn ? 1 : 0;
@@ -168,6 +170,10 @@ export async function run(
   );
   if (opts.output) await writeFile(opts.output, text);
   else process.stdout.write(text);
+  if (report) {
+    const at = await uploadReport(report, full, target);
+    if (!opts.quiet) process.stderr.write(`customs: reported to ${report.url.origin}${at}\n`);
+  }
   // The gate: any finding left after the filters (at or above --fail-on when given) fails the run.
   const atLeast = (l: SeverityLevel) => !failOn || LEVELS.indexOf(l) <= LEVELS.indexOf(failOn);
   const failing = [

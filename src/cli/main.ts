@@ -10,6 +10,7 @@ import { registerPolicy } from './policy.js';
 import { registerAdvise } from './advise.js';
 import { registerImage } from './image.js';
 import { registerSbom } from './sbom.js';
+import { registerServer } from './server.js';
 
 const debug = process.argv.includes('--debug');
 
@@ -47,6 +48,7 @@ registerLint(program);
 registerCompare(program);
 registerPolicy(program);
 registerAdvise(program);
+registerServer(program);
 // Every (sub)command accepts --debug and reports usage errors through fail().
 const all = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...all(c.commands)]);
 for (const c of all(program.commands)) c.exitOverride().option('--debug', 'show stack traces of errors');

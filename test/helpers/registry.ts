@@ -27,6 +27,8 @@ export class Registry {
     readonly dir: string,
     readonly port: number,
     private readonly auth = '',
+    /** More top-level YAML, e.g. a `notifications:` section. */
+    private readonly extra = '',
   ) {}
 
   get host(): string {
@@ -53,6 +55,7 @@ http:
 log:
   level: warn
 ${this.auth ? `auth:\n${this.auth}` : ''}
+${this.extra}
 `,
     );
     this.child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });

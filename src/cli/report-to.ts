@@ -1,0 +1,81 @@
+import { CustomsError } from '../errors.js';
+import type { ScanResult } from '../scan/model.js';
+
+export interface ReportFlags {
+  reportTo?: string;
+  token?: string;
+}
+
+/** The server URL and token of --report-to/--token (or CUSTOMS_SERVER/CUSTOMS_TOKEN), checked before a scan starts. */
+export function reportTarget(f: ReportFlags): { url: URL; token: string } | undefined {
+  const server = f.reportTo ?? process.env.CUSTOMS_SERVER;
+  if (!server) return undefined;
+  let url: URL;
+  try {
+    url = new URL('/api/v1/reports', server.endsWith('/') ? server : `${server}/`);
+  } catch {
+    throw new CustomsError(`--report-to: not a URL: ${server}`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol)) throw new CustomsError(`--report-to: use an http(s) URL (got ${server})`);
+  const token = f.token ?? process.env.CUSTOMS_TOKEN;
+  if (!token) throw new CustomsError('--report-to needs --token or CUSTOMS_TOKEN');
+  return { url, token };
+}
+
+/** Where the pipeline runs, from the CI's own variables (GitHub Actions, GitLab CI, Azure Pipelines). */
+function ciContext(): { commit?: string; pipelineUrl?: string } {
+  const e = process.env;
+  const commit = e.GITHUB_SHA ?? e.CI_COMMIT_SHA ?? e.BUILD_SOURCEVERSION;
+  const pipelineUrl =
+    e.GITHUB_RUN_ID && e.GITHUB_REPOSITORY
+      ? `${e.GITHUB_SERVER_URL ?? 'https://github.com'}/${e.GITHUB_REPOSITORY}/actions/runs/${e.GITHUB_RUN_ID}`
+      : (e.CI_PIPELINE_URL ??
+        (e.SYSTEM_COLLECTIONURI && e.BUILD_BUILDID
+          ? `${e.SYSTEM_COLLECTIONURI}${e.SYSTEM_TEAMPROJECT ?? ''}/_build/results?buildId=${e.BUILD_BUILDID}`
+          : undefined));
+  return { commit, pipelineUrl };
+}
+
+/**
+ * Send the inventory and context to a Customs server, which re-matches it with its own database.
+ * The local result and exit status are not changed by this; a failed upload is its own error.
+ */
+export async function uploadReport(
+  target: { url: URL; token: string },
+  result: ScanResult,
+  ref: string,
+): Promise<string> {
+  const remote = result.image.kind === 'registry' ? ref.replace(/^(registry:|docker:\/\/)/, '') : undefined;
+  const body = {
+    image: result.image,
+    os: result.os,
+    packages: result.packages,
+    context: {
+      repository: process.env.CUSTOMS_REPORT_REPOSITORY ?? remote ?? result.image.repoTags[0],
+      environment: result.context.env,
+      ...ciContext(),
+    },
+  };
+  let res: Response;
+  try {
+    res = await fetch(target.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body, (k, v) => (v === undefined ? undefined : v)),
+      signal: AbortSignal.timeout(60_000),
+    });
+  } catch (err) {
+    throw new CustomsError(`upload to ${target.url.origin} failed: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  if (res.status !== 202) {
+    let msg = text.slice(0, 300);
+    try {
+      msg = (JSON.parse(text) as { error: { message: string } }).error.message;
+    } catch {
+      /* not our error shape */
+    }
+    throw new CustomsError(`upload to ${target.url.origin} refused (HTTP ${res.status}): ${msg}`);
+  }
+  return (JSON.parse(text) as { url: string }).url;
+}

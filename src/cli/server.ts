@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { CustomsError } from '../errors.js';
+
+interface StoreFlags {
+  data?: string;
+  database?: string;
+}
+
+const storeOptions = (c: Command) =>
+  c
+    .option('--data <dir>', 'data folder (default: $CUSTOMS_DATA or $XDG_DATA_HOME/customs)')
+    .option('--database <url>', 'postgres://… to use PostgreSQL instead of SQLite in the data folder');
+
+async function readSecret(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** `customs server`, its store commands, and `customs worker`. Loaded lazily: the scanner needs none of it. */
+export function registerServer(program: Command): void {
+  const server = storeOptions(
+    program
+      .command('server')
+      .description('run the scanning service: API, webhooks, scan workers (SQLite by default, PostgreSQL with --database)'),
+  )
+    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8420)')
+    .option('--workers <n>', 'scan workers in this process (0: API only)')
+    .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
+    .option('--deadline <seconds>', 'a scan running longer is stopped (default 600)')
+    .option('--job-expire <seconds>', 'PostgreSQL: a job whose worker vanished is retried after this long (default 900)')
+    .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
+    .action(async (o: Record<string, string>) => {
+      const { runServer, serverConfig } = await import('../server/run.js');
+      await runServer(serverConfig(o));
+    });
+
+  storeOptions(
+    server
+      .command('token')
+      .description('API tokens, straight on the store (bootstrap the first admin, automation)')
+      .command('create')
+      .description('issue a token and print it (once)')
+      .requiredOption('--role <role>', 'viewer, developer, approver, admin or webhook')
+      .option('--name <name>', 'what the token is for', 'cli')
+      .option('--scopes <list>', 'limit to these permissions: read,report,webhook,approve,admin')
+      .option('--expires <duration>', 'e.g. 30d, 12h (default: never)'),
+  ).action(async (_o: unknown, cmd: Command) => {
+    // --data/--database may land on `server` itself (commander reads parent options anywhere).
+    const o = cmd.optsWithGlobals<StoreFlags & { role: string; name: string; scopes?: string; expires?: string }>();
+    const { createToken, expiryFrom } = await import('../store/auth.js');
+    const db = await (await import('../store/db.js')).openDb(o);
+    try {
+      const { token } = await createToken(db, {
+        name: o.name,
+        role: o.role,
+        scopes: o.scopes?.split(',').map((s) => s.trim()).filter(Boolean),
+        expiresAt: expiryFrom(o.expires),
+      });
+      process.stdout.write(`${token}\n`);
+    } finally {
+      await db.close();
+    }
+  });
+
+  storeOptions(
+    server
+      .command('user')
+      .description('users who sign in with a password')
+      .command('create')
+      .description('create a user; the password is read from standard input')
+      .requiredOption('--name <name>', 'user name')
+      .requiredOption('--role <role>', 'viewer, developer, approver or admin')
+      .option('--password-stdin', 'read the password from standard input (required)'),
+  ).action(async (_o: unknown, cmd: Command) => {
+    const o = cmd.optsWithGlobals<StoreFlags & { name: string; role: string; passwordStdin?: boolean }>();
+    if (!o.passwordStdin) throw new CustomsError('give the password on standard input with --password-stdin');
+    const password = await readSecret();
+    const { createUser } = await import('../store/auth.js');
+    const db = await (await import('../store/db.js')).openDb(o);
+    try {
+      const id = await createUser(db, { name: o.name, role: o.role, password });
+      process.stdout.write(`user ${o.name} (${o.role}) created, id ${id}\n`);
+    } finally {
+      await db.close();
+    }
+  });
+
+  storeOptions(program.command('worker').description('run scan workers against a PostgreSQL store (scale-out)'))
+    .option('--concurrency <n>', 'scans at once in this process', '1')
+    .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
+    .option('--deadline <seconds>', 'a scan running longer is stopped (default 600)')
+    .option('--job-expire <seconds>', 'a job whose worker vanished is retried after this long (default 900)')
+    .option('--config <file>', 'YAML settings')
+    .action(async (o: Record<string, string>) => {
+      const n = Number(o.concurrency);
+      if (!Number.isInteger(n) || n < 1 || n > 64) throw new CustomsError('--concurrency must be a whole number from 1 to 64');
+      const { runWorker, serverConfig } = await import('../server/run.js');
+      await runWorker(serverConfig(o), n);
+    });
+}

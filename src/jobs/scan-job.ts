@@ -1,0 +1,158 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CustomsError } from '../errors.js';
+import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
+import type { ScanResult } from '../scan/model.js';
+import { scanInventory } from '../scan/scan.js';
+import type { Db } from '../store/db.js';
+import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../store/images.js';
+import { findRegistry, registrySecrets } from '../store/registries.js';
+import type { SecretBox } from '../store/secret-box.js';
+import { VulnStore } from '../vulndb/store.js';
+import type { Job } from './queue.js';
+
+export interface WorkerDeps {
+  db: Db;
+  box: SecretBox;
+  /** The vulnerability database the worker matches with. */
+  dbPath: string;
+  /** A scan that runs longer is killed (ms). */
+  deadlineMs?: number;
+  /** Heap cap of a scan process (MiB). */
+  memoryMb?: number;
+  log?: (msg: string, fields?: object) => void;
+  onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
+}
+
+/** The database version scans are keyed by: its build time. */
+export function dbVersion(dbPath: string): string {
+  const store = VulnStore.openRead(dbPath);
+  try {
+    return store.meta('built_at') ?? 'unknown';
+  } finally {
+    store.close();
+  }
+}
+
+/** Run one job; throwing hands it back to the queue for a retry. */
+export async function runJob(job: Job, deps: WorkerDeps): Promise<void> {
+  const t0 = performance.now();
+  try {
+    const outcome = job.kind === 'scan' ? await scanJob(job, deps) : await matchJob(job, deps);
+    deps.onScan?.(performance.now() - t0, outcome);
+  } catch (err) {
+    const reason = err instanceof CustomsError ? err.line() : (err as Error).message;
+    deps.log?.('job failed', { job, reason });
+    deps.onScan?.(performance.now() - t0, 'failed', reasonClass(reason));
+    throw err;
+  }
+}
+
+/** A short label for metrics: what kind of failure this was. */
+function reasonClass(reason: string): string {
+  if (/deadline/.test(reason)) return 'deadline';
+  if (/memory/.test(reason)) return 'memory';
+  if (/manifest unknown|no such/.test(reason)) return 'not_found';
+  if (/unauthori[sz]ed|denied|credentials|401|403/i.test(reason)) return 'auth';
+  if (/timed? ?out|ECONNREFUSED|ECONNRESET|network/i.test(reason)) return 'network';
+  return 'scan_error';
+}
+
+async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): Promise<'done' | 'skipped'> {
+  const reg = await findRegistry(deps.db, job.registry);
+  if (!reg) throw new CustomsError(`registry ${job.registry} is not configured on this server`);
+  const secrets = (await registrySecrets(deps.db, deps.box, job.registry)) ?? {};
+  const registry: RegistryOptions = {
+    insecure: reg.record.insecure,
+    retries: 2,
+    credentials:
+      secrets.username || secrets.password
+        ? { username: secrets.username, password: secrets.password, source: 'the server registry settings' }
+        : undefined,
+    // Never the server user's own docker config.json: only what the admin configured.
+    dockerConfig: '/nonexistent',
+  };
+  let digest = job.digest;
+  if (!digest) {
+    const client = new RegistryClient(job.registry, registry);
+    try {
+      digest = (await client.manifest(job.repository, job.tag ?? 'latest')).digest;
+    } finally {
+      await client.close();
+    }
+    await recordImage(deps.db, { registry: job.registry, repository: job.repository, digest, tag: job.tag });
+  }
+  const version = dbVersion(deps.dbPath);
+  if (await findScan(deps.db, digest, version)) return 'skipped';
+  const t0 = performance.now();
+  const result = await scanInChild(`registry:${job.registry}/${job.repository}@${digest}`, registry, deps);
+  await saveInventory(deps.db, digest, {
+    image: result.image,
+    os: result.os,
+    packages: result.packages,
+    warnings: [],
+  });
+  await saveScan(deps.db, { digest, dbVersion: version, source: job.source, result, durationMs: performance.now() - t0 });
+  const platform = [result.image.os, result.image.architecture, result.image.variant].filter(Boolean).join('/');
+  await recordImage(deps.db, { registry: job.registry, repository: job.repository, digest, platform: platform || undefined });
+  deps.log?.('scanned', { image: `${job.registry}/${job.repository}@${digest}`, grade: result.summary.grade, findings: result.summary.total });
+  return 'done';
+}
+
+async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps): Promise<'done' | 'skipped'> {
+  const version = dbVersion(deps.dbPath);
+  if (await findScan(deps.db, job.digest, version)) return 'skipped';
+  const inv = await loadInventory(deps.db, job.digest);
+  if (!inv) throw new CustomsError(`no stored inventory for ${job.digest}`);
+  const t0 = performance.now();
+  const result = scanInventory(inv.image, inv, { dbPath: deps.dbPath, env: 'production', exposure: 'internet' });
+  await saveScan(deps.db, {
+    digest: job.digest,
+    dbVersion: version,
+    source: job.source,
+    context: job.context,
+    result,
+    durationMs: performance.now() - t0,
+  });
+  return 'done';
+}
+
+const CHILD = fileURLToPath(new URL('./scan-child.js', import.meta.url));
+
+function scanInChild(target: string, registry: RegistryOptions, deps: WorkerDeps): Promise<ScanResult> {
+  const deadline = deps.deadlineMs ?? 10 * 60_000;
+  return new Promise((resolve, reject) => {
+    const child = fork(CHILD, [], {
+      execArgv: [`--max-old-space-size=${deps.memoryMb ?? 1536}`],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+    let answered = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new CustomsError(`scan exceeded the deadline of ${Math.round(deadline / 1000)} s`, target));
+    }, deadline);
+    child.on('message', (m: { ok: boolean; result?: ScanResult; error?: string }) => {
+      answered = true;
+      clearTimeout(timer);
+      if (m.ok) resolve(m.result!);
+      else reject(new CustomsError(m.error ?? 'scan failed'));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (answered) return;
+      const oom = /heap out of memory|Allocation failed/i.test(stderr);
+      reject(
+        new CustomsError(
+          oom
+            ? `scan ran out of memory (cap ${deps.memoryMb ?? 1536} MiB)`
+            : `scan process ended without an answer (${signal ?? `exit ${code}`})`,
+          target,
+        ),
+      );
+    });
+    child.send({ target, opts: { dbPath: deps.dbPath, registry } });
+  });
+}

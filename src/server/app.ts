@@ -1,0 +1,116 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { JobQueue } from '../jobs/queue.js';
+import type { Db } from '../store/db.js';
+import type { SecretBox } from '../store/secret-box.js';
+import { VERSION } from '../version.js';
+import { VulnStore } from '../vulndb/store.js';
+import { requirePermission } from './auth.js';
+import { authErrors, errorSchema, HttpError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import { adminRoutes } from './routes/admin.js';
+import { imageRoutes } from './routes/images.js';
+import { ingestRoutes } from './routes/ingest.js';
+
+export interface AppDeps {
+  db: Db;
+  box: SecretBox;
+  queue: JobQueue;
+  dbPath: string;
+  metrics: Metrics;
+  logLevel?: string;
+}
+
+/** The HTTP side of `customs server`: routes validate and call services; the store does the rest. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: deps.logLevel ?? 'info', redact: ['req.headers.authorization'] },
+    bodyLimit: 1024 * 1024,
+    // Query strings like ?kev=true become booleans; unknown query keys are refused, not dropped.
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
+  });
+
+  // Raw bytes are kept for webhook signatures (HMAC over exactly what was sent).
+  app.addContentTypeParser(
+    ['application/json', 'application/vnd.docker.distribution.events.v1+json'],
+    { parseAs: 'buffer' },
+    (req, body, done) => {
+      req.rawBody = body as Buffer;
+      try {
+        done(null, (body as Buffer).length ? JSON.parse((body as Buffer).toString('utf8')) : {});
+      } catch {
+        done(new HttpError(400, 'malformed_json', 'the request body is not valid JSON'));
+      }
+    },
+  );
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+    if (err instanceof HttpError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+    if (err.validation) return reply.code(400).send({ error: { code: 'invalid_request', message: err.message } });
+    if (err.statusCode && err.statusCode < 500)
+      return reply.code(err.statusCode).send({ error: { code: (err.code ?? 'bad_request').toLowerCase(), message: err.message } });
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error (see the server log)' } });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Customs API', version: VERSION, description: 'Container image scanning service' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (cst_…)' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.addHook('onRequest', requirePermission(deps.db));
+
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness', tags: ['operations'], security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: the store answers and a vulnerability database is present',
+        tags: ['operations'],
+        security: [],
+        response: {
+          200: { type: 'object', properties: { status: { type: 'string' }, database: { type: 'string' } } },
+          503: errorSchema,
+        },
+      },
+    },
+    async () => {
+      try {
+        await sql`select 1`.execute(deps.db.k);
+      } catch (err) {
+        throw new HttpError(503, 'store_unavailable', (err as Error).message);
+      }
+      if (!VulnStore.exists(deps.dbPath)) throw new HttpError(503, 'no_vulnerability_database', `no database at ${deps.dbPath}`);
+      return { status: 'ready', database: deps.db.engine };
+    },
+  );
+  app.get(
+    '/metrics',
+    {
+      config: { permission: 'read' },
+      schema: { summary: 'Prometheus metrics', tags: ['operations'], response: { 200: { type: 'string' }, ...authErrors } },
+    },
+    async (_req, reply) => {
+      reply.type(deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    },
+  );
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  imageRoutes(app, deps);
+  adminRoutes(app, deps);
+  ingestRoutes(app, deps);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,48 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { JobQueue } from '../jobs/queue.js';
+
+/** Prometheus metrics of one process: queue depth (from the shared queue), scan times and failures. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly scanSeconds: Histogram<'outcome'>;
+  readonly failures: Counter<'reason'>;
+  readonly webhookEvents: Counter<'receiver' | 'result'>;
+
+  constructor(queue: JobQueue) {
+    this.scanSeconds = new Histogram({
+      name: 'customs_scan_duration_seconds',
+      help: 'Time a scan or re-match job took',
+      labelNames: ['outcome'],
+      buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
+      registers: [this.registry],
+    });
+    this.failures = new Counter({
+      name: 'customs_scan_failures_total',
+      help: 'Failed scan jobs by reason',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.webhookEvents = new Counter({
+      name: 'customs_webhook_requests_total',
+      help: 'Webhook requests by receiver and result',
+      labelNames: ['receiver', 'result'],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'customs_queue_jobs',
+      help: 'Jobs in the queue by state',
+      labelNames: ['state'],
+      registers: [this.registry],
+      async collect() {
+        const d = await queue.depth().catch(() => undefined);
+        if (!d) return;
+        for (const [state, n] of Object.entries(d)) this.set({ state }, n);
+      },
+    });
+  }
+
+  onScan = (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string): void => {
+    this.scanSeconds.observe({ outcome }, ms / 1000);
+    if (outcome === 'failed') this.failures.inc({ reason: reason ?? 'unknown' });
+  };
+}

@@ -1,0 +1,237 @@
+import type { FastifyInstance } from 'fastify';
+import { CustomsError } from '../../errors.js';
+import type { JobQueue } from '../../jobs/queue.js';
+import { authenticate, createToken, createUser, expiryFrom, listTokens, revokeToken } from '../../store/auth.js';
+import type { Db } from '../../store/db.js';
+import { deleteRegistry, listRegistries, upsertRegistry } from '../../store/registries.js';
+import type { SecretBox } from '../../store/secret-box.js';
+import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { PERMISSIONS, ROLES } from '../roles.js';
+import { registryRecord, tokenRecord } from '../schemas.js';
+
+/** A user error from the store (bad role, bad URL…) becomes a 400 with its message. */
+async function asBadRequest<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof CustomsError) throw new HttpError(400, 'invalid_request', err.message);
+    throw err;
+  }
+}
+
+export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox; queue: JobQueue }): void {
+  const { db, box, queue } = deps;
+
+  app.post<{ Body: { url: string; insecure?: boolean; username?: string; password?: string; webhookSecret?: string } }>(
+    '/api/v1/registries',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Configure a registry the server may pull from (credentials are stored encrypted, never returned)',
+        tags: ['settings'],
+        body: {
+          type: 'object',
+          required: ['url'],
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', minLength: 1, maxLength: 300 },
+            insecure: { type: 'boolean' },
+            username: { type: 'string', maxLength: 300 },
+            password: { type: 'string', maxLength: 10000 },
+            webhookSecret: { type: 'string', minLength: 16, maxLength: 1000 },
+          },
+        },
+        response: { 201: registryRecord, 400: errorSchema, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      const r = await asBadRequest(() => upsertRegistry(db, box, req.body));
+      reply.code(201);
+      return r;
+    },
+  );
+
+  app.get(
+    '/api/v1/registries',
+    {
+      config: { permission: 'admin' },
+      schema: { summary: 'Configured registries (no secrets)', tags: ['settings'], response: { 200: { type: 'array', items: registryRecord }, ...authErrors } },
+    },
+    async () => listRegistries(db, box),
+  );
+
+  app.delete<{ Params: { host: string } }>(
+    '/api/v1/registries/:host',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Forget a registry',
+        tags: ['settings'],
+        params: { type: 'object', properties: { host: { type: 'string' } } },
+        response: { 204: { type: 'null' }, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      if (!(await deleteRegistry(db, req.params.host))) throw new HttpError(404, 'not_found', `no registry ${req.params.host}`);
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.post<{ Body: { name: string; role: string; scopes?: string[]; expires?: string } }>(
+    '/api/v1/tokens',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Issue an API token (shown once; stored hashed)',
+        tags: ['settings'],
+        body: {
+          type: 'object',
+          required: ['name', 'role'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            role: { type: 'string', enum: [...ROLES] },
+            scopes: { type: 'array', items: { type: 'string', enum: [...PERMISSIONS] } },
+            expires: { type: 'string', pattern: '^\\d+[mhd]$', description: 'e.g. 30d, 12h' },
+          },
+        },
+        response: {
+          201: { type: 'object', required: ['id', 'token'], properties: { id: { type: 'integer' }, token: { type: 'string' } } },
+          400: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const t = await asBadRequest(async () =>
+        createToken(db, { name: req.body.name, role: req.body.role, scopes: req.body.scopes, expiresAt: expiryFrom(req.body.expires) }),
+      );
+      reply.code(201);
+      return t;
+    },
+  );
+
+  app.get(
+    '/api/v1/tokens',
+    {
+      config: { permission: 'admin' },
+      schema: { summary: 'API tokens (never their secret)', tags: ['settings'], response: { 200: { type: 'array', items: tokenRecord }, ...authErrors } },
+    },
+    async () => listTokens(db),
+  );
+
+  app.delete<{ Params: { id: number } }>(
+    '/api/v1/tokens/:id',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Revoke a token',
+        tags: ['settings'],
+        params: { type: 'object', properties: { id: { type: 'integer' } } },
+        response: { 204: { type: 'null' }, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      if (!(await revokeToken(db, req.params.id))) throw new HttpError(404, 'not_found', `no live token ${req.params.id}`);
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.post<{ Body: { name: string; role: string; password: string } }>(
+    '/api/v1/users',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Create a user who signs in with a password',
+        tags: ['settings'],
+        body: {
+          type: 'object',
+          required: ['name', 'role', 'password'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            role: { type: 'string', enum: ROLES.filter((r) => r !== 'webhook') },
+            password: { type: 'string', minLength: 12, maxLength: 1000 },
+          },
+        },
+        response: { 201: { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } }, 400: errorSchema, 409: errorSchema, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      try {
+        const id = await asBadRequest(() => createUser(db, req.body));
+        reply.code(201);
+        return { id };
+      } catch (err) {
+        if (/unique|duplicate/i.test((err as Error).message)) throw new HttpError(409, 'conflict', `user ${req.body.name} exists`);
+        throw err;
+      }
+    },
+  );
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/api/v1/auth/login',
+    {
+      schema: {
+        summary: 'Sign in with a user name and password: a token valid for 12 hours',
+        tags: ['auth'],
+        security: [],
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          additionalProperties: false,
+          properties: { username: { type: 'string', maxLength: 200 }, password: { type: 'string', maxLength: 1000 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['token', 'role', 'expiresAt'],
+            properties: { token: { type: 'string' }, role: { type: 'string' }, expiresAt: { type: 'string' } },
+          },
+          400: errorSchema,
+          401: errorSchema,
+        },
+      },
+    },
+    async (req) => {
+      const u = await authenticate(db, req.body.username, req.body.password);
+      if (!u) throw new HttpError(401, 'unauthorized', 'wrong user name or password');
+      const expiresAt = expiryFrom('12h')!;
+      const { token } = await createToken(db, { name: `session:${req.body.username}`, role: u.role, userId: u.id, expiresAt });
+      return { token, role: u.role, expiresAt };
+    },
+  );
+
+  app.get(
+    '/api/v1/jobs',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Queue depth and dead-lettered jobs with their reasons',
+        tags: ['operations'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['queued', 'active', 'failed', 'deadLetters'],
+            properties: {
+              queued: { type: 'integer' },
+              active: { type: 'integer' },
+              failed: { type: 'integer' },
+              deadLetters: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { key: { type: 'string' }, reason: { type: 'string' }, attempts: { type: 'integer' }, job: { type: 'object', additionalProperties: true } },
+                },
+              },
+            },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async () => ({ ...(await queue.depth()), deadLetters: await queue.failed(50) }),
+  );
+}

@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import { getImage, listImages } from '../../store/images.js';
+import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { imageDetail, imageSummary } from '../schemas.js';
+import type { Services } from '../service.js';
+
+export function imageRoutes(app: FastifyInstance, s: Services): void {
+  app.get<{
+    Querystring: { repository?: string; tag?: string; digest?: string; severity?: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN'; kev?: boolean; fixable?: boolean; cursor?: string; limit: number };
+  }>(
+    '/api/v1/images',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Images seen, newest first, each with its latest scan',
+        tags: ['images'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            repository: { type: 'string' },
+            tag: { type: 'string' },
+            digest: { type: 'string' },
+            severity: { type: 'string', enum: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], description: 'images with at least one finding of this severity' },
+            kev: { type: 'boolean', description: 'images with a finding in CISA KEV' },
+            fixable: { type: 'boolean', description: 'images with a fixable finding' },
+            cursor: { type: 'string' },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['items', 'next'],
+            properties: { items: { type: 'array', items: imageSummary }, next: { type: ['string', 'null'] } },
+          },
+          400: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => listImages(s.db, req.query),
+  );
+
+  app.get<{ Params: { digest: string } }>(
+    '/api/v1/images/:digest',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'One image by digest: where it was seen and its latest scan with findings',
+        tags: ['images'],
+        params: { type: 'object', properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } } },
+        response: { 200: imageDetail, 400: errorSchema, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const img = await getImage(s.db, req.params.digest);
+      if (!img) throw new HttpError(404, 'not_found', `no image ${req.params.digest}`);
+      return { digest: req.params.digest, refs: img.refs, packages: img.packages, scan: img.result ?? null };
+    },
+  );
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CustomsError } from '../errors.js';
+import { PgQueue } from '../jobs/pg-queue.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { runJob } from '../jobs/scan-job.js';
+import { SqliteQueue } from '../jobs/sqlite-queue.js';
+import { defaultDataDir, openDb, redact, type Db } from '../store/db.js';
+import { SecretBox } from '../store/secret-box.js';
+import { defaultDbPath } from '../vulndb/paths.js';
+import { buildApp } from './app.js';
+import { Metrics } from './metrics.js';
+
+/** Server settings: flags over environment over the config file over defaults. */
+export interface ServerConfig {
+  listen: string;
+  data: string;
+  database?: string;
+  /** In-process scan workers (0: API only, scans left to `customs worker`). */
+  workers: number;
+  /** The vulnerability database. */
+  db: string;
+  /** Seconds a scan may take before it is killed. */
+  deadline: number;
+  /** PostgreSQL: seconds before a job whose worker vanished is retried elsewhere. */
+  jobExpire: number;
+  /** Heap cap of each scan process, MiB. */
+  scanMemory: number;
+  logLevel: string;
+}
+
+export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
+
+const ENV: Record<keyof ServerConfig, string> = {
+  listen: 'CUSTOMS_LISTEN',
+  data: 'CUSTOMS_DATA',
+  database: 'CUSTOMS_DATABASE',
+  workers: 'CUSTOMS_WORKERS',
+  db: 'CUSTOMS_DB',
+  deadline: 'CUSTOMS_SCAN_DEADLINE',
+  jobExpire: 'CUSTOMS_JOB_EXPIRE',
+  scanMemory: 'CUSTOMS_SCAN_MEMORY',
+  logLevel: 'CUSTOMS_LOG_LEVEL',
+};
+
+export function serverConfig(flags: ServerFlags): ServerConfig {
+  let file: Record<string, unknown> = {};
+  const cfg = flags.config ?? process.env.CUSTOMS_CONFIG;
+  if (cfg) {
+    try {
+      file = (parseYaml(readFileSync(cfg, 'utf8')) as Record<string, unknown>) ?? {};
+    } catch (err) {
+      throw new CustomsError(`cannot read the server configuration: ${(err as Error).message}`, cfg);
+    }
+  }
+  const pick = (k: keyof ServerConfig): string | undefined => {
+    const v = flags[k] ?? process.env[ENV[k]] ?? file[k];
+    return v === undefined || v === null ? undefined : String(v);
+  };
+  const num = (k: keyof ServerConfig, def: number, min: number) => {
+    const v = pick(k);
+    const n = v === undefined ? def : Number(v);
+    if (!Number.isFinite(n) || n < min) throw new CustomsError(`${k} must be a number ≥ ${min} (got ${v})`);
+    return n;
+  };
+  const data = defaultDataDir(pick('data'));
+  return {
+    listen: pick('listen') ?? '127.0.0.1:8420',
+    data,
+    database: pick('database'),
+    workers: num('workers', 1, 0),
+    db: pick('db') ?? defaultDbPath(),
+    deadline: num('deadline', 600, 1),
+    jobExpire: num('jobExpire', 900, 2),
+    scanMemory: num('scanMemory', 1536, 128),
+    logLevel: pick('logLevel') ?? 'info',
+  };
+}
+
+function splitListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen) ?? /^()()(\d+)$/.exec(listen);
+  if (!m) throw new CustomsError(`--listen takes HOST:PORT (got ${listen})`);
+  return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
+}
+
+interface Runtime {
+  db: Db;
+  box: SecretBox;
+  queue: JobQueue;
+  metrics: Metrics;
+}
+
+async function open(c: ServerConfig, supervise: boolean): Promise<Runtime> {
+  const db = await openDb({ database: c.database, data: c.data });
+  const box = SecretBox.fromEnvOrFile(join(c.data, 'secret.key'));
+  const queue: JobQueue =
+    db.engine === 'postgres'
+      ? new PgQueue(db.url!, { expireSeconds: c.jobExpire, supervise })
+      : new SqliteQueue(db, { leaseMs: (c.deadline + 60) * 1000 });
+  // Scan processes cache layers under the data folder unless told otherwise.
+  process.env.CUSTOMS_CACHE_DIR ??= join(c.data, 'cache', 'layers');
+  return { db, box, queue, metrics: new Metrics(queue) };
+}
+
+function startWorkers(rt: Runtime, c: ServerConfig, n: number, log: (m: string, f?: object) => void): Promise<void> {
+  return rt.queue.work(
+    (job) =>
+      runJob(job, {
+        db: rt.db,
+        box: rt.box,
+        dbPath: c.db,
+        deadlineMs: c.deadline * 1000,
+        memoryMb: c.scanMemory,
+        log,
+        onScan: rt.metrics.onScan,
+      }),
+    n,
+  );
+}
+
+/** Stop on SIGTERM/SIGINT: no new requests or jobs, running jobs finish (or go back), then exit. */
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const)
+    process.on(sig, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+}
+
+export async function runServer(c: ServerConfig): Promise<void> {
+  const rt = await open(c, true);
+  const app = await buildApp({ ...rt, dbPath: c.db, logLevel: c.logLevel });
+  const { host, port } = splitListen(c.listen);
+  await app.listen({ host, port });
+  const where = c.database ? redact(c.database) : join(c.data, 'customs.sqlite');
+  app.log.info({ store: where, workers: c.workers, vulndb: c.db }, 'customs server ready');
+  if (c.workers > 0) await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m));
+  onSignals(async () => {
+    await app.close();
+    await rt.queue.stop(30_000);
+    await rt.db.close();
+  });
+}
+
+export async function runWorker(c: ServerConfig, concurrency: number): Promise<void> {
+  if (!(c.database ?? '').startsWith('postgres'))
+    throw new CustomsError('customs worker shares a PostgreSQL store: give --database postgres://… (embedded SQLite mode runs its workers inside customs server)');
+  const rt = await open(c, true);
+  const log = (m: string, f?: object) =>
+    process.stdout.write(`${JSON.stringify({ level: 'info', time: Date.now(), pid: process.pid, msg: m, ...f })}\n`);
+  await startWorkers(rt, c, concurrency, log);
+  log('customs worker ready', { concurrency, vulndb: c.db });
+  onSignals(async () => {
+    await rt.queue.stop(30_000);
+    await rt.db.close();
+  });
+}

@@ -1,0 +1,97 @@
+/** JSON schemas shared by routes: they validate requests and make up the OpenAPI document. */
+const counts = {
+  type: 'object',
+  required: ['critical', 'high', 'medium', 'low', 'unknown', 'kev', 'fixable', 'total'],
+  properties: Object.fromEntries(
+    ['critical', 'high', 'medium', 'low', 'unknown', 'kev', 'fixable', 'total'].map((k) => [k, { type: 'integer' }]),
+  ),
+} as const;
+
+export const scanSummary = {
+  type: ['object', 'null'],
+  required: ['id', 'dbVersion', 'source', 'createdAt', 'grade', 'risk', 'counts'],
+  properties: {
+    id: { type: 'integer' },
+    dbVersion: { type: 'string' },
+    source: { type: 'string' },
+    createdAt: { type: 'string' },
+    grade: { type: 'string', enum: ['A', 'B', 'C', 'D', 'E', 'F'] },
+    risk: { type: 'number' },
+    counts,
+  },
+} as const;
+
+export const imageSummary = {
+  type: 'object',
+  required: ['registry', 'repository', 'digest', 'tags', 'firstSeen', 'lastSeen', 'status', 'scan'],
+  properties: {
+    id: { type: 'integer' },
+    registry: { type: 'string' },
+    repository: { type: 'string' },
+    digest: { type: 'string' },
+    tags: { type: 'array', items: { type: 'string' } },
+    platform: { type: ['string', 'null'] },
+    firstSeen: { type: 'string' },
+    lastSeen: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'scanned'] },
+    scan: scanSummary,
+  },
+} as const;
+
+/** Findings and other scan documents pass through whole (docs/scanning.md describes them). */
+const anyObject = { type: 'object', additionalProperties: true } as const;
+
+export const imageDetail = {
+  type: 'object',
+  required: ['digest', 'refs', 'packages', 'scan'],
+  properties: {
+    digest: { type: 'string' },
+    refs: { type: 'array', items: imageSummary },
+    packages: { type: 'integer', description: 'packages in the stored inventory' },
+    scan: {
+      type: ['object', 'null'],
+      properties: {
+        createdAt: { type: 'string' },
+        database: anyObject,
+        os: anyObject,
+        image: anyObject,
+        summary: anyObject,
+        findings: { type: 'array', items: anyObject },
+        suppressed: { type: 'array', items: anyObject },
+        secrets: { type: 'array', items: anyObject },
+        misconfigurations: { type: 'array', items: anyObject },
+        warnings: { type: 'array', items: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
+export const registryRecord = {
+  type: 'object',
+  required: ['id', 'host', 'url', 'insecure', 'hasCredentials', 'hasWebhookSecret', 'createdAt'],
+  properties: {
+    id: { type: 'integer' },
+    host: { type: 'string' },
+    url: { type: 'string' },
+    insecure: { type: 'boolean' },
+    hasCredentials: { type: 'boolean' },
+    hasWebhookSecret: { type: 'boolean' },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+export const tokenRecord = {
+  type: 'object',
+  required: ['id', 'name', 'role', 'createdAt'],
+  properties: {
+    id: { type: 'integer' },
+    name: { type: 'string' },
+    role: { type: 'string' },
+    scopes: { type: ['array', 'null'], items: { type: 'string' } },
+    userId: { type: ['integer', 'null'] },
+    createdAt: { type: 'string' },
+    expiresAt: { type: ['string', 'null'] },
+    revokedAt: { type: ['string', 'null'] },
+    lastUsedAt: { type: ['string', 'null'] },
+  },
+} as const;

@@ -1,0 +1,166 @@
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import { CustomsError } from '../errors.js';
+import { isRole, PERMISSIONS, ROLES } from '../server/roles.js';
+import { now, type Db } from './db.js';
+
+const scryptAsync = promisify(scrypt) as (pw: string, salt: Buffer, len: number, o: object) => Promise<Buffer>;
+// scrypt is memory-hard: N=2^15, r=8 costs 32 MiB and ~50 ms a try here.
+const KDF = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+
+export interface TokenRecord {
+  id: number;
+  name: string;
+  role: string;
+  scopes: string[] | null;
+  userId: number | null;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Parse `30d`, `12h`, `90m` into an expiry time from now. */
+export function expiryFrom(spec: string | undefined): string | null {
+  if (!spec) return null;
+  const m = /^(\d+)\s*([mhd])$/.exec(spec.trim());
+  if (!m) throw new CustomsError(`expiry "${spec}": use a number and m, h or d (e.g. 30d)`);
+  const ms = Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
+  return new Date(Date.now() + ms).toISOString();
+}
+
+export async function createToken(
+  db: Db,
+  t: { name: string; role: string; scopes?: string[]; expiresAt?: string | null; userId?: number | null },
+): Promise<{ id: number; token: string }> {
+  if (!isRole(t.role)) throw new CustomsError(`unknown role "${t.role}"; use one of ${ROLES.join(', ')}`);
+  const bad = (t.scopes ?? []).filter((s) => !(PERMISSIONS as readonly string[]).includes(s));
+  if (bad.length) throw new CustomsError(`unknown scope(s) ${bad.join(', ')}; use ${PERMISSIONS.join(', ')}`);
+  const token = `cst_${randomBytes(32).toString('base64url')}`;
+  const row = await db.k
+    .insertInto('tokens')
+    .values({
+      name: t.name,
+      role: t.role,
+      scopes: t.scopes?.length ? JSON.stringify(t.scopes) : null,
+      hash: hashToken(token),
+      user_id: t.userId ?? null,
+      created_at: now(),
+      expires_at: t.expiresAt ?? null,
+      revoked_at: null,
+      last_used_at: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, token };
+}
+
+type TokenRow = {
+  id: number;
+  name: string;
+  role: string;
+  scopes: string | null;
+  user_id: number | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+};
+
+const record = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  name: r.name,
+  role: r.role,
+  scopes: r.scopes ? (JSON.parse(r.scopes) as string[]) : null,
+  userId: r.user_id,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
+});
+
+const TOKEN_COLUMNS = [
+  'id',
+  'name',
+  'role',
+  'scopes',
+  'user_id',
+  'created_at',
+  'expires_at',
+  'revoked_at',
+  'last_used_at',
+] as const;
+
+/** The live token a bearer string names: unknown, revoked and expired tokens give undefined. */
+export async function findToken(db: Db, token: string): Promise<TokenRecord | undefined> {
+  if (!token.startsWith('cst_')) return undefined;
+  const row = await db.k
+    .selectFrom('tokens')
+    .select(TOKEN_COLUMNS)
+    .where('hash', '=', hashToken(token))
+    .executeTakeFirst();
+  if (!row || row.revoked_at || (row.expires_at && row.expires_at <= now())) return undefined;
+  // Last use is kept to the minute, so a busy token does not write on every request.
+  if (!row.last_used_at || Date.now() - Date.parse(row.last_used_at) > 60_000)
+    await db.k.updateTable('tokens').set({ last_used_at: now() }).where('id', '=', row.id).execute();
+  return record(row);
+}
+
+export async function listTokens(db: Db): Promise<TokenRecord[]> {
+  const rows = await db.k.selectFrom('tokens').select(TOKEN_COLUMNS).orderBy('id').execute();
+  return rows.map(record);
+}
+
+export async function revokeToken(db: Db, id: number): Promise<boolean> {
+  const r = await db.k
+    .updateTable('tokens')
+    .set({ revoked_at: now() })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password, salt, 32, KDF);
+  return `scrypt$${KDF.N}$${KDF.r}$${KDF.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+export async function checkPassword(password: string, stored: string): Promise<boolean> {
+  const [kind, n, r, p, salt, key] = stored.split('$');
+  if (kind !== 'scrypt') return false;
+  const want = Buffer.from(key, 'base64');
+  const got = await scryptAsync(password, Buffer.from(salt, 'base64'), want.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: KDF.maxmem,
+  });
+  return timingSafeEqual(want, got);
+}
+
+export async function createUser(db: Db, u: { name: string; role: string; password: string }): Promise<number> {
+  if (!isRole(u.role) || u.role === 'webhook') throw new CustomsError(`unknown user role "${u.role}"`);
+  if (u.password.length < 12) throw new CustomsError('a password needs at least 12 characters');
+  const row = await db.k
+    .insertInto('users')
+    .values({ name: u.name, role: u.role, password_hash: await hashPassword(u.password), created_at: now() })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** A user whose password matches, or undefined; the KDF runs even for unknown names. */
+export async function authenticate(
+  db: Db,
+  name: string,
+  password: string,
+): Promise<{ id: number; role: string } | undefined> {
+  const u = await db.k.selectFrom('users').select(['id', 'role', 'password_hash']).where('name', '=', name).executeTakeFirst();
+  const ok = await checkPassword(password, u?.password_hash ?? DUMMY);
+  return u && ok ? { id: u.id, role: u.role } : undefined;
+}
+const DUMMY = `scrypt$${KDF.N}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;

@@ -1,0 +1,75 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { CustomsError } from '../errors.js';
+import { migrate } from './migrations.js';
+import type { Tables } from './schema.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface Db {
+  engine: Engine;
+  k: Kysely<Tables>;
+  /** The connection string for pg-boss (PostgreSQL only). */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/** The service's data folder: --data, CUSTOMS_DATA, else $XDG_DATA_HOME/customs. */
+export function defaultDataDir(explicit?: string): string {
+  if (explicit) return explicit;
+  if (process.env.CUSTOMS_DATA) return process.env.CUSTOMS_DATA;
+  return join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'customs');
+}
+
+/** Where the store lives: a postgres:// URL, else `customs.sqlite` in the data folder. */
+export function storeLocation(opts: { database?: string; data?: string }): { engine: Engine; where: string } {
+  const url = opts.database ?? process.env.CUSTOMS_DATABASE;
+  if (url && /^postgres(ql)?:\/\//.test(url)) return { engine: 'postgres', where: url };
+  if (url) return { engine: 'sqlite', where: url.replace(/^sqlite:(\/\/)?/, '') };
+  const dir = defaultDataDir(opts.data);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return { engine: 'sqlite', where: join(dir, 'customs.sqlite') };
+}
+
+/** Open (and migrate) the store on SQLite or PostgreSQL. */
+export async function openDb(opts: { database?: string; data?: string }): Promise<Db> {
+  const { engine, where } = storeLocation(opts);
+  let k: Kysely<Tables>;
+  if (engine === 'postgres') {
+    const pool = new pg.Pool({ connectionString: where, max: 10 });
+    // An idle client's error (the server restarting) must not crash the process.
+    pool.on('error', () => {});
+    k = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      await pool.query('select 1');
+    } catch (err) {
+      await k.destroy();
+      throw new CustomsError(`cannot reach PostgreSQL: ${(err as Error).message}`, redact(where));
+    }
+  } else {
+    let sqlite: Database.Database;
+    try {
+      sqlite = new Database(where);
+    } catch (err) {
+      throw new CustomsError(`cannot open the service database: ${(err as Error).message}`, where);
+    }
+    // WAL lets API readers go on while a worker writes; busy_timeout rides out short locks.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('synchronous = NORMAL');
+    k = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  await migrate(k, engine);
+  return { engine, k, url: engine === 'postgres' ? where : undefined, close: () => k.destroy() };
+}
+
+/** A connection string fit for messages: the password hidden. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+export const now = (): string => new Date().toISOString();

@@ -1,0 +1,320 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Inventory } from '../catalog/index.js';
+import type { ImageMetadata } from '../image/model.js';
+import type { ScanResult } from '../scan/model.js';
+import { now, type Db } from './db.js';
+
+/** What re-matching an image needs, stored once per digest. */
+export interface StoredInventory extends Inventory {
+  image: ImageMetadata;
+}
+
+export interface ImageRef {
+  registry: string;
+  repository: string;
+  digest: string;
+  tag?: string;
+  platform?: string;
+}
+
+export interface ImageSummary {
+  id: number;
+  registry: string;
+  repository: string;
+  digest: string;
+  tags: string[];
+  platform: string | null;
+  firstSeen: string;
+  lastSeen: string;
+  status: 'pending' | 'scanned';
+  scan: ScanSummaryRow | null;
+}
+
+export interface ScanSummaryRow {
+  id: number;
+  dbVersion: string;
+  source: string;
+  createdAt: string;
+  grade: string;
+  risk: number;
+  counts: { critical: number; high: number; medium: number; low: number; unknown: number; kev: number; fixable: number; total: number };
+}
+
+const pack = (v: unknown) => gzipSync(Buffer.from(JSON.stringify(v)));
+const unpack = <T>(b: Buffer | Uint8Array) => JSON.parse(gunzipSync(b).toString('utf8')) as T;
+
+/** An image seen in a registry (push event, poll, upload): created or its tags and last-seen updated. */
+export async function recordImage(db: Db, ref: ImageRef): Promise<void> {
+  const t = now();
+  await db.k.transaction().execute(async (tx) => {
+    let q = tx
+      .selectFrom('images')
+      .select(['id', 'tags'])
+      .where('registry', '=', ref.registry)
+      .where('repository', '=', ref.repository)
+      .where('digest', '=', ref.digest);
+    if (db.engine === 'postgres') q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    if (ref.tag) {
+      // A tag names one digest at a time: it leaves the image it pointed at before.
+      const others = await tx
+        .selectFrom('images')
+        .select(['id', 'tags'])
+        .where('registry', '=', ref.registry)
+        .where('repository', '=', ref.repository)
+        .where('digest', '!=', ref.digest)
+        .where('tags', 'like', `%${JSON.stringify(ref.tag)}%`)
+        .execute();
+      for (const o of others) {
+        const tags = (JSON.parse(o.tags) as string[]).filter((x) => x !== ref.tag);
+        await tx.updateTable('images').set({ tags: JSON.stringify(tags) }).where('id', '=', o.id).execute();
+      }
+    }
+    if (row) {
+      const tags = JSON.parse(row.tags) as string[];
+      if (ref.tag && !tags.includes(ref.tag)) tags.push(ref.tag);
+      await tx
+        .updateTable('images')
+        .set({ tags: JSON.stringify(tags), last_seen: t, ...(ref.platform ? { platform: ref.platform } : {}) })
+        .where('id', '=', row.id)
+        .execute();
+    } else {
+      await tx
+        .insertInto('images')
+        .values({
+          registry: ref.registry,
+          repository: ref.repository,
+          digest: ref.digest,
+          tags: JSON.stringify(ref.tag ? [ref.tag] : []),
+          platform: ref.platform ?? null,
+          first_seen: t,
+          last_seen: t,
+          latest_scan_id: (await latestScanId(tx as unknown as Db['k'], ref.digest)) ?? null,
+        })
+        .onConflict((oc) => oc.columns(['registry', 'repository', 'digest']).doNothing())
+        .execute();
+    }
+  });
+}
+
+async function latestScanId(k: Db['k'], digest: string): Promise<number | undefined> {
+  const r = await k.selectFrom('scans').select('id').where('digest', '=', digest).orderBy('id', 'desc').executeTakeFirst();
+  return r?.id;
+}
+
+export async function saveInventory(db: Db, digest: string, inv: StoredInventory): Promise<void> {
+  await db.k
+    .insertInto('inventories')
+    .values({ digest, data: pack(inv), created_at: now() })
+    .onConflict((oc) => oc.column('digest').doNothing())
+    .execute();
+}
+
+export async function loadInventory(db: Db, digest: string): Promise<StoredInventory | undefined> {
+  const r = await db.k.selectFrom('inventories').select('data').where('digest', '=', digest).executeTakeFirst();
+  return r ? unpack<StoredInventory>(r.data) : undefined;
+}
+
+export async function findScan(db: Db, digest: string, dbVersion: string): Promise<number | undefined> {
+  const r = await db.k
+    .selectFrom('scans')
+    .select('id')
+    .where('digest', '=', digest)
+    .where('db_version', '=', dbVersion)
+    .executeTakeFirst();
+  return r?.id;
+}
+
+/**
+ * Store one scan, keyed by (digest, DB version): a second result for the same key changes nothing.
+ * Every image record of that digest then points at its newest scan.
+ */
+export async function saveScan(
+  db: Db,
+  s: { digest: string; dbVersion: string; source: string; context?: object; result: ScanResult; durationMs: number },
+): Promise<{ id: number; created: boolean }> {
+  const sum = s.result.summary;
+  const risk = s.result.findings.reduce((a, f) => a + f.risk.score, 0);
+  const { packages: _drop, ...rest } = s.result;
+  const inserted = await db.k
+    .insertInto('scans')
+    .values({
+      digest: s.digest,
+      db_version: s.dbVersion,
+      source: s.source,
+      context: s.context ? JSON.stringify(s.context) : null,
+      created_at: now(),
+      grade: sum.grade,
+      risk: Math.round(risk * 10) / 10,
+      critical: sum.bySeverity.CRITICAL,
+      high: sum.bySeverity.HIGH,
+      medium: sum.bySeverity.MEDIUM,
+      low: sum.bySeverity.LOW,
+      unknown: sum.bySeverity.UNKNOWN,
+      kev: sum.kev,
+      fixable: sum.fixable,
+      total: sum.total,
+      result: pack(rest),
+      duration_ms: Math.round(s.durationMs),
+    })
+    .onConflict((oc) => oc.columns(['digest', 'db_version']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  const id = inserted?.id ?? (await findScan(db, s.digest, s.dbVersion))!;
+  await db.k
+    .updateTable('images')
+    .set({ latest_scan_id: id })
+    .where('digest', '=', s.digest)
+    .where((eb) => eb.or([eb('latest_scan_id', 'is', null), eb('latest_scan_id', '<', id)]))
+    .execute();
+  return { id, created: !!inserted };
+}
+
+export interface ImageFilter {
+  repository?: string;
+  tag?: string;
+  digest?: string;
+  severity?: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN';
+  kev?: boolean;
+  fixable?: boolean;
+  cursor?: string;
+  limit: number;
+}
+
+const SUMMARY_COLUMNS = [
+  'images.id as id',
+  'images.registry as registry',
+  'images.repository as repository',
+  'images.digest as digest',
+  'images.tags as tags',
+  'images.platform as platform',
+  'images.first_seen as first_seen',
+  'images.last_seen as last_seen',
+  's.id as scan_id',
+  's.db_version as db_version',
+  's.source as source',
+  's.created_at as scanned_at',
+  's.grade as grade',
+  's.risk as risk',
+  's.critical as critical',
+  's.high as high',
+  's.medium as medium',
+  's.low as low',
+  's.unknown as unknown',
+  's.kev as kev',
+  's.fixable as fixable',
+  's.total as total',
+] as const;
+
+/** Newest first, one page at a time; the cursor is opaque to clients (last_seen and id). */
+export async function listImages(db: Db, f: ImageFilter): Promise<{ items: ImageSummary[]; next: string | null }> {
+  let q = db.k
+    .selectFrom('images')
+    .leftJoin('scans as s', 's.id', 'images.latest_scan_id')
+    .select(SUMMARY_COLUMNS)
+    .orderBy('images.last_seen', 'desc')
+    .orderBy('images.id', 'desc')
+    .limit(f.limit + 1);
+  if (f.repository) q = q.where('images.repository', '=', f.repository);
+  if (f.digest) q = q.where('images.digest', '=', f.digest);
+  if (f.tag) q = q.where('images.tags', 'like', `%${JSON.stringify(f.tag)}%`);
+  if (f.severity) q = q.where(`s.${f.severity.toLowerCase() as 'critical'}`, '>', 0);
+  if (f.kev) q = q.where('s.kev', '>', 0);
+  if (f.fixable) q = q.where('s.fixable', '>', 0);
+  if (f.cursor) {
+    const [ls, id] = Buffer.from(f.cursor, 'base64url').toString('utf8').split('|');
+    q = q.where((eb) =>
+      eb.or([eb('images.last_seen', '<', ls), eb.and([eb('images.last_seen', '=', ls), eb('images.id', '<', Number(id))])]),
+    );
+  }
+  const rows = await q.execute();
+  const page = rows.slice(0, f.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(summaryOf),
+    next: rows.length > f.limit && last ? Buffer.from(`${last.last_seen}|${last.id}`).toString('base64url') : null,
+  };
+}
+
+type SummaryRow = {
+  id: number;
+  registry: string;
+  repository: string;
+  digest: string;
+  tags: string;
+  platform: string | null;
+  first_seen: string;
+  last_seen: string;
+  scan_id: number | null;
+  db_version: string | null;
+  source: string | null;
+  scanned_at: string | null;
+  grade: string | null;
+  risk: number | null;
+  critical: number | null;
+  high: number | null;
+  medium: number | null;
+  low: number | null;
+  unknown: number | null;
+  kev: number | null;
+  fixable: number | null;
+  total: number | null;
+};
+
+function summaryOf(r: SummaryRow): ImageSummary {
+  return {
+    id: r.id,
+    registry: r.registry,
+    repository: r.repository,
+    digest: r.digest,
+    tags: JSON.parse(r.tags) as string[],
+    platform: r.platform,
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    status: r.scan_id ? 'scanned' : 'pending',
+    scan: r.scan_id
+      ? {
+          id: r.scan_id,
+          dbVersion: r.db_version!,
+          source: r.source!,
+          createdAt: r.scanned_at!,
+          grade: r.grade!,
+          risk: Number(r.risk),
+          counts: {
+            critical: r.critical!,
+            high: r.high!,
+            medium: r.medium!,
+            low: r.low!,
+            unknown: r.unknown!,
+            kev: r.kev!,
+            fixable: r.fixable!,
+            total: r.total!,
+          },
+        }
+      : null,
+  };
+}
+
+/** One image by digest: where it was seen, its newest scan and that scan's findings. */
+export async function getImage(
+  db: Db,
+  digest: string,
+): Promise<{ refs: ImageSummary[]; result?: Omit<ScanResult, 'packages'>; packages: number } | undefined> {
+  const { items } = await listImages(db, { digest, limit: 100 });
+  const scanId = items.find((i) => i.scan)?.scan?.id ?? (await latestScanId(db.k, digest));
+  if (!items.length && !scanId) return undefined;
+  const scan = scanId
+    ? await db.k.selectFrom('scans').select('result').where('id', '=', scanId).executeTakeFirst()
+    : undefined;
+  const inv = await loadInventory(db, digest);
+  return {
+    refs: items,
+    result: scan ? unpack<Omit<ScanResult, 'packages'>>(scan.result) : undefined,
+    packages: inv?.packages.length ?? 0,
+  };
+}
+
+export async function scanCount(db: Db): Promise<number> {
+  const r = await db.k.selectFrom('scans').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}

@@ -1,0 +1,132 @@
+import { Migrator, type Kysely, type Migration } from 'kysely';
+import { CustomsError } from '../errors.js';
+import type { Engine } from './db.js';
+
+/**
+ * Versioned migrations, in code so they ship inside the package. Each runs on both engines; the
+ * few differences (identity columns, blob type) are decided by `engine`.
+ */
+function migrations(engine: Engine): Record<string, Migration> {
+  const id = engine === 'postgres' ? 'serial' : 'integer';
+  const blob = engine === 'postgres' ? 'bytea' : 'blob';
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const pk = (c: any) => (engine === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement());
+  return {
+    '0001-service': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('users')
+          .addColumn('id', id, pk)
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('tokens')
+          .addColumn('id', id, pk)
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('scopes', 'text')
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .addColumn('user_id', 'integer')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .addColumn('last_used_at', 'text')
+          .execute();
+        await db.schema
+          .createTable('registries')
+          .addColumn('id', id, pk)
+          .addColumn('host', 'text', (c) => c.notNull().unique())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('insecure', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('secrets', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('images')
+          .addColumn('id', id, pk)
+          .addColumn('registry', 'text', (c) => c.notNull())
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('tags', 'text', (c) => c.notNull())
+          .addColumn('platform', 'text')
+          .addColumn('first_seen', 'text', (c) => c.notNull())
+          .addColumn('last_seen', 'text', (c) => c.notNull())
+          .addColumn('latest_scan_id', 'integer')
+          .addUniqueConstraint('images_ref', ['registry', 'repository', 'digest'])
+          .execute();
+        await db.schema.createIndex('images_seen').on('images').columns(['last_seen', 'id']).execute();
+        await db.schema.createIndex('images_repo').on('images').columns(['repository', 'last_seen']).execute();
+        await db.schema.createIndex('images_digest').on('images').column('digest').execute();
+        await db.schema
+          .createTable('inventories')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('data', blob, (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('scans')
+          .addColumn('id', id, pk)
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('db_version', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('context', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('grade', 'text', (c) => c.notNull())
+          .addColumn('risk', 'real', (c) => c.notNull())
+          .addColumn('critical', 'integer', (c) => c.notNull())
+          .addColumn('high', 'integer', (c) => c.notNull())
+          .addColumn('medium', 'integer', (c) => c.notNull())
+          .addColumn('low', 'integer', (c) => c.notNull())
+          .addColumn('unknown', 'integer', (c) => c.notNull())
+          .addColumn('kev', 'integer', (c) => c.notNull())
+          .addColumn('fixable', 'integer', (c) => c.notNull())
+          .addColumn('total', 'integer', (c) => c.notNull())
+          .addColumn('result', blob, (c) => c.notNull())
+          .addColumn('duration_ms', 'integer', (c) => c.notNull())
+          .addUniqueConstraint('scans_key', ['digest', 'db_version'])
+          .execute();
+        await db.schema
+          .createTable('jobs')
+          .addColumn('id', id, pk)
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull().unique())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('max_attempts', 'integer', (c) => c.notNull())
+          .addColumn('run_after', 'text', (c) => c.notNull())
+          .addColumn('lease_until', 'text')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('jobs_ready').on('jobs').columns(['state', 'run_after']).execute();
+      },
+    },
+  };
+}
+
+/** Bring the schema to the newest version; refuses a database written by a newer Customs. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function migrate(db: Kysely<any>, engine: Engine): Promise<void> {
+  const list = migrations(engine);
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => list },
+    migrationTableName: 'customs_migrations',
+    migrationLockTableName: 'customs_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const msg = (error as Error).message ?? String(error);
+    if (/corrupted migrations/i.test(msg))
+      throw new CustomsError(`the service database was written by a newer Customs (${msg})`);
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new CustomsError(`migration ${failed?.migrationName ?? ''} failed: ${msg}`, undefined, { cause: error });
+  }
+
+}

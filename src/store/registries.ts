@@ -1,0 +1,90 @@
+import { CustomsError } from '../errors.js';
+import { now, type Db } from './db.js';
+import type { SecretBox } from './secret-box.js';
+
+export interface RegistrySecrets {
+  username?: string;
+  password?: string;
+  /** Shared secret a registry signs or authenticates its webhooks with (GitHub, Harbor, ACR…). */
+  webhookSecret?: string;
+}
+
+export interface RegistryRecord {
+  id: number;
+  host: string;
+  url: string;
+  insecure: boolean;
+  hasCredentials: boolean;
+  hasWebhookSecret: boolean;
+  createdAt: string;
+}
+
+/** `https://host[:port]` (or a bare host) → the host[:port] image references use. */
+export function registryHost(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(/^[a-z]+:\/\//i.test(url) ? url : `https://${url}`);
+  } catch {
+    throw new CustomsError(`not a registry URL: ${url}`);
+  }
+  if (!['http:', 'https:'].includes(u.protocol) || u.pathname.replace(/\/+$/, '') || u.search || u.username)
+    throw new CustomsError(`a registry URL is scheme://host[:port] only: ${url}`);
+  return u.host.toLowerCase();
+}
+
+export async function upsertRegistry(
+  db: Db,
+  box: SecretBox,
+  r: { url: string; insecure?: boolean } & RegistrySecrets,
+): Promise<RegistryRecord> {
+  const host = registryHost(r.url);
+  const secrets: RegistrySecrets = { username: r.username, password: r.password, webhookSecret: r.webhookSecret };
+  const sealed = secrets.username || secrets.password || secrets.webhookSecret ? box.seal(secrets) : null;
+  const values = { host, url: r.url, insecure: r.insecure ? 1 : 0, secrets: sealed, created_at: now() };
+  await db.k
+    .insertInto('registries')
+    .values(values)
+    .onConflict((oc) => oc.column('host').doUpdateSet({ url: values.url, insecure: values.insecure, secrets: values.secrets }))
+    .execute();
+  return (await findRegistry(db, host))!.record;
+}
+
+export async function findRegistry(
+  db: Db,
+  host: string,
+): Promise<{ record: RegistryRecord; sealed: string | null } | undefined> {
+  const row = await db.k.selectFrom('registries').selectAll().where('host', '=', host.toLowerCase()).executeTakeFirst();
+  return row ? { record: toRecord(row, row.secrets ? undefined : {}), sealed: row.secrets } : undefined;
+}
+
+/** Secrets of a registry, opened (for the worker's pulls and the webhook receivers only). */
+export async function registrySecrets(db: Db, box: SecretBox, host: string): Promise<RegistrySecrets | undefined> {
+  const r = await findRegistry(db, host);
+  if (!r) return undefined;
+  return r.sealed ? box.open<RegistrySecrets>(r.sealed) : {};
+}
+
+export async function listRegistries(db: Db, box: SecretBox): Promise<RegistryRecord[]> {
+  const rows = await db.k.selectFrom('registries').selectAll().orderBy('host').execute();
+  return rows.map((r) => toRecord(r, r.secrets ? box.open<RegistrySecrets>(r.secrets) : {}));
+}
+
+export async function deleteRegistry(db: Db, host: string): Promise<boolean> {
+  const r = await db.k.deleteFrom('registries').where('host', '=', host.toLowerCase()).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+function toRecord(
+  r: { id: number; host: string; url: string; insecure: number; created_at: string; secrets: string | null },
+  s: RegistrySecrets | undefined,
+): RegistryRecord {
+  return {
+    id: r.id,
+    host: r.host,
+    url: r.url,
+    insecure: !!r.insecure,
+    hasCredentials: s ? !!(s.username || s.password) : !!r.secrets,
+    hasWebhookSecret: s ? !!s.webhookSecret : !!r.secrets,
+    createdAt: r.created_at,
+  };
+}

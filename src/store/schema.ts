@@ -1,0 +1,94 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The service's tables. Times are ISO-8601 UTC strings (they sort as text on both engines);
+ * booleans are 0/1; JSON is text; large documents are gzip-compressed blobs.
+ */
+export interface Tables {
+  users: {
+    id: Generated<number>;
+    name: string;
+    role: string;
+    password_hash: string;
+    created_at: string;
+  };
+  tokens: {
+    id: Generated<number>;
+    name: string;
+    role: string;
+    /** Permissions this token is limited to (JSON list), or null for all its role has. */
+    scopes: string | null;
+    /** sha256 of the token: tokens are 256 random bits, so a fast hash is enough. */
+    hash: string;
+    user_id: number | null;
+    created_at: string;
+    expires_at: string | null;
+    revoked_at: string | null;
+    last_used_at: string | null;
+  };
+  registries: {
+    id: Generated<number>;
+    /** host[:port] as image references name it. */
+    host: string;
+    url: string;
+    insecure: number;
+    /** AES-256-GCM sealed JSON {username, password, webhookSecret}; never leaves the server. */
+    secrets: string | null;
+    created_at: string;
+  };
+  images: {
+    id: Generated<number>;
+    registry: string;
+    repository: string;
+    digest: string;
+    /** JSON list of tags seen pointing at this digest. */
+    tags: string;
+    platform: string | null;
+    first_seen: string;
+    last_seen: string;
+    latest_scan_id: number | null;
+  };
+  inventories: {
+    digest: string;
+    /** gzip JSON {image, os, packages, warnings}: what re-matching needs. */
+    data: Buffer;
+    created_at: string;
+  };
+  scans: {
+    id: Generated<number>;
+    digest: string;
+    db_version: string;
+    source: string;
+    /** JSON {repository, commit, pipelineUrl, environment} from a CI upload. */
+    context: string | null;
+    created_at: string;
+    grade: string;
+    risk: number;
+    critical: number;
+    high: number;
+    medium: number;
+    low: number;
+    unknown: number;
+    kev: number;
+    fixable: number;
+    total: number;
+    /** gzip JSON of the scan result without its package list (that is in inventories). */
+    result: Buffer;
+    duration_ms: number;
+  };
+  /** Embedded mode's job queue (PostgreSQL uses pg-boss instead). */
+  jobs: {
+    id: Generated<number>;
+    kind: string;
+    key: string;
+    payload: string;
+    state: string;
+    attempts: number;
+    max_attempts: number;
+    run_after: string;
+    lease_until: string | null;
+    last_error: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+}
