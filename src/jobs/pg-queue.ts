@@ -1,3 +1,4 @@
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Job, JobQueue, QueueDepth } from './queue.js';
 
@@ -15,7 +16,7 @@ export class PgQueue implements JobQueue {
   private workers: string[] = [];
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly opts: { expireSeconds?: number; retries?: number; supervise?: boolean } = {},
   ) {
     const expire = opts.expireSeconds ?? 15 * 60;
@@ -32,7 +33,28 @@ export class PgQueue implements JobQueue {
   }
 
   private start(): Promise<void> {
-    this.started ??= (async () => {
+    this.started ??= this.startOnce();
+    return this.started;
+  }
+
+  /**
+   * Processes starting at the same moment race on pg-boss's schema and queue rows (deadlocks):
+   * set-up runs under a PostgreSQL advisory lock, one process at a time.
+   */
+  private async startOnce(): Promise<void> {
+    const c = new pg.Client({ connectionString: this.url });
+    await c.connect();
+    try {
+      await c.query("SELECT pg_advisory_lock(hashtext('customs-jobs-setup'))");
+      await this.setUp();
+    } finally {
+      await c.query("SELECT pg_advisory_unlock(hashtext('customs-jobs-setup'))").catch(() => {});
+      await c.end().catch(() => {});
+    }
+  }
+
+  private async setUp(): Promise<void> {
+    {
       await this.boss.start();
       const common = {
         retryLimit: this.opts.retries ?? 3,
@@ -41,17 +63,22 @@ export class PgQueue implements JobQueue {
         expireInSeconds: this.opts.expireSeconds ?? 15 * 60,
       };
       if (!(await this.boss.getQueue(DEAD))) await this.boss.createQueue(DEAD, { name: DEAD });
-      // stately: at most one job per key queued and one running, so duplicate events fold.
+      // stately: at most one job per key queued and one running, so duplicate events fold. Retry
+      // and expiry travel with each job (see enqueue), so the process that queues decides them.
       if (!(await this.boss.getQueue(QUEUE)))
         await this.boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately', deadLetter: DEAD, ...common });
-      else await this.boss.updateQueue(QUEUE, { name: QUEUE, policy: 'stately', deadLetter: DEAD, ...common });
-    })();
-    return this.started;
+    }
   }
 
   async enqueue(job: Job, key: string): Promise<boolean> {
     await this.start();
-    const id = await this.boss.send(QUEUE, job, { singletonKey: key });
+    const id = await this.boss.send(QUEUE, job, {
+      singletonKey: key,
+      retryLimit: this.opts.retries ?? 3,
+      retryDelay: 2,
+      retryBackoff: true,
+      expireInSeconds: this.opts.expireSeconds ?? 15 * 60,
+    });
     return id !== null;
   }
 

@@ -37,6 +37,7 @@ export function dbVersion(dbPath: string): string {
 /** Run one job; throwing hands it back to the queue for a retry. */
 export async function runJob(job: Job, deps: WorkerDeps): Promise<void> {
   const t0 = performance.now();
+  deps.log?.('job started', { job });
   try {
     const outcome = job.kind === 'scan' ? await scanJob(job, deps) : await matchJob(job, deps);
     deps.onScan?.(performance.now() - t0, outcome);

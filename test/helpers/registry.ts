@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,15 @@ export function freePort(): Promise<number> {
  */
 export class Registry {
   private child: ChildProcess | undefined;
-  log = '';
+  /** What the registry printed. It goes to a file, not a pipe: a test blocked in spawnSync (skopeo)
+   * cannot drain a pipe, and a registry whose pipe is full stops answering. */
+  get log(): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
+  }
+
+  private get logFile(): string {
+    return join(this.dir, 'registry.log');
+  }
   constructor(
     readonly dir: string,
     readonly port: number,
@@ -58,9 +66,9 @@ ${this.auth ? `auth:\n${this.auth}` : ''}
 ${this.extra}
 `,
     );
-    this.child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d) => (this.log += d));
-    this.child.stderr!.on('data', (d) => (this.log += d));
+    const out = openSync(this.logFile, 'a');
+    this.child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', out, out] });
+    closeSync(out);
     for (let i = 0; i < 100; i++) {
       try {
         const r = await fetch(`http://${this.host}/v2/`);
