@@ -56,7 +56,7 @@ describe('SARIF within GitHub code scanning limits', () => {
     packages: [],
     findings,
     suppressed: [],
-    summary: summarize(findings, false),
+    summary: summarize(findings, { osEndOfLife: false }),
     warnings: [],
   };
   const sarif = toSarif(result) as {

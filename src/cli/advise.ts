@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   adviceTable,
@@ -25,6 +24,8 @@ import {
   type RemoteFlags,
   type ScanContextFlags,
 } from './remote-options.js';
+import { readUserFile } from '../user-file.js';
+import { writeOutput } from './output.js';
 
 interface AdviseOptions extends RemoteFlags, ScanContextFlags {
   baseCandidates?: string;
@@ -43,7 +44,7 @@ const FORMATS: Record<string, (a: Advice) => string> = {
 /** One target per line; blank lines and `#` comments ignored. */
 function readCandidates(file: string): string[] {
   if (!existsSync(file)) throw new CustomsError('no such file', file);
-  return readFileSync(file, 'utf8')
+  return readUserFile(file)
     .split('\n')
     .map((l) => l.replace(/#.*$/, '').trim())
     .filter(Boolean);
@@ -146,7 +147,7 @@ export function registerAdvise(program: Command): void {
         };
       }
       const text = write(advice);
-      if (opts.output) await writeFile(opts.output, text);
+      if (opts.output) await writeOutput(opts.output, text);
       else process.stdout.write(text);
     });
 }

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { comparisonMarkdown, comparisonTable, compareScans, type Comparison } from '../compare/compare.js';
 import { CustomsError } from '../errors.js';
@@ -12,6 +11,7 @@ import {
   type RemoteFlags,
   type ScanContextFlags,
 } from './remote-options.js';
+import { writeOutput } from './output.js';
 
 const FORMATS: Record<string, (c: Comparison) => string> = {
   table: comparisonTable,
@@ -56,7 +56,7 @@ export function registerCompare(program: Command): void {
       const [ra, rb] = [await scanImage(a, scanOpts), await scanImage(b, scanOpts)];
       const c = compareScans(ra, rb);
       const text = write(c);
-      if (opts.output) await writeFile(opts.output, text);
+      if (opts.output) await writeOutput(opts.output, text);
       else process.stdout.write(text);
       const bad = c.vulnerabilities.introduced.filter(
         (f) => !failOn || LEVELS.indexOf(f.severity) <= LEVELS.indexOf(failOn),

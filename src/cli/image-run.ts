@@ -1,5 +1,4 @@
 // The work behind `customs image`, `rootfs` and `sbom-scan`, loaded only when one of them runs.
-import { writeFile } from 'node:fs/promises';
 import { CustomsError } from '../errors.js';
 import { parseSize } from '../image/limits.js';
 import { parsePlatform } from '../image/platform.js';
@@ -18,6 +17,7 @@ import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignor
 import { applyVex, loadVex } from '../policy/vex.js';
 import { describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
 import { reportTarget, uploadReport, type ReportFlags } from './report-to.js';
+import { writeOutput } from './output.js';
 
 /**
  * --skip-dirs / --skip-files for source trees: a name matches that folder or file anywhere, a
@@ -60,12 +60,12 @@ export interface ImageOptions extends RemoteFlags, ReportFlags {
   scanners?: string;
 }
 
-function levels(list: string | undefined): SeverityLevel[] | undefined {
+function levels(list: string | undefined, flag = '--severity'): SeverityLevel[] | undefined {
   if (!list) return undefined;
   const out = list.split(',').map((s) => s.trim().toUpperCase());
   const bad = out.filter((l) => !LEVELS.includes(l as SeverityLevel));
   if (bad.length)
-    throw new CustomsError(`--severity: unknown level(s) ${bad.join(', ')}; use ${LEVELS.join(', ')}`);
+    throw new CustomsError(`${flag}: unknown level(s) ${bad.join(', ')}; use ${LEVELS.join(', ')}`);
   return out as SeverityLevel[];
 }
 
@@ -107,7 +107,7 @@ export function filterFindings(
       (!opts.severity || opts.severity.includes(f.severity.level)) &&
       (!opts.ignoreUnfixed || f.status === 'fixed'),
   );
-  return { ...r, findings, summary: summarize(findings, !!r.os?.eol?.endOfLife) };
+  return { ...r, findings, summary: summarize(findings, { osEndOfLife: !!r.os?.eol?.endOfLife, recognised: !!r.os || r.packages.length > 0 }) };
 }
 
 export async function run(
@@ -127,7 +127,7 @@ export async function run(
     throw new CustomsError('--env must be production, staging or dev');
   const report = reportTarget(opts);
   const severity = levels(opts.severity);
-  const failOn = opts.failOn ? levels(opts.failOn)![0] : undefined;
+  const failOn = opts.failOn ? levels(opts.failOn, '--fail-on')![0] : undefined;
   const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn ? 1 : 0;
   if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)
     throw new CustomsError('--exit-code must be a number from 0 to 255');
@@ -168,7 +168,7 @@ export async function run(
     opts.showSuppressed || opts.format !== 'table' ? result : { ...result, suppressed: [] },
     !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR,
   );
-  if (opts.output) await writeFile(opts.output, text);
+  if (opts.output) await writeOutput(opts.output, text);
   else process.stdout.write(text);
   if (report) {
     const at = await uploadReport(report, full, target);

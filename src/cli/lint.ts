@@ -1,11 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CustomsError } from '../errors.js';
 import { DEFAULT_TRUSTED, lintDockerfile } from '../lint/dockerfile.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
 import { lintFormats } from '../report/lint-formats.js';
+import { readUserFile } from '../user-file.js';
+import { writeOutput } from './output.js';
 
 interface LintOptions {
   format: string;
@@ -50,7 +51,7 @@ export function registerLint(program: Command): void {
       ];
       let findings;
       try {
-        findings = lintDockerfile(readFileSync(file, 'utf8'), {
+        findings = lintDockerfile(readUserFile(file), {
           trusted,
           hasDockerignore: existsSync(join(dirname(file), '.dockerignore')),
         });
@@ -61,7 +62,7 @@ export function registerLint(program: Command): void {
         { file, findings },
         !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR,
       );
-      if (opts.output) await writeFile(opts.output, text);
+      if (opts.output) await writeOutput(opts.output, text);
       else process.stdout.write(text);
       const failing = findings.filter((f) => !failOn || LEVELS.indexOf(f.severity) <= LEVELS.indexOf(failOn));
       if (exitCode && failing.length) process.exitCode = exitCode;

@@ -53,5 +53,11 @@ registerServer(program);
 const all = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...all(c.commands)]);
 for (const c of all(program.commands)) c.exitOverride().option('--debug', 'show stack traces of errors');
 
+// --output is checked before any command does its work (see output.ts).
+program.hook('preAction', async (_p, action) => {
+  const out = action.opts().output as unknown;
+  if (typeof out === 'string') (await import('./output.js')).checkOutput(out);
+});
+
 process.on('unhandledRejection', fail);
 program.parseAsync(process.argv).catch(fail);

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
@@ -14,6 +13,7 @@ import {
   type RemoteFlags,
   type ScanContextFlags,
 } from './remote-options.js';
+import { writeOutput } from './output.js';
 
 interface PolicyOptions extends RemoteFlags, ScanContextFlags {
   env: string;
@@ -74,7 +74,7 @@ export function registerPolicy(program: Command): void {
         rules,
       };
       const text = write(report, !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR);
-      if (opts.output) await writeFile(opts.output, text);
+      if (opts.output) await writeOutput(opts.output, text);
       else process.stdout.write(text);
       if (!report.passed) process.exitCode = exitCode;
     });

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { catalogImage, wantedBy } from '../catalog/index.js';
 import { CustomsError } from '../errors.js';
@@ -9,6 +8,7 @@ import { sbomFormats } from '../report/sbom-formats.js';
 import { VERSION } from '../version.js';
 import { addRemoteOptions, describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
 import { compareAttested } from '../sbom/attested.js';
+import { writeOutput } from './output.js';
 
 interface SbomOptions extends RemoteFlags {
   format: string;
@@ -68,7 +68,7 @@ export function registerSbom(program: Command): void {
           process.stderr.write(`customs: warning: ${w}\n`);
       }
       const text = write({ image: image.metadata, inventory, tool: { name: 'customs', version: VERSION } });
-      if (opts.output) await writeFile(opts.output, text);
+      if (opts.output) await writeOutput(opts.output, text);
       else process.stdout.write(text);
     });
 }

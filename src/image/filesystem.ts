@@ -87,9 +87,10 @@ export class LayeredFileSystem {
   }
 
   /** Resolve a path inside the image, following symlinks (and hard links) in every component. */
-  resolve(path: string): { path: string; node: Node } | undefined {
+  resolve(path: string, hopsSoFar = 0): { path: string; node: Node } | undefined {
     let pending = cleanImagePath(path).split('/').filter(Boolean);
-    let hops = 0;
+    // Counted across hard-link recursion too, so h1 → h2 → h1 ends instead of overflowing the stack.
+    let hops = hopsSoFar;
     const done: string[] = [];
     let n: Node = this.root;
     while (pending.length) {
@@ -109,8 +110,9 @@ export class LayeredFileSystem {
       done.push(seg);
       n = c;
     }
-    if (n.entry.type === 'hardlink' && !n.entry.content && n.entry.linkname && hops < MAX_LINK_HOPS) {
-      const t = this.resolve(n.entry.linkname);
+    if (n.entry.type === 'hardlink' && !n.entry.content && n.entry.linkname) {
+      if (++hops > MAX_LINK_HOPS) return undefined;
+      const t = this.resolve(n.entry.linkname, hops);
       if (t) return { path: done.join('/'), node: { ...t.node, layer: n.layer } };
     }
     return { path: done.join('/'), node: n };

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { CustomsError } from '../errors.js';
 import type { Environment, Finding } from '../scan/model.js';
+import { readUserFile } from '../user-file.js';
 
 /**
  * `.customsignore.yaml`: exceptions with a reason, optionally for one package, until a date, in
@@ -33,7 +34,7 @@ export interface Suppression {
 }
 
 export function loadIgnoreFile(path: string): IgnoreRule[] {
-  const text = readFileSync(path, 'utf8');
+  const text = readUserFile(path);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   if (doc.errors.length) {

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
 import type { ScanResult } from '../scan/model.js';
 import { releasesBehind } from '../distro/eol.js';
+import { readUserFile } from '../user-file.js';
 
 /**
  * Environment policies (`customs-policy.yaml`): per environment, a list of rules, each an id, a
@@ -228,7 +229,7 @@ export function resolvePolicy(file?: string): { policy: Policy; name: string } {
 export function loadPolicy(file: string): Policy {
   let doc: unknown;
   try {
-    doc = YAML.parse(readFileSync(file, 'utf8'));
+    doc = YAML.parse(readUserFile(file));
   } catch (err) {
     const e = err as { message: string; linePos?: Array<{ line: number }> };
     throw new CustomsError(

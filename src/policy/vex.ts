@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { CustomsError } from '../errors.js';
 import type { Finding, ScanResult } from '../scan/model.js';
 import { purlBase, type Suppression } from './ignore.js';
+import { readUserFile } from '../user-file.js';
 
 /** One VEX statement, from OpenVEX or CycloneDX VEX, in a common shape. */
 export interface VexStatement {
@@ -19,7 +19,7 @@ function lineOf(text: string, index: number): number {
 }
 
 function parseJson(path: string): { doc: Record<string, unknown>; text: string } {
-  const text = readFileSync(path, 'utf8');
+  const text = readUserFile(path);
   try {
     return { doc: JSON.parse(text) as Record<string, unknown>, text };
   } catch (err) {

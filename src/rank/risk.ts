@@ -78,7 +78,11 @@ export function riskOf(f: Omit<Finding, 'risk'>, exposure: Exposure, env: Enviro
  *   A  anything else (nothing worse than medium, and few fixable ones)
  * An end-of-life OS gets no security fixes: such an image grades C at best.
  */
-export function summarize(findings: Finding[], osEndOfLife: boolean): ScanSummary {
+export function summarize(
+  findings: Finding[],
+  ctx: { osEndOfLife: boolean; /** false when neither an OS nor a package was found */ recognised?: boolean },
+): ScanSummary {
+  const osEndOfLife = ctx.osEndOfLife;
   const bySeverity = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<SeverityLevel, number>;
   for (const f of findings) bySeverity[f.severity.level]++;
   const fixable = (l: SeverityLevel) =>
@@ -105,9 +109,18 @@ export function summarize(findings: Finding[], osEndOfLife: boolean): ScanSummar
     gradeReason = bySeverity.HIGH
       ? `${bySeverity.HIGH} high without a fix`
       : `${fixable('MEDIUM')} fixable medium`;
+  } else if (bySeverity.UNKNOWN) {
+    // Unknown is not "no worse than medium": a finding nobody rated may be critical.
+    const unknownFixable = fixable('UNKNOWN');
+    grade = unknownFixable > 10 ? 'C' : 'B';
+    gradeReason = `${bySeverity.UNKNOWN} of unknown severity${unknownFixable ? ` (${unknownFixable} fixable)` : ''}`;
   } else {
     grade = 'A';
     gradeReason = 'nothing worse than medium';
+  }
+  if (ctx.recognised === false) {
+    grade = 'C';
+    gradeReason = 'nothing recognised: no operating system and no packages, so nothing could be checked';
   }
   if (osEndOfLife && (grade === 'A' || grade === 'B')) {
     grade = 'C';

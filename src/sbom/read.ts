@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { PackageURL } from 'packageurl-js';
 import type { Inventory } from '../catalog/index.js';
 import type { Package } from '../catalog/model.js';
@@ -6,6 +5,7 @@ import type { OsInfo } from '../catalog/os-release.js';
 import { endOfLife } from '../distro/eol.js';
 import { CustomsError } from '../errors.js';
 import type { ImageMetadata } from '../image/model.js';
+import { readUserFile } from '../user-file.js';
 
 interface CdxComponent {
   type?: string;
@@ -93,7 +93,7 @@ function walk(list: CdxComponent[] | undefined, out: CdxComponent[]): CdxCompone
 export function readSbom(path: string): { image: ImageMetadata; inventory: Inventory } {
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(readUserFile(path));
   } catch (err) {
     throw new CustomsError(`not a JSON SBOM (${(err as Error).message})`, path);
   }

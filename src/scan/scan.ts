@@ -13,6 +13,7 @@ import { matchLanguagePackages, matchOsPackages } from '../match/matcher.js';
 import { riskOf, summarize } from '../rank/risk.js';
 import { LEVELS } from '../rank/severity.js';
 import { VERSION } from '../version.js';
+import { CustomsError } from '../errors.js';
 import { VulnStore } from '../vulndb/store.js';
 import { attestedInventory, compareAttested } from '../sbom/attested.js';
 import { collectSecrets, secretProbe } from '../secrets/scan.js';
@@ -58,6 +59,13 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
   });
   const attested = opts.useAttestedSbom ? attestedInventory(image) : undefined;
   const inventory = attested ?? (await catalogImage(image, list, !!opts.sourceTree));
+  // A folder given as an image or root filesystem in which nothing is recognised is most likely
+  // the wrong folder (a source tree belongs to `customs fs`): say so instead of grading it.
+  if (image.metadata.kind === 'rootfs' && !opts.sourceTree && !inventory.os && !inventory.packages.length)
+    throw new CustomsError(
+      'nothing recognised: no operating system release file and no package database; for a project folder use "customs fs"',
+      target,
+    );
   if (!attested) compareAttested(image, inventory);
   // Without the vuln scanner: the inventory alone, no database needed.
   const result = scanners.has('vuln')
@@ -77,6 +85,7 @@ function resultOf(
   database: ScanResult['database'],
   warnings: string[] = [],
 ): ScanResult {
+  const recognised = !!inventory.os || inventory.packages.length > 0;
   return {
     schemaVersion: 1,
     tool: { name: 'customs', version: VERSION },
@@ -88,8 +97,13 @@ function resultOf(
     packages: inventory.packages,
     findings,
     suppressed: [],
-    summary: summarize(findings, !!inventory.os?.eol?.endOfLife),
-    warnings: [...metadata.warnings, ...inventory.warnings, ...warnings],
+    summary: summarize(findings, { osEndOfLife: !!inventory.os?.eol?.endOfLife, recognised }),
+    warnings: [
+      ...metadata.warnings,
+      ...inventory.warnings,
+      ...warnings,
+      ...(recognised ? [] : [`nothing recognised in ${metadata.target}: no operating system release file, package database or lockfile`]),
+    ],
   };
 }
 

@@ -122,9 +122,10 @@ async function resolveDockerArchive(
     if (!found) throw new CustomsError(`no image tagged "${opts.ref}" in the archive`);
     entry = found;
   }
-  if (!entry.Config || !Array.isArray(entry.Layers)) {
+  if (!entry || typeof entry !== 'object' || typeof entry.Config !== 'string' || !Array.isArray(entry.Layers))
     throw new CustomsError('manifest.json entry has no Config or Layers');
-  }
+  if (entry.Layers.some((l) => typeof l !== 'string' || !l))
+    throw new CustomsError('manifest.json lists a layer that is not a path');
   const config = await readJson<ImageConfig>(store, entry.Config, 'image config');
   const warnings: string[] = [];
   if (manifest.length > 1 && !opts.ref) {

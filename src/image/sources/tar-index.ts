@@ -18,6 +18,9 @@ export interface TarIndexEntry {
 
 const BLOCK = 512;
 
+/** Long names and pax records larger than this are not real archives. */
+const MAX_META = 1024 * 1024;
+
 function str(b: Buffer, start: number, len: number): string {
   const s = b.subarray(start, start + len);
   const z = s.indexOf(0);
@@ -71,7 +74,12 @@ export function indexTar(file: string): TarIndexEntry[] {
       if (sum !== num(h, 148, 8)) throw new CustomsError(`corrupt tar header at byte ${pos}`);
       const typeflag = String.fromCharCode(h[156] || 0x30);
       let size = num(h, 124, 12);
-      if (pax.size) size = Number(pax.size);
+      if (pax.size !== undefined) size = /^\d+$/.test(pax.size) ? Number(pax.size) : NaN;
+      // A negative or unreadable size would move the cursor backwards (an endless loop).
+      if (!Number.isSafeInteger(size) || size < 0)
+        throw new CustomsError(`corrupt tar entry at byte ${pos}: bad size ${pax.size ?? 'field'}`);
+      if ((typeflag === 'L' || typeflag === 'K' || typeflag === 'x') && size > MAX_META)
+        throw new CustomsError(`corrupt tar entry at byte ${pos}: a ${size}-byte extended header`);
       const dataStart = pos + BLOCK;
       const next = dataStart + Math.ceil(size / BLOCK) * BLOCK;
       if (next > total)

@@ -114,6 +114,8 @@ export class TarStore implements BlobStore {
 
   async readSmall(path: string): Promise<Buffer> {
     const b = this.small.get(this.real(path));
+    if (!b && this.layers.has(this.real(path)))
+      throw new CustomsError(`${path} is too large for an image document (over ${SMALL_ENTRY} bytes)`);
     if (!b) throw new CustomsError(`${path} is missing from the archive`);
     return b;
   }

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { summarize } from '../src/rank/risk.js';
+import type { Finding } from '../src/scan/model.js';
+import { dockerArchive, makeTar, sha256 } from './helpers/image-writer.js';
+import { shared } from './helpers/paths.js';
+import { customs } from './helpers/run.js';
+
+// Crafted inputs from the hostile-input review (issue 12), each made here and small on disk: every
+// one must end at once with exit 0 or 1 and a clear message, never a hang, a crash or exit 2.
+let tmp: string;
+let env: Record<string, string>;
+
+/** One raw ustar header block (for what tar libraries refuse to write). */
+function rawHeader(name: string, size: string, typeflag: string): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(size.padStart(11, '0') + '\0', 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write(typeflag, 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
+
+function paxBlock(records: string): Buffer {
+  const body = Buffer.alloc(512);
+  body.write(records);
+  return Buffer.concat([rawHeader('PaxHeaders/x', Buffer.byteLength(records).toString(8), 'x'), body]);
+}
+
+describe('hostile input: clear errors, no hangs', { timeout: 120_000 }, () => {
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'customs-hostile-'));
+    env = { CUSTOMS_DB: join(tmp, 'db.sqlite') };
+    assert.equal(customs(['db', 'import', shared('advisories/alpine-secdb'), '-q'], { env }).status, 0);
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('a pax header with a negative size (plain and gzipped archive)', () => {
+    const rec = '14 size=-1536\n';
+    const tar = Buffer.concat([paxBlock(rec), rawHeader('manifest.json', '0', '0'), Buffer.alloc(1024)]);
+    const file = join(tmp, 'negative-pax.tar');
+    writeFileSync(file, tar);
+    writeFileSync(`${file}.gz`, gzipSync(tar));
+    for (const f of [file, `${file}.gz`]) {
+      const t0 = Date.now();
+      const r = customs(['sbom', f], { env });
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(Date.now() - t0 < 10_000);
+      assert.match(r.stderr, /negative-pax\.tar(\.gz)?: /);
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
+  });
+
+  it('devices, pipes and folders given where a file is expected', () => {
+    for (const args of [['sbom', '/dev/zero'], ['image', '/dev/zero'], ['sbom-scan', '/dev/zero'], ['lint', '/dev/zero'], ['image', 'x.tar', '--vex', '/dev/zero']]) {
+      const r = customs(args, { env });
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /not a regular file|no such file/, args.join(' '));
+    }
+  });
+
+  it('a hard-link loop in a layer', async () => {
+    const layer = await makeTar([
+      { name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.7.3\n' },
+      { name: 'a', type: 'link', linkname: 'b' },
+      { name: 'b', type: 'link', linkname: 'a' },
+      { name: 'lib/apk/db/installed', type: 'link', linkname: 'lib/apk/db/installed2' },
+      { name: 'lib/apk/db/installed2', type: 'link', linkname: 'lib/apk/db/installed' },
+    ]);
+    const file = join(tmp, 'link-loop.tar');
+    writeFileSync(file, await dockerArchive({ layers: [layer] }));
+    const r = customs(['sbom', file, '--format', 'json'], { env });
+    assert.ok(r.status === 0 || r.status === 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /internal error|Maximum call stack/);
+  });
+
+  it('--output checked before the scan starts', () => {
+    mkdirSync(join(tmp, 'adir'));
+    writeFileSync(join(tmp, 'afile'), 'x');
+    const img = shared('images/docker-archive/trivy-alpine-310.tar.gz');
+    const cases: Array<[string, RegExp]> = [
+      [join(tmp, 'missing', 'out.json'), /does not exist/],
+      [join(tmp, 'adir'), /is a folder/],
+      [join(tmp, 'afile', 'out.json'), /is a file, not a folder/],
+    ];
+    for (const [out, msg] of cases)
+      for (const cmd of [['image', img], ['sbom', img], ['lint', join(tmp, 'afile')]]) {
+        const r = customs([...cmd, '--output', out], { env });
+        assert.equal(r.status, 1, `${cmd[0]} → ${out}: ${r.stderr}`);
+        assert.match(r.stderr, msg);
+        assert.doesNotMatch(r.stderr, /internal error/);
+      }
+  });
+
+  it('a folder with nothing in it that a scanner knows', () => {
+    const src = join(tmp, 'src');
+    mkdirSync(join(src, 'lib'), { recursive: true });
+    writeFileSync(join(src, 'lib', 'main.ts'), 'export {}\n');
+    const r = customs(['image', src], { env });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /nothing recognised.*customs fs/);
+    // As a source tree it is scanned, and nothing found is not graded A.
+    const fs = customs(['fs', src, '--format', 'json'], { env });
+    assert.equal(fs.status, 0, fs.stderr);
+    const out = JSON.parse(fs.stdout) as { summary: { grade: string; gradeReason: string }; warnings: string[] };
+    assert.notEqual(out.summary.grade, 'A');
+    assert.match(out.summary.gradeReason, /nothing recognised/);
+  });
+
+  it('messages name the right flag, the right document and the input', async () => {
+    const img = shared('images/docker-archive/trivy-alpine-310.tar.gz');
+    const r = customs(['image', img, '--fail-on', 'SEVERE'], { env });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--fail-on: unknown level\(s\) SEVERE/);
+
+    // Layers: [null] in manifest.json.
+    const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+    const nullLayers = await makeTar([
+      { name: `${sha256(cfg).slice(7)}.json`, content: cfg },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: `${sha256(cfg).slice(7)}.json`, Layers: [null] }]) },
+    ]);
+    writeFileSync(join(tmp, 'null-layers.tar'), nullLayers);
+    const n = customs(['sbom', join(tmp, 'null-layers.tar')], { env });
+    assert.equal(n.status, 1);
+    assert.match(n.stderr, /null-layers\.tar: manifest\.json lists a layer that is not a path/);
+
+    // A manifest.json over the document limit inside a .tar.gz.
+    const big = await makeTar([{ name: 'manifest.json', content: Buffer.alloc(5 * 1024 * 1024, 0x20) }]);
+    writeFileSync(join(tmp, 'big-manifest.tar.gz'), gzipSync(big));
+    const b = customs(['sbom', join(tmp, 'big-manifest.tar.gz')], { env });
+    assert.equal(b.status, 1);
+    assert.match(b.stderr, /manifest\.json is too large/);
+  });
+
+  it('unknown severity is not graded as "nothing worse than medium"', () => {
+    const f = (i: number): Finding => ({
+      id: `CVE-2099-${i}`,
+      aliases: [],
+      package: { name: 'stdlib', version: '1.19', type: 'golang', purl: 'pkg:golang/stdlib@1.19' },
+      status: 'fixed',
+      fixedVersion: '1.20',
+      severity: { level: 'UNKNOWN', source: 'none' } as Finding['severity'],
+      cvss: [],
+      references: [],
+      dataSources: [],
+      risk: { score: 10, factors: [] },
+    });
+    const many = summarize(Array.from({ length: 80 }, (_, i) => f(i)), { osEndOfLife: false });
+    assert.equal(many.grade, 'C');
+    assert.match(many.gradeReason, /80 of unknown severity \(80 fixable\)/);
+    assert.equal(summarize([f(1)], { osEndOfLife: false }).grade, 'B');
+    assert.equal(summarize([], { osEndOfLife: false }).grade, 'A');
+  });
+});
