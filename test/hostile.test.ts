@@ -165,3 +165,30 @@ describe('hostile input: clear errors, no hangs', { timeout: 120_000 }, () => {
     assert.equal(summarize([], { osEndOfLife: false }).grade, 'A');
   });
 });
+
+describe('secret rules on adversarial text end in linear time', () => {
+  it('PEM BEGIN without END, AKIA lines by the hundred thousand, password followed by a long run', async () => {
+    const { findSecrets } = await import('../src/secrets/rules.js');
+    const key = '-----BEGIN RSA PRIVATE KEY-----\n';
+    const cases: Array<[string, string, number]> = [
+      ['BEGIN without END', key.repeat(Math.ceil((5 * 1024 * 1024) / key.length)), 0],
+      ['AKIA lines', 'AKIAIOSFODNN7EXAMPLQ\n'.repeat(230_000), 100],
+      ['password then a-a-a', `password\n${'a-'.repeat(100_000)}`, 0],
+      ['generic with many keywords', `${'secret= '.repeat(100_000)}`, 0],
+      ['xox runs (one line: one finding)', `${'xoxb-1234567890-'.repeat(50_000)}`, 1],
+    ];
+    for (const [what, text, expected] of cases) {
+      const t0 = performance.now();
+      const found = findSecrets(text);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 5000, `${what}: ${Math.round(ms)} ms`);
+      assert.equal(found.length, expected, what);
+    }
+    // Real keys are still found, with their line, and a BEGIN without END before one does not hide it.
+    const real = `x\n${key}MIIEowIBAAKCAQEAx3sPXwFd5kHhlV8Uk2e\nabcdefghijklmnopqrstuvwxyz\n-----END RSA PRIVATE KEY-----\n`;
+    const hits = findSecrets(`${key}junk\n${real}`);
+    assert.equal(hits.length, 1);
+    assert.equal(hits[0].rule, 'private-key');
+    assert.equal(hits[0].line, 4);
+  });
+});

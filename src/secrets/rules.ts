@@ -11,9 +11,42 @@ export interface SecretRule {
   title: string;
   severity: SeverityLevel;
   keywords: string[];
-  pattern: RegExp;
+  /** Every pattern is linear-time on hostile text: bounded repeats, anchored on a literal. */
+  pattern?: RegExp;
+  /** A hand-written finder where no linear regular expression exists (PEM blocks). */
+  scan?: (text: string) => Iterable<{ index: number; secret: string }>;
   group?: number;
   minEntropy?: number;
+}
+
+const PEM_TYPE = /^-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY)(?: BLOCK)?-----/;
+/** Longest private key block looked at (an RSA 16384-bit key in PEM is about 13 KB). */
+const PEM_MAX = 64 * 1024;
+
+/**
+ * PEM private keys: each BEGIN is paired with the next END marker, found once by a cursor that
+ * only moves forward, so a file of BEGIN lines without END costs one pass (a lazy `[\s\S]*?`
+ * rescanned to the end of the text at every BEGIN).
+ */
+function* pemKeys(text: string): Iterable<{ index: number; secret: string }> {
+  let end = -2;
+  let at = text.indexOf('-----BEGIN ');
+  while (at >= 0) {
+    const next = text.indexOf('-----BEGIN ', at + 11);
+    const head = PEM_TYPE.exec(text.slice(at, at + 80));
+    if (head) {
+      if (end !== -1 && end < at) end = text.indexOf('-----END ', at);
+      if (end < 0) return;
+      // The END must close this block: no other BEGIN in between, same type, a body, not too long.
+      const closes =
+        (next < 0 || next > end) &&
+        end - at <= PEM_MAX &&
+        end - at - head[0].length >= 20 &&
+        text.startsWith(`-----END ${head[1]}`, end);
+      if (closes) yield { index: at, secret: text.slice(at, end) };
+    }
+    at = next;
+  }
 }
 
 export const SECRET_RULES: SecretRule[] = [
@@ -22,8 +55,7 @@ export const SECRET_RULES: SecretRule[] = [
     title: 'Private key',
     severity: 'HIGH',
     keywords: ['PRIVATE KEY'],
-    pattern:
-      /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY)(?: BLOCK)?-----[\s\S]{20,}?-----END \1/,
+    scan: pemKeys,
   },
   {
     id: 'aws-access-key-id',
@@ -49,7 +81,7 @@ export const SECRET_RULES: SecretRule[] = [
     severity: 'CRITICAL',
     keywords: ['service_account'],
     pattern:
-      /"type"\s*:\s*"service_account"[\s\S]{0,2000}?"private_key"\s*:\s*"(-----BEGIN PRIVATE KEY-----[^"]{40,})"/,
+      /"type"\s*:\s*"service_account"[\s\S]{0,2000}?"private_key"\s*:\s*"(-----BEGIN PRIVATE KEY-----[^"]{40,8192})"/,
     group: 1,
   },
   {
@@ -89,7 +121,7 @@ export const SECRET_RULES: SecretRule[] = [
     title: 'Slack token',
     severity: 'HIGH',
     keywords: ['xox'],
-    pattern: /\b(xox[baprs]-[0-9]{10,13}-[0-9A-Za-z-]{10,})\b/,
+    pattern: /\b(xox[baprs]-[0-9]{10,13}-[0-9A-Za-z-]{10,256})\b/,
     group: 1,
   },
   {
@@ -97,7 +129,7 @@ export const SECRET_RULES: SecretRule[] = [
     title: 'Slack webhook URL',
     severity: 'MEDIUM',
     keywords: ['hooks.slack.com'],
-    pattern: /(https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]{8,}\/B[A-Z0-9]{8,}\/[A-Za-z0-9]{24})/,
+    pattern: /(https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]{8,32}\/B[A-Z0-9]{8,32}\/[A-Za-z0-9]{24})/,
     group: 1,
   },
   {
@@ -113,7 +145,7 @@ export const SECRET_RULES: SecretRule[] = [
     title: 'npm registry credentials in .npmrc',
     severity: 'HIGH',
     keywords: ['_authToken', '_auth'],
-    pattern: /:_auth(?:Token)?\s*=\s*([A-Za-z0-9_+/=-]{20,})/,
+    pattern: /:_auth(?:Token)?\s*=\s*([A-Za-z0-9_+/=-]{20,512})/,
     group: 1,
     minEntropy: 3,
   },
@@ -122,7 +154,7 @@ export const SECRET_RULES: SecretRule[] = [
     title: 'PyPI upload token',
     severity: 'CRITICAL',
     keywords: ['pypi-AgE'],
-    pattern: /\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})/,
+    pattern: /\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,512})/,
     group: 1,
   },
   {
@@ -130,7 +162,7 @@ export const SECRET_RULES: SecretRule[] = [
     title: 'Stripe secret key',
     severity: 'CRITICAL',
     keywords: ['sk_live_', 'rk_live_'],
-    pattern: /\b([sr]k_live_[0-9a-zA-Z]{24,})\b/,
+    pattern: /\b([sr]k_live_[0-9a-zA-Z]{24,256})\b/,
     group: 1,
   },
   {
@@ -138,7 +170,7 @@ export const SECRET_RULES: SecretRule[] = [
     title: 'Registry credentials in a docker config.json',
     severity: 'HIGH',
     keywords: ['"auths"'],
-    pattern: /"auth"\s*:\s*"([A-Za-z0-9+/=]{12,})"/,
+    pattern: /"auth"\s*:\s*"([A-Za-z0-9+/=]{12,1024})"/,
     group: 1,
     minEntropy: 3,
   },
@@ -160,7 +192,7 @@ export const SECRET_RULES: SecretRule[] = [
       'APIKEY',
     ],
     pattern:
-      /\b[A-Za-z0-9_.-]*(?:password|passwd|secret|token|api_?key)["']?\s*[:=]\s*["']([A-Za-z0-9/+_!@#$%^&*.=-]{12,})["']/i,
+      /(?:password|passwd|secret|token|api_?key)["']?[ \t]{0,16}[:=][ \t]{0,16}["']([A-Za-z0-9/+_!@#$%^&*.=-]{12,256})["']/i,
     group: 1,
     minEntropy: 3.7,
   },
@@ -205,7 +237,33 @@ const ANY_KEYWORD = new RegExp(
     .join('|'),
 );
 
-const GLOBAL = new Map(SECRET_RULES.map((r) => [r, globalRegex(r.pattern)]));
+const GLOBAL = new Map(SECRET_RULES.filter((r) => r.pattern).map((r) => [r, globalRegex(r.pattern!)]));
+
+/** Line numbers by binary search over newline offsets found once per text (not a split per match). */
+function lineFinder(text: string): (index: number) => number {
+  let starts: number[] | undefined;
+  return (index) => {
+    if (!starts) {
+      starts = [];
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i);
+    }
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] < index) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
+}
+
+const MAX_PER_RULE = 100;
+
+function* matches(r: SecretRule, text: string): Iterable<{ index: number; secret: string }> {
+  if (r.scan) return yield* r.scan(text);
+  for (const m of text.matchAll(GLOBAL.get(r)!)) yield { index: m.index, secret: m[r.group ?? 0] };
+}
 
 /** Whether a text holds any rule's keyword (all keywords are ASCII, so latin1 text will do). */
 export function mayHoldSecrets(text: string): boolean {
@@ -216,15 +274,17 @@ export function mayHoldSecrets(text: string): boolean {
 export function findSecrets(text: string): SecretMatch[] {
   const out: SecretMatch[] = [];
   if (!ANY_KEYWORD.test(text)) return out;
+  const lineOf = lineFinder(text);
   for (const r of SECRET_RULES) {
     if (!r.keywords.some((k) => text.includes(k))) continue;
-    const re = GLOBAL.get(r)!;
     const seen = new Set<number>();
-    for (const m of text.matchAll(re)) {
-      const secret = m[r.group ?? 0];
+    for (const m of matches(r, text)) {
+      const secret = m.secret;
       if (r.minEntropy && entropy(secret) < r.minEntropy) continue;
-      const line = text.slice(0, m.index).split('\n').length;
+      const line = lineOf(m.index);
       if (seen.has(line)) continue;
+      // A file with thousands of copies of one secret reports the first hundred.
+      if (seen.size >= MAX_PER_RULE) break;
       seen.add(line);
       out.push({ rule: r.id, title: r.title, severity: r.severity, line, match: mask(secret) });
     }
