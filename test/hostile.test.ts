@@ -192,3 +192,50 @@ describe('secret rules on adversarial text end in linear time', () => {
     assert.equal(hits[0].line, 4);
   });
 });
+
+describe('no output format prints a secret the image metadata carries', { timeout: 120_000 }, () => {
+  it('config Env, labels, history and layer steps are masked in every format', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'customs-mask-'));
+    try {
+      const secrets = {
+        aws: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY',
+        akid: 'AKIAQWERTYUIOPASDFGH',
+        db: 'hunter2-correct-horse',
+        gh: `ghp_${'aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5'}`,
+        label: 'tok-9f8e7d6c5b4a3210',
+      };
+      const layer = await makeTar([{ name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.7.3\n' }]);
+      const file = join(dir, 'leaky.tar');
+      writeFileSync(
+        file,
+        await dockerArchive({
+          layers: [layer],
+          env: ['PATH=/bin', `AWS_SECRET_ACCESS_KEY=${secrets.aws}`, `AWS_ACCESS_KEY_ID=${secrets.akid}`, `DB_PASSWORD=${secrets.db}`],
+          labels: { 'org.example.api_token': secrets.label, maintainer: 'ops' },
+          createdBy: [`/bin/sh -c #(nop) ENV GITHUB_TOKEN=${secrets.gh} DB_PASSWORD=${secrets.db}`],
+        }),
+      );
+      const envDb = { CUSTOMS_DB: join(dir, 'db.sqlite') };
+      assert.equal(customs(['db', 'import', shared('advisories/alpine-secdb'), '-q'], { env: envDb }).status, 0);
+      const outputs: string[] = [];
+      for (const f of ['table', 'json', 'sarif', 'cyclonedx', 'spdx', 'markdown', 'html', 'junit', 'gitlab']) {
+        const r = customs(['image', file, '--format', f, '--scanners', 'vuln,secret,config'], { env: envDb });
+        assert.ok(r.status === 0, `${f}: ${r.stderr}`);
+        outputs.push(r.stdout + r.stderr);
+      }
+      for (const f of ['table', 'json', 'cyclonedx', 'spdx']) {
+        const r = customs(['sbom', file, '--format', f], { env: envDb });
+        assert.equal(r.status, 0, r.stderr);
+        outputs.push(r.stdout + r.stderr);
+      }
+      for (const [i, out] of outputs.entries())
+        for (const [name, s] of Object.entries(secrets)) assert.ok(!out.includes(s), `output ${i} prints the ${name} secret`);
+      // The secrets are still reported (masked), and harmless values are left alone.
+      const json = JSON.parse(outputs[1]) as { secrets: unknown[]; image: { labels: Record<string, string> } };
+      assert.ok(json.secrets.length >= 3);
+      assert.equal(json.image.labels.maintainer, 'ops');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 import { addRemoteOptions, describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
 import { compareAttested } from '../sbom/attested.js';
 import { writeOutput } from './output.js';
+import { maskImageMetadata } from '../secrets/mask.js';
 
 interface SbomOptions extends RemoteFlags {
   format: string;
@@ -67,7 +68,7 @@ export function registerSbom(program: Command): void {
         for (const w of [...image.metadata.warnings, ...inventory.warnings])
           process.stderr.write(`customs: warning: ${w}\n`);
       }
-      const text = write({ image: image.metadata, inventory, tool: { name: 'customs', version: VERSION } });
+      const text = write({ image: maskImageMetadata(image.metadata), inventory, tool: { name: 'customs', version: VERSION } });
       if (opts.output) await writeOutput(opts.output, text);
       else process.stdout.write(text);
     });

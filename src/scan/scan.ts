@@ -17,6 +17,7 @@ import { CustomsError } from '../errors.js';
 import { VulnStore } from '../vulndb/store.js';
 import { attestedInventory, compareAttested } from '../sbom/attested.js';
 import { collectSecrets, secretProbe } from '../secrets/scan.js';
+import { maskImageMetadata } from '../secrets/mask.js';
 import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
 import type { Environment, Exposure, Finding, ScanResult } from './model.js';
@@ -73,6 +74,7 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
     : resultOf(image.metadata, inventory, opts, [], { path: opts.dbPath });
   if (scanners.has('secret')) result.secrets = collectSecrets(image);
   if (scanners.has('config')) result.misconfigurations = checkImageConfig(image.metadata);
+  maskImageMetadata(image.metadata);
   return result;
 }
 

@@ -270,6 +270,22 @@ export function mayHoldSecrets(text: string): boolean {
   return ANY_KEYWORD.test(text);
 }
 
+/** The raw secret strings a text holds (for masking echoes of it; never printed). */
+export function secretValues(text: string): string[] {
+  const out = new Set<string>();
+  if (!ANY_KEYWORD.test(text)) return [];
+  for (const r of SECRET_RULES) {
+    if (!r.keywords.some((k) => text.includes(k))) continue;
+    let n = 0;
+    for (const m of matches(r, text)) {
+      if (r.minEntropy && entropy(m.secret) < r.minEntropy) continue;
+      out.add(m.secret);
+      if (++n >= MAX_PER_RULE) break;
+    }
+  }
+  return [...out];
+}
+
 /** Every secret in a text (one per rule and line). */
 export function findSecrets(text: string): SecretMatch[] {
   const out: SecretMatch[] = [];

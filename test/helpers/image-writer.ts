@@ -55,6 +55,7 @@ export interface ImageSpec {
   tag?: string;
   architecture?: string;
   labels?: Record<string, string>;
+  env?: string[];
 }
 
 function config(spec: ImageSpec): Buffer {
@@ -62,7 +63,7 @@ function config(spec: ImageSpec): Buffer {
     JSON.stringify({
       architecture: spec.architecture ?? 'amd64',
       os: 'linux',
-      config: { Env: ['PATH=/usr/bin:/bin'], ...(spec.labels ? { Labels: spec.labels } : {}) },
+      config: { Env: spec.env ?? ['PATH=/usr/bin:/bin'], ...(spec.labels ? { Labels: spec.labels } : {}) },
       rootfs: { type: 'layers', diff_ids: spec.layers.map(sha256) },
       history: spec.layers.map((_, i) => ({
         created: '2024-01-01T00:00:00Z',
