@@ -239,3 +239,35 @@ describe('no output format prints a secret the image metadata carries', { timeou
     }
   });
 });
+
+describe('a Spring Boot jar whose nested jar names no group', () => {
+  it('is inventoried with a warning, not an abort', async () => {
+    const { zipSync, strToU8 } = await import('fflate');
+    const dir = mkdtempSync(join(tmpdir(), 'customs-boot-'));
+    try {
+      const nested = zipSync({ 'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\r\n\r\n'), 'a/B.class': new Uint8Array(8) });
+      const boot = zipSync(
+        {
+          'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\r\nMain-Class: org.springframework.boot.loader.JarLauncher\r\n\r\n'),
+          'BOOT-INF/lib/internal-helpers-2.3.1.jar': [nested, { level: 0 }],
+        },
+        { level: 0 },
+      );
+      const layer = await makeTar([
+        { name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.7.3\n' },
+        { name: 'app/app.jar', content: Buffer.from(boot) },
+      ]);
+      const file = join(dir, 'boot.tar');
+      writeFileSync(file, await dockerArchive({ layers: [layer] }));
+      const r = customs(['sbom', file, '--format', 'json']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /internal-helpers-2\.3\.1\.jar: no Maven group id/);
+      const pkgs = (JSON.parse(r.stdout) as { packages: Array<{ name: string; version: string; purl: string }> }).packages;
+      const p = pkgs.find((x) => x.name === 'internal-helpers');
+      assert.ok(p, JSON.stringify(pkgs.map((x) => x.name)));
+      assert.equal(p.purl, 'pkg:maven/internal-helpers@2.3.1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

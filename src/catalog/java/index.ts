@@ -36,6 +36,9 @@ export const javaArchiveProbe: ProbeFactory = {
 };
 
 export function mavenPurl(a: { groupId?: string; artifactId: string; version: string }): string {
+  // Maven purls need a namespace; a jar that names no group (no pom.properties, a bare manifest)
+  // still gets one without it rather than aborting the scan (packageurl-js throws there).
+  if (!a.groupId) return `pkg:maven/${encodeURIComponent(a.artifactId)}@${encodeURIComponent(a.version)}`;
   return new PackageURL(
     'maven',
     a.groupId || undefined,
@@ -52,6 +55,9 @@ export const javaArchiveCataloger = probeCataloger<ProbeResult>({
   packages(r, where, ctx) {
     // Nesting paths start at the outer file: `/opt/app.war!/WEB-INF/lib/x.jar`.
     for (const w of r.warnings) ctx.warnings.push(`${where.path}${w}`);
+    for (const a of r.artifacts)
+      if (!a.groupId)
+        ctx.warnings.push(`${where.path}${a.nestPath}: no Maven group id (no pom.properties); named ${a.artifactId} ${a.version} from the file`);
     return r.artifacts.map((a) => ({
       // Maven advisories name packages groupId:artifactId.
       name: a.groupId ? `${a.groupId}:${a.artifactId}` : a.artifactId,
