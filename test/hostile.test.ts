@@ -271,3 +271,77 @@ describe('a Spring Boot jar whose nested jar names no group', () => {
     }
   });
 });
+
+describe('decompression and memory budgets hold at every level', { timeout: 180_000 }, () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'customs-bombs-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a zstd layer bomb stops at the guard, not after gigabytes', async () => {
+    const { compress } = await import('zstd-napi');
+    const { customsPeak } = await import('./helpers/run.js');
+    const size = 40 * 64 * 1024 * 1024; // 2.5 GiB of zeros in one file
+    const header = rawHeader('zeros', size.toString(8), '0');
+    const zeros = compress(Buffer.alloc(64 * 1024 * 1024));
+    const blob = Buffer.concat([compress(header), ...Array.from({ length: 40 }, () => zeros)]);
+    assert.ok(blob.length < 2 * 1024 * 1024);
+    const file = join(dir, 'zstd-bomb.tar');
+    writeFileSync(file, await dockerArchive({ layers: [blob] }));
+    const r = await customsPeak(['sbom', file]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /decompression bomb/);
+    assert.ok(r.peakMiB < 512, `peak RSS ${r.peakMiB} MiB`);
+  });
+
+  it('a gzip-compressed outer archive is metered like a layer', async () => {
+    const { createGzip } = await import('node:zlib');
+    const { pipeline } = await import('node:stream/promises');
+    const { Readable } = await import('node:stream');
+    const { createWriteStream } = await import('node:fs');
+    const file = join(dir, 'outer-bomb.tar.gz');
+    const total = 320 * 1024 * 1024;
+    async function* tarOfZeros() {
+      yield rawHeader('blob', total.toString(8), '0');
+      const mb = Buffer.alloc(1024 * 1024);
+      for (let i = 0; i < total / mb.length; i++) yield mb;
+    }
+    await pipeline(Readable.from(tarOfZeros()), createGzip({ level: 1 }), createWriteStream(file));
+    const r = customs(['sbom', file, '--max-layer-size', '64M']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /the archive expands past/);
+  });
+
+  it('one memory budget across layers for the files analysers keep', async () => {
+    const { readLayer } = await import('../src/image/layer-reader.js');
+    const { defaultLimits, MemoryBudget } = await import('../src/image/limits.js');
+    const { Readable } = await import('node:stream');
+    const limits = { ...defaultLimits, maxHeldBytes: 1024 * 1024, budget: new MemoryBudget(1024 * 1024) };
+    const layer = await makeTar([{ name: 'etc/os-release', content: Buffer.alloc(400 * 1024, 0x41) }]);
+    const wants = (p: string) => p === 'etc/os-release';
+    await readLayer(Readable.from([layer]), { index: 0 }, wants, limits);
+    await readLayer(Readable.from([layer]), { index: 1 }, wants, limits);
+    await assert.rejects(readLayer(Readable.from([layer]), { index: 2 }, wants, limits), /held in memory for this scan/);
+  });
+
+  it('a cargo-auditable section of nested braces is parsed once', async () => {
+    const { deflateSync } = await import('node:zlib');
+    const { cargoAuditableProbe, jsonObjectEnd } = await import('../src/catalog/rust-binary.js');
+    assert.equal(jsonObjectEnd('{"a":"}{","b":[1,{}]} trailing'), 20);
+    assert.equal(jsonObjectEnd('{"packages":[0,0'), -1);
+    const n = 200_000;
+    const section = deflateSync(Buffer.from(`{"packages":[${'0,'.repeat(n)}0${'}'.repeat(n)}`));
+    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(20_000), section, Buffer.alloc(4096)]);
+    const probe = cargoAuditableProbe.create('bin/x');
+    const t0 = performance.now();
+    for (let i = 0; i < elf.length; i += 65536) probe.push(elf.subarray(i, i + 65536));
+    assert.equal(probe.finish(), undefined);
+    assert.ok(performance.now() - t0 < 5000);
+    // An inflated section past the cap is dropped, not held.
+    const bomb = deflateSync(Buffer.concat([Buffer.from('{"packages":['), Buffer.alloc(64 * 1024 * 1024, 0x20)]));
+    const p2 = cargoAuditableProbe.create('bin/y');
+    p2.push(Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(20_000), bomb]));
+    assert.equal(p2.finish(), undefined);
+  });
+});

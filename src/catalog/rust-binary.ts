@@ -24,13 +24,38 @@ export interface AuditableDeps {
   packages: Array<{ name: string; version: string; source?: string; kind?: string; root?: boolean }>;
 }
 
-/** Inflate what can be inflated of a (possibly truncated) zlib stream. */
+/** A real dependency list inflates to kilobytes; past this it is a zlib bomb, not a section. */
+const MAX_INFLATED = 16 * 1024 * 1024;
+
+/** Inflate what can be inflated of a (possibly truncated) zlib stream, never past MAX_INFLATED. */
 function inflatePartial(buf: Buffer): string | undefined {
   try {
-    return inflateSync(buf, { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+    return inflateSync(buf, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString('utf8');
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Where the JSON object at the start of `text` ends (index of its closing brace), in one pass
+ * that skips strings; -1 when it does not close. (Parsing at every `}` from the end was quadratic.)
+ */
+export function jsonObjectEnd(text: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (--depth === 0) return i;
+      if (depth < 0) return -1;
+    }
+  }
+  return -1;
 }
 
 function looksAuditable(window: Buffer, at: number): boolean {
@@ -84,16 +109,15 @@ export const cargoAuditableProbe: ProbeFactory = {
         if (!found) return undefined;
         const text = inflatePartial(Buffer.concat(found).subarray(0, MAX_SECTION));
         if (!text) return undefined;
-        // The stream may be followed by other section data; the JSON ends at its last brace.
-        for (let end = text.lastIndexOf('}'); end > 0; end = text.lastIndexOf('}', end - 1)) {
-          try {
-            const doc = JSON.parse(text.slice(0, end + 1)) as AuditableDeps;
-            return Array.isArray(doc.packages) ? doc : undefined;
-          } catch {
-            /* shorter */
-          }
+        // The stream may be followed by other section data: the JSON ends where its object closes.
+        const end = jsonObjectEnd(text);
+        if (end < 0) return undefined;
+        try {
+          const doc = JSON.parse(text.slice(0, end + 1)) as AuditableDeps;
+          return Array.isArray(doc.packages) ? doc : undefined;
+        } catch {
+          return undefined;
         }
-        return undefined;
       },
     };
   },

@@ -129,6 +129,7 @@ export async function readLayer(
           );
           entry.resume();
         } else {
+          limits.budget?.take(fe.size, `${layerName}: ${path}`);
           const chunks: Buffer[] = [];
           for await (const c of entry) chunks.push(c as Buffer);
           fe.content = Buffer.concat(chunks);

@@ -1,3 +1,6 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { CustomsError } from '../errors.js';
+
 /** Bounds that keep hostile or broken input from exhausting memory or disk. */
 export interface Limits {
   /** Largest uncompressed size of one layer, in bytes. */
@@ -10,6 +13,10 @@ export interface Limits {
   maxFileBytes: number;
   /** Largest total of small archive entries kept in memory while reading an archive. */
   maxBufferedBytes: number;
+  /** Largest total of wanted file contents kept in memory over the whole scan. */
+  maxHeldBytes: number;
+  /** The running total against maxHeldBytes (made once per scan by openImage). */
+  budget?: MemoryBudget;
 }
 
 export const defaultLimits: Limits = {
@@ -18,6 +25,7 @@ export const defaultLimits: Limits = {
   ratioFloorBytes: 1024 ** 3,
   maxFileBytes: 512 * 1024 ** 2,
   maxBufferedBytes: 512 * 1024 ** 2,
+  maxHeldBytes: 1024 ** 3,
 };
 
 /** Parse sizes such as 512M, 2G, 1024 (bytes). */
@@ -26,4 +34,49 @@ export function parseSize(text: string): number {
   if (!m) throw new Error(`not a size: ${text}`);
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k'];
   return Math.floor(parseFloat(m[1]) * mult);
+}
+
+/** Counts bytes passing through (no hashing: for streams nobody verifies). */
+export class ByteCounter extends Transform {
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+/**
+ * The decompression-bomb guard for a decompressed stream: more than `max` bytes, or more than
+ * maxRatio× the compressed bytes once past ratioFloorBytes, ends the stream with a clear error.
+ */
+export function sizeGuard(what: string, limits: Limits, compressed: ByteCounter, max: number): Transform {
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      if (bytes > max)
+        return cb(new CustomsError(`${what} expands past ${max} bytes: refusing a possible decompression bomb (raise --max-layer-size)`));
+      if (bytes > limits.ratioFloorBytes && compressed.bytes > 0 && bytes / compressed.bytes > limits.maxRatio)
+        return cb(
+          new CustomsError(`${what} expands more than ${limits.maxRatio}x its compressed size: refusing a possible decompression bomb`),
+        );
+      cb(null, chunk);
+    },
+  });
+}
+
+/**
+ * One budget per scan for file contents held in memory (package databases, lockfiles…): a few
+ * small layers each carrying a huge "wanted" file must not add up to gigabytes.
+ */
+export class MemoryBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+  take(bytes: number, what: string): void {
+    this.used += bytes;
+    if (this.used > this.max)
+      throw new CustomsError(
+        `${what}: more than ${this.max} bytes of file contents held in memory for this scan; refusing (an image this size is hostile or broken)`,
+      );
+  }
 }

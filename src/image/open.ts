@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustomsError, withInput } from '../errors.js';
 import type { Wants } from './layer-reader.js';
-import { defaultLimits, type Limits } from './limits.js';
+import { defaultLimits, MemoryBudget, type Limits } from './limits.js';
 import type { OpenedImage } from './model.js';
 import { hostPlatform, type Platform } from './platform.js';
 import { DirStore } from './sources/dir-store.js';
@@ -55,6 +55,7 @@ export function parseTarget(target: string): { scheme?: Prefix; path: string; re
 /** Open any local image: docker/OCI archives, OCI layouts and root filesystem folders. */
 export async function openImage(target: string, opts: OpenOptions): Promise<OpenedImage> {
   const limits = { ...defaultLimits, ...opts.limits };
+  limits.budget ??= new MemoryBudget(limits.maxHeldBytes);
   const platform = opts.platform ?? hostPlatform();
   const remote = REMOTE.exec(target);
   if (remote) return openRemote(remote[1], remote[2], target, opts, limits, platform);

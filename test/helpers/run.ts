@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { CLI } from './paths.js';
 
 export interface CliResult {
@@ -31,5 +32,29 @@ export function customsAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } =
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** Run the built CLI and sample its resident memory from /proc while it runs (peak in MiB). */
+export function customsPeak(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult & { peakMiB: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    let peak = 0;
+    const timer = setInterval(() => {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+      } catch {
+        /* exited */
+      }
+    }, 25);
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (status) => {
+      clearInterval(timer);
+      resolve({ status, stdout, stderr, peakMiB: Math.round(peak) });
+    });
   });
 }

@@ -5,7 +5,7 @@ import * as tar from 'tar-stream';
 import { CustomsError } from '../../errors.js';
 import { decompressor, sniff, sniffCompression } from '../compression.js';
 import { readLayer, type ReadLayerResult, type Wants } from '../layer-reader.js';
-import type { Limits } from '../limits.js';
+import { ByteCounter, sizeGuard, type Limits } from '../limits.js';
 import type { LayerInfo } from '../model.js';
 import { normalizeEntryPath } from '../paths.js';
 import type { BlobStore } from './store.js';
@@ -44,7 +44,14 @@ export class TarStore implements BlobStore {
     const { head, rest } = await sniff(source);
     const dec = decompressor(sniffCompression(head));
     const extract = tar.extract();
-    const piping = (dec ? pipeline(rest, dec, extract) : pipeline(rest, extract)).catch((e: unknown) => e);
+    // A compressed outer archive gets the same bomb guard as each layer (all layers together may
+    // be larger than one, hence four times the layer limit).
+    const counted = new ByteCounter();
+    const piping = (
+      dec
+        ? pipeline(rest, counted, dec, sizeGuard('the archive', limits, counted, limits.maxLayerBytes * 4), extract)
+        : pipeline(rest, extract)
+    ).catch((e: unknown) => e);
     let buffered = 0;
     let count = 0;
     try {
