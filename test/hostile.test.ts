@@ -345,3 +345,41 @@ describe('decompression and memory budgets hold at every level', { timeout: 180_
     assert.equal(p2.finish(), undefined);
   });
 });
+
+describe('package databases that fight back', { timeout: 60_000 }, () => {
+  it('an rpmdb.sqlite whose Packages is an endless recursive view; a corrupt apk database', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const dir = mkdtempSync(join(tmpdir(), 'customs-rpmview-'));
+    try {
+      const dbFile = join(dir, 'rpmdb.sqlite');
+      const db = new Database(dbFile);
+      db.exec(
+        "CREATE VIEW Packages AS WITH RECURSIVE r(hnum, blob) AS (SELECT 1, randomblob(4096) UNION ALL SELECT hnum + 1, randomblob(4096) FROM r) SELECT hnum, blob FROM r",
+      );
+      db.close();
+      const { readFileSync } = await import('node:fs');
+      const layer = await makeTar([
+        { name: 'etc/os-release', content: 'ID=almalinux\nVERSION_ID=9.4\n' },
+        { name: 'var/lib/rpm/rpmdb.sqlite', content: readFileSync(dbFile) },
+      ]);
+      const file = join(dir, 'rpm-view.tar');
+      writeFileSync(file, await dockerArchive({ layers: [layer] }));
+      const t0 = Date.now();
+      const r = customs(['sbom', file]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(Date.now() - t0 < 20_000);
+      assert.match(r.stderr, /\/var\/lib\/rpm\/rpmdb\.sqlite: not an rpm SQLite database: Packages is not a table/);
+
+      const apk = await makeTar([
+        { name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.7.3\n' },
+        { name: 'lib/apk/db/installed', content: 'garbage without records\n' },
+      ]);
+      writeFileSync(join(dir, 'apk.tar'), await dockerArchive({ layers: [apk] }));
+      const a = customs(['sbom', join(dir, 'apk.tar')]);
+      assert.equal(a.status, 1);
+      assert.match(a.stderr, /apk\.tar: \/lib\/apk\/db\/installed: corrupt apk database/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

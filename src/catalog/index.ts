@@ -1,3 +1,4 @@
+import { CustomsError, withInput } from '../errors.js';
 import { LayeredFileSystem } from '../image/filesystem.js';
 import type { OpenedImage } from '../image/model.js';
 import type { Wants } from '../image/layer-reader.js';
@@ -94,7 +95,14 @@ export async function catalogImage(
   const os = await detectOs(fs);
   const ctx: CatalogContext = { fs, os, warnings: [] };
   const packages: Package[] = [];
-  for (const c of list) packages.push(...(await c.catalog(ctx)));
+  for (const c of list) {
+    try {
+      packages.push(...(await c.catalog(ctx)));
+    } catch (err) {
+      // A damaged database names the image it came from; a bug stays a bug (exit 2).
+      throw err instanceof CustomsError ? withInput(err, image.metadata.target) : err;
+    }
+  }
   linkOwners(packages);
   // A binary an OS package installed is that package's: reporting it again would double-count.
   for (let i = packages.length - 1; i >= 0; i--)

@@ -1,3 +1,4 @@
+import { CustomsError } from '../errors.js';
 import type { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo } from '../image/model.js';
 
@@ -16,7 +17,15 @@ export async function withLayers<T>(
   const versions = fs.versions(real);
   const top = await fs.readFile(path);
   if (!top) return [];
-  const items = await parse(top);
+  let items: T[];
+  try {
+    items = await parse(top);
+  } catch (err) {
+    // Name the database file: "corrupt rpm header" alone does not say where.
+    if (err instanceof CustomsError && !err.message.startsWith(`/${real}`))
+      throw new CustomsError(`/${real}: ${err.message}`, err.input, { cause: err });
+    throw err;
+  }
   const layers = new Map<string, LayerInfo>();
   const fallback = fs.stat(path)?.layer ?? { index: 0 };
   for (const it of items) layers.set(key(it), versions[0]?.layer ?? fallback);
