@@ -28,6 +28,7 @@ function options(cmd: Command): Command {
     .option('--scanners <list>', 'what to look for: vuln, secret, config (comma-separated)', 'vuln,secret')
     .option('--show-suppressed', 'list suppressed findings in the table too (JSON always has them)')
     .option('-q, --quiet', 'no warnings on standard error')
+    .option('--deadline <seconds>', 'stop with an error when the scan takes longer than this', '600')
     .option('--report-to <url>', 'also send the result to a Customs server (default: $CUSTOMS_SERVER)')
     .option('--token <token>', 'API token for --report-to (default: $CUSTOMS_TOKEN)');
 }

@@ -10,6 +10,7 @@ import { addRemoteOptions, describeRemote, remoteOptions, type RemoteFlags } fro
 import { compareAttested } from '../sbom/attested.js';
 import { writeOutput } from './output.js';
 import { maskImageMetadata } from '../secrets/mask.js';
+import { setStage } from '../stage.js';
 
 interface SbomOptions extends RemoteFlags {
   format: string;
@@ -37,6 +38,7 @@ export function registerSbom(program: Command): void {
       'largest uncompressed layer accepted, e.g. 16G (decompression-bomb guard)',
     )
     .option('-q, --quiet', 'no warnings on standard error')
+    .option('--deadline <seconds>', 'stop with an error when reading the image takes longer than this', '600')
     .action(async (target: string, opts: SbomOptions) => {
       const write = sbomFormats[opts.format];
       if (!write)
@@ -55,12 +57,14 @@ export function registerSbom(program: Command): void {
       } catch (err) {
         throw new CustomsError(`--platform: ${(err as Error).message}`);
       }
+      setStage('reading the image');
       const image = await openImage(target, {
         wants: wantedBy(),
         platform,
         limits,
         ...(await remoteOptions(opts)),
       });
+      setStage('cataloging packages');
       const inventory = await catalogImage(image);
       compareAttested(image, inventory);
       if (!opts.quiet) describeRemote(image.metadata);

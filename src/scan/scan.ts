@@ -13,6 +13,7 @@ import { matchLanguagePackages, matchOsPackages } from '../match/matcher.js';
 import { riskOf, summarize } from '../rank/risk.js';
 import { LEVELS } from '../rank/severity.js';
 import { VERSION } from '../version.js';
+import { setStage } from '../stage.js';
 import { CustomsError } from '../errors.js';
 import { VulnStore } from '../vulndb/store.js';
 import { attestedInventory, compareAttested } from '../sbom/attested.js';
@@ -49,6 +50,7 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
   const list = opts.sourceTree ? sourceTreeCatalogers : catalogers;
   const wants = wantedBy(list);
   if (scanners.has('secret')) wants.probes = [...(wants.probes ?? []), secretProbe];
+  setStage('reading the image');
   const image = await openImage(target, {
     wants,
     platform: opts.platform,
@@ -58,6 +60,7 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
     layerCache: opts.layerCache,
     useAttestedSbom: opts.useAttestedSbom,
   });
+  setStage('cataloging packages');
   const attested = opts.useAttestedSbom ? attestedInventory(image) : undefined;
   const inventory = attested ?? (await catalogImage(image, list, !!opts.sourceTree));
   // A folder given as an image or root filesystem in which nothing is recognised is most likely
@@ -68,10 +71,12 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
       target,
     );
   if (!attested) compareAttested(image, inventory);
+  setStage('matching vulnerabilities');
   // Without the vuln scanner: the inventory alone, no database needed.
   const result = scanners.has('vuln')
     ? scanInventory(image.metadata, inventory, opts)
     : resultOf(image.metadata, inventory, opts, [], { path: opts.dbPath });
+  setStage('collecting secrets');
   if (scanners.has('secret')) result.secrets = collectSecrets(image);
   if (scanners.has('config')) result.misconfigurations = checkImageConfig(image.metadata);
   maskImageMetadata(image.metadata);
