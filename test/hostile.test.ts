@@ -388,7 +388,7 @@ describe('--deadline', () => {
   it('ends a scan that runs too long with the stage it was in', () => {
     const img = shared('images/docker-archive/trivy-alpine-310.tar.gz');
     for (const cmd of ['image', 'sbom']) {
-      const r = customs([cmd, img, '--deadline', '0.01', '--db', join(tmpdir(), 'no-such-db')], { env: { CUSTOMS_OFFLINE: '1' } });
+      const r = customs([cmd, img, '--deadline', '0.01'], { env: { CUSTOMS_OFFLINE: '1', CUSTOMS_DB: join(tmpdir(), 'no-such-db') } });
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /passed its deadline of 0\.01 s while (starting|reading the image|cataloging packages)|no vulnerability database/);
     }
