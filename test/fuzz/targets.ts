@@ -1,0 +1,129 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { strToU8, zipSync } from 'fflate';
+import { CustomsError } from '../../src/errors.js';
+import { parseApkDb } from '../../src/catalog/apk.js';
+import { parseDpkgStatus } from '../../src/catalog/dpkg.js';
+import { readJavaArchive } from '../../src/catalog/java/archive.js';
+import { parseRpmdb } from '../../src/catalog/rpm/index.js';
+import { parseHeader } from '../../src/catalog/rpm/header.js';
+import { ndbBlobs } from '../../src/catalog/rpm/ndb.js';
+import { parsePackageLock } from '../../src/catalog/npm-lock.js';
+import { parseYarnLock } from '../../src/catalog/yarn-lock.js';
+import { parsePnpmLock } from '../../src/catalog/pnpm-lock.js';
+import { parseCargoLock } from '../../src/catalog/rust.js';
+import { parseGoMod } from '../../src/catalog/golang-mod.js';
+import { parsePoetryLock } from '../../src/catalog/python-tomls.js';
+import { parseRequirements } from '../../src/catalog/python-locks.js';
+import { readLayer } from '../../src/image/layer-reader.js';
+import { defaultLimits, MemoryBudget } from '../../src/image/limits.js';
+import { indexTar } from '../../src/image/sources/tar-index.js';
+import { findSecrets } from '../../src/secrets/rules.js';
+import { makeTar } from '../helpers/image-writer.js';
+import { shared } from '../helpers/paths.js';
+
+/**
+ * What the fuzzer feeds: each target starts from real inputs (the peers' fixtures, real package
+ * databases) that the fuzzer then mutates. A target may return anything or throw a CustomsError
+ * (a clear message for the user); any other exception is a crash, exit 2 for a user.
+ */
+export interface Target {
+  name: string;
+  seeds: Buffer[];
+  run(input: Buffer): unknown;
+  /** Lockfile parsers: their cataloger turns any exception into a warning, so only hangs and memory count. */
+  anyErrorIsFine?: boolean;
+}
+
+const f = (...p: string[]) => readFileSync(shared('fixtures', ...p));
+const text = (b: Buffer) => b.toString('utf8');
+
+let tmp: string | undefined;
+function tempFile(b: Buffer): string {
+  tmp ??= mkdtempSync(join(tmpdir(), 'customs-fuzz-'));
+  const file = join(tmp, 'input.tar');
+  writeFileSync(file, b);
+  return file;
+}
+export function cleanup(): void {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+}
+
+export async function targets(): Promise<Target[]> {
+  const tarSeed = await makeTar([
+    { name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.7.3\n' },
+    { name: 'usr/', type: 'directory' },
+    { name: 'usr/bin/tool', content: Buffer.alloc(3000, 7), mode: 0o755 },
+    { name: 'lib/apk/db/installed', content: f('apk/syft-apk/base') },
+    { name: 'a', type: 'symlink', linkname: 'usr/bin/tool' },
+    { name: 'b', type: 'link', linkname: 'usr/bin/tool' },
+    { name: 'usr/.wh.gone', content: '' },
+  ]);
+  const pom = 'groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n';
+  const inner = zipSync({ 'META-INF/maven/g/a/pom.properties': strToU8(pom), 'A.class': new Uint8Array(16) });
+  const jarSeed = Buffer.from(
+    zipSync({ 'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\r\nImplementation-Version: 1.2\r\n\r\n'), 'BOOT-INF/lib/x.jar': [inner, { level: 0 }] }, { level: 0 }),
+  );
+  const rpmSeeds = [
+    f('rpm/amazonlinux2023-sqlite/rpmdb.sqlite'),
+    f('rpm/sle15-bci-ndb/Packages.db'),
+    f('rpm/libuuid-bdb/Packages'),
+  ];
+  const wantsAll = Object.assign((p: string) => p.startsWith('etc/') || p.startsWith('lib/'), { probes: [] });
+  return [
+    {
+      name: 'tar indexer (plain archives read by range)',
+      seeds: [tarSeed],
+      run: (b) => indexTar(tempFile(b)),
+    },
+    {
+      name: 'layer reader (streamed tar)',
+      seeds: [tarSeed],
+      run: (b) =>
+        readLayer(Readable.from([b]), { index: 0 }, wantsAll, { ...defaultLimits, budget: new MemoryBudget(defaultLimits.maxHeldBytes) }),
+    },
+    { name: 'apk installed database', seeds: [f('apk/syft-apk/base'), f('apk/syft-apk/multiple-1/lib/apk/db/installed')], run: (b) => parseApkDb(text(b)) },
+    { name: 'dpkg status', seeds: [f('dpkg/syft-dpkg/image-dpkg/var/lib/dpkg/status')], run: (b) => parseDpkgStatus(text(b)) },
+    { name: 'rpm databases (SQLite, NDB, Berkeley DB)', seeds: rpmSeeds, run: (b) => parseRpmdb(b) },
+    { name: 'rpm header blobs', seeds: ndbBlobs(rpmSeeds[1]).slice(0, 3), run: (b) => parseHeader(b) },
+    { name: 'java archives (nested jars)', seeds: [jarSeed], run: (b) => readJavaArchive(b, 'app.jar') },
+    { name: 'secret rules', seeds: [Buffer.from(`password = "S3cr3t-Pa55w0rd-xyz"\nAKIAIOSFODNN7EXAMPLQ\n-----BEGIN RSA PRIVATE KEY-----\nMIIEabc123abc123abc123\n-----END RSA PRIVATE KEY-----\n`)], run: (b) => findSecrets(b.toString('latin1')) },
+    ...lockfiles(),
+  ];
+}
+
+function lockfiles(): Target[] {
+  const lf = (name: string, file: string[], parse: (t: string) => unknown): Target => ({
+    name,
+    seeds: [f(...file)],
+    run: (b) => parse(text(b)),
+    anyErrorIsFine: true,
+  });
+  return [
+    lf('package-lock.json', ['npm/syft-javascript/pkg-lock/package-lock.json'], parsePackageLock),
+    lf('yarn.lock', ['npm/syft-javascript/yarn-berry/yarn.lock'], parseYarnLock),
+    lf('pnpm-lock.yaml', ['npm/syft-javascript/pnpm/pnpm-lock.yaml'], parsePnpmLock),
+    lf('Cargo.lock', ['cargo/syft-rust/image-audit/Cargo.lock'], parseCargoLock),
+    lf('go.mod', ['go/trivy-go-mod/replaced/go.mod'], parseGoMod),
+    lf('poetry.lock', ['pypi/syft-python/pypi-remote/poetry.lock'], parsePoetryLock),
+    { ...lf('requirements.txt', ['pypi/trivy-requirements-txt/requirements_flask.txt'], () => undefined), run: (b) => parseRequirements(b) },
+  ];
+}
+
+/** The verdict on one input: undefined when fine, else what went wrong. */
+export async function judge(t: Target, input: Buffer): Promise<string | undefined> {
+  const t0 = performance.now();
+  try {
+    await t.run(input);
+  } catch (err) {
+    if (!t.anyErrorIsFine && !(err instanceof CustomsError))
+      return `crash: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`;
+  }
+  const ms = performance.now() - t0;
+  if (ms > 10_000) return `hang: ${Math.round(ms)} ms`;
+  const rss = process.memoryUsage().rss / 1024 / 1024;
+  if (rss > 512) return `memory: RSS ${Math.round(rss)} MiB`;
+  return undefined;
+}
