@@ -395,3 +395,48 @@ describe('--deadline', () => {
     assert.match(customs(['image', img, '--deadline', 'soon']).stderr, /--deadline must be a positive number/);
   });
 });
+
+describe('a jar whose stored entries overlap', () => {
+  /** A zip whose central directory lists `count` stored jars, all pointing at one `size`-byte entry declared as 0 bytes. */
+  function overlappingZip(count: number, size: number): Buffer {
+    const name = Buffer.from('lib/x.jar');
+    const data = Buffer.alloc(size, 0x50);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(10, 4);
+    local.writeUInt32LE(size, 18); // compressed
+    local.writeUInt32LE(0, 22); // declared uncompressed: 0
+    local.writeUInt16LE(name.length, 26);
+    const head = Buffer.concat([local, name, data]);
+    const central: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = Buffer.from(`lib/x${i}.jar`);
+      const c = Buffer.alloc(46);
+      c.writeUInt32LE(0x02014b50, 0);
+      c.writeUInt16LE(20, 4);
+      c.writeUInt16LE(10, 6);
+      c.writeUInt32LE(size, 20);
+      c.writeUInt32LE(0, 24);
+      c.writeUInt16LE(n.length, 28);
+      c.writeUInt32LE(0, 42); // every entry: the same local header
+      central.push(c, n);
+    }
+    const cd = Buffer.concat(central);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(count, 8);
+    end.writeUInt16LE(count, 10);
+    end.writeUInt32LE(cd.length, 12);
+    end.writeUInt32LE(head.length, 16);
+    return Buffer.concat([head, cd, end]);
+  }
+
+  it('counts the bytes it really copies against the bound', async () => {
+    const { readJavaArchive } = await import('../src/catalog/java/archive.js');
+    const zip = overlappingZip(200, 4 * 1024 * 1024); // 4 MiB stored once, listed 200 times: 800 MiB if copied
+    const before = process.memoryUsage().rss;
+    const r = readJavaArchive(zip, 'app.jar', { maxDepth: 8, maxBytes: 64 * 1024 * 1024 });
+    assert.ok(r.warnings.some((w) => /past the 67108864-byte bound/.test(w)), r.warnings.slice(0, 3).join('\n'));
+    assert.ok(process.memoryUsage().rss - before < 256 * 1024 * 1024);
+  });
+});

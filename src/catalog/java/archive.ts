@@ -25,7 +25,7 @@ export interface ArchiveLimits {
   maxBytes: number;
 }
 
-export const defaultArchiveLimits: ArchiveLimits = { maxDepth: 8, maxBytes: 2 * 1024 ** 3 };
+export const defaultArchiveLimits: ArchiveLimits = { maxDepth: 8, maxBytes: 512 * 1024 ** 2 };
 
 export const JAVA_ARCHIVE = /\.(jar|war|ear|jpi|hpi|par|sar|nar|kar)$/i;
 
@@ -109,14 +109,16 @@ function walk(
           f.name === 'META-INF/MANIFEST.MF' ||
           (JAVA_ARCHIVE.test(f.name) && !f.name.endsWith('/'));
         if (!wanted) return false;
-        // The declared size is what fflate allocates; an entry that lies cannot write past it.
-        if (f.originalSize > budget.bytes) {
+        // What fflate hands back: the declared size when it inflates, the stored bytes when it
+        // copies (a stored entry may declare 0 and span megabytes, and many may overlap).
+        const bytes = Math.max(f.originalSize, f.size);
+        if (bytes > budget.bytes) {
           budget.warnings.push(
             `${nestPath}!/${f.name}: skipped, past the ${limits.maxBytes}-byte bound for nested archives`,
           );
           return false;
         }
-        budget.bytes -= f.originalSize;
+        budget.bytes -= bytes;
         if (JAVA_ARCHIVE.test(f.name)) {
           if (depth >= limits.maxDepth) {
             budget.warnings.push(
