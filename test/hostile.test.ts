@@ -440,3 +440,14 @@ describe('a jar whose stored entries overlap', () => {
     assert.ok(process.memoryUsage().rss - before < 256 * 1024 * 1024);
   });
 });
+
+describe('help and version', () => {
+  it('exit 0; an unknown command exits 1', () => {
+    for (const a of [['--help'], ['help'], ['--version'], ['image', '--help'], ['help', 'server']]) {
+      const r = customs(a);
+      assert.equal(r.status, 0, `${a.join(' ')}: ${r.stderr}`);
+      assert.ok((r.stdout + r.stderr).length > 0);
+    }
+    assert.equal(customs(['bogus']).status, 1);
+  });
+});

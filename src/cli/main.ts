@@ -15,7 +15,9 @@ import { registerServer } from './server.js';
 const debug = process.argv.includes('--debug');
 
 function fail(err: unknown): never {
-  if (err instanceof CommanderError) process.exit(err.exitCode || 1);
+  // Help and version asked for are not failures (scripts check `customs --help`).
+  if (err instanceof CommanderError)
+    process.exit(['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? 0 : err.exitCode || 1);
   if (err instanceof CustomsError) {
     process.stderr.write(`customs: ${err.line()}\n`);
     if (debug)
