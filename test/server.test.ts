@@ -296,6 +296,33 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     assert.equal((await anon.post('/webhooks/dockerhub?secret=x', hub)).status, 403);
   });
 
+  it('polls watched repositories of registries without webhooks', async () => {
+    const dir = join(tmp, 'img-watch');
+    mkdirSync(dir);
+    const digest = await alpineImage(dir, 'watched');
+    skopeoCopy(`oci:${dir}:latest`, `docker://${quiet.host}/polled/app:3.1`);
+    assert.equal((await admin.post('/api/v1/watches', { registry: 'unknown.example', repository: 'a/b' })).status, 404);
+    assert.equal((await admin.post('/api/v1/watches', { registry: quiet.host, repository: '../x' })).status, 400);
+    const w = await admin.post('/api/v1/watches', { registry: quiet.host, repository: 'polled/app', intervalSeconds: 1 });
+    assert.equal(w.status, 201);
+    const item = await scanned(digest);
+    assert.equal(item.repository, 'polled/app');
+    assert.deepEqual(item.tags, ['3.1']);
+    assert.equal(item.scan.source, 'poll');
+    // A new tag for the same digest is noticed; the digest is not scanned again.
+    skopeoCopy(`oci:${dir}:latest`, `docker://${quiet.host}/polled/app:3.1.0`);
+    await waitFor(
+      async () => (await admin.get(`/api/v1/images?digest=${digest}`)).body.items[0]?.tags.length === 2,
+      15_000,
+      'the second polled tag',
+    );
+    assert.equal((await admin.get(`/api/v1/images?digest=${digest}`)).body.items[0].scan.id, item.scan.id);
+    const list = await admin.get('/api/v1/watches');
+    assert.equal(list.body[0].lastError, null);
+    assert.equal((await admin.del(`/api/v1/watches/${w.body.id}`)).status, 204);
+    assert.equal((await viewer.get('/api/v1/watches')).status, 403);
+  });
+
   it('takes CI uploads and re-matches them with its own database', async () => {
     const rootfs = join(tmp, 'rootfs');
     mkdirSync(rootfs);

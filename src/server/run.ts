@@ -11,6 +11,7 @@ import { SecretBox } from '../store/secret-box.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { buildApp } from './app.js';
 import { Metrics } from './metrics.js';
+import { startPoller } from './poller.js';
 
 /** Server settings: flags over environment over the config file over defaults. */
 export interface ServerConfig {
@@ -141,7 +142,9 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const where = c.database ? redact(c.database) : join(c.data, 'customs.sqlite');
   app.log.info({ store: where, workers: c.workers, vulndb: c.db }, 'customs server ready');
   if (c.workers > 0) await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m));
+  const stopPoller = startPoller({ db: rt.db, box: rt.box, queue: rt.queue, dbPath: c.db }, (m, f) => app.log.info(f ?? {}, m));
   onSignals(async () => {
+    stopPoller();
     await app.close();
     await rt.queue.stop(30_000);
     await rt.db.close();

@@ -107,6 +107,22 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.createIndex('jobs_ready').on('jobs').columns(['state', 'run_after']).execute();
       },
     },
+    '0002-watches': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('watches')
+          .addColumn('id', id, pk)
+          .addColumn('registry', 'text', (c) => c.notNull())
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('interval_seconds', 'integer', (c) => c.notNull())
+          .addColumn('last_polled', 'text')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('watches_ref', ['registry', 'repository'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -76,6 +76,16 @@ export interface Tables {
     result: Buffer;
     duration_ms: number;
   };
+  /** Repositories polled for new tags (registries without webhooks). */
+  watches: {
+    id: Generated<number>;
+    registry: string;
+    repository: string;
+    interval_seconds: number;
+    last_polled: string | null;
+    last_error: string | null;
+    created_at: string;
+  };
   /** Embedded mode's job queue (PostgreSQL uses pg-boss instead). */
   jobs: {
     id: Generated<number>;

@@ -3,7 +3,8 @@ import { CustomsError } from '../../errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import { authenticate, createToken, createUser, expiryFrom, listTokens, revokeToken } from '../../store/auth.js';
 import type { Db } from '../../store/db.js';
-import { deleteRegistry, listRegistries, upsertRegistry } from '../../store/registries.js';
+import { deleteRegistry, findRegistry, listRegistries, upsertRegistry } from '../../store/registries.js';
+import { deleteWatch, listWatches, upsertWatch } from '../../store/watches.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { PERMISSIONS, ROLES } from '../roles.js';
@@ -201,6 +202,76 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       const expiresAt = expiryFrom('12h')!;
       const { token } = await createToken(db, { name: `session:${req.body.username}`, role: u.role, userId: u.id, expiresAt });
       return { token, role: u.role, expiresAt };
+    },
+  );
+
+  const watchRecord = {
+    type: 'object',
+    required: ['id', 'registry', 'repository', 'intervalSeconds'],
+    properties: {
+      id: { type: 'integer' },
+      registry: { type: 'string' },
+      repository: { type: 'string' },
+      intervalSeconds: { type: 'integer' },
+      lastPolled: { type: ['string', 'null'] },
+      lastError: { type: ['string', 'null'] },
+      createdAt: { type: 'string' },
+    },
+  } as const;
+
+  app.post<{ Body: { registry: string; repository: string; intervalSeconds?: number } }>(
+    '/api/v1/watches',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Poll a repository of a configured registry for new tags (for registries without webhooks)',
+        tags: ['settings'],
+        body: {
+          type: 'object',
+          required: ['registry', 'repository'],
+          additionalProperties: false,
+          properties: {
+            registry: { type: 'string', pattern: '^[a-zA-Z0-9.-]+(:\\d{1,5})?$' },
+            repository: { type: 'string', pattern: '^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$', maxLength: 255 },
+            intervalSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
+          },
+        },
+        response: { 201: watchRecord, 400: errorSchema, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      const registry = req.body.registry.toLowerCase();
+      if (!(await findRegistry(db, registry)))
+        throw new HttpError(404, 'registry_not_configured', `registry ${registry} is not configured; add it first`);
+      reply.code(201);
+      return upsertWatch(db, { registry, repository: req.body.repository, intervalSeconds: req.body.intervalSeconds ?? 300 });
+    },
+  );
+
+  app.get(
+    '/api/v1/watches',
+    {
+      config: { permission: 'admin' },
+      schema: { summary: 'Watched repositories', tags: ['settings'], response: { 200: { type: 'array', items: watchRecord }, ...authErrors } },
+    },
+    async () => listWatches(db),
+  );
+
+  app.delete<{ Params: { id: number } }>(
+    '/api/v1/watches/:id',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Stop watching a repository',
+        tags: ['settings'],
+        params: { type: 'object', properties: { id: { type: 'integer' } } },
+        response: { 204: { type: 'null' }, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      if (!(await deleteWatch(db, req.params.id))) throw new HttpError(404, 'not_found', `no watch ${req.params.id}`);
+      reply.code(204);
+      return null;
     },
   );
 
