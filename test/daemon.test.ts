@@ -129,7 +129,7 @@ describe('a Docker Engine started by the test', { skip: dockerSkip }, () => {
       env: { ...env, DOCKER_HOST: `unix://${sock}` },
     });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /read Docker Engine 20\.\d+.* at unix:\/\//);
+    assert.match(r.stderr, /read Docker Engine \d+\.\d+.* at unix:\/\//);
     const scan = JSON.parse(r.stdout);
     assert.equal(scan.image.kind, 'docker-daemon');
     assert.equal(scan.image.name, 'customs-test/alpine:3.7.3');

@@ -145,6 +145,16 @@ describe('hostile input: clear errors, no hangs', { timeout: 120_000 }, () => {
     assert.match(b.stderr, /manifest\.json is too large/);
   });
 
+  it('a bad --platform is a usage error for every command that scans', () => {
+    const img = shared('images/docker-archive/trivy-alpine-310.tar.gz');
+    for (const args of [['policy', 'check', img], ['compare', img, img], ['advise', img], ['image', img], ['sbom', img]]) {
+      const r = customs([...args, '--platform', 'bad'], { env });
+      assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /--platform/);
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
+  });
+
   it('unknown severity is not graded as "nothing worse than medium"', () => {
     const f = (i: number): Finding => ({
       id: `CVE-2099-${i}`,

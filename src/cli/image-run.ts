@@ -131,12 +131,7 @@ export async function run(
   const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn ? 1 : 0;
   if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)
     throw new CustomsError('--exit-code must be a number from 0 to 255');
-  let platform;
-  try {
-    platform = opts.platform ? parsePlatform(opts.platform) : undefined;
-  } catch (err) {
-    throw new CustomsError(`--platform: ${(err as Error).message}`);
-  }
+  const platform = platformFlag(opts.platform);
   const limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
   const scanners = new Set(
     (opts.scanners ?? 'vuln,secret')
@@ -184,6 +179,15 @@ export async function run(
   if (exitCode && failing.length) process.exitCode = exitCode;
 }
 
+/** --platform, checked the same way by every command (a bad value is a user error, not a bug). */
+export function platformFlag(value: string | undefined) {
+  try {
+    return value ? parsePlatform(value) : undefined;
+  } catch (err) {
+    throw new CustomsError(`--platform: ${(err as Error).message}`);
+  }
+}
+
 /**
  * What every command that scans shares: the database (fetched on first use), platform, context
  * and registry access. An environment name a policy invents ranks as production.
@@ -195,7 +199,7 @@ export async function scanContext(
   await ensureDatabase(dbPath, opts.quiet);
   return {
     dbPath,
-    platform: opts.platform ? parsePlatform(opts.platform) : undefined,
+    platform: platformFlag(opts.platform),
     exposure: opts.exposure as Exposure,
     env: (['production', 'staging', 'dev'].includes(opts.env) ? opts.env : 'production') as Environment,
     ...(await remoteOptions(opts)),
