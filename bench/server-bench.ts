@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTar, ociLayout, rootfsLayer } from '../test/helpers/image-writer.js';
 import { shared } from '../test/helpers/paths.js';
-import { freePort, Registry, skopeoCopy } from '../test/helpers/registry.js';
+import { freePort, notifyCustoms, Registry, skopeoCopy } from '../test/helpers/registry.js';
 import { customs, has } from '../test/helpers/run.js';
 import { CustomsServer, makeToken } from '../test/helpers/server.js';
 import { openDb } from '../src/store/db.js';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     join(tmp, 'registry'),
     await freePort(),
     '',
-    `notifications:\n  endpoints:\n    - name: customs\n      url: http://127.0.0.1:${port}/webhooks/distribution\n      headers:\n        Authorization: [Bearer ${hook}]\n      timeout: 2s\n      threshold: 5\n      backoff: 200ms\n`,
+    notifyCustoms(port, hook),
   );
   await reg.start();
   const server = new CustomsServer(port, ['--data', data, '--db', vulndb, '--workers', '1'], { CUSTOMS_LOG_LEVEL: 'warn' });

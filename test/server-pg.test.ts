@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { makeTar, ociLayout, rootfsLayer } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
-import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
+import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, has } from './helpers/run.js';
 import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 
@@ -97,16 +97,7 @@ describe('customs server + workers on PostgreSQL', { skip, timeout: 300_000 }, (
       join(tmp, 'registry'),
       await freePort(),
       '',
-      `notifications:
-  endpoints:
-    - name: customs
-      url: http://127.0.0.1:${port}/webhooks/distribution
-      headers:
-        Authorization: [Bearer ${hookToken}]
-      timeout: 2s
-      threshold: 10
-      backoff: 1s
-`,
+      notifyCustoms(port, hookToken, 10),
     );
     await reg.start();
     server = new CustomsServer(port, ['--database', url, '--db', vulndb, '--workers', '0', '--job-expire', '5', '--data', join(tmp, 'server')], env);

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { ociLayout, makeTar, rootfsLayer } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
-import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
+import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, customsAsync, has } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 import { openDb } from '../src/store/db.js';
@@ -70,16 +70,7 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
       join(tmp, 'registry'),
       regPort,
       '',
-      `notifications:
-  endpoints:
-    - name: customs
-      url: http://127.0.0.1:${port}/webhooks/distribution
-      headers:
-        Authorization: [Bearer ${webhookToken}]
-      timeout: 2s
-      threshold: 5
-      backoff: 1s
-`,
+      notifyCustoms(port, webhookToken, 5),
     );
     await reg.start();
     quiet = new Registry(join(tmp, 'quiet'), await freePort());

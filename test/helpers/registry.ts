@@ -105,3 +105,17 @@ export function skopeoCopy(from: string, to: string, extra: string[] = [], creds
   const r = spawnSync('skopeo', args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`skopeo ${args.join(' ')} failed: ${r.stderr}`);
 }
+
+/** The `notifications:` section that points a registry at `customs server`'s Distribution receiver. */
+export function notifyCustoms(serverPort: number, token: string, threshold = 5): string {
+  return `notifications:
+  endpoints:
+    - name: customs
+      url: http://127.0.0.1:${serverPort}/webhooks/distribution
+      headers:
+        Authorization: [Bearer ${token}]
+      timeout: 2s
+      threshold: ${threshold}
+      backoff: 1s
+`;
+}
