@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 // The service's figures: push-to-result latency through a real registry's notifications, and
 // API list latency over 10,000 stored images. Run by `npm run bench` (after the build).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,18 +29,17 @@ async function main(): Promise<void> {
   customs(['db', 'import', shared('advisories/alpine-secdb'), '--db', vulndb, '-q']);
   const port = await freePort();
   const hook = makeToken(['--data', data], 'webhook');
-  const reg = new Registry(
-    join(tmp, 'registry'),
-    await freePort(),
-    '',
-    notifyCustoms(port, hook),
-  );
+  const reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, hook));
   await reg.start();
-  const server = new CustomsServer(port, ['--data', data, '--db', vulndb, '--workers', '1'], { CUSTOMS_LOG_LEVEL: 'warn' });
+  const server = new CustomsServer(port, ['--data', data, '--db', vulndb, '--workers', '1'], {
+    CUSTOMS_LOG_LEVEL: 'warn',
+  });
   await server.start();
   const token = makeToken(['--data', data], 'admin');
   const api = (path: string) =>
-    fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<any>);
+    fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } }).then(
+      (r) => r.json() as Promise<any>,
+    );
   await fetch(`${server.url}/api/v1/registries`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -47,13 +47,17 @@ async function main(): Promise<void> {
   });
   try {
     // Push-to-result: Alpine 3.7.3 (14 packages) plus a marker layer, so every push is a new digest.
-    const base = await rootfsLayer(readFileSync(shared('images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz')));
+    const base = await rootfsLayer(
+      readFileSync(shared('images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz')),
+    );
     const total: number[] = [];
     const afterPush: number[] = [];
     for (let i = 0; i < 15; i++) {
       const dir = join(tmp, `img${i}`);
       mkdirSync(dir);
-      const { manifestDigest } = ociLayout(dir, { layers: [base, await makeTar([{ name: 'etc/marker', content: `${i}` }])] });
+      const { manifestDigest } = ociLayout(dir, {
+        layers: [base, await makeTar([{ name: 'etc/marker', content: `${i}` }])],
+      });
       const t0 = performance.now();
       skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/bench/app:${i}`);
       const t1 = performance.now();
@@ -76,10 +80,25 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let i = 0; i < 10_000; i++) {
       const digest = `sha256:${i.toString(16).padStart(64, '0')}`;
-      await recordImage(db, { registry: 'registry.local', repository: `team${i % 50}/app${i % 7}`, digest, tag: `v${i}` });
-      const counts = Object.fromEntries(sev.map((s, j) => [s, (i + j) % 4 === 0 ? 1 : 0])) as Record<(typeof sev)[number], number>;
+      await recordImage(db, {
+        registry: 'registry.local',
+        repository: `team${i % 50}/app${i % 7}`,
+        digest,
+        tag: `v${i}`,
+      });
+      const counts = Object.fromEntries(sev.map((s, j) => [s, (i + j) % 4 === 0 ? 1 : 0])) as Record<
+        (typeof sev)[number],
+        number
+      >;
       const result = {
-        summary: { total: 5, bySeverity: counts, fixable: i % 3, kev: i % 97 === 0 ? 1 : 0, grade: 'C', gradeReason: 'bench' },
+        summary: {
+          total: 5,
+          bySeverity: counts,
+          fixable: i % 3,
+          kev: i % 97 === 0 ? 1 : 0,
+          grade: 'C',
+          gradeReason: 'bench',
+        },
         findings: [],
         packages: [],
       } as unknown as ScanResult;
@@ -103,7 +122,9 @@ async function main(): Promise<void> {
         times.push(performance.now() - t);
         next = r.next;
       }
-      console.log(`GET ${q} over 10,000 images: p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms`);
+      console.log(
+        `GET ${q} over 10,000 images: p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms`,
+      );
     }
     console.log(`(seeding 10,000 images with scans through the store took ${seeded.toFixed(1)} s)`);
   } finally {

@@ -12,7 +12,11 @@ export function readUserFile(path: string, max = 256 * 1024 * 1024): string {
   } catch {
     throw new CustomsError('no such file', path);
   }
-  if (!st.isFile()) throw new CustomsError(st.isDirectory() ? 'is a folder, not a file' : 'not a regular file (a device, pipe or socket)', path);
+  if (!st.isFile())
+    throw new CustomsError(
+      st.isDirectory() ? 'is a folder, not a file' : 'not a regular file (a device, pipe or socket)',
+      path,
+    );
   if (st.size > max) throw new CustomsError(`too large (${st.size} bytes; at most ${max})`, path);
   return readFileSync(path, 'utf8');
 }

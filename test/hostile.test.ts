@@ -65,7 +65,13 @@ describe('hostile input: clear errors, no hangs', { timeout: 120_000 }, () => {
   });
 
   it('devices, pipes and folders given where a file is expected', () => {
-    for (const args of [['sbom', '/dev/zero'], ['image', '/dev/zero'], ['sbom-scan', '/dev/zero'], ['lint', '/dev/zero'], ['image', 'x.tar', '--vex', '/dev/zero']]) {
+    for (const args of [
+      ['sbom', '/dev/zero'],
+      ['image', '/dev/zero'],
+      ['sbom-scan', '/dev/zero'],
+      ['lint', '/dev/zero'],
+      ['image', 'x.tar', '--vex', '/dev/zero'],
+    ]) {
       const r = customs(args, { env });
       assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /not a regular file|no such file/, args.join(' '));
@@ -97,7 +103,11 @@ describe('hostile input: clear errors, no hangs', { timeout: 120_000 }, () => {
       [join(tmp, 'afile', 'out.json'), /is a file, not a folder/],
     ];
     for (const [out, msg] of cases)
-      for (const cmd of [['image', img], ['sbom', img], ['lint', join(tmp, 'afile')]]) {
+      for (const cmd of [
+        ['image', img],
+        ['sbom', img],
+        ['lint', join(tmp, 'afile')],
+      ]) {
         const r = customs([...cmd, '--output', out], { env });
         assert.equal(r.status, 1, `${cmd[0]} → ${out}: ${r.stderr}`);
         assert.match(r.stderr, msg);
@@ -115,7 +125,10 @@ describe('hostile input: clear errors, no hangs', { timeout: 120_000 }, () => {
     // As a source tree it is scanned, and nothing found is not graded A.
     const fs = customs(['fs', src, '--format', 'json'], { env });
     assert.equal(fs.status, 0, fs.stderr);
-    const out = JSON.parse(fs.stdout) as { summary: { grade: string; gradeReason: string }; warnings: string[] };
+    const out = JSON.parse(fs.stdout) as {
+      summary: { grade: string; gradeReason: string };
+      warnings: string[];
+    };
     assert.notEqual(out.summary.grade, 'A');
     assert.match(out.summary.gradeReason, /nothing recognised/);
   });
@@ -127,10 +140,15 @@ describe('hostile input: clear errors, no hangs', { timeout: 120_000 }, () => {
     assert.match(r.stderr, /--fail-on: unknown level\(s\) SEVERE/);
 
     // Layers: [null] in manifest.json.
-    const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+    const cfg = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+    );
     const nullLayers = await makeTar([
       { name: `${sha256(cfg).slice(7)}.json`, content: cfg },
-      { name: 'manifest.json', content: JSON.stringify([{ Config: `${sha256(cfg).slice(7)}.json`, Layers: [null] }]) },
+      {
+        name: 'manifest.json',
+        content: JSON.stringify([{ Config: `${sha256(cfg).slice(7)}.json`, Layers: [null] }]),
+      },
     ]);
     writeFileSync(join(tmp, 'null-layers.tar'), nullLayers);
     const n = customs(['sbom', join(tmp, 'null-layers.tar')], { env });
@@ -147,7 +165,13 @@ describe('hostile input: clear errors, no hangs', { timeout: 120_000 }, () => {
 
   it('a bad --platform is a usage error for every command that scans', () => {
     const img = shared('images/docker-archive/trivy-alpine-310.tar.gz');
-    for (const args of [['policy', 'check', img], ['compare', img, img], ['advise', img], ['image', img], ['sbom', img]]) {
+    for (const args of [
+      ['policy', 'check', img],
+      ['compare', img, img],
+      ['advise', img],
+      ['image', img],
+      ['sbom', img],
+    ]) {
       const r = customs([...args, '--platform', 'bad'], { env });
       assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
       assert.match(r.stderr, /--platform/);
@@ -168,7 +192,10 @@ describe('hostile input: clear errors, no hangs', { timeout: 120_000 }, () => {
       dataSources: [],
       risk: { score: 10, factors: [] },
     });
-    const many = summarize(Array.from({ length: 80 }, (_, i) => f(i)), { osEndOfLife: false });
+    const many = summarize(
+      Array.from({ length: 80 }, (_, i) => f(i)),
+      { osEndOfLife: false },
+    );
     assert.equal(many.grade, 'C');
     assert.match(many.gradeReason, /80 of unknown severity \(80 fixable\)/);
     assert.equal(summarize([f(1)], { osEndOfLife: false }).grade, 'B');
@@ -220,15 +247,33 @@ describe('no output format prints a secret the image metadata carries', { timeou
         file,
         await dockerArchive({
           layers: [layer],
-          env: ['PATH=/bin', `AWS_SECRET_ACCESS_KEY=${secrets.aws}`, `AWS_ACCESS_KEY_ID=${secrets.akid}`, `DB_PASSWORD=${secrets.db}`],
+          env: [
+            'PATH=/bin',
+            `AWS_SECRET_ACCESS_KEY=${secrets.aws}`,
+            `AWS_ACCESS_KEY_ID=${secrets.akid}`,
+            `DB_PASSWORD=${secrets.db}`,
+          ],
           labels: { 'org.example.api_token': secrets.label, maintainer: 'ops' },
           createdBy: [`/bin/sh -c #(nop) ENV GITHUB_TOKEN=${secrets.gh} DB_PASSWORD=${secrets.db}`],
         }),
       );
       const envDb = { CUSTOMS_DB: join(dir, 'db.sqlite') };
-      assert.equal(customs(['db', 'import', shared('advisories/alpine-secdb'), '-q'], { env: envDb }).status, 0);
+      assert.equal(
+        customs(['db', 'import', shared('advisories/alpine-secdb'), '-q'], { env: envDb }).status,
+        0,
+      );
       const outputs: string[] = [];
-      for (const f of ['table', 'json', 'sarif', 'cyclonedx', 'spdx', 'markdown', 'html', 'junit', 'gitlab']) {
+      for (const f of [
+        'table',
+        'json',
+        'sarif',
+        'cyclonedx',
+        'spdx',
+        'markdown',
+        'html',
+        'junit',
+        'gitlab',
+      ]) {
         const r = customs(['image', file, '--format', f, '--scanners', 'vuln,secret,config'], { env: envDb });
         assert.ok(r.status === 0, `${f}: ${r.stderr}`);
         outputs.push(r.stdout + r.stderr);
@@ -239,9 +284,13 @@ describe('no output format prints a secret the image metadata carries', { timeou
         outputs.push(r.stdout + r.stderr);
       }
       for (const [i, out] of outputs.entries())
-        for (const [name, s] of Object.entries(secrets)) assert.ok(!out.includes(s), `output ${i} prints the ${name} secret`);
+        for (const [name, s] of Object.entries(secrets))
+          assert.ok(!out.includes(s), `output ${i} prints the ${name} secret`);
       // The secrets are still reported (masked), and harmless values are left alone.
-      const json = JSON.parse(outputs[1]) as { secrets: unknown[]; image: { labels: Record<string, string> } };
+      const json = JSON.parse(outputs[1]) as {
+        secrets: unknown[];
+        image: { labels: Record<string, string> };
+      };
       assert.ok(json.secrets.length >= 3);
       assert.equal(json.image.labels.maintainer, 'ops');
     } finally {
@@ -255,10 +304,15 @@ describe('a Spring Boot jar whose nested jar names no group', () => {
     const { zipSync, strToU8 } = await import('fflate');
     const dir = mkdtempSync(join(tmpdir(), 'customs-boot-'));
     try {
-      const nested = zipSync({ 'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\r\n\r\n'), 'a/B.class': new Uint8Array(8) });
+      const nested = zipSync({
+        'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\r\n\r\n'),
+        'a/B.class': new Uint8Array(8),
+      });
       const boot = zipSync(
         {
-          'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\r\nMain-Class: org.springframework.boot.loader.JarLauncher\r\n\r\n'),
+          'META-INF/MANIFEST.MF': strToU8(
+            'Manifest-Version: 1.0\r\nMain-Class: org.springframework.boot.loader.JarLauncher\r\n\r\n',
+          ),
           'BOOT-INF/lib/internal-helpers-2.3.1.jar': [nested, { level: 0 }],
         },
         { level: 0 },
@@ -272,7 +326,9 @@ describe('a Spring Boot jar whose nested jar names no group', () => {
       const r = customs(['sbom', file, '--format', 'json']);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stderr, /internal-helpers-2\.3\.1\.jar: no Maven group id/);
-      const pkgs = (JSON.parse(r.stdout) as { packages: Array<{ name: string; version: string; purl: string }> }).packages;
+      const pkgs = (
+        JSON.parse(r.stdout) as { packages: Array<{ name: string; version: string; purl: string }> }
+      ).packages;
       const p = pkgs.find((x) => x.name === 'internal-helpers');
       assert.ok(p, JSON.stringify(pkgs.map((x) => x.name)));
       assert.equal(p.purl, 'pkg:maven/internal-helpers@2.3.1');
@@ -332,7 +388,10 @@ describe('decompression and memory budgets hold at every level', { timeout: 180_
     const wants = (p: string) => p === 'etc/os-release';
     await readLayer(Readable.from([layer]), { index: 0 }, wants, limits);
     await readLayer(Readable.from([layer]), { index: 1 }, wants, limits);
-    await assert.rejects(readLayer(Readable.from([layer]), { index: 2 }, wants, limits), /held in memory for this scan/);
+    await assert.rejects(
+      readLayer(Readable.from([layer]), { index: 2 }, wants, limits),
+      /held in memory for this scan/,
+    );
   });
 
   it('a cargo-auditable section of nested braces is parsed once', async () => {
@@ -342,14 +401,21 @@ describe('decompression and memory budgets hold at every level', { timeout: 180_
     assert.equal(jsonObjectEnd('{"packages":[0,0'), -1);
     const n = 200_000;
     const section = deflateSync(Buffer.from(`{"packages":[${'0,'.repeat(n)}0${'}'.repeat(n)}`));
-    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(20_000), section, Buffer.alloc(4096)]);
+    const elf = Buffer.concat([
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+      Buffer.alloc(20_000),
+      section,
+      Buffer.alloc(4096),
+    ]);
     const probe = cargoAuditableProbe.create('bin/x');
     const t0 = performance.now();
     for (let i = 0; i < elf.length; i += 65536) probe.push(elf.subarray(i, i + 65536));
     assert.equal(probe.finish(), undefined);
     assert.ok(performance.now() - t0 < 5000);
     // An inflated section past the cap is dropped, not held.
-    const bomb = deflateSync(Buffer.concat([Buffer.from('{"packages":['), Buffer.alloc(64 * 1024 * 1024, 0x20)]));
+    const bomb = deflateSync(
+      Buffer.concat([Buffer.from('{"packages":['), Buffer.alloc(64 * 1024 * 1024, 0x20)]),
+    );
     const p2 = cargoAuditableProbe.create('bin/y');
     p2.push(Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(20_000), bomb]));
     assert.equal(p2.finish(), undefined);
@@ -364,7 +430,7 @@ describe('package databases that fight back', { timeout: 60_000 }, () => {
       const dbFile = join(dir, 'rpmdb.sqlite');
       const db = new Database(dbFile);
       db.exec(
-        "CREATE VIEW Packages AS WITH RECURSIVE r(hnum, blob) AS (SELECT 1, randomblob(4096) UNION ALL SELECT hnum + 1, randomblob(4096) FROM r) SELECT hnum, blob FROM r",
+        'CREATE VIEW Packages AS WITH RECURSIVE r(hnum, blob) AS (SELECT 1, randomblob(4096) UNION ALL SELECT hnum + 1, randomblob(4096) FROM r) SELECT hnum, blob FROM r',
       );
       db.close();
       const { readFileSync } = await import('node:fs');
@@ -378,7 +444,10 @@ describe('package databases that fight back', { timeout: 60_000 }, () => {
       const r = customs(['sbom', file]);
       assert.equal(r.status, 1, r.stderr);
       assert.ok(Date.now() - t0 < 20_000);
-      assert.match(r.stderr, /\/var\/lib\/rpm\/rpmdb\.sqlite: not an rpm SQLite database: Packages is not a table/);
+      assert.match(
+        r.stderr,
+        /\/var\/lib\/rpm\/rpmdb\.sqlite: not an rpm SQLite database: Packages is not a table/,
+      );
 
       const apk = await makeTar([
         { name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.7.3\n' },
@@ -398,11 +467,19 @@ describe('--deadline', () => {
   it('ends a scan that runs too long with the stage it was in', () => {
     const img = shared('images/docker-archive/trivy-alpine-310.tar.gz');
     for (const cmd of ['image', 'sbom']) {
-      const r = customs([cmd, img, '--deadline', '0.01'], { env: { CUSTOMS_OFFLINE: '1', CUSTOMS_DB: join(tmpdir(), 'no-such-db') } });
+      const r = customs([cmd, img, '--deadline', '0.01'], {
+        env: { CUSTOMS_OFFLINE: '1', CUSTOMS_DB: join(tmpdir(), 'no-such-db') },
+      });
       assert.equal(r.status, 1, r.stderr);
-      assert.match(r.stderr, /passed its deadline of 0\.01 s while (starting|reading the image|cataloging packages)|no vulnerability database/);
+      assert.match(
+        r.stderr,
+        /passed its deadline of 0\.01 s while (starting|reading the image|cataloging packages)|no vulnerability database/,
+      );
     }
-    assert.match(customs(['image', img, '--deadline', 'soon']).stderr, /--deadline must be a positive number/);
+    assert.match(
+      customs(['image', img, '--deadline', 'soon']).stderr,
+      /--deadline must be a positive number/,
+    );
   });
 });
 
@@ -446,7 +523,10 @@ describe('a jar whose stored entries overlap', () => {
     const zip = overlappingZip(200, 4 * 1024 * 1024); // 4 MiB stored once, listed 200 times: 800 MiB if copied
     const before = process.memoryUsage().rss;
     const r = readJavaArchive(zip, 'app.jar', { maxDepth: 8, maxBytes: 64 * 1024 * 1024 });
-    assert.ok(r.warnings.some((w) => /past the 67108864-byte bound/.test(w)), r.warnings.slice(0, 3).join('\n'));
+    assert.ok(
+      r.warnings.some((w) => /past the 67108864-byte bound/.test(w)),
+      r.warnings.slice(0, 3).join('\n'),
+    );
     assert.ok(process.memoryUsage().rss - before < 256 * 1024 * 1024);
   });
 });

@@ -61,13 +61,18 @@ async function push(n: number): Promise<string> {
   base ??= await rootfsLayer(readFileSync(shared('images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz')));
   const dir = join(tmp, `img${n}`);
   mkdirSync(dir);
-  const { manifestDigest } = ociLayout(dir, { layers: [base, await makeTar([{ name: 'etc/marker', content: `image ${n}` }])] });
+  const { manifestDigest } = ociLayout(dir, {
+    layers: [base, await makeTar([{ name: 'etc/marker', content: `image ${n}` }])],
+  });
   skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/fleet/app${n % 4}:v${n}`);
   return manifestDigest;
 }
 
 function worker(name: string): CustomsProcess {
-  const w = new CustomsProcess(['worker', '--database', url, '--db', vulndb, '--job-expire', '5', '--data', join(tmp, name)], env);
+  const w = new CustomsProcess(
+    ['worker', '--database', url, '--db', vulndb, '--job-expire', '5', '--data', join(tmp, name)],
+    env,
+  );
   w.start();
   workers.push(w);
   return w;
@@ -76,7 +81,10 @@ function worker(name: string): CustomsProcess {
 async function allScanned(digests: string[], ms: number): Promise<void> {
   await waitFor(
     async () => {
-      const items = (await admin.get('/api/v1/images?limit=500')).body.items as Array<{ digest: string; status: string }>;
+      const items = (await admin.get('/api/v1/images?limit=500')).body.items as Array<{
+        digest: string;
+        status: string;
+      }>;
       const done = new Set(items.filter((i) => i.status === 'scanned').map((i) => i.digest));
       return digests.every((d) => done.has(d));
     },
@@ -89,21 +97,37 @@ describe('customs server + workers on PostgreSQL', { skip, timeout: 300_000 }, (
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-pg-'));
     vulndb = join(tmp, 'vuln.db');
-    assert.equal(customs(['db', 'import', shared('advisories/alpine-secdb'), '--db', vulndb, '-q']).status, 0);
+    assert.equal(
+      customs(['db', 'import', shared('advisories/alpine-secdb'), '--db', vulndb, '-q']).status,
+      0,
+    );
     await admin_sql(`CREATE DATABASE ${dbName}`);
     const port = await freePort();
     const hookToken = makeToken(['--database', url], 'webhook');
-    reg = new Registry(
-      join(tmp, 'registry'),
-      await freePort(),
-      '',
-      notifyCustoms(port, hookToken, 10),
-    );
+    reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, hookToken, 10));
     await reg.start();
-    server = new CustomsServer(port, ['--database', url, '--db', vulndb, '--workers', '0', '--job-expire', '5', '--data', join(tmp, 'server')], env);
+    server = new CustomsServer(
+      port,
+      [
+        '--database',
+        url,
+        '--db',
+        vulndb,
+        '--workers',
+        '0',
+        '--job-expire',
+        '5',
+        '--data',
+        join(tmp, 'server'),
+      ],
+      env,
+    );
     await server.start();
     admin = new Api(server.url, makeToken(['--database', url], 'admin'));
-    assert.equal((await admin.post('/api/v1/registries', { url: `http://${reg.host}`, insecure: true })).status, 201);
+    assert.equal(
+      (await admin.post('/api/v1/registries', { url: `http://${reg.host}`, insecure: true })).status,
+      201,
+    );
   });
   after(async () => {
     for (const w of workers) await w.stop('SIGKILL');
@@ -137,7 +161,10 @@ describe('customs server + workers on PostgreSQL', { skip, timeout: 300_000 }, (
     await a.stop('SIGKILL');
     const c = worker('c');
     await allScanned([digest], 60_000);
-    assert.match(c.log, new RegExp(`"msg":"scanned".*${digest.slice(7)}|${digest.slice(7)}.*"msg":"scanned"`));
+    assert.match(
+      c.log,
+      new RegExp(`"msg":"scanned".*${digest.slice(7)}|${digest.slice(7)}.*"msg":"scanned"`),
+    );
   });
 
   it('loses nothing when the server restarts', async () => {

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +18,8 @@ import { scanCount } from '../src/store/images.js';
 // `customs server` on embedded SQLite, driven as a user would: Debian's docker-registry notifies
 // it of pushes made by skopeo, CI uploads come from the built CLI, and every API answer is checked
 // against the server's own OpenAPI document.
-const skip = !has('docker-registry') || !has('skopeo') ? 'docker-registry and skopeo are not installed' : false;
+const skip =
+  !has('docker-registry') || !has('skopeo') ? 'docker-registry and skopeo are not installed' : false;
 
 let tmp: string;
 let reg: Registry;
@@ -60,18 +62,14 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     data = join(tmp, 'data');
     vulndb = join(tmp, 'vuln.db');
     assert.equal(
-      customs(['db', 'import', shared('advisories/alpine-secdb'), shared('kev'), '--db', vulndb, '-q']).status,
+      customs(['db', 'import', shared('advisories/alpine-secdb'), shared('kev'), '--db', vulndb, '-q'])
+        .status,
       0,
     );
     const port = await freePort();
     webhookToken = makeToken(store(), 'webhook', ['--name', 'registry']);
     const regPort = await freePort();
-    reg = new Registry(
-      join(tmp, 'registry'),
-      regPort,
-      '',
-      notifyCustoms(port, webhookToken, 5),
-    );
+    reg = new Registry(join(tmp, 'registry'), regPort, '', notifyCustoms(port, webhookToken, 5));
     await reg.start();
     quiet = new Registry(join(tmp, 'quiet'), await freePort());
     await quiet.start();
@@ -95,7 +93,19 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     const v = new Validator();
     const res = await v.validate(doc as unknown as Record<string, unknown>);
     assert.equal(res.valid, true, JSON.stringify(res.errors));
-    for (const p of ['/api/v1/images', '/api/v1/images/{digest}', '/api/v1/registries', '/api/v1/reports', '/webhooks/distribution', '/webhooks/github', '/webhooks/harbor', '/webhooks/acr', '/webhooks/dockerhub', '/healthz', '/metrics'])
+    for (const p of [
+      '/api/v1/images',
+      '/api/v1/images/{digest}',
+      '/api/v1/registries',
+      '/api/v1/reports',
+      '/webhooks/distribution',
+      '/webhooks/github',
+      '/webhooks/harbor',
+      '/webhooks/acr',
+      '/webhooks/dockerhub',
+      '/healthz',
+      '/metrics',
+    ])
       assert.ok((doc.paths as object)[p as keyof object], p);
   });
 
@@ -161,7 +171,11 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     assert.equal((await temp.get('/api/v1/images')).status, 401);
     const db = await openDb({ data });
     try {
-      const { token } = await createToken(db, { name: 'old', role: 'admin', expiresAt: new Date(Date.now() - 1000).toISOString() });
+      const { token } = await createToken(db, {
+        name: 'old',
+        role: 'admin',
+        expiresAt: new Date(Date.now() - 1000).toISOString(),
+      });
       assert.equal((await new Api(server.url, token).get('/api/v1/images')).status, 401);
     } finally {
       await db.close();
@@ -171,7 +185,11 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     assert.ok(!JSON.stringify(list.body).includes('cst_'));
     assert.equal((await new Api(server.url, webhookToken).get('/api/v1/images')).status, 403);
     // Registry credentials are stored but never returned.
-    await admin.post('/api/v1/registries', { url: 'https://private.example:5000', username: 'bot', password: 'hunter2-secret-pw' });
+    await admin.post('/api/v1/registries', {
+      url: 'https://private.example:5000',
+      username: 'bot',
+      password: 'hunter2-secret-pw',
+    });
     const regs = await admin.get('/api/v1/registries');
     assert.ok(!JSON.stringify(regs.body).includes('hunter2'));
     assert.equal(regs.body.find((r: any) => r.host === 'private.example:5000').hasCredentials, true);
@@ -179,13 +197,23 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
   });
 
   it('signs in users by password', async () => {
-    const r = customs(['server', 'user', 'create', '--name', 'lead', '--role', 'approver', '--password-stdin', ...store()], {});
+    const r = customs(
+      ['server', 'user', 'create', '--name', 'lead', '--role', 'approver', '--password-stdin', ...store()],
+      {},
+    );
     // No standard input given: refused with a clear message.
     assert.notEqual(r.status, 0);
-    const made = await admin.post('/api/v1/users', { name: 'lead', role: 'approver', password: 'correct horse battery' });
+    const made = await admin.post('/api/v1/users', {
+      name: 'lead',
+      role: 'approver',
+      password: 'correct horse battery',
+    });
     assert.equal(made.status, 201);
     const anon = new Api(server.url);
-    assert.equal((await anon.post('/api/v1/auth/login', { username: 'lead', password: 'wrong password!!' })).status, 401);
+    assert.equal(
+      (await anon.post('/api/v1/auth/login', { username: 'lead', password: 'wrong password!!' })).status,
+      401,
+    );
     const ok = await anon.post('/api/v1/auth/login', { username: 'lead', password: 'correct horse battery' });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.role, 'approver');
@@ -233,7 +261,11 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
 
     // Registries that sign or carry a secret: configured with one for the local registry.
     const secret = 'a-webhook-secret-of-some-length';
-    await admin.post('/api/v1/registries', { url: `http://${quiet.host}`, insecure: true, webhookSecret: secret });
+    await admin.post('/api/v1/registries', {
+      url: `http://${quiet.host}`,
+      insecure: true,
+      webhookSecret: secret,
+    });
     const dir = join(tmp, 'img-gh');
     mkdirSync(dir);
     const ghImage = await alpineImage(dir, 'github');
@@ -251,11 +283,22 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
         },
       },
     });
-    const sign = (body: string, key: string) => `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+    const sign = (body: string, key: string) =>
+      `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
     const anon = new Api(server.url);
-    assert.equal((await anon.post('/webhooks/github', gh, { 'x-hub-signature-256': sign(gh, 'wrong secret') })).status, 401);
+    assert.equal(
+      (await anon.post('/webhooks/github', gh, { 'x-hub-signature-256': sign(gh, 'wrong secret') })).status,
+      401,
+    );
     assert.equal((await anon.post('/webhooks/github', gh)).status, 401);
-    assert.equal((await anon.post('/webhooks/github', gh.replace('2.0"', '2.1"'), { 'x-hub-signature-256': sign(gh, secret) })).status, 401);
+    assert.equal(
+      (
+        await anon.post('/webhooks/github', gh.replace('2.0"', '2.1"'), {
+          'x-hub-signature-256': sign(gh, secret),
+        })
+      ).status,
+      401,
+    );
     assert.equal(await jobRows(), jobsBefore, 'a refused webhook queued a job');
     const ok = await anon.post('/webhooks/github', gh, { 'x-hub-signature-256': sign(gh, secret) });
     assert.equal(ok.status, 202);
@@ -277,7 +320,12 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
       id: 'e1',
       timestamp: '2026-11-30T00:00:00Z',
       action: 'push',
-      target: { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: ghImage, repository: 'org/ghapp', tag: '2.0' },
+      target: {
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        digest: ghImage,
+        repository: 'org/ghapp',
+        tag: '2.0',
+      },
       request: { id: 'r1', host: quiet.host, method: 'PUT', useragent: 'docker' },
     };
     assert.equal((await anon.post('/webhooks/acr', acr, { authorization: 'Bearer nope' })).status, 401);
@@ -292,9 +340,19 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     mkdirSync(dir);
     const digest = await alpineImage(dir, 'watched');
     skopeoCopy(`oci:${dir}:latest`, `docker://${quiet.host}/polled/app:3.1`);
-    assert.equal((await admin.post('/api/v1/watches', { registry: 'unknown.example', repository: 'a/b' })).status, 404);
-    assert.equal((await admin.post('/api/v1/watches', { registry: quiet.host, repository: '../x' })).status, 400);
-    const w = await admin.post('/api/v1/watches', { registry: quiet.host, repository: 'polled/app', intervalSeconds: 1 });
+    assert.equal(
+      (await admin.post('/api/v1/watches', { registry: 'unknown.example', repository: 'a/b' })).status,
+      404,
+    );
+    assert.equal(
+      (await admin.post('/api/v1/watches', { registry: quiet.host, repository: '../x' })).status,
+      400,
+    );
+    const w = await admin.post('/api/v1/watches', {
+      registry: quiet.host,
+      repository: 'polled/app',
+      intervalSeconds: 1,
+    });
     assert.equal(w.status, 201);
     const item = await scanned(digest);
     assert.equal(item.repository, 'polled/app');
@@ -320,9 +378,18 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     const { spawnSync } = await import('node:child_process');
     spawnSync('tar', ['xzf', shared('images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz'), '-C', rootfs]);
     const dev = makeToken(store(), 'developer');
-    const env = { CUSTOMS_DB: vulndb, CUSTOMS_REPORT_REPOSITORY: 'registry.local:5000/team/rootfs-app:ci', GITHUB_SHA: 'abc123', GITHUB_REPOSITORY: 'org/app', GITHUB_RUN_ID: '42' };
+    const env = {
+      CUSTOMS_DB: vulndb,
+      CUSTOMS_REPORT_REPOSITORY: 'registry.local:5000/team/rootfs-app:ci',
+      GITHUB_SHA: 'abc123',
+      GITHUB_REPOSITORY: 'org/app',
+      GITHUB_RUN_ID: '42',
+    };
     const local = await customsAsync(['rootfs', rootfs, '--format', 'json', '-q'], { env });
-    const r = await customsAsync(['rootfs', rootfs, '--format', 'json', '-q', '--report-to', server.url, '--token', dev], { env });
+    const r = await customsAsync(
+      ['rootfs', rootfs, '--format', 'json', '-q', '--report-to', server.url, '--token', dev],
+      { env },
+    );
     assert.equal(r.status, 0, r.stderr);
     // Local output unchanged by the upload (times aside).
     const strip = (s: string) => s.replace(/"createdAt": "[^"]+"/g, '');
@@ -336,11 +403,17 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     assert.equal(item.scan.counts.total, JSON.parse(r.stdout).summary.total);
 
     // A bad token: a clear error and a non-zero exit; the scan output is still written.
-    const bad = await customsAsync(['rootfs', rootfs, '-q', '--report-to', server.url, '--token', 'cst_nope'], { env });
+    const bad = await customsAsync(
+      ['rootfs', rootfs, '-q', '--report-to', server.url, '--token', 'cst_nope'],
+      { env },
+    );
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /upload to .* refused \(HTTP 401\)/);
     assert.match(bad.stdout, /vulnerabilit/);
-    const noServer = await customsAsync(['rootfs', rootfs, '-q', '--report-to', 'http://127.0.0.1:9', '--token', dev], { env });
+    const noServer = await customsAsync(
+      ['rootfs', rootfs, '-q', '--report-to', 'http://127.0.0.1:9', '--token', dev],
+      { env },
+    );
     assert.equal(noServer.status, 1);
     assert.match(noServer.stderr, /upload to http:\/\/127\.0\.0\.1:9 failed/);
   });
@@ -351,8 +424,14 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     const page1 = await admin.get('/api/v1/images?limit=1');
     const page2 = await admin.get(`/api/v1/images?limit=1&cursor=${page1.body.next}`);
     assert.notEqual(page1.body.items[0].id, page2.body.items[0].id);
-    assert.equal((await admin.get('/api/v1/images?severity=CRITICAL')).body.items.length, all.filter((i: any) => i.scan?.counts.critical > 0).length);
-    assert.equal((await admin.get('/api/v1/images?fixable=true')).body.items.length, all.filter((i: any) => i.scan?.counts.fixable > 0).length);
+    assert.equal(
+      (await admin.get('/api/v1/images?severity=CRITICAL')).body.items.length,
+      all.filter((i: any) => i.scan?.counts.critical > 0).length,
+    );
+    assert.equal(
+      (await admin.get('/api/v1/images?fixable=true')).body.items.length,
+      all.filter((i: any) => i.scan?.counts.fixable > 0).length,
+    );
     assert.equal((await admin.get('/api/v1/images?limit=0')).status, 400);
     assert.equal((await admin.get('/api/v1/images?bogus=1')).status, 400);
     assert.equal((await admin.get(`/api/v1/images/sha256:${'0'.repeat(64)}`)).status, 404);
@@ -370,6 +449,9 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     await server.start();
     const after = (await admin.get('/api/v1/images?limit=500')).body.items;
     assert.equal(after.length, before);
-    assert.ok(after.every((i: any) => i.status === 'scanned'), JSON.stringify(after.map((i: any) => [i.repository, i.status])));
+    assert.ok(
+      after.every((i: any) => i.status === 'scanned'),
+      JSON.stringify(after.map((i: any) => [i.repository, i.status])),
+    );
   });
 });

@@ -30,7 +30,9 @@ const MAX_INFLATED = 16 * 1024 * 1024;
 /** Inflate what can be inflated of a (possibly truncated) zlib stream, never past MAX_INFLATED. */
 function inflatePartial(buf: Buffer): string | undefined {
   try {
-    return inflateSync(buf, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString('utf8');
+    return inflateSync(buf, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString(
+      'utf8',
+    );
   } catch {
     return undefined;
   }

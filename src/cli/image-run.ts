@@ -107,7 +107,14 @@ export function filterFindings(
       (!opts.severity || opts.severity.includes(f.severity.level)) &&
       (!opts.ignoreUnfixed || f.status === 'fixed'),
   );
-  return { ...r, findings, summary: summarize(findings, { osEndOfLife: !!r.os?.eol?.endOfLife, recognised: !!r.os || r.packages.length > 0 }) };
+  return {
+    ...r,
+    findings,
+    summary: summarize(findings, {
+      osEndOfLife: !!r.os?.eol?.endOfLife,
+      recognised: !!r.os || r.packages.length > 0,
+    }),
+  };
 }
 
 export async function run(

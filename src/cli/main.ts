@@ -17,7 +17,11 @@ const debug = process.argv.includes('--debug');
 function fail(err: unknown): never {
   // Help and version asked for are not failures (scripts check `customs --help`).
   if (err instanceof CommanderError)
-    process.exit(['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? 0 : err.exitCode || 1);
+    process.exit(
+      ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code)
+        ? 0
+        : err.exitCode || 1,
+    );
   if (err instanceof CustomsError) {
     process.stderr.write(`customs: ${err.line()}\n`);
     if (debug)
@@ -69,7 +73,8 @@ program.hook('preAction', async (_p, action) => {
  */
 async function startDeadline(value: string, target: string | undefined): Promise<void> {
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CustomsError('--deadline must be a positive number of seconds');
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new CustomsError('--deadline must be a positive number of seconds');
   const { stage } = await import('../stage.js');
   setTimeout(() => {
     process.stderr.write(

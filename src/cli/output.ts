@@ -20,7 +20,10 @@ export function checkOutput(path: string): void {
     try {
       accessSync(full, constants.W_OK);
     } catch {
-      throw new CustomsError('--output: cannot write this file (permissions or a read-only file system)', path);
+      throw new CustomsError(
+        '--output: cannot write this file (permissions or a read-only file system)',
+        path,
+      );
     }
     return;
   }
@@ -35,7 +38,10 @@ export function checkOutput(path: string): void {
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new CustomsError(`--output: cannot create files in ${dir} (permissions or a read-only file system)`, path);
+    throw new CustomsError(
+      `--output: cannot create files in ${dir} (permissions or a read-only file system)`,
+      path,
+    );
   }
 }
 

@@ -16,7 +16,8 @@ export function reportTarget(f: ReportFlags): { url: URL; token: string } | unde
   } catch {
     throw new CustomsError(`--report-to: not a URL: ${server}`);
   }
-  if (!['http:', 'https:'].includes(url.protocol)) throw new CustomsError(`--report-to: use an http(s) URL (got ${server})`);
+  if (!['http:', 'https:'].includes(url.protocol))
+    throw new CustomsError(`--report-to: use an http(s) URL (got ${server})`);
   const token = f.token ?? process.env.CUSTOMS_TOKEN;
   if (!token) throw new CustomsError('--report-to needs --token or CUSTOMS_TOKEN');
   return { url, token };
@@ -65,7 +66,9 @@ export async function uploadReport(
       signal: AbortSignal.timeout(60_000),
     });
   } catch (err) {
-    throw new CustomsError(`upload to ${target.url.origin} failed: ${(err as Error).cause ?? (err as Error).message}`);
+    throw new CustomsError(
+      `upload to ${target.url.origin} failed: ${(err as Error).cause ?? (err as Error).message}`,
+    );
   }
   const text = await res.text();
   if (res.status !== 202) {

@@ -72,7 +72,11 @@ export function registerSbom(program: Command): void {
         for (const w of [...image.metadata.warnings, ...inventory.warnings])
           process.stderr.write(`customs: warning: ${w}\n`);
       }
-      const text = write({ image: maskImageMetadata(image.metadata), inventory, tool: { name: 'customs', version: VERSION } });
+      const text = write({
+        image: maskImageMetadata(image.metadata),
+        inventory,
+        tool: { name: 'customs', version: VERSION },
+      });
       if (opts.output) await writeOutput(opts.output, text);
       else process.stdout.write(text);
     });

@@ -14,7 +14,9 @@ const storeOptions = (c: Command) =>
 async function readSecret(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** `customs server`, its store commands, and `customs worker`. Loaded lazily: the scanner needs none of it. */
@@ -22,13 +24,18 @@ export function registerServer(program: Command): void {
   const server = storeOptions(
     program
       .command('server')
-      .description('run the scanning service: API, webhooks, scan workers (SQLite by default, PostgreSQL with --database)'),
+      .description(
+        'run the scanning service: API, webhooks, scan workers (SQLite by default, PostgreSQL with --database)',
+      ),
   )
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8420)')
     .option('--workers <n>', 'scan workers in this process (0: API only)')
     .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
     .option('--deadline <seconds>', 'a scan running longer is stopped (default 600)')
-    .option('--job-expire <seconds>', 'PostgreSQL: a job whose worker vanished is retried after this long (default 900)')
+    .option(
+      '--job-expire <seconds>',
+      'PostgreSQL: a job whose worker vanished is retried after this long (default 900)',
+    )
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');
@@ -47,14 +54,19 @@ export function registerServer(program: Command): void {
       .option('--expires <duration>', 'e.g. 30d, 12h (default: never)'),
   ).action(async (_o: unknown, cmd: Command) => {
     // --data/--database may land on `server` itself (commander reads parent options anywhere).
-    const o = cmd.optsWithGlobals<StoreFlags & { role: string; name: string; scopes?: string; expires?: string }>();
+    const o = cmd.optsWithGlobals<
+      StoreFlags & { role: string; name: string; scopes?: string; expires?: string }
+    >();
     const { createToken, expiryFrom } = await import('../store/auth.js');
     const db = await (await import('../store/db.js')).openDb(o);
     try {
       const { token } = await createToken(db, {
         name: o.name,
         role: o.role,
-        scopes: o.scopes?.split(',').map((s) => s.trim()).filter(Boolean),
+        scopes: o.scopes
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
         expiresAt: expiryFrom(o.expires),
       });
       process.stdout.write(`${token}\n`);
@@ -86,7 +98,9 @@ export function registerServer(program: Command): void {
     }
   });
 
-  storeOptions(program.command('worker').description('run scan workers against a PostgreSQL store (scale-out)'))
+  storeOptions(
+    program.command('worker').description('run scan workers against a PostgreSQL store (scale-out)'),
+  )
     .option('--concurrency <n>', 'scans at once in this process', '1')
     .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
     .option('--deadline <seconds>', 'a scan running longer is stopped (default 600)')
@@ -94,7 +108,8 @@ export function registerServer(program: Command): void {
     .option('--config <file>', 'YAML settings')
     .action(async (o: Record<string, string>) => {
       const n = Number(o.concurrency);
-      if (!Number.isInteger(n) || n < 1 || n > 64) throw new CustomsError('--concurrency must be a whole number from 1 to 64');
+      if (!Number.isInteger(n) || n < 1 || n > 64)
+        throw new CustomsError('--concurrency must be a whole number from 1 to 64');
       const { runWorker, serverConfig } = await import('../server/run.js');
       await runWorker(serverConfig(o), n);
     });

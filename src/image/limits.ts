@@ -55,10 +55,20 @@ export function sizeGuard(what: string, limits: Limits, compressed: ByteCounter,
     transform(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
       if (bytes > max)
-        return cb(new CustomsError(`${what} expands past ${max} bytes: refusing a possible decompression bomb (raise --max-layer-size)`));
-      if (bytes > limits.ratioFloorBytes && compressed.bytes > 0 && bytes / compressed.bytes > limits.maxRatio)
         return cb(
-          new CustomsError(`${what} expands more than ${limits.maxRatio}x its compressed size: refusing a possible decompression bomb`),
+          new CustomsError(
+            `${what} expands past ${max} bytes: refusing a possible decompression bomb (raise --max-layer-size)`,
+          ),
+        );
+      if (
+        bytes > limits.ratioFloorBytes &&
+        compressed.bytes > 0 &&
+        bytes / compressed.bytes > limits.maxRatio
+      )
+        return cb(
+          new CustomsError(
+            `${what} expands more than ${limits.maxRatio}x its compressed size: refusing a possible decompression bomb`,
+          ),
         );
       cb(null, chunk);
     },

@@ -80,7 +80,8 @@ export async function openImage(target: string, opts: OpenOptions): Promise<Open
       }
       return await openRootfs(path, target, opts.wants, limits, opts.skip);
     }
-    if (!st.isFile()) throw new CustomsError('not a regular file or folder (a device, pipe or socket is not an image)');
+    if (!st.isFile())
+      throw new CustomsError('not a regular file or folder (a device, pipe or socket is not an image)');
     if (scheme === 'dir' || scheme === 'rootfs' || scheme === 'oci' || scheme === 'oci-dir') {
       throw new CustomsError(`${scheme}: expects a folder, but this is a file`);
     }

@@ -107,7 +107,9 @@ export class PgQueue implements JobQueue {
     await this.start();
     const [queued, active, failed] = await Promise.all([
       this.boss.getQueueSize(QUEUE, { before: 'active' }),
-      this.boss.getQueueSize(QUEUE, { before: 'completed' }).then(async (n) => n - (await this.boss.getQueueSize(QUEUE, { before: 'active' }))),
+      this.boss
+        .getQueueSize(QUEUE, { before: 'completed' })
+        .then(async (n) => n - (await this.boss.getQueueSize(QUEUE, { before: 'active' }))),
       this.boss.getQueueSize(DEAD),
     ]);
     return { queued, active, failed };
@@ -115,18 +117,18 @@ export class PgQueue implements JobQueue {
 
   async failed(limit: number) {
     await this.start();
-    const { rows } = await this.boss
-      .getDb()
-      .executeSql(
-        `SELECT singleton_key AS key, data, output, retry_count AS attempts FROM customs_jobs.job
+    const { rows } = await this.boss.getDb().executeSql(
+      `SELECT singleton_key AS key, data, output, retry_count AS attempts FROM customs_jobs.job
          WHERE name = $1 AND state = 'failed' ORDER BY completed_on DESC LIMIT $2`,
-        [QUEUE, limit],
-      );
-    return rows.map((r: { key: string; data: Job; output: { message?: string } | null; attempts: number }) => ({
-      key: r.key,
-      job: r.data,
-      reason: r.output?.message ?? JSON.stringify(r.output ?? ''),
-      attempts: r.attempts + 1,
-    }));
+      [QUEUE, limit],
+    );
+    return rows.map(
+      (r: { key: string; data: Job; output: { message?: string } | null; attempts: number }) => ({
+        key: r.key,
+        job: r.data,
+        reason: r.output?.message ?? JSON.stringify(r.output ?? ''),
+        attempts: r.attempts + 1,
+      }),
+    );
   }
 }

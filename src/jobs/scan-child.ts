@@ -10,7 +10,8 @@ process.on('message', (msg: { target: string; opts: ScanOptions }) => {
       process.send!(
         {
           ok: false,
-          error: err instanceof CustomsError ? err.line() : `internal error: ${(err as Error)?.message ?? err}`,
+          error:
+            err instanceof CustomsError ? err.line() : `internal error: ${(err as Error)?.message ?? err}`,
         },
         () => process.exit(0),
       ),

@@ -93,10 +93,27 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
     packages: result.packages,
     warnings: [],
   });
-  await saveScan(deps.db, { digest, dbVersion: version, source: job.source, result, durationMs: performance.now() - t0 });
-  const platform = [result.image.os, result.image.architecture, result.image.variant].filter(Boolean).join('/');
-  await recordImage(deps.db, { registry: job.registry, repository: job.repository, digest, platform: platform || undefined });
-  deps.log?.('scanned', { image: `${job.registry}/${job.repository}@${digest}`, grade: result.summary.grade, findings: result.summary.total });
+  await saveScan(deps.db, {
+    digest,
+    dbVersion: version,
+    source: job.source,
+    result,
+    durationMs: performance.now() - t0,
+  });
+  const platform = [result.image.os, result.image.architecture, result.image.variant]
+    .filter(Boolean)
+    .join('/');
+  await recordImage(deps.db, {
+    registry: job.registry,
+    repository: job.repository,
+    digest,
+    platform: platform || undefined,
+  });
+  deps.log?.('scanned', {
+    image: `${job.registry}/${job.repository}@${digest}`,
+    grade: result.summary.grade,
+    findings: result.summary.total,
+  });
   return 'done';
 }
 
@@ -106,7 +123,11 @@ async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps):
   const inv = await loadInventory(deps.db, job.digest);
   if (!inv) throw new CustomsError(`no stored inventory for ${job.digest}`);
   const t0 = performance.now();
-  const result = scanInventory(inv.image, inv, { dbPath: deps.dbPath, env: 'production', exposure: 'internet' });
+  const result = scanInventory(inv.image, inv, {
+    dbPath: deps.dbPath,
+    env: 'production',
+    exposure: 'internet',
+  });
   await saveScan(deps.db, {
     digest: job.digest,
     dbVersion: version,

@@ -18,7 +18,12 @@ export class SqliteQueue implements JobQueue {
 
   constructor(
     private readonly db: Db,
-    private readonly opts: { maxAttempts?: number; leaseMs?: number; backoffMs?: number; pollMs?: number } = {},
+    private readonly opts: {
+      maxAttempts?: number;
+      leaseMs?: number;
+      backoffMs?: number;
+      pollMs?: number;
+    } = {},
   ) {}
 
   async enqueue(job: Job, key: string): Promise<boolean> {
@@ -68,13 +73,22 @@ export class SqliteQueue implements JobQueue {
         .set({ state: 'active', lease_until: lease, attempts: row.attempts + 1, updated_at: t })
         .where('id', '=', row.id)
         .execute();
-      return { id: row.id, job: JSON.parse(row.payload) as Job, attempts: row.attempts + 1, max: row.max_attempts };
+      return {
+        id: row.id,
+        job: JSON.parse(row.payload) as Job,
+        attempts: row.attempts + 1,
+        max: row.max_attempts,
+      };
     });
   }
 
   async work(handler: (job: Job) => Promise<void>, concurrency: number): Promise<void> {
     // One process owns an embedded store: whatever was running when it last stopped is orphaned.
-    await this.db.k.updateTable('jobs').set({ state: 'queued', lease_until: null }).where('state', '=', 'active').execute();
+    await this.db.k
+      .updateTable('jobs')
+      .set({ state: 'queued', lease_until: null })
+      .where('state', '=', 'active')
+      .execute();
     for (let i = 0; i < concurrency; i++) this.loops.push(this.loop(handler));
   }
 
@@ -137,7 +151,11 @@ export class SqliteQueue implements JobQueue {
     const done = await Promise.race([all.then(() => true), sleep(graceMs).then(() => false)]);
     if (!done)
       // Hand unfinished jobs back: the next start runs them again (scans are idempotent).
-      await this.db.k.updateTable('jobs').set({ state: 'queued', lease_until: null }).where('state', '=', 'active').execute();
+      await this.db.k
+        .updateTable('jobs')
+        .set({ state: 'queued', lease_until: null })
+        .where('state', '=', 'active')
+        .execute();
   }
 
   async depth(): Promise<QueueDepth> {
@@ -159,6 +177,11 @@ export class SqliteQueue implements JobQueue {
       .orderBy('id', 'desc')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ key: r.key, job: JSON.parse(r.payload) as Job, reason: r.last_error ?? '', attempts: r.attempts }));
+    return rows.map((r) => ({
+      key: r.key,
+      job: JSON.parse(r.payload) as Job,
+      reason: r.last_error ?? '',
+      attempts: r.attempts,
+    }));
   }
 }

@@ -109,7 +109,11 @@ function resultOf(
       ...metadata.warnings,
       ...inventory.warnings,
       ...warnings,
-      ...(recognised ? [] : [`nothing recognised in ${metadata.target}: no operating system release file, package database or lockfile`]),
+      ...(recognised
+        ? []
+        : [
+            `nothing recognised in ${metadata.target}: no operating system release file, package database or lockfile`,
+          ]),
     ],
   };
 }

@@ -10,7 +10,9 @@ export function maskText(text: string): string {
   for (const s of secretValues(text)) out = out.split(s).join(mask(s));
   return out.replace(ASSIGN, (all, name: string, value: string) => {
     const bare = value.replace(/^["']|["']$/g, '');
-    return SECRET_NAME.test(name) && bare.length >= 6 && !bare.includes('*****') ? `${name}=${mask(bare)}` : all;
+    return SECRET_NAME.test(name) && bare.length >= 6 && !bare.includes('*****')
+      ? `${name}=${mask(bare)}`
+      : all;
   });
 }
 

@@ -45,23 +45,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   );
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
-    if (err instanceof HttpError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
-    if (err.validation) return reply.code(400).send({ error: { code: 'invalid_request', message: err.message } });
-    if (err.statusCode && err.statusCode < 500)
-      return reply.code(err.statusCode).send({ error: { code: (err.code ?? 'bad_request').toLowerCase(), message: err.message } });
-    req.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: { code: 'internal', message: 'internal error (see the server log)' } });
-  });
+  app.setErrorHandler(
+    (err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+      if (err instanceof HttpError)
+        return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+      if (err.validation)
+        return reply.code(400).send({ error: { code: 'invalid_request', message: err.message } });
+      if (err.statusCode && err.statusCode < 500)
+        return reply
+          .code(err.statusCode)
+          .send({ error: { code: (err.code ?? 'bad_request').toLowerCase(), message: err.message } });
+      req.log.error({ err }, 'request failed');
+      return reply
+        .code(500)
+        .send({ error: { code: 'internal', message: 'internal error (see the server log)' } });
+    },
+  );
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
+    reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
   );
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Customs API', version: VERSION, description: 'Container image scanning service' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (cst_…)' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (cst_…)' } },
+      },
       security: [{ bearer: [] }],
     },
   });
@@ -69,7 +81,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness', tags: ['operations'], security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+    {
+      schema: {
+        summary: 'Liveness',
+        tags: ['operations'],
+        security: [],
+        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+      },
+    },
     async () => ({ status: 'ok' }),
   );
   app.get(
@@ -91,7 +110,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       } catch (err) {
         throw new HttpError(503, 'store_unavailable', (err as Error).message);
       }
-      if (!VulnStore.exists(deps.dbPath)) throw new HttpError(503, 'no_vulnerability_database', `no database at ${deps.dbPath}`);
+      if (!VulnStore.exists(deps.dbPath))
+        throw new HttpError(503, 'no_vulnerability_database', `no database at ${deps.dbPath}`);
       return { status: 'ready', database: deps.db.engine };
     },
   );
@@ -99,7 +119,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     '/metrics',
     {
       config: { permission: 'read' },
-      schema: { summary: 'Prometheus metrics', tags: ['operations'], response: { 200: { type: 'string' }, ...authErrors } },
+      schema: {
+        summary: 'Prometheus metrics',
+        tags: ['operations'],
+        response: { 200: { type: 'string' }, ...authErrors },
+      },
     },
     async (_req, reply) => {
       reply.type(deps.metrics.registry.contentType);

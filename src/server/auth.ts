@@ -30,9 +30,14 @@ export function requirePermission(db: Db) {
     const need = req.routeOptions.config?.permission;
     if (!need) return;
     const p = await principalOf(db, req);
-    if (!p) throw new HttpError(401, 'unauthorized', 'a valid API token is required (Authorization: Bearer …)');
+    if (!p)
+      throw new HttpError(401, 'unauthorized', 'a valid API token is required (Authorization: Bearer …)');
     if (!p.permissions.includes(need))
-      throw new HttpError(403, 'forbidden', `this token (role ${p.role}) may not ${need === 'admin' ? 'change settings' : need}`);
+      throw new HttpError(
+        403,
+        'forbidden',
+        `this token (role ${p.role}) may not ${need === 'admin' ? 'change settings' : need}`,
+      );
     req.principal = p;
   };
 }

@@ -29,11 +29,15 @@ export async function pollWatch(s: Services & { box: SecretBox }, w: WatchRecord
   });
   let queued = 0;
   try {
-    const tags = (await client.tags(w.repository)).filter((t) => !/^sha256-[a-f0-9]{64}(\.\w+)?$/.test(t)).slice(0, MAX_TAGS);
+    const tags = (await client.tags(w.repository))
+      .filter((t) => !/^sha256-[a-f0-9]{64}(\.\w+)?$/.test(t))
+      .slice(0, MAX_TAGS);
     for (const tag of tags) {
       const { digest } = await client.manifest(w.repository, tag);
       if (await knownUnderTag(s.db, w, digest, tag)) continue;
-      queued += (await ingestPushes(s, [{ registry: w.registry, repository: w.repository, digest, tag }], 'poll')).queued;
+      queued += (
+        await ingestPushes(s, [{ registry: w.registry, repository: w.repository, digest, tag }], 'poll')
+      ).queued;
     }
   } finally {
     await client.close();

@@ -104,7 +104,12 @@ async function open(c: ServerConfig, supervise: boolean): Promise<Runtime> {
   return { db, box, queue, metrics: new Metrics(queue) };
 }
 
-function startWorkers(rt: Runtime, c: ServerConfig, n: number, log: (m: string, f?: object) => void): Promise<void> {
+function startWorkers(
+  rt: Runtime,
+  c: ServerConfig,
+  n: number,
+  log: (m: string, f?: object) => void,
+): Promise<void> {
   return rt.queue.work(
     (job) =>
       runJob(job, {
@@ -142,7 +147,9 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const where = c.database ? redact(c.database) : join(c.data, 'customs.sqlite');
   app.log.info({ store: where, workers: c.workers, vulndb: c.db }, 'customs server ready');
   if (c.workers > 0) await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m));
-  const stopPoller = startPoller({ db: rt.db, box: rt.box, queue: rt.queue, dbPath: c.db }, (m, f) => app.log.info(f ?? {}, m));
+  const stopPoller = startPoller({ db: rt.db, box: rt.box, queue: rt.queue, dbPath: c.db }, (m, f) =>
+    app.log.info(f ?? {}, m),
+  );
   onSignals(async () => {
     stopPoller();
     await app.close();
@@ -153,10 +160,14 @@ export async function runServer(c: ServerConfig): Promise<void> {
 
 export async function runWorker(c: ServerConfig, concurrency: number): Promise<void> {
   if (!(c.database ?? '').startsWith('postgres'))
-    throw new CustomsError('customs worker shares a PostgreSQL store: give --database postgres://… (embedded SQLite mode runs its workers inside customs server)');
+    throw new CustomsError(
+      'customs worker shares a PostgreSQL store: give --database postgres://… (embedded SQLite mode runs its workers inside customs server)',
+    );
   const rt = await open(c, true);
   const log = (m: string, f?: object) =>
-    process.stdout.write(`${JSON.stringify({ level: 'info', time: Date.now(), pid: process.pid, msg: m, ...f })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ level: 'info', time: Date.now(), pid: process.pid, msg: m, ...f })}\n`,
+    );
   await startWorkers(rt, c, concurrency, log);
   log('customs worker ready', { concurrency, vulndb: c.db });
   onSignals(async () => {

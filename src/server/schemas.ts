@@ -3,7 +3,10 @@ const counts = {
   type: 'object',
   required: ['critical', 'high', 'medium', 'low', 'unknown', 'kev', 'fixable', 'total'],
   properties: Object.fromEntries(
-    ['critical', 'high', 'medium', 'low', 'unknown', 'kev', 'fixable', 'total'].map((k) => [k, { type: 'integer' }]),
+    ['critical', 'high', 'medium', 'low', 'unknown', 'kev', 'fixable', 'total'].map((k) => [
+      k,
+      { type: 'integer' },
+    ]),
   ),
 } as const;
 

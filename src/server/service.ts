@@ -21,15 +21,36 @@ export interface Services {
 }
 
 /** Push events from a webhook: every host must be a configured registry, else nothing is queued. */
-export async function ingestPushes(s: Services, events: PushEvent[], source: string): Promise<{ queued: number }> {
+export async function ingestPushes(
+  s: Services,
+  events: PushEvent[],
+  source: string,
+): Promise<{ queued: number }> {
   for (const host of new Set(events.map((e) => e.registry)))
     if (!(await findRegistry(s.db, host)))
-      throw new HttpError(403, 'registry_not_configured', `registry ${host} is not configured on this server; nothing was queued`);
+      throw new HttpError(
+        403,
+        'registry_not_configured',
+        `registry ${host} is not configured on this server; nothing was queued`,
+      );
   const version = currentDbVersion(s);
   let queued = 0;
   for (const e of events) {
-    if (e.digest) await recordImage(s.db, { registry: e.registry, repository: e.repository, digest: e.digest, tag: e.tag });
-    const job = { kind: 'scan' as const, registry: e.registry, repository: e.repository, digest: e.digest, tag: e.tag, source };
+    if (e.digest)
+      await recordImage(s.db, {
+        registry: e.registry,
+        repository: e.repository,
+        digest: e.digest,
+        tag: e.tag,
+      });
+    const job = {
+      kind: 'scan' as const,
+      registry: e.registry,
+      repository: e.repository,
+      digest: e.digest,
+      tag: e.tag,
+      source,
+    };
     if (await s.queue.enqueue(job, jobKey(job, version))) queued++;
   }
   return { queued };
@@ -58,8 +79,11 @@ export async function ingestReport(s: Services, r: Report): Promise<{ digest: st
   const digest =
     r.image.manifestDigest ??
     r.image.configDigest ??
-    `sha256:${createHash('sha256').update(JSON.stringify(r.packages.map((p) => p.purl).sort())).digest('hex')}`;
-  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new HttpError(400, 'invalid_request', `bad image digest ${digest}`);
+    `sha256:${createHash('sha256')
+      .update(JSON.stringify(r.packages.map((p) => p.purl).sort()))
+      .digest('hex')}`;
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest))
+    throw new HttpError(400, 'invalid_request', `bad image digest ${digest}`);
   const named = r.context?.repository ?? r.image.repoTags?.[0];
   let registry = 'ci';
   let repository = r.image.name || 'unnamed';
@@ -76,7 +100,9 @@ export async function ingestReport(s: Services, r: Report): Promise<{ digest: st
   }
   await saveInventory(s.db, digest, { image: r.image, os: r.os, packages: r.packages, warnings: [] });
   await recordImage(s.db, { registry, repository, digest, tag });
-  const context = Object.fromEntries(Object.entries(r.context ?? {}).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+  const context = Object.fromEntries(
+    Object.entries(r.context ?? {}).filter(([, v]) => typeof v === 'string'),
+  ) as Record<string, string>;
   const job = { kind: 'match' as const, digest, source: 'ci', context };
   const queued = await s.queue.enqueue(job, jobKey(job, currentDbVersion(s)));
   return { digest, queued };

@@ -4,7 +4,12 @@ import { CustomsError } from '../errors.js';
 import { isRole, PERMISSIONS, ROLES } from '../server/roles.js';
 import { now, type Db } from './db.js';
 
-const scryptAsync = promisify(scrypt) as (pw: string, salt: Buffer, len: number, o: object) => Promise<Buffer>;
+const scryptAsync = promisify(scrypt) as (
+  pw: string,
+  salt: Buffer,
+  len: number,
+  o: object,
+) => Promise<Buffer>;
 // scrypt is memory-hard: N=2^15, r=8 costs 32 MiB and ~50 ms a try here.
 const KDF = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
@@ -142,7 +147,10 @@ export async function checkPassword(password: string, stored: string): Promise<b
   return timingSafeEqual(want, got);
 }
 
-export async function createUser(db: Db, u: { name: string; role: string; password: string }): Promise<number> {
+export async function createUser(
+  db: Db,
+  u: { name: string; role: string; password: string },
+): Promise<number> {
   if (!isRole(u.role) || u.role === 'webhook') throw new CustomsError(`unknown user role "${u.role}"`);
   if (u.password.length < 12) throw new CustomsError('a password needs at least 12 characters');
   const row = await db.k
@@ -159,7 +167,11 @@ export async function authenticate(
   name: string,
   password: string,
 ): Promise<{ id: number; role: string } | undefined> {
-  const u = await db.k.selectFrom('users').select(['id', 'role', 'password_hash']).where('name', '=', name).executeTakeFirst();
+  const u = await db.k
+    .selectFrom('users')
+    .select(['id', 'role', 'password_hash'])
+    .where('name', '=', name)
+    .executeTakeFirst();
   const ok = await checkPassword(password, u?.password_hash ?? DUMMY);
   return u && ok ? { id: u.id, role: u.role } : undefined;
 }

@@ -37,7 +37,16 @@ export interface ScanSummaryRow {
   createdAt: string;
   grade: string;
   risk: number;
-  counts: { critical: number; high: number; medium: number; low: number; unknown: number; kev: number; fixable: number; total: number };
+  counts: {
+    critical: number;
+    high: number;
+    medium: number;
+    low: number;
+    unknown: number;
+    kev: number;
+    fixable: number;
+    total: number;
+  };
 }
 
 const pack = (v: unknown) => gzipSync(Buffer.from(JSON.stringify(v)));
@@ -67,7 +76,11 @@ export async function recordImage(db: Db, ref: ImageRef): Promise<void> {
         .execute();
       for (const o of others) {
         const tags = (JSON.parse(o.tags) as string[]).filter((x) => x !== ref.tag);
-        await tx.updateTable('images').set({ tags: JSON.stringify(tags) }).where('id', '=', o.id).execute();
+        await tx
+          .updateTable('images')
+          .set({ tags: JSON.stringify(tags) })
+          .where('id', '=', o.id)
+          .execute();
       }
     }
     if (row) {
@@ -75,7 +88,11 @@ export async function recordImage(db: Db, ref: ImageRef): Promise<void> {
       if (ref.tag && !tags.includes(ref.tag)) tags.push(ref.tag);
       await tx
         .updateTable('images')
-        .set({ tags: JSON.stringify(tags), last_seen: t, ...(ref.platform ? { platform: ref.platform } : {}) })
+        .set({
+          tags: JSON.stringify(tags),
+          last_seen: t,
+          ...(ref.platform ? { platform: ref.platform } : {}),
+        })
         .where('id', '=', row.id)
         .execute();
     } else {
@@ -98,7 +115,12 @@ export async function recordImage(db: Db, ref: ImageRef): Promise<void> {
 }
 
 async function latestScanId(k: Db['k'], digest: string): Promise<number | undefined> {
-  const r = await k.selectFrom('scans').select('id').where('digest', '=', digest).orderBy('id', 'desc').executeTakeFirst();
+  const r = await k
+    .selectFrom('scans')
+    .select('id')
+    .where('digest', '=', digest)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
   return r?.id;
 }
 
@@ -111,7 +133,11 @@ export async function saveInventory(db: Db, digest: string, inv: StoredInventory
 }
 
 export async function loadInventory(db: Db, digest: string): Promise<StoredInventory | undefined> {
-  const r = await db.k.selectFrom('inventories').select('data').where('digest', '=', digest).executeTakeFirst();
+  const r = await db.k
+    .selectFrom('inventories')
+    .select('data')
+    .where('digest', '=', digest)
+    .executeTakeFirst();
   return r ? unpack<StoredInventory>(r.data) : undefined;
 }
 
@@ -131,7 +157,14 @@ export async function findScan(db: Db, digest: string, dbVersion: string): Promi
  */
 export async function saveScan(
   db: Db,
-  s: { digest: string; dbVersion: string; source: string; context?: object; result: ScanResult; durationMs: number },
+  s: {
+    digest: string;
+    dbVersion: string;
+    source: string;
+    context?: object;
+    result: ScanResult;
+    durationMs: number;
+  },
 ): Promise<{ id: number; created: boolean }> {
   const sum = s.result.summary;
   const risk = s.result.findings.reduce((a, f) => a + f.risk.score, 0);
@@ -207,7 +240,10 @@ const SUMMARY_COLUMNS = [
 ] as const;
 
 /** Newest first, one page at a time; the cursor is opaque to clients (last_seen and id). */
-export async function listImages(db: Db, f: ImageFilter): Promise<{ items: ImageSummary[]; next: string | null }> {
+export async function listImages(
+  db: Db,
+  f: ImageFilter,
+): Promise<{ items: ImageSummary[]; next: string | null }> {
   let q = db.k
     .selectFrom('images')
     .leftJoin('scans as s', 's.id', 'images.latest_scan_id')
@@ -224,7 +260,10 @@ export async function listImages(db: Db, f: ImageFilter): Promise<{ items: Image
   if (f.cursor) {
     const [ls, id] = Buffer.from(f.cursor, 'base64url').toString('utf8').split('|');
     q = q.where((eb) =>
-      eb.or([eb('images.last_seen', '<', ls), eb.and([eb('images.last_seen', '=', ls), eb('images.id', '<', Number(id))])]),
+      eb.or([
+        eb('images.last_seen', '<', ls),
+        eb.and([eb('images.last_seen', '=', ls), eb('images.id', '<', Number(id))]),
+      ]),
     );
   }
   const rows = await q.execute();
@@ -232,7 +271,10 @@ export async function listImages(db: Db, f: ImageFilter): Promise<{ items: Image
   const last = page[page.length - 1];
   return {
     items: page.map(summaryOf),
-    next: rows.length > f.limit && last ? Buffer.from(`${last.last_seen}|${last.id}`).toString('base64url') : null,
+    next:
+      rows.length > f.limit && last
+        ? Buffer.from(`${last.last_seen}|${last.id}`).toString('base64url')
+        : null,
   };
 }
 
@@ -315,6 +357,9 @@ export async function getImage(
 }
 
 export async function scanCount(db: Db): Promise<number> {
-  const r = await db.k.selectFrom('scans').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const r = await db.k
+    .selectFrom('scans')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }

@@ -59,7 +59,11 @@ function migrations(engine: Engine): Record<string, Migration> {
           .addUniqueConstraint('images_ref', ['registry', 'repository', 'digest'])
           .execute();
         await db.schema.createIndex('images_seen').on('images').columns(['last_seen', 'id']).execute();
-        await db.schema.createIndex('images_repo').on('images').columns(['repository', 'last_seen']).execute();
+        await db.schema
+          .createIndex('images_repo')
+          .on('images')
+          .columns(['repository', 'last_seen'])
+          .execute();
         await db.schema.createIndex('images_digest').on('images').column('digest').execute();
         await db.schema
           .createTable('inventories')
@@ -142,7 +146,8 @@ export async function migrate(db: Kysely<any>, engine: Engine): Promise<void> {
     if (/corrupted migrations/i.test(msg))
       throw new CustomsError(`the service database was written by a newer Customs (${msg})`);
     const failed = results?.find((r) => r.status === 'Error');
-    throw new CustomsError(`migration ${failed?.migrationName ?? ''} failed: ${msg}`, undefined, { cause: error });
+    throw new CustomsError(`migration ${failed?.migrationName ?? ''} failed: ${msg}`, undefined, {
+      cause: error,
+    });
   }
-
 }

@@ -38,13 +38,19 @@ export async function upsertRegistry(
   r: { url: string; insecure?: boolean } & RegistrySecrets,
 ): Promise<RegistryRecord> {
   const host = registryHost(r.url);
-  const secrets: RegistrySecrets = { username: r.username, password: r.password, webhookSecret: r.webhookSecret };
+  const secrets: RegistrySecrets = {
+    username: r.username,
+    password: r.password,
+    webhookSecret: r.webhookSecret,
+  };
   const sealed = secrets.username || secrets.password || secrets.webhookSecret ? box.seal(secrets) : null;
   const values = { host, url: r.url, insecure: r.insecure ? 1 : 0, secrets: sealed, created_at: now() };
   await db.k
     .insertInto('registries')
     .values(values)
-    .onConflict((oc) => oc.column('host').doUpdateSet({ url: values.url, insecure: values.insecure, secrets: values.secrets }))
+    .onConflict((oc) =>
+      oc.column('host').doUpdateSet({ url: values.url, insecure: values.insecure, secrets: values.secrets }),
+    )
     .execute();
   return (await findRegistry(db, host))!.record;
 }
@@ -53,12 +59,20 @@ export async function findRegistry(
   db: Db,
   host: string,
 ): Promise<{ record: RegistryRecord; sealed: string | null } | undefined> {
-  const row = await db.k.selectFrom('registries').selectAll().where('host', '=', host.toLowerCase()).executeTakeFirst();
+  const row = await db.k
+    .selectFrom('registries')
+    .selectAll()
+    .where('host', '=', host.toLowerCase())
+    .executeTakeFirst();
   return row ? { record: toRecord(row, row.secrets ? undefined : {}), sealed: row.secrets } : undefined;
 }
 
 /** Secrets of a registry, opened (for the worker's pulls and the webhook receivers only). */
-export async function registrySecrets(db: Db, box: SecretBox, host: string): Promise<RegistrySecrets | undefined> {
+export async function registrySecrets(
+  db: Db,
+  box: SecretBox,
+  host: string,
+): Promise<RegistrySecrets | undefined> {
   const r = await findRegistry(db, host);
   if (!r) return undefined;
   return r.sealed ? box.open<RegistrySecrets>(r.sealed) : {};

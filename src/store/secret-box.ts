@@ -14,7 +14,8 @@ export class SecretBox {
   static fromEnvOrFile(file: string): SecretBox {
     const env = process.env.CUSTOMS_SECRET_KEY;
     if (env) return new SecretBox(SecretBox.check(Buffer.from(env, 'base64'), 'CUSTOMS_SECRET_KEY'));
-    if (existsSync(file)) return new SecretBox(SecretBox.check(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'), file));
+    if (existsSync(file))
+      return new SecretBox(SecretBox.check(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'), file));
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const key = randomBytes(32);
     writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
@@ -40,7 +41,9 @@ export class SecretBox {
       d.setAuthTag(raw.subarray(12, 28));
       return JSON.parse(Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8')) as T;
     } catch {
-      throw new CustomsError('stored registry secrets cannot be opened with this secret key (was the key changed?)');
+      throw new CustomsError(
+        'stored registry secrets cannot be opened with this secret key (was the key changed?)',
+      );
     }
   }
 }

@@ -64,7 +64,13 @@ export async function targets(): Promise<Target[]> {
   const pom = 'groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n';
   const inner = zipSync({ 'META-INF/maven/g/a/pom.properties': strToU8(pom), 'A.class': new Uint8Array(16) });
   const jarSeed = Buffer.from(
-    zipSync({ 'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\r\nImplementation-Version: 1.2\r\n\r\n'), 'BOOT-INF/lib/x.jar': [inner, { level: 0 }] }, { level: 0 }),
+    zipSync(
+      {
+        'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\r\nImplementation-Version: 1.2\r\n\r\n'),
+        'BOOT-INF/lib/x.jar': [inner, { level: 0 }],
+      },
+      { level: 0 },
+    ),
   );
   const rpmSeeds = [
     f('rpm/amazonlinux2023-sqlite/rpmdb.sqlite'),
@@ -82,14 +88,33 @@ export async function targets(): Promise<Target[]> {
       name: 'layer reader (streamed tar)',
       seeds: [tarSeed],
       run: (b) =>
-        readLayer(Readable.from([b]), { index: 0 }, wantsAll, { ...defaultLimits, budget: new MemoryBudget(defaultLimits.maxHeldBytes) }),
+        readLayer(Readable.from([b]), { index: 0 }, wantsAll, {
+          ...defaultLimits,
+          budget: new MemoryBudget(defaultLimits.maxHeldBytes),
+        }),
     },
-    { name: 'apk installed database', seeds: [f('apk/syft-apk/base'), f('apk/syft-apk/multiple-1/lib/apk/db/installed')], run: (b) => parseApkDb(text(b)) },
-    { name: 'dpkg status', seeds: [f('dpkg/syft-dpkg/image-dpkg/var/lib/dpkg/status')], run: (b) => parseDpkgStatus(text(b)) },
+    {
+      name: 'apk installed database',
+      seeds: [f('apk/syft-apk/base'), f('apk/syft-apk/multiple-1/lib/apk/db/installed')],
+      run: (b) => parseApkDb(text(b)),
+    },
+    {
+      name: 'dpkg status',
+      seeds: [f('dpkg/syft-dpkg/image-dpkg/var/lib/dpkg/status')],
+      run: (b) => parseDpkgStatus(text(b)),
+    },
     { name: 'rpm databases (SQLite, NDB, Berkeley DB)', seeds: rpmSeeds, run: (b) => parseRpmdb(b) },
     { name: 'rpm header blobs', seeds: ndbBlobs(rpmSeeds[1]).slice(0, 3), run: (b) => parseHeader(b) },
     { name: 'java archives (nested jars)', seeds: [jarSeed], run: (b) => readJavaArchive(b, 'app.jar') },
-    { name: 'secret rules', seeds: [Buffer.from(`password = "S3cr3t-Pa55w0rd-xyz"\nAKIAIOSFODNN7EXAMPLQ\n-----BEGIN RSA PRIVATE KEY-----\nMIIEabc123abc123abc123\n-----END RSA PRIVATE KEY-----\n`)], run: (b) => findSecrets(b.toString('latin1')) },
+    {
+      name: 'secret rules',
+      seeds: [
+        Buffer.from(
+          `password = "S3cr3t-Pa55w0rd-xyz"\nAKIAIOSFODNN7EXAMPLQ\n-----BEGIN RSA PRIVATE KEY-----\nMIIEabc123abc123abc123\n-----END RSA PRIVATE KEY-----\n`,
+        ),
+      ],
+      run: (b) => findSecrets(b.toString('latin1')),
+    },
     ...lockfiles(),
   ];
 }
@@ -108,7 +133,10 @@ function lockfiles(): Target[] {
     lf('Cargo.lock', ['cargo/syft-rust/image-audit/Cargo.lock'], parseCargoLock),
     lf('go.mod', ['go/trivy-go-mod/replaced/go.mod'], parseGoMod),
     lf('poetry.lock', ['pypi/syft-python/pypi-remote/poetry.lock'], parsePoetryLock),
-    { ...lf('requirements.txt', ['pypi/trivy-requirements-txt/requirements_flask.txt'], () => undefined), run: (b) => parseRequirements(b) },
+    {
+      ...lf('requirements.txt', ['pypi/trivy-requirements-txt/requirements_flask.txt'], () => undefined),
+      run: (b) => parseRequirements(b),
+    },
   ];
 }
 

@@ -36,7 +36,10 @@ export function customsAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } =
 }
 
 /** Run the built CLI and sample its resident memory from /proc while it runs (peak in MiB). */
-export function customsPeak(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult & { peakMiB: number }> {
+export function customsPeak(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult & { peakMiB: number }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env } });
     let stdout = '';

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -23,7 +24,11 @@ export class CustomsProcess {
   }
 
   async waitForLog(re: RegExp, ms = 20_000): Promise<void> {
-    await waitFor(() => re.test(this.log), ms, `log ${re} of customs ${this.args[0]}:\n${this.log.slice(-3000)}`);
+    await waitFor(
+      () => re.test(this.log),
+      ms,
+      `log ${re} of customs ${this.args[0]}:\n${this.log.slice(-3000)}`,
+    );
   }
 
   /** Stop as an orchestrator would (SIGTERM), or kill outright. */
@@ -64,7 +69,11 @@ export class CustomsServer extends CustomsProcess {
   }
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await cond()) return;
@@ -81,7 +90,10 @@ export function makeToken(storeArgs: string[], role: string, extra: string[] = [
 }
 
 interface OpenApiDoc {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >;
 }
 
 /**
@@ -125,7 +137,8 @@ export class Api {
   }
 
   get = (path: string, headers?: Record<string, string>) => this.call('GET', path, undefined, headers);
-  post = (path: string, body: unknown, headers?: Record<string, string>) => this.call('POST', path, body, headers);
+  post = (path: string, body: unknown, headers?: Record<string, string>) =>
+    this.call('POST', path, body, headers);
   del = (path: string) => this.call('DELETE', path);
 
   private async check(method: string, path: string, status: number, body: unknown): Promise<void> {
@@ -139,11 +152,16 @@ export class Api {
     const op = doc.paths[template][method.toLowerCase()];
     if (!op) throw new Error(`${method} ${template} is not in the OpenAPI document`);
     const resp = op.responses[String(status)];
-    if (!resp) throw new Error(`${method} ${template} answered ${status}, which the document does not list: ${JSON.stringify(body)}`);
+    if (!resp)
+      throw new Error(
+        `${method} ${template} answered ${status}, which the document does not list: ${JSON.stringify(body)}`,
+      );
     const schema = resp.content?.['application/json']?.schema;
     if (!schema || status === 204) return;
     const validate = this.ajv.compile(schema);
     if (!validate(body))
-      throw new Error(`${method} ${p} ${status}: body does not match the document: ${this.ajv.errorsText(validate.errors)}`);
+      throw new Error(
+        `${method} ${p} ${status}: body does not match the document: ${this.ajv.errorsText(validate.errors)}`,
+      );
   }
 }

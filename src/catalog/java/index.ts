@@ -57,7 +57,9 @@ export const javaArchiveCataloger = probeCataloger<ProbeResult>({
     for (const w of r.warnings) ctx.warnings.push(`${where.path}${w}`);
     for (const a of r.artifacts)
       if (!a.groupId)
-        ctx.warnings.push(`${where.path}${a.nestPath}: no Maven group id (no pom.properties); named ${a.artifactId} ${a.version} from the file`);
+        ctx.warnings.push(
+          `${where.path}${a.nestPath}: no Maven group id (no pom.properties); named ${a.artifactId} ${a.version} from the file`,
+        );
     return r.artifacts.map((a) => ({
       // Maven advisories name packages groupId:artifactId.
       name: a.groupId ? `${a.groupId}:${a.artifactId}` : a.artifactId,

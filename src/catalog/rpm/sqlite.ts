@@ -26,12 +26,16 @@ export function sqliteBlobs(buf: Buffer): Buffer[] {
     db.pragma('trusted_schema = OFF');
     db.pragma('temp_store = MEMORY');
     db.pragma(`hard_heap_limit = ${256 * 1024 * 1024}`);
-    const kind = db.prepare("SELECT type FROM sqlite_master WHERE name = 'Packages'").get() as { type?: string } | undefined;
+    const kind = db.prepare("SELECT type FROM sqlite_master WHERE name = 'Packages'").get() as
+      { type?: string } | undefined;
     if (kind?.type !== 'table') throw new CustomsError('not an rpm SQLite database: Packages is not a table');
     const out: Buffer[] = [];
     let bytes = 0;
-    for (const r of db.prepare('SELECT blob FROM Packages ORDER BY hnum').iterate() as Iterable<{ blob: unknown }>) {
-      if (!Buffer.isBuffer(r.blob)) throw new CustomsError('corrupt rpm SQLite database: a package header is not a blob');
+    for (const r of db.prepare('SELECT blob FROM Packages ORDER BY hnum').iterate() as Iterable<{
+      blob: unknown;
+    }>) {
+      if (!Buffer.isBuffer(r.blob))
+        throw new CustomsError('corrupt rpm SQLite database: a package header is not a blob');
       bytes += r.blob.length;
       if (out.length >= 200_000 || bytes > 1024 ** 3)
         throw new CustomsError('rpm SQLite database too large (over 200,000 packages or 1 GiB of headers)');

@@ -49,7 +49,13 @@ export class TarStore implements BlobStore {
     const counted = new ByteCounter();
     const piping = (
       dec
-        ? pipeline(rest, counted, dec, sizeGuard('the archive', limits, counted, limits.maxLayerBytes * 4), extract)
+        ? pipeline(
+            rest,
+            counted,
+            dec,
+            sizeGuard('the archive', limits, counted, limits.maxLayerBytes * 4),
+            extract,
+          )
         : pipeline(rest, extract)
     ).catch((e: unknown) => e);
     let buffered = 0;

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { CustomsError } from '../../errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
-import { authenticate, createToken, createUser, expiryFrom, listTokens, revokeToken } from '../../store/auth.js';
+import {
+  authenticate,
+  createToken,
+  createUser,
+  expiryFrom,
+  listTokens,
+  revokeToken,
+} from '../../store/auth.js';
 import type { Db } from '../../store/db.js';
 import { deleteRegistry, findRegistry, listRegistries, upsertRegistry } from '../../store/registries.js';
 import { deleteWatch, listWatches, upsertWatch } from '../../store/watches.js';
@@ -23,12 +30,15 @@ async function asBadRequest<T>(f: () => Promise<T>): Promise<T> {
 export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox; queue: JobQueue }): void {
   const { db, box, queue } = deps;
 
-  app.post<{ Body: { url: string; insecure?: boolean; username?: string; password?: string; webhookSecret?: string } }>(
+  app.post<{
+    Body: { url: string; insecure?: boolean; username?: string; password?: string; webhookSecret?: string };
+  }>(
     '/api/v1/registries',
     {
       config: { permission: 'admin' },
       schema: {
-        summary: 'Configure a registry the server may pull from (credentials are stored encrypted, never returned)',
+        summary:
+          'Configure a registry the server may pull from (credentials are stored encrypted, never returned)',
         tags: ['settings'],
         body: {
           type: 'object',
@@ -56,7 +66,11 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     '/api/v1/registries',
     {
       config: { permission: 'admin' },
-      schema: { summary: 'Configured registries (no secrets)', tags: ['settings'], response: { 200: { type: 'array', items: registryRecord }, ...authErrors } },
+      schema: {
+        summary: 'Configured registries (no secrets)',
+        tags: ['settings'],
+        response: { 200: { type: 'array', items: registryRecord }, ...authErrors },
+      },
     },
     async () => listRegistries(db, box),
   );
@@ -73,7 +87,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      if (!(await deleteRegistry(db, req.params.host))) throw new HttpError(404, 'not_found', `no registry ${req.params.host}`);
+      if (!(await deleteRegistry(db, req.params.host)))
+        throw new HttpError(404, 'not_found', `no registry ${req.params.host}`);
       reply.code(204);
       return null;
     },
@@ -98,7 +113,11 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
           },
         },
         response: {
-          201: { type: 'object', required: ['id', 'token'], properties: { id: { type: 'integer' }, token: { type: 'string' } } },
+          201: {
+            type: 'object',
+            required: ['id', 'token'],
+            properties: { id: { type: 'integer' }, token: { type: 'string' } },
+          },
           400: errorSchema,
           ...authErrors,
         },
@@ -106,7 +125,12 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
     async (req, reply) => {
       const t = await asBadRequest(async () =>
-        createToken(db, { name: req.body.name, role: req.body.role, scopes: req.body.scopes, expiresAt: expiryFrom(req.body.expires) }),
+        createToken(db, {
+          name: req.body.name,
+          role: req.body.role,
+          scopes: req.body.scopes,
+          expiresAt: expiryFrom(req.body.expires),
+        }),
       );
       reply.code(201);
       return t;
@@ -117,7 +141,11 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     '/api/v1/tokens',
     {
       config: { permission: 'admin' },
-      schema: { summary: 'API tokens (never their secret)', tags: ['settings'], response: { 200: { type: 'array', items: tokenRecord }, ...authErrors } },
+      schema: {
+        summary: 'API tokens (never their secret)',
+        tags: ['settings'],
+        response: { 200: { type: 'array', items: tokenRecord }, ...authErrors },
+      },
     },
     async () => listTokens(db),
   );
@@ -134,7 +162,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      if (!(await revokeToken(db, req.params.id))) throw new HttpError(404, 'not_found', `no live token ${req.params.id}`);
+      if (!(await revokeToken(db, req.params.id)))
+        throw new HttpError(404, 'not_found', `no live token ${req.params.id}`);
       reply.code(204);
       return null;
     },
@@ -157,7 +186,12 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
             password: { type: 'string', minLength: 12, maxLength: 1000 },
           },
         },
-        response: { 201: { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } }, 400: errorSchema, 409: errorSchema, ...authErrors },
+        response: {
+          201: { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } },
+          400: errorSchema,
+          409: errorSchema,
+          ...authErrors,
+        },
       },
     },
     async (req, reply) => {
@@ -166,7 +200,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
         reply.code(201);
         return { id };
       } catch (err) {
-        if (/unique|duplicate/i.test((err as Error).message)) throw new HttpError(409, 'conflict', `user ${req.body.name} exists`);
+        if (/unique|duplicate/i.test((err as Error).message))
+          throw new HttpError(409, 'conflict', `user ${req.body.name} exists`);
         throw err;
       }
     },
@@ -183,13 +218,20 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
           type: 'object',
           required: ['username', 'password'],
           additionalProperties: false,
-          properties: { username: { type: 'string', maxLength: 200 }, password: { type: 'string', maxLength: 1000 } },
+          properties: {
+            username: { type: 'string', maxLength: 200 },
+            password: { type: 'string', maxLength: 1000 },
+          },
         },
         response: {
           200: {
             type: 'object',
             required: ['token', 'role', 'expiresAt'],
-            properties: { token: { type: 'string' }, role: { type: 'string' }, expiresAt: { type: 'string' } },
+            properties: {
+              token: { type: 'string' },
+              role: { type: 'string' },
+              expiresAt: { type: 'string' },
+            },
           },
           400: errorSchema,
           401: errorSchema,
@@ -200,7 +242,12 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       const u = await authenticate(db, req.body.username, req.body.password);
       if (!u) throw new HttpError(401, 'unauthorized', 'wrong user name or password');
       const expiresAt = expiryFrom('12h')!;
-      const { token } = await createToken(db, { name: `session:${req.body.username}`, role: u.role, userId: u.id, expiresAt });
+      const { token } = await createToken(db, {
+        name: `session:${req.body.username}`,
+        role: u.role,
+        userId: u.id,
+        expiresAt,
+      });
       return { token, role: u.role, expiresAt };
     },
   );
@@ -232,7 +279,11 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
           additionalProperties: false,
           properties: {
             registry: { type: 'string', pattern: '^[a-zA-Z0-9.-]+(:\\d{1,5})?$' },
-            repository: { type: 'string', pattern: '^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$', maxLength: 255 },
+            repository: {
+              type: 'string',
+              pattern: '^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$',
+              maxLength: 255,
+            },
             intervalSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
           },
         },
@@ -242,9 +293,17 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     async (req, reply) => {
       const registry = req.body.registry.toLowerCase();
       if (!(await findRegistry(db, registry)))
-        throw new HttpError(404, 'registry_not_configured', `registry ${registry} is not configured; add it first`);
+        throw new HttpError(
+          404,
+          'registry_not_configured',
+          `registry ${registry} is not configured; add it first`,
+        );
       reply.code(201);
-      return upsertWatch(db, { registry, repository: req.body.repository, intervalSeconds: req.body.intervalSeconds ?? 300 });
+      return upsertWatch(db, {
+        registry,
+        repository: req.body.repository,
+        intervalSeconds: req.body.intervalSeconds ?? 300,
+      });
     },
   );
 
@@ -252,7 +311,11 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     '/api/v1/watches',
     {
       config: { permission: 'admin' },
-      schema: { summary: 'Watched repositories', tags: ['settings'], response: { 200: { type: 'array', items: watchRecord }, ...authErrors } },
+      schema: {
+        summary: 'Watched repositories',
+        tags: ['settings'],
+        response: { 200: { type: 'array', items: watchRecord }, ...authErrors },
+      },
     },
     async () => listWatches(db),
   );
@@ -269,7 +332,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      if (!(await deleteWatch(db, req.params.id))) throw new HttpError(404, 'not_found', `no watch ${req.params.id}`);
+      if (!(await deleteWatch(db, req.params.id)))
+        throw new HttpError(404, 'not_found', `no watch ${req.params.id}`);
       reply.code(204);
       return null;
     },
@@ -294,7 +358,12 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
                 type: 'array',
                 items: {
                   type: 'object',
-                  properties: { key: { type: 'string' }, reason: { type: 'string' }, attempts: { type: 'integer' }, job: { type: 'object', additionalProperties: true } },
+                  properties: {
+                    key: { type: 'string' },
+                    reason: { type: 'string' },
+                    attempts: { type: 'integer' },
+                    job: { type: 'object', additionalProperties: true },
+                  },
                 },
               },
             },

@@ -6,7 +6,16 @@ import type { Services } from '../service.js';
 
 export function imageRoutes(app: FastifyInstance, s: Services): void {
   app.get<{
-    Querystring: { repository?: string; tag?: string; digest?: string; severity?: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN'; kev?: boolean; fixable?: boolean; cursor?: string; limit: number };
+    Querystring: {
+      repository?: string;
+      tag?: string;
+      digest?: string;
+      severity?: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN';
+      kev?: boolean;
+      fixable?: boolean;
+      cursor?: string;
+      limit: number;
+    };
   }>(
     '/api/v1/images',
     {
@@ -21,7 +30,11 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
             repository: { type: 'string' },
             tag: { type: 'string' },
             digest: { type: 'string' },
-            severity: { type: 'string', enum: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], description: 'images with at least one finding of this severity' },
+            severity: {
+              type: 'string',
+              enum: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'],
+              description: 'images with at least one finding of this severity',
+            },
             kev: { type: 'boolean', description: 'images with a finding in CISA KEV' },
             fixable: { type: 'boolean', description: 'images with a fixable finding' },
             cursor: { type: 'string' },
@@ -49,7 +62,10 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
       schema: {
         summary: 'One image by digest: where it was seen and its latest scan with findings',
         tags: ['images'],
-        params: { type: 'object', properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } } },
+        params: {
+          type: 'object',
+          properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
+        },
         response: { 200: imageDetail, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },

@@ -9,7 +9,10 @@ import { ingestPushes, ingestReport, type Report, type Services } from '../servi
 import { receivers } from '../webhooks/index.js';
 import { MalformedEvent, type PushEvent } from '../webhooks/types.js';
 
-export function ingestRoutes(app: FastifyInstance, s: Services & { box: SecretBox; metrics: Metrics; db: Db }): void {
+export function ingestRoutes(
+  app: FastifyInstance,
+  s: Services & { box: SecretBox; metrics: Metrics; db: Db },
+): void {
   const accepted = {
     type: 'object',
     required: ['queued'],
@@ -55,12 +58,24 @@ export function ingestRoutes(app: FastifyInstance, s: Services & { box: SecretBo
             const secrets = await registrySecrets(s.db, s.box, host);
             if (!secrets) {
               count('refused');
-              throw new HttpError(403, 'registry_not_configured', `registry ${host} is not configured on this server; nothing was queued`);
+              throw new HttpError(
+                403,
+                'registry_not_configured',
+                `registry ${host} is not configured on this server; nothing was queued`,
+              );
             }
-            const raw = { body: req.rawBody ?? Buffer.alloc(0), headers: req.headers, query: req.query as Record<string, string> };
+            const raw = {
+              body: req.rawBody ?? Buffer.alloc(0),
+              headers: req.headers,
+              query: req.query as Record<string, string>,
+            };
             if (!secrets.webhookSecret || !r.verify!(raw, secrets.webhookSecret)) {
               count('bad_signature');
-              throw new HttpError(401, 'bad_signature', `the ${r.name} webhook signature or secret does not verify`);
+              throw new HttpError(
+                401,
+                'bad_signature',
+                `the ${r.name} webhook signature or secret does not verify`,
+              );
             }
           }
         }
@@ -106,7 +121,12 @@ export function ingestRoutes(app: FastifyInstance, s: Services & { box: SecretBo
                 type: 'object',
                 required: ['name', 'version', 'type', 'purl'],
                 additionalProperties: true,
-                properties: { name: { type: 'string' }, version: { type: 'string' }, type: { type: 'string' }, purl: { type: 'string' } },
+                properties: {
+                  name: { type: 'string' },
+                  version: { type: 'string' },
+                  type: { type: 'string' },
+                  purl: { type: 'string' },
+                },
               },
             },
             context: {

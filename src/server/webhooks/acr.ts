@@ -10,7 +10,8 @@ export const acr: WebhookReceiver = {
     const b = obj(body);
     const target = obj(b?.target);
     const host = str(obj(b?.request)?.host);
-    if (!b || !target || !host) throw new MalformedEvent('expected an ACR event with target and request.host');
+    if (!b || !target || !host)
+      throw new MalformedEvent('expected an ACR event with target and request.host');
     if (b.action !== 'push') return [];
     const repository = str(target.repository);
     if (!repository) throw new MalformedEvent('an event without target.repository');

@@ -25,10 +25,21 @@ export const github: WebhookReceiver = {
     const version = obj(pkg.package_version);
     const tag = obj(obj(version?.container_metadata)?.tag);
     const url = str(version?.package_url);
-    const digest = str(tag?.digest) ?? (str(version?.version)?.startsWith('sha256:') ? str(version?.version) : undefined);
+    const digest =
+      str(tag?.digest) ?? (str(version?.version)?.startsWith('sha256:') ? str(version?.version) : undefined);
     const ref = url
       ? splitRef(url)
-      : { registry: 'ghcr.io', repository: `${str(pkg.namespace) ?? ''}/${str(pkg.name) ?? ''}`.toLowerCase() };
-    return [checked({ registry: ref.registry, repository: ref.repository.toLowerCase(), digest, tag: str(tag?.name) ?? ('tag' in ref ? ref.tag : undefined) })];
+      : {
+          registry: 'ghcr.io',
+          repository: `${str(pkg.namespace) ?? ''}/${str(pkg.name) ?? ''}`.toLowerCase(),
+        };
+    return [
+      checked({
+        registry: ref.registry,
+        repository: ref.repository.toLowerCase(),
+        digest,
+        tag: str(tag?.name) ?? ('tag' in ref ? ref.tag : undefined),
+      }),
+    ];
   },
 };

@@ -1,5 +1,13 @@
 import { secretHeaderMatches } from './secret-header.js';
-import { checked, MalformedEvent, obj, splitRef, str, type PushEvent, type WebhookReceiver } from './types.js';
+import {
+  checked,
+  MalformedEvent,
+  obj,
+  splitRef,
+  str,
+  type PushEvent,
+  type WebhookReceiver,
+} from './types.js';
 
 /**
  * Harbor's webhook policy (HTTP notify type, JSON payload): PUSH_ARTIFACT events, authenticated
@@ -12,7 +20,8 @@ export const harbor: WebhookReceiver = {
   events(body) {
     const b = obj(body);
     const data = obj(b?.event_data);
-    if (!b || !data || !Array.isArray(data.resources)) throw new MalformedEvent('expected a Harbor event with event_data.resources');
+    if (!b || !data || !Array.isArray(data.resources))
+      throw new MalformedEvent('expected a Harbor event with event_data.resources');
     if (b.type !== 'PUSH_ARTIFACT' && b.type !== 'pushImage') return [];
     const out: PushEvent[] = [];
     for (const raw of data.resources) {

@@ -40,7 +40,8 @@ const HOST = /^[a-z0-9.-]+(?::\d{1,5})?$/i;
 /** An event is queued only when every part is well-formed: nothing from a payload reaches a URL unchecked. */
 export function checked(e: PushEvent): PushEvent {
   if (!HOST.test(e.registry)) throw new MalformedEvent(`bad registry host "${e.registry}"`);
-  if (!REPO.test(e.repository) || e.repository.length > 255) throw new MalformedEvent(`bad repository "${e.repository}"`);
+  if (!REPO.test(e.repository) || e.repository.length > 255)
+    throw new MalformedEvent(`bad repository "${e.repository}"`);
   if (e.digest && !DIGEST.test(e.digest)) throw new MalformedEvent(`bad digest "${e.digest}"`);
   if (e.tag && !TAG.test(e.tag)) throw new MalformedEvent(`bad tag "${e.tag}"`);
   if (!e.digest && !e.tag) throw new MalformedEvent('an event names neither a digest nor a tag');
