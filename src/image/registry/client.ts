@@ -80,6 +80,8 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
 
+const STALL_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
 export class RegistryClient {
   readonly host: string;
   private scheme: 'https' | 'http' | undefined;
@@ -172,17 +174,23 @@ export class RegistryClient {
 
   /** A request with authentication, retries and backoff. `scope` is the repository. */
   async fetch(scope: string, req: Req): Promise<Response> {
+    const started = Date.now();
+    let stalls = 0;
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
         res = await this.authed(scope, req);
       } catch (err) {
         if (err instanceof CustomsError) throw err;
-        if (attempt < this.retries && this.retriable(err)) {
+        // A registry that sent nothing for a whole --timeout is retried once, not --retries times:
+        // four silent 30 s waits made a stalled registry take two minutes.
+        const stalled = STALL_CODES.has(errCode(err));
+        if (stalled) stalls++;
+        if (attempt < this.retries && this.retriable(err) && stalls <= 1) {
           await sleep(this.backoff(attempt));
           continue;
         }
-        throw this.networkError(err);
+        throw this.networkError(err, stalls > 1 ? { stalls, ms: Date.now() - started } : undefined);
       }
       if (RETRY_STATUS.has(res.status) && attempt < this.retries) {
         const wait = retryAfterMs(header(res.headers, 'retry-after'));
@@ -203,13 +211,14 @@ export class RegistryClient {
     return !TLS_CODES.test(code) && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN';
   }
 
-  networkError(err: unknown): CustomsError {
+  networkError(err: unknown, waited?: { stalls: number; ms: number }): CustomsError {
     const code = errCode(err);
+    const total = waited ? `; ${waited.stalls} attempts, ${Math.round(waited.ms / 1000)} s in all` : '';
     const what =
       code === 'UND_ERR_HEADERS_TIMEOUT' ||
       code === 'UND_ERR_BODY_TIMEOUT' ||
       code === 'UND_ERR_CONNECT_TIMEOUT'
-        ? `sent nothing for ${this.timeoutMs / 1000} s (--timeout sets how long to wait)`
+        ? `sent nothing for ${this.timeoutMs / 1000} s (--timeout sets how long to wait${total})`
         : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
           ? 'host not found (offline, or a typo in the registry name?)'
           : code === 'ECONNREFUSED'
