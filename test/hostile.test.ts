@@ -518,6 +518,23 @@ describe('a jar whose stored entries overlap', () => {
     return Buffer.concat([head, cd, end]);
   }
 
+  it('draws every jar of a scan from one inflate allowance', async () => {
+    const { javaArchiveProbe } = await import('../src/catalog/java/index.js');
+    const { MemoryBudget } = await import('../src/image/limits.js');
+    const budget = new MemoryBudget(1024 ** 3);
+    budget.archiveBytesLeft = 20 * 1024 * 1024;
+    const zip = overlappingZip(4, 4 * 1024 * 1024); // 16 MiB when read
+    const read = (n: number) => {
+      const p = javaArchiveProbe.create(`app/lib${n}.jar`, budget);
+      p.push(zip);
+      return p.finish() as { warnings: string[] };
+    };
+    const past = (w: string[]) => w.filter((x) => /past the \d+-byte bound/.test(x)).length;
+    assert.equal(past(read(1).warnings), 0);
+    assert.ok(past(read(2).warnings) > 0);
+    assert.ok(budget.archiveBytesLeft >= 0 && budget.archiveBytesLeft < 5 * 1024 * 1024);
+  });
+
   it('counts the bytes it really copies against the bound', async () => {
     const { readJavaArchive } = await import('../src/catalog/java/archive.js');
     const zip = overlappingZip(200, 4 * 1024 * 1024); // 4 MiB stored once, listed 200 times: 800 MiB if copied

@@ -137,7 +137,7 @@ export async function readLayer(
       } else if (
         type === 'file' &&
         wants.probes?.length &&
-        !(probes = new ProbeSet(wants.probes, path, fe.mode, fe.size)).empty
+        !(probes = new ProbeSet(wants.probes, path, fe.mode, fe.size, limits.budget)).empty
       ) {
         for await (const c of entry) probes.push(c as Buffer);
         fe.probes = probes.finish();

@@ -81,6 +81,8 @@ export function sizeGuard(what: string, limits: Limits, compressed: ByteCounter,
  */
 export class MemoryBudget {
   used = 0;
+  /** Bytes nested archives (jars in jars) may still inflate in this scan, all archives together. */
+  archiveBytesLeft = 4 * 1024 ** 3;
   constructor(readonly max: number) {}
   take(bytes: number, what: string): void {
     this.used += bytes;

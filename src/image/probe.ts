@@ -1,3 +1,4 @@
+import type { MemoryBudget } from './limits.js';
 /**
  * A probe reads a file as its bytes stream past, without keeping the file: how large binaries
  * (Go build info, version strings) are analysed without buffering them. Its result is kept on the
@@ -15,17 +16,17 @@ export interface ProbeFactory {
   name: string;
   /** Decided from the tar header alone. */
   wants(path: string, mode: number, size: number): boolean;
-  /** A probe for the file at `path` (normalised, no leading slash). */
-  create(path: string): Probe;
+  /** A probe for the file at `path` (normalised, no leading slash); `budget` is the scan's. */
+  create(path: string, budget?: MemoryBudget): Probe;
 }
 
 /** Run probes over a stream of chunks. */
 export class ProbeSet {
   private readonly active: Array<{ name: string; probe: Probe }>;
-  constructor(factories: ProbeFactory[], path: string, mode: number, size: number) {
+  constructor(factories: ProbeFactory[], path: string, mode: number, size: number, budget?: MemoryBudget) {
     this.active = factories
       .filter((f) => f.wants(path, mode, size))
-      .map((f) => ({ name: f.name, probe: f.create(path) }));
+      .map((f) => ({ name: f.name, probe: f.create(path, budget) }));
   }
   get empty(): boolean {
     return this.active.length === 0;

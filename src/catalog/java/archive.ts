@@ -82,11 +82,11 @@ export function readJavaArchive(
   data: Uint8Array,
   name: string,
   limits: ArchiveLimits = defaultArchiveLimits,
-): { artifacts: JavaArtifact[]; warnings: string[] } {
+): { artifacts: JavaArtifact[]; warnings: string[]; bytesRead: number } {
   const budget: Budget = { bytes: limits.maxBytes, warnings: [] };
   const artifacts: JavaArtifact[] = [];
   walk(data, name, 1, limits, budget, artifacts);
-  return { artifacts, warnings: budget.warnings };
+  return { artifacts, warnings: budget.warnings, bytesRead: limits.maxBytes - budget.bytes };
 }
 
 const isPomProperties = (n: string) => /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/.test(n);

@@ -1,7 +1,7 @@
 import { PackageURL } from 'packageurl-js';
 import type { ProbeFactory } from '../../image/probe.js';
 import { probeCataloger } from '../files.js';
-import { JAVA_ARCHIVE, readJavaArchive, type JavaArtifact } from './archive.js';
+import { defaultArchiveLimits, JAVA_ARCHIVE, readJavaArchive, type JavaArtifact } from './archive.js';
 
 /** Largest archive read (whole, in memory, one at a time). */
 const MAX_ARCHIVE = 1024 ** 3;
@@ -19,7 +19,7 @@ interface ProbeResult {
 export const javaArchiveProbe: ProbeFactory = {
   name: 'java-archive',
   wants: (path, _mode, size) => JAVA_ARCHIVE.test(path) && size > 0 && size <= MAX_ARCHIVE,
-  create() {
+  create(_path, budget) {
     const chunks: Buffer[] = [];
     return {
       push(chunk: Buffer) {
@@ -29,7 +29,12 @@ export const javaArchiveProbe: ProbeFactory = {
         const data = Buffer.concat(chunks);
         chunks.length = 0;
         // The nesting path starts from the file's name; the cataloger puts the folder in front.
-        return readJavaArchive(data, '');
+        // Every archive of the scan draws on one inflate allowance, so many jars cannot add up.
+        if (!budget) return readJavaArchive(data, '');
+        const maxBytes = Math.min(defaultArchiveLimits.maxBytes, budget.archiveBytesLeft);
+        const r = readJavaArchive(data, '', { ...defaultArchiveLimits, maxBytes });
+        budget.archiveBytesLeft -= r.bytesRead;
+        return r;
       },
     };
   },
