@@ -400,6 +400,10 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     assert.deepEqual(items[0].tags, ['ci']);
     const item = await scanned(items[0].digest);
     assert.equal(item.scan.source, 'ci');
+    const detail = (await viewer.get(`/api/v1/images/${item.digest}`)).body;
+    assert.equal(detail.context.commit, 'abc123');
+    assert.equal(detail.context.pipelineUrl, 'https://github.com/org/app/actions/runs/42');
+    assert.equal(detail.context.environment, 'production');
     assert.equal(item.scan.counts.total, JSON.parse(r.stdout).summary.total);
 
     // A bad token: a clear error and a non-zero exit; the scan output is still written.

@@ -51,6 +51,11 @@ export const imageDetail = {
     digest: { type: 'string' },
     refs: { type: 'array', items: imageSummary },
     packages: { type: 'integer', description: 'packages in the stored inventory' },
+    context: {
+      type: ['object', 'null'],
+      description: 'where a CI upload came from: repository, commit, pipelineUrl, environment',
+      additionalProperties: { type: 'string' },
+    },
     scan: {
       type: ['object', 'null'],
       properties: {

@@ -341,17 +341,26 @@ function summaryOf(r: SummaryRow): ImageSummary {
 export async function getImage(
   db: Db,
   digest: string,
-): Promise<{ refs: ImageSummary[]; result?: Omit<ScanResult, 'packages'>; packages: number } | undefined> {
+): Promise<
+  | {
+      refs: ImageSummary[];
+      result?: Omit<ScanResult, 'packages'>;
+      context: Record<string, string> | null;
+      packages: number;
+    }
+  | undefined
+> {
   const { items } = await listImages(db, { digest, limit: 100 });
   const scanId = items.find((i) => i.scan)?.scan?.id ?? (await latestScanId(db.k, digest));
   if (!items.length && !scanId) return undefined;
   const scan = scanId
-    ? await db.k.selectFrom('scans').select('result').where('id', '=', scanId).executeTakeFirst()
+    ? await db.k.selectFrom('scans').select(['result', 'context']).where('id', '=', scanId).executeTakeFirst()
     : undefined;
   const inv = await loadInventory(db, digest);
   return {
     refs: items,
     result: scan ? unpack<Omit<ScanResult, 'packages'>>(scan.result) : undefined,
+    context: scan?.context ? (JSON.parse(scan.context) as Record<string, string>) : null,
     packages: inv?.packages.length ?? 0,
   };
 }

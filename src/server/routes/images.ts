@@ -72,7 +72,13 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
     async (req) => {
       const img = await getImage(s.db, req.params.digest);
       if (!img) throw new HttpError(404, 'not_found', `no image ${req.params.digest}`);
-      return { digest: req.params.digest, refs: img.refs, packages: img.packages, scan: img.result ?? null };
+      return {
+        digest: req.params.digest,
+        refs: img.refs,
+        packages: img.packages,
+        context: img.context,
+        scan: img.result ?? null,
+      };
     },
   );
 }
