@@ -1,22 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { getImage, listImages } from '../../store/images.js';
+import { getImage, listImages, type ImageFilter } from '../../store/images.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { imageDetail, imageSummary } from '../schemas.js';
 import type { Services } from '../service.js';
 
 export function imageRoutes(app: FastifyInstance, s: Services): void {
-  app.get<{
-    Querystring: {
-      repository?: string;
-      tag?: string;
-      digest?: string;
-      severity?: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN';
-      kev?: boolean;
-      fixable?: boolean;
-      cursor?: string;
-      limit: number;
-    };
-  }>(
+  app.get<{ Querystring: ImageFilter }>(
     '/api/v1/images',
     {
       config: { permission: 'read' },
