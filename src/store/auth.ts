@@ -1,3 +1,5 @@
+import type { Selectable } from 'kysely';
+import type { Tables } from './schema.js';
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CustomsError } from '../errors.js';
@@ -62,17 +64,8 @@ export async function createToken(
   return { id: row.id, token };
 }
 
-type TokenRow = {
-  id: number;
-  name: string;
-  role: string;
-  scopes: string | null;
-  user_id: number | null;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-};
+/** A token row as read (everything but the hash). */
+type TokenRow = Omit<Selectable<Tables['tokens']>, 'hash'>;
 
 const record = (r: TokenRow): TokenRecord => ({
   id: r.id,

@@ -1,3 +1,5 @@
+import type { Selectable } from 'kysely';
+import type { Tables } from './schema.js';
 import { now, type Db } from './db.js';
 
 export interface WatchRecord {
@@ -10,15 +12,7 @@ export interface WatchRecord {
   createdAt: string;
 }
 
-const record = (r: {
-  id: number;
-  registry: string;
-  repository: string;
-  interval_seconds: number;
-  last_polled: string | null;
-  last_error: string | null;
-  created_at: string;
-}): WatchRecord => ({
+const record = (r: Selectable<Tables['watches']>): WatchRecord => ({
   id: r.id,
   registry: r.registry,
   repository: r.repository,
