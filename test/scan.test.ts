@@ -166,12 +166,12 @@ describe('gates and SARIF', () => {
 
   it('first use without a database tries to download one, and says how to get one when it cannot', () => {
     const r = customs(['image', images['3.9.6'], '-q'], {
-      env: { CUSTOMS_DB: join(tmp, 'first', 'customs.db'), CUSTOMS_MIRROR: 'http://127.0.0.1:9' },
+      env: { CUSTOMS_DB: join(tmp, 'first', 'customs.db'), CUSTOMS_DB_REPOSITORY: '127.0.0.1:9/customs-db' },
     });
     assert.equal(r.status, 1);
     assert.match(
       r.stderr,
-      /^customs: no vulnerability database at .*; run "customs db update" \(online\) or "customs db import PATH" \(offline\) \(the download failed: offline\?\)\n$/,
+      /^customs: no vulnerability database at .*; run "customs db update" \(online\) or "customs db import PATH" \(offline\) \(the download failed: registry 127\.0\.0\.1:9: connection refused \(is the registry running\?\)\)\n$/,
     );
   });
 

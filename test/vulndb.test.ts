@@ -281,9 +281,13 @@ describe('air-gap bundles', () => {
     const ex = customs(['db', 'export', bundle], { env: { CUSTOMS_DB: dbFile } });
     assert.equal(ex.status, 0, ex.stderr);
     const other = join(tmp, 'site-b', 'customs.db');
-    const im = customs(['db', 'import', bundle], { env: { CUSTOMS_DB: other } });
+    // An unsigned bundle is the user's own hand-over: installed only when they say so.
+    const no = customs(['db', 'import', bundle], { env: { CUSTOMS_DB: other } });
+    assert.equal(no.status, 1);
+    assert.match(no.stderr, /bundle\.tar\.zst: the database bundle is not signed; refused\n$/);
+    const im = customs(['db', 'import', bundle, '--allow-unsigned'], { env: { CUSTOMS_DB: other } });
     assert.equal(im.status, 0, im.stderr);
-    assert.match(im.stdout, /checksums verified/);
+    assert.match(im.stdout, /unsigned; checksums verified/);
     const a = JSON.parse(customs(['db', 'status', '--json'], { env: { CUSTOMS_DB: dbFile } }).stdout);
     const b = JSON.parse(customs(['db', 'status', '--json'], { env: { CUSTOMS_DB: other } }).stdout);
     assert.deepEqual(b.advisories, a.advisories);
@@ -291,9 +295,11 @@ describe('air-gap bundles', () => {
 
     const whole = readFileSync(bundle);
     writeFileSync(join(tmp, 'truncated.tar.zst'), whole.subarray(0, Math.floor(whole.length / 2)));
-    const tr = customs(['db', 'import', join(tmp, 'truncated.tar.zst')], { env: { CUSTOMS_DB: other } });
+    const tr = customs(['db', 'import', join(tmp, 'truncated.tar.zst'), '--allow-unsigned'], {
+      env: { CUSTOMS_DB: other },
+    });
     assert.equal(tr.status, 1);
-    assert.match(tr.stderr, /truncated\.tar\.zst: bundle is corrupt or truncated/);
+    assert.match(tr.stderr, /truncated\.tar\.zst: the database bundle is corrupt or truncated/);
     // A bundle whose database does not match its manifest (re-packed with another database).
     const dir = join(tmp, 'tamper');
     mkdirSync(dir);
@@ -306,9 +312,11 @@ describe('air-gap bundles', () => {
       '-c',
       `tar -c -C '${dir}' manifest.json customs.db | zstd -q -o '${join(tmp, 'tampered.tar.zst')}'`,
     ]);
-    const tm = customs(['db', 'import', join(tmp, 'tampered.tar.zst')], { env: { CUSTOMS_DB: other } });
+    const tm = customs(['db', 'import', join(tmp, 'tampered.tar.zst'), '--allow-unsigned'], {
+      env: { CUSTOMS_DB: other },
+    });
     assert.equal(tm.status, 1);
-    assert.match(tm.stderr, /bundle checksum mismatch/);
+    assert.match(tm.stderr, /checksum mismatch|larger than its manifest says/);
     // The database at site B is untouched by the refused bundles.
     assert.deepEqual(
       JSON.parse(customs(['db', 'status', '--json'], { env: { CUSTOMS_DB: other } }).stdout).advisories,

@@ -16,6 +16,64 @@ function err(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+const collect = (v: string, all: string[]) => [...all, v];
+const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new CustomsError('--timeout must be a positive number of seconds');
+  return n;
+}
+
+interface UpdateFlags {
+  dbRepository: string[];
+  trustKey: string[];
+  insecure?: boolean;
+  full?: boolean;
+  fromFeeds?: boolean;
+  only?: string;
+  timeout: string;
+}
+
+/** Today's feed builder: download what changed upstream and import it into the database. */
+async function updateFromFeeds(file: string, opts: Pick<UpdateFlags, 'only' | 'timeout'>): Promise<void> {
+  const { configuredSources, selectSources } = await import('../vulndb/sources.js');
+  const { updateDatabase } = await import('../vulndb/update.js');
+  const sources = selectSources(configuredSources(), opts.only);
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  const started = Date.now();
+  const outcomes = await updateDatabase(file, sources, {
+    idleTimeoutMs: seconds(opts.timeout) * 1000,
+    onProgress: (name, n, total) => {
+      if (!tty || Date.now() - last < 100) return;
+      last = Date.now();
+      process.stderr.write(`\r\x1b[K${name}: ${mb(n)}${total ? ` / ${mb(total)}` : ''} MB`);
+    },
+  });
+  if (tty) process.stderr.write('\r\x1b[K');
+  for (const o of outcomes) {
+    const line = `${o.name}: ${o.status}${o.records !== undefined ? ` (${o.records} records)` : ''}${o.bytes ? `, ${mb(o.bytes)} MB` : ''}${o.error ? ` — ${o.error}; its previous data is kept` : ''}`;
+    if (o.status === 'failed') err(`customs: warning: ${line}`);
+    else process.stdout.write(line + '\n');
+  }
+  process.stdout.write(`database ${file} updated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  if (outcomes.length && outcomes.every((o) => o.status === 'failed'))
+    throw new CustomsError('every source failed; the database is unchanged');
+}
+
+/** db export / db build: the database as a bundle, signed with each key given. */
+async function writeDbBundle(dbFile: string, out: string, keyFiles: string[]): Promise<void> {
+  const { fullManifest, writeBundle } = await import('../vulndb/bundle.js');
+  const { loadPrivateKey } = await import('../vulndb/signing.js');
+  const keys = keyFiles.map(loadPrivateKey);
+  const m = await fullManifest(dbFile);
+  const { signatures: sigs } = await writeBundle(out, m, dbFile, [], keys);
+  process.stdout.write(
+    `${out}: database version ${m.version} (${mb(m.payload.size)} MB, sha256 ${m.payload.sha256.slice(0, 16)}…, ${sigs.length ? `signed by key ${sigs.map((s) => s.keyId).join(', ')}` : 'unsigned'})\n`,
+  );
+}
+
 export function registerDb(program: Command): void {
   const db = program
     .command('db')
@@ -23,38 +81,61 @@ export function registerDb(program: Command): void {
     .option('--db <path>', 'database file (default: $CUSTOMS_DB or the user cache folder)');
 
   db.command('update')
-    .description('download the feeds (only what changed since last time) and rebuild the database')
+    .description(
+      'pull the signed prebuilt database (only the deltas since the local version), or build it from the feeds',
+    )
+    .option(
+      '--db-repository <ref>',
+      'OCI repository, HTTPS URL or file of the prebuilt database; repeat for mirrors, tried in order (default: $CUSTOMS_DB_REPOSITORY, comma-separated, or the Customs repository)',
+      collect,
+      [],
+    )
+    .option(
+      '--trust-key <pem>',
+      'also trust this ed25519 public key (repeatable; also $CUSTOMS_DB_TRUST_KEYS)',
+      collect,
+      [],
+    )
+    .option('--insecure', 'allow a repository on plain HTTP or with an unverified TLS certificate')
+    .option('--full', 'download the whole database, not deltas')
+    .option('--from-feeds', 'build the database here from the upstream feeds instead (large downloads)')
     .option(
       '--only <sources>',
-      'comma-separated sources, e.g. osv:PyPI,osv:Go,alpine-secdb (osv = every OSV ecosystem)',
+      'with --from-feeds (implied): comma-separated sources, e.g. osv:PyPI,osv:Go,alpine-secdb (osv = every OSV ecosystem)',
     )
     .option('--timeout <seconds>', 'end a download that sends nothing for this long', '30')
-    .action(async (opts: { only?: string; timeout: string }, cmd: Command) => {
+    .action(async (opts: UpdateFlags, cmd: Command) => {
       const file = dbPathOf(cmd);
-      const { configuredSources, selectSources } = await import('../vulndb/sources.js');
-      const { updateDatabase } = await import('../vulndb/update.js');
-      const sources = selectSources(configuredSources(), opts.only);
+      if (opts.fromFeeds || opts.only) {
+        await updateFromFeeds(file, opts);
+        return;
+      }
+      const { pullDatabase, dbRepositories } = await import('../vulndb/install.js');
+      const { trustedKeys } = await import('../vulndb/signing.js');
+      const started = Date.now();
       const tty = process.stderr.isTTY;
       let last = 0;
-      const started = Date.now();
-      const outcomes = await updateDatabase(file, sources, {
-        idleTimeoutMs: Number(opts.timeout) * 1000,
-        onProgress: (name, n, total) => {
+      const r = await pullDatabase(file, dbRepositories(opts.dbRepository), {
+        keys: trustedKeys(opts.trustKey),
+        full: opts.full,
+        registry: { insecure: opts.insecure, timeoutMs: seconds(opts.timeout) * 1000 },
+        log: err,
+        onProgress: (what, n, total) => {
           if (!tty || Date.now() - last < 100) return;
           last = Date.now();
-          const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
-          process.stderr.write(`\r\x1b[K${name}: ${mb(n)}${total ? ` / ${mb(total)}` : ''} MB`);
+          process.stderr.write(`\r\x1b[K${what}: ${mb(n)}${total ? ` / ${mb(total)}` : ''} MB`);
         },
       });
       if (tty) process.stderr.write('\r\x1b[K');
-      for (const o of outcomes) {
-        const line = `${o.name}: ${o.status}${o.records !== undefined ? ` (${o.records} records)` : ''}${o.bytes ? `, ${(o.bytes / 1024 / 1024).toFixed(1)} MB` : ''}${o.error ? ` — ${o.error}; its previous data is kept` : ''}`;
-        if (o.status === 'failed') err(`customs: warning: ${line}`);
-        else process.stdout.write(line + '\n');
+      const took = ((Date.now() - started) / 1000).toFixed(1);
+      if (r.status === 'current') {
+        process.stdout.write(`database ${file} is current: version ${r.version} (${r.origin})\n`);
+        return;
       }
-      process.stdout.write(`database ${file} updated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-      if (outcomes.length && outcomes.every((o) => o.status === 'failed'))
-        throw new CustomsError('every source failed; the database is unchanged');
+      const how = r.mode === 'delta' ? `${r.deltas} delta${r.deltas === 1 ? '' : 's'}` : 'the whole database';
+      process.stdout.write(
+        `database ${file} updated to version ${r.version} from ${r.origin}: ${how}, ${r.bytes} bytes fetched, signed by key ${r.signedBy ?? '?'}, ${took} s\n`,
+      );
     });
 
   db.command('import')
@@ -63,69 +144,192 @@ export function registerDb(program: Command): void {
     )
     .argument('<path...>', 'folders, zips or files, as upstream publishes them')
     .option('-q, --quiet', 'no per-file warnings')
-    .action(async (paths: string[], opts: { quiet?: boolean }, cmd: Command) => {
-      const file = dbPathOf(cmd);
-      const started = Date.now();
-      // A bundle (from db export) is a whole database: it replaces the current one, checksums first.
-      const { importBundle, isZstdFile } = await import('../vulndb/bundle.js');
-      const { importPath } = await import('../vulndb/import.js');
-      const { VulnStore } = await import('../vulndb/store.js');
-      for (const p of paths.filter(isZstdFile)) {
-        try {
-          const m = await importBundle(p, file);
-          process.stdout.write(
-            `${p}: database bundle built ${m.builtAt ?? '?'} installed (checksums verified)\n`,
-          );
-        } catch (e) {
-          throw withInput(e, p);
-        }
-      }
-      const feeds = paths.filter((p) => !isZstdFile(p));
-      if (feeds.length === 0) return;
-      const reports = await VulnStore.update(file, async (w) => {
-        const out = [];
-        for (const p of feeds) {
+    .option('--trust-key <pem>', 'a bundle: also trust this ed25519 public key (repeatable)', collect, [])
+    .option('--allow-unsigned', 'a bundle: install it even when it is unsigned (checksums still verified)')
+    .action(
+      async (
+        paths: string[],
+        opts: { quiet?: boolean; trustKey: string[]; allowUnsigned?: boolean },
+        cmd: Command,
+      ) => {
+        const file = dbPathOf(cmd);
+        const started = Date.now();
+        // A bundle (db export / db build) is a whole database: it replaces the current one once
+        // its signature and checksums are verified.
+        const { isZstdFile } = await import('../vulndb/bundle.js');
+        const { installBundleFile } = await import('../vulndb/install.js');
+        const { trustedKeys } = await import('../vulndb/signing.js');
+        const { importPath } = await import('../vulndb/import.js');
+        const { VulnStore } = await import('../vulndb/store.js');
+        for (const p of paths.filter(isZstdFile)) {
           try {
-            out.push({ path: p, report: await importPath(w, p) });
+            const r = await installBundleFile(
+              p,
+              file,
+              opts.allowUnsigned ? undefined : trustedKeys(opts.trustKey),
+            );
+            process.stdout.write(
+              `${p}: database version ${r.manifest.version} installed (${r.signedBy ? `signed by key ${r.signedBy}` : 'unsigned'}; checksums verified)\n`,
+            );
           } catch (e) {
             throw withInput(e, p);
           }
         }
-        return out;
-      });
-      for (const { path, report } of reports) {
-        for (const [source, c] of report.sources) {
-          process.stdout.write(
-            `${path}: ${source}: ${c.records} imported${c.skipped ? `, ${c.skipped} skipped` : ''}${c.warnings.length ? `, ${c.warnings.length} warnings` : ''}\n`,
-          );
-          if (!opts.quiet) for (const w of c.warnings.slice(0, 20)) err(`customs: warning: ${w}`);
-          if (!opts.quiet && c.warnings.length > 20)
-            err(`customs: warning: … and ${c.warnings.length - 20} more`);
+        const feeds = paths.filter((p) => !isZstdFile(p));
+        if (feeds.length === 0) return;
+        const reports = await VulnStore.update(file, async (w) => {
+          const out = [];
+          for (const p of feeds) {
+            try {
+              out.push({ path: p, report: await importPath(w, p) });
+            } catch (e) {
+              throw withInput(e, p);
+            }
+          }
+          return out;
+        });
+        for (const { path, report } of reports) {
+          for (const [source, c] of report.sources) {
+            process.stdout.write(
+              `${path}: ${source}: ${c.records} imported${c.skipped ? `, ${c.skipped} skipped` : ''}${c.warnings.length ? `, ${c.warnings.length} warnings` : ''}\n`,
+            );
+            if (!opts.quiet) for (const w of c.warnings.slice(0, 20)) err(`customs: warning: ${w}`);
+            if (!opts.quiet && c.warnings.length > 20)
+              err(`customs: warning: … and ${c.warnings.length - 20} more`);
+          }
+          if (report.malformed.length)
+            err(
+              `customs: warning: ${path}: ${report.malformed.length} file(s) are not valid JSON/YAML, skipped: ${report.malformed.slice(0, 5).join(', ')}`,
+            );
+          if (report.unrecognised.length)
+            err(
+              `customs: warning: ${path}: ${report.unrecognised.length} file(s) are no known feed, skipped: ${report.unrecognised.slice(0, 5).join(', ')}`,
+            );
+          if (report.sources.size === 0) throw new CustomsError('no advisory feed found', path);
         }
-        if (report.malformed.length)
-          err(
-            `customs: warning: ${path}: ${report.malformed.length} file(s) are not valid JSON/YAML, skipped: ${report.malformed.slice(0, 5).join(', ')}`,
-          );
-        if (report.unrecognised.length)
-          err(
-            `customs: warning: ${path}: ${report.unrecognised.length} file(s) are no known feed, skipped: ${report.unrecognised.slice(0, 5).join(', ')}`,
-          );
-        if (report.sources.size === 0) throw new CustomsError('no advisory feed found', path);
-      }
-      process.stdout.write(`database ${file} updated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    });
+        process.stdout.write(`database ${file} updated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      },
+    );
 
   db.command('export')
     .description(
-      'write the database as a bundle (tar.zst with a checksummed manifest) for an air-gapped site',
+      'write the database as a bundle (tar.zst with a manifest; signed with --key) for an air-gapped site',
     )
     .argument('<file>', 'e.g. customs-db.tar.zst')
-    .action(async (out: string, _opts: unknown, cmd: Command) => {
-      const { exportBundle } = await import('../vulndb/bundle.js');
-      const m = await exportBundle(dbPathOf(cmd), out);
-      process.stdout.write(
-        `${out}: database built ${m.builtAt ?? '?'} (${(m.files[0].size / 1024 / 1024).toFixed(1)} MB, sha256 ${m.files[0].sha256.slice(0, 16)}…)\n`,
-      );
+    .option('--key <pem>', 'sign with this ed25519 private key (repeatable)', collect, [])
+    .action(async (out: string, opts: { key: string[] }, cmd: Command) => {
+      await writeDbBundle(dbPathOf(cmd), out, opts.key);
+    });
+
+  db.command('build')
+    .description("the publisher's side: build or refresh the database, then write it as a bundle")
+    .argument('[paths...]', 'feed files or folders to import (as db import takes them)')
+    .requiredOption('--output <file>', 'the bundle to write, e.g. customs-db.tar.zst')
+    .option('--from-feeds', 'download the upstream feeds (only what changed since the last build)')
+    .option('--only <sources>', 'with --from-feeds: comma-separated sources')
+    .option('--key <pem>', 'sign with this ed25519 private key (repeatable)', collect, [])
+    .option('--timeout <seconds>', 'end a download that sends nothing for this long', '30')
+    .action(async (paths: string[], opts: UpdateFlags & { output: string; key: string[] }, cmd: Command) => {
+      const file = dbPathOf(cmd);
+      if (!paths.length && !opts.fromFeeds && !opts.only)
+        throw new CustomsError('db build needs --from-feeds or feed paths to import');
+      if (opts.fromFeeds || opts.only) await updateFromFeeds(file, opts);
+      if (paths.length) {
+        const { importPath } = await import('../vulndb/import.js');
+        const { VulnStore } = await import('../vulndb/store.js');
+        await VulnStore.update(file, async (w) => {
+          for (const p of paths) {
+            try {
+              await importPath(w, p);
+            } catch (e) {
+              throw withInput(e, p);
+            }
+          }
+        });
+      }
+      await writeDbBundle(file, opts.output, opts.key);
+    });
+
+  db.command('publish')
+    .description('sign a bundle and push it, with the delta from the version there now, to an OCI repository')
+    .argument('<bundle>', 'from db build or db export')
+    .argument('<ref>', 'e.g. ghcr.io/org/customs-db:1 (the tag is the schema major)')
+    .requiredOption(
+      '--key <pem>',
+      'ed25519 private key, PEM (repeatable: sign with each, for key rotation)',
+      collect,
+      [],
+    )
+    .option('--insecure', 'allow a registry on plain HTTP or with an unverified TLS certificate')
+    .option(
+      '--previous <bundle>',
+      'the bundle of the version the repository holds now (saves downloading it)',
+    )
+    .option('--no-delta', 'push the whole database only')
+    .option('--timeout <seconds>', 'fail when the registry sends nothing for this long', '30')
+    .action(
+      async (
+        bundle: string,
+        ref: string,
+        opts: { key: string[]; insecure?: boolean; previous?: string; delta: boolean; timeout: string },
+      ) => {
+        const { loadPrivateKey } = await import('../vulndb/signing.js');
+        const { publishDatabase } = await import('../vulndb/publish.js');
+        const started = Date.now();
+        const r = await publishDatabase(bundle, ref, {
+          keys: opts.key.map(loadPrivateKey),
+          previous: opts.previous,
+          noDelta: !opts.delta,
+          registry: { insecure: opts.insecure, timeoutMs: seconds(opts.timeout) * 1000 },
+        });
+        if (r.status === 'unchanged') {
+          process.stdout.write(`${r.reference} already holds version ${r.version} (${r.digest})\n`);
+          return;
+        }
+        process.stdout.write(
+          `${r.reference} and :${r.versionTag} → ${r.digest}: version ${r.version}, full ${r.fullBytes} bytes${r.delta ? `, delta from ${r.delta.base} ${r.delta.bytes} bytes (${r.delta.groupsChanged} advisories changed, ${r.delta.rowsUpserted} rows written, ${r.delta.rowsDeleted} deleted)` : ', no delta'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        );
+      },
+    );
+
+  db.command('verify')
+    .description('check a bundle: manifest, schema, signature by a trusted key, payload checksum')
+    .argument('<bundle>')
+    .option('--trust-key <pem>', 'also trust this ed25519 public key (repeatable)', collect, [])
+    .option('--json', 'as JSON')
+    .action(async (bundle: string, opts: { trustKey: string[]; json?: boolean }, cmd: Command) => {
+      const { readBundle } = await import('../vulndb/bundle.js');
+      const { trustedKeys } = await import('../vulndb/signing.js');
+      const scratch = `${dbPathOf(cmd)}.verify-${process.pid}`;
+      const { mkdirSync, rmSync } = await import('node:fs');
+      const { dirname } = await import('node:path');
+      mkdirSync(dirname(scratch), { recursive: true });
+      try {
+        const r = await readBundle(bundle, scratch, trustedKeys(opts.trustKey)).catch((e: unknown) => {
+          throw withInput(e, bundle);
+        });
+        const m = r.manifest;
+        if (opts.json) {
+          process.stdout.write(
+            JSON.stringify({ ok: true, signedBy: r.signedBy, manifest: m }, null, 2) + '\n',
+          );
+          return;
+        }
+        process.stdout.write(
+          [
+            `${bundle}: OK`,
+            `kind       ${m.kind}${m.baseVersion ? ` (from ${m.baseVersion})` : ''}`,
+            `version    ${m.version}`,
+            `schema     ${m.schemaVersion}`,
+            `signed by  key ${r.signedBy}`,
+            `payload    ${m.payload.name}, ${m.payload.size} bytes, sha256 ${m.payload.sha256}`,
+            `content    ${m.contentDigest}`,
+            `sources    ${m.sources.map((s) => `${s.name} ${s.records}${s.status !== 'ok' ? ` (${s.status})` : ''}`).join(', ')}`,
+          ].join('\n') + '\n',
+        );
+      } finally {
+        rmSync(scratch, { force: true });
+      }
     });
 
   db.command('status')
@@ -140,6 +344,9 @@ export function registerDb(program: Command): void {
         const status = {
           path: store.path,
           schemaVersion: Number(store.meta('schema_version')),
+          version: builtAt,
+          origin: store.meta('local.origin') ?? 'built here from feeds',
+          installedAt: store.meta('local.installed_at'),
           builtAt,
           stale: ageDays > STALE_DAYS,
           sources: store.sources(),
@@ -155,6 +362,8 @@ export function registerDb(program: Command): void {
         const lines = [
           `database   ${status.path}`,
           `schema     ${status.schemaVersion}`,
+          `version    ${builtAt ?? 'none'}`,
+          `origin     ${status.origin}`,
           `built at   ${builtAt ?? 'never'}${builtAt ? ` (${ageDays < 1 ? 'today' : `${Math.floor(ageDays)} days ago`})` : ''}`,
           '',
           'SOURCE                  RECORDS  UPDATED               STATUS',

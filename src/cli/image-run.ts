@@ -9,10 +9,10 @@ import type { Environment, Exposure, ScanResult } from '../scan/model.js';
 import { SCANNERS, scanImage, scanInventory, type Scanner } from '../scan/scan.js';
 import { readSbom } from '../sbom/read.js';
 import { defaultDbPath } from '../vulndb/paths.js';
-import { configuredSources } from '../vulndb/sources.js';
+import { dbRepositories, pullDatabase } from '../vulndb/install.js';
+import { trustedKeys } from '../vulndb/signing.js';
 import { VulnStore } from '../vulndb/store.js';
-import { updateDatabase } from '../vulndb/update.js';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignore.js';
 import { applyVex, loadVex } from '../policy/vex.js';
 import { describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
@@ -47,6 +47,8 @@ export interface ImageOptions extends RemoteFlags, ReportFlags {
   ignoreUnfixed?: boolean;
   exitCode?: string;
   failOn?: string;
+  failOnStaleDb?: boolean;
+  dbMaxAge?: string;
   exposure: string;
   env: string;
   platform?: string;
@@ -135,9 +137,12 @@ export async function run(
   const report = reportTarget(opts);
   const severity = levels(opts.severity);
   const failOn = opts.failOn ? levels(opts.failOn, '--fail-on')![0] : undefined;
-  const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn ? 1 : 0;
+  const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn || opts.failOnStaleDb ? 1 : 0;
   if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)
     throw new CustomsError('--exit-code must be a number from 0 to 255');
+  const dbMaxAgeDays = Number(opts.dbMaxAge ?? 7);
+  if (!Number.isFinite(dbMaxAgeDays) || dbMaxAgeDays < 0)
+    throw new CustomsError('--db-max-age must be a number of days');
   const platform = platformFlag(opts.platform);
   const limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
   const scanners = new Set(
@@ -150,10 +155,11 @@ export async function run(
   if (unknown.length)
     throw new CustomsError(`--scanners: unknown ${unknown.join(', ')}; use ${SCANNERS.join(', ')}`);
   const dbPath = defaultDbPath(opts.db);
-  if (scanners.has('vuln')) await ensureDatabase(dbPath, opts.quiet);
+  if (scanners.has('vuln')) await ensureDatabase(dbPath, opts.quiet, opts);
   const scanOpts = {
     sourceTree: sourceTree ? { skip: skipper(opts.skipDirs, opts.skipFiles) } : undefined,
     dbPath,
+    dbMaxAgeDays,
     platform,
     limits,
     exposure: opts.exposure as Exposure,
@@ -184,6 +190,14 @@ export async function run(
     ...(result.misconfigurations ?? []).filter((m) => atLeast(m.severity)),
   ];
   if (exitCode && failing.length) process.exitCode = exitCode;
+  // A stale database passes every --fail-on silently (findings are missing, not absent): with
+  // --fail-on-stale-db it fails the gate itself.
+  if (opts.failOnStaleDb && full.database.stale && scanners.has('vuln')) {
+    process.stderr.write(
+      `customs: the gate fails: the vulnerability database is stale (${full.database.notice ?? `${Math.floor(full.database.ageDays ?? 0)} days old, over --db-max-age ${dbMaxAgeDays}`})\n`,
+    );
+    if (exitCode) process.exitCode = exitCode;
+  }
 }
 
 /** --platform, checked the same way by every command (a bad value is a user error, not a bug). */
@@ -203,7 +217,7 @@ export async function scanContext(
   opts: RemoteFlags & { db?: string; platform?: string; exposure: string; env: string; quiet?: boolean },
 ) {
   const dbPath = defaultDbPath(opts.db);
-  await ensureDatabase(dbPath, opts.quiet);
+  await ensureDatabase(dbPath, opts.quiet, opts);
   return {
     dbPath,
     platform: platformFlag(opts.platform),
@@ -214,21 +228,34 @@ export async function scanContext(
 }
 
 /**
- * First use: with no database yet, fetch one (every default feed, no retries so an offline
- * machine answers at once); when nothing can be fetched, say in one line how to get one.
- * CUSTOMS_OFFLINE=1 skips the attempt.
+ * First use: with no database yet, pull the signed prebuilt one (CUSTOMS_DB_REPOSITORY or the
+ * default repository; a few retries at most so that an offline machine answers soon); when
+ * nothing can be fetched, say in one line how to get one. CUSTOMS_OFFLINE=1 skips the attempt.
  */
-export async function ensureDatabase(dbPath: string, quiet?: boolean): Promise<void> {
+export async function ensureDatabase(
+  dbPath: string,
+  quiet?: boolean,
+  flags: { insecure?: boolean } = {},
+): Promise<void> {
   if (VulnStore.exists(dbPath)) return;
   const how = `no vulnerability database at ${dbPath}; run "customs db update" (online) or "customs db import PATH" (offline)`;
   if (process.env.CUSTOMS_OFFLINE === '1') throw new CustomsError(how);
-  if (!quiet) process.stderr.write('customs: no vulnerability database yet; downloading it (first use)…\n');
-  const outcomes = await updateDatabase(dbPath, configuredSources(), {
-    retries: 0,
-    idleTimeoutMs: 15_000,
-  }).catch(() => []);
-  if (!outcomes.some((o) => o.status !== 'failed') || !VulnStore.exists(dbPath)) {
-    rmSync(dbPath, { force: true });
-    throw new CustomsError(`${how} (the download failed: offline?)`);
+  const sources = dbRepositories();
+  if (!quiet)
+    process.stderr.write(
+      `customs: no vulnerability database yet; pulling it from ${sources[0]} (first use)…\n`,
+    );
+  try {
+    const r = await pullDatabase(dbPath, sources, {
+      keys: trustedKeys(),
+      registry: { insecure: flags.insecure, timeoutMs: 15_000, retries: 1, backoffMs: 200 },
+    });
+    if (!quiet)
+      process.stderr.write(
+        `customs: database version ${r.version} installed (${(r.bytes / 1024 / 1024).toFixed(1)} MB)\n`,
+      );
+  } catch (err) {
+    if (!(err instanceof CustomsError)) throw err;
+    throw new CustomsError(`${how} (the download failed: ${err.message})`);
   }
 }

@@ -19,6 +19,11 @@ function options(cmd: Command): Command {
       '--fail-on <level>',
       'fail only for this severity or worse (exit 1 unless --exit-code says otherwise)',
     )
+    .option(
+      '--fail-on-stale-db',
+      'fail (as --fail-on does) when the database is older than --db-max-age or a source failed',
+    )
+    .option('--db-max-age <days>', 'a database older than this many days is stale: a warning', '7')
     .option('--env <env>', 'production, staging or dev (changes the ranking)', 'production')
     .option('--max-layer-size <size>', 'largest uncompressed layer accepted, e.g. 16G')
     .option(

@@ -106,5 +106,12 @@ export function toCycloneDxWithVulnerabilities(r: ScanResult): object {
       ],
     };
   };
+  const meta = (bom as { metadata?: { properties?: Array<{ name: string; value: string }> } }).metadata;
+  if (meta && r.database?.version)
+    meta.properties = [
+      ...(meta.properties ?? []),
+      { name: 'customs:database:version', value: r.database.version },
+      ...(r.database.notice ? [{ name: 'customs:database:warning', value: r.database.notice }] : []),
+    ];
   return { ...bom, vulnerabilities: [...r.findings, ...r.suppressed].map(vuln) };
 }

@@ -25,6 +25,7 @@ export function toGitlab(r: ScanResult): object {
       start_time: time,
       end_time: time,
       status: 'success',
+      ...(r.database?.notice ? { messages: [{ level: 'warn', value: r.database.notice }] } : {}),
     },
     vulnerabilities: r.findings.map((f) => ({
       id: createHash('sha256').update(`${r.image.name}|${f.id}|${f.package.purl}`).digest('hex').slice(0, 32),

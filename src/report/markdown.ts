@@ -12,6 +12,7 @@ export function toMarkdown(r: ScanResult): string {
     '',
     `${s.gradeReason}. ${summaryLine(r)}`,
     '',
+    ...(r.database?.notice ? [`> **Warning:** ${cell(r.database.notice)}`, ''] : []),
     '| Critical | High | Medium | Low | Unknown | Fixable | Known exploited |',
     '|---:|---:|---:|---:|---:|---:|---:|',
     `| ${s.bySeverity.CRITICAL} | ${s.bySeverity.HIGH} | ${s.bySeverity.MEDIUM} | ${s.bySeverity.LOW} | ${s.bySeverity.UNKNOWN} | ${s.fixable} | ${s.kev} |`,

@@ -153,6 +153,7 @@ export function toSarif(r: ScanResult): object {
           },
         ]
       : [];
+  if (r.database?.notice) notes.push({ level: 'warning', message: { text: r.database.notice } });
   return sarifLog([...rules.values()], results, `customs/image/${r.image.name}/`, {
     invocations: [{ executionSuccessful: true, toolExecutionNotifications: notes }],
     properties: {
@@ -160,6 +161,7 @@ export function toSarif(r: ScanResult): object {
       digest: r.image.manifestDigest ?? r.image.configDigest,
       grade: r.summary.grade,
       truncated: r.findings.length > MAX_RESULTS,
+      ...(r.database?.version ? { databaseVersion: r.database.version } : {}),
     },
   });
 }

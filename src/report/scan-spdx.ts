@@ -23,5 +23,8 @@ export function toSpdxWithAdvisories(r: ScanResult): object {
       comment: `${f.id} ${f.severity.level}${f.fixedVersion ? `, fixed in ${f.fixedVersion}` : `, ${f.status.replace(/_/g, ' ')}`}; risk ${f.risk.score}/100${f.kev ? '; known exploited (KEV)' : ''}`,
     });
   }
+  const info = (doc as { creationInfo?: { comment?: string } }).creationInfo;
+  if (info && r.database?.version)
+    info.comment = `Vulnerabilities from the Customs database version ${r.database.version}${r.database.notice ? `. Warning: ${r.database.notice}` : ''}`;
   return doc;
 }

@@ -15,6 +15,18 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
+/** The database line of a report; its notice (a database over 30 days old, a failed source) comes first when there is one. */
+export function databaseLines(r: ScanResult): string[] {
+  const d = r.database;
+  if (!d?.version) return [];
+  const age =
+    d.ageDays === undefined ? '' : d.ageDays < 1 ? ', today' : `, ${Math.floor(d.ageDays)} days old`;
+  return [
+    ...(d.notice ? [`WARNING: ${d.notice}`] : []),
+    `database ${d.version}${age}${d.origin ? ` · ${d.origin}` : ''}`,
+  ];
+}
+
 export function summaryLine(r: ScanResult): string {
   const s = r.summary;
   const counts = (['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as SeverityLevel[])
@@ -76,6 +88,7 @@ export function scanTable(r: ScanResult, color = false): string {
     ...body,
     '',
     summaryLine(r),
+    ...databaseLines(r),
     ...(r.secrets
       ? ['', secrets.length ? `Secrets (${secrets.length}):` : 'No secrets found.', ...secrets]
       : []),

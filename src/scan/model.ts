@@ -66,6 +66,22 @@ export interface ScanSummary {
   gradeReason: string;
 }
 
+/** The vulnerability database a scan was matched against, and how fresh it is. */
+export interface DatabaseInfo {
+  path: string;
+  /** The database version (its build time, also in builtAt). */
+  version?: string;
+  builtAt?: string;
+  /** Where this copy came from: `registry/repo@sha256:…`, a file, or feeds built locally. */
+  origin?: string;
+  ageDays?: number;
+  /** Older than --db-max-age (7 days by default). */
+  stale?: boolean;
+  sources?: Array<{ name: string; records: number; updatedAt?: string; status: string; error?: string }>;
+  /** Said in every output format: a database over 30 days old, or a source whose last update failed. */
+  notice?: string;
+}
+
 export interface ScanResult {
   /** Version of this JSON document's shape (docs/scan-json.md). */
   schemaVersion: 1;
@@ -74,7 +90,7 @@ export interface ScanResult {
   image: ImageMetadata;
   os?: OsInfo;
   context: { exposure: Exposure; env: Environment };
-  database: { path: string; builtAt?: string };
+  database: DatabaseInfo;
   packages: Package[];
   findings: Finding[];
   /** Findings an exception or a VEX statement suppressed, with the reason. */

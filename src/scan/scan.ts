@@ -21,10 +21,12 @@ import { collectSecrets, secretProbe } from '../secrets/scan.js';
 import { maskImageMetadata } from '../secrets/mask.js';
 import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
-import type { Environment, Exposure, Finding, ScanResult } from './model.js';
+import type { DatabaseInfo, Environment, Exposure, Finding, ScanResult } from './model.js';
 
 export interface ScanOptions {
   dbPath: string;
+  /** Days after which the database counts as stale (a warning; --fail-on-stale-db fails). */
+  dbMaxAgeDays?: number;
   platform?: Platform;
   limits?: Partial<Limits>;
   exposure?: Exposure;
@@ -118,6 +120,53 @@ function resultOf(
   };
 }
 
+/** Past this age a database is named in every output format, whatever --db-max-age says. */
+const NOTICE_DAYS = 30;
+
+/** What a result says about its database: version, origin, sources and freshness. */
+export function databaseInfo(store: VulnStore, path: string, maxAgeDays = 7): DatabaseInfo {
+  const builtAt = store.meta('built_at');
+  const ageDays = builtAt ? Math.max(0, (Date.now() - Date.parse(builtAt)) / 86_400_000) : undefined;
+  const sources = store.sources().map((s) => ({
+    name: s.name,
+    records: s.records,
+    updatedAt: s.updatedAt,
+    status: s.status,
+    ...(s.error ? { error: s.error } : {}),
+  }));
+  const failed = sources.filter((s) => s.status !== 'ok');
+  const old = ageDays === undefined || ageDays > NOTICE_DAYS;
+  const notice = [
+    old
+      ? `the vulnerability database is ${ageDays === undefined ? 'of unknown age' : `${Math.floor(ageDays)} days old (version ${builtAt})`}: advisories published since are missing; run "customs db update"`
+      : undefined,
+    failed.length
+      ? `the last update of ${failed.map((s) => s.name).join(', ')} failed${failed[0].error ? ` (${failed[0].error})` : ''}: ${failed.length === 1 ? 'its' : 'their'} advisories and severities may be missing or out of date`
+      : undefined,
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return {
+    path,
+    version: builtAt,
+    builtAt,
+    origin: store.meta('local.origin') ?? 'built here from feeds',
+    ageDays: ageDays === undefined ? undefined : Math.round(ageDays * 10) / 10,
+    stale: ageDays === undefined || ageDays > maxAgeDays || failed.length > 0,
+    sources,
+    ...(notice ? { notice } : {}),
+  };
+}
+
+function databaseWarnings(db: DatabaseInfo): string[] {
+  if (db.notice) return [db.notice];
+  if (db.stale)
+    return [
+      `the vulnerability database is ${Math.floor(db.ageDays ?? 0)} days old (version ${db.version}); run "customs db update"`,
+    ];
+  return [];
+}
+
 /** Match and rank an inventory, from an image or from an SBOM. */
 export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opts: ScanOptions): ScanResult {
   const store = VulnStore.openRead(opts.dbPath);
@@ -138,14 +187,8 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
         a.id.localeCompare(b.id) ||
         a.package.name.localeCompare(b.package.name),
     );
-    return resultOf(
-      metadata,
-      inventory,
-      opts,
-      findings,
-      { path: opts.dbPath, builtAt: store.meta('built_at') },
-      os.warnings,
-    );
+    const db = databaseInfo(store, opts.dbPath, opts.dbMaxAgeDays);
+    return resultOf(metadata, inventory, opts, findings, db, [...os.warnings, ...databaseWarnings(db)]);
   } finally {
     store.close();
   }

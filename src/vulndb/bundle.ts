@@ -1,55 +1,115 @@
-import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { createHash, type KeyObject } from 'node:crypto';
 import {
   closeSync,
   createReadStream,
   createWriteStream,
-  mkdirSync,
   openSync,
   readSync,
   renameSync,
   rmSync,
   statSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
-import { CompressStream, DecompressStream } from 'zstd-napi';
 import { CustomsError } from '../errors.js';
-import { lock, SCHEMA_VERSION, VulnStore } from './store.js';
+import { contentDigest, tableCounts } from './delta.js';
+import { keyId, signBytes, verifySignatures, type Signature } from './signing.js';
+import { SCHEMA_VERSION, VulnStore } from './store.js';
+import { CompressStream, DecompressStream } from 'zstd-napi';
 
 /**
- * An air-gap bundle: a zstd-compressed tar holding `manifest.json` (format, schema version, build
- * time, and the sha256 of each file) followed by the database file itself.
+ * A database bundle: a zstd-compressed tar of `manifest.json`, `signatures.json` (ed25519
+ * signatures over the manifest's exact bytes) and the payload: the whole SQLite database (kind
+ * `full`) or a delta from one version to the next (kind `delta`, see delta.ts). The manifest names
+ * the payload's sha256, so one signature covers all of it. The same file is what `db export`
+ * writes for an air-gapped site and what `db publish` pushes as an OCI artifact's layer.
  */
-export const BUNDLE_FORMAT = 'customs-db-bundle';
-const DB_NAME = 'customs.db';
+export const BUNDLE_FORMAT = 'customs-db';
+export const BUNDLE_FORMAT_VERSION = 2;
+const MAX_MANIFEST = 1024 * 1024;
 
-interface Manifest {
-  format: string;
-  formatVersion: number;
-  schemaVersion: number;
-  builtAt?: string;
-  files: Array<{ name: string; size: number; sha256: string }>;
+export interface SourceSummary {
+  name: string;
+  records: number;
+  updatedAt?: string;
+  status: string;
+  error?: string;
 }
 
-async function sha256Of(file: string): Promise<string> {
+export interface DbManifest {
+  format: typeof BUNDLE_FORMAT;
+  formatVersion: number;
+  kind: 'full' | 'delta';
+  /** The database schema the payload has (a delta: both ends have it). */
+  schemaVersion: number;
+  /** The database version: its build time (of the delta's result, for a delta). */
+  version: string;
+  /** A delta's starting version. */
+  baseVersion?: string;
+  sources: SourceSummary[];
+  /** Rows per content table, and the digest of the logical content, of the (resulting) database. */
+  tables: Record<string, number>;
+  contentDigest: string;
+  payload: { name: string; size: number; sha256: string };
+}
+
+export async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
   for await (const c of createReadStream(file)) h.update(c as Buffer);
   return h.digest('hex');
 }
 
-export async function exportBundle(dbPath: string, out: string): Promise<Manifest> {
+/** Describe a finished database file as a full bundle's manifest. */
+export async function fullManifest(dbPath: string): Promise<DbManifest> {
   const store = VulnStore.openRead(dbPath);
-  const builtAt = store.meta('built_at');
-  store.close();
-  const manifest: Manifest = {
-    format: BUNDLE_FORMAT,
-    formatVersion: 1,
-    schemaVersion: SCHEMA_VERSION,
-    builtAt,
-    files: [{ name: DB_NAME, size: statSync(dbPath).size, sha256: await sha256Of(dbPath) }],
-  };
+  try {
+    const version = store.meta('built_at');
+    if (!version)
+      throw new CustomsError(`the database at ${dbPath} has no build time; import or update it first`);
+    return {
+      format: BUNDLE_FORMAT,
+      formatVersion: BUNDLE_FORMAT_VERSION,
+      kind: 'full',
+      schemaVersion: SCHEMA_VERSION,
+      version,
+      sources: summarizeSources(store),
+      tables: tableCounts(store.db),
+      contentDigest: contentDigest(store.db),
+      payload: { name: 'customs.db', size: statSync(dbPath).size, sha256: await sha256File(dbPath) },
+    };
+  } finally {
+    store.close();
+  }
+}
+
+export function summarizeSources(store: VulnStore): SourceSummary[] {
+  return store.sources().map((s) => ({
+    name: s.name,
+    records: s.records,
+    updatedAt: s.updatedAt,
+    status: s.status,
+    ...(s.error ? { error: s.error } : {}),
+  }));
+}
+
+/** Write a bundle, signed with each key given. The manifest's bytes are what a signature covers. */
+export async function writeBundle(
+  out: string,
+  manifest: DbManifest,
+  payloadFile: string,
+  signatures: Signature[] = [],
+  keys: KeyObject[] = [],
+  /** The manifest's bytes as read: kept so that the signatures already over them still hold. */
+  bytes?: Buffer,
+): Promise<{ manifestBytes: Buffer; signatures: Signature[] }> {
+  const manifestBytes = bytes ?? Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
+  const ids = new Set(keys.map(keyId));
+  const sigs = [
+    ...signatures.filter((s) => !ids.has(s.keyId)),
+    ...keys.map((k) => signBytes(manifestBytes, k)),
+  ];
   const pack = tar.pack();
   const tmp = `${out}.tmp-${process.pid}`;
   const writing = pipeline(
@@ -57,13 +117,17 @@ export async function exportBundle(dbPath: string, out: string): Promise<Manifes
     new CompressStream({ compressionLevel: 9 }),
     createWriteStream(tmp),
   );
-  const body = Buffer.from(JSON.stringify(manifest, null, 2));
-  pack.entry({ name: 'manifest.json', size: body.length, mtime: new Date(0) }, body);
+  pack.entry({ name: 'manifest.json', size: manifestBytes.length, mtime: new Date(0) }, manifestBytes);
+  if (sigs.length) {
+    const s = Buffer.from(JSON.stringify(sigs, null, 2) + '\n');
+    pack.entry({ name: 'signatures.json', size: s.length, mtime: new Date(0) }, s);
+  }
   await new Promise<void>((resolve, reject) => {
-    const entry = pack.entry({ name: DB_NAME, size: manifest.files[0].size, mtime: new Date(0) }, (err) =>
-      err ? reject(err) : resolve(),
+    const entry = pack.entry(
+      { name: manifest.payload.name, size: manifest.payload.size, mtime: new Date(0) },
+      (err) => (err ? reject(err) : resolve()),
     );
-    createReadStream(dbPath).pipe(entry as unknown as NodeJS.WritableStream);
+    createReadStream(payloadFile).pipe(entry as unknown as NodeJS.WritableStream);
   });
   pack.finalize();
   try {
@@ -72,74 +136,129 @@ export async function exportBundle(dbPath: string, out: string): Promise<Manifes
   } finally {
     rmSync(tmp, { force: true });
   }
-  return manifest;
+  return { manifestBytes, signatures: sigs };
 }
 
-/** Verify a bundle's manifest and checksums, then install its database in one rename. */
-export async function importBundle(path: string, dbPath: string): Promise<Manifest> {
-  mkdirSync(dirname(dbPath), { recursive: true });
-  const release = lock(dbPath);
-  const tmp = `${dbPath}.bundle-${process.pid}`;
-  let manifest: Manifest | undefined;
-  let dbHash = '';
-  let dbSize = 0;
+export interface ReadBundle {
+  manifest: DbManifest;
+  manifestBytes: Buffer;
+  signatures: Signature[];
+  /** The trusted key that signed it, when keys were given. */
+  signedBy?: string;
+}
+
+function checkManifest(m: DbManifest, what: string): void {
+  if (m?.format !== BUNDLE_FORMAT) throw new CustomsError(`${what} is not a Customs database bundle`);
+  if (m.formatVersion !== BUNDLE_FORMAT_VERSION)
+    throw new CustomsError(
+      `${what} has bundle format ${m.formatVersion}; this Customs reads ${BUNDLE_FORMAT_VERSION}`,
+    );
+  if (m.schemaVersion !== SCHEMA_VERSION)
+    throw new CustomsError(
+      `${what} holds database schema ${m.schemaVersion}; this Customs needs ${SCHEMA_VERSION} (update Customs, or use the repository tag :${SCHEMA_VERSION})`,
+    );
+  if (m.kind !== 'full' && m.kind !== 'delta') throw new CustomsError(`${what} is of unknown kind ${m.kind}`);
+  if (!m.payload || !/^[a-f0-9]{64}$/.test(m.payload.sha256) || !/^[a-z]+\.db$/.test(m.payload.name))
+    throw new CustomsError(`${what}: its manifest names no valid payload`);
+}
+
+/**
+ * Read a bundle: check its manifest (format, schema major), its signature when `keys` are given
+ * (before a byte of payload is written), and the payload's size and sha256 while it is written to
+ * `payloadOut`. Anything wrong is a CustomsError and `payloadOut` is removed.
+ */
+export async function readBundle(
+  file: string,
+  payloadOut: string,
+  keys: Map<string, KeyObject> | undefined,
+  what = 'the database bundle',
+): Promise<ReadBundle> {
+  let manifest: DbManifest | undefined;
+  let manifestBytes: Buffer | undefined;
+  let signatures: Signature[] = [];
+  let signedBy: string | undefined;
+  let payload: { sha256: string; size: number } | undefined;
   const extract = tar.extract();
   const reading = pipeline(
-    createReadStream(path),
+    createReadStream(file),
     new DecompressStream(),
     extract as unknown as NodeJS.WritableStream,
   ).catch((e: unknown) => e);
+  const small = async (entry: Readable, name: string) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of entry) {
+      n += (c as Buffer).length;
+      if (n > MAX_MANIFEST) throw new CustomsError(`${what}: ${name} is larger than ${MAX_MANIFEST} bytes`);
+      chunks.push(c as Buffer);
+    }
+    return Buffer.concat(chunks);
+  };
   try {
     for await (const entry of extract) {
       const name = entry.header.name;
-      if (name === 'manifest.json') {
-        const chunks: Buffer[] = [];
-        for await (const c of entry) chunks.push(c as Buffer);
+      if (name === 'manifest.json' && !manifest) {
+        manifestBytes = await small(entry as unknown as Readable, name);
         try {
-          manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Manifest;
+          manifest = JSON.parse(manifestBytes.toString('utf8')) as DbManifest;
         } catch {
-          throw new CustomsError('bundle manifest is not valid JSON');
+          throw new CustomsError(`${what}: its manifest is not valid JSON`);
         }
-        if (manifest.format !== BUNDLE_FORMAT) throw new CustomsError('not a Customs database bundle');
-        if (manifest.schemaVersion !== SCHEMA_VERSION) {
-          throw new CustomsError(
-            `bundle has database schema ${manifest.schemaVersion}; this Customs needs ${SCHEMA_VERSION}`,
-          );
+        checkManifest(manifest, what);
+      } else if (name === 'signatures.json' && manifestBytes) {
+        try {
+          signatures = JSON.parse(
+            (await small(entry as unknown as Readable, name)).toString('utf8'),
+          ) as Signature[];
+        } catch (err) {
+          if (err instanceof CustomsError) throw err;
+          throw new CustomsError(`${what}: its signatures are not valid JSON`);
         }
-      } else if (name === DB_NAME) {
-        if (!manifest) throw new CustomsError('bundle has no manifest before its database');
+      } else if (manifest && name === manifest.payload.name) {
+        if (keys) signedBy = verifySignatures(manifestBytes!, signatures, keys, what);
         const h = createHash('sha256');
+        let size = 0;
         const tap = new PassThrough();
         tap.on('data', (c: Buffer) => {
           h.update(c);
-          dbSize += c.length;
+          size += c.length;
+          if (size > manifest!.payload.size)
+            tap.destroy(new CustomsError(`${what}: the payload is larger than its manifest says`));
         });
-        await pipeline(entry as unknown as Readable, tap, createWriteStream(tmp));
-        dbHash = h.digest('hex');
+        await pipeline(entry as unknown as Readable, tap, createWriteStream(payloadOut));
+        payload = { sha256: h.digest('hex'), size };
       } else {
         entry.resume();
       }
     }
     const err = await reading;
-    if (err) throw new CustomsError(`bundle is corrupt or truncated (${(err as Error).message})`);
-    const want = manifest?.files.find((f) => f.name === DB_NAME);
-    if (!manifest || !want) throw new CustomsError('bundle holds no database');
-    if (want.sha256 !== dbHash || want.size !== dbSize) {
+    if (err) throw new CustomsError(`${what} is corrupt or truncated (${(err as Error).message})`);
+    if (!manifest) throw new CustomsError(`${what} has no manifest`);
+    if (!payload) throw new CustomsError(`${what} holds no ${manifest.payload.name}`);
+    if (payload.sha256 !== manifest.payload.sha256 || payload.size !== manifest.payload.size)
       throw new CustomsError(
-        `bundle checksum mismatch: the manifest says ${want.sha256} (${want.size} bytes), the database is ${dbHash} (${dbSize} bytes)`,
+        `${what}: checksum mismatch: the manifest says ${manifest.payload.sha256} (${manifest.payload.size} bytes), the payload is ${payload.sha256} (${payload.size} bytes); refused`,
       );
-    }
-    VulnStore.openRead(tmp).close(); // it opens and has the right schema
-    renameSync(tmp, dbPath);
-    return manifest;
+    return { manifest, manifestBytes: manifestBytes!, signatures, signedBy };
   } catch (err) {
+    extract.destroy();
     await reading;
+    rmSync(payloadOut, { force: true });
     throw err instanceof CustomsError
       ? err
-      : new CustomsError(`bundle is corrupt or truncated (${(err as Error).message})`);
+      : new CustomsError(`${what} is corrupt or truncated (${(err as Error).message})`);
+  }
+}
+
+/** Record where a database came from, in the client-only meta keys (they never travel in deltas). */
+export function markOrigin(dbFile: string, origin: string): void {
+  const db = new Database(dbFile);
+  try {
+    const put = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    put.run('local.origin', origin);
+    put.run('local.installed_at', new Date().toISOString());
   } finally {
-    rmSync(tmp, { force: true });
-    release();
+    db.close();
   }
 }
 

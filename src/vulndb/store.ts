@@ -5,12 +5,13 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { normalizePackageName, splitEcosystem, type OsvAffected, type OsvRecord } from './osv-model.js';
 
@@ -420,10 +421,10 @@ export class VulnStore {
    */
   static async update<T>(path: string, fn: (w: StoreWriter) => Promise<T> | T): Promise<T> {
     mkdirSync(dirname(path), { recursive: true });
-    const release = lock(path);
+    const release = await lockWait(path);
     const tmp = `${path}.tmp-${process.pid}`;
     try {
-      rmSync(tmp, { force: true });
+      removeStale(path);
       if (existsSync(path)) copyFileSync(path, tmp);
       const db = new Database(tmp);
       let result: T;
@@ -627,6 +628,48 @@ export class VulnStore {
           description: r.description ?? undefined,
         }
       : undefined;
+  }
+}
+
+/**
+ * Temporary files a killed writer left beside the database (`customs.db.tmp-PID`, its journal, a
+ * half-downloaded bundle or delta): removed when their writer is gone.
+ */
+export function removeStale(path: string): void {
+  const dir = dirname(path);
+  const base = basename(path);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^\.(?:tmp|bundle|download|delta|publish)-(\d+)(?:[-.].*)?$/.exec(n.slice(base.length));
+    if (!n.startsWith(base) || !m) continue;
+    if (Number(m[1]) !== process.pid && alive(Number(m[1]))) continue;
+    rmSync(join(dir, n), { force: true, recursive: true });
+  }
+}
+
+/**
+ * One writer at a time, the next waiting for its turn (up to `waitMs`): a lock file holding the
+ * writer's pid; a dead writer's lock is taken over.
+ */
+export async function lockWait(path: string, waitMs = 15 * 60_000): Promise<() => void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return lock(path);
+    } catch (err) {
+      if (
+        !(err instanceof CustomsError) ||
+        !/another Customs process/.test(err.message) ||
+        Date.now() > deadline
+      )
+        throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
 

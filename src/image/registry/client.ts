@@ -10,7 +10,8 @@ import { apiHost } from './reference.js';
 
 /**
  * An OCI Distribution client on undici (no maintained JavaScript library does the token flow,
- * resumable blobs and docker's credential rules together). It only reads.
+ * resumable blobs and docker's credential rules together). It reads images, and pushes the
+ * database artifact (`customs db publish`).
  */
 
 export interface RegistryOptions {
@@ -48,11 +49,17 @@ export interface Response {
   body: Dispatcher.ResponseData['body'];
 }
 
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT';
+
 interface Req {
+  /** A path on the registry, or an absolute URL on it (an upload's Location). */
   path: string;
   accept?: string[];
   range?: number;
-  method?: 'GET' | 'HEAD';
+  method?: Method;
+  contentType?: string;
+  /** A request body, made anew for each attempt (a stream cannot be sent twice). */
+  body?: () => { data: Buffer | Readable; length: number };
 }
 
 const header = (h: Response['headers'], name: string): string | undefined => {
@@ -140,10 +147,16 @@ export class RegistryClient {
     return `${this.scheme}://${this.host}`;
   }
 
-  private async raw(url: string, headers: Record<string, string>, method: 'GET' | 'HEAD'): Promise<Response> {
+  private async raw(
+    url: string,
+    headers: Record<string, string>,
+    method: Method,
+    body?: Buffer | Readable,
+  ): Promise<Response> {
     const r = await request(url, {
       method,
       headers: { 'user-agent': `customs/${VERSION}`, ...headers },
+      body,
       dispatcher: this.agent as Dispatcher,
     });
     return { status: r.statusCode, headers: r.headers, body: r.body };
@@ -151,14 +164,24 @@ export class RegistryClient {
 
   /** One request with redirects followed by hand: Authorization never leaves the registry's origin. */
   private async once(req: Req, authorization: string | undefined): Promise<Response> {
-    let url = `${await this.base()}${req.path}`;
-    const origin = new URL(url).origin;
+    const base = await this.base();
+    let url = /^https?:\/\//.test(req.path) ? req.path : `${base}${req.path}`;
+    const origin = new URL(base).origin;
+    if (new URL(url).origin !== origin)
+      throw new CustomsError(
+        `${this.host}: refused to send a request to another host (${new URL(url).host})`,
+      );
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = {};
       if (req.accept) headers.accept = req.accept.join(', ');
       if (req.range) headers.range = `bytes=${req.range}-`;
       if (authorization && new URL(url).origin === origin) headers.authorization = authorization;
-      const res = await this.raw(url, headers, req.method ?? 'GET');
+      const body = req.body?.();
+      if (body) {
+        headers['content-length'] = String(body.length);
+        headers['content-type'] = req.contentType ?? 'application/octet-stream';
+      }
+      const res = await this.raw(url, headers, req.method ?? 'GET', body?.data);
       if (![301, 302, 303, 307, 308].includes(res.status)) return res;
       await res.body.dump();
       const loc = header(res.headers, 'location');
@@ -465,8 +488,62 @@ export class RegistryClient {
     }
   }
 
-  private async expectOk(res: Response, what: string): Promise<void> {
-    if (res.status === 200 || res.status === 206) return;
+  /** Whether the repository holds a blob (HEAD), so a push skips what is already there. */
+  async hasBlob(repository: string, digest: string): Promise<boolean> {
+    const res = await this.fetch(repository, { path: `/v2/${repository}/blobs/${digest}`, method: 'HEAD' });
+    await res.body.dump();
+    return res.status === 200;
+  }
+
+  /**
+   * Push a blob in one monolithic upload (POST, then PUT with the digest), unless the registry
+   * has it already. `body` makes the content anew for a retried attempt.
+   */
+  async pushBlob(
+    repository: string,
+    digest: string,
+    length: number,
+    body: () => Buffer | Readable,
+  ): Promise<'pushed' | 'exists'> {
+    if (await this.hasBlob(repository, digest)) return 'exists';
+    const start = await this.fetch(repository, {
+      path: `/v2/${repository}/blobs/uploads/`,
+      method: 'POST',
+      body: () => ({ data: Buffer.alloc(0), length: 0 }),
+    });
+    await this.expectOk(start, `upload of ${digest}`, [202]);
+    const location = header(start.headers, 'location');
+    if (!location) throw new CustomsError(`registry ${this.host}: upload of ${digest} got no Location`);
+    const url = new URL(location, `${await this.base()}/`);
+    url.searchParams.set('digest', digest);
+    const put = await this.fetch(repository, {
+      path: url.toString(),
+      method: 'PUT',
+      body: () => ({ data: body(), length }),
+    });
+    await this.expectOk(put, `upload of ${digest}`, [201, 204]);
+    await put.body.dump();
+    return 'pushed';
+  }
+
+  /** Put a manifest under a tag or digest; returns the digest the registry computed. */
+  async putManifest(repository: string, reference: string, body: Buffer, mediaType: string): Promise<string> {
+    const res = await this.fetch(repository, {
+      path: `/v2/${repository}/manifests/${reference}`,
+      method: 'PUT',
+      contentType: mediaType,
+      body: () => ({ data: body, length: body.length }),
+    });
+    await this.expectOk(res, `manifest ${reference}`, [201, 204]);
+    await res.body.dump();
+    return (
+      header(res.headers, 'docker-content-digest') ??
+      `sha256:${createHash('sha256').update(body).digest('hex')}`
+    );
+  }
+
+  private async expectOk(res: Response, what: string, ok = [200, 206]): Promise<void> {
+    if (ok.includes(res.status)) return;
     let detail = '';
     try {
       const text = (await readCapped(res.body, 64 * 1024, 'error')).toString('utf8');
