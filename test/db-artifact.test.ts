@@ -422,4 +422,48 @@ run('the database as a signed OCI artifact', () => {
     );
     refused(bad, /connection refused/);
   });
+
+  it('--keep prunes old versions; a client two versions behind chains two deltas', async () => {
+    const db = new Database(pubDb());
+    db.prepare("UPDATE advisories SET summary = 'v3' WHERE id = 'GO-2020-0001'").run();
+    db.close();
+    const v3File = join(tmp, 'v3.tar.zst');
+    const rebuilt = customs(['db', 'build', join(tmp, 'modified'), '--output', v3File], {
+      env: { CUSTOMS_DB: pubDb() },
+    });
+    assert.equal(rebuilt.status, 0, rebuilt.stderr);
+    const out = publish(v3File, ['--keep', '2']);
+    assert.match(out, /delta from .*; 1 old version\(s\) deleted/);
+    const tag = (v: string) => `1-${v.replace(/[^\w.-]/g, '-')}`;
+    const head = async (v: string) =>
+      (
+        await fetch(`http://${reg.host}/v2/sec/customs-db/manifests/${tag(v)}`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        })
+      ).status;
+    assert.equal(await head(v1), 404);
+    assert.equal(await head(v2), 200);
+    // A client at v2 takes the one delta; a client at v1 chains v2's delta (from v1, kept in v2's
+    // artifact) and v3's, and ends where a whole download does.
+    const near = customs(['db', 'update', '--insecure'], { env: client('mirrors') });
+    assert.match(near.stdout, /: 1 delta, /);
+    const far = client('far');
+    assert.equal(
+      customs(['db', 'update', '--db-repository', join(tmp, 'v1-signed.tar.zst')], { env: far }).status,
+      0,
+    );
+    const u = customs(['db', 'update', '--insecure'], { env: far });
+    assert.equal(u.status, 0, u.stderr);
+    assert.match(u.stdout, /: 2 deltas, /);
+    assert.equal(status(far).version, status(client('mirrors')).version);
+    const x = new Database(clientDb('far'), { readonly: true });
+    const y = new Database(clientDb('mirrors'), { readonly: true });
+    try {
+      assert.equal(contentDigest(x), contentDigest(y));
+    } finally {
+      x.close();
+      y.close();
+    }
+  });
 });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import YAML from 'yaml';
 import { FeedServer } from './helpers/feed-server.js';
 import { shared } from './helpers/paths.js';
 import { customsAsync as customs } from './helpers/run.js';
@@ -178,5 +179,88 @@ describe('db update against a feed server on 127.0.0.1', () => {
       ),
     );
     server.routes.set('/Go/all.zip', { body: go });
+  });
+});
+
+describe('upstream indexes and partial sources', () => {
+  let denv: Record<string, string>;
+  const secdbJson = (branch: string) =>
+    Buffer.from(JSON.stringify(YAML.parse(readFileSync(adv('alpine-secdb', branch, 'main.yaml'), 'utf8'))));
+  before(() => {
+    // OSV's list of ecosystems and secdb's folder index, in their upstream shapes.
+    server.routes.set('/ecosystems.txt', { body: Buffer.from('Go\ncrates.io\nDebian:12\nDebian\n') });
+    server.routes.set('/', {
+      body: Buffer.from(
+        '<html><body><h1>Index of /</h1><pre><a href="../">../</a>\n<a href="v3.10/">v3.10/</a>   01-Jan-2026\n<a href="v3.11/">v3.11/</a>   01-Jan-2026\n<a href="v3.99/">v3.99/</a>\n</pre></body></html>',
+      ),
+    });
+    server.routes.set('/v3.10/main.json', { body: secdbJson('v3.10') });
+    server.routes.set('/v3.11/main.json', { body: secdbJson('v3.11') });
+    server.routes.set('/Debian/all.zip', { status: 404 });
+    denv = { CUSTOMS_DB: join(tmp, 'discover', 'customs.db'), CUSTOMS_MIRROR: server.url };
+  });
+
+  it("takes OSV's ecosystems and Alpine's branches from upstream's own index", async () => {
+    server.hits.length = 0;
+    const r = await customs(
+      ['db', 'update', '--from-feeds', '--only', 'osv,alpine-secdb', '--timeout', '5'],
+      { env: denv },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    // The ecosystems listed (releases like Debian:12 live in their base's zip), not the built-in list.
+    const zips = [
+      ...new Set(server.hits.filter((h) => h.path.endsWith('/all.zip')).map((h) => h.path)),
+    ].sort();
+    assert.deepEqual(zips, ['/Debian/all.zip', '/Go/all.zip', '/crates.io/all.zip']);
+    assert.match(r.stdout, /osv:Go: updated \(4291 records\)/);
+    // Branches from the index; v3.99 and every community file are missing upstream: left out, said.
+    const branches = [
+      ...new Set(server.hits.filter((h) => /^\/v3\.\d+\//.test(h.path)).map((h) => h.path.split('/')[1])),
+    ];
+    assert.deepEqual(branches.sort(), ['v3.10', 'v3.11', 'v3.99']);
+    assert.match(r.stdout, /alpine-secdb: updated \(\d+ records\)/);
+    assert.match(r.stderr, /warning: alpine-secdb: .*v3\.99\/main\.json: .*HTTP 404.*left out this time/);
+    assert.match(r.stderr, /osv:Debian: failed/);
+  });
+
+  it('one Alpine branch failing keeps its last good copy; the others still update', async () => {
+    const before = JSON.parse((await customs(['db', 'status', '--json'], { env: denv })).stdout);
+    const count = before.sources.find((s: { name: string }) => s.name === 'alpine-secdb').records;
+    server.routes.set('/v3.11/main.json', { status: 500 });
+    const doc = JSON.parse(secdbJson('v3.10').toString());
+    doc.packages = doc.packages.slice(0, -1); // v3.10 changed upstream: one package fewer
+    server.routes.set('/v3.10/main.json', { body: Buffer.from(JSON.stringify(doc)) });
+    const r = await customs(['db', 'update', '--from-feeds', '--only', 'alpine-secdb', '--timeout', '5'], {
+      env: denv,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /v3\.11\/main\.json: .*HTTP 500.*its last good copy is used/);
+    const after = JSON.parse((await customs(['db', 'status', '--json'], { env: denv })).stdout);
+    const src = after.sources.find((s: { name: string }) => s.name === 'alpine-secdb');
+    assert.equal(src.status, 'ok');
+    assert.ok(
+      src.records < count && src.records > count / 2,
+      `${src.records} of ${count}: v3.11 kept, v3.10 shrank`,
+    );
+    server.routes.set('/v3.11/main.json', { body: secdbJson('v3.11') });
+  });
+
+  it('several inputs of one source add up in db status', async () => {
+    const file = join(tmp, 'sum', 'customs.db');
+    const go = readdirSync(adv('go-osv')).filter((f) => f.endsWith('.json'));
+    const extra = join(tmp, 'extra-go');
+    mkdirSync(extra);
+    const rec = JSON.parse(readFileSync(adv('go-osv', go[0]), 'utf8'));
+    writeFileSync(
+      join(extra, 'GO-2099-0001.json'),
+      JSON.stringify({ ...rec, id: 'GO-2099-0001', aliases: [] }),
+    );
+    assert.equal(
+      (await customs(['db', 'import', adv('go-osv'), '-q'], { env: { CUSTOMS_DB: file } })).status,
+      0,
+    );
+    assert.equal((await customs(['db', 'import', extra, '-q'], { env: { CUSTOMS_DB: file } })).status, 0);
+    const s = JSON.parse((await customs(['db', 'status', '--json'], { env: { CUSTOMS_DB: file } })).stdout);
+    assert.equal(s.sources.find((x: { name: string }) => x.name === 'osv:Go').records, go.length + 1);
   });
 });

@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
+import { gzipSync } from 'node:zlib';
 import { importPath } from '../src/vulndb/import.js';
 import { VulnStore } from '../src/vulndb/store.js';
 import { CLI, shared } from './helpers/paths.js';
-import { customs } from './helpers/run.js';
+import { customs, customsPeak } from './helpers/run.js';
 import { schemaErrors2020 } from './helpers/schemas.js';
 
 const adv = (...p: string[]) => shared('advisories', ...p);
@@ -57,7 +58,9 @@ describe('importing the real advisory data', () => {
     try {
       const src = Object.fromEntries(store.sources().map((s) => [s.name, s.records]));
       assert.equal(src['osv:Go'], countFiles(adv('go-osv'), /^GO-.*\.json$/));
-      assert.equal(src['osv:PyPI'], countFiles(adv('pypi-osv'), /\.yaml$/));
+      // Records are advisories with an affected package of that ecosystem: a withdrawn one with no
+      // affected list (PYSEC-2022-15) matches nothing and is not counted.
+      assert.equal(src['osv:PyPI'], countFiles(adv('pypi-osv'), /\.yaml$/) - 1);
       assert.equal(src['osv:crates.io'], countFiles(adv('rustsec-osv'), /^RUSTSEC-.*\.json$/));
       // Alpine: every (branch, package, fixed version, CVE) entry of every secdb file.
       let secfixes = 0;
@@ -407,5 +410,51 @@ describe('Alpine secdb as JSON (as secdb.alpinelinux.org serves it today)', () =
     const count = (out: string) => /alpine-secdb: (\d+) imported/.exec(out)?.[1];
     assert.equal(count(a.stdout), count(b.stdout));
     assert.ok(Number(count(a.stdout)) > 1000);
+  });
+});
+
+describe('NVD yearly feeds', () => {
+  it('a large year is streamed: ~90 MB of JSON imports in well under 256 MiB', async () => {
+    // The shape of nvdcve-2.0-YYYY.json: one object, its CVEs in `vulnerabilities`.
+    const file = join(tmp, 'nvdcve-2.0-2099.json.gz');
+    const filler = 'x'.repeat(700);
+    const items: string[] = [];
+    for (let i = 0; i < 110_000; i++)
+      items.push(
+        JSON.stringify({
+          cve: {
+            id: `CVE-2099-${String(i).padStart(5, '0')}`,
+            published: '2099-01-01T00:00:00.000',
+            descriptions: [{ lang: 'en', value: `test ${i} ${filler}` }],
+            metrics: {
+              cvssMetricV31: [
+                {
+                  source: 'nvd@nist.gov',
+                  type: 'Primary',
+                  cvssData: {
+                    version: '3.1',
+                    vectorString: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H',
+                    baseScore: 9.8,
+                    baseSeverity: 'CRITICAL',
+                  },
+                },
+              ],
+            },
+            weaknesses: [
+              { source: 'nvd@nist.gov', type: 'Primary', description: [{ lang: 'en', value: 'CWE-787' }] },
+            ],
+          },
+        }),
+      );
+    const json = `{"resultsPerPage":${items.length},"startIndex":0,"totalResults":${items.length},"format":"NVD_CVE","version":"2.0","timestamp":"2099-01-01T00:00:00.000","vulnerabilities":[${items.join(',')}]}`;
+    assert.ok(json.length > 90e6, `${json.length} bytes`);
+    writeFileSync(file, gzipSync(json, { level: 1 }));
+    const db = join(tmp, 'nvd-stream.db');
+    const r = await customsPeak(['db', 'import', file, '--db', db]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /nvd: 110000 imported/);
+    assert.ok(r.peakMiB < 256, `peak RSS ${r.peakMiB} MiB`);
+    const show = JSON.parse(customs(['db', 'show', 'CVE-2099-04242', '--json', '--db', db]).stdout);
+    assert.deepEqual(show.enrichment[0].nvd.cwes, ['CWE-787']);
   });
 });

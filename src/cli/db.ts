@@ -25,6 +25,13 @@ function seconds(v: string): number {
   return n;
 }
 
+function keepCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CustomsError('--keep must be a whole number of versions, at least 1');
+  return n;
+}
+
 interface UpdateFlags {
   dbRepository: string[];
   trustKey: string[];
@@ -37,9 +44,20 @@ interface UpdateFlags {
 
 /** Today's feed builder: download what changed upstream and import it into the database. */
 async function updateFromFeeds(file: string, opts: Pick<UpdateFlags, 'only' | 'timeout'>): Promise<void> {
-  const { configuredSources, selectSources } = await import('../vulndb/sources.js');
+  const { configuredSources, discoverSources, fetchIndex, selectSources } =
+    await import('../vulndb/sources.js');
   const { updateDatabase } = await import('../vulndb/update.js');
-  const sources = selectSources(configuredSources(), opts.only);
+  const timeoutMs = seconds(opts.timeout) * 1000;
+  // Upstream's own lists (OSV ecosystems, Alpine branches) are read only when such a source is wanted.
+  const configured = configuredSources();
+  const all = selectSources(configured, opts.only).some((s) => s.discover)
+    ? await discoverSources(
+        configured,
+        (url) => fetchIndex(url, timeoutMs),
+        (w) => err(`customs: warning: ${w}`),
+      )
+    : configured;
+  const sources = selectSources(all, opts.only);
   const tty = process.stderr.isTTY;
   let last = 0;
   const started = Date.now();
@@ -55,7 +73,8 @@ async function updateFromFeeds(file: string, opts: Pick<UpdateFlags, 'only' | 't
   for (const o of outcomes) {
     const line = `${o.name}: ${o.status}${o.records !== undefined ? ` (${o.records} records)` : ''}${o.bytes ? `, ${mb(o.bytes)} MB` : ''}${o.error ? ` — ${o.error}; its previous data is kept` : ''}`;
     if (o.status === 'failed') err(`customs: warning: ${line}`);
-    else process.stdout.write(line + '\n');
+    else process.stdout.write(line.replace(/ — .*$/, '') + '\n');
+    if (o.status !== 'failed' && o.error) err(`customs: warning: ${o.name}: ${o.error}`);
   }
   process.stdout.write(`database ${file} updated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   if (outcomes.length && outcomes.every((o) => o.status === 'failed'))
@@ -266,12 +285,20 @@ export function registerDb(program: Command): void {
       'the bundle of the version the repository holds now (saves downloading it)',
     )
     .option('--no-delta', 'push the whole database only')
+    .option('--keep <n>', 'delete versions older than the newest N from the repository')
     .option('--timeout <seconds>', 'fail when the registry sends nothing for this long', '30')
     .action(
       async (
         bundle: string,
         ref: string,
-        opts: { key: string[]; insecure?: boolean; previous?: string; delta: boolean; timeout: string },
+        opts: {
+          key: string[];
+          insecure?: boolean;
+          previous?: string;
+          delta: boolean;
+          keep?: string;
+          timeout: string;
+        },
       ) => {
         const { loadPrivateKey } = await import('../vulndb/signing.js');
         const { publishDatabase } = await import('../vulndb/publish.js');
@@ -280,6 +307,8 @@ export function registerDb(program: Command): void {
           keys: opts.key.map(loadPrivateKey),
           previous: opts.previous,
           noDelta: !opts.delta,
+          keep: opts.keep ? keepCount(opts.keep) : undefined,
+          log: err,
           registry: { insecure: opts.insecure, timeoutMs: seconds(opts.timeout) * 1000 },
         });
         if (r.status === 'unchanged') {
@@ -287,7 +316,7 @@ export function registerDb(program: Command): void {
           return;
         }
         process.stdout.write(
-          `${r.reference} and :${r.versionTag} → ${r.digest}: version ${r.version}, full ${r.fullBytes} bytes${r.delta ? `, delta from ${r.delta.base} ${r.delta.bytes} bytes (${r.delta.groupsChanged} advisories changed, ${r.delta.rowsUpserted} rows written, ${r.delta.rowsDeleted} deleted)` : ', no delta'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+          `${r.reference} and :${r.versionTag} → ${r.digest}: version ${r.version}, full ${r.fullBytes} bytes${r.delta ? `, delta from ${r.delta.base} ${r.delta.bytes} bytes (${r.delta.groupsChanged} advisories changed, ${r.delta.rowsUpserted} rows written, ${r.delta.rowsDeleted} deleted)` : ', no delta'}${r.pruned ? `; ${r.pruned} old version(s) deleted` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
         );
       },
     );

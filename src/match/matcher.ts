@@ -87,6 +87,7 @@ const ECOSYSTEM_OF_PURL: Record<string, string> = {
   nuget: 'NuGet',
   hex: 'Hex',
   pub: 'Pub',
+  cran: 'CRAN',
 };
 
 /**

@@ -73,8 +73,9 @@ export function osTarget(os: OsInfo | undefined): OsTarget | undefined {
       return rpm('SUSE', (r) => r.includes(`Linux Enterprise`) && r.includes(major(os.version)));
     case 'wolfi':
     case 'chainguard':
-      // Rolling distributions: one advisory set, no releases.
-      return target(os.id === 'wolfi' ? 'Wolfi' : 'Chainguard', 'apk', () => true, byName, own);
+      // Rolling distributions: one advisory set, no releases. Advisories name the origin package
+      // (openssl), so its subpackages (libssl3, libcrypto3) are matched through their origin.
+      return target(os.id === 'wolfi' ? 'Wolfi' : 'Chainguard', 'apk', () => true, bySource, own);
     default:
       return undefined;
   }

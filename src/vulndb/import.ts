@@ -5,7 +5,14 @@ import { debianTrackerImporter } from './importers/debian-tracker.js';
 import { epssImporter } from './importers/epss.js';
 import { newCounts, type ImportCounts, type Importer, type ParsedFile } from './importers/importer.js';
 import { kevImporter } from './importers/kev.js';
-import { nvdImporter } from './importers/nvd.js';
+import { nvdImporter, putNvdItem } from './importers/nvd.js';
+import { createReadStream } from 'node:fs';
+import { constants, createGunzip, gunzipSync } from 'node:zlib';
+// stream-json is CommonJS: its functions are properties of the default export.
+import Chain from 'stream-chain';
+import StreamJson from 'stream-json';
+import Pick from 'stream-json/filters/Pick.js';
+import StreamArray from 'stream-json/streamers/StreamArray.js';
 import { osvImporter } from './importers/osv.js';
 import { filesOf, maybeGunzip, type InputFile } from './input.js';
 import type { StoreWriter } from './store.js';
@@ -46,6 +53,53 @@ async function parseFile(f: InputFile): Promise<ParsedFile | 'malformed'> {
   }
 }
 
+/**
+ * NVD's yearly feeds are up to ~160 MB of JSON: parsed whole they took ~800 MB. They are
+ * recognised by name or by their first bytes and streamed one CVE at a time.
+ */
+async function isNvdFeed(path: string, name: string): Promise<boolean> {
+  if (/nvdcve-2\.0-[^/]*\.json(\.gz)?$/i.test(name)) return true;
+  const head = await new Promise<Buffer>((resolve) => {
+    const chunks: Buffer[] = [];
+    createReadStream(path, { start: 0, end: 64 * 1024 - 1 })
+      .on('data', (c) => chunks.push(c as Buffer))
+      .on('end', () => resolve(Buffer.concat(chunks)))
+      .on('error', () => resolve(Buffer.alloc(0)));
+  });
+  let text: string;
+  try {
+    text = (
+      head[0] === 0x1f && head[1] === 0x8b ? gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH }) : head
+    )
+      .subarray(0, 4096)
+      .toString('utf8');
+  } catch {
+    return false;
+  }
+  return /^\s*\{/.test(text) && /"format"\s*:\s*"NVD_CVE"/.test(text);
+}
+
+async function importNvdStream(path: string, w: StoreWriter, counts: ImportCounts): Promise<void> {
+  const gz = await new Promise<boolean>((resolve) => {
+    createReadStream(path, { start: 0, end: 1 })
+      .on('data', (c) => resolve((c as Buffer)[0] === 0x1f && (c as Buffer)[1] === 0x8b))
+      .on('error', () => resolve(false))
+      .on('end', () => resolve(false));
+  });
+  const items = Chain.chain([
+    createReadStream(path),
+    ...(gz ? [createGunzip()] : []),
+    StreamJson.parser(),
+    Pick.pick({ filter: 'vulnerabilities' }),
+    StreamArray.streamArray(),
+  ]);
+  try {
+    for await (const { value } of items as AsyncIterable<{ value: unknown }>) putNvdItem(value, w, counts);
+  } catch (err) {
+    throw new CustomsError(`not a readable NVD feed (${(err as Error).message})`);
+  }
+}
+
 /** Read every feed file a path holds (folder, zip or single file) into the store being written. */
 export async function importPath(
   w: StoreWriter,
@@ -58,6 +112,12 @@ export async function importPath(
     if (!f.explicit && (!DATA.test(f.name) || /(^|\/)(LICENSE|README)/i.test(f.name))) continue;
     files++;
     if (onProgress && files % 500 === 0) onProgress(files);
+    if (f.path && (await isNvdFeed(f.path, f.name))) {
+      let counts = report.sources.get('nvd');
+      if (!counts) report.sources.set('nvd', (counts = { ...newCounts(), importer: nvdImporter.name }));
+      await importNvdStream(f.path, w, counts);
+      continue;
+    }
     const parsed = await parseFile(f);
     if (parsed === 'malformed') {
       report.malformed.push(f.name);
@@ -80,8 +140,17 @@ export async function importPath(
   }
   if (files === 0) throw new CustomsError('holds no feed files (JSON, YAML or CSV)');
   const now = new Date().toISOString();
+  // Counted from the store, not from this input: several inputs (a folder and a fix-up file, or
+  // two imports in a row) feed one source, and the last one's count alone was shown before.
   for (const [name, c] of report.sources) {
-    w.setSource({ name, kind: c.importer, location: path, updatedAt: now, records: c.records, status: 'ok' });
+    w.setSource({
+      name,
+      kind: c.importer,
+      location: path,
+      updatedAt: now,
+      records: w.recordsOf(name),
+      status: 'ok',
+    });
   }
   return report;
 }

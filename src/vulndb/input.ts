@@ -11,6 +11,8 @@ export interface InputFile {
   /** The path named this file itself (not a folder or zip): read it whatever its name. */
   explicit?: boolean;
   size: number;
+  /** Where it is on disk (not for a zip's entries): a large feed is streamed from there. */
+  path?: string;
   read(): Promise<Buffer>;
 }
 
@@ -22,7 +24,7 @@ function* walk(dir: string, root: string): Generator<InputFile> {
     const p = join(dir, name);
     const st = statSync(p);
     if (st.isDirectory()) yield* walk(p, root);
-    else if (st.isFile()) yield { name: relative(root, p), size: st.size, read: () => readFile(p) };
+    else if (st.isFile()) yield { name: relative(root, p), size: st.size, path: p, read: () => readFile(p) };
   }
 }
 
@@ -107,7 +109,8 @@ export async function* filesOf(path: string): AsyncGenerator<InputFile> {
   const st = statSync(path);
   if (st.isDirectory()) yield* walk(path, path);
   else if (await isZip(path)) yield* zipEntries(path);
-  else yield { name: path.split('/').pop()!, size: st.size, explicit: true, read: () => readFile(path) };
+  else
+    yield { name: path.split('/').pop()!, size: st.size, explicit: true, path, read: () => readFile(path) };
 }
 
 /** Gunzip when the bytes are gzip (feeds such as EPSS are published compressed). */

@@ -34,6 +34,8 @@ export interface PublishOptions {
   /** The bundle of the version the repository holds now, to skip downloading it for the delta. */
   previous?: string;
   noDelta?: boolean;
+  /** Keep this many versions reachable; older version manifests are deleted from the repository. */
+  keep?: number;
   log?: (line: string) => void;
 }
 
@@ -45,6 +47,8 @@ export interface PublishResult {
   version: string;
   fullBytes: number;
   delta?: { bytes: number; base: string } & DeltaStats;
+  /** Old versions deleted under --keep. */
+  pruned?: number;
 }
 
 /** `1-2026-11-30T06-00-00.123Z`: the version as a tag (a tag cannot hold ':'). */
@@ -177,7 +181,9 @@ export async function publishDatabase(
       'application/vnd.oci.image.manifest.v1+json',
     );
     await client.putManifest(repository, tag, body, 'application/vnd.oci.image.manifest.v1+json');
+    const pruned = opts.keep ? await prune(client, repository, config, opts.keep, opts.log) : undefined;
     return {
+      pruned,
       status: 'published',
       reference: `${name}:${tag}`,
       versionTag: vt,
@@ -190,6 +196,43 @@ export async function publishDatabase(
     await client.close();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Delete the versions beyond the newest `keep` (following the previous links): clients that far
+ * behind download the full artifact anyway, and the chain stays short.
+ */
+async function prune(
+  client: RegistryClient,
+  repository: string,
+  newest: ArtifactConfig,
+  keep: number,
+  log?: (line: string) => void,
+): Promise<number> {
+  const old: string[] = [];
+  let prev = newest.previous;
+  for (let n = 1; prev && n < 1000; n++) {
+    if (n >= keep) old.push(prev.manifest);
+    const m = await client.tryManifest(repository, prev.manifest);
+    if (!m) break;
+    const doc = JSON.parse(m.body.toString('utf8')) as { config?: { digest?: string } };
+    if (!doc.config?.digest) break;
+    const config = JSON.parse(
+      (await client.smallBlob(repository, doc.config.digest, 64 * 1024)).toString('utf8'),
+    ) as ArtifactConfig;
+    prev = config.previous;
+  }
+  let deleted = 0;
+  for (const d of old) {
+    if (await client.deleteManifest(repository, d)) deleted++;
+    else {
+      log?.(
+        `customs: warning: ${client.domain}/${repository} does not allow deleting manifests; old versions are kept`,
+      );
+      break;
+    }
+  }
+  return deleted;
 }
 
 async function currentVersion(client: RegistryClient, repository: string, tag: string) {

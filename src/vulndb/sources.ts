@@ -15,8 +15,16 @@ export interface FeedSource {
   checksum?: 'nvd-meta';
   /** Replaced wholesale on update: the rows this source contributed before are dropped first. */
   replaces: { source: string; ecosystem?: string };
+  /**
+   * One of several files failing does not fail the source: that file's last good copy is used
+   * (or it is left out, with a warning). Alpine's branches and NVD's years are such files.
+   */
+  partial?: boolean;
+  /** Its file list is read from upstream's own index at update time (the list here is the fallback). */
+  discover?: 'osv' | 'alpine';
 }
 
+/** The fallback when OSV's ecosystems.txt cannot be read. */
 export const OSV_ECOSYSTEMS = [
   'Alpine',
   'Debian',
@@ -38,7 +46,15 @@ export const OSV_ECOSYSTEMS = [
   'Packagist',
   'Hex',
   'Pub',
+  'CRAN',
+  'Azure Linux',
+  'Photon OS',
+  'Mageia',
+  'openEuler',
+  'Bitnami',
+  'GitHub Actions',
 ];
+/** The fallback when secdb's index cannot be read. */
 export const ALPINE_BRANCHES = [
   'v3.12',
   'v3.13',
@@ -51,6 +67,8 @@ export const ALPINE_BRANCHES = [
   'v3.20',
   'v3.21',
   'v3.22',
+  'v3.23',
+  'v3.24',
   'edge',
 ];
 
@@ -60,19 +78,8 @@ export function defaultSources(now = new Date()): FeedSource[] {
   const year = now.getUTCFullYear();
   const nvdYears = Array.from({ length: year - 2002 + 1 }, (_, i) => 2002 + i);
   return [
-    ...OSV_ECOSYSTEMS.map((eco) => ({
-      name: `osv:${eco}`,
-      urls: [`${OSV_BUCKET}/${encodeURIComponent(eco)}/all.zip`],
-      replaces: { source: 'osv', ecosystem: eco },
-    })),
-    {
-      name: 'alpine-secdb',
-      urls: ALPINE_BRANCHES.flatMap((b) => [
-        `https://secdb.alpinelinux.org/${b}/main.json`,
-        `https://secdb.alpinelinux.org/${b}/community.json`,
-      ]),
-      replaces: { source: 'alpine-secdb' },
-    },
+    ...OSV_ECOSYSTEMS.map((eco) => osvSource(eco, OSV_BUCKET)),
+    alpineSource(ALPINE_BRANCHES, SECDB),
     {
       name: 'debian-tracker',
       urls: ['https://security-tracker.debian.org/tracker/data/json'],
@@ -93,8 +100,103 @@ export function defaultSources(now = new Date()): FeedSource[] {
       urls: nvdYears.map((y) => `https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-${y}.json.gz`),
       checksum: 'nvd-meta',
       replaces: { source: 'nvd' },
+      partial: true,
     },
   ];
+}
+
+const SECDB = 'https://secdb.alpinelinux.org';
+
+function osvSource(eco: string, bucket: string): FeedSource {
+  return {
+    name: `osv:${eco}`,
+    urls: [`${bucket}/${encodeURIComponent(eco)}/all.zip`],
+    replaces: { source: 'osv', ecosystem: eco },
+    discover: 'osv',
+  };
+}
+
+function alpineSource(branches: string[], base: string): FeedSource {
+  return {
+    name: 'alpine-secdb',
+    urls: branches.flatMap((b) => [`${base}/${b}/main.json`, `${base}/${b}/community.json`]),
+    replaces: { source: 'alpine-secdb' },
+    partial: true,
+    discover: 'alpine',
+  };
+}
+
+/** OSV's ecosystems.txt: one ecosystem a line; releases (`Debian:12`) live inside their base's zip. */
+export function parseOsvEcosystems(text: string): string[] {
+  return [
+    ...new Set(
+      text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.includes(':') && !l.startsWith('#')),
+    ),
+  ];
+}
+
+/** secdb's index page: its branch folders (v3.2 … v3.24, edge), oldest first. */
+export function parseSecdbIndex(html: string): string[] {
+  const found = new Set<string>();
+  for (const m of html.matchAll(/href="\.?\/?(v\d+\.\d+|edge)\/"/g)) found.add(m[1]);
+  const num = (b: string) => (b === 'edge' ? [Infinity, 0] : b.slice(1).split('.').map(Number));
+  return [...found].sort((a, b) => num(a)[0] - num(b)[0] || num(a)[1] - num(b)[1]);
+}
+
+/**
+ * Replace the built-in OSV ecosystem and Alpine branch lists with what upstream publishes today,
+ * so that a new ecosystem or branch needs no new Customs. A list that cannot be read keeps the
+ * built-in one, with a warning.
+ */
+export async function discoverSources(
+  sources: FeedSource[],
+  fetchText: (url: string) => Promise<string>,
+  warn: (line: string) => void = () => undefined,
+): Promise<FeedSource[]> {
+  const osv = sources.filter((s) => s.discover === 'osv');
+  const alpine = sources.find((s) => s.discover === 'alpine');
+  let out = sources;
+  if (osv.length) {
+    const bucket = osv[0].urls[0].replace(/\/[^/]+\/all\.zip$/, '');
+    try {
+      const ecos = parseOsvEcosystems(await fetchText(`${bucket}/ecosystems.txt`));
+      if (!ecos.length) throw new Error('it lists no ecosystem');
+      const first = out.indexOf(osv[0]);
+      out = out.filter((s) => s.discover !== 'osv');
+      out.splice(first, 0, ...ecos.map((e) => osvSource(e, bucket)));
+    } catch (err) {
+      warn(`OSV's ecosystems.txt could not be read (${(err as Error).message}); the built-in list is used`);
+    }
+  }
+  if (alpine) {
+    const base = alpine.urls[0].replace(/\/[^/]+\/[^/]+$/, '');
+    try {
+      const branches = parseSecdbIndex(await fetchText(`${base}/`));
+      if (!branches.length) throw new Error('it lists no branch');
+      out = out.map((s) => (s === alpine ? alpineSource(branches, base) : s));
+    } catch (err) {
+      warn(`the secdb index could not be read (${(err as Error).message}); the built-in branch list is used`);
+    }
+  }
+  return out;
+}
+
+/** A small index file (ecosystems.txt, secdb's folder listing), whole, within a time limit. */
+export async function fetchIndex(url: string, timeoutMs = 30_000): Promise<string> {
+  const res = await fetch(url, {
+    signal: AbortSignal.timeout(timeoutMs),
+    headers: { 'user-agent': 'customs' },
+  });
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`HTTP ${res.status}`);
+  }
+  const text = await res.text();
+  if (text.length > 4 * 1024 * 1024) throw new Error('larger than 4 MiB');
+  return text;
 }
 
 /** Apply CUSTOMS_MIRROR and CUSTOMS_SOURCES to the default list. */
@@ -109,8 +211,9 @@ export function configuredSources(env = process.env): FeedSource[] {
         `CUSTOMS_SOURCES: ${env.CUSTOMS_SOURCES} is not a readable JSON object (${(err as Error).message})`,
       );
     }
+    // A source given its files by hand is not re-discovered from upstream's index.
     sources = sources.map((s) =>
-      overrides[s.name] ? { ...s, urls: ([] as string[]).concat(overrides[s.name]) } : s,
+      overrides[s.name] ? { ...s, urls: ([] as string[]).concat(overrides[s.name]), discover: undefined } : s,
     );
   }
   if (env.CUSTOMS_MIRROR) {

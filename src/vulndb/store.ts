@@ -275,6 +275,20 @@ export class StoreWriter {
       );
   }
 
+  /** How many records a source holds now: advisories per OSV ecosystem, entries of a distro feed, rows of KEV/EPSS/NVD. */
+  recordsOf(name: string): number {
+    const n = (sql: string, ...args: string[]) => (this.db.prepare(sql).get(...args) as { n: number }).n;
+    if (name.startsWith('osv:'))
+      return n(
+        "SELECT COUNT(DISTINCT id) AS n FROM affected WHERE source = 'osv' AND eco_base = ?",
+        name.slice(4),
+      );
+    if (name === 'kev') return n('SELECT COUNT(*) AS n FROM kev');
+    if (name === 'epss') return n('SELECT COUNT(*) AS n FROM epss');
+    if (name === 'nvd') return n('SELECT COUNT(*) AS n FROM cvss');
+    return n('SELECT COUNT(*) AS n FROM affected WHERE source = ?', name);
+  }
+
   source(name: string): SourceStatus | undefined {
     return rowToSource(this.db.prepare('SELECT * FROM sources WHERE name = ?').get(name));
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -73,6 +73,8 @@ export async function updateDatabase(
   const prevSources = new Map((prev?.sources() ?? []).map((s) => [s.name, s]));
   const outcomes: SourceOutcome[] = [];
   const fetched = new Map<string, Array<{ url: string; result: DownloadResult }>>();
+  const partial = new Map<string, string[]>();
+  const partialErrors: string[] = [];
   try {
     for (const s of sources) {
       const dir = join(dlDir, safe(s.name));
@@ -80,21 +82,47 @@ export async function updateDatabase(
       const results: Array<{ url: string; result: DownloadResult }> = [];
       let bytes = 0;
       try {
-        for (const [i, url] of s.urls.entries()) {
-          const file = join(dir, `${i}-${safe(new URL(url).pathname.split('/').pop() || 'index')}`);
+        for (const url of s.urls) {
+          // Named by URL, not position: a branch list read from upstream's index shifts positions.
+          const file = join(dir, `${safe(new URL(url).pathname.replace(/^\/+/, ''))}`);
           const v = prev?.download(url);
-          const result = await download(url, file, {
-            etag: v?.etag,
-            lastModified: v?.lastModified,
-            idleTimeoutMs: opts.idleTimeoutMs,
-            retries: opts.retries,
-            onProgress: (n, total) => opts.onProgress?.(s.name, bytes + n, total),
-          });
-          if (s.checksum === 'nvd-meta' && result.status === 'downloaded')
-            await verifyNvdMeta(url, file, opts);
-          bytes += result.status === 'downloaded' ? result.bytes : 0;
-          results.push({ url, result });
+          try {
+            const result = await download(url, file, {
+              etag: v?.etag,
+              lastModified: v?.lastModified,
+              idleTimeoutMs: opts.idleTimeoutMs,
+              retries: opts.retries,
+              onProgress: (n, total) => opts.onProgress?.(s.name, bytes + n, total),
+            });
+            if (s.checksum === 'nvd-meta' && result.status === 'downloaded')
+              await verifyNvdMeta(url, file, opts).catch((err: unknown) => {
+                rmSync(file, { force: true }); // never a "last good copy"
+                throw err;
+              });
+            bytes += result.status === 'downloaded' ? result.bytes : 0;
+            results.push({ url, result });
+          } catch (err) {
+            if (!s.partial) throw err;
+            // One branch or year failing keeps its last good copy, or leaves it out; the rest go ahead.
+            const kept = existsSync(file) && v;
+            partialErrors.push(
+              `${url}: ${(err as Error).message}; ${kept ? 'its last good copy is used' : 'left out this time'}`,
+            );
+            if (kept)
+              results.push({
+                url,
+                result: {
+                  status: 'not-modified',
+                  file,
+                  etag: v.etag,
+                  lastModified: v.lastModified,
+                  bytes: 0,
+                },
+              });
+          }
         }
+        if (!results.length) throw new CustomsError(partialErrors.join('; '));
+        partial.set(s.name, partialErrors.splice(0));
         const changed =
           results.some((r) => r.result.status === 'downloaded') ||
           !prevSources.has(s.name) ||
@@ -123,14 +151,10 @@ export async function updateDatabase(
       w.db.exec('SAVEPOINT source');
       try {
         clearReplaced(w, s);
-        let records = 0;
         let warnings = 0;
         for (const { result } of results) {
           const report = await importPath(w, result.file);
-          for (const c of report.sources.values()) {
-            records += c.records;
-            warnings += c.warnings.length;
-          }
+          for (const c of report.sources.values()) warnings += c.warnings.length;
           if (report.sources.size === 0)
             throw new CustomsError(`${result.file}: not a feed this source should publish`);
         }
@@ -139,7 +163,8 @@ export async function updateDatabase(
             "DELETE FROM advisories WHERE source = 'osv' AND withdrawn IS NULL AND id NOT IN (SELECT id FROM affected WHERE source = 'osv')",
           );
         }
-        for (const { url, result } of results) w.setDownload(url, result.etag, result.lastModified);
+        for (const { url, result } of results)
+          if (result.status === 'downloaded') w.setDownload(url, result.etag, result.lastModified);
         // importPath named sources by content (osv:PyPI…); the feed's own row is what update tracks.
         w.setSource({
           name: s.name,
@@ -147,14 +172,15 @@ export async function updateDatabase(
           location: s.urls[0],
           etag: results[0]?.result.etag,
           lastModified: results[0]?.result.lastModified,
-          records,
+          records: w.recordsOf(s.name),
           status: 'ok',
         });
         w.db.exec('RELEASE source');
         outcomes.push({
           name: s.name,
           status: 'updated',
-          records,
+          records: w.recordsOf(s.name),
+          ...(partial.get(s.name)?.length ? { error: partial.get(s.name)!.join('; ') } : {}),
           bytes: results.reduce((n, r) => n + r.result.bytes, 0),
           warnings,
         });

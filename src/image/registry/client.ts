@@ -49,7 +49,7 @@ export interface Response {
   body: Dispatcher.ResponseData['body'];
 }
 
-type Method = 'GET' | 'HEAD' | 'POST' | 'PUT';
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
 interface Req {
   /** A path on the registry, or an absolute URL on it (an upload's Location). */
@@ -540,6 +540,21 @@ export class RegistryClient {
       header(res.headers, 'docker-content-digest') ??
       `sha256:${createHash('sha256').update(body).digest('hex')}`
     );
+  }
+
+  /** Delete a manifest by digest (its tags go with it); false when the registry does not allow deleting. */
+  async deleteManifest(repository: string, digest: string): Promise<boolean> {
+    const res = await this.fetch(repository, {
+      path: `/v2/${repository}/manifests/${digest}`,
+      method: 'DELETE',
+    });
+    if (res.status === 405 || res.status === 404) {
+      await res.body.dump();
+      return false;
+    }
+    await this.expectOk(res, `delete of ${digest}`, [200, 202]);
+    await res.body.dump();
+    return true;
   }
 
   private async expectOk(res: Response, what: string, ok = [200, 206]): Promise<void> {
