@@ -421,6 +421,22 @@ run('the database as a signed OCI artifact', () => {
       },
     );
     refused(bad, /connection refused/);
+    // The same from the user's config file: mirrors in order, and a key relative to the file.
+    const conf = join(tmp, 'config-home', 'customs');
+    mkdirSync(conf, { recursive: true });
+    writeFileSync(join(conf, 'db.pub'), readFileSync(key('publisher.pub')));
+    writeFileSync(
+      join(conf, 'config.yaml'),
+      `db:\n  repositories: [127.0.0.1:9/none/customs-db, ${ref}]\n  trustKeys: [db.pub]\n`,
+    );
+    const byConfig = client('by-config', {
+      XDG_CONFIG_HOME: join(tmp, 'config-home'),
+      CUSTOMS_DB_REPOSITORY: '',
+      CUSTOMS_DB_TRUST_KEYS: '',
+    });
+    const c = customs(['db', 'update', '--insecure', '--timeout', '2'], { env: byConfig });
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(status(byConfig).version, v2);
   });
 
   it('--keep prunes old versions; a client two versions behind chains two deltas', async () => {

@@ -137,7 +137,8 @@ export function registerDb(program: Command): void {
       const r = await pullDatabase(file, dbRepositories(opts.dbRepository), {
         keys: trustedKeys(opts.trustKey),
         full: opts.full,
-        registry: { insecure: opts.insecure, timeoutMs: seconds(opts.timeout) * 1000 },
+        // Two retries, not four: with mirrors configured, a dead one should hand over soon.
+        registry: { insecure: opts.insecure, timeoutMs: seconds(opts.timeout) * 1000, retries: 2 },
         log: err,
         onProgress: (what, n, total) => {
           if (!tty || Date.now() - last < 100) return;

@@ -12,6 +12,7 @@ import {
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { userConfig } from '../config.js';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import { parseReference, type ImageReference } from '../image/registry/reference.js';
@@ -36,14 +37,19 @@ export const DEFAULT_DB_REPOSITORY = `ghcr.io/customs-scanner/customs-db:${SCHEM
 /** Deltas followed back at most (a week of 6-hourly versions and then some); beyond, the full one. */
 const MAX_CHAIN = 40;
 
-/** The repositories to try, in order: --db-repository (repeatable), CUSTOMS_DB_REPOSITORY (comma-separated), the default. */
+/**
+ * The repositories to try, in order: --db-repository (repeatable), CUSTOMS_DB_REPOSITORY
+ * (comma-separated), the config file's db.repositories, the default.
+ */
 export function dbRepositories(flags: string[] = []): string[] {
   if (flags.length) return flags;
   const env = (process.env.CUSTOMS_DB_REPOSITORY ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return env.length ? env : [DEFAULT_DB_REPOSITORY];
+  if (env.length) return env;
+  const configured = userConfig().db?.repositories ?? [];
+  return configured.length ? configured : [DEFAULT_DB_REPOSITORY];
 }
 
 /** A database repository reference: without a tag, the tag is the schema major (`:1`), not `latest`. */

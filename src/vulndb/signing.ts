@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { delimiter } from 'node:path';
+import { userConfig } from '../config.js';
 import { CustomsError } from '../errors.js';
 import { readUserFile } from '../user-file.js';
 
@@ -65,15 +66,16 @@ export function loadPublicKey(pem: string | Buffer, file: string): KeyObject {
 }
 
 /**
- * The keys a client trusts: the built-in ones, the files given with --trust-key, and those listed
- * in CUSTOMS_DB_TRUST_KEYS (paths separated as in PATH).
+ * The keys a client trusts: the built-in ones, the files given with --trust-key, those listed in
+ * CUSTOMS_DB_TRUST_KEYS (paths separated as in PATH) and the config file's db.trustKeys.
  */
 export function trustedKeys(files: string[] = []): Map<string, KeyObject> {
   const out = new Map<string, KeyObject>();
   const add = (k: KeyObject) => out.set(keyId(k), k);
   for (const pem of BUILT_IN_KEYS) add(loadPublicKey(pem, 'built-in key'));
   const env = (process.env.CUSTOMS_DB_TRUST_KEYS ?? '').split(delimiter).filter(Boolean);
-  for (const f of [...files, ...env]) add(loadPublicKey(readUserFile(f, 64 * 1024), f));
+  for (const f of [...files, ...env, ...(userConfig().db?.trustKeys ?? [])])
+    add(loadPublicKey(readUserFile(f, 64 * 1024), f));
   return out;
 }
 
