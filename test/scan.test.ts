@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -365,6 +366,99 @@ describe('every output format from one scan', () => {
     assert.equal(gl.scan.type, 'container_scanning');
     assert.equal(gl.vulnerabilities.length, 2);
     assert.equal(gl.vulnerabilities[0].identifiers[0].type, 'cve');
+  });
+});
+
+describe('database freshness in every report', () => {
+  let stale: NodeJS.ProcessEnv;
+  before(() => {
+    // The same database, built 40 days ago, and its last NVD update failed.
+    const file = join(tmp, 'stale.db');
+    copyFileSync(env.CUSTOMS_DB!, file);
+    const db = new Database(file);
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'built_at'").run(
+      new Date(Date.now() - 40 * 86_400_000).toISOString(),
+    );
+    db.prepare(
+      "INSERT INTO sources (name, kind, records, status, error) VALUES ('nvd', 'feed', 0, 'error', 'HTTP 503 from nvd.nist.gov')",
+    ).run();
+    db.close();
+    stale = { CUSTOMS_DB: file };
+  });
+  const scan = (format: string, extra: string[] = []) => {
+    const r = customs(['image', images['3.7.3'], '--format', format, '-q', ...extra], { env: stale });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const NOTICE =
+    /the vulnerability database is 40 days old .*; the last update of nvd failed \(HTTP 503 from nvd\.nist\.gov\)/;
+
+  it('a fresh database is named, with no warning', () => {
+    const r = customs(['image', images['3.7.3'], '--format', 'json'], { env });
+    const d = JSON.parse(r.stdout).database;
+    assert.match(d.version, /^\d{4}-\d\d-\d\dT/);
+    assert.equal(d.origin, 'built here from feeds');
+    assert.equal(d.stale, false);
+    assert.equal(d.notice, undefined);
+    assert.doesNotMatch(r.stderr, /database/);
+    assert.match(
+      customs(['image', images['3.7.3']], { env }).stdout,
+      /^database \S+, today · built here from feeds$/m,
+    );
+  });
+
+  it('over 30 days old or with a failed source: a line in every format, valid against its schema', () => {
+    assert.match(scan('table'), new RegExp(`^WARNING: ${NOTICE.source}`, 'm'));
+    const json = JSON.parse(scan('json'));
+    assert.match(json.database.notice, NOTICE);
+    assert.equal(json.database.stale, true);
+    assert.ok(json.warnings.some((w: string) => NOTICE.test(w)));
+    const sarif = JSON.parse(scan('sarif'));
+    assert.deepEqual(schemaErrors('sarif-2.1.0', sarif), []);
+    assert.ok(
+      sarif.runs[0].invocations[0].toolExecutionNotifications.some((n: { message: { text: string } }) =>
+        NOTICE.test(n.message.text),
+      ),
+    );
+    const cdx = JSON.parse(scan('cyclonedx'));
+    assert.deepEqual(schemaErrors('cyclonedx-1.6', cdx), []);
+    assert.match(
+      cdx.metadata.properties.find((p: { name: string }) => p.name === 'customs:database:warning').value,
+      NOTICE,
+    );
+    const spdx = JSON.parse(scan('spdx'));
+    assert.deepEqual(schemaErrors('spdx-2.3', spdx), []);
+    assert.match(spdx.creationInfo.comment, NOTICE);
+    assert.match(scan('markdown'), new RegExp(`> \\*\\*Warning:\\*\\* ${NOTICE.source}`));
+    assert.match(scan('html'), new RegExp(`<p class="notice"><strong>Warning:</strong> ${NOTICE.source}`));
+    assert.match(
+      scan('junit'),
+      new RegExp(`<property name="customs.database.warning" value="${NOTICE.source}`),
+    );
+    assert.match(JSON.parse(scan('gitlab')).scan.messages[0].value, NOTICE);
+  });
+
+  it('--fail-on-stale-db fails the gate; --db-max-age decides what is stale', () => {
+    const r = customs(['image', images['3.7.3'], '--fail-on-stale-db', '--fail-on', 'CRITICAL'], {
+      env: stale,
+    });
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /customs: the gate fails: the vulnerability database is stale \(the vulnerability database is 40 days old/,
+    );
+    // Without --fail-on-stale-db the same scan passes --fail-on CRITICAL (nothing critical found).
+    assert.equal(
+      customs(['image', images['3.7.3'], '--fail-on', 'CRITICAL', '-q'], { env: stale }).status,
+      0,
+    );
+    // A fresh database passes; with --db-max-age 0 any age is stale (a warning).
+    assert.equal(customs(['image', images['3.7.3'], '--fail-on-stale-db', '-q'], { env }).status, 0);
+    const zero = customs(['image', images['3.7.3'], '--db-max-age', '0'], { env });
+    assert.match(
+      zero.stderr,
+      /warning: the vulnerability database is 0 days old \(version \S+\); run "customs db update"/,
+    );
   });
 });
 

@@ -137,7 +137,7 @@ export async function run(
   const report = reportTarget(opts);
   const severity = levels(opts.severity);
   const failOn = opts.failOn ? levels(opts.failOn, '--fail-on')![0] : undefined;
-  const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn || opts.failOnStaleDb ? 1 : 0;
+  const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn ? 1 : 0;
   if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)
     throw new CustomsError('--exit-code must be a number from 0 to 255');
   const dbMaxAgeDays = Number(opts.dbMaxAge ?? 7);
@@ -196,7 +196,7 @@ export async function run(
     process.stderr.write(
       `customs: the gate fails: the vulnerability database is stale (${full.database.notice ?? `${Math.floor(full.database.ageDays ?? 0)} days old, over --db-max-age ${dbMaxAgeDays}`})\n`,
     );
-    if (exitCode) process.exitCode = exitCode;
+    process.exitCode = exitCode || 1;
   }
 }
 
