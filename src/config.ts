@@ -7,11 +7,11 @@ import { readUserFile } from './user-file.js';
 
 /**
  * The user's settings file: $CUSTOMS_CONFIG, else $XDG_CONFIG_HOME/customs/config.yaml (or
- * ~/.config/customs/config.yaml). Flags and environment variables win over it.
+ * ~/.config/customs/config.yaml). Flags and environment variables win over it. `customs server`
+ * reads its own settings from the same file, so the keys are flat and shared:
  *
- *   db:
- *     repositories: [registry.local:5000/sec/customs-db]   # mirrors, tried in order
- *     trustKeys: [/etc/customs/db-signing.pub]              # relative to this file
+ *   dbRepositories: [registry.local:5000/sec/customs-db]   # mirrors, tried in order
+ *   dbTrustKeys: [db-signing.pub]                          # relative to this file
  */
 export interface UserConfig {
   db?: { repositories?: string[]; trustKeys?: string[] };
@@ -36,19 +36,19 @@ export function userConfig(): UserConfig {
     } catch (err) {
       throw new CustomsError(`not valid YAML (${(err as Error).message})`, path);
     }
-    const db = (doc as { db?: Record<string, unknown> } | null)?.db;
-    const list = (v: unknown, key: string): string[] | undefined => {
-      if (v === undefined) return undefined;
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-        throw new CustomsError(`db.${key} must be a list of strings`, path);
-      return v as string[];
+    const top = (doc ?? {}) as Record<string, unknown>;
+    const list = (key: string): string[] | undefined => {
+      const v = top[key];
+      if (v === undefined || v === null) return undefined;
+      const l = typeof v === 'string' ? [v] : v;
+      if (!Array.isArray(l) || l.some((x) => typeof x !== 'string'))
+        throw new CustomsError(`${key} must be a list of strings`, path);
+      return l as string[];
     };
     config = {
       db: {
-        repositories: list(db?.repositories, 'repositories'),
-        trustKeys: list(db?.trustKeys, 'trustKeys')?.map((k) =>
-          isAbsolute(k) ? k : resolve(dirname(path), k),
-        ),
+        repositories: list('dbRepositories'),
+        trustKeys: list('dbTrustKeys')?.map((k) => (isAbsolute(k) ? k : resolve(dirname(path), k))),
       },
     };
   }

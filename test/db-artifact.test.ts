@@ -427,7 +427,7 @@ run('the database as a signed OCI artifact', () => {
     writeFileSync(join(conf, 'db.pub'), readFileSync(key('publisher.pub')));
     writeFileSync(
       join(conf, 'config.yaml'),
-      `db:\n  repositories: [127.0.0.1:9/none/customs-db, ${ref}]\n  trustKeys: [db.pub]\n`,
+      `dbRepositories: [127.0.0.1:9/none/customs-db, ${ref}]\ndbTrustKeys: [db.pub]\n`,
     );
     const byConfig = client('by-config', {
       XDG_CONFIG_HOME: join(tmp, 'config-home'),

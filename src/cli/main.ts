@@ -11,6 +11,7 @@ import { registerAdvise } from './advise.js';
 import { registerImage } from './image.js';
 import { registerSbom } from './sbom.js';
 import { registerServer } from './server.js';
+import { registerDeploy } from './deploy.js';
 
 const debug = process.argv.includes('--debug');
 
@@ -55,6 +56,7 @@ registerCompare(program);
 registerPolicy(program);
 registerAdvise(program);
 registerServer(program);
+registerDeploy(program);
 // Every (sub)command accepts --debug and reports usage errors through fail().
 const all = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...all(c.commands)]);
 for (const c of all(program.commands)) c.exitOverride().option('--debug', 'show stack traces of errors');

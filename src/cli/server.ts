@@ -36,6 +36,16 @@ export function registerServer(program: Command): void {
       '--job-expire <seconds>',
       'PostgreSQL: a job whose worker vanished is retried after this long (default 900)',
     )
+    .option(
+      '--db-repository <refs>',
+      'where the vulnerability database is pulled from (comma-separated mirrors; default as db update)',
+    )
+    .option(
+      '--db-update-interval <seconds>',
+      'seconds between database updates; 0: only on request (default 3600)',
+    )
+    .option('--db-trust-key <files>', 'more trusted public keys for the database, comma-separated')
+    .option('--db-insecure', 'the database repository may be plain HTTP')
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');

@@ -6,6 +6,7 @@ import type { ScanResult } from '../scan/model.js';
 import { scanInventory } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
 import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../store/images.js';
+import { findingChanges, previousResult, recordFindingEvents } from '../store/monitoring.js';
 import { findRegistry, registrySecrets } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { VulnStore } from '../vulndb/store.js';
@@ -93,13 +94,14 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
     packages: result.packages,
     warnings: [],
   });
-  await saveScan(deps.db, {
+  const saved = await saveScan(deps.db, {
     digest,
     dbVersion: version,
     source: job.source,
     result,
     durationMs: performance.now() - t0,
   });
+  await noteChanges(deps, digest, version, saved, result);
   const platform = [result.image.os, result.image.architecture, result.image.variant]
     .filter(Boolean)
     .join('/');
@@ -128,7 +130,7 @@ async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps):
     env: 'production',
     exposure: 'internet',
   });
-  await saveScan(deps.db, {
+  const saved = await saveScan(deps.db, {
     digest: job.digest,
     dbVersion: version,
     source: job.source,
@@ -136,7 +138,28 @@ async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps):
     result,
     durationMs: performance.now() - t0,
   });
+  await noteChanges(deps, job.digest, version, saved, result);
   return 'done';
+}
+
+/** What a new scan changed against the image's previous one, kept with the database version. */
+async function noteChanges(
+  deps: WorkerDeps,
+  digest: string,
+  version: string,
+  saved: { id: number; created: boolean },
+  result: ScanResult,
+): Promise<void> {
+  if (!saved.created) return;
+  const changes = findingChanges(await previousResult(deps.db, digest, saved.id), result);
+  await recordFindingEvents(deps.db, digest, version, changes);
+  if (changes.introduced.length || changes.fixed.length)
+    deps.log?.('findings changed', {
+      digest,
+      dbVersion: version,
+      introduced: changes.introduced.length,
+      fixed: changes.fixed.length,
+    });
 }
 
 const CHILD = fileURLToPath(new URL('./scan-child.js', import.meta.url));

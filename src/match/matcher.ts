@@ -76,7 +76,7 @@ export function matchOsPackages(store: VulnStore, os: OsInfo | undefined, packag
 }
 
 /** Which OSV ecosystem a language package's purl type belongs to. */
-const ECOSYSTEM_OF_PURL: Record<string, string> = {
+export const ECOSYSTEM_OF_PURL: Record<string, string> = {
   npm: 'npm',
   pypi: 'PyPI',
   golang: 'Go',

@@ -12,6 +12,8 @@ import type { Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { imageRoutes } from './routes/images.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { monitoringRoutes } from './routes/monitoring.js';
+import type { DbUpdater } from './db-updater.js';
 
 export interface AppDeps {
   db: Db;
@@ -20,6 +22,7 @@ export interface AppDeps {
   dbPath: string;
   metrics: Metrics;
   logLevel?: string;
+  updater?: DbUpdater;
 }
 
 /** The HTTP side of `customs server`: routes validate and call services; the store does the rest. */
@@ -135,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   imageRoutes(app, deps);
   adminRoutes(app, deps);
   ingestRoutes(app, deps);
+  monitoringRoutes(app, deps);
   await app.ready();
   return app;
 }

@@ -12,6 +12,9 @@ import { defaultDbPath } from '../vulndb/paths.js';
 import { buildApp } from './app.js';
 import { Metrics } from './metrics.js';
 import { startPoller } from './poller.js';
+import { DbUpdater } from './db-updater.js';
+import { backfillPackageIndex } from '../store/monitoring.js';
+import { VulnStore } from '../vulndb/store.js';
 
 /** Server settings: flags over environment over the config file over defaults. */
 export interface ServerConfig {
@@ -29,6 +32,14 @@ export interface ServerConfig {
   /** Heap cap of each scan process, MiB. */
   scanMemory: number;
   logLevel: string;
+  /** Where the database comes from (comma-separated mirrors); unset: the CLI's own defaults. */
+  dbRepository?: string;
+  /** Seconds between database updates; 0 updates only on request. */
+  dbUpdateInterval: number;
+  /** More trusted public keys for the database, comma-separated files. */
+  dbTrustKey?: string;
+  /** The database repository may be plain HTTP (a mirror on loopback or inside the firewall). */
+  dbInsecure?: string;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -43,6 +54,10 @@ const ENV: Record<keyof ServerConfig, string> = {
   jobExpire: 'CUSTOMS_JOB_EXPIRE',
   scanMemory: 'CUSTOMS_SCAN_MEMORY',
   logLevel: 'CUSTOMS_LOG_LEVEL',
+  dbRepository: 'CUSTOMS_DB_REPOSITORY',
+  dbUpdateInterval: 'CUSTOMS_DB_UPDATE_INTERVAL',
+  dbTrustKey: 'CUSTOMS_DB_TRUST_KEY',
+  dbInsecure: 'CUSTOMS_DB_INSECURE',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -76,6 +91,10 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     jobExpire: num('jobExpire', 900, 2),
     scanMemory: num('scanMemory', 1536, 128),
     logLevel: pick('logLevel') ?? 'info',
+    dbRepository: pick('dbRepository'),
+    dbUpdateInterval: num('dbUpdateInterval', 3600, 0),
+    dbTrustKey: pick('dbTrustKey'),
+    dbInsecure: pick('dbInsecure'),
   };
 }
 
@@ -139,19 +158,44 @@ function onSignals(stop: () => Promise<void>): void {
     });
 }
 
+const list = (v?: string) =>
+  (v ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
 export async function runServer(c: ServerConfig): Promise<void> {
   const rt = await open(c, true);
-  const app = await buildApp({ ...rt, dbPath: c.db, logLevel: c.logLevel });
+  let log: (m: string, f?: object) => void = () => undefined;
+  const updater = new DbUpdater({
+    db: rt.db,
+    queue: rt.queue,
+    dbPath: c.db,
+    repositories: list(c.dbRepository),
+    trustKeys: list(c.dbTrustKey),
+    insecure: ['1', 'true', 'yes'].includes((c.dbInsecure ?? '').toLowerCase()),
+    intervalMs: c.dbUpdateInterval * 1000,
+    log: (m, f) => log(m, f),
+  });
+  const app = await buildApp({ ...rt, dbPath: c.db, logLevel: c.logLevel, updater });
+  log = (m, f) => app.log.info(f ?? {}, m);
+  const indexed = await backfillPackageIndex(rt.db);
+  if (indexed) log('package index built for stored inventories', { inventories: indexed });
   const { host, port } = splitListen(c.listen);
   await app.listen({ host, port });
   const where = c.database ? redact(c.database) : join(c.data, 'customs.sqlite');
   app.log.info({ store: where, workers: c.workers, vulndb: c.db }, 'customs server ready');
   if (c.workers > 0) await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m));
+  updater.start();
+  // A server without a database fetches one at start (the update re-matches what is stored).
+  if (!VulnStore.exists(c.db) && c.dbUpdateInterval > 0)
+    updater.run().catch((err: unknown) => log('database update failed', { reason: (err as Error).message }));
   const stopPoller = startPoller({ db: rt.db, box: rt.box, queue: rt.queue, dbPath: c.db }, (m, f) =>
     app.log.info(f ?? {}, m),
   );
   onSignals(async () => {
     stopPoller();
+    updater.stop();
     await app.close();
     await rt.queue.stop(30_000);
     await rt.db.close();

@@ -1,3 +1,4 @@
+import { indexInventory } from './monitoring.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Inventory } from '../catalog/index.js';
 import type { ImageMetadata } from '../image/model.js';
@@ -124,12 +125,14 @@ async function latestScanId(k: Db['k'], digest: string): Promise<number | undefi
   return r?.id;
 }
 
+/** Store an inventory once per digest, indexed by the packages advisories can name. */
 export async function saveInventory(db: Db, digest: string, inv: StoredInventory): Promise<void> {
-  await db.k
+  const r = await db.k
     .insertInto('inventories')
     .values({ digest, data: pack(inv), created_at: now() })
     .onConflict((oc) => oc.column('digest').doNothing())
-    .execute();
+    .executeTakeFirst();
+  if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) await indexInventory(db, digest, inv);
 }
 
 export async function loadInventory(db: Db, digest: string): Promise<StoredInventory | undefined> {

@@ -127,6 +127,82 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0003-monitoring': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // (ecosystem, name) → inventories: which images a changed advisory can touch.
+        await db.schema
+          .createTable('package_index')
+          .addColumn('ecosystem', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('package_index_pk', ['ecosystem', 'name', 'digest'])
+          .execute();
+        await db.schema.createIndex('package_index_digest').on('package_index').column('digest').execute();
+        await db.schema
+          .createTable('environments')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('exposure', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        const at = new Date().toISOString();
+        await db
+          .insertInto('environments')
+          .values([
+            { name: 'production', exposure: 'internet', created_at: at },
+            { name: 'staging', exposure: 'internal', created_at: at },
+            { name: 'dev', exposure: 'internal', created_at: at },
+          ])
+          .execute();
+        await db.schema
+          .createTable('deployments')
+          .addColumn('id', id, pk)
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('registry', 'text', (c) => c.notNull())
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('namespace', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('service', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('deployed_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('deployments_by_env')
+          .on('deployments')
+          .columns(['environment', 'repository', 'namespace', 'service', 'id'])
+          .execute();
+        // Every database version the server installed, and what its change touched.
+        await db.schema
+          .createTable('db_versions')
+          .addColumn('id', id, pk)
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('origin', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('bytes', 'integer', (c) => c.notNull())
+          .addColumn('changed_packages', 'integer', (c) => c.notNull())
+          .addColumn('rescans', 'integer', (c) => c.notNull())
+          .addColumn('installed_at', 'text', (c) => c.notNull())
+          .execute();
+        // Findings that appeared or went away for an image, and the database version that did it.
+        await db.schema
+          .createTable('finding_events')
+          .addColumn('id', id, pk)
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('db_version', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('vulnerability', 'text', (c) => c.notNull())
+          .addColumn('package', 'text', (c) => c.notNull())
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .addColumn('kev', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('finding_events_digest')
+          .on('finding_events')
+          .columns(['digest', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -86,6 +86,43 @@ export interface Tables {
     last_error: string | null;
     created_at: string;
   };
+  /** (ecosystem, name as advisories key it) → inventories holding such a package. */
+  package_index: { ecosystem: string; name: string; digest: string };
+  environments: { name: string; exposure: string; created_at: string };
+  /** Which digest was deployed where, when (the newest per repository/namespace/service runs now). */
+  deployments: {
+    id: Generated<number>;
+    environment: string;
+    registry: string;
+    repository: string;
+    digest: string;
+    namespace: string;
+    service: string;
+    source: string;
+    deployed_at: string;
+  };
+  db_versions: {
+    id: Generated<number>;
+    version: string;
+    origin: string;
+    mode: string;
+    bytes: number;
+    changed_packages: number;
+    rescans: number;
+    installed_at: string;
+  };
+  finding_events: {
+    id: Generated<number>;
+    digest: string;
+    db_version: string;
+    /** new | fixed */
+    kind: string;
+    vulnerability: string;
+    package: string;
+    severity: string;
+    kev: number;
+    created_at: string;
+  };
   /** Embedded mode's job queue (PostgreSQL uses pg-boss instead). */
   jobs: {
     id: Generated<number>;

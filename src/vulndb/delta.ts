@@ -165,3 +165,36 @@ export function applyDelta(db: Database.Database, deltaPath: string): void {
     db.exec('DETACH d');
   }
 }
+
+/**
+ * The (ecosystem, package) pairs whose matching a change from `oldPath` to `newPath` can alter:
+ * the affected rows of every advisory group that changed (before and after, so a withdrawn or
+ * narrowed advisory re-matches too), and of advisories whose CVE changed in KEV or NVD (a new KEV
+ * entry changes risk and grade without touching the advisory).
+ */
+export function changedKeys(oldPath: string, newPath: string): Array<{ ecosystem: string; name: string }> {
+  const db = new Database(newPath, { readonly: true });
+  try {
+    db.prepare('ATTACH ? AS o').run(oldPath);
+    const both = (t: string) =>
+      `SELECT source, id FROM (SELECT * FROM main.${t} EXCEPT SELECT * FROM o.${t})
+       UNION SELECT source, id FROM (SELECT * FROM o.${t} EXCEPT SELECT * FROM main.${t})`;
+    const cves = (t: string) =>
+      `SELECT cve FROM (SELECT * FROM main.${t} EXCEPT SELECT * FROM o.${t})
+       UNION SELECT cve FROM (SELECT * FROM o.${t} EXCEPT SELECT * FROM main.${t})`;
+    const rows = db
+      .prepare(
+        `WITH changed AS (
+           ${GROUP_TABLES.map(both).join(' UNION ')}
+           UNION SELECT source, id FROM main.advisories WHERE id IN (${cves('kev')} UNION ${cves('cvss')})
+           UNION SELECT source, id FROM main.aliases WHERE alias IN (${cves('kev')} UNION ${cves('cvss')})
+         )
+         SELECT DISTINCT eco_base AS ecosystem, package AS name FROM main.affected WHERE (source, id) IN (SELECT source, id FROM changed)
+         UNION SELECT DISTINCT eco_base, package FROM o.affected WHERE (source, id) IN (SELECT source, id FROM changed)`,
+      )
+      .all() as Array<{ ecosystem: string; name: string }>;
+    return rows;
+  } finally {
+    db.close();
+  }
+}

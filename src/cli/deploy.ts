@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { CustomsError } from '../errors.js';
+
+/** Where a server call goes: --server/--token, else CUSTOMS_SERVER/CUSTOMS_TOKEN. */
+function target(o: { server?: string; token?: string }, path: string): { url: URL; token: string } {
+  const server = o.server ?? process.env.CUSTOMS_SERVER;
+  if (!server) throw new CustomsError('--server (or CUSTOMS_SERVER) names the Customs server');
+  let url: URL;
+  try {
+    url = new URL(path, server.endsWith('/') ? server : `${server}/`);
+  } catch {
+    throw new CustomsError(`--server: not a URL: ${server}`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol))
+    throw new CustomsError(`--server: use an http(s) URL (got ${server})`);
+  const token = o.token ?? process.env.CUSTOMS_TOKEN;
+  if (!token) throw new CustomsError('--token (or CUSTOMS_TOKEN) is needed');
+  return { url, token };
+}
+
+export function registerDeploy(program: Command): void {
+  const deploy = program
+    .command('deploy')
+    .description('tell a Customs server what runs where (from a CD pipeline)');
+  deploy
+    .command('record')
+    .description('record that an image now runs in an environment')
+    .argument('<image>', 'registry/repository@sha256:… (by digest: what actually runs)')
+    .requiredOption('--env <environment>', 'production, staging, dev or one the server knows')
+    .option('--namespace <ns>', 'Kubernetes namespace or similar')
+    .option('--service <name>', 'the service or workload name')
+    .option('--server <url>', 'the Customs server (default: $CUSTOMS_SERVER)')
+    .option('--token <token>', 'API token with the report permission (default: $CUSTOMS_TOKEN)')
+    .action(
+      async (
+        image: string,
+        o: { env: string; namespace?: string; service?: string; server?: string; token?: string },
+      ) => {
+        const t = target(o, '/api/v1/deployments');
+        let res: Response;
+        try {
+          res = await fetch(t.url, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ image, environment: o.env, namespace: o.namespace, service: o.service }),
+            signal: AbortSignal.timeout(30_000),
+          });
+        } catch (err) {
+          throw new CustomsError(`${t.url.origin}: ${(err as Error).cause ?? (err as Error).message}`);
+        }
+        const text = await res.text();
+        let body: { error?: { message: string }; image?: string; scanQueued?: boolean } = {};
+        try {
+          body = JSON.parse(text) as typeof body;
+        } catch {
+          /* not our JSON */
+        }
+        if (res.status !== 201)
+          throw new CustomsError(
+            `${t.url.origin} refused the deployment (HTTP ${res.status}): ${body.error?.message ?? text.slice(0, 300)}`,
+          );
+        process.stdout.write(
+          `${body.image} recorded in ${o.env}${body.scanQueued ? ' (not scanned before: a scan is queued)' : ''}\n`,
+        );
+      },
+    );
+}

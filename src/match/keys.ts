@@ -1,0 +1,28 @@
+import type { Package } from '../catalog/model.js';
+import type { OsInfo } from '../catalog/os-release.js';
+import { normalizePackageName } from '../vulndb/osv-model.js';
+import { ECOSYSTEM_OF_PURL } from './matcher.js';
+import { osTarget } from './os-matcher.js';
+
+/**
+ * The (ecosystem, name) pairs under which the matchers look an inventory's packages up, names
+ * normalised as the database stores them. The server indexes inventories by them, so that a
+ * database change re-matches only the inventories it can touch.
+ */
+export function lookupKeys(
+  os: OsInfo | undefined,
+  packages: Package[],
+): Array<{ ecosystem: string; name: string }> {
+  const out = new Map<string, { ecosystem: string; name: string }>();
+  const add = (ecosystem: string, name: string) => {
+    const n = normalizePackageName(ecosystem, name);
+    out.set(`${ecosystem}\u0000${n}`, { ecosystem, name: n });
+  };
+  const target = osTarget(os);
+  for (const p of packages) {
+    if (target && p.type === target.packageType) add(target.ecoBase, target.keyOf(p));
+    const eco = ECOSYSTEM_OF_PURL[p.type];
+    if (eco) add(eco, p.name);
+  }
+  return [...out.values()];
+}

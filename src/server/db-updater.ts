@@ -1,0 +1,125 @@
+import { existsSync, linkSync, rmSync } from 'node:fs';
+import { jobKey, type JobQueue } from '../jobs/queue.js';
+import type { Db } from '../store/db.js';
+import { allInventoryDigests, digestsFor, recordDbVersion } from '../store/monitoring.js';
+import { changedKeys } from '../vulndb/delta.js';
+import { dbRepositories, pullDatabase } from '../vulndb/install.js';
+import { trustedKeys } from '../vulndb/signing.js';
+
+export interface DbUpdateOutcome {
+  status: 'current' | 'installed';
+  version: string;
+  origin: string;
+  mode?: 'full' | 'delta';
+  bytes: number;
+  /** (ecosystem, package) pairs whose advisories changed; null when everything was re-matched. */
+  changedPackages: number | null;
+  /** Stored inventories queued for re-matching. */
+  rescans: number;
+}
+
+export interface DbUpdaterOptions {
+  db: Db;
+  queue: JobQueue;
+  dbPath: string;
+  repositories: string[];
+  trustKeys: string[];
+  insecure?: boolean;
+  /** 0: only on request (POST /api/v1/db/update). */
+  intervalMs: number;
+  log: (msg: string, fields?: object) => void;
+}
+
+/**
+ * The server's heartbeat: pull the signed database (deltas when near), then re-match only the
+ * stored inventories that hold a package whose advisories changed. The old database is kept
+ * through a hard link while the new one is compared with it (the update renames a new file into
+ * place, so the link still reads the old content).
+ */
+export class DbUpdater {
+  private current?: Promise<DbUpdateOutcome>;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly o: DbUpdaterOptions) {}
+
+  start(): void {
+    if (this.o.intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      this.run().catch((err: unknown) =>
+        this.o.log('database update failed', { reason: (err as Error).message }),
+      );
+    }, this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One update at a time: a request during a running update gets that update's outcome. */
+  run(): Promise<DbUpdateOutcome> {
+    this.current ??= this.once().finally(() => (this.current = undefined));
+    return this.current;
+  }
+
+  /** Re-match every stored inventory (`customs server rescan --all`, POST /api/v1/rescans). */
+  async rescanAll(version: string): Promise<number> {
+    return this.enqueue(await allInventoryDigests(this.o.db), version, 'rescan');
+  }
+
+  private async enqueue(digests: string[], version: string, source: string): Promise<number> {
+    let n = 0;
+    for (const digest of digests) {
+      const job = { kind: 'match' as const, digest, source };
+      if (await this.o.queue.enqueue(job, jobKey(job, version))) n++;
+    }
+    return n;
+  }
+
+  private async once(): Promise<DbUpdateOutcome> {
+    const { dbPath } = this.o;
+    const prev = `${dbPath}.prev-${process.pid}`;
+    rmSync(prev, { force: true });
+    const hadOld = existsSync(dbPath);
+    if (hadOld) linkSync(dbPath, prev);
+    try {
+      const r = await pullDatabase(dbPath, dbRepositories(this.o.repositories), {
+        keys: trustedKeys(this.o.trustKeys),
+        registry: { insecure: this.o.insecure, retries: 2 },
+      });
+      if (r.status === 'current')
+        return {
+          status: 'current',
+          version: r.version,
+          origin: r.origin,
+          bytes: 0,
+          changedPackages: 0,
+          rescans: 0,
+        };
+      const keys = hadOld ? changedKeys(prev, dbPath) : undefined;
+      const digests = keys ? await digestsFor(this.o.db, keys) : await allInventoryDigests(this.o.db);
+      const rescans = await this.enqueue(digests, r.version, 'db-update');
+      await recordDbVersion(this.o.db, {
+        version: r.version,
+        origin: r.origin,
+        mode: r.mode ?? 'full',
+        bytes: r.bytes,
+        changedPackages: keys?.length ?? -1,
+        rescans,
+      });
+      const outcome: DbUpdateOutcome = {
+        status: 'installed',
+        version: r.version,
+        origin: r.origin,
+        mode: r.mode,
+        bytes: r.bytes,
+        changedPackages: keys ? keys.length : null,
+        rescans,
+      };
+      this.o.log('database updated', outcome);
+      return outcome;
+    } finally {
+      rmSync(prev, { force: true });
+    }
+  }
+}

@@ -1,0 +1,476 @@
+import type { FastifyInstance } from 'fastify';
+import { jobKey } from '../../jobs/queue.js';
+import { dbVersion } from '../../jobs/scan-job.js';
+import { parseReference } from '../../image/registry/reference.js';
+import {
+  environments,
+  findEnvironment,
+  history,
+  putEnvironment,
+  recordDeployment,
+  running,
+} from '../../store/deployments.js';
+import { loadInventory, recordImage } from '../../store/images.js';
+import { dbVersions, findingEvents } from '../../store/monitoring.js';
+import { findRegistry } from '../../store/registries.js';
+import { VulnStore } from '../../vulndb/store.js';
+import type { DbUpdater } from '../db-updater.js';
+import { authErrors, errorSchema, HttpError } from '../errors.js';
+import type { Services } from '../service.js';
+
+const counts = {
+  type: 'object',
+  properties: {
+    critical: { type: 'integer' },
+    high: { type: 'integer' },
+    medium: { type: 'integer' },
+    low: { type: 'integer' },
+    unknown: { type: 'integer' },
+    kev: { type: 'integer' },
+    fixable: { type: 'integer' },
+    total: { type: 'integer' },
+  },
+} as const;
+const scanSummary = {
+  type: ['object', 'null'],
+  properties: {
+    grade: { type: 'string' },
+    risk: { type: 'number' },
+    dbVersion: { type: 'string' },
+    scannedAt: { type: 'string' },
+    counts,
+  },
+} as const;
+const deployed = {
+  type: 'object',
+  properties: {
+    image: { type: 'string' },
+    registry: { type: 'string' },
+    repository: { type: 'string' },
+    digest: { type: 'string' },
+    namespace: { type: ['string', 'null'] },
+    service: { type: ['string', 'null'] },
+    deployedAt: { type: 'string' },
+    scan: scanSummary,
+  },
+} as const;
+const envName = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
+const dbUpdate = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['current', 'installed'] },
+    version: { type: 'string' },
+    origin: { type: 'string' },
+    mode: { type: 'string' },
+    bytes: { type: 'integer' },
+    changedPackages: { type: ['integer', 'null'] },
+    rescans: { type: 'integer' },
+  },
+} as const;
+
+/** Environments, deployments, the database heartbeat and what each update changed. */
+export function monitoringRoutes(app: FastifyInstance, s: Services & { updater?: DbUpdater }): void {
+  app.post<{ Body: { image: string; environment: string; namespace?: string; service?: string } }>(
+    '/api/v1/deployments',
+    {
+      config: { permission: 'report' },
+      schema: {
+        summary: 'Record that an image (by digest) now runs in an environment (from a CD pipeline)',
+        tags: ['monitoring'],
+        body: {
+          type: 'object',
+          required: ['image', 'environment'],
+          additionalProperties: false,
+          properties: {
+            image: { type: 'string', maxLength: 512, description: 'registry/repository@sha256:…' },
+            environment: envName,
+            namespace: { type: 'string', maxLength: 253 },
+            service: { type: 'string', maxLength: 253 },
+          },
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              id: { type: 'integer' },
+              image: { type: 'string' },
+              environment: { type: 'string' },
+              scanQueued: { type: 'boolean' },
+            },
+          },
+          400: errorSchema,
+          404: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      let ref;
+      try {
+        ref = parseReference(req.body.image);
+      } catch (err) {
+        throw new HttpError(400, 'invalid_request', (err as Error).message);
+      }
+      if (!ref.digest || !/^sha256:[a-f0-9]{64}$/.test(ref.digest))
+        throw new HttpError(400, 'invalid_request', 'a deployment names its image by digest (…@sha256:…)');
+      if (!(await findEnvironment(s.db, req.body.environment)))
+        throw new HttpError(
+          404,
+          'not_found',
+          `no environment ${req.body.environment}; an admin adds it first`,
+        );
+      await recordImage(s.db, { registry: ref.domain, repository: ref.repository, digest: ref.digest });
+      const id = await recordDeployment(s.db, {
+        environment: req.body.environment,
+        registry: ref.domain,
+        repository: ref.repository,
+        digest: ref.digest,
+        namespace: req.body.namespace,
+        service: req.body.service,
+        source: 'api',
+      });
+      // An image deployed but never scanned is scanned now, when its registry is configured.
+      let scanQueued = false;
+      if (!(await loadInventory(s.db, ref.digest)) && (await findRegistry(s.db, ref.domain))) {
+        const job = {
+          kind: 'scan' as const,
+          registry: ref.domain,
+          repository: ref.repository,
+          digest: ref.digest,
+          source: 'deployment',
+        };
+        let version = 'none';
+        try {
+          version = dbVersion(s.dbPath);
+        } catch {
+          /* no database yet: the job waits for one */
+        }
+        scanQueued = await s.queue.enqueue(job, jobKey(job, version));
+      }
+      reply.code(201);
+      return {
+        id,
+        image: `${ref.domain}/${ref.repository}@${ref.digest}`,
+        environment: req.body.environment,
+        scanQueued,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/environments',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Environments, each with how many images run there and its worst grade',
+        tags: ['monitoring'],
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: { type: 'string' },
+                exposure: { type: 'string' },
+                images: { type: 'integer' },
+                worstGrade: { type: ['string', 'null'] },
+                kev: { type: 'integer' },
+                critical: { type: 'integer' },
+              },
+            },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async () => {
+      const out = [];
+      for (const e of await environments(s.db)) {
+        const now = await running(s.db, e.name);
+        const grades = now.map((r) => r.scan?.grade).filter((g): g is string => !!g);
+        out.push({
+          ...e,
+          images: now.length,
+          worstGrade: grades.length ? grades.sort().at(-1)! : null,
+          kev: now.reduce((n, r) => n + (r.scan?.counts.kev ?? 0), 0),
+          critical: now.reduce((n, r) => n + (r.scan?.counts.critical ?? 0), 0),
+        });
+      }
+      // Production first: teams start there.
+      return out.sort((a, b) => Number(b.name === 'production') - Number(a.name === 'production'));
+    },
+  );
+
+  app.post<{ Body: { name: string; exposure: 'internet' | 'internal' } }>(
+    '/api/v1/environments',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Add or change an environment',
+        tags: ['monitoring'],
+        body: {
+          type: 'object',
+          required: ['name', 'exposure'],
+          additionalProperties: false,
+          properties: { name: envName, exposure: { type: 'string', enum: ['internet', 'internal'] } },
+        },
+        response: {
+          201: { type: 'object', properties: { name: { type: 'string' }, exposure: { type: 'string' } } },
+          400: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      await putEnvironment(s.db, req.body);
+      reply.code(201);
+      return req.body;
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/api/v1/environments/:name',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'What runs in an environment now: images with their grade and counts',
+        tags: ['monitoring'],
+        params: { type: 'object', properties: { name: envName } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              exposure: { type: 'string' },
+              images: { type: 'array', items: deployed },
+            },
+          },
+          400: errorSchema,
+          404: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      const e = await findEnvironment(s.db, req.params.name);
+      if (!e) throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+      const images = await running(s.db, e.name);
+      // Worst first: KEV, then critical, then risk.
+      images.sort(
+        (a, b) =>
+          (b.scan?.counts.kev ?? 0) - (a.scan?.counts.kev ?? 0) ||
+          (b.scan?.counts.critical ?? 0) - (a.scan?.counts.critical ?? 0) ||
+          (b.scan?.risk ?? 0) - (a.scan?.risk ?? 0),
+      );
+      return { ...e, images };
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/api/v1/environments/:name/history',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Every deployment in an environment, oldest first, with its grade and what it changed',
+        tags: ['monitoring'],
+        params: { type: 'object', properties: { name: envName } },
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                deployedAt: { type: 'string' },
+                image: { type: 'string' },
+                repository: { type: 'string' },
+                digest: { type: 'string' },
+                namespace: { type: ['string', 'null'] },
+                service: { type: ['string', 'null'] },
+                scan: scanSummary,
+                change: {
+                  type: ['object', 'null'],
+                  properties: {
+                    previous: { type: 'string' },
+                    introduced: { type: ['integer', 'null'] },
+                    fixed: { type: ['integer', 'null'] },
+                  },
+                },
+              },
+            },
+          },
+          400: errorSchema,
+          404: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      if (!(await findEnvironment(s.db, req.params.name)))
+        throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+      return history(s.db, req.params.name);
+    },
+  );
+
+  app.get<{ Params: { digest: string } }>(
+    '/api/v1/images/:digest/changes',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Findings that appeared or went away for an image, and the database version that did it',
+        tags: ['images'],
+        params: {
+          type: 'object',
+          properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
+        },
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                kind: { type: 'string', enum: ['new', 'fixed'] },
+                vulnerability: { type: 'string' },
+                package: { type: 'string' },
+                severity: { type: 'string' },
+                kev: { type: 'boolean' },
+                dbVersion: { type: 'string' },
+                at: { type: 'string' },
+              },
+            },
+          },
+          400: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => findingEvents(s.db, req.params.digest),
+  );
+
+  app.get(
+    '/api/v1/db',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary:
+          "The server's vulnerability database: version, origin, sources, and the updates it installed",
+        tags: ['monitoring'],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              version: { type: ['string', 'null'] },
+              origin: { type: ['string', 'null'] },
+              sources: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    name: { type: 'string' },
+                    records: { type: 'integer' },
+                    updatedAt: { type: ['string', 'null'] },
+                    status: { type: 'string' },
+                  },
+                },
+              },
+              updates: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    version: { type: 'string' },
+                    origin: { type: 'string' },
+                    mode: { type: 'string' },
+                    bytes: { type: 'integer' },
+                    changedPackages: { type: 'integer' },
+                    rescans: { type: 'integer' },
+                    installedAt: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async () => {
+      let info: { version: string | null; origin: string | null; sources: object[] } = {
+        version: null,
+        origin: null,
+        sources: [],
+      };
+      if (VulnStore.exists(s.dbPath)) {
+        const store = VulnStore.openRead(s.dbPath);
+        try {
+          info = {
+            version: store.meta('built_at') ?? null,
+            origin: store.meta('local.origin') ?? 'built here from feeds',
+            sources: store.sources().map((x) => ({
+              name: x.name,
+              records: x.records,
+              updatedAt: x.updatedAt ?? null,
+              status: x.status,
+            })),
+          };
+        } finally {
+          store.close();
+        }
+      }
+      return { ...info, updates: await dbVersions(s.db) };
+    },
+  );
+
+  app.post(
+    '/api/v1/db/update',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Update the vulnerability database now; re-match the inventories its change touches',
+        tags: ['monitoring'],
+        response: { 200: dbUpdate, 409: errorSchema, 502: errorSchema, ...authErrors },
+      },
+    },
+    async () => {
+      if (!s.updater) throw new HttpError(409, 'not_configured', 'this server does not update its database');
+      try {
+        return await s.updater.run();
+      } catch (err) {
+        throw new HttpError(502, 'update_failed', (err as Error).message);
+      }
+    },
+  );
+
+  app.post<{ Body: { all: boolean } }>(
+    '/api/v1/rescans',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Re-match every stored inventory not yet matched against the current database',
+        tags: ['monitoring'],
+        body: {
+          type: 'object',
+          required: ['all'],
+          additionalProperties: false,
+          properties: { all: { type: 'boolean', const: true } },
+        },
+        response: {
+          202: { type: 'object', properties: { queued: { type: 'integer' } } },
+          400: errorSchema,
+          409: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (_req, reply) => {
+      if (!s.updater) throw new HttpError(409, 'not_configured', 'no database updater in this server');
+      let version = 'none';
+      try {
+        version = dbVersion(s.dbPath);
+      } catch {
+        throw new HttpError(409, 'no_database', 'no vulnerability database yet');
+      }
+      reply.code(202);
+      return { queued: await s.updater.rescanAll(version) };
+    },
+  );
+}

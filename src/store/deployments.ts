@@ -1,0 +1,184 @@
+import { gunzipSync } from 'node:zlib';
+import type { ScanResult } from '../scan/model.js';
+import { now, type Db } from './db.js';
+import { findingChanges } from './monitoring.js';
+
+/** Environments and what is deployed in them. */
+
+export interface Environment {
+  name: string;
+  exposure: 'internet' | 'internal';
+}
+
+export async function environments(db: Db): Promise<Environment[]> {
+  return (await db.k
+    .selectFrom('environments')
+    .select(['name', 'exposure'])
+    .orderBy('name')
+    .execute()) as Environment[];
+}
+
+export async function findEnvironment(db: Db, name: string): Promise<Environment | undefined> {
+  return (await db.k
+    .selectFrom('environments')
+    .select(['name', 'exposure'])
+    .where('name', '=', name)
+    .executeTakeFirst()) as Environment | undefined;
+}
+
+export async function putEnvironment(db: Db, e: Environment): Promise<void> {
+  await db.k
+    .insertInto('environments')
+    .values({ ...e, created_at: now() })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ exposure: e.exposure }))
+    .execute();
+}
+
+export interface DeploymentInput {
+  environment: string;
+  registry: string;
+  repository: string;
+  digest: string;
+  namespace?: string;
+  service?: string;
+  source: string;
+}
+
+export async function recordDeployment(db: Db, d: DeploymentInput): Promise<number> {
+  const r = await db.k
+    .insertInto('deployments')
+    .values({
+      environment: d.environment,
+      registry: d.registry,
+      repository: d.repository,
+      digest: d.digest,
+      namespace: d.namespace ?? '',
+      service: d.service ?? '',
+      source: d.source,
+      deployed_at: now(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return r.id;
+}
+
+/** The newest scan of a digest: summary columns and the result (findings). */
+async function latestScan(db: Db, digest: string) {
+  return db.k
+    .selectFrom('scans')
+    .selectAll()
+    .where('digest', '=', digest)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+}
+
+function summaryOf(s: Awaited<ReturnType<typeof latestScan>>) {
+  if (!s) return null;
+  return {
+    grade: s.grade,
+    risk: Number(s.risk),
+    dbVersion: s.db_version,
+    scannedAt: s.created_at,
+    counts: {
+      critical: Number(s.critical),
+      high: Number(s.high),
+      medium: Number(s.medium),
+      low: Number(s.low),
+      unknown: Number(s.unknown),
+      kev: Number(s.kev),
+      fixable: Number(s.fixable),
+      total: Number(s.total),
+    },
+  };
+}
+
+/** What runs in an environment now: the newest deployment per repository, namespace and service. */
+export async function running(db: Db, environment: string) {
+  const rows = await db.k
+    .selectFrom('deployments as d')
+    .selectAll('d')
+    .where('d.environment', '=', environment)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('deployments as n')
+            .select('n.id')
+            .whereRef('n.environment', '=', 'd.environment')
+            .whereRef('n.repository', '=', 'd.repository')
+            .whereRef('n.registry', '=', 'd.registry')
+            .whereRef('n.namespace', '=', 'd.namespace')
+            .whereRef('n.service', '=', 'd.service')
+            .whereRef('n.id', '>', 'd.id'),
+        ),
+      ),
+    )
+    .orderBy('d.repository')
+    .execute();
+  const out = [];
+  for (const r of rows) {
+    out.push({
+      image: `${r.registry}/${r.repository}@${r.digest}`,
+      registry: r.registry,
+      repository: r.repository,
+      digest: r.digest,
+      namespace: r.namespace || null,
+      service: r.service || null,
+      deployedAt: r.deployed_at,
+      scan: summaryOf(await latestScan(db, r.digest)),
+    });
+  }
+  return out;
+}
+
+/**
+ * Every deployment in an environment, oldest first, with its image's grade and what it changed
+ * against the previous deployment of the same repository (findings introduced and fixed).
+ */
+export async function history(db: Db, environment: string, limit = 500) {
+  const rows = await db.k
+    .selectFrom('deployments')
+    .selectAll()
+    .where('environment', '=', environment)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  rows.reverse();
+  const results = new Map<string, ScanResult | undefined>();
+  const resultOf = async (digest: string) => {
+    if (!results.has(digest)) {
+      const s = await latestScan(db, digest);
+      results.set(digest, s ? (JSON.parse(gunzipSync(s.result).toString('utf8')) as ScanResult) : undefined);
+    }
+    return results.get(digest);
+  };
+  const lastByRepo = new Map<string, string>();
+  const out = [];
+  for (const r of rows) {
+    const key = `${r.registry}/${r.repository}\u0000${r.namespace}\u0000${r.service}`;
+    const prev = lastByRepo.get(key);
+    lastByRepo.set(key, r.digest);
+    const now = await resultOf(r.digest);
+    const before = prev ? await resultOf(prev) : undefined;
+    const change =
+      prev && now && before
+        ? (() => {
+            const c = findingChanges(before, now);
+            return { previous: prev, introduced: c.introduced.length, fixed: c.fixed.length };
+          })()
+        : prev
+          ? { previous: prev, introduced: null, fixed: null }
+          : null;
+    out.push({
+      deployedAt: r.deployed_at,
+      image: `${r.registry}/${r.repository}@${r.digest}`,
+      repository: r.repository,
+      digest: r.digest,
+      namespace: r.namespace || null,
+      service: r.service || null,
+      scan: summaryOf(await latestScan(db, r.digest)),
+      change,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,179 @@
+import type { Finding, ScanResult } from '../scan/model.js';
+import { lookupKeys } from '../match/keys.js';
+import { now, type Db } from './db.js';
+import { loadInventory, type StoredInventory } from './images.js';
+import { gunzipSync } from 'node:zlib';
+
+/** What the server watches: which packages each inventory holds, what runs where, what changed. */
+
+export async function indexInventory(db: Db, digest: string, inv: StoredInventory): Promise<number> {
+  const keys = lookupKeys(inv.os, inv.packages);
+  for (let i = 0; i < keys.length; i += 500) {
+    await db.k
+      .insertInto('package_index')
+      .values(keys.slice(i, i + 500).map((k) => ({ ...k, digest })))
+      .onConflict((oc) => oc.columns(['ecosystem', 'name', 'digest']).doNothing())
+      .execute();
+  }
+  return keys.length;
+}
+
+/** Inventories stored before the index existed are indexed once, at start. */
+export async function backfillPackageIndex(db: Db): Promise<number> {
+  const missing = await db.k
+    .selectFrom('inventories')
+    .select('digest')
+    .where('digest', 'not in', db.k.selectFrom('package_index').select('digest').distinct())
+    .execute();
+  for (const { digest } of missing) {
+    const inv = await loadInventory(db, digest);
+    if (inv) await indexInventory(db, digest, inv);
+  }
+  return missing.length;
+}
+
+/** The stored inventories holding any of these (ecosystem, name) pairs. */
+export async function digestsFor(
+  db: Db,
+  keys: Array<{ ecosystem: string; name: string }>,
+): Promise<string[]> {
+  const out = new Set<string>();
+  for (let i = 0; i < keys.length; i += 300) {
+    const chunk = keys.slice(i, i + 300);
+    const rows = await db.k
+      .selectFrom('package_index')
+      .select('digest')
+      .distinct()
+      .where((eb) =>
+        eb(
+          eb.refTuple('ecosystem', 'name'),
+          'in',
+          chunk.map((k) => eb.tuple(k.ecosystem, k.name)),
+        ),
+      )
+      .execute();
+    for (const r of rows) out.add(r.digest);
+  }
+  return [...out];
+}
+
+export async function allInventoryDigests(db: Db): Promise<string[]> {
+  return (await db.k.selectFrom('inventories').select('digest').execute()).map((r) => r.digest);
+}
+
+export async function recordDbVersion(
+  db: Db,
+  v: {
+    version: string;
+    origin: string;
+    mode: string;
+    bytes: number;
+    changedPackages: number;
+    rescans: number;
+  },
+): Promise<void> {
+  await db.k
+    .insertInto('db_versions')
+    .values({
+      version: v.version,
+      origin: v.origin,
+      mode: v.mode,
+      bytes: v.bytes,
+      changed_packages: v.changedPackages,
+      rescans: v.rescans,
+      installed_at: now(),
+    })
+    .execute();
+}
+
+export async function dbVersions(db: Db, limit = 20) {
+  return (await db.k.selectFrom('db_versions').selectAll().orderBy('id', 'desc').limit(limit).execute()).map(
+    (r) => ({
+      version: r.version,
+      origin: r.origin,
+      mode: r.mode,
+      bytes: Number(r.bytes),
+      changedPackages: Number(r.changed_packages),
+      rescans: Number(r.rescans),
+      installedAt: r.installed_at,
+    }),
+  );
+}
+
+const findingKey = (f: Finding) => `${f.id}\u0000${f.package.name}\u0000${f.package.version}`;
+
+/** Findings new and gone between two results of one image (the first scan records nothing). */
+export function findingChanges(
+  before: Pick<ScanResult, 'findings'> | undefined,
+  after: Pick<ScanResult, 'findings'>,
+) {
+  if (!before) return { introduced: [] as Finding[], fixed: [] as Finding[] };
+  const had = new Map(before.findings.map((f) => [findingKey(f), f]));
+  const has = new Map(after.findings.map((f) => [findingKey(f), f]));
+  return {
+    introduced: [...has].filter(([k]) => !had.has(k)).map(([, f]) => f),
+    fixed: [...had].filter(([k]) => !has.has(k)).map(([, f]) => f),
+  };
+}
+
+/** The scan before `scanId` of this digest, as a result (findings only are needed). */
+export async function previousResult(
+  db: Db,
+  digest: string,
+  scanId: number,
+): Promise<ScanResult | undefined> {
+  const r = await db.k
+    .selectFrom('scans')
+    .select('result')
+    .where('digest', '=', digest)
+    .where('id', '<', scanId)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  return r ? (JSON.parse(gunzipSync(r.result).toString('utf8')) as ScanResult) : undefined;
+}
+
+export async function recordFindingEvents(
+  db: Db,
+  digest: string,
+  dbVersion: string,
+  changes: { introduced: Finding[]; fixed: Finding[] },
+): Promise<void> {
+  const rows = [
+    ...changes.introduced.map((f) => ({ kind: 'new', f })),
+    ...changes.fixed.map((f) => ({ kind: 'fixed', f })),
+  ].map(({ kind, f }) => ({
+    digest,
+    db_version: dbVersion,
+    kind,
+    vulnerability: f.id,
+    package: `${f.package.name}@${f.package.version}`,
+    severity: f.severity.level,
+    kev: f.kev ? 1 : 0,
+    created_at: now(),
+  }));
+  for (let i = 0; i < rows.length; i += 200)
+    await db.k
+      .insertInto('finding_events')
+      .values(rows.slice(i, i + 200))
+      .execute();
+}
+
+export async function findingEvents(db: Db, digest: string, limit = 200) {
+  return (
+    await db.k
+      .selectFrom('finding_events')
+      .selectAll()
+      .where('digest', '=', digest)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute()
+  ).map((r) => ({
+    kind: r.kind as 'new' | 'fixed',
+    vulnerability: r.vulnerability,
+    package: r.package,
+    severity: r.severity,
+    kev: !!r.kev,
+    dbVersion: r.db_version,
+    at: r.created_at,
+  }));
+}
