@@ -1,8 +1,11 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
+import { SMTPServer } from 'smtp-server';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { shared } from './helpers/paths.js';
@@ -25,6 +28,25 @@ let data: string;
 const key = (n: string) => join(tmp, 'keys', n);
 const pubDb = () => join(tmp, 'publisher', 'customs.db');
 const digests: Record<string, string> = {};
+const HOOK_SECRET = 'a-shared-secret-of-the-receiver';
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let smtp: SMTPServer;
+const mails: Array<{ to: string; data: string }> = [];
+
+/** A webhook receiver on loopback that keeps what it was sent. */
+async function startReceiver() {
+  const bodies: Array<{ raw: string; signature?: string }> = [];
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+    req.on('end', () => {
+      bodies.push({ raw, signature: req.headers['x-customs-signature'] as string | undefined });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, bodies, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
 
 function publish(bundle: string, extra: string[] = []): string {
   const r = customs(['db', 'publish', bundle, ref, '--key', key('db.pem'), '--insecure', ...extra]);
@@ -94,26 +116,50 @@ describe(
       data = join(tmp, 'data');
       const port = await freePort();
       dev = makeToken(['--data', data], 'developer');
-      server = new CustomsServer(port, [
-        '--data',
-        data,
-        '--db',
-        join(tmp, 'server-db', 'customs.db'),
-        '--workers',
-        '2',
-        '--db-repository',
-        ref,
-        '--db-insecure',
-        '--db-trust-key',
-        key('db.pub'),
-        '--db-update-interval',
-        '0',
-      ]);
+      receiver = await startReceiver();
+      smtp = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ['STARTTLS'],
+        logger: false,
+        onData(stream, session, done) {
+          let text = '';
+          stream.on('data', (c: Buffer) => (text += c.toString('utf8')));
+          stream.on('end', () => {
+            mails.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), data: text });
+            done();
+          });
+        },
+      });
+      const smtpPort = await freePort();
+      await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
+      server = new CustomsServer(
+        port,
+        [
+          '--smtp-url',
+          `smtp://127.0.0.1:${smtpPort}`,
+          '--data',
+          data,
+          '--db',
+          join(tmp, 'server-db', 'customs.db'),
+          '--workers',
+          '2',
+          '--db-repository',
+          ref,
+          '--db-insecure',
+          '--db-trust-key',
+          key('db.pub'),
+          '--db-update-interval',
+          '0',
+        ],
+        { CUSTOMS_ALERT_RETRY_MS: '100' },
+      );
       await server.start();
       admin = new Api(server.url, makeToken(['--data', data], 'admin'));
     });
     after(async () => {
       await server?.stop();
+      receiver?.server.close();
+      smtp?.close();
       await reg?.stop();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     });
@@ -133,7 +179,10 @@ describe(
         'registry.local/team/app-a',
       );
       digests.b = await upload(rootfs('b', '3.8.5'), 'registry.local/team/app-b');
-      digests.c = await upload(rootfs('c', '3.10.9'), 'registry.local/team/app-c');
+      digests.c = await upload(
+        rootfs('c', '3.10.9', { name: 'requests', version: '2.19.0' }),
+        'registry.local/team/app-c',
+      );
       assert.equal(new Set(Object.values(digests)).size, 3);
       for (const d of Object.values(digests))
         await waitFor(
@@ -202,6 +251,39 @@ describe(
           ],
         }),
       );
+      // …and CISA lists its CVE as exploited (the catalog is published whole: today's plus one).
+      const kev = JSON.parse(readFileSync(shared('kev/known_exploited_vulnerabilities.json'), 'utf8'));
+      kev.vulnerabilities.push({
+        cveID: 'CVE-2099-0001',
+        vendorProject: 'Python Software Foundation',
+        product: 'requests',
+        vulnerabilityName: 'requests credential leak',
+        dateAdded: '2026-11-30',
+        shortDescription: 'test',
+        requiredAction: 'Apply updates.',
+        dueDate: '2026-12-21',
+        knownRansomwareCampaignUse: 'Unknown',
+        notes: '',
+      });
+      writeFileSync(join(adv, 'kev.json'), JSON.stringify(kev));
+      // Alert channels: a signed webhook, email, and a receiver that is down.
+      const hook = await admin.post('/api/v1/channels', {
+        type: 'webhook',
+        url: `${receiver.url}/hook`,
+        secret: HOOK_SECRET,
+      });
+      assert.equal(hook.status, 201, JSON.stringify(hook.body));
+      assert.equal(hook.body.signed, true);
+      assert.equal(
+        (await admin.post('/api/v1/channels', { type: 'email', to: 'oncall@example.test' })).status,
+        201,
+      );
+      assert.equal(
+        (await admin.post('/api/v1/channels', { type: 'slack', url: 'http://127.0.0.1:9/services/T0/B0/x' }))
+          .status,
+        201,
+      );
+      assert.equal((await admin.post('/api/v1/channels', { type: 'email' })).status, 400);
       const b = customs(['db', 'build', adv, '--output', join(tmp, 'v2.tar.zst')], {
         env: { CUSTOMS_DB: pubDb() },
       });
@@ -213,7 +295,7 @@ describe(
       assert.equal(u.body.version, v2);
       assert.equal(u.body.mode, 'delta');
       assert.equal(u.body.changedPackages, 1, 'PyPI requests');
-      assert.equal(u.body.rescans, 1, 'only app-a holds requests');
+      assert.equal(u.body.rescans, 2, 'only app-a and app-c hold requests');
 
       await waitFor(
         async () => (await latestScan(digests.a)).database.version === v2,
@@ -234,14 +316,67 @@ describe(
         changes.map((c: any) => [c.kind, c.vulnerability, c.package, c.dbVersion]),
         [['new', 'CVE-2099-0001', 'requests@2.19.0', v2]],
       );
-      // The others were not touched: their newest scan is still the one made with version 1.
+      // app-b was not touched: its newest scan is still the one made with version 1. app-c was
+      // re-matched too, but it runs nowhere: no alert for it.
       assert.equal((await latestScan(digests.b)).database.version, before.b);
-      assert.equal((await latestScan(digests.c)).database.version, before.c);
+      await waitFor(
+        async () => (await latestScan(digests.c)).database.version === v2,
+        30_000,
+        'app-c re-matched',
+      );
+      assert.notEqual(before.c, v2);
+
+      // The alert reaches the webhook (signed) and the mailbox; the dead receiver is retried, then failed.
+      await waitFor(
+        () => receiver.bodies.length > 0 && mails.length > 0,
+        30_000,
+        `alerts\n${server.log.slice(-2000)}`,
+      );
+      const sent = receiver.bodies[0];
+      assert.equal(
+        sent.signature,
+        `sha256=${createHmac('sha256', HOOK_SECRET).update(sent.raw).digest('hex')}`,
+      );
+      const alert = JSON.parse(sent.raw);
+      assert.equal(alert.environment, 'production');
+      assert.equal(alert.image, `registry.local/team/app-a@${digests.a}`);
+      assert.equal(
+        alert.summary,
+        `CVE-2099-0001 (KEV) now affects registry.local/team/app-a@${digests.a} running in production`,
+      );
+      assert.deepEqual(
+        alert.findings.map((f: any) => [f.id, f.package, f.version, f.kev, f.fixedVersion]),
+        [['CVE-2099-0001', 'requests', '2.19.0', true, '2.20.0']],
+      );
+      assert.equal(mails[0].to, 'oncall@example.test');
+      // The message as a mail reader shows it: folded headers unfolded, quoted-printable decoded.
+      const mail = mails[0].data
+        .replace(/\r\n[ \t]+/g, ' ')
+        .replace(/=\r\n/g, '')
+        .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+      assert.match(
+        mail,
+        /Subject: \[customs\] CVE-2099-0001 \(KEV\) now affects registry\.local\/team\/app-a@sha256:[0-9a-f]{64} running in production/,
+      );
+      assert.match(mail, /CVE-2099-0001 \(KEV\) UNKNOWN requests 2\.19\.0, fixed in 2\.20\.0/);
+      await waitFor(
+        async () => (await admin.get('/api/v1/alerts')).body.some((x: any) => x.state === 'failed'),
+        30_000,
+        'the dead channel given up on',
+      );
+      const alerts = (await admin.get('/api/v1/alerts')).body;
+      assert.equal(alerts.length, 3, 'one per channel, for app-a in production only');
+      assert.ok(alerts.every((x: any) => x.image.includes(digests.a) && x.environment === 'production'));
+      const failed = alerts.find((x: any) => x.state === 'failed');
+      assert.equal(failed.attempts, 4);
+      assert.match(failed.lastError, /127\.0\.0\.1:9/);
+      assert.equal(alerts.filter((x: any) => x.state === 'delivered').length, 2);
+      assert.equal(receiver.bodies.length, 1, 'delivered once');
       const history = (await admin.get('/api/v1/db')).body.updates;
       assert.deepEqual(
         history.map((h: any) => [h.version, h.mode, h.rescans]),
         [
-          [v2, 'delta', 1],
+          [v2, 'delta', 2],
           [history[1].version, 'full', 0],
         ],
       );

@@ -46,6 +46,8 @@ export function registerServer(program: Command): void {
     )
     .option('--db-trust-key <files>', 'more trusted public keys for the database, comma-separated')
     .option('--db-insecure', 'the database repository may be plain HTTP')
+    .option('--smtp-url <url>', 'smtp://user:password@host:port for email alerts')
+    .option('--smtp-from <address>', 'the sender of email alerts')
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');

@@ -6,6 +6,7 @@ import type { ScanResult } from '../scan/model.js';
 import { scanInventory } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
 import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../store/images.js';
+import { queueAlerts } from '../store/alerts.js';
 import { findingChanges, previousResult, recordFindingEvents } from '../store/monitoring.js';
 import { findRegistry, registrySecrets } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
@@ -153,12 +154,14 @@ async function noteChanges(
   if (!saved.created) return;
   const changes = findingChanges(await previousResult(deps.db, digest, saved.id), result);
   await recordFindingEvents(deps.db, digest, version, changes);
+  const alerts = await queueAlerts(deps.db, digest, version, changes.introduced);
   if (changes.introduced.length || changes.fixed.length)
     deps.log?.('findings changed', {
       digest,
       dbVersion: version,
       introduced: changes.introduced.length,
       fixed: changes.fixed.length,
+      alerts,
     });
 }
 

@@ -13,6 +13,7 @@ import { buildApp } from './app.js';
 import { Metrics } from './metrics.js';
 import { startPoller } from './poller.js';
 import { DbUpdater } from './db-updater.js';
+import { AlertDispatcher } from './alerts.js';
 import { backfillPackageIndex } from '../store/monitoring.js';
 import { VulnStore } from '../vulndb/store.js';
 
@@ -40,6 +41,11 @@ export interface ServerConfig {
   dbTrustKey?: string;
   /** The database repository may be plain HTTP (a mirror on loopback or inside the firewall). */
   dbInsecure?: string;
+  /** smtp://user:password@host:port for email alerts, and their sender. */
+  smtpUrl?: string;
+  smtpFrom?: string;
+  /** Milliseconds before an alert delivery is retried (doubling each time). */
+  alertRetryMs: number;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -58,6 +64,9 @@ const ENV: Record<keyof ServerConfig, string> = {
   dbUpdateInterval: 'CUSTOMS_DB_UPDATE_INTERVAL',
   dbTrustKey: 'CUSTOMS_DB_TRUST_KEY',
   dbInsecure: 'CUSTOMS_DB_INSECURE',
+  smtpUrl: 'CUSTOMS_SMTP_URL',
+  smtpFrom: 'CUSTOMS_SMTP_FROM',
+  alertRetryMs: 'CUSTOMS_ALERT_RETRY_MS',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -95,6 +104,9 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     dbUpdateInterval: num('dbUpdateInterval', 3600, 0),
     dbTrustKey: pick('dbTrustKey'),
     dbInsecure: pick('dbInsecure'),
+    smtpUrl: pick('smtpUrl'),
+    smtpFrom: pick('smtpFrom'),
+    alertRetryMs: num('alertRetryMs', 30_000, 10),
   };
 }
 
@@ -187,6 +199,15 @@ export async function runServer(c: ServerConfig): Promise<void> {
   app.log.info({ store: where, workers: c.workers, vulndb: c.db }, 'customs server ready');
   if (c.workers > 0) await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m));
   updater.start();
+  const dispatcher = new AlertDispatcher({
+    db: rt.db,
+    box: rt.box,
+    smtpUrl: c.smtpUrl,
+    smtpFrom: c.smtpFrom,
+    backoffMs: c.alertRetryMs,
+    log: (m, f) => log(m, f),
+  });
+  dispatcher.start();
   // A server without a database fetches one at start (the update re-matches what is stored).
   if (!VulnStore.exists(c.db) && c.dbUpdateInterval > 0)
     updater.run().catch((err: unknown) => log('database update failed', { reason: (err as Error).message }));
@@ -196,6 +217,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   onSignals(async () => {
     stopPoller();
     updater.stop();
+    dispatcher.stop();
     await app.close();
     await rt.queue.stop(30_000);
     await rt.db.close();

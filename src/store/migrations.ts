@@ -203,6 +203,44 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0004-alerts': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // What raises an alert per environment: {"critical": true, "kev": true, "epss": 0.5}.
+        await db.schema.alterTable('environments').addColumn('alert_rules', 'text').execute();
+        await db
+          .updateTable('environments')
+          .set({ alert_rules: JSON.stringify({ critical: true, kev: true }) })
+          .where('name', '=', 'production')
+          .execute();
+        await db.schema
+          .createTable('channels')
+          .addColumn('id', id, pk)
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('secret', 'text')
+          .addColumn('environments', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('alerts')
+          .addColumn('id', id, pk)
+          .addColumn('key', 'text', (c) => c.notNull().unique())
+          .addColumn('channel_id', 'integer', (c) => c.notNull())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('image', 'text', (c) => c.notNull())
+          .addColumn('db_version', 'text', (c) => c.notNull())
+          .addColumn('findings', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('run_after', 'text', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('delivered_at', 'text')
+          .execute();
+        await db.schema.createIndex('alerts_due').on('alerts').columns(['state', 'run_after']).execute();
+      },
+    },
   };
 }
 

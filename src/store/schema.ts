@@ -88,7 +88,43 @@ export interface Tables {
   };
   /** (ecosystem, name as advisories key it) → inventories holding such a package. */
   package_index: { ecosystem: string; name: string; digest: string };
-  environments: { name: string; exposure: string; created_at: string };
+  environments: {
+    name: string;
+    exposure: string;
+    created_at: string;
+    /** JSON {critical?, kev?, epss?}: which new findings alert (null: none). */
+    alert_rules: string | null;
+  };
+  /** Where alerts go: a signed webhook, Slack or Teams incoming webhook, or email. */
+  channels: {
+    id: Generated<number>;
+    type: string;
+    /** URL, or an email address. */
+    target: string;
+    /** Sealed HMAC secret of a webhook channel. */
+    secret: string | null;
+    /** JSON list of environments it serves, or null for all. */
+    environments: string | null;
+    created_at: string;
+  };
+  /** One delivery per channel, environment, image and database version, retried until it lands or fails. */
+  alerts: {
+    id: Generated<number>;
+    key: string;
+    channel_id: number;
+    environment: string;
+    image: string;
+    db_version: string;
+    /** JSON list of the findings that raised it. */
+    findings: string;
+    /** pending | delivered | failed */
+    state: string;
+    attempts: number;
+    run_after: string;
+    last_error: string | null;
+    created_at: string;
+    delivered_at: string | null;
+  };
   /** Which digest was deployed where, when (the newest per repository/namespace/service runs now). */
   deployments: {
     id: Generated<number>;

@@ -15,6 +15,15 @@ import { dbVersions, findingEvents } from '../../store/monitoring.js';
 import { findRegistry } from '../../store/registries.js';
 import { VulnStore } from '../../vulndb/store.js';
 import type { DbUpdater } from '../db-updater.js';
+import type { SecretBox } from '../../store/secret-box.js';
+import {
+  addChannel,
+  listAlerts,
+  listChannels,
+  setAlertRules,
+  type ChannelInput,
+  type AlertRules,
+} from '../../store/alerts.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import type { Services } from '../service.js';
 
@@ -69,7 +78,11 @@ const dbUpdate = {
 } as const;
 
 /** Environments, deployments, the database heartbeat and what each update changed. */
-export function monitoringRoutes(app: FastifyInstance, s: Services & { updater?: DbUpdater }): void {
+export function monitoringRoutes(
+  app: FastifyInstance,
+  s: Services & { updater?: DbUpdater; box: SecretBox },
+): void {
+  alertRoutes(app, s);
   app.post<{ Body: { image: string; environment: string; namespace?: string; service?: string } }>(
     '/api/v1/deployments',
     {
@@ -472,5 +485,157 @@ export function monitoringRoutes(app: FastifyInstance, s: Services & { updater?:
       reply.code(202);
       return { queued: await s.updater.rescanAll(version) };
     },
+  );
+}
+
+const channel = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    type: { type: 'string' },
+    target: { type: 'string' },
+    signed: { type: 'boolean' },
+    environments: { type: ['array', 'null'], items: { type: 'string' } },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+/** Alert channels, per-environment rules, and the record of every delivery. */
+function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): void {
+  app.post<{ Body: ChannelInput & { url?: string; to?: string } }>(
+    '/api/v1/channels',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Add an alert channel: a signed webhook, a Slack or Teams incoming webhook, or email',
+        tags: ['alerts'],
+        body: {
+          type: 'object',
+          required: ['type'],
+          additionalProperties: false,
+          properties: {
+            type: { type: 'string', enum: ['webhook', 'slack', 'teams', 'email'] },
+            url: { type: 'string', pattern: '^https?://', maxLength: 2048 },
+            to: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 320 },
+            secret: {
+              type: 'string',
+              minLength: 16,
+              maxLength: 256,
+              description: 'HMAC key of a webhook channel',
+            },
+            environments: {
+              type: 'array',
+              items: envName,
+              description: 'the environments it serves (default: all)',
+            },
+          },
+        },
+        response: { 201: channel, 400: errorSchema, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const target = b.type === 'email' ? b.to : b.url;
+      if (!target)
+        throw new HttpError(
+          400,
+          'invalid_request',
+          b.type === 'email' ? 'an email channel needs "to"' : `a ${b.type} channel needs "url"`,
+        );
+      if (b.secret && b.type !== 'webhook')
+        throw new HttpError(400, 'invalid_request', 'only a webhook channel is signed');
+      const id = await addChannel(s.db, s.box, {
+        type: b.type,
+        target,
+        secret: b.secret,
+        environments: b.environments,
+      });
+      reply.code(201);
+      return (await listChannels(s.db)).find((c) => c.id === id);
+    },
+  );
+
+  app.get(
+    '/api/v1/channels',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Alert channels',
+        tags: ['alerts'],
+        response: { 200: { type: 'array', items: channel }, ...authErrors },
+      },
+    },
+    async () => listChannels(s.db),
+  );
+
+  app.put<{ Params: { name: string }; Body: AlertRules }>(
+    '/api/v1/environments/:name/alert-rules',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary:
+          "Which new findings raise an alert in an environment (production's default: critical or KEV)",
+        tags: ['alerts'],
+        params: { type: 'object', properties: { name: envName } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            critical: { type: 'boolean' },
+            kev: { type: 'boolean' },
+            epss: { type: 'number', minimum: 0, maximum: 1 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { critical: { type: 'boolean' }, kev: { type: 'boolean' }, epss: { type: 'number' } },
+          },
+          400: errorSchema,
+          404: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      if (!(await findEnvironment(s.db, req.params.name)))
+        throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+      await setAlertRules(s.db, req.params.name, req.body);
+      return req.body;
+    },
+  );
+
+  app.get(
+    '/api/v1/alerts',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Alert deliveries, newest first: what was sent where, and whether it landed',
+        tags: ['alerts'],
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                id: { type: 'integer' },
+                channel: { type: 'integer' },
+                environment: { type: 'string' },
+                image: { type: 'string' },
+                dbVersion: { type: 'string' },
+                findings: { type: 'array', items: { type: 'object', additionalProperties: true } },
+                state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+                attempts: { type: 'integer' },
+                lastError: { type: ['string', 'null'] },
+                createdAt: { type: 'string' },
+                deliveredAt: { type: ['string', 'null'] },
+              },
+            },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async () => listAlerts(s.db),
   );
 }

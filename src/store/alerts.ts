@@ -1,0 +1,174 @@
+import type { Finding } from '../scan/model.js';
+import { now, type Db } from './db.js';
+import type { SecretBox } from './secret-box.js';
+
+/** Alert channels, rules per environment, and the deliveries themselves. */
+
+export type ChannelType = 'webhook' | 'slack' | 'teams' | 'email';
+
+export interface ChannelInput {
+  type: ChannelType;
+  target: string;
+  secret?: string;
+  environments?: string[];
+}
+
+export interface AlertRules {
+  critical?: boolean;
+  kev?: boolean;
+  /** Alert when a new finding's EPSS score is at least this (0–1). */
+  epss?: number;
+}
+
+export interface AlertFinding {
+  id: string;
+  package: string;
+  version: string;
+  severity: string;
+  kev: boolean;
+  epss?: number;
+  fixedVersion?: string;
+  title?: string;
+}
+
+export async function addChannel(db: Db, box: SecretBox, c: ChannelInput): Promise<number> {
+  const r = await db.k
+    .insertInto('channels')
+    .values({
+      type: c.type,
+      target: c.target,
+      secret: c.secret ? box.seal(c.secret) : null,
+      environments: c.environments ? JSON.stringify(c.environments) : null,
+      created_at: now(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return r.id;
+}
+
+export async function listChannels(db: Db) {
+  return (await db.k.selectFrom('channels').selectAll().orderBy('id').execute()).map((c) => ({
+    id: c.id,
+    type: c.type as ChannelType,
+    // A webhook URL can carry a token (Slack's, Teams'): only its origin is shown.
+    target: c.type === 'email' ? c.target : new URL(c.target).origin + '/…',
+    signed: !!c.secret,
+    environments: c.environments ? (JSON.parse(c.environments) as string[]) : null,
+    createdAt: c.created_at,
+  }));
+}
+
+export async function setAlertRules(db: Db, environment: string, rules: AlertRules | null): Promise<void> {
+  await db.k
+    .updateTable('environments')
+    .set({ alert_rules: rules ? JSON.stringify(rules) : null })
+    .where('name', '=', environment)
+    .execute();
+}
+
+export function matchesRules(f: Finding, rules: AlertRules): boolean {
+  return (
+    (!!rules.critical && f.severity.level === 'CRITICAL') ||
+    (!!rules.kev && !!f.kev) ||
+    (rules.epss !== undefined && (f.epss?.score ?? 0) >= rules.epss)
+  );
+}
+
+/**
+ * New findings of an image raise one alert per environment it runs in (and whose rules they meet)
+ * and per channel serving that environment: many findings of one re-match travel together, and the
+ * key (channel, environment, image, database version) makes a repeated re-match raise nothing.
+ */
+export async function queueAlerts(
+  db: Db,
+  digest: string,
+  dbVersion: string,
+  introduced: Finding[],
+): Promise<number> {
+  if (!introduced.length) return 0;
+  // Where this digest runs now: it is the newest deployment of its repository/namespace/service.
+  const runs = await db.k
+    .selectFrom('deployments as d')
+    .innerJoin('environments as e', 'e.name', 'd.environment')
+    .select(['d.environment', 'd.registry', 'd.repository', 'd.namespace', 'e.alert_rules'])
+    .where('d.digest', '=', digest)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('deployments as n')
+            .select('n.id')
+            .whereRef('n.environment', '=', 'd.environment')
+            .whereRef('n.registry', '=', 'd.registry')
+            .whereRef('n.repository', '=', 'd.repository')
+            .whereRef('n.namespace', '=', 'd.namespace')
+            .whereRef('n.service', '=', 'd.service')
+            .whereRef('n.id', '>', 'd.id'),
+        ),
+      ),
+    )
+    .execute();
+  if (!runs.length) return 0;
+  const channels = await db.k.selectFrom('channels').select(['id', 'environments']).execute();
+  let queued = 0;
+  const seen = new Set<string>();
+  for (const r of runs) {
+    if (seen.has(r.environment)) continue;
+    seen.add(r.environment);
+    const rules = r.alert_rules ? (JSON.parse(r.alert_rules) as AlertRules) : undefined;
+    if (!rules) continue;
+    const hits = introduced.filter((f) => matchesRules(f, rules));
+    if (!hits.length) continue;
+    const findings: AlertFinding[] = hits.map((f) => ({
+      id: f.id,
+      package: f.package.name,
+      version: f.package.version,
+      severity: f.severity.level,
+      kev: !!f.kev,
+      epss: f.epss?.score,
+      fixedVersion: f.fixedVersion,
+      title: f.title,
+    }));
+    const image = `${r.registry}/${r.repository}@${digest}`;
+    for (const c of channels) {
+      const envs = c.environments ? (JSON.parse(c.environments) as string[]) : undefined;
+      if (envs && !envs.includes(r.environment)) continue;
+      const res = await db.k
+        .insertInto('alerts')
+        .values({
+          key: `${c.id}|${r.environment}|${digest}|${dbVersion}`,
+          channel_id: c.id,
+          environment: r.environment,
+          image,
+          db_version: dbVersion,
+          findings: JSON.stringify(findings),
+          state: 'pending',
+          attempts: 0,
+          run_after: now(),
+          created_at: now(),
+        })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .executeTakeFirst();
+      queued += Number(res.numInsertedOrUpdatedRows ?? 0);
+    }
+  }
+  return queued;
+}
+
+export async function listAlerts(db: Db, limit = 100) {
+  return (await db.k.selectFrom('alerts').selectAll().orderBy('id', 'desc').limit(limit).execute()).map(
+    (a) => ({
+      id: a.id,
+      channel: a.channel_id,
+      environment: a.environment,
+      image: a.image,
+      dbVersion: a.db_version,
+      findings: JSON.parse(a.findings) as AlertFinding[],
+      state: a.state as 'pending' | 'delivered' | 'failed',
+      attempts: Number(a.attempts),
+      lastError: a.last_error,
+      createdAt: a.created_at,
+      deliveredAt: a.delivered_at,
+    }),
+  );
+}
