@@ -85,9 +85,19 @@ async function updateFromFeeds(file: string, opts: Pick<UpdateFlags, 'only' | 't
 async function writeDbBundle(dbFile: string, out: string, keyFiles: string[]): Promise<void> {
   const { fullManifest, writeBundle } = await import('../vulndb/bundle.js');
   const { loadPrivateKey } = await import('../vulndb/signing.js');
+  const { compactCopy } = await import('../vulndb/bundle.js');
+  const { rmSync } = await import('node:fs');
   const keys = keyFiles.map(loadPrivateKey);
-  const m = await fullManifest(dbFile);
-  const { signatures: sigs } = await writeBundle(out, m, dbFile, [], keys);
+  const compact = `${out}.compact-${process.pid}`;
+  let m;
+  let sigs;
+  try {
+    compactCopy(dbFile, compact);
+    m = await fullManifest(compact);
+    sigs = (await writeBundle(out, m, compact, [], keys)).signatures;
+  } finally {
+    rmSync(compact, { force: true });
+  }
   process.stdout.write(
     `${out}: database version ${m.version} (${mb(m.payload.size)} MB, sha256 ${m.payload.sha256.slice(0, 16)}…, ${sigs.length ? `signed by key ${sigs.map((s) => s.keyId).join(', ')}` : 'unsigned'})\n`,
   );

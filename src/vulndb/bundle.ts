@@ -250,6 +250,27 @@ export async function readBundle(
   }
 }
 
+/**
+ * The database as it ships: compacted (VACUUM INTO: no free pages, no journal), without the
+ * builder's own `local.*` meta keys.
+ */
+export function compactCopy(dbPath: string, out: string): void {
+  rmSync(out, { force: true });
+  VulnStore.openRead(dbPath).close(); // a clear error for a missing or foreign file
+  const src = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    src.prepare('VACUUM INTO ?').run(out);
+  } finally {
+    src.close();
+  }
+  const db = new Database(out);
+  try {
+    db.prepare("DELETE FROM meta WHERE key LIKE 'local.%'").run();
+  } finally {
+    db.close();
+  }
+}
+
 /** Record where a database came from, in the client-only meta keys (they never travel in deltas). */
 export function markOrigin(dbFile: string, origin: string): void {
   const db = new Database(dbFile);
