@@ -166,12 +166,25 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
   );
   await server.start();
   const token = makeToken(store, 'admin');
-  const call = (method: string, path: string, body?: unknown) =>
-    fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    }).then((r) => r.json() as Promise<any>);
+  const call = async (method: string, path: string, body?: unknown): Promise<any> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await fetch(`${server.url}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+        return await r.json();
+      } catch (err) {
+        // A busy server may drop an idle kept-alive connection: once more on a new one.
+        if (attempt >= 2)
+          throw new Error(`${method} ${path}: ${(err as Error).message}\n${server.log.slice(-3000)}`);
+      }
+    }
+  };
   const drained = async () => {
     for (;;) {
       const j = await call('GET', '/api/v1/jobs');
@@ -195,14 +208,34 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       await new Promise((r) => setTimeout(r, 100));
     }
     const incremental = (Date.now() - t1) / 1000;
+    // The full re-match, for comparison: the inventories the change did not touch, counted in the
+    // store as their scans with the new version land, for a minute at most, then extrapolated.
+    const reader = await openDb({ database, data });
+    const scansAtNewVersion = async () =>
+      Number(
+        (
+          await reader.k
+            .selectFrom('scans')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('db_version', '=', u.version)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await scansAtNewVersion();
     const t2 = Date.now();
-    const all = await call('POST', '/api/v1/rescans', { all: true });
-    await drained();
+    await call('POST', '/api/v1/rescans', { all: true });
+    let done = 0;
+    while (Date.now() - t2 < 60_000) {
+      done = (await scansAtNewVersion()) - before;
+      if (done >= N - before) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const full = (Date.now() - t2) / 1000;
+    await reader.close();
     return [
       `${engine}: ${N} inventories stored in ${storeSeconds.toFixed(1)} s`,
       `  a 100-advisory change (${u.mode}, ${u.bytes} bytes): ${u.changedPackages} packages touched, ${u.rescans} of ${N} inventories re-matched in ${matched.toFixed(1)} s; ${hooks.length} alerts delivered by ${incremental.toFixed(1)} s (goal ≤ 10 s)`,
-      `  the other ${all.queued} re-matched in ${full.toFixed(1)} s (${((full / Math.max(1, all.queued)) * N).toFixed(0)} s for all ${N} at that rate)`,
+      `  full re-match for comparison: ${done} of the other ${N - before} in ${full.toFixed(1)} s, ${(done / full).toFixed(0)}/s: ${(N / Math.max(1, done / full)).toFixed(0)} s for all ${N}`,
     ];
   } finally {
     await server.stop();
@@ -233,9 +266,11 @@ try {
   cli(['db', 'publish', join(work, 'v1.tar.zst'), ref, '--key', join(work, 'k.pem'), '--insecure']);
   // Version 2: 100 advisories change (a fixed version moves on, as upstream corrections do).
   const d = new Database(pub);
+  // A spread of advisories over the whole database (a deterministic shuffle by the id's tail), the
+  // way a day's upstream corrections fall: most touch packages the fleet does not have.
   const ids = d
     .prepare(
-      "SELECT DISTINCT source, id FROM affected WHERE ranges LIKE '%fixed%' ORDER BY id LIMIT 100 OFFSET 500",
+      "SELECT DISTINCT source, id FROM affected WHERE ranges LIKE '%fixed%' ORDER BY substr(id, -3), id LIMIT 100",
     )
     .all() as Array<{ source: string; id: string }>;
   const bump = d.prepare(

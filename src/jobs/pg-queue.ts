@@ -84,12 +84,24 @@ export class PgQueue implements JobQueue {
 
   async work(handler: (job: Job) => Promise<void>, concurrency: number): Promise<void> {
     await this.start();
-    for (let i = 0; i < concurrency; i++)
-      this.workers.push(
-        await this.boss.work<Job>(QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-          await handler(job.data);
-        }),
+    for (let i = 0; i < concurrency; i++) {
+      const worker: { id?: string } = {};
+      worker.id = await this.boss.work<Job>(
+        QUEUE,
+        { batchSize: 1, pollingIntervalSeconds: 0.5 },
+        async ([job]) => {
+          try {
+            await handler(job.data);
+          } finally {
+            // pg-boss waits out the polling interval after every job, even with more queued: a
+            // re-match of thousands of inventories ran at two jobs a second per worker. A worker
+            // that just finished one asks for the next at once; an empty queue still waits.
+            if (worker.id) this.boss.notifyWorker(worker.id);
+          }
+        },
       );
+      this.workers.push(worker.id);
+    }
   }
 
   async stop(graceMs: number): Promise<void> {

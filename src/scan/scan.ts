@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import {
   catalogers,
   catalogImage,
@@ -167,10 +168,32 @@ function databaseWarnings(db: DatabaseInfo): string[] {
   return [];
 }
 
+/**
+ * The open database, kept between scans of one process (the server re-matches thousands of
+ * inventories): reopened when the file was replaced (an update renames a new file into place).
+ */
+let cached: { path: string; ino: number; mtimeMs: number; size: number; store: VulnStore } | undefined;
+function openStore(path: string): VulnStore {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return VulnStore.openRead(path); // the clear "no database" error
+  }
+  const c = cached;
+  if (c && c.path === path && c.ino === st.ino && c.mtimeMs === st.mtimeMs && c.size === st.size)
+    return c.store;
+  c?.store.close();
+  cached = undefined;
+  const store = VulnStore.openRead(path);
+  cached = { path, ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, store };
+  return store;
+}
+
 /** Match and rank an inventory, from an image or from an SBOM. */
 export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opts: ScanOptions): ScanResult {
-  const store = VulnStore.openRead(opts.dbPath);
-  try {
+  const store = openStore(opts.dbPath);
+  {
     const exposure = opts.exposure ?? 'internet';
     const env = opts.env ?? 'production';
     const os = matchOsPackages(store, inventory.os, inventory.packages);
@@ -189,7 +212,5 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
     );
     const db = databaseInfo(store, opts.dbPath, opts.dbMaxAgeDays);
     return resultOf(metadata, inventory, opts, findings, db, [...os.warnings, ...databaseWarnings(db)]);
-  } finally {
-    store.close();
   }
 }

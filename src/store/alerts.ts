@@ -1,5 +1,6 @@
 import type { Finding } from '../scan/model.js';
 import { now, type Db } from './db.js';
+import { isNewest } from './deployments.js';
 import type { SecretBox } from './secret-box.js';
 
 /** Alert channels, rules per environment, and the deliveries themselves. */
@@ -92,21 +93,7 @@ export async function queueAlerts(
     .innerJoin('environments as e', 'e.name', 'd.environment')
     .select(['d.environment', 'd.registry', 'd.repository', 'd.namespace', 'e.alert_rules'])
     .where('d.digest', '=', digest)
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('deployments as n')
-            .select('n.id')
-            .whereRef('n.environment', '=', 'd.environment')
-            .whereRef('n.registry', '=', 'd.registry')
-            .whereRef('n.repository', '=', 'd.repository')
-            .whereRef('n.namespace', '=', 'd.namespace')
-            .whereRef('n.service', '=', 'd.service')
-            .whereRef('n.id', '>', 'd.id'),
-        ),
-      ),
-    )
+    .where(isNewest)
     .execute();
   if (!runs.length) return 0;
   const channels = await db.k.selectFrom('channels').select(['id', 'environments']).execute();

@@ -1,6 +1,8 @@
 import { gunzipSync } from 'node:zlib';
 import type { ScanResult } from '../scan/model.js';
+import type { ExpressionBuilder } from 'kysely';
 import { now, type Db } from './db.js';
+import type { Tables } from './schema.js';
 import { findingChanges } from './monitoring.js';
 
 /** Environments and what is deployed in them. */
@@ -62,6 +64,26 @@ export async function recordDeployment(db: Db, d: DeploymentInput): Promise<numb
   return r.id;
 }
 
+/**
+ * For a query over `deployments as d`: the row is the newest deployment of its repository,
+ * namespace and service in its environment, i.e. what runs there now.
+ */
+export const isNewest = (eb: ExpressionBuilder<DB & { d: Tables['deployments'] }, 'd'>) =>
+  eb.not(
+    eb.exists(
+      eb
+        .selectFrom('deployments as n')
+        .select('n.id')
+        .whereRef('n.environment', '=', 'd.environment')
+        .whereRef('n.registry', '=', 'd.registry')
+        .whereRef('n.repository', '=', 'd.repository')
+        .whereRef('n.namespace', '=', 'd.namespace')
+        .whereRef('n.service', '=', 'd.service')
+        .whereRef('n.id', '>', 'd.id'),
+    ),
+  );
+type DB = Tables;
+
 /** The newest scan of a digest: summary columns and the result (findings). */
 async function latestScan(db: Db, digest: string) {
   return db.k
@@ -98,21 +120,7 @@ export async function running(db: Db, environment: string) {
     .selectFrom('deployments as d')
     .selectAll('d')
     .where('d.environment', '=', environment)
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('deployments as n')
-            .select('n.id')
-            .whereRef('n.environment', '=', 'd.environment')
-            .whereRef('n.repository', '=', 'd.repository')
-            .whereRef('n.registry', '=', 'd.registry')
-            .whereRef('n.namespace', '=', 'd.namespace')
-            .whereRef('n.service', '=', 'd.service')
-            .whereRef('n.id', '>', 'd.id'),
-        ),
-      ),
-    )
+    .where(isNewest)
     .orderBy('d.repository')
     .execute();
   const out = [];

@@ -474,15 +474,21 @@ export class VulnStore {
     this.db.close();
   }
 
+  /** Statements are prepared once per open store: a fleet re-match asks the same few queries millions of times. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   meta(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)
+    return (this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)
       ?.value;
   }
 
   sources(): SourceStatus[] {
-    return (this.db.prepare('SELECT * FROM sources ORDER BY name').all() as unknown[]).map((r) =>
-      rowToSource(r)!,
-    );
+    return (this.stmt('SELECT * FROM sources ORDER BY name').all() as unknown[]).map((r) => rowToSource(r)!);
   }
 
   counts(): Array<{ source: string; ecosystem: string; advisories: number; rows: number }> {
@@ -494,7 +500,7 @@ export class VulnStore {
   }
 
   tableCount(table: 'kev' | 'epss' | 'cvss' | 'advisories'): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return (this.stmt(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   }
 
   /** Every affected row for these package names in one ecosystem (names as installed; normalised here). */
@@ -562,7 +568,7 @@ export class VulnStore {
   }
 
   download(url: string): { etag?: string; lastModified?: string } | undefined {
-    const r = this.db.prepare('SELECT etag, last_modified FROM downloads WHERE url = ?').get(url) as
+    const r = this.stmt('SELECT etag, last_modified FROM downloads WHERE url = ?').get(url) as
       { etag: string | null; last_modified: string | null } | undefined;
     return r ? { etag: r.etag ?? undefined, lastModified: r.last_modified ?? undefined } : undefined;
   }
@@ -570,7 +576,7 @@ export class VulnStore {
   /** Aliases of an advisory (empty when it has none). */
   aliasesOf(source: string, id: string): string[] {
     return (
-      this.db.prepare('SELECT alias FROM aliases WHERE source = ? AND id = ?').all(source, id) as Array<{
+      this.stmt('SELECT alias FROM aliases WHERE source = ? AND id = ?').all(source, id) as Array<{
         alias: string;
       }>
     ).map((a) => a.alias);
@@ -607,7 +613,7 @@ export class VulnStore {
   }
 
   kev(cve: string): KevEntry | undefined {
-    const r = this.db.prepare('SELECT * FROM kev WHERE cve = ?').get(cve) as
+    const r = this.stmt('SELECT * FROM kev WHERE cve = ?').get(cve) as
       Record<string, string | null> | undefined;
     if (!r) return undefined;
     return {
@@ -624,7 +630,7 @@ export class VulnStore {
   }
 
   epss(cve: string): { score: number; percentile: number; date?: string } | undefined {
-    const r = this.db.prepare('SELECT score, percentile, date FROM epss WHERE cve = ?').get(cve) as
+    const r = this.stmt('SELECT score, percentile, date FROM epss WHERE cve = ?').get(cve) as
       { score: number; percentile: number; date: string | null } | undefined;
     return r ? { score: r.score, percentile: r.percentile, date: r.date ?? undefined } : undefined;
   }
@@ -632,7 +638,7 @@ export class VulnStore {
   cvss(
     cve: string,
   ): { metrics: unknown; cwes: string[]; published?: string; description?: string } | undefined {
-    const r = this.db.prepare('SELECT * FROM cvss WHERE cve = ?').get(cve) as
+    const r = this.stmt('SELECT * FROM cvss WHERE cve = ?').get(cve) as
       Record<string, string | null> | undefined;
     return r
       ? {
