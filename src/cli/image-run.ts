@@ -9,10 +9,12 @@ import type { Environment, Exposure, ScanResult } from '../scan/model.js';
 import { SCANNERS, scanImage, scanInventory, type Scanner } from '../scan/scan.js';
 import { readSbom } from '../sbom/read.js';
 import { defaultDbPath } from '../vulndb/paths.js';
-import { dbRepositories, pullDatabase } from '../vulndb/install.js';
+import { DEFAULT_DB_REPOSITORY, dbRepositories, pullDatabase } from '../vulndb/install.js';
+import { configuredSources } from '../vulndb/sources.js';
+import { updateDatabase } from '../vulndb/update.js';
 import { trustedKeys } from '../vulndb/signing.js';
 import { VulnStore } from '../vulndb/store.js';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignore.js';
 import { applyVex, loadVex } from '../policy/vex.js';
 import { describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
@@ -256,6 +258,23 @@ export async function ensureDatabase(
       );
   } catch (err) {
     if (!(err instanceof CustomsError)) throw err;
+    // The default repository answered but holds no artifact (not published there yet, or
+    // private): build from the upstream feeds as before rather than leave a new user with nothing.
+    // Offline (no answer at all) goes straight to the one-line advice.
+    const reachedButEmpty =
+      /manifest unknown|needs credentials|authentication failed|not a Customs database/.test(err.message);
+    if (sources.length === 1 && sources[0] === DEFAULT_DB_REPOSITORY && reachedButEmpty) {
+      if (!quiet)
+        process.stderr.write(
+          `customs: ${sources[0]} has no database to pull (${err.message}); building it from the upstream feeds instead…\n`,
+        );
+      const outcomes = await updateDatabase(dbPath, configuredSources(), {
+        retries: 0,
+        idleTimeoutMs: 15_000,
+      }).catch(() => []);
+      if (outcomes.some((o) => o.status !== 'failed') && VulnStore.exists(dbPath)) return;
+      rmSync(dbPath, { force: true });
+    }
     throw new CustomsError(`${how} (the download failed: ${err.message})`);
   }
 }
