@@ -1,22 +1,6 @@
 import type { Command } from 'commander';
 import { CustomsError } from '../errors.js';
-
-/** Where a server call goes: --server/--token, else CUSTOMS_SERVER/CUSTOMS_TOKEN. */
-function target(o: { server?: string; token?: string }, path: string): { url: URL; token: string } {
-  const server = o.server ?? process.env.CUSTOMS_SERVER;
-  if (!server) throw new CustomsError('--server (or CUSTOMS_SERVER) names the Customs server');
-  let url: URL;
-  try {
-    url = new URL(path, server.endsWith('/') ? server : `${server}/`);
-  } catch {
-    throw new CustomsError(`--server: not a URL: ${server}`);
-  }
-  if (!['http:', 'https:'].includes(url.protocol))
-    throw new CustomsError(`--server: use an http(s) URL (got ${server})`);
-  const token = o.token ?? process.env.CUSTOMS_TOKEN;
-  if (!token) throw new CustomsError('--token (or CUSTOMS_TOKEN) is needed');
-  return { url, token };
-}
+import { serverEndpoint } from './report-to.js';
 
 export function registerDeploy(program: Command): void {
   const deploy = program
@@ -36,7 +20,8 @@ export function registerDeploy(program: Command): void {
         image: string,
         o: { env: string; namespace?: string; service?: string; server?: string; token?: string },
       ) => {
-        const t = target(o, '/api/v1/deployments');
+        const t = serverEndpoint(o.server, o.token, '/api/v1/deployments', '--server');
+        if (!t) throw new CustomsError('--server (or CUSTOMS_SERVER) names the Customs server');
         let res: Response;
         try {
           res = await fetch(t.url, {

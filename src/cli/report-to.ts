@@ -8,18 +8,31 @@ export interface ReportFlags {
 
 /** The server URL and token of --report-to/--token (or CUSTOMS_SERVER/CUSTOMS_TOKEN), checked before a scan starts. */
 export function reportTarget(f: ReportFlags): { url: URL; token: string } | undefined {
-  const server = f.reportTo ?? process.env.CUSTOMS_SERVER;
+  return serverEndpoint(f.reportTo, f.token, '/api/v1/reports', '--report-to');
+}
+
+/**
+ * An endpoint of a Customs server named by a flag (else CUSTOMS_SERVER) with its token (--token,
+ * else CUSTOMS_TOKEN); undefined when no server is named.
+ */
+export function serverEndpoint(
+  server: string | undefined,
+  tokenFlag: string | undefined,
+  path: string,
+  flag: string,
+): { url: URL; token: string } | undefined {
+  server ??= process.env.CUSTOMS_SERVER;
   if (!server) return undefined;
   let url: URL;
   try {
-    url = new URL('/api/v1/reports', server.endsWith('/') ? server : `${server}/`);
+    url = new URL(path, server.endsWith('/') ? server : `${server}/`);
   } catch {
-    throw new CustomsError(`--report-to: not a URL: ${server}`);
+    throw new CustomsError(`${flag}: not a URL: ${server}`);
   }
   if (!['http:', 'https:'].includes(url.protocol))
-    throw new CustomsError(`--report-to: use an http(s) URL (got ${server})`);
-  const token = f.token ?? process.env.CUSTOMS_TOKEN;
-  if (!token) throw new CustomsError('--report-to needs --token or CUSTOMS_TOKEN');
+    throw new CustomsError(`${flag}: use an http(s) URL (got ${server})`);
+  const token = tokenFlag ?? process.env.CUSTOMS_TOKEN;
+  if (!token) throw new CustomsError(`${flag} needs --token or CUSTOMS_TOKEN`);
   return { url, token };
 }
 

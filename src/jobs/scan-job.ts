@@ -3,14 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import type { ScanResult } from '../scan/model.js';
-import { scanInventory } from '../scan/scan.js';
+import { openStore, scanInventory } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
 import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../store/images.js';
 import { queueAlerts } from '../store/alerts.js';
 import { findingChanges, previousResult, recordFindingEvents } from '../store/monitoring.js';
 import { findRegistry, registrySecrets } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
-import { VulnStore } from '../vulndb/store.js';
 import type { Job } from './queue.js';
 
 export interface WorkerDeps {
@@ -26,14 +25,12 @@ export interface WorkerDeps {
   onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
 }
 
-/** The database version scans are keyed by: its build time. */
+/**
+ * The database version scans are keyed by: its build time. Read from the store the matcher keeps
+ * open (every re-match asks this first; opening the file each time cost more than the answer).
+ */
 export function dbVersion(dbPath: string): string {
-  const store = VulnStore.openRead(dbPath);
-  try {
-    return store.meta('built_at') ?? 'unknown';
-  } finally {
-    store.close();
-  }
+  return openStore(dbPath).meta('built_at') ?? 'unknown';
 }
 
 /** Run one job; throwing hands it back to the queue for a retry. */

@@ -173,7 +173,7 @@ function databaseWarnings(db: DatabaseInfo): string[] {
  * inventories): reopened when the file was replaced (an update renames a new file into place).
  */
 let cached: { path: string; ino: number; mtimeMs: number; size: number; store: VulnStore } | undefined;
-function openStore(path: string): VulnStore {
+export function openStore(path: string): VulnStore {
   let st;
   try {
     st = statSync(path);

@@ -64,6 +64,21 @@ export function contentDigest(db: Database.Database): string {
   return `sha256:${h.digest('hex')}`;
 }
 
+/**
+ * The advisory groups (source, id) that differ between schemas `now` and `was`: any row of the
+ * advisory, its aliases or its affected packages added, removed or changed, or an affected row
+ * repeated a different number of times (EXCEPT compares sets).
+ */
+function changedGroups(now: string, was: string): string {
+  const both = (t: string) =>
+    `SELECT source, id FROM (SELECT * FROM ${now}.${t} EXCEPT SELECT * FROM ${was}.${t})
+     UNION SELECT source, id FROM (SELECT * FROM ${was}.${t} EXCEPT SELECT * FROM ${now}.${t})`;
+  return `${GROUP_TABLES.map(both).join(' UNION ')}
+    UNION SELECT source, id FROM (
+      SELECT source, id, COUNT(*) FROM ${now}.affected GROUP BY 1, 2
+      EXCEPT SELECT source, id, COUNT(*) FROM ${was}.affected GROUP BY 1, 2)`;
+}
+
 export interface DeltaStats {
   groupsChanged: number;
   rowsUpserted: number;
@@ -86,14 +101,7 @@ export function computeDelta(oldPath: string, newPath: string, out: string): Del
         throw new CustomsError(`the two databases differ in the columns of ${t}; no delta between schemas`);
     }
     db.exec('BEGIN');
-    const both = (t: string, cols = '*') =>
-      `SELECT source, id FROM (SELECT ${cols} FROM n.${t} EXCEPT SELECT ${cols} FROM o.${t})
-       UNION SELECT source, id FROM (SELECT ${cols} FROM o.${t} EXCEPT SELECT ${cols} FROM n.${t})`;
-    db.exec(`CREATE TABLE groups_deleted AS
-      ${GROUP_TABLES.map((t) => both(t)).join(' UNION ')}
-      UNION SELECT source, id FROM (
-        SELECT source, id, COUNT(*) FROM n.affected GROUP BY 1, 2
-        EXCEPT SELECT source, id, COUNT(*) FROM o.affected GROUP BY 1, 2)`);
+    db.exec(`CREATE TABLE groups_deleted AS ${changedGroups('n', 'o')}`);
     let rowsUpserted = 0;
     let rowsDeleted = 0;
     for (const t of GROUP_TABLES) {
@@ -176,16 +184,13 @@ export function changedKeys(oldPath: string, newPath: string): Array<{ ecosystem
   const db = new Database(newPath, { readonly: true });
   try {
     db.prepare('ATTACH ? AS o').run(oldPath);
-    const both = (t: string) =>
-      `SELECT source, id FROM (SELECT * FROM main.${t} EXCEPT SELECT * FROM o.${t})
-       UNION SELECT source, id FROM (SELECT * FROM o.${t} EXCEPT SELECT * FROM main.${t})`;
     const cves = (t: string) =>
       `SELECT cve FROM (SELECT * FROM main.${t} EXCEPT SELECT * FROM o.${t})
        UNION SELECT cve FROM (SELECT * FROM o.${t} EXCEPT SELECT * FROM main.${t})`;
     const rows = db
       .prepare(
         `WITH changed AS (
-           ${GROUP_TABLES.map(both).join(' UNION ')}
+           ${changedGroups('main', 'o')}
            UNION SELECT source, id FROM main.advisories WHERE id IN (${cves('kev')} UNION ${cves('cvss')})
            UNION SELECT source, id FROM main.aliases WHERE alias IN (${cves('kev')} UNION ${cves('cvss')})
          )

@@ -146,7 +146,7 @@ export function installBundleFile(
 }
 
 /** Stream a blob to a file, checking its digest and counting its bytes. */
-async function fetchBlob(
+export async function fetchBlob(
   client: RegistryClient,
   repository: string,
   digest: string,

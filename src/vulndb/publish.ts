@@ -1,10 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import { readBundle, sha256File, writeBundle, type DbManifest } from './bundle.js';
@@ -16,6 +14,7 @@ import {
   DELTA_MEDIA_TYPE,
   FULL_MEDIA_TYPE,
   dbReference,
+  fetchBlob,
   type ArtifactConfig,
 } from './install.js';
 import { keyId } from './signing.js';
@@ -107,7 +106,7 @@ export async function publishDatabase(
       let prevBundle = opts.previous;
       if (!prevBundle) {
         prevBundle = join(work, 'previous.tar.zst');
-        await download(client, repository, current.fullDigest, prevBundle);
+        await fetchBlob(client, repository, current.fullDigest, prevBundle, () => undefined);
       }
       const prevDb = join(work, 'previous.db');
       const prev = await readBundle(prevBundle, prevDb, undefined, prevBundle);
@@ -252,14 +251,4 @@ async function currentVersion(client: RegistryClient, repository: string, tag: s
   const fullDigest = doc.layers?.find((l) => l.mediaType === FULL_MEDIA_TYPE)?.digest;
   if (!fullDigest) throw new CustomsError(`${client.domain}/${repository}:${tag} has no full database layer`);
   return { digest: m.digest, config, fullDigest };
-}
-
-async function download(
-  client: RegistryClient,
-  repository: string,
-  digest: string,
-  out: string,
-): Promise<void> {
-  await pipeline(Readable.from(client.blob(repository, digest)), createWriteStream(out));
-  if ((await digestOf(out)) !== digest) throw new CustomsError(`blob ${digest} does not match its digest`);
 }
