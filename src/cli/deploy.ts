@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CustomsError } from '../errors.js';
-import { serverEndpoint } from './report-to.js';
+import { callServer, serverEndpoint } from './report-to.js';
 
 export function registerDeploy(program: Command): void {
   const deploy = program
@@ -22,28 +22,12 @@ export function registerDeploy(program: Command): void {
       ) => {
         const t = serverEndpoint(o.server, o.token, '/api/v1/deployments', '--server');
         if (!t) throw new CustomsError('--server (or CUSTOMS_SERVER) names the Customs server');
-        let res: Response;
-        try {
-          res = await fetch(t.url, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ image, environment: o.env, namespace: o.namespace, service: o.service }),
-            signal: AbortSignal.timeout(30_000),
-          });
-        } catch (err) {
-          throw new CustomsError(`${t.url.origin}: ${(err as Error).cause ?? (err as Error).message}`);
-        }
-        const text = await res.text();
-        let body: { error?: { message: string }; image?: string; scanQueued?: boolean } = {};
-        try {
-          body = JSON.parse(text) as typeof body;
-        } catch {
-          /* not our JSON */
-        }
-        if (res.status !== 201)
-          throw new CustomsError(
-            `${t.url.origin} refused the deployment (HTTP ${res.status}): ${body.error?.message ?? text.slice(0, 300)}`,
-          );
+        const body = await callServer<{ image?: string; scanQueued?: boolean }>(
+          t,
+          { image, environment: o.env, namespace: o.namespace, service: o.service },
+          201,
+          'deployment',
+        );
         process.stdout.write(
           `${body.image} recorded in ${o.env}${body.scanQueued ? ' (not scanned before: a scan is queued)' : ''}\n`,
         );

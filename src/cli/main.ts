@@ -12,6 +12,7 @@ import { registerImage } from './image.js';
 import { registerSbom } from './sbom.js';
 import { registerServer } from './server.js';
 import { registerDeploy } from './deploy.js';
+import { registerGate } from './gate.js';
 
 const debug = process.argv.includes('--debug');
 
@@ -57,6 +58,7 @@ registerPolicy(program);
 registerAdvise(program);
 registerServer(program);
 registerDeploy(program);
+registerGate(program);
 // Every (sub)command accepts --debug and reports usage errors through fail().
 const all = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...all(c.commands)]);
 for (const c of all(program.commands)) c.exitOverride().option('--debug', 'show stack traces of errors');

@@ -36,6 +36,41 @@ export function serverEndpoint(
   return { url, token };
 }
 
+/**
+ * One JSON call to a Customs server: the answer's body when its status is `ok`, else a one-line
+ * error with the server's own message.
+ */
+export async function callServer<T>(
+  t: { url: URL; token: string },
+  body: unknown,
+  ok: number,
+  what: string,
+): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(t.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (err) {
+    throw new CustomsError(`${t.url.origin}: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  let parsed: { error?: { message: string } } = {};
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    /* not our JSON */
+  }
+  if (res.status !== ok)
+    throw new CustomsError(
+      `${t.url.origin} refused the ${what} (HTTP ${res.status}): ${parsed.error?.message ?? text.slice(0, 300)}`,
+    );
+  return parsed as T;
+}
+
 /** Where the pipeline runs, from the CI's own variables (GitHub Actions, GitLab CI, Azure Pipelines). */
 function ciContext(): { commit?: string; pipelineUrl?: string } {
   const e = process.env;

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { CustomsError } from '../errors.js';
 
@@ -48,6 +49,15 @@ export function registerServer(program: Command): void {
     .option('--db-insecure', 'the database repository may be plain HTTP')
     .option('--smtp-url <url>', 'smtp://user:password@host:port for email alerts')
     .option('--smtp-from <address>', 'the sender of email alerts')
+    .option(
+      '--policy <file>',
+      'the policy environments are judged by (default: ./customs-policy.yaml, else built in)',
+    )
+    .option(
+      '--admission-anonymous',
+      'answer admission requests without a token (decisions only, nothing recorded)',
+    )
+    .option('--gate-interval <seconds>', 'how often exceptions about to expire are looked for (default 300)')
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');
@@ -62,24 +72,38 @@ export function registerServer(program: Command): void {
       .description('issue a token and print it (once)')
       .requiredOption('--role <role>', 'viewer, developer, approver, admin or webhook')
       .option('--name <name>', 'what the token is for', 'cli')
-      .option('--scopes <list>', 'limit to these permissions: read,report,webhook,approve,admin')
-      .option('--expires <duration>', 'e.g. 30d, 12h (default: never)'),
+      .option('--scopes <list>', 'limit to these permissions: read,report,webhook,admission,approve,admin')
+      .option('--expires <duration>', 'e.g. 30d, 12h (default: never)')
+      .option('--environments <list>', 'limit to these environments (approvers: where they may approve)'),
   ).action(async (_o: unknown, cmd: Command) => {
     // --data/--database may land on `server` itself (commander reads parent options anywhere).
     const o = cmd.optsWithGlobals<
-      StoreFlags & { role: string; name: string; scopes?: string; expires?: string }
+      StoreFlags & { role: string; name: string; scopes?: string; expires?: string; environments?: string }
     >();
     const { createToken, expiryFrom } = await import('../store/auth.js');
+    const { appendAudit, inTransaction } = await import('../gate/audit.js');
     const db = await (await import('../store/db.js')).openDb(o);
     try {
-      const { token } = await createToken(db, {
-        name: o.name,
-        role: o.role,
-        scopes: o.scopes
-          ?.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-        expiresAt: expiryFrom(o.expires),
+      const { token } = await inTransaction(db, async (trx) => {
+        const t = await createToken(trx, {
+          name: o.name,
+          role: o.role,
+          scopes: splitList(o.scopes),
+          expiresAt: expiryFrom(o.expires),
+          environments: splitList(o.environments),
+        });
+        await appendAudit(trx, {
+          actor: `cli:${userInfo().username}`,
+          action: 'token.create',
+          subject: `token:${t.id}`,
+          details: {
+            name: o.name,
+            role: o.role,
+            scopes: splitList(o.scopes) ?? null,
+            environments: splitList(o.environments) ?? null,
+          },
+        });
+        return t;
       });
       process.stdout.write(`${token}\n`);
     } finally {
@@ -95,15 +119,29 @@ export function registerServer(program: Command): void {
       .description('create a user; the password is read from standard input')
       .requiredOption('--name <name>', 'user name')
       .requiredOption('--role <role>', 'viewer, developer, approver or admin')
+      .option('--environments <list>', 'limit to these environments (approvers: where they may approve)')
       .option('--password-stdin', 'read the password from standard input (required)'),
   ).action(async (_o: unknown, cmd: Command) => {
-    const o = cmd.optsWithGlobals<StoreFlags & { name: string; role: string; passwordStdin?: boolean }>();
+    const o = cmd.optsWithGlobals<
+      StoreFlags & { name: string; role: string; passwordStdin?: boolean; environments?: string }
+    >();
     if (!o.passwordStdin) throw new CustomsError('give the password on standard input with --password-stdin');
     const password = await readSecret();
     const { createUser } = await import('../store/auth.js');
+    const { appendAudit, inTransaction } = await import('../gate/audit.js');
     const db = await (await import('../store/db.js')).openDb(o);
     try {
-      const id = await createUser(db, { name: o.name, role: o.role, password });
+      const environments = splitList(o.environments);
+      const id = await inTransaction(db, async (trx) => {
+        const id = await createUser(trx, { name: o.name, role: o.role, password, environments });
+        await appendAudit(trx, {
+          actor: `cli:${userInfo().username}`,
+          action: 'user.create',
+          subject: `user:${o.name}`,
+          details: { role: o.role, environments: environments ?? null },
+        });
+        return id;
+      });
       process.stdout.write(`user ${o.name} (${o.role}) created, id ${id}\n`);
     } finally {
       await db.close();
@@ -125,4 +163,13 @@ export function registerServer(program: Command): void {
       const { runWorker, serverConfig } = await import('../server/run.js');
       await runWorker(serverConfig(o), n);
     });
+}
+
+/** "a, b" → ["a", "b"]; nothing → undefined. */
+function splitList(v: string | undefined): string[] | undefined {
+  const l = (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return l.length ? l : undefined;
 }

@@ -8,7 +8,7 @@ import type { Db } from '../store/db.js';
 import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../store/images.js';
 import { queueAlerts } from '../store/alerts.js';
 import { findingChanges, previousResult, recordFindingEvents } from '../store/monitoring.js';
-import { findRegistry, registrySecrets } from '../store/registries.js';
+import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import type { Job } from './queue.js';
 
@@ -59,19 +59,8 @@ function reasonClass(reason: string): string {
 }
 
 async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): Promise<'done' | 'skipped'> {
-  const reg = await findRegistry(deps.db, job.registry);
-  if (!reg) throw new CustomsError(`registry ${job.registry} is not configured on this server`);
-  const secrets = (await registrySecrets(deps.db, deps.box, job.registry)) ?? {};
-  const registry: RegistryOptions = {
-    insecure: reg.record.insecure,
-    retries: 2,
-    credentials:
-      secrets.username || secrets.password
-        ? { username: secrets.username, password: secrets.password, source: 'the server registry settings' }
-        : undefined,
-    // Never the server user's own docker config.json: only what the admin configured.
-    dockerConfig: '/nonexistent',
-  };
+  const registry = await registryOptions(deps.db, deps.box, job.registry);
+  if (!registry) throw new CustomsError(`registry ${job.registry} is not configured on this server`);
   let digest = job.digest;
   if (!digest) {
     const client = new RegistryClient(job.registry, registry);

@@ -49,7 +49,7 @@ export interface Finding {
 
 export interface SuppressedFinding extends Finding {
   suppression: {
-    by: 'ignore-file' | 'vex';
+    by: 'ignore-file' | 'vex' | 'exception';
     reason: string;
     source: string;
     status?: string;

@@ -18,6 +18,9 @@ export interface DispatcherOptions {
 }
 
 interface Alert {
+  kind: string;
+  /** The headline of a notice (non-findings alert). */
+  summary?: string | null;
   environment: string;
   image: string;
   dbVersion: string;
@@ -33,6 +36,7 @@ function lines(a: Alert): string[] {
 }
 
 export function headline(a: Alert): string {
+  if (a.summary) return a.summary;
   const first = a.findings[0];
   const what =
     a.findings.length === 1
@@ -76,6 +80,8 @@ export class AlertDispatcher {
           'alerts.image',
           'alerts.db_version',
           'alerts.findings',
+          'alerts.kind',
+          'alerts.summary',
           'alerts.attempts',
           'channels.type',
           'channels.target',
@@ -100,12 +106,16 @@ export class AlertDispatcher {
     image: string;
     db_version: string;
     findings: string;
+    kind: string;
+    summary: string | null;
     attempts: number;
     type: string;
     target: string;
     secret: string | null;
   }): Promise<void> {
     const alert: Alert = {
+      kind: row.kind,
+      summary: row.summary,
       environment: row.environment,
       image: row.image,
       dbVersion: row.db_version,
@@ -153,7 +163,7 @@ export class AlertDispatcher {
           from: this.o.smtpFrom ?? `customs@${new URL(this.o.smtpUrl).hostname}`,
           to: target,
           subject: `[customs] ${headline(a)}`,
-          text: `${text}\n\nDatabase version ${a.dbVersion}.\n`,
+          text: a.dbVersion ? `${text}\n\nDatabase version ${a.dbVersion}.\n` : `${text}\n`,
         });
       } finally {
         transport.close();

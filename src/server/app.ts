@@ -14,6 +14,10 @@ import { imageRoutes } from './routes/images.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { monitoringRoutes } from './routes/monitoring.js';
 import type { DbUpdater } from './db-updater.js';
+import { gateRoutes } from './routes/gate.js';
+import { Admission } from '../gate/admission.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
+import { currentDbVersion } from './service.js';
 
 export interface AppDeps {
   db: Db;
@@ -23,6 +27,10 @@ export interface AppDeps {
   metrics: Metrics;
   logLevel?: string;
   updater?: DbUpdater;
+  /** The policy environments are judged by (the built-in one unless --policy). */
+  policy?: Policy;
+  /** Answer admission requests that carry no token (decisions only). */
+  admissionAnonymous?: boolean;
 }
 
 /** The HTTP side of `customs server`: routes validate and call services; the store does the rest. */
@@ -139,6 +147,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   adminRoutes(app, deps);
   ingestRoutes(app, deps);
   monitoringRoutes(app, deps);
+  const policy = deps.policy ?? DEFAULT_POLICY;
+  const admission = new Admission({
+    db: deps.db,
+    box: deps.box,
+    queue: deps.queue,
+    policy,
+    dbVersion: () => currentDbVersion(deps),
+  });
+  gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous });
   await app.ready();
   return app;
 }

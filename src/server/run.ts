@@ -16,6 +16,8 @@ import { DbUpdater } from './db-updater.js';
 import { AlertDispatcher } from './alerts.js';
 import { backfillPackageIndex } from '../store/monitoring.js';
 import { VulnStore } from '../vulndb/store.js';
+import { resolvePolicy } from '../policy/policy.js';
+import { alertExpiringExceptions } from '../gate/watch.js';
 
 /** Server settings: flags over environment over the config file over defaults. */
 export interface ServerConfig {
@@ -46,6 +48,12 @@ export interface ServerConfig {
   smtpFrom?: string;
   /** Milliseconds before an alert delivery is retried (doubling each time). */
   alertRetryMs: number;
+  /** The policy file environments are judged by (default: ./customs-policy.yaml, else built in). */
+  policy?: string;
+  /** Answer admission requests without a token (decisions only; nothing recorded). */
+  admissionAnonymous?: string;
+  /** Seconds between checks for exceptions about to expire. */
+  gateInterval: number;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -67,6 +75,9 @@ const ENV: Record<keyof ServerConfig, string> = {
   smtpUrl: 'CUSTOMS_SMTP_URL',
   smtpFrom: 'CUSTOMS_SMTP_FROM',
   alertRetryMs: 'CUSTOMS_ALERT_RETRY_MS',
+  policy: 'CUSTOMS_POLICY',
+  admissionAnonymous: 'CUSTOMS_ADMISSION_ANONYMOUS',
+  gateInterval: 'CUSTOMS_GATE_INTERVAL',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -107,6 +118,9 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     smtpUrl: pick('smtpUrl'),
     smtpFrom: pick('smtpFrom'),
     alertRetryMs: num('alertRetryMs', 30_000, 10),
+    policy: pick('policy'),
+    admissionAnonymous: pick('admissionAnonymous'),
+    gateInterval: num('gateInterval', 300, 1),
   };
 }
 
@@ -170,6 +184,8 @@ function onSignals(stop: () => Promise<void>): void {
     });
 }
 
+const yes = (v?: string) => ['1', 'true', 'yes'].includes((v ?? '').toLowerCase());
+
 const list = (v?: string) =>
   (v ?? '')
     .split(',')
@@ -185,11 +201,18 @@ export async function runServer(c: ServerConfig): Promise<void> {
     dbPath: c.db,
     repositories: list(c.dbRepository),
     trustKeys: list(c.dbTrustKey),
-    insecure: ['1', 'true', 'yes'].includes((c.dbInsecure ?? '').toLowerCase()),
+    insecure: yes(c.dbInsecure),
     intervalMs: c.dbUpdateInterval * 1000,
     log: (m, f) => log(m, f),
   });
-  const app = await buildApp({ ...rt, dbPath: c.db, logLevel: c.logLevel, updater });
+  const app = await buildApp({
+    ...rt,
+    dbPath: c.db,
+    logLevel: c.logLevel,
+    updater,
+    policy: resolvePolicy(c.policy).policy,
+    admissionAnonymous: yes(c.admissionAnonymous),
+  });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
   if (indexed) log('package index built for stored inventories', { inventories: indexed });
@@ -208,6 +231,12 @@ export async function runServer(c: ServerConfig): Promise<void> {
     log: (m, f) => log(m, f),
   });
   dispatcher.start();
+  const gateTimer = setInterval(() => {
+    alertExpiringExceptions(rt.db).catch((err: unknown) =>
+      log('exception expiry check failed', { reason: (err as Error).message }),
+    );
+  }, c.gateInterval * 1000);
+  gateTimer.unref();
   // A server without a database fetches one at start (the update re-matches what is stored).
   if (!VulnStore.exists(c.db) && c.dbUpdateInterval > 0)
     updater.run().catch((err: unknown) => log('database update failed', { reason: (err as Error).message }));
@@ -218,6 +247,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     stopPoller();
     updater.stop();
     dispatcher.stop();
+    clearInterval(gateTimer);
     await app.close();
     await rt.queue.stop(30_000);
     await rt.db.close();

@@ -101,5 +101,6 @@ export const tokenRecord = {
     expiresAt: { type: ['string', 'null'] },
     revokedAt: { type: ['string', 'null'] },
     lastUsedAt: { type: ['string', 'null'] },
+    environments: { type: ['array', 'null'], items: { type: 'string' } },
   },
 } as const;

@@ -20,6 +20,9 @@ export interface Services {
   dbPath: string;
 }
 
+/** Tags cosign and the OCI referrers fallback give artifacts about an image (`sha256-<hex>[.sig]`). */
+const SIDECAR_TAG = /^sha256-[a-f0-9]{64}(\.(sig|att|sbom))?$/;
+
 /** Push events from a webhook: every host must be a configured registry, else nothing is queued. */
 export async function ingestPushes(
   s: Services,
@@ -36,6 +39,8 @@ export async function ingestPushes(
   const version = currentDbVersion(s);
   let queued = 0;
   for (const e of events) {
+    // cosign signatures, attestations and SBOMs pushed beside an image are not images to scan.
+    if (e.tag && SIDECAR_TAG.test(e.tag)) continue;
     if (e.digest)
       await recordImage(s.db, {
         registry: e.registry,
@@ -56,7 +61,7 @@ export async function ingestPushes(
   return { queued };
 }
 
-function currentDbVersion(s: Services): string {
+export function currentDbVersion(s: Services): string {
   try {
     return dbVersion(s.dbPath);
   } catch {

@@ -142,11 +142,56 @@ export async function queueAlerts(
   return queued;
 }
 
+/**
+ * A notice that is not about new findings (an exception about to expire, a deployed image newly
+ * failing its policy): one alert per channel serving the environment, keyed so it is sent once.
+ */
+export async function queueNotice(
+  db: Db,
+  n: {
+    kind: string;
+    key: string;
+    environment: string;
+    subject: string;
+    summary: string;
+    items: AlertFinding[];
+  },
+): Promise<number> {
+  const channels = await db.k.selectFrom('channels').select(['id', 'environments']).execute();
+  let queued = 0;
+  for (const c of channels) {
+    const envs = c.environments ? (JSON.parse(c.environments) as string[]) : undefined;
+    if (envs && !envs.includes(n.environment)) continue;
+    const res = await db.k
+      .insertInto('alerts')
+      .values({
+        key: `${c.id}|${n.kind}|${n.key}`,
+        channel_id: c.id,
+        environment: n.environment,
+        image: n.subject,
+        db_version: '',
+        findings: JSON.stringify(n.items),
+        kind: n.kind,
+        summary: n.summary,
+        state: 'pending',
+        attempts: 0,
+        run_after: now(),
+        created_at: now(),
+      })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .executeTakeFirst();
+    queued += Number(res.numInsertedOrUpdatedRows ?? 0);
+  }
+  return queued;
+}
+
 export async function listAlerts(db: Db, limit = 100) {
   return (await db.k.selectFrom('alerts').selectAll().orderBy('id', 'desc').limit(limit).execute()).map(
     (a) => ({
       id: a.id,
       channel: a.channel_id,
+      kind: a.kind,
+      summary: a.summary,
       environment: a.environment,
       image: a.image,
       dbVersion: a.db_version,

@@ -25,6 +25,8 @@ export interface TokenRecord {
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** Environments it may act for (null: every one). */
+  environments: string[] | null;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -40,7 +42,14 @@ export function expiryFrom(spec: string | undefined): string | null {
 
 export async function createToken(
   db: Db,
-  t: { name: string; role: string; scopes?: string[]; expiresAt?: string | null; userId?: number | null },
+  t: {
+    name: string;
+    role: string;
+    scopes?: string[];
+    expiresAt?: string | null;
+    userId?: number | null;
+    environments?: string[] | null;
+  },
 ): Promise<{ id: number; token: string }> {
   if (!isRole(t.role)) throw new CustomsError(`unknown role "${t.role}"; use one of ${ROLES.join(', ')}`);
   const bad = (t.scopes ?? []).filter((s) => !(PERMISSIONS as readonly string[]).includes(s));
@@ -58,6 +67,7 @@ export async function createToken(
       expires_at: t.expiresAt ?? null,
       revoked_at: null,
       last_used_at: null,
+      environments: t.environments?.length ? JSON.stringify(t.environments) : null,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -77,6 +87,7 @@ const record = (r: TokenRow): TokenRecord => ({
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
+  environments: r.environments ? (JSON.parse(r.environments) as string[]) : null,
 });
 
 const TOKEN_COLUMNS = [
@@ -89,6 +100,7 @@ const TOKEN_COLUMNS = [
   'expires_at',
   'revoked_at',
   'last_used_at',
+  'environments',
 ] as const;
 
 /** The live token a bearer string names: unknown, revoked and expired tokens give undefined. */
@@ -142,13 +154,19 @@ export async function checkPassword(password: string, stored: string): Promise<b
 
 export async function createUser(
   db: Db,
-  u: { name: string; role: string; password: string },
+  u: { name: string; role: string; password: string; environments?: string[] | null },
 ): Promise<number> {
   if (!isRole(u.role) || u.role === 'webhook') throw new CustomsError(`unknown user role "${u.role}"`);
   if (u.password.length < 12) throw new CustomsError('a password needs at least 12 characters');
   const row = await db.k
     .insertInto('users')
-    .values({ name: u.name, role: u.role, password_hash: await hashPassword(u.password), created_at: now() })
+    .values({
+      name: u.name,
+      role: u.role,
+      password_hash: await hashPassword(u.password),
+      created_at: now(),
+      environments: u.environments?.length ? JSON.stringify(u.environments) : null,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
@@ -159,13 +177,67 @@ export async function authenticate(
   db: Db,
   name: string,
   password: string,
-): Promise<{ id: number; role: string } | undefined> {
+): Promise<{ id: number; role: string; environments: string[] | null } | undefined> {
   const u = await db.k
     .selectFrom('users')
-    .select(['id', 'role', 'password_hash'])
+    .select(['id', 'role', 'password_hash', 'environments'])
     .where('name', '=', name)
     .executeTakeFirst();
   const ok = await checkPassword(password, u?.password_hash ?? DUMMY);
-  return u && ok ? { id: u.id, role: u.role } : undefined;
+  return u && ok
+    ? {
+        id: u.id,
+        role: u.role,
+        environments: u.environments ? (JSON.parse(u.environments) as string[]) : null,
+      }
+    : undefined;
+}
+
+export interface UserRecord {
+  id: number;
+  name: string;
+  role: string;
+  environments: string[] | null;
+  createdAt: string;
+}
+
+export async function listUsers(db: Db): Promise<UserRecord[]> {
+  const rows = await db.k
+    .selectFrom('users')
+    .select(['id', 'name', 'role', 'environments', 'created_at'])
+    .orderBy('id')
+    .execute();
+  return rows.map((u) => ({
+    id: u.id,
+    name: u.name,
+    role: u.role,
+    environments: u.environments ? (JSON.parse(u.environments) as string[]) : null,
+    createdAt: u.created_at,
+  }));
+}
+
+/** Change a user's role or environments; their live sessions end (they carry the old grant). */
+export async function updateUser(
+  db: Db,
+  id: number,
+  u: { role?: string; environments?: string[] | null },
+): Promise<UserRecord | undefined> {
+  if (u.role !== undefined && (!isRole(u.role) || u.role === 'webhook'))
+    throw new CustomsError(`unknown user role "${u.role}"`);
+  const set: { role?: string; environments?: string | null } = {};
+  if (u.role !== undefined) set.role = u.role;
+  if (u.environments !== undefined)
+    set.environments = u.environments?.length ? JSON.stringify(u.environments) : null;
+  if (Object.keys(set).length) {
+    const r = await db.k.updateTable('users').set(set).where('id', '=', id).executeTakeFirst();
+    if (!Number(r.numUpdatedRows)) return undefined;
+    await db.k
+      .updateTable('tokens')
+      .set({ revoked_at: now() })
+      .where('user_id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+  return (await listUsers(db)).find((x) => x.id === id);
 }
 const DUMMY = `scrypt$${KDF.N}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;

@@ -241,6 +241,81 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.createIndex('alerts_due').on('alerts').columns(['state', 'run_after']).execute();
       },
     },
+    '0005-gate': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // Which environments a user or token may act for (JSON list; null: all).
+        await db.schema.alterTable('users').addColumn('environments', 'text').execute();
+        await db.schema.alterTable('tokens').addColumn('environments', 'text').execute();
+        // The production gate's settings per environment (JSON, see gate/settings.ts).
+        await db.schema.alterTable('environments').addColumn('gate', 'text').execute();
+        // What kind of alert a row is (findings, exception-expiry, policy) and its headline.
+        await db.schema
+          .alterTable('alerts')
+          .addColumn('kind', 'text', (c) => c.notNull().defaultTo('findings'))
+          .execute();
+        await db.schema.alterTable('alerts').addColumn('summary', 'text').execute();
+        // One approval state per image digest and environment; its history is in the audit log.
+        await db.schema
+          .createTable('approvals')
+          .addColumn('id', id, pk)
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('requested_by', 'text')
+          .addColumn('request_reason', 'text')
+          .addColumn('requested_at', 'text')
+          .addColumn('decided_by', 'text')
+          .addColumn('decision_reason', 'text')
+          .addColumn('decided_at', 'text')
+          .addColumn('accepted_failures', 'text')
+          .addUniqueConstraint('approvals_key', ['digest', 'environment'])
+          .execute();
+        await db.schema
+          .createTable('exceptions')
+          .addColumn('id', id, pk)
+          .addColumn('vulnerability', 'text')
+          .addColumn('package', 'text')
+          .addColumn('rule', 'text')
+          .addColumn('repository', 'text')
+          .addColumn('digest', 'text')
+          .addColumn('environments', 'text')
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('approved_by', 'text')
+          .addColumn('approved_at', 'text')
+          .addColumn('revoked_by', 'text')
+          .addColumn('revoked_at', 'text')
+          .addColumn('expiry_alerted_at', 'text')
+          .execute();
+        // Append-only, hash-chained: each entry's hash covers its content and the previous hash.
+        await db.schema
+          .createTable('audit_log')
+          .addColumn('seq', 'integer', (c) => c.primaryKey())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('details', 'text', (c) => c.notNull())
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        // Signature and provenance checks of a digest against an environment's trust rules.
+        await db.schema
+          .createTable('trust_results')
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('rules', 'text', (c) => c.notNull())
+          .addColumn('trusted', 'integer', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('details', 'text', (c) => c.notNull())
+          .addColumn('checked_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('trust_results_pk', ['digest', 'rules'])
+          .execute();
+      },
+    },
   };
 }
 

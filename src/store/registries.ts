@@ -1,4 +1,5 @@
 import { CustomsError } from '../errors.js';
+import type { RegistryOptions } from '../image/registry/client.js';
 import { now, type Db } from './db.js';
 import type { SecretBox } from './secret-box.js';
 
@@ -100,5 +101,26 @@ function toRecord(
     hasCredentials: s ? !!(s.username || s.password) : !!r.secrets,
     hasWebhookSecret: s ? !!s.webhookSecret : !!r.secrets,
     createdAt: r.created_at,
+  };
+}
+
+/** How the server reaches a configured registry: its TLS setting and stored credentials, nothing else. */
+export async function registryOptions(
+  db: Db,
+  box: SecretBox,
+  host: string,
+): Promise<RegistryOptions | undefined> {
+  const reg = await findRegistry(db, host);
+  if (!reg) return undefined;
+  const secrets = (await registrySecrets(db, box, host)) ?? {};
+  return {
+    insecure: reg.record.insecure,
+    retries: 2,
+    credentials:
+      secrets.username || secrets.password
+        ? { username: secrets.username, password: secrets.password, source: 'the server registry settings' }
+        : undefined,
+    // Never the server user's own docker config.json: only what the admin configured.
+    dockerConfig: '/nonexistent',
   };
 }

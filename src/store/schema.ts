@@ -11,6 +11,8 @@ export interface Tables {
     role: string;
     password_hash: string;
     created_at: string;
+    /** JSON list of environments this user may approve for (null: all). */
+    environments: string | null;
   };
   tokens: {
     id: Generated<number>;
@@ -25,6 +27,8 @@ export interface Tables {
     expires_at: string | null;
     revoked_at: string | null;
     last_used_at: string | null;
+    /** JSON list of environments this token may act for (null: all its role allows). */
+    environments: string | null;
   };
   registries: {
     id: Generated<number>;
@@ -94,6 +98,8 @@ export interface Tables {
     created_at: string;
     /** JSON {critical?, kev?, epss?}: which new findings alert (null: none). */
     alert_rules: string | null;
+    /** JSON gate settings (null: the defaults for the environment's name). */
+    gate: string | null;
   };
   /** Where alerts go: a signed webhook, Slack or Teams incoming webhook, or email. */
   channels: {
@@ -124,6 +130,10 @@ export interface Tables {
     last_error: string | null;
     created_at: string;
     delivered_at: string | null;
+    /** findings | exception-expiry | policy */
+    kind: Generated<string>;
+    /** The headline of a non-findings alert. */
+    summary: string | null;
   };
   /** Which digest was deployed where, when (the newest per repository/namespace/service runs now). */
   deployments: {
@@ -158,6 +168,63 @@ export interface Tables {
     severity: string;
     kev: number;
     created_at: string;
+  };
+  /** The approval state of a digest for an environment (history: the audit log). */
+  approvals: {
+    id: Generated<number>;
+    digest: string;
+    environment: string;
+    /** requested | approved | rejected | revoked */
+    state: string;
+    requested_by: string | null;
+    request_reason: string | null;
+    requested_at: string | null;
+    decided_by: string | null;
+    decision_reason: string | null;
+    decided_at: string | null;
+    /** JSON list of the policy failures the approver saw and accepted. */
+    accepted_failures: string | null;
+  };
+  /** Server-side exceptions (waivers), the twin of .customsignore.yaml. */
+  exceptions: {
+    id: Generated<number>;
+    vulnerability: string | null;
+    package: string | null;
+    /** A policy rule id waived. */
+    rule: string | null;
+    repository: string | null;
+    digest: string | null;
+    environments: string | null;
+    reason: string;
+    expires_at: string;
+    /** pending | active | revoked (expiry is read from expires_at) */
+    state: string;
+    created_by: string;
+    created_at: string;
+    approved_by: string | null;
+    approved_at: string | null;
+    revoked_by: string | null;
+    revoked_at: string | null;
+    expiry_alerted_at: string | null;
+  };
+  audit_log: {
+    seq: number;
+    at: string;
+    actor: string;
+    action: string;
+    subject: string;
+    details: string;
+    prev_hash: string;
+    hash: string;
+  };
+  trust_results: {
+    digest: string;
+    /** sha256 of the trust rules checked. */
+    rules: string;
+    trusted: number;
+    reason: string;
+    details: string;
+    checked_at: string;
   };
   /** Embedded mode's job queue (PostgreSQL uses pg-boss instead). */
   jobs: {

@@ -139,6 +139,7 @@ export class Api {
   get = (path: string, headers?: Record<string, string>) => this.call('GET', path, undefined, headers);
   post = (path: string, body: unknown, headers?: Record<string, string>) =>
     this.call('POST', path, body, headers);
+  put = (path: string, body: unknown) => this.call('PUT', path, body);
   del = (path: string) => this.call('DELETE', path);
 
   private async check(method: string, path: string, status: number, body: unknown): Promise<void> {

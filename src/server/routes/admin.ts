@@ -7,8 +7,12 @@ import {
   createUser,
   expiryFrom,
   listTokens,
+  listUsers,
   revokeToken,
+  updateUser,
 } from '../../store/auth.js';
+import { appendAudit, inTransaction } from '../../gate/audit.js';
+import { actorOf } from '../../gate/settings.js';
 import type { Db } from '../../store/db.js';
 import { deleteRegistry, findRegistry, listRegistries, upsertRegistry } from '../../store/registries.js';
 import { deleteWatch, listWatches, upsertWatch } from '../../store/watches.js';
@@ -16,6 +20,13 @@ import type { SecretBox } from '../../store/secret-box.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { PERMISSIONS, ROLES } from '../roles.js';
 import { registryRecord, tokenRecord } from '../schemas.js';
+
+const envList = {
+  type: 'array',
+  maxItems: 50,
+  items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
+  description: 'limit to these environments (approvers: where they may approve)',
+} as const;
 
 /** A user error from the store (bad role, bad URL…) becomes a 400 with its message. */
 async function asBadRequest<T>(f: () => Promise<T>): Promise<T> {
@@ -94,7 +105,9 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
   );
 
-  app.post<{ Body: { name: string; role: string; scopes?: string[]; expires?: string } }>(
+  app.post<{
+    Body: { name: string; role: string; scopes?: string[]; expires?: string; environments?: string[] };
+  }>(
     '/api/v1/tokens',
     {
       config: { permission: 'admin' },
@@ -110,6 +123,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
             role: { type: 'string', enum: [...ROLES] },
             scopes: { type: 'array', items: { type: 'string', enum: [...PERMISSIONS] } },
             expires: { type: 'string', pattern: '^\\d+[mhd]$', description: 'e.g. 30d, 12h' },
+            environments: envList,
           },
         },
         response: {
@@ -125,11 +139,27 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
     async (req, reply) => {
       const t = await asBadRequest(async () =>
-        createToken(db, {
-          name: req.body.name,
-          role: req.body.role,
-          scopes: req.body.scopes,
-          expiresAt: expiryFrom(req.body.expires),
+        inTransaction(db, async (trx) => {
+          const t = await createToken(trx, {
+            name: req.body.name,
+            role: req.body.role,
+            scopes: req.body.scopes,
+            expiresAt: expiryFrom(req.body.expires),
+            environments: req.body.environments,
+          });
+          await appendAudit(trx, {
+            actor: actorOf(req.principal),
+            action: 'token.create',
+            subject: `token:${t.id}`,
+            details: {
+              name: req.body.name,
+              role: req.body.role,
+              scopes: req.body.scopes ?? null,
+              environments: req.body.environments ?? null,
+              expires: req.body.expires ?? null,
+            },
+          });
+          return t;
         }),
       );
       reply.code(201);
@@ -162,14 +192,22 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      if (!(await revokeToken(db, req.params.id)))
-        throw new HttpError(404, 'not_found', `no live token ${req.params.id}`);
+      const done = await inTransaction(db, async (trx) => {
+        if (!(await revokeToken(trx, req.params.id))) return false;
+        await appendAudit(trx, {
+          actor: actorOf(req.principal),
+          action: 'token.revoke',
+          subject: `token:${req.params.id}`,
+        });
+        return true;
+      });
+      if (!done) throw new HttpError(404, 'not_found', `no live token ${req.params.id}`);
       reply.code(204);
       return null;
     },
   );
 
-  app.post<{ Body: { name: string; role: string; password: string } }>(
+  app.post<{ Body: { name: string; role: string; password: string; environments?: string[] } }>(
     '/api/v1/users',
     {
       config: { permission: 'admin' },
@@ -184,6 +222,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
             name: { type: 'string', minLength: 1, maxLength: 200 },
             role: { type: 'string', enum: ROLES.filter((r) => r !== 'webhook') },
             password: { type: 'string', minLength: 12, maxLength: 1000 },
+            environments: envList,
           },
         },
         response: {
@@ -196,7 +235,18 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
     async (req, reply) => {
       try {
-        const id = await asBadRequest(() => createUser(db, req.body));
+        const id = await asBadRequest(() =>
+          inTransaction(db, async (trx) => {
+            const id = await createUser(trx, req.body);
+            await appendAudit(trx, {
+              actor: actorOf(req.principal),
+              action: 'user.create',
+              subject: `user:${req.body.name}`,
+              details: { role: req.body.role, environments: req.body.environments ?? null },
+            });
+            return id;
+          }),
+        );
         reply.code(201);
         return { id };
       } catch (err) {
@@ -204,6 +254,72 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
           throw new HttpError(409, 'conflict', `user ${req.body.name} exists`);
         throw err;
       }
+    },
+  );
+
+  const userRecord = {
+    type: 'object',
+    properties: {
+      id: { type: 'integer' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      environments: { type: ['array', 'null'], items: { type: 'string' } },
+      createdAt: { type: 'string' },
+    },
+  } as const;
+
+  app.get(
+    '/api/v1/users',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Users and their roles',
+        tags: ['settings'],
+        response: { 200: { type: 'array', items: userRecord }, ...authErrors },
+      },
+    },
+    async () => listUsers(db),
+  );
+
+  app.put<{ Params: { id: number }; Body: { role?: string; environments?: string[] | null } }>(
+    '/api/v1/users/:id',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: "Change a user's role or environments (their sessions end); audited",
+        tags: ['settings'],
+        params: { type: 'object', properties: { id: { type: 'integer' } } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            role: { type: 'string', enum: ROLES.filter((r) => r !== 'webhook') },
+            environments: { anyOf: [envList, { type: 'null' }] },
+          },
+        },
+        response: { 200: userRecord, 400: errorSchema, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const u = await asBadRequest(() =>
+        inTransaction(db, async (trx) => {
+          const before = (await listUsers(trx)).find((x) => x.id === req.params.id);
+          const u = await updateUser(trx, req.params.id, req.body);
+          if (u)
+            await appendAudit(trx, {
+              actor: actorOf(req.principal),
+              action: 'user.role',
+              subject: `user:${u.name}`,
+              details: {
+                before: { role: before?.role, environments: before?.environments },
+                after: { role: u.role, environments: u.environments },
+              },
+            });
+          return u;
+        }),
+      );
+      if (!u) throw new HttpError(404, 'not_found', `no user ${req.params.id}`);
+      return u;
     },
   );
 
@@ -242,11 +358,21 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       const u = await authenticate(db, req.body.username, req.body.password);
       if (!u) throw new HttpError(401, 'unauthorized', 'wrong user name or password');
       const expiresAt = expiryFrom('12h')!;
-      const { token } = await createToken(db, {
-        name: `session:${req.body.username}`,
-        role: u.role,
-        userId: u.id,
-        expiresAt,
+      const { token } = await inTransaction(db, async (trx) => {
+        const t = await createToken(trx, {
+          name: `session:${req.body.username}`,
+          role: u.role,
+          userId: u.id,
+          expiresAt,
+          environments: u.environments,
+        });
+        await appendAudit(trx, {
+          actor: `user:${req.body.username}`,
+          action: 'session.start',
+          subject: `token:${t.id}`,
+          details: { role: u.role },
+        });
+        return t;
       });
       return { token, role: u.role, expiresAt };
     },

@@ -25,6 +25,8 @@ import {
   type AlertRules,
 } from '../../store/alerts.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { appendAudit, inTransaction } from '../../gate/audit.js';
+import { actorOf } from '../../gate/settings.js';
 import type { Services } from '../service.js';
 
 const counts = {
@@ -235,7 +237,15 @@ export function monitoringRoutes(
       },
     },
     async (req, reply) => {
-      await putEnvironment(s.db, req.body);
+      await inTransaction(s.db, async (trx) => {
+        await putEnvironment(trx, req.body);
+        await appendAudit(trx, {
+          actor: actorOf(req.principal),
+          action: 'environment.put',
+          subject: `environment:${req.body.name}`,
+          details: { exposure: req.body.exposure },
+        });
+      });
       reply.code(201);
       return req.body;
     },
@@ -600,7 +610,15 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
     async (req) => {
       if (!(await findEnvironment(s.db, req.params.name)))
         throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
-      await setAlertRules(s.db, req.params.name, req.body);
+      await inTransaction(s.db, async (trx) => {
+        await setAlertRules(trx, req.params.name, req.body);
+        await appendAudit(trx, {
+          actor: actorOf(req.principal),
+          action: 'environment.alert-rules',
+          subject: `environment:${req.params.name}`,
+          details: { rules: req.body },
+        });
+      });
       return req.body;
     },
   );
@@ -620,6 +638,8 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
               properties: {
                 id: { type: 'integer' },
                 channel: { type: 'integer' },
+                kind: { type: 'string', enum: ['findings', 'exception-expiry', 'policy'] },
+                summary: { type: ['string', 'null'] },
                 environment: { type: 'string' },
                 image: { type: 'string' },
                 dbVersion: { type: 'string' },

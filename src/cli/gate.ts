@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CustomsError } from '../errors.js';
+import { trustedKey, verifyImageSignatures } from '../gate/cosign.js';
+import { RegistryClient } from '../image/registry/client.js';
+import { parseReference } from '../image/registry/reference.js';
+import { addRemoteOptions, remoteOptions, type RemoteFlags } from './remote-options.js';
+import { callServer, serverEndpoint } from './report-to.js';
+
+interface ServerFlags {
+  env: string;
+  reason: string;
+  server?: string;
+  token?: string;
+}
+
+/** approve / reject / revoke / request: one call to the server's approvals API. */
+function decisionCommand(
+  program: Command,
+  decision: 'approve' | 'reject' | 'revoke' | 'request',
+  about: string,
+) {
+  program
+    .command(decision === 'request' ? 'request-approval' : decision)
+    .description(about)
+    .argument('<image>', 'registry/repository@sha256:… (a tag is resolved by the server)')
+    .requiredOption(
+      '--env <environment>',
+      'the environment (production, staging, dev or one the server knows)',
+    )
+    .requiredOption('--reason <text>', 'why: kept in the audit log')
+    .option('--server <url>', 'the Customs server (default: $CUSTOMS_SERVER)')
+    .option('--token <token>', 'API token (default: $CUSTOMS_TOKEN)')
+    .action(async (image: string, o: ServerFlags) => {
+      const t = serverEndpoint(o.server, o.token, '/api/v1/approvals', '--server');
+      if (!t) throw new CustomsError('--server (or CUSTOMS_SERVER) names the Customs server');
+      const r = await callServer<{ digest: string; state: string; decidedBy?: string; requestedBy?: string }>(
+        t,
+        { image, environment: o.env, decision, reason: o.reason },
+        200,
+        decision === 'request' ? 'approval request' : decision,
+      );
+      const by = decision === 'request' ? r.requestedBy : r.decidedBy;
+      process.stdout.write(`${r.digest} ${r.state} for ${o.env} by ${by}\n`);
+    });
+}
+
+export function registerGate(program: Command): void {
+  decisionCommand(program, 'approve', 'approve an image for an environment (approvers for that environment)');
+  decisionCommand(program, 'reject', 'reject an image for an environment, with the reason');
+  decisionCommand(program, 'revoke', 'withdraw an approval');
+  decisionCommand(program, 'request', 'ask for an approval (where four eyes are required)');
+
+  addRemoteOptions(
+    program
+      .command('verify')
+      .description(
+        'check cosign signatures of an image in its registry; exit 0 when a trusted key signed it, 1 with the reason when not',
+      )
+      .argument('<image>', 'registry/repository@sha256:… or :tag')
+      .option('--key <file>', 'a trusted public key (PEM, ECDSA P-256 or Ed25519); repeatable', collect, [])
+      .option('--format <format>', 'table or json', 'table'),
+  ).action(async (image: string, o: RemoteFlags & { key: string[]; format: string }) => {
+    if (!o.key.length)
+      throw new CustomsError('give at least one --key (keyless Sigstore verification is not supported yet)');
+    const keys = o.key.map((f) => {
+      let pem: string;
+      try {
+        pem = readFileSync(f, 'utf8');
+      } catch (err) {
+        throw new CustomsError(
+          `cannot read the key: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          f,
+        );
+      }
+      return trustedKey(pem, f);
+    });
+    const ref = parseReference(image);
+    const { registry } = await remoteOptions(o);
+    const client = new RegistryClient(ref.domain, registry);
+    try {
+      const digest = ref.digest ?? (await client.manifest(ref.repository, ref.tag ?? 'latest')).digest;
+      const check = await verifyImageSignatures(client, ref.repository, digest, keys);
+      if (o.format === 'json')
+        process.stdout.write(
+          `${JSON.stringify({ image: `${ref.domain}/${ref.repository}@${digest}`, ...check }, null, 2)}\n`,
+        );
+      else {
+        process.stdout.write(
+          `${ref.domain}/${ref.repository}@${digest}: ${check.trusted ? 'trusted' : 'NOT trusted'} — ${check.reason}\n`,
+        );
+        for (const s of check.signatures)
+          process.stdout.write(
+            `  ${s.verified ? '✓' : '✗'} ${s.source}${s.keyId ? ` key ${s.keyId}` : ''}${s.problem ? `: ${s.problem}` : ''}\n`,
+          );
+      }
+      process.exitCode = check.trusted ? 0 : 1;
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];

@@ -1,0 +1,292 @@
+import { RegistryClient } from '../image/registry/client.js';
+import { parseReference } from '../image/registry/reference.js';
+import { jobKey, type JobQueue } from '../jobs/queue.js';
+import type { Policy } from '../policy/policy.js';
+import type { Db } from '../store/db.js';
+import { recordDeployment } from '../store/deployments.js';
+import { recordImage } from '../store/images.js';
+import { registryOptions } from '../store/registries.js';
+import type { SecretBox } from '../store/secret-box.js';
+import { evaluate, type Decision } from './evaluate.js';
+import { allGates, environmentOfNamespace, type GateSettings } from './settings.js';
+
+/**
+ * The Kubernetes admission webhook (`admission.k8s.io/v1` AdmissionReview): every image of a Pod or
+ * of a controller's pod template is resolved to a digest (tags through the registry, cached), the
+ * namespace is mapped to an environment, and the decision is read from stored state (never a scan
+ * on the request path). An image the server has not scanned is queued, then admitted or denied as
+ * its environment says. Admitted images are recorded as deployments.
+ */
+
+export interface AdmissionOptions {
+  db: Db;
+  box: SecretBox;
+  queue: JobQueue;
+  policy: Policy;
+  /** The database version scan jobs are keyed by. */
+  dbVersion: () => string;
+  /** How long a tag's digest and a decision are reused (ms). */
+  tagTtlMs?: number;
+  decisionTtlMs?: number;
+}
+
+export interface AdmissionReview {
+  apiVersion: 'admission.k8s.io/v1';
+  kind: 'AdmissionReview';
+  response: {
+    uid: string;
+    allowed: boolean;
+    status?: { code: number; reason?: string; message: string };
+    warnings?: string[];
+  };
+}
+
+interface Container {
+  name?: string;
+  image?: string;
+}
+interface PodSpec {
+  containers?: Container[];
+  initContainers?: Container[];
+  ephemeralContainers?: Container[];
+}
+interface K8sObject {
+  metadata?: { name?: string; generateName?: string; labels?: Record<string, string> };
+  spec?: {
+    template?: { spec?: PodSpec };
+    jobTemplate?: { spec?: { template?: { spec?: PodSpec } } };
+  } & PodSpec;
+}
+
+/** The pod spec of an object the webhook is registered for, or undefined for other kinds. */
+export function podSpecOf(kind: string, o: K8sObject): PodSpec | undefined {
+  switch (kind) {
+    case 'Pod':
+      return o.spec;
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'ReplicationController':
+    case 'Job':
+      return o.spec?.template?.spec;
+    case 'CronJob':
+      return o.spec?.jobTemplate?.spec?.template?.spec;
+    default:
+      return undefined;
+  }
+}
+
+/** Every container image of a pod spec, init and ephemeral containers included, once each. */
+export function imagesOf(spec: PodSpec): string[] {
+  const all = [
+    ...(spec.initContainers ?? []),
+    ...(spec.containers ?? []),
+    ...(spec.ephemeralContainers ?? []),
+  ];
+  return [...new Set(all.map((c) => c.image).filter((i): i is string => typeof i === 'string' && !!i))];
+}
+
+/** What a workload is called, for its deployment record. */
+function serviceName(o: K8sObject): string {
+  const m = o.metadata ?? {};
+  return (
+    m.labels?.['app.kubernetes.io/name'] ??
+    m.labels?.app ??
+    m.name ??
+    (m.generateName ?? '').replace(/-[a-z0-9]*-?$/, '')
+  );
+}
+
+class TtlCache<V> {
+  private m = new Map<string, { v: V; until: number }>();
+  constructor(
+    private ttl: number,
+    private max = 10_000,
+  ) {}
+  get(k: string): V | undefined {
+    const e = this.m.get(k);
+    if (!e) return undefined;
+    if (e.until < Date.now()) {
+      this.m.delete(k);
+      return undefined;
+    }
+    return e.v;
+  }
+  set(k: string, v: V): void {
+    // Oldest first out: a Map keeps insertion order.
+    if (this.m.size >= this.max) this.m.delete(this.m.keys().next().value as string);
+    this.m.set(k, { v, until: Date.now() + this.ttl });
+  }
+  clear(): void {
+    this.m.clear();
+  }
+}
+
+export class Admission {
+  private tags: TtlCache<string>;
+  private decisions: TtlCache<Decision>;
+  private gates: TtlCache<Map<string, GateSettings>>;
+  /** (environment, workload) → the digest last recorded, so repeated pods write nothing. */
+  private recorded = new TtlCache<string>(3_600_000);
+
+  constructor(private readonly o: AdmissionOptions) {
+    this.tags = new TtlCache(o.tagTtlMs ?? 60_000);
+    // Another process (a worker's rescan, a second server) may change state: cached decisions are
+    // short-lived; changes through this server clear them at once (invalidate()).
+    this.decisions = new TtlCache(o.decisionTtlMs ?? 5_000);
+    this.gates = new TtlCache(o.decisionTtlMs ?? 5_000, 1);
+  }
+
+  /** Forget cached decisions (after an approval, exception or setting changed). */
+  invalidate(): void {
+    this.decisions.clear();
+    this.gates.clear();
+  }
+
+  private async allGates(): Promise<Map<string, GateSettings>> {
+    let g = this.gates.get('all');
+    if (!g) {
+      g = await allGates(this.o.db);
+      this.gates.set('all', g);
+    }
+    return g;
+  }
+
+  async decision(digest: string, environment: string, repository?: string): Promise<Decision> {
+    const key = `${environment}|${digest}`;
+    let d = this.decisions.get(key);
+    if (!d) {
+      d = await evaluate(this.o.db, digest, environment, { policy: this.o.policy, repository });
+      this.decisions.set(key, d);
+    }
+    return d;
+  }
+
+  /** A tag's digest through the configured registry (cached), or why it cannot be resolved. */
+  private async resolve(
+    domain: string,
+    repository: string,
+    tag: string,
+  ): Promise<string | { problem: string }> {
+    const key = `${domain}/${repository}:${tag}`;
+    const hit = this.tags.get(key);
+    if (hit) return hit;
+    const opts = await registryOptions(this.o.db, this.o.box, domain);
+    if (!opts)
+      return {
+        problem: `registry ${domain} is not configured on this server, so its tag cannot be resolved`,
+      };
+    const client = new RegistryClient(domain, { ...opts, retries: 0, timeoutMs: 5_000 });
+    try {
+      const { digest } = await client.manifest(repository, tag);
+      this.tags.set(key, digest);
+      return digest;
+    } catch (err) {
+      return { problem: `cannot resolve ${key}: ${(err as Error).message}` };
+    } finally {
+      await client.close();
+    }
+  }
+
+  async review(body: unknown, record: boolean): Promise<AdmissionReview> {
+    const req = (body as { request?: Record<string, unknown> })?.request;
+    const uid = typeof req?.uid === 'string' ? req.uid : '';
+    const answer = (allowed: boolean, message?: string, warnings: string[] = []): AdmissionReview => ({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: {
+        uid,
+        allowed,
+        ...(allowed ? {} : { status: { code: 403, reason: 'Forbidden', message: message ?? 'denied' } }),
+        ...(warnings.length ? { warnings } : {}),
+      },
+    });
+    if (!req || !uid) return answer(false, 'customs: not an AdmissionReview request');
+    const op = req.operation;
+    if (op !== 'CREATE' && op !== 'UPDATE') return answer(true);
+    const kind = (req.kind as { kind?: string } | undefined)?.kind ?? '';
+    const object = (req.object ?? {}) as K8sObject;
+    const spec = podSpecOf(kind, object);
+    if (!spec) return answer(true, undefined, [`customs: ${kind || 'this kind'} is not checked`]);
+    const namespace = typeof req.namespace === 'string' ? req.namespace : '';
+    const gates = await this.allGates();
+    const environment = environmentOfNamespace(gates, namespace);
+    if (!environment)
+      return answer(true, undefined, [`customs: namespace ${namespace} maps to no environment; not checked`]);
+    const dryRun = req.dryRun === true;
+    const denied: string[] = [];
+    const admitted: Array<{ domain: string; repository: string; digest: string }> = [];
+    const warnings: string[] = [];
+    for (const image of imagesOf(spec)) {
+      let ref;
+      try {
+        ref = parseReference(image);
+      } catch (err) {
+        denied.push(`${image}: ${(err as Error).message}`);
+        continue;
+      }
+      let digest = ref.digest;
+      if (!digest) {
+        const r = await this.resolve(ref.domain, ref.repository, ref.tag ?? 'latest');
+        if (typeof r !== 'string') {
+          denied.push(`${image}: ${r.problem}`);
+          continue;
+        }
+        digest = r;
+      }
+      const d = await this.decision(digest, environment, `${ref.domain}/${ref.repository}`);
+      if (d.status === 'not-scanned' && record && !dryRun)
+        await this.queueScan(ref.domain, ref.repository, digest);
+      if (d.allowed) {
+        admitted.push({ domain: ref.domain, repository: ref.repository, digest });
+        if (d.status === 'not-scanned') warnings.push(`customs: ${image} is not scanned yet; queued`);
+      } else denied.push(`${image} (${digest.slice(0, 19)}…) in ${environment}: ${d.reasons.join('; ')}`);
+    }
+    if (denied.length) return answer(false, `customs denied: ${denied.join(' | ')}`, warnings);
+    if (record && !dryRun)
+      for (const a of admitted) await this.recordOnce(environment, namespace, serviceName(object), a);
+    return answer(true, undefined, warnings);
+  }
+
+  private async queueScan(domain: string, repository: string, digest: string): Promise<void> {
+    if (!(await registryOptions(this.o.db, this.o.box, domain))) return;
+    await recordImage(this.o.db, { registry: domain, repository, digest });
+    const job = { kind: 'scan' as const, registry: domain, repository, digest, source: 'admission' };
+    await this.o.queue.enqueue(job, jobKey(job, this.o.dbVersion()));
+  }
+
+  private async recordOnce(
+    environment: string,
+    namespace: string,
+    service: string,
+    a: { domain: string; repository: string; digest: string },
+  ): Promise<void> {
+    const key = `${environment}|${a.domain}/${a.repository}|${namespace}|${service}`;
+    if (this.recorded.get(key) === a.digest) return;
+    const newest = await this.o.db.k
+      .selectFrom('deployments')
+      .select(['digest'])
+      .where('environment', '=', environment)
+      .where('registry', '=', a.domain)
+      .where('repository', '=', a.repository)
+      .where('namespace', '=', namespace)
+      .where('service', '=', service)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (newest?.digest !== a.digest) {
+      await recordImage(this.o.db, { registry: a.domain, repository: a.repository, digest: a.digest });
+      await recordDeployment(this.o.db, {
+        environment,
+        registry: a.domain,
+        repository: a.repository,
+        digest: a.digest,
+        namespace,
+        service,
+        source: 'admission',
+      });
+    }
+    this.recorded.set(key, a.digest);
+  }
+}

@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { evaluatePolicy, type Policy } from '../policy/policy.js';
+import type { ScanResult } from '../scan/model.js';
+import type { Db } from '../store/db.js';
+import { loadInventory } from '../store/images.js';
+import { activeExceptions, applyExceptions } from './exceptions.js';
+import { GateError } from './errors.js';
+import { gateSettings, type GateSettings, type TrustRules } from './settings.js';
+
+/**
+ * The gate's decision for one image digest in one environment, from stored state only: the newest
+ * scan, the exceptions in force, the environment's policy, its approval and its trust result.
+ */
+
+export type DecisionStatus =
+  | 'approved'
+  | 'auto-approved'
+  | 'pending'
+  | 'rejected'
+  | 'suspended'
+  | 'policy-failed'
+  | 'untrusted'
+  | 'not-scanned';
+
+export interface Decision {
+  digest: string;
+  environment: string;
+  allowed: boolean;
+  status: DecisionStatus;
+  /** Why, one line each (the admission message joins them). */
+  reasons: string[];
+  policy: {
+    passed: boolean;
+    /** "rule-id: what broke it", one line per offending item, waived rules left out. */
+    failures: string[];
+    waivedRules: string[];
+  } | null;
+  approval: ApprovalRecord | null;
+  trust: { required: boolean; trusted: boolean; reason: string } | null;
+  scan: { grade: string; risk: number; dbVersion: string; scannedAt: string } | null;
+  suppressed: number;
+  evaluatedAt: string;
+}
+
+export interface ApprovalRecord {
+  digest: string;
+  environment: string;
+  state: 'requested' | 'approved' | 'rejected' | 'revoked';
+  requestedBy: string | null;
+  requestReason: string | null;
+  requestedAt: string | null;
+  decidedBy: string | null;
+  decisionReason: string | null;
+  decidedAt: string | null;
+  acceptedFailures: string[];
+}
+
+export async function approvalOf(
+  db: Db,
+  digest: string,
+  environment: string,
+): Promise<ApprovalRecord | null> {
+  const r = await db.k
+    .selectFrom('approvals')
+    .selectAll()
+    .where('digest', '=', digest)
+    .where('environment', '=', environment)
+    .executeTakeFirst();
+  return r ? approvalRecord(r) : null;
+}
+
+export function approvalRecord(r: {
+  digest: string;
+  environment: string;
+  state: string;
+  requested_by: string | null;
+  request_reason: string | null;
+  requested_at: string | null;
+  decided_by: string | null;
+  decision_reason: string | null;
+  decided_at: string | null;
+  accepted_failures: string | null;
+}): ApprovalRecord {
+  return {
+    digest: r.digest,
+    environment: r.environment,
+    state: r.state as ApprovalRecord['state'],
+    requestedBy: r.requested_by,
+    requestReason: r.request_reason,
+    requestedAt: r.requested_at,
+    decidedBy: r.decided_by,
+    decisionReason: r.decision_reason,
+    decidedAt: r.decided_at,
+    acceptedFailures: r.accepted_failures ? (JSON.parse(r.accepted_failures) as string[]) : [],
+  };
+}
+
+/** A stable name for a set of trust rules: trust results are kept per (digest, rules). */
+export function trustRulesId(t: TrustRules): string {
+  return createHash('sha256')
+    .update(JSON.stringify([t.keys.map((k) => k.trim()).sort(), t.builders, t.sources]))
+    .digest('hex');
+}
+
+export async function trustResult(
+  db: Db,
+  digest: string,
+  rules: TrustRules,
+): Promise<{ trusted: boolean; reason: string; checkedAt: string } | undefined> {
+  const r = await db.k
+    .selectFrom('trust_results')
+    .select(['trusted', 'reason', 'checked_at'])
+    .where('digest', '=', digest)
+    .where('rules', '=', trustRulesId(rules))
+    .executeTakeFirst();
+  return r ? { trusted: !!Number(r.trusted), reason: r.reason, checkedAt: r.checked_at } : undefined;
+}
+
+/** The newest scan of a digest as a full result (packages from the stored inventory). */
+export async function latestResult(
+  db: Db,
+  digest: string,
+): Promise<
+  { result: ScanResult; grade: string; risk: number; dbVersion: string; scannedAt: string } | undefined
+> {
+  const s = await db.k
+    .selectFrom('scans')
+    .select(['result', 'grade', 'risk', 'db_version', 'created_at'])
+    .where('digest', '=', digest)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!s) return undefined;
+  const result = JSON.parse(gunzipSync(s.result).toString('utf8')) as ScanResult;
+  result.packages = (await loadInventory(db, digest))?.packages ?? [];
+  return { result, grade: s.grade, risk: Number(s.risk), dbVersion: s.db_version, scannedAt: s.created_at };
+}
+
+async function repositoryOf(db: Db, digest: string): Promise<string> {
+  const r = await db.k
+    .selectFrom('images')
+    .select(['registry', 'repository'])
+    .where('digest', '=', digest)
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return r ? `${r.registry}/${r.repository}` : '';
+}
+
+export interface EvaluateOptions {
+  policy: Policy;
+  at?: Date;
+  /** registry/repository, when the caller knows it (exceptions may be scoped to one). */
+  repository?: string;
+}
+
+/** The policy part alone: failures after exceptions, as approvals record and compare them. */
+export async function policyState(
+  db: Db,
+  digest: string,
+  environment: string,
+  o: EvaluateOptions,
+): Promise<{
+  failures: string[];
+  waivedRules: string[];
+  suppressed: number;
+  scan: Decision['scan'];
+  result?: ScanResult;
+}> {
+  const latest = await latestResult(db, digest);
+  if (!latest) return { failures: [], waivedRules: [], suppressed: 0, scan: null };
+  const repository = o.repository ?? (await repositoryOf(db, digest));
+  const exceptions = await activeExceptions(db, { repository, digest }, environment, o.at);
+  const { kept, suppressed } = applyExceptions(latest.result.findings, exceptions);
+  const result: ScanResult = {
+    ...latest.result,
+    findings: kept,
+    suppressed: [...(latest.result.suppressed ?? []), ...suppressed],
+  };
+  const waived = new Set(exceptions.filter((e) => e.rule).map((e) => e.rule!));
+  const failures: string[] = [];
+  const waivedRules: string[] = [];
+  // An environment the policy does not name has no rules: nothing fails there.
+  const rules = o.policy.environments[environment] ? evaluatePolicy(o.policy, environment, result, o.at) : [];
+  for (const r of rules) {
+    if (r.status !== 'fail') continue;
+    if (waived.has(r.id)) waivedRules.push(r.id);
+    else failures.push(...r.offending.map((line) => `${r.id}: ${line}`));
+  }
+  return {
+    failures,
+    waivedRules,
+    suppressed: suppressed.length,
+    result,
+    scan: {
+      grade: latest.grade,
+      risk: latest.risk,
+      dbVersion: latest.dbVersion,
+      scannedAt: latest.scannedAt,
+    },
+  };
+}
+
+export async function evaluate(
+  db: Db,
+  digest: string,
+  environment: string,
+  o: EvaluateOptions,
+): Promise<Decision> {
+  const gate = await gateSettings(db, environment);
+  if (!gate) throw new GateError(`no environment ${environment}`, 'not_found');
+  return decide(db, digest, environment, gate, o);
+}
+
+async function decide(
+  db: Db,
+  digest: string,
+  environment: string,
+  gate: GateSettings,
+  o: EvaluateOptions,
+): Promise<Decision> {
+  const at = o.at ?? new Date();
+  const approval = await approvalOf(db, digest, environment);
+  const p = await policyState(db, digest, environment, o);
+  const trust = gate.requireSignature
+    ? await trustResult(db, digest, gate.trust).then((t) =>
+        t
+          ? { required: true, trusted: t.trusted, reason: t.reason }
+          : { required: true, trusted: false, reason: 'its signature has not been checked yet' },
+      )
+    : null;
+  const base = {
+    digest,
+    environment,
+    approval,
+    trust,
+    scan: p.scan,
+    suppressed: p.suppressed,
+    evaluatedAt: at.toISOString(),
+    policy: p.scan ? { passed: !p.failures.length, failures: p.failures, waivedRules: p.waivedRules } : null,
+  };
+  const verdict = (allowed: boolean, status: DecisionStatus, reasons: string[]): Decision => ({
+    ...base,
+    allowed,
+    status,
+    reasons,
+  });
+  const short = (l: string[]) => (l.length > 5 ? [...l.slice(0, 5), `… and ${l.length - 5} more`] : l);
+
+  if (approval?.state === 'rejected')
+    return verdict(false, 'rejected', [
+      `rejected for ${environment} by ${approval.decidedBy}: ${approval.decisionReason ?? ''}`.trim(),
+    ]);
+  if (!p.scan)
+    return verdict(gate.unknownImage === 'allow', 'not-scanned', [
+      `not scanned yet (${environment} ${gate.unknownImage === 'allow' ? 'admits' : 'denies'} unknown images)`,
+    ]);
+  if (trust && !trust.trusted) return verdict(false, 'untrusted', [`not trusted: ${trust.reason}`]);
+  if (approval?.state === 'approved') {
+    const accepted = new Set(approval.acceptedFailures);
+    const fresh = p.failures.filter((f) => !accepted.has(f));
+    if (fresh.length && !gate.keepApprovalOnPolicyFailure)
+      return verdict(false, 'suspended', [
+        `the approval by ${approval.decidedBy} is suspended: policy failures found since it was given`,
+        ...short(fresh),
+      ]);
+    return verdict(true, 'approved', [`approved for ${environment} by ${approval.decidedBy}`]);
+  }
+  if (p.failures.length)
+    return verdict(false, 'policy-failed', [`fails the ${environment} policy`, ...short(p.failures)]);
+  if (gate.autoApprove) return verdict(true, 'auto-approved', [`passes the ${environment} policy`]);
+  return verdict(false, 'pending', [
+    approval?.state === 'revoked'
+      ? `its approval for ${environment} was revoked by ${approval.decidedBy}`
+      : `not approved for ${environment} yet`,
+  ]);
+}

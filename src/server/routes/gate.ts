@@ -1,0 +1,628 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CustomsError } from '../../errors.js';
+import { parseReference } from '../../image/registry/reference.js';
+import { RegistryClient } from '../../image/registry/client.js';
+import type { Policy } from '../../policy/policy.js';
+import { registryOptions } from '../../store/registries.js';
+import type { SecretBox } from '../../store/secret-box.js';
+import { listAudit, verifyAudit, appendAudit, inTransaction } from '../../gate/audit.js';
+import { decideApproval, listApprovals, requestApproval } from '../../gate/approvals.js';
+import { GateError } from '../../gate/errors.js';
+import { evaluate } from '../../gate/evaluate.js';
+import {
+  createException,
+  listExceptions,
+  revokeException,
+  signOffException,
+  toIgnoreFile,
+  toOpenVex,
+  type ExceptionInput,
+} from '../../gate/exceptions.js';
+import { actorOf, gateSettings, type GateSettings, type Principal } from '../../gate/settings.js';
+import { trustedKey } from '../../gate/cosign.js';
+import { checkTrust } from '../../gate/trust.js';
+import type { Admission } from '../../gate/admission.js';
+import { principalOf } from '../auth.js';
+import { authErrors, errorSchema, HttpError } from '../errors.js';
+import type { Services } from '../service.js';
+
+/** Gate refusals as HTTP answers; other user errors are 400s. */
+async function gated<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof GateError)
+      throw new HttpError(
+        { invalid: 400, forbidden: 403, not_found: 404, conflict: 409 }[err.kind],
+        err.kind === 'invalid' ? 'invalid_request' : err.kind,
+        err.message,
+      );
+    if (err instanceof CustomsError) throw new HttpError(400, 'invalid_request', err.message);
+    throw err;
+  }
+}
+
+const principal = (req: FastifyRequest): Principal => req.principal as Principal;
+
+const approvalRecord = {
+  type: 'object',
+  properties: {
+    digest: { type: 'string' },
+    environment: { type: 'string' },
+    state: { type: 'string', enum: ['requested', 'approved', 'rejected', 'revoked'] },
+    requestedBy: { type: ['string', 'null'] },
+    requestReason: { type: ['string', 'null'] },
+    requestedAt: { type: ['string', 'null'] },
+    decidedBy: { type: ['string', 'null'] },
+    decisionReason: { type: ['string', 'null'] },
+    decidedAt: { type: ['string', 'null'] },
+    acceptedFailures: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
+const decisionRecord = {
+  type: 'object',
+  properties: {
+    digest: { type: 'string' },
+    environment: { type: 'string' },
+    allowed: { type: 'boolean' },
+    status: {
+      type: 'string',
+      enum: [
+        'approved',
+        'auto-approved',
+        'pending',
+        'rejected',
+        'suspended',
+        'policy-failed',
+        'untrusted',
+        'not-scanned',
+      ],
+    },
+    reasons: { type: 'array', items: { type: 'string' } },
+    policy: {
+      type: ['object', 'null'],
+      properties: {
+        passed: { type: 'boolean' },
+        failures: { type: 'array', items: { type: 'string' } },
+        waivedRules: { type: 'array', items: { type: 'string' } },
+      },
+    },
+    approval: { anyOf: [approvalRecord, { type: 'null' }] },
+    trust: {
+      type: ['object', 'null'],
+      properties: { required: { type: 'boolean' }, trusted: { type: 'boolean' }, reason: { type: 'string' } },
+    },
+    scan: {
+      type: ['object', 'null'],
+      properties: {
+        grade: { type: 'string' },
+        risk: { type: 'number' },
+        dbVersion: { type: 'string' },
+        scannedAt: { type: 'string' },
+      },
+    },
+    suppressed: { type: 'integer' },
+    evaluatedAt: { type: 'string' },
+  },
+} as const;
+
+const exceptionRecord = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    vulnerability: { type: 'string' },
+    package: { type: 'string' },
+    rule: { type: 'string' },
+    repository: { type: 'string' },
+    digest: { type: 'string' },
+    environments: { type: ['array', 'null'], items: { type: 'string' } },
+    reason: { type: 'string' },
+    expiresAt: { type: 'string' },
+    state: { type: 'string', enum: ['pending', 'active', 'revoked', 'expired'] },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string' },
+    approvedBy: { type: ['string', 'null'] },
+    approvedAt: { type: ['string', 'null'] },
+    revokedBy: { type: ['string', 'null'] },
+    revokedAt: { type: ['string', 'null'] },
+  },
+} as const;
+
+const gateRecord = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    autoApprove: { type: 'boolean' },
+    fourEyes: { type: 'boolean' },
+    requireSignature: { type: 'boolean' },
+    keepApprovalOnPolicyFailure: { type: 'boolean' },
+    unknownImage: { type: 'string', enum: ['deny', 'allow'] },
+    namespaces: {
+      type: 'array',
+      maxItems: 200,
+      items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+    },
+    exceptionSignoff: { type: 'boolean' },
+    exceptionWarningDays: { type: 'integer', minimum: 0, maximum: 365 },
+    trust: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        keys: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 10_000 } },
+        builders: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 } },
+        sources: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 } },
+      },
+    },
+  },
+} as const;
+
+const auditEntry = {
+  type: 'object',
+  properties: {
+    seq: { type: 'integer' },
+    at: { type: 'string' },
+    actor: { type: 'string' },
+    action: { type: 'string' },
+    subject: { type: 'string' },
+    details: { type: 'object', additionalProperties: true },
+    prevHash: { type: 'string' },
+    hash: { type: 'string' },
+  },
+} as const;
+
+const digestParam = {
+  type: 'object',
+  required: ['digest'],
+  properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
+} as const;
+const envName = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
+
+export interface GateDeps extends Services {
+  box: SecretBox;
+  policy: Policy;
+  admission: Admission;
+  /** Admission requests without a token are answered (but recorded as nothing). */
+  admissionAnonymous: boolean;
+}
+
+/** Approvals, exceptions, the audit log, trust checks and the Kubernetes admission webhook. */
+export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
+  const { db } = s;
+  const changed = () => s.admission.invalidate();
+
+  /** An image named by digest, or by tag resolved through its configured registry. */
+  async function digestOf(image: string): Promise<{ digest: string; repository: string }> {
+    let ref;
+    try {
+      ref = parseReference(image);
+    } catch (err) {
+      throw new HttpError(400, 'invalid_request', (err as Error).message);
+    }
+    const repository = `${ref.domain}/${ref.repository}`;
+    if (ref.digest) return { digest: ref.digest, repository };
+    const opts = await registryOptions(db, s.box, ref.domain);
+    if (!opts)
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `name the image by digest: registry ${ref.domain} is not configured here`,
+      );
+    const client = new RegistryClient(ref.domain, opts);
+    try {
+      return { digest: (await client.manifest(ref.repository, ref.tag ?? 'latest')).digest, repository };
+    } catch (err) {
+      throw new HttpError(400, 'invalid_request', `cannot resolve ${image}: ${(err as Error).message}`);
+    } finally {
+      await client.close();
+    }
+  }
+
+  app.post<{
+    Body: {
+      image: string;
+      environment: string;
+      decision: 'request' | 'approve' | 'reject' | 'revoke';
+      reason: string;
+    };
+  }>(
+    '/api/v1/approvals',
+    {
+      config: { permission: 'report' },
+      schema: {
+        summary:
+          'Request, approve, reject or revoke an image for an environment (approvers for that environment decide)',
+        tags: ['gate'],
+        body: {
+          type: 'object',
+          required: ['image', 'environment', 'decision', 'reason'],
+          additionalProperties: false,
+          properties: {
+            image: {
+              type: 'string',
+              maxLength: 512,
+              description: 'registry/repository@sha256:… (or a tag, resolved)',
+            },
+            environment: envName,
+            decision: { type: 'string', enum: ['request', 'approve', 'reject', 'revoke'] },
+            reason: { type: 'string', minLength: 1, maxLength: 2000 },
+          },
+        },
+        response: {
+          200: approvalRecord,
+          400: errorSchema,
+          404: errorSchema,
+          409: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      const { digest, repository } = await digestOf(req.body.image);
+      const p = principal(req);
+      const r = await gated(() =>
+        req.body.decision === 'request'
+          ? requestApproval(db, p, digest, req.body.environment, req.body.reason)
+          : decideApproval(
+              db,
+              p,
+              digest,
+              req.body.environment,
+              req.body.decision as 'approve',
+              req.body.reason,
+              {
+                policy: s.policy,
+                repository,
+              },
+            ),
+      );
+      changed();
+      return r;
+    },
+  );
+
+  app.get<{ Querystring: { environment?: string; state?: string } }>(
+    '/api/v1/approvals',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Approvals and requests, newest first (the queue: state=requested)',
+        tags: ['gate'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            environment: envName,
+            state: { type: 'string', enum: ['requested', 'approved', 'rejected', 'revoked'] },
+          },
+        },
+        response: { 200: { type: 'array', items: approvalRecord }, ...authErrors },
+      },
+    },
+    async (req) => listApprovals(db, req.query),
+  );
+
+  app.get<{ Params: { digest: string }; Querystring: { environment: string } }>(
+    '/api/v1/images/:digest/decision',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Whether an image may run in an environment now, and why (what admission answers)',
+        tags: ['gate'],
+        params: digestParam,
+        querystring: {
+          type: 'object',
+          required: ['environment'],
+          additionalProperties: false,
+          properties: { environment: envName },
+        },
+        response: { 200: decisionRecord, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => gated(() => evaluate(db, req.params.digest, req.query.environment, { policy: s.policy })),
+  );
+
+  app.post<{ Params: { digest: string }; Body: { environment: string } }>(
+    '/api/v1/images/:digest/verify',
+    {
+      config: { permission: 'report' },
+      schema: {
+        summary: "Check the image's signatures and provenance against an environment's trust rules now",
+        tags: ['gate'],
+        params: digestParam,
+        body: {
+          type: 'object',
+          required: ['environment'],
+          additionalProperties: false,
+          properties: { environment: envName },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              trusted: { type: 'boolean' },
+              reason: { type: 'string' },
+              signatures: { type: 'array', items: { type: 'object', additionalProperties: true } },
+            },
+          },
+          404: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      const g = await gateSettings(db, req.body.environment);
+      if (!g) throw new HttpError(404, 'not_found', `no environment ${req.body.environment}`);
+      const v = await gated(() => checkTrust(db, s.box, req.params.digest, g.trust));
+      changed();
+      return { trusted: v.trusted, reason: v.reason, signatures: v.signatures?.signatures ?? [] };
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/api/v1/environments/:name/gate',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: "An environment's gate settings",
+        tags: ['gate'],
+        params: { type: 'object', properties: { name: envName } },
+        response: { 200: gateRecord, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const g = await gateSettings(db, req.params.name);
+      if (!g) throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+      return g;
+    },
+  );
+
+  app.put<{ Params: { name: string }; Body: Partial<GateSettings> }>(
+    '/api/v1/environments/:name/gate',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: "Change an environment's gate settings (fields not given keep their value); audited",
+        tags: ['gate'],
+        params: { type: 'object', properties: { name: envName } },
+        body: gateRecord,
+        response: { 200: gateRecord, 400: errorSchema, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const g = await gateSettings(db, req.params.name);
+      if (!g) throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+      const next: GateSettings = { ...g, ...req.body, trust: { ...g.trust, ...(req.body.trust ?? {}) } };
+      await gated(async () => next.trust.keys.forEach((k, i) => trustedKey(k, `trust.keys[${i}]`)));
+      await inTransaction(db, async (trx) => {
+        await trx.k
+          .updateTable('environments')
+          .set({ gate: JSON.stringify(next) })
+          .where('name', '=', req.params.name)
+          .execute();
+        await appendAudit(trx, {
+          actor: actorOf(principal(req)),
+          action: 'environment.gate',
+          subject: `environment:${req.params.name}`,
+          details: { before: g, after: next },
+        });
+      });
+      changed();
+      return next;
+    },
+  );
+
+  app.post<{ Body: ExceptionInput }>(
+    '/api/v1/exceptions',
+    {
+      config: { permission: 'report' },
+      schema: {
+        summary:
+          'Waive a vulnerability (optionally in one package) or a policy rule, with a reason and an expiry; pending until signed off where the environment asks',
+        tags: ['gate'],
+        body: {
+          type: 'object',
+          required: ['reason', 'expiresAt'],
+          additionalProperties: false,
+          properties: {
+            vulnerability: { type: 'string', minLength: 1, maxLength: 200 },
+            package: { type: 'string', minLength: 1, maxLength: 500 },
+            rule: { type: 'string', minLength: 1, maxLength: 200 },
+            repository: { type: 'string', minLength: 1, maxLength: 500, description: 'registry/repository' },
+            digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
+            environments: { type: 'array', minItems: 1, maxItems: 50, items: envName },
+            reason: { type: 'string', minLength: 1, maxLength: 2000 },
+            expiresAt: { type: 'string', maxLength: 40, description: 'ISO-8601 date or time' },
+          },
+        },
+        response: { 201: exceptionRecord, 400: errorSchema, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      const e = await gated(() => createException(db, principal(req), req.body));
+      changed();
+      reply.code(201);
+      return e;
+    },
+  );
+
+  app.get<{ Querystring: { state?: string; environment?: string } }>(
+    '/api/v1/exceptions',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Exceptions, newest first',
+        tags: ['gate'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            state: { type: 'string', enum: ['pending', 'active', 'revoked', 'expired'] },
+            environment: envName,
+          },
+        },
+        response: { 200: { type: 'array', items: exceptionRecord }, ...authErrors },
+      },
+    },
+    async (req) => listExceptions(db, req.query),
+  );
+
+  app.get<{ Querystring: { format: 'customsignore' | 'openvex'; environment?: string } }>(
+    '/api/v1/exceptions/export',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'The vulnerability exceptions in force as .customsignore.yaml or an OpenVEX document',
+        tags: ['gate'],
+        querystring: {
+          type: 'object',
+          required: ['format'],
+          additionalProperties: false,
+          properties: {
+            format: { type: 'string', enum: ['customsignore', 'openvex'] },
+            environment: envName,
+          },
+        },
+        response: { 200: { description: 'YAML or OpenVEX JSON' }, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      const list = await listExceptions(db, { state: 'active', environment: req.query.environment });
+      if (req.query.format === 'openvex') {
+        reply.type('application/json');
+        return JSON.stringify(toOpenVex(list, `customs server (${actorOf(principal(req))})`));
+      }
+      reply.type('application/yaml');
+      return toIgnoreFile(list);
+    },
+  );
+
+  app.post<{ Params: { id: number } }>(
+    '/api/v1/exceptions/:id/approve',
+    {
+      config: { permission: 'approve' },
+      schema: {
+        summary: 'Sign off a pending exception (an approver for every environment it covers)',
+        tags: ['gate'],
+        params: { type: 'object', properties: { id: { type: 'integer' } } },
+        response: { 200: exceptionRecord, 404: errorSchema, 409: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const e = await gated(() => signOffException(db, principal(req), req.params.id));
+      changed();
+      return e;
+    },
+  );
+
+  app.post<{ Params: { id: number }; Body: { reason: string } }>(
+    '/api/v1/exceptions/:id/revoke',
+    {
+      config: { permission: 'report' },
+      schema: {
+        summary: 'Revoke an exception (its author, or an approver for its environments)',
+        tags: ['gate'],
+        params: { type: 'object', properties: { id: { type: 'integer' } } },
+        body: {
+          type: 'object',
+          required: ['reason'],
+          additionalProperties: false,
+          properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
+        },
+        response: { 200: exceptionRecord, 404: errorSchema, 409: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const e = await gated(() => revokeException(db, principal(req), req.params.id, req.body.reason));
+      changed();
+      return e;
+    },
+  );
+
+  app.get<{
+    Querystring: { action?: string; subject?: string; actor?: string; before?: number; limit?: number };
+  }>(
+    '/api/v1/audit',
+    {
+      config: { permission: 'approve' },
+      schema: {
+        summary: 'The audit log, newest first (approvers and admins)',
+        tags: ['audit'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            action: { type: 'string', maxLength: 100, description: 'prefix, e.g. approval.' },
+            subject: { type: 'string', maxLength: 300 },
+            actor: { type: 'string', maxLength: 300 },
+            before: { type: 'integer', minimum: 1, description: 'entries before this sequence number' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+        },
+        response: { 200: { type: 'array', items: auditEntry }, ...authErrors },
+      },
+    },
+    async (req) => listAudit(db, req.query),
+  );
+
+  app.get(
+    '/api/v1/audit/verify',
+    {
+      config: { permission: 'approve' },
+      schema: {
+        summary:
+          "Walk the audit log's hash chain: ok, or the first entry that was edited, removed or inserted",
+        tags: ['audit'],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              ok: { type: 'boolean' },
+              entries: { type: 'integer' },
+              head: {
+                type: 'string',
+                description: 'hash of the newest verified entry (keep it elsewhere to detect truncation)',
+              },
+              broken: {
+                type: 'object',
+                properties: { seq: { type: 'integer' }, reason: { type: 'string' } },
+              },
+            },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async () => verifyAudit(db),
+  );
+
+  app.post(
+    '/admission/validate',
+    {
+      schema: {
+        summary: 'Kubernetes ValidatingAdmissionWebhook (admission.k8s.io/v1 AdmissionReview in and out)',
+        tags: ['gate'],
+        security: [{ bearer: [] }],
+        body: { type: 'object', additionalProperties: true },
+        response: { 200: { type: 'object', additionalProperties: true }, ...authErrors },
+      },
+    },
+    async (req) => {
+      const p = await principalOf(db, req);
+      if (!p && !s.admissionAnonymous)
+        throw new HttpError(
+          401,
+          'unauthorized',
+          'a token with the admission permission is required (Authorization: Bearer …)',
+        );
+      if (p && !p.permissions.includes('admission'))
+        throw new HttpError(
+          403,
+          'forbidden',
+          `a token of role ${p.role} may not ask for admission decisions`,
+        );
+      // Anonymous callers get decisions, but may not write deployments or queue scans into the store.
+      return s.admission.review(req.body, !!p);
+    },
+  );
+}

@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { imagesOf, podSpecOf } from '../src/gate/admission.js';
+import { appendAudit, inTransaction, verifyAudit } from '../src/gate/audit.js';
+import { checkPayload, simpleSigningPayload, trustedKey } from '../src/gate/cosign.js';
+import {
+  activeExceptions,
+  applyExceptions,
+  createException,
+  expiringExceptions,
+  signOffException,
+} from '../src/gate/exceptions.js';
+import { environmentOfNamespace, gateOf, type Principal } from '../src/gate/settings.js';
+import { globMatch, provenanceProblem } from '../src/gate/trust.js';
+import { alertExpiringExceptions } from '../src/gate/watch.js';
+import type { Finding } from '../src/scan/model.js';
+import { addChannel } from '../src/store/alerts.js';
+import { openDb, type Db } from '../src/store/db.js';
+import { SecretBox } from '../src/store/secret-box.js';
+
+const who = (name: string, role: string, environments: string[] | null = null): Principal => ({
+  id: name.length,
+  name,
+  role,
+  scopes: null,
+  userId: null,
+  createdAt: '',
+  expiresAt: null,
+  revokedAt: null,
+  lastUsedAt: null,
+  environments,
+  permissions:
+    role === 'approver'
+      ? ['read', 'report', 'approve']
+      : role === 'developer'
+        ? ['read', 'report']
+        : ['read'],
+});
+
+const ADMIN_URL = process.env.CUSTOMS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+async function pgAdmin(q: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    await c.query(q);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+for (const engine of ['sqlite', 'postgres'] as const) {
+  const dbName = `customs_gate_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const pgReady = engine === 'postgres' ? await pgAdmin(`create database ${dbName}`) : true;
+  const skip = !pgReady && !process.env.CI ? 'no PostgreSQL at 127.0.0.1:5432' : false;
+
+  describe(`the gate's store (${engine})`, { skip }, () => {
+    let tmp: string;
+    let db: Db;
+    before(async () => {
+      tmp = mkdtempSync(join(tmpdir(), 'customs-gate-unit-'));
+      db = await openDb({
+        database: engine === 'postgres' ? ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`) : join(tmp, 's.sqlite'),
+      });
+    });
+    after(async () => {
+      await db?.close();
+      if (engine === 'postgres') await pgAdmin(`drop database if exists ${dbName}`);
+      rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it('the audit chain verifies, and an edit, a deletion or an insertion breaks it where it happened', async () => {
+      // Concurrent writers take turns: the chain does not fork.
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          inTransaction(db, (trx) =>
+            appendAudit(trx, { actor: `user:u${i}`, action: 'test.write', subject: `s${i}`, details: { i } }),
+          ),
+        ),
+      );
+      let v = await verifyAudit(db);
+      assert.deepEqual([v.ok, v.entries], [true, 20]);
+      await db.k.updateTable('audit_log').set({ details: '{"i":99}' }).where('seq', '=', 7).execute();
+      v = await verifyAudit(db);
+      assert.deepEqual(v.broken, { seq: 7, reason: 'its content does not match its hash (edited)' });
+      await db.k.deleteFrom('audit_log').where('seq', '=', 7).execute();
+      v = await verifyAudit(db);
+      assert.deepEqual(v.broken, { seq: 8, reason: 'entry 7 is missing' });
+      // A forged entry 7 with a correct-looking hash of its own still does not link to entry 8.
+      const six = await db.k
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('seq', '=', 6)
+        .executeTakeFirstOrThrow();
+      await db.k
+        .insertInto('audit_log')
+        .values({ ...six, seq: 7, prev_hash: six.hash, hash: 'f'.repeat(64) })
+        .execute();
+      v = await verifyAudit(db);
+      assert.equal(v.ok, false);
+      assert.equal(v.broken?.seq, 7);
+    });
+
+    it('exceptions apply until they expire, need sign-off where asked, and warn once before expiry', async () => {
+      const t0 = new Date('2027-01-10T00:00:00Z');
+      const dev = who('dev', 'developer');
+      await assert.rejects(
+        createException(db, dev, { vulnerability: 'CVE-1', reason: 'r', expiresAt: '2027-01-01' }, t0),
+        /in the past/,
+      );
+      await assert.rejects(
+        createException(
+          db,
+          dev,
+          { rule: 'x', vulnerability: 'CVE-1', reason: 'r', expiresAt: '2027-02-01' },
+          t0,
+        ),
+        /not both/,
+      );
+      const e = await createException(
+        db,
+        dev,
+        {
+          vulnerability: 'CVE-2019-14697',
+          package: 'musl',
+          environments: ['production'],
+          reason: 'probe only',
+          expiresAt: '2027-01-20T00:00:00Z',
+        },
+        t0,
+      );
+      assert.equal(e.state, 'pending');
+      await assert.rejects(
+        signOffException(db, who('stg', 'approver', ['staging']), e.id, t0),
+        /approver for production/,
+      );
+      const ok = await signOffException(db, who('prod', 'approver', ['production']), e.id, t0);
+      assert.equal(ok.state, 'active');
+      const img = { repository: 'r.example/app', digest: `sha256:${'a'.repeat(64)}` };
+      const finding = {
+        id: 'CVE-2019-14697',
+        aliases: [],
+        package: { name: 'musl', version: '1.1.18-r3', type: 'apk', purl: 'pkg:apk/alpine/musl@1.1.18-r3' },
+      } as unknown as Finding;
+      const at = (iso: string) => new Date(iso);
+      assert.equal((await activeExceptions(db, img, 'production', at('2027-01-15T00:00:00Z'))).length, 1);
+      assert.equal((await activeExceptions(db, img, 'staging', at('2027-01-15T00:00:00Z'))).length, 0);
+      const applied = applyExceptions(
+        [finding],
+        await activeExceptions(db, img, 'production', at('2027-01-15T00:00:00Z')),
+      );
+      assert.equal(applied.suppressed[0].suppression.by, 'exception');
+      assert.equal((await activeExceptions(db, img, 'production', at('2027-01-20T00:00:01Z'))).length, 0);
+
+      // Seven days before expiry (production's default warning), one notice per channel, once.
+      const box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
+      await addChannel(db, box, { type: 'webhook', target: 'http://127.0.0.1:9/hook' });
+      assert.equal((await expiringExceptions(db, at('2027-01-12T00:00:00Z'))).length, 0);
+      assert.equal(await alertExpiringExceptions(db, at('2027-01-13T00:00:01Z')), 1);
+      assert.equal(await alertExpiringExceptions(db, at('2027-01-14T00:00:00Z')), 0);
+      const alert = await db.k
+        .selectFrom('alerts')
+        .selectAll()
+        .where('kind', '=', 'exception-expiry')
+        .executeTakeFirstOrThrow();
+      assert.match(alert.summary ?? '', /CVE-2019-14697 in musl .* \(in 7 days\) in production: probe only/);
+    });
+  });
+}
+
+describe('cosign payloads', () => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+  const payload = simpleSigningPayload('r.example/app', digest);
+  for (const kind of ['ec', 'ed25519'] as const) {
+    it(`${kind}: a signature by a trusted key of this digest verifies, nothing else does`, () => {
+      const k =
+        kind === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+      const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const keys = [trustedKey(k.publicKey.export({ type: 'spki', format: 'pem' }).toString())];
+      const sig = sign(kind === 'ec' ? 'sha256' : null, payload, k.privateKey).toString('base64');
+      assert.equal(checkPayload(payload, sig, digest, keys).verified, true);
+      assert.match(
+        checkPayload(payload, sig, `sha256:${'c'.repeat(64)}`, keys).problem ?? '',
+        /not this image/,
+      );
+      const altered = Buffer.from(payload.toString().replace('r.example', 'evil.example'));
+      assert.equal(checkPayload(altered, sig, digest, keys).verified, false);
+      const bySomeoneElse = sign('sha256', payload, other.privateKey).toString('base64');
+      assert.match(checkPayload(payload, bySomeoneElse, digest, keys).problem ?? '', /no trusted key/);
+      assert.match(checkPayload(payload, undefined, digest, keys).problem ?? '', /no signature/);
+    });
+  }
+  it('refuses keys cosign does not use', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    assert.throws(
+      () => trustedKey(rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString()),
+      /unsupported key type rsa/,
+    );
+    assert.throws(() => trustedKey('nonsense'), /not a PEM public key/);
+  });
+});
+
+describe('admission objects and trust rules', () => {
+  it('finds every image of every workload kind, init and ephemeral containers included', () => {
+    const spec = {
+      initContainers: [{ image: 'a' }],
+      containers: [{ image: 'b' }, { image: 'a' }],
+      ephemeralContainers: [{ image: 'c' }],
+    };
+    assert.deepEqual(imagesOf(podSpecOf('Pod', { spec })!), ['a', 'b', 'c']);
+    for (const k of ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'])
+      assert.deepEqual(imagesOf(podSpecOf(k, { spec: { template: { spec } } })!), ['a', 'b', 'c'], k);
+    assert.deepEqual(
+      imagesOf(podSpecOf('CronJob', { spec: { jobTemplate: { spec: { template: { spec } } } } })!),
+      ['a', 'b', 'c'],
+    );
+    assert.equal(podSpecOf('ConfigMap', {}), undefined);
+  });
+  it('maps namespaces: configured lists first, then the same name', () => {
+    const gates = new Map([
+      ['production', { ...gateOf('production', null), namespaces: ['shop'] }],
+      ['staging', gateOf('staging', null)],
+    ]);
+    assert.equal(environmentOfNamespace(gates, 'shop'), 'production');
+    assert.equal(environmentOfNamespace(gates, 'staging'), 'staging');
+    assert.equal(environmentOfNamespace(gates, 'kube-system'), undefined);
+  });
+  it('checks provenance against builder and source patterns', () => {
+    assert.ok(
+      globMatch(
+        'https://github.com/org/*',
+        'https://github.com/org/app/.github/workflows/build.yml@refs/heads/main',
+      ),
+    );
+    assert.ok(!globMatch('https://github.com/org/*', 'https://github.com/evil/org/app'));
+    const rules = { builders: ['https://github.com/actions/runner*'], sources: ['https://github.com/org/*'] };
+    assert.equal(
+      provenanceProblem(
+        [{ builder: 'https://github.com/actions/runner/v2', sourceRepo: 'https://github.com/org/app' }],
+        rules,
+      ),
+      undefined,
+    );
+    assert.match(
+      provenanceProblem(
+        [{ builder: 'https://evil/builder', sourceRepo: 'https://github.com/org/app' }],
+        rules,
+      ) ?? '',
+      /not trusted/,
+    );
+    assert.match(provenanceProblem([], rules) ?? '', /no SLSA provenance/);
+    assert.equal(provenanceProblem([], { builders: [], sources: [] }), undefined);
+  });
+});
