@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { ROOT } from './helpers/paths.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +20,11 @@ import {
 import { environmentOfNamespace, gateOf, type Principal } from '../src/gate/settings.js';
 import { globMatch, provenanceProblem } from '../src/gate/trust.js';
 import { alertExpiringExceptions } from '../src/gate/watch.js';
-import type { Finding } from '../src/scan/model.js';
+import type { Finding, ScanResult } from '../src/scan/model.js';
+import { decideApproval } from '../src/gate/approvals.js';
+import { evaluate } from '../src/gate/evaluate.js';
+import type { Policy } from '../src/policy/policy.js';
+import { recordImage, saveScan } from '../src/store/images.js';
 import { addChannel } from '../src/store/alerts.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { SecretBox } from '../src/store/secret-box.js';
@@ -106,6 +112,74 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       v = await verifyAudit(db);
       assert.equal(v.ok, false);
       assert.equal(v.broken?.seq, 7);
+    });
+
+    it('an approval holds for the failures its approver saw, and is suspended by new ones', async () => {
+      const digest = `sha256:${'d'.repeat(64)}`;
+      await recordImage(db, { registry: 'r.example', repository: 'app', digest });
+      const finding = (id: string) =>
+        ({
+          id,
+          aliases: [],
+          package: { name: 'openssl', version: '1.0', type: 'apk', purl: 'pkg:apk/alpine/openssl@1.0' },
+          status: 'fixed',
+          fixedVersion: '1.1',
+          severity: { level: 'HIGH' },
+          risk: { score: 1, factors: [] },
+        }) as unknown as Finding;
+      const scan = (version: string, ids: string[]) =>
+        saveScan(db, {
+          digest,
+          dbVersion: version,
+          source: 'test',
+          durationMs: 1,
+          result: {
+            image: { name: 'app', attestations: [] },
+            findings: ids.map(finding),
+            suppressed: [],
+            summary: {
+              total: ids.length,
+              bySeverity: { CRITICAL: 0, HIGH: ids.length, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
+              fixable: ids.length,
+              kev: 0,
+              grade: 'D',
+              gradeReason: '',
+            },
+          } as unknown as ScanResult,
+        });
+      const policy: Policy = {
+        environments: {
+          production: { rules: [{ id: 'no-high', check: 'vulnerabilities', severity: 'HIGH', with: {} }] },
+        },
+      };
+      await scan('v1', ['CVE-2024-0001']);
+      assert.equal((await evaluate(db, digest, 'production', { policy })).status, 'policy-failed');
+      const a = await decideApproval(
+        db,
+        who('lead', 'approver'),
+        digest,
+        'production',
+        'approve',
+        'accepted risk',
+        {
+          policy,
+        },
+      );
+      assert.deepEqual(a.acceptedFailures, ['no-high: CVE-2024-0001 (high) in openssl 1.0, fixed in 1.1']);
+      assert.equal((await evaluate(db, digest, 'production', { policy })).status, 'approved');
+      // A rescan with a newer database finds one more: the approval no longer covers the image.
+      await scan('v2', ['CVE-2024-0001', 'CVE-2024-0002']);
+      const d = await evaluate(db, digest, 'production', { policy });
+      assert.equal(d.status, 'suspended');
+      assert.equal(d.allowed, false);
+      assert.ok(d.reasons.some((r) => r.includes('CVE-2024-0002')));
+      await db.k
+        .updateTable('environments')
+        .set({ gate: JSON.stringify({ keepApprovalOnPolicyFailure: true }) })
+        .where('name', '=', 'production')
+        .execute();
+      assert.equal((await evaluate(db, digest, 'production', { policy })).status, 'approved');
+      await db.k.updateTable('environments').set({ gate: null }).where('name', '=', 'production').execute();
     });
 
     it('exceptions apply until they expire, need sign-off where asked, and warn once before expiry', async () => {
@@ -222,6 +296,35 @@ describe('admission objects and trust rules', () => {
       ['a', 'b', 'c'],
     );
     assert.equal(podSpecOf('ConfigMap', {}), undefined);
+  });
+  it('the shipped webhook configuration sends exactly the kinds the webhook reads', () => {
+    const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/admission/webhook.yaml'), 'utf8')).map(
+      (d) => d.toJSON(),
+    );
+    const hook = docs.find((d) => d.kind === 'ValidatingWebhookConfiguration').webhooks[0];
+    assert.equal(hook.clientConfig.service.path, '/admission/validate');
+    assert.deepEqual(hook.admissionReviewVersions, ['v1']);
+    const resources = hook.rules.flatMap((r: { resources: string[] }) => r.resources);
+    const kinds: Record<string, string> = {
+      pods: 'Pod',
+      replicationcontrollers: 'ReplicationController',
+      deployments: 'Deployment',
+      statefulsets: 'StatefulSet',
+      daemonsets: 'DaemonSet',
+      replicasets: 'ReplicaSet',
+      jobs: 'Job',
+      cronjobs: 'CronJob',
+    };
+    const spec = { containers: [{ image: 'x' }] };
+    const any = { spec: { ...spec, template: { spec }, jobTemplate: { spec: { template: { spec } } } } };
+    for (const [resource, kind] of Object.entries(kinds)) {
+      assert.ok(resources.includes(resource), resource);
+      assert.deepEqual(imagesOf(podSpecOf(kind, any) ?? {}), ['x'], kind);
+    }
+    const app = parseAllDocuments(readFileSync(join(ROOT, 'deploy/admission/customs.yaml'), 'utf8'))
+      .map((d) => d.toJSON())
+      .find((d) => d.kind === 'Deployment');
+    assert.ok(app.spec.template.spec.containers[0].args.includes('--tls-cert=/etc/customs/tls/tls.crt'));
   });
   it('maps namespaces: configured lists first, then the same name', () => {
     const gates = new Map([

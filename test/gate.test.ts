@@ -1,11 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import YAML from 'yaml';
@@ -15,7 +16,7 @@ import { shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, customsAsync, has } from './helpers/run.js';
 import { schemaErrors2020 } from './helpers/schemas.js';
-import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 
 // The production gate end to end: images pushed by skopeo to Debian's docker-registry and scanned on
 // push; approvals by role through the API and the built CLI; cosign signatures made by the test;
@@ -398,6 +399,15 @@ describe(
       let res = await admit(review('Pod', 'production', pod('web', [clean()])));
       assert.equal(res.allowed, false);
       assert.match(res.status.message, /not trusted: its signature has not been checked yet/);
+      // Admission never waits for the registry: it checks in the background; the next request knows.
+      await waitFor(
+        async () =>
+          /not trusted: unsigned/.test(
+            (await admit(review('Pod', 'production', pod('web', [clean()])))).status?.message ?? '',
+          ),
+        10_000,
+        'the background signature check',
+      );
       const verify = async (d: string) =>
         (await api.dev.post(`/api/v1/images/${d}/verify`, { environment: 'production' })).body;
       assert.match((await verify(digest.clean)).reason, /^unsigned/);
@@ -431,6 +441,43 @@ describe(
       assert.match(cli.stdout, /trusted — signed by trusted key/);
       res = await admit(review('Pod', 'production', pod('web', [clean()])));
       assert.equal(res.allowed, true, JSON.stringify(res));
+
+      // The same check as a policy rule of `customs policy check` (keys named by the policy file).
+      const policyFile = join(tmp, 'signed-policy.yaml');
+      writeFileSync(
+        policyFile,
+        YAML.stringify({
+          environments: {
+            production: {
+              rules: [
+                { id: 'signed', check: 'signed-by', severity: 'CRITICAL', with: { keys: ['cosign.pub'] } },
+              ],
+            },
+          },
+        }),
+      );
+      const check = (ref: string) =>
+        customsAsync(
+          [
+            'policy',
+            'check',
+            `registry:${ref}`,
+            '--policy',
+            policyFile,
+            '--env',
+            'production',
+            '--insecure',
+            '-f',
+            'json',
+            '-q',
+          ],
+          { env: { CUSTOMS_DB: join(tmp, 'vuln.db') } },
+        );
+      cli = await check(clean());
+      assert.equal(cli.status, 0, cli.stdout + cli.stderr);
+      cli = await check(musl());
+      assert.equal(cli.status, 1, cli.stdout + cli.stderr);
+      assert.match(JSON.parse(cli.stdout).rules[0].offending[0], /not this image/);
 
       // Ed25519 keys work too (cosign's tag scheme, replacing the copied signature).
       await cosignSign(reg.host, 'team/musl', digest.musl, ed.privateKey);
@@ -579,6 +626,88 @@ describe(
       assert.equal(v.ok, false);
       assert.equal(v.broken.seq, approval.seq);
       assert.match(v.broken.reason, /edited/);
+    });
+  },
+);
+
+describe(
+  'the admission webhook over TLS, as the Kubernetes API server calls it',
+  { skip: has('openssl') ? false : 'openssl is needed', timeout: 60_000 },
+  () => {
+    it('serves HTTPS with --tls-cert/--tls-key and answers an AdmissionReview', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'customs-tls-'));
+      let proc: CustomsProcess | undefined;
+      try {
+        const cert = join(dir, 'tls.crt');
+        const key = join(dir, 'tls.key');
+        execFileSync('openssl', [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=customs.customs.svc',
+          '-addext',
+          'subjectAltName=DNS:customs.customs.svc,IP:127.0.0.1',
+        ]);
+        const data = join(dir, 'data');
+        const token = makeToken(['--data', data], 'webhook', ['--name', 'kube-apiserver']);
+        const port = await freePort();
+        proc = new CustomsProcess([
+          'server',
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--data',
+          data,
+          '--workers',
+          '0',
+          '--tls-cert',
+          cert,
+          '--tls-key',
+          key,
+        ]);
+        proc.start();
+        await proc.waitForLog(/customs server ready/);
+        const body = JSON.stringify(
+          review('Pod', 'kube-system', pod('dns', ['registry.k8s.io/coredns/coredns:v1.11.1'])),
+        );
+        const answer = await new Promise<any>((resolve, reject) => {
+          const req = httpsRequest(
+            {
+              host: '127.0.0.1',
+              port,
+              path: '/admission/validate',
+              method: 'POST',
+              ca: readFileSync(cert),
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+            },
+            (res) => {
+              let raw = '';
+              res.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+              res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(raw) }));
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        });
+        assert.equal(answer.status, 200);
+        assert.equal(answer.body.response.allowed, true);
+        assert.match(answer.body.response.warnings[0], /maps to no environment/);
+        // Plain HTTP is not served on that port.
+        await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+      } finally {
+        await proc?.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   },
 );

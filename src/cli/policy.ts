@@ -14,6 +14,12 @@ import {
   type ScanContextFlags,
 } from './remote-options.js';
 import { writeOutput } from './output.js';
+import { readFileSync } from 'node:fs';
+import type { ImageMetadata } from '../image/model.js';
+import { dirname, resolve } from 'node:path';
+import { trustedKey, verifyImageSignatures } from '../gate/cosign.js';
+import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
+import { parseReference } from '../image/registry/reference.js';
 
 interface PolicyOptions extends RemoteFlags, ScanContextFlags {
   env: string;
@@ -57,11 +63,16 @@ export function registerPolicy(program: Command): void {
           `the policy (${name}) has no environment "${opts.env}"; it has ${Object.keys(p.environments).join(', ')}`,
         );
       const exitCode = Number(opts.exitCode);
+      const ctx = await scanContext(opts);
       const scan = await scanImage(target, {
-        ...(await scanContext(opts)),
+        ...ctx,
         scanners: new Set(['vuln', 'secret', 'config'] as const),
       });
       const result = applyExceptions(scan, opts);
+      const keys = p.environments[opts.env].rules
+        .filter((r) => r.check === 'signed-by')
+        .flatMap((r) => (Array.isArray(r.with?.keys) ? (r.with.keys as unknown[]).map(String) : []));
+      if (keys.length) result.signature = await signatureOf(result.image, keys, ctx.registry ?? {}, name);
       if (!opts.quiet)
         for (const w of result.warnings.filter((w) => /expired|exception/i.test(w)))
           process.stderr.write(`customs: warning: ${w}\n`);
@@ -85,4 +96,42 @@ export function registerPolicy(program: Command): void {
     .action((opts: { policy?: string }) => {
       process.stdout.write(YAML.stringify(resolvePolicy(opts.policy).policy));
     });
+}
+
+/**
+ * A signed-by rule's keys (inline PEM, or files relative to the policy file) checked against the
+ * image's cosign signatures in its registry. Only a registry image has signatures to check.
+ */
+async function signatureOf(
+  image: ImageMetadata,
+  keys: string[],
+  registry: RegistryOptions,
+  policyFile: string,
+): Promise<{ trusted: boolean; reason: string } | undefined> {
+  // Files, folders and engines have no registry holding signatures: the rule then fails as unchecked.
+  if (image.kind !== 'registry' || !image.manifestDigest) return undefined;
+  const ref = parseReference(image.target.replace(/^(registry:|docker:\/\/)/, ''));
+  const trusted = keys.map((k) => {
+    if (k.includes('-----BEGIN')) return trustedKey(k, 'signed-by key');
+    const file = resolve(policyFile === 'built-in' ? '.' : dirname(policyFile), k);
+    try {
+      return trustedKey(readFileSync(file, 'utf8'), file);
+    } catch (err) {
+      if (err instanceof CustomsError) throw err;
+      throw new CustomsError(`cannot read the signed-by key: ${(err as NodeJS.ErrnoException).code}`, file);
+    }
+  });
+  const client = new RegistryClient(ref.domain, registry);
+  try {
+    // The manifest that was scanned (a platform's, for an index) and the index itself may be signed.
+    let check = await verifyImageSignatures(client, ref.repository, image.manifestDigest, trusted);
+    if (!check.trusted) {
+      const top = ref.digest ?? (await client.manifest(ref.repository, ref.tag ?? 'latest')).digest;
+      if (top !== image.manifestDigest)
+        check = await verifyImageSignatures(client, ref.repository, top, trusted);
+    }
+    return { trusted: check.trusted, reason: check.reason };
+  } finally {
+    await client.close();
+  }
 }

@@ -58,6 +58,11 @@ export function registerServer(program: Command): void {
       'answer admission requests without a token (decisions only, nothing recorded)',
     )
     .option('--gate-interval <seconds>', 'how often exceptions about to expire are looked for (default 300)')
+    .option(
+      '--tls-cert <file>',
+      'serve HTTPS with this PEM certificate (chain); the admission webhook needs it',
+    )
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');

@@ -8,6 +8,7 @@ import { recordImage } from '../store/images.js';
 import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { evaluate, type Decision } from './evaluate.js';
+import { checkTrust } from './trust.js';
 import { allGates, environmentOfNamespace, type GateSettings } from './settings.js';
 
 /**
@@ -159,8 +160,32 @@ export class Admission {
     if (!d) {
       d = await evaluate(this.o.db, digest, environment, { policy: this.o.policy, repository });
       this.decisions.set(key, d);
+      if (d.trust && !d.trust.checked) this.checkLater(digest, environment);
     }
     return d;
+  }
+
+  private checking = new Set<string>();
+
+  /**
+   * A signature never checked is checked in the background (a registry round trip does not belong
+   * on the request path); the next request sees the verdict.
+   */
+  private checkLater(digest: string, environment: string): void {
+    const key = `${environment}|${digest}`;
+    if (this.checking.has(key)) return;
+    this.checking.add(key);
+    void (async () => {
+      try {
+        const gate = (await this.allGates()).get(environment);
+        if (gate) await checkTrust(this.o.db, this.o.box, digest, gate.trust);
+      } catch {
+        /* kept unchecked: the next request tries again */
+      } finally {
+        this.checking.delete(key);
+        this.invalidate();
+      }
+    })();
   }
 
   /** A tag's digest through the configured registry (cached), or why it cannot be resolved. */

@@ -37,7 +37,7 @@ export interface Decision {
     waivedRules: string[];
   } | null;
   approval: ApprovalRecord | null;
-  trust: { required: boolean; trusted: boolean; reason: string } | null;
+  trust: { required: boolean; trusted: boolean; checked: boolean; reason: string } | null;
   scan: { grade: string; risk: number; dbVersion: string; scannedAt: string } | null;
   suppressed: number;
   evaluatedAt: string;
@@ -173,10 +173,14 @@ export async function policyState(
   const repository = o.repository ?? (await repositoryOf(db, digest));
   const exceptions = await activeExceptions(db, { repository, digest }, environment, o.at);
   const { kept, suppressed } = applyExceptions(latest.result.findings, exceptions);
+  // A signed-by rule reads the verdict on the environment's own trust keys.
+  const gate = await gateSettings(db, environment);
+  const trust = gate?.trust.keys.length ? await trustResult(db, digest, gate.trust) : undefined;
   const result: ScanResult = {
     ...latest.result,
     findings: kept,
     suppressed: [...(latest.result.suppressed ?? []), ...suppressed],
+    signature: trust ? { trusted: trust.trusted, reason: trust.reason } : undefined,
   };
   const waived = new Set(exceptions.filter((e) => e.rule).map((e) => e.rule!));
   const failures: string[] = [];
@@ -226,8 +230,13 @@ async function decide(
   const trust = gate.requireSignature
     ? await trustResult(db, digest, gate.trust).then((t) =>
         t
-          ? { required: true, trusted: t.trusted, reason: t.reason }
-          : { required: true, trusted: false, reason: 'its signature has not been checked yet' },
+          ? { required: true, trusted: t.trusted, checked: true, reason: t.reason }
+          : {
+              required: true,
+              trusted: false,
+              checked: false,
+              reason: 'its signature has not been checked yet',
+            },
       )
     : null;
   const base = {

@@ -1,5 +1,5 @@
 import { RegistryClient } from '../image/registry/client.js';
-import type { Provenance } from '../image/attestations.js';
+import { provenanceProblem } from '../policy/provenance.js';
 import type { Db } from '../store/db.js';
 import { now } from '../store/db.js';
 import { registryOptions } from '../store/registries.js';
@@ -8,33 +8,7 @@ import { trustedKey, verifyImageSignatures, type SignatureCheck } from './cosign
 import { latestResult, trustRulesId } from './evaluate.js';
 import type { TrustRules } from './settings.js';
 
-/** `*` matches any run of characters; everything else literally. */
-export function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return re.test(value);
-}
-
-/** SLSA provenance against builder and source rules: undefined when it passes, else why not. */
-export function provenanceProblem(
-  list: Provenance[],
-  rules: Pick<TrustRules, 'builders' | 'sources'>,
-): string | undefined {
-  if (!rules.builders.length && !rules.sources.length) return undefined;
-  if (!list.length) return 'no SLSA provenance attestation';
-  const fits = list.find(
-    (p) =>
-      (!rules.builders.length || (p.builder && rules.builders.some((b) => globMatch(b, p.builder!)))) &&
-      (!rules.sources.length || (p.sourceRepo && rules.sources.some((s) => globMatch(s, p.sourceRepo!)))),
-  );
-  if (fits) return undefined;
-  const p = list[0];
-  return `provenance from builder ${p.builder ?? 'unknown'} and source ${p.sourceRepo ?? 'unknown'} is not trusted here`;
-}
+export { globMatch, provenanceProblem } from '../policy/provenance.js';
 
 export interface TrustVerdict {
   trusted: boolean;

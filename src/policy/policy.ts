@@ -4,6 +4,7 @@ import { CustomsError } from '../errors.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
 import type { ScanResult } from '../scan/model.js';
 import { releasesBehind } from '../distro/eol.js';
+import { provenanceProblem } from './provenance.js';
 import { readUserFile } from '../user-file.js';
 
 /**
@@ -45,6 +46,28 @@ const num = (v: unknown, fallback: number): number => (typeof v === 'number' ? v
 
 /** Every check a rule can name; adding one is one entry. undefined from run(): not applicable. */
 export const CHECKS: Record<string, Check> = {
+  'signed-by': {
+    description: () => 'signed by a trusted key (cosign)',
+    run: (r) =>
+      !r.signature
+        ? ['no signature was checked: the image is not from a registry, or no trusted key was given']
+        : r.signature.trusted
+          ? []
+          : [r.signature.reason],
+  },
+  'provenance-from': {
+    description: (w) =>
+      `SLSA provenance from ${[...list(w.builders, []), ...list(w.sources, [])].join(', ') || 'any builder'}`,
+    run: (r, w) => {
+      const found = (r.image.attestations ?? []).filter((a) => a.provenance).map((a) => a.provenance!);
+      const rules = { builders: list(w.builders, []), sources: list(w.sources, []) };
+      // With no patterns, any provenance will do; with patterns, one must fit them.
+      if (!rules.builders.length && !rules.sources.length)
+        return found.length ? [] : ['no SLSA provenance attestation'];
+      const problem = provenanceProblem(found, rules);
+      return problem ? [problem] : [];
+    },
+  },
   vulnerabilities: {
     description: (w) =>
       `no ${w.fixable === false ? '' : 'fixable '}${list(w.severities, ['CRITICAL', 'HIGH']).join('/').toLowerCase()} vulnerabilities`,

@@ -100,6 +100,8 @@ export interface ScanResult {
   secrets?: SecretFinding[];
   /** Image configuration checks (`--scanners config`). */
   misconfigurations?: ConfigFinding[];
+  /** Whether a trusted key signed the image (when checked: `policy check` with a signed-by rule, the server). */
+  signature?: { trusted: boolean; reason: string };
   warnings: string[];
 }
 

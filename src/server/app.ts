@@ -31,11 +31,14 @@ export interface AppDeps {
   policy?: Policy;
   /** Answer admission requests that carry no token (decisions only). */
   admissionAnonymous?: boolean;
+  /** Serve HTTPS (PEM certificate chain and key): the Kubernetes API server calls webhooks over TLS only. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 /** The HTTP side of `customs server`: routes validate and call services; the store does the rest. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
     logger: { level: deps.logLevel ?? 'info', redact: ['req.headers.authorization'] },
     bodyLimit: 1024 * 1024,
     // Query strings like ?kev=true become booleans; unknown query keys are refused, not dropped.

@@ -54,6 +54,9 @@ export interface ServerConfig {
   admissionAnonymous?: string;
   /** Seconds between checks for exceptions about to expire. */
   gateInterval: number;
+  /** PEM files: serve HTTPS (what the Kubernetes API server needs to call the admission webhook). */
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -78,6 +81,8 @@ const ENV: Record<keyof ServerConfig, string> = {
   policy: 'CUSTOMS_POLICY',
   admissionAnonymous: 'CUSTOMS_ADMISSION_ANONYMOUS',
   gateInterval: 'CUSTOMS_GATE_INTERVAL',
+  tlsCert: 'CUSTOMS_TLS_CERT',
+  tlsKey: 'CUSTOMS_TLS_KEY',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -121,6 +126,8 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     policy: pick('policy'),
     admissionAnonymous: pick('admissionAnonymous'),
     gateInterval: num('gateInterval', 300, 1),
+    tlsCert: pick('tlsCert'),
+    tlsKey: pick('tlsKey'),
   };
 }
 
@@ -184,6 +191,22 @@ function onSignals(stop: () => Promise<void>): void {
     });
 }
 
+function tlsFiles(c: ServerConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (!c.tlsCert && !c.tlsKey) return undefined;
+  if (!c.tlsCert || !c.tlsKey) throw new CustomsError('--tls-cert and --tls-key go together');
+  const read = (f: string) => {
+    try {
+      return readFileSync(f);
+    } catch (err) {
+      throw new CustomsError(
+        `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        f,
+      );
+    }
+  };
+  return { cert: read(c.tlsCert), key: read(c.tlsKey) };
+}
+
 const yes = (v?: string) => ['1', 'true', 'yes'].includes((v ?? '').toLowerCase());
 
 const list = (v?: string) =>
@@ -212,6 +235,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     updater,
     policy: resolvePolicy(c.policy).policy,
     admissionAnonymous: yes(c.admissionAnonymous),
+    tls: tlsFiles(c),
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
@@ -219,7 +243,10 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const { host, port } = splitListen(c.listen);
   await app.listen({ host, port });
   const where = c.database ? redact(c.database) : join(c.data, 'customs.sqlite');
-  app.log.info({ store: where, workers: c.workers, vulndb: c.db }, 'customs server ready');
+  app.log.info(
+    { store: where, workers: c.workers, vulndb: c.db, scheme: c.tlsCert ? 'https' : 'http' },
+    'customs server ready',
+  );
   if (c.workers > 0) await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m));
   updater.start();
   const dispatcher = new AlertDispatcher({

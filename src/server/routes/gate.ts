@@ -91,7 +91,12 @@ const decisionRecord = {
     approval: { anyOf: [approvalRecord, { type: 'null' }] },
     trust: {
       type: ['object', 'null'],
-      properties: { required: { type: 'boolean' }, trusted: { type: 'boolean' }, reason: { type: 'string' } },
+      properties: {
+        required: { type: 'boolean' },
+        trusted: { type: 'boolean' },
+        checked: { type: 'boolean' },
+        reason: { type: 'string' },
+      },
     },
     scan: {
       type: ['object', 'null'],
