@@ -10,6 +10,9 @@ import pg from 'pg';
 import { imagesOf, podSpecOf } from '../src/gate/admission.js';
 import { appendAudit, inTransaction, verifyAudit } from '../src/gate/audit.js';
 import { checkPayload, simpleSigningPayload, trustedKey } from '../src/gate/cosign.js';
+import { keylessVerifier, verifyBundle } from '../src/gate/sigstore.js';
+import { TestSigstore } from './helpers/sigstore.js';
+import { has } from './helpers/run.js';
 import {
   activeExceptions,
   applyExceptions,
@@ -280,6 +283,58 @@ describe('cosign payloads', () => {
     assert.throws(() => trustedKey('nonsense'), /not a PEM public key/);
   });
 });
+
+describe(
+  'Sigstore bundles (keyless), against a private Sigstore made here',
+  { skip: has('openssl') ? false : 'openssl is needed' },
+  () => {
+    const WORKFLOW = 'https://github.com/org/app/.github/workflows/release.yml@refs/heads/main';
+    const ACTIONS = 'https://token.actions.githubusercontent.com';
+    const digest = `sha256:${'e'.repeat(64)}`;
+    let dir: string;
+    let store: TestSigstore;
+    let v: ReturnType<typeof keylessVerifier>;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'customs-sigstore-'));
+      store = new TestSigstore(dir);
+      v = keylessVerifier(store.trustedRoot(), [{ subject: 'https://github.com/org/*', issuer: ACTIONS }]);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const bundle = (d: string, who = WORKFLOW, o = {}, by = store) =>
+      JSON.parse(by.bundle(d, who, ACTIONS, o).toString());
+
+    it('verifies a bundle by an allowed identity about this digest', () => {
+      const r = verifyBundle(bundle(digest), digest, v);
+      assert.equal(r.verified, true, r.problem);
+      assert.equal(r.subject, WORKFLOW);
+      assert.equal(r.issuer, ACTIONS);
+    });
+    it('refuses another identity, another image, an altered payload and a foreign CA', () => {
+      assert.match(
+        verifyBundle(
+          bundle(digest, 'https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main'),
+          digest,
+          v,
+        ).problem ?? '',
+        /not an allowed identity/,
+      );
+      assert.match(
+        verifyBundle(bundle(`sha256:${'f'.repeat(64)}`), digest, v).problem ?? '',
+        /about another image/,
+      );
+      assert.match(
+        verifyBundle(bundle(digest, WORKFLOW, { tamper: true }), digest, v).problem ?? '',
+        /does not verify/,
+      );
+      const other = new TestSigstore(mkdtempSync(join(dir, 'other-')));
+      assert.match(
+        verifyBundle(bundle(digest, WORKFLOW, {}, other), digest, v).problem ?? '',
+        /does not verify/,
+      );
+      assert.throws(() => keylessVerifier('{"mediaType":"x"}', []), /names no certificate authority/);
+    });
+  },
+);
 
 describe('admission objects and trust rules', () => {
   it('finds every image of every workload kind, init and ephemeral containers included', () => {

@@ -10,7 +10,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import YAML from 'yaml';
-import { cosignSign } from './helpers/cosign.js';
+import { cosignSign, pushReferrer } from './helpers/cosign.js';
+import { TestSigstore } from './helpers/sigstore.js';
 import { makeTar, ociLayout } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
@@ -482,10 +483,54 @@ describe(
       // Ed25519 keys work too (cosign's tag scheme, replacing the copied signature).
       await cosignSign(reg.host, 'team/musl', digest.musl, ed.privateKey);
       assert.equal((await verify(digest.musl)).trusted, true);
+
+      // Keyless: a Sigstore bundle pushed as a referrer, checked against a trusted root and an identity.
+      const sigstore = new TestSigstore(mkdtempSync(join(tmp, 'sigstore-')));
+      const rootFile = join(tmp, 'trusted_root.json');
+      writeFileSync(rootFile, sigstore.trustedRoot());
+      const workflow = 'https://github.com/org/app/.github/workflows/release.yml@refs/heads/main';
+      const actions = 'https://token.actions.githubusercontent.com';
+      const bundleType = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+      await pushReferrer(quiet.host, 'org/unknown', digest.unknown, bundleType, {
+        mediaType: bundleType,
+        content: sigstore.bundle(digest.unknown, workflow, actions),
+      });
+      const keyless = (identity: string) =>
+        customsAsync([
+          'verify',
+          `${quiet.host}/org/unknown@${digest.unknown}`,
+          '--certificate-identity',
+          identity,
+          '--certificate-oidc-issuer',
+          actions,
+          '--trusted-root',
+          rootFile,
+          '--insecure',
+        ]);
+      cli = await keyless('https://github.com/org/*');
+      assert.equal(cli.status, 0, cli.stdout + cli.stderr);
+      assert.match(
+        cli.stdout,
+        new RegExp(`trusted — signed by identity ${workflow.replace(/[.?*]/g, '\\$&')}`),
+      );
+      cli = await keyless('https://github.com/other/*');
+      assert.equal(cli.status, 1, cli.stdout + cli.stderr);
+      assert.match(cli.stdout, /not an allowed identity/);
       assert.equal(
-        (await api.admin.put('/api/v1/environments/production/gate', { requireSignature: false })).status,
+        (
+          await api.admin.put('/api/v1/environments/production/gate', {
+            requireSignature: false,
+            trust: {
+              identities: [{ subject: 'https://github.com/org/*', issuer: actions }],
+              trustedRoot: sigstore.trustedRoot(),
+            },
+          })
+        ).status,
         200,
       );
+      v = await verify(digest.unknown);
+      assert.equal(v.trusted, true, v.reason);
+      assert.match(v.reason, /signed by identity https:\/\/github.com\/org\/app/);
     });
 
     it('exceptions: sign-off, suppression, the alert before expiry, expiry, export', async () => {

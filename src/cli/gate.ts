@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CustomsError } from '../errors.js';
 import { trustedKey, verifyImageSignatures } from '../gate/cosign.js';
+import { keylessVerifier, type KeylessVerifier } from '../gate/sigstore.js';
 import { RegistryClient } from '../image/registry/client.js';
 import { parseReference } from '../image/registry/reference.js';
 import { addRemoteOptions, remoteOptions, type RemoteFlags } from './remote-options.js';
@@ -55,32 +56,25 @@ export function registerGate(program: Command): void {
     program
       .command('verify')
       .description(
-        'check cosign signatures of an image in its registry; exit 0 when a trusted key signed it, 1 with the reason when not',
+        'check cosign signatures and Sigstore bundles of an image in its registry; exit 0 when a trusted key or identity signed it, 1 with the reason when not',
       )
       .argument('<image>', 'registry/repository@sha256:… or :tag')
       .option('--key <file>', 'a trusted public key (PEM, ECDSA P-256 or Ed25519); repeatable', collect, [])
+      .option('--certificate-identity <id>', 'keyless: the signer identity allowed (`*` patterns), e.g. a workflow URL')
+      .option('--certificate-oidc-issuer <url>', 'keyless: the OIDC issuer of that identity')
+      .option('--trusted-root <file>', "keyless: Sigstore's trusted_root.json (the public-good one, or your own)")
       .option('--format <format>', 'table or json', 'table'),
-  ).action(async (image: string, o: RemoteFlags & { key: string[]; format: string }) => {
-    if (!o.key.length)
-      throw new CustomsError('give at least one --key (keyless Sigstore verification is not supported yet)');
-    const keys = o.key.map((f) => {
-      let pem: string;
-      try {
-        pem = readFileSync(f, 'utf8');
-      } catch (err) {
-        throw new CustomsError(
-          `cannot read the key: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-          f,
-        );
-      }
-      return trustedKey(pem, f);
-    });
+  ).action(async (image: string, o: VerifyFlags) => {
+    const keys = o.key.map((f) => trustedKey(readText(f, 'the key'), f));
+    const keyless = keylessFlags(o);
+    if (!keys.length && !keyless)
+      throw new CustomsError('give --key, or --certificate-identity, --certificate-oidc-issuer and --trusted-root');
     const ref = parseReference(image);
     const { registry } = await remoteOptions(o);
     const client = new RegistryClient(ref.domain, registry);
     try {
       const digest = ref.digest ?? (await client.manifest(ref.repository, ref.tag ?? 'latest')).digest;
-      const check = await verifyImageSignatures(client, ref.repository, digest, keys);
+      const check = await verifyImageSignatures(client, ref.repository, digest, { keys, keyless });
       if (o.format === 'json')
         process.stdout.write(
           `${JSON.stringify({ image: `${ref.domain}/${ref.repository}@${digest}`, ...check }, null, 2)}\n`,
@@ -102,3 +96,32 @@ export function registerGate(program: Command): void {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+interface VerifyFlags extends RemoteFlags {
+  key: string[];
+  format: string;
+  certificateIdentity?: string;
+  certificateOidcIssuer?: string;
+  trustedRoot?: string;
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CustomsError(`cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
+  }
+}
+
+/** The keyless flags go together: an identity is meaningless without its issuer and a root to check against. */
+function keylessFlags(o: VerifyFlags): KeylessVerifier | undefined {
+  const given = [o.certificateIdentity, o.certificateOidcIssuer, o.trustedRoot].filter(Boolean).length;
+  if (!given) return undefined;
+  if (given < 3)
+    throw new CustomsError('keyless verification needs --certificate-identity, --certificate-oidc-issuer and --trusted-root');
+  return keylessVerifier(
+    readText(o.trustedRoot!, 'the trusted root'),
+    [{ subject: o.certificateIdentity!, issuer: o.certificateOidcIssuer! }],
+    o.trustedRoot,
+  );
+}

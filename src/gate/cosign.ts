@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { CustomsError } from '../errors.js';
 import type { RegistryClient } from '../image/registry/client.js';
+import { BUNDLE_ARTIFACT_TYPES, verifyBundle, type KeylessVerifier } from './sigstore.js';
 
 /**
  * cosign-compatible key-based signatures. cosign stores a signature as an OCI manifest whose layers
@@ -10,7 +11,8 @@ import type { RegistryClient } from '../image/registry/client.js';
  * 1.1) as a referrer whose artifactType is cosign's signature type. Verification is
  * ECDSA-P256/SHA-256 (cosign's default keys) or Ed25519 over the payload bytes, and the payload
  * must name the very digest asked about: a signature copied from another image does not count.
- * Written here because the sigstore libraries verify bundles, not this registry layout.
+ * Written here because the sigstore libraries verify bundles, not this registry layout; bundles
+ * found among the referrers are handed to them (sigstore.ts).
  */
 
 export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
@@ -18,6 +20,7 @@ export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const COSIGN_ARTIFACT = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 const MAX_PAYLOAD = 256 * 1024;
 const MAX_SIGNATURES = 32;
+const MAX_BUNDLE = 1024 * 1024;
 
 export interface TrustedKey {
   id: string;
@@ -53,6 +56,8 @@ export interface SignatureFinding {
   problem?: string;
   /** The repository the payload names (docker-reference). */
   reference?: string;
+  /** A keyless signer: certificate identity (issuer). */
+  identity?: string;
 }
 
 export interface SignatureCheck {
@@ -158,48 +163,68 @@ async function fromManifest(
   return out;
 }
 
-/** Every cosign signature of `digest` in `repository` (tag scheme and referrers), checked against `keys`. */
+export interface ImageTrust {
+  keys: TrustedKey[];
+  /** Keyless: a trusted root and the identities allowed to sign. */
+  keyless?: KeylessVerifier;
+}
+
+/**
+ * Every signature of `digest` in `repository` — cosign's tag scheme, cosign referrers, Sigstore
+ * bundles among the referrers — checked against the trusted keys and identities.
+ */
 export async function verifyImageSignatures(
   client: RegistryClient,
   repository: string,
   digest: string,
-  keys: TrustedKey[],
+  trust: ImageTrust | TrustedKey[],
 ): Promise<SignatureCheck> {
+  const { keys, keyless } = Array.isArray(trust) ? { keys: trust, keyless: undefined } : trust;
   const found: SignatureFinding[] = [];
   const tag = `${digest.replace(':', '-')}.sig`;
   const sigManifest = await client.tryManifest(repository, tag);
-  if (sigManifest)
-    found.push(...(await fromManifest(client, repository, digest, sigManifest.body, tag, keys)));
+  if (sigManifest) found.push(...(await fromManifest(client, repository, digest, sigManifest.body, tag, keys)));
   const refs = await client.referrers(repository, digest).catch(() => undefined);
   if (refs) {
     const index = json<Manifest>(refs, 'referrers index');
-    for (const r of (index.manifests ?? [])
-      .filter((x) => x.artifactType === COSIGN_ARTIFACT)
-      .slice(0, MAX_SIGNATURES)) {
+    const listed = (index.manifests ?? []).slice(0, 4 * MAX_SIGNATURES);
+    for (const r of listed.filter((x) => x.artifactType === COSIGN_ARTIFACT).slice(0, MAX_SIGNATURES)) {
       if (!r.digest) continue;
       const m = await client.manifest(repository, r.digest);
       found.push(...(await fromManifest(client, repository, digest, m.body, r.digest, keys)));
     }
+    const bundles = listed.filter((x) => BUNDLE_ARTIFACT_TYPES.includes(x.artifactType ?? '')).slice(0, MAX_SIGNATURES);
+    for (const r of bundles) {
+      if (!r.digest) continue;
+      if (!keyless) {
+        found.push({ source: r.digest, verified: false, problem: 'a Sigstore bundle, but no trusted root and identity were given' });
+        continue;
+      }
+      const m = json<Manifest>((await client.manifest(repository, r.digest)).body, `bundle manifest ${r.digest}`);
+      const layer = m.layers?.[0];
+      if (!layer?.digest || (layer.size ?? 0) > MAX_BUNDLE) {
+        found.push({ source: r.digest, verified: false, problem: 'the bundle manifest holds no bundle of a sane size' });
+        continue;
+      }
+      const bundle = json<unknown>(await client.smallBlob(repository, layer.digest, MAX_BUNDLE), `bundle ${layer.digest}`);
+      const v = verifyBundle(bundle, digest, keyless);
+      found.push({
+        source: r.digest,
+        verified: v.verified,
+        problem: v.problem,
+        identity: v.subject ? `${v.subject} (${v.issuer})` : undefined,
+      });
+    }
   }
   const ok = found.filter((f) => f.verified);
-  if (ok.length)
-    return {
-      trusted: true,
-      reason: `signed by trusted key ${[...new Set(ok.map((f) => f.keyId))].join(', ')}`,
-      signatures: found,
-    };
+  if (ok.length) {
+    const by = [...new Set(ok.map((f) => (f.keyId ? `trusted key ${f.keyId}` : `identity ${f.identity}`)))];
+    return { trusted: true, reason: `signed by ${by.join(', ')}`, signatures: found };
+  }
   if (!found.length)
-    return {
-      trusted: false,
-      reason: `unsigned: no cosign signature at ${tag} or among its referrers`,
-      signatures: found,
-    };
+    return { trusted: false, reason: `unsigned: no cosign signature at ${tag} or among its referrers`, signatures: found };
   const problems = [...new Set(found.map((f) => f.problem))].join('; ');
-  return {
-    trusted: false,
-    reason: `${found.length} signature(s), none trusted: ${problems}`,
-    signatures: found,
-  };
+  return { trusted: false, reason: `${found.length} signature(s), none trusted: ${problems}`, signatures: found };
 }
 
 /** Build a cosign simple-signing payload (tests and `customs sign`-style tooling use it). */

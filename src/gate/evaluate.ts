@@ -99,7 +99,7 @@ export function approvalRecord(r: {
 /** A stable name for a set of trust rules: trust results are kept per (digest, rules). */
 export function trustRulesId(t: TrustRules): string {
   return createHash('sha256')
-    .update(JSON.stringify([t.keys.map((k) => k.trim()).sort(), t.builders, t.sources]))
+    .update(JSON.stringify([t.keys.map((k) => k.trim()).sort(), t.identities, t.trustedRoot ?? null, t.builders, t.sources]))
     .digest('hex');
 }
 
@@ -175,7 +175,10 @@ export async function policyState(
   const { kept, suppressed } = applyExceptions(latest.result.findings, exceptions);
   // A signed-by rule reads the verdict on the environment's own trust keys.
   const gate = await gateSettings(db, environment);
-  const trust = gate?.trust.keys.length ? await trustResult(db, digest, gate.trust) : undefined;
+  const trust =
+    gate && (gate.trust.keys.length || gate.trust.identities.length)
+      ? await trustResult(db, digest, gate.trust)
+      : undefined;
   const result: ScanResult = {
     ...latest.result,
     findings: kept,

@@ -30,6 +30,10 @@ export interface GateSettings {
 export interface TrustRules {
   /** cosign public keys (PEM); a signature by any of them is trusted. */
   keys: string[];
+  /** Keyless signers allowed: certificate identity and OIDC issuer (`*` patterns). */
+  identities: Array<{ subject: string; issuer: string }>;
+  /** The Sigstore trusted root (trusted_root.json text) keyless signatures are checked against. */
+  trustedRoot?: string;
   /** SLSA provenance builder ids allowed (`*` matches any run of characters). */
   builders: string[];
   /** Source repositories the provenance must name (same patterns). */
@@ -47,7 +51,7 @@ export function defaultGate(environment: string): GateSettings {
     namespaces: [],
     exceptionSignoff: prod,
     exceptionWarningDays: 7,
-    trust: { keys: [], builders: [], sources: [] },
+    trust: { keys: [], identities: [], builders: [], sources: [] },
   };
 }
 

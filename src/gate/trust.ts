@@ -5,6 +5,7 @@ import { now } from '../store/db.js';
 import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { trustedKey, verifyImageSignatures, type SignatureCheck } from './cosign.js';
+import { keylessVerifier } from './sigstore.js';
 import { latestResult, trustRulesId } from './evaluate.js';
 import type { TrustRules } from './settings.js';
 
@@ -48,17 +49,23 @@ async function judge(db: Db, box: SecretBox, digest: string, rules: TrustRules):
     .where('digest', '=', digest)
     .execute();
   let signatures: SignatureCheck | undefined;
-  if (rules.keys.length) {
+  if (rules.keys.length || rules.identities.length) {
     if (!images.length)
       return { trusted: false, reason: 'the server has never seen this image in a registry' };
     const keys = rules.keys.map((k, i) => trustedKey(k, `trust key ${i + 1}`));
+    if (rules.identities.length && !rules.trustedRoot)
+      return { trusted: false, reason: 'keyless identities are set but no trusted root is' };
+    const keyless =
+      rules.identities.length && rules.trustedRoot
+        ? keylessVerifier(rules.trustedRoot, rules.identities, 'the environment trusted root')
+        : undefined;
     // The image may live in several repositories; a trusted signature in any of them counts.
     for (const img of images) {
       const opts = await registryOptions(db, box, img.registry);
       if (!opts) continue;
       const client = new RegistryClient(img.registry, opts);
       try {
-        signatures = await verifyImageSignatures(client, img.repository, digest, keys);
+        signatures = await verifyImageSignatures(client, img.repository, digest, { keys, keyless });
       } catch (err) {
         signatures = {
           trusted: false,

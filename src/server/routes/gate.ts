@@ -20,6 +20,7 @@ import {
 } from '../../gate/exceptions.js';
 import { actorOf, gateSettings, type GateSettings, type Principal } from '../../gate/settings.js';
 import { trustedKey } from '../../gate/cosign.js';
+import { keylessVerifier } from '../../gate/sigstore.js';
 import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
 import { principalOf } from '../auth.js';
@@ -155,6 +156,20 @@ const gateRecord = {
       additionalProperties: false,
       properties: {
         keys: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 10_000 } },
+        identities: {
+          type: 'array',
+          maxItems: 50,
+          items: {
+            type: 'object',
+            required: ['subject', 'issuer'],
+            additionalProperties: false,
+            properties: {
+              subject: { type: 'string', minLength: 1, maxLength: 500 },
+              issuer: { type: 'string', minLength: 1, maxLength: 500 },
+            },
+          },
+        },
+        trustedRoot: { type: 'string', maxLength: 1_000_000, description: 'Sigstore trusted_root.json' },
         builders: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 } },
         sources: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 } },
       },
@@ -398,7 +413,10 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       const g = await gateSettings(db, req.params.name);
       if (!g) throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
       const next: GateSettings = { ...g, ...req.body, trust: { ...g.trust, ...(req.body.trust ?? {}) } };
-      await gated(async () => next.trust.keys.forEach((k, i) => trustedKey(k, `trust.keys[${i}]`)));
+      await gated(async () => {
+        next.trust.keys.forEach((k, i) => trustedKey(k, `trust.keys[${i}]`));
+        if (next.trust.trustedRoot) keylessVerifier(next.trust.trustedRoot, next.trust.identities, 'trust.trustedRoot');
+      });
       await inTransaction(db, async (trx) => {
         await trx.k
           .updateTable('environments')
