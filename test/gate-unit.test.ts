@@ -183,6 +183,37 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         .execute();
       assert.equal((await evaluate(db, digest, 'production', { policy })).status, 'approved');
       await db.k.updateTable('environments').set({ gate: null }).where('name', '=', 'production').execute();
+
+      // An exception signed off for production covers the new finding until it expires (clock injected).
+      const t0 = new Date();
+      const e = await createException(
+        db,
+        who('dev', 'developer'),
+        {
+          vulnerability: 'CVE-2024-0002',
+          environments: ['production'],
+          reason: 'not reachable',
+          expiresAt: new Date(t0.getTime() + 3 * 86_400_000).toISOString(),
+        },
+        t0,
+      );
+      await signOffException(db, who('lead2', 'approver', ['production']), e.id, t0);
+      const during = await evaluate(db, digest, 'production', {
+        policy,
+        at: new Date(t0.getTime() + 86_400_000),
+      });
+      assert.equal(during.status, 'approved');
+      assert.equal(during.suppressed, 1);
+      const afterwards = await evaluate(db, digest, 'production', {
+        policy,
+        at: new Date(t0.getTime() + 4 * 86_400_000),
+      });
+      assert.equal(
+        afterwards.status,
+        'suspended',
+        'expired: the finding counts again and production refuses',
+      );
+      assert.equal(afterwards.suppressed, 0);
     });
 
     it('exceptions apply until they expire, need sign-off where asked, and warn once before expiry', async () => {
@@ -324,6 +355,11 @@ describe(
       );
       assert.match(
         verifyBundle(bundle(digest, WORKFLOW, { tamper: true }), digest, v).problem ?? '',
+        /does not verify/,
+      );
+      // Logged after the short-lived certificate expired: not valid when it was signed.
+      assert.match(
+        verifyBundle(bundle(digest, WORKFLOW, { loggedAfterSeconds: 30 * 3600 }), digest, v).problem ?? '',
         /does not verify/,
       );
       const other = new TestSigstore(mkdtempSync(join(dir, 'other-')));

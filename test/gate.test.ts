@@ -671,6 +671,12 @@ describe(
       assert.equal(v.ok, false);
       assert.equal(v.broken.seq, approval.seq);
       assert.match(v.broken.reason, /edited/);
+      const cli = await customsAsync(['server', 'audit', 'verify', '--data', data]);
+      assert.equal(cli.status, 1, cli.stderr);
+      assert.match(
+        cli.stdout,
+        new RegExp(`BROKEN at entry ${approval.seq}: its content does not match its hash`),
+      );
     });
   },
 );

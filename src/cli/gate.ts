@@ -60,15 +60,23 @@ export function registerGate(program: Command): void {
       )
       .argument('<image>', 'registry/repository@sha256:… or :tag')
       .option('--key <file>', 'a trusted public key (PEM, ECDSA P-256 or Ed25519); repeatable', collect, [])
-      .option('--certificate-identity <id>', 'keyless: the signer identity allowed (`*` patterns), e.g. a workflow URL')
+      .option(
+        '--certificate-identity <id>',
+        'keyless: the signer identity allowed (`*` patterns), e.g. a workflow URL',
+      )
       .option('--certificate-oidc-issuer <url>', 'keyless: the OIDC issuer of that identity')
-      .option('--trusted-root <file>', "keyless: Sigstore's trusted_root.json (the public-good one, or your own)")
+      .option(
+        '--trusted-root <file>',
+        "keyless: Sigstore's trusted_root.json (the public-good one, or your own)",
+      )
       .option('--format <format>', 'table or json', 'table'),
   ).action(async (image: string, o: VerifyFlags) => {
     const keys = o.key.map((f) => trustedKey(readText(f, 'the key'), f));
     const keyless = keylessFlags(o);
     if (!keys.length && !keyless)
-      throw new CustomsError('give --key, or --certificate-identity, --certificate-oidc-issuer and --trusted-root');
+      throw new CustomsError(
+        'give --key, or --certificate-identity, --certificate-oidc-issuer and --trusted-root',
+      );
     const ref = parseReference(image);
     const { registry } = await remoteOptions(o);
     const client = new RegistryClient(ref.domain, registry);
@@ -109,7 +117,10 @@ function readText(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CustomsError(`cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
+    throw new CustomsError(
+      `cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      file,
+    );
   }
 }
 
@@ -118,7 +129,9 @@ function keylessFlags(o: VerifyFlags): KeylessVerifier | undefined {
   const given = [o.certificateIdentity, o.certificateOidcIssuer, o.trustedRoot].filter(Boolean).length;
   if (!given) return undefined;
   if (given < 3)
-    throw new CustomsError('keyless verification needs --certificate-identity, --certificate-oidc-issuer and --trusted-root');
+    throw new CustomsError(
+      'keyless verification needs --certificate-identity, --certificate-oidc-issuer and --trusted-root',
+    );
   return keylessVerifier(
     readText(o.trustedRoot!, 'the trusted root'),
     [{ subject: o.certificateIdentity!, issuer: o.certificateOidcIssuer! }],

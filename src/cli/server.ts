@@ -118,6 +118,30 @@ export function registerServer(program: Command): void {
 
   storeOptions(
     server
+      .command('audit')
+      .description('the audit log, straight on the store')
+      .command('verify')
+      .description("walk the audit log's hash chain; exit 0 when intact, 1 naming the first broken entry"),
+  ).action(async (_o: unknown, cmd: Command) => {
+    const o = cmd.optsWithGlobals<StoreFlags>();
+    const { verifyAudit } = await import('../gate/audit.js');
+    const db = await (await import('../store/db.js')).openDb(o);
+    try {
+      const v = await verifyAudit(db);
+      if (v.ok) process.stdout.write(`audit log intact: ${v.entries} entries, head ${v.head}\n`);
+      else {
+        process.stdout.write(
+          `audit log BROKEN at entry ${v.broken!.seq}: ${v.broken!.reason} (${v.entries} entries verify before it)\n`,
+        );
+        process.exitCode = 1;
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
+  storeOptions(
+    server
       .command('user')
       .description('users who sign in with a password')
       .command('create')

@@ -183,7 +183,8 @@ export async function verifyImageSignatures(
   const found: SignatureFinding[] = [];
   const tag = `${digest.replace(':', '-')}.sig`;
   const sigManifest = await client.tryManifest(repository, tag);
-  if (sigManifest) found.push(...(await fromManifest(client, repository, digest, sigManifest.body, tag, keys)));
+  if (sigManifest)
+    found.push(...(await fromManifest(client, repository, digest, sigManifest.body, tag, keys)));
   const refs = await client.referrers(repository, digest).catch(() => undefined);
   if (refs) {
     const index = json<Manifest>(refs, 'referrers index');
@@ -193,20 +194,36 @@ export async function verifyImageSignatures(
       const m = await client.manifest(repository, r.digest);
       found.push(...(await fromManifest(client, repository, digest, m.body, r.digest, keys)));
     }
-    const bundles = listed.filter((x) => BUNDLE_ARTIFACT_TYPES.includes(x.artifactType ?? '')).slice(0, MAX_SIGNATURES);
+    const bundles = listed
+      .filter((x) => BUNDLE_ARTIFACT_TYPES.includes(x.artifactType ?? ''))
+      .slice(0, MAX_SIGNATURES);
     for (const r of bundles) {
       if (!r.digest) continue;
       if (!keyless) {
-        found.push({ source: r.digest, verified: false, problem: 'a Sigstore bundle, but no trusted root and identity were given' });
+        found.push({
+          source: r.digest,
+          verified: false,
+          problem: 'a Sigstore bundle, but no trusted root and identity were given',
+        });
         continue;
       }
-      const m = json<Manifest>((await client.manifest(repository, r.digest)).body, `bundle manifest ${r.digest}`);
+      const m = json<Manifest>(
+        (await client.manifest(repository, r.digest)).body,
+        `bundle manifest ${r.digest}`,
+      );
       const layer = m.layers?.[0];
       if (!layer?.digest || (layer.size ?? 0) > MAX_BUNDLE) {
-        found.push({ source: r.digest, verified: false, problem: 'the bundle manifest holds no bundle of a sane size' });
+        found.push({
+          source: r.digest,
+          verified: false,
+          problem: 'the bundle manifest holds no bundle of a sane size',
+        });
         continue;
       }
-      const bundle = json<unknown>(await client.smallBlob(repository, layer.digest, MAX_BUNDLE), `bundle ${layer.digest}`);
+      const bundle = json<unknown>(
+        await client.smallBlob(repository, layer.digest, MAX_BUNDLE),
+        `bundle ${layer.digest}`,
+      );
       const v = verifyBundle(bundle, digest, keyless);
       found.push({
         source: r.digest,
@@ -222,9 +239,17 @@ export async function verifyImageSignatures(
     return { trusted: true, reason: `signed by ${by.join(', ')}`, signatures: found };
   }
   if (!found.length)
-    return { trusted: false, reason: `unsigned: no cosign signature at ${tag} or among its referrers`, signatures: found };
+    return {
+      trusted: false,
+      reason: `unsigned: no cosign signature at ${tag} or among its referrers`,
+      signatures: found,
+    };
   const problems = [...new Set(found.map((f) => f.problem))].join('; ');
-  return { trusted: false, reason: `${found.length} signature(s), none trusted: ${problems}`, signatures: found };
+  return {
+    trusted: false,
+    reason: `${found.length} signature(s), none trusted: ${problems}`,
+    signatures: found,
+  };
 }
 
 /** Build a cosign simple-signing payload (tests and `customs sign`-style tooling use it). */

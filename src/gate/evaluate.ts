@@ -99,7 +99,15 @@ export function approvalRecord(r: {
 /** A stable name for a set of trust rules: trust results are kept per (digest, rules). */
 export function trustRulesId(t: TrustRules): string {
   return createHash('sha256')
-    .update(JSON.stringify([t.keys.map((k) => k.trim()).sort(), t.identities, t.trustedRoot ?? null, t.builders, t.sources]))
+    .update(
+      JSON.stringify([
+        t.keys.map((k) => k.trim()).sort(),
+        t.identities,
+        t.trustedRoot ?? null,
+        t.builders,
+        t.sources,
+      ]),
+    )
     .digest('hex');
 }
 

@@ -32,7 +32,11 @@ export interface KeylessVerifier {
 }
 
 /** A trusted-root JSON document (Sigstore's `trusted_root.json` format). */
-export function keylessVerifier(trustedRootJson: string, identities: Identity[], from = 'trusted root'): KeylessVerifier {
+export function keylessVerifier(
+  trustedRootJson: string,
+  identities: Identity[],
+  from = 'trusted root',
+): KeylessVerifier {
   let root: TrustedRoot;
   try {
     root = TrustedRoot.fromJSON(JSON.parse(trustedRootJson));
@@ -82,7 +86,11 @@ export function verifyBundle(bundleJson: unknown, digest: string, v: KeylessVeri
   const subject = signer.identity?.subjectAlternativeName;
   const issuer = signer.identity?.extensions?.issuer;
   const ok = v.identities.some(
-    (i) => subject !== undefined && globMatch(i.subject, subject) && issuer !== undefined && globMatch(i.issuer, issuer),
+    (i) =>
+      subject !== undefined &&
+      globMatch(i.subject, subject) &&
+      issuer !== undefined &&
+      globMatch(i.issuer, issuer),
   );
   if (!ok)
     return {

@@ -134,7 +134,12 @@ export class TestSigstore {
   }
 
   /** A bundle signing an in-toto statement about `digest` as `identity` (from `issuer`). */
-  bundle(digest: string, identity: string, issuer: string, o: { tamper?: boolean } = {}): Buffer {
+  bundle(
+    digest: string,
+    identity: string,
+    issuer: string,
+    o: { tamper?: boolean; loggedAfterSeconds?: number } = {},
+  ): Buffer {
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const name = `leaf-${createHash('sha256')
       .update(digest + identity + Math.random())
@@ -166,7 +171,8 @@ export class TestSigstore {
       }),
     );
     if (o.tamper) payload = Buffer.from(payload.toString().replace('"predicate":{}', '"predicate":{"x":1}'));
-    const integratedTime = Math.floor(Date.now() / 1000);
+    // loggedAfterSeconds: the log recorded it that much later (after the certificate expired, say).
+    const integratedTime = Math.floor(Date.now() / 1000) + (o.loggedAfterSeconds ?? 0);
     const set = sign(
       'sha256',
       Buffer.from(

@@ -415,7 +415,8 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       const next: GateSettings = { ...g, ...req.body, trust: { ...g.trust, ...(req.body.trust ?? {}) } };
       await gated(async () => {
         next.trust.keys.forEach((k, i) => trustedKey(k, `trust.keys[${i}]`));
-        if (next.trust.trustedRoot) keylessVerifier(next.trust.trustedRoot, next.trust.identities, 'trust.trustedRoot');
+        if (next.trust.trustedRoot)
+          keylessVerifier(next.trust.trustedRoot, next.trust.identities, 'trust.trustedRoot');
       });
       await inTransaction(db, async (trx) => {
         await trx.k
