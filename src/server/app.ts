@@ -1,4 +1,9 @@
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { JobQueue } from '../jobs/queue.js';
@@ -15,6 +20,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { monitoringRoutes } from './routes/monitoring.js';
 import type { DbUpdater } from './db-updater.js';
 import { gateRoutes } from './routes/gate.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { Admission } from '../gate/admission.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { currentDbVersion } from './service.js';
@@ -75,11 +81,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         .send({ error: { code: 'internal', message: 'internal error (see the server log)' } });
     },
   );
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
-  );
+  await app.register(cookie);
+  const web = fileURLToPath(new URL('../../web/', import.meta.url));
+  const dashboard = existsSync(join(web, 'index.html'));
+  if (dashboard)
+    // Files are registered one by one (no catch-all route), so unknown API paths stay JSON 404s.
+    await app.register(fastifyStatic, { root: web, wildcard: false, index: ['index.html'], maxAge: '1h' });
+  // The dashboard's pages may not be framed or load anything from elsewhere.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+      reply.header(
+        'content-security-policy',
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+      );
+      reply.header('x-frame-options', 'DENY');
+      reply.header('referrer-policy', 'no-referrer');
+    }
+    return payload;
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    // A dashboard route (/images/sha256:…, /approvals…) loads the page, which routes itself.
+    if (
+      dashboard &&
+      req.method === 'GET' &&
+      !/^\/(api|webhooks|admission|metrics)(\/|$)/.test(path) &&
+      /text\/html/.test(req.headers.accept ?? '')
+    )
+      return reply.type('text/html').sendFile('index.html');
+    return reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${path}` } });
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -159,6 +190,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     dbVersion: () => currentDbVersion(deps),
   });
   gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous });
+  dashboardRoutes(app, { ...deps, policy, secure: !!deps.tls });
   await app.ready();
   return app;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findToken, type TokenRecord } from '../store/auth.js';
 import type { Db } from '../store/db.js';
@@ -15,12 +16,35 @@ declare module 'fastify' {
   }
 }
 
-/** The bearer token of a request, checked against the store: who is calling and what they may do. */
+/** The dashboard's session cookie: HttpOnly, so page scripts never see the token inside. */
+export const SESSION_COOKIE = 'customs_session';
+
+/**
+ * The CSRF token of a session: derived from the session token, which a cross-site page cannot
+ * read (HttpOnly cookie), so it cannot compute this either. The dashboard sends it in
+ * `X-CSRF-Token` with every state-changing request; SameSite=Strict is the first line.
+ */
+export const csrfOf = (sessionToken: string) =>
+  createHash('sha256').update(`customs-csrf:${sessionToken}`).digest('base64url');
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Who is calling: a bearer token (CLI, CI, registries, the Kubernetes API server), else the
+ * dashboard's session cookie — which, for state-changing requests, must come with its CSRF token.
+ */
 export async function principalOf(db: Db, req: FastifyRequest): Promise<FastifyRequest['principal']> {
   const h = req.headers.authorization;
   const m = typeof h === 'string' ? /^Bearer\s+(\S+)$/i.exec(h) : null;
-  if (!m) return undefined;
-  const t = await findToken(db, m[1]);
+  let token = m?.[1];
+  if (!token) {
+    const cookie = req.cookies?.[SESSION_COOKIE];
+    if (!cookie) return undefined;
+    if (UNSAFE.has(req.method) && req.headers['x-csrf-token'] !== csrfOf(cookie))
+      throw new HttpError(403, 'csrf', 'a state-changing request from the dashboard needs its X-CSRF-Token');
+    token = cookie;
+  }
+  const t = await findToken(db, token);
   return t ? { ...t, permissions: permissionsOf(t.role, t.scopes) } : undefined;
 }
 
@@ -31,7 +55,11 @@ export function requirePermission(db: Db) {
     if (!need) return;
     const p = await principalOf(db, req);
     if (!p)
-      throw new HttpError(401, 'unauthorized', 'a valid API token is required (Authorization: Bearer …)');
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'sign in, or give a valid API token (Authorization: Bearer …)',
+      );
     if (!p.permissions.includes(need))
       throw new HttpError(
         403,

@@ -14,7 +14,7 @@ import { Metrics } from './metrics.js';
 import { startPoller } from './poller.js';
 import { DbUpdater } from './db-updater.js';
 import { AlertDispatcher } from './alerts.js';
-import { backfillPackageIndex } from '../store/monitoring.js';
+import { backfillFindingIndex, backfillPackageIndex } from '../store/monitoring.js';
 import { VulnStore } from '../vulndb/store.js';
 import { resolvePolicy } from '../policy/policy.js';
 import { alertExpiringExceptions } from '../gate/watch.js';
@@ -240,6 +240,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
   if (indexed) log('package index built for stored inventories', { inventories: indexed });
+  const findings = await backfillFindingIndex(rt.db);
+  if (findings) log('finding index built for stored scans', { images: findings });
   const { host, port } = splitListen(c.listen);
   await app.listen({ host, port });
   const where = c.database ? redact(c.database) : join(c.data, 'customs.sqlite');

@@ -1,4 +1,4 @@
-import { indexInventory } from './monitoring.js';
+import { indexFindings, indexInventory } from './monitoring.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Inventory } from '../catalog/index.js';
 import type { ImageMetadata } from '../image/model.js';
@@ -197,6 +197,7 @@ export async function saveScan(
     .returning('id')
     .executeTakeFirst();
   const id = inserted?.id ?? (await findScan(db, s.digest, s.dbVersion))!;
+  if (inserted) await indexFindings(db, s.digest, s.result.findings);
   await db.k
     .updateTable('images')
     .set({ latest_scan_id: id })

@@ -316,6 +316,44 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0006-search': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // Every package version of every stored inventory ("where do we run log4j-core 2.14.1?").
+        await db.schema
+          .createTable('package_versions')
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('package_versions_name')
+          .on('package_versions')
+          .columns(['name', 'version'])
+          .execute();
+        await db.schema
+          .createIndex('package_versions_digest')
+          .on('package_versions')
+          .column('digest')
+          .execute();
+        // The findings of each digest's newest scan, by vulnerability id and alias.
+        await db.schema
+          .createTable('finding_index')
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('vulnerability', 'text', (c) => c.notNull())
+          .addColumn('package', 'text', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('finding_index_vuln')
+          .on('finding_index')
+          .column('vulnerability')
+          .execute();
+        await db.schema.createIndex('finding_index_digest').on('finding_index').column('digest').execute();
+      },
+    },
   };
 }
 

@@ -7,6 +7,20 @@ import { gunzipSync } from 'node:zlib';
 /** What the server watches: which packages each inventory holds, what runs where, what changed. */
 
 export async function indexInventory(db: Db, digest: string, inv: StoredInventory): Promise<number> {
+  const versions = [
+    ...new Map(
+      inv.packages.map((p) => [
+        `${p.name}\u0000${p.version}`,
+        { digest, name: p.name, version: p.version ?? '', type: p.type },
+      ]),
+    ).values(),
+  ];
+  await db.k.deleteFrom('package_versions').where('digest', '=', digest).execute();
+  for (let i = 0; i < versions.length; i += 500)
+    await db.k
+      .insertInto('package_versions')
+      .values(versions.slice(i, i + 500))
+      .execute();
   const keys = lookupKeys(inv.os, inv.packages);
   for (let i = 0; i < keys.length; i += 500) {
     await db.k
@@ -18,12 +32,17 @@ export async function indexInventory(db: Db, digest: string, inv: StoredInventor
   return keys.length;
 }
 
-/** Inventories stored before the index existed are indexed once, at start. */
+/** Inventories stored before the indexes existed are indexed once, at start. */
 export async function backfillPackageIndex(db: Db): Promise<number> {
   const missing = await db.k
     .selectFrom('inventories')
     .select('digest')
-    .where('digest', 'not in', db.k.selectFrom('package_index').select('digest').distinct())
+    .where((eb) =>
+      eb.or([
+        eb('digest', 'not in', db.k.selectFrom('package_index').select('digest').distinct()),
+        eb('digest', 'not in', db.k.selectFrom('package_versions').select('digest').distinct()),
+      ]),
+    )
     .execute();
   for (const { digest } of missing) {
     const inv = await loadInventory(db, digest);
@@ -176,4 +195,42 @@ export async function findingEvents(db: Db, digest: string, limit = 200) {
     dbVersion: r.db_version,
     at: r.created_at,
   }));
+}
+
+/** The findings of a digest's newest scan, by every id they go by (search by CVE, GHSA…). */
+export async function indexFindings(db: Db, digest: string, findings: Finding[]): Promise<void> {
+  await db.k.deleteFrom('finding_index').where('digest', '=', digest).execute();
+  const rows = findings.flatMap((f) =>
+    [...new Set([f.id, ...f.aliases])].map((vulnerability) => ({
+      digest,
+      vulnerability,
+      package: f.package.name,
+      version: f.package.version,
+      severity: f.severity.level,
+    })),
+  );
+  for (let i = 0; i < rows.length; i += 500)
+    await db.k
+      .insertInto('finding_index')
+      .values(rows.slice(i, i + 500))
+      .execute();
+}
+
+/** Scans stored before the finding index existed are indexed once, at start. */
+export async function backfillFindingIndex(db: Db): Promise<number> {
+  const missing = await db.k
+    .selectFrom('images')
+    .innerJoin('scans', 'scans.id', 'images.latest_scan_id')
+    .select(['scans.digest', 'scans.result'])
+    .where('scans.digest', 'not in', db.k.selectFrom('finding_index').select('digest').distinct())
+    .where('scans.total', '>', 0)
+    .execute();
+  const seen = new Set<string>();
+  for (const m of missing) {
+    if (seen.has(m.digest)) continue;
+    seen.add(m.digest);
+    const r = JSON.parse(gunzipSync(m.result).toString('utf8')) as ScanResult;
+    await indexFindings(db, m.digest, r.findings);
+  }
+  return seen.size;
 }

@@ -226,6 +226,16 @@ export interface Tables {
     details: string;
     checked_at: string;
   };
+  /** Every package version of every stored inventory, for search. */
+  package_versions: { digest: string; name: string; version: string; type: string };
+  /** Findings of each digest's newest scan (ids and aliases), for search. */
+  finding_index: {
+    digest: string;
+    vulnerability: string;
+    package: string;
+    version: string;
+    severity: string;
+  };
   /** Embedded mode's job queue (PostgreSQL uses pg-boss instead). */
   jobs: {
     id: Generated<number>;

@@ -1,0 +1,533 @@
+import type { FastifyInstance } from 'fastify';
+import { baseLayerCount, planFor, upgrades } from '../../advise/advise.js';
+import { compareScans } from '../../compare/compare.js';
+import { appendAudit, inTransaction } from '../../gate/audit.js';
+import { evaluate, latestResult, policyState } from '../../gate/evaluate.js';
+import { actorOf, type Principal } from '../../gate/settings.js';
+import { evaluatePolicy, type Policy } from '../../policy/policy.js';
+import { authenticate, createToken, expiryFrom, revokeToken } from '../../store/auth.js';
+import { environments, history, running } from '../../store/deployments.js';
+import { listImages } from '../../store/images.js';
+import { csrfOf, SESSION_COOKIE } from '../auth.js';
+import { permissionsOf } from '../roles.js';
+import { authErrors, errorSchema, HttpError } from '../errors.js';
+import type { Services } from '../service.js';
+
+/**
+ * What the dashboard needs beyond the resource routes, all of it public API too: cookie sessions
+ * (with their CSRF token), search across stored images, one image's page in one answer, compare.
+ */
+
+const OS_TYPES = new Set(['apk', 'deb', 'rpm', 'alpm', 'portage']);
+const ID_LIKE =
+  /^(CVE-\d{4}-\d+|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|GO-\d{4}-\d+|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d+|[A-Z]+-\d{4}-[\w.-]+)$/i;
+
+const sessionAnswer = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    role: { type: 'string' },
+    permissions: { type: 'array', items: { type: 'string' } },
+    environments: { type: ['array', 'null'], items: { type: 'string' } },
+    csrfToken: { type: ['string', 'null'] },
+    expiresAt: { type: ['string', 'null'] },
+  },
+} as const;
+
+export function dashboardRoutes(
+  app: FastifyInstance,
+  s: Services & { policy: Policy; secure: boolean },
+): void {
+  const { db } = s;
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/api/v1/auth/session',
+    {
+      schema: {
+        summary: 'Sign in to the dashboard: a 12-hour session in an HttpOnly, SameSite=Strict cookie',
+        tags: ['auth'],
+        security: [],
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          additionalProperties: false,
+          properties: {
+            username: { type: 'string', maxLength: 200 },
+            password: { type: 'string', maxLength: 1000 },
+          },
+        },
+        response: { 200: sessionAnswer, 400: errorSchema, 401: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const u = await authenticate(db, req.body.username, req.body.password);
+      if (!u) throw new HttpError(401, 'unauthorized', 'wrong user name or password');
+      const expiresAt = expiryFrom('12h')!;
+      const { token } = await inTransaction(db, async (trx) => {
+        const t = await createToken(trx, {
+          name: `session:${req.body.username}`,
+          role: u.role,
+          userId: u.id,
+          expiresAt,
+          environments: u.environments,
+        });
+        await appendAudit(trx, {
+          actor: `user:${req.body.username}`,
+          action: 'session.start',
+          subject: `token:${t.id}`,
+          details: { role: u.role, via: 'dashboard' },
+        });
+        return t;
+      });
+      reply.setCookie(SESSION_COOKIE, token, {
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: s.secure,
+        path: '/',
+        expires: new Date(expiresAt),
+      });
+      // A readable marker so the page knows to ask who is signed in (the session cookie it cannot read).
+      reply.setCookie('customs_signed_in', '1', {
+        sameSite: 'strict',
+        secure: s.secure,
+        path: '/',
+        expires: new Date(expiresAt),
+      });
+      const p = permissionsOf(u.role, null);
+      return {
+        name: req.body.username,
+        role: u.role,
+        permissions: p,
+        environments: u.environments,
+        csrfToken: csrfOf(token),
+        expiresAt,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/auth/session',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Who is signed in, what they may do, and the CSRF token of a cookie session',
+        tags: ['auth'],
+        response: { 200: sessionAnswer, ...authErrors },
+      },
+    },
+    async (req) => {
+      const p = req.principal as Principal;
+      const cookie = req.cookies[SESSION_COOKIE];
+      return {
+        name: actorOf(p)
+          .replace(/^(user|token):/, '')
+          .replace(/#\d+$/, ''),
+        role: p.role,
+        permissions: p.permissions,
+        environments: p.environments,
+        csrfToken: cookie && !req.headers.authorization ? csrfOf(cookie) : null,
+        expiresAt: p.expiresAt,
+      };
+    },
+  );
+
+  app.delete(
+    '/api/v1/auth/session',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Sign out: the session token is revoked',
+        tags: ['auth'],
+        response: { 204: { type: 'null' }, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      const p = req.principal as Principal;
+      if (p.userId) await revokeToken(db, p.id);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie('customs_signed_in', { path: '/' });
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.get<{
+    Querystring: { q?: string; package?: string; version?: string; vulnerability?: string; limit?: number };
+  }>(
+    '/api/v1/search',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary:
+          'Images holding a package (and version), affected by a vulnerability, or matching a repository, tag or digest; with where each runs',
+        tags: ['images'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            q: {
+              type: 'string',
+              maxLength: 300,
+              description: 'CVE/GHSA id, name@version, a digest, or repository/tag text',
+            },
+            package: { type: 'string', maxLength: 300 },
+            version: { type: 'string', maxLength: 200 },
+            vulnerability: { type: 'string', maxLength: 200 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              kind: { type: 'string', enum: ['package', 'vulnerability', 'image'] },
+              items: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    digest: { type: 'string' },
+                    images: { type: 'array', items: { type: 'string' } },
+                    package: { type: 'string' },
+                    version: { type: 'string' },
+                    vulnerability: { type: 'string' },
+                    severity: { type: 'string' },
+                    runningIn: { type: 'array', items: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      const q = (req.query.q ?? '').trim();
+      const limit = req.query.limit ?? 200;
+      let vulnerability = req.query.vulnerability;
+      let pkg = req.query.package;
+      let version = req.query.version;
+      if (!vulnerability && !pkg && q) {
+        if (ID_LIKE.test(q))
+          vulnerability = q.toUpperCase().startsWith('GHSA') ? q.replace(/^ghsa/i, 'GHSA') : q.toUpperCase();
+        else if (/^[^\s@:/]+[@ ][^\s@]+$/.test(q)) [pkg, version] = q.split(/[@ ]/);
+      }
+      type Hit = {
+        digest: string;
+        package?: string;
+        version?: string;
+        vulnerability?: string;
+        severity?: string;
+      };
+      let kind: 'package' | 'vulnerability' | 'image';
+      let hits: Hit[];
+      if (vulnerability) {
+        kind = 'vulnerability';
+        hits = await db.k
+          .selectFrom('finding_index')
+          .select(['digest', 'package', 'version', 'vulnerability', 'severity'])
+          .where('vulnerability', '=', vulnerability)
+          .limit(limit)
+          .execute();
+      } else if (pkg) {
+        kind = 'package';
+        let qb = db.k
+          .selectFrom('package_versions')
+          .select(['digest', 'name as package', 'version'])
+          .where('name', '=', pkg);
+        if (version) qb = qb.where('version', '=', version);
+        hits = await qb.limit(limit).execute();
+      } else {
+        kind = 'image';
+        const digest = /^sha256:[a-f0-9]{64}$/.test(q) ? q : undefined;
+        const byName = digest ? [] : await listImages(db, { repository: q, limit: 100 }).then((r) => r.items);
+        const byTag = digest ? [] : await listImages(db, { tag: q, limit: 100 }).then((r) => r.items);
+        const byDigest = digest ? await listImages(db, { digest, limit: 100 }).then((r) => r.items) : [];
+        hits = [
+          ...new Map(
+            [...byDigest, ...byName, ...byTag].map((i) => [i.digest, { digest: i.digest }]),
+          ).values(),
+        ];
+        // A package name on its own: every image holding any version of it.
+        if (!hits.length && q && !digest) {
+          kind = 'package';
+          hits = await db.k
+            .selectFrom('package_versions')
+            .select(['digest', 'name as package', 'version'])
+            .where('name', '=', q)
+            .limit(limit)
+            .execute();
+        }
+      }
+      const digests = [...new Set(hits.map((h) => h.digest))];
+      const names = new Map<string, string[]>();
+      const running = new Map<string, Set<string>>();
+      for (let i = 0; i < digests.length; i += 300) {
+        const chunk = digests.slice(i, i + 300);
+        for (const r of await db.k
+          .selectFrom('images')
+          .select(['digest', 'registry', 'repository'])
+          .where('digest', 'in', chunk)
+          .execute())
+          names.set(r.digest, [...(names.get(r.digest) ?? []), `${r.registry}/${r.repository}`]);
+        const deps = await db.k
+          .selectFrom('deployments as d')
+          .select(['d.digest', 'd.environment'])
+          .where('d.digest', 'in', chunk)
+          .where((eb) =>
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('deployments as n')
+                  .select('n.id')
+                  .whereRef('n.environment', '=', 'd.environment')
+                  .whereRef('n.registry', '=', 'd.registry')
+                  .whereRef('n.repository', '=', 'd.repository')
+                  .whereRef('n.namespace', '=', 'd.namespace')
+                  .whereRef('n.service', '=', 'd.service')
+                  .whereRef('n.id', '>', 'd.id'),
+              ),
+            ),
+          )
+          .execute();
+        for (const d of deps) running.set(d.digest, (running.get(d.digest) ?? new Set()).add(d.environment));
+      }
+      return {
+        kind,
+        items: hits.map((h) => ({
+          ...h,
+          images: [...new Set(names.get(h.digest) ?? [])],
+          runningIn: [...(running.get(h.digest) ?? [])].sort(),
+        })),
+      };
+    },
+  );
+
+  app.get<{ Params: { digest: string }; Querystring: { environment?: string } }>(
+    '/api/v1/images/:digest/view',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary:
+          "An image's page in one answer: layers and their Dockerfile steps, packages (base or application), findings ranked by risk after the environment's exceptions, advice, decisions per environment",
+        tags: ['images'],
+        params: {
+          type: 'object',
+          properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { environment: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } },
+        },
+        response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const digest = req.params.digest;
+      const environment = req.query.environment ?? 'production';
+      const latest = await latestResult(db, digest);
+      if (!latest) throw new HttpError(404, 'not_found', `no scan of ${digest}`);
+      const state = await policyState(db, digest, environment, { policy: s.policy });
+      const r = state.result ?? latest.result;
+      const base = baseLayerCount(r);
+      const adv = upgrades(r, base);
+      const rules = s.policy.environments[environment] ? evaluatePolicy(s.policy, environment, r) : [];
+      const envs = await environments(db);
+      const decisions = [];
+      for (const e of envs) decisions.push(await evaluate(db, digest, e.name, { policy: s.policy }));
+      const refs = await db.k
+        .selectFrom('images')
+        .select(['registry', 'repository', 'tags'])
+        .where('digest', '=', digest)
+        .execute();
+      return {
+        digest,
+        environment,
+        names: refs.map((x) => `${x.registry}/${x.repository}`),
+        tags: [...new Set(refs.flatMap((x) => JSON.parse(x.tags) as string[]))],
+        scan: state.scan,
+        image: {
+          os: r.os ? `${r.os.name ?? r.os.id} ${r.os.version ?? ''}`.trim() : null,
+          created: r.image.created ?? null,
+          architecture: r.image.architecture ?? null,
+          layers: r.image.layers.map((l, i) => ({
+            index: i,
+            digest: l.diffId,
+            size: l.size,
+            createdBy: l.createdBy ?? null,
+            base: i < base,
+          })),
+          attestations: r.image.attestations ?? [],
+        },
+        summary: r.summary,
+        findings: [...r.findings].sort((a, b) => b.risk.score - a.risk.score),
+        suppressed: r.suppressed ?? [],
+        secrets: r.secrets ?? [],
+        misconfigurations: r.misconfigurations ?? [],
+        packages: r.packages.map((p) => ({
+          name: p.name,
+          version: p.version,
+          type: p.type,
+          purl: p.purl,
+          layer: p.layer?.index ?? null,
+          origin: OS_TYPES.has(p.type) || (p.layer?.index ?? Infinity) < base ? 'base' : 'application',
+        })),
+        advice: {
+          upgrades: adv.upgrades,
+          unfixable: adv.unfixable,
+          plan: planFor(rules, { upgrades: adv.upgrades }, r),
+        },
+        policy: rules,
+        decisions,
+      };
+    },
+  );
+
+  app.get<{ Querystring: { from: string; to: string } }>(
+    '/api/v1/compare',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary:
+          'What changed from one stored image to another: packages, vulnerabilities fixed and introduced, grade, base',
+        tags: ['images'],
+        querystring: {
+          type: 'object',
+          required: ['from', 'to'],
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
+            to: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
+          },
+        },
+        response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const [a, b] = await Promise.all([latestResult(db, req.query.from), latestResult(db, req.query.to)]);
+      if (!a || !b) throw new HttpError(404, 'not_found', `no scan of ${!a ? req.query.from : req.query.to}`);
+      return compareScans(a.result, b.result);
+    },
+  );
+
+  app.get<{ Params: { name: string }; Querystring: { days?: number } }>(
+    '/api/v1/environments/:name/trend',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary:
+          'Per day: the images running in an environment then, their worst grade and summed counts as scanned then',
+        tags: ['monitoring'],
+        params: {
+          type: 'object',
+          properties: { name: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } },
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { days: { type: 'integer', minimum: 1, maximum: 365, default: 30 } },
+        },
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                day: { type: 'string' },
+                images: { type: 'integer' },
+                worstGrade: { type: ['string', 'null'] },
+                critical: { type: 'integer' },
+                high: { type: 'integer' },
+                kev: { type: 'integer' },
+                total: { type: 'integer' },
+              },
+            },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      const days = req.query.days ?? 30;
+      const deps = await db.k
+        .selectFrom('deployments')
+        .select(['registry', 'repository', 'namespace', 'service', 'digest', 'deployed_at'])
+        .where('environment', '=', req.params.name)
+        .orderBy('id')
+        .execute();
+      const digests = [...new Set(deps.map((d) => d.digest))];
+      const scans = digests.length
+        ? await db.k
+            .selectFrom('scans')
+            .select(['digest', 'created_at', 'grade', 'critical', 'high', 'kev', 'total'])
+            .where('digest', 'in', digests.slice(0, 2000))
+            .orderBy('id')
+            .execute()
+        : [];
+      const out = [];
+      const today = new Date();
+      for (let i = days - 1; i >= 0; i--) {
+        const end = new Date(
+          Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i, 23, 59, 59, 999),
+        ).toISOString();
+        // What ran at the end of that day: the newest deployment per workload until then.
+        const now = new Map<string, string>();
+        for (const d of deps)
+          if (d.deployed_at <= end)
+            now.set(`${d.registry}/${d.repository}|${d.namespace}|${d.service}`, d.digest);
+        let worst: string | null = null;
+        const sum = { critical: 0, high: 0, kev: 0, total: 0 };
+        for (const digest of now.values()) {
+          const sc = scans.filter((x) => x.digest === digest && x.created_at <= end).pop();
+          if (!sc) continue;
+          if (!worst || sc.grade > worst) worst = sc.grade;
+          sum.critical += Number(sc.critical);
+          sum.high += Number(sc.high);
+          sum.kev += Number(sc.kev);
+          sum.total += Number(sc.total);
+        }
+        out.push({ day: end.slice(0, 10), images: now.size, worstGrade: worst, ...sum });
+      }
+      return out;
+    },
+  );
+
+  app.get(
+    '/api/v1/overview',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary:
+          'Per environment (production first): what runs now with grade, counts and gate decision, and the last deployments with what they fixed and introduced',
+        tags: ['monitoring'],
+        response: {
+          200: { type: 'array', items: { type: 'object', additionalProperties: true } },
+          ...authErrors,
+        },
+      },
+    },
+    async () => {
+      const envs = (await environments(db)).sort(
+        (a, b) =>
+          Number(b.name === 'production') - Number(a.name === 'production') || a.name.localeCompare(b.name),
+      );
+      const out = [];
+      for (const e of envs) {
+        const now = await running(db, e.name);
+        const items = [];
+        for (const r of now) {
+          const d = await evaluate(db, r.digest, e.name, {
+            policy: s.policy,
+            repository: `${r.registry}/${r.repository}`,
+          });
+          items.push({ ...r, decision: { allowed: d.allowed, status: d.status, reasons: d.reasons } });
+        }
+        const recent = (await history(db, e.name, 20)).reverse().slice(0, 10);
+        out.push({ name: e.name, exposure: e.exposure, running: items, recent });
+      }
+      return out;
+    },
+  );
+}

@@ -1,0 +1,357 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import YAML from 'yaml';
+import { makeTar, ociLayout } from './helpers/image-writer.js';
+import { cacheDir, CLI, shared } from './helpers/paths.js';
+import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
+import { customs, has } from './helpers/run.js';
+import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+
+// The dashboard as a security lead uses it: Debian's Chromium driven by playwright-core against a
+// `customs server` seeded through its real API and real scans (images pushed by skopeo to Debian's
+// docker-registry). Screenshots land in .cache/test/screenshots.
+const CHROMIUM = '/usr/bin/chromium';
+const skip = !existsSync(CHROMIUM)
+  ? 'Debian chromium is not installed'
+  : !has('docker-registry') || !has('skopeo')
+    ? 'docker-registry and skopeo are needed'
+    : false;
+
+let tmp: string;
+let reg: Registry;
+let server: CustomsServer;
+let browser: Browser;
+const tok: Record<string, string> = {};
+const api: Record<string, Api> = {};
+const digest: Record<string, string> = {};
+const consoleErrors: string[] = [];
+const shots = cacheDir('screenshots');
+
+const POLICY = {
+  environments: {
+    production: {
+      rules: [
+        {
+          id: 'no-fixable-vulnerabilities',
+          check: 'vulnerabilities',
+          severity: 'HIGH',
+          with: { severities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], fixable: true },
+        },
+      ],
+    },
+    staging: {
+      rules: [
+        {
+          id: 'no-fixable-vulnerabilities',
+          check: 'vulnerabilities',
+          severity: 'HIGH',
+          with: { severities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], fixable: true },
+        },
+      ],
+    },
+    dev: { rules: [] },
+  },
+};
+
+/** Alpine 3.7's os-release and an apk database holding only musl at `version`. */
+function muslLayer(version: string, marker: string): Promise<Buffer> {
+  const tgz = shared('images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz');
+  const read = (p: string) => spawnSync('tar', ['xzf', tgz, '-O', p], { encoding: 'utf8' }).stdout;
+  const stanza = read('./lib/apk/db/installed')
+    .split('\n\n')
+    .find((s) => /(^|\n)P:musl\n/.test(s))!
+    .replace(/\nV:[^\n]+/, `\nV:${version}`);
+  return makeTar([
+    { name: 'etc/os-release', content: read('./etc/os-release') },
+    { name: 'lib/apk/db/installed', content: `${stanza}\n\n` },
+    { name: 'etc/marker', content: marker },
+  ]);
+}
+
+async function push(name: string, layer: Buffer, ref: string): Promise<string> {
+  const dir = join(tmp, 'layouts', name);
+  const { manifestDigest } = ociLayout(dir, { layers: [layer], tag: 'latest' });
+  skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/${ref}`);
+  await waitFor(
+    async () =>
+      (await api.admin.get(`/api/v1/images?digest=${manifestDigest}`)).body.items?.some(
+        (i: any) => i.status === 'scanned',
+      ),
+    60_000,
+    `a scan of ${ref}`,
+  );
+  return manifestDigest;
+}
+
+function user(name: string, role: string, environments?: string): void {
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'server',
+      'user',
+      'create',
+      '--name',
+      name,
+      '--role',
+      role,
+      ...(environments ? ['--environments', environments] : []),
+      '--password-stdin',
+      '--data',
+      join(tmp, 'data'),
+    ],
+    { input: `${name}-correct-horse-battery\n`, encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+}
+
+async function signedIn(name: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(`${name}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`${name}: ${e.message}`));
+  await page.goto(server.url);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(`${name}-correct-horse-battery`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'What runs where' }).waitFor();
+  return page;
+}
+
+async function admission(image: string): Promise<any> {
+  const r = await api.hook.post('/admission/validate', {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: randomUUID(),
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      namespace: 'production',
+      operation: 'CREATE',
+      object: { metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image }] } },
+    },
+  });
+  assert.equal(r.status, 200);
+  return r.body.response;
+}
+
+describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'customs-dashboard-'));
+    mkdirSync(shots, { recursive: true });
+    const data = join(tmp, 'data');
+    const vulndb = join(tmp, 'vuln.db');
+    const imp = customs([
+      'db',
+      'import',
+      shared('advisories/alpine-secdb'),
+      shared('kev'),
+      '--db',
+      vulndb,
+      '-q',
+    ]);
+    assert.equal(imp.status, 0, imp.stderr);
+    const policy = join(tmp, 'policy.yaml');
+    writeFileSync(policy, YAML.stringify(POLICY));
+    const store = ['--data', data];
+    const port = await freePort();
+    tok.registry = makeToken(store, 'webhook', ['--name', 'registry']);
+    tok.admin = makeToken(store, 'admin', ['--name', 'admin']);
+    tok.dev = makeToken(store, 'developer', ['--name', 'pipeline']);
+    tok.hook = makeToken(store, 'webhook', ['--name', 'kube-apiserver']);
+    user('alice', 'approver', 'production,staging');
+    user('bob', 'developer');
+    reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, tok.registry, 5));
+    await reg.start();
+    server = new CustomsServer(port, [...store, '--db', vulndb, '--workers', '2', '--policy', policy]);
+    await server.start();
+    for (const [k, t] of Object.entries(tok)) api[k] = new Api(server.url, t);
+    assert.equal(
+      (await api.admin.post('/api/v1/registries', { url: `http://${reg.host}`, insecure: true })).status,
+      201,
+    );
+    digest.clean = await push(
+      'clean',
+      await makeTar([{ name: 'etc/marker', content: 'clean' }]),
+      'shop/web:1.0',
+    );
+    digest.musl = await push('musl', await muslLayer('1.1.18-r3', 'api 1.0'), 'shop/api:1.0');
+    digest.fixed = await push('fixed', await muslLayer('1.1.18-r4', 'api 1.1'), 'shop/api:1.1');
+    digest.other = await push('other', await muslLayer('1.1.18-r3', 'batch'), 'shop/batch:2.0');
+    const deploy = (d: string, repo: string, environment: string, service: string) =>
+      api.dev.post('/api/v1/deployments', {
+        image: `${reg.host}/${repo}@${d}`,
+        environment,
+        namespace: 'shop',
+        service,
+      });
+    assert.equal((await deploy(digest.clean, 'shop/web', 'production', 'web')).status, 201);
+    assert.equal((await deploy(digest.musl, 'shop/api', 'staging', 'api')).status, 201);
+    assert.equal((await deploy(digest.fixed, 'shop/api', 'staging', 'api')).status, 201);
+    assert.equal((await deploy(digest.other, 'shop/batch', 'dev', 'batch')).status, 201);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await reg?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('an anonymous visitor sees the sign-in page; the overview shows the environments and counts', async () => {
+    const anon = await browser.newPage();
+    await anon.goto(server.url);
+    await anon.getByRole('button', { name: 'Sign in' }).waitFor();
+    assert.equal(await anon.getByRole('navigation', { name: 'Main' }).count(), 0);
+    await anon.getByLabel('User name').fill('alice');
+    await anon.getByLabel('Password').fill('wrong password!!');
+    await anon.getByRole('button', { name: 'Sign in' }).click();
+    await anon.getByRole('alert').filter({ hasText: 'wrong user name or password' }).waitFor();
+    await anon.close();
+    consoleErrors.length = 0; // the refused sign-in is logged by the browser as a 401: expected
+
+    const page = await signedIn('alice');
+    const sections = await page
+      .locator('section.env')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-env')));
+    assert.deepEqual(sections, ['production', 'dev', 'staging']);
+    const prod = page.locator('section[data-env="production"]');
+    assert.equal(await prod.locator('[data-count="images"]').innerText(), '1 image running');
+    assert.match(await prod.locator('tbody tr').first().innerText(), /shop\/web@/);
+    assert.match(await prod.locator('tbody tr').first().innerText(), /pending/);
+    const staging = page.locator('section[data-env="staging"]');
+    assert.match(await staging.locator('.changes').innerText(), /1 fixed, 0 introduced/);
+    await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('an approver approves an image for production and the admission decision flips', async () => {
+    const ref = `${reg.host}/shop/web:1.0`;
+    assert.equal((await admission(ref)).allowed, false);
+    const page = await signedIn('alice');
+    await page.locator('section[data-env="production"] tbody a').first().click();
+    await page.getByRole('heading', { name: 'May it run?' }).waitFor();
+    await page.getByLabel('Reason for production').fill('release 1.0 reviewed');
+    await page.getByRole('button', { name: 'Approve for production' }).click();
+    await page.locator('tr[data-decision="production"]').filter({ hasText: 'approved' }).waitFor();
+    assert.equal((await admission(ref)).allowed, true);
+    await page.screenshot({ path: join(shots, 'image.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('a developer sees no approve button, and the API refuses the call anyway', async () => {
+    const page = await signedIn('bob');
+    await page.goto(`${server.url}/images/${digest.musl}?env=production`);
+    await page.getByRole('heading', { name: 'May it run?' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: /Approve for/ }).count(), 0);
+    const req = page.context().request;
+    const session = await (await req.get(`${server.url}/api/v1/auth/session`)).json();
+    const body = {
+      image: `${reg.host}/shop/api@${digest.musl}`,
+      environment: 'production',
+      decision: 'approve',
+      reason: 'x',
+    };
+    let r = await req.post(`${server.url}/api/v1/approvals`, {
+      data: body,
+      headers: { 'x-csrf-token': session.csrfToken },
+    });
+    assert.equal(r.status(), 403);
+    assert.match((await r.json()).error.message, /may not approve/);
+    // Without the CSRF token a cookie-authenticated change is refused before anything else.
+    r = await req.post(`${server.url}/api/v1/exceptions`, {
+      data: { vulnerability: 'CVE-1', reason: 'x', expiresAt: '2030-01-01' },
+    });
+    assert.equal(r.status(), 403);
+    assert.equal((await r.json()).error.code, 'csrf');
+    await page.context().close();
+  });
+
+  it('an exception with an expiry shows in the image findings as suppressed', async () => {
+    const page = await signedIn('alice');
+    await page.goto(`${server.url}/images/${digest.musl}?env=staging`);
+    await page.getByRole('heading', { name: 'Findings, riskiest first' }).waitFor();
+    assert.match(await page.locator('table.findings').innerText(), /CVE-2019-14697/);
+    await page.getByText('Add an exception').click();
+    await page.getByLabel('Vulnerability').fill('CVE-2019-14697');
+    await page.getByLabel('Package (optional)').fill('musl');
+    await page.getByLabel('Reason', { exact: true }).fill('only a health probe links musl');
+    const expires = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Expires').fill(expires);
+    await page.getByRole('button', { name: 'Add exception for staging' }).click();
+    await page.locator('table.suppressed').filter({ hasText: 'CVE-2019-14697' }).waitFor();
+    assert.match(
+      await page.locator('table.suppressed').innerText(),
+      /suppressed by exception: only a health probe links musl/,
+    );
+    assert.doesNotMatch(await page.locator('table.findings').innerText(), /CVE-2019-14697/);
+    await page.context().close();
+  });
+
+  it('two deployments compared: what was fixed and introduced', async () => {
+    const page = await signedIn('alice');
+    await page
+      .locator('section[data-env="staging"] .changes')
+      .getByRole('link', { name: 'compare' })
+      .first()
+      .click();
+    await page.getByRole('heading', { name: 'Fixed (1)' }).waitFor();
+    assert.match(
+      await page.locator('section[aria-labelledby="fixed"]').innerText(),
+      /CVE-2019-14697 in musl 1\.1\.18-r3/,
+    );
+    assert.match(
+      await page.locator('section[aria-labelledby="introduced"]').innerText(),
+      /Nothing introduced/,
+    );
+    await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('search finds every image holding a package version, and where each runs', async () => {
+    const page = await signedIn('alice');
+    await page.getByLabel('Search images, packages or vulnerabilities').fill('musl@1.1.18-r3');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /2 images for/ }).waitFor();
+    const rows = await page
+      .locator('table.results tbody tr')
+      .evaluateAll((trs) => trs.map((t) => t.getAttribute('data-digest')));
+    assert.deepEqual(rows.sort(), [digest.musl, digest.other].sort());
+    assert.match(await page.locator(`tr[data-digest="${digest.other}"]`).innerText(), /dev/);
+    await page.getByLabel('Search images, packages or vulnerabilities').fill('CVE-2019-14697');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /2 images for “CVE-2019-14697”/ }).waitFor();
+    await page.screenshot({ path: join(shots, 'search.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.locator('[data-chain="ok"]').waitFor();
+    assert.match(await page.locator('table').innerText(), /approval\.approve/);
+    await page.screenshot({ path: join(shots, 'audit.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.context().close();
+  });
+
+  it('no console errors in any of the runs', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});

@@ -1,0 +1,48 @@
+import { Loading, Problem, when } from '../components';
+import { useApi } from '../hooks';
+
+interface Alert {
+  id: number;
+  kind: string;
+  summary: string | null;
+  environment: string;
+  image: string;
+  findings: Array<{ id: string }>;
+  state: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+}
+
+export function Alerts() {
+  const { data, error } = useApi<Alert[]>('/api/v1/alerts');
+  if (!data) return error ? <Problem error={error} /> : <Loading what="alerts" />;
+  return (
+    <>
+      <h1>Alerts</h1>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Environment</th>
+            <th scope="col">What</th>
+            <th scope="col">Delivery</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.map((a) => (
+            <tr key={a.id}>
+              <td>{when(a.createdAt)}</td>
+              <td>{a.environment}</td>
+              <td>{a.summary ?? `${a.findings.map((f) => f.id).join(', ')} in ${a.image}`}</td>
+              <td class={a.state === 'failed' ? 'bad' : ''}>
+                {a.state} after {a.attempts} attempt{a.attempts === 1 ? '' : 's'}
+                {a.lastError ? `: ${a.lastError}` : ''}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

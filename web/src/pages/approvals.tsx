@@ -1,0 +1,124 @@
+import { useState } from 'preact/hooks';
+import { Link } from 'wouter-preact';
+import { may, post, short, type Session } from '../api';
+import { Loading, Problem, Section, when } from '../components';
+import { useApi } from '../hooks';
+
+interface Approval {
+  digest: string;
+  environment: string;
+  state: string;
+  requestedBy: string | null;
+  requestReason: string | null;
+  requestedAt: string | null;
+  decidedBy: string | null;
+  decisionReason: string | null;
+  decidedAt: string | null;
+}
+
+export function Approvals({ session }: { session: Session }) {
+  const queue = useApi<Approval[]>('/api/v1/approvals?state=requested');
+  const all = useApi<Approval[]>('/api/v1/approvals');
+  const [error, setError] = useState<string>();
+  const decide = async (a: Approval, decision: 'approve' | 'reject') => {
+    setError(undefined);
+    const reason = window.prompt(`Reason to ${decision} for ${a.environment}`) ?? '';
+    if (!reason) return;
+    try {
+      const names = await fetch(`/api/v1/images/${a.digest}`, { credentials: 'same-origin' }).then((r) =>
+        r.json(),
+      );
+      const ref = names.refs?.[0];
+      await post('/api/v1/approvals', {
+        image: `${ref.registry}/${ref.repository}@${a.digest}`,
+        environment: a.environment,
+        decision,
+        reason,
+      });
+      queue.reload();
+      all.reload();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  if (!queue.data) return <Loading what="approvals" />;
+  return (
+    <>
+      <h1>Approvals</h1>
+      <Problem error={error ?? queue.error} />
+      <Section title="Waiting for a decision">
+        {queue.data.length ? (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Image</th>
+                <th scope="col">Environment</th>
+                <th scope="col">Asked by</th>
+                <th scope="col">Why</th>
+                <th scope="col">Decide</th>
+              </tr>
+            </thead>
+            <tbody>
+              {queue.data.map((a) => (
+                <tr key={a.digest + a.environment}>
+                  <td>
+                    <Link href={`/images/${a.digest}?env=${a.environment}`}>@{short(a.digest)}</Link>
+                  </td>
+                  <td>{a.environment}</td>
+                  <td>{a.requestedBy}</td>
+                  <td>{a.requestReason}</td>
+                  <td>
+                    {may(session, 'approve', a.environment) ? (
+                      <>
+                        <button type="button" onClick={() => decide(a, 'approve')}>
+                          Approve
+                        </button>{' '}
+                        <button type="button" class="secondary" onClick={() => decide(a, 'reject')}>
+                          Reject
+                        </button>
+                      </>
+                    ) : (
+                      <span class="muted">an approver for {a.environment} decides</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p class="muted">Nothing is waiting.</p>
+        )}
+      </Section>
+      <Section title="Decisions">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Image</th>
+              <th scope="col">Environment</th>
+              <th scope="col">State</th>
+              <th scope="col">By</th>
+              <th scope="col">Reason</th>
+              <th scope="col">When</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(all.data ?? [])
+              .filter((a) => a.state !== 'requested')
+              .map((a) => (
+                <tr key={a.digest + a.environment}>
+                  <td>
+                    <Link href={`/images/${a.digest}?env=${a.environment}`}>@{short(a.digest)}</Link>
+                  </td>
+                  <td>{a.environment}</td>
+                  <td>{a.state}</td>
+                  <td>{a.decidedBy}</td>
+                  <td>{a.decisionReason}</td>
+                  <td>{when(a.decidedAt)}</td>
+                </tr>
+              ))}
+          </tbody>
+        </table>
+      </Section>
+    </>
+  );
+}

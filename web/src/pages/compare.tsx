@@ -1,0 +1,84 @@
+import { Link, useSearch } from 'wouter-preact';
+import { short } from '../api';
+import { Grade, Loading, Problem, Section, Severity } from '../components';
+import { useApi } from '../hooks';
+
+interface Ref {
+  id: string;
+  severity: string;
+  package: string;
+  version: string;
+  fixedVersion?: string;
+}
+interface Comparison {
+  from: { image: string; digest?: string; grade: string; risk: number; vulnerabilities: number };
+  to: { image: string; digest?: string; grade: string; risk: number; vulnerabilities: number };
+  packages: {
+    added: Array<{ name: string; version: string }>;
+    removed: Array<{ name: string; version: string }>;
+    changed: Array<{ name: string; version: string; from: string }>;
+  };
+  vulnerabilities: { fixed: Ref[]; introduced: Ref[]; unchanged: number };
+  baseImageChanged: boolean;
+}
+
+function List({ items, empty }: { items: Ref[]; empty: string }) {
+  if (!items.length) return <p class="muted">{empty}</p>;
+  return (
+    <ul>
+      {items.map((f) => (
+        <li key={f.id + f.package}>
+          <Severity level={f.severity} /> {f.id} in {f.package} {f.version}
+          {f.fixedVersion ? ` (fixed in ${f.fixedVersion})` : ''}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function Compare() {
+  const q = new URLSearchParams(useSearch());
+  const from = q.get('from') ?? '';
+  const to = q.get('to') ?? '';
+  const { data: c, error } = useApi<Comparison>(from && to ? `/api/v1/compare?from=${from}&to=${to}` : null);
+  if (!from || !to) return <p>Choose two images to compare (from an image page or the overview).</p>;
+  if (error) return <Problem error={error} />;
+  if (!c) return <Loading what="the comparison" />;
+  return (
+    <>
+      <h1>What changed</h1>
+      <p>
+        From <Link href={`/images/${from}`}>@{short(from)}</Link> <Grade grade={c.from.grade} /> (risk{' '}
+        {c.from.risk.toFixed(1)}) to <Link href={`/images/${to}`}>@{short(to)}</Link>{' '}
+        <Grade grade={c.to.grade} /> (risk {c.to.risk.toFixed(1)})
+        {c.baseImageChanged ? ' · the base image changed' : ''}
+      </p>
+      <Section title={`Fixed (${c.vulnerabilities.fixed.length})`} id="fixed">
+        <List items={c.vulnerabilities.fixed} empty="Nothing fixed." />
+      </Section>
+      <Section title={`Introduced (${c.vulnerabilities.introduced.length})`} id="introduced">
+        <List items={c.vulnerabilities.introduced} empty="Nothing introduced." />
+      </Section>
+      <Section title="Packages">
+        <ul>
+          {c.packages.changed.map((p) => (
+            <li key={`c${p.name}`}>
+              {p.name} {p.from} → {p.version}
+            </li>
+          ))}
+          {c.packages.added.map((p) => (
+            <li key={`a${p.name}`}>
+              + {p.name} {p.version}
+            </li>
+          ))}
+          {c.packages.removed.map((p) => (
+            <li key={`r${p.name}`}>
+              − {p.name} {p.version}
+            </li>
+          ))}
+        </ul>
+        <p class="muted">{c.vulnerabilities.unchanged} vulnerabilities unchanged.</p>
+      </Section>
+    </>
+  );
+}

@@ -1,0 +1,95 @@
+import { useState } from 'preact/hooks';
+import { may, post, type Session } from '../api';
+import { Loading, Problem, when } from '../components';
+import { useApi } from '../hooks';
+
+interface Exception {
+  id: number;
+  vulnerability?: string;
+  package?: string;
+  rule?: string;
+  repository?: string;
+  digest?: string;
+  environments: string[] | null;
+  reason: string;
+  expiresAt: string;
+  state: string;
+  createdBy: string;
+  approvedBy: string | null;
+}
+
+export function Exceptions({ session }: { session: Session }) {
+  const { data, error, reload } = useApi<Exception[]>('/api/v1/exceptions');
+  const [problem, setProblem] = useState<string>();
+  const act = async (path: string, body: unknown = {}) => {
+    setProblem(undefined);
+    try {
+      await post(path, body);
+      reload();
+    } catch (err) {
+      setProblem((err as Error).message);
+    }
+  };
+  if (!data) return <Loading what="exceptions" />;
+  return (
+    <>
+      <h1>Exceptions</h1>
+      <p class="muted">
+        Export the ones in force as{' '}
+        <a href="/api/v1/exceptions/export?format=customsignore">.customsignore.yaml</a> or{' '}
+        <a href="/api/v1/exceptions/export?format=openvex">OpenVEX</a>.
+      </p>
+      <Problem error={problem ?? error} />
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Waives</th>
+            <th scope="col">For</th>
+            <th scope="col">Environments</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Expires</th>
+            <th scope="col">State</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.map((e) => (
+            <tr key={e.id}>
+              <td>
+                {e.vulnerability
+                  ? `${e.vulnerability}${e.package ? ` in ${e.package}` : ''}`
+                  : `rule ${e.rule}`}
+              </td>
+              <td>{e.digest ?? e.repository ?? 'every image'}</td>
+              <td>{e.environments?.join(', ') ?? 'all'}</td>
+              <td>{e.reason}</td>
+              <td>{when(e.expiresAt)}</td>
+              <td>
+                {e.state}
+                {e.approvedBy ? ` (by ${e.approvedBy})` : ''}
+              </td>
+              <td>
+                {e.state === 'pending' && may(session, 'approve') && (
+                  <button type="button" onClick={() => act(`/api/v1/exceptions/${e.id}/approve`)}>
+                    Sign off
+                  </button>
+                )}{' '}
+                {(e.state === 'active' || e.state === 'pending') && may(session, 'report') && (
+                  <button
+                    type="button"
+                    class="secondary"
+                    onClick={() =>
+                      act(`/api/v1/exceptions/${e.id}/revoke`, { reason: 'revoked in the dashboard' })
+                    }
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

@@ -1,0 +1,408 @@
+import { useState } from 'preact/hooks';
+import { Link, useLocation, useSearch } from 'wouter-preact';
+import { may, post, short, type Session } from '../api';
+import { Grade, Loading, Problem, Section, Severity, Status, when } from '../components';
+import { useApi } from '../hooks';
+
+interface Finding {
+  id: string;
+  aliases: string[];
+  package: { name: string; version: string; type: string };
+  status: string;
+  fixedVersion?: string;
+  severity: { level: string };
+  kev?: object;
+  epss?: { score: number };
+  title?: string;
+  risk: { score: number; factors: Array<{ name: string; value: number; detail: string }> };
+  suppression?: { by: string; reason: string; source: string };
+}
+interface Decision {
+  environment: string;
+  allowed: boolean;
+  status: string;
+  reasons: string[];
+  trust: { required: boolean; trusted: boolean; reason: string } | null;
+}
+interface View {
+  digest: string;
+  environment: string;
+  names: string[];
+  tags: string[];
+  scan: { grade: string; risk: number; dbVersion: string; scannedAt: string } | null;
+  image: {
+    os: string | null;
+    layers: Array<{ index: number; digest: string; size: number; createdBy: string | null; base: boolean }>;
+    attestations: Array<{
+      kind: string;
+      type: string;
+      provenance?: { builder?: string; sourceRepo?: string };
+    }>;
+  };
+  summary: { total: number; kev: number; fixable: number; gradeReason: string };
+  findings: Finding[];
+  suppressed: Finding[];
+  secrets: Array<{ rule: string; title?: string; path?: string; severity: string }>;
+  misconfigurations: Array<{ rule: string; severity: string; title: string; fix: string }>;
+  packages: Array<{ name: string; version: string; type: string; layer: number | null; origin: string }>;
+  advice: {
+    upgrades: Array<{ package: string; from: string; to: string; fixes: string[]; inBase: boolean }>;
+    plan: string[];
+  };
+  decisions: Decision[];
+}
+
+function Decide({
+  d,
+  digest,
+  image,
+  session,
+  onDone,
+}: {
+  d: Decision;
+  digest: string;
+  image: string;
+  session: Session;
+  onDone: () => void;
+}) {
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<string>();
+  if (!may(session, 'approve', d.environment)) return null;
+  const act = async (decision: string) => {
+    setError(undefined);
+    try {
+      await post('/api/v1/approvals', {
+        image: `${image}@${digest}`,
+        environment: d.environment,
+        decision,
+        reason: reason || `${decision} (dashboard)`,
+      });
+      onDone();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <div class="decide">
+      <label for={`reason-${d.environment}`} class="sr-only">
+        Reason for {d.environment}
+      </label>
+      <input
+        id={`reason-${d.environment}`}
+        placeholder="reason (kept in the audit log)"
+        value={reason}
+        onInput={(e) => setReason(e.currentTarget.value)}
+      />
+      {d.status === 'approved' ? (
+        <button type="button" class="secondary" onClick={() => act('revoke')}>
+          Revoke approval for {d.environment}
+        </button>
+      ) : (
+        <>
+          <button type="button" onClick={() => act('approve')}>
+            Approve for {d.environment}
+          </button>
+          <button type="button" class="secondary" onClick={() => act('reject')}>
+            Reject
+          </button>
+        </>
+      )}
+      <Problem error={error} />
+    </div>
+  );
+}
+
+function NewException({
+  env,
+  session,
+  onDone,
+  image,
+}: {
+  env: string;
+  session: Session;
+  onDone: () => void;
+  image: string;
+}) {
+  const [error, setError] = useState<string>();
+  if (!may(session, 'report')) return null;
+  return (
+    <details>
+      <summary>Add an exception</summary>
+      <form
+        class="grid"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const f = e.currentTarget.elements;
+          const val = (n: string) => (f.namedItem(n) as HTMLInputElement).value.trim();
+          setError(undefined);
+          try {
+            await post('/api/v1/exceptions', {
+              vulnerability: val('vulnerability'),
+              ...(val('package') ? { package: val('package') } : {}),
+              ...(val('scope') === 'repository' ? { repository: image } : {}),
+              environments: [env],
+              reason: val('reason'),
+              expiresAt: new Date(`${val('expires')}T23:59:59Z`).toISOString(),
+            });
+            onDone();
+          } catch (err) {
+            setError((err as Error).message);
+          }
+        }}
+      >
+        <label for="ex-vuln">Vulnerability</label>
+        <input id="ex-vuln" name="vulnerability" required placeholder="CVE-…" />
+        <label for="ex-pkg">Package (optional)</label>
+        <input id="ex-pkg" name="package" />
+        <label for="ex-scope">For</label>
+        <select id="ex-scope" name="scope">
+          <option value="repository">this repository</option>
+          <option value="all">every image</option>
+        </select>
+        <label for="ex-reason">Reason</label>
+        <input id="ex-reason" name="reason" required />
+        <label for="ex-expires">Expires</label>
+        <input id="ex-expires" name="expires" type="date" required />
+        <button type="submit">Add exception for {env}</button>
+        <Problem error={error} />
+      </form>
+    </details>
+  );
+}
+
+export function ImagePage({ digest, session }: { digest: string; session: Session }) {
+  const params = new URLSearchParams(useSearch());
+  const env = params.get('env') ?? 'production';
+  const [, navigate] = useLocation();
+  const { data: v, error, reload } = useApi<View>(`/api/v1/images/${digest}/view?environment=${env}`);
+  const [filter, setFilter] = useState('');
+  const [other, setOther] = useState('');
+  if (error) return <Problem error={error} />;
+  if (!v) return <Loading what="the image" />;
+  const image = v.names[0] ?? '';
+  const pkgs = v.packages.filter((p) => !filter || `${p.name} ${p.version}`.includes(filter));
+  return (
+    <>
+      <h1>
+        {image || 'image'} <span class="mono">@{short(digest)}</span>
+      </h1>
+      <p class="summary">
+        <Grade grade={v.scan?.grade} /> risk {v.scan?.risk.toFixed(1)} · {v.findings.length} findings (
+        {v.summary.kev} KEV, {v.summary.fixable} fixable) · {v.suppressed.length} suppressed ·{' '}
+        {v.image.os ?? 'no OS found'} · tags {v.tags.join(', ') || '—'} · scanned {when(v.scan?.scannedAt)}
+      </p>
+      <label for="env">Environment</label>{' '}
+      <select
+        id="env"
+        value={env}
+        onChange={(e) => navigate(`/images/${digest}?env=${e.currentTarget.value}`)}
+      >
+        {v.decisions.map((d) => (
+          <option key={d.environment} value={d.environment}>
+            {d.environment}
+          </option>
+        ))}
+      </select>
+      <Section title="May it run?">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Environment</th>
+              <th scope="col">Decision</th>
+              <th scope="col">Why</th>
+              <th scope="col">Signature</th>
+            </tr>
+          </thead>
+          <tbody>
+            {v.decisions.map((d) => (
+              <tr key={d.environment} data-decision={d.environment}>
+                <td>{d.environment}</td>
+                <td>
+                  <Status allowed={d.allowed} status={d.status} />
+                </td>
+                <td>
+                  {d.reasons.join('; ')}
+                  <Decide d={d} digest={digest} image={image} session={session} onDone={reload} />
+                </td>
+                <td>{d.trust ? (d.trust.trusted ? '✓ ' : '✗ ') + d.trust.reason : 'not required'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Section>
+      <Section title="What to fix first">
+        {v.advice.plan.length ? (
+          <ol>
+            {v.advice.plan.map((s) => (
+              <li key={s}>{s}</li>
+            ))}
+          </ol>
+        ) : (
+          <p class="muted">The {env} policy passes.</p>
+        )}
+        {v.advice.upgrades.length > 0 && (
+          <ul>
+            {v.advice.upgrades.slice(0, 10).map((u) => (
+              <li key={u.package}>
+                upgrade {u.package} {u.from} → {u.to} ({u.fixes.length} fixed
+                {u.inBase ? ', in the base image' : ''})
+              </li>
+            ))}
+          </ul>
+        )}
+      </Section>
+      <Section title="Findings, riskiest first">
+        <NewException env={env} session={session} onDone={reload} image={image} />
+        <table class="findings">
+          <thead>
+            <tr>
+              <th scope="col">Vulnerability</th>
+              <th scope="col">Severity</th>
+              <th scope="col">Package</th>
+              <th scope="col">Fixed in</th>
+              <th scope="col">Risk</th>
+            </tr>
+          </thead>
+          <tbody>
+            {v.findings.map((f) => (
+              <tr key={f.id + f.package.name + f.package.version}>
+                <td>
+                  {f.id}
+                  {f.kev ? <span class="kev"> KEV</span> : null}
+                </td>
+                <td>
+                  <Severity level={f.severity.level} />
+                </td>
+                <td>
+                  {f.package.name} {f.package.version}
+                </td>
+                <td>{f.fixedVersion ?? <span class="muted">no fix</span>}</td>
+                <td>
+                  <details>
+                    <summary>{f.risk.score.toFixed(1)}</summary>
+                    <ul>
+                      {f.risk.factors.map((x) => (
+                        <li key={x.name}>
+                          {x.name}: {x.detail}
+                        </li>
+                      ))}
+                    </ul>
+                  </details>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {v.suppressed.length > 0 && (
+          <>
+            <h3 id="suppressed">Suppressed ({v.suppressed.length})</h3>
+            <table aria-labelledby="suppressed" class="suppressed">
+              <tbody>
+                {v.suppressed.map((f) => (
+                  <tr key={f.id + f.package.name}>
+                    <td>{f.id}</td>
+                    <td>
+                      {f.package.name} {f.package.version}
+                    </td>
+                    <td>
+                      suppressed by {f.suppression?.by}: {f.suppression?.reason} ({f.suppression?.source})
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </Section>
+      {(v.secrets.length > 0 || v.misconfigurations.length > 0) && (
+        <Section title="Secrets and configuration">
+          <ul>
+            {v.secrets.map((s, i) => (
+              <li key={`s${i}`}>
+                <Severity level={s.severity} /> {s.title ?? s.rule} {s.path ? `in ${s.path}` : ''}
+              </li>
+            ))}
+            {v.misconfigurations.map((m) => (
+              <li key={m.rule}>
+                <Severity level={m.severity} /> {m.title}: {m.fix}
+              </li>
+            ))}
+          </ul>
+        </Section>
+      )}
+      <Section title="Layers">
+        <ol class="layers">
+          {v.image.layers.map((l) => (
+            <li key={l.index}>
+              <span class="mono">{l.createdBy ?? '(no history)'}</span>{' '}
+              <span class="muted">{l.base ? 'base' : 'application'}</span>
+            </li>
+          ))}
+        </ol>
+      </Section>
+      <Section title={`Packages (${v.packages.length})`} id="packages">
+        <label for="pkg-filter">Filter</label>{' '}
+        <input id="pkg-filter" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Package</th>
+              <th scope="col">Version</th>
+              <th scope="col">Type</th>
+              <th scope="col">From</th>
+            </tr>
+          </thead>
+          <tbody>
+            {pkgs.slice(0, 300).map((p) => (
+              <tr key={p.type + p.name + p.version}>
+                <td>{p.name}</td>
+                <td>{p.version}</td>
+                <td>{p.type}</td>
+                <td>{p.origin}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {pkgs.length > 300 && <p class="muted">{pkgs.length - 300} more: narrow the filter.</p>}
+      </Section>
+      {v.image.attestations.length > 0 && (
+        <Section title="Attestations">
+          <ul>
+            {v.image.attestations.map((a, i) => (
+              <li key={i}>
+                {a.kind}: {a.type}
+                {a.provenance
+                  ? ` (builder ${a.provenance.builder ?? '?'}, source ${a.provenance.sourceRepo ?? '?'})`
+                  : ''}
+              </li>
+            ))}
+          </ul>
+        </Section>
+      )}
+      <Section title="Compare">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (/^sha256:[a-f0-9]{64}$/.test(other)) navigate(`/compare?from=${other}&to=${digest}`);
+          }}
+        >
+          <label for="other">Compare with digest</label>{' '}
+          <input
+            id="other"
+            class="mono"
+            size={40}
+            value={other}
+            onInput={(e) => setOther(e.currentTarget.value.trim())}
+            placeholder="sha256:…"
+          />{' '}
+          <button type="submit">Compare</button>
+        </form>
+        <p>
+          <Link href={`/search?q=${encodeURIComponent(v.names[0]?.split('/').slice(1).join('/') ?? '')}`}>
+            Other images of this repository
+          </Link>
+        </p>
+      </Section>
+    </>
+  );
+}
