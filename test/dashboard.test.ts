@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -33,6 +34,7 @@ const api: Record<string, Api> = {};
 const digest: Record<string, string> = {};
 const consoleErrors: string[] = [];
 const shots = cacheDir('screenshots');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const POLICY = {
   environments: {
@@ -169,6 +171,7 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     tok.hook = makeToken(store, 'webhook', ['--name', 'kube-apiserver']);
     user('alice', 'approver', 'production,staging');
     user('bob', 'developer');
+    user('root', 'admin');
     reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, tok.registry, 5));
     await reg.start();
     server = new CustomsServer(port, [...store, '--db', vulndb, '--workers', '2', '--policy', policy]);
@@ -349,6 +352,64 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await page.context().close();
+  });
+
+  it('an admin changes an environment gate and issues a token from the settings page', async () => {
+    const page = await signedIn('root');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const staging = page.locator('fieldset').filter({ hasText: 'staging' });
+    // The box shows the stored setting: it turns on once the server has it.
+    await staging.getByLabel('Four eyes').click();
+    await waitFor(
+      async () => (await api.admin.get('/api/v1/environments/staging/gate')).body.fourEyes === true,
+      5_000,
+      'the gate change',
+    );
+    await waitFor(() => staging.getByLabel('Four eyes').isChecked(), 5_000, 'the box to show the stored setting');
+    await page.locator('summary', { hasText: 'Issue a token' }).click();
+    await page.getByLabel('What it is for').fill('nightly-report');
+    await page.getByLabel('Role (viewer, developer, approver, admin, webhook)').fill('viewer');
+    await page.getByRole('button', { name: 'Issue a token' }).click();
+    const shown = await page.getByRole('status').filter({ hasText: 'shown once' }).innerText();
+    const token = /cst_\S+/.exec(shown)![0];
+    assert.equal((await new Api(server.url, token).get('/api/v1/images')).status, 200);
+    const audit = (await api.admin.get('/api/v1/audit?action=environment.gate')).body;
+    assert.match(audit[0].actor, /^user:root$/);
+    await page.context().close();
+  });
+
+  it('accessible: axe-core finds no serious or critical WCAG A/AA violation on the main pages', async () => {
+    // axe is injected as a script, which the pages' CSP forbids: this context bypasses it.
+    const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(server.url);
+    const check = async (what: string) => {
+      await page.addScriptTag({ path: AXE });
+      const violations = await page.evaluate(async () => {
+        const g = globalThis as any;
+        const r = await g.axe.run(g.document, {
+          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
+        });
+        return r.violations
+          .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v: any) => `${v.id}: ${v.nodes.length} × ${v.nodes[0]?.target}`);
+      });
+      assert.deepEqual(violations, [], what);
+    };
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await check('sign-in page');
+    await page.getByLabel('User name').fill('alice');
+    await page.getByLabel('Password').fill('alice-correct-horse-battery');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('section[data-env="production"] tbody tr').first().waitFor();
+    await check('overview');
+    await page.goto(`${server.url}/images/${digest.musl}?env=staging`);
+    await page.getByRole('heading', { name: 'Findings, riskiest first' }).waitFor();
+    await check('image page');
+    await page.goto(`${server.url}/search?q=musl`);
+    await page.locator('table.results').waitFor();
+    await check('search');
+    await context.close();
   });
 
   it('no console errors in any of the runs', () => {

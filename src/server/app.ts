@@ -190,7 +190,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     dbVersion: () => currentDbVersion(deps),
   });
   gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous });
-  dashboardRoutes(app, { ...deps, policy, secure: !!deps.tls });
+  dashboardRoutes(app, { ...deps, policy, secure: !!deps.tls, admission });
   await app.ready();
   return app;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { baseLayerCount, planFor, upgrades } from '../../advise/advise.js';
 import { compareScans } from '../../compare/compare.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
+import type { Admission } from '../../gate/admission.js';
 import { evaluate, latestResult, policyState } from '../../gate/evaluate.js';
 import { actorOf, type Principal } from '../../gate/settings.js';
 import { evaluatePolicy, type Policy } from '../../policy/policy.js';
@@ -36,7 +37,7 @@ const sessionAnswer = {
 
 export function dashboardRoutes(
   app: FastifyInstance,
-  s: Services & { policy: Policy; secure: boolean },
+  s: Services & { policy: Policy; secure: boolean; admission: Admission },
 ): void {
   const { db } = s;
 
@@ -518,10 +519,8 @@ export function dashboardRoutes(
         const now = await running(db, e.name);
         const items = [];
         for (const r of now) {
-          const d = await evaluate(db, r.digest, e.name, {
-            policy: s.policy,
-            repository: `${r.registry}/${r.repository}`,
-          });
+          // The admission webhook's short-lived decision cache: the same answer, and cheap at scale.
+          const d = await s.admission.decision(r.digest, e.name, `${r.registry}/${r.repository}`);
           items.push({ ...r, decision: { allowed: d.allowed, status: d.status, reasons: d.reasons } });
         }
         const recent = (await history(db, e.name, 20)).reverse().slice(0, 10);

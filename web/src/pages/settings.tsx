@@ -1,31 +1,126 @@
-import { may, type Session } from '../api';
-import { Loading, Section } from '../components';
+import { Fragment } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, may, post, type Session } from '../api';
+import { Loading, Problem, Section } from '../components';
 import { useApi } from '../hooks';
 
 interface Gate {
   autoApprove: boolean;
   fourEyes: boolean;
   requireSignature: boolean;
-  unknownImage: string;
+  keepApprovalOnPolicyFailure: boolean;
+  unknownImage: 'deny' | 'allow';
   namespaces: string[];
   exceptionSignoff: boolean;
 }
 
-function EnvGate({ name }: { name: string }) {
-  const { data } = useApi<Gate>(`/api/v1/environments/${name}/gate`);
+const FLAGS: Array<[keyof Gate, string]> = [
+  ['autoApprove', 'Approve what passes the policy'],
+  ['fourEyes', 'Four eyes'],
+  ['requireSignature', 'Require a trusted signature'],
+  ['keepApprovalOnPolicyFailure', 'Keep approvals when a rescan fails the policy'],
+  ['exceptionSignoff', 'Exceptions need sign-off'],
+];
+
+function EnvGate({ name, admin }: { name: string; admin: boolean }) {
+  const { data, reload } = useApi<Gate>(`/api/v1/environments/${name}/gate`);
+  const [error, setError] = useState<string>();
   if (!data) return null;
+  const put = async (change: Partial<Gate>) => {
+    setError(undefined);
+    try {
+      await api('PUT', `/api/v1/environments/${name}/gate`, change);
+      reload();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
   return (
-    <tr>
-      <td>{name}</td>
-      <td>{data.autoApprove ? 'passes policy' : 'a person approves'}</td>
-      <td>{data.fourEyes ? 'yes' : 'no'}</td>
-      <td>{data.requireSignature ? 'required' : 'no'}</td>
-      <td>{data.unknownImage}</td>
-      <td>{data.namespaces.join(', ') || '—'}</td>
-      <td>{data.exceptionSignoff ? 'yes' : 'no'}</td>
-    </tr>
+    <fieldset>
+      <legend>{name}</legend>
+      {FLAGS.map(([k, label]) => (
+        <label key={k} class="check">
+          <input
+            type="checkbox"
+            checked={!!data[k]}
+            disabled={!admin}
+            onChange={(e) => put({ [k]: e.currentTarget.checked })}
+          />{' '}
+          {label}
+        </label>
+      ))}
+      <label class="check">
+        Unknown images{' '}
+        <select
+          value={data.unknownImage}
+          disabled={!admin}
+          onChange={(e) => put({ unknownImage: e.currentTarget.value as 'deny' | 'allow' })}
+        >
+          <option value="deny">denied</option>
+          <option value="allow">admitted</option>
+        </select>
+      </label>
+      <p class="muted">Namespaces: {data.namespaces.join(', ') || `${name} (same name)`}</p>
+      <Problem error={error} />
+    </fieldset>
   );
 }
+
+/** A small form whose fields are posted as JSON; `shape` turns the form values into the body. */
+function Create({
+  title,
+  fields,
+  onSubmit,
+}: {
+  title: string;
+  fields: Array<[string, string, string?]>;
+  onSubmit: (v: Record<string, string>) => Promise<string | void>;
+}) {
+  const [error, setError] = useState<string>();
+  const [note, setNote] = useState<string>();
+  return (
+    <details>
+      <summary>{title}</summary>
+      <form
+        class="grid"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const form = e.currentTarget;
+          const v = Object.fromEntries(
+            fields.map(([n]) => [n, (form.elements.namedItem(n) as HTMLInputElement).value.trim()]),
+          );
+          setError(undefined);
+          try {
+            setNote((await onSubmit(v)) ?? undefined);
+            form.reset();
+          } catch (err) {
+            setError((err as Error).message);
+          }
+        }}
+      >
+        {fields.map(([n, label, type]) => (
+          <Fragment key={n}>
+            <label for={`f-${title}-${n}`}>{label}</label>
+            <input id={`f-${title}-${n}`} name={n} type={type ?? 'text'} />
+          </Fragment>
+        ))}
+        <button type="submit">{title}</button>
+        <Problem error={error} />
+        {note && (
+          <p role="status" class="mono">
+            {note}
+          </p>
+        )}
+      </form>
+    </details>
+  );
+}
+
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 export function Settings({ session }: { session: Session }) {
   const envs = useApi<Array<{ name: string }>>('/api/v1/environments');
@@ -36,7 +131,9 @@ export function Settings({ session }: { session: Session }) {
   const tokens = useApi<
     Array<{ id: number; name: string; role: string; revokedAt: string | null; environments: string[] | null }>
   >(admin ? '/api/v1/tokens' : null);
-  const registries = useApi<Array<{ host: string; url: string }>>(admin ? '/api/v1/registries' : null);
+  const registries = useApi<Array<{ host: string; url: string; insecure: boolean }>>(
+    admin ? '/api/v1/registries' : null,
+  );
   const channels = useApi<Array<{ id: number; type: string; target: string; environments: string[] | null }>>(
     admin ? '/api/v1/channels' : null,
   );
@@ -45,25 +142,10 @@ export function Settings({ session }: { session: Session }) {
     <>
       <h1>Settings</h1>
       <Section title="Environments and their gate">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Environment</th>
-              <th scope="col">Approval</th>
-              <th scope="col">Four eyes</th>
-              <th scope="col">Signature</th>
-              <th scope="col">Unknown images</th>
-              <th scope="col">Namespaces</th>
-              <th scope="col">Exception sign-off</th>
-            </tr>
-          </thead>
-          <tbody>
-            {envs.data.map((e) => (
-              <EnvGate key={e.name} name={e.name} />
-            ))}
-          </tbody>
-        </table>
-        <p class="muted">Changed through the API (PUT /api/v1/environments/NAME/gate, admin).</p>
+        {envs.data.map((e) => (
+          <EnvGate key={e.name} name={e.name} admin={admin} />
+        ))}
+        {!admin && <p class="muted">Only admins change these.</p>}
       </Section>
       {admin && (
         <>
@@ -76,18 +158,63 @@ export function Settings({ session }: { session: Session }) {
                 </li>
               ))}
             </ul>
+            <Create
+              title="Add a user"
+              fields={[
+                ['name', 'Name'],
+                ['role', 'Role (viewer, developer, approver, admin)'],
+                ['environments', 'Environments (comma-separated; empty: all)'],
+                ['password', 'Password (12 characters or more)', 'password'],
+              ]}
+              onSubmit={async (v) => {
+                await post('/api/v1/users', {
+                  name: v.name,
+                  role: v.role,
+                  password: v.password,
+                  ...(v.environments ? { environments: list(v.environments) } : {}),
+                });
+                users.reload();
+              }}
+            />
           </Section>
-          <Section title="Tokens">
+          <Section title="API tokens">
             <ul>
               {tokens.data
                 ?.filter((t) => !t.revokedAt && !t.name.startsWith('session:'))
                 .map((t) => (
                   <li key={t.id}>
                     {t.name}: {t.role}
-                    {t.environments ? ` (${t.environments.join(', ')})` : ''}
+                    {t.environments ? ` (${t.environments.join(', ')})` : ''}{' '}
+                    <button
+                      type="button"
+                      class="link"
+                      onClick={async () => {
+                        await api('DELETE', `/api/v1/tokens/${t.id}`);
+                        tokens.reload();
+                      }}
+                    >
+                      revoke
+                    </button>
                   </li>
                 ))}
             </ul>
+            <Create
+              title="Issue a token"
+              fields={[
+                ['name', 'What it is for'],
+                ['role', 'Role (viewer, developer, approver, admin, webhook)'],
+                ['expires', 'Expires in (30d, 12h; empty: never)'],
+              ]}
+              onSubmit={async (v) => {
+                const t = await post<{ token: string }>('/api/v1/tokens', {
+                  name: v.name,
+                  role: v.role,
+                  ...(v.expires ? { expires: v.expires } : {}),
+                });
+                tokens.reload();
+                return `The token (shown once): ${t.token}`;
+              }}
+            />
           </Section>
           <Section title="Registries">
             <ul>
@@ -95,6 +222,21 @@ export function Settings({ session }: { session: Session }) {
                 <li key={r.host}>{r.url}</li>
               ))}
             </ul>
+            <Create
+              title="Add a registry"
+              fields={[
+                ['url', 'URL (https://…)'],
+                ['username', 'User name (optional)'],
+                ['password', 'Password or token (optional)', 'password'],
+              ]}
+              onSubmit={async (v) => {
+                await post('/api/v1/registries', {
+                  url: v.url,
+                  ...(v.username ? { username: v.username, password: v.password } : {}),
+                });
+                registries.reload();
+              }}
+            />
           </Section>
           <Section title="Alert channels">
             <ul>
@@ -105,6 +247,22 @@ export function Settings({ session }: { session: Session }) {
                 </li>
               ))}
             </ul>
+            <Create
+              title="Add a channel"
+              fields={[
+                ['type', 'Type (webhook, slack, teams, email)'],
+                ['target', 'URL, or email address'],
+                ['secret', 'Signing secret (webhook, optional)', 'password'],
+              ]}
+              onSubmit={async (v) => {
+                await post('/api/v1/channels', {
+                  type: v.type,
+                  ...(v.type === 'email' ? { to: v.target } : { url: v.target }),
+                  ...(v.secret ? { secret: v.secret } : {}),
+                });
+                channels.reload();
+              }}
+            />
           </Section>
         </>
       )}
