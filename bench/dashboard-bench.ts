@@ -17,7 +17,8 @@ import { recordImage, saveInventory, saveScan } from '../src/store/images.js';
 import { recordDeployment } from '../src/store/deployments.js';
 import type { ScanResult } from '../src/scan/model.js';
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'customs-dashboard-bench-'));
@@ -36,9 +37,14 @@ async function main(): Promise<void> {
       version: `1.${(i + j) % 30}.0`,
       type: 'npm',
       purl: `pkg:npm/lib${j}@1.${(i + j) % 30}.0`,
+      licenses: ['MIT'],
       locations: [],
     }));
-    await saveInventory(db, digest, { image: { name: repository } as any, packages: packages as any, warnings: [] });
+    await saveInventory(db, digest, {
+      image: { name: repository } as any,
+      packages: packages as any,
+      warnings: [],
+    });
     const findings = Array.from({ length: i % 5 }, (_, j) => ({
       id: `CVE-2026-${1000 + ((i + j) % 400)}`,
       aliases: [],
@@ -57,7 +63,9 @@ async function main(): Promise<void> {
       suppressed: [],
       summary: {
         total: findings.length,
-        bySeverity: Object.fromEntries(sev.map((s) => [s, findings.filter((f) => f.severity.level === s).length])),
+        bySeverity: Object.fromEntries(
+          sev.map((s) => [s, findings.filter((f) => f.severity.level === s).length]),
+        ),
         fixable: findings.filter((f) => f.fixedVersion).length,
         kev: 0,
         grade: 'C',
@@ -79,12 +87,30 @@ async function main(): Promise<void> {
   }
   const seeded = (performance.now() - t0) / 1000;
   await db.close();
-  const r = spawnSync(process.execPath, [CLI, 'server', 'user', 'create', '--name', 'lead', '--role', 'approver', '--password-stdin', '--data', data], {
-    input: 'lead-correct-horse-battery\n',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'server',
+      'user',
+      'create',
+      '--name',
+      'lead',
+      '--role',
+      'approver',
+      '--password-stdin',
+      '--data',
+      data,
+    ],
+    {
+      input: 'lead-correct-horse-battery\n',
+    },
+  );
   if (r.status !== 0) throw new Error(String(r.stderr));
   const port = await freePort();
-  const server = new CustomsServer(port, ['--data', data, '--db', vulndb, '--workers', '0'], { CUSTOMS_LOG_LEVEL: 'warn' });
+  const server = new CustomsServer(port, ['--data', data, '--db', vulndb, '--workers', '0'], {
+    CUSTOMS_LOG_LEVEL: 'warn',
+  });
   await server.start();
   try {
     const login = await fetch(`${server.url}/api/v1/auth/session`, {
@@ -104,17 +130,26 @@ async function main(): Promise<void> {
       '/api/v1/approvals',
       '/api/v1/audit?limit=200',
     ];
-    console.log(`dashboard API over 10,000 stored images (100 running in production), SQLite; seeding took ${seeded.toFixed(0)} s`);
+    console.log(
+      `dashboard API over 10,000 stored images (100 running in production), SQLite; seeding took ${seeded.toFixed(0)} s`,
+    );
     for (const path of calls) {
       const times: number[] = [];
       let size = 0;
       for (let i = 0; i < 30; i++) {
         const t = performance.now();
         const res = await fetch(`${server.url}${path}`, { headers: { cookie } });
-        size = (await res.arrayBuffer()).byteLength;
+        const body = await res.arrayBuffer();
+        size = body.byteLength;
+        if (res.status !== 200)
+          throw new Error(
+            `${path}: HTTP ${res.status} ${Buffer.from(body).toString().slice(0, 300)}\n${server.log.slice(-1500)}`,
+          );
         times.push(performance.now() - t);
       }
-      console.log(`  GET ${path}: p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms (${(size / 1024).toFixed(0)} KiB)`);
+      console.log(
+        `  GET ${path}: p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms (${(size / 1024).toFixed(0)} KiB)`,
+      );
     }
     if (!existsSync('/usr/bin/chromium')) {
       console.log('  (no /usr/bin/chromium: first paint not measured)');
@@ -122,7 +157,16 @@ async function main(): Promise<void> {
     }
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const paints: number[] = [];
@@ -130,7 +174,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < 5; i++) {
         const context = await browser.newContext();
         await context.addCookies(
-          cookie.split('; ').map((c) => ({ name: c.split('=')[0], value: c.split('=').slice(1).join('='), url: server.url })),
+          cookie
+            .split('; ')
+            .map((c) => ({ name: c.split('=')[0], value: c.split('=').slice(1).join('='), url: server.url })),
         );
         const page = await context.newPage();
         const t = Date.now();
@@ -138,7 +184,9 @@ async function main(): Promise<void> {
         await page.locator('section[data-env="production"] tbody tr').first().waitFor();
         ready.push(Date.now() - t);
         paints.push(
-          await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1),
+          await page.evaluate(
+            () => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1,
+          ),
         );
         await context.close();
       }

@@ -365,7 +365,11 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       5_000,
       'the gate change',
     );
-    await waitFor(() => staging.getByLabel('Four eyes').isChecked(), 5_000, 'the box to show the stored setting');
+    await waitFor(
+      () => staging.getByLabel('Four eyes').isChecked(),
+      5_000,
+      'the box to show the stored setting',
+    );
     await page.locator('summary', { hasText: 'Issue a token' }).click();
     await page.getByLabel('What it is for').fill('nightly-report');
     await page.getByLabel('Role (viewer, developer, approver, admin, webhook)').fill('viewer');

@@ -118,7 +118,7 @@ export const CHECKS: Record<string, Check> = {
     run: (r, w) => {
       const deny = list(w.deny, DEFAULT_DENY).map((l) => l.toLowerCase());
       return r.packages
-        .filter((p) => p.licenses.some((l) => deny.some((d) => l.toLowerCase().includes(d))))
+        .filter((p) => (p.licenses ?? []).some((l) => deny.some((d) => l.toLowerCase().includes(d))))
         .map((p) => `${p.name} ${p.version}: ${p.licenses.join(' AND ')}`);
     },
   },
