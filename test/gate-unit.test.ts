@@ -28,6 +28,8 @@ import { decideApproval } from '../src/gate/approvals.js';
 import { evaluate } from '../src/gate/evaluate.js';
 import type { Policy } from '../src/policy/policy.js';
 import { recordImage, saveScan } from '../src/store/images.js';
+import { recordDeployment } from '../src/store/deployments.js';
+import { contextOf } from '../src/jobs/scan-job.js';
 import { addChannel } from '../src/store/alerts.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { SecretBox } from '../src/store/secret-box.js';
@@ -214,6 +216,25 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         'expired: the finding counts again and production refuses',
       );
       assert.equal(afterwards.suppressed, 0);
+    });
+
+    it('a re-match ranks an image by the most exposed environment it runs in', async () => {
+      const d = `sha256:${'9'.repeat(64)}`;
+      assert.deepEqual(await contextOf(db, d), { env: 'production', exposure: 'internet' });
+      const deploy = (environment: string) =>
+        recordDeployment(db, {
+          environment,
+          registry: 'r.example',
+          repository: 'svc',
+          digest: d,
+          source: 'test',
+        });
+      await deploy('dev');
+      assert.deepEqual(await contextOf(db, d), { env: 'dev', exposure: 'internal' });
+      await deploy('staging');
+      assert.deepEqual(await contextOf(db, d), { env: 'staging', exposure: 'internal' });
+      await deploy('production');
+      assert.deepEqual(await contextOf(db, d), { env: 'production', exposure: 'internet' });
     });
 
     it('exceptions apply until they expire, need sign-off where asked, and warn once before expiry', async () => {

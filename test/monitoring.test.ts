@@ -383,6 +383,18 @@ describe(
       // Asked again: nothing new.
       const again = await admin.post('/api/v1/db/update', undefined);
       assert.equal(again.body.status, 'current');
+      // The CLI form of a full rescan: the one inventory the change did not touch is matched anew.
+      const cli = await customsAsync([
+        'server',
+        'rescan',
+        '--all',
+        '--server',
+        server.url,
+        '--token',
+        admin.token!,
+      ]);
+      assert.equal(cli.status, 0, cli.stderr);
+      assert.match(cli.stdout, /^1 image\(s\) queued for re-matching/);
     });
 
     it('three deployments of one repository: history with what each one fixed and introduced', async () => {

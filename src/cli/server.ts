@@ -116,6 +116,20 @@ export function registerServer(program: Command): void {
     }
   });
 
+  server
+    .command('rescan')
+    .description('re-match every stored inventory with the server database now (through the API)')
+    .requiredOption('--all', 'every stored image (the only scope for now)')
+    .option('--server <url>', 'the Customs server (default: $CUSTOMS_SERVER)')
+    .option('--token <token>', 'an admin API token (default: $CUSTOMS_TOKEN)')
+    .action(async (o: { server?: string; token?: string }) => {
+      const { callServer, serverEndpoint } = await import('./report-to.js');
+      const t = serverEndpoint(o.server, o.token, '/api/v1/rescans', '--server');
+      if (!t) throw new CustomsError('--server (or CUSTOMS_SERVER) names the Customs server');
+      const r = await callServer<{ queued: number }>(t, { all: true }, 202, 'rescan');
+      process.stdout.write(`${r.queued} image(s) queued for re-matching\n`);
+    });
+
   storeOptions(
     server
       .command('audit')

@@ -2,7 +2,8 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
-import type { ScanResult } from '../scan/model.js';
+import type { Environment, Exposure, ScanResult } from '../scan/model.js';
+import { isNewest } from '../store/deployments.js';
 import { openStore, scanInventory } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
 import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../store/images.js';
@@ -74,7 +75,12 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
   const version = dbVersion(deps.dbPath);
   if (await findScan(deps.db, digest, version)) return 'skipped';
   const t0 = performance.now();
-  const result = await scanInChild(`registry:${job.registry}/${job.repository}@${digest}`, registry, deps);
+  const result = await scanInChild(
+    `registry:${job.registry}/${job.repository}@${digest}`,
+    registry,
+    deps,
+    await contextOf(deps.db, digest),
+  );
   await saveInventory(deps.db, digest, {
     image: result.image,
     os: result.os,
@@ -114,8 +120,7 @@ async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps):
   const t0 = performance.now();
   const result = scanInventory(inv.image, inv, {
     dbPath: deps.dbPath,
-    env: 'production',
-    exposure: 'internet',
+    ...(await contextOf(deps.db, job.digest)),
   });
   const saved = await saveScan(deps.db, {
     digest: job.digest,
@@ -127,6 +132,30 @@ async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps):
   });
   await noteChanges(deps, job.digest, version, saved, result);
   return 'done';
+}
+
+type RankContext = { env: Environment; exposure: Exposure };
+
+/**
+ * Where an image runs decides how its findings rank: the most exposed environment it runs in now.
+ * An image that runs nowhere yet is ranked as if bound for internet-facing production (the gate it
+ * still has to pass).
+ */
+export async function contextOf(db: Db, digest: string): Promise<RankContext> {
+  const envs = await db.k
+    .selectFrom('deployments as d')
+    .innerJoin('environments as e', 'e.name', 'd.environment')
+    .select(['e.name', 'e.exposure'])
+    .where('d.digest', '=', digest)
+    .where(isNewest)
+    .execute();
+  if (!envs.length) return { env: 'production', exposure: 'internet' };
+  // Internet-facing first, then production, then staging (closer to production than dev).
+  const rank = (e: { name: string; exposure: string }) =>
+    (e.exposure === 'internet' ? 4 : 0) + (e.name === 'production' ? 2 : e.name === 'staging' ? 1 : 0);
+  const top = envs.sort((a, b) => rank(b) - rank(a))[0];
+  const env = (['production', 'staging', 'dev'].includes(top.name) ? top.name : 'production') as Environment;
+  return { env, exposure: top.exposure === 'internet' ? 'internet' : 'internal' };
 }
 
 /** What a new scan changed against the image's previous one, kept with the database version. */
@@ -153,7 +182,12 @@ async function noteChanges(
 
 const CHILD = fileURLToPath(new URL('./scan-child.js', import.meta.url));
 
-function scanInChild(target: string, registry: RegistryOptions, deps: WorkerDeps): Promise<ScanResult> {
+function scanInChild(
+  target: string,
+  registry: RegistryOptions,
+  deps: WorkerDeps,
+  context: RankContext,
+): Promise<ScanResult> {
   const deadline = deps.deadlineMs ?? 10 * 60_000;
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, [], {
@@ -187,6 +221,6 @@ function scanInChild(target: string, registry: RegistryOptions, deps: WorkerDeps
         ),
       );
     });
-    child.send({ target, opts: { dbPath: deps.dbPath, registry } });
+    child.send({ target, opts: { dbPath: deps.dbPath, registry, ...context } });
   });
 }
