@@ -63,6 +63,25 @@ export function registerServer(program: Command): void {
       'serve HTTPS with this PEM certificate (chain); the admission webhook needs it',
     )
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--oidc-issuer <url>', 'single sign-on: the OpenID Connect provider')
+    .option(
+      '--oidc-client-id <id>',
+      'this server as a client of the provider (secret: $CUSTOMS_OIDC_CLIENT_SECRET)',
+    )
+    .option(
+      '--oidc-redirect-uri <url>',
+      'the callback the provider knows (default: this server /api/v1/auth/oidc/callback)',
+    )
+    .option(
+      '--oidc-roles <map>',
+      'groups to roles, e.g. "sec-leads=approver:production+staging,platform=admin"',
+    )
+    .option('--oidc-roles-claim <claim>', "the claim listing the user's groups (default groups)")
+    .option(
+      '--oidc-default-role <role>',
+      'role of someone in no mapped group: viewer (default) … or none to refuse',
+    )
+    .option('--oidc-insecure', 'the provider may be plain HTTP (tests, an internal provider)')
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');

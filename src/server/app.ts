@@ -21,6 +21,7 @@ import { monitoringRoutes } from './routes/monitoring.js';
 import type { DbUpdater } from './db-updater.js';
 import { gateRoutes } from './routes/gate.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import type { Oidc } from './oidc.js';
 import { Admission } from '../gate/admission.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { currentDbVersion } from './service.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   policy?: Policy;
   /** Answer admission requests that carry no token (decisions only). */
   admissionAnonymous?: boolean;
+  /** Single sign-on for the dashboard. */
+  oidc?: Oidc;
   /** Serve HTTPS (PEM certificate chain and key): the Kubernetes API server calls webhooks over TLS only. */
   tls?: { cert: Buffer; key: Buffer };
 }

@@ -17,6 +17,7 @@ import { AlertDispatcher } from './alerts.js';
 import { backfillFindingIndex, backfillPackageIndex } from '../store/monitoring.js';
 import { VulnStore } from '../vulndb/store.js';
 import { resolvePolicy } from '../policy/policy.js';
+import { Oidc, parseRoleMap } from './oidc.js';
 import { alertExpiringExceptions } from '../gate/watch.js';
 
 /** Server settings: flags over environment over the config file over defaults. */
@@ -57,6 +58,15 @@ export interface ServerConfig {
   /** PEM files: serve HTTPS (what the Kubernetes API server needs to call the admission webhook). */
   tlsCert?: string;
   tlsKey?: string;
+  /** OpenID Connect single sign-on (see server/oidc.ts). */
+  oidcIssuer?: string;
+  oidcClientId?: string;
+  oidcClientSecret?: string;
+  oidcRedirectUri?: string;
+  oidcRolesClaim?: string;
+  oidcRoles?: string;
+  oidcDefaultRole?: string;
+  oidcInsecure?: string;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -83,6 +93,14 @@ const ENV: Record<keyof ServerConfig, string> = {
   gateInterval: 'CUSTOMS_GATE_INTERVAL',
   tlsCert: 'CUSTOMS_TLS_CERT',
   tlsKey: 'CUSTOMS_TLS_KEY',
+  oidcIssuer: 'CUSTOMS_OIDC_ISSUER',
+  oidcClientId: 'CUSTOMS_OIDC_CLIENT_ID',
+  oidcClientSecret: 'CUSTOMS_OIDC_CLIENT_SECRET',
+  oidcRedirectUri: 'CUSTOMS_OIDC_REDIRECT_URI',
+  oidcRolesClaim: 'CUSTOMS_OIDC_ROLES_CLAIM',
+  oidcRoles: 'CUSTOMS_OIDC_ROLES',
+  oidcDefaultRole: 'CUSTOMS_OIDC_DEFAULT_ROLE',
+  oidcInsecure: 'CUSTOMS_OIDC_INSECURE',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -128,6 +146,14 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     gateInterval: num('gateInterval', 300, 1),
     tlsCert: pick('tlsCert'),
     tlsKey: pick('tlsKey'),
+    oidcIssuer: pick('oidcIssuer'),
+    oidcClientId: pick('oidcClientId'),
+    oidcClientSecret: pick('oidcClientSecret'),
+    oidcRedirectUri: pick('oidcRedirectUri'),
+    oidcRolesClaim: pick('oidcRolesClaim'),
+    oidcRoles: pick('oidcRoles'),
+    oidcDefaultRole: pick('oidcDefaultRole'),
+    oidcInsecure: pick('oidcInsecure'),
   };
 }
 
@@ -207,6 +233,25 @@ function tlsFiles(c: ServerConfig): { cert: Buffer; key: Buffer } | undefined {
   return { cert: read(c.tlsCert), key: read(c.tlsKey) };
 }
 
+function oidcOf(c: ServerConfig): Oidc | undefined {
+  if (!c.oidcIssuer) return undefined;
+  if (!c.oidcClientId) throw new CustomsError('--oidc-issuer needs --oidc-client-id');
+  const base = `${c.tlsCert ? 'https' : 'http'}://${c.listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+  const defaultRole = c.oidcDefaultRole ?? 'viewer';
+  if (!['viewer', 'developer', 'approver', 'admin', 'none'].includes(defaultRole))
+    throw new CustomsError('--oidc-default-role is viewer, developer, approver, admin or none');
+  return new Oidc({
+    issuer: c.oidcIssuer,
+    clientId: c.oidcClientId,
+    clientSecret: c.oidcClientSecret,
+    redirectUri: c.oidcRedirectUri ?? `${base}/api/v1/auth/oidc/callback`,
+    rolesClaim: c.oidcRolesClaim ?? 'groups',
+    roles: parseRoleMap(c.oidcRoles),
+    defaultRole,
+    insecure: yes(c.oidcInsecure),
+  });
+}
+
 const yes = (v?: string) => ['1', 'true', 'yes'].includes((v ?? '').toLowerCase());
 
 const list = (v?: string) =>
@@ -236,6 +281,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     policy: resolvePolicy(c.policy).policy,
     admissionAnonymous: yes(c.admissionAnonymous),
     tls: tlsFiles(c),
+    oidc: oidcOf(c),
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);

@@ -241,3 +241,38 @@ export async function updateUser(
   return (await listUsers(db)).find((x) => x.id === id);
 }
 const DUMMY = `scrypt$${KDF.N}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
+
+/**
+ * A user who signs in through the OIDC provider: created on first sign-in, role and environments
+ * refreshed from the provider's groups every time. They have no password here ("!oidc" matches no
+ * scrypt hash), so password sign-in never works for them.
+ */
+export async function upsertOidcUser(
+  db: Db,
+  u: { name: string; role: string; environments: string[] | null },
+): Promise<{ id: number; created: boolean }> {
+  const environments = u.environments?.length ? JSON.stringify(u.environments) : null;
+  const existing = await db.k
+    .selectFrom('users')
+    .select(['id', 'password_hash'])
+    .where('name', '=', u.name)
+    .executeTakeFirst();
+  if (existing) {
+    if (existing.password_hash !== '!oidc')
+      throw new CustomsError(
+        `${u.name} is a password user here; an admin must remove it before it can sign in through OIDC`,
+      );
+    await db.k
+      .updateTable('users')
+      .set({ role: u.role, environments })
+      .where('id', '=', existing.id)
+      .execute();
+    return { id: existing.id, created: false };
+  }
+  const row = await db.k
+    .insertInto('users')
+    .values({ name: u.name, role: u.role, password_hash: '!oidc', created_at: now(), environments })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, created: true };
+}

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { baseLayerCount, planFor, upgrades } from '../../advise/advise.js';
 import { compareScans } from '../../compare/compare.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
@@ -6,7 +6,8 @@ import type { Admission } from '../../gate/admission.js';
 import { evaluate, latestResult, policyState } from '../../gate/evaluate.js';
 import { actorOf, type Principal } from '../../gate/settings.js';
 import { evaluatePolicy, type Policy } from '../../policy/policy.js';
-import { authenticate, createToken, expiryFrom, revokeToken } from '../../store/auth.js';
+import { authenticate, createToken, expiryFrom, revokeToken, upsertOidcUser } from '../../store/auth.js';
+import { roleFor, type Oidc } from '../oidc.js';
 import { environments, history, running } from '../../store/deployments.js';
 import { listImages } from '../../store/images.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
@@ -18,6 +19,9 @@ import type { Services } from '../service.js';
  * What the dashboard needs beyond the resource routes, all of it public API too: cookie sessions
  * (with their CSRF token), search across stored images, one image's page in one answer, compare.
  */
+
+const OIDC_COOKIE = 'customs_oidc';
+const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const OS_TYPES = new Set(['apk', 'deb', 'rpm', 'alpm', 'portage']);
 const ID_LIKE =
@@ -37,7 +41,7 @@ const sessionAnswer = {
 
 export function dashboardRoutes(
   app: FastifyInstance,
-  s: Services & { policy: Policy; secure: boolean; admission: Admission },
+  s: Services & { policy: Policy; secure: boolean; admission: Admission; oidc?: Oidc },
 ): void {
   const { db } = s;
 
@@ -63,46 +67,159 @@ export function dashboardRoutes(
     async (req, reply) => {
       const u = await authenticate(db, req.body.username, req.body.password);
       if (!u) throw new HttpError(401, 'unauthorized', 'wrong user name or password');
-      const expiresAt = expiryFrom('12h')!;
-      const { token } = await inTransaction(db, async (trx) => {
-        const t = await createToken(trx, {
-          name: `session:${req.body.username}`,
-          role: u.role,
-          userId: u.id,
-          expiresAt,
-          environments: u.environments,
-        });
-        await appendAudit(trx, {
-          actor: `user:${req.body.username}`,
-          action: 'session.start',
-          subject: `token:${t.id}`,
-          details: { role: u.role, via: 'dashboard' },
-        });
-        return t;
-      });
-      reply.setCookie(SESSION_COOKIE, token, {
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: s.secure,
-        path: '/',
-        expires: new Date(expiresAt),
-      });
-      // A readable marker so the page knows to ask who is signed in (the session cookie it cannot read).
-      reply.setCookie('customs_signed_in', '1', {
-        sameSite: 'strict',
-        secure: s.secure,
-        path: '/',
-        expires: new Date(expiresAt),
-      });
-      const p = permissionsOf(u.role, null);
-      return {
-        name: req.body.username,
+      return startSession(
+        reply,
+        { id: u.id, name: req.body.username, role: u.role, environments: u.environments },
+        'password',
+      );
+    },
+  );
+
+  /** A 12-hour session for a user: token, cookies, audit entry. */
+  async function startSession(
+    reply: FastifyReply,
+    u: { id: number; name: string; role: string; environments: string[] | null },
+    via: 'password' | 'oidc',
+  ) {
+    const expiresAt = expiryFrom('12h')!;
+    const { token } = await inTransaction(db, async (trx) => {
+      const t = await createToken(trx, {
+        name: `session:${u.name}`,
         role: u.role,
-        permissions: p,
-        environments: u.environments,
-        csrfToken: csrfOf(token),
+        userId: u.id,
         expiresAt,
-      };
+        environments: u.environments,
+      });
+      await appendAudit(trx, {
+        actor: `user:${u.name}`,
+        action: 'session.start',
+        subject: `token:${t.id}`,
+        details: { role: u.role, environments: u.environments, via },
+      });
+      return t;
+    });
+    reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: s.secure,
+      path: '/',
+      expires: new Date(expiresAt),
+    });
+    // A readable marker so the page knows to ask who is signed in (the session cookie it cannot read).
+    reply.setCookie('customs_signed_in', '1', {
+      sameSite: 'strict',
+      secure: s.secure,
+      path: '/',
+      expires: new Date(expiresAt),
+    });
+    return {
+      name: u.name,
+      role: u.role,
+      permissions: permissionsOf(u.role, null),
+      environments: u.environments,
+      csrfToken: csrfOf(token),
+      expiresAt,
+    };
+  }
+
+  app.get(
+    '/api/v1/auth/methods',
+    {
+      schema: {
+        summary: 'How one signs in here: password, and single sign-on when an OIDC provider is configured',
+        tags: ['auth'],
+        security: [],
+        response: {
+          200: { type: 'object', properties: { password: { type: 'boolean' }, oidc: { type: 'boolean' } } },
+        },
+      },
+    },
+    async () => ({ password: true, oidc: !!s.oidc }),
+  );
+
+  const page = (reply: FastifyReply, status: number, title: string, body: string) =>
+    reply
+      .code(status)
+      .type('text/html')
+      .send(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>${
+          status === 200 ? '<meta http-equiv="refresh" content="0;url=/">' : ''
+        }</head><body><main><h1>${esc(title)}</h1><p>${body}</p></main></body></html>`,
+      );
+
+  app.get(
+    '/api/v1/auth/oidc/login',
+    {
+      schema: {
+        summary: 'Start single sign-on: a redirect to the OIDC provider',
+        tags: ['auth'],
+        security: [],
+      },
+    },
+    async (_req, reply) => {
+      if (!s.oidc)
+        throw new HttpError(404, 'not_configured', 'no OIDC provider is configured (--oidc-issuer)');
+      const { url, pending } = await s.oidc.start();
+      // Lax, not Strict: the provider sends the browser back with a cross-site top-level GET.
+      reply.setCookie(OIDC_COOKIE, pending, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: s.secure,
+        path: '/api/v1/auth/oidc',
+        maxAge: 600,
+      });
+      return reply.redirect(url, 302);
+    },
+  );
+
+  app.get(
+    '/api/v1/auth/oidc/callback',
+    {
+      schema: {
+        summary: 'Where the OIDC provider sends the browser back; starts a session and goes to the dashboard',
+        tags: ['auth'],
+        security: [],
+        querystring: { type: 'object', additionalProperties: true },
+      },
+    },
+    async (req, reply) => {
+      if (!s.oidc)
+        throw new HttpError(404, 'not_configured', 'no OIDC provider is configured (--oidc-issuer)');
+      const pending = req.cookies[OIDC_COOKIE];
+      reply.clearCookie(OIDC_COOKIE, { path: '/api/v1/auth/oidc' });
+      const url = new URL(req.url, s.oidc.s.redirectUri);
+      let who;
+      try {
+        who = await s.oidc.finish(url, pending);
+      } catch (err) {
+        req.log.warn({ reason: (err as Error).message }, 'OIDC sign-in refused');
+        return page(reply, 401, 'Sign-in failed', `${esc((err as Error).message)} <a href="/">Back</a>`);
+      }
+      const grant = roleFor(who.groups, s.oidc.s);
+      if (!grant) {
+        await inTransaction(db, (trx) =>
+          appendAudit(trx, {
+            actor: `user:${who.name}`,
+            action: 'session.refused',
+            subject: `oidc:${who.subject}`,
+            details: { groups: who.groups },
+          }),
+        );
+        return page(
+          reply,
+          403,
+          'Not allowed here',
+          `${esc(who.name)} is in no group this server grants a role to.`,
+        );
+      }
+      let user;
+      try {
+        user = await upsertOidcUser(db, { name: who.name, ...grant });
+      } catch (err) {
+        return page(reply, 409, 'Sign-in refused', esc((err as Error).message));
+      }
+      await startSession(reply, { id: user.id, name: who.name, ...grant }, 'oidc');
+      return page(reply, 200, 'Signed in', 'Going to the dashboard… <a href="/">continue</a>');
     },
   );
 

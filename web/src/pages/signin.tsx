@@ -1,13 +1,27 @@
-import { useState } from 'preact/hooks';
-import { signIn, type Session } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { get, signIn, type Session } from '../api';
 
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState(false);
+  useEffect(() => {
+    void get<{ oidc: boolean }>('/api/v1/auth/methods').then(
+      (m) => setSso(m.oidc),
+      () => undefined,
+    );
+  }, []);
   return (
     <main id="main" class="signin">
       <h1>Customs</h1>
       <p class="muted">Container images entering production: what runs, is it safe, what to fix first.</p>
+      {sso && (
+        <p>
+          <a class="button" href="/api/v1/auth/oidc/login">
+            Sign in with single sign-on
+          </a>
+        </p>
+      )}
       <form
         onSubmit={async (e) => {
           e.preventDefault();
