@@ -295,6 +295,10 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     await page.goto(`${server.url}/images/${digest.musl}?env=staging`);
     await page.getByRole('heading', { name: 'Findings, riskiest first' }).waitFor();
     assert.match(await page.locator('table.findings').innerText(), /CVE-2019-14697/);
+    assert.match(
+      await page.locator('[data-base]').innerText(),
+      /Base image: Alpine Linux 3\.7\.3 — end of life since/,
+    );
     await page.getByText('Add an exception').click();
     await page.getByLabel('Vulnerability').fill('CVE-2019-14697');
     await page.getByLabel('Package (optional)').fill('musl');
@@ -328,6 +332,11 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       /Nothing introduced/,
     );
     await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true });
+    // Printed, the report keeps its content and drops the navigation.
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.locator('header.top').isVisible(), false);
+    assert.equal(await page.getByRole('heading', { name: 'Fixed (1)' }).isVisible(), true);
+    await page.pdf({ path: join(shots, 'compare.pdf') });
     await page.context().close();
   });
 
@@ -379,6 +388,15 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     assert.equal((await new Api(server.url, token).get('/api/v1/images')).status, 200);
     const audit = (await api.admin.get('/api/v1/audit?action=environment.gate')).body;
     assert.match(audit[0].actor, /^user:root$/);
+    // A role change: bob becomes an approver (his sessions end; the change is audited).
+    await page.getByLabel('Role of bob').selectOption('approver');
+    await waitFor(
+      async () =>
+        (await api.admin.get('/api/v1/users')).body.find((u: any) => u.name === 'bob').role === 'approver',
+      5_000,
+      'the role change',
+    );
+    assert.equal((await api.admin.get('/api/v1/audit?action=user.role')).body[0].subject, 'user:bob');
     await page.context().close();
   });
 

@@ -6,6 +6,7 @@ import type { Admission } from '../../gate/admission.js';
 import { evaluate, latestResult, policyState } from '../../gate/evaluate.js';
 import { actorOf, type Principal } from '../../gate/settings.js';
 import { evaluatePolicy, type Policy } from '../../policy/policy.js';
+import { releasesBehind } from '../../distro/eol.js';
 import { authenticate, createToken, expiryFrom, revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
 import { environments, history, running } from '../../store/deployments.js';
@@ -468,6 +469,14 @@ export function dashboardRoutes(
         scan: state.scan,
         image: {
           os: r.os ? `${r.os.name ?? r.os.id} ${r.os.version ?? ''}`.trim() : null,
+          // The base image's release: end of life, and how many newer releases exist.
+          base: r.os
+            ? {
+                eol: r.os.eol?.date ?? null,
+                endOfLife: r.os.eol?.endOfLife ?? null,
+                releasesBehind: releasesBehind(r.os.id, r.os.version) ?? null,
+              }
+            : null,
           created: r.image.created ?? null,
           architecture: r.image.architecture ?? null,
           layers: r.image.layers.map((l, i) => ({

@@ -32,6 +32,7 @@ interface View {
   scan: { grade: string; risk: number; dbVersion: string; scannedAt: string } | null;
   image: {
     os: string | null;
+    base: { eol: string | null; endOfLife: boolean | null; releasesBehind: number | null } | null;
     layers: Array<{ index: number; digest: string; size: number; createdBy: string | null; base: boolean }>;
     attestations: Array<{
       kind: string;
@@ -231,6 +232,17 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
         </table>
       </Section>
       <Section title="What to fix first">
+        {v.image.base && (
+          <p data-base>
+            Base image: {v.image.os}
+            {v.image.base.eol
+              ? v.image.base.endOfLife
+                ? ` — end of life since ${v.image.base.eol}: move to a supported release`
+                : ` — supported until ${v.image.base.eol}`
+              : ''}
+            {v.image.base.releasesBehind ? `; ${v.image.base.releasesBehind} newer release(s) exist` : ''}
+          </p>
+        )}
         {v.advice.plan.length ? (
           <ol>
             {v.advice.plan.map((s) => (

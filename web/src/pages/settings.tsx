@@ -146,6 +146,19 @@ export function Settings({ session }: { session: Session }) {
           <EnvGate key={e.name} name={e.name} admin={admin} />
         ))}
         {!admin && <p class="muted">Only admins change these.</p>}
+        {admin && (
+          <Create
+            title="Add an environment"
+            fields={[
+              ['name', 'Name (lower case)'],
+              ['exposure', 'Exposure (internet or internal)'],
+            ]}
+            onSubmit={async (v) => {
+              await post('/api/v1/environments', { name: v.name, exposure: v.exposure });
+              envs.reload();
+            }}
+          />
+        )}
       </Section>
       {admin && (
         <>
@@ -153,7 +166,24 @@ export function Settings({ session }: { session: Session }) {
             <ul>
               {users.data?.map((u) => (
                 <li key={u.id}>
-                  {u.name}: {u.role}
+                  {u.name}{' '}
+                  <label class="sr-only" for={`role-${u.id}`}>
+                    Role of {u.name}
+                  </label>
+                  <select
+                    id={`role-${u.id}`}
+                    value={u.role}
+                    onChange={async (e) => {
+                      await api('PUT', `/api/v1/users/${u.id}`, { role: e.currentTarget.value });
+                      users.reload();
+                    }}
+                  >
+                    {['viewer', 'developer', 'approver', 'admin'].map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </select>
                   {u.environments ? ` (${u.environments.join(', ')})` : ''}
                 </li>
               ))}
