@@ -3,10 +3,9 @@
 // pages make, and the first paint of the overview in Chromium, on loopback. Goals: API calls
 // ≤ 100 ms, first meaningful paint of the overview ≤ 1 s. Run by `npm run bench` (after the build).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { CLI } from '../test/helpers/paths.js';
 import { freePort } from '../test/helpers/registry.js';
 import { customs } from '../test/helpers/run.js';
@@ -16,6 +15,7 @@ import { openDb } from '../src/store/db.js';
 import { recordImage, saveInventory, saveScan } from '../src/store/images.js';
 import { recordDeployment } from '../src/store/deployments.js';
 import type { ScanResult } from '../src/scan/model.js';
+import { hasChromium, launchChromium } from '../test/helpers/browser.js';
 
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -151,23 +151,11 @@ async function main(): Promise<void> {
         `  GET ${path}: p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms (${(size / 1024).toFixed(0)} KiB)`,
       );
     }
-    if (!existsSync('/usr/bin/chromium')) {
+    if (!hasChromium()) {
       console.log('  (no /usr/bin/chromium: first paint not measured)');
       return;
     }
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const paints: number[] = [];
       const ready: number[] = [];

@@ -2,24 +2,24 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
 import { makeTar, ociLayout } from './helpers/image-writer.js';
 import { cacheDir, CLI, shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, has } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { hasChromium, launchChromium } from './helpers/browser.js';
 
 // The dashboard as a security lead uses it: Debian's Chromium driven by playwright-core against a
 // `customs server` seeded through its real API and real scans (images pushed by skopeo to Debian's
 // docker-registry). Screenshots land in .cache/test/screenshots.
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM)
+const skip = !hasChromium()
   ? 'Debian chromium is not installed'
   : !has('docker-registry') || !has('skopeo')
     ? 'docker-registry and skopeo are needed'
@@ -200,19 +200,7 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     assert.equal((await deploy(digest.musl, 'shop/api', 'staging', 'api')).status, 201);
     assert.equal((await deploy(digest.fixed, 'shop/api', 'staging', 'api')).status, 201);
     assert.equal((await deploy(digest.other, 'shop/batch', 'dev', 'batch')).status, 201);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,21 +1,21 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the provider library has no types here */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // @ts-expect-error -- oidc-provider ships no type declarations
 import Provider from 'oidc-provider';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { parseRoleMap, roleFor } from '../src/server/oidc.js';
 import { freePort } from './helpers/registry.js';
 import { Api, CustomsServer, makeToken } from './helpers/server.js';
+import { hasChromium, launchChromium } from './helpers/browser.js';
 
 // Single sign-on end to end: a real OpenID Connect provider (node-oidc-provider, with its
 // development login and consent pages) on loopback, `customs server` as its client, Chromium
 // signing in through it. The provider's groups decide the role.
-const CHROMIUM = '/usr/bin/chromium';
 const GROUPS: Record<string, string[]> = { carol: ['sec-leads'], erin: ['platform', 'sec-leads'], dave: [] };
 
 describe('OIDC role mapping', () => {
@@ -38,7 +38,7 @@ describe('OIDC role mapping', () => {
 
 describe(
   'single sign-on through an OIDC provider',
-  { skip: existsSync(CHROMIUM) ? false : 'Debian chromium is not installed', timeout: 120_000 },
+  { skip: hasChromium() ? false : 'Debian chromium is not installed', timeout: 120_000 },
   () => {
     let tmp: string;
     let idp: Server;
@@ -96,19 +96,7 @@ describe(
         { CUSTOMS_OIDC_CLIENT_SECRET: 'a-client-secret-for-the-test' },
       );
       await server.start();
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
     });
     after(async () => {
       await browser?.close();

@@ -104,3 +104,6 @@ export const tokenRecord = {
     environments: { type: ['array', 'null'], items: { type: 'string' } },
   },
 } as const;
+
+/** An environment's name as every route takes it. */
+export const envName = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;

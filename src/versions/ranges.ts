@@ -40,14 +40,33 @@ export function inRange(version: string, range: OsvRange, scheme: VersionScheme)
   return affected;
 }
 
+/**
+ * Answers per (entry, scheme, version). The store hands out the same entry objects for as long as
+ * it is open, and a fleet holds the same versions over and over: an advisory listing 300 PyPI
+ * versions is then compared once per installed version, not once per inventory.
+ */
+const answers = new WeakMap<object, Map<string, boolean | string[]>>();
+function remembered<T extends boolean | string[]>(entry: object, key: string, compute: () => T): T {
+  let m = answers.get(entry);
+  if (!m) answers.set(entry, (m = new Map()));
+  let r = m.get(key) as T | undefined;
+  if (r === undefined) {
+    r = compute();
+    if (m.size < 5_000) m.set(key, r);
+  }
+  return r;
+}
+
 /** Is this version affected by an OSV `affected` entry: in any range, or named in its version list? */
 export function isAffected(
   version: string,
   entry: { ranges?: OsvRange[]; versions?: string[] },
   scheme: VersionScheme,
 ): boolean {
-  if (entry.versions?.some((v) => v === version || scheme.compare(v, version) === 0)) return true;
-  return (entry.ranges ?? []).some((r) => inRange(version, r, scheme));
+  return remembered(entry, `a\u0000${scheme.name}\u0000${version}`, () => {
+    if (entry.versions?.some((v) => v === version || scheme.compare(v, version) === 0)) return true;
+    return (entry.ranges ?? []).some((r) => inRange(version, r, scheme));
+  });
 }
 
 /**
@@ -59,11 +78,13 @@ export function fixedVersionsAbove(
   entry: { ranges?: OsvRange[] },
   scheme: VersionScheme,
 ): string[] {
-  const fixes = new Set<string>();
-  for (const r of entry.ranges ?? []) {
-    if (!inRange(version, r, scheme)) continue;
-    for (const e of r.events)
-      if (typeof e.fixed === 'string' && scheme.compare(e.fixed, version) > 0) fixes.add(e.fixed);
-  }
-  return [...fixes].sort((a, b) => scheme.compare(a, b));
+  return remembered(entry, `f\u0000${scheme.name}\u0000${version}`, () => {
+    const fixes = new Set<string>();
+    for (const r of entry.ranges ?? []) {
+      if (!inRange(version, r, scheme)) continue;
+      for (const e of r.events)
+        if (typeof e.fixed === 'string' && scheme.compare(e.fixed, version) > 0) fixes.add(e.fixed);
+    }
+    return [...fixes].sort((a, b) => scheme.compare(a, b));
+  }).slice();
 }

@@ -474,6 +474,22 @@ export class VulnStore {
     this.db.close();
   }
 
+  /**
+   * Answers are kept per open store (the file is read-only, and a replaced database is a new
+   * store): re-matching a fleet asks about the same few thousand packages and advisories for every
+   * inventory. Each table of answers is bounded; callers must not change what they get.
+   */
+  private readonly memos = new Map<string, Map<string, unknown>>();
+  private memo<T>(table: string, key: string, load: () => T): T {
+    let m = this.memos.get(table);
+    if (!m) this.memos.set(table, (m = new Map()));
+    if (m.has(key)) return m.get(key) as T;
+    if (m.size >= 200_000) m.clear();
+    const v = load();
+    m.set(key, v);
+    return v;
+  }
+
   /** Statements are prepared once per open store: a fleet re-match asks the same few queries millions of times. */
   private readonly statements = new Map<string, Database.Statement>();
   private stmt(sql: string): Database.Statement {
@@ -505,26 +521,33 @@ export class VulnStore {
 
   /** Every affected row for these package names in one ecosystem (names as installed; normalised here). */
   affectedFor(ecosystemBase: string, names: string[]): Map<string, AffectedRow[]> {
-    // One query per ecosystem: the normalised names go in as a JSON array.
     const byNorm = new Map<string, string[]>();
     for (const name of new Set(names)) {
       const n = normalizePackageName(ecosystemBase, name);
       byNorm.set(n, [...(byNorm.get(n) ?? []), name]);
     }
-    const rows = this.db
-      .prepare(
+    // Names asked before come from the memo; the rest in one query (the names as a JSON array).
+    let known = this.memos.get('affected');
+    if (!known) this.memos.set('affected', (known = new Map()));
+    const missing = [...byNorm.keys()].filter((n) => !known.has(`${ecosystemBase}\u0000${n}`));
+    if (missing.length) {
+      if (known.size >= 200_000) known.clear();
+      const rows = this.stmt(
         `SELECT * FROM affected WHERE eco_base = ? AND package IN (SELECT value FROM json_each(?))
          AND NOT EXISTS (SELECT 1 FROM advisories a WHERE a.source = affected.source AND a.id = affected.id AND a.withdrawn IS NOT NULL)`,
-      )
-      .all(ecosystemBase, JSON.stringify([...byNorm.keys()])) as Array<Record<string, unknown>>;
-    const out = new Map<string, AffectedRow[]>();
-    for (const r of rows) {
-      const row = rowToAffected(r);
-      for (const name of byNorm.get(row.package) ?? []) {
-        let list = out.get(name);
-        if (!list) out.set(name, (list = []));
-        list.push(row);
+      ).all(ecosystemBase, JSON.stringify(missing)) as Array<Record<string, unknown>>;
+      const found = new Map<string, AffectedRow[]>(missing.map((n) => [n, []]));
+      for (const r of rows) {
+        const row = rowToAffected(r);
+        found.get(row.package)?.push(row);
       }
+      for (const [n, list] of found) known.set(`${ecosystemBase}\u0000${n}`, list);
+    }
+    const out = new Map<string, AffectedRow[]>();
+    for (const [norm, installed] of byNorm) {
+      const list = known.get(`${ecosystemBase}\u0000${norm}`) as AffectedRow[];
+      if (!list.length) continue;
+      for (const name of installed) out.set(name, [...(out.get(name) ?? []), ...list]);
     }
     return out;
   }
@@ -575,11 +598,13 @@ export class VulnStore {
 
   /** Aliases of an advisory (empty when it has none). */
   aliasesOf(source: string, id: string): string[] {
-    return (
-      this.stmt('SELECT alias FROM aliases WHERE source = ? AND id = ?').all(source, id) as Array<{
-        alias: string;
-      }>
-    ).map((a) => a.alias);
+    return this.memo('aliases', `${source}\u0000${id}`, () =>
+      (
+        this.stmt('SELECT alias FROM aliases WHERE source = ? AND id = ?').all(source, id) as Array<{
+          alias: string;
+        }>
+      ).map((a) => a.alias),
+    ).slice();
   }
 
   /** The advisory's own fields (no affected rows): for titles, severities and references. */
@@ -596,11 +621,11 @@ export class VulnStore {
         references?: Array<{ url: string }>;
       }
     | undefined {
-    const r = this.db
-      .prepare(
+    const r = this.memo('info', `${source}\u0000${id}`, () =>
+      this.stmt(
         'SELECT summary, details, published, severity, database_specific, refs FROM advisories WHERE source = ? AND id = ?',
-      )
-      .get(source, id) as Record<string, string | null> | undefined;
+      ).get(source, id),
+    ) as Record<string, string | null> | undefined;
     if (!r) return undefined;
     return {
       summary: r.summary ?? undefined,
@@ -613,7 +638,7 @@ export class VulnStore {
   }
 
   kev(cve: string): KevEntry | undefined {
-    const r = this.stmt('SELECT * FROM kev WHERE cve = ?').get(cve) as
+    const r = this.memo('kev', cve, () => this.stmt('SELECT * FROM kev WHERE cve = ?').get(cve)) as
       Record<string, string | null> | undefined;
     if (!r) return undefined;
     return {
@@ -630,15 +655,16 @@ export class VulnStore {
   }
 
   epss(cve: string): { score: number; percentile: number; date?: string } | undefined {
-    const r = this.stmt('SELECT score, percentile, date FROM epss WHERE cve = ?').get(cve) as
-      { score: number; percentile: number; date: string | null } | undefined;
+    const r = this.memo('epss', cve, () =>
+      this.stmt('SELECT score, percentile, date FROM epss WHERE cve = ?').get(cve),
+    ) as { score: number; percentile: number; date: string | null } | undefined;
     return r ? { score: r.score, percentile: r.percentile, date: r.date ?? undefined } : undefined;
   }
 
   cvss(
     cve: string,
   ): { metrics: unknown; cwes: string[]; published?: string; description?: string } | undefined {
-    const r = this.stmt('SELECT * FROM cvss WHERE cve = ?').get(cve) as
+    const r = this.memo('cvss', cve, () => this.stmt('SELECT * FROM cvss WHERE cve = ?').get(cve)) as
       Record<string, string | null> | undefined;
     return r
       ? {

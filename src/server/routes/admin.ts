@@ -19,12 +19,12 @@ import { deleteWatch, listWatches, upsertWatch } from '../../store/watches.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { PERMISSIONS, ROLES } from '../roles.js';
-import { registryRecord, tokenRecord } from '../schemas.js';
+import { registryRecord, tokenRecord, envName } from '../schemas.js';
 
 const envList = {
   type: 'array',
   maxItems: 50,
-  items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
+  items: envName,
   description: 'limit to these environments (approvers: where they may approve)',
 } as const;
 

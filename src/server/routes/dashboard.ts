@@ -9,11 +9,12 @@ import { evaluatePolicy, type Policy } from '../../policy/policy.js';
 import { releasesBehind } from '../../distro/eol.js';
 import { authenticate, createToken, expiryFrom, revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
-import { environments, history, running } from '../../store/deployments.js';
+import { environments, history, isNewest, running } from '../../store/deployments.js';
 import { listImages } from '../../store/images.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
 import { permissionsOf } from '../roles.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { envName } from '../schemas.js';
 import type { Services } from '../service.js';
 
 /**
@@ -394,21 +395,7 @@ export function dashboardRoutes(
           .selectFrom('deployments as d')
           .select(['d.digest', 'd.environment'])
           .where('d.digest', 'in', chunk)
-          .where((eb) =>
-            eb.not(
-              eb.exists(
-                eb
-                  .selectFrom('deployments as n')
-                  .select('n.id')
-                  .whereRef('n.environment', '=', 'd.environment')
-                  .whereRef('n.registry', '=', 'd.registry')
-                  .whereRef('n.repository', '=', 'd.repository')
-                  .whereRef('n.namespace', '=', 'd.namespace')
-                  .whereRef('n.service', '=', 'd.service')
-                  .whereRef('n.id', '>', 'd.id'),
-              ),
-            ),
-          )
+          .where(isNewest)
           .execute();
         for (const d of deps) running.set(d.digest, (running.get(d.digest) ?? new Set()).add(d.environment));
       }
@@ -438,7 +425,7 @@ export function dashboardRoutes(
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { environment: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } },
+          properties: { environment: envName },
         },
         response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema, ...authErrors },
       },

@@ -25,6 +25,7 @@ import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
 import { principalOf } from '../auth.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { envName } from '../schemas.js';
 import type { Services } from '../service.js';
 
 /** Gate refusals as HTTP answers; other user errors are 400s. */
@@ -196,7 +197,6 @@ const digestParam = {
   required: ['digest'],
   properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
 } as const;
-const envName = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
 
 export interface GateDeps extends Services {
   box: SecretBox;

@@ -25,6 +25,7 @@ import {
   type AlertRules,
 } from '../../store/alerts.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { envName } from '../schemas.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
 import { actorOf } from '../../gate/settings.js';
 import type { Services } from '../service.js';
@@ -65,7 +66,6 @@ const deployed = {
     scan: scanSummary,
   },
 } as const;
-const envName = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
 const dbUpdate = {
   type: 'object',
   properties: {
