@@ -355,6 +355,11 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     const page = await signedIn('root');
     await page.getByRole('link', { name: 'Settings' }).click();
     const staging = page.locator('fieldset').filter({ hasText: 'staging' });
+    // The policy each environment is judged by, from the server's --policy file.
+    assert.match(
+      await page.locator('[data-rules="production"]').innerText(),
+      /no-fixable-vulnerabilities \(vulnerabilities, high\)/,
+    );
     // The box shows the stored setting: it turns on once the server has it.
     await staging.getByLabel('Four eyes').click();
     await waitFor(

@@ -642,4 +642,18 @@ export function dashboardRoutes(
       return out;
     },
   );
+
+  app.get(
+    '/api/v1/policy',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary:
+          'The policy the server judges environments by (its --policy file, or the built-in one): rules per environment',
+        tags: ['gate'],
+        response: { 200: { type: 'object', additionalProperties: true }, ...authErrors },
+      },
+    },
+    async () => s.policy,
+  );
 }

@@ -22,7 +22,14 @@ const FLAGS: Array<[keyof Gate, string]> = [
   ['exceptionSignoff', 'Exceptions need sign-off'],
 ];
 
-function EnvGate({ name, admin }: { name: string; admin: boolean }) {
+interface Rule {
+  id: string;
+  check: string;
+  severity: string;
+  description?: string;
+}
+
+function EnvGate({ name, admin, rules }: { name: string; admin: boolean; rules?: Rule[] }) {
   const { data, reload } = useApi<Gate>(`/api/v1/environments/${name}/gate`);
   const [error, setError] = useState<string>();
   if (!data) return null;
@@ -61,6 +68,16 @@ function EnvGate({ name, admin }: { name: string; admin: boolean }) {
         </select>
       </label>
       <p class="muted">Namespaces: {data.namespaces.join(', ') || `${name} (same name)`}</p>
+      <p>
+        Policy rules:{' '}
+        {rules?.length ? (
+          <span data-rules={name}>
+            {rules.map((r) => `${r.id} (${r.check}, ${r.severity.toLowerCase()})`).join('; ')}
+          </span>
+        ) : (
+          <span class="muted">none</span>
+        )}
+      </p>
       <Problem error={error} />
     </fieldset>
   );
@@ -124,6 +141,7 @@ const list = (v: string) =>
 
 export function Settings({ session }: { session: Session }) {
   const envs = useApi<Array<{ name: string }>>('/api/v1/environments');
+  const policy = useApi<{ environments: Record<string, { rules: Rule[] }> }>('/api/v1/policy');
   const admin = may(session, 'admin');
   const users = useApi<Array<{ id: number; name: string; role: string; environments: string[] | null }>>(
     admin ? '/api/v1/users' : null,
@@ -143,7 +161,12 @@ export function Settings({ session }: { session: Session }) {
       <h1>Settings</h1>
       <Section title="Environments and their gate">
         {envs.data.map((e) => (
-          <EnvGate key={e.name} name={e.name} admin={admin} />
+          <EnvGate
+            key={e.name}
+            name={e.name}
+            admin={admin}
+            rules={policy.data?.environments[e.name]?.rules}
+          />
         ))}
         {!admin && <p class="muted">Only admins change these.</p>}
         {admin && (
