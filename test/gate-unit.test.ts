@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { imagesOf, podSpecOf } from '../src/gate/admission.js';
+import { Admission, imagesOf, podSpecOf } from '../src/gate/admission.js';
 import { appendAudit, inTransaction, verifyAudit } from '../src/gate/audit.js';
 import { checkPayload, simpleSigningPayload, trustedKey } from '../src/gate/cosign.js';
 import { keylessVerifier, verifyBundle } from '../src/gate/sigstore.js';
@@ -22,7 +22,7 @@ import {
 } from '../src/gate/exceptions.js';
 import { environmentOfNamespace, gateOf, type Principal } from '../src/gate/settings.js';
 import { globMatch, provenanceProblem } from '../src/gate/trust.js';
-import { alertExpiringExceptions } from '../src/gate/watch.js';
+import { alertExpiringExceptions, alertNewPolicyFailures } from '../src/gate/watch.js';
 import type { Finding, ScanResult } from '../src/scan/model.js';
 import { decideApproval } from '../src/gate/approvals.js';
 import { evaluate } from '../src/gate/evaluate.js';
@@ -235,6 +235,95 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await contextOf(db, d), { env: 'staging', exposure: 'internal' });
       await deploy('production');
       assert.deepEqual(await contextOf(db, d), { env: 'production', exposure: 'internet' });
+    });
+
+    it('admission refuses an object with more images than it will resolve, touching no registry', async () => {
+      const admission = new Admission({
+        db,
+        box: undefined as never, // never reached: nothing is resolved
+        queue: undefined as never,
+        policy: { environments: {} },
+        dbVersion: () => 'x',
+      });
+      const containers = Array.from({ length: 500 }, (_, i) => ({
+        name: `c${i}`,
+        image: `registry.example/a${i}:1`,
+      }));
+      const r = await admission.review(
+        {
+          request: {
+            uid: 'u',
+            operation: 'CREATE',
+            kind: { kind: 'Pod' },
+            namespace: 'production',
+            object: { spec: { containers } },
+          },
+        },
+        true,
+      );
+      assert.equal(r.response.allowed, false);
+      assert.match(r.response.status!.message, /500 images in one object; at most 64/);
+    });
+
+    it('a re-match that makes a running image newly fail its policy raises one alert', async () => {
+      const digest = `sha256:${'7'.repeat(64)}`;
+      const box = SecretBox.fromEnvOrFile(join(tmp, 'secret-policy.key'));
+      await addChannel(db, box, { type: 'webhook', target: 'http://127.0.0.1:9/policy' });
+      await recordDeployment(db, {
+        environment: 'production',
+        registry: 'r.example',
+        repository: 'shop',
+        digest,
+        source: 'test',
+      });
+      const f = (id: string) =>
+        ({
+          id,
+          aliases: [],
+          package: { name: 'openssl', version: '1.0', type: 'apk', purl: 'pkg:apk/alpine/openssl@1.0' },
+          status: 'fixed',
+          fixedVersion: '1.1',
+          severity: { level: 'HIGH' },
+          risk: { score: 1, factors: [] },
+        }) as unknown as Finding;
+      const result = (ids: string[]) =>
+        ({
+          image: { name: 'shop', attestations: [] },
+          findings: ids.map(f),
+          packages: [],
+          suppressed: [],
+        }) as unknown as ScanResult;
+      const policy: Policy = {
+        environments: {
+          production: { rules: [{ id: 'no-high', check: 'vulnerabilities', severity: 'HIGH', with: {} }] },
+        },
+      };
+      const before = result(['CVE-2025-1']);
+      assert.equal(
+        await alertNewPolicyFailures(db, policy, digest, 'v2', before, result(['CVE-2025-1'])),
+        0,
+        'nothing new',
+      );
+      assert.equal(
+        await alertNewPolicyFailures(db, policy, digest, 'v3', before, result(['CVE-2025-1', 'CVE-2025-2'])),
+        1,
+      );
+      assert.equal(
+        await alertNewPolicyFailures(db, policy, digest, 'v3', before, result(['CVE-2025-1', 'CVE-2025-2'])),
+        0,
+        'once',
+      );
+      const a = await db.k
+        .selectFrom('alerts')
+        .selectAll()
+        .where('kind', '=', 'policy')
+        .executeTakeFirstOrThrow();
+      assert.match(
+        a.summary ?? '',
+        /r\.example\/shop@sha256:7+ running in production now fails its policy: no-high: CVE-2025-2/,
+      );
+      await db.k.deleteFrom('alerts').execute();
+      await db.k.deleteFrom('channels').execute();
     });
 
     it('exceptions apply until they expire, need sign-off where asked, and warn once before expiry', async () => {

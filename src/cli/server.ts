@@ -217,6 +217,7 @@ export function registerServer(program: Command): void {
     .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
     .option('--deadline <seconds>', 'a scan running longer is stopped (default 600)')
     .option('--job-expire <seconds>', 'a job whose worker vanished is retried after this long (default 900)')
+    .option('--policy <file>', 'the policy running images are judged by after a re-match (as the server)')
     .option('--config <file>', 'YAML settings')
     .action(async (o: Record<string, string>) => {
       const n = Number(o.concurrency);

@@ -99,6 +99,8 @@ function serviceName(o: K8sObject): string {
   );
 }
 
+const MAX_IMAGES = 64;
+
 class TtlCache<V> {
   private m = new Map<string, { v: V; until: number }>();
   constructor(
@@ -240,10 +242,17 @@ export class Admission {
     if (!environment)
       return answer(true, undefined, [`customs: namespace ${namespace} maps to no environment; not checked`]);
     const dryRun = req.dryRun === true;
+    const images = imagesOf(spec);
+    // A crafted object listing thousands of images must not turn into thousands of registry calls.
+    if (images.length > MAX_IMAGES)
+      return answer(
+        false,
+        `customs denied: ${images.length} images in one object; at most ${MAX_IMAGES} are checked`,
+      );
     const denied: string[] = [];
     const admitted: Array<{ domain: string; repository: string; digest: string }> = [];
     const warnings: string[] = [];
-    for (const image of imagesOf(spec)) {
+    for (const image of images) {
       let ref;
       try {
         ref = parseReference(image);

@@ -1,4 +1,8 @@
+import { evaluatePolicy, type Policy } from '../policy/policy.js';
+import type { ScanResult } from '../scan/model.js';
 import { queueNotice } from '../store/alerts.js';
+import { isNewest } from '../store/deployments.js';
+import { activeExceptions, applyExceptions } from './exceptions.js';
 import type { Db } from '../store/db.js';
 import { expiringExceptions, markExpiryAlerted, type ExceptionRecord } from './exceptions.js';
 import { allGates } from './settings.js';
@@ -47,6 +51,59 @@ export async function alertExpiringExceptions(db: Db, at = new Date()): Promise<
           : [],
       });
     await markExpiryAlerted(db, e.id);
+  }
+  return queued;
+}
+
+/** The policy failures of a result in an environment, after the exceptions in force (rule: line). */
+function failures(policy: Policy, env: string, r: ScanResult, exceptions: ExceptionRecord[]): string[] {
+  const { kept } = applyExceptions(r.findings, exceptions);
+  const waived = new Set(exceptions.filter((e) => e.rule).map((e) => e.rule!));
+  return evaluatePolicy(policy, env, { ...r, findings: kept })
+    .filter((x) => x.status === 'fail' && !waived.has(x.id))
+    .flatMap((x) => x.offending.map((line) => `${x.id}: ${line}`));
+}
+
+/**
+ * After a re-match: where the image runs now, does its environment's policy fail on something it
+ * did not fail on before? One `policy` alert per image, environment and database version.
+ */
+export async function alertNewPolicyFailures(
+  db: Db,
+  policy: Policy,
+  digest: string,
+  dbVersion: string,
+  before: ScanResult | undefined,
+  after: ScanResult,
+): Promise<number> {
+  const runs = await db.k
+    .selectFrom('deployments as d')
+    .select(['d.environment', 'd.registry', 'd.repository'])
+    .where('d.digest', '=', digest)
+    .where(isNewest)
+    .execute();
+  let queued = 0;
+  const seen = new Set<string>();
+  for (const r of runs) {
+    if (seen.has(r.environment) || !policy.environments[r.environment]) continue;
+    seen.add(r.environment);
+    const repository = `${r.registry}/${r.repository}`;
+    const exceptions = await activeExceptions(db, { repository, digest }, r.environment);
+    // The stored previous result has no package list: both sides judge the same packages.
+    const was = new Set(
+      before ? failures(policy, r.environment, { ...before, packages: after.packages }, exceptions) : [],
+    );
+    const fresh = failures(policy, r.environment, after, exceptions).filter((f) => !was.has(f));
+    if (!fresh.length) continue;
+    const image = `${repository}@${digest}`;
+    queued += await queueNotice(db, {
+      kind: 'policy',
+      key: `policy:${digest}:${r.environment}:${dbVersion}`,
+      environment: r.environment,
+      subject: image,
+      summary: `${image} running in ${r.environment} now fails its policy: ${fresh[0]}${fresh.length > 1 ? ` (and ${fresh.length - 1} more)` : ''}`,
+      items: [],
+    });
   }
   return queued;
 }

@@ -4,6 +4,8 @@ import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import type { Environment, Exposure, ScanResult } from '../scan/model.js';
 import { isNewest } from '../store/deployments.js';
+import { alertNewPolicyFailures } from '../gate/watch.js';
+import type { Policy } from '../policy/policy.js';
 import { openStore, scanInventory } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
 import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../store/images.js';
@@ -22,6 +24,8 @@ export interface WorkerDeps {
   deadlineMs?: number;
   /** Heap cap of a scan process (MiB). */
   memoryMb?: number;
+  /** The policy environments are judged by: a re-match that makes a running image fail it alerts. */
+  policy?: Policy;
   log?: (msg: string, fields?: object) => void;
   onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
 }
@@ -167,9 +171,12 @@ async function noteChanges(
   result: ScanResult,
 ): Promise<void> {
   if (!saved.created) return;
-  const changes = findingChanges(await previousResult(deps.db, digest, saved.id), result);
+  const before = await previousResult(deps.db, digest, saved.id);
+  const changes = findingChanges(before, result);
   await recordFindingEvents(deps.db, digest, version, changes);
-  const alerts = await queueAlerts(deps.db, digest, version, changes.introduced);
+  let alerts = await queueAlerts(deps.db, digest, version, changes.introduced);
+  if (deps.policy && changes.introduced.length)
+    alerts += await alertNewPolicyFailures(deps.db, deps.policy, digest, version, before, result);
   if (changes.introduced.length || changes.fixed.length)
     deps.log?.('findings changed', {
       digest,

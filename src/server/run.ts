@@ -188,6 +188,7 @@ function startWorkers(
   n: number,
   log: (m: string, f?: object) => void,
 ): Promise<void> {
+  const policy = resolvePolicy(c.policy).policy;
   return rt.queue.work(
     (job) =>
       runJob(job, {
@@ -196,6 +197,7 @@ function startWorkers(
         dbPath: c.db,
         deadlineMs: c.deadline * 1000,
         memoryMb: c.scanMemory,
+        policy,
         log,
         onScan: rt.metrics.onScan,
       }),
