@@ -1,4 +1,5 @@
 // The work behind `customs image`, `rootfs` and `sbom-scan`, loaded only when one of them runs.
+import { resolve } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { parseSize } from '../image/limits.js';
 import { parsePlatform } from '../image/platform.js';
@@ -19,7 +20,7 @@ import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignor
 import { applyVex, loadVex } from '../policy/vex.js';
 import { describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
 import { reportTarget, uploadReport, type ReportFlags } from './report-to.js';
-import { writeOutput } from './output.js';
+import { checkOutput, writeOutput } from './output.js';
 
 /**
  * --skip-dirs / --skip-files for source trees: a name matches that folder or file anywhere, a
@@ -44,7 +45,8 @@ export interface ImageOptions extends RemoteFlags, ReportFlags {
   skipDirs?: string;
   skipFiles?: string;
   format: string;
-  output?: string;
+  /** Files, FORMAT=FILE pairs or FORMAT (to standard output); repeatable. */
+  output?: string[];
   severity?: string;
   ignoreUnfixed?: boolean;
   exitCode?: string;
@@ -127,11 +129,7 @@ export async function run(
   fromSbom = false,
   sourceTree = false,
 ): Promise<void> {
-  const write = scanFormats[opts.format];
-  if (!write)
-    throw new CustomsError(
-      `unknown format "${opts.format}"; use one of ${Object.keys(scanFormats).join(', ')}`,
-    );
+  const targets = outputTargets(opts);
   if (!['internet', 'internal'].includes(opts.exposure))
     throw new CustomsError('--exposure must be internet or internal');
   if (!['production', 'staging', 'dev'].includes(opts.env))
@@ -174,12 +172,15 @@ export async function run(
   const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });
   if (!opts.quiet) describeRemote(result.image);
   if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`customs: warning: ${w}\n`);
-  const text = write(
-    opts.showSuppressed || opts.format !== 'table' ? result : { ...result, suppressed: [] },
-    !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR,
-  );
-  if (opts.output) await writeOutput(opts.output, text);
-  else process.stdout.write(text);
+  // One scan, every report asked for: the same result rendered per format.
+  for (const t of targets) {
+    const text = scanFormats[t.format](
+      opts.showSuppressed || t.format !== 'table' ? result : { ...result, suppressed: [] },
+      !t.file && process.stdout.isTTY === true && !process.env.NO_COLOR,
+    );
+    if (t.file) await writeOutput(t.file, text);
+    else process.stdout.write(text);
+  }
   if (report) {
     const at = await uploadReport(report, full, target);
     if (!opts.quiet) process.stderr.write(`customs: reported to ${report.url.origin}${at}\n`);
@@ -200,6 +201,41 @@ export async function run(
     );
     process.exitCode = exitCode || 1;
   }
+}
+
+/**
+ * Where the reports go. `--output FILE` (with `--format`) as before; `--output FORMAT=FILE`
+ * (repeatable, Syft's convention) adds a report of that format; `--output FORMAT` writes that
+ * format to standard output. Every file is checked before the scan starts.
+ */
+export function outputTargets(opts: {
+  format: string;
+  output?: string[];
+}): Array<{ format: string; file?: string }> {
+  const known = (f: string) => Object.hasOwn(scanFormats, f);
+  if (!known(opts.format))
+    throw new CustomsError(
+      `unknown format "${opts.format}"; use one of ${Object.keys(scanFormats).join(', ')}`,
+    );
+  const list = opts.output ?? [];
+  if (!list.length) return [{ format: opts.format }];
+  const out = list.map((v) => {
+    const m = /^([a-z]+)=(.+)$/.exec(v);
+    if (m && known(m[1])) return { format: m[1], file: m[2] };
+    if (m && !existsSync(v))
+      throw new CustomsError(
+        `--output ${v}: unknown format "${m[1]}"; use one of ${Object.keys(scanFormats).join(', ')}`,
+      );
+    if (known(v)) return { format: v };
+    return { format: opts.format, file: v };
+  });
+  if (out.filter((t) => !t.file).length > 1)
+    throw new CustomsError('--output: only one report can go to standard output; give the others a file');
+  const files = out.filter((t) => t.file).map((t) => resolve(t.file!));
+  if (new Set(files).size !== files.length)
+    throw new CustomsError('--output: two reports name the same file');
+  for (const t of out) if (t.file) checkOutput(t.file);
+  return out;
 }
 
 /** --platform, checked the same way by every command (a bad value is a user error, not a bug). */

@@ -11,7 +11,11 @@ const run = async (target: string, opts: ImageOptions, fromSbom = false, sourceT
 function options(cmd: Command): Command {
   return addExceptionOptions(addScanContextOptions(addRemoteOptions(cmd)))
     .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
-    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .option(
+      '-o, --output <target>',
+      'write to a file instead of standard output; FORMAT=FILE (repeatable) writes several reports from one scan, FORMAT alone to standard output',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--severity <levels>', 'only these severities, e.g. HIGH,CRITICAL')
     .option('--ignore-unfixed', 'only vulnerabilities with a fixed version')
     .option('--exit-code <n>', 'exit with this status when vulnerabilities remain after the filters')

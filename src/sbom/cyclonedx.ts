@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { reportId, reportTime } from '../report-time.js';
 import type { Package } from '../catalog/model.js';
 import { isCompoundExpression, spdxId } from './licenses.js';
 import { cleanStep, type SbomInput } from './model.js';
@@ -91,10 +91,10 @@ export function toCycloneDx(input: SbomInput): object {
     $schema: 'http://cyclonedx.org/schema/bom-1.6.schema.json',
     bomFormat: 'CycloneDX',
     specVersion: '1.6',
-    serialNumber: `urn:uuid:${randomUUID()}`,
+    serialNumber: `urn:uuid:${reportId(`cyclonedx:${input.image.name}:${input.image.manifestDigest ?? input.image.configDigest ?? ''}`)}`,
     version: 1,
     metadata: {
-      timestamp: (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      timestamp: (input.created ?? reportTime()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       tools: { components: [{ type: 'application', name: input.tool.name, version: input.tool.version }] },
       component: {
         'bom-ref': imageRef,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { reportId, reportTime } from '../report-time.js';
 import type { Package } from '../catalog/model.js';
 import { isCompoundExpression, licenseRef, spdxId } from './licenses.js';
 import { cleanStep, type SbomInput } from './model.js';
@@ -115,13 +115,13 @@ export function toSpdx(input: SbomInput): object {
     });
     relationships.push({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: id });
   }
-  const created = (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const created = (input.created ?? reportTime()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
     SPDXID: 'SPDXRef-DOCUMENT',
     name: image.name,
-    documentNamespace: `https://customs.invalid/spdx/${encodeURIComponent(image.name)}-${randomUUID()}`,
+    documentNamespace: `https://customs.invalid/spdx/${encodeURIComponent(image.name)}-${reportId(`spdx:${image.name}:${image.manifestDigest ?? image.configDigest ?? ''}`)}`,
     creationInfo: { created, creators: [`Tool: ${input.tool.name}-${input.tool.version}`] },
     packages,
     relationships,

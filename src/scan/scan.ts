@@ -14,6 +14,7 @@ import { matchLanguagePackages, matchOsPackages } from '../match/matcher.js';
 import { riskOf, summarize } from '../rank/risk.js';
 import { LEVELS } from '../rank/severity.js';
 import { VERSION } from '../version.js';
+import { reportTime } from '../report-time.js';
 import { setStage } from '../stage.js';
 import { CustomsError } from '../errors.js';
 import { VulnStore } from '../vulndb/store.js';
@@ -99,7 +100,7 @@ function resultOf(
   return {
     schemaVersion: 1,
     tool: { name: 'customs', version: VERSION },
-    createdAt: new Date().toISOString(),
+    createdAt: reportTime().toISOString(),
     image: metadata,
     os: inventory.os,
     context: { exposure: opts.exposure ?? 'internet', env: opts.env ?? 'production' },
