@@ -57,3 +57,22 @@ describe('version ordering: every line of the peer vectors', () => {
   ];
   for (const [file, eco] of cases) run(file, schemeForEcosystem(eco)!);
 });
+
+describe('version ordering: the cases users met', () => {
+  it('RubyGems reads a hyphen as a pre-release (1.0.0-1 is 1.0.0.pre.1)', () => {
+    const gem = schemeForEcosystem('RubyGems')!;
+    assert.equal(gem.compare('1.0.0-1', '1.0.0'), -1);
+    assert.equal(gem.compare('1-1', '1'), -1);
+    assert.equal(gem.compare('1.0.0-1', '0.9.9'), 1);
+  });
+  it('Go toolchains: a release candidate sorts below its release', async () => {
+    const { goToolchainSemver } = await import('../src/catalog/golang.js');
+    const go = schemeForEcosystem('Go')!;
+    assert.equal(goToolchainSemver('go1.21rc2'), 'v1.21.0-rc.2');
+    assert.equal(goToolchainSemver('go1.21'), 'v1.21.0');
+    assert.equal(goToolchainSemver('go1.20.3 X:boringcrypto'), 'v1.20.3');
+    assert.equal(goToolchainSemver('devel go1.22-abc'), undefined);
+    assert.equal(go.compare(goToolchainSemver('go1.21rc2')!, 'v1.21.0'), -1);
+    assert.equal(go.compare(goToolchainSemver('go1.21rc2')!, 'v1.20.9'), 1);
+  });
+});

@@ -1,5 +1,5 @@
 import { lockfileCataloger, type Pinned } from './files.js';
-import { goPurl } from './golang.js';
+import { goPurl, goToolchainSemver } from './golang.js';
 
 /**
  * Go source trees: go.mod's requirements with its replace directives applied, and the toolchain
@@ -57,8 +57,8 @@ export function parseGoMod(text: string): Pinned[] {
     else if (rep.toVersion) out.push({ name: rep.to, version: rep.toVersion });
     // A replacement by a local folder names no published version: nothing to match.
   }
-  const go = toolchain && /^go(\d+\.\d+(?:\.\d+)?)/.exec(toolchain)?.[1];
-  if (go) out.push({ name: 'stdlib', version: `v${go}` });
+  const go = toolchain && goToolchainSemver(toolchain);
+  if (go) out.push({ name: 'stdlib', version: go });
   return out;
 }
 

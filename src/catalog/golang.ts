@@ -150,8 +150,8 @@ export const goBinaryCataloger = probeCataloger<GoBuildInfo>({
       });
     if (info.goVersion) {
       // The standard library as Go's advisories name it: stdlib at the toolchain version.
-      const v = info.goVersion.replace(/^go/, '').split(/[ +-]/)[0];
-      add('stdlib', `v${v}`, `Go standard library (${info.goVersion})`);
+      const v = goToolchainSemver(info.goVersion);
+      if (v) add('stdlib', v, `Go standard library (${info.goVersion})`);
     }
     if (info.main?.path && info.main.version && info.main.version !== '(devel)')
       add(info.main.path, info.main.version);
@@ -162,3 +162,13 @@ export const goBinaryCataloger = probeCataloger<GoBuildInfo>({
     return out;
   },
 });
+
+/**
+ * A Go toolchain version as Go's advisories write stdlib versions: go1.21 → v1.21.0,
+ * go1.21rc2 → v1.21.0-rc.2 (so a release candidate sorts below the release), go1.20.3 → v1.20.3.
+ */
+export function goToolchainSemver(goVersion: string): string | undefined {
+  const m = /^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?(?:(rc|beta|alpha)(\d+))?(?:[ +-].*)?$/.exec(goVersion.trim());
+  if (!m) return undefined;
+  return `v${m[1]}.${m[2]}.${m[3] ?? 0}${m[4] ? `-${m[4]}.${m[5]}` : ''}`;
+}

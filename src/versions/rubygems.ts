@@ -6,7 +6,12 @@ import { compareStrings, type VersionScheme } from './scheme.js';
  * number is newer than letters, and missing segments are 0.
  */
 function segments(v: string): Array<string | bigint> {
-  const raw = v.trim().match(/[0-9]+|[a-z]+/gi) ?? [];
+  // Gem::Version reads `1.0.0-1` as `1.0.0.pre.1`: a hyphen starts a pre-release.
+  const raw =
+    v
+      .trim()
+      .replace(/-/g, '.pre.')
+      .match(/[0-9]+|[a-z]+/gi) ?? [];
   const segs: Array<string | bigint> = raw.map((s) => (/^\d/.test(s) ? BigInt(s) : s));
   const firstString = segs.findIndex((s) => typeof s === 'string');
   const release = firstString < 0 ? segs : segs.slice(0, firstString);
