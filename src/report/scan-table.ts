@@ -1,6 +1,6 @@
 import type { SeverityLevel } from '../rank/severity.js';
 import { cleanStep } from '../sbom/model.js';
-import type { ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../scan/model.js';
 
 const COLORS: Record<SeverityLevel, string> = {
   CRITICAL: '\x1b[1;31m',
@@ -35,6 +35,16 @@ export function summaryLine(r: ScanResult): string {
   return `${s.total} vulnerabilities (${counts}) · ${s.fixable} fixable · ${s.kev} known exploited · grade ${s.grade} (${s.gradeReason})`;
 }
 
+const OS_TYPES = new Set(['apk', 'deb', 'rpm', 'alpm', 'portage']);
+
+/**
+ * Where a language or binary package lives (`/usr/bin/docker-registry`, a lockfile, a jar): an OS
+ * package's place is its package database, which says nothing, so it has none.
+ */
+export function locationOf(f: Finding): string | undefined {
+  return OS_TYPES.has(f.package.type) ? undefined : f.package.path;
+}
+
 /** The findings worst first, one per line; coloured when writing to a terminal. */
 export function scanTable(r: ScanResult, color = false): string {
   const os = r.os
@@ -50,6 +60,7 @@ export function scanTable(r: ScanResult, color = false): string {
     f.fixedVersion ?? '',
     f.status.replace(/_/g, ' '),
     [
+      locationOf(f) ?? '',
       f.kev ? 'KEV' : '',
       f.epss ? `EPSS ${(f.epss.percentile * 100).toFixed(0)}%ile` : '',
       f.package.layer?.createdBy ? cleanStep(f.package.layer.createdBy).slice(0, 50) : '',
