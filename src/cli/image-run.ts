@@ -17,6 +17,7 @@ import { trustedKeys } from '../vulndb/signing.js';
 import { VulnStore } from '../vulndb/store.js';
 import { existsSync, rmSync } from 'node:fs';
 import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignore.js';
+import { resolvePolicy } from '../policy/policy.js';
 import { applyVex, loadVex } from '../policy/vex.js';
 import { describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
 import { reportTarget, uploadReport, type ReportFlags } from './report-to.js';
@@ -82,14 +83,17 @@ function scanSbomFile(file: string, opts: Parameters<typeof scanInventory>[2]): 
 }
 
 /** Exceptions from the ignore file and VEX documents: suppressed findings move aside with their reason. */
-export function applyExceptions(r: ScanResult, opts: { ignorefile?: string; vex?: string[] }): ScanResult {
+export function applyExceptions(
+  r: ScanResult,
+  opts: { ignorefile?: string; vex?: string[]; env?: string },
+): ScanResult {
   let findings = r.findings;
   const suppressed = [...r.suppressed];
   const warnings = [...r.warnings];
   const ignorefile = opts.ignorefile ?? defaultIgnoreFile();
   if (ignorefile) {
     if (!existsSync(ignorefile)) throw new CustomsError('no such file', ignorefile);
-    const out = applyIgnores(findings, loadIgnoreFile(ignorefile), ignorefile, r.context.env);
+    const out = applyIgnores(findings, loadIgnoreFile(ignorefile), ignorefile, opts.env ?? r.context.env);
     findings = out.kept;
     suppressed.push(...out.suppressed);
     warnings.push(...out.warnings);
@@ -132,8 +136,7 @@ export async function run(
   const targets = outputTargets(opts);
   if (!['internet', 'internal'].includes(opts.exposure))
     throw new CustomsError('--exposure must be internet or internal');
-  if (!['production', 'staging', 'dev'].includes(opts.env))
-    throw new CustomsError('--env must be production, staging or dev');
+  checkEnv(opts.env);
   const report = reportTarget(opts);
   const severity = levels(opts.severity);
   const failOn = opts.failOn ? levels(opts.failOn, '--fail-on')![0] : undefined;
@@ -163,7 +166,7 @@ export async function run(
     platform,
     limits,
     exposure: opts.exposure as Exposure,
-    env: opts.env as Environment,
+    env: rankingEnv(opts.env),
     ...(fromSbom || sourceTree ? {} : await remoteOptions(opts)),
     useAttestedSbom: opts.useAttestedSbom,
     scanners,
@@ -238,6 +241,25 @@ export function outputTargets(opts: {
   return out;
 }
 
+const BUILT_IN_ENVS = ['production', 'staging', 'dev'];
+
+/**
+ * `--env`: the three built-in environments, or any the policy in force defines
+ * (./customs-policy.yaml). Ranking knows the three; another name ranks as production, the
+ * strictest, while exceptions and policies see the name as given.
+ */
+export function checkEnv(env: string): void {
+  if (BUILT_IN_ENVS.includes(env)) return;
+  const { policy, name } = resolvePolicy();
+  if (!policy.environments[env])
+    throw new CustomsError(
+      `--env must be production, staging, dev or an environment of the policy (${name}: ${Object.keys(policy.environments).join(', ')})`,
+    );
+}
+
+export const rankingEnv = (env: string): Environment =>
+  (BUILT_IN_ENVS.includes(env) ? env : 'production') as Environment;
+
 /** --platform, checked the same way by every command (a bad value is a user error, not a bug). */
 export function platformFlag(value: string | undefined) {
   try {
@@ -260,7 +282,7 @@ export async function scanContext(
     dbPath,
     platform: platformFlag(opts.platform),
     exposure: opts.exposure as Exposure,
-    env: (['production', 'staging', 'dev'].includes(opts.env) ? opts.env : 'production') as Environment,
+    env: rankingEnv(opts.env),
     ...(await remoteOptions(opts)),
   };
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { CustomsError } from '../errors.js';
-import type { Environment, Finding } from '../scan/model.js';
+import type { Finding } from '../scan/model.js';
 import { readUserFile } from '../user-file.js';
 
 /**
@@ -20,7 +20,7 @@ export interface IgnoreRule {
   package?: string;
   reason: string;
   expires?: string;
-  environments?: Environment[];
+  environments?: string[];
   line: number;
 }
 
@@ -61,14 +61,14 @@ export function loadIgnoreFile(path: string): IgnoreRule[] {
       if (Number.isNaN(Date.parse(expires))) fail(`exception for ${r.id}: "expires" is not a date`);
     }
     const envs = r.environments === undefined ? undefined : ([] as unknown[]).concat(r.environments);
-    if (envs && !envs.every((e) => e === 'production' || e === 'staging' || e === 'dev'))
-      fail(`exception for ${r.id}: environments are production, staging or dev`);
+    if (envs && !envs.every((e) => typeof e === 'string' && /^[a-z0-9][a-z0-9_-]{0,62}$/.test(e)))
+      fail(`exception for ${r.id}: environments are names like production, staging, dev or your policy's`);
     rules.push({
       id: r.id as string,
       package: typeof r.package === 'string' ? r.package : undefined,
       reason: (r.reason as string).trim(),
       expires,
-      environments: envs as Environment[] | undefined,
+      environments: envs as string[] | undefined,
       line,
     });
   }
@@ -94,7 +94,7 @@ export function applyIgnores(
   findings: Finding[],
   rules: IgnoreRule[],
   file: string,
-  env: Environment,
+  env: string,
   now = new Date(),
 ): { kept: Finding[]; suppressed: Array<Finding & { suppression: Suppression }>; warnings: string[] } {
   const kept: Finding[] = [];
