@@ -181,7 +181,18 @@ export function dashboardRoutes(
         summary: 'Where the OIDC provider sends the browser back; starts a session and goes to the dashboard',
         tags: ['auth'],
         security: [],
-        querystring: { type: 'object', additionalProperties: true },
+        // What providers send back (others are let through: the library checks the response).
+        querystring: {
+          type: 'object',
+          properties: {
+            code: { type: 'string', maxLength: 4096 },
+            state: { type: 'string', maxLength: 1024 },
+            iss: { type: 'string', maxLength: 2048 },
+            session_state: { type: 'string', maxLength: 1024 },
+            error: { type: 'string', maxLength: 200 },
+            error_description: { type: 'string', maxLength: 2000 },
+          },
+        },
       },
     },
     async (req, reply) => {
