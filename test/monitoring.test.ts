@@ -326,18 +326,17 @@ describe(
       );
       assert.notEqual(before.c, v2);
 
-      // The alert reaches the webhook (signed) and the mailbox; the dead receiver is retried, then failed.
+      // The alerts reach the webhook (signed) and the mailbox; the dead receiver is retried, then
+      // failed. Two per channel: the new finding, and production's policy now failing on it.
       await waitFor(
-        () => receiver.bodies.length > 0 && mails.length > 0,
+        () => receiver.bodies.length >= 2 && mails.length >= 2,
         30_000,
         `alerts\n${server.log.slice(-2000)}`,
       );
-      const sent = receiver.bodies[0];
-      assert.equal(
-        sent.signature,
-        `sha256=${createHmac('sha256', HOOK_SECRET).update(sent.raw).digest('hex')}`,
-      );
-      const alert = JSON.parse(sent.raw);
+      for (const b of receiver.bodies)
+        assert.equal(b.signature, `sha256=${createHmac('sha256', HOOK_SECRET).update(b.raw).digest('hex')}`);
+      const bodies = receiver.bodies.map((b) => JSON.parse(b.raw));
+      const alert = bodies.find((b: any) => b.kind === 'findings');
       assert.equal(alert.environment, 'production');
       assert.equal(alert.image, `registry.local/team/app-a@${digests.a}`);
       assert.equal(
@@ -348,30 +347,46 @@ describe(
         alert.findings.map((f: any) => [f.id, f.package, f.version, f.kev, f.fixedVersion]),
         [['CVE-2099-0001', 'requests', '2.19.0', true, '2.20.0']],
       );
-      assert.equal(mails[0].to, 'oncall@example.test');
+      const policy = bodies.find((b: any) => b.kind === 'policy');
+      assert.match(
+        policy.summary,
+        new RegExp(
+          `registry\\.local/team/app-a@${digests.a} running in production now fails its policy: no-known-exploited: CVE-2099-0001`,
+        ),
+      );
+      assert.ok(mails.every((m) => m.to === 'oncall@example.test'));
       // The message as a mail reader shows it: folded headers unfolded, quoted-printable decoded.
-      const mail = mails[0].data
-        .replace(/\r\n[ \t]+/g, ' ')
-        .replace(/=\r\n/g, '')
-        .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+      const mail = mails
+        .map((m) =>
+          m.data
+            .replace(/\r\n[ \t]+/g, ' ')
+            .replace(/=\r\n/g, '')
+            .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+        )
+        .find((m) => m.includes('now affects'))!;
       assert.match(
         mail,
         /Subject: \[customs\] CVE-2099-0001 \(KEV\) now affects registry\.local\/team\/app-a@sha256:[0-9a-f]{64} running in production/,
       );
       assert.match(mail, /CVE-2099-0001 \(KEV\) UNKNOWN requests 2\.19\.0, fixed in 2\.20\.0/);
       await waitFor(
-        async () => (await admin.get('/api/v1/alerts')).body.some((x: any) => x.state === 'failed'),
+        async () =>
+          (await admin.get('/api/v1/alerts')).body.filter((x: any) => x.state === 'failed').length === 2,
         30_000,
         'the dead channel given up on',
       );
       const alerts = (await admin.get('/api/v1/alerts')).body;
-      assert.equal(alerts.length, 3, 'one per channel, for app-a in production only');
+      assert.deepEqual(
+        alerts.map((x: any) => x.kind).sort(),
+        ['findings', 'findings', 'findings', 'policy', 'policy', 'policy'],
+        'one of each kind per channel, for app-a in production only',
+      );
       assert.ok(alerts.every((x: any) => x.image.includes(digests.a) && x.environment === 'production'));
       const failed = alerts.find((x: any) => x.state === 'failed');
       assert.equal(failed.attempts, 4);
       assert.match(failed.lastError, /127\.0\.0\.1:9/);
-      assert.equal(alerts.filter((x: any) => x.state === 'delivered').length, 2);
-      assert.equal(receiver.bodies.length, 1, 'delivered once');
+      assert.equal(alerts.filter((x: any) => x.state === 'delivered').length, 4);
+      assert.equal(receiver.bodies.length, 2, 'each delivered once');
       const history = (await admin.get('/api/v1/db')).body.updates;
       assert.deepEqual(
         history.map((h: any) => [h.version, h.mode, h.rescans]),
