@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
-import { makeTar, ociLayout } from './helpers/image-writer.js';
+import { alpineMuslLayer, makeTar, ociLayout } from './helpers/image-writer.js';
 import { cacheDir, CLI, shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, has } from './helpers/run.js';
@@ -61,21 +61,6 @@ const POLICY = {
     dev: { rules: [] },
   },
 };
-
-/** Alpine 3.7's os-release and an apk database holding only musl at `version`. */
-function muslLayer(version: string, marker: string): Promise<Buffer> {
-  const tgz = shared('images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz');
-  const read = (p: string) => spawnSync('tar', ['xzf', tgz, '-O', p], { encoding: 'utf8' }).stdout;
-  const stanza = read('./lib/apk/db/installed')
-    .split('\n\n')
-    .find((s) => /(^|\n)P:musl\n/.test(s))!
-    .replace(/\nV:[^\n]+/, `\nV:${version}`);
-  return makeTar([
-    { name: 'etc/os-release', content: read('./etc/os-release') },
-    { name: 'lib/apk/db/installed', content: `${stanza}\n\n` },
-    { name: 'etc/marker', content: marker },
-  ]);
-}
 
 async function push(name: string, layer: Buffer, ref: string): Promise<string> {
   const dir = join(tmp, 'layouts', name);
@@ -186,9 +171,21 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       await makeTar([{ name: 'etc/marker', content: 'clean' }]),
       'shop/web:1.0',
     );
-    digest.musl = await push('musl', await muslLayer('1.1.18-r3', 'api 1.0'), 'shop/api:1.0');
-    digest.fixed = await push('fixed', await muslLayer('1.1.18-r4', 'api 1.1'), 'shop/api:1.1');
-    digest.other = await push('other', await muslLayer('1.1.18-r3', 'batch'), 'shop/batch:2.0');
+    digest.musl = await push(
+      'musl',
+      await alpineMuslLayer('1.1.18-r3', [{ name: 'etc/marker', content: 'api 1.0' }]),
+      'shop/api:1.0',
+    );
+    digest.fixed = await push(
+      'fixed',
+      await alpineMuslLayer('1.1.18-r4', [{ name: 'etc/marker', content: 'api 1.1' }]),
+      'shop/api:1.1',
+    );
+    digest.other = await push(
+      'other',
+      await alpineMuslLayer('1.1.18-r3', [{ name: 'etc/marker', content: 'batch' }]),
+      'shop/batch:2.0',
+    );
     const deploy = (d: string, repo: string, environment: string, service: string) =>
       api.dev.post('/api/v1/deployments', {
         image: `${reg.host}/${repo}@${d}`,

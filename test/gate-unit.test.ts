@@ -67,6 +67,18 @@ async function pgAdmin(q: string): Promise<boolean> {
   }
 }
 
+/** A fixable HIGH finding in openssl 1.0 (fixed in 1.1). */
+const fixableHigh = (id: string) =>
+  ({
+    id,
+    aliases: [],
+    package: { name: 'openssl', version: '1.0', type: 'apk', purl: 'pkg:apk/alpine/openssl@1.0' },
+    status: 'fixed',
+    fixedVersion: '1.1',
+    severity: { level: 'HIGH' },
+    risk: { score: 1, factors: [] },
+  }) as unknown as Finding;
+
 for (const engine of ['sqlite', 'postgres'] as const) {
   const dbName = `customs_gate_${process.pid}_${randomBytes(3).toString('hex')}`;
   const pgReady = engine === 'postgres' ? await pgAdmin(`create database ${dbName}`) : true;
@@ -122,16 +134,6 @@ for (const engine of ['sqlite', 'postgres'] as const) {
     it('an approval holds for the failures its approver saw, and is suspended by new ones', async () => {
       const digest = `sha256:${'d'.repeat(64)}`;
       await recordImage(db, { registry: 'r.example', repository: 'app', digest });
-      const finding = (id: string) =>
-        ({
-          id,
-          aliases: [],
-          package: { name: 'openssl', version: '1.0', type: 'apk', purl: 'pkg:apk/alpine/openssl@1.0' },
-          status: 'fixed',
-          fixedVersion: '1.1',
-          severity: { level: 'HIGH' },
-          risk: { score: 1, factors: [] },
-        }) as unknown as Finding;
       const scan = (version: string, ids: string[]) =>
         saveScan(db, {
           digest,
@@ -140,7 +142,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
           durationMs: 1,
           result: {
             image: { name: 'app', attestations: [] },
-            findings: ids.map(finding),
+            findings: ids.map(fixableHigh),
             suppressed: [],
             summary: {
               total: ids.length,
@@ -276,20 +278,10 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         digest,
         source: 'test',
       });
-      const f = (id: string) =>
-        ({
-          id,
-          aliases: [],
-          package: { name: 'openssl', version: '1.0', type: 'apk', purl: 'pkg:apk/alpine/openssl@1.0' },
-          status: 'fixed',
-          fixedVersion: '1.1',
-          severity: { level: 'HIGH' },
-          risk: { score: 1, factors: [] },
-        }) as unknown as Finding;
       const result = (ids: string[]) =>
         ({
           image: { name: 'shop', attestations: [] },
-          findings: ids.map(f),
+          findings: ids.map(fixableHigh),
           packages: [],
           suppressed: [],
         }) as unknown as ScanResult;

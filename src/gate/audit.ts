@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
+import type { Tables } from '../store/schema.js';
 import { now, type Db } from '../store/db.js';
 
 /**
@@ -80,16 +81,7 @@ export async function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Pro
   return db.k.transaction().execute((k) => fn({ ...db, k }));
 }
 
-type Row = {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string;
-  details: string;
-  prev_hash: string;
-  hash: string;
-};
+type Row = Selectable<Tables['audit_log']>;
 
 const entryOf = (r: Row): AuditEntry => ({
   seq: Number(r.seq),

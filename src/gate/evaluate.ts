@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { Tables } from '../store/schema.js';
 import { gunzipSync } from 'node:zlib';
 import { evaluatePolicy, type Policy } from '../policy/policy.js';
 import type { ScanResult } from '../scan/model.js';
 import type { Db } from '../store/db.js';
 import { loadInventory } from '../store/images.js';
-import { activeExceptions, applyExceptions } from './exceptions.js';
+import { activeExceptions, applyExceptions, type ExceptionRecord } from './exceptions.js';
 import { GateError } from './errors.js';
 import { gateSettings, type GateSettings, type TrustRules } from './settings.js';
 
@@ -70,18 +72,7 @@ export async function approvalOf(
   return r ? approvalRecord(r) : null;
 }
 
-export function approvalRecord(r: {
-  digest: string;
-  environment: string;
-  state: string;
-  requested_by: string | null;
-  request_reason: string | null;
-  requested_at: string | null;
-  decided_by: string | null;
-  decision_reason: string | null;
-  decided_at: string | null;
-  accepted_failures: string | null;
-}): ApprovalRecord {
+export function approvalRecord(r: Selectable<Tables['approvals']>): ApprovalRecord {
   return {
     digest: r.digest,
     environment: r.environment,
@@ -169,6 +160,8 @@ export async function policyState(
   digest: string,
   environment: string,
   o: EvaluateOptions,
+  /** The environment's gate, when the caller has read it already. */
+  known?: GateSettings,
 ): Promise<{
   failures: string[];
   waivedRules: string[];
@@ -180,33 +173,26 @@ export async function policyState(
   if (!latest) return { failures: [], waivedRules: [], suppressed: 0, scan: null };
   const repository = o.repository ?? (await repositoryOf(db, digest));
   const exceptions = await activeExceptions(db, { repository, digest }, environment, o.at);
-  const { kept, suppressed } = applyExceptions(latest.result.findings, exceptions);
   // A signed-by rule reads the verdict on the environment's own trust keys.
-  const gate = await gateSettings(db, environment);
+  const gate = known ?? (await gateSettings(db, environment));
   const trust =
     gate && (gate.trust.keys.length || gate.trust.identities.length)
       ? await trustResult(db, digest, gate.trust)
       : undefined;
-  const result: ScanResult = {
-    ...latest.result,
-    findings: kept,
-    suppressed: [...(latest.result.suppressed ?? []), ...suppressed],
-    signature: trust ? { trusted: trust.trusted, reason: trust.reason } : undefined,
-  };
-  const waived = new Set(exceptions.filter((e) => e.rule).map((e) => e.rule!));
-  const failures: string[] = [];
-  const waivedRules: string[] = [];
-  // An environment the policy does not name has no rules: nothing fails there.
-  const rules = o.policy.environments[environment] ? evaluatePolicy(o.policy, environment, result, o.at) : [];
-  for (const r of rules) {
-    if (r.status !== 'fail') continue;
-    if (waived.has(r.id)) waivedRules.push(r.id);
-    else failures.push(...r.offending.map((line) => `${r.id}: ${line}`));
-  }
+  const { failures, waivedRules, suppressed, result } = judge(
+    o.policy,
+    environment,
+    latest.result,
+    exceptions,
+    {
+      at: o.at,
+      signature: trust ? { trusted: trust.trusted, reason: trust.reason } : undefined,
+    },
+  );
   return {
     failures,
     waivedRules,
-    suppressed: suppressed.length,
+    suppressed,
     result,
     scan: {
       grade: latest.grade,
@@ -215,6 +201,37 @@ export async function policyState(
       scannedAt: latest.scannedAt,
     },
   };
+}
+
+/**
+ * A result judged by an environment's policy after the exceptions in force: what fails ("rule-id:
+ * what broke it"), which failing rules an exception waives, and the findings it suppressed.
+ * An environment the policy does not name has no rules: nothing fails there.
+ */
+export function judge(
+  policy: Policy,
+  environment: string,
+  r: ScanResult,
+  exceptions: ExceptionRecord[],
+  o: { at?: Date; signature?: ScanResult['signature'] } = {},
+): { failures: string[]; waivedRules: string[]; suppressed: number; result: ScanResult } {
+  const { kept, suppressed } = applyExceptions(r.findings, exceptions);
+  const result: ScanResult = {
+    ...r,
+    findings: kept,
+    suppressed: [...(r.suppressed ?? []), ...suppressed],
+    signature: o.signature,
+  };
+  const waived = new Set(exceptions.filter((e) => e.rule).map((e) => e.rule!));
+  const failures: string[] = [];
+  const waivedRules: string[] = [];
+  const rules = policy.environments[environment] ? evaluatePolicy(policy, environment, result, o.at) : [];
+  for (const x of rules) {
+    if (x.status !== 'fail') continue;
+    if (waived.has(x.id)) waivedRules.push(x.id);
+    else failures.push(...x.offending.map((line) => `${x.id}: ${line}`));
+  }
+  return { failures, waivedRules, suppressed: suppressed.length, result };
 }
 
 export async function evaluate(
@@ -237,7 +254,7 @@ async function decide(
 ): Promise<Decision> {
   const at = o.at ?? new Date();
   const approval = await approvalOf(db, digest, environment);
-  const p = await policyState(db, digest, environment, o);
+  const p = await policyState(db, digest, environment, o, gate);
   const trust = gate.requireSignature
     ? await trustResult(db, digest, gate.trust).then((t) =>
         t

@@ -1,8 +1,10 @@
+import type { Selectable } from 'kysely';
 import YAML from 'yaml';
 import { GateError } from './errors.js';
 import { packageMatches } from '../policy/ignore.js';
 import type { Finding, SuppressedFinding } from '../scan/model.js';
 import { now, type Db } from '../store/db.js';
+import type { Tables } from '../store/schema.js';
 import { VERSION } from '../version.js';
 import { appendAudit, inTransaction } from './audit.js';
 import { allGates, mayActFor, actorOf, type Principal } from './settings.js';
@@ -37,24 +39,7 @@ export interface ExceptionRecord extends Omit<ExceptionInput, 'environments'> {
   revokedAt: string | null;
 }
 
-type Row = {
-  id: number;
-  vulnerability: string | null;
-  package: string | null;
-  rule: string | null;
-  repository: string | null;
-  digest: string | null;
-  environments: string | null;
-  reason: string;
-  expires_at: string;
-  state: string;
-  created_by: string;
-  created_at: string;
-  approved_by: string | null;
-  approved_at: string | null;
-  revoked_by: string | null;
-  revoked_at: string | null;
-};
+type Row = Selectable<Tables['exceptions']>;
 
 function recordOf(r: Row, at: string): ExceptionRecord {
   const state = r.state === 'active' && r.expires_at <= at ? 'expired' : r.state;

@@ -1,8 +1,9 @@
-import { evaluatePolicy, type Policy } from '../policy/policy.js';
+import type { Policy } from '../policy/policy.js';
 import type { ScanResult } from '../scan/model.js';
 import { queueNotice } from '../store/alerts.js';
 import { isNewest } from '../store/deployments.js';
-import { activeExceptions, applyExceptions } from './exceptions.js';
+import { activeExceptions } from './exceptions.js';
+import { judge } from './evaluate.js';
 import type { Db } from '../store/db.js';
 import { expiringExceptions, markExpiryAlerted, type ExceptionRecord } from './exceptions.js';
 import { allGates } from './settings.js';
@@ -55,15 +56,6 @@ export async function alertExpiringExceptions(db: Db, at = new Date()): Promise<
   return queued;
 }
 
-/** The policy failures of a result in an environment, after the exceptions in force (rule: line). */
-function failures(policy: Policy, env: string, r: ScanResult, exceptions: ExceptionRecord[]): string[] {
-  const { kept } = applyExceptions(r.findings, exceptions);
-  const waived = new Set(exceptions.filter((e) => e.rule).map((e) => e.rule!));
-  return evaluatePolicy(policy, env, { ...r, findings: kept })
-    .filter((x) => x.status === 'fail' && !waived.has(x.id))
-    .flatMap((x) => x.offending.map((line) => `${x.id}: ${line}`));
-}
-
 /**
  * After a re-match: where the image runs now, does its environment's policy fail on something it
  * did not fail on before? One `policy` alert per image, environment and database version.
@@ -91,9 +83,11 @@ export async function alertNewPolicyFailures(
     const exceptions = await activeExceptions(db, { repository, digest }, r.environment);
     // The stored previous result has no package list: both sides judge the same packages.
     const was = new Set(
-      before ? failures(policy, r.environment, { ...before, packages: after.packages }, exceptions) : [],
+      before
+        ? judge(policy, r.environment, { ...before, packages: after.packages }, exceptions).failures
+        : [],
     );
-    const fresh = failures(policy, r.environment, after, exceptions).filter((f) => !was.has(f));
+    const fresh = judge(policy, r.environment, after, exceptions).failures.filter((f) => !was.has(f));
     if (!fresh.length) continue;
     const image = `${repository}@${digest}`;
     queued += await queueNotice(db, {

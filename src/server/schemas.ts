@@ -1,5 +1,5 @@
 /** JSON schemas shared by routes: they validate requests and make up the OpenAPI document. */
-const counts = {
+export const counts = {
   type: 'object',
   required: ['critical', 'high', 'medium', 'low', 'unknown', 'kev', 'fixable', 'total'],
   properties: Object.fromEntries(
@@ -107,3 +107,26 @@ export const tokenRecord = {
 
 /** An environment's name as every route takes it. */
 export const envName = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
+
+/** A user name and password, as both sign-in routes take them. */
+export const credentials = {
+  type: 'object',
+  required: ['username', 'password'],
+  additionalProperties: false,
+  properties: {
+    username: { type: 'string', maxLength: 200 },
+    password: { type: 'string', maxLength: 1000 },
+  },
+} as const;
+
+/** The newest scan of an image in brief (counts where the answer has them). */
+export const scanBrief = {
+  type: ['object', 'null'],
+  properties: {
+    grade: { type: 'string' },
+    risk: { type: 'number' },
+    dbVersion: { type: 'string' },
+    scannedAt: { type: 'string' },
+    counts,
+  },
+} as const;

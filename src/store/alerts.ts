@@ -116,28 +116,13 @@ export async function queueAlerts(
       fixedVersion: f.fixedVersion,
       title: f.title,
     }));
-    const image = `${r.registry}/${r.repository}@${digest}`;
-    for (const c of channels) {
-      const envs = c.environments ? (JSON.parse(c.environments) as string[]) : undefined;
-      if (envs && !envs.includes(r.environment)) continue;
-      const res = await db.k
-        .insertInto('alerts')
-        .values({
-          key: `${c.id}|${r.environment}|${digest}|${dbVersion}`,
-          channel_id: c.id,
-          environment: r.environment,
-          image,
-          db_version: dbVersion,
-          findings: JSON.stringify(findings),
-          state: 'pending',
-          attempts: 0,
-          run_after: now(),
-          created_at: now(),
-        })
-        .onConflict((oc) => oc.column('key').doNothing())
-        .executeTakeFirst();
-      queued += Number(res.numInsertedOrUpdatedRows ?? 0);
-    }
+    queued += await queueForChannels(db, channels, {
+      key: `${r.environment}|${digest}|${dbVersion}`,
+      environment: r.environment,
+      image: `${r.registry}/${r.repository}@${digest}`,
+      dbVersion,
+      findings,
+    });
   }
   return queued;
 }
@@ -158,21 +143,48 @@ export async function queueNotice(
   },
 ): Promise<number> {
   const channels = await db.k.selectFrom('channels').select(['id', 'environments']).execute();
+  return queueForChannels(db, channels, {
+    key: `${n.kind}|${n.key}`,
+    environment: n.environment,
+    image: n.subject,
+    dbVersion: '',
+    findings: n.items,
+    kind: n.kind,
+    summary: n.summary,
+  });
+}
+
+/**
+ * One pending delivery per channel serving the environment, keyed by channel and `a.key`, so that
+ * queueing the same alert again adds nothing.
+ */
+async function queueForChannels(
+  db: Db,
+  channels: Array<{ id: number; environments: string | null }>,
+  a: {
+    key: string;
+    environment: string;
+    image: string;
+    dbVersion: string;
+    findings: AlertFinding[];
+    kind?: string;
+    summary?: string;
+  },
+): Promise<number> {
   let queued = 0;
   for (const c of channels) {
     const envs = c.environments ? (JSON.parse(c.environments) as string[]) : undefined;
-    if (envs && !envs.includes(n.environment)) continue;
+    if (envs && !envs.includes(a.environment)) continue;
     const res = await db.k
       .insertInto('alerts')
       .values({
-        key: `${c.id}|${n.kind}|${n.key}`,
+        key: `${c.id}|${a.key}`,
         channel_id: c.id,
-        environment: n.environment,
-        image: n.subject,
-        db_version: '',
-        findings: JSON.stringify(n.items),
-        kind: n.kind,
-        summary: n.summary,
+        environment: a.environment,
+        image: a.image,
+        db_version: a.dbVersion,
+        findings: JSON.stringify(a.findings),
+        ...(a.kind ? { kind: a.kind, summary: a.summary ?? null } : {}),
         state: 'pending',
         attempts: 0,
         run_after: now(),

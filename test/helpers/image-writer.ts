@@ -2,11 +2,13 @@
  * Writes small real images for tests: layer tars (tar-stream), docker-save archives (legacy layout)
  * and OCI layouts, with correct digests, so every source is exercised on inputs we control.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { SHARED } from './paths.js';
 
 export interface TarEntry {
   name: string;
@@ -144,4 +146,22 @@ export function ociLayout(dir: string, spec: ImageSpec): { manifestDigest: strin
 export async function rootfsLayer(tgz: Buffer): Promise<Buffer> {
   const { gunzipSync } = await import('node:zlib');
   return gunzipSync(tgz);
+}
+
+/**
+ * A layer with Alpine 3.7's os-release and an apk database holding only musl (at `version`, or as
+ * released: 1.1.18-r3, whose one fixable finding is CVE-2019-14697), plus any `extra` entries.
+ */
+export function alpineMuslLayer(version?: string, extra: TarEntry[] = []): Promise<Buffer> {
+  const tgz = join(SHARED, 'images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz');
+  const read = (p: string) => spawnSync('tar', ['xzf', tgz, '-O', p], { encoding: 'utf8' }).stdout;
+  let stanza = read('./lib/apk/db/installed')
+    .split('\n\n')
+    .find((s) => /(^|\n)P:musl\n/.test(s))!;
+  if (version) stanza = stanza.replace(/\nV:[^\n]+/, `\nV:${version}`);
+  return makeTar([
+    { name: 'etc/os-release', content: read('./etc/os-release') },
+    { name: 'lib/apk/db/installed', content: `${stanza}\n\n` },
+    ...extra,
+  ]);
 }

@@ -12,6 +12,7 @@ import {
   updateUser,
 } from '../../store/auth.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
+import { openSession } from '../sessions.js';
 import { actorOf } from '../../gate/settings.js';
 import type { Db } from '../../store/db.js';
 import { deleteRegistry, findRegistry, listRegistries, upsertRegistry } from '../../store/registries.js';
@@ -19,7 +20,7 @@ import { deleteWatch, listWatches, upsertWatch } from '../../store/watches.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { PERMISSIONS, ROLES } from '../roles.js';
-import { registryRecord, tokenRecord, envName } from '../schemas.js';
+import { registryRecord, tokenRecord, envName, credentials } from '../schemas.js';
 
 const envList = {
   type: 'array',
@@ -330,15 +331,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
         summary: 'Sign in with a user name and password: a token valid for 12 hours',
         tags: ['auth'],
         security: [],
-        body: {
-          type: 'object',
-          required: ['username', 'password'],
-          additionalProperties: false,
-          properties: {
-            username: { type: 'string', maxLength: 200 },
-            password: { type: 'string', maxLength: 1000 },
-          },
-        },
+        body: credentials,
         response: {
           200: {
             type: 'object',
@@ -357,23 +350,11 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     async (req) => {
       const u = await authenticate(db, req.body.username, req.body.password);
       if (!u) throw new HttpError(401, 'unauthorized', 'wrong user name or password');
-      const expiresAt = expiryFrom('12h')!;
-      const { token } = await inTransaction(db, async (trx) => {
-        const t = await createToken(trx, {
-          name: `session:${req.body.username}`,
-          role: u.role,
-          userId: u.id,
-          expiresAt,
-          environments: u.environments,
-        });
-        await appendAudit(trx, {
-          actor: `user:${req.body.username}`,
-          action: 'session.start',
-          subject: `token:${t.id}`,
-          details: { role: u.role },
-        });
-        return t;
-      });
+      const { token, expiresAt } = await openSession(
+        db,
+        { id: u.id, name: req.body.username, role: u.role, environments: u.environments },
+        { role: u.role },
+      );
       return { token, role: u.role, expiresAt };
     },
   );

@@ -3,18 +3,19 @@ import { baseLayerCount, planFor, upgrades } from '../../advise/advise.js';
 import { compareScans } from '../../compare/compare.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
 import type { Admission } from '../../gate/admission.js';
-import { evaluate, latestResult, policyState } from '../../gate/evaluate.js';
+import { latestResult, policyState } from '../../gate/evaluate.js';
 import { actorOf, type Principal } from '../../gate/settings.js';
 import { evaluatePolicy, type Policy } from '../../policy/policy.js';
 import { releasesBehind } from '../../distro/eol.js';
-import { authenticate, createToken, expiryFrom, revokeToken, upsertOidcUser } from '../../store/auth.js';
+import { authenticate, revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
 import { environments, history, isNewest, running } from '../../store/deployments.js';
 import { listImages } from '../../store/images.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
+import { openSession } from '../sessions.js';
 import { permissionsOf } from '../roles.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
-import { envName } from '../schemas.js';
+import { envName, credentials } from '../schemas.js';
 import type { Services } from '../service.js';
 
 /**
@@ -54,15 +55,7 @@ export function dashboardRoutes(
         summary: 'Sign in to the dashboard: a 12-hour session in an HttpOnly, SameSite=Strict cookie',
         tags: ['auth'],
         security: [],
-        body: {
-          type: 'object',
-          required: ['username', 'password'],
-          additionalProperties: false,
-          properties: {
-            username: { type: 'string', maxLength: 200 },
-            password: { type: 'string', maxLength: 1000 },
-          },
-        },
+        body: credentials,
         response: { 200: sessionAnswer, 400: errorSchema, 401: errorSchema },
       },
     },
@@ -83,22 +76,10 @@ export function dashboardRoutes(
     u: { id: number; name: string; role: string; environments: string[] | null },
     via: 'password' | 'oidc',
   ) {
-    const expiresAt = expiryFrom('12h')!;
-    const { token } = await inTransaction(db, async (trx) => {
-      const t = await createToken(trx, {
-        name: `session:${u.name}`,
-        role: u.role,
-        userId: u.id,
-        expiresAt,
-        environments: u.environments,
-      });
-      await appendAudit(trx, {
-        actor: `user:${u.name}`,
-        action: 'session.start',
-        subject: `token:${t.id}`,
-        details: { role: u.role, environments: u.environments, via },
-      });
-      return t;
+    const { token, expiresAt } = await openSession(db, u, {
+      role: u.role,
+      environments: u.environments,
+      via,
     });
     reply.setCookie(SESSION_COOKIE, token, {
       httpOnly: true,
@@ -453,7 +434,7 @@ export function dashboardRoutes(
       const rules = s.policy.environments[environment] ? evaluatePolicy(s.policy, environment, r) : [];
       const envs = await environments(db);
       const decisions = [];
-      for (const e of envs) decisions.push(await evaluate(db, digest, e.name, { policy: s.policy }));
+      for (const e of envs) decisions.push(await s.admission.decision(digest, e.name));
       const refs = await db.k
         .selectFrom('images')
         .select(['registry', 'repository', 'tags'])

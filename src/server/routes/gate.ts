@@ -25,7 +25,7 @@ import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
 import { principalOf } from '../auth.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
-import { envName } from '../schemas.js';
+import { envName, scanBrief } from '../schemas.js';
 import type { Services } from '../service.js';
 
 /** Gate refusals as HTTP answers; other user errors are 400s. */
@@ -100,15 +100,7 @@ const decisionRecord = {
         reason: { type: 'string' },
       },
     },
-    scan: {
-      type: ['object', 'null'],
-      properties: {
-        grade: { type: 'string' },
-        risk: { type: 'number' },
-        dbVersion: { type: 'string' },
-        scannedAt: { type: 'string' },
-      },
-    },
+    scan: scanBrief,
     suppressed: { type: 'integer' },
     evaluatedAt: { type: 'string' },
   },

@@ -25,34 +25,11 @@ import {
   type AlertRules,
 } from '../../store/alerts.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
-import { envName } from '../schemas.js';
+import { envName, scanBrief } from '../schemas.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
 import { actorOf } from '../../gate/settings.js';
 import type { Services } from '../service.js';
 
-const counts = {
-  type: 'object',
-  properties: {
-    critical: { type: 'integer' },
-    high: { type: 'integer' },
-    medium: { type: 'integer' },
-    low: { type: 'integer' },
-    unknown: { type: 'integer' },
-    kev: { type: 'integer' },
-    fixable: { type: 'integer' },
-    total: { type: 'integer' },
-  },
-} as const;
-const scanSummary = {
-  type: ['object', 'null'],
-  properties: {
-    grade: { type: 'string' },
-    risk: { type: 'number' },
-    dbVersion: { type: 'string' },
-    scannedAt: { type: 'string' },
-    counts,
-  },
-} as const;
 const deployed = {
   type: 'object',
   properties: {
@@ -63,7 +40,7 @@ const deployed = {
     namespace: { type: ['string', 'null'] },
     service: { type: ['string', 'null'] },
     deployedAt: { type: 'string' },
-    scan: scanSummary,
+    scan: scanBrief,
   },
 } as const;
 const dbUpdate = {
@@ -309,7 +286,7 @@ export function monitoringRoutes(
                 digest: { type: 'string' },
                 namespace: { type: ['string', 'null'] },
                 service: { type: ['string', 'null'] },
-                scan: scanSummary,
+                scan: scanBrief,
                 change: {
                   type: ['object', 'null'],
                   properties: {
