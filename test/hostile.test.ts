@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { parseHeader } from '../src/catalog/rpm/header.js';
+import { parseRpmdb } from '../src/catalog/rpm/index.js';
+import { ndbBlobs } from '../src/catalog/rpm/ndb.js';
+import { ProbeSet, type ProbeFactory } from '../src/image/probe.js';
 import { summarize } from '../src/rank/risk.js';
 import type { Finding } from '../src/scan/model.js';
+import { buildBdb, buildHeader, buildNdb } from './fuzz/rpm-structures.js';
 import { dockerArchive, makeTar, sha256 } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { customs } from './helpers/run.js';
@@ -481,6 +487,36 @@ describe('--deadline', () => {
       /--deadline must be a positive number/,
     );
   });
+
+  it('also ends a scan stuck in a synchronous loop (which no timer can interrupt)', () => {
+    // The CLI's deadline with a loop standing for a parser that never returns: the watchdog
+    // thread stops the loop and the scan ends as any other past its deadline, exit 1.
+    const dir = mkdtempSync(join(tmpdir(), 'customs-loop-'));
+    try {
+      const script = join(dir, 'stuck.mjs');
+      writeFileSync(
+        script,
+        `const { startDeadline } = await import(${JSON.stringify(new URL('../src/cli/deadline.js', import.meta.url).href)});
+const { setStage } = await import(${JSON.stringify(new URL('../src/stage.js', import.meta.url).href)});
+startDeadline('0.5', 'crafted.tar');
+await new Promise((r) => setTimeout(r, 20));
+setStage('reading the package databases');
+for (;;) {}
+`,
+      );
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000 });
+      const ms = performance.now() - t0;
+      assert.equal(r.status, 1, `status ${r.status} signal ${r.signal}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        'customs: crafted.tar: the scan passed its deadline of 0.5 s while reading the package databases (raise --deadline)\n',
+      );
+      assert.ok(ms < 5000, `ended after ${Math.round(ms)} ms`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('a jar whose stored entries overlap', () => {
@@ -556,5 +592,71 @@ describe('help and version', () => {
       assert.ok((r.stdout + r.stderr).length > 0);
     }
     assert.equal(customs(['bogus']).status, 1);
+  });
+});
+
+describe('rpm databases that name the same bytes many times (found by structure-aware fuzzing)', () => {
+  const blobs = () => ndbBlobs(readFileSync(shared('fixtures/rpm/sle15-bci-ndb/Packages.db'))).slice(0, 2);
+  const quick = (fn: () => unknown, message: RegExp) => {
+    const t0 = performance.now();
+    assert.throws(fn, message);
+    assert.ok(performance.now() - t0 < 2000, `took ${Math.round(performance.now() - t0)} ms`);
+  };
+
+  it('NDB: thousands of slots naming one blob, or a blob inside another', () => {
+    const db = buildNdb(blobs());
+    // Copy the first package's slot over every free slot of ten more slot pages' worth.
+    const pages = 40;
+    const big = Buffer.concat([db.subarray(0, 4096), Buffer.alloc((pages - 1) * 4096), db.subarray(4096)]);
+    big.writeUInt32LE(pages, 12);
+    const shift = ((pages - 1) * 4096) / 16;
+    for (let i = 2; i < pages * 256; i++) {
+      db.copy(big, i * 16, 32, 48);
+      big.writeUInt32LE(db.readUInt32LE(40) + shift, i * 16 + 8);
+    }
+    quick(() => parseRpmdb(big), /corrupt rpm NDB database: two packages share the bytes/);
+  });
+
+  it('Berkeley DB: hash items whose overflow chains share pages', () => {
+    const db = buildBdb(blobs(), 4096);
+    // The second item's value points at the first item's chain.
+    const hash = 4096;
+    const first = db.readUInt16LE(hash + 26 + 2);
+    const second = db.readUInt16LE(hash + 26 + 6);
+    db.writeUInt32LE(db.readUInt32LE(hash + first + 4), hash + second + 4);
+    quick(() => parseRpmdb(db), /corrupt rpm Berkeley DB: broken overflow chain/);
+  });
+
+  it('a header whose 65,536 entries all read one megabyte of NULs', () => {
+    const entries = Array.from({ length: 65_536 }, (_, i) => ({ tag: 5000 + i, type: 8, offset: 0, count: 1 << 20 }));
+    quick(() => parseHeader(buildHeader(entries, Buffer.alloc(1 << 20))), /corrupt rpm header: entries overlap/);
+    const ints = Array.from({ length: 65_536 }, (_, i) => ({ tag: 5000 + i, type: 4, offset: 0, count: 1 << 18 }));
+    quick(() => parseHeader(buildHeader(ints, Buffer.alloc(1 << 20))), /corrupt rpm header: entries overlap/);
+  });
+});
+
+describe('a probe that takes too long on one file', () => {
+  it('is dropped for that file with a warning naming it; the others still answer', () => {
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const slow: ProbeFactory = {
+      name: 'slow',
+      wants: () => true,
+      create: () => ({ push: () => spin(30), finish: () => 'slow answer' }),
+    };
+    let bytes = 0;
+    const counting: ProbeFactory = {
+      name: 'count',
+      wants: () => true,
+      create: () => ({ push: (c) => void (bytes += c.length), finish: () => bytes }),
+    };
+    const set = new ProbeSet([slow, counting], 'usr/bin/crafted', 0o755, 4096, undefined, 50);
+    for (let i = 0; i < 5; i++) set.push(Buffer.alloc(1024));
+    assert.deepEqual(set.finish(), { count: 5120 });
+    assert.deepEqual(set.warnings, [
+      'usr/bin/crafted: the slow analysis took longer than 0.05 s; skipped for this file',
+    ]);
   });
 });

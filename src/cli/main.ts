@@ -68,25 +68,8 @@ program.hook('preAction', async (_p, action) => {
   const out = action.opts().output as unknown;
   if (typeof out === 'string') (await import('./output.js')).checkOutput(out);
   const deadline = action.opts().deadline as unknown;
-  if (typeof deadline === 'string') await startDeadline(deadline, action.args[0]);
+  if (typeof deadline === 'string') (await import('./deadline.js')).startDeadline(deadline, action.args[0]);
 });
-
-/**
- * --deadline: a scan that runs longer ends with one line naming the stage it was in (a hostile
- * image must not hold a CI job or a worker forever). The timer does not keep the process alive.
- */
-async function startDeadline(value: string, target: string | undefined): Promise<void> {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new CustomsError('--deadline must be a positive number of seconds');
-  const { stage } = await import('../stage.js');
-  setTimeout(() => {
-    process.stderr.write(
-      `customs: ${target ? `${target}: ` : ''}the scan passed its deadline of ${seconds} s while ${stage()} (raise --deadline)\n`,
-    );
-    process.exit(1);
-  }, seconds * 1000).unref();
-}
 
 process.on('unhandledRejection', fail);
 program.parseAsync(process.argv).catch(fail);

@@ -141,6 +141,7 @@ export async function readLayer(
       ) {
         for await (const c of entry) probes.push(c as Buffer);
         fe.probes = probes.finish();
+        warnings.push(...probes.warnings);
       } else if (type === 'hardlink' && wants(path)) {
         const target = files.get(fe.linkname!);
         if (target?.content) fe.content = target.content;

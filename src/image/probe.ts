@@ -20,19 +20,46 @@ export interface ProbeFactory {
   create(path: string, budget?: MemoryBudget): Probe;
 }
 
+/**
+ * How long the probes may spend on one file, in milliseconds. The probes are written to be linear,
+ * but one file of a hostile image must not hold a scan (or a server worker) for long if one is
+ * not: a probe over its time is dropped for that file with a warning, and the scan goes on.
+ */
+export const PROBE_MS_PER_FILE = 5_000;
+
 /** Run probes over a stream of chunks. */
 export class ProbeSet {
-  private readonly active: Array<{ name: string; probe: Probe }>;
-  constructor(factories: ProbeFactory[], path: string, mode: number, size: number, budget?: MemoryBudget) {
+  private readonly active: Array<{ name: string; probe: Probe; ms: number }>;
+  /** Probes dropped for running past their time, as warnings naming the file. */
+  readonly warnings: string[] = [];
+  constructor(
+    factories: ProbeFactory[],
+    private readonly path: string,
+    mode: number,
+    size: number,
+    budget?: MemoryBudget,
+    private readonly msPerFile = PROBE_MS_PER_FILE,
+  ) {
     this.active = factories
       .filter((f) => f.wants(path, mode, size))
-      .map((f) => ({ name: f.name, probe: f.create(path, budget) }));
+      .map((f) => ({ name: f.name, probe: f.create(path, budget), ms: 0 }));
   }
   get empty(): boolean {
     return this.active.length === 0;
   }
   push(chunk: Buffer): void {
-    for (const a of this.active) a.probe.push(chunk);
+    for (let i = 0; i < this.active.length; i++) {
+      const a = this.active[i];
+      const t0 = performance.now();
+      a.probe.push(chunk);
+      a.ms += performance.now() - t0;
+      if (a.ms > this.msPerFile) {
+        this.warnings.push(
+          `${this.path}: the ${a.name} analysis took longer than ${this.msPerFile / 1000} s; skipped for this file`,
+        );
+        this.active.splice(i--, 1);
+      }
+    }
   }
   /** Every probe has what it needs: the rest of the file need not be read. */
   get done(): boolean {

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { strToU8, zipSync } from 'fflate';
 import { CustomsError } from '../../src/errors.js';
 import { parseApkDb } from '../../src/catalog/apk.js';
@@ -10,6 +11,7 @@ import { readJavaArchive } from '../../src/catalog/java/archive.js';
 import { parseRpmdb } from '../../src/catalog/rpm/index.js';
 import { parseHeader } from '../../src/catalog/rpm/header.js';
 import { ndbBlobs } from '../../src/catalog/rpm/ndb.js';
+import { bdbBlobs } from '../../src/catalog/rpm/bdb.js';
 import { parsePackageLock } from '../../src/catalog/npm-lock.js';
 import { parseYarnLock } from '../../src/catalog/yarn-lock.js';
 import { parsePnpmLock } from '../../src/catalog/pnpm-lock.js';
@@ -23,6 +25,7 @@ import { indexTar } from '../../src/image/sources/tar-index.js';
 import { findSecrets } from '../../src/secrets/rules.js';
 import { makeTar } from '../helpers/image-writer.js';
 import { shared } from '../helpers/paths.js';
+import { bdbArb, buildBdb, buildNdb, headerArb, ndbArb } from './rpm-structures.js';
 
 /**
  * What the fuzzer feeds: each target starts from real inputs (the peers' fixtures, real package
@@ -35,6 +38,10 @@ export interface Target {
   run(input: Buffer): unknown;
   /** Lockfile parsers: their cataloger turns any exception into a warning, so only hangs and memory count. */
   anyErrorIsFine?: boolean;
+  /** Inputs made by a structure-aware generator instead of byte mutations of the seeds. */
+  arbitrary?: fc.Arbitrary<Buffer>;
+  /** A property of the answer (e.g. no more output than input can hold): a message when broken. */
+  check?(input: Buffer, result: unknown): string | undefined;
 }
 
 const f = (...p: string[]) => readFileSync(shared('fixtures', ...p));
@@ -105,6 +112,7 @@ export async function targets(): Promise<Target[]> {
     },
     { name: 'rpm databases (SQLite, NDB, Berkeley DB)', seeds: rpmSeeds, run: (b) => parseRpmdb(b) },
     { name: 'rpm header blobs', seeds: ndbBlobs(rpmSeeds[1]).slice(0, 3), run: (b) => parseHeader(b) },
+    ...rpmStructures(ndbBlobs(rpmSeeds[1]).slice(0, 8)),
     { name: 'java archives (nested jars)', seeds: [jarSeed], run: (b) => readJavaArchive(b, 'app.jar') },
     {
       name: 'secret rules',
@@ -116,6 +124,47 @@ export async function targets(): Promise<Target[]> {
       run: (b) => findSecrets(b.toString('latin1')),
     },
     ...lockfiles(),
+  ];
+}
+
+/** The rpm formats again, from structure-aware generators (rpm-structures.ts). */
+function rpmStructures(real: Buffer[]): Target[] {
+  // Every package needs its own slot (16 bytes) or hash item: more records than that means one
+  // piece of the file was read more than once, which a crafted file can repeat without end.
+  const bounded = (input: Buffer, result: unknown) =>
+    Array.isArray(result) && result.length > input.length / 16
+      ? `${result.length} records from ${input.length} bytes`
+      : undefined;
+  return [
+    {
+      name: 'rpm headers (structure-aware)',
+      seeds: real.slice(0, 2),
+      arbitrary: headerArb,
+      run: (b) => parseHeader(b),
+    },
+    {
+      name: 'rpm NDB (structure-aware)',
+      seeds: [buildNdb(real.slice(0, 3))],
+      arbitrary: ndbArb(real),
+      run: (b) => parseRpmdb(b),
+      check: bounded,
+    },
+    {
+      name: 'rpm Berkeley DB (structure-aware)',
+      seeds: [buildBdb(real.slice(0, 3), 4096)],
+      arbitrary: bdbArb(real),
+      run: (b) => {
+        const blobs = bdbBlobs(b);
+        // An overflow page belongs to one item: the blobs together cannot outgrow the file.
+        const total = blobs.reduce((a, x) => a + x.length, 0);
+        if (total > b.length) return { amplified: total };
+        return parseRpmdb(b);
+      },
+      check: (input, result) =>
+        result && typeof result === 'object' && 'amplified' in result
+          ? `${(result as { amplified: number }).amplified} bytes of headers from ${input.length} bytes`
+          : bounded(input, result),
+    },
   ];
 }
 
@@ -144,7 +193,9 @@ function lockfiles(): Target[] {
 export async function judge(t: Target, input: Buffer): Promise<string | undefined> {
   const t0 = performance.now();
   try {
-    await t.run(input);
+    const result = await t.run(input);
+    const broken = t.check?.(input, result);
+    if (broken) return `property: ${broken}`;
   } catch (err) {
     if (!t.anyErrorIsFine && !(err instanceof CustomsError))
       return `crash: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`;

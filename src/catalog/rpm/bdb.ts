@@ -34,18 +34,24 @@ export function bdbBlobs(buf: Buffer): Buffer[] {
   }
   const pages = Math.min(lastPage + 1, Math.floor(buf.length / pageSize));
   const out: Buffer[] = [];
+  // An overflow page belongs to one item. Items sharing pages would let a small file name the same
+  // megabytes thousands of times (found by the structure-aware fuzzer), so a page is read once.
+  const used = new Set<number>();
   for (let p = 1; p < pages; p++) {
     const base = p * pageSize;
     const type = buf[base + 25];
     if (type !== P_HASH && type !== P_HASH_UNSORTED) continue;
     const entries = u16(base + 20);
+    if (PAGE_HEADER + entries * 2 > pageSize)
+      throw new CustomsError(`corrupt rpm Berkeley DB: page ${p} claims ${entries} items`);
     // Items come as key/value pairs; package headers are the values.
     for (let i = 1; i < entries; i += 2) {
       const off = u16(base + PAGE_HEADER + i * 2);
-      if (off >= pageSize || buf[base + off] !== H_OFFPAGE) continue;
+      // An off-page item is 12 bytes: type, 3 unused, first page, total length.
+      if (off + 12 > pageSize || buf[base + off] !== H_OFFPAGE) continue;
       const firstPage = u32(base + off + 4);
       const total = u32(base + off + 8);
-      out.push(readOverflow(buf, firstPage, total, pageSize, pages, u32, u16));
+      out.push(readOverflow(buf, firstPage, total, pageSize, pages, used, u32, u16));
     }
   }
   return out;
@@ -57,24 +63,26 @@ function readOverflow(
   total: number,
   pageSize: number,
   pages: number,
+  used: Set<number>,
   u32: (o: number) => number,
   u16: (o: number) => number,
 ): Buffer {
   const parts: Buffer[] = [];
   let got = 0;
-  const seen = new Set<number>();
   for (let pg = first; pg !== 0;) {
-    if (pg >= pages || seen.has(pg))
+    if (pg >= pages || used.has(pg))
       throw new CustomsError(`corrupt rpm Berkeley DB: broken overflow chain at page ${pg}`);
-    seen.add(pg);
+    used.add(pg);
     const base = pg * pageSize;
     if (buf[base + 25] !== P_OVERFLOW)
       throw new CustomsError(`corrupt rpm Berkeley DB: page ${pg} is not an overflow page`);
     const next = u32(base + 16);
     // On overflow pages the "high free offset" field holds the bytes used on the page.
-    const used = next === 0 ? u16(base + 22) : pageSize - PAGE_HEADER;
-    parts.push(buf.subarray(base + PAGE_HEADER, base + PAGE_HEADER + used));
-    got += used;
+    const bytes = next === 0 ? u16(base + 22) : pageSize - PAGE_HEADER;
+    if (bytes > pageSize - PAGE_HEADER)
+      throw new CustomsError(`corrupt rpm Berkeley DB: overflow page ${pg} claims ${bytes} bytes`);
+    parts.push(buf.subarray(base + PAGE_HEADER, base + PAGE_HEADER + bytes));
+    got += bytes;
     pg = next;
   }
   if (total && got < total) throw new CustomsError('corrupt rpm Berkeley DB: overflow data is short');

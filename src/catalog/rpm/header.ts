@@ -100,6 +100,14 @@ export function parseHeader(blob: Buffer): RpmHeader {
   const dataStart = 8 + il * 16;
   const data = blob.subarray(dataStart, dataStart + dl);
   const tags = new Map<number, TagValue>();
+  // Entries of a real header each own their bytes; entries crafted to read the same bytes over and
+  // over (65,536 of them over one megabyte of NULs) would cost il × dl. What all entries read
+  // together is bounded by a small multiple of the data instead.
+  let budget = 4 * dl + 65_536;
+  const spend = (tag: number, bytes: number) => {
+    budget -= bytes;
+    if (budget < 0) throw new CustomsError(`corrupt rpm header: entries overlap (at tag ${tag})`);
+  };
   for (let i = 0; i < il; i++) {
     const e = 8 + i * 16;
     const tag = blob.readInt32BE(e);
@@ -113,15 +121,25 @@ export function parseHeader(blob: Buffer): RpmHeader {
     const need = (size: number) => {
       if (offset + size * count > dl)
         throw new CustomsError(`corrupt rpm header: tag ${tag} runs past the data`);
+      spend(tag, size * count);
     };
     switch (type) {
-      case TYPE.STRING:
-        tags.set(tag, readStrings(data, offset, 1).values[0]);
+      case TYPE.STRING: {
+        const r = readStrings(data, offset, 1);
+        spend(tag, r.end - offset);
+        tags.set(tag, r.values[0]);
         break;
+      }
       case TYPE.STRING_ARRAY:
-      case TYPE.I18NSTRING:
-        tags.set(tag, readStrings(data, offset, count).values);
+      case TYPE.I18NSTRING: {
+        // Each string takes at least its NUL: a count beyond the bytes left cannot be right.
+        if (count > dl - offset) throw new CustomsError(`corrupt rpm header: tag ${tag} runs past the data`);
+        spend(tag, count);
+        const r = readStrings(data, offset, count);
+        spend(tag, r.end - offset - count);
+        tags.set(tag, r.values);
         break;
+      }
       case TYPE.INT32: {
         need(4);
         const v: number[] = [];

@@ -24,6 +24,9 @@ export function ndbBlobs(buf: Buffer): Buffer[] {
     throw new CustomsError(`corrupt rpm NDB database: version ${version}, ${pages} slot pages`);
   }
   const out: Buffer[] = [];
+  // Blobs may not overlap: slots naming one blob again (or a blob inside another) would let a small
+  // file parse the same large header once per 16-byte slot.
+  const spans: Array<[number, number]> = [];
   // The first two slots of the first page hold the file header.
   for (let i = 2; i < pages * SLOTS_PER_PAGE; i++) {
     const o = i * 16;
@@ -41,7 +44,12 @@ export function ndbBlobs(buf: Buffer): Buffer[] {
     const len = buf.readUInt32LE(blk + 12);
     if (blk + 16 + len > buf.length)
       throw new CustomsError(`corrupt rpm NDB database: blob of package ${pkgIndex} is truncated`);
+    spans.push([blk, blk + 16 + len]);
     out.push(buf.subarray(blk + 16, blk + 16 + len));
   }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++)
+    if (spans[i][0] < spans[i - 1][1])
+      throw new CustomsError(`corrupt rpm NDB database: two packages share the bytes at ${spans[i][0]}`);
   return out;
 }

@@ -57,6 +57,7 @@ export async function openRootfs(
                 if (probes.done) break;
               }
             fe.probes = probes.finish();
+            warnings.push(...probes.warnings);
           }
         }
         files.set(path, fe);
