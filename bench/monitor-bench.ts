@@ -162,7 +162,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       '--db-update-interval',
       '0',
     ],
-    { CUSTOMS_LOG_LEVEL: 'warn' },
+    { CUSTOMS_LOG_LEVEL: 'warn', ...(process.env.CUSTOMS_BENCH_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.CUSTOMS_BENCH_PROF}` } : {}) },
   );
   await server.start();
   const token = makeToken(store, 'admin');

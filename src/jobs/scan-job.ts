@@ -10,7 +10,7 @@ import { openStore, scanInventory } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
 import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../store/images.js';
 import { queueAlerts } from '../store/alerts.js';
-import { findingChanges, previousResult, recordFindingEvents } from '../store/monitoring.js';
+import { findingChanges, recordFindingEvents } from '../store/monitoring.js';
 import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import type { Job } from './queue.js';
@@ -167,11 +167,11 @@ async function noteChanges(
   deps: WorkerDeps,
   digest: string,
   version: string,
-  saved: { id: number; created: boolean },
+  saved: { id: number; created: boolean; before?: ScanResult },
   result: ScanResult,
 ): Promise<void> {
   if (!saved.created) return;
-  const before = await previousResult(deps.db, digest, saved.id);
+  const before = saved.before;
   const changes = findingChanges(before, result);
   await recordFindingEvents(deps.db, digest, version, changes);
   let alerts = await queueAlerts(deps.db, digest, version, changes.introduced);

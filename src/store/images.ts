@@ -1,4 +1,4 @@
-import { indexFindings, indexInventory } from './monitoring.js';
+import { indexFindings, indexInventory, previousResult } from './monitoring.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Inventory } from '../catalog/index.js';
 import type { ImageMetadata } from '../image/model.js';
@@ -169,7 +169,7 @@ export async function saveScan(
     result: ScanResult;
     durationMs: number;
   },
-): Promise<{ id: number; created: boolean }> {
+): Promise<{ id: number; created: boolean; before?: ScanResult }> {
   const result = pack((({ packages: _drop, ...rest }) => rest)(s.result));
   // Statement by statement: measured, one kysely transaction around them made re-matching slower.
   const sum = s.result.summary;
@@ -199,14 +199,17 @@ export async function saveScan(
     .returning('id')
     .executeTakeFirst();
   const id = inserted?.id ?? (await findScan(db, s.digest, s.dbVersion))!;
-  if (inserted) await indexFindings(db, s.digest, s.result.findings);
+  // The scan before this one: what changed, and the finding index updated by difference (most
+  // re-matches change a few findings; rewriting all of an image's rows cost more than matching).
+  const before = inserted ? await previousResult(db, s.digest, id) : undefined;
+  if (inserted) await indexFindings(db, s.digest, s.result.findings, before?.findings);
   await db.k
     .updateTable('images')
     .set({ latest_scan_id: id })
     .where('digest', '=', s.digest)
     .where((eb) => eb.or([eb('latest_scan_id', 'is', null), eb('latest_scan_id', '<', id)]))
     .execute();
-  return { id, created: !!inserted };
+  return { id, created: !!inserted, before };
 }
 
 export interface ImageFilter {

@@ -197,18 +197,48 @@ export async function findingEvents(db: Db, digest: string, limit = 200) {
   }));
 }
 
-/** The findings of a digest's newest scan, by every id they go by (search by CVE, GHSA…). */
-export async function indexFindings(db: Db, digest: string, findings: Finding[]): Promise<void> {
-  await db.k.deleteFrom('finding_index').where('digest', '=', digest).execute();
-  const rows = findings.flatMap((f) =>
-    [...new Set([f.id, ...f.aliases])].map((vulnerability) => ({
-      digest,
-      vulnerability,
-      package: f.package.name,
-      version: f.package.version,
-      severity: f.severity.level,
-    })),
-  );
+/**
+ * The findings of a digest's newest scan, by every id they go by (search by CVE, GHSA…). Given the
+ * findings already indexed for it (`before`), only the rows that differ are deleted and inserted.
+ */
+export async function indexFindings(
+  db: Db,
+  digest: string,
+  findings: Finding[],
+  before?: Finding[],
+): Promise<void> {
+  const rowsOf = (fs: Finding[]) =>
+    new Map(
+      fs.flatMap((f) =>
+        [...new Set([f.id, ...f.aliases])].map((vulnerability) => {
+          const row = {
+            digest,
+            vulnerability,
+            package: f.package.name,
+            version: f.package.version,
+            severity: f.severity.level,
+          };
+          return [[vulnerability, row.package, row.version, row.severity].join('\u0000'), row] as const;
+        }),
+      ),
+    );
+  const now = rowsOf(findings);
+  let rows = [...now.values()];
+  if (before) {
+    const had = rowsOf(before);
+    rows = [...now].filter(([k]) => !had.has(k)).map(([, r]) => r);
+    for (const [k, r] of had) {
+      if (now.has(k)) continue;
+      await db.k
+        .deleteFrom('finding_index')
+        .where('digest', '=', digest)
+        .where('vulnerability', '=', r.vulnerability)
+        .where('package', '=', r.package)
+        .where('version', '=', r.version)
+        .where('severity', '=', r.severity)
+        .execute();
+    }
+  } else await db.k.deleteFrom('finding_index').where('digest', '=', digest).execute();
   for (let i = 0; i < rows.length; i += 500)
     await db.k
       .insertInto('finding_index')

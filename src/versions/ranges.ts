@@ -64,9 +64,33 @@ export function isAffected(
   scheme: VersionScheme,
 ): boolean {
   return remembered(entry, `a\u0000${scheme.name}\u0000${version}`, () => {
-    if (entry.versions?.some((v) => v === version || scheme.compare(v, version) === 0)) return true;
+    if (entry.versions?.length && listed(version, entry.versions, scheme)) return true;
     return (entry.ranges ?? []).some((r) => inRange(version, r, scheme));
   });
+}
+
+/**
+ * Is `version` among `versions` (equal under the scheme, not only as text)? OSV entries of PyPI
+ * and npm list hundreds of versions: they are sorted once per list and scheme and searched by
+ * halving, instead of compared one by one for every installed version a fleet holds.
+ */
+const sortedLists = new WeakMap<string[], Map<string, string[]>>();
+function listed(version: string, versions: string[], scheme: VersionScheme): boolean {
+  if (versions.length < 8) return versions.some((v) => v === version || scheme.compare(v, version) === 0);
+  let bySchemes = sortedLists.get(versions);
+  if (!bySchemes) sortedLists.set(versions, (bySchemes = new Map()));
+  let sorted = bySchemes.get(scheme.name);
+  if (!sorted) bySchemes.set(scheme.name, (sorted = [...versions].sort((a, b) => scheme.compare(a, b))));
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = scheme.compare(sorted[mid], version);
+    if (c === 0) return true;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
 
 /**
