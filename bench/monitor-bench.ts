@@ -162,7 +162,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       '--db-update-interval',
       '0',
     ],
-    { CUSTOMS_LOG_LEVEL: 'warn', ...(process.env.CUSTOMS_BENCH_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.CUSTOMS_BENCH_PROF}` } : {}) },
+    { CUSTOMS_LOG_LEVEL: 'warn' },
   );
   await server.start();
   const token = makeToken(store, 'admin');
@@ -197,6 +197,12 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       type: 'webhook',
       url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`,
     });
+    // Every stored inventory first gets its result at version 1, as the scans that stored them
+    // would have left it: the update below then re-matches against real previous results.
+    const t0 = Date.now();
+    await call('POST', '/api/v1/rescans', { all: true });
+    await drained();
+    const seeded = (Date.now() - t0) / 1000;
     const t1 = Date.now();
     const u = await call('POST', '/api/v1/db/update');
     await drained();
@@ -233,7 +239,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
     const full = (Date.now() - t2) / 1000;
     await reader.close();
     return [
-      `${engine}: ${N} inventories stored in ${storeSeconds.toFixed(1)} s`,
+      `${engine}: ${N} inventories stored in ${storeSeconds.toFixed(1)} s, matched at version 1 in ${seeded.toFixed(1)} s`,
       `  a 100-advisory change (${u.mode}, ${u.bytes} bytes): ${u.changedPackages} packages touched, ${u.rescans} of ${N} inventories re-matched in ${matched.toFixed(1)} s; ${hooks.length} alerts delivered by ${incremental.toFixed(1)} s (goal ≤ 10 s)`,
       `  full re-match for comparison: ${done} of the other ${N - before} in ${full.toFixed(1)} s, ${(done / full).toFixed(0)}/s: ${(N / Math.max(1, done / full)).toFixed(0)} s for all ${N}`,
     ];

@@ -30,9 +30,15 @@ describe(
     it('the rpm structure writers make databases the readers read whole', () => {
       const blobs = ndbBlobs(readFileSync(shared('fixtures', 'rpm/sle15-bci-ndb/Packages.db'))).slice(0, 5);
       const names = blobs.map((b) => parseHeader(b).string(TAG.NAME));
-      assert.deepEqual(parseRpmdb(buildNdb(blobs)).map((r) => r.name), names);
+      assert.deepEqual(
+        parseRpmdb(buildNdb(blobs)).map((r) => r.name),
+        names,
+      );
       for (const size of [512, 4096])
-        assert.deepEqual(parseRpmdb(buildBdb(blobs, size)).map((r) => r.name), names);
+        assert.deepEqual(
+          parseRpmdb(buildBdb(blobs, size)).map((r) => r.name),
+          names,
+        );
     });
     for (const t of await targets()) {
       it(t.name, async () => {

@@ -514,10 +514,19 @@ describe('admission objects and trust rules', () => {
       assert.ok(resources.includes(resource), resource);
       assert.deepEqual(imagesOf(podSpecOf(kind, any) ?? {}), ['x'], kind);
     }
-    const app = parseAllDocuments(readFileSync(join(ROOT, 'deploy/admission/customs.yaml'), 'utf8'))
-      .map((d) => d.toJSON())
-      .find((d) => d.kind === 'Deployment');
+    const manifests = parseAllDocuments(
+      readFileSync(join(ROOT, 'deploy/admission/customs.yaml'), 'utf8'),
+    ).map((d) => d.toJSON());
+    const app = manifests.find((d) => d.kind === 'Deployment');
     assert.ok(app.spec.template.spec.containers[0].args.includes('--tls-cert=/etc/customs/tls/tls.crt'));
+    // The cluster inventory runs as a service account that may list Pods and nothing more.
+    assert.ok(app.spec.template.spec.containers[0].args.includes('--kube-inventory=in-cluster'));
+    const role = manifests.find((d) => d.kind === 'ClusterRole');
+    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]);
+    const binding = manifests.find((d) => d.kind === 'ClusterRoleBinding');
+    assert.deepEqual(binding.subjects, [
+      { kind: 'ServiceAccount', name: app.spec.template.spec.serviceAccountName, namespace: 'customs' },
+    ]);
   });
   it('maps namespaces: configured lists first, then the same name', () => {
     const gates = new Map([

@@ -628,9 +628,22 @@ describe('rpm databases that name the same bytes many times (found by structure-
   });
 
   it('a header whose 65,536 entries all read one megabyte of NULs', () => {
-    const entries = Array.from({ length: 65_536 }, (_, i) => ({ tag: 5000 + i, type: 8, offset: 0, count: 1 << 20 }));
-    quick(() => parseHeader(buildHeader(entries, Buffer.alloc(1 << 20))), /corrupt rpm header: entries overlap/);
-    const ints = Array.from({ length: 65_536 }, (_, i) => ({ tag: 5000 + i, type: 4, offset: 0, count: 1 << 18 }));
+    const entries = Array.from({ length: 65_536 }, (_, i) => ({
+      tag: 5000 + i,
+      type: 8,
+      offset: 0,
+      count: 1 << 20,
+    }));
+    quick(
+      () => parseHeader(buildHeader(entries, Buffer.alloc(1 << 20))),
+      /corrupt rpm header: entries overlap/,
+    );
+    const ints = Array.from({ length: 65_536 }, (_, i) => ({
+      tag: 5000 + i,
+      type: 4,
+      offset: 0,
+      count: 1 << 18,
+    }));
     quick(() => parseHeader(buildHeader(ints, Buffer.alloc(1 << 20))), /corrupt rpm header: entries overlap/);
   });
 });

@@ -82,6 +82,11 @@ export function registerServer(program: Command): void {
       'role of someone in no mapped group: viewer (default) … or none to refuse',
     )
     .option('--oidc-insecure', 'the provider may be plain HTTP (tests, an internal provider)')
+    .option(
+      '--kube-inventory <kubeconfig>',
+      'record what runs where from a cluster: a kubeconfig (file#context) or in-cluster',
+    )
+    .option('--kube-interval <seconds>', 'seconds between cluster inventories (default 300)')
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');

@@ -3,7 +3,7 @@ import { parseReference } from '../image/registry/reference.js';
 import { jobKey, type JobQueue } from '../jobs/queue.js';
 import type { Policy } from '../policy/policy.js';
 import type { Db } from '../store/db.js';
-import { recordDeployment } from '../store/deployments.js';
+import { recordIfChanged } from '../store/deployments.js';
 import { recordImage } from '../store/images.js';
 import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
@@ -298,29 +298,15 @@ export class Admission {
   ): Promise<void> {
     const key = `${environment}|${a.domain}/${a.repository}|${namespace}|${service}`;
     if (this.recorded.get(key) === a.digest) return;
-    const newest = await this.o.db.k
-      .selectFrom('deployments')
-      .select(['digest'])
-      .where('environment', '=', environment)
-      .where('registry', '=', a.domain)
-      .where('repository', '=', a.repository)
-      .where('namespace', '=', namespace)
-      .where('service', '=', service)
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    if (newest?.digest !== a.digest) {
-      await recordImage(this.o.db, { registry: a.domain, repository: a.repository, digest: a.digest });
-      await recordDeployment(this.o.db, {
-        environment,
-        registry: a.domain,
-        repository: a.repository,
-        digest: a.digest,
-        namespace,
-        service,
-        source: 'admission',
-      });
-    }
+    await recordIfChanged(this.o.db, {
+      environment,
+      registry: a.domain,
+      repository: a.repository,
+      digest: a.digest,
+      namespace,
+      service,
+      source: 'admission',
+    });
     this.recorded.set(key, a.digest);
   }
 }

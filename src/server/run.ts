@@ -12,6 +12,7 @@ import { defaultDbPath } from '../vulndb/paths.js';
 import { buildApp } from './app.js';
 import { Metrics } from './metrics.js';
 import { startPoller } from './poller.js';
+import { kubeAccess, startKubeInventory } from './kube-inventory.js';
 import { DbUpdater } from './db-updater.js';
 import { AlertDispatcher } from './alerts.js';
 import { backfillFindingIndex, backfillPackageIndex } from '../store/monitoring.js';
@@ -67,6 +68,10 @@ export interface ServerConfig {
   oidcRoles?: string;
   oidcDefaultRole?: string;
   oidcInsecure?: string;
+  /** What runs where, read from a cluster: a kubeconfig file (`file#context`) or `in-cluster`. */
+  kubeInventory?: string;
+  /** Seconds between cluster inventories. */
+  kubeInterval: number;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -101,6 +106,8 @@ const ENV: Record<keyof ServerConfig, string> = {
   oidcRoles: 'CUSTOMS_OIDC_ROLES',
   oidcDefaultRole: 'CUSTOMS_OIDC_DEFAULT_ROLE',
   oidcInsecure: 'CUSTOMS_OIDC_INSECURE',
+  kubeInventory: 'CUSTOMS_KUBE_INVENTORY',
+  kubeInterval: 'CUSTOMS_KUBE_INTERVAL',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -154,6 +161,8 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     oidcRoles: pick('oidcRoles'),
     oidcDefaultRole: pick('oidcDefaultRole'),
     oidcInsecure: pick('oidcInsecure'),
+    kubeInventory: pick('kubeInventory'),
+    kubeInterval: num('kubeInterval', 300, 1),
   };
 }
 
@@ -263,6 +272,8 @@ const list = (v?: string) =>
     .filter(Boolean);
 
 export async function runServer(c: ServerConfig): Promise<void> {
+  // A kubeconfig that cannot be used is a start-up error, not a log line an hour later.
+  const kube = c.kubeInventory ? kubeAccess(c.kubeInventory) : undefined;
   const rt = await open(c, true);
   let log: (m: string, f?: object) => void = () => undefined;
   const updater = new DbUpdater({
@@ -320,7 +331,13 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const stopPoller = startPoller({ db: rt.db, box: rt.box, queue: rt.queue, dbPath: c.db }, (m, f) =>
     app.log.info(f ?? {}, m),
   );
+  const stopInventory = kube
+    ? startKubeInventory({ db: rt.db, queue: rt.queue, dbPath: c.db }, kube, c.kubeInterval, (m, f) =>
+        app.log.info(f ?? {}, m),
+      )
+    : () => {};
   onSignals(async () => {
+    stopInventory();
     stopPoller();
     updater.stop();
     dispatcher.stop();

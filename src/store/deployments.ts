@@ -4,6 +4,7 @@ import type { ExpressionBuilder } from 'kysely';
 import { now, type Db } from './db.js';
 import type { Tables } from './schema.js';
 import { findingChanges } from './monitoring.js';
+import { recordImage } from './images.js';
 
 /** Environments and what is deployed in them. */
 
@@ -62,6 +63,29 @@ export async function recordDeployment(db: Db, d: DeploymentInput): Promise<numb
     .returning('id')
     .executeTakeFirstOrThrow();
   return r.id;
+}
+
+/**
+ * Record a deployment unless the same digest is already the newest one of its repository,
+ * namespace and service in that environment (the admission webhook and the cluster inventory see
+ * the same workload again and again). True when a deployment was recorded.
+ */
+export async function recordIfChanged(db: Db, d: DeploymentInput): Promise<boolean> {
+  const newest = await db.k
+    .selectFrom('deployments')
+    .select(['digest'])
+    .where('environment', '=', d.environment)
+    .where('registry', '=', d.registry)
+    .where('repository', '=', d.repository)
+    .where('namespace', '=', d.namespace ?? '')
+    .where('service', '=', d.service ?? '')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (newest?.digest === d.digest) return false;
+  await recordImage(db, { registry: d.registry, repository: d.repository, digest: d.digest });
+  await recordDeployment(db, d);
+  return true;
 }
 
 /**

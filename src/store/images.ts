@@ -145,6 +145,16 @@ export async function loadInventory(db: Db, digest: string): Promise<StoredInven
   return r ? unpack<StoredInventory>(r.data) : undefined;
 }
 
+/** Has this digest been scanned at all (any database version)? */
+export async function findScanAny(db: Db, digest: string): Promise<boolean> {
+  return !!(await db.k
+    .selectFrom('scans')
+    .select('id')
+    .where('digest', '=', digest)
+    .limit(1)
+    .executeTakeFirst());
+}
+
 export async function findScan(db: Db, digest: string, dbVersion: string): Promise<number | undefined> {
   const r = await db.k
     .selectFrom('scans')

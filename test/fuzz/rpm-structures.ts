@@ -109,14 +109,32 @@ export function buildBdb(blobs: Buffer[], pageSize: number): Buffer {
 }
 
 /** Values that break readers: zero, one, sign bits, the largest, and small counts. */
-const nasty = fc.constantFrom(0, 1, 2, 3, 7, 8, 13, 16, 255, 4096, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff);
+const nasty = fc.constantFrom(
+  0,
+  1,
+  2,
+  3,
+  7,
+  8,
+  13,
+  16,
+  255,
+  4096,
+  0xffff,
+  0x7fffffff,
+  0x80000000,
+  0xffffffff,
+);
 
 /** A header made of arbitrary entries over a small data area rich in NUL bytes. */
 export const headerArb: fc.Arbitrary<Buffer> = fc
   .record({
     entries: fc.array(
       fc.record({
-        tag: fc.oneof(fc.constantFrom(61, 62, 63, 261, 1000, 1001, 1002, 1003, 1116, 1117, 1118), fc.integer()),
+        tag: fc.oneof(
+          fc.constantFrom(61, 62, 63, 261, 1000, 1001, 1002, 1003, 1116, 1117, 1118),
+          fc.integer(),
+        ),
         type: fc.oneof(fc.integer({ min: 0, max: 10 }), nasty),
         offset: fc.oneof(fc.integer({ min: -2, max: 600 }), nasty),
         count: fc.oneof(fc.integer({ min: 0, max: 600 }), nasty),
@@ -156,7 +174,12 @@ export function ndbArb(realBlobs: Buffer[]): fc.Arbitrary<Buffer> {
       const b = buildNdb(blobs);
       const slotCount = blobs.length + 2;
       for (const c of copies)
-        b.copy(b, (2 + (c.to % slotCount)) * 16, (2 + (c.from % blobs.length)) * 16, (3 + (c.from % blobs.length)) * 16);
+        b.copy(
+          b,
+          (2 + (c.to % slotCount)) * 16,
+          (2 + (c.from % blobs.length)) * 16,
+          (3 + (c.from % blobs.length)) * 16,
+        );
       for (const e of edits) {
         const pick = e.at % 3;
         if (pick === 0) write(b, (e.field % 4) * 4, 4, e.value);
@@ -210,8 +233,13 @@ export function bdbArb(realBlobs: Buffer[]): fc.Arbitrary<Buffer> {
             break;
           default: {
             // an off-page item: its first page (often another item's) or its total length
-            const off = b.readUInt16LE(pageSize + BDB_HEADER + (((e.at % blobs.length) * 2 + 1) * 2));
-            write(b, pageSize + off + (e.width === 4 ? 8 : 4), 4, e.width === 4 ? e.value : 2 + (e.value % pages));
+            const off = b.readUInt16LE(pageSize + BDB_HEADER + ((e.at % blobs.length) * 2 + 1) * 2);
+            write(
+              b,
+              pageSize + off + (e.width === 4 ? 8 : 4),
+              4,
+              e.width === 4 ? e.value : 2 + (e.value % pages),
+            );
           }
         }
       }
