@@ -13,6 +13,7 @@ import {
 import { dockerArchive, makeTar } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { customs } from './helpers/run.js';
+import { schemaErrors } from './helpers/schemas.js';
 
 // Log4Shell wherever the jar hides. The jars are built here with a zip writer: log4j-core's
 // pom.properties, manifest and a JndiLookup class as the real jar has them (the class bytes are a
@@ -220,6 +221,32 @@ describe('Log4Shell acceptance', () => {
     const r = customs(['image', images['2.17.1'], '--format', 'json'], { env });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).findings, []);
+  });
+
+  it('CycloneDX: one entry per vulnerability affecting each copy of log4j-core, Maven group and name apart', () => {
+    const r = customs(['image', images['2.14.1'], '--format', 'cyclonedx'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const bom = JSON.parse(r.stdout);
+    assert.deepEqual(schemaErrors('cyclonedx-1.6', bom), []);
+    type Component = {
+      'bom-ref': string;
+      group?: string;
+      name: string;
+      properties: Array<{ name: string; value: string }>;
+    };
+    const log4j = (bom.components as Component[]).filter((c) => c.name === 'log4j-core');
+    assert.equal(log4j.length, 6);
+    for (const c of log4j) assert.equal(c.group, 'org.apache.logging.log4j');
+    const pathOf = new Map(
+      log4j.map((c) => [c['bom-ref'], c.properties.find((p) => p.name === 'customs:location:path')!.value]),
+    );
+    for (const cve of ['CVE-2021-44228', 'CVE-2021-45046']) {
+      const entries = bom.vulnerabilities.filter((v: { id: string }) => v.id === cve);
+      assert.equal(entries.length, 1, `${cve}: one entry`);
+      const refs = (entries[0].affects as Array<{ ref: string }>).map((a) => a.ref);
+      // Every copy, each by its own component: the six paths, not six times the first one.
+      assert.deepEqual(refs.map((ref) => pathOf.get(ref)).sort(), expectedPaths('2.14.1'), cve);
+    }
   });
 
   it('the SARIF result points at the nested jar', () => {

@@ -1,5 +1,5 @@
 import type { SeverityLevel } from '../rank/severity.js';
-import { toCycloneDx } from '../sbom/cyclonedx.js';
+import { componentRefs, toCycloneDx } from '../sbom/cyclonedx.js';
 import type { Finding, ScanResult, SuppressedFinding } from '../scan/model.js';
 
 const METHOD: Record<string, string> = {
@@ -30,17 +30,45 @@ function sourceOf(id: string): { name: string; url: string } {
   return { name: 'OSV', url: `https://osv.dev/vulnerability/${id}` };
 }
 
-/** CycloneDX 1.6: the inventory plus `vulnerabilities` (ratings, KEV/EPSS, VEX analysis of suppressed ones). */
+/**
+ * CycloneDX 1.6: the inventory plus `vulnerabilities` (ratings, KEV/EPSS, VEX analysis of
+ * suppressed ones). One entry per vulnerability (and analysis), whose `affects` names every
+ * component it was found in: each copy of a package at its own path is its own component.
+ */
 export function toCycloneDxWithVulnerabilities(r: ScanResult): object {
   const bom = toCycloneDx({
     image: r.image,
     inventory: { os: r.os, packages: r.packages, warnings: [] },
     tool: r.tool,
-  }) as { components: Array<{ 'bom-ref': string; purl?: string }> };
+  });
+  // A finding names its package by purl and the path of its first location, as packages do.
+  const where = (purl: string, path: string | undefined) => `${purl}\u0000${path ?? ''}`;
   const refOf = new Map<string, string>();
-  for (const c of bom.components) if (c.purl && !refOf.has(c.purl)) refOf.set(c.purl, c['bom-ref']);
-  const vuln = (f: Finding | SuppressedFinding, i: number) => {
+  componentRefs(r.packages).forEach((ref, i) => {
+    const p = r.packages[i];
+    const key = where(p.purl, p.locations[0]?.path);
+    if (!refOf.has(key)) refOf.set(key, ref);
+    if (!refOf.has(p.purl)) refOf.set(p.purl, ref);
+  });
+  const refFor = (f: Finding) =>
+    refOf.get(where(f.package.purl, f.package.path)) ?? refOf.get(f.package.purl) ?? f.package.purl;
+  const groups = new Map<string, Array<Finding | SuppressedFinding>>();
+  for (const f of [...r.findings, ...r.suppressed]) {
     const s = (f as SuppressedFinding).suppression;
+    const key = `${f.id}\u0000${s ? `${s.by}\u0000${s.status}\u0000${s.justification}\u0000${s.reason}` : ''}`;
+    const g = groups.get(key);
+    if (g) g.push(f);
+    else groups.set(key, [f]);
+  }
+  const vuln = (all: Array<Finding | SuppressedFinding>, i: number) => {
+    // The worst copy speaks for the entry (they share the advisory; risk and fixes can differ).
+    const f = all.reduce((a, b) => (b.risk.score > a.risk.score ? b : a));
+    const s = (f as SuppressedFinding).suppression;
+    const fixes = [
+      ...new Map(
+        all.filter((x) => x.fixedVersion).map((x) => [`${x.package.name}@${x.fixedVersion}`, x]),
+      ).values(),
+    ];
     return {
       'bom-ref': `vuln-${i + 1}-${f.id}`,
       id: f.id,
@@ -70,8 +98,10 @@ export function toCycloneDxWithVulnerabilities(r: ScanResult): object {
       ],
       ...(f.description || f.title ? { description: f.title ?? f.description } : {}),
       ...(f.description && f.title ? { detail: f.description } : {}),
-      ...(f.fixedVersion
-        ? { recommendation: `Upgrade ${f.package.name} to ${f.fixedVersion} or later.` }
+      ...(fixes.length
+        ? {
+            recommendation: `Upgrade ${fixes.map((x) => `${x.package.name} to ${x.fixedVersion}`).join(', ')} or later.`,
+          }
         : {}),
       ...(f.references.length ? { advisories: f.references.slice(0, 10).map((url) => ({ url })) } : {}),
       ...(s
@@ -85,16 +115,17 @@ export function toCycloneDxWithVulnerabilities(r: ScanResult): object {
             },
           }
         : {}),
-      affects: [
-        {
-          ref: refOf.get(f.package.purl) ?? f.package.purl,
-          versions: [{ version: f.package.version, status: 'affected' }],
-        },
-      ],
+      affects: [...new Map(all.map((x) => [refFor(x), x])).entries()].map(([ref, x]) => ({
+        ref,
+        versions: [{ version: x.package.version, status: 'affected' }],
+      })),
       properties: [
         { name: 'customs:risk', value: String(f.risk.score) },
         { name: 'customs:status', value: f.status },
-        ...(f.fixedVersion ? [{ name: 'customs:fixedVersion', value: f.fixedVersion }] : []),
+        ...[...new Set(fixes.map((x) => x.fixedVersion!))].map((v) => ({
+          name: 'customs:fixedVersion',
+          value: v,
+        })),
         ...(f.kev
           ? [
               {
@@ -113,5 +144,5 @@ export function toCycloneDxWithVulnerabilities(r: ScanResult): object {
       { name: 'customs:database:version', value: r.database.version },
       ...(r.database.notice ? [{ name: 'customs:database:warning', value: r.database.notice }] : []),
     ];
-  return { ...bom, vulnerabilities: [...r.findings, ...r.suppressed].map(vuln) };
+  return { ...bom, vulnerabilities: [...groups.values()].map(vuln) };
 }

@@ -19,6 +19,29 @@ function prop(props: Props, name: string, value: string | number | undefined): v
   if (value !== undefined && value !== '') props.push({ name: `customs:${name}`, value: String(value) });
 }
 
+/**
+ * The bom-ref of every package, in inventory order: its purl, numbered from the second copy on
+ * (six log4j-core jars at six paths are six components). Findings find their copy through it.
+ */
+export function componentRefs(packages: Package[]): string[] {
+  const refs = new Set<string>();
+  return packages.map((pkg) => {
+    let ref = pkg.purl;
+    for (let i = 2; refs.has(ref); i++) ref = `${pkg.purl}#${i}`;
+    refs.add(ref);
+    return ref;
+  });
+}
+
+/** Maven coordinates as CycloneDX and Dependency-Track expect them: group (groupId) and name (artifactId). */
+function nameOf(pkg: Package): { group?: string; name: string } {
+  if (pkg.type === 'maven' || pkg.purl.startsWith('pkg:maven/')) {
+    const colon = pkg.name.indexOf(':');
+    if (colon > 0) return { group: pkg.name.slice(0, colon), name: pkg.name.slice(colon + 1) };
+  }
+  return { name: pkg.name };
+}
+
 /** CycloneDX 1.6 JSON: the image as metadata.component, the OS and every package as components. */
 export function toCycloneDx(input: SbomInput): object {
   const { image, inventory } = input;
@@ -39,7 +62,6 @@ export function toCycloneDx(input: SbomInput): object {
     );
   }
 
-  const refs = new Set<string>();
   const components: object[] = [];
   let osRef: string | undefined;
   if (inventory.os) {
@@ -58,10 +80,9 @@ export function toCycloneDx(input: SbomInput): object {
       ...(osProps.length ? { properties: osProps } : {}),
     });
   }
-  for (const pkg of inventory.packages) {
-    let ref = pkg.purl;
-    for (let i = 2; refs.has(ref); i++) ref = `${pkg.purl}#${i}`;
-    refs.add(ref);
+  const pkgRefs = componentRefs(inventory.packages);
+  for (const [n, pkg] of inventory.packages.entries()) {
+    const ref = pkgRefs[n];
     const props: Props = [];
     prop(props, 'package:type', pkg.type);
     prop(props, 'package:foundBy', pkg.foundBy);
@@ -78,7 +99,7 @@ export function toCycloneDx(input: SbomInput): object {
       'bom-ref': ref,
       type: 'library',
       ...(publisher ? { publisher } : {}),
-      name: pkg.name,
+      ...nameOf(pkg),
       version: pkg.version,
       ...(pkg.description ? { description: pkg.description } : {}),
       ...(licenses(pkg) ? { licenses: licenses(pkg) } : {}),
@@ -86,7 +107,6 @@ export function toCycloneDx(input: SbomInput): object {
       properties: props,
     });
   }
-  const pkgRefs = [...refs];
   return {
     $schema: 'http://cyclonedx.org/schema/bom-1.6.schema.json',
     bomFormat: 'CycloneDX',
