@@ -90,7 +90,7 @@ describe('customs policy check', () => {
     assert.match(md.stdout, /^### Policy `dev` for `app:1`: passed/);
     const table = customs(['policy', 'check', image, '--env', 'production'], { env, cwd: tmp });
     assert.match(table.stdout, /FAIL {2}supported-base-image/);
-    assert.match(table.stdout, /FAILED: \d+ of 8 rules; the image may not go to production/);
+    assert.match(table.stdout, /FAILED: \d+ of 9 rules; the image may not go to production/);
   });
 
   it('bad policies are clear errors naming the file and place', () => {

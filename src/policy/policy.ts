@@ -46,6 +46,16 @@ const num = (v: unknown, fallback: number): number => (typeof v === 'number' ? v
 
 /** Every check a rule can name; adding one is one entry. undefined from run(): not applicable. */
 export const CHECKS: Record<string, Check> = {
+  'malicious-packages': {
+    description: () => 'no package reported as malware (OpenSSF malicious-package reports)',
+    run: (r) =>
+      r.findings
+        .filter((f) => f.kind === 'malicious')
+        .map(
+          (f) =>
+            `${f.package.name} ${f.package.version} is malware (${f.id})${f.package.path ? ` at ${f.package.path}` : ''}`,
+        ),
+  },
   'signed-by': {
     description: () => 'signed by a trusted key (cosign)',
     run: (r) =>
@@ -237,6 +247,22 @@ export const DEFAULT_POLICY: Policy = {
   },
 };
 
+/**
+ * Every environment of every policy refuses malware: the rule is added where a policy does not
+ * name the check itself (a policy that does keeps its own severity and id).
+ */
+const NO_MALWARE: PolicyRule = {
+  id: 'no-malicious-packages',
+  check: 'malicious-packages',
+  severity: 'CRITICAL',
+};
+function withMalwareRule(p: Policy): Policy {
+  for (const e of Object.values(p.environments))
+    if (!e.rules.some((r) => r.check === NO_MALWARE.check)) e.rules.push({ ...NO_MALWARE });
+  return p;
+}
+withMalwareRule(DEFAULT_POLICY);
+
 export const POLICY_FILE = 'customs-policy.yaml';
 
 /** The policy in force: the file given, else ./customs-policy.yaml when present, else the built-in one. */
@@ -282,7 +308,7 @@ export function loadPolicy(file: string): Policy {
     }
     policy.environments[name] = { description: env?.description, rules };
   }
-  return policy;
+  return withMalwareRule(policy);
 }
 
 export function evaluatePolicy(policy: Policy, env: string, r: ScanResult, now = new Date()): RuleResult[] {

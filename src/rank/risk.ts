@@ -23,6 +23,18 @@ const EXPOSURE: Record<Exposure, number> = { internet: 1, internal: 0.75 };
 const ENVIRONMENT: Record<Environment, number> = { production: 1, staging: 0.85, dev: 0.6 };
 
 export function riskOf(f: Omit<Finding, 'risk'>, exposure: Exposure, env: Environment): Finding['risk'] {
+  // Malware runs whatever the context: the highest risk there is, ahead of every vulnerability.
+  if (f.kind === 'malicious')
+    return {
+      score: 100,
+      factors: [
+        {
+          name: 'malicious',
+          value: 100,
+          detail: 'the package is malware (OpenSSF malicious-package report)',
+        },
+      ],
+    };
   const factors: RiskFactor[] = [];
   const sev =
     f.severity.score !== undefined
@@ -70,7 +82,7 @@ export function riskOf(f: Omit<Finding, 'risk'>, exposure: Exposure, env: Enviro
 
 /*
  * Grade (docs/scanning.md), the first rule that holds:
- *   F  a KEV-listed vulnerability, or the OS is end-of-life with any critical finding
+ *   F  a malicious package, a KEV-listed vulnerability, or the OS is end-of-life with any critical finding
  *   E  a critical vulnerability with a fix available
  *   D  any other critical vulnerability, or more than 10 fixable high ones
  *   C  a fixable high vulnerability
@@ -88,9 +100,13 @@ export function summarize(
   const fixable = (l: SeverityLevel) =>
     findings.filter((f) => f.severity.level === l && f.status === 'fixed').length;
   const kev = findings.filter((f) => f.kev).length;
+  const malicious = findings.filter((f) => f.kind === 'malicious').length;
   let grade: ScanSummary['grade'];
   let gradeReason: string;
-  if (kev || (osEndOfLife && bySeverity.CRITICAL)) {
+  if (malicious) {
+    grade = 'F';
+    gradeReason = `${malicious} malicious package${malicious === 1 ? '' : 's'}`;
+  } else if (kev || (osEndOfLife && bySeverity.CRITICAL)) {
     grade = 'F';
     gradeReason = kev ? `${kev} known exploited (KEV)` : 'end-of-life OS with critical vulnerabilities';
   } else if (fixable('CRITICAL')) {
@@ -131,6 +147,7 @@ export function summarize(
     bySeverity,
     fixable: findings.filter((f) => f.status === 'fixed').length,
     kev,
+    ...(malicious ? { malicious } : {}),
     grade,
     gradeReason,
   };

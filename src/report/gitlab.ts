@@ -32,7 +32,12 @@ export function toGitlab(r: ScanResult): object {
       name: f.title ?? f.id,
       description: (f.description ?? f.title ?? f.id).slice(0, 15000),
       severity: SEVERITY[f.severity.level],
-      solution: f.fixedVersion ? `Upgrade ${f.package.name} to ${f.fixedVersion}` : 'No fix is available yet',
+      solution:
+        f.kind === 'malicious'
+          ? `Remove ${f.package.name}: it is a malicious package`
+          : f.fixedVersion
+            ? `Upgrade ${f.package.name} to ${f.fixedVersion}`
+            : 'No fix is available yet',
       location: {
         dependency: { package: { name: f.package.name }, version: f.package.version },
         operating_system: os,

@@ -1,5 +1,5 @@
 import type { ScanResult } from '../scan/model.js';
-import { locationOf, summaryLine } from './scan-table.js';
+import { locationOf, statusOf, summaryLine } from './scan-table.js';
 
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -9,7 +9,7 @@ export function toHtml(r: ScanResult): string {
   const rows = r.findings
     .map(
       (f) =>
-        `<tr class="${f.severity.level.toLowerCase()}"><td class="n">${f.risk.score}</td><td><a href="https://osv.dev/vulnerability/${esc(f.id)}">${esc(f.id)}</a>${f.kev ? ' <b class="kev">KEV</b>' : ''}</td><td>${f.severity.level}</td><td>${esc(f.package.name)}${locationOf(f) ? `<br><small>${esc(locationOf(f)!)}</small>` : ''}</td><td>${esc(f.package.version)}</td><td>${esc(f.fixedVersion ?? '')}</td><td>${esc(f.status.replace(/_/g, ' '))}</td><td>${esc(f.title ?? '')}</td></tr>`,
+        `<tr class="${f.severity.level.toLowerCase()}"><td class="n">${f.risk.score}</td><td><a href="https://osv.dev/vulnerability/${esc(f.id)}">${esc(f.id)}</a>${f.kev ? ' <b class="kev">KEV</b>' : ''}</td><td>${f.severity.level}</td><td>${esc(f.package.name)}${locationOf(f) ? `<br><small>${esc(locationOf(f)!)}</small>` : ''}</td><td>${esc(f.package.version)}</td><td>${esc(f.fixedVersion ?? '')}</td><td>${f.kind === 'malicious' ? `<b class="kev">${esc(statusOf(f))}</b>` : esc(statusOf(f))}</td><td>${esc(f.title ?? '')}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>

@@ -1,5 +1,5 @@
 import type { ScanResult } from '../scan/model.js';
-import { summaryLine } from './scan-table.js';
+import { statusOf, summaryLine } from './scan-table.js';
 
 const MAX_ROWS = 50;
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -27,7 +27,7 @@ export function toMarkdown(r: ScanResult): string {
       const notes = [
         f.kev ? '**KEV**' : '',
         f.epss ? `EPSS ${(f.epss.percentile * 100).toFixed(0)}th pct` : '',
-        f.status !== 'fixed' ? f.status.replace(/_/g, ' ') : '',
+        f.kind === 'malicious' ? `**${statusOf(f)}**` : f.status !== 'fixed' ? statusOf(f) : '',
       ]
         .filter(Boolean)
         .join(', ');

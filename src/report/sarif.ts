@@ -9,9 +9,11 @@ function helpText(f: Finding): string {
   return [
     f.title ?? f.id,
     `Package ${f.package.name} ${f.package.version} (${f.package.purl}).`,
-    f.fixedVersion
-      ? `Fixed in ${f.fixedVersion}: upgrade the package or rebuild on a newer base image.`
-      : `Status: ${f.status.replace(/_/g, ' ')}.`,
+    f.kind === 'malicious'
+      ? 'This package is malware (OpenSSF malicious-package report): remove it, and treat every system that installed or ran it as compromised.'
+      : f.fixedVersion
+        ? `Fixed in ${f.fixedVersion}: upgrade the package or rebuild on a newer base image.`
+        : `Status: ${f.status.replace(/_/g, ' ')}.`,
     f.kev
       ? `Listed by CISA as known exploited${f.kev.dueDate ? ` (remediation due ${f.kev.dueDate})` : ''}.`
       : '',
@@ -51,7 +53,10 @@ export function toSarif(r: ScanResult): object {
       ruleId: f.id,
       level: SARIF_LEVEL[f.severity.level],
       message: {
-        text: `${f.package.name} ${f.package.version} is affected by ${f.id} (${f.severity.level.toLowerCase()}${f.kev ? ', known exploited' : ''}) in image ${r.image.name}${f.fixedVersion ? `; fixed in ${f.fixedVersion}` : ''}. Risk ${f.risk.score}/100.`,
+        text:
+          f.kind === 'malicious'
+            ? `${f.package.name} ${f.package.version} is a malicious package (${f.id}) in image ${r.image.name}: remove it. Risk ${f.risk.score}/100.`
+            : `${f.package.name} ${f.package.version} is affected by ${f.id} (${f.severity.level.toLowerCase()}${f.kev ? ', known exploited' : ''}) in image ${r.image.name}${f.fixedVersion ? `; fixed in ${f.fixedVersion}` : ''}. Risk ${f.risk.score}/100.`,
       },
       locations: [
         {

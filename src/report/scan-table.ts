@@ -32,7 +32,13 @@ export function summaryLine(r: ScanResult): string {
   const counts = (['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as SeverityLevel[])
     .map((l) => `${s.bySeverity[l]} ${l.toLowerCase()}`)
     .join(', ');
-  return `${s.total} vulnerabilities (${counts}) · ${s.fixable} fixable · ${s.kev} known exploited · grade ${s.grade} (${s.gradeReason})`;
+  const malware = s.malicious ? `${s.malicious} MALICIOUS PACKAGE${s.malicious === 1 ? '' : 'S'} · ` : '';
+  return `${malware}${s.total} vulnerabilities (${counts}) · ${s.fixable} fixable · ${s.kev} known exploited · grade ${s.grade} (${s.gradeReason})`;
+}
+
+/** A finding's status in words; a malicious package has no fix, only removal. */
+export function statusOf(f: Finding): string {
+  return f.kind === 'malicious' ? 'MALICIOUS PACKAGE: remove it' : f.status.replace(/_/g, ' ');
 }
 
 const OS_TYPES = new Set(['apk', 'deb', 'rpm', 'alpm', 'portage']);
@@ -58,7 +64,7 @@ export function scanTable(r: ScanResult, color = false): string {
     f.package.name,
     f.package.version,
     f.fixedVersion ?? '',
-    f.status.replace(/_/g, ' '),
+    statusOf(f),
     [
       locationOf(f) ?? '',
       f.kev ? 'KEV' : '',

@@ -58,6 +58,22 @@ export function buildFindings(
   for (const g of groups) {
     const denied = notAffected.get(g.pkg);
     if (denied && [...g.ids].some((i) => denied.has(i))) continue;
+    const malware = [...g.ids].filter((i) => i.startsWith('MAL-')).sort()[0];
+    if (malware) {
+      // Malware is not a flaw with a fix: the package must go, whatever version replaces it.
+      const d = describe(store, g.ids, g.matches);
+      out.push({
+        ...d,
+        kind: 'malicious',
+        id: malware,
+        aliases: [...g.ids].filter((i) => i !== malware).sort(),
+        package: packageRef(g.pkg),
+        status: 'affected',
+        severity: { level: 'CRITICAL', source: 'malicious package (OpenSSF report)' },
+        cvss: [],
+      });
+      continue;
+    }
     const primary = primaryOf(g.ids);
     const fixes = g.matches.filter((m) => m.fixedVersion).map((m) => m.fixedVersion!);
     const scheme = g.matches[0].scheme;

@@ -16,7 +16,12 @@ export interface RiskFactor {
 }
 
 export interface Finding {
-  /** The CVE when there is one, else the advisory id. */
+  /**
+   * `malicious`: the package itself is malware (an OpenSSF `MAL-` report): always critical, never
+   * "fixed in" (remove it), first in every report. Absent for an ordinary vulnerability.
+   */
+  kind?: 'malicious';
+  /** The CVE when there is one (the MAL- id for a malicious package), else the advisory id. */
   id: string;
   aliases: string[];
   package: {
@@ -62,6 +67,8 @@ export interface ScanSummary {
   bySeverity: Record<SeverityLevel, number>;
   fixable: number;
   kev: number;
+  /** Packages reported as malware (findings of kind `malicious`). */
+  malicious?: number;
   grade: 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
   gradeReason: string;
 }

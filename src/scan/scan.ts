@@ -203,9 +203,10 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
       ...f,
       risk: riskOf(f, exposure, env),
     }));
-    // Worst first: risk, then severity, then id, so the order is stable.
+    // Worst first: malware, then risk, then severity, then id, so the order is stable.
     findings.sort(
       (a, b) =>
+        Number(b.kind === 'malicious') - Number(a.kind === 'malicious') ||
         b.risk.score - a.risk.score ||
         LEVELS.indexOf(a.severity.level) - LEVELS.indexOf(b.severity.level) ||
         a.id.localeCompare(b.id) ||

@@ -468,7 +468,10 @@ export function dashboardRoutes(
           attestations: r.image.attestations ?? [],
         },
         summary: r.summary,
-        findings: [...r.findings].sort((a, b) => b.risk.score - a.risk.score),
+        findings: [...r.findings].sort(
+          (a, b) =>
+            Number(b.kind === 'malicious') - Number(a.kind === 'malicious') || b.risk.score - a.risk.score,
+        ),
         suppressed: r.suppressed ?? [],
         secrets: r.secrets ?? [],
         misconfigurations: r.misconfigurations ?? [],
