@@ -68,8 +68,17 @@ export class DbUpdater {
   }
 
   private async enqueue(digests: string[], version: string, source: string): Promise<number> {
+    // Inventories already matched against this version are not queued again: pg-boss keeps a key
+    // unique only while its job waits or runs, and thousands of jobs that would only find their
+    // scan done held the queue for minutes ahead of the ones with work.
+    const done = new Set(
+      (await this.o.db.k.selectFrom('scans').select('digest').where('db_version', '=', version).execute()).map(
+        (r) => r.digest,
+      ),
+    );
     let n = 0;
     for (const digest of digests) {
+      if (done.has(digest)) continue;
       const job = { kind: 'match' as const, digest, source };
       if (await this.o.queue.enqueue(job, jobKey(job, version))) n++;
     }
