@@ -67,6 +67,8 @@ for (const c of all(program.commands)) c.exitOverride().option('--debug', 'show 
 program.hook('preAction', async (_p, action) => {
   const out = action.opts().output as unknown;
   if (typeof out === 'string') (await import('./output.js')).checkOutput(out);
+  // A progress line while layers are read, when standard error is a terminal and -q is not given.
+  if (action.opts().quiet !== true) (await import('../progress.js')).enableProgress();
   const deadline = action.opts().deadline as unknown;
   if (typeof deadline === 'string') (await import('./deadline.js')).startDeadline(deadline, action.args[0]);
 });

@@ -3,6 +3,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { CustomsError } from '../errors.js';
+import { progressBytes } from '../progress.js';
 import { decompressor, sniff, sniffCompression, type Compression } from './compression.js';
 import type { Limits } from './limits.js';
 import type { FileEntry, FileType, LayerContent, LayerInfo } from './model.js';
@@ -31,11 +32,15 @@ export interface ReadLayerResult extends LayerContent {
 class Meter extends Transform {
   readonly hash = createHash('sha256');
   bytes = 0;
-  constructor(private readonly check?: (bytes: number) => void) {
+  constructor(
+    private readonly check?: (bytes: number) => void,
+    private readonly onBytes?: (n: number) => void,
+  ) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
+    this.onBytes?.(chunk.length);
     this.hash.update(chunk);
     try {
       this.check?.(this.bytes);
@@ -69,7 +74,7 @@ export async function readLayer(
   const whiteouts = new Set<string>();
   const opaqueDirs = new Set<string>();
   const warnings: string[] = [];
-  const raw = new Meter();
+  const raw = new Meter(undefined, progressBytes);
   const layerName = `layer ${info.index + 1}${info.digest ? ` (${info.digest.slice(0, 19)})` : ''}`;
   const tarMeter = new Meter((bytes) => {
     if (bytes > limits.maxLayerBytes) {

@@ -72,9 +72,9 @@ export class DbUpdater {
     // unique only while its job waits or runs, and thousands of jobs that would only find their
     // scan done held the queue for minutes ahead of the ones with work.
     const done = new Set(
-      (await this.o.db.k.selectFrom('scans').select('digest').where('db_version', '=', version).execute()).map(
-        (r) => r.digest,
-      ),
+      (
+        await this.o.db.k.selectFrom('scans').select('digest').where('db_version', '=', version).execute()
+      ).map((r) => r.digest),
     );
     let n = 0;
     for (const digest of digests) {

@@ -14,6 +14,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { userConfig } from '../config.js';
 import { CustomsError } from '../errors.js';
+import { progressBytes } from '../progress.js';
+import { setStage } from '../stage.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import { parseReference, type ImageReference } from '../image/registry/reference.js';
 import { markOrigin, readBundle, type DbManifest } from './bundle.js';
@@ -154,16 +156,19 @@ export async function fetchBlob(
   onBytes: (n: number) => void,
 ): Promise<void> {
   const h = createHash('sha256');
+  setStage('downloading the database');
   const src = Readable.from(
     (async function* () {
       for await (const c of client.blob(repository, digest)) {
         h.update(c);
         onBytes(c.length);
+        progressBytes(c.length);
         yield c;
       }
     })(),
   );
   await pipeline(src, createWriteStream(out));
+  setStage('installing the database');
   const got = `sha256:${h.digest('hex')}`;
   if (got !== digest)
     throw new CustomsError(`blob ${digest} from ${client.host} does not match its digest (got ${got})`);

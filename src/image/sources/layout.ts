@@ -1,4 +1,5 @@
 import { CustomsError } from '../../errors.js';
+import { progressLayerDone, progressLayers } from '../../progress.js';
 import type { ReadLayerResult, Wants } from '../layer-reader.js';
 import type { Limits } from '../limits.js';
 import type { HistoryEntry, ImageMetadata, LayerContent, LayerInfo, OpenedImage } from '../model.js';
@@ -278,9 +279,12 @@ async function finish(
 
   // Two layers at a time: gunzip runs on libuv's pool while the main thread hashes and parses tar,
   // so a second layer in flight uses the second core. More would only raise peak memory.
-  const results = await mapLimit(opts.metadataOnly ? [] : r.layers, LAYER_CONCURRENCY, (info, i) =>
-    store.readLayer(r.layerPaths[i], info, opts.wants, opts.limits),
-  );
+  if (!opts.metadataOnly) progressLayers(r.layers.length);
+  const results = await mapLimit(opts.metadataOnly ? [] : r.layers, LAYER_CONCURRENCY, async (info, i) => {
+    const res = await store.readLayer(r.layerPaths[i], info, opts.wants, opts.limits);
+    progressLayerDone();
+    return res;
+  });
   const contents: LayerContent[] = [];
   for (const [i, info] of (opts.metadataOnly ? [] : r.layers).entries()) {
     const res: ReadLayerResult = results[i];
