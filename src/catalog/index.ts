@@ -52,6 +52,7 @@ export const catalogers: Cataloger[] = [
 export function wantedBy(list: Cataloger[] = catalogers): Wants {
   const wants: Wants = (path) => OS_FILES.has(path) || list.some((c) => c.wants(path));
   wants.probes = list.flatMap((c) => c.probes ?? []);
+  wants.key = list.map((c) => c.name).join(',');
   return wants;
 }
 

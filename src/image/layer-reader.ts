@@ -15,6 +15,8 @@ import { ProbeSet, type ProbeFactory } from './probe.js';
 export interface Wants {
   (path: string): boolean;
   probes?: ProbeFactory[];
+  /** Names what this predicate keeps (its catalogers), for the analysis cache's key. */
+  key?: string;
 }
 
 export interface ReadLayerResult extends LayerContent {

@@ -8,12 +8,19 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * Tests read layers cold: several count reads, downloads or errors per scan, and a scan must not
+ * take another test's analysis from a shared cache. The analysis cache has a test of its own,
+ * which turns it on (CUSTOMS_ANALYSIS_CACHE=on) in a folder of its own.
+ */
+export const TEST_ENV = { CUSTOMS_ANALYSIS_CACHE: 'off' };
+
 /** Run the built CLI as a user would. */
 export function customs(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
+    env: { ...TEST_ENV, ...process.env, ...opts.env },
     maxBuffer: 256 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -26,7 +33,9 @@ export function has(tool: string): boolean {
 /** Run the built CLI without blocking this process (needed when the test itself serves HTTP). */
 export function customsAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...TEST_ENV, ...process.env, ...opts.env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -41,7 +50,9 @@ export function customsPeak(
   opts: { env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult & { peakMiB: number }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...TEST_ENV, ...process.env, ...opts.env },
+    });
     let stdout = '';
     let stderr = '';
     let peak = 0;

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { CLI } from './paths.js';
-import { customs } from './run.js';
+import { customs, TEST_ENV } from './run.js';
 
 /** `customs server` or `customs worker` as a user starts it: the built CLI in its own process. */
 export class CustomsProcess {
@@ -16,7 +16,7 @@ export class CustomsProcess {
 
   start(): void {
     this.child = spawn(process.execPath, [CLI, ...this.args], {
-      env: { ...process.env, CUSTOMS_LOG_LEVEL: 'info', ...this.env },
+      env: { ...TEST_ENV, ...process.env, CUSTOMS_LOG_LEVEL: 'info', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.on('data', (d) => (this.log += d));

@@ -1,5 +1,6 @@
 import { CustomsError } from '../../errors.js';
 import { progressLayerDone, progressLayers } from '../../progress.js';
+import { AnalysisCache } from '../analysis-cache.js';
 import type { ReadLayerResult, Wants } from '../layer-reader.js';
 import type { Limits } from '../limits.js';
 import type { HistoryEntry, ImageMetadata, LayerContent, LayerInfo, OpenedImage } from '../model.js';
@@ -280,8 +281,25 @@ async function finish(
   // Two layers at a time: gunzip runs on libuv's pool while the main thread hashes and parses tar,
   // so a second layer in flight uses the second core. More would only raise peak memory.
   if (!opts.metadataOnly) progressLayers(r.layers.length);
+  const cache = opts.wants.key ? AnalysisCache.default() : undefined;
   const results = await mapLimit(opts.metadataOnly ? [] : r.layers, LAYER_CONCURRENCY, async (info, i) => {
-    const res = await store.readLayer(r.layerPaths[i], info, opts.wants, opts.limits);
+    const key = cache && AnalysisCache.keyOf(info.diffId ?? diffIds?.[i], opts.wants, opts.limits);
+    const hit = key ? cache!.get(key) : undefined;
+    let res: ReadLayerResult;
+    if (hit) {
+      // Not read: the blob digest is the manifest's (the config binds the diff_id), and what the
+      // analysers keep counts against this scan's memory budget as if it had been read.
+      res = { ...hit, info, blobDigest: info.digest ?? hit.blobDigest };
+      let held = 0;
+      for (const f of res.files.values()) if (Buffer.isBuffer(f.content)) held += f.content.length;
+      opts.limits.budget?.take(held, `layer ${i + 1} (from the analysis cache)`);
+    } else {
+      res = await store.readLayer(r.layerPaths[i], info, opts.wants, opts.limits);
+      // Kept only under the diff_id the bytes really have: a crafted config naming a popular
+      // base layer's diff_id over other content must not plant its analysis for that layer.
+      if (key && res.tarDigest === (info.diffId ?? diffIds?.[i]))
+        cache!.put(key, { ...res, info: { index: -1 } });
+    }
     progressLayerDone();
     return res;
   });

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { VERSION } from '../version.js';
+import type { ReadLayerResult, Wants } from './layer-reader.js';
+import { parseSize, type Limits } from './limits.js';
+
+/** Bumped whenever what a layer read produces changes shape or meaning. */
+const FORMAT = 1;
+
+/**
+ * What reading a layer produced (its file table, the files analysers keep, probe results, whiteouts,
+ * digests), kept by the layer's diff_id, Customs' version and what was asked of the read, so a
+ * second scan of an image — or of another image on the same base layers — reads only the layers it
+ * has not seen. Whiteouts and cross-layer ownership still resolve as usual: they are worked out
+ * from every layer's table after the reads. Each entry is its payload's SHA-256 followed by the
+ * payload (Node's structured serialisation: Maps, Sets and Buffers as they are); an entry that
+ * does not check out is removed and the layer read again. Least recently used entries go first
+ * past the size bound. The diff_id is bound to the image by its config's digest, so a hit never
+ * needs the layer's bytes.
+ */
+export class AnalysisCache {
+  constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+  ) {}
+
+  /** The user's cache ($CUSTOMS_ANALYSIS_CACHE_DIR, bounded by CUSTOMS_ANALYSIS_CACHE_MAX_SIZE); CUSTOMS_ANALYSIS_CACHE=off disables it. */
+  static default(): AnalysisCache | undefined {
+    if (process.env.CUSTOMS_ANALYSIS_CACHE === 'off') return undefined;
+    const root = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+    const dir = process.env.CUSTOMS_ANALYSIS_CACHE_DIR || join(root, 'customs', 'analysis');
+    const max = process.env.CUSTOMS_ANALYSIS_CACHE_MAX_SIZE
+      ? parseSize(process.env.CUSTOMS_ANALYSIS_CACHE_MAX_SIZE)
+      : 2 * 1024 ** 3;
+    return new AnalysisCache(dir, max);
+  }
+
+  /** The entry name for a layer read this way; undefined when the layer's diff_id is unknown. */
+  static keyOf(diffId: string | undefined, wants: Wants, limits: Limits): string | undefined {
+    if (!diffId || !/^sha256:[a-f0-9]{64}$/.test(diffId)) return undefined;
+    const asked = [
+      FORMAT,
+      VERSION,
+      diffId,
+      wants.key ?? '',
+      (wants.probes ?? []).map((p) => p.name).join(','),
+      limits.maxFileBytes,
+    ].join('|');
+    return createHash('sha256').update(asked).digest('hex');
+  }
+
+  private file(key: string): string {
+    return join(this.dir, key);
+  }
+
+  get(key: string): ReadLayerResult | undefined {
+    const f = this.file(key);
+    let b: Buffer;
+    try {
+      b = readFileSync(f);
+    } catch {
+      return undefined;
+    }
+    const payload = b.subarray(32);
+    if (b.length < 32 || !createHash('sha256').update(payload).digest().equals(b.subarray(0, 32))) {
+      rmSync(f, { force: true });
+      return undefined;
+    }
+    try {
+      const r = deserialize(payload) as ReadLayerResult;
+      const now = new Date();
+      utimesSync(f, now, now);
+      return r;
+    } catch {
+      rmSync(f, { force: true });
+      return undefined;
+    }
+  }
+
+  /** Keep a layer's read; a cache that cannot be written never fails the scan. */
+  put(key: string, r: ReadLayerResult): void {
+    try {
+      const payload = serialize(r);
+      mkdirSync(this.dir, { recursive: true });
+      const tmp = `${this.file(key)}.${process.pid}.part`;
+      writeFileSync(tmp, Buffer.concat([createHash('sha256').update(payload).digest(), payload]));
+      renameSync(tmp, this.file(key));
+      this.evict();
+    } catch {
+      /* not kept: the next scan reads the layer again */
+    }
+  }
+
+  entries(): Array<{ path: string; bytes: number; used: number }> {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((n) => /^[a-f0-9]{64}$/.test(n))
+      .map((n) => {
+        const st = statSync(join(this.dir, n));
+        return { path: join(this.dir, n), bytes: st.size, used: st.mtimeMs };
+      })
+      .sort((a, b) => a.used - b.used);
+  }
+
+  private evict(): void {
+    const all = this.entries();
+    let total = all.reduce((a, e) => a + e.bytes, 0);
+    for (const e of all) {
+      if (total <= this.maxBytes) break;
+      rmSync(e.path, { force: true });
+      total -= e.bytes;
+    }
+  }
+
+  status(): { dir: string; layers: number; bytes: number; maxBytes: number } {
+    const e = this.entries();
+    return {
+      dir: this.dir,
+      layers: e.length,
+      bytes: e.reduce((a, x) => a + x.bytes, 0),
+      maxBytes: this.maxBytes,
+    };
+  }
+
+  clean(): { layers: number; bytes: number } {
+    const e = this.entries();
+    for (const x of e) rmSync(x.path, { force: true });
+    return { layers: e.length, bytes: e.reduce((a, x) => a + x.bytes, 0) };
+  }
+}

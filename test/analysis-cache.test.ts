@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { alpineMuslLayer, makeTar, ociLayout } from './helpers/image-writer.js';
+import { customs } from './helpers/run.js';
+
+// The per-layer analysis cache: two images on one base layer, the base analysed once. To prove a
+// layer was not read, its blob is overwritten with other bytes after the first scan: reading it
+// would end in a digest mismatch.
+let tmp: string;
+let env: Record<string, string>;
+let base: Buffer;
+const site = 'usr/lib/python3.11/site-packages';
+const dist = (name: string, version: string) => ({
+  name: `${site}/${name}-${version}.dist-info/METADATA`,
+  content: `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`,
+});
+
+function scan(dir: string): { status: number | null; packages: string[]; stderr: string } {
+  const r = customs(['sbom', `oci:${dir}`, '--format', 'json'], { env });
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    packages:
+      r.status === 0
+        ? JSON.parse(r.stdout)
+            .packages.map((p: { name: string; version: string }) => `${p.name}@${p.version}`)
+            .sort()
+        : [],
+  };
+}
+/** Other bytes of the same size where a layer's blob (plain or gzipped) was. */
+function spoil(dir: string, layer: Buffer): void {
+  const blobs = join(dir, 'blobs', 'sha256');
+  for (const f of readdirSync(blobs)) {
+    const b = readFileSync(join(blobs, f));
+    let plain = b;
+    try {
+      plain = gunzipSync(b);
+    } catch {
+      /* not gzip */
+    }
+    if (plain.equals(layer)) writeFileSync(join(blobs, f), Buffer.alloc(b.length, 0x41));
+  }
+}
+const entries = () => readdirSync(env.CUSTOMS_ANALYSIS_CACHE_DIR).filter((n) => /^[a-f0-9]{64}$/.test(n));
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'customs-acache-'));
+  env = { CUSTOMS_ANALYSIS_CACHE: 'on', CUSTOMS_ANALYSIS_CACHE_DIR: join(tmp, 'cache') };
+  base = await alpineMuslLayer(undefined, [dist('requests', '2.19.0'), dist('idna', '2.7')]);
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('per-layer analysis cache', () => {
+  it('a second image on the same base reads only its own layer; whiteouts still apply', async () => {
+    const a = join(tmp, 'a');
+    ociLayout(a, { layers: [base, await makeTar([dist('flask', '1.0')])], compress: 'none' });
+    const first = scan(a);
+    assert.equal(first.status, 0, first.stderr);
+    assert.deepEqual(first.packages, ['flask@1.0', 'idna@2.7', 'musl@1.1.18-r3', 'requests@2.19.0']);
+    assert.equal(entries().length, 2);
+
+    // B: the same base (gzip this time: another blob, the same diff_id), then a layer that adds a
+    // package and deletes one of the base's.
+    const b = join(tmp, 'b');
+    const top = await makeTar([
+      dist('django', '2.0'),
+      { name: `${site}/.wh.idna-2.7.dist-info`, content: '' },
+    ]);
+    ociLayout(b, { layers: [base, top] });
+    spoil(b, base);
+    const second = scan(b);
+    assert.equal(second.status, 0, second.stderr);
+    assert.deepEqual(second.packages, ['django@2.0', 'musl@1.1.18-r3', 'requests@2.19.0']);
+    assert.equal(entries().length, 3);
+
+    // A again, both layers spoiled: every layer from the cache, the same inventory.
+    spoil(a, base);
+    const again = scan(a);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(again.packages, first.packages);
+  });
+
+  it('a damaged entry is dropped and the layer read again, never trusted', () => {
+    for (const e of entries()) {
+      const f = join(env.CUSTOMS_ANALYSIS_CACHE_DIR, e);
+      const b = readFileSync(f);
+      b[b.length - 5] ^= 0xff;
+      writeFileSync(f, b);
+    }
+    // B's base blob is spoiled: read again, it no longer matches the manifest.
+    const r = scan(join(tmp, 'b'));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /layer 1 .*is corrupt|digest mismatch/);
+    const s = customs(['cache', 'status'], { env });
+    assert.equal(s.status, 0, s.stderr);
+    assert.match(s.stdout, /analysis: \d+ layers?, [\d.]+ MiB/);
+    const c = customs(['cache', 'clean'], { env });
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(entries().length, 0);
+  });
+});
