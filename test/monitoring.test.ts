@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { shared } from './helpers/paths.js';
 import { freePort, Registry } from './helpers/registry.js';
 import { customs, customsAsync, has } from './helpers/run.js';
-import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 
 // The server's heartbeat: it pulls the signed database from a registry (Debian's docker-registry
 // on loopback), and a new version re-matches only the inventories its change touches. CI uploads
@@ -449,6 +449,40 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         assert.equal(cli.status, 0, cli.stderr);
         assert.match(cli.stdout, /^1 image\(s\) queued for re-matching/);
       });
+
+      it(
+        'a scale-out worker brings its own database in step with the server before taking jobs',
+        { skip: engine === 'postgres' ? false : 'customs worker shares a PostgreSQL store' },
+        async () => {
+          const version = (await admin.get('/api/v1/db')).body.version;
+          const worker = new CustomsProcess(
+            [
+              'worker',
+              ...store,
+              '--db',
+              join(tmp, 'worker-db', 'customs.db'),
+              '--db-repository',
+              ref,
+              '--db-insecure',
+              '--db-trust-key',
+              key('db.pub'),
+            ],
+            { CUSTOMS_SECRET_KEY: SECRET_KEY },
+          );
+          worker.start();
+          try {
+            await worker.waitForLog(/customs worker ready/, 60_000);
+            assert.match(
+              worker.log,
+              new RegExp(
+                `"msg":"database brought in step with the server","version":"${version}","server":"${version}"`,
+              ),
+            );
+          } finally {
+            await worker.stop();
+          }
+        },
+      );
 
       it('three deployments of one repository: history with what each one fixed and introduced', async () => {
         const scans: any[] = [];

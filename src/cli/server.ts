@@ -223,6 +223,12 @@ export function registerServer(program: Command): void {
     .option('--deadline <seconds>', 'a scan running longer is stopped (default 600)')
     .option('--job-expire <seconds>', 'a job whose worker vanished is retried after this long (default 900)')
     .option('--policy <file>', 'the policy running images are judged by after a re-match (as the server)')
+    .option(
+      '--db-repository <refs>',
+      "keep the database in step with the server's, pulled from here (as the server's flag)",
+    )
+    .option('--db-trust-key <files>', 'more trusted public keys for the database, comma-separated')
+    .option('--db-insecure', 'the database repository may be plain HTTP')
     .option('--config <file>', 'YAML settings')
     .action(async (o: Record<string, string>) => {
       const n = Number(o.concurrency);

@@ -13,6 +13,7 @@ import { buildApp } from './app.js';
 import { Metrics } from './metrics.js';
 import { startPoller } from './poller.js';
 import { kubeAccess, startKubeInventory } from './kube-inventory.js';
+import { DbFollower } from './db-follower.js';
 import { DbUpdater } from './db-updater.js';
 import { AlertDispatcher } from './alerts.js';
 import { backfillFindingIndex, backfillPackageIndex } from '../store/monitoring.js';
@@ -196,22 +197,22 @@ function startWorkers(
   c: ServerConfig,
   n: number,
   log: (m: string, f?: object) => void,
+  follower?: DbFollower,
 ): Promise<void> {
   const policy = resolvePolicy(c.policy).policy;
-  return rt.queue.work(
-    (job) =>
-      runJob(job, {
-        db: rt.db,
-        box: rt.box,
-        dbPath: c.db,
-        deadlineMs: c.deadline * 1000,
-        memoryMb: c.scanMemory,
-        policy,
-        log,
-        onScan: rt.metrics.onScan,
-      }),
-    n,
-  );
+  return rt.queue.work(async (job) => {
+    await follower?.ensure();
+    await runJob(job, {
+      db: rt.db,
+      box: rt.box,
+      dbPath: c.db,
+      deadlineMs: c.deadline * 1000,
+      memoryMb: c.scanMemory,
+      policy,
+      log,
+      onScan: rt.metrics.onScan,
+    });
+  }, n);
 }
 
 /** Stop on SIGTERM/SIGINT: no new requests or jobs, running jobs finish (or go back), then exit. */
@@ -358,8 +359,22 @@ export async function runWorker(c: ServerConfig, concurrency: number): Promise<v
     process.stdout.write(
       `${JSON.stringify({ level: 'info', time: Date.now(), pid: process.pid, msg: m, ...f })}\n`,
     );
-  await startWorkers(rt, c, concurrency, log);
-  log('customs worker ready', { concurrency, vulndb: c.db });
+  // A worker host follows the server's database when it knows where the database comes from.
+  const follower = c.dbRepository
+    ? new DbFollower({
+        db: rt.db,
+        dbPath: c.db,
+        repositories: list(c.dbRepository),
+        trustKeys: list(c.dbTrustKey),
+        insecure: yes(c.dbInsecure),
+        log,
+      })
+    : undefined;
+  await follower
+    ?.ensure()
+    .catch((err: unknown) => log('database not in step yet', { reason: (err as Error).message }));
+  await startWorkers(rt, c, concurrency, log, follower);
+  log('customs worker ready', { concurrency, vulndb: c.db, follows: c.dbRepository ?? null });
   onSignals(async () => {
     await rt.queue.stop(30_000);
     await rt.db.close();
