@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { catalogImage } from '../src/catalog/index.js';
 import { npmLicenses, parsePackageJson } from '../src/catalog/npm.js';
 import { parsePythonMetadata } from '../src/catalog/python.js';
 import type { LayerContent } from '../src/image/model.js';
+import { dockerArchive, makeTar } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
+import { customs } from './helpers/run.js';
 
 const fx = (...p: string[]) => shared('fixtures', ...p);
 const json = (...p: string[]) => JSON.parse(readFileSync(fx(...p), 'utf8'));
@@ -285,4 +289,35 @@ describe("Gradle and sbt lockfiles against a peer's expectations (trivy)", () =>
       });
     }
   }
+});
+
+describe('PECL extensions in an official PHP image layout', () => {
+  it('the registry entry pecl install leaves is a pear package of its channel, with its licence', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'customs-pecl-'));
+    try {
+      const reg = readFileSync(shared('fixtures/packagist/syft-php/memcached-v6-format.reg'));
+      const layer = await makeTar([
+        { name: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\n' },
+        { name: 'usr/local/lib/php/.registry/.channel.pecl.php.net/memcached.reg', content: reg },
+        // A v5 entry names no channel: its folder does.
+        {
+          name: 'usr/local/lib/php/.registry/.channel.pecl.php.net/old.reg',
+          content: readFileSync(shared('fixtures/packagist/syft-php/memcached-v5-format.reg'))
+            .toString('latin1')
+            .replace('s:9:"memcached"', 's:3:"old"'),
+        },
+      ]);
+      const img = join(tmp, 'php.tar');
+      writeFileSync(img, await dockerArchive({ layers: [layer] }));
+      const r = customs(['sbom', img, '--format', 'json']);
+      assert.equal(r.status, 0, r.stderr);
+      const pear = JSON.parse(r.stdout).packages.filter((p: { type: string }) => p.type === 'pear');
+      assert.deepEqual(
+        pear.map((p: { purl: string; licenses: string[] }) => `${p.purl} ${p.licenses.join()}`).sort(),
+        ['pkg:pear/pecl.php.net/memcached@3.2.0 PHP License', 'pkg:pear/pecl.php.net/old@3.2.0 PHP License'],
+      );
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });

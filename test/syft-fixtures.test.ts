@@ -8,11 +8,11 @@ import type { Pinned } from '../src/catalog/files.js';
 import { parseGoMod, parseGoSum } from '../src/catalog/golang-mod.js';
 import { parsePackageJson } from '../src/catalog/npm.js';
 import { parsePackageLock } from '../src/catalog/npm-lock.js';
-import { parseComposerLock, parseInstalledJson } from '../src/catalog/php.js';
+import { parseComposerLock, parseInstalledJson, parsePeclRegistry } from '../src/catalog/php.js';
 import { parsePnpmLock } from '../src/catalog/pnpm-lock.js';
 import { parsePythonMetadata } from '../src/catalog/python.js';
 import { parsePipfileLock, parseRequirements } from '../src/catalog/python-locks.js';
-import { parsePoetryLock, parseUvLock } from '../src/catalog/python-tomls.js';
+import { parsePdmLock, parsePoetryLock, parseUvLock } from '../src/catalog/python-tomls.js';
 import { parseGemfileLock, parseGemspec } from '../src/catalog/ruby.js';
 import { parseCargoLock } from '../src/catalog/rust.js';
 import { parseYarnLock } from '../src/catalog/yarn-lock.js';
@@ -57,6 +57,7 @@ const PARSERS: Array<[RegExp, (buf: Buffer) => Array<{ name: string; version: st
   [/Pipfile\.lock$/, (b) => parsePipfileLock(b.toString('utf8'))],
   [/poetry[^/]*\.lock$/, (b) => parsePoetryLock(b.toString('utf8'))],
   [/uv[^/]*\.lock$/, (b) => parseUvLock(b.toString('utf8'))],
+  [/pdm[^/]*\.lock$/, (b) => parsePdmLock(b.toString('utf8'))],
   [/go\.mod$/, (b) => parseGoMod(b.toString('utf8')).filter((p) => p.name !== 'stdlib')],
   [/go\.sum$/, (b) => parseGoSum(b.toString('utf8'))],
   [/Cargo\.lock[^/]*$/, (b) => parseCargoLock(b.toString('utf8'))],
@@ -64,6 +65,7 @@ const PARSERS: Array<[RegExp, (buf: Buffer) => Array<{ name: string; version: st
   [/\.gemspec$/, (b) => [parseGemspec(b.toString('utf8'))]],
   [/composer[^/]*\.lock$/, (b) => parseComposerLock(b.toString('utf8'))],
   [/installed\.json$/, (b) => parseInstalledJson(b.toString('utf8'))],
+  [/\.reg$/, (b) => parsePeclRegistry(b)],
 ];
 
 /** Literal `{Name, Version}` objects of an expectation (Go helper calls are not transcribed). */

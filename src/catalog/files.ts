@@ -22,6 +22,8 @@ export interface Pinned {
   version: string;
   dev?: boolean;
   licenses?: string[];
+  /** Where the file itself says more than a name can (a PEAR channel): this package's purl. */
+  purl?: string;
 }
 
 /**
@@ -67,7 +69,7 @@ export function lockfileCataloger(spec: {
             version: p.version,
             type: spec.type,
             licenses: p.licenses ?? [],
-            purl: spec.purl(p.name, p.version),
+            purl: p.purl ?? spec.purl(p.name, p.version),
             foundBy: spec.name,
             locations: [{ path: `/${path}`, layer }],
             layer,

@@ -9,7 +9,7 @@ import { binaryCataloger } from './binaries/index.js';
 import { gradleLockCataloger, sbtLockCataloger } from './java/lockfiles.js';
 import { pomCataloger } from './java/pom.js';
 import { gemfileLockCataloger, gemspecCataloger } from './ruby.js';
-import { composerInstalledCataloger, composerLockCataloger } from './php.js';
+import { composerInstalledCataloger, composerLockCataloger, peclRegistryCataloger } from './php.js';
 import {
   depsJsonCataloger,
   packagesConfigCataloger,
@@ -18,7 +18,7 @@ import {
 } from './dotnet.js';
 import { cargoLockCataloger } from './rust.js';
 import { cargoAuditableCataloger } from './rust-binary.js';
-import { poetryLockCataloger, pylockCataloger, uvLockCataloger } from './python-tomls.js';
+import { pdmLockCataloger, poetryLockCataloger, pylockCataloger, uvLockCataloger } from './python-tomls.js';
 import { goModCataloger, goSumCataloger } from './golang-mod.js';
 import { dpkgCataloger } from './dpkg.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
@@ -43,6 +43,7 @@ export const catalogers: Cataloger[] = [
   javaArchiveCataloger,
   gemspecCataloger,
   composerInstalledCataloger,
+  peclRegistryCataloger,
   depsJsonCataloger,
   binaryCataloger,
   cargoAuditableCataloger,
@@ -81,6 +82,7 @@ export const sourceTreeCatalogers: Cataloger[] = [
   cargoLockCataloger,
   poetryLockCataloger,
   uvLockCataloger,
+  pdmLockCataloger,
   pylockCataloger,
   goModCataloger,
   goSumCataloger,

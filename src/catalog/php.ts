@@ -61,3 +61,104 @@ export const composerLockCataloger = lockfileCataloger({
   parse: (content) => parseComposerLock(content.toString('utf8')),
   purl: composerPurl,
 });
+
+/*
+ * PECL and PEAR registry files (`.registry/.channel.pecl.php.net/memcached.reg`, as `pecl install`
+ * leaves them in the official PHP images): one PHP-serialized array per package. Read by a small
+ * parser written here for the data types only (array, string, int, float, bool, null; no objects,
+ * so nothing is ever instantiated), bounded in depth and size: no maintained JavaScript package
+ * reads PHP's serialize format without also supporting objects.
+ */
+type PhpValue = string | number | boolean | null | Map<string, PhpValue>;
+
+export function unserializePhp(b: Buffer): PhpValue {
+  let i = 0;
+  const fail = (why: string): never => {
+    throw new Error(`not PHP serialized data at byte ${i}: ${why}`);
+  };
+  const until = (ch: string) => {
+    const end = b.indexOf(ch, i);
+    if (end < 0 || end - i > 32) fail(`no "${ch}"`);
+    const v = b.toString('latin1', i, end);
+    i = end + 1;
+    return v;
+  };
+  const value = (depth: number): PhpValue => {
+    if (depth > 16) fail('nested too deeply');
+    const t = String.fromCharCode(b[i]);
+    if (t === 'N') {
+      if (b[i + 1] !== 0x3b) fail('bad null');
+      i += 2;
+      return null;
+    }
+    if (b[i + 1] !== 0x3a) fail(`bad type "${t}"`);
+    i += 2;
+    switch (t) {
+      case 'b':
+        return until(';') === '1';
+      case 'i':
+      case 'd': {
+        const n = Number(until(';'));
+        return Number.isFinite(n) ? n : fail('bad number');
+      }
+      case 's': {
+        const len = Number(until(':'));
+        if (!Number.isInteger(len) || len < 0 || i + len + 2 > b.length || b[i] !== 0x22) fail('bad string');
+        const v = b.toString('utf8', i + 1, i + 1 + len);
+        i += len + 1;
+        if (b[i] !== 0x22 || b[i + 1] !== 0x3b) fail('unterminated string');
+        i += 2;
+        return v;
+      }
+      case 'a': {
+        const n = Number(until(':'));
+        if (!Number.isInteger(n) || n < 0 || n > b.length) fail('bad array size');
+        if (b[i] !== 0x7b) fail('no "{"');
+        i++;
+        const m = new Map<string, PhpValue>();
+        for (let k = 0; k < n; k++) {
+          const key = value(depth + 1);
+          if (typeof key !== 'string' && typeof key !== 'number') fail('bad array key');
+          m.set(String(key), value(depth + 1));
+        }
+        if (b[i] !== 0x7d) fail('no "}"');
+        i++;
+        return m;
+      }
+      default:
+        return fail(`unsupported type "${t}"`);
+    }
+  };
+  return value(0);
+}
+
+export function parsePeclRegistry(b: Buffer, path = ''): Pinned[] {
+  const doc = unserializePhp(b);
+  if (!(doc instanceof Map)) throw new Error('not a package registry entry');
+  const str = (v: PhpValue | undefined) => (typeof v === 'string' ? v : undefined);
+  const name = str(doc.get('name'));
+  const ver = doc.get('version');
+  const version = ver instanceof Map ? str(ver.get('release')) : str(ver);
+  if (!name || !version) return [];
+  // v6 files name their channel; v5 files only through their folder (`.channel.<name>`).
+  const channel = str(doc.get('channel')) ?? /\.channel\.([^/]+)\//.exec(path)?.[1] ?? 'pear.php.net';
+  const lic = doc.get('license');
+  const license = lic instanceof Map ? str(lic.get('_content')) : str(lic);
+  return [
+    {
+      name,
+      version,
+      licenses: license ? [license] : [],
+      purl: new PackageURL('pear', channel, name, version, undefined, undefined).toString(),
+    },
+  ];
+}
+
+export const peclRegistryCataloger = lockfileCataloger({
+  name: 'pecl-registry',
+  type: 'pear',
+  wants: (p) => /(^|\/)\.registry\/(\.channel\.[^/]+\/)?[^/]+\.reg$/.test(p),
+  parse: (content, path) => parsePeclRegistry(content, path),
+  purl: (name, version) =>
+    new PackageURL('pear', 'pear.php.net', name, version, undefined, undefined).toString(),
+});

@@ -3,7 +3,7 @@ import { parse as parseToml } from 'smol-toml';
 import { lockfileCataloger, type Pinned } from './files.js';
 import { pep503 } from './python.js';
 
-/** Python TOML lockfiles of source trees: poetry.lock and uv.lock. */
+/** Python TOML lockfiles of source trees: poetry.lock, uv.lock, pdm.lock and pylock.toml. */
 
 interface TomlPackage {
   name?: string;
@@ -90,6 +90,33 @@ export const uvLockCataloger = lockfileCataloger({
   type: 'pypi',
   wants: (p) => /(^|\/)uv\.lock$/.test(p),
   parse: (content) => parseUvLock(content.toString('utf8')),
+  purl,
+});
+
+/**
+ * pdm.lock: every `[[package]]` with a version, once (a package locked again with extras repeats
+ * its name and version). The lock names groups but not which are dev-only groups and which are
+ * optional extras, so nothing is marked dev: a finding in any of them is reported.
+ */
+export function parsePdmLock(text: string): Pinned[] {
+  const doc = parseToml(text) as { package?: TomlPackage[] };
+  const seen = new Set<string>();
+  return (doc.package ?? [])
+    .filter((p) => typeof p.name === 'string' && typeof p.version === 'string')
+    .filter((p) => {
+      const key = `${pep503(p.name!)}@${p.version}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .map((p) => ({ name: p.name!, version: p.version! }));
+}
+
+export const pdmLockCataloger = lockfileCataloger({
+  name: 'pdm-lock',
+  type: 'pypi',
+  wants: (p) => /(^|\/)pdm\.lock$/.test(p),
+  parse: (content) => parsePdmLock(content.toString('utf8')),
   purl,
 });
 

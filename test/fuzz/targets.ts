@@ -17,7 +17,8 @@ import { parseYarnLock } from '../../src/catalog/yarn-lock.js';
 import { parsePnpmLock } from '../../src/catalog/pnpm-lock.js';
 import { parseCargoLock } from '../../src/catalog/rust.js';
 import { parseGoMod } from '../../src/catalog/golang-mod.js';
-import { parsePoetryLock } from '../../src/catalog/python-tomls.js';
+import { parsePdmLock, parsePoetryLock } from '../../src/catalog/python-tomls.js';
+import { parsePeclRegistry } from '../../src/catalog/php.js';
 import { parseRequirements } from '../../src/catalog/python-locks.js';
 import { readLayer } from '../../src/image/layer-reader.js';
 import { defaultLimits, MemoryBudget } from '../../src/image/limits.js';
@@ -182,6 +183,11 @@ function lockfiles(): Target[] {
     lf('Cargo.lock', ['cargo/syft-rust/image-audit/Cargo.lock'], parseCargoLock),
     lf('go.mod', ['go/trivy-go-mod/replaced/go.mod'], parseGoMod),
     lf('poetry.lock', ['pypi/syft-python/pypi-remote/poetry.lock'], parsePoetryLock),
+    lf('pdm.lock', ['pypi/syft-python/pdm-lock/pdm.lock'], parsePdmLock),
+    {
+      ...lf('PECL registry (.reg)', ['packagist/syft-php/memcached-v6-format.reg'], () => undefined),
+      run: (b) => parsePeclRegistry(b),
+    },
     {
       ...lf('requirements.txt', ['pypi/trivy-requirements-txt/requirements_flask.txt'], () => undefined),
       run: (b) => parseRequirements(b),
