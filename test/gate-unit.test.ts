@@ -6,13 +6,13 @@ import { ROOT } from './helpers/paths.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { Admission, imagesOf, podSpecOf } from '../src/gate/admission.js';
 import { appendAudit, inTransaction, verifyAudit } from '../src/gate/audit.js';
 import { checkPayload, simpleSigningPayload, trustedKey } from '../src/gate/cosign.js';
 import { keylessVerifier, verifyBundle } from '../src/gate/sigstore.js';
 import { TestSigstore } from './helpers/sigstore.js';
 import { has } from './helpers/run.js';
+import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import {
   activeExceptions,
   applyExceptions,
@@ -53,20 +53,6 @@ const who = (name: string, role: string, environments: string[] | null = null): 
         : ['read'],
 });
 
-const ADMIN_URL = process.env.CUSTOMS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-async function pgAdmin(q: string): Promise<boolean> {
-  const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query(q);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 /** A fixable HIGH finding in openssl 1.0 (fixed in 1.1). */
 const fixableHigh = (id: string) =>
   ({
@@ -81,7 +67,7 @@ const fixableHigh = (id: string) =>
 
 for (const engine of ['sqlite', 'postgres'] as const) {
   const dbName = `customs_gate_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const pgReady = engine === 'postgres' ? await pgAdmin(`create database ${dbName}`) : true;
+  const pgReady = engine === 'postgres' ? await pgQuery(`create database ${dbName}`) : true;
   const skip = !pgReady && !process.env.CI ? 'no PostgreSQL at 127.0.0.1:5432' : false;
 
   describe(`the gate's store (${engine})`, { skip }, () => {
@@ -90,12 +76,13 @@ for (const engine of ['sqlite', 'postgres'] as const) {
     before(async () => {
       tmp = mkdtempSync(join(tmpdir(), 'customs-gate-unit-'));
       db = await openDb({
-        database: engine === 'postgres' ? ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`) : join(tmp, 's.sqlite'),
+        database:
+          engine === 'postgres' ? PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`) : join(tmp, 's.sqlite'),
       });
     });
     after(async () => {
       await db?.close();
-      if (engine === 'postgres') await pgAdmin(`drop database if exists ${dbName}`);
+      if (engine === 'postgres') await pgQuery(`drop database if exists ${dbName}`);
       rmSync(tmp, { recursive: true, force: true });
     });
 

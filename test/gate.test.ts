@@ -6,7 +6,6 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import YAML from 'yaml';
@@ -16,6 +15,7 @@ import { alpineMuslLayer, makeTar, ociLayout } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, customsAsync, has } from './helpers/run.js';
+import { selfSigned } from './helpers/tls.js';
 import { schemaErrors2020 } from './helpers/schemas.js';
 import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 
@@ -668,27 +668,11 @@ describe(
       const dir = mkdtempSync(join(tmpdir(), 'customs-tls-'));
       let proc: CustomsProcess | undefined;
       try {
-        const cert = join(dir, 'tls.crt');
-        const key = join(dir, 'tls.key');
-        execFileSync('openssl', [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-          '-days',
-          '1',
-          '-subj',
+        const { cert, key } = selfSigned(
+          dir,
           '/CN=customs.customs.svc',
-          '-addext',
-          'subjectAltName=DNS:customs.customs.svc,IP:127.0.0.1',
-        ]);
+          'DNS:customs.customs.svc,IP:127.0.0.1',
+        );
         const data = join(dir, 'data');
         const token = makeToken(['--data', data], 'webhook', ['--name', 'kube-apiserver']);
         const port = await freePort();

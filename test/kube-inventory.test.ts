@@ -1,6 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { ROOT } from './helpers/paths.js';
 import { freePort } from './helpers/registry.js';
 import { customs, has } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { selfSigned } from './helpers/tls.js';
 
 // What runs where, read from a cluster. No Kubernetes API server runs here, so a loopback HTTPS
 // server answers `GET /api/v1/pods` with PodList pages written in the API's published format
@@ -53,27 +53,9 @@ function kubeconfig(file: string, user: Record<string, unknown>): string {
 describe('cluster inventory: what runs where, from the Kubernetes API', { skip, timeout: 120_000 }, () => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-kube-'));
-    execFileSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(tmp, 'api.key'),
-      '-out',
-      join(tmp, 'api.crt'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=kubernetes',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ]);
-    ca = readFileSync(join(tmp, 'api.crt'), 'utf8');
-    api = createServer({ key: readFileSync(join(tmp, 'api.key')), cert: ca }, (req, res) => {
+    const tls = selfSigned(tmp, '/CN=kubernetes', 'IP:127.0.0.1', 1, 'api');
+    ca = readFileSync(tls.cert, 'utf8');
+    api = createServer({ key: readFileSync(tls.key), cert: ca }, (req, res) => {
       const url = new URL(req.url ?? '/', 'https://127.0.0.1');
       requests.push({ url: req.url ?? '', auth: req.headers.authorization });
       const send = (code: number, body: string) =>

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHmac, randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { SMTPServer } from 'smtp-server';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { shared } from './helpers/paths.js';
+import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { freePort, Registry } from './helpers/registry.js';
 import { customs, customsAsync, has } from './helpers/run.js';
 import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helpers/server.js';
@@ -90,19 +90,6 @@ async function latestScan(digest: string): Promise<any> {
   return (await admin.get(`/api/v1/images/${digest}`)).body.scan;
 }
 
-const ADMIN_URL = process.env.CUSTOMS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-async function pgQuery(q: string): Promise<boolean> {
-  const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query(q);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 // CI starts PostgreSQL (.ci/run); elsewhere a machine without one runs the SQLite round only.
 const pgSkip = !(await pgQuery('select 1')) && !process.env.CI ? 'no PostgreSQL at 127.0.0.1:5432' : false;
 
@@ -121,7 +108,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         if (engine === 'postgres') {
           pgName = `customs_monitor_${process.pid}_${randomBytes(3).toString('hex')}`;
           assert.ok(await pgQuery(`CREATE DATABASE ${pgName}`), 'PostgreSQL database created');
-          store.push('--database', ADMIN_URL.replace(/\/[^/]*$/, `/${pgName}`));
+          store.push('--database', PG_ADMIN_URL.replace(/\/[^/]*$/, `/${pgName}`));
         }
         mkdirSync(join(tmp, 'keys'));
         execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key('db.pem')]);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { VERSION } from '../version.js';
 import type { ReadLayerResult, Wants } from './layer-reader.js';
+import { trimOldest } from './layer-cache.js';
 import { parseSize, type Limits } from './limits.js';
 
 /** Bumped whenever what a layer read produces changes shape or meaning. */
@@ -116,13 +117,7 @@ export class AnalysisCache {
   }
 
   private evict(): void {
-    const all = this.entries();
-    let total = all.reduce((a, e) => a + e.bytes, 0);
-    for (const e of all) {
-      if (total <= this.maxBytes) break;
-      rmSync(e.path, { force: true });
-      total -= e.bytes;
-    }
+    trimOldest(this.entries(), this.maxBytes);
   }
 
   status(): { dir: string; layers: number; bytes: number; maxBytes: number } {

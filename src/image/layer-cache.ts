@@ -15,6 +15,19 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseSize } from './limits.js';
 
+/** Remove files, oldest use first, until those left fit in `maxBytes`; how many went. */
+export function trimOldest(entries: Array<{ path: string; bytes: number }>, maxBytes: number): number {
+  let total = entries.reduce((s, x) => s + x.bytes, 0);
+  let removed = 0;
+  for (const x of entries) {
+    if (total <= maxBytes) break;
+    rmSync(x.path, { force: true });
+    total -= x.bytes;
+    removed++;
+  }
+  return removed;
+}
+
 /**
  * Registry layers kept by digest, so a second scan of an image that shares base layers downloads
  * only the new ones. Blobs are written while they stream into the analysers and kept only when
@@ -154,16 +167,7 @@ export class LayerCache {
 
   /** Drop least recently used blobs until the cache fits its bound. */
   evict(): number {
-    const e = this.entries();
-    let total = e.reduce((s, x) => s + x.bytes, 0);
-    let removed = 0;
-    for (const x of e) {
-      if (total <= this.maxBytes) break;
-      rmSync(x.path, { force: true });
-      total -= x.bytes;
-      removed++;
-    }
-    return removed;
+    return trimOldest(this.entries(), this.maxBytes);
   }
 
   clean(): { blobs: number; bytes: number } {
