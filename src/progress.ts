@@ -2,10 +2,10 @@ import { onStage, stage } from './stage.js';
 
 /**
  * A progress line on standard error while an image's layers are read (registry pulls, large
- * layers) or a database is downloaded: stage, layers done of total, bytes read and the rate. Only when standard error is a
- * terminal and -q was not given; redrawn in place at most four times a second and cleared as soon
- * as the scan moves past reading, so reports on standard output never mix with it. One scan runs
- * per process, so module-level counters are enough (as for the stage).
+ * layers) or a database is downloaded: stage, layers done of total, bytes read and the rate. Only
+ * when standard error is a terminal and -q was not given; redrawn in place at most four times a
+ * second and cleared as soon as the scan moves past reading, so reports on standard output never
+ * mix with it. One scan runs per process, so module-level counters are enough (as for the stage).
  */
 let out: NodeJS.WriteStream | undefined;
 let total = 0;

@@ -668,11 +668,9 @@ describe(
       const dir = mkdtempSync(join(tmpdir(), 'customs-tls-'));
       let proc: CustomsProcess | undefined;
       try {
-        const { cert, key } = selfSigned(
-          dir,
-          '/CN=customs.customs.svc',
-          'DNS:customs.customs.svc,IP:127.0.0.1',
-        );
+        const { cert, key } = selfSigned(dir, '/CN=customs.customs.svc', [
+          'subjectAltName=DNS:customs.customs.svc,IP:127.0.0.1',
+        ]);
         const data = join(dir, 'data');
         const token = makeToken(['--data', data], 'webhook', ['--name', 'kube-apiserver']);
         const port = await freePort();

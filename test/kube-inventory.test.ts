@@ -53,7 +53,7 @@ function kubeconfig(file: string, user: Record<string, unknown>): string {
 describe('cluster inventory: what runs where, from the Kubernetes API', { skip, timeout: 120_000 }, () => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-kube-'));
-    const tls = selfSigned(tmp, '/CN=kubernetes', 'IP:127.0.0.1', 1, 'api');
+    const tls = selfSigned(tmp, '/CN=kubernetes', ['subjectAltName=IP:127.0.0.1'], 1, 'api');
     ca = readFileSync(tls.cert, 'utf8');
     api = createServer({ key: readFileSync(tls.key), cert: ca }, (req, res) => {
       const url = new URL(req.url ?? '/', 'https://127.0.0.1');

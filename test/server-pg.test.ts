@@ -10,33 +10,21 @@ import { shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, has } from './helpers/run.js';
 import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 
 // Scale-out: `customs server` (API only) and `customs worker` processes sharing PostgreSQL at
 // 127.0.0.1:5432 through pg-boss; pushes arrive from Debian's docker-registry. Workers are killed
 // with SIGKILL mid-scan and the server is restarted: no job may be lost.
-const ADMIN_URL = process.env.CUSTOMS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function pgUp(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // CI starts PostgreSQL (.ci/run); elsewhere a machine without one skips with the reason.
 const skip =
   !has('docker-registry') || !has('skopeo')
     ? 'docker-registry and skopeo are not installed'
-    : !(await pgUp()) && !process.env.CI
+    : !(await pgQuery('select 1')) && !process.env.CI
       ? 'no PostgreSQL at 127.0.0.1:5432'
       : false;
 
 const dbName = `customs_test_${process.pid}_${randomBytes(3).toString('hex')}`;
-const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
 let tmp: string;
 let reg: Registry;
 let server: CustomsServer;
@@ -46,7 +34,7 @@ const workers: CustomsProcess[] = [];
 const env = { CUSTOMS_SECRET_KEY: randomBytes(32).toString('base64') };
 
 async function admin_sql(q: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
   await c.connect();
   try {
     await c.query(q);

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { selfSigned } from './tls.js';
 
 /**
  * A private Sigstore made by the test: a certificate authority standing for Fulcio (openssl), a
@@ -33,27 +34,13 @@ export class TestSigstore {
   readonly caCert: string;
 
   constructor(private readonly dir: string) {
-    execFileSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'ca.key'),
-      '-out',
-      join(dir, 'ca.crt'),
-      '-days',
-      '2',
-      '-subj',
+    selfSigned(
+      dir,
       '/O=test/CN=test fulcio',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
+      ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+      2,
+      'ca',
+    );
     this.caCert = readFileSync(join(dir, 'ca.crt'), 'utf8');
     this.logId = sha256(this.rekor.publicKey.export({ type: 'spki', format: 'der' }));
   }

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 
 /**
  * A self-signed P-256 certificate made by openssl, as an operator makes one for a webhook or a
- * test makes one for a loopback server: `tls.crt` and `tls.key` in `dir`.
+ * test makes one for a loopback server (or a CA): `<name>.crt` and `<name>.key` in `dir`, each
+ * of `extensions` added as `-addext` (e.g. `subjectAltName=IP:127.0.0.1`).
  */
 export function selfSigned(
   dir: string,
   subject: string,
-  altNames: string,
+  extensions: string[],
   days = 1,
   name = 'tls',
 ): { cert: string; key: string } {
@@ -30,8 +31,7 @@ export function selfSigned(
     String(days),
     '-subj',
     subject,
-    '-addext',
-    `subjectAltName=${altNames}`,
+    ...extensions.flatMap((e) => ['-addext', e]),
   ]);
   return { cert, key };
 }
