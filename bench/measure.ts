@@ -7,11 +7,18 @@ export interface Measured {
   ok: boolean;
 }
 
-/** Wall time and peak RSS of a command (GNU time when present). */
+/**
+ * Wall time and peak RSS of a command (GNU time when present). Customs' per-layer analysis cache is
+ * off unless `env` turns it on (CUSTOMS_ANALYSIS_CACHE: 'on'): a benchmark measures first scans.
+ */
 export function measure(cmd: string[], env: NodeJS.ProcessEnv = {}): Measured {
   const useTime = existsSync('/usr/bin/time');
   const t0 = process.hrtime.bigint();
-  const opts = { encoding: 'utf8' as const, maxBuffer: 1 << 30, env: { ...process.env, ...env } };
+  const opts = {
+    encoding: 'utf8' as const,
+    maxBuffer: 1 << 30,
+    env: { ...process.env, CUSTOMS_ANALYSIS_CACHE: 'off', ...env },
+  };
   const r = useTime
     ? spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], opts)
     : spawnSync(cmd[0], cmd.slice(1), opts);

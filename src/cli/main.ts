@@ -2,17 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { CustomsError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { registerCache } from './cache.js';
-import { registerDb } from './db.js';
-import { registerLint } from './lint.js';
-import { registerCompare } from './compare.js';
-import { registerPolicy } from './policy.js';
-import { registerAdvise } from './advise.js';
-import { registerImage } from './image.js';
-import { registerSbom } from './sbom.js';
-import { registerServer } from './server.js';
-import { registerDeploy } from './deploy.js';
-import { registerGate } from './gate.js';
+import { COMMAND_MODULES } from './commands.js';
 
 const debug = process.argv.includes('--debug');
 
@@ -48,17 +38,9 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `customs: ${s}` : s) });
 
-registerImage(program);
-registerSbom(program);
-registerDb(program);
-registerCache(program);
-registerLint(program);
-registerCompare(program);
-registerPolicy(program);
-registerAdvise(program);
-registerServer(program);
-registerDeploy(program);
-registerGate(program);
+const named = process.argv.slice(2).find((a) => !a.startsWith('-'));
+const one = COMMAND_MODULES.find(([names]) => named !== undefined && names.includes(named));
+for (const [, load] of one ? [one] : COMMAND_MODULES) (await load())(program);
 // Every (sub)command accepts --debug and reports usage errors through fail().
 const all = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...all(c.commands)]);
 for (const c of all(program.commands)) c.exitOverride().option('--debug', 'show stack traces of errors');

@@ -141,8 +141,20 @@ export class LayeredFileSystem {
     return r?.node.children ? [...r.node.children.keys()].sort() : [];
   }
 
+  private everything?: Array<[string, FileEntry, number]>;
+
   /** Every path in the final view with its entry, depth-first; symlinks are not followed. */
   *walk(from = ''): Generator<[string, FileEntry, number]> {
+    // Every cataloger walks the whole tree: the paths are made once (the view never changes).
+    if (from === '') {
+      this.everything ??= [...this.walkFrom('')];
+      yield* this.everything;
+      return;
+    }
+    yield* this.walkFrom(from);
+  }
+
+  private *walkFrom(from: string): Generator<[string, FileEntry, number]> {
     const start = this.node(cleanImagePath(from));
     if (!start) return;
     const stack: Array<[string, Node]> = [[cleanImagePath(from), start]];

@@ -10,12 +10,8 @@ import { resolveImage } from './sources/layout.js';
 import { openRootfs } from './sources/rootfs.js';
 import { isPlainTar, SeekableTarStore } from './sources/seekable-tar-store.js';
 import { TarStore } from './sources/tar-store.js';
-import { openDaemonImage } from './sources/daemon.js';
-import { openContainerdImage } from './sources/containerd.js';
-import { RegistryStore } from './sources/registry-store.js';
-import { RegistryClient, type RegistryOptions } from './registry/client.js';
-import { formatReference, parseReference } from './registry/reference.js';
-import { LayerCache } from './layer-cache.js';
+import type { RegistryOptions } from './registry/client.js';
+import type { LayerCache } from './layer-cache.js';
 
 export interface OpenOptions {
   wants: Wants;
@@ -117,6 +113,13 @@ async function openRemote(
   limits: Limits,
   platform: Platform,
 ): Promise<OpenedImage> {
+  // Loaded here, not at the top: a scan of a file need not load the HTTP client (about 50 ms).
+  const { openContainerdImage } = await import('./sources/containerd.js');
+  const { openDaemonImage } = await import('./sources/daemon.js');
+  const { RegistryStore } = await import('./sources/registry-store.js');
+  const { RegistryClient } = await import('./registry/client.js');
+  const { formatReference, parseReference } = await import('./registry/reference.js');
+  const { LayerCache } = await import('./layer-cache.js');
   try {
     if (prefix === 'containerd:') {
       if (!rest)

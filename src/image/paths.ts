@@ -1,5 +1,8 @@
 import { CustomsError } from '../errors.js';
 
+/** A `.` or `..` segment, or an empty one. */
+const UNUSUAL = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$/;
+
 /**
  * Normalise a path from a tar entry: no leading `./`, no `.` segments, `..` folded.
  * Absolute paths and paths that climb above the root are hostile: layers written by
@@ -7,6 +10,10 @@ import { CustomsError } from '../errors.js';
  */
 export function normalizeEntryPath(name: string): string {
   if (name.startsWith('/')) throw new CustomsError(`hostile tar entry "${name}": absolute path`);
+  // Most names need nothing but their `./` and trailing `/` dropped (one test; this runs per entry).
+  let s = name.startsWith('./') ? name.slice(2) : name;
+  if (s.endsWith('/')) s = s.slice(0, -1);
+  if (!UNUSUAL.test(s)) return s;
   const out: string[] = [];
   for (const seg of name.split('/')) {
     if (seg === '' || seg === '.') continue;

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
+import { fastXml } from '../lazy-parsers.js';
 import type { LayeredFileSystem } from '../../image/filesystem.js';
 import type { CatalogContext, Cataloger, Package } from '../model.js';
 import { mavenPurl } from './index.js';
@@ -29,12 +30,14 @@ export interface Pom {
   dependencies: Dep[];
 }
 
-const xml = new XMLParser({
-  ignoreAttributes: true,
-  parseTagValue: false,
-  trimValues: true,
-  isArray: (name) => name === 'dependency',
-});
+let parser: XMLParser | undefined;
+const xml = (): XMLParser =>
+  (parser ??= new (fastXml().XMLParser)({
+    ignoreAttributes: true,
+    parseTagValue: false,
+    trimValues: true,
+    isArray: (name) => name === 'dependency',
+  }));
 const str = (v: unknown) =>
   typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : undefined;
 const deps = (node: unknown): Dep[] => {
@@ -51,7 +54,7 @@ const deps = (node: unknown): Dep[] => {
 };
 
 export function parsePom(text: string): Pom {
-  const doc = xml.parse(text) as { project?: Record<string, unknown> };
+  const doc = xml().parse(text) as { project?: Record<string, unknown> };
   const p = doc.project;
   if (!p || typeof p !== 'object') throw new Error('no <project> element');
   const parent = p.parent as Record<string, unknown> | undefined;

@@ -37,6 +37,11 @@ export class DirStore implements BlobStore {
   readLayer(path: string, info: LayerInfo, wants: Wants, limits: Limits) {
     const f = this.file(path);
     if (!existsSync(f)) throw new CustomsError(`layer ${info.index + 1} blob ${path} is missing`);
-    return readLayer(createReadStream(f, { highWaterMark: 256 * 1024 }), info, wants, limits);
+    const size = statSync(f).size;
+    return readLayer(createReadStream(f, { highWaterMark: 256 * 1024 }), info, wants, limits, {
+      path: f,
+      start: 0,
+      end: size,
+    });
   }
 }

