@@ -1,11 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { CustomsError } from '../errors.js';
 import { progressBytes } from '../progress.js';
 import { decompressor, sniff, sniffCompression, type Compression } from './compression.js';
-import { hashFileRange, OFF_THREAD_MIN_BYTES } from './hasher.js';
+import { gunzipFileRange, hashFileRange, OFF_THREAD_MIN_BYTES, type BlobDigests } from './hasher.js';
 import type { Limits } from './limits.js';
 import type { FileEntry, FileType, LayerContent, LayerInfo } from './model.js';
 import { baseName, normalizeEntryPath, parentOf } from './paths.js';
@@ -75,7 +76,7 @@ const ENTRY_TYPES: Record<string, FileType> = {
  * Stream one layer blob (gzip, zstd or plain tar) into an index of its entries. Only the files
  * `wants` accepts are kept in memory; everything else is metadata. Nothing is written to disk.
  * `file` says where the blob's bytes lie on disk (the same bytes `blob` streams): a large blob is
- * then hashed there by the hashing thread while this one parses.
+ * then read, hashed and (gzip) decompressed there by a helper thread while this one parses.
  */
 export async function readLayer(
   blob: Readable,
@@ -90,40 +91,60 @@ export async function readLayer(
   const warnings: string[] = [];
   const raw = new Meter(undefined, progressBytes);
   raw.hash = createHash('sha256');
-  let fileDigest: Promise<{ digest: string; bytes: number }> | undefined;
+  // What a helper thread hashes (and for gzip, decompresses): large blobs in local files.
+  let helped: Promise<BlobDigests> | undefined;
+  let helpedRaw = 0;
   const layerName = `layer ${info.index + 1}${info.digest ? ` (${info.digest.slice(0, 19)})` : ''}`;
   // The tar hash is made once the compression is known: an uncompressed blob is its own tar.
   let tarHash: Hash | undefined;
-  // A failed read still waits for the hashing thread: it holds the process open until then.
-  const settle = () => fileDigest?.catch(() => undefined);
+  // A failed read still waits for the helper: it holds the process open until then.
+  const settle = () => helped?.catch(() => undefined);
   const tarMeter = new Meter((bytes) => {
     if (bytes > limits.maxLayerBytes) {
       throw new CustomsError(
         `${layerName} expands past ${limits.maxLayerBytes} bytes: refusing a possible decompression bomb (raise --max-layer-size)`,
       );
     }
-    if (bytes > limits.ratioFloorBytes && raw.bytes > 0 && bytes / raw.bytes > limits.maxRatio) {
+    const rawBytes = helped ? helpedRaw : raw.bytes;
+    if (bytes > limits.ratioFloorBytes && rawBytes > 0 && bytes / rawBytes > limits.maxRatio) {
       throw new CustomsError(
         `${layerName} expands more than ${limits.maxRatio}x its compressed size: refusing a possible decompression bomb (raise --max-layer-size)`,
       );
     }
   });
 
-  const metered = blob.pipe(raw);
-  blob.on('error', (err) => raw.destroy(err));
-  const { head, rest } = await sniff(metered);
-  const compression = sniffCompression(head);
-  // A large uncompressed blob is hashed from its file by the hashing thread. A compressed one stays
-  // here: its gunzip already keeps the second core busy (measured slower and larger otherwise).
-  if (compression === 'none' && file && file.end - file.start >= OFF_THREAD_MIN_BYTES) {
-    raw.hash = undefined;
-    fileDigest = hashFileRange(file.path, file.start, file.end);
-    fileDigest.catch(() => undefined); // awaited below
+  const large = file !== undefined && file.end - file.start >= OFF_THREAD_MIN_BYTES;
+  let rest: Readable;
+  let compression: Compression;
+  let stages: NodeJS.ReadWriteStream[];
+  if (large && fileCompression(file) === 'gzip') {
+    // Read, hashed and decompressed by a helper thread: this one only parses.
+    blob.destroy();
+    compression = 'gzip';
+    const d = gunzipFileRange(file.path, file, (total) => {
+      progressBytes(total - helpedRaw);
+      helpedRaw = total;
+    });
+    helped = d.digests;
+    rest = d.stream;
+    stages = [tarMeter];
+  } else {
+    const metered = blob.pipe(raw);
+    blob.on('error', (err) => raw.destroy(err));
+    const sniffed = await sniff(metered);
+    rest = sniffed.rest;
+    compression = sniffCompression(sniffed.head);
+    // A large uncompressed blob is hashed from its file by a helper thread.
+    if (compression === 'none' && large) {
+      raw.hash = undefined;
+      helped = hashFileRange(file.path, file.start, file.end);
+      helped.catch(() => undefined); // awaited below
+    }
+    if (compression !== 'none') tarMeter.hash = tarHash = createHash('sha256');
+    const dec = decompressor(compression);
+    stages = dec ? [dec, tarMeter] : [tarMeter];
   }
-  if (compression !== 'none') tarMeter.hash = tarHash = createHash('sha256');
   const extract = tar.extract();
-  const dec = decompressor(compression);
-  const stages: NodeJS.ReadWriteStream[] = dec ? [dec, tarMeter] : [tarMeter];
   const piping = pipeline(rest, ...(stages as [Transform]), extract).catch((err: unknown) => err);
 
   let checkedDir: string | undefined;
@@ -196,6 +217,7 @@ export async function readLayer(
   } catch (err) {
     blob.destroy();
     raw.destroy();
+    rest.destroy();
     await piping;
     await settle();
     throw explainStreamError(err, layerName);
@@ -206,35 +228,49 @@ export async function readLayer(
     throw explainStreamError(pipeErr, layerName);
   }
 
-  const blobDigest = fileDigest
-    ? await fileDigestOf(fileDigest, raw.bytes, layerName)
-    : 'sha256:' + raw.hash!.digest('hex');
+  let blobDigest: string;
+  let tarDigest: string;
+  let blobBytes = raw.bytes;
+  if (helped) {
+    const d = await helped.catch((err: Error) => {
+      throw new CustomsError(`${layerName} could not be read (${err.message})`, undefined, { cause: err });
+    });
+    // The helper read the file itself: it must have read the very bytes parsed here.
+    const read = d.tarDigest ? d.tarBytes : raw.bytes;
+    const seen = d.tarDigest ? tarMeter.bytes : d.blobBytes;
+    if (read !== seen)
+      throw new CustomsError(`${layerName} changed while it was read (${seen} bytes read, ${read} hashed)`);
+    blobDigest = d.blobDigest;
+    tarDigest = d.tarDigest ?? d.blobDigest;
+    if (d.tarDigest) blobBytes = d.blobBytes;
+  } else {
+    blobDigest = 'sha256:' + raw.hash!.digest('hex');
+    tarDigest = tarHash ? 'sha256:' + tarHash.digest('hex') : blobDigest;
+  }
   return {
     info,
     files,
     whiteouts,
     opaqueDirs,
     blobDigest,
-    tarDigest: tarHash ? 'sha256:' + tarHash.digest('hex') : blobDigest,
+    tarDigest,
     compression,
-    blobBytes: raw.bytes,
+    blobBytes,
     tarBytes: tarMeter.bytes,
     warnings,
   };
 }
 
-/** The file's digest, once it is sure the file held the bytes just read (no more, no fewer). */
-async function fileDigestOf(
-  p: Promise<{ digest: string; bytes: number }>,
-  read: number,
-  layerName: string,
-): Promise<string> {
-  const { digest, bytes } = await p.catch((err: Error) => {
-    throw new CustomsError(`${layerName} could not be hashed (${err.message})`, undefined, { cause: err });
-  });
-  if (bytes !== read)
-    throw new CustomsError(`${layerName} changed while it was read (${read} bytes read, ${bytes} hashed)`);
-  return digest;
+/** The compression of a blob in a file, from its first bytes. */
+function fileCompression(file: BlobFile): Compression {
+  const fd = openSync(file.path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const n = readSync(fd, head, 0, Math.min(4, file.end - file.start), file.start);
+    return sniffCompression(head.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function explainStreamError(err: unknown, layerName: string): Error {

@@ -54,6 +54,8 @@ export interface ImageSpec {
   layers: Buffer[]; // uncompressed layer tars
   createdBy?: string[];
   compress?: 'gzip' | 'none';
+  /** ociLayout: blobs written as they are in place of the compressed layers (crafted ones). */
+  rawBlobs?: Buffer[];
   tag?: string;
   architecture?: string;
   labels?: Record<string, string>;
@@ -111,9 +113,9 @@ export function ociLayout(dir: string, spec: ImageSpec): { manifestDigest: strin
   };
   const cfg = put(config(spec));
   const gz = spec.compress !== 'none';
-  const layers = spec.layers.map((l) => ({
+  const layers = spec.layers.map((l, i) => ({
     mediaType: gz ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar',
-    ...put(gz ? gzipSync(l) : l),
+    ...put(spec.rawBlobs?.[i] ?? (gz ? gzipSync(l) : l)),
   }));
   const manifest = put(
     Buffer.from(
