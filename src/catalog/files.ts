@@ -9,8 +9,8 @@ export async function* wantedFiles(
   fs: LayeredFileSystem,
   wants: (path: string) => boolean,
 ): AsyncGenerator<{ path: string; content: Buffer }> {
-  for (const [path, entry] of fs.walk()) {
-    if (entry.type !== 'file' || !wants(path)) continue;
+  for (const [path, entry] of fs.analysed()) {
+    if (entry.content === undefined || !wants(path)) continue;
     const content = await fs.readFile(path);
     if (content) yield { path, content };
   }
@@ -46,8 +46,9 @@ export function lockfileCataloger(spec: {
     async catalog(ctx: CatalogContext): Promise<Package[]> {
       const out: Package[] = [];
       // Paths only: withLayers reads each copy itself (reading here too read every file twice).
-      for (const [path, entry] of ctx.fs.walk()) {
-        if (entry.type !== 'file' || !spec.wants(path) || spec.skip?.(path, ctx.fs)) continue;
+      // A file kept by no read has no content: withLayers would find nothing in it.
+      for (const [path, entry] of ctx.fs.analysed()) {
+        if (entry.content === undefined || !spec.wants(path) || spec.skip?.(path, ctx.fs)) continue;
         let pins: Array<{ item: Pinned; layer: Package['layer'] }>;
         try {
           pins = await withLayers(
@@ -97,7 +98,7 @@ export function probeCataloger<T>(spec: {
     probes: [spec.probe],
     async catalog(ctx: CatalogContext): Promise<Package[]> {
       const out: Package[] = [];
-      for (const [path, entry, layerIndex] of ctx.fs.walk()) {
+      for (const [path, entry, layerIndex] of ctx.fs.analysed()) {
         const found = entry.probes?.[spec.probe.name] as T | undefined;
         if (found === undefined) continue;
         out.push(...spec.packages(found, { path: `/${path}`, layer: ctx.fs.layers[layerIndex]?.info }, ctx));

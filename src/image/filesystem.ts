@@ -154,6 +154,20 @@ export class LayeredFileSystem {
     yield* this.walkFrom(from);
   }
 
+  private analysedOnes?: Array<[string, FileEntry, number]>;
+
+  /**
+   * The regular files of the final view that the layer reads kept (content) or probed: the only
+   * ones an analyser can learn from. A few thousand of an image's tens of thousands of paths, so
+   * each cataloger passes over these instead of the whole tree.
+   */
+  *analysed(): Generator<[string, FileEntry, number]> {
+    this.analysedOnes ??= [...this.walk()].filter(
+      ([, e]) => e.type === 'file' && (e.content !== undefined || e.probes !== undefined),
+    );
+    yield* this.analysedOnes;
+  }
+
   private *walkFrom(from: string): Generator<[string, FileEntry, number]> {
     const start = this.node(cleanImagePath(from));
     if (!start) return;

@@ -169,8 +169,8 @@ export const pomCataloger: Cataloger = {
   wants: (p) => /(^|\/)pom\.xml$/.test(p),
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const out: Package[] = [];
-    for (const [path, entry] of ctx.fs.walk()) {
-      if (entry.type !== 'file' || !/(^|\/)pom\.xml$/.test(path)) continue;
+    for (const [path, entry] of ctx.fs.analysed()) {
+      if (entry.content === undefined || !/(^|\/)pom\.xml$/.test(path)) continue;
       const content = await ctx.fs.readFile(path);
       if (!content) continue;
       let pom: Pom;
