@@ -179,7 +179,7 @@ function dockerArchiveOf(): string {
   return archive;
 }
 const archive = dockerArchiveOf();
-const oursArchive = measure(sbomCmd(CLI, archive));
+let oursArchive = measure(sbomCmd(CLI, archive));
 if (trivyBin) {
   const run = (input: string) => {
     const cache = join(dir, 'trivy-cache');
@@ -198,7 +198,12 @@ if (trivyBin) {
       '--quiet',
     ]);
   };
+  // Alternated, best of two each: this machine's speed drifts by 10-20% within minutes.
   trivy = run(archive);
+  const again = measure(sbomCmd(CLI, archive));
+  if (again.seconds < oursArchive.seconds) oursArchive = again;
+  const trivyAgain = run(archive);
+  if (trivyAgain.seconds < trivy.seconds) trivy = trivyAgain;
   if (existsSync(alpine)) trivySmall = run(alpine);
 }
 console.log(
