@@ -90,18 +90,32 @@ export function lockfileCataloger(spec: {
 export function probeCataloger<T>(spec: {
   name: string;
   probe: ProbeFactory;
-  packages: (found: T, where: { path: string; layer?: LayerInfo }, ctx: CatalogContext) => Package[];
+  /** More probes whose results `packages` reads beside the main one's (`probes`, by name). */
+  also?: ProbeFactory[];
+  packages: (
+    found: T,
+    where: { path: string; layer?: LayerInfo },
+    ctx: CatalogContext,
+    probes: Record<string, unknown>,
+  ) => Package[];
 }): Cataloger {
   return {
     name: spec.name,
     wants: () => false,
-    probes: [spec.probe],
+    probes: [spec.probe, ...(spec.also ?? [])],
     async catalog(ctx: CatalogContext): Promise<Package[]> {
       const out: Package[] = [];
       for (const [path, entry, layerIndex] of ctx.fs.analysed()) {
         const found = entry.probes?.[spec.probe.name] as T | undefined;
         if (found === undefined) continue;
-        out.push(...spec.packages(found, { path: `/${path}`, layer: ctx.fs.layers[layerIndex]?.info }, ctx));
+        out.push(
+          ...spec.packages(
+            found,
+            { path: `/${path}`, layer: ctx.fs.layers[layerIndex]?.info },
+            ctx,
+            entry.probes!,
+          ),
+        );
       }
       return out;
     },

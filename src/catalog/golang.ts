@@ -1,6 +1,7 @@
 import { PackageURL } from 'packageurl-js';
-import type { ProbeFactory } from '../image/probe.js';
+import { firstBytes, type ProbeFactory } from '../image/probe.js';
 import { probeCataloger } from './files.js';
+import { goSymbolsProbe, symbolsByModule, type GoSymbolTable } from './go-symbols.js';
 import type { Package } from './model.js';
 
 /*
@@ -77,8 +78,11 @@ export const goBuildInfoProbe: ProbeFactory = {
     let tail: Buffer = Buffer.alloc(0);
     let found: Buffer[] | undefined;
     let foundLen = 0;
+    const gate = firstBytes(4);
     return {
-      push(chunk: Buffer) {
+      push(data: Buffer) {
+        const chunk = gate(data);
+        if (!chunk) return;
         if (!head) {
           head = chunk.subarray(0, 4);
           if (
@@ -128,7 +132,8 @@ export function goPurl(path: string, version: string): string {
 export const goBinaryCataloger = probeCataloger<GoBuildInfo>({
   name: 'go-binary',
   probe: goBuildInfoProbe,
-  packages(info, where, ctx) {
+  also: [goSymbolsProbe],
+  packages(info, where, ctx, probes) {
     if (info.legacyFormat) {
       ctx.warnings.push(
         `${where.path}: a Go binary in the pre-1.18 build info format; its modules were not read`,
@@ -136,7 +141,11 @@ export const goBinaryCataloger = probeCataloger<GoBuildInfo>({
       return [];
     }
     const out: Package[] = [];
-    const add = (name: string, version: string, description?: string) =>
+    // The functions in the binary, by owning module: what reachability checks advisories against.
+    const table = probes[goSymbolsProbe.name] as GoSymbolTable | undefined;
+    const modules = [info.main?.path, ...info.deps.map((d) => d.path)].filter((m): m is string => !!m);
+    const symbols = table ? symbolsByModule(table, modules) : undefined;
+    const add = (name: string, version: string, description?: string, owner = name) =>
       out.push({
         name,
         version,
@@ -147,6 +156,7 @@ export const goBinaryCataloger = probeCataloger<GoBuildInfo>({
         foundBy: 'go-binary',
         locations: [where],
         layer: where.layer,
+        ...(symbols ? { symbols: symbols.get(owner) ?? [] } : {}),
       });
     if (info.goVersion) {
       // The standard library as Go's advisories name it: stdlib at the toolchain version.
@@ -157,7 +167,8 @@ export const goBinaryCataloger = probeCataloger<GoBuildInfo>({
       add(info.main.path, info.main.version);
     for (const d of info.deps) {
       const eff = d.replacedBy && d.replacedBy.version ? d.replacedBy : d;
-      if (eff.version) add(eff.path, eff.version);
+      // A replacement's code is compiled under the import path it replaces.
+      if (eff.version) add(eff.path, eff.version, undefined, d.path);
     }
     return out;
   },

@@ -36,6 +36,12 @@ export interface Package {
   files?: string[];
   /** For a language package whose files an OS package installed: that OS package's purl. */
   ownedBy?: string;
+  /**
+   * A Go module (or stdlib) read from a binary: the functions of its packages the binary holds,
+   * as `package.Symbol` (src/catalog/go-symbols.ts). Reachability checks advisories against them;
+   * reports leave them out.
+   */
+  symbols?: string[];
 }
 
 export interface CatalogContext {

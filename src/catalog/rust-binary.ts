@@ -1,5 +1,5 @@
 import { constants, inflateSync } from 'node:zlib';
-import type { ProbeFactory } from '../image/probe.js';
+import { firstBytes, type ProbeFactory } from '../image/probe.js';
 import { probeCataloger } from './files.js';
 import { cargoPurl } from './rust.js';
 
@@ -109,9 +109,12 @@ export const cargoAuditableProbe: ProbeFactory = {
     let found: Buffer[] | undefined;
     let foundLen = 0;
     let stop = false;
+    const gate = firstBytes(4);
     return {
-      push(chunk: Buffer) {
+      push(data: Buffer) {
         if (stop) return;
+        const chunk = gate(data);
+        if (!chunk) return;
         if (!checked) {
           checked = true;
           if (!MAGICS.some((m) => chunk.subarray(0, m.length).equals(m))) {

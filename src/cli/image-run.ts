@@ -65,6 +65,7 @@ export interface ImageOptions extends RemoteFlags, ReportFlags {
   showSuppressed?: boolean;
   useAttestedSbom?: boolean;
   scanners?: string;
+  goReachability?: string;
 }
 
 function levels(list: string | undefined, flag = '--severity'): SeverityLevel[] | undefined {
@@ -157,6 +158,8 @@ export async function run(
   const unknown = [...scanners].filter((s) => !SCANNERS.includes(s));
   if (unknown.length)
     throw new CustomsError(`--scanners: unknown ${unknown.join(', ')}; use ${SCANNERS.join(', ')}`);
+  if (!['on', 'off'].includes(opts.goReachability ?? 'on'))
+    throw new CustomsError('--go-reachability must be on or off');
   const dbPath = defaultDbPath(opts.db);
   if (scanners.has('vuln')) await ensureDatabase(dbPath, opts.quiet, opts);
   const scanOpts = {
@@ -170,6 +173,7 @@ export async function run(
     ...(fromSbom || sourceTree ? {} : await remoteOptions(opts)),
     useAttestedSbom: opts.useAttestedSbom,
     scanners,
+    goReachability: opts.goReachability !== 'off',
   };
   const full = fromSbom ? scanSbomFile(target, scanOpts) : await scanImage(target, scanOpts);
   const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });

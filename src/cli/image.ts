@@ -36,6 +36,11 @@ function options(cmd: Command): Command {
     )
     .option('--scanners <list>', 'what to look for: vuln, secret, config (comma-separated)', 'vuln,secret')
     .option('--show-suppressed', 'list suppressed findings in the table too (JSON always has them)')
+    .option(
+      '--go-reachability <on|off>',
+      'on: a Go finding none of whose vulnerable functions is in the binary is not_affected (suppressed)',
+      'on',
+    )
     .option('-q, --quiet', 'no warnings on standard error')
     .option('--deadline <seconds>', 'stop with an error when the scan takes longer than this', '600')
     .option('--report-to <url>', 'also send the result to a Customs server (default: $CUSTOMS_SERVER)')

@@ -74,3 +74,20 @@ export class ProbeSet {
     return out;
   }
 }
+
+/**
+ * Holds back a file's first bytes until `n` have come: a probe that decides by a magic number
+ * must not judge a first chunk that a tar stream happened to cut after two bytes. Returns what
+ * to process (the held bytes with the chunk), or undefined while still holding.
+ */
+export function firstBytes(n: number): (chunk: Buffer) => Buffer | undefined {
+  let held: Buffer | undefined = Buffer.alloc(0);
+  return (chunk) => {
+    if (!held) return chunk;
+    held = held.length ? Buffer.concat([held, chunk]) : chunk;
+    if (held.length < n) return undefined;
+    const out = held;
+    held = undefined;
+    return out;
+  };
+}

@@ -18,6 +18,8 @@ export interface RawMatch {
 
 export interface MatchOutput {
   matches: RawMatch[];
+  /** Go matches none of whose vulnerable functions is in the binary, with the functions checked. */
+  unreachable?: Array<RawMatch & { checked: string[] }>;
   /** Vulnerability ids a distro feed says do not affect a package (they override other sources). */
   notAffected: Map<Package, Set<string>>;
   warnings: string[];
@@ -101,8 +103,13 @@ const STATICALLY_LINKED = new Set(['golang', 'cargo']);
  * skipped: the distro's feed covers them with its backported fixes (matching both would
  * double-count and flag fixes the distro already shipped).
  */
-export function matchLanguagePackages(store: VulnStore, packages: Package[]): MatchOutput {
-  const out: MatchOutput = { matches: [], notAffected: new Map(), warnings: [] };
+export function matchLanguagePackages(
+  store: VulnStore,
+  packages: Package[],
+  opts: { goReachability?: boolean } = {},
+): MatchOutput {
+  const out: MatchOutput = { matches: [], notAffected: new Map(), warnings: [], unreachable: [] };
+  const present = new Map<Package, Set<string>>();
   const byEco = new Map<string, Package[]>();
   for (const p of packages) {
     const eco = ECOSYSTEM_OF_PURL[p.type];
@@ -119,15 +126,43 @@ export function matchLanguagePackages(store: VulnStore, packages: Package[]): Ma
       for (const row of rows.get(pkg.name) ?? []) {
         if (row.status === 'not_affected' || !isAffected(pkg.version, row, scheme)) continue;
         const fixes = fixedVersionsAbove(pkg.version, row, scheme);
-        out.matches.push({
+        const match: RawMatch = {
           pkg,
           row,
           status: fixes.length ? 'fixed' : 'affected',
           fixedVersion: fixes[0],
           scheme,
-        });
+        };
+        const checked =
+          opts.goReachability !== false && pkg.symbols ? unreachableSymbols(row, pkg, present) : undefined;
+        if (checked) out.unreachable!.push({ ...match, checked });
+        else out.matches.push(match);
       }
     }
   }
   return out;
+}
+
+/**
+ * The vulnerable functions an advisory names for a Go package, when none of them is in the binary
+ * (`pkg.symbols`); undefined when one is, or when the advisory names none for some package (then
+ * the whole package counts, and it stays affected).
+ */
+function unreachableSymbols(
+  row: AffectedRow,
+  pkg: Package,
+  present: Map<Package, Set<string>>,
+): string[] | undefined {
+  const imports = (row.ecosystemSpecific as { imports?: unknown } | undefined)?.imports;
+  if (!Array.isArray(imports) || imports.length === 0) return undefined;
+  const wanted: string[] = [];
+  for (const imp of imports as Array<{ path?: unknown; symbols?: unknown }>) {
+    if (typeof imp?.path !== 'string' || !Array.isArray(imp.symbols) || imp.symbols.length === 0)
+      return undefined;
+    for (const sym of imp.symbols)
+      if (typeof sym === 'string') wanted.push(`${imp.path}.${sym.replace(/\[[^\]]*\]/g, '')}`);
+  }
+  let have = present.get(pkg);
+  if (!have) present.set(pkg, (have = new Set(pkg.symbols)));
+  return wanted.length && !wanted.some((w) => have.has(w)) ? wanted : undefined;
 }

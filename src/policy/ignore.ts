@@ -25,7 +25,7 @@ export interface IgnoreRule {
 }
 
 export interface Suppression {
-  by: 'ignore-file' | 'vex' | 'exception';
+  by: 'ignore-file' | 'vex' | 'exception' | 'reachability';
   reason: string;
   /** Where it came from: file and line, or the VEX document and statement. */
   source: string;

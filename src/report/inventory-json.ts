@@ -6,7 +6,7 @@ export function inventoryJson(input: SbomInput): object {
     tool: input.tool,
     image: input.image,
     os: input.inventory.os ?? null,
-    packages: input.inventory.packages.map(({ files: _files, ...p }) => p),
+    packages: input.inventory.packages.map(({ files: _files, symbols: _symbols, ...p }) => p),
     warnings: [...input.image.warnings, ...input.inventory.warnings],
   };
 }

@@ -54,7 +54,8 @@ export interface Finding {
 
 export interface SuppressedFinding extends Finding {
   suppression: {
-    by: 'ignore-file' | 'vex' | 'exception';
+    /** reachability: a Go advisory's vulnerable functions are not in the binary. */
+    by: 'ignore-file' | 'vex' | 'exception' | 'reachability';
     reason: string;
     source: string;
     status?: string;

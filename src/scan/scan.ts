@@ -41,6 +41,8 @@ export interface ScanOptions {
   useAttestedSbom?: boolean;
   /** What to look for: vulnerabilities, secrets, image-config checks (default: vuln and secret). */
   scanners?: Set<Scanner>;
+  /** Go findings whose vulnerable functions are absent from the binary are not_affected (default on). */
+  goReachability?: boolean;
 }
 
 export type Scanner = 'vuln' | 'secret' | 'config';
@@ -198,11 +200,32 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
     const exposure = opts.exposure ?? 'internet';
     const env = opts.env ?? 'production';
     const os = matchOsPackages(store, inventory.os, inventory.packages);
-    const lang = matchLanguagePackages(store, inventory.packages);
+    const lang = matchLanguagePackages(store, inventory.packages, { goReachability: opts.goReachability });
     const findings = buildFindings(store, [...os.matches, ...lang.matches], os.notAffected).map((f) => ({
       ...f,
       risk: riskOf(f, exposure, env),
     }));
+    // Go findings whose vulnerable functions the binary does not hold: set aside as VEX would,
+    // with the functions checked (--show-suppressed lists them; --go-reachability off keeps them).
+    const unreachable: ScanResult['suppressed'] = [];
+    for (const u of lang.unreachable ?? []) {
+      for (const f of buildFindings(store, [u], new Map())) {
+        const shown =
+          u.checked.slice(0, 8).join(', ') + (u.checked.length > 8 ? `, … (${u.checked.length} in all)` : '');
+        unreachable.push({
+          ...f,
+          risk: riskOf(f, exposure, env),
+          vex: { status: 'not_affected', detail: 'vulnerable_code_not_present', source: 'go symbol table' },
+          suppression: {
+            by: 'reachability',
+            reason: `vulnerable_code_not_present: none of ${shown} is in the binary`,
+            source: `${f.package.path ?? 'binary'} (Go symbol table)`,
+            status: 'not_affected',
+            justification: 'vulnerable_code_not_present',
+          },
+        });
+      }
+    }
     // Worst first: malware, then risk, then severity, then id, so the order is stable.
     findings.sort(
       (a, b) =>
@@ -213,6 +236,11 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
         a.package.name.localeCompare(b.package.name),
     );
     const db = databaseInfo(store, opts.dbPath, opts.dbMaxAgeDays);
-    return resultOf(metadata, inventory, opts, findings, db, [...os.warnings, ...databaseWarnings(db)]);
+    const result = resultOf(metadata, inventory, opts, findings, db, [
+      ...os.warnings,
+      ...databaseWarnings(db),
+    ]);
+    result.suppressed = unreachable;
+    return result;
   }
 }

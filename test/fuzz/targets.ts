@@ -7,6 +7,8 @@ import { strToU8, zipSync } from 'fflate';
 import { CustomsError } from '../../src/errors.js';
 import { parseApkDb } from '../../src/catalog/apk.js';
 import { parseDpkgStatus } from '../../src/catalog/dpkg.js';
+import { goBuildInfoProbe } from '../../src/catalog/golang.js';
+import { goSymbolsProbe, symbolsByModule, type GoSymbolTable } from '../../src/catalog/go-symbols.js';
 import { readJavaArchive } from '../../src/catalog/java/archive.js';
 import { parseRpmdb } from '../../src/catalog/rpm/index.js';
 import { parseHeader } from '../../src/catalog/rpm/header.js';
@@ -124,8 +126,49 @@ export async function targets(): Promise<Target[]> {
       ],
       run: (b) => findSecrets(b.toString('latin1')),
     },
+    goProbes(),
     ...lockfiles(),
   ];
+}
+
+/** The Go binary probes (build info and pcln symbol table) over a small binary written here. */
+function goProbes(): Target {
+  const names = Buffer.from('go:buildid\0main.main\0net/http.(*Client).Do\0gopkg.in/yaml%2ev3.Unmarshal\0');
+  const header = Buffer.alloc(72);
+  header.writeUInt32LE(0xfffffff1, 0);
+  header[6] = 1;
+  header[7] = 8;
+  const fields = [3, 1, 0, 72, 72 + names.length, 80 + names.length, 88 + names.length, 96 + names.length];
+  fields.forEach((v, i) => header.writeBigUInt64LE(BigInt(v), 8 + i * 8));
+  const seed = Buffer.concat([
+    Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+    Buffer.alloc(60),
+    header,
+    names,
+    Buffer.alloc(64),
+    Buffer.from('\xff Go buildinf:\x08\x02', 'latin1'),
+    Buffer.alloc(16),
+    Buffer.from('\x08go1.21.3\x00', 'latin1'),
+  ]);
+  return {
+    name: 'Go binary probes (build info, symbol table)',
+    seeds: [seed],
+    run: (b) => {
+      const out: unknown[] = [];
+      for (const factory of [goSymbolsProbe, goBuildInfoProbe]) {
+        const probe = factory.create('usr/bin/app');
+        // Odd chunk sizes: headers and tables split across pushes.
+        for (let i = 0; i < b.length; i += 7 + (i % 13)) probe.push(b.subarray(i, i + 7 + (i % 13)));
+        out.push(probe.finish());
+      }
+      const table = out[0] as GoSymbolTable | undefined;
+      return table ? [...symbolsByModule(table, ['gopkg.in/yaml.v3']).values()].flat() : [];
+    },
+    check: (input, result) =>
+      (result as string[]).join('').length > input.length * 2
+        ? 'more symbol text than the input holds'
+        : undefined,
+  };
 }
 
 /** The rpm formats again, from structure-aware generators (rpm-structures.ts). */
