@@ -27,6 +27,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fmt, measure, sbomCmd, type Measured } from './measure.js';
+import { putBlob, writeLayoutDocs } from './oci.js';
 import { trivyPeer } from './peer.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
@@ -148,13 +149,6 @@ async function layers(dirs: string[]): Promise<Layer[]> {
   return out;
 }
 
-const blob = (root: string, o: object | Buffer) => {
-  const b = Buffer.isBuffer(o) ? o : Buffer.from(JSON.stringify(o));
-  const d = 'sha256:' + createHash('sha256').update(b).digest('hex');
-  writeFileSync(join(root, 'blobs/sha256', d.slice(7)), b);
-  return { digest: d, size: b.length };
-};
-
 function config(ls: Layer[]) {
   return {
     architecture: 'amd64',
@@ -177,7 +171,7 @@ function dockerArchive(ls: Layer[]): string {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, 'blobs/sha256'), { recursive: true });
   for (const l of ls) renameSync(l.tar, join(root, 'blobs/sha256', l.diffId.slice(7)));
-  const cfg = blob(root, config(ls));
+  const cfg = putBlob(root, config(ls));
   writeFileSync(
     join(root, 'manifest.json'),
     JSON.stringify([
@@ -200,31 +194,7 @@ function ociLayout(ls: Layer[]): string {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, 'blobs/sha256'), { recursive: true });
   for (const l of ls) renameSync(l.gz, join(root, 'blobs/sha256', l.digest.slice(7)));
-  const cfg = blob(root, config(ls));
-  const m = blob(root, {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
-    layers: ls.map((l) => ({
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      digest: l.digest,
-      size: l.size,
-    })),
-  });
-  writeFileSync(join(root, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(
-    join(root, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          ...m,
-          annotations: { 'org.opencontainers.image.ref.name': 'bench/app:1' },
-        },
-      ],
-    }),
-  );
+  writeLayoutDocs(root, config(ls), ls, 'bench/app:1');
   return root;
 }
 

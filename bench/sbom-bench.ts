@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { fmt, measure, sbomCmd } from './measure.js';
+import { writeLayoutDocs } from './oci.js';
 import { trivyPeer } from './peer.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
@@ -104,35 +105,15 @@ async function buildImage(): Promise<string> {
     layers.push(l);
     process.stderr.write(`bench: built layer ${i + 1}/${LAYERS}\n`);
   }
-  const put = (o: object) => {
-    const b = Buffer.from(JSON.stringify(o));
-    const d = 'sha256:' + createHash('sha256').update(b).digest('hex');
-    writeFileSync(join(layout, 'blobs/sha256', d.slice(7)), b);
-    return { digest: d, size: b.length };
-  };
-  const cfg = put({
-    architecture: 'amd64',
-    os: 'linux',
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map((_, i) => ({ created_by: `RUN bench step ${i}` })),
-  });
-  const m = put({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
-    layers: layers.map((l) => ({
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      digest: l.digest,
-      size: l.size,
-    })),
-  });
-  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(
-    join(layout, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m }],
-    }),
+  writeLayoutDocs(
+    layout,
+    {
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: layers.map((_, i) => ({ created_by: `RUN bench step ${i}` })),
+    },
+    layers,
   );
   writeFileSync(join(dir, 'layers.json'), JSON.stringify(layers));
   writeFileSync(join(dir, 'done'), '');
