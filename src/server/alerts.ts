@@ -14,6 +14,13 @@ export interface DispatcherOptions {
   /** First retry delay; doubles each attempt (tests shorten it). */
   backoffMs?: number;
   maxAttempts?: number;
+  /**
+   * Findings alerts of one channel are held until no new one has come for this long (default
+   * 2 s), never longer than `digestMaxHoldMs` (default 30 s), then sent together: a database
+   * update that touches twenty images is one digest, not twenty messages.
+   */
+  digestQuietMs?: number;
+  digestMaxHoldMs?: number;
   log: (msg: string, fields?: object) => void;
 }
 
@@ -33,6 +40,18 @@ function lines(a: Alert): string[] {
     (f) =>
       `${f.id}${f.kev ? ' (KEV)' : ''} ${f.severity} ${f.package} ${f.version}${f.fixedVersion ? `, fixed in ${f.fixedVersion}` : ', no fix yet'}${f.epss !== undefined ? `, EPSS ${(f.epss * 100).toFixed(1)}%` : ''}`,
   );
+}
+
+/** The headline of a digest: one advisory across images, or many findings. */
+export function digestHeadline(alerts: Alert[]): string {
+  const envs = [...new Set(alerts.map((a) => a.environment))].join(', ');
+  const ids = new Set(alerts.flatMap((a) => a.findings.map((f) => f.id)));
+  const all = alerts.flatMap((a) => a.findings);
+  if (ids.size === 1) {
+    const f = all[0];
+    return `${f.id}${f.kev ? ' (KEV)' : ''} now affects ${alerts.length} images running in ${envs}`;
+  }
+  return `${all.length} new findings (${all.filter((f) => f.kev).length} KEV) now affect ${alerts.length} images running in ${envs}`;
 }
 
 export function headline(a: Alert): string {
@@ -76,6 +95,7 @@ export class AlertDispatcher {
         .innerJoin('channels', 'channels.id', 'alerts.channel_id')
         .select([
           'alerts.id',
+          'alerts.channel_id',
           'alerts.environment',
           'alerts.image',
           'alerts.db_version',
@@ -83,6 +103,7 @@ export class AlertDispatcher {
           'alerts.kind',
           'alerts.summary',
           'alerts.attempts',
+          'alerts.created_at',
           'channels.type',
           'channels.target',
           'channels.secret',
@@ -90,9 +111,26 @@ export class AlertDispatcher {
         .where('alerts.state', '=', 'pending')
         .where('alerts.run_after', '<=', now())
         .orderBy('alerts.id')
-        .limit(20)
+        .limit(500)
         .execute();
-      await Promise.all(due.map((a) => this.deliverOne(a)));
+      // Findings alerts go out per channel as one digest once the channel's alerts have settled;
+      // notices (an expiring exception, a policy newly failing) one by one.
+      const groups = new Map<number, typeof due>();
+      const single: typeof due = [];
+      for (const a of due) {
+        if (a.kind !== 'findings') single.push(a);
+        else groups.set(a.channel_id, [...(groups.get(a.channel_id) ?? []), a]);
+      }
+      const t = Date.now();
+      const quiet = this.o.digestQuietMs ?? 2000;
+      const maxHold = this.o.digestMaxHoldMs ?? 30_000;
+      const sends: Array<Promise<void>> = single.slice(0, 20).map((a) => this.deliver([a]));
+      for (const rows of groups.values()) {
+        const ages = rows.map((r) => t - Date.parse(r.created_at));
+        if (Math.min(...ages) < quiet && Math.max(...ages) < maxHold) continue; // more may come
+        sends.push(this.deliver(rows));
+      }
+      await Promise.all(sends);
     } catch (err) {
       this.o.log('alert delivery failed', { reason: (err as Error).message });
     } finally {
@@ -100,36 +138,42 @@ export class AlertDispatcher {
     }
   }
 
-  private async deliverOne(row: {
-    id: number;
-    environment: string;
-    image: string;
-    db_version: string;
-    findings: string;
-    kind: string;
-    summary: string | null;
-    attempts: number;
-    type: string;
-    target: string;
-    secret: string | null;
-  }): Promise<void> {
-    const alert: Alert = {
+  /** One message for these alerts of one channel (a digest when there are several); each row records the outcome. */
+  private async deliver(
+    rows: Array<{
+      id: number;
+      environment: string;
+      image: string;
+      db_version: string;
+      findings: string;
+      kind: string;
+      summary: string | null;
+      attempts: number;
+      type: string;
+      target: string;
+      secret: string | null;
+    }>,
+  ): Promise<void> {
+    const alerts: Alert[] = rows.map((row) => ({
       kind: row.kind,
       summary: row.summary,
       environment: row.environment,
       image: row.image,
       dbVersion: row.db_version,
       findings: JSON.parse(row.findings) as AlertFinding[],
-    };
-    const attempts = Number(row.attempts) + 1;
+    }));
+    const { type, target, secret } = rows[0];
+    const attempts = Math.max(...rows.map((r) => Number(r.attempts))) + 1;
+    const ids = rows.map((r) => r.id);
+    const fields = { ids, channel: type, environments: [...new Set(rows.map((r) => r.environment))] };
     try {
-      await this.send(row.type, row.target, row.secret, alert);
+      await this.send(type, target, secret, alerts);
       await this.o.db.k
         .updateTable('alerts')
         .set({ state: 'delivered', attempts, delivered_at: now(), last_error: null })
-        .where('id', '=', row.id)
+        .where('id', 'in', ids)
         .execute();
-      this.o.log('alert delivered', { id: row.id, channel: row.type, environment: row.environment });
+      this.o.log(rows.length > 1 ? 'alert digest delivered' : 'alert delivered', fields);
     } catch (err) {
       const max = this.o.maxAttempts ?? 4;
       const reason = (err as Error).message;
@@ -142,19 +186,25 @@ export class AlertDispatcher {
           last_error: reason.slice(0, 500),
           run_after: new Date(Date.now() + wait).toISOString(),
         })
-        .where('id', '=', row.id)
+        .where('id', 'in', ids)
         .execute();
       this.o.log(attempts >= max ? 'alert failed' : 'alert delivery will be retried', {
-        id: row.id,
-        channel: row.type,
+        ...fields,
         attempts,
         reason,
       });
     }
   }
 
-  private async send(type: string, target: string, secret: string | null, a: Alert): Promise<void> {
-    const text = [headline(a), ...lines(a).map((l) => `• ${l}`)].join('\n');
+  private async send(type: string, target: string, secret: string | null, list: Alert[]): Promise<void> {
+    const a = list[0];
+    const digest = list.length > 1;
+    const title = digest ? digestHeadline(list) : headline(a);
+    const bodyLines = digest
+      ? list.map((x) => `${x.image} (${x.environment}): ${lines(x).join('; ')}`)
+      : lines(a);
+    const text = [title, ...bodyLines.map((l) => `• ${l}`)].join('\n');
+    const versions = [...new Set(list.map((x) => x.dbVersion).filter(Boolean))];
     if (type === 'email') {
       if (!this.o.smtpUrl) throw new Error('no SMTP server configured (--smtp-url)');
       const transport = nodemailer.createTransport(this.o.smtpUrl);
@@ -162,8 +212,8 @@ export class AlertDispatcher {
         await transport.sendMail({
           from: this.o.smtpFrom ?? `customs@${new URL(this.o.smtpUrl).hostname}`,
           to: target,
-          subject: `[customs] ${headline(a)}`,
-          text: a.dbVersion ? `${text}\n\nDatabase version ${a.dbVersion}.\n` : `${text}\n`,
+          subject: `[customs] ${title}`,
+          text: versions.length ? `${text}\n\nDatabase version ${versions.join(', ')}.\n` : `${text}\n`,
         });
       } finally {
         transport.close();
@@ -177,11 +227,18 @@ export class AlertDispatcher {
           ? {
               '@type': 'MessageCard',
               '@context': 'https://schema.org/extensions',
-              summary: headline(a),
-              title: headline(a),
-              text: lines(a).join('\n\n'),
+              summary: title,
+              title,
+              text: bodyLines.join('\n\n'),
             }
-          : { type: 'customs.alert', version: 1, ...a, summary: headline(a) };
+          : digest
+            ? {
+                type: 'customs.alert.digest',
+                version: 1,
+                summary: title,
+                alerts: list.map((x) => ({ ...x, summary: headline(x) })),
+              }
+            : { type: 'customs.alert', version: 1, ...a, summary: title };
     const payload = JSON.stringify(body);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
