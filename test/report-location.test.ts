@@ -54,7 +54,8 @@ describe('where a finding lives', () => {
   });
   it('in the HTML report', () => {
     const html = toHtml(result);
-    assert.match(html, /stdlib<br><small>\/usr\/bin\/docker-registry<\/small>/);
+    // The package's block names its file beside its type.
+    assert.match(html, /<span class="name">stdlib [^<]*<\/span><small>golang · \/usr\/bin\/docker-registry/);
     assert.doesNotMatch(html, /lib\/apk\/db\/installed/);
   });
 });
