@@ -28,7 +28,7 @@ import {
 import { join, resolve } from 'node:path';
 import { fmt, measure, sbomCmd, type Measured } from './measure.js';
 import { putBlob, writeLayoutDocs } from './oci.js';
-import { trivyPeer } from './peer.js';
+import { trivyColdScan, trivyPeer } from './peer.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -224,23 +224,9 @@ if (dirs) {
   const bytes = ls.reduce((n, l) => n + statSync(join(oci, 'blobs/sha256', l.digest.slice(7))).size, 0);
   const plain = statSync(archive).size;
   const trivyBin = process.env.BENCH_TRIVY === '0' ? undefined : trivyPeer(ROOT);
-  const trivy = (input: string, out = '/dev/null'): Measured => {
-    const cache = join(DIR, 'trivy-cache');
-    rmSync(cache, { recursive: true, force: true }); // cold cache, as a first scan
-    return measure([
-      trivyBin!,
-      'image',
-      '--cache-dir',
-      cache,
-      '--input',
-      input,
-      '--format',
-      'cyclonedx',
-      '--output',
-      out,
-      '--quiet',
-    ]);
-  };
+  const trivy = (input: string, out?: string): Measured =>
+    trivyColdScan(trivyBin!, join(DIR, 'trivy-cache'), input, out);
+
   const rows: Array<[string, Measured | undefined, Measured | undefined]> = [];
   for (const [what, target] of [
     ['plain docker-archive', archive],

