@@ -71,6 +71,9 @@ export function osTarget(os: OsInfo | undefined): OsTarget | undefined {
       );
     case 'sles':
       return rpm('SUSE', (r) => r.includes(`Linux Enterprise`) && r.includes(major(os.version)));
+    case 'amzn':
+      // ALAS lists the binary rpms that carry each fix; releases are 1 (2018.03), 2 and 2023.
+      return rpm('Amazon Linux', (r) => r === (major(os.version) === '2018' ? '1' : major(os.version)));
     case 'wolfi':
     case 'chainguard':
       // Rolling distributions: one advisory set, no releases. Advisories name the origin package

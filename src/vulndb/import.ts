@@ -1,5 +1,6 @@
 import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
+import { alasImporter } from './importers/alas.js';
 import { alpineSecdbImporter } from './importers/alpine-secdb.js';
 import { debianTrackerImporter } from './importers/debian-tracker.js';
 import { epssImporter } from './importers/epss.js';
@@ -25,6 +26,7 @@ export const importers: Importer[] = [
   nvdImporter,
   debianTrackerImporter,
   epssImporter,
+  alasImporter,
 ];
 
 export interface ImportReport {
@@ -35,7 +37,7 @@ export interface ImportReport {
   malformed: string[];
 }
 
-const DATA = /\.(json|ya?ml|csv)(\.gz)?$/i;
+const DATA = /\.(json|ya?ml|csv|xml)(\.gz)?$/i;
 
 async function parseFile(f: InputFile): Promise<ParsedFile | 'malformed'> {
   const buf = maybeGunzip(await f.read());
@@ -45,6 +47,9 @@ async function parseFile(f: InputFile): Promise<ParsedFile | 'malformed'> {
     // By extension, or for a file named explicitly (feeds are served as .../json), by content.
     const csv = /\.csv$/i.test(name) || (f.explicit && /^(#[^\n]*\n)?cve,/.test(text.slice(0, 300)));
     if (csv) return { name: f.name, text };
+    // XML feeds (yum updateinfo) are parsed by their importer.
+    if (/\.xml$/i.test(name) || (f.explicit && /^\s*<\?xml|^\s*<updates[\s>]/.test(text.slice(0, 300))))
+      return { name: f.name, text };
     const json = /\.json$/i.test(name) || (f.explicit && /^\s*[[{]/.test(text.slice(0, 100)));
     if (json) return { name: f.name, data: JSON.parse(text) };
     return { name: f.name, data: YAML.parse(text, { maxAliasCount: 100 }) };
