@@ -53,12 +53,21 @@ describe('Amazon Linux advisories (ALAS, updateinfo.xml)', () => {
     assert.equal(r.status, 0, r.stderr);
     const result = JSON.parse(r.stdout) as {
       os: { id: string; version: string };
-      findings: Array<{ id: string; aliases: string[]; package: { name: string }; fixedVersion?: string }>;
+      findings: Array<{
+        id: string;
+        aliases: string[];
+        package: { name: string };
+        fixedVersion?: string;
+        severity: { level: string; source: string };
+      }>;
     };
     assert.equal(result.os.id, 'amzn');
     const got = result.findings
       .map((f) => `${f.package.name} ${[f.id, ...f.aliases].sort().join(',')} ${f.fixedVersion}`)
       .sort();
+    // ALAS's own rating ("Medium") is the severity.
+    for (const f of result.findings)
+      assert.deepEqual(f.severity, { level: 'MEDIUM', source: 'alas:ALAS2023-2023-9001' });
     // One finding per advisory and package, its CVEs as aliases.
     assert.deepEqual(got, [
       'curl-minimal ALAS2023-2023-9001,CVE-2023-28319,CVE-2023-28320 8.0.1-1.amzn2023.0.2',

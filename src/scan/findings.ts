@@ -142,7 +142,7 @@ function describe(
     for (const r of info.references ?? []) if (r?.url) references.add(r.url);
     const ghsa = levelOfWord(info.databaseSpecific?.severity);
     if (ghsa && !rating)
-      rating = { level: ghsa, source: m.row.id.startsWith('GHSA-') ? 'ghsa' : `osv:${m.row.id}` };
+      rating = { level: ghsa, source: m.row.id.startsWith('GHSA-') ? 'ghsa' : `${m.row.source}:${m.row.id}` };
     for (const s of info.severity ?? []) {
       const scored = scoreVector(s.score, `osv:${m.row.id}`);
       if (scored) cvss.push(scored);
