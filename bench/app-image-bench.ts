@@ -28,7 +28,7 @@ import {
 import { join, resolve } from 'node:path';
 import { fmt, measure, sbomCmd, type Measured } from './measure.js';
 import { putBlob, writeLayoutDocs } from './oci.js';
-import { trivyColdScan, trivyPeer } from './peer.js';
+import { purlKeys, trivyColdScan, trivyPeer } from './peer.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -198,24 +198,6 @@ function ociLayout(ls: Layer[]): string {
   return root;
 }
 
-interface Component {
-  purl?: string;
-  components?: Component[];
-}
-const purls = (list: Component[] | undefined, out = new Set<string>()): Set<string> => {
-  for (const c of list ?? []) {
-    // type/namespace/name@version: qualifiers differ between tools; Trivy writes a deb epoch as one.
-    if (c.purl) {
-      const epoch = /[?&]epoch=(\d+)/.exec(c.purl)?.[1];
-      let k = decodeURIComponent(c.purl.replace(/^pkg:/, '').replace(/[?#].*$/, '')).toLowerCase();
-      if (epoch && !/@\d+:/.test(k)) k = k.replace('@', `@${epoch}:`);
-      out.add(k);
-    }
-    purls(c.components, out);
-  }
-  return out;
-};
-
 const dirs = trees();
 if (dirs) {
   const ls = await layers(dirs);
@@ -253,14 +235,12 @@ if (dirs) {
   let missed: string[] = [];
   let counts = '';
   if (trivyBin) {
-    const ours = purls(
-      JSON.parse(run(process.execPath, [CLI, 'sbom', archive, '--format', 'cyclonedx', '-q'])).components,
+    const ours = purlKeys(
+      JSON.parse(run(process.execPath, [CLI, 'sbom', archive, '--format', 'cyclonedx', '-q'])),
     );
     const tfile = join(DIR, 'trivy.cdx.json');
     trivy(archive, tfile);
-    const theirs = purls(
-      (JSON.parse(readFileSync(tfile, 'utf8')) as { components?: Component[] }).components,
-    );
+    const theirs = purlKeys(JSON.parse(readFileSync(tfile, 'utf8')));
     missed = [...theirs].filter((k) => !ours.has(k)).sort();
     const byType = (s: Set<string>) => {
       const m = new Map<string, number>();

@@ -44,3 +44,30 @@ export function trivyColdScan(bin: string, cache: string, input: string, out = '
     '--quiet',
   ]);
 }
+
+interface Component {
+  purl?: string;
+  components?: Component[];
+}
+
+/**
+ * The packages of a CycloneDX document as comparable keys: type/namespace/name@version, lower
+ * case, qualifiers dropped but an `epoch` qualifier (Trivy's way of writing a deb or rpm epoch)
+ * folded into the version as `epoch:version` (Customs' way). Nested components included.
+ */
+export function purlKeys(doc: { components?: Component[] }): Set<string> {
+  const out = new Set<string>();
+  const walk = (list: Component[] | undefined) => {
+    for (const c of list ?? []) {
+      if (c.purl) {
+        const epoch = /[?&]epoch=(\d+)/.exec(c.purl)?.[1];
+        let k = decodeURIComponent(c.purl.replace(/^pkg:/, '').replace(/[?#].*$/, '')).toLowerCase();
+        if (epoch && !/@\d+:/.test(k)) k = k.replace('@', `@${epoch}:`);
+        out.add(k);
+      }
+      walk(c.components);
+    }
+  };
+  walk(doc.components);
+  return out;
+}

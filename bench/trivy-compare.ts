@@ -11,33 +11,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { trivyPeer } from './peer.js';
+import { purlKeys, trivyPeer } from './peer.js';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 const rootfs = process.argv[2] ?? join(ROOT, '.cache/test/debian-bookworm-py/rootfs');
 
-interface Component {
-  purl?: string;
-  components?: Component[];
-}
-const walk = (list: Component[] | undefined, out: string[] = []): string[] => {
-  for (const c of list ?? []) {
-    if (c.purl) out.push(c.purl);
-    walk(c.components, out);
-  }
-  return out;
-};
-/**
- * type/namespace/name@version, lower case, qualifiers dropped but an `epoch` qualifier (Trivy's
- * way of writing a deb or rpm epoch) folded into the version as `epoch:version` (Customs' way).
- */
-function key(purl: string): string {
-  const epoch = /[?&]epoch=(\d+)/.exec(purl)?.[1];
-  let k = decodeURIComponent(purl.replace(/^pkg:/, '').replace(/[?#].*$/, '')).toLowerCase();
-  if (epoch && !/@\d+:/.test(k)) k = k.replace('@', `@${epoch}:`);
-  return k;
-}
 const typeOf = (k: string) => k.split('/')[0];
 
 if (!existsSync(rootfs)) {
@@ -49,7 +28,7 @@ if (!existsSync(rootfs)) {
     maxBuffer: 1 << 28,
   });
   if (ours.status !== 0) throw new Error(ours.stderr);
-  const oursKeys = new Set(walk(JSON.parse(ours.stdout).components).map(key));
+  const oursKeys = purlKeys(JSON.parse(ours.stdout));
   let theirsKeys = new Set<string>();
   if (bin) {
     const cache = join(ROOT, '.cache/bench/trivy-compare-cache');
@@ -66,7 +45,7 @@ if (!existsSync(rootfs)) {
     // the license scanner, which needs none, if it refuses.
     const t = run('--scanners', 'vuln', '--skip-db-update', '--offline-scan');
     const out = t.status === 0 && t.stdout.trim() ? t.stdout : run('--scanners', 'license').stdout;
-    theirsKeys = new Set(walk(JSON.parse(out || '{}').components).map(key));
+    theirsKeys = purlKeys(JSON.parse(out || '{}'));
   }
   const types = [...new Set([...oursKeys, ...theirsKeys].map(typeOf))].sort();
   console.log(`inventory of ${rootfs}`);

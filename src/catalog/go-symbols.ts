@@ -1,4 +1,4 @@
-import { firstBytes, type ProbeFactory } from '../image/probe.js';
+import { firstBytes, isExecutable, type ProbeFactory } from '../image/probe.js';
 
 /*
  * The function names a Go binary holds, for reachability: a Go advisory lists the vulnerable
@@ -15,11 +15,6 @@ import { firstBytes, type ProbeFactory } from '../image/probe.js';
 const MAX_NAMES = 64 * 1024 * 1024;
 /** Longest header: magic, 4 bytes, 8 pointer-sized fields. */
 const HEADER = 8 + 8 * 8;
-const EXECUTABLE = [
-  Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
-  Buffer.from([0xcf, 0xfa, 0xed, 0xfe]),
-  Buffer.from('MZ'),
-];
 
 const PATTERNS = [0xf1, 0xf0, 0xfa].flatMap((m) => [
   Buffer.from([m, 0xff, 0xff, 0xff, 0, 0]),
@@ -97,7 +92,7 @@ export const goSymbolsProbe: ProbeFactory = {
         if (stop) return;
         const chunk = gate(data);
         if (!chunk) return;
-        if (pos === 0 && !EXECUTABLE.some((m) => chunk.subarray(0, m.length).equals(m))) {
+        if (pos === 0 && !isExecutable(chunk)) {
           stop = true;
           return;
         }

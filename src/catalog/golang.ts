@@ -1,5 +1,5 @@
 import { PackageURL } from 'packageurl-js';
-import { firstBytes, type ProbeFactory } from '../image/probe.js';
+import { firstBytes, isExecutable, type ProbeFactory } from '../image/probe.js';
 import { probeCataloger } from './files.js';
 import { goSymbolsProbe, symbolsByModule, type GoSymbolTable } from './go-symbols.js';
 import type { Package } from './model.js';
@@ -13,7 +13,6 @@ import type { Package } from './model.js';
  */
 const MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 const MAX_INFO = 1024 * 1024;
-const ELF = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 export interface GoBuildInfo {
   goVersion?: string;
@@ -85,11 +84,7 @@ export const goBuildInfoProbe: ProbeFactory = {
         if (!chunk) return;
         if (!head) {
           head = chunk.subarray(0, 4);
-          if (
-            !head.equals(ELF) &&
-            head.readUInt32LE(0) !== 0xfeedfacf &&
-            head.subarray(0, 2).toString('latin1') !== 'MZ'
-          ) {
+          if (!isExecutable(head)) {
             found = []; // not a binary format Go writes: stop looking
             return;
           }

@@ -1,5 +1,5 @@
 import { constants, inflateSync } from 'node:zlib';
-import { firstBytes, type ProbeFactory } from '../image/probe.js';
+import { firstBytes, isExecutable, type ProbeFactory } from '../image/probe.js';
 import { probeCataloger } from './files.js';
 import { cargoPurl } from './rust.js';
 
@@ -14,11 +14,6 @@ import { cargoPurl } from './rust.js';
 const PREFIX = '{"packages":';
 const MAX_SECTION = 8 * 1024 * 1024;
 const ZLIB_SECOND = new Set([0x01, 0x5e, 0x9c, 0xda]);
-const MAGICS = [
-  Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
-  Buffer.from('MZ'),
-  Buffer.from([0xcf, 0xfa, 0xed, 0xfe]),
-];
 
 export interface AuditableDeps {
   packages: Array<{ name: string; version: string; source?: string; kind?: string; root?: boolean }>;
@@ -117,7 +112,7 @@ export const cargoAuditableProbe: ProbeFactory = {
         if (!chunk) return;
         if (!checked) {
           checked = true;
-          if (!MAGICS.some((m) => chunk.subarray(0, m.length).equals(m))) {
+          if (!isExecutable(chunk)) {
             stop = true;
             return;
           }

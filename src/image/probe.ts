@@ -91,3 +91,14 @@ export function firstBytes(n: number): (chunk: Buffer) => Buffer | undefined {
     return out;
   };
 }
+
+const EXECUTABLE_MAGICS = [
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46]), // ELF
+  Buffer.from([0xcf, 0xfa, 0xed, 0xfe]), // Mach-O, 64-bit
+  Buffer.from('MZ'), // PE
+];
+
+/** Starts like an executable a compiler writes (ELF, Mach-O, PE): what binary probes look into. */
+export function isExecutable(head: Buffer): boolean {
+  return EXECUTABLE_MAGICS.some((m) => head.subarray(0, m.length).equals(m));
+}
