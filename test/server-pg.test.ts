@@ -134,6 +134,8 @@ describe('customs server + workers on PostgreSQL', { skip, timeout: 300_000 }, (
     for (let i = 0; i < 20; i++) digests.push(await push(i));
     await allScanned(digests, 120_000);
     const count = (w: CustomsProcess) => (w.log.match(/"msg":"scanned"/g) ?? []).length;
+    // A worker logs "scanned" after storing the scan the API already shows: wait for the lines.
+    await waitFor(() => count(a) + count(b) >= 20, 10_000, 'every "scanned" line').catch(() => {});
     assert.equal(count(a) + count(b), 20, 'each image scanned exactly once');
     assert.ok(count(a) > 0 && count(b) > 0, `spread: a ${count(a)}, b ${count(b)}`);
     const detail = await admin.get(`/api/v1/images/${digests[0]}`);
