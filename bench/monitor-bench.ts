@@ -162,7 +162,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       '--db-update-interval',
       '0',
     ],
-    { CUSTOMS_LOG_LEVEL: 'warn' },
+    { CUSTOMS_LOG_LEVEL: process.env.CUSTOMS_BENCH_LOG ?? 'warn' },
   );
   await server.start();
   const token = makeToken(store, 'admin');
@@ -238,7 +238,10 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
     }
     const full = (Date.now() - t2) / 1000;
     await reader.close();
+    // With CUSTOMS_BENCH_LOG=info, the server's own account of the pass (its phases' times).
+    const fleetLine = /.*fleet re-matched.*/.exec(server.log)?.[0];
     return [
+      ...(fleetLine ? [`  ${fleetLine}`] : []),
       `${engine}: ${N} inventories stored in ${storeSeconds.toFixed(1)} s, matched at version 1 in ${seeded.toFixed(1)} s`,
       `  a 100-advisory change (${u.mode}, ${u.bytes} bytes): ${u.changedPackages} packages touched, ${u.rescans} of ${N} inventories re-matched in ${matched.toFixed(1)} s; ${hooks.length} alerts delivered by ${incremental.toFixed(1)} s (goal ≤ 10 s)`,
       `  full re-match for comparison: ${done} of the other ${N - before} in ${full.toFixed(1)} s, ${(done / full).toFixed(0)}/s: ${(N / Math.max(1, done / full)).toFixed(0)} s for all ${N}`,
@@ -297,9 +300,12 @@ try {
     '--previous',
     join(work, 'v1.tar.zst'),
   ]);
-  const lines = [...(await run('sqlite', reg, ref))];
+  // CUSTOMS_BENCH_ENGINES=postgres (or sqlite) runs one store only.
+  const engines = (process.env.CUSTOMS_BENCH_ENGINES ?? 'sqlite,postgres').split(',');
+  const lines = engines.includes('sqlite') ? [...(await run('sqlite', reg, ref))] : [];
   const pgUp = spawnSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', '5432']).status === 0;
-  if (pgUp) lines.push(...(await run('postgres', reg, ref)));
+  if (!engines.includes('postgres')) lines.push('postgres: not asked for');
+  else if (pgUp) lines.push(...(await run('postgres', reg, ref)));
   else lines.push('postgres: not running here; skipped');
   process.stdout.write(`\n## Continuous monitoring\n${lines.join('\n')}\n`);
 } finally {

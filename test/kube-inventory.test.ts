@@ -29,6 +29,7 @@ let apiUrl: string;
 let ca: string;
 const requests: Array<{ url: string; auth?: string }> = [];
 let rolledOut = false;
+let workerGone = false;
 
 function kubeconfig(file: string, user: Record<string, unknown>): string {
   writeFileSync(
@@ -73,7 +74,10 @@ describe('cluster inventory: what runs where, from the Kubernetes API', { skip, 
         );
       if (url.pathname !== '/api/v1/pods') return send(404, '{"kind":"Status","code":404}');
       if (url.searchParams.get('continue')) return send(200, fixture('pods-page-2.json'));
-      send(200, fixture(rolledOut ? 'pods-page-1-rollout.json' : 'pods-page-1.json'));
+      const page = JSON.parse(fixture(rolledOut ? 'pods-page-1-rollout.json' : 'pods-page-1.json'));
+      // The worker StatefulSet scaled to zero: its Pod is gone from the list.
+      if (workerGone) page.items = page.items.filter((p: any) => p.metadata.name !== 'worker-0');
+      send(200, JSON.stringify(page));
     });
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     apiUrl = `https://127.0.0.1:${(api.address() as { port: number }).port}`;
@@ -146,7 +150,7 @@ describe('cluster inventory: what runs where, from the Kubernetes API', { skip, 
       assert.deepEqual(await running('staging'), [
         `registry.example.com/team/api@sha256:${'d'.repeat(64)} ns=team-a svc=api`,
       ]);
-      assert.match(server.log, /"unmapped":\{"kube-system":1\},"msg":"cluster inventory taken"/);
+      assert.match(server.log, /"unmapped":\{"kube-system":1\},"ended":0,"msg":"cluster inventory taken"/);
       // Passes that see the same Pods record nothing more.
       const passes = () => (server.log.match(/cluster inventory taken/g) ?? []).length;
       const seen = passes();
@@ -177,6 +181,26 @@ describe('cluster inventory: what runs where, from the Kubernetes API', { skip, 
         10_000,
         'the new digest queued',
       );
+      // The worker scaled to zero: its deployments (the worker and its busybox init container) end,
+      // so production no longer lists them (nor alerts or ranks for them); history keeps them, with
+      // when they ended. Back up, they run again.
+      workerGone = true;
+      await waitFor(async () => (await running('production')).length === 1, 10_000, 'the worker ended');
+      assert.match((await running('production'))[0], /team\/web@/);
+      assert.match(server.log, /"ended":2,"msg":"cluster inventory taken"/);
+      const worker = (await points()).find((p: any) => p.repository === 'team/worker');
+      assert.match(worker.endedAt, /^\d{4}-\d\d-\d\dT/);
+      assert.deepEqual(
+        (await points())
+          .filter((p: any) => p.endedAt)
+          .map((p: any) => p.repository)
+          .sort(),
+        ['library/busybox', 'team/worker'],
+      );
+      workerGone = false;
+      await waitFor(async () => (await running('production')).length === 3, 10_000, 'the worker back');
+      assert.equal((await points()).find((p: any) => p.repository === 'team/worker').endedAt, null);
+      assert.equal((await points()).length, 4, 'the same deployment, running again');
     } finally {
       await server.stop();
     }

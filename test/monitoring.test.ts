@@ -318,6 +318,9 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         assert.equal(u.body.mode, 'delta');
         assert.equal(u.body.changedPackages, 1, 'PyPI requests');
         assert.equal(u.body.rescans, 2, 'only app-a and app-c hold requests');
+        // Both patched at once in the update (their findings changed), none left to the queue.
+        assert.equal(u.body.changedImages, 2);
+        assert.equal(u.body.queued, 0);
 
         await waitFor(
           async () => (await latestScan(digests.a)).database.version === v2,
@@ -495,6 +498,21 @@ for (const engine of ['sqlite', 'postgres'] as const) {
           assert.equal(h[i].scan.grade, scans[i].summary.grade);
         }
         assert.ok(h[1].change.fixed > 0, 'moving off Alpine 3.7 fixes findings');
+        // What else each deployment changed, as `customs compare` says it (packages, base image).
+        for (let i = 1; i < 3; i++) {
+          const [a, b] = [[digests.a, digests.b, digests.c][i - 1], [digests.a, digests.b, digests.c][i]];
+          const cmp = (await admin.get(`/api/v1/compare?from=${a}&to=${b}`)).body;
+          assert.deepEqual(h[i].change.packages, {
+            added: cmp.packages.added.length,
+            removed: cmp.packages.removed.length,
+            changed: cmp.packages.changed.length,
+          });
+          assert.equal(h[i].change.baseImageChanged, cmp.baseImageChanged);
+        }
+        assert.ok(
+          h[1].change.packages.changed > 0 && h[1].change.baseImageChanged,
+          JSON.stringify(h[1].change),
+        );
         // Only the newest deployment runs now.
         const staging = (await admin.get('/api/v1/environments/staging')).body;
         assert.deepEqual(

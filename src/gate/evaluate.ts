@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Tables } from '../store/schema.js';
-import { gunzipSync } from 'node:zlib';
+import { resultOfRow } from '../store/results.js';
 import { evaluatePolicy, type Policy } from '../policy/policy.js';
 import type { ScanResult } from '../scan/model.js';
 import type { Db } from '../store/db.js';
@@ -125,13 +125,13 @@ export async function latestResult(
 > {
   const s = await db.k
     .selectFrom('scans')
-    .select(['result', 'grade', 'risk', 'db_version', 'created_at'])
+    .select(['result', 'base_id', 'grade', 'risk', 'db_version', 'created_at'])
     .where('digest', '=', digest)
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
   if (!s) return undefined;
-  const result = JSON.parse(gunzipSync(s.result).toString('utf8')) as ScanResult;
+  const result = (await resultOfRow(db, s)) as ScanResult;
   result.packages = (await loadInventory(db, digest))?.packages ?? [];
   return { result, grade: s.grade, risk: Number(s.risk), dbVersion: s.db_version, scannedAt: s.created_at };
 }

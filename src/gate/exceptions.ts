@@ -222,20 +222,32 @@ export async function activeExceptions(
   environment: string,
   at = new Date(),
 ): Promise<ExceptionRecord[]> {
+  return exceptionsFor(await allActiveExceptions(db, at), image, environment);
+}
+
+/** Every exception in force at a time (a fleet-wide pass reads them once). */
+export async function allActiveExceptions(db: Db, at = new Date()): Promise<ExceptionRecord[]> {
   const rows = (await db.k
     .selectFrom('exceptions')
     .selectAll()
     .where('state', '=', 'active')
     .where('expires_at', '>', at.toISOString())
     .execute()) as Row[];
-  return rows
-    .map((r) => recordOf(r, at.toISOString()))
-    .filter(
-      (e) =>
-        (!e.environments || e.environments.includes(environment)) &&
-        (!e.digest || e.digest === image.digest) &&
-        (!e.repository || e.repository === image.repository),
-    );
+  return rows.map((r) => recordOf(r, at.toISOString()));
+}
+
+/** Of exceptions in force, those covering an image in an environment. */
+export function exceptionsFor(
+  all: ExceptionRecord[],
+  image: { repository: string; digest: string },
+  environment: string,
+): ExceptionRecord[] {
+  return all.filter(
+    (e) =>
+      (!e.environments || e.environments.includes(environment)) &&
+      (!e.digest || e.digest === image.digest) &&
+      (!e.repository || e.repository === image.repository),
+  );
 }
 
 /** Split findings by the vulnerability exceptions in force. */

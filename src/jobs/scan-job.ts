@@ -118,7 +118,8 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
 
 async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps): Promise<'done' | 'skipped'> {
   const version = dbVersion(deps.dbPath);
-  if (await findScan(deps.db, job.digest, version)) return 'skipped';
+  // Queued because it needs matching: only a result made with this version makes it needless.
+  if (await findScan(deps.db, job.digest, version, true)) return 'skipped';
   const inv = await loadInventory(deps.db, job.digest);
   if (!inv) throw new CustomsError(`no stored inventory for ${job.digest}`);
   const t0 = performance.now();
@@ -138,7 +139,7 @@ async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps):
   return 'done';
 }
 
-type RankContext = { env: Environment; exposure: Exposure };
+export type RankContext = { env: Environment; exposure: Exposure };
 
 /**
  * Where an image runs decides how its findings rank: the most exposed environment it runs in now.
@@ -153,11 +154,28 @@ export async function contextOf(db: Db, digest: string): Promise<RankContext> {
     .where('d.digest', '=', digest)
     .where(isNewest)
     .execute();
+  return rankContext(envs);
+}
+
+/** The rank context of every digest running somewhere (one query, for a whole fleet). */
+export async function runningContexts(db: Db): Promise<Map<string, RankContext>> {
+  const rows = await db.k
+    .selectFrom('deployments as d')
+    .innerJoin('environments as e', 'e.name', 'd.environment')
+    .select(['d.digest', 'e.name', 'e.exposure'])
+    .where(isNewest)
+    .execute();
+  const by = new Map<string, Array<{ name: string; exposure: string }>>();
+  for (const r of rows) by.set(r.digest, [...(by.get(r.digest) ?? []), r]);
+  return new Map([...by].map(([d, envs]) => [d, rankContext(envs)]));
+}
+
+export function rankContext(envs: Array<{ name: string; exposure: string }>): RankContext {
   if (!envs.length) return { env: 'production', exposure: 'internet' };
   // Internet-facing first, then production, then staging (closer to production than dev).
   const rank = (e: { name: string; exposure: string }) =>
     (e.exposure === 'internet' ? 4 : 0) + (e.name === 'production' ? 2 : e.name === 'staging' ? 1 : 0);
-  const top = envs.sort((a, b) => rank(b) - rank(a))[0];
+  const top = [...envs].sort((a, b) => rank(b) - rank(a))[0];
   const env = (['production', 'staging', 'dev'].includes(top.name) ? top.name : 'production') as Environment;
   return { env, exposure: top.exposure === 'internet' ? 'internet' : 'internal' };
 }

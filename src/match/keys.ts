@@ -14,15 +14,23 @@ export function lookupKeys(
   packages: Package[],
 ): Array<{ ecosystem: string; name: string }> {
   const out = new Map<string, { ecosystem: string; name: string }>();
-  const add = (ecosystem: string, name: string) => {
-    const n = normalizePackageName(ecosystem, name);
-    out.set(`${ecosystem}\u0000${n}`, { ecosystem, name: n });
-  };
+  const keysOf = packageKeys(os);
+  for (const p of packages) for (const k of keysOf(p)) out.set(`${k.ecosystem}\u0000${k.name}`, k);
+  return [...out.values()];
+}
+
+/** The same keys, one package at a time (the OS's release is looked up once). */
+export function packageKeys(
+  os: OsInfo | undefined,
+): (p: Package) => Array<{ ecosystem: string; name: string }> {
   const target = osTarget(os);
-  for (const p of packages) {
+  return (p) => {
+    const out: Array<{ ecosystem: string; name: string }> = [];
+    const add = (ecosystem: string, name: string) =>
+      out.push({ ecosystem, name: normalizePackageName(ecosystem, name) });
     if (target && p.type === target.packageType) add(target.ecoBase, target.keyOf(p));
     const eco = ECOSYSTEM_OF_PURL[p.type];
     if (eco) add(eco, p.name);
-  }
-  return [...out.values()];
+    return out;
+  };
 }

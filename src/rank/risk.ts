@@ -94,13 +94,54 @@ export function summarize(
   findings: Finding[],
   ctx: { osEndOfLife: boolean; /** false when neither an OS nor a package was found */ recognised?: boolean },
 ): ScanSummary {
+  return summaryOfTally(tallyOf(findings), ctx);
+}
+
+/**
+ * The counts a grade is computed from. Kept beside each stored result, so that a re-match that
+ * changes a few packages' findings grades the image by adding and taking away, without reading
+ * the whole result.
+ */
+export interface Tally {
+  total: number;
+  bySeverity: Record<SeverityLevel, number>;
+  fixableBySeverity: Record<SeverityLevel, number>;
+  kev: number;
+  malicious: number;
+  /** Sum of the findings' risk scores. */
+  risk: number;
+}
+
+export function tallyOf(findings: Finding[], into?: Tally, sign: 1 | -1 = 1): Tally {
+  const zero = () => Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<SeverityLevel, number>;
+  const t = into ?? {
+    total: 0,
+    bySeverity: zero(),
+    fixableBySeverity: zero(),
+    kev: 0,
+    malicious: 0,
+    risk: 0,
+  };
+  for (const f of findings) {
+    t.total += sign;
+    t.bySeverity[f.severity.level] += sign;
+    if (f.status === 'fixed') t.fixableBySeverity[f.severity.level] += sign;
+    if (f.kev) t.kev += sign;
+    if (f.kind === 'malicious') t.malicious += sign;
+    t.risk += sign * (f.risk?.score ?? 0);
+  }
+  return t;
+}
+
+export function summaryOfTally(
+  t: Tally,
+  ctx: { osEndOfLife: boolean; /** false when neither an OS nor a package was found */ recognised?: boolean },
+): ScanSummary {
   const osEndOfLife = ctx.osEndOfLife;
-  const bySeverity = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<SeverityLevel, number>;
-  for (const f of findings) bySeverity[f.severity.level]++;
-  const fixable = (l: SeverityLevel) =>
-    findings.filter((f) => f.severity.level === l && f.status === 'fixed').length;
-  const kev = findings.filter((f) => f.kev).length;
-  const malicious = findings.filter((f) => f.kind === 'malicious').length;
+  const bySeverity = t.bySeverity;
+  const fixable = (l: SeverityLevel) => t.fixableBySeverity[l];
+  const kev = t.kev;
+  const malicious = t.malicious;
   let grade: ScanSummary['grade'];
   let gradeReason: string;
   if (malicious) {
@@ -143,9 +184,9 @@ export function summarize(
     gradeReason = `end-of-life OS; ${gradeReason}`;
   }
   return {
-    total: findings.length,
-    bySeverity,
-    fixable: findings.filter((f) => f.status === 'fixed').length,
+    total: t.total,
+    bySeverity: { ...bySeverity },
+    fixable: LEVELS.reduce((a, l) => a + t.fixableBySeverity[l], 0),
     kev,
     ...(malicious ? { malicious } : {}),
     grade,

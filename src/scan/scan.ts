@@ -162,7 +162,7 @@ export function databaseInfo(store: VulnStore, path: string, maxAgeDays = 7): Da
   };
 }
 
-function databaseWarnings(db: DatabaseInfo): string[] {
+export function databaseWarnings(db: DatabaseInfo): string[] {
   if (db.notice) return [db.notice];
   if (db.stale)
     return [
@@ -175,7 +175,7 @@ function databaseWarnings(db: DatabaseInfo): string[] {
  * The open database, kept between scans of one process (the server re-matches thousands of
  * inventories): reopened when the file was replaced (an update renames a new file into place).
  */
-let cached: { path: string; ino: number; mtimeMs: number; size: number; store: VulnStore } | undefined;
+const cached = new Map<string, { ino: number; mtimeMs: number; size: number; store: VulnStore }>();
 export function openStore(path: string): VulnStore {
   let st;
   try {
@@ -183,14 +183,36 @@ export function openStore(path: string): VulnStore {
   } catch {
     return VulnStore.openRead(path); // the clear "no database" error
   }
-  const c = cached;
-  if (c && c.path === path && c.ino === st.ino && c.mtimeMs === st.mtimeMs && c.size === st.size)
-    return c.store;
+  const c = cached.get(path);
+  if (c && c.ino === st.ino && c.mtimeMs === st.mtimeMs && c.size === st.size) return c.store;
   c?.store.close();
-  cached = undefined;
+  cached.delete(path);
+  // Two at most: a database update compares the fleet's findings under the old and the new one.
+  for (const [p, o] of cached) {
+    if (cached.size < 2) break;
+    o.store.close();
+    cached.delete(p);
+  }
   const store = VulnStore.openRead(path);
-  cached = { path, ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, store };
+  cached.set(path, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, store });
   return store;
+}
+
+/** Let a database file go (the server's copy of the previous version, once compared). */
+export function closeStore(path: string): void {
+  cached.get(path)?.store.close();
+  cached.delete(path);
+}
+
+/** Worst first: malware, then risk, then severity, then id, so the order is stable. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    Number(b.kind === 'malicious') - Number(a.kind === 'malicious') ||
+    b.risk.score - a.risk.score ||
+    LEVELS.indexOf(a.severity.level) - LEVELS.indexOf(b.severity.level) ||
+    a.id.localeCompare(b.id) ||
+    a.package.name.localeCompare(b.package.name)
+  );
 }
 
 /** Match and rank an inventory, from an image or from an SBOM. */
@@ -226,15 +248,7 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
         });
       }
     }
-    // Worst first: malware, then risk, then severity, then id, so the order is stable.
-    findings.sort(
-      (a, b) =>
-        Number(b.kind === 'malicious') - Number(a.kind === 'malicious') ||
-        b.risk.score - a.risk.score ||
-        LEVELS.indexOf(a.severity.level) - LEVELS.indexOf(b.severity.level) ||
-        a.id.localeCompare(b.id) ||
-        a.package.name.localeCompare(b.package.name),
-    );
+    findings.sort(compareFindings);
     const db = databaseInfo(store, opts.dbPath, opts.dbMaxAgeDays);
     const result = resultOf(metadata, inventory, opts, findings, db, [
       ...os.warnings,

@@ -5,6 +5,9 @@ import { allInventoryDigests, digestsFor, recordDbVersion } from '../store/monit
 import { changedKeys } from '../vulndb/delta.js';
 import { dbRepositories, pullDatabase } from '../vulndb/install.js';
 import { trustedKeys } from '../vulndb/signing.js';
+import type { Policy } from '../policy/policy.js';
+import { closeStore, openStore } from '../scan/scan.js';
+import { rematchFleet } from './rematch.js';
 
 export interface DbUpdateOutcome {
   status: 'current' | 'installed';
@@ -14,8 +17,12 @@ export interface DbUpdateOutcome {
   bytes: number;
   /** (ecosystem, package) pairs whose advisories changed; null when everything was re-matched. */
   changedPackages: number | null;
-  /** Stored inventories queued for re-matching. */
+  /** Stored inventories re-matched (those holding a changed package; all after a full download). */
   rescans: number;
+  /** Of those, the images whose findings changed (a new result stored at once). */
+  changedImages?: number;
+  /** Of those, the ones left to the job queue for a full re-match. */
+  queued?: number;
 }
 
 export interface DbUpdaterOptions {
@@ -27,6 +34,8 @@ export interface DbUpdaterOptions {
   insecure?: boolean;
   /** 0: only on request (POST /api/v1/db/update). */
   intervalMs: number;
+  /** The policy environments are judged by: a re-match that makes a running image fail it alerts. */
+  policy?: Policy;
   log: (msg: string, fields?: object) => void;
 }
 
@@ -70,7 +79,8 @@ export class DbUpdater {
   private async enqueue(digests: string[], version: string, source: string): Promise<number> {
     // Inventories already matched against this version are not queued again: pg-boss keeps a key
     // unique only while its job waits or runs, and thousands of jobs that would only find their
-    // scan done held the queue for minutes ahead of the ones with work.
+    // scan done held the queue for minutes ahead of the ones with work. (A result found still to
+    // hold for it does not count here: a full re-match asked for is done.)
     const done = new Set(
       (
         await this.o.db.k.selectFrom('scans').select('digest').where('db_version', '=', version).execute()
@@ -106,8 +116,34 @@ export class DbUpdater {
           rescans: 0,
         };
       const keys = hadOld ? changedKeys(prev, dbPath) : undefined;
-      const digests = keys ? await digestsFor(this.o.db, keys) : await allInventoryDigests(this.o.db);
-      const rescans = await this.enqueue(digests, r.version, 'db-update');
+      let rescans: number;
+      let queued: number;
+      let changedImages: number | undefined;
+      if (keys) {
+        // Only the packages the change touched are matched again, fleet-wide in one pass.
+        const digests = await digestsFor(this.o.db, keys);
+        try {
+          const fleet = await rematchFleet({
+            db: this.o.db,
+            oldPath: prev,
+            newPath: dbPath,
+            oldVersion: openStore(prev).meta('built_at') ?? 'unknown',
+            newVersion: openStore(dbPath).meta('built_at') ?? r.version,
+            keys,
+            digests,
+            all: await allInventoryDigests(this.o.db),
+            policy: this.o.policy,
+            log: this.o.log,
+          });
+          rescans = digests.length;
+          changedImages = fleet.patched;
+          queued = await this.enqueue(fleet.fallback, r.version, 'db-update');
+        } finally {
+          closeStore(prev);
+        }
+      } else {
+        queued = rescans = await this.enqueue(await allInventoryDigests(this.o.db), r.version, 'db-update');
+      }
       await recordDbVersion(this.o.db, {
         version: r.version,
         origin: r.origin,
@@ -124,6 +160,8 @@ export class DbUpdater {
         bytes: r.bytes,
         changedPackages: keys ? keys.length : null,
         rescans,
+        ...(changedImages !== undefined ? { changedImages } : {}),
+        queued,
       };
       this.o.log('database updated', outcome);
       return outcome;

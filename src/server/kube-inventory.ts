@@ -5,7 +5,7 @@ import { CustomsError } from '../errors.js';
 import { parseReference } from '../image/registry/reference.js';
 import { allGates, environmentOfNamespace } from '../gate/settings.js';
 import { jobKey } from '../jobs/queue.js';
-import { recordIfChanged } from '../store/deployments.js';
+import { endUnseen, recordIfChanged } from '../store/deployments.js';
 import { findScanAny } from '../store/images.js';
 import { findRegistry } from '../store/registries.js';
 import { currentDbVersion, type Services } from './service.js';
@@ -220,14 +220,24 @@ export interface InventoryOutcome {
   queued: number;
   /** Namespaces that map to no environment, with their running containers. */
   unmapped: Record<string, number>;
+  /** Deployments ended: their workload no longer runs in the cluster. */
+  ended: number;
 }
 
 /** One pass: list, map, record what changed. */
 export async function takeInventory(s: Services, access: KubeAccess): Promise<InventoryOutcome> {
   const pods = await listPods(access);
   const gates = await allGates(s.db);
-  const out: InventoryOutcome = { pods: pods.length, containers: 0, recorded: 0, queued: 0, unmapped: {} };
+  const out: InventoryOutcome = {
+    pods: pods.length,
+    containers: 0,
+    recorded: 0,
+    queued: 0,
+    unmapped: {},
+    ended: 0,
+  };
   const seen = new Set<string>();
+  const running = new Set<string>();
   for (const pod of pods) {
     if (pod.status?.phase !== 'Running') continue;
     const namespace = pod.metadata?.namespace ?? '';
@@ -243,7 +253,9 @@ export async function takeInventory(s: Services, access: KubeAccess): Promise<In
       if (!image) continue;
       out.containers++;
       // Replicas of one workload name the same image: one record each.
-      const key = `${environment}|${image.registry}/${image.repository}|${namespace}|${service}|${image.digest}`;
+      const workload = `${environment}|${image.registry}/${image.repository}|${namespace}|${service}`;
+      running.add(workload);
+      const key = `${workload}|${image.digest}`;
       if (seen.has(key)) continue;
       seen.add(key);
       if (await recordIfChanged(s.db, { environment, ...image, namespace, service, source: 'kubernetes' }))
@@ -254,6 +266,13 @@ export async function takeInventory(s: Services, access: KubeAccess): Promise<In
       }
     }
   }
+  // What the cluster no longer runs has ended (a workload scaled to zero or deleted): it drops out
+  // of its environment, and no longer alerts or ranks as running there.
+  out.ended = await endUnseen(
+    s.db,
+    running,
+    (namespace, environment) => environmentOfNamespace(gates, namespace) === environment,
+  );
   return out;
 }
 

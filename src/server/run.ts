@@ -285,6 +285,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     trustKeys: list(c.dbTrustKey),
     insecure: yes(c.dbInsecure),
     intervalMs: c.dbUpdateInterval * 1000,
+    policy: resolvePolicy(c.policy).policy,
     log: (m, f) => log(m, f),
   });
   const app = await buildApp({

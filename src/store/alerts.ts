@@ -2,6 +2,9 @@ import type { Finding } from '../scan/model.js';
 import { now, type Db } from './db.js';
 import { isNewest } from './deployments.js';
 import type { SecretBox } from './secret-box.js';
+import type { Insertable } from 'kysely';
+import type { Tables } from './schema.js';
+import { allActiveExceptions, type ExceptionRecord } from '../gate/exceptions.js';
 
 /** Alert channels, rules per environment, and the deliveries themselves. */
 
@@ -85,18 +88,16 @@ export async function queueAlerts(
   digest: string,
   dbVersion: string,
   introduced: Finding[],
+  batch?: AlertBatch,
 ): Promise<number> {
   if (!introduced.length) return 0;
   // Where this digest runs now: it is the newest deployment of its repository/namespace/service.
-  const runs = await db.k
-    .selectFrom('deployments as d')
-    .innerJoin('environments as e', 'e.name', 'd.environment')
-    .select(['d.environment', 'd.registry', 'd.repository', 'd.namespace', 'e.alert_rules'])
-    .where('d.digest', '=', digest)
-    .where(isNewest)
-    .execute();
+  const runs = batch
+    ? (batch.runs.get(digest) ?? [])
+    : await runsOf(db, [digest]).then((m) => m.get(digest) ?? []);
   if (!runs.length) return 0;
-  const channels = await db.k.selectFrom('channels').select(['id', 'environments']).execute();
+  const channels =
+    batch?.channels ?? (await db.k.selectFrom('channels').select(['id', 'environments']).execute());
   let queued = 0;
   const seen = new Set<string>();
   for (const r of runs) {
@@ -116,15 +117,79 @@ export async function queueAlerts(
       fixedVersion: f.fixedVersion,
       title: f.title,
     }));
-    queued += await queueForChannels(db, channels, {
-      key: `${r.environment}|${digest}|${dbVersion}`,
-      environment: r.environment,
-      image: `${r.registry}/${r.repository}@${digest}`,
-      dbVersion,
-      findings,
-    });
+    queued += await queueForChannels(
+      db,
+      channels,
+      {
+        key: `${r.environment}|${digest}|${dbVersion}`,
+        environment: r.environment,
+        image: `${r.registry}/${r.repository}@${digest}`,
+        dbVersion,
+        findings,
+      },
+      batch,
+    );
   }
   return queued;
+}
+
+/** Where a digest runs now, and the alert rules of each environment. */
+export type RunRow = {
+  environment: string;
+  registry: string;
+  repository: string;
+  namespace: string;
+  alert_rules: string | null;
+};
+
+export async function runsOf(db: Db, digests: string[]): Promise<Map<string, RunRow[]>> {
+  const out = new Map<string, RunRow[]>();
+  for (let i = 0; i < digests.length; i += 500) {
+    const rows = await db.k
+      .selectFrom('deployments as d')
+      .innerJoin('environments as e', 'e.name', 'd.environment')
+      .select(['d.digest', 'd.environment', 'd.registry', 'd.repository', 'd.namespace', 'e.alert_rules'])
+      .where('d.digest', 'in', digests.slice(i, i + 500))
+      .where(isNewest)
+      .execute();
+    for (const { digest, ...r } of rows) out.set(digest, [...(out.get(digest) ?? []), r]);
+  }
+  return out;
+}
+
+/**
+ * A fleet-wide re-match raises its alerts in one go: where the images run, the channels and the
+ * exceptions in force are read once, and the alert rows are inserted together (`flushAlerts`).
+ */
+export interface AlertBatch {
+  runs: Map<string, RunRow[]>;
+  channels: Array<{ id: number; environments: string | null }>;
+  exceptions: ExceptionRecord[];
+  rows: Array<Insertable<Tables['alerts']>>;
+}
+
+export async function alertBatch(db: Db, digests: string[]): Promise<AlertBatch> {
+  return {
+    runs: await runsOf(db, digests),
+    channels: await db.k.selectFrom('channels').select(['id', 'environments']).execute(),
+    exceptions: await allActiveExceptions(db),
+    rows: [],
+  };
+}
+
+/** Insert a batch's alerts (those already queued are left as they are); how many were new. */
+export async function flushAlerts(db: Db, batch: AlertBatch): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < batch.rows.length; i += 200) {
+    const r = await db.k
+      .insertInto('alerts')
+      .values(batch.rows.slice(i, i + 200))
+      .onConflict((oc) => oc.column('key').doNothing())
+      .executeTakeFirst();
+    n += Number(r.numInsertedOrUpdatedRows ?? 0);
+  }
+  batch.rows = [];
+  return n;
 }
 
 /**
@@ -141,22 +206,29 @@ export async function queueNotice(
     summary: string;
     items: AlertFinding[];
   },
+  batch?: AlertBatch,
 ): Promise<number> {
-  const channels = await db.k.selectFrom('channels').select(['id', 'environments']).execute();
-  return queueForChannels(db, channels, {
-    key: `${n.kind}|${n.key}`,
-    environment: n.environment,
-    image: n.subject,
-    dbVersion: '',
-    findings: n.items,
-    kind: n.kind,
-    summary: n.summary,
-  });
+  const channels =
+    batch?.channels ?? (await db.k.selectFrom('channels').select(['id', 'environments']).execute());
+  return queueForChannels(
+    db,
+    channels,
+    {
+      key: `${n.kind}|${n.key}`,
+      environment: n.environment,
+      image: n.subject,
+      dbVersion: '',
+      findings: n.items,
+      kind: n.kind,
+      summary: n.summary,
+    },
+    batch,
+  );
 }
 
 /**
  * One pending delivery per channel serving the environment, keyed by channel and `a.key`, so that
- * queueing the same alert again adds nothing.
+ * queueing the same alert again adds nothing. With a batch, the rows wait in it.
  */
 async function queueForChannels(
   db: Db,
@@ -170,26 +242,35 @@ async function queueForChannels(
     kind?: string;
     summary?: string;
   },
+  batch?: AlertBatch,
 ): Promise<number> {
   let queued = 0;
   for (const c of channels) {
     const envs = c.environments ? (JSON.parse(c.environments) as string[]) : undefined;
     if (envs && !envs.includes(a.environment)) continue;
+    const row = {
+      key: `${c.id}|${a.key}`,
+      channel_id: c.id,
+      environment: a.environment,
+      image: a.image,
+      db_version: a.dbVersion,
+      findings: JSON.stringify(a.findings),
+      // Explicit, not the column default: rows inserted together must name the same columns.
+      kind: a.kind ?? 'findings',
+      summary: a.kind ? (a.summary ?? null) : null,
+      state: 'pending',
+      attempts: 0,
+      run_after: now(),
+      created_at: now(),
+    };
+    if (batch) {
+      batch.rows.push(row);
+      queued++;
+      continue;
+    }
     const res = await db.k
       .insertInto('alerts')
-      .values({
-        key: `${c.id}|${a.key}`,
-        channel_id: c.id,
-        environment: a.environment,
-        image: a.image,
-        db_version: a.dbVersion,
-        findings: JSON.stringify(a.findings),
-        ...(a.kind ? { kind: a.kind, summary: a.summary ?? null } : {}),
-        state: 'pending',
-        attempts: 0,
-        run_after: now(),
-        created_at: now(),
-      })
+      .values(row)
       .onConflict((oc) => oc.column('key').doNothing())
       .executeTakeFirst();
     queued += Number(res.numInsertedOrUpdatedRows ?? 0);

@@ -1,10 +1,11 @@
-import { gunzipSync } from 'node:zlib';
+import { resultOfRow } from './results.js';
 import type { ScanResult } from '../scan/model.js';
 import type { ExpressionBuilder } from 'kysely';
 import { now, type Db } from './db.js';
 import type { Tables } from './schema.js';
 import { findingChanges } from './monitoring.js';
-import { recordImage } from './images.js';
+import { loadInventory, recordImage } from './images.js';
+import { compareScans } from '../compare/compare.js';
 
 /** Environments and what is deployed in them. */
 
@@ -59,6 +60,7 @@ export async function recordDeployment(db: Db, d: DeploymentInput): Promise<numb
       service: d.service ?? '',
       source: d.source,
       deployed_at: now(),
+      ended_at: null,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -73,7 +75,7 @@ export async function recordDeployment(db: Db, d: DeploymentInput): Promise<numb
 export async function recordIfChanged(db: Db, d: DeploymentInput): Promise<boolean> {
   const newest = await db.k
     .selectFrom('deployments')
-    .select(['digest'])
+    .select(['id', 'digest', 'ended_at'])
     .where('environment', '=', d.environment)
     .where('registry', '=', d.registry)
     .where('repository', '=', d.repository)
@@ -82,7 +84,12 @@ export async function recordIfChanged(db: Db, d: DeploymentInput): Promise<boole
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
-  if (newest?.digest === d.digest) return false;
+  if (newest?.digest === d.digest) {
+    if (!newest.ended_at) return false;
+    // Seen running again (a pass caught it between Pods): it never stopped being the deployment.
+    await db.k.updateTable('deployments').set({ ended_at: null }).where('id', '=', newest.id).execute();
+    return true;
+  }
   await recordImage(db, { registry: d.registry, repository: d.repository, digest: d.digest });
   await recordDeployment(db, d);
   return true;
@@ -90,22 +97,24 @@ export async function recordIfChanged(db: Db, d: DeploymentInput): Promise<boole
 
 /**
  * For a query over `deployments as d`: the row is the newest deployment of its repository,
- * namespace and service in its environment, i.e. what runs there now.
+ * namespace and service in its environment, and has not ended: i.e. what runs there now.
  */
 export const isNewest = (eb: ExpressionBuilder<DB & { d: Tables['deployments'] }, 'd'>) =>
-  eb.not(
-    eb.exists(
-      eb
-        .selectFrom('deployments as n')
-        .select('n.id')
-        .whereRef('n.environment', '=', 'd.environment')
-        .whereRef('n.registry', '=', 'd.registry')
-        .whereRef('n.repository', '=', 'd.repository')
-        .whereRef('n.namespace', '=', 'd.namespace')
-        .whereRef('n.service', '=', 'd.service')
-        .whereRef('n.id', '>', 'd.id'),
-    ),
-  );
+  eb
+    .not(
+      eb.exists(
+        eb
+          .selectFrom('deployments as n')
+          .select('n.id')
+          .whereRef('n.environment', '=', 'd.environment')
+          .whereRef('n.registry', '=', 'd.registry')
+          .whereRef('n.repository', '=', 'd.repository')
+          .whereRef('n.namespace', '=', 'd.namespace')
+          .whereRef('n.service', '=', 'd.service')
+          .whereRef('n.id', '>', 'd.id'),
+      ),
+    )
+    .and('d.ended_at', 'is', null);
 type DB = Tables;
 
 /** The newest scan of a digest: summary columns and the result (findings). */
@@ -180,7 +189,13 @@ export async function history(db: Db, environment: string, limit = 500) {
   const resultOf = async (digest: string) => {
     if (!results.has(digest)) {
       const s = await latestScan(db, digest);
-      results.set(digest, s ? (JSON.parse(gunzipSync(s.result).toString('utf8')) as ScanResult) : undefined);
+      // With its packages, so the change also says what was added, removed and upgraded.
+      results.set(
+        digest,
+        s
+          ? { ...(await resultOfRow(db, s)), packages: (await loadInventory(db, digest))?.packages ?? [] }
+          : undefined,
+      );
     }
     return results.get(digest);
   };
@@ -196,13 +211,25 @@ export async function history(db: Db, environment: string, limit = 500) {
       prev && now && before
         ? (() => {
             const c = findingChanges(before, now);
-            return { previous: prev, introduced: c.introduced.length, fixed: c.fixed.length };
+            const cmp = compareScans(before, now);
+            return {
+              previous: prev,
+              introduced: c.introduced.length,
+              fixed: c.fixed.length,
+              packages: {
+                added: cmp.packages.added.length,
+                removed: cmp.packages.removed.length,
+                changed: cmp.packages.changed.length,
+              },
+              baseImageChanged: cmp.baseImageChanged,
+            };
           })()
         : prev
           ? { previous: prev, introduced: null, fixed: null }
           : null;
     out.push({
       deployedAt: r.deployed_at,
+      endedAt: r.ended_at,
       image: `${r.registry}/${r.repository}@${r.digest}`,
       repository: r.repository,
       digest: r.digest,
@@ -213,4 +240,38 @@ export async function history(db: Db, environment: string, limit = 500) {
     });
   }
   return out;
+}
+
+/**
+ * End the deployments a cluster inventory pass no longer sees running: those recorded from the
+ * cluster (by the inventory or the admission webhook) in a namespace the inventory covers.
+ * `seen` holds `environment|registry/repository|namespace|service` of every running workload.
+ */
+export async function endUnseen(
+  db: Db,
+  seen: Set<string>,
+  covers: (namespace: string, environment: string) => boolean,
+): Promise<number> {
+  const rows = await db.k
+    .selectFrom('deployments as d')
+    .select(['d.id', 'd.environment', 'd.registry', 'd.repository', 'd.namespace', 'd.service'])
+    .where('d.source', 'in', ['kubernetes', 'admission'])
+    .where(isNewest)
+    .execute();
+  const gone = rows.filter(
+    (r) =>
+      covers(r.namespace, r.environment) &&
+      !seen.has(`${r.environment}|${r.registry}/${r.repository}|${r.namespace}|${r.service}`),
+  );
+  if (gone.length)
+    await db.k
+      .updateTable('deployments')
+      .set({ ended_at: now() })
+      .where(
+        'id',
+        'in',
+        gone.map((r) => r.id),
+      )
+      .execute();
+  return gone.length;
 }

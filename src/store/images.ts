@@ -1,5 +1,5 @@
 import { indexFindings, indexInventory, previousResult } from './monitoring.js';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { factsOf, pack, resultOfRow, unpack, type StoredResult } from './results.js';
 import type { Inventory } from '../catalog/index.js';
 import type { ImageMetadata } from '../image/model.js';
 import type { ScanResult } from '../scan/model.js';
@@ -49,10 +49,6 @@ export interface ScanSummaryRow {
     total: number;
   };
 }
-
-// Level 1: a re-match stores thousands of results at once; the best ratio is not worth 3× the time.
-const pack = (v: unknown) => gzipSync(Buffer.from(JSON.stringify(v)), { level: 1 });
-const unpack = <T>(b: Buffer | Uint8Array) => JSON.parse(gunzipSync(b).toString('utf8')) as T;
 
 /** An image seen in a registry (push event, poll, upload): created or its tags and last-seen updated. */
 export async function recordImage(db: Db, ref: ImageRef): Promise<void> {
@@ -155,12 +151,26 @@ export async function findScanAny(db: Db, digest: string): Promise<boolean> {
     .executeTakeFirst());
 }
 
-export async function findScan(db: Db, digest: string, dbVersion: string): Promise<number | undefined> {
+/**
+ * The scan of a digest that holds for this database version: made with it, or (unless `exact`)
+ * found by a database update still to hold for it.
+ */
+export async function findScan(
+  db: Db,
+  digest: string,
+  dbVersion: string,
+  exact = false,
+): Promise<number | undefined> {
   const r = await db.k
     .selectFrom('scans')
     .select('id')
     .where('digest', '=', digest)
-    .where('db_version', '=', dbVersion)
+    .where((eb) =>
+      exact
+        ? eb('db_version', '=', dbVersion)
+        : eb.or([eb('db_version', '=', dbVersion), eb('checked_version', '=', dbVersion)]),
+    )
+    .orderBy('id', 'desc')
     .executeTakeFirst();
   return r?.id;
 }
@@ -204,11 +214,14 @@ export async function saveScan(
       total: sum.total,
       result,
       duration_ms: Math.round(s.durationMs),
+      base_id: null,
+      checked_version: null,
+      tally: JSON.stringify(factsOf(s.result)),
     })
     .onConflict((oc) => oc.columns(['digest', 'db_version']).doNothing())
     .returning('id')
     .executeTakeFirst();
-  const id = inserted?.id ?? (await findScan(db, s.digest, s.dbVersion))!;
+  const id = inserted?.id ?? (await findScan(db, s.digest, s.dbVersion, true))!;
   // The scan before this one: what changed, and the finding index updated by difference (most
   // re-matches change a few findings; rewriting all of an image's rows cost more than matching).
   const before = inserted ? await previousResult(db, s.digest, id) : undefined;
@@ -363,7 +376,7 @@ export async function getImage(
 ): Promise<
   | {
       refs: ImageSummary[];
-      result?: Omit<ScanResult, 'packages'>;
+      result?: StoredResult;
       context: Record<string, string> | null;
       packages: number;
     }
@@ -373,12 +386,16 @@ export async function getImage(
   const scanId = items.find((i) => i.scan)?.scan?.id ?? (await latestScanId(db.k, digest));
   if (!items.length && !scanId) return undefined;
   const scan = scanId
-    ? await db.k.selectFrom('scans').select(['result', 'context']).where('id', '=', scanId).executeTakeFirst()
+    ? await db.k
+        .selectFrom('scans')
+        .select(['result', 'base_id', 'context'])
+        .where('id', '=', scanId)
+        .executeTakeFirst()
     : undefined;
   const inv = await loadInventory(db, digest);
   return {
     refs: items,
-    result: scan ? unpack<Omit<ScanResult, 'packages'>>(scan.result) : undefined,
+    result: scan ? await resultOfRow(db, scan) : undefined,
     context: scan?.context ? (JSON.parse(scan.context) as Record<string, string>) : null,
     packages: inv?.packages.length ?? 0,
   };

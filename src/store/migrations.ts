@@ -354,6 +354,33 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.createIndex('finding_index_digest').on('finding_index').column('digest').execute();
       },
     },
+    '0007-incremental-results': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // A re-match that changed a few packages' findings stores only those, over a full result.
+        await db.schema.alterTable('scans').addColumn('base_id', 'integer').execute();
+        // The newest database version this result was found still to hold for (nothing changed).
+        await db.schema.alterTable('scans').addColumn('checked_version', 'text').execute();
+        // JSON counts the grade is computed from (so a patch needs no full result to grade).
+        await db.schema.alterTable('scans').addColumn('tally', 'text').execute();
+        // Findings of a package set, stored once by content and shared by the patches naming them.
+        await db.schema
+          .createTable('finding_sets')
+          .addColumn('hash', 'text', (c) => c.primaryKey())
+          .addColumn('data', blob, (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        // A workload the cluster inventory no longer sees running has ended (nothing runs there).
+        await db.schema.alterTable('deployments').addColumn('ended_at', 'text').execute();
+        // (digest, package) serves what the digest index served, and a patch's deletes.
+        await db.schema
+          .createIndex('finding_index_pkg')
+          .on('finding_index')
+          .columns(['digest', 'package'])
+          .execute();
+        await db.schema.dropIndex('finding_index_digest').execute();
+      },
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import type { Finding, ScanResult } from '../scan/model.js';
 import { lookupKeys } from '../match/keys.js';
 import { now, type Db } from './db.js';
 import { loadInventory, type StoredInventory } from './images.js';
-import { gunzipSync } from 'node:zlib';
+import { resultOfRow } from './results.js';
 
 /** What the server watches: which packages each inventory holds, what runs where, what changed. */
 
@@ -121,17 +121,23 @@ export async function dbVersions(db: Db, limit = 20) {
 
 const findingKey = (f: Finding) => `${f.id}\u0000${f.package.name}\u0000${f.package.version}`;
 
-/** Findings new and gone between two results of one image (the first scan records nothing). */
+/**
+ * Findings new, gone and changed between two results of one image (the first scan records
+ * nothing). Changed: the same vulnerability of the same package version, now with another
+ * severity, KEV listing, status or fixed version.
+ */
 export function findingChanges(
   before: Pick<ScanResult, 'findings'> | undefined,
   after: Pick<ScanResult, 'findings'>,
 ) {
-  if (!before) return { introduced: [] as Finding[], fixed: [] as Finding[] };
+  if (!before) return { introduced: [] as Finding[], fixed: [] as Finding[], changed: [] as Finding[] };
   const had = new Map(before.findings.map((f) => [findingKey(f), f]));
   const has = new Map(after.findings.map((f) => [findingKey(f), f]));
+  const facts = (f: Finding) => [f.severity.level, !!f.kev, f.status, f.fixedVersion ?? ''].join('\u0000');
   return {
     introduced: [...has].filter(([k]) => !had.has(k)).map(([, f]) => f),
     fixed: [...had].filter(([k]) => !has.has(k)).map(([, f]) => f),
+    changed: [...has].filter(([k, f]) => had.has(k) && facts(had.get(k)!) !== facts(f)).map(([, f]) => f),
   };
 }
 
@@ -143,23 +149,24 @@ export async function previousResult(
 ): Promise<ScanResult | undefined> {
   const r = await db.k
     .selectFrom('scans')
-    .select('result')
+    .select(['result', 'base_id'])
     .where('digest', '=', digest)
     .where('id', '<', scanId)
     .orderBy('id', 'desc')
     .executeTakeFirst();
-  return r ? (JSON.parse(gunzipSync(r.result).toString('utf8')) as ScanResult) : undefined;
+  return r ? ((await resultOfRow(db, r)) as ScanResult) : undefined;
 }
 
 export async function recordFindingEvents(
   db: Db,
   digest: string,
   dbVersion: string,
-  changes: { introduced: Finding[]; fixed: Finding[] },
+  changes: { introduced: Finding[]; fixed: Finding[]; changed?: Finding[] },
 ): Promise<void> {
   const rows = [
     ...changes.introduced.map((f) => ({ kind: 'new', f })),
     ...changes.fixed.map((f) => ({ kind: 'fixed', f })),
+    ...(changes.changed ?? []).map((f) => ({ kind: 'changed', f })),
   ].map(({ kind, f }) => ({
     digest,
     db_version: dbVersion,
@@ -187,7 +194,7 @@ export async function findingEvents(db: Db, digest: string, limit = 200) {
       .limit(limit)
       .execute()
   ).map((r) => ({
-    kind: r.kind as 'new' | 'fixed',
+    kind: r.kind as 'new' | 'fixed' | 'changed',
     vulnerability: r.vulnerability,
     package: r.package,
     severity: r.severity,
@@ -251,7 +258,7 @@ export async function backfillFindingIndex(db: Db): Promise<number> {
   const missing = await db.k
     .selectFrom('images')
     .innerJoin('scans', 'scans.id', 'images.latest_scan_id')
-    .select(['scans.digest', 'scans.result'])
+    .select(['scans.digest', 'scans.result', 'scans.base_id'])
     .where('scans.digest', 'not in', db.k.selectFrom('finding_index').select('digest').distinct())
     .where('scans.total', '>', 0)
     .execute();
@@ -259,8 +266,7 @@ export async function backfillFindingIndex(db: Db): Promise<number> {
   for (const m of missing) {
     if (seen.has(m.digest)) continue;
     seen.add(m.digest);
-    const r = JSON.parse(gunzipSync(m.result).toString('utf8')) as ScanResult;
-    await indexFindings(db, m.digest, r.findings);
+    await indexFindings(db, m.digest, (await resultOfRow(db, m)).findings);
   }
   return seen.size;
 }

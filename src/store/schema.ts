@@ -79,6 +79,12 @@ export interface Tables {
     /** gzip JSON of the scan result without its package list (that is in inventories). */
     result: Buffer;
     duration_ms: number;
+    /** Set on a patch: the full scan whose findings it replaces for some packages. */
+    base_id: number | null;
+    /** The newest database version this result was confirmed for without a change. */
+    checked_version: string | null;
+    /** JSON Tally: what the grade is computed from. */
+    tally: string | null;
   };
   /** Repositories polled for new tags (registries without webhooks). */
   watches: {
@@ -146,6 +152,8 @@ export interface Tables {
     service: string;
     source: string;
     deployed_at: string;
+    /** When the cluster inventory stopped seeing it run (null: it runs, or nothing says otherwise). */
+    ended_at: string | null;
   };
   db_versions: {
     id: Generated<number>;
@@ -161,7 +169,7 @@ export interface Tables {
     id: Generated<number>;
     digest: string;
     db_version: string;
-    /** new | fixed */
+    /** new | fixed | changed (severity, KEV, status or fixed version) */
     kind: string;
     vulnerability: string;
     package: string;
@@ -228,6 +236,8 @@ export interface Tables {
   };
   /** Every package version of every stored inventory, for search. */
   package_versions: { digest: string; name: string; version: string; type: string };
+  /** Findings of a package set under one database version and rank context (results.ts). */
+  finding_sets: { hash: string; data: Buffer; created_at: string };
   /** Findings of each digest's newest scan (ids and aliases), for search. */
   finding_index: {
     digest: string;

@@ -53,6 +53,8 @@ const dbUpdate = {
     bytes: { type: 'integer' },
     changedPackages: { type: ['integer', 'null'] },
     rescans: { type: 'integer' },
+    changedImages: { type: 'integer' },
+    queued: { type: 'integer' },
   },
 } as const;
 
@@ -281,6 +283,7 @@ export function monitoringRoutes(
               type: 'object',
               properties: {
                 deployedAt: { type: 'string' },
+                endedAt: { type: ['string', 'null'], description: 'When the cluster stopped running it' },
                 image: { type: 'string' },
                 repository: { type: 'string' },
                 digest: { type: 'string' },
@@ -293,6 +296,17 @@ export function monitoringRoutes(
                     previous: { type: 'string' },
                     introduced: { type: ['integer', 'null'] },
                     fixed: { type: ['integer', 'null'] },
+                    packages: {
+                      type: 'object',
+                      description:
+                        'Packages added, removed and at another version than in the previous deployment',
+                      properties: {
+                        added: { type: 'integer' },
+                        removed: { type: 'integer' },
+                        changed: { type: 'integer' },
+                      },
+                    },
+                    baseImageChanged: { type: 'boolean', description: 'Another OS release or base layer' },
                   },
                 },
               },
@@ -316,7 +330,8 @@ export function monitoringRoutes(
     {
       config: { permission: 'read' },
       schema: {
-        summary: 'Findings that appeared or went away for an image, and the database version that did it',
+        summary:
+          'Findings that appeared, went away or changed for an image, and the database version that did it',
         tags: ['images'],
         params: {
           type: 'object',
@@ -328,7 +343,7 @@ export function monitoringRoutes(
             items: {
               type: 'object',
               properties: {
-                kind: { type: 'string', enum: ['new', 'fixed'] },
+                kind: { type: 'string', enum: ['new', 'fixed', 'changed'] },
                 vulnerability: { type: 'string' },
                 package: { type: 'string' },
                 severity: { type: 'string' },

@@ -20,7 +20,13 @@ interface Recent {
   deployedAt: string;
   image: string;
   digest: string;
-  change: { previous: string; introduced: number | null; fixed: number | null } | null;
+  change: {
+    previous: string;
+    introduced: number | null;
+    fixed: number | null;
+    packages?: { added: number; removed: number; changed: number };
+    baseImageChanged?: boolean;
+  } | null;
 }
 interface Env {
   name: string;
@@ -155,7 +161,11 @@ export function Overview() {
                           — <span class="ok">{d.change.fixed} fixed</span>,{' '}
                           <span class={d.change.introduced ? 'bad' : ''}>
                             {d.change.introduced} introduced
-                          </span>{' '}
+                          </span>
+                          {d.change.packages
+                            ? ` · packages ${d.change.packages.changed} upgraded, ${d.change.packages.added} added, ${d.change.packages.removed} removed`
+                            : ''}
+                          {d.change.baseImageChanged ? ' · new base image' : ''}{' '}
                           <Link href={`/compare?from=${d.change.previous}&to=${d.digest}`}>compare</Link>
                         </>
                       ) : (

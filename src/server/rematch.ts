@@ -1,0 +1,507 @@
+import { createHash } from 'node:crypto';
+import type { Package } from '../catalog/model.js';
+import { alertNewPolicyFailures } from '../gate/watch.js';
+import { runningContexts, type RankContext } from '../jobs/scan-job.js';
+import { packageKeys } from '../match/keys.js';
+import type { Policy } from '../policy/policy.js';
+import { summaryOfTally, tallyOf } from '../rank/risk.js';
+import type { Finding, ScanResult } from '../scan/model.js';
+import { scanInventory } from '../scan/scan.js';
+import { alertBatch, flushAlerts, queueAlerts, type AlertBatch } from '../store/alerts.js';
+import { now, type Db } from '../store/db.js';
+import type { StoredInventory } from '../store/images.js';
+import { findingChanges } from '../store/monitoring.js';
+import {
+  applyPatch,
+  findingPackageKey,
+  loadSets,
+  pack,
+  packSet,
+  unpack,
+  type FindingSet,
+  type ResultPatch,
+  type ScanFacts,
+  type SetRef,
+  type StoredResult,
+} from '../store/results.js';
+
+/**
+ * The fleet's re-match after a database update, done as one batch instead of one job per image.
+ *
+ * A database change touches a few (ecosystem, package) pairs. For each stored inventory that holds
+ * one, only those packages are matched, against the old and the new database (answers shared
+ * across the fleet: images hold the same packages), and the results compared. Where nothing
+ * differs, the image's scan is marked as holding for the new version; where something does, a
+ * patch (those packages' findings, the new grade and counts worked out from the stored tally) is
+ * stored over the previous result, with the finding events and alerts a full re-match would give.
+ * Images the change does not touch are marked too. Whatever this cannot do exactly (no previous
+ * result at the old version, a different rank context, a patch grown large) goes to the job queue
+ * for a full re-match.
+ */
+export interface FleetRematch {
+  db: Db;
+  oldPath: string;
+  newPath: string;
+  oldVersion: string;
+  newVersion: string;
+  /** The (ecosystem, name) pairs whose advisories changed. */
+  keys: Array<{ ecosystem: string; name: string }>;
+  /** The inventories holding one of them. */
+  digests: string[];
+  /** Every stored inventory (the untouched ones are marked as holding for the new version). */
+  all: string[];
+  policy?: Policy;
+  log?: (msg: string, fields?: object) => void;
+}
+
+export interface FleetOutcome {
+  /** Inventories whose findings changed: a patch stored. */
+  patched: number;
+  /** Inventories that hold a changed package whose findings did not change. */
+  unchanged: number;
+  /** Marked as holding for the new version (unchanged and untouched). */
+  marked: number;
+  /** For a full re-match by the job queue. */
+  fallback: string[];
+  alerts: number;
+}
+
+/** Past this many packages a patch is no longer small: the next re-match stores a whole result. */
+const MAX_PATCH_PACKAGES = 64;
+const CHUNK = 250;
+
+type ScanRow = {
+  id: number;
+  digest: string;
+  db_version: string;
+  checked_version: string | null;
+  tally: string | null;
+  base_id: number | null;
+};
+
+/** One image's patch and what storing it records beside it. */
+interface PatchWrite {
+  digest: string;
+  prev: ScanRow;
+  patch: ResultPatch;
+  facts: ScanFacts;
+  /** The packages matched anew: their findings before and now. */
+  sub: Package[];
+  oldFindings: Finding[];
+  newFindings: Finding[];
+  introduced: Finding[];
+  fixed: Finding[];
+  changed: Finding[];
+  packages: Package[];
+  /** The patch the previous scan is, if it is one. */
+  prevPatch?: ResultPatch;
+}
+
+type Sub = FindingSet & { json?: string; packed?: { hash: string; data: Buffer } };
+
+export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
+  const keySet = new Set(o.keys.map((k) => `${k.ecosystem}\u0000${k.name}`));
+  const contexts = await runningContexts(o.db);
+  const batch = await alertBatch(o.db, [...contexts.keys()]);
+  const ctxOf = (d: string): RankContext => contexts.get(d) ?? { env: 'production', exposure: 'internet' };
+  const out: FleetOutcome = { patched: 0, unchanged: 0, marked: 0, fallback: [], alerts: 0 };
+  const t0 = performance.now();
+  let storeMs = 0;
+  // One package set matched once per database and rank context, whichever image holds it.
+  const memo = new Map<string, Sub>();
+  const match = (path: string, inv: StoredInventory, sub: Package[], ctx: RankContext): Sub => {
+    const key = createHash('sha1')
+      .update(path)
+      .update(JSON.stringify([inv.os ?? null, ctx.env, ctx.exposure, sub]))
+      .digest('base64');
+    let r = memo.get(key);
+    if (!r) {
+      const res = scanInventory(
+        inv.image,
+        { os: inv.os, packages: sub, warnings: [] },
+        { dbPath: path, ...ctx },
+      );
+      r = { findings: res.findings, suppressed: res.suppressed ?? [] };
+      memo.set(key, r);
+    }
+    return r;
+  };
+  let database: ScanResult['database'] | undefined;
+  // Finding sets by hash: those read or made in this pass, those stored, those to store.
+  const sets = new Map<string, FindingSet>();
+  const stored = new Set<string>();
+  const toStore = new Map<string, Buffer>();
+  const touched = new Set(o.digests);
+  const holds: string[] = o.all.filter((d) => !touched.has(d));
+
+  for (let i = 0; i < o.digests.length; i += CHUNK) {
+    const chunk = o.digests.slice(i, i + CHUNK);
+    const latest = await latestScans(o.db, chunk);
+    const eligible = chunk.filter((d) => {
+      const s = latest.get(d);
+      if (!s?.tally || (s.db_version !== o.oldVersion && s.checked_version !== o.oldVersion)) return false;
+      const facts = JSON.parse(s.tally) as ScanFacts;
+      const ctx = ctxOf(d);
+      return facts.env === ctx.env && facts.exposure === ctx.exposure;
+    });
+    const eligibleSet = new Set(eligible);
+    out.fallback.push(...chunk.filter((d) => !eligibleSet.has(d)));
+    const inventories = await loadInventories(o.db, eligible);
+    const patches = await previousPatches(
+      o.db,
+      eligible.map((d) => latest.get(d)!).filter((s) => s.base_id !== null),
+    );
+    const writes: PatchWrite[] = [];
+    for (const digest of eligible) {
+      const inv = inventories.get(digest);
+      const prev = latest.get(digest)!;
+      if (!inv) {
+        out.fallback.push(digest);
+        continue;
+      }
+      const keysOf = packageKeys(inv.os);
+      const sub = inv.packages.filter((p) =>
+        keysOf(p).some((k) => keySet.has(`${k.ecosystem}\u0000${k.name}`)),
+      );
+      const ctx = ctxOf(digest);
+      const before = match(o.oldPath, inv, sub, ctx);
+      const after = match(o.newPath, inv, sub, ctx);
+      before.json ??= JSON.stringify({ findings: before.findings, suppressed: before.suppressed });
+      after.json ??= JSON.stringify({ findings: after.findings, suppressed: after.suppressed });
+      if (before.json === after.json) {
+        holds.push(digest);
+        out.unchanged++;
+        continue;
+      }
+      const old = patches.get(prev.id);
+      const subKeys = new Set(sub.map((p) => findingPackageKey(p)));
+      // The previous patch's sets stay, but for the packages matched now: a set that covers some of
+      // them is stored again without them.
+      const refs: SetRef[] = [];
+      for (const r of old?.sets ?? []) {
+        if (!r.keys.some((k) => subKeys.has(k))) {
+          refs.push(r);
+          continue;
+        }
+        const keys = r.keys.filter((k) => !subKeys.has(k));
+        if (!keys.length) continue;
+        const whole = (await loadSets(o.db, [r.hash], sets)).get(r.hash)!;
+        const keep = (f: Finding) => !subKeys.has(findingPackageKey(f.package));
+        const part = packSet({
+          findings: whole.findings.filter(keep),
+          suppressed: whole.suppressed.filter(keep),
+        });
+        sets.set(part.hash, unpack<FindingSet>(part.data));
+        toStore.set(part.hash, part.data);
+        refs.push({ hash: part.hash, keys });
+      }
+      after.packed ??= packSet({ findings: after.findings, suppressed: after.suppressed });
+      sets.set(after.packed.hash, after);
+      if (!stored.has(after.packed.hash)) toStore.set(after.packed.hash, after.packed.data);
+      refs.push({ hash: after.packed.hash, keys: [...subKeys] });
+      if (refs.reduce((n, r) => n + r.keys.length, 0) > MAX_PATCH_PACKAGES) {
+        out.fallback.push(digest);
+        continue;
+      }
+      database ??= scanInventory(
+        inv.image,
+        { os: undefined, packages: [], warnings: [] },
+        { dbPath: o.newPath },
+      ).database;
+      const facts = JSON.parse(prev.tally!) as ScanFacts;
+      tallyOf(before.findings, facts, -1);
+      tallyOf(after.findings, facts, 1);
+      const changes = findingChanges(before, after);
+      writes.push({
+        digest,
+        prev,
+        facts,
+        sub,
+        oldFindings: before.findings,
+        newFindings: after.findings,
+        introduced: changes.introduced,
+        fixed: changes.fixed,
+        changed: changes.changed,
+        packages: inv.packages,
+        prevPatch: old,
+        patch: {
+          patch: 2,
+          sets: refs,
+          database,
+          createdAt: new Date().toISOString(),
+          summary: summaryOfTally(facts, facts),
+        },
+      });
+    }
+    // One transaction a chunk: thousands of index rows per commit instead of a commit per statement
+    // (measured: the finding index's pages were written out again at every statement's commit).
+    const t1 = performance.now();
+    if (writes.length)
+      out.alerts += await o.db.k.transaction().execute(async (k) => {
+        const tx = { ...o.db, k };
+        const rows = [...toStore].map(([hash, data]) => ({ hash, data, created_at: now() }));
+        for (let j = 0; j < rows.length; j += 100)
+          await k
+            .insertInto('finding_sets')
+            .values(rows.slice(j, j + 100))
+            .onConflict((oc) => oc.column('hash').doNothing())
+            .execute();
+        for (const h of toStore.keys()) stored.add(h);
+        toStore.clear();
+        return storePatches({ ...o, db: tx }, writes, contexts, sets, batch);
+      });
+    storeMs += performance.now() - t1;
+    out.patched += writes.length;
+    // Matching is synchronous work: let the API answer between chunks.
+    await new Promise((r) => setImmediate(r));
+  }
+  out.marked = await markHolding(o.db, holds, o.oldVersion, o.newVersion);
+  o.log?.('fleet re-matched', {
+    dbVersion: o.newVersion,
+    touched: o.digests.length,
+    patched: out.patched,
+    unchanged: out.unchanged,
+    marked: out.marked,
+    fallback: out.fallback.length,
+    alerts: out.alerts,
+    sharedMatches: memo.size,
+    ms: Math.round(performance.now() - t0),
+    storeMs: Math.round(storeMs),
+  });
+  return out;
+}
+
+/** The newest scan of each digest. */
+async function latestScans(db: Db, digests: string[]): Promise<Map<string, ScanRow>> {
+  const rows = digests.length
+    ? await db.k
+        .selectFrom('scans')
+        .select(['id', 'digest', 'db_version', 'checked_version', 'tally', 'base_id'])
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('scans')
+            .select((e) => e.fn.max('id').as('m'))
+            .where('digest', 'in', digests)
+            .groupBy('digest'),
+        )
+        .execute()
+    : [];
+  return new Map(
+    rows.map((r) => [
+      r.digest,
+      { ...r, id: Number(r.id), base_id: r.base_id === null ? null : Number(r.base_id) },
+    ]),
+  );
+}
+
+async function loadInventories(db: Db, digests: string[]): Promise<Map<string, StoredInventory>> {
+  if (!digests.length) return new Map();
+  const rows = await db.k
+    .selectFrom('inventories')
+    .select(['digest', 'data'])
+    .where('digest', 'in', digests)
+    .execute();
+  return new Map(rows.map((r) => [r.digest, unpack<StoredInventory>(r.data)]));
+}
+
+/** The patches the newest scans already are (a new patch takes their other packages over). */
+async function previousPatches(db: Db, rows: ScanRow[]): Promise<Map<number, ResultPatch>> {
+  if (!rows.length) return new Map();
+  const got = await db.k
+    .selectFrom('scans')
+    .select(['id', 'result'])
+    .where(
+      'id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .execute();
+  return new Map(got.map((r) => [Number(r.id), unpack<ResultPatch>(r.result)]));
+}
+
+/**
+ * Store a chunk's patches, with what a full re-match records beside its result: the images'
+ * newest scan, the finding index, the finding events and the alerts of the images running somewhere.
+ */
+async function storePatches(
+  o: FleetRematch,
+  writes: PatchWrite[],
+  contexts: Map<string, RankContext>,
+  sets: Map<string, FindingSet>,
+  batch: AlertBatch,
+): Promise<number> {
+  const { db } = o;
+  const at = now();
+  const inserted = await db.k
+    .insertInto('scans')
+    .values(
+      writes.map((w) => ({
+        digest: w.digest,
+        db_version: o.newVersion,
+        source: 'db-update',
+        context: null,
+        created_at: at,
+        grade: w.patch.summary.grade,
+        risk: Math.round(w.facts.risk * 10) / 10,
+        critical: w.facts.bySeverity.CRITICAL,
+        high: w.facts.bySeverity.HIGH,
+        medium: w.facts.bySeverity.MEDIUM,
+        low: w.facts.bySeverity.LOW,
+        unknown: w.facts.bySeverity.UNKNOWN,
+        kev: w.facts.kev,
+        fixable: w.patch.summary.fixable,
+        total: w.facts.total,
+        result: pack(w.patch),
+        duration_ms: 0,
+        base_id: w.prev.base_id ?? w.prev.id,
+        checked_version: null,
+        tally: JSON.stringify(w.facts),
+      })),
+    )
+    // A scan made with the new version meanwhile (a push, a job) stands.
+    .onConflict((oc) => oc.columns(['digest', 'db_version']).doNothing())
+    .returning(['id', 'digest'])
+    .execute();
+  const stored = new Set(inserted.map((r) => r.digest));
+  const done = writes.filter((w) => stored.has(w.digest));
+  if (!done.length) return 0;
+  await db.k
+    .updateTable('images')
+    .set((eb) => ({
+      latest_scan_id: eb
+        .selectFrom('scans')
+        .select((e) => e.fn.max('id').as('m'))
+        .whereRef('scans.digest', '=', 'images.digest'),
+    }))
+    .where(
+      'digest',
+      'in',
+      done.map((w) => w.digest),
+    )
+    .execute();
+  // The finding index: the replaced packages' rows out, the new findings' rows in.
+  const indexRows = (digest: string, fs: Finding[]) =>
+    fs.flatMap((f) =>
+      [...new Set([f.id, ...f.aliases])].map((vulnerability) => ({
+        digest,
+        vulnerability,
+        package: f.package.name,
+        version: f.package.version,
+        severity: f.severity.level,
+      })),
+    );
+  // By difference, as for a full re-match: most of the replaced packages' rows stay as they are.
+  const rowKey = (r: ReturnType<typeof indexRows>[number]) =>
+    [r.digest, r.vulnerability, r.package, r.version, r.severity].join('\u0000');
+  const gone: ReturnType<typeof indexRows> = [];
+  const added: ReturnType<typeof indexRows> = [];
+  for (const w of done) {
+    const had = new Map(indexRows(w.digest, w.oldFindings).map((r) => [rowKey(r), r]));
+    const has = new Map(indexRows(w.digest, w.newFindings).map((r) => [rowKey(r), r]));
+    for (const [k, r] of had) if (!has.has(k)) gone.push(r);
+    for (const [k, r] of has) if (!had.has(k)) added.push(r);
+  }
+  for (let i = 0; i < gone.length; i += 200)
+    await db.k
+      .deleteFrom('finding_index')
+      .where((eb) =>
+        eb(
+          eb.refTuple('digest', 'package', 'version', 'vulnerability', 'severity'),
+          'in',
+          gone
+            .slice(i, i + 200)
+            .map((g) => eb.tuple(g.digest, g.package, g.version, g.vulnerability, g.severity)),
+        ),
+      )
+      .execute();
+  for (let i = 0; i < added.length; i += 500)
+    await db.k
+      .insertInto('finding_index')
+      .values(added.slice(i, i + 500))
+      .execute();
+  const events = done.flatMap((w) =>
+    [
+      ...w.introduced.map((f) => ({ kind: 'new', f })),
+      ...w.fixed.map((f) => ({ kind: 'fixed', f })),
+      ...w.changed.map((f) => ({ kind: 'changed', f })),
+    ].map(({ kind, f }) => ({
+      digest: w.digest,
+      db_version: o.newVersion,
+      kind,
+      vulnerability: f.id,
+      package: `${f.package.name}@${f.package.version}`,
+      severity: f.severity.level,
+      kev: f.kev ? 1 : 0,
+      created_at: at,
+    })),
+  );
+  for (let i = 0; i < events.length; i += 200)
+    await db.k
+      .insertInto('finding_events')
+      .values(events.slice(i, i + 200))
+      .execute();
+  // Alerts go to images running somewhere (the rest have no environment to alert for), in one
+  // insert with what the pass read once (where images run, channels, exceptions).
+  const alerting = done.filter((w) => contexts.has(w.digest) && w.introduced.length);
+  const bases = new Map<number, Buffer | Uint8Array>();
+  if (o.policy && alerting.length) {
+    const ids = [...new Set(alerting.map((w) => w.prev.base_id ?? w.prev.id))];
+    for (let i = 0; i < ids.length; i += 200)
+      for (const r of await db.k
+        .selectFrom('scans')
+        .select(['id', 'result'])
+        .where('id', 'in', ids.slice(i, i + 200))
+        .execute())
+        bases.set(Number(r.id), r.result);
+    await loadSets(
+      db,
+      alerting.flatMap((w) => w.prevPatch?.sets.map((r) => r.hash) ?? []),
+      sets,
+    );
+  }
+  for (const w of alerting) {
+    await queueAlerts(db, w.digest, o.newVersion, w.introduced, batch);
+    const baseBytes = bases.get(w.prev.base_id ?? w.prev.id);
+    if (!o.policy || !baseBytes) continue;
+    const base = unpack<StoredResult>(baseBytes);
+    const before = w.prevPatch ? applyPatch(base, w.prevPatch, sets) : base;
+    const after = applyPatch(base, w.patch, sets);
+    await alertNewPolicyFailures(
+      db,
+      o.policy,
+      w.digest,
+      o.newVersion,
+      { ...before, packages: w.packages },
+      { ...after, packages: w.packages },
+      batch,
+    );
+  }
+  return flushAlerts(db, batch);
+}
+
+/** Scans still current at the old version, found to hold for the new one. */
+async function markHolding(
+  db: Db,
+  digests: string[],
+  oldVersion: string,
+  newVersion: string,
+): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < digests.length; i += 500) {
+    const r = await db.k
+      .updateTable('scans')
+      .set({ checked_version: newVersion })
+      .where('digest', 'in', digests.slice(i, i + 500))
+      .where((eb) => eb.or([eb('db_version', '=', oldVersion), eb('checked_version', '=', oldVersion)]))
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('scans as l')
+          .select((e) => e.fn.max('l.id').as('m'))
+          .where('l.digest', 'in', digests.slice(i, i + 500))
+          .groupBy('l.digest'),
+      )
+      .executeTakeFirst();
+    n += Number(r.numUpdatedRows);
+  }
+  return n;
+}

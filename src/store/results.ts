@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { tallyOf, type Tally } from '../rank/risk.js';
+import { compareFindings, databaseWarnings } from '../scan/scan.js';
+import type { DatabaseInfo, Finding, ScanResult, ScanSummary } from '../scan/model.js';
+import type { Db } from './db.js';
+
+/**
+ * How scan results are stored. A scan's result is either whole (gzip JSON without the package
+ * list, which the inventory holds) or a patch over a whole one: the findings of the few packages a
+ * database change touched, as references to finding sets. A patch is cumulative (always over a
+ * whole result, never over another patch), so reading any result costs two rows and its sets.
+ */
+export type StoredResult = Omit<ScanResult, 'packages'>;
+
+// Level 1: a re-match stores thousands of results at once; the best ratio is not worth 3× the time.
+export const pack = (v: unknown): Buffer => gzipSync(Buffer.from(JSON.stringify(v)), { level: 1 });
+export const unpack = <T>(b: Buffer | Uint8Array): T => JSON.parse(gunzipSync(b).toString('utf8')) as T;
+
+/** What a result's grade and counts are computed from, kept in its row (`scans.tally`). */
+export interface ScanFacts extends Tally {
+  osEndOfLife: boolean;
+  recognised: boolean;
+  env: string;
+  exposure: string;
+}
+
+export function factsOf(result: ScanResult): ScanFacts {
+  return {
+    ...tallyOf(result.findings),
+    osEndOfLife: !!result.os?.eol?.endOfLife,
+    recognised: !!result.os || result.packages.length > 0,
+    env: result.context?.env ?? 'production',
+    exposure: result.context?.exposure ?? 'internet',
+  };
+}
+
+/**
+ * The findings (and findings set aside) of some packages under one database version and rank
+ * context, stored once by content (`finding_sets`): thousands of images holding the same packages
+ * share one row.
+ */
+export interface FindingSet {
+  findings: Finding[];
+  suppressed: NonNullable<ScanResult['suppressed']>;
+}
+
+/** A set as a patch names it: its content hash and the packages (by `findingPackageKey`) it covers. */
+export interface SetRef {
+  hash: string;
+  keys: string[];
+}
+
+/** The findings of the packages its sets cover replace the base result's. */
+export interface ResultPatch {
+  patch: 2;
+  sets: SetRef[];
+  database: DatabaseInfo;
+  createdAt: string;
+  summary: ScanSummary;
+}
+
+export const findingPackageKey = (p: { type: string; name: string; version: string }): string =>
+  `${p.type}\u0000${p.name}\u0000${p.version}`;
+
+/** A set's stored form and the hash it is stored under. */
+export function packSet(set: FindingSet): { hash: string; data: Buffer } {
+  const json = JSON.stringify(set);
+  return {
+    hash: createHash('sha256').update(json).digest('hex'),
+    data: gzipSync(Buffer.from(json), { level: 1 }),
+  };
+}
+
+export function applyPatch(
+  base: StoredResult,
+  patch: ResultPatch,
+  sets: Map<string, FindingSet>,
+): StoredResult {
+  const replaced = new Set(patch.sets.flatMap((s) => s.keys));
+  const keep = (f: Finding) => !replaced.has(findingPackageKey(f.package));
+  const parts = patch.sets.map((r) => {
+    const s = sets.get(r.hash);
+    if (!s) throw new Error(`finding set ${r.hash} is missing`);
+    return s;
+  });
+  // The base's own database notices give way to the new database's.
+  const oldNotices = new Set(databaseWarnings(base.database));
+  return {
+    ...base,
+    createdAt: patch.createdAt,
+    database: patch.database,
+    findings: [...base.findings.filter(keep), ...parts.flatMap((s) => s.findings)].sort(compareFindings),
+    suppressed: [...(base.suppressed ?? []).filter(keep), ...parts.flatMap((s) => s.suppressed)],
+    summary: patch.summary,
+    warnings: [...base.warnings.filter((w) => !oldNotices.has(w)), ...databaseWarnings(patch.database)],
+  };
+}
+
+/** Stored finding sets by hash (those not in `known` already). */
+export async function loadSets(
+  db: Db,
+  hashes: string[],
+  known = new Map<string, FindingSet>(),
+): Promise<Map<string, FindingSet>> {
+  const want = [...new Set(hashes)].filter((h) => !known.has(h));
+  for (let i = 0; i < want.length; i += 500) {
+    const rows = await db.k
+      .selectFrom('finding_sets')
+      .select(['hash', 'data'])
+      .where('hash', 'in', want.slice(i, i + 500))
+      .execute();
+    for (const r of rows) known.set(r.hash, unpack<FindingSet>(r.data));
+  }
+  return known;
+}
+
+/** A stored scan row's result, a patch applied over its base. */
+export async function resultOfRow(
+  db: Db,
+  row: { result: Buffer | Uint8Array; base_id: number | null },
+  sets?: Map<string, FindingSet>,
+): Promise<StoredResult> {
+  if (row.base_id === null || row.base_id === undefined) return unpack<StoredResult>(row.result);
+  const base = await db.k
+    .selectFrom('scans')
+    .select('result')
+    .where('id', '=', Number(row.base_id))
+    .executeTakeFirstOrThrow();
+  const patch = unpack<ResultPatch>(row.result);
+  return applyPatch(
+    unpack<StoredResult>(base.result),
+    patch,
+    await loadSets(
+      db,
+      patch.sets.map((s) => s.hash),
+      sets,
+    ),
+  );
+}
+
+export async function readResult(db: Db, scanId: number): Promise<StoredResult | undefined> {
+  const r = await db.k
+    .selectFrom('scans')
+    .select(['result', 'base_id'])
+    .where('id', '=', scanId)
+    .executeTakeFirst();
+  return r ? resultOfRow(db, r) : undefined;
+}
