@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { alasRelease } from '../src/vulndb/importers/alas.js';
+import { alasRelease } from '../src/vulndb/importers/updateinfo.js';
 import { shared } from './helpers/paths.js';
 import { customs } from './helpers/run.js';
 

@@ -69,8 +69,29 @@ export function osTarget(os: OsInfo | undefined): OsTarget | undefined {
         'openSUSE',
         (r) => r === `Leap ${os.version}` || r.startsWith(`Leap ${majorMinor(os.version)}`),
       );
-    case 'sles':
-      return rpm('SUSE', (r) => r.includes(`Linux Enterprise`) && r.includes(major(os.version)));
+    case 'sles': {
+      // By service pack: "Linux Enterprise Server 15 SP3", "…Module for Basesystem 15 SP3",
+      // "…15 SP3-LTSS" hold for SLES 15.3; "…15" alone is 15's first release (GA), not every SP.
+      const [maj, sp = '0'] = os.version.split('.');
+      return rpm('SUSE', (r) => {
+        const m = /Linux Enterprise\D*?(\d+)(?: SP(\d+))?/.exec(r);
+        return !!m && m[1] === maj && (m[2] ?? '0') === sp;
+      });
+    }
+    case 'ol':
+      // Oracle Linux errata (ELSA) name the release by the rpm's `.elN` tag, one advisory set per major.
+      return rpm('Oracle Linux', (r) => r === major(os.version));
+    case 'azurelinux':
+    case 'mariner':
+      // One OSV ecosystem for both names: CBL-Mariner 2.0 is "Azure Linux:2", Azure Linux 3.0 "…:3".
+      return rpm('Azure Linux', (r) => r === major(os.version) || r === os.version);
+    case 'photon':
+      return rpm('Photon OS', (r) => r === os.version || r === `${major(os.version)}.0`);
+    case 'centos-stream':
+    case 'centos':
+      // CentOS Stream N is where RHEL N's updates come from, and CentOS Linux rebuilt RHEL: Red
+      // Hat's data for that major applies (as Trivy and Grype map them).
+      return rpm('Red Hat', (r) => new RegExp(`^enterprise_linux:${major(os.version)}(::|$)`).test(r));
     case 'amzn':
       // ALAS lists the binary rpms that carry each fix; releases are 1 (2018.03), 2 and 2023.
       return rpm('Amazon Linux', (r) => r === (major(os.version) === '2018' ? '1' : major(os.version)));

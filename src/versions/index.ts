@@ -28,6 +28,7 @@ const BY_ECOSYSTEM: Record<string, VersionScheme> = {
   Mariner: rpmScheme,
   'Azure Linux': rpmScheme,
   'Oracle Linux': rpmScheme,
+  'Photon OS': rpmScheme,
   npm: semverScheme,
   Go: semverScheme,
   'crates.io': semverScheme,

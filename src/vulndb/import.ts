@@ -1,6 +1,6 @@
 import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
-import { alasImporter } from './importers/alas.js';
+import { alasImporter, elsaImporter } from './importers/updateinfo.js';
 import { alpineSecdbImporter } from './importers/alpine-secdb.js';
 import { debianTrackerImporter } from './importers/debian-tracker.js';
 import { epssImporter } from './importers/epss.js';
@@ -27,6 +27,7 @@ export const importers: Importer[] = [
   debianTrackerImporter,
   epssImporter,
   alasImporter,
+  elsaImporter,
 ];
 
 export interface ImportReport {

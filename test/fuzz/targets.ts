@@ -26,7 +26,7 @@ import { readLayer } from '../../src/image/layer-reader.js';
 import { defaultLimits, MemoryBudget } from '../../src/image/limits.js';
 import { indexTar } from '../../src/image/sources/tar-index.js';
 import { findSecrets } from '../../src/secrets/rules.js';
-import { alasImporter } from '../../src/vulndb/importers/alas.js';
+import { alasImporter, elsaImporter } from '../../src/vulndb/importers/updateinfo.js';
 import { newCounts } from '../../src/vulndb/importers/importer.js';
 import { makeTar } from '../helpers/image-writer.js';
 import { shared } from '../helpers/paths.js';
@@ -129,18 +129,23 @@ export async function targets(): Promise<Target[]> {
       run: (b) => findSecrets(b.toString('latin1')),
     },
     goProbes(),
-    {
+    ...(
+      [
+        ['ALAS', alasImporter, 'amazon'],
+        ['ELSA', elsaImporter, 'oracle'],
+      ] as const
+    ).map(([label, importer, dir]) => ({
       // `db import` turns an importer's exception into a warning: only hangs and memory count.
-      name: 'ALAS updateinfo.xml',
-      seeds: [readFileSync(join(import.meta.dirname, '../../../test/fixtures/amazon/updateinfo.xml'))],
+      name: `${label} updateinfo.xml`,
+      seeds: [readFileSync(join(import.meta.dirname, `../../../test/fixtures/${dir}/updateinfo.xml`))],
       anyErrorIsFine: true,
-      run: (b) => {
+      run: (b: Buffer) => {
         const rows: unknown[] = [];
         const w = { putAdvisory: (_s: string, rec: unknown, aff: unknown[]) => rows.push(rec, ...aff) };
-        alasImporter.import({ name: 'updateinfo.xml', text: b.toString('utf8') }, w as never, newCounts());
+        importer.import({ name: 'updateinfo.xml', text: b.toString('utf8') }, w as never, newCounts());
         return rows;
       },
-    },
+    })),
     ...lockfiles(),
   ];
 }
