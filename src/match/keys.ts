@@ -3,6 +3,7 @@ import type { OsInfo } from '../catalog/os-release.js';
 import { normalizePackageName } from '../vulndb/osv-model.js';
 import { ECOSYSTEM_OF_PURL } from './matcher.js';
 import { osTarget } from './os-matcher.js';
+import { CPE_ECOSYSTEM, cpeNamesOf } from './cpe.js';
 
 /**
  * The (ecosystem, name) pairs under which the matchers look an inventory's packages up, names
@@ -31,6 +32,7 @@ export function packageKeys(
     if (target && p.type === target.packageType) add(target.ecoBase, target.keyOf(p));
     const eco = ECOSYSTEM_OF_PURL[p.type];
     if (eco) add(eco, p.name);
+    for (const product of cpeNamesOf(p)) add(CPE_ECOSYSTEM, product);
     return out;
   };
 }

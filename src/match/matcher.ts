@@ -1,6 +1,7 @@
 import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
 import type { FindingStatus } from '../scan/model.js';
+import { CPE_ECOSYSTEM, cpeNamesOf } from './cpe.js';
 import { schemeForEcosystem, type VersionScheme } from '../versions/index.js';
 import { fixedVersionsAbove, isAffected } from '../versions/ranges.js';
 import type { AffectedRow, VulnStore } from '../vulndb/store.js';
@@ -115,6 +116,30 @@ export function matchLanguagePackages(
     const eco = ECOSYSTEM_OF_PURL[p.type];
     if (!eco || (p.ownedBy && !STATICALLY_LINKED.has(p.type))) continue;
     byEco.set(eco, [...(byEco.get(eco) ?? []), p]);
+  }
+  // Components found in binaries, outside any package manager: NVD's CPE ranges (an OS-owned copy
+  // is left to its distro's feed, as above).
+  const binaries = packages.filter((p) => !p.ownedBy && cpeNamesOf(p).length);
+  if (binaries.length) {
+    const scheme = schemeForEcosystem(CPE_ECOSYSTEM)!;
+    const rows = store.affectedFor(CPE_ECOSYSTEM, [...new Set(binaries.flatMap(cpeNamesOf))]);
+    for (const pkg of binaries) {
+      const seen = new Set<string>();
+      for (const row of cpeNamesOf(pkg).flatMap((n) => rows.get(n) ?? [])) {
+        // One CVE once, when NVD files it under two names of the product (f5:nginx, nginx:nginx).
+        if (seen.has(row.id) || row.status === 'not_affected' || !isAffected(pkg.version, row, scheme))
+          continue;
+        seen.add(row.id);
+        const fixes = fixedVersionsAbove(pkg.version, row, scheme);
+        out.matches.push({
+          pkg,
+          row,
+          status: fixes.length ? 'fixed' : 'affected',
+          fixedVersion: fixes[0],
+          scheme,
+        });
+      }
+    }
   }
   for (const [eco, pkgs] of byEco) {
     const scheme = schemeForEcosystem(eco)!;

@@ -9,6 +9,7 @@ import { rpmScheme } from './rpm.js';
 import { rubygemsScheme } from './rubygems.js';
 import type { VersionScheme } from './scheme.js';
 import { semverScheme } from './semver.js';
+import { upstreamScheme } from '../match/cpe.js';
 
 export type { VersionScheme } from './scheme.js';
 
@@ -40,6 +41,8 @@ const BY_ECOSYSTEM: Record<string, VersionScheme> = {
   NuGet: nugetScheme,
   Packagist: packagistScheme,
   CRAN: cranScheme,
+  // NVD's CPE ranges for components found in binaries (src/match/cpe.ts).
+  CPE: upstreamScheme,
 };
 
 export function schemeForEcosystem(ecosystem: string): VersionScheme | undefined {

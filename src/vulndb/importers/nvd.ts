@@ -1,7 +1,12 @@
+import { CPE_ECOSYSTEM, parseCpe, wantedProduct } from '../../match/cpe.js';
 import type { StoreWriter } from '../store.js';
+import { saneVersion } from './osv.js';
 import { isObject, type ImportCounts, type Importer, type ParsedFile } from './importer.js';
 
-/** NVD CVE API 2.0 responses (and the yearly JSON 2.0 feeds): CVSS metrics and CWEs per CVE. */
+/**
+ * NVD CVE API 2.0 responses (and the yearly JSON 2.0 feeds): CVSS metrics and CWEs per CVE, and
+ * the CPE match criteria of the products the binary classifiers identify (src/match/cpe.ts).
+ */
 export const nvdImporter: Importer = {
   name: 'nvd',
   claims: (f: ParsedFile) =>
@@ -37,5 +42,75 @@ export function putNvdItem(v: unknown, w: StoreWriter, counts: ImportCounts): vo
     typeof cve.published === 'string' ? cve.published : undefined,
     desc,
   );
+  const affected = cpeAffected(cve.configurations);
+  if (affected.length)
+    w.putAdvisory(
+      'nvd',
+      {
+        id: cve.id,
+        modified: typeof cve.lastModified === 'string' ? cve.lastModified : '',
+        published: typeof cve.published === 'string' ? cve.published : undefined,
+        aliases: [],
+        details: desc,
+        references: [{ type: 'WEB', url: `https://nvd.nist.gov/vuln/detail/${cve.id}` }],
+      },
+      affected.map(([product, ranges]) => ({
+        ecosystem: CPE_ECOSYSTEM,
+        ecoBase: CPE_ECOSYSTEM,
+        ecoRelease: '',
+        package: product,
+        packageRaw: product,
+        ranges,
+        status: 'affected',
+      })),
+    );
   counts.records++;
+}
+
+type Range = { type: 'ECOSYSTEM'; events: Array<Record<string, string>> };
+interface CpeMatch {
+  vulnerable?: boolean;
+  criteria?: string;
+  versionStartIncluding?: string;
+  versionStartExcluding?: string;
+  versionEndIncluding?: string;
+  versionEndExcluding?: string;
+}
+
+/**
+ * The vulnerable application CPEs of the products Customs can identify, as OSV-style ranges per
+ * vendor:product. A criteria's own version (`…:node.js:18.12.1:…`) is that version alone; its
+ * version bounds become introduced / fixed (end excluded) / last_affected (end included). A start
+ * excluded is read as included (OSV ranges have no such bound; NVD rarely uses it).
+ */
+export function cpeAffected(configurations: unknown): Array<[string, Range[]]> {
+  const out = new Map<string, Range[]>();
+  const nodes = Array.isArray(configurations)
+    ? configurations.flatMap((c: { nodes?: unknown }) => (Array.isArray(c?.nodes) ? c.nodes : []))
+    : [];
+  for (const node of nodes as Array<{ negate?: boolean; cpeMatch?: unknown }>) {
+    if (node?.negate || !Array.isArray(node?.cpeMatch)) continue;
+    for (const m of node.cpeMatch as CpeMatch[]) {
+      if (!m?.vulnerable || typeof m.criteria !== 'string') continue;
+      const c = parseCpe(m.criteria);
+      if (!c || c.part !== 'a' || !wantedProduct(c.product)) continue;
+      const str = (v: unknown) => (typeof v === 'string' && saneVersion(v) ? v : undefined);
+      const events: Array<Record<string, string>> = [];
+      if (c.version !== '*' && c.version !== '-') {
+        const v = str(c.update !== '*' && c.update !== '-' ? `${c.version}${c.update}` : c.version);
+        if (!v) continue;
+        events.push({ introduced: v }, { last_affected: v });
+      } else {
+        const start = str(m.versionStartIncluding ?? m.versionStartExcluding);
+        const fixed = str(m.versionEndExcluding);
+        const last = str(m.versionEndIncluding);
+        if ((m.versionEndExcluding && !fixed) || (m.versionEndIncluding && !last)) continue;
+        events.push({ introduced: start ?? '0' });
+        if (fixed) events.push({ fixed });
+        else if (last) events.push({ last_affected: last });
+      }
+      out.set(c.product, [...(out.get(c.product) ?? []), { type: 'ECOSYSTEM', events }]);
+    }
+  }
+  return [...out];
 }
