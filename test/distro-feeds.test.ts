@@ -52,11 +52,19 @@ function scan(root: string): { os: string; findings: string[] } {
 before(() => {
   tmp = mkdtempSync(join(tmpdir(), 'customs-distro-'));
   env = { CUSTOMS_DB: join(tmp, 'customs.db') };
-  const r = customs(['db', 'import', join(FIXTURES, 'distro-osv'), join(FIXTURES, 'oracle/updateinfo.xml')], {
-    env,
-  });
+  const r = customs(
+    [
+      'db',
+      'import',
+      join(FIXTURES, 'distro-osv'),
+      join(FIXTURES, 'oracle/updateinfo.xml'),
+      join(FIXTURES, 'redhat'),
+    ],
+    { env },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr + r.stdout, /elsa: 2 imported/);
+  assert.match(r.stderr + r.stdout, /redhat-csaf: 2 imported/);
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -87,7 +95,52 @@ describe('distribution feeds: each release its own advisories', () => {
   it("CentOS Stream 8 takes Red Hat's enterprise_linux:8 data, not 9's", () => {
     const stream = scan(rootfs('centos-stream', 'mariner'));
     assert.equal(stream.os, 'centos-stream 8');
-    assert.deepEqual(stream.findings, ['curl CVE-2022-32221,RHSA-2099:0001 7.76.1-1.el8']);
+    // RHEL 8: curl fixed by the RHSA, and affected without a fix by CVE-2023-38546 (VEX); bash is
+    // not affected by CVE-2022-3715 in 8.
+    assert.deepEqual(
+      stream.findings.filter((f) => !f.includes('CVE-2023-38546')),
+      ['curl CVE-2022-32221,RHSA-2099:0001 7.76.1-1.el8'],
+    );
+    assert.ok(stream.findings.includes('curl CVE-2023-38546 undefined'), stream.findings.join('\n'));
+  });
+
+  it("Red Hat's VEX: unfixed and won't-fix statuses, by source package, per release", () => {
+    const r = customs(['rootfs', rootfs('rhel', 'mariner'), '--format', 'json', '-q'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as {
+      os: { id: string; version: string };
+      findings: Array<{
+        id: string;
+        status: string;
+        fixedVersion?: string;
+        package: { name: string; source?: { name: string } };
+        severity: { level: string; source: string };
+      }>;
+    };
+    assert.equal(`${result.os.id} ${result.os.version}`, 'rhel 9.4');
+    // (CVE-2022-32221 is the RHSA sample's RHEL 9 fix.)
+    const vex = result.findings.filter((f) => f.id !== 'CVE-2022-32221');
+    const got = vex.map((f) => `${f.package.source?.name}/${f.package.name} ${f.id} ${f.status}`).sort();
+    // Every binary rpm built from curl, and from bash.
+    assert.ok(got.length >= 2, got.join('\n'));
+    for (const g of got)
+      assert.match(g, /^(curl\/\S+ CVE-2023-38546 will_not_fix|bash\/\S+ CVE-2022-3715 affected)$/);
+    assert.ok(got.some((g) => g.startsWith('curl/curl ')));
+    assert.ok(got.some((g) => g.startsWith('bash/bash ')));
+    // Red Hat's impact rating is the severity; no fixed version for either.
+    for (const f of vex) assert.equal(f.fixedVersion, undefined);
+    assert.equal(result.findings.find((f) => f.id === 'CVE-2022-3715')!.severity.level, 'MEDIUM');
+    // --ignore-unfixed leaves only the fixed one.
+    const unfixed = customs(
+      ['rootfs', rootfs('rhel', 'mariner'), '--format', 'json', '-q', '--ignore-unfixed'],
+      {
+        env,
+      },
+    );
+    assert.deepEqual(
+      JSON.parse(unfixed.stdout).findings.map((f: { id: string }) => f.id),
+      ['CVE-2022-32221'],
+    );
   });
 
   it('Oracle Linux 8 (ELSA from updateinfo.xml): its release by the rpm tag, bug fixes skipped', () => {

@@ -29,7 +29,11 @@ export function packageKeys(
     const out: Array<{ ecosystem: string; name: string }> = [];
     const add = (ecosystem: string, name: string) =>
       out.push({ ecosystem, name: normalizePackageName(ecosystem, name) });
-    if (target && p.type === target.packageType) add(target.ecoBase, target.keyOf(p));
+    if (target && p.type === target.packageType) {
+      add(target.ecoBase, target.keyOf(p));
+      const source = target.sourceKeyOf?.(p);
+      if (source) add(target.ecoBase, source);
+    }
     const eco = ECOSYSTEM_OF_PURL[p.type];
     if (eco) add(eco, p.name);
     for (const product of cpeNamesOf(p)) add(CPE_ECOSYSTEM, product);

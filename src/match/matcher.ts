@@ -42,11 +42,20 @@ export function matchOsPackages(store: VulnStore, os: OsInfo | undefined, packag
     return out;
   }
   const mine = osPkgs.filter((p) => p.type === target.packageType);
-  const rows = store.affectedFor(target.ecoBase, mine.map(target.keyOf));
+  const sourceKey = (p: Package) => target.sourceKeyOf?.(p);
+  const rows = store.affectedFor(target.ecoBase, [
+    ...new Set([...mine.map(target.keyOf), ...mine.map(sourceKey).filter((k): k is string => !!k)]),
+  ]);
+  // Rows a feed keys by source package apply to each binary package built from it.
+  const bySource = (pkg: Package) => {
+    const k = sourceKey(pkg);
+    return k ? (rows.get(k) ?? []).filter((r) => r.databaseSpecific?.component === 'source') : [];
+  };
   let releaseSeen = false;
   for (const pkg of mine) {
     const version = target.versionOf(pkg);
-    for (const row of rows.get(target.keyOf(pkg)) ?? []) {
+    const own = (rows.get(target.keyOf(pkg)) ?? []).filter((r) => r.databaseSpecific?.component !== 'source');
+    for (const row of [...own, ...bySource(pkg)]) {
       if (!target.releaseMatches(row.ecoRelease)) continue;
       releaseSeen = true;
       if (row.status === 'not_affected') {

@@ -12,6 +12,11 @@ export interface OsTarget {
   releaseMatches(release: string): boolean;
   /** The name advisories use for this package. */
   keyOf(pkg: Package): string;
+  /**
+   * Where the feed also keys some rows by source package (Red Hat's VEX statuses, marked
+   * `component: source`), the source name to look those up under.
+   */
+  sourceKeyOf?(pkg: Package): string | undefined;
   /** The version to compare with the feed's ranges. */
   versionOf(pkg: Package): string;
   scheme: VersionScheme;
@@ -44,6 +49,10 @@ export function osTarget(os: OsInfo | undefined): OsTarget | undefined {
   });
   const rpm = (ecoBase: string, release: (r: string) => boolean) =>
     target(ecoBase, 'rpm', release, byName, own);
+  const redHat = (): OsTarget => ({
+    ...rpm('Red Hat', (r) => new RegExp(`^enterprise_linux:${major(os.version)}(::|$)`).test(r)),
+    sourceKeyOf: (p) => p.source?.name,
+  });
   switch (os.id) {
     case 'alpine':
       return target('Alpine', 'apk', (r) => r === `v${majorMinor(os.version)}`, bySource, own);
@@ -63,7 +72,7 @@ export function osTarget(os: OsInfo | undefined): OsTarget | undefined {
     case 'rocky':
       return rpm('Rocky Linux', (r) => r === major(os.version));
     case 'rhel':
-      return rpm('Red Hat', (r) => new RegExp(`^enterprise_linux:${major(os.version)}(::|$)`).test(r));
+      return redHat();
     case 'opensuse-leap':
       return rpm(
         'openSUSE',
@@ -91,7 +100,7 @@ export function osTarget(os: OsInfo | undefined): OsTarget | undefined {
     case 'centos':
       // CentOS Stream N is where RHEL N's updates come from, and CentOS Linux rebuilt RHEL: Red
       // Hat's data for that major applies (as Trivy and Grype map them).
-      return rpm('Red Hat', (r) => new RegExp(`^enterprise_linux:${major(os.version)}(::|$)`).test(r));
+      return redHat();
     case 'amzn':
       // ALAS lists the binary rpms that carry each fix; releases are 1 (2018.03), 2 and 2023.
       return rpm('Amazon Linux', (r) => r === (major(os.version) === '2018' ? '1' : major(os.version)));

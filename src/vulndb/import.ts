@@ -1,6 +1,7 @@
 import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
 import { alasImporter, elsaImporter } from './importers/updateinfo.js';
+import { csafImporter } from './importers/csaf.js';
 import { alpineSecdbImporter } from './importers/alpine-secdb.js';
 import { debianTrackerImporter } from './importers/debian-tracker.js';
 import { epssImporter } from './importers/epss.js';
@@ -28,6 +29,7 @@ export const importers: Importer[] = [
   epssImporter,
   alasImporter,
   elsaImporter,
+  csafImporter,
 ];
 
 export interface ImportReport {
