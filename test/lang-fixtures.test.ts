@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { parseDepsJson, parsePackagesLock } from '../src/catalog/dotnet.js';
 import { parseComposerLock, parseInstalledJson } from '../src/catalog/php.js';
 import { parseGemfileLock, parseGemspec } from '../src/catalog/ruby.js';
@@ -216,16 +218,20 @@ describe('npm: pnpm-lock.yaml v5, v6 and v9 (trivy)', () => {
 });
 
 describe('Maven: pom.xml (trivy)', () => {
-  // Where ours differs by design: it resolves from the tree alone, never from a repository.
+  // Where ours differs by design.
   const DIFFERENT: Record<string, string> = {
     'hard-requirement':
       "a transitive dependency's hard requirement [1.2.3] overrides the declared 1.2.4 only with the repository's poms; ours reports the declared version",
-    'import-dependency-management':
-      'the version comes from a BOM in a repository, not in the tree; ours leaves it out with a warning',
-    'import-dependency-management-multiple':
-      'the version comes from BOMs in a repository, not in the tree; ours leaves it out with a warning',
   };
   const base = fx('maven/trivy-pom');
+  // The peer's cases marked `local` read parents and BOMs from its local repository, in the same
+  // fixture folder: ours reads it as the host's local Maven repository (CUSTOMS_MAVEN_REPO).
+  const before = process.env.CUSTOMS_MAVEN_REPO;
+  process.env.CUSTOMS_MAVEN_REPO = `${base}/repository`;
+  after(() => {
+    if (before === undefined) delete process.env.CUSTOMS_MAVEN_REPO;
+    else process.env.CUSTOMS_MAVEN_REPO = before;
+  });
   /** The pom and its modules, recursively, as the peer aggregates them. */
   const modules = (dir: string): string[] => {
     const text = readFileSync(`${base}/${dir}/pom.xml`, 'utf8');
@@ -253,6 +259,36 @@ describe('Maven: pom.xml (trivy)', () => {
       assert.deepEqual([...new Set(got.map((p) => `${p.name}@${p.version}`))].sort(), want);
     });
   }
+  it("a BOM and a parent from a local repository inside the image (a build stage's /root/.m2)", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'customs-m2-'));
+    try {
+      cpSync(`${base}/import-dependency-management/pom.xml`, join(tmp, 'app/pom.xml'));
+      cpSync(`${base}/repository`, join(tmp, 'root/.m2/repository'), { recursive: true });
+      process.env.CUSTOMS_MAVEN_REPO = join(tmp, 'nowhere');
+      const image = await openImage(`dir:${tmp}`, { wants: (p) => pomCataloger.wants(p) });
+      const inv = await catalogImage(image, [pomCataloger]);
+      assert.deepEqual(
+        inv.packages
+          .filter((p) => p.locations[0].path === '/app/pom.xml')
+          .map((p) => `${p.name}@${p.version}`),
+        ['org.example:example-api@1.7.30'],
+      );
+      // Without the repository the version is left out, with a warning.
+      rmSync(join(tmp, 'root'), { recursive: true });
+      const bare = await catalogImage(
+        await openImage(`dir:${tmp}`, { wants: (p) => pomCataloger.wants(p) }),
+        [pomCataloger],
+      );
+      assert.deepEqual(bare.packages, []);
+      assert.ok(
+        bare.warnings.some((x) => /no version for org\.example:example-api/.test(x)),
+        bare.warnings.join('\n'),
+      );
+    } finally {
+      process.env.CUSTOMS_MAVEN_REPO = `${base}/repository`;
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('bun.lock, pylock.toml, packages.config and packages.props (trivy)', () => {

@@ -1,4 +1,6 @@
-import { posix } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, posix } from 'node:path';
 import type { XMLParser } from 'fast-xml-parser';
 import { fastXml } from '../lazy-parsers.js';
 import type { LayeredFileSystem } from '../../image/filesystem.js';
@@ -6,11 +8,14 @@ import type { CatalogContext, Cataloger, Package } from '../model.js';
 import { mavenPurl } from './index.js';
 
 /**
- * pom.xml in source trees: the declared dependencies whose versions can be settled from the tree
- * itself — literal versions, properties of the pom and of its parents found by `relativePath`,
- * `project.*` values, and dependencyManagement of the same chain. Nothing is fetched: a version
- * that needs a remote parent or a BOM not in the tree is left out with a warning, and transitive
- * dependencies (which need the repository's poms) are not listed.
+ * pom.xml in source trees: the declared dependencies whose versions can be settled offline —
+ * literal versions, properties of the pom and of its parents, `project.*` values, dependencyManagement
+ * of the same chain and of the BOMs it imports. Parents are found by `relativePath` in the tree,
+ * else, like parents and BOMs that are not in the tree, in a local Maven repository: one inside the
+ * scanned tree (`…/.m2/repository`, as a build stage leaves it) or the host's (`$CUSTOMS_MAVEN_REPO`,
+ * else `~/.m2/repository`). A released artifact's pom is the same wherever it is found, so the
+ * host's copy answers for the image's coordinates. Nothing is fetched: a version that needs a pom
+ * found nowhere is left out with a warning, and transitive dependencies are not listed.
  */
 
 interface Dep {
@@ -108,7 +113,10 @@ function interpolate(value: string | undefined, chain: PomChain): string | undef
   return out;
 }
 
-export function pomDependencies(chain: PomChain): {
+export function pomDependencies(
+  chain: PomChain,
+  imported: Map<string, { version?: string; scope?: string }> = new Map(),
+): {
   pins: Array<{ name: string; version: string; dev: boolean }>;
   unresolved: string[];
 } {
@@ -119,6 +127,8 @@ export function pomDependencies(chain: PomChain): {
       const key = `${interpolate(d.groupId, chain)}:${interpolate(d.artifactId, chain)}`;
       if (d.scope !== 'import' && !managed.has(key))
         managed.set(key, { version: interpolate(d.version, chain), scope: d.scope });
+      // What imported BOMs manage comes after the chain's own entries.
+      for (const [key, m] of imported) if (!managed.has(key)) managed.set(key, m);
     }
   const pins = new Map<string, { name: string; version: string; dev: boolean }>();
   const unresolved: string[] = [];
@@ -138,39 +148,160 @@ export function pomDependencies(chain: PomChain): {
   return { pins: [...pins.values()], unresolved };
 }
 
-async function loadChain(fs: LayeredFileSystem, path: string, first: Pom): Promise<PomChain> {
-  const chain: PomChain = [first];
-  let dir = posix.dirname(path);
-  for (let pom = first; pom.parent && chain.length < 10;) {
-    let rel = pom.parent.relativePath ?? '../pom.xml';
-    if (!rel.endsWith('.xml')) rel = posix.join(rel, 'pom.xml');
-    const parentPath = posix.normalize(posix.join(dir, rel));
-    if (parentPath.startsWith('..')) break;
-    const content = await fs.readFile(parentPath);
-    if (!content) break;
-    let parent: Pom;
+/** Poms by coordinates, from local Maven repositories (in the tree, then the host's). */
+export interface PomRepository {
+  get(groupId?: string, artifactId?: string, version?: string): Promise<Pom | undefined>;
+}
+
+// Coordinates become a path: nothing that could climb out of the repository.
+const COORD = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const MAX_POM = 1024 * 1024;
+
+export function pomRepository(fs: LayeredFileSystem, hostRoot = hostRepository()): PomRepository {
+  const roots = new Set<string>();
+  for (const [path] of fs.analysed()) {
+    const m = /^(.*?(?:^|\/)\.m2\/repository)\//.exec(path);
+    if (m) roots.add(m[1]);
+  }
+  const cache = new Map<string, Promise<Pom | undefined>>();
+  const parse = (b: Buffer | undefined) => {
+    if (!b || b.length > MAX_POM) return undefined;
     try {
-      parent = parsePom(content.toString('utf8'));
+      return parsePom(b.toString('utf8'));
     } catch {
-      break;
+      return undefined;
     }
-    // relativePath is only a hint: the pom found there must be the parent named.
-    if (parent.artifactId !== pom.parent.artifactId) break;
+  };
+  return {
+    get(g, a, v) {
+      if (!g || !a || !v || ![g, a, v].every((x) => COORD.test(x) && !x.includes('..')))
+        return Promise.resolve(undefined);
+      const rel = `${g.replace(/\./g, '/')}/${a}/${v}/${a}-${v}.pom`;
+      let p = cache.get(rel);
+      if (!p) {
+        p = (async () => {
+          for (const root of roots) {
+            const pom = parse(await fs.readFile(`${root}/${rel}`));
+            if (pom) return pom;
+          }
+          if (!hostRoot) return undefined;
+          const file = join(hostRoot, rel);
+          try {
+            if (existsSync(file) && statSync(file).size <= MAX_POM) return parse(readFileSync(file));
+          } catch {
+            // unreadable: as if absent
+          }
+          return undefined;
+        })();
+        cache.set(rel, p);
+      }
+      return p;
+    },
+  };
+}
+
+function hostRepository(): string | undefined {
+  const dir = process.env.CUSTOMS_MAVEN_REPO || join(homedir(), '.m2', 'repository');
+  return existsSync(dir) ? dir : undefined;
+}
+
+async function loadChain(
+  fs: LayeredFileSystem,
+  path: string,
+  first: Pom,
+  repo: PomRepository,
+): Promise<PomChain> {
+  const chain: PomChain = [first];
+  let dir: string | undefined = posix.dirname(path);
+  for (let pom = first; pom.parent && chain.length < 10;) {
+    let parent: Pom | undefined;
+    if (dir !== undefined) {
+      let rel = pom.parent.relativePath ?? '../pom.xml';
+      if (!rel.endsWith('.xml')) rel = posix.join(rel, 'pom.xml');
+      const parentPath = posix.normalize(posix.join(dir, rel));
+      const content = parentPath.startsWith('..') ? undefined : await fs.readFile(parentPath);
+      try {
+        parent = content ? parsePom(content.toString('utf8')) : undefined;
+      } catch {
+        parent = undefined;
+      }
+      // relativePath is only a hint: the pom found there must be the parent named.
+      if (parent && parent.artifactId === pom.parent.artifactId) dir = posix.dirname(parentPath);
+      else parent = undefined;
+    }
+    if (!parent) {
+      // Not in the tree: the repository's, by its coordinates (and its own parents from there on).
+      parent = await repo.get(
+        interpolate(pom.parent.groupId, chain),
+        interpolate(pom.parent.artifactId, chain),
+        interpolate(pom.parent.version, chain),
+      );
+      dir = undefined;
+    }
+    if (!parent) break;
     chain.push(parent);
     pom = parent;
-    dir = posix.dirname(parentPath);
   }
   return chain;
+}
+
+/** Parents of a pom read from a repository, from the repository. */
+async function repoChain(first: Pom, repo: PomRepository): Promise<PomChain> {
+  const chain: PomChain = [first];
+  for (let pom = first; pom.parent && chain.length < 10;) {
+    const parent = await repo.get(
+      pom.parent.groupId,
+      pom.parent.artifactId,
+      interpolate(pom.parent.version, chain),
+    );
+    if (!parent) break;
+    chain.push(parent);
+    pom = parent;
+  }
+  return chain;
+}
+
+/** The dependencyManagement the chain's BOM imports (`scope import`) bring, in declaration order. */
+export async function importedManagement(
+  chain: PomChain,
+  repo: PomRepository,
+  depth = 0,
+): Promise<Map<string, { version?: string; scope?: string }>> {
+  const out = new Map<string, { version?: string; scope?: string }>();
+  if (depth > 5) return out;
+  for (const pom of chain)
+    for (const d of pom.managed) {
+      if (d.scope !== 'import') continue;
+      const bom = await repo.get(
+        interpolate(d.groupId, chain),
+        interpolate(d.artifactId, chain),
+        interpolate(d.version, chain),
+      );
+      if (!bom) continue;
+      const bomChain = await repoChain(bom, repo);
+      for (const b of bomChain)
+        for (const m of b.managed) {
+          if (m.scope === 'import') continue;
+          const key = `${interpolate(m.groupId, bomChain)}:${interpolate(m.artifactId, bomChain)}`;
+          if (!out.has(key)) out.set(key, { version: interpolate(m.version, bomChain), scope: m.scope });
+        }
+      for (const [k, v] of await importedManagement(bomChain, repo, depth + 1))
+        if (!out.has(k)) out.set(k, v);
+    }
+  return out;
 }
 
 export const pomCataloger: Cataloger = {
   name: 'pom-xml',
   // Every pom.xml is wanted: a parent is read through the file system, which keeps wanted files only.
-  wants: (p) => /(^|\/)pom\.xml$/.test(p),
+  // So are the poms of a local Maven repository in the tree (parents and BOMs by coordinates).
+  wants: (p) => /(^|\/)pom\.xml$/.test(p) || /(^|\/)\.m2\/repository\/.+\.pom$/.test(p),
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const out: Package[] = [];
+    let repo: PomRepository | undefined;
     for (const [path, entry] of ctx.fs.analysed()) {
       if (entry.content === undefined || !/(^|\/)pom\.xml$/.test(path)) continue;
+      repo ??= pomRepository(ctx.fs);
       const content = await ctx.fs.readFile(path);
       if (!content) continue;
       let pom: Pom;
@@ -180,10 +311,11 @@ export const pomCataloger: Cataloger = {
         ctx.warnings.push(`/${path}: not a readable pom.xml (${(err as Error).message}); skipped`);
         continue;
       }
-      const { pins, unresolved } = pomDependencies(await loadChain(ctx.fs, path, pom));
+      const chain = await loadChain(ctx.fs, path, pom, repo);
+      const { pins, unresolved } = pomDependencies(chain, await importedManagement(chain, repo));
       if (unresolved.length)
         ctx.warnings.push(
-          `/${path}: no version in the tree for ${unresolved.join(', ')} (a remote parent or BOM?); left out`,
+          `/${path}: no version for ${unresolved.join(', ')} in the tree or a local Maven repository (a remote parent or BOM?); left out`,
         );
       const layer = ctx.fs.stat(path)?.layer;
       for (const p of pins) {
