@@ -29,7 +29,7 @@ export function factsOf(result: ScanResult): ScanFacts {
   return {
     ...tallyOf(result.findings),
     osEndOfLife: !!result.os?.eol?.endOfLife,
-    recognised: !!result.os || result.packages.length > 0,
+    recognised: !!result.os || (result.packages?.length ?? 0) > 0,
     env: result.context?.env ?? 'production',
     exposure: result.context?.exposure ?? 'internet',
   };
