@@ -227,21 +227,92 @@ function goCompare(a: string, b: string): number {
   return x.pre < y.pre ? -1 : 1;
 }
 
+interface GoOsv {
+  id: string;
+  withdrawn?: string;
+  affected?: Array<{
+    package?: { name?: string };
+    ranges?: Array<{ type?: string; events?: Array<Record<string, string>> }>;
+    ecosystem_specific?: { imports?: Array<{ path?: string }> };
+  }>;
+}
+
+/** Events in order: a version is affected after an introduced and before the next fixed. */
+function inSemverRanges(version: string, ranges: NonNullable<GoOsv['affected']>[number]['ranges']): boolean {
+  return (ranges ?? []).some((r) => {
+    if (r.type !== 'SEMVER') return false;
+    let affected = false;
+    for (const e of r.events ?? []) {
+      if (e.introduced !== undefined && (e.introduced === '0' || goCompare(version, e.introduced) >= 0))
+        affected = true;
+      if (e.fixed !== undefined && goCompare(version, e.fixed) >= 0) affected = false;
+    }
+    return affected;
+  });
+}
+
+/**
+ * Up to 20 modules of the Go advisories, each at a version one of its ranges introduces (so at
+ * least that advisory applies), with one of its packages: vendored as stubs, so the build needs
+ * no module download and the binary's build info names each module at that version.
+ */
+function goModules(advisories: GoOsv[]): Array<{ module: string; version: string; pkg: string }> {
+  const out = new Map<string, { module: string; version: string; pkg: string }>();
+  for (const a of advisories)
+    for (const x of a.affected ?? []) {
+      const m = x.package?.name;
+      const pkg = x.ecosystem_specific?.imports?.[0]?.path;
+      if (!m || !pkg || out.has(m) || m === 'stdlib' || m === 'toolchain' || !pkg.startsWith(m)) continue;
+      // An internal package cannot be imported from outside its module; main packages not at all.
+      if (/(^|\/)(internal|cmd|main)(\/|$)/.test(pkg.slice(m.length))) continue;
+      // Paths Go accepts at a v0/v1 version without a major-version suffix, and no cgo/asm trickery.
+      if (/\/v\d+$|^gopkg\.in\//.test(m) || !/^[a-z0-9.-]+\.[a-z]+\/[A-Za-z0-9._/-]+$/.test(m)) continue;
+      const intro = (x.ranges ?? [])
+        .flatMap((r) => (r.type === 'SEMVER' ? (r.events ?? []) : []))
+        .map((e) => e.introduced)
+        .find((v) => v && v !== '0' && /^[01]\.\d+\.\d+$/.test(v));
+      if (intro) out.set(m, { module: m, version: `v${intro}`, pkg });
+    }
+  return [...out.values()].sort((p, q) => p.module.localeCompare(q.module)).slice(0, 20);
+}
+
 function go(work: string, env: NodeJS.ProcessEnv): EcosystemAccuracy | undefined {
   if (spawnSync('go', ['version']).status !== 0) return undefined;
   const version = /go(\d+\.\d+(?:\.\d+)?)/.exec(execFileSync('go', ['version'], { encoding: 'utf8' }))![1];
+  const base = join(SHARED, 'advisories/go-osv');
+  const advisories = readdirSync(base)
+    .filter((x) => x.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(base, f), 'utf8')) as GoOsv)
+    .filter((a) => !a.withdrawn);
+  const mods = goModules(advisories);
   const dir = join(work, 'go');
   mkdirSync(join(dir, 'root/usr/local/bin'), { recursive: true });
   writeFileSync(
-    join(dir, 'main.go'),
-    'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("hi\\n") }\n',
+    join(dir, 'go.mod'),
+    `module example.com/app\n\ngo 1.19\n\nrequire (\n${mods.map((m) => `\t${m.module} ${m.version}\n`).join('')})\n`,
   );
-  execFileSync('go', ['build', '-o', join(dir, 'app'), join(dir, 'main.go')], {
+  mkdirSync(join(dir, 'vendor'), { recursive: true });
+  writeFileSync(
+    join(dir, 'vendor/modules.txt'),
+    mods.map((m) => `# ${m.module} ${m.version}\n## explicit\n${m.pkg}\n`).join(''),
+  );
+  for (const m of mods) {
+    mkdirSync(join(dir, 'vendor', m.pkg), { recursive: true });
+    writeFileSync(join(dir, 'vendor', m.pkg, 'stub.go'), 'package stub\n\nvar Linked = 1\n');
+  }
+  writeFileSync(
+    join(dir, 'main.go'),
+    `package main\n\nimport (\n\t"os"\n${mods.map((m) => `\t_ "${m.pkg}"\n`).join('')})\n\nfunc main() { os.Stdout.WriteString("hi\\n") }\n`,
+  );
+  execFileSync('go', ['build', '-mod=vendor', '-o', join(dir, 'app'), '.'], {
+    cwd: dir,
     env: {
       ...process.env,
       GOCACHE: join(dir, 'cache'),
       GOPATH: join(dir, 'path'),
-      GO111MODULE: 'off',
+      GO111MODULE: 'on',
+      GOPROXY: 'off',
       GOFLAGS: '',
     },
   });
@@ -249,35 +320,16 @@ function go(work: string, env: NodeJS.ProcessEnv): EcosystemAccuracy | undefined
   const findings = scan(join(dir, 'root'), env, ['--go-reachability', 'off']);
   const stdlib = findings.find((f) => f.package.name === 'stdlib')?.package.version ?? `v${version}`;
   const expected = new Set<string>();
-  const base = join(SHARED, 'advisories/go-osv');
-  for (const f of readdirSync(base).filter((x) => x.endsWith('.json'))) {
-    const a = JSON.parse(readFileSync(join(base, f), 'utf8')) as {
-      id: string;
-      withdrawn?: string;
-      affected?: Array<{
-        package?: { name?: string };
-        ranges?: Array<{ type?: string; events?: Array<Record<string, string>> }>;
-      }>;
-    };
-    if (a.withdrawn) continue;
-    const hit = (a.affected ?? []).some(
-      (x) =>
-        x.package?.name === 'stdlib' &&
-        (x.ranges ?? []).some((r) => {
-          if (r.type !== 'SEMVER') return false;
-          // Events in order: the version is affected after an introduced and before the next fixed.
-          let affected = false;
-          for (const e of r.events ?? []) {
-            if (e.introduced !== undefined && (e.introduced === '0' || goCompare(version, e.introduced) >= 0))
-              affected = true;
-            if (e.fixed !== undefined && goCompare(version, e.fixed) >= 0) affected = false;
-          }
-          return affected;
-        }),
-    );
-    if (hit) expected.add(`stdlib@${stdlib} ${a.id}`);
-  }
-  return score(expected, findings, (f) => f.package.name === 'stdlib');
+  const want = new Map([
+    ['stdlib', { at: stdlib, version }],
+    ...mods.map((m) => [m.module, { at: m.version, version: m.version.slice(1) }] as const),
+  ]);
+  for (const a of advisories)
+    for (const x of a.affected ?? []) {
+      const w = want.get(x.package?.name ?? '');
+      if (w && inSemverRanges(w.version, x.ranges)) expected.add(`${x.package!.name}@${w.at} ${a.id}`);
+    }
+  return score(expected, findings, (f) => want.has(f.package.name));
 }
 
 export function measureAccuracy(work: string): AccuracyReport {
