@@ -12,11 +12,11 @@ import { createServer } from 'node:http';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { parseApkDb } from '../src/catalog/apk.js';
 import type { Package } from '../src/catalog/model.js';
 import { openDb } from '../src/store/db.js';
 import { recordImage, saveInventory } from '../src/store/images.js';
 import { recordDeployment } from '../src/store/deployments.js';
+import { alpinePackageLists } from '../test/helpers/alpine.js';
 import { freePort, Registry } from '../test/helpers/registry.js';
 import { CustomsServer, makeToken } from '../test/helpers/server.js';
 
@@ -42,26 +42,7 @@ let seed = 42;
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
 
-const alpines = readdirSync(join(SHARED, 'images/alpine')).map((f) => {
-  const v = /minirootfs-([\d.]+)-/.exec(f)![1];
-  const installed = execFileSync('tar', [
-    '-xzOf',
-    join(SHARED, 'images/alpine', f),
-    './lib/apk/db/installed',
-  ]);
-  const packages = parseApkDb(installed.toString('utf8')).map(
-    (r) =>
-      ({
-        name: r.name,
-        version: r.version,
-        type: 'apk',
-        source: { name: r.origin ?? r.name, version: r.version },
-        purl: `pkg:apk/alpine/${r.name}@${r.version}`,
-        locations: [],
-      }) as unknown as Package,
-  );
-  return { version: v, packages };
-});
+const alpines = alpinePackageLists();
 const pypiNames = readdirSync(join(SHARED, 'advisories/pypi-osv/vulns')).slice(0, 2000);
 
 function inventory(i: number) {

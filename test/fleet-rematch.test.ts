@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { parseApkDb } from '../src/catalog/apk.js';
 import type { Package } from '../src/catalog/model.js';
 import type { Finding } from '../src/scan/model.js';
 import { scanInventory } from '../src/scan/scan.js';
@@ -18,6 +16,7 @@ import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '.
 import { allInventoryDigests, digestsFor, findingChanges } from '../src/store/monitoring.js';
 import { readResult } from '../src/store/results.js';
 import { changedKeys } from '../src/vulndb/delta.js';
+import { alpinePackageLists } from './helpers/alpine.js';
 import { shared } from './helpers/paths.js';
 import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { customs } from './helpers/run.js';
@@ -75,24 +74,8 @@ function bumpAlpine(packages: string[]) {
   d.close();
 }
 
-const alpines = readdirSync(shared('images/alpine'))
-  .filter((f) => /3\.(7|10|14|18)\./.test(f))
-  .map((f) => {
-    const v = /minirootfs-([\d.]+)-/.exec(f)![1];
-    const installed = execFileSync('tar', ['-xzOf', shared(`images/alpine/${f}`), './lib/apk/db/installed']);
-    const packages = parseApkDb(installed.toString('utf8')).map(
-      (r) =>
-        ({
-          name: r.name,
-          version: r.version,
-          type: 'apk',
-          source: { name: r.origin ?? r.name, version: r.version },
-          purl: `pkg:apk/alpine/${r.name}@${r.version}`,
-          locations: [],
-        }) as unknown as Package,
-    );
-    return { version: v, packages };
-  });
+// Four releases' real package lists.
+const alpines = alpinePackageLists(/3\.(7|10|14|18)\./);
 
 function inventory(i: number, python: Array<[string, string]>) {
   // 3 and 4 are Python-only images (no OS): the Alpine changes do not touch them.

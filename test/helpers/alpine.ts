@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { parseApkDb } from '../../src/catalog/apk.js';
+import type { Package } from '../../src/catalog/model.js';
+import { shared } from './paths.js';
+
+/**
+ * The real package lists of the shared Alpine minirootfs releases, as stored inventories hold them
+ * (for tests and benches that store thousands of inventories without scanning each image).
+ */
+export function alpinePackageLists(only?: RegExp): Array<{ version: string; packages: Package[] }> {
+  return readdirSync(shared('images/alpine'))
+    .filter((f) => !only || only.test(f))
+    .map((f) => {
+      const version = /minirootfs-([\d.]+)-/.exec(f)![1];
+      const installed = execFileSync('tar', [
+        '-xzOf',
+        shared(`images/alpine/${f}`),
+        './lib/apk/db/installed',
+      ]);
+      const packages = parseApkDb(installed.toString('utf8')).map(
+        (r) =>
+          ({
+            name: r.name,
+            version: r.version,
+            type: 'apk',
+            source: { name: r.origin ?? r.name, version: r.version },
+            purl: `pkg:apk/alpine/${r.name}@${r.version}`,
+            locations: [],
+          }) as unknown as Package,
+      );
+      return { version, packages };
+    });
+}
