@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compareUpstream, parseCpe } from '../src/match/cpe.js';
 import { cpeAffected } from '../src/vulndb/importers/nvd.js';
+import { nodeVerdict } from '../src/vulndb/importers/nodejs.js';
 import { shared } from './helpers/paths.js';
 import { customs } from './helpers/run.js';
 
@@ -13,7 +14,8 @@ import { customs } from './helpers/run.js';
 // sample written in the NVD CVE API 2.0 format (test/fixtures/nvd/nvdcve-2.0-sample.json), an
 // Alpine 3.7.3 root filesystem (its /bin/busybox belongs to the busybox apk) with a node 18.12.1
 // binary, an OpenSSL 1.1.1k library and a copy of busybox that no package installed.
-const SAMPLE = join(import.meta.dirname, '../../test/fixtures/nvd/nvdcve-2.0-sample.json');
+const FIXTURES = join(import.meta.dirname, '../../test/fixtures');
+const SAMPLE = join(FIXTURES, 'nvd/nvdcve-2.0-sample.json');
 let tmp: string;
 let env: Record<string, string>;
 let root: string;
@@ -72,6 +74,32 @@ describe('binary components matched by CPE (NVD 2.0)', () => {
       'node 18.12.1 /usr/local/bin/node CVE-2023-23918 18.14.1 CRITICAL',
       'openssl 1.1.1k /usr/local/lib/libcrypto.so.1.1 CVE-2021-3711 1.1.1l CRITICAL',
     ]);
+  });
+
+  it("node matched against Node.js's own security data instead, once the database holds it", () => {
+    const r = customs(['db', 'import', join(FIXTURES, 'nodejs')], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr + r.stdout, /nodejs-security-wg: 2 imported/);
+    const scan = customs(['rootfs', root, '--format', 'json', '-q'], { env });
+    assert.equal(scan.status, 0, scan.stderr);
+    const node = (
+      JSON.parse(scan.stdout) as {
+        findings: Array<{ id: string; aliases: string[]; package: { name: string }; fixedVersion?: string }>;
+      }
+    ).findings.filter((f) => f.package.name === 'node');
+    // One finding, from the security-wg record (its id an alias); 18.12.1 already has the fix
+    // of CVE-2022-43548.
+    assert.deepEqual(
+      node.map((f) => [f.id, f.aliases, f.fixedVersion]),
+      [['CVE-2023-23918', ['NSWG-CORE-77'], '18.14.1']],
+    );
+    assert.deepEqual(nodeVerdict('19.6.0', { vulnerable: '19.x', patched: '>= 19.6.1' }), {
+      affected: true,
+      fixedVersion: '19.6.1',
+    });
+    assert.deepEqual(nodeVerdict('20.1.0', { vulnerable: '19.x', patched: '>= 19.6.1' }), {
+      affected: false,
+    });
   });
 
   it('reads CPE criteria and NVD version strings', () => {

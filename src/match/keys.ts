@@ -37,6 +37,7 @@ export function packageKeys(
     const eco = ECOSYSTEM_OF_PURL[p.type];
     if (eco) add(eco, p.name);
     for (const product of cpeNamesOf(p)) add(CPE_ECOSYSTEM, product);
+    if (cpeNamesOf(p).length && p.name === 'node') add('Node.js', 'node');
     return out;
   };
 }

@@ -43,6 +43,8 @@ const BY_ECOSYSTEM: Record<string, VersionScheme> = {
   CRAN: cranScheme,
   // NVD's CPE ranges for components found in binaries (src/match/cpe.ts).
   CPE: upstreamScheme,
+  // Node.js's security-wg data (src/vulndb/importers/nodejs.ts).
+  'Node.js': semverScheme,
 };
 
 export function schemeForEcosystem(ecosystem: string): VersionScheme | undefined {

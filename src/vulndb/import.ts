@@ -2,6 +2,7 @@ import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
 import { alasImporter, elsaImporter } from './importers/updateinfo.js';
 import { csafImporter } from './importers/csaf.js';
+import { nodejsImporter } from './importers/nodejs.js';
 import { alpineSecdbImporter } from './importers/alpine-secdb.js';
 import { debianTrackerImporter } from './importers/debian-tracker.js';
 import { epssImporter } from './importers/epss.js';
@@ -30,6 +31,7 @@ export const importers: Importer[] = [
   alasImporter,
   elsaImporter,
   csafImporter,
+  nodejsImporter,
 ];
 
 export interface ImportReport {
