@@ -16,7 +16,7 @@ import type { Package } from '../src/catalog/model.js';
 import { openDb } from '../src/store/db.js';
 import { recordImage, saveInventory } from '../src/store/images.js';
 import { recordDeployment } from '../src/store/deployments.js';
-import { alpinePackageLists } from '../test/helpers/alpine.js';
+import { alpinePackageLists, syntheticImage } from '../test/helpers/alpine.js';
 import { freePort, Registry } from '../test/helpers/registry.js';
 import { CustomsServer, makeToken } from '../test/helpers/server.js';
 
@@ -60,14 +60,7 @@ function inventory(i: number) {
   });
   const [maj, min] = base.version.split('.');
   return {
-    image: {
-      kind: 'rootfs',
-      name: `team/app${i}`,
-      target: `app${i}`,
-      repoTags: [],
-      layers: [],
-      warnings: [],
-    } as any,
+    image: syntheticImage(i),
     os: {
       id: 'alpine',
       version: base.version,

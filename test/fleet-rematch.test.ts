@@ -16,7 +16,7 @@ import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '.
 import { allInventoryDigests, digestsFor, findingChanges } from '../src/store/monitoring.js';
 import { readResult } from '../src/store/results.js';
 import { changedKeys } from '../src/vulndb/delta.js';
-import { alpinePackageLists } from './helpers/alpine.js';
+import { alpinePackageLists, syntheticImage } from './helpers/alpine.js';
 import { shared } from './helpers/paths.js';
 import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { customs } from './helpers/run.js';
@@ -81,14 +81,7 @@ function inventory(i: number, python: Array<[string, string]>) {
   // 3 and 4 are Python-only images (no OS): the Alpine changes do not touch them.
   const base = [3, 4].includes(i) ? { version: '', packages: [] } : alpines[i % alpines.length];
   return {
-    image: {
-      kind: 'rootfs',
-      name: `team/app${i}`,
-      target: `app${i}`,
-      repoTags: [],
-      layers: [],
-      warnings: [],
-    },
+    image: syntheticImage(i),
     os: {
       id: 'alpine',
       version: base.version,

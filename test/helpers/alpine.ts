@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { parseApkDb } from '../../src/catalog/apk.js';
 import type { Package } from '../../src/catalog/model.js';
+import type { ImageMetadata } from '../../src/image/model.js';
 import { shared } from './paths.js';
 
 /**
@@ -31,4 +32,16 @@ export function alpinePackageLists(only?: RegExp): Array<{ version: string; pack
       );
       return { version, packages };
     });
+}
+
+/** The image metadata of a stored inventory that no real image stands behind (team/app<i>). */
+export function syntheticImage(i: number): ImageMetadata {
+  return {
+    kind: 'rootfs',
+    name: `team/app${i}`,
+    target: `app${i}`,
+    repoTags: [],
+    layers: [],
+    warnings: [],
+  } as unknown as ImageMetadata;
 }
