@@ -15,7 +15,7 @@ import { parseBunLock } from '../src/catalog/bun-lock.js';
 import { parsePylock } from '../src/catalog/python-tomls.js';
 import { parsePackagesConfig, parsePackagesProps } from '../src/catalog/dotnet.js';
 import { catalogImage } from '../src/catalog/index.js';
-import { pomCataloger } from '../src/catalog/java/pom.js';
+import { importedManagement, pomCataloger, type Pom, type PomRepository } from '../src/catalog/java/pom.js';
 import { openImage } from '../src/image/open.js';
 import { existsSync } from 'node:fs';
 import { shared } from './helpers/paths.js';
@@ -259,6 +259,32 @@ describe('Maven: pom.xml (trivy)', () => {
       assert.deepEqual([...new Set(got.map((p) => `${p.name}@${p.version}`))].sort(), want);
     });
   }
+  it('BOMs that import each other in circles and fan out are each read once', async () => {
+    // 30 BOMs, each importing all 30: followed naively, 30^depth imports.
+    const boms = Array.from({ length: 30 }, (_, i) => `b${i}`);
+    const pom = (a: string): Pom => ({
+      groupId: 'evil',
+      artifactId: a,
+      version: '1',
+      properties: {},
+      dependencies: [],
+      managed: [
+        { groupId: 'org.example', artifactId: `dep-${a}`, version: `1.${a.slice(1)}` },
+        ...boms.map((b) => ({ groupId: 'evil', artifactId: b, version: '1', scope: 'import' })),
+      ],
+    });
+    let reads = 0;
+    const repo: PomRepository = {
+      get: async (_g, a) => {
+        reads++;
+        return a && boms.includes(a) ? pom(a) : undefined;
+      },
+    };
+    const managed = await importedManagement([pom('b0')], repo);
+    assert.equal(managed.get('org.example:dep-b29')?.version, '1.29');
+    assert.ok(reads <= 30, `${reads} reads`);
+  });
+
   it("a BOM and a parent from a local repository inside the image (a build stage's /root/.m2)", async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'customs-m2-'));
     try {

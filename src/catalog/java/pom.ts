@@ -156,6 +156,8 @@ export interface PomRepository {
 // Coordinates become a path: nothing that could climb out of the repository.
 const COORD = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const MAX_POM = 1024 * 1024;
+/** BOMs read for one project at most (Spring Boot's imports some 40 transitively). */
+const MAX_BOMS = 200;
 
 export function pomRepository(fs: LayeredFileSystem, hostRoot = hostRepository()): PomRepository {
   const roots = new Set<string>();
@@ -265,18 +267,18 @@ async function repoChain(first: Pom, repo: PomRepository): Promise<PomChain> {
 export async function importedManagement(
   chain: PomChain,
   repo: PomRepository,
-  depth = 0,
+  // Each BOM once per project, and few in all: crafted repositories can import in circles or fan out.
+  seen = new Set<string>(),
 ): Promise<Map<string, { version?: string; scope?: string }>> {
   const out = new Map<string, { version?: string; scope?: string }>();
-  if (depth > 5) return out;
   for (const pom of chain)
     for (const d of pom.managed) {
       if (d.scope !== 'import') continue;
-      const bom = await repo.get(
-        interpolate(d.groupId, chain),
-        interpolate(d.artifactId, chain),
-        interpolate(d.version, chain),
-      );
+      const gav = [d.groupId, d.artifactId, d.version].map((x) => interpolate(x, chain));
+      const id = gav.join(':');
+      if (seen.has(id) || seen.size >= MAX_BOMS) continue;
+      seen.add(id);
+      const bom = await repo.get(gav[0], gav[1], gav[2]);
       if (!bom) continue;
       const bomChain = await repoChain(bom, repo);
       for (const b of bomChain)
@@ -285,8 +287,7 @@ export async function importedManagement(
           const key = `${interpolate(m.groupId, bomChain)}:${interpolate(m.artifactId, bomChain)}`;
           if (!out.has(key)) out.set(key, { version: interpolate(m.version, bomChain), scope: m.scope });
         }
-      for (const [k, v] of await importedManagement(bomChain, repo, depth + 1))
-        if (!out.has(k)) out.set(k, v);
+      for (const [k, v] of await importedManagement(bomChain, repo, seen)) if (!out.has(k)) out.set(k, v);
     }
   return out;
 }
