@@ -16,7 +16,7 @@ import type { Package } from '../src/catalog/model.js';
 import { openDb } from '../src/store/db.js';
 import { recordImage, saveInventory } from '../src/store/images.js';
 import { recordDeployment } from '../src/store/deployments.js';
-import { alpinePackageLists, syntheticImage } from '../test/helpers/alpine.js';
+import { alpineOs, alpinePackageLists, syntheticImage } from '../test/helpers/alpine.js';
 import { freePort, Registry } from '../test/helpers/registry.js';
 import { CustomsServer, makeToken } from '../test/helpers/server.js';
 
@@ -58,15 +58,9 @@ function inventory(i: number) {
       locations: [],
     } as unknown as Package;
   });
-  const [maj, min] = base.version.split('.');
   return {
     image: syntheticImage(i),
-    os: {
-      id: 'alpine',
-      version: base.version,
-      versionId: base.version,
-      prettyName: `Alpine Linux v${maj}.${min}`,
-    } as any,
+    os: alpineOs(base.version),
     packages: [...base.packages, ...py],
     warnings: [],
   };

@@ -16,7 +16,7 @@ import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '.
 import { allInventoryDigests, digestsFor, findingChanges } from '../src/store/monitoring.js';
 import { readResult } from '../src/store/results.js';
 import { changedKeys } from '../src/vulndb/delta.js';
-import { alpinePackageLists, syntheticImage } from './helpers/alpine.js';
+import { alpineOs, alpinePackageLists, syntheticImage } from './helpers/alpine.js';
 import { shared } from './helpers/paths.js';
 import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { customs } from './helpers/run.js';
@@ -82,12 +82,7 @@ function inventory(i: number, python: Array<[string, string]>) {
   const base = [3, 4].includes(i) ? { version: '', packages: [] } : alpines[i % alpines.length];
   return {
     image: syntheticImage(i),
-    os: {
-      id: 'alpine',
-      version: base.version,
-      versionId: base.version,
-      prettyName: `Alpine ${base.version}`,
-    },
+    os: base.version ? alpineOs(base.version) : undefined,
     packages: [
       ...base.packages,
       ...python.map(

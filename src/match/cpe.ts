@@ -1,5 +1,6 @@
 import type { Package } from '../catalog/model.js';
 import { compareDigits, type VersionScheme } from '../versions/scheme.js';
+import { NODE_ECOSYSTEM, nodeVerdict } from '../vulndb/importers/nodejs.js';
 
 /**
  * Components the binary classifiers find outside any package manager (node, python, nginx…) have
@@ -26,11 +27,32 @@ export const CPE_PRODUCTS: Record<string, string[]> = {
 };
 
 export const CPE_ECOSYSTEM = 'CPE';
+
+/**
+ * A product's own feed, preferred over NVD's CPE ranges once the database holds it: where its
+ * records live, and how one decides a release (the feed's own range syntax).
+ */
+export interface OwnFeed {
+  ecosystem: string;
+  name: string;
+  verdict(version: string, ecosystemSpecific: unknown): { affected: boolean; fixedVersion?: string };
+}
+export const OWN_FEEDS: Record<string, OwnFeed> = {
+  node: {
+    ecosystem: NODE_ECOSYSTEM,
+    name: 'node',
+    verdict: (v, e) => nodeVerdict(v, e as { vulnerable?: unknown; patched?: unknown }),
+  },
+};
 const WANTED = new Set(Object.values(CPE_PRODUCTS).flat());
 
 /** The vendor:product pairs a package is looked up under (binary-identified components only). */
 export function cpeNamesOf(p: Package): string[] {
   return p.type === 'generic' && p.foundBy === 'binary' ? (CPE_PRODUCTS[p.name] ?? []) : [];
+}
+
+export function ownFeedOf(p: Package): OwnFeed | undefined {
+  return cpeNamesOf(p).length ? OWN_FEEDS[p.name] : undefined;
 }
 
 /** `cpe:2.3:a:nodejs:node.js:18.12.1:*:…` → its part, vendor:product and version (CPE 2.3 escapes undone). */

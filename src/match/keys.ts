@@ -3,7 +3,7 @@ import type { OsInfo } from '../catalog/os-release.js';
 import { normalizePackageName } from '../vulndb/osv-model.js';
 import { ECOSYSTEM_OF_PURL } from './matcher.js';
 import { osTarget } from './os-matcher.js';
-import { CPE_ECOSYSTEM, cpeNamesOf } from './cpe.js';
+import { CPE_ECOSYSTEM, cpeNamesOf, ownFeedOf } from './cpe.js';
 
 /**
  * The (ecosystem, name) pairs under which the matchers look an inventory's packages up, names
@@ -37,7 +37,8 @@ export function packageKeys(
     const eco = ECOSYSTEM_OF_PURL[p.type];
     if (eco) add(eco, p.name);
     for (const product of cpeNamesOf(p)) add(CPE_ECOSYSTEM, product);
-    if (cpeNamesOf(p).length && p.name === 'node') add('Node.js', 'node');
+    const own = ownFeedOf(p);
+    if (own) add(own.ecosystem, own.name);
     return out;
   };
 }

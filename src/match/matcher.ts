@@ -1,8 +1,7 @@
 import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
 import type { FindingStatus } from '../scan/model.js';
-import { CPE_ECOSYSTEM, cpeNamesOf } from './cpe.js';
-import { NODE_ECOSYSTEM, nodeVerdict } from '../vulndb/importers/nodejs.js';
+import { CPE_ECOSYSTEM, cpeNamesOf, ownFeedOf } from './cpe.js';
 import { schemeForEcosystem, type VersionScheme } from '../versions/index.js';
 import { fixedVersionsAbove, isAffected } from '../versions/ranges.js';
 import type { AffectedRow, VulnStore } from '../vulndb/store.js';
@@ -133,21 +132,20 @@ export function matchLanguagePackages(
   if (binaries.length) {
     const scheme = schemeForEcosystem(CPE_ECOSYSTEM)!;
     const rows = store.affectedFor(CPE_ECOSYSTEM, [...new Set(binaries.flatMap(cpeNamesOf))]);
-    // Node.js's own security data, where the database holds it, instead of NVD's CPE ranges.
-    const nodeRows = binaries.some((p) => p.name === 'node')
-      ? (store.affectedFor(NODE_ECOSYSTEM, ['node']).get('node') ?? [])
-      : [];
     for (const pkg of binaries) {
-      if (pkg.name === 'node' && nodeRows.length) {
-        for (const row of nodeRows) {
-          const v = nodeVerdict(pkg.version, row.ecosystemSpecific);
+      // A product's own feed (Node.js's security data), where the database holds it, instead.
+      const own = ownFeedOf(pkg);
+      const ownRows = own ? (store.affectedFor(own.ecosystem, [own.name]).get(own.name) ?? []) : [];
+      if (own && ownRows.length) {
+        for (const row of ownRows) {
+          const v = own.verdict(pkg.version, row.ecosystemSpecific);
           if (!v.affected) continue;
           out.matches.push({
             pkg,
             row,
             status: v.fixedVersion ? 'fixed' : 'affected',
             fixedVersion: v.fixedVersion,
-            scheme: schemeForEcosystem(NODE_ECOSYSTEM)!,
+            scheme: schemeForEcosystem(own.ecosystem)!,
           });
         }
         continue;

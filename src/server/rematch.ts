@@ -6,17 +6,18 @@ import { packageKeys } from '../match/keys.js';
 import type { Policy } from '../policy/policy.js';
 import { summaryOfTally, tallyOf } from '../rank/risk.js';
 import type { Finding, ScanResult } from '../scan/model.js';
-import { scanInventory } from '../scan/scan.js';
+import { databaseInfo, openStore, scanInventory } from '../scan/scan.js';
 import { alertBatch, flushAlerts, queueAlerts, type AlertBatch } from '../store/alerts.js';
 import { now, type Db } from '../store/db.js';
 import type { StoredInventory } from '../store/images.js';
-import { findingChanges } from '../store/monitoring.js';
+import { findingChanges, findingEventRows, findingIndexChanges } from '../store/monitoring.js';
 import {
   applyPatch,
   findingPackageKey,
   loadSets,
   pack,
   packSet,
+  summaryColumns,
   unpack,
   type FindingSet,
   type ResultPatch,
@@ -187,15 +188,14 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
         if (!keys.length) continue;
         const whole = (await loadSets(o.db, [r.hash], sets)).get(r.hash)!;
         const keep = (f: Finding) => !subKeys.has(findingPackageKey(f.package));
-        const part = packSet({
-          findings: whole.findings.filter(keep),
-          suppressed: whole.suppressed.filter(keep),
-        });
-        sets.set(part.hash, unpack<FindingSet>(part.data));
+        const rest = { findings: whole.findings.filter(keep), suppressed: whole.suppressed.filter(keep) };
+        const part = packSet(rest);
+        sets.set(part.hash, rest);
         toStore.set(part.hash, part.data);
         refs.push({ hash: part.hash, keys });
       }
-      after.packed ??= packSet({ findings: after.findings, suppressed: after.suppressed });
+      // The same serialisation the comparison above made.
+      after.packed ??= packSet(after, after.json);
       sets.set(after.packed.hash, after);
       if (!stored.has(after.packed.hash)) toStore.set(after.packed.hash, after.packed.data);
       refs.push({ hash: after.packed.hash, keys: [...subKeys] });
@@ -203,11 +203,7 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
         out.fallback.push(digest);
         continue;
       }
-      database ??= scanInventory(
-        inv.image,
-        { os: undefined, packages: [], warnings: [] },
-        { dbPath: o.newPath },
-      ).database;
+      database ??= databaseInfo(openStore(o.newPath), o.newPath);
       const facts = JSON.parse(prev.tally!) as ScanFacts;
       tallyOf(before.findings, facts, -1);
       tallyOf(after.findings, facts, 1);
@@ -341,21 +337,11 @@ async function storePatches(
         source: 'db-update',
         context: null,
         created_at: at,
-        grade: w.patch.summary.grade,
-        risk: Math.round(w.facts.risk * 10) / 10,
-        critical: w.facts.bySeverity.CRITICAL,
-        high: w.facts.bySeverity.HIGH,
-        medium: w.facts.bySeverity.MEDIUM,
-        low: w.facts.bySeverity.LOW,
-        unknown: w.facts.bySeverity.UNKNOWN,
-        kev: w.facts.kev,
-        fixable: w.patch.summary.fixable,
-        total: w.facts.total,
+        ...summaryColumns(w.patch.summary, w.facts),
         result: pack(w.patch),
         duration_ms: 0,
         base_id: w.prev.base_id ?? w.prev.id,
         checked_version: null,
-        tally: JSON.stringify(w.facts),
       })),
     )
     // A scan made with the new version meanwhile (a push, a job) stands.
@@ -380,27 +366,10 @@ async function storePatches(
     )
     .execute();
   // The finding index: the replaced packages' rows out, the new findings' rows in.
-  const indexRows = (digest: string, fs: Finding[]) =>
-    fs.flatMap((f) =>
-      [...new Set([f.id, ...f.aliases])].map((vulnerability) => ({
-        digest,
-        vulnerability,
-        package: f.package.name,
-        version: f.package.version,
-        severity: f.severity.level,
-      })),
-    );
   // By difference, as for a full re-match: most of the replaced packages' rows stay as they are.
-  const rowKey = (r: ReturnType<typeof indexRows>[number]) =>
-    [r.digest, r.vulnerability, r.package, r.version, r.severity].join('\u0000');
-  const gone: ReturnType<typeof indexRows> = [];
-  const added: ReturnType<typeof indexRows> = [];
-  for (const w of done) {
-    const had = new Map(indexRows(w.digest, w.oldFindings).map((r) => [rowKey(r), r]));
-    const has = new Map(indexRows(w.digest, w.newFindings).map((r) => [rowKey(r), r]));
-    for (const [k, r] of had) if (!has.has(k)) gone.push(r);
-    for (const [k, r] of has) if (!had.has(k)) added.push(r);
-  }
+  const changes = done.map((w) => findingIndexChanges(w.digest, w.oldFindings, w.newFindings));
+  const gone = changes.flatMap((c) => c.gone);
+  const added = changes.flatMap((c) => c.added);
   for (let i = 0; i < gone.length; i += 200)
     await db.k
       .deleteFrom('finding_index')
@@ -419,22 +388,7 @@ async function storePatches(
       .insertInto('finding_index')
       .values(added.slice(i, i + 500))
       .execute();
-  const events = done.flatMap((w) =>
-    [
-      ...w.introduced.map((f) => ({ kind: 'new', f })),
-      ...w.fixed.map((f) => ({ kind: 'fixed', f })),
-      ...w.changed.map((f) => ({ kind: 'changed', f })),
-    ].map(({ kind, f }) => ({
-      digest: w.digest,
-      db_version: o.newVersion,
-      kind,
-      vulnerability: f.id,
-      package: `${f.package.name}@${f.package.version}`,
-      severity: f.severity.level,
-      kev: f.kev ? 1 : 0,
-      created_at: at,
-    })),
-  );
+  const events = done.flatMap((w) => findingEventRows(w.digest, o.newVersion, w, at));
   for (let i = 0; i < events.length; i += 200)
     await db.k
       .insertInto('finding_events')

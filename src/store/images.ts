@@ -1,5 +1,5 @@
 import { indexFindings, indexInventory, previousResult } from './monitoring.js';
-import { factsOf, pack, resultOfRow, unpack, type StoredResult } from './results.js';
+import { factsOf, pack, resultOfRow, summaryColumns, unpack, type StoredResult } from './results.js';
 import type { Inventory } from '../catalog/index.js';
 import type { ImageMetadata } from '../image/model.js';
 import type { ScanResult } from '../scan/model.js';
@@ -192,8 +192,6 @@ export async function saveScan(
 ): Promise<{ id: number; created: boolean; before?: ScanResult }> {
   const result = pack((({ packages: _drop, ...rest }) => rest)(s.result));
   // Statement by statement: measured, one kysely transaction around them made re-matching slower.
-  const sum = s.result.summary;
-  const risk = s.result.findings.reduce((a, f) => a + f.risk.score, 0);
   const inserted = await db.k
     .insertInto('scans')
     .values({
@@ -202,21 +200,11 @@ export async function saveScan(
       source: s.source,
       context: s.context ? JSON.stringify(s.context) : null,
       created_at: now(),
-      grade: sum.grade,
-      risk: Math.round(risk * 10) / 10,
-      critical: sum.bySeverity.CRITICAL,
-      high: sum.bySeverity.HIGH,
-      medium: sum.bySeverity.MEDIUM,
-      low: sum.bySeverity.LOW,
-      unknown: sum.bySeverity.UNKNOWN,
-      kev: sum.kev,
-      fixable: sum.fixable,
-      total: sum.total,
+      ...summaryColumns(s.result.summary, factsOf(s.result)),
       result,
       duration_ms: Math.round(s.durationMs),
       base_id: null,
       checked_version: null,
-      tally: JSON.stringify(factsOf(s.result)),
     })
     .onConflict((oc) => oc.columns(['digest', 'db_version']).doNothing())
     .returning('id')

@@ -157,13 +157,14 @@ export async function previousResult(
   return r ? ((await resultOfRow(db, r)) as ScanResult) : undefined;
 }
 
-export async function recordFindingEvents(
-  db: Db,
+/** The `finding_events` rows of what one re-match changed for one image. */
+export function findingEventRows(
   digest: string,
   dbVersion: string,
   changes: { introduced: Finding[]; fixed: Finding[]; changed?: Finding[] },
-): Promise<void> {
-  const rows = [
+  at = now(),
+) {
+  return [
     ...changes.introduced.map((f) => ({ kind: 'new', f })),
     ...changes.fixed.map((f) => ({ kind: 'fixed', f })),
     ...(changes.changed ?? []).map((f) => ({ kind: 'changed', f })),
@@ -175,8 +176,17 @@ export async function recordFindingEvents(
     package: `${f.package.name}@${f.package.version}`,
     severity: f.severity.level,
     kev: f.kev ? 1 : 0,
-    created_at: now(),
+    created_at: at,
   }));
+}
+
+export async function recordFindingEvents(
+  db: Db,
+  digest: string,
+  dbVersion: string,
+  changes: { introduced: Finding[]; fixed: Finding[]; changed?: Finding[] },
+): Promise<void> {
+  const rows = findingEventRows(digest, dbVersion, changes);
   for (let i = 0; i < rows.length; i += 200)
     await db.k
       .insertInto('finding_events')
@@ -204,6 +214,40 @@ export async function findingEvents(db: Db, digest: string, limit = 200) {
   }));
 }
 
+type IndexRow = { digest: string; vulnerability: string; package: string; version: string; severity: string };
+
+/** A digest's `finding_index` rows for these findings, one per id they go by (CVE, GHSA…). */
+function findingIndexRows(digest: string, findings: Finding[]): Map<string, IndexRow> {
+  return new Map(
+    findings.flatMap((f) =>
+      [...new Set([f.id, ...f.aliases])].map((vulnerability) => {
+        const row = {
+          digest,
+          vulnerability,
+          package: f.package.name,
+          version: f.package.version,
+          severity: f.severity.level,
+        };
+        return [[vulnerability, row.package, row.version, row.severity].join('\u0000'), row] as const;
+      }),
+    ),
+  );
+}
+
+/** The index rows to delete and to insert when a digest's findings go from `before` to `after`. */
+export function findingIndexChanges(
+  digest: string,
+  before: Finding[],
+  after: Finding[],
+): { gone: IndexRow[]; added: IndexRow[] } {
+  const had = findingIndexRows(digest, before);
+  const has = findingIndexRows(digest, after);
+  return {
+    gone: [...had].filter(([k]) => !has.has(k)).map(([, r]) => r),
+    added: [...has].filter(([k]) => !had.has(k)).map(([, r]) => r),
+  };
+}
+
 /**
  * The findings of a digest's newest scan, by every id they go by (search by CVE, GHSA…). Given the
  * findings already indexed for it (`before`), only the rows that differ are deleted and inserted.
@@ -214,28 +258,11 @@ export async function indexFindings(
   findings: Finding[],
   before?: Finding[],
 ): Promise<void> {
-  const rowsOf = (fs: Finding[]) =>
-    new Map(
-      fs.flatMap((f) =>
-        [...new Set([f.id, ...f.aliases])].map((vulnerability) => {
-          const row = {
-            digest,
-            vulnerability,
-            package: f.package.name,
-            version: f.package.version,
-            severity: f.severity.level,
-          };
-          return [[vulnerability, row.package, row.version, row.severity].join('\u0000'), row] as const;
-        }),
-      ),
-    );
-  const now = rowsOf(findings);
-  let rows = [...now.values()];
+  let rows = [...findingIndexRows(digest, findings).values()];
   if (before) {
-    const had = rowsOf(before);
-    rows = [...now].filter(([k]) => !had.has(k)).map(([, r]) => r);
-    for (const [k, r] of had) {
-      if (now.has(k)) continue;
+    const { gone, added } = findingIndexChanges(digest, before, findings);
+    rows = added;
+    for (const r of gone)
       await db.k
         .deleteFrom('finding_index')
         .where('digest', '=', digest)
@@ -244,7 +271,6 @@ export async function indexFindings(
         .where('version', '=', r.version)
         .where('severity', '=', r.severity)
         .execute();
-    }
   } else await db.k.deleteFrom('finding_index').where('digest', '=', digest).execute();
   for (let i = 0; i < rows.length; i += 500)
     await db.k

@@ -14,7 +14,8 @@ import type { Db } from './db.js';
 export type StoredResult = Omit<ScanResult, 'packages'>;
 
 // Level 1: a re-match stores thousands of results at once; the best ratio is not worth 3× the time.
-export const pack = (v: unknown): Buffer => gzipSync(Buffer.from(JSON.stringify(v)), { level: 1 });
+const gzipJson = (json: string): Buffer => gzipSync(Buffer.from(json), { level: 1 });
+export const pack = (v: unknown): Buffer => gzipJson(JSON.stringify(v));
 export const unpack = <T>(b: Buffer | Uint8Array): T => JSON.parse(gunzipSync(b).toString('utf8')) as T;
 
 /** What a result's grade and counts are computed from, kept in its row (`scans.tally`). */
@@ -32,6 +33,23 @@ export function factsOf(result: ScanResult): ScanFacts {
     recognised: !!result.os || (result.packages?.length ?? 0) > 0,
     env: result.context?.env ?? 'production',
     exposure: result.context?.exposure ?? 'internet',
+  };
+}
+
+/** The columns of a `scans` row that list views and filters read without opening the result. */
+export function summaryColumns(summary: ScanSummary, facts: ScanFacts) {
+  return {
+    grade: summary.grade,
+    risk: Math.round(facts.risk * 10) / 10,
+    critical: summary.bySeverity.CRITICAL,
+    high: summary.bySeverity.HIGH,
+    medium: summary.bySeverity.MEDIUM,
+    low: summary.bySeverity.LOW,
+    unknown: summary.bySeverity.UNKNOWN,
+    kev: summary.kev,
+    fixable: summary.fixable,
+    total: summary.total,
+    tally: JSON.stringify(facts),
   };
 }
 
@@ -63,13 +81,9 @@ export interface ResultPatch {
 export const findingPackageKey = (p: { type: string; name: string; version: string }): string =>
   `${p.type}\u0000${p.name}\u0000${p.version}`;
 
-/** A set's stored form and the hash it is stored under. */
-export function packSet(set: FindingSet): { hash: string; data: Buffer } {
-  const json = JSON.stringify(set);
-  return {
-    hash: createHash('sha256').update(json).digest('hex'),
-    data: gzipSync(Buffer.from(json), { level: 1 }),
-  };
+/** A set's stored form and the hash it is stored under (`json`: the set already serialised). */
+export function packSet(set: FindingSet, json = JSON.stringify(set)): { hash: string; data: Buffer } {
+  return { hash: createHash('sha256').update(json).digest('hex'), data: gzipJson(json) };
 }
 
 export function applyPatch(

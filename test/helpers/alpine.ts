@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { parseApkDb } from '../../src/catalog/apk.js';
 import type { Package } from '../../src/catalog/model.js';
 import type { ImageMetadata } from '../../src/image/model.js';
+import type { OsInfo } from '../../src/catalog/os-release.js';
 import { shared } from './paths.js';
 
 /**
@@ -44,4 +45,15 @@ export function syntheticImage(i: number): ImageMetadata {
     layers: [],
     warnings: [],
   } as unknown as ImageMetadata;
+}
+
+/** The os-release record of an Alpine release as the cataloger reads it. */
+export function alpineOs(version: string): OsInfo {
+  const [maj, min] = version.split('.');
+  return {
+    id: 'alpine',
+    version,
+    versionId: version,
+    prettyName: `Alpine Linux v${maj}.${min}`,
+  } as unknown as OsInfo;
 }

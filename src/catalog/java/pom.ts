@@ -207,21 +207,24 @@ function hostRepository(): string | undefined {
   return existsSync(dir) ? dir : undefined;
 }
 
+/**
+ * A pom and its parents: through `relativePath` in the tree while they are there (`tree`: where the
+ * pom was read), else from the repository by their coordinates.
+ */
 async function loadChain(
-  fs: LayeredFileSystem,
-  path: string,
   first: Pom,
   repo: PomRepository,
+  tree?: { fs: LayeredFileSystem; path: string },
 ): Promise<PomChain> {
   const chain: PomChain = [first];
-  let dir: string | undefined = posix.dirname(path);
+  let dir: string | undefined = tree && posix.dirname(tree.path);
   for (let pom = first; pom.parent && chain.length < 10;) {
     let parent: Pom | undefined;
     if (dir !== undefined) {
       let rel = pom.parent.relativePath ?? '../pom.xml';
       if (!rel.endsWith('.xml')) rel = posix.join(rel, 'pom.xml');
       const parentPath = posix.normalize(posix.join(dir, rel));
-      const content = parentPath.startsWith('..') ? undefined : await fs.readFile(parentPath);
+      const content = parentPath.startsWith('..') ? undefined : await tree!.fs.readFile(parentPath);
       try {
         parent = content ? parsePom(content.toString('utf8')) : undefined;
       } catch {
@@ -247,22 +250,6 @@ async function loadChain(
   return chain;
 }
 
-/** Parents of a pom read from a repository, from the repository. */
-async function repoChain(first: Pom, repo: PomRepository): Promise<PomChain> {
-  const chain: PomChain = [first];
-  for (let pom = first; pom.parent && chain.length < 10;) {
-    const parent = await repo.get(
-      pom.parent.groupId,
-      pom.parent.artifactId,
-      interpolate(pom.parent.version, chain),
-    );
-    if (!parent) break;
-    chain.push(parent);
-    pom = parent;
-  }
-  return chain;
-}
-
 /** The dependencyManagement the chain's BOM imports (`scope import`) bring, in declaration order. */
 export async function importedManagement(
   chain: PomChain,
@@ -280,7 +267,7 @@ export async function importedManagement(
       seen.add(id);
       const bom = await repo.get(gav[0], gav[1], gav[2]);
       if (!bom) continue;
-      const bomChain = await repoChain(bom, repo);
+      const bomChain = await loadChain(bom, repo);
       for (const b of bomChain)
         for (const m of b.managed) {
           if (m.scope === 'import') continue;
@@ -312,7 +299,7 @@ export const pomCataloger: Cataloger = {
         ctx.warnings.push(`/${path}: not a readable pom.xml (${(err as Error).message}); skipped`);
         continue;
       }
-      const chain = await loadChain(ctx.fs, path, pom, repo);
+      const chain = await loadChain(pom, repo, { fs: ctx.fs, path });
       const { pins, unresolved } = pomDependencies(chain, await importedManagement(chain, repo));
       if (unresolved.length)
         ctx.warnings.push(
