@@ -22,6 +22,7 @@ import { pdmLockCataloger, poetryLockCataloger, pylockCataloger, uvLockCataloger
 import { goModCataloger, goSumCataloger } from './golang-mod.js';
 import { dpkgCataloger } from './dpkg.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
+import { boundPackages } from './bounds.js';
 import { detectOs, OS_FILES, type OsInfo } from './os-release.js';
 import { npmCataloger } from './npm.js';
 import { npmLockCataloger } from './npm-lock.js';
@@ -97,10 +98,11 @@ export async function catalogImage(
   const fs = new LayeredFileSystem(image.layers);
   const os = await detectOs(fs);
   const ctx: CatalogContext = { fs, os, warnings: [] };
-  const packages: Package[] = [];
+  let packages: Package[] = [];
   for (const c of list) {
     try {
-      packages.push(...(await c.catalog(ctx)));
+      // One by one: spreading a crafted tree's hundreds of thousands of packages overflows the stack.
+      for (const p of boundPackages(await c.catalog(ctx), ctx.warnings)) packages.push(p);
     } catch (err) {
       // A damaged database names the image it came from; a bug stays a bug (exit 2).
       throw err instanceof CustomsError ? withInput(err, image.metadata.target) : err;
@@ -110,24 +112,25 @@ export async function catalogImage(
   // A binary an OS package installed is that package's: reporting it again would double-count.
   for (let i = packages.length - 1; i >= 0; i--)
     if (packages[i].foundBy === 'binary' && packages[i].ownedBy) packages.splice(i, 1);
-  if (mergeDuplicates) dedupe(packages);
+  if (mergeDuplicates) packages = dedupe(packages);
   packages.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
   return { os, packages, warnings: ctx.warnings };
 }
 
 /** The same package found twice (installed and in a lockfile) is one package with both locations. */
-function dedupe(packages: Package[]): void {
+function dedupe(packages: Package[]): Package[] {
+  // One pass (splicing each duplicate out was quadratic: a tree of thousands of modules inheriting
+  // one parent's dependencies lists each of them thousands of times).
   const seen = new Map<string, Package>();
-  for (let i = 0; i < packages.length; i++) {
-    const p = packages[i];
+  return packages.filter((p) => {
     const prev = seen.get(p.purl);
     if (!prev) {
       seen.set(p.purl, p);
-      continue;
+      return true;
     }
     prev.locations.push(...p.locations);
-    packages.splice(i--, 1);
-  }
+    return false;
+  });
 }
 
 /**

@@ -6,6 +6,7 @@ import { fastXml } from '../lazy-parsers.js';
 import type { LayeredFileSystem } from '../../image/filesystem.js';
 import type { CatalogContext, Cataloger, Package } from '../model.js';
 import { mavenPurl } from './index.js';
+import { clip, listed } from '../bounds.js';
 
 /**
  * pom.xml in source trees: the declared dependencies whose versions can be settled offline —
@@ -89,63 +90,210 @@ export function parsePom(text: string): Pom {
 /** A pom with its parents (nearest first), as far as the tree holds them. */
 export type PomChain = Pom[];
 
-/** Resolve `${…}` against the chain: the pom's own properties win over its parents'. */
-function interpolate(value: string | undefined, chain: PomChain): string | undefined {
-  if (value === undefined) return undefined;
-  const self = chain[0];
-  const project: Record<string, string | undefined> = {
-    'project.version': self.version ?? self.parent?.version,
-    'project.groupId': self.groupId ?? self.parent?.groupId,
-    'project.artifactId': self.artifactId,
-    'project.parent.version': self.parent?.version,
-    'project.parent.groupId': self.parent?.groupId,
-  };
-  project['pom.version'] = project['project.version'];
-  let out = value;
-  for (let i = 0; i < 10 && out.includes('${'); i++) {
-    out = out.replace(/\$\{([^}]+)\}/g, (m, name: string) => {
-      // The model's own values come first: a property named project.version does not override it.
-      if (project[name] !== undefined) return project[name]!;
-      for (const pom of chain) if (pom.properties[name] !== undefined) return pom.properties[name];
-      return m;
-    });
+/*
+ * Bounds. A pom is small and its values are short, but `${…}` expansion, parent chains, BOM imports
+ * and inherited dependencies multiply: a kilobyte can name gigabytes, and ten thousand modules
+ * sharing one parent re-walk it ten thousand times. So every expanded value is capped, every pom
+ * and BOM is read once per scan, and what one scan's poms may cost in all is bounded.
+ */
+/** Longest value a `${…}` expansion may produce: past it the value is unresolved, with a warning. */
+export const MAX_EXPANDED = 4096;
+/** Property references followed inside one another. */
+const MAX_DEPTH = 10;
+/** Longest groupId, artifactId or version reported (Maven's own are a few dozen characters). */
+const MAX_COORD = 256;
+/** Maven's rule for groupId and artifactId. */
+const COORD = /^[A-Za-z0-9_.-]+$/;
+/** A version as poms write them (1.2.3, 2.0.0.RELEASE, 1.0-SNAPSHOT, 3.1.0+build): no markup, no spaces. */
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
+/** Left unresolved (contains `${`, so every consumer treats it as such). */
+const UNRESOLVED = '${…}';
+
+/** What all the poms of one scan may cost together; past either bound the rest are left out. */
+export class PomBudget {
+  /** Characters produced by `${…}` expansion. */
+  expanded = 0;
+  /** Dependency and dependencyManagement entries walked (inherited ones once per module). */
+  entries = 0;
+  constructor(
+    readonly maxExpanded = 256 * 1024 * 1024,
+    readonly maxEntries = 2_000_000,
+  ) {}
+  get spent(): boolean {
+    return this.expanded > this.maxExpanded || this.entries > this.maxEntries;
   }
-  return out;
+}
+
+/**
+ * `${…}` against one chain: the model's own values first (a property named project.version does
+ * not override them), then the pom's properties, then its parents'. Each property is expanded once
+ * (memoised), nested at most MAX_DEPTH deep; a reference cycle stays unresolved.
+ */
+class Expander {
+  /** Properties (or values) whose expansion outgrew MAX_EXPANDED. */
+  readonly tooLong = new Set<string>();
+  private readonly project: Record<string, string | undefined>;
+  private readonly memo = new Map<string, string | undefined>();
+  constructor(
+    private readonly chain: PomChain,
+    private readonly budget: PomBudget,
+  ) {
+    const self = chain[0];
+    const version = self.version ?? self.parent?.version;
+    this.project = {
+      'project.version': version,
+      'pom.version': version,
+      'project.groupId': self.groupId ?? self.parent?.groupId,
+      'project.artifactId': self.artifactId,
+      'project.parent.version': self.parent?.version,
+      'project.parent.groupId': self.parent?.groupId,
+    };
+  }
+  private lookup(name: string): string | undefined {
+    if (this.project[name] !== undefined && Object.hasOwn(this.project, name)) return this.project[name];
+    for (const pom of this.chain) if (Object.hasOwn(pom.properties, name)) return pom.properties[name];
+    return undefined;
+  }
+  private resolve(name: string, depth: number): string | undefined {
+    if (this.memo.has(name)) return this.memo.get(name);
+    const raw = this.lookup(name);
+    if (raw === undefined) return undefined;
+    this.memo.set(name, undefined); // while in progress: a cycle leaves the reference as written
+    const v = depth >= MAX_DEPTH ? UNRESOLVED : this.substitute(raw, depth + 1, `\${${clip(name, 40)}}`);
+    this.memo.set(name, v);
+    return v;
+  }
+  /** `what` names the text in a warning: `${name}` for a property's value. */
+  private substitute(text: string, depth: number, what: string): string {
+    this.budget.expanded += text.length;
+    if (text.length > MAX_EXPANDED) {
+      this.tooLong.add(what);
+      return UNRESOLVED;
+    }
+    if (!text.includes('${')) return text;
+    let size = text.length;
+    let over: string | undefined;
+    const out = text.replace(/\$\{([^}]+)\}/g, (m, name: string) => {
+      const v = over ? undefined : this.resolve(name, depth);
+      if (v === undefined) return m;
+      size += v.length - m.length;
+      if (size > MAX_EXPANDED) over = what.startsWith('${') ? what : `\${${clip(name, 40)}}`;
+      return over ? m : v;
+    });
+    this.budget.expanded += out.length;
+    if (!over) return out;
+    this.tooLong.add(over);
+    return UNRESOLVED;
+  }
+  expand(value: string | undefined): string | undefined {
+    return value === undefined ? undefined : this.substitute(value, 0, `a ${value.length}-character value`);
+  }
+}
+
+type Managed = { version?: string; scope?: string };
+
+/** A pom's literal dependencyManagement keys, indexed once however many modules inherit it. */
+const literalIndex = new WeakMap<Pom, Map<string, number>>();
+function indexOf(pom: Pom): Map<string, number> {
+  let index = literalIndex.get(pom);
+  if (!index) {
+    index = new Map();
+    pom.managed.forEach((d, i) => {
+      if (d.scope === 'import' || `${d.groupId}${d.artifactId}`.includes('${')) return;
+      const key = `${d.groupId}:${d.artifactId}`;
+      if (!index!.has(key)) index!.set(key, i);
+    });
+    literalIndex.set(pom, index);
+  }
+  return index;
+}
+
+/**
+ * The versions and scopes the chain's dependencyManagement gives, nearest pom first, then those of
+ * the BOMs it imports (each BOM's management in declaration order, read once per scan).
+ */
+function managementOf(chain: PomChain, x: Expander, boms: Map<string, Managed>[], budget: PomBudget) {
+  // Entries whose coordinates need expanding are expanded per chain (they may differ per module).
+  const templated = chain.map((pom) => {
+    const m = new Map<string, number>();
+    pom.managed.forEach((d, i) => {
+      if (d.scope === 'import' || !`${d.groupId}${d.artifactId}`.includes('${')) return;
+      budget.entries++;
+      const key = `${x.expand(d.groupId)}:${x.expand(d.artifactId)}`;
+      if (!m.has(key)) m.set(key, i);
+    });
+    return m;
+  });
+  return (key: string): Managed | undefined => {
+    for (let p = 0; p < chain.length; p++) {
+      const a = indexOf(chain[p]).get(key);
+      const b = templated[p].get(key);
+      const i = a === undefined ? b : b === undefined ? a : Math.min(a, b);
+      if (i !== undefined) {
+        const d = chain[p].managed[i];
+        return { version: x.expand(d.version), scope: d.scope };
+      }
+    }
+    for (const m of boms) {
+      const hit = m.get(key);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+}
+
+export interface PomDependencies {
+  pins: Array<{ name: string; version: string; dev: boolean }>;
+  /** Dependencies whose version nothing offline settles. */
+  unresolved: string[];
+  /** Dependencies whose coordinates or version are not Maven's (an entity, markup, a crafted value). */
+  invalid: string[];
+  /** Properties whose expansion outgrew MAX_EXPANDED. */
+  tooLong: string[];
 }
 
 export function pomDependencies(
   chain: PomChain,
-  imported: Map<string, { version?: string; scope?: string }> = new Map(),
-): {
-  pins: Array<{ name: string; version: string; dev: boolean }>;
-  unresolved: string[];
-} {
-  const managed = new Map<string, { version?: string; scope?: string }>();
-  // Nearest first: the child's dependencyManagement wins.
-  for (const pom of chain)
-    for (const d of pom.managed) {
-      const key = `${interpolate(d.groupId, chain)}:${interpolate(d.artifactId, chain)}`;
-      if (d.scope !== 'import' && !managed.has(key))
-        managed.set(key, { version: interpolate(d.version, chain), scope: d.scope });
-      // What imported BOMs manage comes after the chain's own entries.
-      for (const [key, m] of imported) if (!managed.has(key)) managed.set(key, m);
-    }
+  boms: Map<string, Managed>[] = [],
+  budget = new PomBudget(),
+): PomDependencies {
+  const x = new Expander(chain, budget);
+  const managed = managementOf(chain, x, boms, budget);
   const pins = new Map<string, { name: string; version: string; dev: boolean }>();
-  const unresolved: string[] = [];
+  const unresolved = new Set<string>();
+  const invalid = new Set<string>();
   for (const pom of chain)
     for (const d of pom.dependencies) {
-      const name = `${interpolate(d.groupId, chain)}:${interpolate(d.artifactId, chain)}`;
+      budget.entries++;
+      const g = x.expand(d.groupId) ?? '';
+      const a = x.expand(d.artifactId) ?? '';
+      const name = `${g}:${a}`;
       if (pins.has(name) || d.scope === 'system') continue;
-      const version = interpolate(d.version, chain) ?? managed.get(name)?.version;
+      if (![g, a].every((c) => c.length <= MAX_COORD && COORD.test(c))) {
+        if (!`${g}${a}`.includes('${')) invalid.add(clip(name));
+        else unresolved.add(clip(name));
+        continue;
+      }
+      const m = managed(name);
+      const version = x.expand(d.version) ?? m?.version;
       if (!version || version.includes('${') || /^[[(]|,/.test(version)) {
-        unresolved.push(name);
+        unresolved.add(name);
+        continue;
+      }
+      if (version.length > MAX_COORD || !VERSION.test(version)) {
+        invalid.add(`${name} (version "${clip(version, 40)}")`);
         continue;
       }
       // A dependency without a scope takes the one dependencyManagement gives it.
-      const scope = d.scope ?? managed.get(name)?.scope;
+      const scope = d.scope ?? m?.scope;
       pins.set(name, { name, version, dev: scope === 'test' || scope === 'provided' });
     }
-  return { pins: [...pins.values()], unresolved };
+  return {
+    pins: [...pins.values()],
+    unresolved: [...unresolved],
+    invalid: [...invalid],
+    tooLong: [...x.tooLong],
+  };
 }
 
 /** Poms by coordinates, from local Maven repositories (in the tree, then the host's). */
@@ -153,10 +301,9 @@ export interface PomRepository {
   get(groupId?: string, artifactId?: string, version?: string): Promise<Pom | undefined>;
 }
 
-// Coordinates become a path: nothing that could climb out of the repository.
-const COORD = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const MAX_POM = 1024 * 1024;
-/** BOMs read for one project at most (Spring Boot's imports some 40 transitively). */
+/** Largest pom read (the largest real BOMs are a few hundred kilobytes). */
+export const MAX_POM = 4 * 1024 * 1024;
+/** BOMs read for one scan at most (Spring Boot's imports some 40 transitively). */
 const MAX_BOMS = 200;
 
 export function pomRepository(fs: LayeredFileSystem, hostRoot = hostRepository()): PomRepository {
@@ -176,7 +323,13 @@ export function pomRepository(fs: LayeredFileSystem, hostRoot = hostRepository()
   };
   return {
     get(g, a, v) {
-      if (!g || !a || !v || ![g, a, v].every((x) => COORD.test(x) && !x.includes('..')))
+      // Coordinates become a path: nothing that could climb out of the repository.
+      if (
+        !g ||
+        !a ||
+        !v ||
+        ![g, a, v].every((x) => x.length <= MAX_COORD && COORD.test(x) && !x.includes('..'))
+      )
         return Promise.resolve(undefined);
       const rel = `${g.replace(/\./g, '/')}/${a}/${v}/${a}-${v}.pom`;
       let p = cache.get(rel);
@@ -208,74 +361,150 @@ function hostRepository(): string | undefined {
 }
 
 /**
- * A pom and its parents: through `relativePath` in the tree while they are there (`tree`: where the
- * pom was read), else from the repository by their coordinates.
+ * What one scan shares between its poms: in-tree poms parsed once (a parent of ten thousand
+ * modules too), each BOM's management built once, one budget.
  */
-async function loadChain(
-  first: Pom,
-  repo: PomRepository,
-  tree?: { fs: LayeredFileSystem; path: string },
-): Promise<PomChain> {
-  const chain: PomChain = [first];
-  let dir: string | undefined = tree && posix.dirname(tree.path);
-  for (let pom = first; pom.parent && chain.length < 10;) {
-    let parent: Pom | undefined;
-    if (dir !== undefined) {
-      let rel = pom.parent.relativePath ?? '../pom.xml';
-      if (!rel.endsWith('.xml')) rel = posix.join(rel, 'pom.xml');
-      const parentPath = posix.normalize(posix.join(dir, rel));
-      const content = parentPath.startsWith('..') ? undefined : await tree!.fs.readFile(parentPath);
-      try {
-        parent = content ? parsePom(content.toString('utf8')) : undefined;
-      } catch {
-        parent = undefined;
-      }
-      // relativePath is only a hint: the pom found there must be the parent named.
-      if (parent && parent.artifactId === pom.parent.artifactId) dir = posix.dirname(parentPath);
-      else parent = undefined;
+export class PomScan {
+  readonly budget = new PomBudget();
+  private readonly parsed = new Map<string, Promise<Pom | undefined>>();
+  private readonly boms = new Map<string, Promise<Bom | undefined>>();
+  constructor(
+    readonly repo: PomRepository,
+    private readonly fs?: LayeredFileSystem,
+  ) {}
+
+  /** The pom at an in-tree path, parsed once per scan (undefined: absent, too large or unreadable). */
+  treePom(path: string): Promise<Pom | undefined> {
+    let p = this.parsed.get(path);
+    if (!p) {
+      p = (async () => {
+        const content = await this.fs?.readFile(path);
+        if (!content || content.length > MAX_POM) return undefined;
+        try {
+          return parsePom(content.toString('utf8'));
+        } catch {
+          return undefined;
+        }
+      })();
+      this.parsed.set(path, p);
     }
-    if (!parent) {
-      // Not in the tree: the repository's, by its coordinates (and its own parents from there on).
-      parent = await repo.get(
-        interpolate(pom.parent.groupId, chain),
-        interpolate(pom.parent.artifactId, chain),
-        interpolate(pom.parent.version, chain),
-      );
-      dir = undefined;
-    }
-    if (!parent) break;
-    chain.push(parent);
-    pom = parent;
+    return p;
   }
-  return chain;
+
+  /**
+   * A pom and its parents: through `relativePath` in the tree while they are there (`path`: where
+   * the pom was read), else from the repository by their coordinates. A parent met again (a pom
+   * naming itself, two naming each other) ends the chain: `cycle` names it.
+   */
+  async chain(first: Pom, path?: string): Promise<{ chain: PomChain; cycle?: string }> {
+    const chain: PomChain = [first];
+    const self = new Expander(chain, this.budget);
+    const met = new Set<string>([
+      path ??
+        [first.groupId ?? first.parent?.groupId, first.artifactId, first.version ?? first.parent?.version]
+          .map((v) => self.expand(v))
+          .join(':'),
+    ]);
+    let dir: string | undefined = path !== undefined ? posix.dirname(path) : undefined;
+    for (let pom = first; pom.parent && chain.length < 10;) {
+      let parent: Pom | undefined;
+      let id: string | undefined;
+      if (dir !== undefined) {
+        let rel = pom.parent.relativePath ?? '../pom.xml';
+        if (!rel.endsWith('.xml')) rel = posix.join(rel, 'pom.xml');
+        const parentPath = posix.normalize(posix.join(dir, rel));
+        parent = parentPath.startsWith('..') ? undefined : await this.treePom(parentPath);
+        // relativePath is only a hint: the pom found there must be the parent named.
+        if (parent && parent.artifactId === pom.parent.artifactId) {
+          dir = posix.dirname(parentPath);
+          id = parentPath;
+        } else parent = undefined;
+      }
+      if (!parent) {
+        // Not in the tree: the repository's, by its coordinates (and its own parents from there on).
+        const x = new Expander(chain, this.budget);
+        const gav = [pom.parent.groupId, pom.parent.artifactId, pom.parent.version].map((v) => x.expand(v));
+        parent = await this.repo.get(gav[0], gav[1], gav[2]);
+        dir = undefined;
+        id = gav.join(':');
+      }
+      if (!parent) break;
+      if (met.has(id!)) return { chain, cycle: clip(`${pom.parent.groupId}:${pom.parent.artifactId}`) };
+      met.add(id!);
+      chain.push(parent);
+      pom = parent;
+    }
+    return { chain };
+  }
+
+  /** The BOMs a chain imports (`scope import`), transitively, each once, in declaration order. */
+  async imports(chain: PomChain): Promise<Map<string, Managed>[]> {
+    const out: Map<string, Managed>[] = [];
+    const seen = new Set<string>();
+    const visit = async (ids: string[]) => {
+      for (const id of ids) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const bom = await this.bom(id);
+        if (!bom) continue;
+        out.push(bom.managed);
+        await visit(bom.imports);
+      }
+    };
+    await visit(importIds(chain, this.budget));
+    return out;
+  }
+
+  private bom(id: string): Promise<Bom | undefined> {
+    let p = this.boms.get(id);
+    if (!p) {
+      if (this.boms.size >= MAX_BOMS) return Promise.resolve(undefined);
+      p = (async () => {
+        const [g, a, v] = id.split(':');
+        const pom = await this.repo.get(g, a, v);
+        if (!pom) return undefined;
+        const { chain } = await this.chain(pom);
+        const x = new Expander(chain, this.budget);
+        const managed = new Map<string, Managed>();
+        for (const b of chain)
+          for (const m of b.managed) {
+            if (m.scope === 'import') continue;
+            this.budget.entries++;
+            const key = `${x.expand(m.groupId)}:${x.expand(m.artifactId)}`;
+            if (!managed.has(key)) managed.set(key, { version: x.expand(m.version), scope: m.scope });
+          }
+        return { managed, imports: importIds(chain, this.budget) };
+      })();
+      this.boms.set(id, p);
+    }
+    return p;
+  }
+}
+
+interface Bom {
+  /** What the BOM (and its parents) manage, first entry of a key winning. */
+  managed: Map<string, Managed>;
+  /** The BOMs it imports in turn. */
+  imports: string[];
+}
+
+function importIds(chain: PomChain, budget: PomBudget): string[] {
+  const x = new Expander(chain, budget);
+  return chain.flatMap((pom) =>
+    pom.managed
+      .filter((d) => d.scope === 'import')
+      .map((d) => [d.groupId, d.artifactId, d.version].map((v) => x.expand(v)).join(':')),
+  );
 }
 
 /** The dependencyManagement the chain's BOM imports (`scope import`) bring, in declaration order. */
 export async function importedManagement(
   chain: PomChain,
   repo: PomRepository,
-  // Each BOM once per project, and few in all: crafted repositories can import in circles or fan out.
-  seen = new Set<string>(),
-): Promise<Map<string, { version?: string; scope?: string }>> {
-  const out = new Map<string, { version?: string; scope?: string }>();
-  for (const pom of chain)
-    for (const d of pom.managed) {
-      if (d.scope !== 'import') continue;
-      const gav = [d.groupId, d.artifactId, d.version].map((x) => interpolate(x, chain));
-      const id = gav.join(':');
-      if (seen.has(id) || seen.size >= MAX_BOMS) continue;
-      seen.add(id);
-      const bom = await repo.get(gav[0], gav[1], gav[2]);
-      if (!bom) continue;
-      const bomChain = await loadChain(bom, repo);
-      for (const b of bomChain)
-        for (const m of b.managed) {
-          if (m.scope === 'import') continue;
-          const key = `${interpolate(m.groupId, bomChain)}:${interpolate(m.artifactId, bomChain)}`;
-          if (!out.has(key)) out.set(key, { version: interpolate(m.version, bomChain), scope: m.scope });
-        }
-      for (const [k, v] of await importedManagement(bomChain, repo, seen)) if (!out.has(k)) out.set(k, v);
-    }
+): Promise<Map<string, Managed>> {
+  const out = new Map<string, Managed>();
+  for (const m of await new PomScan(repo).imports(chain))
+    for (const [k, v] of m) if (!out.has(k)) out.set(k, v);
   return out;
 }
 
@@ -286,27 +515,50 @@ export const pomCataloger: Cataloger = {
   wants: (p) => /(^|\/)pom\.xml$/.test(p) || /(^|\/)\.m2\/repository\/.+\.pom$/.test(p),
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const out: Package[] = [];
-    let repo: PomRepository | undefined;
+    let scan: PomScan | undefined;
+    const left: string[] = [];
     for (const [path, entry] of ctx.fs.analysed()) {
       if (entry.content === undefined || !/(^|\/)pom\.xml$/.test(path)) continue;
-      repo ??= pomRepository(ctx.fs);
+      scan ??= new PomScan(pomRepository(ctx.fs), ctx.fs);
+      if (scan.budget.spent) {
+        left.push(path);
+        continue;
+      }
       const content = await ctx.fs.readFile(path);
       if (!content) continue;
+      if (content.length > MAX_POM) {
+        ctx.warnings.push(
+          `/${path}: ${content.length} bytes is more than a pom.xml holds (${MAX_POM}); skipped`,
+        );
+        continue;
+      }
       let pom: Pom;
       try {
-        pom = parsePom(content.toString('utf8'));
+        pom = (await scan.treePom(path)) ?? parsePom(content.toString('utf8'));
       } catch (err) {
         ctx.warnings.push(`/${path}: not a readable pom.xml (${(err as Error).message}); skipped`);
         continue;
       }
-      const chain = await loadChain(pom, repo, { fs: ctx.fs, path });
-      const { pins, unresolved } = pomDependencies(chain, await importedManagement(chain, repo));
-      if (unresolved.length)
+      const { chain, cycle } = await scan.chain(pom, path);
+      if (cycle)
         ctx.warnings.push(
-          `/${path}: no version for ${unresolved.join(', ')} in the tree or a local Maven repository (a remote parent or BOM?); left out`,
+          `/${path}: the parent ${cycle} is the pom itself or its own descendant (a cycle); not followed again`,
+        );
+      const r = pomDependencies(chain, await scan.imports(chain), scan.budget);
+      if (r.tooLong.length)
+        ctx.warnings.push(
+          `/${path}: ${listed(r.tooLong)} expands past ${MAX_EXPANDED} bytes (a crafted pom?); treated as unresolved`,
+        );
+      if (r.unresolved.length)
+        ctx.warnings.push(
+          `/${path}: no version for ${listed(r.unresolved)} in the tree or a local Maven repository (a remote parent or BOM?); left out`,
+        );
+      if (r.invalid.length)
+        ctx.warnings.push(
+          `/${path}: not Maven coordinates or versions (an XML entity, markup or a crafted value): ${listed(r.invalid)}; left out`,
         );
       const layer = ctx.fs.stat(path)?.layer;
-      for (const p of pins) {
+      for (const p of r.pins) {
         const i = p.name.indexOf(':');
         out.push({
           name: p.name,
@@ -325,6 +577,10 @@ export const pomCataloger: Cataloger = {
         });
       }
     }
+    if (left.length)
+      ctx.warnings.push(
+        `the poms of this tree expand or inherit more than a scan allows (${scan!.budget.maxEntries} dependency entries, ${scan!.budget.maxExpanded} expanded bytes; a crafted tree?): /${clip(left[0])} and ${left.length - 1} more pom.xml left out`,
+      );
     return out;
   },
 };

@@ -1,0 +1,55 @@
+import type { Package } from './model.js';
+
+/*
+ * What a report carries from one package is bounded whatever a crafted file says: every parser
+ * bounds its own input, and this is the last line before the reports (a 200 MB package name
+ * once made a 419 MB JSON report). Real names are under a few hundred characters, versions under
+ * a hundred.
+ */
+export const MAX_NAME = 512;
+export const MAX_VERSION = 256;
+const MAX_LICENSE = 1024;
+const MAX_DESCRIPTION = 4096;
+
+/** A string as a warning quotes it: attacker-sized values are cut, their length said. */
+export const clip = (s: string, n = 80): string =>
+  s.length > n ? `${s.slice(0, n)}…(${s.length} characters)` : s;
+
+/** A list as a warning names it: the first `n`, then how many more. */
+export const listed = (items: string[], n = 20): string =>
+  items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', ');
+
+/**
+ * Packages whose name or version no ecosystem would write are dropped with one warning per
+ * cataloger; over-long licenses are dropped and descriptions cut.
+ */
+export function boundPackages(packages: Package[], warnings: string[]): Package[] {
+  const dropped = new Map<string, { count: number; first: string }>();
+  const out = packages.filter((p) => {
+    const long = (s: string | undefined, n: number) => s !== undefined && s.length > n;
+    if (
+      long(p.name, MAX_NAME) ||
+      long(p.version, MAX_VERSION) ||
+      long(p.source?.name, MAX_NAME) ||
+      long(p.source?.version, MAX_VERSION)
+    ) {
+      const d = dropped.get(p.foundBy);
+      if (d) d.count++;
+      else
+        dropped.set(p.foundBy, {
+          count: 1,
+          first: `${clip(p.name, 40)} at ${clip(p.locations[0]?.path ?? '?')}`,
+        });
+      return false;
+    }
+    if (p.licenses.some((l) => l.length > MAX_LICENSE))
+      p.licenses = p.licenses.filter((l) => l.length <= MAX_LICENSE);
+    if (long(p.description, MAX_DESCRIPTION)) p.description = clip(p.description!, MAX_DESCRIPTION);
+    return true;
+  });
+  for (const [by, d] of dropped)
+    warnings.push(
+      `${by}: ${d.count} package${d.count > 1 ? 's' : ''} with a name over ${MAX_NAME} or a version over ${MAX_VERSION} characters (a crafted file?), first ${d.first}; left out`,
+    );
+  return out;
+}

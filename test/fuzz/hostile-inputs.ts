@@ -1,0 +1,169 @@
+/*
+ * The crafted inputs of the third hostile-input round (issue 33), made by small generators so that
+ * nothing large is committed: each is a map of relative path → content for a source tree or an
+ * image layer. test/hostile-cost.test.ts runs the built CLI over each; the fuzz targets take the
+ * small ones as seeds.
+ */
+
+export type Tree = Record<string, string | Buffer>;
+
+const project = (body: string, head = '') =>
+  `<?xml version="1.0"?>${head}<project><modelVersion>4.0.0</modelVersion>${body}</project>`;
+const dep = (g: string, a: string, v?: string, scope?: string) =>
+  `<dependency><groupId>${g}</groupId><artifactId>${a}</artifactId>${v === undefined ? '' : `<version>${v}</version>`}${scope ? `<scope>${scope}</scope>` : ''}</dependency>`;
+const coords = (g: string, a: string, v: string) =>
+  `<groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version>`;
+
+/** A pom that also names one ordinary dependency: the rest of the tree must still be inventoried. */
+export const ORDINARY = dep('org.example', 'ordinary', '1.2.3');
+
+/** Properties fanning out 10 levels × 10: under a kilobyte, 10^10 characters expanded naively. */
+export function pomFanOut(): string {
+  const props = [
+    '<p0>x</p0>',
+    ...Array.from({ length: 9 }, (_, i) => `<p${i + 1}>${`\${p${i}}`.repeat(10)}</p${i + 1}>`),
+  ];
+  return project(
+    `${coords('evil', 'fan', '1')}<properties>${props.join('')}</properties><dependencies>${dep('evil', 'x', '${p9}')}${ORDINARY}</dependencies>`,
+  );
+}
+
+/** A property naming itself twice beside a megabyte (`<a>${a}${a}…</a>`). */
+export function pomSelfDoubling(bytes = 1024 * 1024): string {
+  return project(
+    `${coords('evil', 'dbl', '1')}<properties><a>\${a}\${a}${'x'.repeat(bytes)}</a></properties><dependencies>${dep('evil', 'x', '${a}')}${ORDINARY}</dependencies>`,
+  );
+}
+
+/** `count` dependencies whose version is one property of `bytes` characters. */
+export function pomBigVersion(count = 1000, bytes = 1024 * 1024): string {
+  const deps = Array.from({ length: count }, (_, i) => dep('evil', `d${i}`, '${v}')).join('');
+  return project(
+    `${coords('evil', 'big', '1')}<properties><v>${'9'.repeat(bytes)}</v></properties><dependencies>${deps}${ORDINARY}</dependencies>`,
+  );
+}
+
+/** A version made of nested internal entities (the billion laughs, refused by the XML parser's cap or left literal). */
+export function pomEntityVersion(): string {
+  let ents = '<!ENTITY lol "lol">';
+  for (let i = 1; i < 10; i++) ents += `<!ENTITY lol${i} "${`&lol${i > 1 ? i - 1 : ''};`.repeat(10)}">`;
+  return project(
+    `${coords('evil', 'ent', '1')}<dependencies>${dep('evil', 'x', '&lol9;')}${ORDINARY}</dependencies>`,
+    `<!DOCTYPE project [${ents}]>`,
+  );
+}
+
+/** A pom whose parent is itself (relativePath pointing at its own file). */
+export function pomSelfParent(): string {
+  return project(
+    `<parent>${coords('evil', 'self', '1')}<relativePath>pom.xml</relativePath></parent>${coords('evil', 'self', '1')}<dependencies>${dep('evil', 'unpinned')}${ORDINARY}</dependencies>`,
+  );
+}
+
+/**
+ * `managed` managed dependencies in the project and `boms` BOMs of `perBom` entries each in a local
+ * Maven repository inside the tree: quadratic when each managed entry re-walks every imported one.
+ */
+export function treeManyBoms(managed = 20_000, boms = 40, perBom = 5_000): Tree {
+  const tree: Tree = {};
+  const repo = '.m2/repository/evil';
+  for (let b = 0; b < boms; b++) {
+    const entries = Array.from({ length: perBom }, (_, i) => dep(`bom${b}`, `m${i}`, `${b}.${i}`)).join('');
+    tree[`${repo}/bom${b}/1/bom${b}-1.pom`] = project(
+      `${coords('evil', `bom${b}`, '1')}<dependencyManagement><dependencies>${entries}</dependencies></dependencyManagement>`,
+    );
+  }
+  const own = Array.from({ length: managed }, (_, i) => dep('own', `m${i}`, `1.${i}`)).join('');
+  const imports = Array.from({ length: boms }, (_, b) =>
+    dep('evil', `bom${b}`, '1', 'import').replace('</scope>', '</scope><type>pom</type>'),
+  ).join('');
+  tree['app/pom.xml'] = project(
+    `${coords('evil', 'app', '1')}<dependencyManagement><dependencies>${own}${imports}</dependencies></dependencyManagement><dependencies>${dep('own', 'm7')}${dep(`bom${boms - 1}`, `m${perBom - 1}`)}${ORDINARY}</dependencies>`,
+  );
+  return tree;
+}
+
+/** `modules` modules sharing one in-tree parent that imports one BOM of `perBom` entries. */
+export function treeManyModules(modules = 10_000, perBom = 5_000): Tree {
+  const entries = Array.from({ length: perBom }, (_, i) => dep('bom', `m${i}`, `2.${i}`)).join('');
+  const tree: Tree = {
+    '.m2/repository/evil/bom/1/bom-1.pom': project(
+      `${coords('evil', 'bom', '1')}<dependencyManagement><dependencies>${entries}</dependencies></dependencyManagement>`,
+    ),
+    'pom.xml': project(
+      `${coords('evil', 'parent', '1')}<packaging>pom</packaging><dependencyManagement><dependencies>${dep('evil', 'bom', '1', 'import')}</dependencies></dependencyManagement><dependencies>${ORDINARY}</dependencies>`,
+    ),
+  };
+  for (let m = 0; m < modules; m++)
+    tree[`m${m}/pom.xml`] = project(
+      `<parent>${coords('evil', 'parent', '1')}</parent><artifactId>m${m}</artifactId><dependencies>${dep('bom', `m${m % perBom}`)}</dependencies>`,
+    );
+  return tree;
+}
+
+/**
+ * A Go binary whose pcln name table holds `names` functions spread over `modules` modules (as the
+ * probe finds it: an ELF header, the 1.20 pcln header, the names), with the build info naming them.
+ */
+export function goManyModules(modules = 40_000, names = 400_000): { binary: Buffer; modules: string[] } {
+  const mods = Array.from({ length: modules }, (_, i) => `example.com/m${i}`);
+  const list: string[] = ['go:buildid', 'main.main', 'runtime.main', 'net/http.(*Client).Do'];
+  for (let i = 0; list.length < names; i++) list.push(`${mods[i % modules]}/pkg.F${i}`);
+  const table = Buffer.from(`${list.join('\0')}\0`);
+  const header = Buffer.alloc(72);
+  header.writeUInt32LE(0xfffffff1, 0);
+  header[6] = 1;
+  header[7] = 8;
+  const end = 72 + table.length;
+  [list.length, 1, 0, 72, end, end + 8, end + 16, end + 24].forEach((v, i) =>
+    header.writeBigUInt64LE(BigInt(v), 8 + i * 8),
+  );
+  const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
+  return { binary: Buffer.concat([elf, header, table, Buffer.alloc(64 * 1024)]), modules: mods };
+}
+
+/** A node binary whose version string is hostile: 20-digit, over-long, or tens of thousands of digits. */
+export const NODE_VERSIONS = [
+  '99999999999999999999.0.0',
+  `18.${'9'.repeat(20)}.1`,
+  `${'1'.repeat(60_005)}.0.0`,
+];
+export function nodeBinary(version: string): Buffer {
+  return Buffer.concat([
+    Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+    Buffer.alloc(1024),
+    Buffer.from(`\0node.js/v${version}\0`),
+    Buffer.alloc(1024),
+  ]);
+}
+
+/** A PECL registry entry (PHP serialize) whose package name is `bytes` long. */
+export function peclHugeName(bytes = 200 * 1024 * 1024): Buffer {
+  const s = (v: string | Buffer) => [
+    Buffer.from(`s:${Buffer.byteLength(v)}:"`),
+    Buffer.from(v),
+    Buffer.from('";'),
+  ];
+  const name = Buffer.alloc(bytes, 0x61);
+  return Buffer.concat([
+    Buffer.from('a:3:{'),
+    ...s('name'),
+    ...s(name),
+    ...s('version'),
+    Buffer.from('a:1:{'),
+    ...s('release'),
+    ...s('1.0.0'),
+    Buffer.from('}'),
+    ...s('channel'),
+    ...s('pecl.php.net'),
+    Buffer.from('}'),
+  ]);
+}
+
+/** A real-looking AWS key on the first line of a file of `bytes` (over the secret scanner's size limit). */
+export function bigFileWithKey(bytes = 6 * 1024 * 1024): Buffer {
+  const head = Buffer.from(
+    'aws_access_key_id = AKIAZ3MSJV4WWNKWW5FG\naws_secret_access_key = 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\n',
+  );
+  return Buffer.concat([head, Buffer.alloc(bytes - head.length, 0x2e)]);
+}
