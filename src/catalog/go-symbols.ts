@@ -158,8 +158,38 @@ export function symbolOf(name: string): { pkg: string; symbol: string } | undefi
  */
 export function symbolsByModule(table: GoSymbolTable, modules: string[]): Map<string, string[]> {
   const out = new Map<string, Set<string>>();
-  // Longest module path first: a nested module owns its packages.
-  const mods = [...modules].sort((a, b) => b.length - a.length);
+  // The owner is the longest module path that is the package path or a prefix of it ending at a
+  // slash (a nested module owns its packages). Module paths go into a trie by path element, and a
+  // package path is walked down it once: linear in the name, whatever the number of modules.
+  interface Node {
+    next: Map<string, Node>;
+    module?: string;
+  }
+  const root: Node = { next: new Map() };
+  for (const m of modules) {
+    let n = root;
+    for (const el of m.split('/')) {
+      let c = n.next.get(el);
+      if (!c) n.next.set(el, (c = { next: new Map() }));
+      n = c;
+    }
+    n.module = m;
+  }
+  const owners = new Map<string, string | undefined>();
+  const ownerOf = (pkg: string): string | undefined => {
+    if (owners.has(pkg)) return owners.get(pkg);
+    let owner: string | undefined;
+    let n: Node | undefined = root;
+    for (let at = 0; n;) {
+      const slash = pkg.indexOf('/', at);
+      n = n.next.get(pkg.slice(at, slash < 0 ? undefined : slash));
+      if (n?.module !== undefined) owner = n.module;
+      if (slash < 0) break;
+      at = slash + 1;
+    }
+    owners.set(pkg, owner);
+    return owner;
+  };
   for (const raw of table.names.toString('utf8').split('\0')) {
     const s = raw ? symbolOf(raw) : undefined;
     if (!s) continue;
@@ -169,7 +199,7 @@ export function symbolsByModule(table: GoSymbolTable, modules: string[]): Map<st
         ? undefined
         : !first.includes('.')
           ? 'stdlib'
-          : mods.find((m) => s.pkg === m || s.pkg.startsWith(`${m}/`));
+          : ownerOf(s.pkg);
     if (!owner) continue;
     let set = out.get(owner);
     if (!set) out.set(owner, (set = new Set()));

@@ -1,5 +1,6 @@
 import { PackageURL } from 'packageurl-js';
 import { lockfileCataloger, type Pinned } from './files.js';
+import { clip } from './bounds.js';
 
 /**
  * PHP Composer packages: what `composer install` put in `vendor/composer/installed.json` (a list in
@@ -66,10 +67,15 @@ export const composerLockCataloger = lockfileCataloger({
  * PECL and PEAR registry files (`.registry/.channel.pecl.php.net/memcached.reg`, as `pecl install`
  * leaves them in the official PHP images): one PHP-serialized array per package. Read by a small
  * parser written here for the data types only (array, string, int, float, bool, null; no objects,
- * so nothing is ever instantiated), bounded in depth and size: no maintained JavaScript package
- * reads PHP's serialize format without also supporting objects.
+ * so nothing is ever instantiated), bounded in depth, counts and string length: no maintained
+ * JavaScript package reads PHP's serialize format without also supporting objects.
  */
 type PhpValue = string | number | boolean | null | Map<string, PhpValue>;
+
+/** Largest registry file read (real ones, file lists and changelogs included, are tens of kilobytes). */
+export const MAX_REGISTRY = 4 * 1024 * 1024;
+/** Longest string (a changelog's notes are the longest real ones, a few kilobytes). */
+const MAX_STRING = 256 * 1024;
 
 export function unserializePhp(b: Buffer): PhpValue {
   let i = 0;
@@ -104,6 +110,7 @@ export function unserializePhp(b: Buffer): PhpValue {
       case 's': {
         const len = Number(until(':'));
         if (!Number.isInteger(len) || len < 0 || i + len + 2 > b.length || b[i] !== 0x22) fail('bad string');
+        if (len > MAX_STRING) fail(`a string of ${len} bytes (at most ${MAX_STRING})`);
         const v = b.toString('utf8', i + 1, i + 1 + len);
         i += len + 1;
         if (b[i] !== 0x22 || b[i + 1] !== 0x3b) fail('unterminated string');
@@ -132,7 +139,14 @@ export function unserializePhp(b: Buffer): PhpValue {
   return value(0);
 }
 
+/** What a registry entry may name: PEAR package names, releases and channel hosts are short and plain. */
+const PEAR_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
+const PEAR_VERSION = /^[0-9][0-9A-Za-z.+_-]{0,63}$/;
+const PEAR_CHANNEL = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}(\/[A-Za-z0-9._-]{1,64})*$/;
+
 export function parsePeclRegistry(b: Buffer, path = ''): Pinned[] {
+  if (b.length > MAX_REGISTRY)
+    throw new Error(`${b.length} bytes is more than a registry entry holds (${MAX_REGISTRY})`);
   const doc = unserializePhp(b);
   if (!(doc instanceof Map)) throw new Error('not a package registry entry');
   const str = (v: PhpValue | undefined) => (typeof v === 'string' ? v : undefined);
@@ -140,8 +154,11 @@ export function parsePeclRegistry(b: Buffer, path = ''): Pinned[] {
   const ver = doc.get('version');
   const version = ver instanceof Map ? str(ver.get('release')) : str(ver);
   if (!name || !version) return [];
+  if (!PEAR_NAME.test(name) || !PEAR_VERSION.test(version))
+    throw new Error(`not a package name and release: ${clip(name, 40)} ${clip(version, 40)}`);
   // v6 files name their channel; v5 files only through their folder (`.channel.<name>`).
   const channel = str(doc.get('channel')) ?? /\.channel\.([^/]+)\//.exec(path)?.[1] ?? 'pear.php.net';
+  if (!PEAR_CHANNEL.test(channel)) throw new Error(`not a channel: ${clip(channel, 40)}`);
   const lic = doc.get('license');
   const license = lic instanceof Map ? str(lic.get('_content')) : str(lic);
   return [

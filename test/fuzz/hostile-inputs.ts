@@ -101,12 +101,25 @@ export function treeManyModules(modules = 10_000, perBom = 5_000): Tree {
   return tree;
 }
 
+/** A varint-prefixed string, as Go's build info writes them. */
+function goString(s: string): Buffer {
+  const b = Buffer.from(s);
+  const len: number[] = [];
+  let n = b.length;
+  do {
+    len.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from(len), b]);
+}
+
 /**
- * A Go binary whose pcln name table holds `names` functions spread over `modules` modules (as the
- * probe finds it: an ELF header, the 1.20 pcln header, the names), with the build info naming them.
+ * A Go binary whose pcln name table holds `names` functions spread over `modules` modules, with
+ * build info (1.18+ inline form) naming every module: as the probes find them in an ELF file.
  */
-export function goManyModules(modules = 40_000, names = 400_000): { binary: Buffer; modules: string[] } {
-  const mods = Array.from({ length: modules }, (_, i) => `example.com/m${i}`);
+export function goManyModules(modules = 40_000, names = 400_000): Buffer {
+  // Short paths: 40,000 modules must fit the 1 MiB the build info reader keeps.
+  const mods = Array.from({ length: modules }, (_, i) => `e.co/${i.toString(36)}`);
   const list: string[] = ['go:buildid', 'main.main', 'runtime.main', 'net/http.(*Client).Do'];
   for (let i = 0; list.length < names; i++) list.push(`${mods[i % modules]}/pkg.F${i}`);
   const table = Buffer.from(`${list.join('\0')}\0`);
@@ -118,8 +131,20 @@ export function goManyModules(modules = 40_000, names = 400_000): { binary: Buff
   [list.length, 1, 0, 72, end, end + 8, end + 16, end + 24].forEach((v, i) =>
     header.writeBigUInt64LE(BigInt(v), 8 + i * 8),
   );
+  const modinfo = [
+    'path\texample.com/main',
+    'mod\texample.com/main\t(devel)\t',
+    ...mods.map((m) => `dep\t${m}\tv1.0.0\t`),
+    '',
+  ].join('\n');
+  const buildinfo = Buffer.concat([
+    Buffer.from('\xff Go buildinf:\x08\x02', 'latin1'),
+    Buffer.alloc(16),
+    goString('go1.22.1'),
+    goString(modinfo),
+  ]);
   const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
-  return { binary: Buffer.concat([elf, header, table, Buffer.alloc(64 * 1024)]), modules: mods };
+  return Buffer.concat([elf, header, table, Buffer.alloc(64 * 1024), buildinfo]);
 }
 
 /** A node binary whose version string is hostile: 20-digit, over-long, or tens of thousands of digits. */

@@ -66,12 +66,20 @@ export const nodejsImporter: Importer = {
   },
 };
 
+/**
+ * A Node.js release as the binary names it (`18.12.1`, `v20.11.0`). Checked, never coerced: coercion
+ * made `v99999999999999999999.0.0` a 0.0.0 that old advisories flagged, and `18.<20 digits>.1` an
+ * 18.0.0 reported with a "fix" below the version found.
+ */
+const RELEASE = /^v?(?:0|[1-9]\d{0,5})\.(?:0|[1-9]\d{0,5})\.(?:0|[1-9]\d{0,5})$/;
+
 /** Is this release affected by the row's ranges, and the lowest patched release above it. */
 export function nodeVerdict(
   version: string,
   ranges: { vulnerable?: unknown; patched?: unknown } | undefined,
 ): { affected: boolean; fixedVersion?: string } {
-  const v = semver.valid(semver.coerce(version));
+  // Not a release: not matched (a finding on a version nobody released would be noise or a lie).
+  const v = RELEASE.test(version) ? semver.valid(version) : null;
   const vulnerable = typeof ranges?.vulnerable === 'string' ? ranges.vulnerable : undefined;
   const patched = typeof ranges?.patched === 'string' ? ranges.patched : undefined;
   if (!v || !vulnerable || !semver.satisfies(v, vulnerable) || (patched && semver.satisfies(v, patched)))
