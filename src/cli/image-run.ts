@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { parseSize } from '../image/limits.js';
+import { MAX_SECRET_MAX_FILE } from '../secrets/scan.js';
 import { parsePlatform } from '../image/platform.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
 import { scanFormats } from '../report/scan-formats.js';
@@ -66,6 +67,23 @@ export interface ImageOptions extends RemoteFlags, ReportFlags {
   useAttestedSbom?: boolean;
   scanners?: string;
   goReachability?: string;
+  secretMaxFileSize?: string;
+}
+
+/** `--secret-max-file-size`: a size (5M, 512K, 1048576), at most MAX_SECRET_MAX_FILE. */
+export function secretMaxFileSize(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  let n: number;
+  try {
+    n = parseSize(value);
+  } catch {
+    throw new CustomsError(`--secret-max-file-size: not a size: ${value} (e.g. 5M, 512K)`);
+  }
+  if (n < 1 || n > MAX_SECRET_MAX_FILE)
+    throw new CustomsError(
+      `--secret-max-file-size must be from 1 byte to ${MAX_SECRET_MAX_FILE / 1024 / 1024}M`,
+    );
+  return n;
 }
 
 function levels(list: string | undefined, flag = '--severity'): SeverityLevel[] | undefined {
@@ -149,6 +167,7 @@ export async function run(
     throw new CustomsError('--db-max-age must be a number of days');
   const platform = platformFlag(opts.platform);
   const limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
+  const secretMax = secretMaxFileSize(opts.secretMaxFileSize);
   const scanners = new Set(
     (opts.scanners ?? 'vuln,secret')
       .split(',')
@@ -174,6 +193,7 @@ export async function run(
     useAttestedSbom: opts.useAttestedSbom,
     scanners,
     goReachability: opts.goReachability !== 'off',
+    secretMaxFileSize: secretMax,
   };
   const full = fromSbom ? scanSbomFile(target, scanOpts) : await scanImage(target, scanOpts);
   const result = filterFindings(applyExceptions(full, opts), { severity, ignoreUnfixed: opts.ignoreUnfixed });
@@ -278,8 +298,16 @@ export function platformFlag(value: string | undefined) {
  * and registry access. An environment name a policy invents ranks as production.
  */
 export async function scanContext(
-  opts: RemoteFlags & { db?: string; platform?: string; exposure: string; env: string; quiet?: boolean },
+  opts: RemoteFlags & {
+    db?: string;
+    platform?: string;
+    exposure: string;
+    env: string;
+    quiet?: boolean;
+    secretMaxFileSize?: string;
+  },
 ) {
+  const secretMax = secretMaxFileSize(opts.secretMaxFileSize);
   const dbPath = defaultDbPath(opts.db);
   await ensureDatabase(dbPath, opts.quiet, opts);
   return {
@@ -287,6 +315,7 @@ export async function scanContext(
     platform: platformFlag(opts.platform),
     exposure: opts.exposure as Exposure,
     env: rankingEnv(opts.env),
+    secretMaxFileSize: secretMax,
     ...(await remoteOptions(opts)),
   };
 }

@@ -69,6 +69,7 @@ export interface ScanContextFlags {
   db?: string;
   platform?: string;
   exposure: string;
+  secretMaxFileSize?: string;
   ignorefile?: string;
   vex: string[];
 }
@@ -82,6 +83,10 @@ export function addScanContextOptions(cmd: Command): Command {
       '--exposure <where>',
       'internet or internal: where the image runs (changes the ranking)',
       'internet',
+    )
+    .option(
+      '--secret-max-file-size <size>',
+      'files larger than this are not searched for secrets, only counted and named in a warning (default 5M, at most 256M)',
     );
 }
 

@@ -19,7 +19,7 @@ import { trimOldest } from './layer-cache.js';
 import { parseSize, type Limits } from './limits.js';
 
 /** Bumped whenever what a layer read produces changes shape or meaning. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /**
  * What reading a layer produced (its file table, the files analysers keep, probe results, whiteouts,
@@ -57,7 +57,7 @@ export class AnalysisCache {
       VERSION,
       diffId,
       wants.key ?? '',
-      (wants.probes ?? []).map((p) => p.name).join(','),
+      (wants.probes ?? []).map((p) => p.key ?? p.name).join(','),
       limits.maxFileBytes,
     ].join('|');
     return createHash('sha256').update(asked).digest('hex');

@@ -16,6 +16,8 @@ export interface ProbeFactory {
   name: string;
   /** Decided from the tar header alone. */
   wants(path: string, mode: number, size: number): boolean;
+  /** The name and whatever else the results depend on (a limit), for caches of them; default: the name. */
+  key?: string;
   /** A probe for the file at `path` (normalised, no leading slash); `budget` is the scan's. */
   create(path: string, budget?: MemoryBudget): Probe;
 }

@@ -1,5 +1,6 @@
 import { baseLayerCount, upgrades } from '../advise/advise.js';
 import type { Finding, ScanResult } from '../scan/model.js';
+import { coverageWarning } from '../secrets/scan.js';
 import { locationOf, statusOf, summaryLine } from './scan-table.js';
 
 const esc = (s: string) =>
@@ -199,7 +200,7 @@ ${
         )
         .join('\n')}\n</tbody></table>`
     : ''
-}
+}${r.secretCoverage && coverageWarning(r.secretCoverage) ? `<p class="notice"><strong>Warning:</strong> ${esc(coverageWarning(r.secretCoverage)!)}</p>` : ''}
 </main>${r.findings.length ? `<script>${SCRIPT}</script>` : ''}</body></html>
 `;
 }

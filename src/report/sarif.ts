@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Finding, ScanResult } from '../scan/model.js';
+import { coverageWarning } from '../secrets/scan.js';
 import { SARIF_LEVEL, SEVERITY_SCORE, sarifLog } from './sarif-log.js';
 
 /** GitHub code scanning accepts at most 25,000 results per run; we stay well under. */
@@ -159,6 +160,8 @@ export function toSarif(r: ScanResult): object {
         ]
       : [];
   if (r.database?.notice) notes.push({ level: 'warning', message: { text: r.database.notice } });
+  const unsearched = coverageWarning(r.secretCoverage);
+  if (unsearched) notes.push({ level: 'warning', message: { text: unsearched } });
   return sarifLog([...rules.values()], results, `customs/image/${r.image.name}/`, {
     invocations: [{ executionSuccessful: true, toolExecutionNotifications: notes }],
     properties: {

@@ -1,6 +1,7 @@
 import type { SeverityLevel } from '../rank/severity.js';
 import { cleanStep } from '../sbom/model.js';
 import type { Finding, ScanResult } from '../scan/model.js';
+import { coverageWarning } from '../secrets/scan.js';
 
 const COLORS: Record<SeverityLevel, string> = {
   CRITICAL: '\x1b[1;31m',
@@ -96,6 +97,8 @@ export function scanTable(r: ScanResult, color = false): string {
     (x) =>
       `  ${sev(x.severity)}  ${x.title}  ${x.path}${x.path.startsWith('/') ? `:${x.line}` : ` #${x.line}`}  ${x.match}${x.deleted ? '  (deleted in a later layer, still in the image)' : ''}${x.layer?.createdBy ? `  · ${cleanStep(x.layer.createdBy).slice(0, 50)}` : ''}`,
   );
+  // Files the secret search passed over: a clean result does not cover them.
+  const unsearched = coverageWarning(r.secretCoverage);
   const config = (r.misconfigurations ?? []).map(
     (m) => `  ${sev(m.severity)}  ${m.rule}  ${m.message}\n      fix: ${m.fix}`,
   );
@@ -107,7 +110,12 @@ export function scanTable(r: ScanResult, color = false): string {
     summaryLine(r),
     ...databaseLines(r),
     ...(r.secrets
-      ? ['', secrets.length ? `Secrets (${secrets.length}):` : 'No secrets found.', ...secrets]
+      ? [
+          '',
+          secrets.length ? `Secrets (${secrets.length}):` : 'No secrets found.',
+          ...secrets,
+          ...(unsearched ? [`WARNING: ${unsearched}`] : []),
+        ]
       : []),
     ...(r.misconfigurations
       ? [

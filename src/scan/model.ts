@@ -2,7 +2,7 @@ import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
 import type { ImageMetadata, LayerInfo } from '../image/model.js';
 import type { CvssScore, Severity, SeverityLevel } from '../rank/severity.js';
-import type { SecretFinding } from '../secrets/scan.js';
+import type { SecretCoverage, SecretFinding } from '../secrets/scan.js';
 
 export type FindingStatus = 'fixed' | 'affected' | 'will_not_fix' | 'end_of_life';
 export type Exposure = 'internet' | 'internal';
@@ -106,6 +106,8 @@ export interface ScanResult {
   summary: ScanSummary;
   /** Secrets in the image's layers (deleted files included), config and history (`--scanners secret`). */
   secrets?: SecretFinding[];
+  /** Files the secret search passed over (over --secret-max-file-size, binary): a clean result does not cover them. */
+  secretCoverage?: SecretCoverage;
   /** Image configuration checks (`--scanners config`). */
   misconfigurations?: ConfigFinding[];
   /** Whether a trusted key signed the image (when checked: `policy check` with a signed-by rule, the server). */

@@ -19,7 +19,7 @@ import { setStage } from '../stage.js';
 import { CustomsError } from '../errors.js';
 import { VulnStore } from '../vulndb/store.js';
 import { attestedInventory, compareAttested } from '../sbom/attested.js';
-import { collectSecrets, secretProbe } from '../secrets/scan.js';
+import { collectSecrets, coverageWarning, secretProbe } from '../secrets/scan.js';
 import { maskImageMetadata } from '../secrets/mask.js';
 import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
@@ -43,6 +43,8 @@ export interface ScanOptions {
   scanners?: Set<Scanner>;
   /** Go findings whose vulnerable functions are absent from the binary are not_affected (default on). */
   goReachability?: boolean;
+  /** Files over this many bytes are not searched for secrets (counted and named instead). */
+  secretMaxFileSize?: number;
 }
 
 export type Scanner = 'vuln' | 'secret' | 'config';
@@ -55,7 +57,7 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
   if (scanners.has('vuln')) VulnStore.openRead(opts.dbPath).close();
   const list = opts.sourceTree ? sourceTreeCatalogers : catalogers;
   const wants = wantedBy(list);
-  if (scanners.has('secret')) wants.probes = [...(wants.probes ?? []), secretProbe];
+  if (scanners.has('secret')) wants.probes = [...(wants.probes ?? []), secretProbe(opts.secretMaxFileSize)];
   setStage('reading the image');
   const image = await openImage(target, {
     wants,
@@ -83,7 +85,13 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
     ? scanInventory(image.metadata, inventory, opts)
     : resultOf(image.metadata, inventory, opts, [], { path: opts.dbPath });
   setStage('collecting secrets');
-  if (scanners.has('secret')) result.secrets = collectSecrets(image);
+  if (scanners.has('secret')) {
+    const { secrets, coverage } = await collectSecrets(image, opts.secretMaxFileSize);
+    result.secrets = secrets;
+    result.secretCoverage = coverage;
+    const w = coverageWarning(coverage);
+    if (w) result.warnings.push(w);
+  }
   if (scanners.has('config')) result.misconfigurations = checkImageConfig(image.metadata);
   maskImageMetadata(image.metadata);
   return result;

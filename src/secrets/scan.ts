@@ -4,43 +4,103 @@ import type { ProbeFactory } from '../image/probe.js';
 import type { SeverityLevel } from '../rank/severity.js';
 import { findSecrets, mask, mayHoldSecrets, SECRET_NAME, type SecretMatch } from './rules.js';
 
-/** Files larger than this are not searched (secrets live in small config files, keys, scripts). */
-const MAX_FILE = 5 * 1024 * 1024;
-/** Documentation, translations and bytecode: large, never where a credential is kept. */
+/**
+ * Files larger than this are not searched by default (secrets live in small config files, keys,
+ * scripts); `--secret-max-file-size` changes it. A file not searched is counted and named.
+ */
+export const DEFAULT_SECRET_MAX_FILE = 5 * 1024 * 1024;
+/** The most `--secret-max-file-size` may ask: one file is held in memory (twice, decoded) while searched. */
+export const MAX_SECRET_MAX_FILE = 256 * 1024 * 1024;
+/**
+ * Documentation, translations, bytecode and the package managers' own databases: large, written by
+ * tools, never where a credential is kept.
+ */
 const SKIP =
-  /^(usr\/share\/(doc|man|info|locale|i18n|zoneinfo|mime|icons)\/|usr\/lib\/locale\/|proc\/|sys\/)|\.(pyc|mo|gz|zst|xz|bz2|png|jpe?g|gif|ico|svg|woff2?|ttf|otf)$/;
+  /^(usr\/share\/(doc|man|info|locale|i18n|zoneinfo|mime|icons)\/|usr\/lib\/locale\/|proc\/|sys\/|var\/lib\/(dpkg|rpm|apk)\/|lib\/apk\/db\/|usr\/lib\/sysimage\/rpm\/)|\.(pyc|mo|gz|zst|xz|bz2|png|jpe?g|gif|ico|svg|woff2?|ttf|otf)$/;
+
+/** Why a file was not searched: over the size limit, or binary (a NUL in its first 8 KiB). */
+export type NotSearchedReason = 'size' | 'binary';
+/** What the probe keeps for a file it did not search (a list of matches for one it did). */
+interface NotSearched {
+  notSearched: NotSearchedReason;
+}
+
+const isBinary = (b: Buffer) => b.subarray(0, 8192).includes(0);
+
+function search(buf: Buffer): SecretMatch[] {
+  // latin1 decodes at memory speed; UTF-8 only for the few files with a keyword.
+  return mayHoldSecrets(buf.toString('latin1')) ? findSecrets(buf.toString('utf8')) : [];
+}
 
 /**
  * Reads each small text file as it streams past, in every layer: a file deleted by a later layer
- * is still in the image, and its secret still leaks to whoever pulls it.
+ * is still in the image, and its secret still leaks to whoever pulls it. A file over `maxFile`
+ * bytes or binary is not kept, only marked as not searched.
  */
-export const secretProbe: ProbeFactory = {
-  name: 'secret',
-  wants: (path, _mode, size) => size > 0 && size <= MAX_FILE && !SKIP.test(path),
-  create() {
-    const chunks: Buffer[] = [];
-    let binary = false;
-    return {
-      push(chunk: Buffer) {
-        if (binary) return;
-        if (!chunks.length && chunk.subarray(0, 8192).includes(0)) {
-          binary = true;
-          return;
-        }
-        chunks.push(chunk);
-      },
-      done: () => binary,
-      finish(): SecretMatch[] | undefined {
-        if (binary || !chunks.length) return undefined;
-        const buf = Buffer.concat(chunks);
-        // latin1 decodes at memory speed; UTF-8 only for the few files with a keyword.
-        const found = mayHoldSecrets(buf.toString('latin1')) ? findSecrets(buf.toString('utf8')) : [];
-        chunks.length = 0;
-        return found.length ? found : undefined;
-      },
-    };
-  },
-};
+export function secretProbe(maxFile = DEFAULT_SECRET_MAX_FILE): ProbeFactory {
+  return {
+    name: 'secret',
+    // Results differ with the limit: an analysis cache must not answer one limit with another's.
+    key: `secret:${maxFile}`,
+    wants: (path, _mode, size) => size > 0 && !SKIP.test(path),
+    create() {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      let skipped: NotSearchedReason | undefined;
+      return {
+        push(chunk: Buffer) {
+          if (skipped) return;
+          // Binary first: a large executable is binary, not "too large to search".
+          if (bytes === 0 && isBinary(chunk)) skipped = 'binary';
+          else if ((bytes += chunk.length) > maxFile) skipped = 'size';
+          if (skipped) chunks.length = 0;
+          else chunks.push(chunk);
+        },
+        done: () => skipped !== undefined,
+        finish(): SecretMatch[] | NotSearched | undefined {
+          if (skipped) return { notSearched: skipped };
+          if (!chunks.length) return undefined;
+          const found = search(Buffer.concat(chunks));
+          chunks.length = 0;
+          return found.length ? found : undefined;
+        },
+      };
+    },
+  };
+}
+
+/** The files a scan's secret search passed over: counted, and the first few named. */
+export interface SecretCoverage {
+  /** The size limit in force, in bytes. */
+  maxFileSize: number;
+  notSearched: Record<NotSearchedReason, number>;
+  /** Files not searched, those over the size limit first; at most MAX_NAMED. */
+  files: Array<{ path: string; reason: NotSearchedReason; size: number }>;
+}
+const MAX_NAMED = 100;
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MiB`;
+
+/**
+ * The one-line warning for files not searched for their size (a clean result does not cover
+ * them), with the binary ones counted; undefined when only binary files were passed over (every
+ * image has them: executables, libraries).
+ */
+export function coverageWarning(c: SecretCoverage | undefined): string | undefined {
+  if (!c?.notSearched.size) return undefined;
+  const big = c.files.filter((f) => f.reason === 'size');
+  const named = big
+    .slice(0, 10)
+    .map((f) => `${f.path} (${mib(f.size)})`)
+    .join(', ');
+  const more = c.notSearched.size - Math.min(10, big.length);
+  return (
+    `${c.notSearched.size} file${c.notSearched.size > 1 ? 's' : ''} over the ${mib(c.maxFileSize)} secret search limit not searched for secrets: ${named}${more > 0 ? ` and ${more} more` : ''} (--secret-max-file-size raises the limit)` +
+    (c.notSearched.binary
+      ? `; ${c.notSearched.binary} binary file${c.notSearched.binary > 1 ? 's' : ''} not searched either`
+      : '')
+  );
+}
 
 export interface SecretFinding extends SecretMatch {
   /** File path inside the image, or `image config` / `history` for what the config carries. */
@@ -50,21 +110,44 @@ export interface SecretFinding extends SecretMatch {
   deleted?: boolean;
 }
 
-/** Secrets in every layer's files (deleted ones included), the config's environment and the history. */
-export function collectSecrets(image: OpenedImage): SecretFinding[] {
+/**
+ * Secrets in every layer's files (deleted ones included), the config's environment and the
+ * history; and which files were not searched. Files kept whole for the catalogers (lockfiles,
+ * package databases, pom.xml) skip the probes, so they are searched here.
+ */
+export async function collectSecrets(
+  image: OpenedImage,
+  maxFile = DEFAULT_SECRET_MAX_FILE,
+): Promise<{ secrets: SecretFinding[]; coverage: SecretCoverage }> {
   const out: SecretFinding[] = [];
+  const coverage: SecretCoverage = { maxFileSize: maxFile, notSearched: { size: 0, binary: 0 }, files: [] };
+  const binary: SecretCoverage['files'] = [];
   // The final view is built only when a file holds a secret (most images: none).
   let fs: LayeredFileSystem | undefined;
   for (const layer of image.layers) {
     for (const [path, entry] of layer.files) {
-      const found = entry.probes?.secret as SecretMatch[] | undefined;
+      let found = entry.probes?.secret as SecretMatch[] | NotSearched | undefined;
+      if (found === undefined && entry.content !== undefined && entry.size > 0 && !SKIP.test(path)) {
+        const content = typeof entry.content === 'function' ? await entry.content() : entry.content;
+        if (isBinary(content)) found = { notSearched: 'binary' };
+        else found = content.length > maxFile ? { notSearched: 'size' } : search(content);
+      }
       if (!found) continue;
+      if (!Array.isArray(found)) {
+        coverage.notSearched[found.notSearched]++;
+        const list = found.notSearched === 'size' ? coverage.files : binary;
+        if (list.length < MAX_NAMED)
+          list.push({ path: `/${path}`, reason: found.notSearched, size: entry.size });
+        continue;
+      }
+      if (!found.length) continue;
       fs ??= new LayeredFileSystem(image.layers);
       const deleted = !fs.exists(path);
       for (const m of found)
         out.push({ ...m, path: `/${path}`, layer: layer.info, ...(deleted ? { deleted: true } : {}) });
     }
   }
+  coverage.files.push(...binary.slice(0, MAX_NAMED - coverage.files.length));
   const env = image.metadata.config?.env ?? [];
   env.forEach((kv, i) => {
     const eq = kv.indexOf('=');
@@ -85,5 +168,5 @@ export function collectSecrets(image: OpenedImage): SecretFinding[] {
   image.metadata.history.forEach((h, i) => {
     for (const m of findSecrets(h.createdBy ?? '')) out.push({ ...m, path: 'image history', line: i + 1 });
   });
-  return out;
+  return { secrets: out, coverage };
 }
