@@ -7,7 +7,7 @@ import { strToU8, zipSync } from 'fflate';
 import { CustomsError } from '../../src/errors.js';
 import { parseApkDb } from '../../src/catalog/apk.js';
 import { parseDpkgStatus } from '../../src/catalog/dpkg.js';
-import { goBuildInfoProbe } from '../../src/catalog/golang.js';
+import { goBuildInfoProbe, type GoBuildInfo } from '../../src/catalog/golang.js';
 import { goSymbolsProbe, symbolsByModule, type GoSymbolTable } from '../../src/catalog/go-symbols.js';
 import { readJavaArchive } from '../../src/catalog/java/archive.js';
 import { parseRpmdb } from '../../src/catalog/rpm/index.js';
@@ -31,6 +31,22 @@ import { newCounts } from '../../src/vulndb/importers/importer.js';
 import { makeTar } from '../helpers/image-writer.js';
 import { shared } from '../helpers/paths.js';
 import { bdbArb, buildBdb, buildNdb, headerArb, ndbArb } from './rpm-structures.js';
+import { parsePom, pomDependencies, PomScan, type Pom } from '../../src/catalog/java/pom.js';
+import { binaryVersionProbe } from '../../src/catalog/binaries/index.js';
+import { nodeVerdict } from '../../src/vulndb/importers/nodejs.js';
+import { secretProbe } from '../../src/secrets/scan.js';
+import {
+  bigFileWithKey,
+  goManyModules,
+  NODE_VERSIONS,
+  nodeBinary,
+  peclHugeName,
+  pomBigVersion,
+  pomEntityVersion,
+  pomFanOut,
+  pomSelfDoubling,
+  pomSelfParent,
+} from './hostile-inputs.js';
 
 /**
  * What the fuzzer feeds: each target starts from real inputs (the peers' fixtures, real package
@@ -129,6 +145,47 @@ export async function targets(): Promise<Target[]> {
       run: (b) => findSecrets(b.toString('latin1')),
     },
     goProbes(),
+    pomTarget(),
+    {
+      // What the classifier takes from a node binary, and how a version is matched.
+      name: 'node binary versions (classifier, nodeVerdict)',
+      seeds: [
+        nodeBinary('18.12.1'),
+        ...NODE_VERSIONS.slice(0, 2).map(nodeBinary),
+        nodeBinary(`${'1'.repeat(5000)}.0.0`),
+      ],
+      run: (b) => {
+        const probe = binaryVersionProbe.create('usr/local/bin/node');
+        probe.push(b);
+        const v = (probe.finish() as Record<string, string> | undefined)?.node;
+        return v === undefined
+          ? undefined
+          : { v, verdict: nodeVerdict(v, { vulnerable: '<99.0.0', patched: '>=1.0.0' }) };
+      },
+      check: (_input, result) => {
+        const r = result as { v: string } | undefined;
+        return r && !/^\d{1,6}\.\d{1,6}\.\d{1,6}$/.test(r.v)
+          ? `a version no release has: ${r.v.slice(0, 40)}`
+          : undefined;
+      },
+    },
+    {
+      // Files over the limit or binary are marked, never kept or searched.
+      name: 'secret probe (size limit, binary files)',
+      seeds: [
+        bigFileWithKey(80 * 1024),
+        Buffer.from('token = "ghp_0123456789abcdefABCDEF0123456789abcd"\n\0'),
+      ],
+      run: (b) => {
+        const probe = secretProbe(64 * 1024).create('srv/data');
+        for (let i = 0; i < b.length; i += 16 * 1024) probe.push(b.subarray(i, i + 16 * 1024));
+        return probe.finish();
+      },
+      check: (input, result) =>
+        input.length > 64 * 1024 && !(result && typeof result === 'object' && 'notSearched' in result)
+          ? 'a file over the limit was searched'
+          : undefined,
+    },
     ...(
       [
         ['ALAS', alasImporter, 'amazon'],
@@ -171,7 +228,7 @@ function goProbes(): Target {
   ]);
   return {
     name: 'Go binary probes (build info, symbol table)',
-    seeds: [seed],
+    seeds: [seed, goManyModules(300, 3000)],
     run: (b) => {
       const out: unknown[] = [];
       for (const factory of [goSymbolsProbe, goBuildInfoProbe]) {
@@ -181,12 +238,61 @@ function goProbes(): Target {
         out.push(probe.finish());
       }
       const table = out[0] as GoSymbolTable | undefined;
-      return table ? [...symbolsByModule(table, ['gopkg.in/yaml.v3']).values()].flat() : [];
+      const info = out[1] as GoBuildInfo | undefined;
+      const modules = ['gopkg.in/yaml.v3', ...(info?.deps ?? []).map((d) => d.path)];
+      return table ? [...symbolsByModule(table, modules).values()].flat() : [];
     },
     check: (input, result) =>
       (result as string[]).join('').length > input.length * 2
         ? 'more symbol text than the input holds'
         : undefined,
+  };
+}
+
+/**
+ * pom.xml with its parents and BOMs from an in-memory repository: expansion, inheritance and
+ * imports. Seeds: the crafted poms of issue 33 (at sizes a fuzz run can repeat) and a BOM import.
+ */
+function pomTarget(): Target {
+  const bom: Pom = {
+    groupId: 'b',
+    artifactId: 'bom',
+    version: '1',
+    properties: { v: '2.0' },
+    managed: [{ groupId: 'x', artifactId: 'y', version: '${v}' }],
+    dependencies: [],
+  };
+  const repo = { get: async (_g?: string, a?: string) => (a === 'bom' ? bom : undefined) };
+  const withBom =
+    '<project><groupId>g</groupId><artifactId>a</artifactId><version>1</version><properties><p>1.${q}</p><q>2</q></properties>' +
+    '<dependencyManagement><dependencies><dependency><groupId>b</groupId><artifactId>bom</artifactId><version>1</version><scope>import</scope></dependency></dependencies></dependencyManagement>' +
+    '<dependencies><dependency><groupId>x</groupId><artifactId>y</artifactId></dependency><dependency><groupId>z</groupId><artifactId>z</artifactId><version>${p}</version></dependency></dependencies></project>';
+  return {
+    name: 'pom.xml (expansion, parents, BOM imports)',
+    seeds: [
+      withBom,
+      pomFanOut(),
+      pomSelfDoubling(64 * 1024),
+      pomBigVersion(50, 64 * 1024),
+      pomEntityVersion(),
+      pomSelfParent(),
+    ].map((t) => Buffer.from(t)),
+    // A pom that does not parse is the cataloger's warning.
+    anyErrorIsFine: true,
+    run: async (b) => {
+      const scan = new PomScan(repo);
+      const { chain } = await scan.chain(parsePom(b.toString('utf8')));
+      return pomDependencies(chain, await scan.imports(chain), scan.budget);
+    },
+    check: (_input, result) => {
+      const pins = (result as { pins?: Array<{ name: string; version: string }> } | undefined)?.pins ?? [];
+      const bad = pins.find(
+        (p) => p.version.length > 256 || p.name.length > 513 || /[&<>\s]/.test(p.version),
+      );
+      return bad
+        ? `pinned ${bad.name.slice(0, 40)} at ${bad.version.slice(0, 40)} (${bad.version.length} characters)`
+        : undefined;
+    },
   };
 }
 
@@ -248,6 +354,8 @@ function lockfiles(): Target[] {
     lf('pdm.lock', ['pypi/syft-python/pdm-lock/pdm.lock'], parsePdmLock),
     {
       ...lf('PECL registry (.reg)', ['packagist/syft-php/memcached-v6-format.reg'], () => undefined),
+      // A name past the string bound (the 200 MB one of issue 33, made small).
+      seeds: [f('packagist/syft-php/memcached-v6-format.reg'), peclHugeName(300 * 1024)],
       run: (b) => parsePeclRegistry(b),
     },
     {
