@@ -128,9 +128,15 @@ export async function collectSecrets(
     for (const [path, entry] of layer.files) {
       let found = entry.probes?.secret as SecretMatch[] | NotSearched | undefined;
       if (found === undefined && entry.content !== undefined && entry.size > 0 && !SKIP.test(path)) {
-        const content = typeof entry.content === 'function' ? await entry.content() : entry.content;
-        if (isBinary(content)) found = { notSearched: 'binary' };
-        else found = content.length > maxFile ? { notSearched: 'size' } : search(content);
+        // A file on disk over the limit is not read again just to tell whether it is binary.
+        const content =
+          typeof entry.content !== 'function'
+            ? entry.content
+            : entry.size <= maxFile
+              ? await entry.content()
+              : undefined;
+        if (content && isBinary(content)) found = { notSearched: 'binary' };
+        else found = !content || content.length > maxFile ? { notSearched: 'size' } : search(content);
       }
       if (!found) continue;
       if (!Array.isArray(found)) {
