@@ -7,21 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { nodeVerdict } from '../src/vulndb/importers/nodejs.js';
 import { scanFormats } from '../src/report/scan-formats.js';
 import type { ScanResult } from '../src/scan/model.js';
-import {
-  bigFileWithKey,
-  goManyModules,
-  NODE_VERSIONS,
-  nodeBinary,
-  peclHugeName,
-  pomBigVersion,
-  pomEntityVersion,
-  pomFanOut,
-  pomSelfDoubling,
-  pomSelfParent,
-  treeManyBoms,
-  treeManyModules,
-  type Tree,
-} from './fuzz/hostile-inputs.js';
+import * as hostile from './fuzz/hostile-inputs.js';
 import { CLI, shared } from './helpers/paths.js';
 import { customs, customsPeak, TEST_ENV } from './helpers/run.js';
 
@@ -41,7 +27,7 @@ const FIXTURES = join(import.meta.dirname, '../../test/fixtures');
 
 let tmp: string;
 
-function write(dir: string, tree: Tree): string {
+function write(dir: string, tree: hostile.Tree): string {
   for (const [p, content] of Object.entries(tree)) {
     mkdirSync(dirname(join(dir, p)), { recursive: true });
     writeFileSync(join(dir, p), content);
@@ -122,11 +108,11 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
 
   it('pom.xml: properties fanning out, doubling, megabyte versions, entity versions, a parent naming itself', async () => {
     const dir = write(join(tmp, 'poms'), {
-      'fan/pom.xml': pomFanOut(),
-      'dbl/pom.xml': pomSelfDoubling(),
-      'big/pom.xml': pomBigVersion(),
-      'ent/pom.xml': pomEntityVersion(),
-      'self/pom.xml': pomSelfParent(),
+      'fan/pom.xml': hostile.pomFanOut(),
+      'dbl/pom.xml': hostile.pomSelfDoubling(),
+      'big/pom.xml': hostile.pomBigVersion(),
+      'ent/pom.xml': hostile.pomEntityVersion(),
+      'self/pom.xml': hostile.pomSelfParent(),
     });
     const r = judged(await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q']), 'poms');
     for (const d of ['fan', 'dbl', 'big', 'ent', 'self'])
@@ -147,7 +133,7 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
   });
 
   it('pom.xml: thousands of managed entries beside forty imported BOMs', async () => {
-    const dir = write(join(tmp, 'boms'), treeManyBoms(5_000, 20, 2_500));
+    const dir = write(join(tmp, 'boms'), hostile.treeManyBoms(5_000, 20, 2_500));
     const r = judged(
       await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q'], {
         CUSTOMS_MAVEN_REPO: join(tmp, 'none'),
@@ -160,7 +146,7 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
   });
 
   it('pom.xml: a thousand modules sharing one parent and one BOM', async () => {
-    const dir = write(join(tmp, 'modules'), treeManyModules(1_000, 5_000));
+    const dir = write(join(tmp, 'modules'), hostile.treeManyModules(1_000, 5_000));
     const r = judged(
       await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q'], {
         CUSTOMS_MAVEN_REPO: join(tmp, 'none'),
@@ -175,7 +161,7 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
 
   it('a Go binary naming 10,000 modules and 100,000 functions', async () => {
     const dir = join(tmp, 'go');
-    write(dir, { 'usr/bin/app': goManyModules(10_000, 100_000) });
+    write(dir, { 'usr/bin/app': hostile.goManyModules(10_000, 100_000) });
     chmodSync(join(dir, 'usr/bin/app'), 0o755);
     const r = judged(await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q']), 'Go');
     assert.ok(has(r, 'e.co/0', 'v1.0.0', '/usr/bin/app'));
@@ -186,8 +172,8 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
     const root = join(tmp, 'node-root');
     mkdirSync(root);
     spawnSync('tar', ['xzf', shared('images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz'), '-C', root]);
-    NODE_VERSIONS.forEach((v, i) => write(root, { [`opt/n${i}/bin/node`]: nodeBinary(v) }));
-    write(root, { 'usr/local/bin/node': nodeBinary('18.12.1') });
+    hostile.NODE_VERSIONS.forEach((v, i) => write(root, { [`opt/n${i}/bin/node`]: hostile.nodeBinary(v) }));
+    write(root, { 'usr/local/bin/node': hostile.nodeBinary('18.12.1') });
     const env = { CUSTOMS_DB: join(tmp, 'node.db') };
     for (const feed of [join(FIXTURES, 'nvd/nvdcve-2.0-sample.json'), join(FIXTURES, 'nodejs')])
       assert.equal(customs(['db', 'import', feed, '-q'], { env }).status, 0);
@@ -213,7 +199,7 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
 
   it('a PECL registry entry naming a 200 MB package', async () => {
     const dir = join(tmp, 'pecl');
-    write(dir, { 'usr/local/lib/php/.registry/.channel.pecl.php.net/evil.reg': peclHugeName() });
+    write(dir, { 'usr/local/lib/php/.registry/.channel.pecl.php.net/evil.reg': hostile.peclHugeName() });
     mkdirSync(join(dir, 'usr/local/lib/php/.registry/.channel.pecl.php.net'), { recursive: true });
     copyFileSync(
       shared('fixtures', 'packagist/syft-php/memcached-v6-format.reg'),
@@ -237,7 +223,7 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
 
   it('a secret in a file over the size limit: counted, named in a warning; found with a larger limit', async () => {
     const dir = write(join(tmp, 'secrets'), {
-      'dump/data.sql': bigFileWithKey(),
+      'dump/data.sql': hostile.bigFileWithKey(),
       'app/.env': 'aws_access_key_id = AKIAZ3MSJV4WWNKWW5FG\n',
       // Kept whole for the pom cataloger: searched all the same.
       'pom.xml':
@@ -255,6 +241,9 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
     );
     assert.ok(r.warnings.some((w) => /\/dump\/data\.sql \(6\.0 MiB\).*--secret-max-file-size/.test(w)));
     assert.ok(has(r, 'g:a', '1'));
+    // Every format that shows secrets names the file not searched.
+    for (const f of ['table', 'json', 'sarif', 'html'])
+      assert.match(scanFormats[f](r as unknown as ScanResult, false), /\/dump\/data\.sql/, f);
     const table = customs(['fs', dir, '--scanners', 'secret', '-q']);
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /WARNING: 1 file over the 5\.0 MiB secret search limit .*\/dump\/data\.sql/);
@@ -277,48 +266,5 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
     const bad = customs(['fs', dir, '--secret-max-file-size', 'lots']);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /--secret-max-file-size: not a size/);
-  });
-});
-
-describe('every format that shows secrets names the files not searched', () => {
-  it('table, JSON, SARIF and HTML', () => {
-    const r = {
-      schemaVersion: 1,
-      tool: { name: 'customs', version: 'test' },
-      createdAt: '2026-01-01T00:00:00Z',
-      image: {
-        target: 'x',
-        kind: 'rootfs',
-        name: 'x',
-        repoTags: [],
-        labels: {},
-        history: [],
-        layers: [],
-        warnings: [],
-      },
-      context: { exposure: 'internet', env: 'production' },
-      database: { path: 'db' },
-      packages: [],
-      findings: [],
-      suppressed: [],
-      summary: {
-        total: 0,
-        bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, NONE: 0, UNKNOWN: 0 },
-        fixable: 0,
-        kev: 0,
-        grade: 'A',
-        gradeReason: '',
-      },
-      secrets: [],
-      secretCoverage: {
-        maxFileSize: 5 * 1024 * 1024,
-        notSearched: { size: 1, binary: 2 },
-        files: [{ path: '/srv/dump.sql', reason: 'size', size: 6 * 1024 * 1024 }],
-      },
-      warnings: [],
-    } as unknown as ScanResult;
-    for (const f of ['table', 'json', 'sarif', 'html'])
-      assert.match(scanFormats[f](r, false), /\/srv\/dump\.sql/, f);
-    assert.match(scanFormats.sarif(r, false), /2 binary files not searched/);
   });
 });
