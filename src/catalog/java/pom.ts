@@ -193,17 +193,23 @@ class Expander {
 type Managed = { version?: string; scope?: string };
 
 /** A pom's literal dependencyManagement keys, indexed once however many modules inherit it. */
-const literalIndex = new WeakMap<Pom, Map<string, number>>();
-function indexOf(pom: Pom): Map<string, number> {
-  let index = literalIndex.get(pom);
+/**
+ * A pom's dependencyManagement, indexed once however many modules inherit it: entries with
+ * literal coordinates by key; those whose coordinates need expanding (which may differ per
+ * module) by position, expanded per chain.
+ */
+const indexes = new WeakMap<Pom, { literal: Map<string, number>; templated: number[] }>();
+function indexOf(pom: Pom): { literal: Map<string, number>; templated: number[] } {
+  let index = indexes.get(pom);
   if (!index) {
-    index = new Map();
+    const literal = new Map<string, number>();
+    const templated: number[] = [];
     pom.managed.forEach((d, i) => {
-      if (d.scope === 'import' || `${d.groupId}${d.artifactId}`.includes('${')) return;
-      const key = `${d.groupId}:${d.artifactId}`;
-      if (!index!.has(key)) index!.set(key, i);
+      if (d.scope === 'import') return;
+      if (`${d.groupId}${d.artifactId}`.includes('${')) templated.push(i);
+      else if (!literal.has(`${d.groupId}:${d.artifactId}`)) literal.set(`${d.groupId}:${d.artifactId}`, i);
     });
-    literalIndex.set(pom, index);
+    indexes.set(pom, (index = { literal, templated }));
   }
   return index;
 }
@@ -213,20 +219,19 @@ function indexOf(pom: Pom): Map<string, number> {
  * the BOMs it imports (each BOM's management in declaration order, read once per scan).
  */
 function managementOf(chain: PomChain, x: Expander, boms: Map<string, Managed>[], budget: PomBudget) {
-  // Entries whose coordinates need expanding are expanded per chain (they may differ per module).
   const templated = chain.map((pom) => {
     const m = new Map<string, number>();
-    pom.managed.forEach((d, i) => {
-      if (d.scope === 'import' || !`${d.groupId}${d.artifactId}`.includes('${')) return;
+    for (const i of indexOf(pom).templated) {
       budget.entries++;
+      const d = pom.managed[i];
       const key = `${x.expand(d.groupId)}:${x.expand(d.artifactId)}`;
       if (!m.has(key)) m.set(key, i);
-    });
+    }
     return m;
   });
   return (key: string): Managed | undefined => {
     for (let p = 0; p < chain.length; p++) {
-      const a = indexOf(chain[p]).get(key);
+      const a = indexOf(chain[p]).literal.get(key);
       const b = templated[p].get(key);
       const i = a === undefined ? b : b === undefined ? a : Math.min(a, b);
       if (i !== undefined) {
