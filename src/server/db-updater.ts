@@ -37,6 +37,11 @@ export interface DbUpdaterOptions {
   /** The policy environments are judged by: a re-match that makes a running image fail it alerts. */
   policy?: Policy;
   log: (msg: string, fields?: object) => void;
+  /**
+   * Several replicas on one store: runs an update with every other replica's update held back
+   * (a PostgreSQL advisory lock), so a version is applied and its fleet pass run once.
+   */
+  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -67,7 +72,8 @@ export class DbUpdater {
 
   /** One update at a time: a request during a running update gets that update's outcome. */
   run(): Promise<DbUpdateOutcome> {
-    this.current ??= this.once().finally(() => (this.current = undefined));
+    const ex = this.o.exclusive ?? ((fn) => fn());
+    this.current ??= ex(() => this.once()).finally(() => (this.current = undefined));
     return this.current;
   }
 
@@ -115,6 +121,19 @@ export class DbUpdater {
           changedPackages: 0,
           rescans: 0,
         };
+      if (await versionRecorded(this.o.db, r.version)) {
+        // Another replica applied this version and ran its fleet pass: this copy only catches up.
+        this.o.log('database brought in step (applied by another replica)', { version: r.version });
+        return {
+          status: 'installed',
+          version: r.version,
+          origin: r.origin,
+          mode: r.mode,
+          bytes: r.bytes,
+          changedPackages: 0,
+          rescans: 0,
+        };
+      }
       const keys = hadOld ? changedKeys(prev, dbPath) : undefined;
       let rescans: number;
       let queued: number;
@@ -169,4 +188,12 @@ export class DbUpdater {
       rmSync(prev, { force: true });
     }
   }
+}
+
+async function versionRecorded(db: Db, version: string): Promise<boolean> {
+  return !!(await db.k
+    .selectFrom('db_versions')
+    .select('id')
+    .where('version', '=', version)
+    .executeTakeFirst());
 }

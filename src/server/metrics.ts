@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobQueue } from '../jobs/queue.js';
+import type { Leadership } from './singletons.js';
 
 /** Prometheus metrics of one process: queue depth (from the shared queue), scan times and failures. */
 export class Metrics {
@@ -45,4 +46,18 @@ export class Metrics {
     this.scanSeconds.observe({ outcome }, ms / 1000);
     if (outcome === 'failed') this.failures.inc({ reason: reason ?? 'unknown' });
   };
+
+  /** Which singletons this replica leads (1) or not (0): the failover is visible from outside. */
+  trackLeadership(l: Leadership): void {
+    new Gauge({
+      name: 'customs_singleton_leader',
+      help: 'Singleton tasks this replica runs (1) or leaves to another replica (0)',
+      labelNames: ['task', 'replica'],
+      registers: [this.registry],
+      collect() {
+        for (const [task, leads] of Object.entries(l.status()))
+          this.set({ task, replica: l.replica }, leads ? 1 : 0);
+      },
+    });
+  }
 }
