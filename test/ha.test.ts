@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,8 +19,8 @@ import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helper
 // killed leader replaced, a killed worker's job run again with the default lease, replicas with
 // another secret key refused at start, and a replica that drains on SIGTERM.
 const skip =
-  !has('docker-registry') || !has('skopeo')
-    ? 'docker-registry and skopeo are not installed'
+  !has('docker-registry') || !has('skopeo') || !has('haproxy')
+    ? 'docker-registry, skopeo and haproxy are not installed'
     : !(await pgQuery('select 1')) && !process.env.CI
       ? 'no PostgreSQL at 127.0.0.1:5432'
       : false;
@@ -108,6 +110,113 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, /another CUSTOMS_SECRET_KEY than the one the store was set up with/);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
+
+  it('answers 2,000 admission reviews through haproxy while a replica is killed: no wrong decision', async () => {
+    const [pa, pb] = [new URL(a.url).port, new URL(b.url).port];
+    const port = await freePort();
+    const cfg = join(tmp, 'haproxy.cfg');
+    // Health checks on /readyz every 200 ms; a request that found a dead replica is retried on the other.
+    writeFileSync(
+      cfg,
+      [
+        'global',
+        '  maxconn 512',
+        'defaults',
+        '  mode http',
+        '  timeout connect 1s',
+        '  timeout client 10s',
+        '  timeout server 10s',
+        '  retries 3',
+        '  option redispatch',
+        '  retry-on conn-failure empty-response response-timeout',
+        'frontend fe',
+        `  bind 127.0.0.1:${port}`,
+        '  default_backend be',
+        'backend be',
+        '  balance roundrobin',
+        '  option http-buffer-request',
+        '  option httpchk GET /readyz',
+        '  http-check expect status 200',
+        `  server a 127.0.0.1:${pa} check inter 200ms fall 1 rise 2`,
+        `  server b 127.0.0.1:${pb} check inter 200ms fall 1 rise 2`,
+        '',
+      ].join('\n'),
+    );
+    const lb = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let lbLog = '';
+    lb.stderr.on('data', (d) => (lbLog += d));
+    try {
+      const front = `http://127.0.0.1:${port}`;
+      await waitFor(
+        async () => (await fetch(`${front}/readyz`).catch(() => undefined))?.status === 200,
+        10_000,
+        `haproxy\n${lbLog}`,
+      );
+      const hook = makeToken(['--database', url], 'webhook');
+      const unknown = `registry.local/team/app@sha256:${'ab'.repeat(32)}`;
+      // Production refuses an image it has never scanned; a namespace mapped to no environment is not gated.
+      const review = (ns: string) => ({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: randomUUID(),
+          kind: { group: '', version: 'v1', kind: 'Pod' },
+          resource: { group: '', version: 'v1', resource: 'pods' },
+          namespace: ns,
+          operation: 'CREATE',
+          object: {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'p' },
+            spec: { containers: [{ name: 'c', image: unknown }] },
+          },
+        },
+      });
+      const total = 2000;
+      let sent = 0;
+      let killedAt = 0;
+      const failures: number[] = [];
+      let wrong = 0;
+      const victim = a;
+      const client = async () => {
+        while (sent < total) {
+          const n = sent++;
+          if (n === 500) {
+            killedAt = Date.now();
+            victim.child!.kill('SIGKILL');
+          }
+          const ns = n % 2 ? 'production' : 'sandbox';
+          const r = await fetch(`${front}/admission/validate`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${hook}`, 'content-type': 'application/json' },
+            body: JSON.stringify(review(ns)),
+          }).catch(() => undefined);
+          const body =
+            r?.status === 200 ? ((await r.json()) as { response?: { allowed?: boolean } }) : undefined;
+          if (!body?.response) {
+            failures.push(Date.now());
+            continue;
+          }
+          if (body.response.allowed !== (ns === 'sandbox')) wrong++;
+        }
+      };
+      await Promise.all([client(), client(), client(), client()]);
+      assert.equal(wrong, 0, 'no wrong decision');
+      // At most the requests in flight on the killed replica (4 clients) fail, and none afterwards.
+      assert.ok(failures.length <= 4, `failed: ${failures.length}`);
+      assert.ok(
+        failures.every((t) => t - killedAt < 1000),
+        'no failure after the kill settled',
+      );
+      process.stderr.write(
+        `admission through haproxy: ${total} reviews, ${failures.length} failed at the kill\n`,
+      );
+    } finally {
+      lb.kill('SIGKILL');
+      await a.stop('SIGKILL');
+      await a.start();
     }
   });
 
