@@ -98,12 +98,18 @@ describe('deploy/kubernetes', () => {
     assert.ok(all.some((o) => o.kind === 'NetworkPolicy'));
     assert.ok(all.some((o) => o.kind === 'Secret' && o.metadata.name === 'customs'));
   });
+});
 
 describe('deploy/compose.yaml', () => {
   it('runs two servers behind haproxy, each with its own database copy, sharing one secret key', () => {
     const compose = parseAllDocuments(readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'))[0].toJS({
       maxAliasCount: 100,
-    }) as { services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: string[] }> };
+    }) as {
+      services: Record<
+        string,
+        { command?: string[]; environment?: Record<string, string>; volumes?: string[] }
+      >;
+    };
     const servers = Object.entries(compose.services).filter(([, s]) => s.command?.[0] === 'server');
     assert.equal(servers.length, 2);
     const volumes = servers.map(([, s]) => s.volumes?.[0].split(':')[0]);
