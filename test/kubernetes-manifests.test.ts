@@ -102,7 +102,9 @@ describe('deploy/kubernetes', () => {
 
 describe('deploy/compose.yaml', () => {
   it('runs two servers behind haproxy, each with its own database copy, sharing one secret key', () => {
-    const compose = parseAllDocuments(readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'))[0].toJS({
+    const compose = parseAllDocuments(readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'), {
+      merge: true,
+    })[0].toJS({
       maxAliasCount: 100,
     }) as {
       services: Record<
