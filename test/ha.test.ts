@@ -129,7 +129,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
         '  timeout client 10s',
         '  timeout server 10s',
         '  retries 3',
-        '  option redispatch',
+        '  option redispatch 1',
         '  retry-on conn-failure empty-response response-timeout',
         'frontend fe',
         `  bind 127.0.0.1:${port}`,
@@ -178,6 +178,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
       let sent = 0;
       let killedAt = 0;
       const failures: number[] = [];
+      const codes: number[] = [];
       let wrong = 0;
       const victim = a;
       const client = async () => {
@@ -197,6 +198,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
             r?.status === 200 ? ((await r.json()) as { response?: { allowed?: boolean } }) : undefined;
           if (!body?.response) {
             failures.push(Date.now());
+            codes.push(r?.status ?? 0);
             continue;
           }
           if (body.response.allowed !== (ns === 'sandbox')) wrong++;
@@ -205,7 +207,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
       await Promise.all([client(), client(), client(), client()]);
       assert.equal(wrong, 0, 'no wrong decision');
       // At most the requests in flight on the killed replica (4 clients) fail, and none afterwards.
-      assert.ok(failures.length <= 4, `failed: ${failures.length}`);
+      assert.ok(failures.length <= 4, `failed: ${failures.length} (${codes.join(' ')})`);
       assert.ok(
         failures.every((t) => t - killedAt < 1000),
         'no failure after the kill settled',
@@ -213,6 +215,15 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
       process.stderr.write(
         `admission through haproxy: ${total} reviews, ${failures.length} failed at the kill\n`,
       );
+      // The survivor's /metrics: its admission latency histogram and the database's age.
+      const m = await (
+        await fetch(`${b.url}/metrics`, { headers: { authorization: `Bearer ${apiB.token}` } })
+      ).text();
+      const count = Number(
+        /^customs_admission_duration_seconds_count\{endpoint="validate",code="200"\} (\d+)$/m.exec(m)?.[1],
+      );
+      assert.ok(count >= total / 2, `admission answers counted: ${count}`);
+      assert.match(m, /^customs_vulndb_age_seconds \d/m);
     } finally {
       lb.kill('SIGKILL');
       await a.stop('SIGKILL');

@@ -130,6 +130,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   app.addHook('onRequest', requirePermission(deps.db));
+  deps.metrics.trackDatabase(() => currentDbVersion(deps));
+  app.addHook('onResponse', async (req, reply) => {
+    const path = req.routeOptions.url ?? '';
+    if (path.startsWith('/admission/'))
+      deps.metrics.admissionSeconds.observe(
+        { endpoint: path.slice('/admission/'.length), code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+  });
 
   app.get(
     '/healthz',
