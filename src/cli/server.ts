@@ -96,6 +96,10 @@ export function registerServer(program: Command): void {
       'on SIGTERM, how long readiness reads false before the listener closes (default 2)',
     )
     .option('--shutdown-grace <seconds>', 'on SIGTERM, how long requests in flight may take (default 25)')
+    .option(
+      '--retain-scans <n>',
+      'scans kept per image after each database update, the latest always (default 0: every scan)',
+    )
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');

@@ -8,6 +8,7 @@ import { trustedKeys } from '../vulndb/signing.js';
 import type { Policy } from '../policy/policy.js';
 import { closeStore, openStore } from '../scan/scan.js';
 import { rematchFleet } from './rematch.js';
+import { collectGarbage } from '../store/retention.js';
 
 export interface DbUpdateOutcome {
   status: 'current' | 'installed';
@@ -42,6 +43,8 @@ export interface DbUpdaterOptions {
    * (a PostgreSQL advisory lock), so a version is applied and its fleet pass run once.
    */
   exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Scans kept per image after each update (0: all); unreferenced finding sets are collected anyway. */
+  retainScans?: number;
 }
 
 /**
@@ -73,8 +76,22 @@ export class DbUpdater {
   /** One update at a time: a request during a running update gets that update's outcome. */
   run(): Promise<DbUpdateOutcome> {
     const ex = this.o.exclusive ?? ((fn) => fn());
-    this.current ??= ex(() => this.once()).finally(() => (this.current = undefined));
+    this.current ??= ex(async () => {
+      const outcome = await this.once();
+      if (outcome.status === 'installed') await this.collect();
+      return outcome;
+    }).finally(() => (this.current = undefined));
     return this.current;
+  }
+
+  /** Old scans past the retention and finding sets nothing names any more (logged, never fatal). */
+  private async collect(): Promise<void> {
+    try {
+      const c = await collectGarbage(this.o.db, this.o.retainScans ?? 0);
+      if (c.scans || c.sets) this.o.log('storage collected', c);
+    } catch (err) {
+      this.o.log('storage collection failed', { reason: (err as Error).message });
+    }
   }
 
   /** Re-match every stored inventory (`customs server rescan --all`, POST /api/v1/rescans). */

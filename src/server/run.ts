@@ -81,6 +81,8 @@ export interface ServerConfig {
   shutdownDelay: number;
   /** SIGTERM: seconds requests in flight get to finish. */
   shutdownGrace: number;
+  /** Scans kept per image after each database update (0: every scan). */
+  retainScans: number;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -120,6 +122,7 @@ const ENV: Record<keyof ServerConfig, string> = {
   leaderCheck: 'CUSTOMS_LEADER_CHECK',
   shutdownDelay: 'CUSTOMS_SHUTDOWN_DELAY',
   shutdownGrace: 'CUSTOMS_SHUTDOWN_GRACE',
+  retainScans: 'CUSTOMS_RETAIN_SCANS',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -178,6 +181,7 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     leaderCheck: num('leaderCheck', 5, 1),
     shutdownDelay: num('shutdownDelay', 2, 0),
     shutdownGrace: num('shutdownGrace', 25, 1),
+    retainScans: num('retainScans', 0, 0),
   };
 }
 
@@ -305,6 +309,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     intervalMs: c.dbUpdateInterval * 1000,
     policy: resolvePolicy(c.policy).policy,
     log: (m, f) => log(m, f),
+    retainScans: c.retainScans,
     ...(rt.db.engine === 'postgres'
       ? { exclusive: <T>(fn: () => Promise<T>) => exclusively(rt.db.url!, 'db-apply', fn) }
       : {}),
