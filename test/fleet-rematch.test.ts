@@ -14,7 +14,8 @@ import { openDb, type Db } from '../src/store/db.js';
 import { recordDeployment } from '../src/store/deployments.js';
 import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../src/store/images.js';
 import { allInventoryDigests, digestsFor, findingChanges } from '../src/store/monitoring.js';
-import { readResult } from '../src/store/results.js';
+import { packSet, readResult } from '../src/store/results.js';
+import { collectGarbage } from '../src/store/retention.js';
 import { changedKeys } from '../src/vulndb/delta.js';
 import { alpineOs, alpinePackageLists, syntheticImage } from './helpers/alpine.js';
 import { shared } from './helpers/paths.js';
@@ -362,6 +363,42 @@ for (const engine of ['sqlite', 'postgres'] as const) {
           .executeTakeFirstOrThrow();
         assert.equal(base.base_id, null);
       }
+    });
+
+    it('collects old scans past the retention and finding sets nothing names, keeping every result whole', async (t) => {
+      if (!db) return t.skip('no PostgreSQL at 127.0.0.1:5432');
+      // A set no patch names (left by an interrupted pass), old enough to go, and a young one to keep.
+      const orphan = packSet({ findings: [], suppressed: [] }, '{"orphan":1}');
+      const young = packSet({ findings: [], suppressed: [] }, '{"young":1}');
+      await db.k
+        .insertInto('finding_sets')
+        .values([
+          { ...orphan, created_at: '2000-01-01T00:00:00.000Z' },
+          { ...young, created_at: new Date().toISOString() },
+        ])
+        .execute();
+      const count = async (table: 'scans' | 'finding_sets') =>
+        Number(
+          (
+            await db.k
+              .selectFrom(table)
+              .select((e) => e.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const scansBefore = await count('scans');
+      const setsBefore = await count('finding_sets');
+      const out = await collectGarbage(db, 1, 60_000);
+      assert.ok(out.sets >= 1, JSON.stringify(out));
+      assert.equal(await count('finding_sets'), setsBefore - out.sets);
+      const hashes = (await db.k.selectFrom('finding_sets').select('hash').execute()).map((r) => r.hash);
+      assert.ok(!hashes.includes(orphan.hash) && hashes.includes(young.hash));
+      assert.equal(await count('scans'), scansBefore - out.scans);
+      assert.ok(out.scans > 0, 'v1 results no patch builds on are gone');
+      // Every image's newest result still reads whole and equals a full match.
+      await assertEquivalent('v3', [digests[7]]);
+      // A second pass finds nothing more to do.
+      assert.deepEqual(await collectGarbage(db, 1, 60_000), { scans: 0, sets: 0 });
     });
   });
 }

@@ -35,7 +35,7 @@ export function registerServer(program: Command): void {
     .option('--deadline <seconds>', 'a scan running longer is stopped (default 600)')
     .option(
       '--job-expire <seconds>',
-      'PostgreSQL: a job whose worker vanished is retried after this long (default 900)',
+      'PostgreSQL: a job whose worker stopped renewing its lease runs elsewhere after this long (default 30)',
     )
     .option(
       '--db-repository <refs>',
@@ -87,6 +87,19 @@ export function registerServer(program: Command): void {
       'record what runs where from a cluster: a kubeconfig (file#context) or in-cluster',
     )
     .option('--kube-interval <seconds>', 'seconds between cluster inventories (default 300)')
+    .option(
+      '--leader-check <seconds>',
+      'replicas on PostgreSQL: how often a replica tries to take over a singleton task (default 5)',
+    )
+    .option(
+      '--shutdown-delay <seconds>',
+      'on SIGTERM, how long readiness reads false before the listener closes (default 2)',
+    )
+    .option('--shutdown-grace <seconds>', 'on SIGTERM, how long requests in flight may take (default 25)')
+    .option(
+      '--retain-scans <n>',
+      'scans kept per image after each database update, the latest always (default 0: every scan)',
+    )
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');
@@ -221,7 +234,10 @@ export function registerServer(program: Command): void {
     .option('--concurrency <n>', 'scans at once in this process', '1')
     .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
     .option('--deadline <seconds>', 'a scan running longer is stopped (default 600)')
-    .option('--job-expire <seconds>', 'a job whose worker vanished is retried after this long (default 900)')
+    .option(
+      '--job-expire <seconds>',
+      'a job whose worker stopped renewing its lease runs elsewhere after this long (default 30)',
+    )
     .option('--policy <file>', 'the policy running images are judged by after a re-match (as the server)')
     .option(
       '--db-repository <refs>',

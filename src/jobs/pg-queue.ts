@@ -1,25 +1,42 @@
+import { hostname } from 'node:os';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Job, JobQueue, QueueDepth } from './queue.js';
 
 const QUEUE = 'customs-jobs';
 const DEAD = 'customs-jobs-dead';
+const WORKER = `${hostname()}:${process.pid}`;
 
 /**
  * The scale-out queue: pg-boss on the same PostgreSQL database (its own schema). Any number of
- * `customs worker` processes compete for jobs; a job whose worker died is expired after
- * `expireSeconds` by pg-boss's maintenance and retried elsewhere.
+ * `customs worker` processes compete for jobs.
+ *
+ * A job's worker holds a lease it renews while it lives (a row in `customs_lease`, touched every
+ * third of `leaseSeconds`); a job whose lease went stale is failed back into the queue by whichever
+ * process reaps first, and runs again elsewhere. So a worker killed with SIGKILL costs about
+ * `leaseSeconds` (30 s by default) rather than pg-boss's expiry, which must stay longer than the
+ * longest legitimate scan: pg-boss 10 has no heartbeat of its own, and its expiry is also the
+ * client-side timeout of the handler. `runSeconds` is that backstop (the scan deadline plus margin).
  */
 export class PgQueue implements JobQueue {
   private readonly boss: PgBoss;
   private started: Promise<void> | undefined;
   private workers: string[] = [];
+  private reaper?: NodeJS.Timeout;
+  private reaping = false;
 
   constructor(
     private readonly url: string,
-    private readonly opts: { expireSeconds?: number; retries?: number; supervise?: boolean } = {},
+    private readonly opts: {
+      /** Seconds without a renewed lease before a running job is handed to another worker. */
+      leaseSeconds?: number;
+      /** Seconds a job may run at all (pg-boss's expiry; longer than the scan deadline). */
+      runSeconds?: number;
+      retries?: number;
+      supervise?: boolean;
+    } = {},
   ) {
-    const expire = opts.expireSeconds ?? 15 * 60;
+    const expire = Math.min(opts.leaseSeconds ?? 30, opts.runSeconds ?? 15 * 60);
     this.boss = new PgBoss({
       connectionString: url,
       schema: 'customs_jobs',
@@ -60,13 +77,84 @@ export class PgQueue implements JobQueue {
         retryLimit: this.opts.retries ?? 3,
         retryDelay: 2,
         retryBackoff: true,
-        expireInSeconds: this.opts.expireSeconds ?? 15 * 60,
+        expireInSeconds: this.opts.runSeconds ?? 15 * 60,
       };
       if (!(await this.boss.getQueue(DEAD))) await this.boss.createQueue(DEAD, { name: DEAD });
       // stately: at most one job per key queued and one running, so duplicate events fold. Retry
       // and expiry travel with each job (see enqueue), so the process that queues decides them.
       if (!(await this.boss.getQueue(QUEUE)))
         await this.boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately', deadLetter: DEAD, ...common });
+      await this.boss.getDb().executeSql(
+        `CREATE TABLE IF NOT EXISTS customs_jobs.customs_lease (
+           job_id uuid PRIMARY KEY, worker text NOT NULL, seen_at timestamptz NOT NULL DEFAULT now())`,
+        [],
+      );
+    }
+    if (this.opts.supervise ?? true) {
+      const every = Math.max(1, Math.floor(this.lease / 2)) * 1000;
+      this.reaper = setInterval(() => void this.reap().catch(() => undefined), every);
+      this.reaper.unref();
+    }
+  }
+
+  private get lease(): number {
+    return this.opts.leaseSeconds ?? 30;
+  }
+
+  /**
+   * Running jobs whose lease went stale (or that never took one, the worker having died at once)
+   * are failed, so pg-boss retries them.
+   */
+  private async reap(): Promise<void> {
+    if (this.reaping) return;
+    this.reaping = true;
+    try {
+      // Claimed atomically: moving started_on makes the job look fresh to any other reaper, so a
+      // job is failed (and a retry spent) once per death.
+      const { rows } = await this.boss.getDb().executeSql(
+        `UPDATE customs_jobs.job SET started_on = now()
+          WHERE id IN (
+            SELECT j.id FROM customs_jobs.job j
+              LEFT JOIN customs_jobs.customs_lease l ON l.job_id = j.id
+             WHERE j.name = $1 AND j.state = 'active'
+               AND j.started_on < now() - make_interval(secs => $2)
+               AND (l.seen_at IS NULL OR l.seen_at < now() - make_interval(secs => $2))
+             FOR UPDATE OF j SKIP LOCKED)
+            AND state = 'active' AND started_on < now() - make_interval(secs => $2)
+          RETURNING id`,
+        [QUEUE, this.lease],
+      );
+      const ids = (rows as Array<{ id: string }>).map((r) => r.id);
+      if (!ids.length) return;
+      const reason = { message: `its worker stopped renewing its lease for ${this.lease} s` };
+      for (const id of ids) await this.boss.fail(QUEUE, id, reason);
+      await this.boss
+        .getDb()
+        .executeSql(`DELETE FROM customs_jobs.customs_lease WHERE job_id = ANY($1::uuid[])`, [ids]);
+      process.stderr.write(`customs: ${ids.length} job(s) of a lost worker handed back to the queue\n`);
+    } finally {
+      this.reaping = false;
+    }
+  }
+
+  /** Hold a job's lease while `run` goes on. */
+  private async leased(id: string, run: () => Promise<void>): Promise<void> {
+    const sql = this.boss.getDb();
+    const touch = () =>
+      sql.executeSql(
+        `INSERT INTO customs_jobs.customs_lease (job_id, worker) VALUES ($1, $2)
+           ON CONFLICT (job_id) DO UPDATE SET seen_at = now(), worker = EXCLUDED.worker`,
+        [id, WORKER],
+      );
+    await touch();
+    const timer = setInterval(() => void touch().catch(() => undefined), Math.max(1, this.lease / 3) * 1000);
+    try {
+      await run();
+    } finally {
+      clearInterval(timer);
+      await sql
+        .executeSql(`DELETE FROM customs_jobs.customs_lease WHERE job_id = $1`, [id])
+        .catch(() => undefined);
     }
   }
 
@@ -77,7 +165,7 @@ export class PgQueue implements JobQueue {
       retryLimit: this.opts.retries ?? 3,
       retryDelay: 2,
       retryBackoff: true,
-      expireInSeconds: this.opts.expireSeconds ?? 15 * 60,
+      expireInSeconds: this.opts.runSeconds ?? 15 * 60,
     });
     return id !== null;
   }
@@ -91,7 +179,7 @@ export class PgQueue implements JobQueue {
         { batchSize: 1, pollingIntervalSeconds: 0.5 },
         async ([job]) => {
           try {
-            await handler(job.data);
+            await this.leased(job.id, () => handler(job.data));
           } finally {
             // pg-boss waits out the polling interval after every job, even with more queued: a
             // re-match of thousands of inventories ran at two jobs a second per worker. A worker
@@ -107,6 +195,7 @@ export class PgQueue implements JobQueue {
   async stop(graceMs: number): Promise<void> {
     if (!this.started) return;
     await this.started.catch(() => {});
+    if (this.reaper) clearInterval(this.reaper);
     // Graceful: running jobs finish within the timeout; the rest expire and are retried elsewhere.
     await new Promise<void>((resolve) => {
       this.boss.once('stopped', () => resolve());

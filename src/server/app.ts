@@ -25,6 +25,8 @@ import type { Oidc } from './oidc.js';
 import { Admission } from '../gate/admission.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { currentDbVersion } from './service.js';
+import { clusterRoutes } from './routes/cluster.js';
+import type { Leadership } from './singletons.js';
 
 export interface AppDeps {
   db: Db;
@@ -42,6 +44,8 @@ export interface AppDeps {
   oidc?: Oidc;
   /** Serve HTTPS (PEM certificate chain and key): the Kubernetes API server calls webhooks over TLS only. */
   tls?: { cert: Buffer; key: Buffer };
+  /** Set by the process: draining (SIGTERM received) and who leads the singleton tasks. */
+  lifecycle?: { draining: boolean; leadership?: Leadership };
 }
 
 /** The HTTP side of `customs server`: routes validate and call services; the store does the rest. */
@@ -126,6 +130,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   app.addHook('onRequest', requirePermission(deps.db));
+  deps.metrics.trackDatabase(() => currentDbVersion(deps));
+  app.addHook('onResponse', async (req, reply) => {
+    const path = req.routeOptions.url ?? '';
+    if (path.startsWith('/admission/'))
+      deps.metrics.admissionSeconds.observe(
+        { endpoint: path.slice('/admission/'.length), code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+  });
 
   app.get(
     '/healthz',
@@ -153,6 +166,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     async () => {
+      if (deps.lifecycle?.draining)
+        throw new HttpError(503, 'shutting_down', 'this replica is shutting down');
       try {
         await sql`select 1`.execute(deps.db.k);
       } catch (err) {
@@ -181,6 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   imageRoutes(app, deps);
+  clusterRoutes(app, deps);
   adminRoutes(app, deps);
   ingestRoutes(app, deps);
   monitoringRoutes(app, deps);

@@ -8,6 +8,7 @@ import { trustedKeys } from '../vulndb/signing.js';
 import type { Policy } from '../policy/policy.js';
 import { closeStore, openStore } from '../scan/scan.js';
 import { rematchFleet } from './rematch.js';
+import { collectGarbage } from '../store/retention.js';
 
 export interface DbUpdateOutcome {
   status: 'current' | 'installed';
@@ -37,6 +38,13 @@ export interface DbUpdaterOptions {
   /** The policy environments are judged by: a re-match that makes a running image fail it alerts. */
   policy?: Policy;
   log: (msg: string, fields?: object) => void;
+  /**
+   * Several replicas on one store: runs an update with every other replica's update held back
+   * (a PostgreSQL advisory lock), so a version is applied and its fleet pass run once.
+   */
+  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Scans kept per image after each update (0: all); unreferenced finding sets are collected anyway. */
+  retainScans?: number;
 }
 
 /**
@@ -67,8 +75,23 @@ export class DbUpdater {
 
   /** One update at a time: a request during a running update gets that update's outcome. */
   run(): Promise<DbUpdateOutcome> {
-    this.current ??= this.once().finally(() => (this.current = undefined));
+    const ex = this.o.exclusive ?? ((fn) => fn());
+    this.current ??= ex(async () => {
+      const outcome = await this.once();
+      if (outcome.status === 'installed') await this.collect();
+      return outcome;
+    }).finally(() => (this.current = undefined));
     return this.current;
+  }
+
+  /** Old scans past the retention and finding sets nothing names any more (logged, never fatal). */
+  private async collect(): Promise<void> {
+    try {
+      const c = await collectGarbage(this.o.db, this.o.retainScans ?? 0);
+      if (c.scans || c.sets) this.o.log('storage collected', c);
+    } catch (err) {
+      this.o.log('storage collection failed', { reason: (err as Error).message });
+    }
   }
 
   /** Re-match every stored inventory (`customs server rescan --all`, POST /api/v1/rescans). */
@@ -115,6 +138,19 @@ export class DbUpdater {
           changedPackages: 0,
           rescans: 0,
         };
+      if (await versionRecorded(this.o.db, r.version)) {
+        // Another replica applied this version and ran its fleet pass: this copy only catches up.
+        this.o.log('database brought in step (applied by another replica)', { version: r.version });
+        return {
+          status: 'installed',
+          version: r.version,
+          origin: r.origin,
+          mode: r.mode,
+          bytes: r.bytes,
+          changedPackages: 0,
+          rescans: 0,
+        };
+      }
       const keys = hadOld ? changedKeys(prev, dbPath) : undefined;
       let rescans: number;
       let queued: number;
@@ -169,4 +205,12 @@ export class DbUpdater {
       rmSync(prev, { force: true });
     }
   }
+}
+
+async function versionRecorded(db: Db, version: string): Promise<boolean> {
+  return !!(await db.k
+    .selectFrom('db_versions')
+    .select('id')
+    .where('version', '=', version)
+    .executeTakeFirst());
 }

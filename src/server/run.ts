@@ -21,6 +21,8 @@ import { VulnStore } from '../vulndb/store.js';
 import { resolvePolicy } from '../policy/policy.js';
 import { Oidc, parseRoleMap } from './oidc.js';
 import { alertExpiringExceptions } from '../gate/watch.js';
+import { checkSecretKey } from '../store/cluster.js';
+import { exclusively, PgLeadership, soleLeader, type Leadership, type SingletonTask } from './singletons.js';
 
 /** Server settings: flags over environment over the config file over defaults. */
 export interface ServerConfig {
@@ -33,7 +35,7 @@ export interface ServerConfig {
   db: string;
   /** Seconds a scan may take before it is killed. */
   deadline: number;
-  /** PostgreSQL: seconds before a job whose worker vanished is retried elsewhere. */
+  /** PostgreSQL: seconds without a lease renewal before a job whose worker vanished runs elsewhere. */
   jobExpire: number;
   /** Heap cap of each scan process, MiB. */
   scanMemory: number;
@@ -73,6 +75,14 @@ export interface ServerConfig {
   kubeInventory?: string;
   /** Seconds between cluster inventories. */
   kubeInterval: number;
+  /** Seconds between tries to take over a singleton task another replica may have dropped. */
+  leaderCheck: number;
+  /** SIGTERM: seconds readiness stays false before the listener closes (load balancers catch up). */
+  shutdownDelay: number;
+  /** SIGTERM: seconds requests in flight get to finish. */
+  shutdownGrace: number;
+  /** Scans kept per image after each database update (0: every scan). */
+  retainScans: number;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -109,6 +119,10 @@ const ENV: Record<keyof ServerConfig, string> = {
   oidcInsecure: 'CUSTOMS_OIDC_INSECURE',
   kubeInventory: 'CUSTOMS_KUBE_INVENTORY',
   kubeInterval: 'CUSTOMS_KUBE_INTERVAL',
+  leaderCheck: 'CUSTOMS_LEADER_CHECK',
+  shutdownDelay: 'CUSTOMS_SHUTDOWN_DELAY',
+  shutdownGrace: 'CUSTOMS_SHUTDOWN_GRACE',
+  retainScans: 'CUSTOMS_RETAIN_SCANS',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -139,7 +153,7 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     workers: num('workers', 1, 0),
     db: pick('db') ?? defaultDbPath(),
     deadline: num('deadline', 600, 1),
-    jobExpire: num('jobExpire', 900, 2),
+    jobExpire: num('jobExpire', 30, 2),
     scanMemory: num('scanMemory', 1536, 128),
     logLevel: pick('logLevel') ?? 'info',
     dbRepository: pick('dbRepository'),
@@ -164,6 +178,10 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     oidcInsecure: pick('oidcInsecure'),
     kubeInventory: pick('kubeInventory'),
     kubeInterval: num('kubeInterval', 300, 1),
+    leaderCheck: num('leaderCheck', 5, 1),
+    shutdownDelay: num('shutdownDelay', 2, 0),
+    shutdownGrace: num('shutdownGrace', 25, 1),
+    retainScans: num('retainScans', 0, 0),
   };
 }
 
@@ -183,9 +201,13 @@ interface Runtime {
 async function open(c: ServerConfig, supervise: boolean): Promise<Runtime> {
   const db = await openDb({ database: c.database, data: c.data });
   const box = SecretBox.fromEnvOrFile(join(c.data, 'secret.key'));
+  await checkSecretKey(db, box).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
   const queue: JobQueue =
     db.engine === 'postgres'
-      ? new PgQueue(db.url!, { expireSeconds: c.jobExpire, supervise })
+      ? new PgQueue(db.url!, { leaseSeconds: c.jobExpire, runSeconds: c.deadline + 300, supervise })
       : new SqliteQueue(db, { leaseMs: (c.deadline + 60) * 1000 });
   // Scan processes cache layers under the data folder unless told otherwise.
   process.env.CUSTOMS_CACHE_DIR ??= join(c.data, 'cache', 'layers');
@@ -287,9 +309,15 @@ export async function runServer(c: ServerConfig): Promise<void> {
     intervalMs: c.dbUpdateInterval * 1000,
     policy: resolvePolicy(c.policy).policy,
     log: (m, f) => log(m, f),
+    retainScans: c.retainScans,
+    ...(rt.db.engine === 'postgres'
+      ? { exclusive: <T>(fn: () => Promise<T>) => exclusively(rt.db.url!, 'db-apply', fn) }
+      : {}),
   });
+  const lifecycle: { draining: boolean; leadership?: Leadership } = { draining: false };
   const app = await buildApp({
     ...rt,
+    lifecycle,
     dbPath: c.db,
     logLevel: c.logLevel,
     updater,
@@ -311,7 +339,6 @@ export async function runServer(c: ServerConfig): Promise<void> {
     'customs server ready',
   );
   if (c.workers > 0) await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m));
-  updater.start();
   const dispatcher = new AlertDispatcher({
     db: rt.db,
     box: rt.box,
@@ -320,33 +347,95 @@ export async function runServer(c: ServerConfig): Promise<void> {
     backoffMs: c.alertRetryMs,
     log: (m, f) => log(m, f),
   });
-  dispatcher.start();
-  const gateTimer = setInterval(() => {
-    alertExpiringExceptions(rt.db).catch((err: unknown) =>
-      log('exception expiry check failed', { reason: (err as Error).message }),
-    );
-  }, c.gateInterval * 1000);
-  gateTimer.unref();
-  // A server without a database fetches one at start (the update re-matches what is stored).
-  if (!VulnStore.exists(c.db) && c.dbUpdateInterval > 0)
-    updater.run().catch((err: unknown) => log('database update failed', { reason: (err as Error).message }));
-  const stopPoller = startPoller({ db: rt.db, box: rt.box, queue: rt.queue, dbPath: c.db }, (m, f) =>
-    app.log.info(f ?? {}, m),
-  );
-  const stopInventory = kube
-    ? startKubeInventory({ db: rt.db, queue: rt.queue, dbPath: c.db }, kube, c.kubeInterval, (m, f) =>
-        app.log.info(f ?? {}, m),
-      )
-    : () => {};
+  const logged = (m: string, f?: object) => app.log.info(f ?? {}, m);
+  // Periodic work of which the deployment runs one copy, however many replicas answer requests:
+  // each starts on the replica that leads it and stops when that replica stops leading it.
+  const tasks: SingletonTask[] = [
+    {
+      name: 'db-updater',
+      start: () => {
+        updater.start();
+        // A server without a database fetches one when it starts leading (the update re-matches
+        // what is stored).
+        if (!VulnStore.exists(c.db) && c.dbUpdateInterval > 0)
+          updater
+            .run()
+            .catch((err: unknown) => log('database update failed', { reason: (err as Error).message }));
+        return () => updater.stop();
+      },
+    },
+    {
+      name: 'alerts',
+      start: () => {
+        dispatcher.start();
+        return () => dispatcher.stop();
+      },
+    },
+    {
+      name: 'gate-watch',
+      start: () => {
+        const timer = setInterval(() => {
+          alertExpiringExceptions(rt.db).catch((err: unknown) =>
+            log('exception expiry check failed', { reason: (err as Error).message }),
+          );
+        }, c.gateInterval * 1000);
+        timer.unref();
+        return () => clearInterval(timer);
+      },
+    },
+    {
+      name: 'poller',
+      start: () => startPoller({ db: rt.db, box: rt.box, queue: rt.queue, dbPath: c.db }, logged),
+    },
+    ...(kube
+      ? [
+          {
+            name: 'kube-inventory' as const,
+            start: () =>
+              startKubeInventory({ db: rt.db, queue: rt.queue, dbPath: c.db }, kube, c.kubeInterval, logged),
+          },
+        ]
+      : []),
+  ];
+  let leadership: Leadership;
+  if (rt.db.engine === 'postgres') {
+    const pgl = new PgLeadership(rt.db.url!, tasks, logged, c.leaderCheck * 1000);
+    await pgl.start();
+    leadership = pgl;
+  } else leadership = soleLeader(tasks, logged);
+  rt.metrics.trackLeadership(leadership);
+  // Replicas that do not run the updater keep their own database copy in step with the one the
+  // leader installed (decisions and re-matches here are keyed by that version).
+  const follower = c.dbRepository
+    ? new DbFollower({
+        db: rt.db,
+        dbPath: c.db,
+        repositories: list(c.dbRepository),
+        trustKeys: list(c.dbTrustKey),
+        insecure: yes(c.dbInsecure),
+        log: logged,
+      })
+    : undefined;
+  const followTimer = setInterval(() => {
+    if (follower && !leadership.status()['db-updater'])
+      follower
+        .ensure()
+        .catch((err: unknown) => log('database not in step yet', { reason: (err as Error).message }));
+  }, c.leaderCheck * 1000);
+  followTimer.unref();
+  lifecycle.leadership = leadership;
   onSignals(async () => {
-    stopInventory();
-    stopPoller();
-    updater.stop();
-    dispatcher.stop();
-    clearInterval(gateTimer);
-    await app.close();
+    // Readiness goes false first, so a load balancer stops sending before the listener closes;
+    // requests in flight finish within the grace period (Fastify waits for them on close).
+    lifecycle.draining = true;
+    clearInterval(followTimer);
+    logged('shutting down: readiness is false, finishing requests in flight', { grace: c.shutdownGrace });
+    await leadership.release();
+    await new Promise((r) => setTimeout(r, c.shutdownDelay * 1000));
+    await Promise.race([app.close(), new Promise((r) => setTimeout(r, c.shutdownGrace * 1000))]);
     await rt.queue.stop(30_000);
     await rt.db.close();
+    logged('stopped');
   });
 }
 

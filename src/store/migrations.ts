@@ -381,6 +381,17 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.dropIndex('finding_index_digest').execute();
       },
     },
+    '0010-cluster': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // Facts every replica and worker must agree on (the sealed check value of the secret key).
+        await db.schema
+          .createTable('store_meta')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

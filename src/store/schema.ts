@@ -5,6 +5,11 @@ import type { Generated } from 'kysely';
  * booleans are 0/1; JSON is text; large documents are gzip-compressed blobs.
  */
 export interface Tables {
+  /** Facts shared by every process of one deployment (see store/cluster.ts). */
+  store_meta: {
+    name: string;
+    value: string;
+  };
   users: {
     id: Generated<number>;
     name: string;
