@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,6 +128,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
         '  timeout connect 1s',
         '  timeout client 10s',
         '  timeout server 10s',
+        '  timeout check 2s',
         '  retries 3',
         '  option redispatch 1',
         '  retry-on conn-failure empty-response response-timeout',
@@ -139,8 +140,8 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
         '  option http-buffer-request',
         '  option httpchk GET /readyz',
         '  http-check expect status 200',
-        `  server a 127.0.0.1:${pa} check inter 200ms fall 1 rise 2`,
-        `  server b 127.0.0.1:${pb} check inter 200ms fall 1 rise 2`,
+        `  server a 127.0.0.1:${pa} check inter 200ms fall 3 rise 2`,
+        `  server b 127.0.0.1:${pb} check inter 200ms fall 3 rise 2`,
         '',
       ].join('\n'),
     );
@@ -336,6 +337,85 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
       assert.equal(Number(rows[0].n), 1, 'exactly one scan row');
     } finally {
       await proxy.stop();
+      await reg.stop();
+    }
+  });
+
+  it('applies a database version once across replicas, also when its leader is killed mid-way', async () => {
+    mkdirSync(join(tmp, 'keys'));
+    const key = (n: string) => join(tmp, 'keys', n);
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key('db.pem')]);
+    execFileSync('openssl', ['pkey', '-in', key('db.pem'), '-pubout', '-out', key('db.pub')]);
+    const reg = new Registry(join(tmp, 'db-registry'), await freePort());
+    await reg.start();
+    const ref = `${reg.host}/sec/customs-db`;
+    const publish = async (name: string) => {
+      await new Promise((r) => setTimeout(r, 1100)); // a new build time: a new version
+      const bundle = join(tmp, `${name}.tar.zst`);
+      const b = customs(['db', 'build', shared('advisories/alpine-secdb'), '--output', bundle], {
+        env: { ...process.env, CUSTOMS_DB: join(tmp, 'publisher', `${name}.db`) },
+      });
+      assert.equal(b.status, 0, b.stderr);
+      const p = customs(['db', 'publish', bundle, ref, '--key', key('db.pem'), '--insecure']);
+      assert.equal(p.status, 0, p.stderr);
+      return /version (\S+),/.exec(p.stdout)![1];
+    };
+    const follow = [
+      '--db-repository',
+      ref,
+      '--db-insecure',
+      '--db-trust-key',
+      key('db.pub'),
+      '--db-update-interval',
+      '0',
+    ];
+    const own = (name: string) => ['--db', join(tmp, name, 'customs.db')];
+    try {
+      const v1 = await publish('v1');
+      const [c, d] = [
+        await replica('db-c', [...follow, ...own('db-c')]),
+        await replica('db-d', [...follow, ...own('db-d')]),
+      ];
+      const [apiC, apiD] = [new Api(c.url, apiA.token), new Api(d.url, apiA.token)];
+      // Both asked at once (an operator's retry, two schedulers): one applies, the other catches up.
+      const [rc, rd] = await Promise.all([
+        apiC.post('/api/v1/db/update', undefined),
+        apiD.post('/api/v1/db/update', undefined),
+      ]);
+      assert.equal(rc.status, 200, JSON.stringify(rc.body));
+      assert.equal(rd.status, 200, JSON.stringify(rd.body));
+      assert.equal(rc.body.version, v1);
+      assert.equal(rd.body.version, v1);
+      const applied = async (v: string) =>
+        Number(
+          (await sql<{ n: string }>('SELECT count(*) AS n FROM db_versions WHERE version = $1', [v]))[0].n,
+        );
+      assert.equal(await applied(v1), 1, 'one record, one fleet pass');
+      assert.equal((await apiC.get('/api/v1/db')).body.version, v1);
+      assert.equal((await apiD.get('/api/v1/db')).body.version, v1);
+
+      // v2 is published while the replica leading the updater dies: the survivor applies it, once.
+      const v2 = await publish('v2');
+      const leader = (await apiC.get('/api/v1/cluster')).body.singletons.find(
+        (x: { task: string }) => x.task === 'db-updater',
+      ).replica as string;
+      const all = [a, b, c, d];
+      const dead = all.find((r) => leader.endsWith(`:${r.child!.pid}`));
+      assert.ok(dead, `the updater's leader ${leader} is one of the replicas`);
+      const [alive, aliveApi] = dead === d ? [c, apiC] : [d, apiD];
+      await dead.stop('SIGKILL');
+      const r2 = await aliveApi.post('/api/v1/db/update', undefined);
+      assert.equal(r2.status, 200, JSON.stringify(r2.body));
+      assert.equal(r2.body.version, v2);
+      assert.equal(await applied(v2), 1);
+      // Asked again: nothing new, nothing applied twice.
+      assert.equal((await aliveApi.post('/api/v1/db/update', undefined)).body.status, 'current');
+      assert.equal(await applied(v2), 1);
+      assert.equal((await aliveApi.get('/api/v1/db')).body.version, v2);
+      for (const r of [c, d]) await r.stop('SIGKILL');
+      if (dead === a || dead === b) await dead.start();
+      void alive;
+    } finally {
       await reg.stop();
     }
   });

@@ -3,6 +3,7 @@ import { dbVersion } from '../jobs/scan-job.js';
 import type { Db } from '../store/db.js';
 import { dbRepositories, pullDatabase } from '../vulndb/install.js';
 import { trustedKeys } from '../vulndb/signing.js';
+import { installing } from './install-lock.js';
 
 /**
  * A scale-out worker's database kept in step with the server's. Scans and re-matches are keyed by
@@ -57,10 +58,12 @@ export class DbFollower {
     if (!want || want === have) return;
     this.pulling = (async () => {
       try {
-        const r = await pullDatabase(this.o.dbPath, dbRepositories(this.o.repositories), {
-          keys: trustedKeys(this.o.trustKeys),
-          registry: { insecure: this.o.insecure, retries: 2 },
-        });
+        const r = await installing(this.o.dbPath, () =>
+          pullDatabase(this.o.dbPath, dbRepositories(this.o.repositories), {
+            keys: trustedKeys(this.o.trustKeys),
+            registry: { insecure: this.o.insecure, retries: 2 },
+          }),
+        );
         this.o.log('database brought in step with the server', {
           version: r.version,
           server: want,

@@ -9,6 +9,7 @@ import type { Policy } from '../policy/policy.js';
 import { closeStore, openStore } from '../scan/scan.js';
 import { rematchFleet } from './rematch.js';
 import { collectGarbage } from '../store/retention.js';
+import { installing } from './install-lock.js';
 
 export interface DbUpdateOutcome {
   status: 'current' | 'installed';
@@ -125,11 +126,19 @@ export class DbUpdater {
     const hadOld = existsSync(dbPath);
     if (hadOld) linkSync(dbPath, prev);
     try {
-      const r = await pullDatabase(dbPath, dbRepositories(this.o.repositories), {
-        keys: trustedKeys(this.o.trustKeys),
-        registry: { insecure: this.o.insecure, retries: 2 },
-      });
-      if (r.status === 'current')
+      const r = await installing(dbPath, () =>
+        pullDatabase(dbPath, dbRepositories(this.o.repositories), {
+          keys: trustedKeys(this.o.trustKeys),
+          registry: { insecure: this.o.insecure, retries: 2 },
+        }),
+      );
+      // A replica that followed the repository ahead of the store (it pulled a version nobody has
+      // applied yet) applies it now, with a full re-match: its previous copy is gone.
+      const ahead =
+        r.status === 'current' &&
+        (await anyVersionRecorded(this.o.db)) &&
+        !(await versionRecorded(this.o.db, r.version));
+      if (r.status === 'current' && !ahead)
         return {
           status: 'current',
           version: r.version,
@@ -151,7 +160,7 @@ export class DbUpdater {
           rescans: 0,
         };
       }
-      const keys = hadOld ? changedKeys(prev, dbPath) : undefined;
+      const keys = hadOld && !ahead ? changedKeys(prev, dbPath) : undefined;
       let rescans: number;
       let queued: number;
       let changedImages: number | undefined;
@@ -213,4 +222,8 @@ async function versionRecorded(db: Db, version: string): Promise<boolean> {
     .select('id')
     .where('version', '=', version)
     .executeTakeFirst());
+}
+
+async function anyVersionRecorded(db: Db): Promise<boolean> {
+  return !!(await db.k.selectFrom('db_versions').select('id').limit(1).executeTakeFirst());
 }
