@@ -20,7 +20,8 @@ import { CustomsError } from '../errors.js';
 import { VulnStore } from '../vulndb/store.js';
 import { attestedInventory, compareAttested } from '../sbom/attested.js';
 import { collectSecrets, secretProbe } from '../secrets/scan.js';
-import { maskImageMetadata } from '../secrets/mask.js';
+import { maskImageMetadata, metadataSecrets } from '../secrets/mask.js';
+import { Redactions } from '../secrets/redact.js';
 import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
 import type { DatabaseInfo, Environment, Exposure, Finding, ScanResult } from './model.js';
@@ -83,9 +84,14 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
     ? scanInventory(image.metadata, inventory, opts)
     : resultOf(image.metadata, inventory, opts, [], { path: opts.dbPath });
   setStage('collecting secrets');
-  if (scanners.has('secret')) result.secrets = collectSecrets(image);
+  // One set of secret values per scan, masked in every string of the result: every format, the
+  // upload (--report-to) and the server's stored copy are made from this one object.
+  const redactions = new Redactions();
+  if (scanners.has('secret')) result.secrets = collectSecrets(image, redactions);
+  else metadataSecrets(image.metadata, redactions);
   if (scanners.has('config')) result.misconfigurations = checkImageConfig(image.metadata);
-  maskImageMetadata(image.metadata);
+  maskImageMetadata(image.metadata, redactions);
+  redactions.apply(result);
   return result;
 }
 

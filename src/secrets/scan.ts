@@ -2,7 +2,18 @@ import { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo, OpenedImage } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
 import type { SeverityLevel } from '../rank/severity.js';
-import { findSecrets, mask, mayHoldSecrets, SECRET_NAME, type SecretMatch } from './rules.js';
+import { metadataSecrets } from './mask.js';
+import type { Redactions } from './redact.js';
+import { findSecrets, mask, mayHoldSecrets, SECRET_NAME, secretValues, type SecretMatch } from './rules.js';
+
+/**
+ * What the probe keeps of a file: the masked matches for the report, and the raw values for the
+ * scan's redactions only (never printed; an analysis-cache entry holding them is private to the user).
+ */
+export interface SecretProbeResult {
+  matches: SecretMatch[];
+  values: string[];
+}
 
 /** Files larger than this are not searched (secrets live in small config files, keys, scripts). */
 const MAX_FILE = 5 * 1024 * 1024;
@@ -30,13 +41,15 @@ export const secretProbe: ProbeFactory = {
         chunks.push(chunk);
       },
       done: () => binary,
-      finish(): SecretMatch[] | undefined {
+      finish(): SecretProbeResult | undefined {
         if (binary || !chunks.length) return undefined;
         const buf = Buffer.concat(chunks);
-        // latin1 decodes at memory speed; UTF-8 only for the few files with a keyword.
-        const found = mayHoldSecrets(buf.toString('latin1')) ? findSecrets(buf.toString('utf8')) : [];
         chunks.length = 0;
-        return found.length ? found : undefined;
+        // latin1 decodes at memory speed; UTF-8 only for the few files with a keyword.
+        if (!mayHoldSecrets(buf.toString('latin1'))) return undefined;
+        const text = buf.toString('utf8');
+        const matches = findSecrets(text);
+        return matches.length ? { matches, values: secretValues(text) } : undefined;
       },
     };
   },
@@ -50,18 +63,22 @@ export interface SecretFinding extends SecretMatch {
   deleted?: boolean;
 }
 
-/** Secrets in every layer's files (deleted ones included), the config's environment and the history. */
-export function collectSecrets(image: OpenedImage): SecretFinding[] {
+/**
+ * Secrets in every layer's files (deleted ones included), the config's environment, labels,
+ * annotations and the history; every raw value found goes into `redactions`.
+ */
+export function collectSecrets(image: OpenedImage, redactions: Redactions): SecretFinding[] {
   const out: SecretFinding[] = [];
   // The final view is built only when a file holds a secret (most images: none).
   let fs: LayeredFileSystem | undefined;
   for (const layer of image.layers) {
     for (const [path, entry] of layer.files) {
-      const found = entry.probes?.secret as SecretMatch[] | undefined;
+      const found = entry.probes?.secret as SecretProbeResult | undefined;
       if (!found) continue;
+      for (const v of found.values) redactions.add(v);
       fs ??= new LayeredFileSystem(image.layers);
       const deleted = !fs.exists(path);
-      for (const m of found)
+      for (const m of found.matches)
         out.push({ ...m, path: `/${path}`, layer: layer.info, ...(deleted ? { deleted: true } : {}) });
     }
   }
@@ -85,5 +102,14 @@ export function collectSecrets(image: OpenedImage): SecretFinding[] {
   image.metadata.history.forEach((h, i) => {
     for (const m of findSecrets(h.createdBy ?? '')) out.push({ ...m, path: 'image history', line: i + 1 });
   });
+  // Labels and annotations ship with the image to whoever pulls it, like its files.
+  for (const [where, rec] of [
+    ['image config (Labels)', image.metadata.labels],
+    ['image manifest (annotations)', image.metadata.annotations],
+  ] as const)
+    Object.entries(rec ?? {}).forEach(([k, v], i) => {
+      for (const m of findSecrets(`${k}=${v}`)) out.push({ ...m, path: where, line: i + 1 });
+    });
+  metadataSecrets(image.metadata, redactions);
   return out;
 }
