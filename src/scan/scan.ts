@@ -24,6 +24,7 @@ import { maskImageMetadata, metadataSecrets } from '../secrets/mask.js';
 import { Redactions } from '../secrets/redact.js';
 import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
+import { coverageGaps, coverageOf } from './coverage.js';
 import type { DatabaseInfo, Environment, Exposure, Finding, ScanResult } from './model.js';
 
 export interface ScanOptions {
@@ -256,10 +257,21 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
     }
     findings.sort(compareFindings);
     const db = databaseInfo(store, opts.dbPath, opts.dbMaxAgeDays);
+    const coverage = coverageOf(store, inventory.os, inventory.packages, db, opts.dbMaxAgeDays);
+    // Parts with no data at all are said once, like the matcher's own release warning.
+    const unsaid = coverageGaps({
+      ...coverage,
+      os: coverage.os?.status === 'no-data' && !os.warnings.length ? coverage.os : undefined,
+      ecosystems: coverage.ecosystems.filter((e) => e.status === 'no-data'),
+    });
     const result = resultOf(metadata, inventory, opts, findings, db, [
       ...os.warnings,
       ...databaseWarnings(db),
+      ...(unsaid
+        ? [`the database does not cover part of this image, so its findings there are unknown: ${unsaid}`]
+        : []),
     ]);
+    result.coverage = coverage;
     result.suppressed = unreachable;
     return result;
   }
