@@ -1,7 +1,7 @@
 import type { SeverityLevel } from '../rank/severity.js';
 import { componentRefs, toCycloneDx } from '../sbom/cyclonedx.js';
 import type { Finding, ScanResult, SuppressedFinding } from '../scan/model.js';
-import { coverageGaps } from '../scan/coverage.js';
+import { coverageGaps, coverageParts } from '../scan/coverage.js';
 
 const METHOD: Record<string, string> = {
   '4.0': 'CVSSv4',
@@ -153,7 +153,7 @@ export function toCycloneDxWithVulnerabilities(r: ScanResult): object {
         name: 'customs:coverage',
         value: r.coverage.complete ? 'complete' : `incomplete: ${coverageGaps(r.coverage)}`,
       },
-      ...[...(r.coverage.os ? [r.coverage.os] : []), ...r.coverage.ecosystems].map((e) => ({
+      ...coverageParts(r.coverage).map((e) => ({
         name: `customs:coverage:${e.kind}`,
         value: `${e.name}: ${e.status}`,
       })),

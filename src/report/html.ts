@@ -1,6 +1,6 @@
 import { baseLayerCount, upgrades } from '../advise/advise.js';
 import type { Finding, ScanResult } from '../scan/model.js';
-import { coverageGaps, gradeLabel, noFindingsText } from '../scan/coverage.js';
+import { coverageGaps, coverageParts, gradeLabel, noFindingsText } from '../scan/coverage.js';
 import { locationOf, statusOf, summaryLine } from './scan-table.js';
 
 const esc = (s: string) =>
@@ -154,10 +154,9 @@ ${list.map((f) => findingRow(f, whereOf(f))).join('\n')}
   const layers = r.image.layers.length;
   const gaps = coverageGaps(r.coverage);
   const coverage = r.coverage
-    ? `<details class="coverage"${gaps ? ' open' : ''}><summary>Coverage: ${gaps ? 'incomplete' : 'every part of the image is covered by the database'}</summary><table><thead><tr><th>Part</th><th>Packages</th><th>Status</th><th>Why</th></tr></thead><tbody>\n${[
-        ...(r.coverage.os ? [r.coverage.os] : []),
-        ...r.coverage.ecosystems,
-      ]
+    ? `<details class="coverage"${gaps ? ' open' : ''}><summary>Coverage: ${gaps ? 'incomplete' : 'every part of the image is covered by the database'}</summary><table><thead><tr><th>Part</th><th>Packages</th><th>Status</th><th>Why</th></tr></thead><tbody>\n${coverageParts(
+        r.coverage,
+      )
         .map(
           (e) =>
             `<tr><td>${esc(e.name)}</td><td class="n">${e.packages}</td><td>${esc(e.status.replace('-', ' '))}</td><td>${esc(e.detail)}</td></tr>`,

@@ -1,5 +1,5 @@
 import type { ScanResult } from '../scan/model.js';
-import { coverageGaps } from '../scan/coverage.js';
+import { coverageGaps, coverageParts } from '../scan/coverage.js';
 
 const esc = (s: string) =>
   s.replace(
@@ -16,9 +16,7 @@ export function toJunit(r: ScanResult): string {
       )
     : ['    <testcase classname="customs" name="no vulnerabilities" time="0"/>'];
   // A part the database does not cover is a skipped case: nothing was checked there.
-  const gaps = [...(r.coverage?.os ? [r.coverage.os] : []), ...(r.coverage?.ecosystems ?? [])].filter(
-    (e) => e.status !== 'covered',
-  );
+  const gaps = coverageParts(r.coverage).filter((e) => e.status !== 'covered');
   const skipped = gaps.map(
     (e) =>
       `    <testcase classname="customs.coverage" name="${esc(`${e.name} not covered`)}" time="0">\n      <skipped message="${esc(`${e.status}: ${e.detail}`)}"/>\n    </testcase>`,

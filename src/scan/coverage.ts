@@ -1,7 +1,7 @@
 import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
 import { CPE_ECOSYSTEM, cpeNamesOf } from '../match/cpe.js';
-import { ECOSYSTEM_OF_PURL } from '../match/matcher.js';
+import { ECOSYSTEM_OF_PURL, STATICALLY_LINKED } from '../match/matcher.js';
 import { osTarget } from '../match/os-matcher.js';
 import type { VulnStore } from '../vulndb/store.js';
 import type { Coverage, CoverageEntry, CoverageStatus, DatabaseInfo } from './model.js';
@@ -13,29 +13,56 @@ import type { Coverage, CoverageEntry, CoverageStatus, DatabaseInfo } from './mo
  * say so instead of reading like a pass (docs/scanning.md, "Coverage").
  */
 
-/** Per source and release, which advisories the database holds for an ecosystem; asked once per open store. */
-const held = new WeakMap<VulnStore, Map<string, Array<{ source: string; release: string }>>>();
-function holdings(store: VulnStore, ecoBase: string): Array<{ source: string; release: string }> {
+/**
+ * What the database holds for an ecosystem, asked cheaply: the rows of the image's own packages
+ * come from the matcher's memo; only when those say nothing is the table asked, through the
+ * (eco_base, package) index (a DISTINCT over a distro's million rows took a second).
+ */
+const held = new WeakMap<VulnStore, Map<string, unknown>>();
+function memo<T>(store: VulnStore, key: string, load: () => T): T {
   let m = held.get(store);
   if (!m) held.set(store, (m = new Map()));
-  let rows = m.get(ecoBase);
-  if (!rows) {
-    rows = store.db
-      .prepare('SELECT DISTINCT source, eco_release AS release FROM affected WHERE eco_base = ?')
-      .all(ecoBase) as Array<{ source: string; release: string }>;
-    m.set(ecoBase, rows);
-  }
-  return rows;
+  if (!m.has(key)) m.set(key, load());
+  return m.get(key) as T;
 }
+/** One source holding advisories of the ecosystem, or undefined when it has none. */
+const anySource = (store: VulnStore, ecoBase: string) =>
+  memo(
+    store,
+    `any\u0000${ecoBase}`,
+    () =>
+      (
+        store.db
+          .prepare('SELECT source FROM affected INDEXED BY affected_by_package WHERE eco_base = ? LIMIT 1')
+          .get(ecoBase) as { source: string } | undefined
+      )?.source,
+  );
+/** Every (source, release) of an ecosystem: the slow question, asked only when the image's rows cannot tell. */
+const releasesOf = (store: VulnStore, ecoBase: string) =>
+  memo(
+    store,
+    `releases\u0000${ecoBase}`,
+    () =>
+      store.db
+        .prepare(
+          'SELECT DISTINCT source, eco_release AS release FROM affected INDEXED BY affected_by_package WHERE eco_base = ?',
+        )
+        .all(ecoBase) as Array<{ source: string; release: string }>,
+  );
 
 /** Packages the matcher sends to an ecosystem's advisories (as matchLanguagePackages picks them). */
-const STATICALLY_LINKED = new Set(['golang', 'cargo']);
-function languageEcosystems(packages: Package[]): Map<string, number> {
-  const out = new Map<string, number>();
+function languageEcosystems(packages: Package[]): Map<string, { packages: number; names: Set<string> }> {
+  const out = new Map<string, { packages: number; names: Set<string> }>();
+  const add = (eco: string, names: string[]) => {
+    let e = out.get(eco);
+    if (!e) out.set(eco, (e = { packages: 0, names: new Set() }));
+    e.packages++;
+    for (const n of names) e.names.add(n);
+  };
   for (const p of packages) {
     const eco = ECOSYSTEM_OF_PURL[p.type];
-    if (eco && !(p.ownedBy && !STATICALLY_LINKED.has(p.type))) out.set(eco, (out.get(eco) ?? 0) + 1);
-    else if (!p.ownedBy && cpeNamesOf(p).length) out.set(CPE_ECOSYSTEM, (out.get(CPE_ECOSYSTEM) ?? 0) + 1);
+    if (eco && !(p.ownedBy && !STATICALLY_LINKED.has(p.type))) add(eco, [p.name]);
+    else if (!p.ownedBy && cpeNamesOf(p).length) add(CPE_ECOSYSTEM, cpeNamesOf(p));
   }
   return out;
 }
@@ -104,8 +131,24 @@ export function coverageOf(
     if (osPkgs.length)
       osEntry = entry('os', osName, osPkgs.length, 'no-data', [], `no advisory feed covers ${osName}`);
   } else {
-    const mine = osPkgs.filter((p) => p.type === target.packageType).length;
-    const rows = holdings(store, target.ecoBase);
+    const own = osPkgs.filter((p) => p.type === target.packageType);
+    const mine = own.length;
+    const keys = [
+      ...new Set([
+        ...own.map(target.keyOf),
+        ...own.map((p) => target.sourceKeyOf?.(p)).filter((k): k is string => !!k),
+      ]),
+    ];
+    // The image's own rows first (the matcher asked for them already); the whole table only when
+    // none of its packages has an advisory in any release.
+    const mineRows = [...store.affectedFor(target.ecoBase, keys).values()]
+      .flat()
+      .map((r) => ({ source: r.source, release: r.ecoRelease }));
+    const rows = mineRows.some((r) => target.releaseMatches(r.release))
+      ? mineRows
+      : anySource(store, target.ecoBase)
+        ? releasesOf(store, target.ecoBase)
+        : [];
     const release = rows.filter((r) => target.releaseMatches(r.release));
     const sources = [...new Set(release.map((r) => r.source))].sort();
     if (!rows.length)
@@ -138,9 +181,14 @@ export function coverageOf(
       );
     }
   }
-  for (const [eco, n] of [...languageEcosystems(packages)].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [eco, { packages: n, names }] of [...languageEcosystems(packages)].sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
     const name = eco === CPE_ECOSYSTEM ? 'binaries (NVD CPE ranges)' : eco;
-    const sources = [...new Set(holdings(store, eco).map((r) => r.source))].sort();
+    // The sources of the image's own rows (the matcher's memo), and one more when those are none.
+    const found = [...store.affectedFor(eco, [...names]).values()].flat().map((r) => r.source);
+    const one = anySource(store, eco);
+    const sources = [...new Set([...found, ...(one ? [one] : [])])].sort();
     if (!sources.length) {
       ecosystems.push(entry('ecosystem', name, n, 'no-data', [], `the database holds no ${name} advisories`));
       continue;
@@ -158,10 +206,15 @@ export function coverageOf(
   };
 }
 
+/** Every part of a coverage, the OS release first. */
+export function coverageParts(c: Coverage | undefined): CoverageEntry[] {
+  return c ? [...(c.os ? [c.os] : []), ...c.ecosystems] : [];
+}
+
 /** The parts a database does not cover, in one line ("alpine 3.16.9: no data (…); npm: stale (…)"); empty when covered. */
 export function coverageGaps(c: Coverage | undefined): string {
   if (!c || c.complete) return '';
-  return [...(c.os ? [c.os] : []), ...c.ecosystems]
+  return coverageParts(c)
     .filter((e) => e.status !== 'covered')
     .map((e) => `${e.name}: ${e.status.replace('-', ' ')} (${e.detail})`)
     .join('; ');
@@ -185,6 +238,8 @@ export function noFindingsText(c: Coverage | undefined): string {
 /** The names of the parts not covered (what list views keep of a result's coverage). */
 export function uncoveredParts(c: Coverage | undefined): string[] {
   return c
-    ? [...(c.os ? [c.os] : []), ...c.ecosystems].filter((e) => e.status !== 'covered').map((e) => e.name)
+    ? coverageParts(c)
+        .filter((e) => e.status !== 'covered')
+        .map((e) => e.name)
     : [];
 }

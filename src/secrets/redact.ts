@@ -4,8 +4,10 @@ import { entropy, mask } from './rules.js';
 const MIN_LENGTH = 8;
 /** A value found only by its variable's name (DB_PASSWORD=…) must look random to be masked everywhere. */
 const MIN_NAMED_ENTROPY = 3;
-/** A hostile image cannot make every string pay for thousands of patterns. */
+/** A hostile image cannot make every string pay for thousands of patterns, or one huge one. */
 const MAX_VALUES = 1000;
+const MAX_VALUE_LENGTH = 64 * 1024;
+const MAX_TOTAL = 1024 * 1024;
 
 /**
  * The secret values one scan found (in files, the environment, labels, annotations, history),
@@ -16,12 +18,16 @@ const MAX_VALUES = 1000;
  */
 export class Redactions {
   private readonly values = new Set<string>();
+  private total = 0;
   private pattern?: RegExp;
 
   /** A secret a rule matched (it passed that rule's own checks). */
   add(value: string): void {
-    if (value.length < MIN_LENGTH || value.includes('*****') || this.values.size >= MAX_VALUES) return;
+    if (value.length < MIN_LENGTH || value.length > MAX_VALUE_LENGTH || value.includes('*****')) return;
+    if (this.values.has(value) || this.values.size >= MAX_VALUES || this.total + value.length > MAX_TOTAL)
+      return;
     this.values.add(value);
+    this.total += value.length;
     this.pattern = undefined;
   }
 
