@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
-import { alpineMuslLayer, makeTar, ociLayout } from './helpers/image-writer.js';
+import { alpineMuslLayer, makeTar, ociLayout, rootfsLayer } from './helpers/image-writer.js';
 import { cacheDir, CLI, shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, has } from './helpers/run.js';
@@ -186,6 +186,12 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       await alpineMuslLayer('1.1.18-r3', [{ name: 'etc/marker', content: 'batch' }]),
       'shop/batch:2.0',
     );
+    // Alpine 3.16: the imported secdb (v3.3–v3.11) has nothing for it, so "0 findings" is not a pass.
+    digest.legacy = await push(
+      'legacy',
+      await rootfsLayer(readFileSync(shared('images/alpine/alpine-minirootfs-3.16.9-x86_64.tar.gz'))),
+      'shop/legacy:3.16',
+    );
     const deploy = (d: string, repo: string, environment: string, service: string) =>
       api.dev.post('/api/v1/deployments', {
         image: `${reg.host}/${repo}@${d}`,
@@ -197,6 +203,7 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     assert.equal((await deploy(digest.musl, 'shop/api', 'staging', 'api')).status, 201);
     assert.equal((await deploy(digest.fixed, 'shop/api', 'staging', 'api')).status, 201);
     assert.equal((await deploy(digest.other, 'shop/batch', 'dev', 'batch')).status, 201);
+    assert.equal((await deploy(digest.legacy, 'shop/legacy', 'dev', 'legacy')).status, 201);
     browser = await launchChromium();
   });
   after(async () => {
@@ -230,6 +237,28 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     const staging = page.locator('section[data-env="staging"]');
     assert.match(await staging.locator('.changes').innerText(), /1 fixed, 0 introduced/);
     await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('an OS release the database does not cover: the grade is marked on the overview and the image page', async () => {
+    const page = await signedIn('alice');
+    const dev = page.locator('section[data-env="dev"]');
+    assert.equal(await dev.locator('[data-count="uncovered"]').innerText(), '1 not covered by the database');
+    const row = dev.locator('tbody tr', { hasText: 'shop/legacy@' });
+    assert.match(await row.locator('.grade').innerText(), /^[A-F] not covered$/);
+    assert.doesNotMatch(await dev.locator('tbody tr', { hasText: 'shop/batch@' }).innerText(), /not covered/);
+    await page.goto(`${server.url}/images/${digest.legacy}?env=dev`);
+    const gap = page.locator('[data-coverage="incomplete"]');
+    await gap.waitFor();
+    assert.match(
+      await gap.innerText(),
+      /alpine 3\.16\.9: no data \(the database has Alpine advisories, but none for release 3\.16\.9\)/,
+    );
+    assert.match(
+      await page.locator('p.summary').innerText(),
+      /not covered .* 0 findings where the database has data/,
+    );
+    await page.screenshot({ path: join(shots, 'not-covered.png'), fullPage: true });
     await page.context().close();
   });
 

@@ -80,6 +80,26 @@ describe('one scan, several outputs', () => {
       /two reports name the same file/,
     );
     bad(['--output', `json=${join(tmp, 'no-such-folder', 'x.json')}`], /does not exist/);
+    bad(
+      ['-f', 'json', '--output', 'table'],
+      /--format json and --output table both name what goes to standard output/,
+    );
     assert.equal(existsSync(join(tmp, 'same')), false, 'nothing was written');
+  });
+
+  it('an explicit --format keeps standard output beside FORMAT=FILE reports, and --help says so', () => {
+    const html = join(tmp, 'kept.html');
+    const r = customs(['fs', project, '--db', db, '-q', '--format', 'json', '--output', `html=${html}`], {
+      env,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const alone = customs(['fs', project, '--db', db, '-q', '--format', 'json'], { env });
+    assert.equal(r.stdout, alone.stdout, 'the JSON went to standard output');
+    assert.match(readFileSync(html, 'utf8'), /^<!doctype html>/);
+    // Without --format, FORMAT=FILE reports leave standard output alone, as before.
+    const quiet = customs(['fs', project, '--db', db, '-q', '--output', `html=${html}`], { env });
+    assert.equal(quiet.stdout, '');
+    const help = customs(['image', '--help']).stdout.replace(/\s+/g, ' ');
+    assert.match(help, /given with --output FORMAT=FILE, it still goes to standard output/);
   });
 });

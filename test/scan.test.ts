@@ -24,7 +24,7 @@ before(async () => {
   env = { CUSTOMS_DB: join(tmp, 'customs.db') };
   const r = customs(['db', 'import', shared('advisories/alpine-secdb'), shared('kev'), '-q'], { env });
   assert.equal(r.status, 0, r.stderr);
-  for (const v of ['3.7.3', '3.8.5', '3.9.6', '3.10.9', '3.20.3']) {
+  for (const v of ['3.7.3', '3.8.5', '3.9.6', '3.10.9', '3.16.9', '3.20.3']) {
     const f = join(tmp, `alpine-${v}.tar`);
     writeFileSync(
       f,
@@ -459,6 +459,77 @@ describe('database freshness in every report', () => {
       zero.stderr,
       /warning: the vulnerability database is 0 days old \(version \S+\); run "customs db update"/,
     );
+  });
+});
+
+describe('coverage: an OS release the database has no advisories for is visible in every report', () => {
+  // The shared secdb holds v3.3–v3.11: Alpine 3.16.9's 14 packages cannot be matched at all.
+  const scan = (format: string, image = images['3.16.9']) => {
+    const r = customs(['image', image, '--format', format], { env });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const GAP =
+    /alpine 3\.16\.9: no data \(the database has Alpine advisories, but none for release 3\.16\.9\)/;
+
+  it('JSON carries a coverage block; a covered release says so', () => {
+    const c = JSON.parse(scan('json')).coverage;
+    assert.equal(c.complete, false);
+    assert.deepEqual(
+      { ...c.os, detail: undefined },
+      { kind: 'os', name: 'alpine 3.16.9', packages: 14, status: 'no-data', sources: [], detail: undefined },
+    );
+    const covered = JSON.parse(scan('json', images['3.7.3'])).coverage;
+    assert.equal(covered.complete, true);
+    assert.deepEqual(covered.os.sources, ['alpine-secdb']);
+    assert.equal(covered.os.status, 'covered');
+  });
+
+  it('the table, Markdown, HTML, SARIF, CycloneDX, SPDX, JUnit and GitLab say it; the grade is marked', () => {
+    const table = scan('table');
+    assert.match(table, /grade C, not covered \(end-of-life OS; no vulnerabilities found\) · NOT COVERED: /);
+    assert.match(table, GAP);
+    assert.match(table, /^No vulnerabilities found where the database has data/m);
+    assert.doesNotMatch(scan('table', images['3.7.3']), /not covered|NOT COVERED/i);
+    const md = scan('markdown');
+    assert.match(md, /grade \*\*C, not covered\*\*/);
+    assert.match(md, new RegExp(`> \\*\\*Not covered:\\*\\* ${GAP.source}`));
+    const html = scan('html');
+    assert.match(html, /<span class="uncovered">not covered<\/span>/);
+    assert.match(html, new RegExp(`<strong>Not covered:</strong> ${GAP.source}`));
+    assert.match(html, / · 1 layer · /);
+    const sarif = JSON.parse(scan('sarif'));
+    assert.deepEqual(schemaErrors('sarif-2.1.0', sarif), []);
+    assert.ok(
+      sarif.runs[0].invocations[0].toolExecutionNotifications.some((n: { message: { text: string } }) =>
+        GAP.test(n.message.text),
+      ),
+    );
+    assert.equal(sarif.runs[0].properties.coverage.complete, false);
+    const cdx = JSON.parse(scan('cyclonedx'));
+    assert.deepEqual(schemaErrors('cyclonedx-1.6', cdx), []);
+    const props = cdx.metadata.properties as Array<{ name: string; value: string }>;
+    assert.match(
+      props.find((p) => p.name === 'customs:coverage')!.value,
+      new RegExp(`^incomplete: ${GAP.source}`),
+    );
+    assert.ok(props.some((p) => p.name === 'customs:coverage:os' && p.value === 'alpine 3.16.9: no-data'));
+    const spdx = JSON.parse(scan('spdx'));
+    assert.deepEqual(schemaErrors('spdx-2.3', spdx), []);
+    assert.match(spdx.creationInfo.comment, GAP);
+    const xml = scan('junit');
+    assert.match(xml, /skipped="1"/);
+    assert.match(
+      xml,
+      /<testcase classname="customs.coverage" name="alpine 3.16.9 not covered" time="0">\n\s+<skipped message="no-data: the database has Alpine advisories, but none for release 3.16.9"\/>/,
+    );
+    execFileSync('python3', [
+      '-c',
+      'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])',
+      writeTmp('coverage.junit.xml', xml),
+    ]);
+    const gl = JSON.parse(scan('gitlab'));
+    assert.ok(gl.scan.messages.some((m: { value: string }) => GAP.test(m.value)));
   });
 });
 

@@ -1,12 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { ociLayout, makeTar, rootfsLayer } from './helpers/image-writer.js';
+import { dockerArchive, ociLayout, makeTar, rootfsLayer } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, customsAsync, has } from './helpers/run.js';
@@ -420,6 +420,28 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     );
     assert.equal(noServer.status, 1);
     assert.match(noServer.stderr, /upload to http:\/\/127\.0\.0\.1:9 failed/);
+  });
+
+  it('a CI upload of a local archive keeps its own name, under "local", not docker.io', async () => {
+    const archive = join(tmp, 'local-app.tar');
+    writeFileSync(
+      archive,
+      await dockerArchive({
+        layers: [
+          await rootfsLayer(readFileSync(shared('images/alpine/alpine-minirootfs-3.7.3-x86_64.tar.gz'))),
+        ],
+        tag: 'team/archived-app:7',
+      }),
+    );
+    const dev = makeToken(store(), 'developer');
+    const r = await customsAsync(['image', archive, '-q', '--report-to', server.url, '--token', dev], {
+      env: { CUSTOMS_DB: vulndb },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const items = (await admin.get('/api/v1/images?repository=team/archived-app')).body.items;
+    assert.equal(items.length, 1);
+    assert.equal(items[0].registry, 'local');
+    assert.deepEqual(items[0].tags, ['7']);
   });
 
   it('filters, paginates and reports metrics', async () => {

@@ -46,7 +46,8 @@ export function skipper(dirs?: string, files?: string): (path: string, isDir: bo
 export interface ImageOptions extends RemoteFlags, ReportFlags {
   skipDirs?: string;
   skipFiles?: string;
-  format: string;
+  /** Undefined when not given (table, unless --output FORMAT=FILE reports go elsewhere). */
+  format?: string;
   /** Files, FORMAT=FILE pairs or FORMAT (to standard output); repeatable. */
   output?: string[];
   severity?: string;
@@ -233,19 +234,22 @@ export async function run(
 /**
  * Where the reports go. `--output FILE` (with `--format`) as before; `--output FORMAT=FILE`
  * (repeatable, Syft's convention) adds a report of that format; `--output FORMAT` writes that
- * format to standard output. Every file is checked before the scan starts.
+ * format to standard output. A `--format` given explicitly that no `--output FILE` takes still
+ * goes to standard output (`--format table --output html=r.html` prints the table); without
+ * `--format`, FORMAT=FILE reports leave standard output empty. Every file is checked before the
+ * scan starts.
  */
 export function outputTargets(opts: {
-  format: string;
+  format?: string;
   output?: string[];
 }): Array<{ format: string; file?: string }> {
   const known = (f: string) => Object.hasOwn(scanFormats, f);
-  if (!known(opts.format))
-    throw new CustomsError(
-      `unknown format "${opts.format}"; use one of ${Object.keys(scanFormats).join(', ')}`,
-    );
+  const format = opts.format ?? 'table';
+  if (!known(format))
+    throw new CustomsError(`unknown format "${format}"; use one of ${Object.keys(scanFormats).join(', ')}`);
   const list = opts.output ?? [];
-  if (!list.length) return [{ format: opts.format }];
+  if (!list.length) return [{ format }];
+  let formatTaken = false;
   const out = list.map((v) => {
     const m = /^([a-z]+)=(.+)$/.exec(v);
     if (m && known(m[1])) return { format: m[1], file: m[2] };
@@ -254,8 +258,16 @@ export function outputTargets(opts: {
         `--output ${v}: unknown format "${m[1]}"; use one of ${Object.keys(scanFormats).join(', ')}`,
       );
     if (known(v)) return { format: v };
-    return { format: opts.format, file: v };
+    formatTaken = true;
+    return { format, file: v };
   });
+  if (opts.format !== undefined && !formatTaken) {
+    if (out.some((t) => !t.file))
+      throw new CustomsError(
+        `--format ${opts.format} and --output ${out.find((t) => !t.file)!.format} both name what goes to standard output; give one`,
+      );
+    out.unshift({ format });
+  }
   if (out.filter((t) => !t.file).length > 1)
     throw new CustomsError('--output: only one report can go to standard output; give the others a file');
   const files = out.filter((t) => t.file).map((t) => resolve(t.file!));

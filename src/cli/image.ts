@@ -9,42 +9,48 @@ const run = async (target: string, opts: ImageOptions, fromSbom = false, sourceT
   (await import('./image-run.js')).run(target, opts, fromSbom, sourceTree);
 
 function options(cmd: Command): Command {
-  return addExceptionOptions(addScanContextOptions(addRemoteOptions(cmd)))
-    .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
-    .option(
-      '-o, --output <target>',
-      'write to a file instead of standard output; FORMAT=FILE (repeatable) writes several reports from one scan, FORMAT alone to standard output',
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option('--severity <levels>', 'only these severities, e.g. HIGH,CRITICAL')
-    .option('--ignore-unfixed', 'only vulnerabilities with a fixed version')
-    .option('--exit-code <n>', 'exit with this status when vulnerabilities remain after the filters')
-    .option(
-      '--fail-on <level>',
-      'fail only for this severity or worse (exit 1 unless --exit-code says otherwise)',
-    )
-    .option(
-      '--fail-on-stale-db',
-      'fail (as --fail-on does) when the database is older than --db-max-age or a source failed',
-    )
-    .option('--db-max-age <days>', 'a database older than this many days is stale: a warning', '7')
-    .option('--env <env>', 'production, staging or dev (changes the ranking)', 'production')
-    .option('--max-layer-size <size>', 'largest uncompressed layer accepted, e.g. 16G')
-    .option(
-      '--use-attested-sbom',
-      "registry images: trust the image's SBOM attestation instead of reading its layers",
-    )
-    .option('--scanners <list>', 'what to look for: vuln, secret, config (comma-separated)', 'vuln,secret')
-    .option('--show-suppressed', 'list suppressed findings in the table too (JSON always has them)')
-    .option(
-      '--go-reachability <on|off>',
-      'on: a Go finding none of whose vulnerable functions is in the binary is not_affected (suppressed)',
-      'on',
-    )
-    .option('-q, --quiet', 'no warnings on standard error')
-    .option('--deadline <seconds>', 'stop with an error when the scan takes longer than this', '600')
-    .option('--report-to <url>', 'also send the result to a Customs server (default: $CUSTOMS_SERVER)')
-    .option('--token <token>', 'API token for --report-to (default: $CUSTOMS_TOKEN)');
+  return (
+    addExceptionOptions(addScanContextOptions(addRemoteOptions(cmd)))
+      // No default here: whether --format was given decides what standard output gets (outputTargets).
+      .option(
+        '-f, --format <format>',
+        `output format: ${FORMATS.join(', ')} (default: table); given with --output FORMAT=FILE, it still goes to standard output`,
+      )
+      .option(
+        '-o, --output <target>',
+        'write to a file instead of standard output; FORMAT=FILE (repeatable) writes several reports from one scan (standard output then gets --format only when it is given), FORMAT alone to standard output',
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option('--severity <levels>', 'only these severities, e.g. HIGH,CRITICAL')
+      .option('--ignore-unfixed', 'only vulnerabilities with a fixed version')
+      .option('--exit-code <n>', 'exit with this status when vulnerabilities remain after the filters')
+      .option(
+        '--fail-on <level>',
+        'fail only for this severity or worse (exit 1 unless --exit-code says otherwise)',
+      )
+      .option(
+        '--fail-on-stale-db',
+        'fail (as --fail-on does) when the database is older than --db-max-age or a source failed',
+      )
+      .option('--db-max-age <days>', 'a database older than this many days is stale: a warning', '7')
+      .option('--env <env>', 'production, staging or dev (changes the ranking)', 'production')
+      .option('--max-layer-size <size>', 'largest uncompressed layer accepted, e.g. 16G')
+      .option(
+        '--use-attested-sbom',
+        "registry images: trust the image's SBOM attestation instead of reading its layers",
+      )
+      .option('--scanners <list>', 'what to look for: vuln, secret, config (comma-separated)', 'vuln,secret')
+      .option('--show-suppressed', 'list suppressed findings in the table too (JSON always has them)')
+      .option(
+        '--go-reachability <on|off>',
+        'on: a Go finding none of whose vulnerable functions is in the binary is not_affected (suppressed)',
+        'on',
+      )
+      .option('-q, --quiet', 'no warnings on standard error')
+      .option('--deadline <seconds>', 'stop with an error when the scan takes longer than this', '600')
+      .option('--report-to <url>', 'also send the result to a Customs server (default: $CUSTOMS_SERVER)')
+      .option('--token <token>', 'API token for --report-to (default: $CUSTOMS_TOKEN)')
+  );
 }
 
 export function registerImage(program: Command): void {

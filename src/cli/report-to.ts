@@ -89,18 +89,39 @@ function ciContext(): { commit?: string; pipelineUrl?: string } {
  * Send the inventory and context to a Customs server, which re-matches it with its own database.
  * The local result and exit status are not changed by this; a failed upload is its own error.
  */
+/** Where an image came from, as an upload says it: an archive or folder on the CI machine came from no registry. */
+export function sourceOf(kind: ScanResult['image']['kind']): string {
+  switch (kind) {
+    case 'registry':
+      return 'registry';
+    case 'docker-daemon':
+      return 'docker daemon';
+    case 'rootfs':
+      return 'local folder';
+    case 'sbom':
+      return 'sbom';
+    default:
+      return 'local archive';
+  }
+}
+
 export async function uploadReport(
   target: { url: URL; token: string },
   result: ScanResult,
   ref: string,
 ): Promise<string> {
   const remote = result.image.kind === 'registry' ? ref.replace(/^(registry:|docker:\/\/)/, '') : undefined;
+  const source = sourceOf(result.image.kind);
+  // A local archive's tag (`app:1`) names no registry: sent as the image's own name, not as a
+  // repository the server would read as docker.io/app.
+  const local = source.startsWith('local');
   const body = {
-    image: result.image,
+    image: { ...result.image, source },
     os: result.os,
     packages: result.packages,
     context: {
-      repository: process.env.CUSTOMS_REPORT_REPOSITORY ?? remote ?? result.image.repoTags[0],
+      repository:
+        process.env.CUSTOMS_REPORT_REPOSITORY ?? remote ?? (local ? undefined : result.image.repoTags[0]),
       environment: result.context.env,
       ...ciContext(),
     },

@@ -10,6 +10,8 @@ import { addRemoteOptions, describeRemote, remoteOptions, type RemoteFlags } fro
 import { compareAttested } from '../sbom/attested.js';
 import { writeOutput } from './output.js';
 import { maskImageMetadata } from '../secrets/mask.js';
+import { Redactions } from '../secrets/redact.js';
+import { collectSecrets, secretProbe } from '../secrets/scan.js';
 import { setStage } from '../stage.js';
 
 interface SbomOptions extends RemoteFlags {
@@ -58,8 +60,12 @@ export function registerSbom(program: Command): void {
         throw new CustomsError(`--platform: ${(err as Error).message}`);
       }
       setStage('reading the image');
+      // The secret probe runs here too: a secret a file holds is masked where the metadata (a
+      // build step's history) or a path repeats it, as in a scan's reports.
+      const wants = wantedBy();
+      wants.probes = [...(wants.probes ?? []), secretProbe()];
       const image = await openImage(target, {
-        wants: wantedBy(),
+        wants,
         platform,
         limits,
         ...(await remoteOptions(opts)),
@@ -67,13 +73,17 @@ export function registerSbom(program: Command): void {
       setStage('cataloging packages');
       const inventory = await catalogImage(image);
       compareAttested(image, inventory);
+      const redactions = new Redactions();
+      await collectSecrets(image, redactions);
+      maskImageMetadata(image.metadata, redactions);
+      redactions.apply(inventory);
       if (!opts.quiet) describeRemote(image.metadata);
       if (!opts.quiet) {
         for (const w of [...image.metadata.warnings, ...inventory.warnings])
           process.stderr.write(`customs: warning: ${w}\n`);
       }
       const text = write({
-        image: maskImageMetadata(image.metadata),
+        image: image.metadata,
         inventory,
         tool: { name: 'customs', version: VERSION },
       });

@@ -95,9 +95,12 @@ export class AnalysisCache {
   put(key: string, r: ReadLayerResult): void {
     try {
       const payload = serialize(r);
-      mkdirSync(this.dir, { recursive: true });
+      // Private to the user: an entry holds file contents and the raw secrets the scan masks.
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       const tmp = `${this.file(key)}.${process.pid}.part`;
-      writeFileSync(tmp, Buffer.concat([createHash('sha256').update(payload).digest(), payload]));
+      writeFileSync(tmp, Buffer.concat([createHash('sha256').update(payload).digest(), payload]), {
+        mode: 0o600,
+      });
       renameSync(tmp, this.file(key));
       this.evict();
     } catch {

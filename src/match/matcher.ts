@@ -106,7 +106,7 @@ export const ECOSYSTEM_OF_PURL: Record<string, string> = {
  * Code compiled into a binary (Go, Rust) stays vulnerable whatever the distro's own package of
  * that library says: the distro feed tracks its golang/rustc packages, not each binary's copy.
  */
-const STATICALLY_LINKED = new Set(['golang', 'cargo']);
+export const STATICALLY_LINKED = new Set(['golang', 'cargo']);
 
 /**
  * Language packages against their ecosystem's advisories. Packages an OS package installed are

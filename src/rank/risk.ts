@@ -173,7 +173,7 @@ export function summaryOfTally(
     gradeReason = `${bySeverity.UNKNOWN} of unknown severity${unknownFixable ? ` (${unknownFixable} fixable)` : ''}`;
   } else {
     grade = 'A';
-    gradeReason = 'nothing worse than medium';
+    gradeReason = t.total ? 'nothing worse than medium' : 'no vulnerabilities found';
   }
   if (ctx.recognised === false) {
     grade = 'C';

@@ -1,6 +1,7 @@
 import type { SeverityLevel } from '../rank/severity.js';
 import { componentRefs, toCycloneDx } from '../sbom/cyclonedx.js';
 import type { Finding, ScanResult, SuppressedFinding } from '../scan/model.js';
+import { coverageGaps, coverageParts } from '../scan/coverage.js';
 
 const METHOD: Record<string, string> = {
   '4.0': 'CVSSv4',
@@ -143,6 +144,19 @@ export function toCycloneDxWithVulnerabilities(r: ScanResult): object {
       ...(meta.properties ?? []),
       { name: 'customs:database:version', value: r.database.version },
       ...(r.database.notice ? [{ name: 'customs:database:warning', value: r.database.notice }] : []),
+    ];
+  // Coverage: complete or not, then each part's status (`alpine 3.16.9: no-data`).
+  if (meta && r.coverage)
+    meta.properties = [
+      ...(meta.properties ?? []),
+      {
+        name: 'customs:coverage',
+        value: r.coverage.complete ? 'complete' : `incomplete: ${coverageGaps(r.coverage)}`,
+      },
+      ...coverageParts(r.coverage).map((e) => ({
+        name: `customs:coverage:${e.kind}`,
+        value: `${e.name}: ${e.status}`,
+      })),
     ];
   return { ...bom, vulnerabilities: [...groups.values()].map(vuln) };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SeverityLevel } from '../rank/severity.js';
 import type { ScanResult } from '../scan/model.js';
+import { coverageGaps } from '../scan/coverage.js';
 
 const SEVERITY: Record<SeverityLevel, string> = {
   CRITICAL: 'Critical',
@@ -16,6 +17,11 @@ export function toGitlab(r: ScanResult): object {
   const time = r.createdAt.replace(/\.\d{3}Z$/, '');
   const os = r.os ? `${r.os.id} ${r.os.version}` : 'unknown';
   const scanner = { id: 'customs', name: 'Customs', version: r.tool.version, vendor: { name: 'Customs' } };
+  const gaps = coverageGaps(r.coverage);
+  const messages = [
+    ...(r.database?.notice ? [{ level: 'warn', value: r.database.notice }] : []),
+    ...(gaps ? [{ level: 'warn', value: `not covered by the database: ${gaps}` }] : []),
+  ];
   return {
     version: '15.0.7',
     scan: {
@@ -25,7 +31,7 @@ export function toGitlab(r: ScanResult): object {
       start_time: time,
       end_time: time,
       status: 'success',
-      ...(r.database?.notice ? { messages: [{ level: 'warn', value: r.database.notice }] } : {}),
+      ...(messages.length ? { messages } : {}),
     },
     vulnerabilities: r.findings.map((f) => ({
       id: createHash('sha256').update(`${r.image.name}|${f.id}|${f.package.purl}`).digest('hex').slice(0, 32),

@@ -1,6 +1,7 @@
 import { baseLayerCount, upgrades } from '../advise/advise.js';
 import type { Finding, ScanResult } from '../scan/model.js';
 import { coverageWarning } from '../secrets/scan.js';
+import { coverageGaps, coverageParts, gradeLabel, noFindingsText } from '../scan/coverage.js';
 import { locationOf, statusOf, summaryLine } from './scan-table.js';
 
 const esc = (s: string) =>
@@ -72,6 +73,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .tag{font-size:.75em;font-weight:700;padding:0 .35em;border-radius:3px;background:#b71c1c;color:#fff;margin-left:.3em}
 .why{color:#556;font-size:.85em}
 .notice{background:#fff3cd;border:1px solid #d4a017;padding:4px 8px;border-radius:4px}
+.uncovered{font-size:.6em;font-weight:700;padding:.1em .5em;border-radius:4px;border:2px dashed #8a5a00;color:#8a5a00;background:#fff3cd}
+.grade.nc{background:repeating-linear-gradient(45deg,#5f5f5f,#5f5f5f 6px,#6f6f6f 6px,#6f6f6f 12px)}
 form{display:flex;gap:.8em;flex-wrap:wrap;align-items:center;background:#fff;border:1px solid #dde;border-radius:8px;padding:.6em .9em;position:sticky;top:0;z-index:1}
 form input[type=search]{min-width:16em;padding:3px 6px}
 details.pkg{background:#fff;border:1px solid #dde;border-radius:6px;margin:.4em 0}
@@ -149,14 +152,26 @@ ${list.map((f) => findingRow(f, whereOf(f))).join('\n')}
     ? `${r.os.prettyName ?? r.os.id} (${r.os.id} ${r.os.version})${r.os.eol?.endOfLife ? `, end of life since ${r.os.eol.date}` : ''}`
     : 'unknown OS';
   const baseTitle = `Base image (layer${baseLayers === 1 ? '' : 's'} 1${baseLayers > 1 ? `–${baseLayers}` : ''})`;
+  const layers = r.image.layers.length;
+  const gaps = coverageGaps(r.coverage);
+  const coverage = r.coverage
+    ? `<details class="coverage"${gaps ? ' open' : ''}><summary>Coverage: ${gaps ? 'incomplete' : 'every part of the image is covered by the database'}</summary><table><thead><tr><th>Part</th><th>Packages</th><th>Status</th><th>Why</th></tr></thead><tbody>\n${coverageParts(
+        r.coverage,
+      )
+        .map(
+          (e) =>
+            `<tr><td>${esc(e.name)}</td><td class="n">${e.packages}</td><td>${esc(e.status.replace('-', ' '))}</td><td>${esc(e.detail)}</td></tr>`,
+        )
+        .join('\n')}\n</tbody></table></details>\n`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Customs: ${esc(r.image.name)} — grade ${s.grade}</title>
+<title>Customs: ${esc(r.image.name)} — grade ${esc(gradeLabel(s.grade, r.coverage))}</title>
 <style>${STYLE}</style></head><body><main>
-<h1><span class="grade ${s.grade}" title="grade">${s.grade}</span> ${esc(r.image.name)}</h1>
+<h1><span class="grade ${s.grade}${gaps ? ' nc' : ''}" title="grade ${esc(gradeLabel(s.grade, r.coverage))}">${s.grade}</span>${gaps ? '<span class="uncovered">not covered</span>' : ''} ${esc(r.image.name)}</h1>
 <p class="reason">${esc(s.gradeReason)}</p>
-<p class="meta">${esc(os)} · ${r.packages.length} packages · ${r.image.layers.length} layers · context ${esc(r.context.exposure)}, ${esc(r.context.env)} · ${esc(r.createdAt)}${r.database?.version ? ` · database ${esc(r.database.version)}` : ''}</p>
-${r.database?.notice ? `<p class="notice"><strong>Warning:</strong> ${esc(r.database.notice)}</p>\n` : ''}<div class="cards">
+<p class="meta">${esc(os)} · ${r.packages.length} packages · ${layers} layer${layers === 1 ? '' : 's'} · context ${esc(r.context.exposure)}, ${esc(r.context.env)} · ${esc(r.createdAt)}${r.database?.version ? ` · database ${esc(r.database.version)}` : ''}</p>
+${r.database?.notice ? `<p class="notice"><strong>Warning:</strong> ${esc(r.database.notice)}</p>\n` : ''}${gaps ? `<p class="notice"><strong>Not covered:</strong> ${esc(gaps)}. No finding there means nothing was checked, not nothing found.</p>\n` : ''}${coverage}<div class="cards">
 ${s.malicious ? card('malicious', s.malicious, 'malicious') : ''}${LEVELS.map((l) => card(l.toLowerCase(), s.bySeverity[l], l.toLowerCase())).join('')}${card('fixable', s.fixable, 'fixable')}${card('kev', s.kev, 'known exploited')}
 </div>
 <p class="meta">${esc(summaryLine(r))}</p>
@@ -179,7 +194,7 @@ ${
 <button type="button" id="expand">expand all</button><button type="button" id="collapse">collapse all</button></form>
 ${section('base', baseTitle)}
 ${section('app', 'Application layers')}`
-    : '<p>No vulnerabilities found.</p>'
+    : `<p>${esc(noFindingsText(r.coverage))}</p>`
 }
 ${
   r.suppressed.length

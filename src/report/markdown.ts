@@ -1,4 +1,5 @@
 import type { ScanResult } from '../scan/model.js';
+import { coverageGaps, gradeLabel, noFindingsText } from '../scan/coverage.js';
 import { statusOf, summaryLine } from './scan-table.js';
 
 const MAX_ROWS = 50;
@@ -7,12 +8,14 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 /** Markdown for a pull-request comment or $GITHUB_STEP_SUMMARY: the summary, then the worst findings. */
 export function toMarkdown(r: ScanResult): string {
   const s = r.summary;
+  const gaps = coverageGaps(r.coverage);
   const lines = [
-    `### Customs: ${cell(r.image.name)} — grade **${s.grade}**`,
+    `### Customs: ${cell(r.image.name)} — grade **${gradeLabel(s.grade, r.coverage)}**`,
     '',
     `${s.gradeReason}. ${summaryLine(r)}`,
     '',
     ...(r.database?.notice ? [`> **Warning:** ${cell(r.database.notice)}`, ''] : []),
+    ...(gaps ? [`> **Not covered:** ${cell(gaps)}`, ''] : []),
     '| Critical | High | Medium | Low | Unknown | Fixable | Known exploited |',
     '|---:|---:|---:|---:|---:|---:|---:|',
     `| ${s.bySeverity.CRITICAL} | ${s.bySeverity.HIGH} | ${s.bySeverity.MEDIUM} | ${s.bySeverity.LOW} | ${s.bySeverity.UNKNOWN} | ${s.fixable} | ${s.kev} |`,
@@ -37,7 +40,7 @@ export function toMarkdown(r: ScanResult): string {
     }
     if (r.findings.length > MAX_ROWS)
       lines.push('', `… and ${r.findings.length - MAX_ROWS} more (see the JSON or SARIF report).`);
-  } else lines.push('No vulnerabilities found.');
+  } else lines.push(noFindingsText(r.coverage));
   if (r.suppressed.length)
     lines.push(
       '',

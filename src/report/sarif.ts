@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Finding, ScanResult } from '../scan/model.js';
 import { coverageWarning } from '../secrets/scan.js';
+import { coverageGaps } from '../scan/coverage.js';
 import { SARIF_LEVEL, SEVERITY_SCORE, sarifLog } from './sarif-log.js';
 
 /** GitHub code scanning accepts at most 25,000 results per run; we stay well under. */
@@ -162,12 +163,19 @@ export function toSarif(r: ScanResult): object {
   if (r.database?.notice) notes.push({ level: 'warning', message: { text: r.database.notice } });
   const unsearched = coverageWarning(r.secretCoverage);
   if (unsearched) notes.push({ level: 'warning', message: { text: unsearched } });
+  const gaps = coverageGaps(r.coverage);
+  if (gaps)
+    notes.push({
+      level: 'warning',
+      message: { text: `not covered by the database (no result there means nothing was checked): ${gaps}` },
+    });
   return sarifLog([...rules.values()], results, `customs/image/${r.image.name}/`, {
     invocations: [{ executionSuccessful: true, toolExecutionNotifications: notes }],
     properties: {
       image: r.image.name,
       digest: r.image.manifestDigest ?? r.image.configDigest,
       grade: r.summary.grade,
+      ...(r.coverage ? { coverage: r.coverage } : {}),
       truncated: r.findings.length > MAX_RESULTS,
       ...(r.database?.version ? { databaseVersion: r.database.version } : {}),
     },

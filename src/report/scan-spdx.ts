@@ -1,5 +1,6 @@
 import type { ScanResult } from '../scan/model.js';
 import { toSpdx } from '../sbom/spdx.js';
+import { coverageGaps } from '../scan/coverage.js';
 
 /** SPDX 2.3 has no vulnerability section: each finding becomes a SECURITY external reference of its package. */
 export function toSpdxWithAdvisories(r: ScanResult): object {
@@ -26,5 +27,8 @@ export function toSpdxWithAdvisories(r: ScanResult): object {
   const info = (doc as { creationInfo?: { comment?: string } }).creationInfo;
   if (info && r.database?.version)
     info.comment = `Vulnerabilities from the Customs database version ${r.database.version}${r.database.notice ? `. Warning: ${r.database.notice}` : ''}`;
+  const gaps = coverageGaps(r.coverage);
+  if (info && r.coverage)
+    info.comment = `${info.comment ? `${info.comment}. ` : ''}${gaps ? `Not covered by the database (no advisory there means nothing was checked): ${gaps}` : 'Coverage: complete'}`;
   return doc;
 }

@@ -2,6 +2,7 @@ import type { SeverityLevel } from '../rank/severity.js';
 import { cleanStep } from '../sbom/model.js';
 import type { Finding, ScanResult } from '../scan/model.js';
 import { coverageWarning } from '../secrets/scan.js';
+import { coverageGaps, gradeLabel, noFindingsText } from '../scan/coverage.js';
 
 const COLORS: Record<SeverityLevel, string> = {
   CRITICAL: '\x1b[1;31m',
@@ -34,7 +35,8 @@ export function summaryLine(r: ScanResult): string {
     .map((l) => `${s.bySeverity[l]} ${l.toLowerCase()}`)
     .join(', ');
   const malware = s.malicious ? `${s.malicious} MALICIOUS PACKAGE${s.malicious === 1 ? '' : 'S'} · ` : '';
-  return `${malware}${s.total} vulnerabilities (${counts}) · ${s.fixable} fixable · ${s.kev} known exploited · grade ${s.grade} (${s.gradeReason})`;
+  const gaps = coverageGaps(r.coverage);
+  return `${malware}${s.total} vulnerabilities (${counts}) · ${s.fixable} fixable · ${s.kev} known exploited · grade ${gradeLabel(s.grade, r.coverage)} (${s.gradeReason})${gaps ? ` · NOT COVERED: ${gaps}` : ''}`;
 }
 
 /** A finding's status in words; a malicious package has no fix, only removal. */
@@ -87,7 +89,7 @@ export function scanTable(r: ScanResult, color = false): string {
       .trimEnd();
   const body = rows.length
     ? [line(header), ...rows.map((row, i) => line(row, r.findings[i].severity.level))]
-    : ['No vulnerabilities found.'];
+    : [noFindingsText(r.coverage).replace(' (see above)', ' (see the summary line)')];
   const suppressed = r.suppressed.map(
     (f) =>
       `  ${f.id}  ${f.package.name} ${f.package.version}  — ${f.suppression.by}: ${f.suppression.reason} (${f.suppression.source})`,

@@ -90,6 +90,32 @@ export interface DatabaseInfo {
   notice?: string;
 }
 
+/**
+ * Whether the database could find anything in one part of an image: `covered`; `no-data` (no
+ * advisories for this OS release or ecosystem); `stale` (older than --db-max-age); `failed-source`
+ * (the last update of a feed behind it failed).
+ */
+export type CoverageStatus = 'covered' | 'no-data' | 'stale' | 'failed-source';
+
+export interface CoverageEntry {
+  kind: 'os' | 'ecosystem';
+  /** `alpine 3.16.9`, `npm`, `binaries (NVD CPE ranges)`. */
+  name: string;
+  packages: number;
+  status: CoverageStatus;
+  /** The database sources holding its advisories. */
+  sources: string[];
+  detail: string;
+}
+
+/** The coverage of a scan by its database: the OS release and each package ecosystem (docs/scanning.md). */
+export interface Coverage {
+  /** Every part covered: only then does "0 findings" mean none. */
+  complete: boolean;
+  os?: CoverageEntry;
+  ecosystems: CoverageEntry[];
+}
+
 export interface ScanResult {
   /** Version of this JSON document's shape (docs/scan-json.md). */
   schemaVersion: 1;
@@ -104,6 +130,8 @@ export interface ScanResult {
   /** Findings an exception or a VEX statement suppressed, with the reason. */
   suppressed: SuppressedFinding[];
   summary: ScanSummary;
+  /** What the database covers of the image (present when vulnerabilities were matched). */
+  coverage?: Coverage;
   /** Secrets in the image's layers (deleted files included), config and history (`--scanners secret`). */
   secrets?: SecretFinding[];
   /** Files the secret search passed over (over --secret-max-file-size, binary): a clean result does not cover them. */

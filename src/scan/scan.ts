@@ -20,9 +20,11 @@ import { CustomsError } from '../errors.js';
 import { VulnStore } from '../vulndb/store.js';
 import { attestedInventory, compareAttested } from '../sbom/attested.js';
 import { collectSecrets, coverageWarning, secretProbe } from '../secrets/scan.js';
-import { maskImageMetadata } from '../secrets/mask.js';
+import { maskImageMetadata, metadataSecrets } from '../secrets/mask.js';
+import { Redactions } from '../secrets/redact.js';
 import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
+import { coverageGaps, coverageOf } from './coverage.js';
 import type { DatabaseInfo, Environment, Exposure, Finding, ScanResult } from './model.js';
 
 export interface ScanOptions {
@@ -85,15 +87,19 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
     ? scanInventory(image.metadata, inventory, opts)
     : resultOf(image.metadata, inventory, opts, [], { path: opts.dbPath });
   setStage('collecting secrets');
+  // One set of secret values per scan, masked in every string of the result: every format, the
+  // upload (--report-to) and the server's stored copy are made from this one object.
+  const redactions = new Redactions();
   if (scanners.has('secret')) {
-    const { secrets, coverage } = await collectSecrets(image, opts.secretMaxFileSize);
+    const { secrets, coverage } = await collectSecrets(image, redactions, opts.secretMaxFileSize);
     result.secrets = secrets;
     result.secretCoverage = coverage;
     const w = coverageWarning(coverage);
     if (w) result.warnings.push(w);
-  }
+  } else metadataSecrets(image.metadata, redactions);
   if (scanners.has('config')) result.misconfigurations = checkImageConfig(image.metadata);
-  maskImageMetadata(image.metadata);
+  maskImageMetadata(image.metadata, redactions);
+  redactions.apply(result);
   return result;
 }
 
@@ -258,10 +264,21 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
     }
     findings.sort(compareFindings);
     const db = databaseInfo(store, opts.dbPath, opts.dbMaxAgeDays);
+    const coverage = coverageOf(store, inventory.os, inventory.packages, db, opts.dbMaxAgeDays);
+    // Parts with no data at all are said once, like the matcher's own release warning.
+    const unsaid = coverageGaps({
+      ...coverage,
+      os: coverage.os?.status === 'no-data' && !os.warnings.length ? coverage.os : undefined,
+      ecosystems: coverage.ecosystems.filter((e) => e.status === 'no-data'),
+    });
     const result = resultOf(metadata, inventory, opts, findings, db, [
       ...os.warnings,
       ...databaseWarnings(db),
+      ...(unsaid
+        ? [`the database does not cover part of this image, so its findings there are unknown: ${unsaid}`]
+        : []),
     ]);
+    result.coverage = coverage;
     result.suppressed = unreachable;
     return result;
   }

@@ -2,7 +2,18 @@ import { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo, OpenedImage } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
 import type { SeverityLevel } from '../rank/severity.js';
-import { findSecrets, mask, mayHoldSecrets, SECRET_NAME, type SecretMatch } from './rules.js';
+import { metadataSecrets } from './mask.js';
+import type { Redactions } from './redact.js';
+import { findSecrets, mask, mayHoldSecrets, SECRET_NAME, secretValues, type SecretMatch } from './rules.js';
+
+/**
+ * What the probe keeps of a file: the masked matches for the report, and the raw values for the
+ * scan's redactions only (never printed; an analysis-cache entry holding them is private to the user).
+ */
+export interface SecretProbeResult {
+  matches: SecretMatch[];
+  values: string[];
+}
 
 /**
  * Files larger than this are not searched by default (secrets live in small config files, keys,
@@ -27,9 +38,12 @@ interface NotSearched {
 
 const isBinary = (b: Buffer) => b.subarray(0, 8192).includes(0);
 
-function search(buf: Buffer): SecretMatch[] {
+function search(buf: Buffer): SecretProbeResult | undefined {
   // latin1 decodes at memory speed; UTF-8 only for the few files with a keyword.
-  return mayHoldSecrets(buf.toString('latin1')) ? findSecrets(buf.toString('utf8')) : [];
+  if (!mayHoldSecrets(buf.toString('latin1'))) return undefined;
+  const text = buf.toString('utf8');
+  const matches = findSecrets(text);
+  return matches.length ? { matches, values: secretValues(text) } : undefined;
 }
 
 /**
@@ -57,12 +71,12 @@ export function secretProbe(maxFile = DEFAULT_SECRET_MAX_FILE): ProbeFactory {
           else chunks.push(chunk);
         },
         done: () => skipped !== undefined,
-        finish(): SecretMatch[] | NotSearched | undefined {
+        finish(): SecretProbeResult | NotSearched | undefined {
           if (skipped) return { notSearched: skipped };
           if (!chunks.length) return undefined;
           const found = search(Buffer.concat(chunks));
           chunks.length = 0;
-          return found.length ? found : undefined;
+          return found;
         },
       };
     },
@@ -111,12 +125,14 @@ export interface SecretFinding extends SecretMatch {
 }
 
 /**
- * Secrets in every layer's files (deleted ones included), the config's environment and the
- * history; and which files were not searched. Files kept whole for the catalogers (lockfiles,
- * package databases, pom.xml) skip the probes, so they are searched here.
+ * Secrets in every layer's files (deleted ones included), the config's environment, labels,
+ * annotations and the history; and which files were not searched. Files kept whole for the
+ * catalogers (lockfiles, package databases, pom.xml) skip the probes, so they are searched here.
+ * Every raw value found goes into `redactions`.
  */
 export async function collectSecrets(
   image: OpenedImage,
+  redactions: Redactions,
   maxFile = DEFAULT_SECRET_MAX_FILE,
 ): Promise<{ secrets: SecretFinding[]; coverage: SecretCoverage }> {
   const out: SecretFinding[] = [];
@@ -126,7 +142,7 @@ export async function collectSecrets(
   let fs: LayeredFileSystem | undefined;
   for (const layer of image.layers) {
     for (const [path, entry] of layer.files) {
-      let found = entry.probes?.secret as SecretMatch[] | NotSearched | undefined;
+      let found = entry.probes?.secret as SecretProbeResult | NotSearched | undefined;
       if (found === undefined && entry.content !== undefined && entry.size > 0 && !SKIP.test(path)) {
         // A file on disk over the limit is not read again just to tell whether it is binary.
         const content =
@@ -139,17 +155,17 @@ export async function collectSecrets(
         else found = !content || content.length > maxFile ? { notSearched: 'size' } : search(content);
       }
       if (!found) continue;
-      if (!Array.isArray(found)) {
+      if ('notSearched' in found) {
         coverage.notSearched[found.notSearched]++;
         const list = found.notSearched === 'size' ? coverage.files : binary;
         if (list.length < MAX_NAMED)
           list.push({ path: `/${path}`, reason: found.notSearched, size: entry.size });
         continue;
       }
-      if (!found.length) continue;
+      for (const v of found.values) redactions.add(v);
       fs ??= new LayeredFileSystem(image.layers);
       const deleted = !fs.exists(path);
-      for (const m of found)
+      for (const m of found.matches)
         out.push({ ...m, path: `/${path}`, layer: layer.info, ...(deleted ? { deleted: true } : {}) });
     }
   }
@@ -174,5 +190,14 @@ export async function collectSecrets(
   image.metadata.history.forEach((h, i) => {
     for (const m of findSecrets(h.createdBy ?? '')) out.push({ ...m, path: 'image history', line: i + 1 });
   });
+  // Labels and annotations ship with the image to whoever pulls it, like its files.
+  for (const [where, rec] of [
+    ['image config (Labels)', image.metadata.labels],
+    ['image manifest (annotations)', image.metadata.annotations],
+  ] as const)
+    Object.entries(rec ?? {}).forEach(([k, v], i) => {
+      for (const m of findSecrets(`${k}=${v}`)) out.push({ ...m, path: where, line: i + 1 });
+    });
+  metadataSecrets(image.metadata, redactions);
   return { secrets: out, coverage };
 }

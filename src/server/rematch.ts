@@ -6,6 +6,7 @@ import { packageKeys } from '../match/keys.js';
 import type { Policy } from '../policy/policy.js';
 import { summaryOfTally, tallyOf } from '../rank/risk.js';
 import type { Finding, ScanResult } from '../scan/model.js';
+import { coverageOf, uncoveredParts } from '../scan/coverage.js';
 import { databaseInfo, openStore, scanInventory } from '../scan/scan.js';
 import { alertBatch, flushAlerts, queueAlerts, type AlertBatch } from '../store/alerts.js';
 import { now, type Db } from '../store/db.js';
@@ -205,6 +206,10 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
       }
       database ??= databaseInfo(openStore(o.newPath), o.newPath);
       const facts = JSON.parse(prev.tally!) as ScanFacts;
+      const coverage = coverageOf(openStore(o.newPath), inv.os, inv.packages, database);
+      const uncovered = uncoveredParts(coverage);
+      if (uncovered.length) facts.uncovered = uncovered;
+      else delete facts.uncovered;
       tallyOf(before.findings, facts, -1);
       tallyOf(after.findings, facts, 1);
       const changes = findingChanges(before, after);
@@ -226,6 +231,7 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
           database,
           createdAt: new Date().toISOString(),
           summary: summaryOfTally(facts, facts),
+          coverage,
         },
       });
     }

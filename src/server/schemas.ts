@@ -64,6 +64,7 @@ export const imageDetail = {
         os: anyObject,
         image: anyObject,
         summary: anyObject,
+        coverage: anyObject,
         findings: { type: 'array', items: anyObject },
         suppressed: { type: 'array', items: anyObject },
         secrets: { type: 'array', items: anyObject },

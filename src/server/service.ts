@@ -70,7 +70,8 @@ export function currentDbVersion(s: Services): string {
 }
 
 export interface Report {
-  image: ImageMetadata;
+  /** `source`: where the client read the image (registry, docker daemon, local archive, local folder, sbom). */
+  image: ImageMetadata & { source?: string };
   os?: OsInfo;
   packages: Package[];
   context?: { repository?: string; commit?: string; pipelineUrl?: string; environment?: string };
@@ -89,10 +90,17 @@ export async function ingestReport(s: Services, r: Report): Promise<{ digest: st
       .digest('hex')}`;
   if (!/^sha256:[a-f0-9]{64}$/.test(digest))
     throw new HttpError(400, 'invalid_request', `bad image digest ${digest}`);
-  const named = r.context?.repository ?? r.image.repoTags?.[0];
-  let registry = 'ci';
+  // A local archive or folder (the client says `image.source`) came from no registry: it keeps its
+  // own name under the pseudo-registry "local" instead of being read as docker.io/<tag>.
+  const local = !r.context?.repository && /^local /.test(String(r.image.source ?? ''));
+  const named = local ? undefined : (r.context?.repository ?? r.image.repoTags?.[0]);
+  let registry = local ? 'local' : 'ci';
   let repository = r.image.name || 'unnamed';
   let tag: string | undefined;
+  if (local) {
+    const m = /^(.+?):([\w][\w.-]{0,127})$/.exec(repository);
+    if (m && !m[1].endsWith('/')) [repository, tag] = [m[1], m[2]];
+  }
   if (named) {
     try {
       const ref = parseReference(named);

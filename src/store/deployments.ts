@@ -131,6 +131,8 @@ function summaryOf(s: Awaited<ReturnType<typeof latestScan>>) {
   if (!s) return null;
   return {
     grade: s.grade,
+    // The parts of the image its database did not cover: the grade is marked "not covered".
+    uncovered: ((s.tally ? JSON.parse(s.tally) : {}) as { uncovered?: string[] }).uncovered ?? [],
     risk: Number(s.risk),
     dbVersion: s.db_version,
     scannedAt: s.created_at,

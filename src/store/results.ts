@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { tallyOf, type Tally } from '../rank/risk.js';
 import { compareFindings, databaseWarnings } from '../scan/scan.js';
-import type { DatabaseInfo, Finding, ScanResult, ScanSummary } from '../scan/model.js';
+import type { Coverage, DatabaseInfo, Finding, ScanResult, ScanSummary } from '../scan/model.js';
+import { uncoveredParts } from '../scan/coverage.js';
 import type { Db } from './db.js';
 
 /**
@@ -24,11 +25,15 @@ export interface ScanFacts extends Tally {
   recognised: boolean;
   env: string;
   exposure: string;
+  /** The parts of the image the database did not cover (list views mark the grade). */
+  uncovered?: string[];
 }
 
 export function factsOf(result: ScanResult): ScanFacts {
+  const uncovered = uncoveredParts(result.coverage);
   return {
     ...tallyOf(result.findings),
+    ...(uncovered.length ? { uncovered } : {}),
     osEndOfLife: !!result.os?.eol?.endOfLife,
     recognised: !!result.os || (result.packages?.length ?? 0) > 0,
     env: result.context?.env ?? 'production',
@@ -76,6 +81,8 @@ export interface ResultPatch {
   database: DatabaseInfo;
   createdAt: string;
   summary: ScanSummary;
+  /** The coverage under the new database (a release's feed imported since covers it now). */
+  coverage?: Coverage;
 }
 
 export const findingPackageKey = (p: { type: string; name: string; version: string }): string =>
@@ -107,6 +114,7 @@ export function applyPatch(
     findings: [...base.findings.filter(keep), ...parts.flatMap((s) => s.findings)].sort(compareFindings),
     suppressed: [...(base.suppressed ?? []).filter(keep), ...parts.flatMap((s) => s.suppressed)],
     summary: patch.summary,
+    ...(patch.coverage ? { coverage: patch.coverage } : {}),
     warnings: [...base.warnings.filter((w) => !oldNotices.has(w)), ...databaseWarnings(patch.database)],
   };
 }

@@ -25,7 +25,8 @@ import { parseRequirements } from '../../src/catalog/python-locks.js';
 import { readLayer } from '../../src/image/layer-reader.js';
 import { defaultLimits, MemoryBudget } from '../../src/image/limits.js';
 import { indexTar } from '../../src/image/sources/tar-index.js';
-import { findSecrets } from '../../src/secrets/rules.js';
+import { findSecrets, secretValues } from '../../src/secrets/rules.js';
+import { Redactions } from '../../src/secrets/redact.js';
 import { alasImporter, elsaImporter } from '../../src/vulndb/importers/updateinfo.js';
 import { newCounts } from '../../src/vulndb/importers/importer.js';
 import { makeTar } from '../helpers/image-writer.js';
@@ -143,6 +144,22 @@ export async function targets(): Promise<Target[]> {
         ),
       ],
       run: (b) => findSecrets(b.toString('latin1')),
+    },
+    {
+      // What one scan's secrets do to the rest of its result: each value masked in every line.
+      name: 'secret redaction',
+      seeds: [
+        Buffer.from(
+          `aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ9vHk3LmZ\necho wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ9vHk3LmZ\n`,
+        ),
+      ],
+      run: (b) => {
+        const text = b.toString('latin1');
+        const r = new Redactions();
+        for (const v of secretValues(text)) r.add(v);
+        for (const line of text.split('\n')) r.addNamed(line.slice(0, 64));
+        return r.apply({ lines: text.split('\n'), [text.slice(0, 32)]: text });
+      },
     },
     goProbes(),
     pomTarget(),

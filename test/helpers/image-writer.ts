@@ -60,6 +60,8 @@ export interface ImageSpec {
   architecture?: string;
   labels?: Record<string, string>;
   env?: string[];
+  /** Manifest annotations (OCI layouts only: a docker-save archive has no place for them). */
+  annotations?: Record<string, string>;
 }
 
 function config(spec: ImageSpec): Buffer {
@@ -124,6 +126,7 @@ export function ociLayout(dir: string, spec: ImageSpec): { manifestDigest: strin
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
         config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
         layers,
+        ...(spec.annotations ? { annotations: spec.annotations } : {}),
       }),
     ),
   );

@@ -1,10 +1,20 @@
 import type { ComponentChildren } from 'preact';
 
-export function Grade({ grade }: { grade?: string | null }) {
+/**
+ * A grade, marked "not covered" when the database had no (or no fresh) advisories for part of the
+ * image: its letter then says nothing about that part (docs/scanning.md, "Coverage").
+ */
+export function Grade({ grade, uncovered }: { grade?: string | null; uncovered?: string[] | null }) {
   if (!grade) return <span class="muted">—</span>;
+  const nc = !!uncovered?.length;
   return (
-    <span class={`grade grade-${grade}`} aria-label={`grade ${grade}`}>
+    <span
+      class={`grade grade-${grade}${nc ? ' grade-nc' : ''}`}
+      aria-label={`grade ${grade}${nc ? ', not covered' : ''}`}
+      title={nc ? `not covered by the database: ${uncovered!.join(', ')}` : undefined}
+    >
       {grade}
+      {nc && <span class="not-covered"> not covered</span>}
     </span>
   );
 }

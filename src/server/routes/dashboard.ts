@@ -468,6 +468,7 @@ export function dashboardRoutes(
           attestations: r.image.attestations ?? [],
         },
         summary: r.summary,
+        coverage: r.coverage ?? null,
         findings: [...r.findings].sort(
           (a, b) =>
             Number(b.kind === 'malicious') - Number(a.kind === 'malicious') || b.risk.score - a.risk.score,

@@ -24,6 +24,18 @@ interface Decision {
   reasons: string[];
   trust: { required: boolean; trusted: boolean; reason: string } | null;
 }
+interface CoveragePart {
+  kind: string;
+  name: string;
+  packages: number;
+  status: string;
+  detail: string;
+}
+interface Coverage {
+  complete: boolean;
+  os?: CoveragePart;
+  ecosystems: CoveragePart[];
+}
 interface View {
   digest: string;
   environment: string;
@@ -41,6 +53,7 @@ interface View {
     }>;
   };
   summary: { total: number; kev: number; fixable: number; gradeReason: string };
+  coverage: Coverage | null;
   findings: Finding[];
   suppressed: Finding[];
   secrets: Array<{ rule: string; title?: string; path?: string; severity: string }>;
@@ -182,16 +195,52 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
   if (!v) return <Loading what="the image" />;
   const image = v.names[0] ?? '';
   const pkgs = v.packages.filter((p) => !filter || `${p.name} ${p.version}`.includes(filter));
+  const parts = v.coverage ? [...(v.coverage.os ? [v.coverage.os] : []), ...v.coverage.ecosystems] : [];
+  const gaps = parts.filter((p) => p.status !== 'covered');
   return (
     <>
       <h1>
         {image || 'image'} <span class="mono">@{short(digest)}</span>
       </h1>
       <p class="summary">
-        <Grade grade={v.scan?.grade} /> risk {v.scan?.risk.toFixed(1)} · {v.findings.length} findings (
-        {v.summary.kev} KEV, {v.summary.fixable} fixable) · {v.suppressed.length} suppressed ·{' '}
-        {v.image.os ?? 'no OS found'} · tags {v.tags.join(', ') || '—'} · scanned {when(v.scan?.scannedAt)}
+        <Grade grade={v.scan?.grade} uncovered={gaps.map((g) => g.name)} /> risk {v.scan?.risk.toFixed(1)} ·{' '}
+        {v.findings.length} findings{gaps.length ? ' where the database has data' : ''} ({v.summary.kev} KEV,{' '}
+        {v.summary.fixable} fixable) · {v.suppressed.length} suppressed · {v.image.os ?? 'no OS found'} · tags{' '}
+        {v.tags.join(', ') || '—'} · scanned {when(v.scan?.scannedAt)}
       </p>
+      {gaps.length > 0 && (
+        <p class="coverage-gap" data-coverage="incomplete">
+          <strong>Not covered:</strong>{' '}
+          {gaps.map((g) => `${g.name}: ${g.status.replace('-', ' ')} (${g.detail})`).join('; ')}. No finding
+          there means nothing was checked, not nothing found.
+        </p>
+      )}
+      {parts.length > 0 && (
+        <details>
+          <summary>Coverage: {gaps.length ? 'incomplete' : 'complete'}</summary>
+          <table>
+            <caption class="sr-only">What the database covers of this image</caption>
+            <thead>
+              <tr>
+                <th scope="col">Part</th>
+                <th scope="col">Packages</th>
+                <th scope="col">Status</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {parts.map((p) => (
+                <tr key={p.name}>
+                  <td>{p.name}</td>
+                  <td>{p.packages}</td>
+                  <td>{p.status.replace('-', ' ')}</td>
+                  <td>{p.detail}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
       <label for="env">Environment</label>{' '}
       <select
         id="env"

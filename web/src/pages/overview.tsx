@@ -13,7 +13,7 @@ interface Running {
   namespace: string | null;
   service: string | null;
   deployedAt: string;
-  scan: { grade: string; risk: number; counts: Record<string, number> } | null;
+  scan: { grade: string; risk: number; counts: Record<string, number>; uncovered?: string[] } | null;
   decision: { allowed: boolean; status: string; reasons: string[] };
 }
 interface Recent {
@@ -92,6 +92,7 @@ export function Overview() {
         const denied = e.running.filter((r) => !r.decision.allowed).length;
         const crit = e.running.reduce((s, r) => s + (r.scan?.counts.critical ?? 0), 0);
         const kev = e.running.reduce((s, r) => s + (r.scan?.counts.kev ?? 0), 0);
+        const uncovered = e.running.filter((r) => r.scan?.uncovered?.length).length;
         return (
           <section class="env" key={e.name} aria-labelledby={`env-${e.name}`} data-env={e.name}>
             <h2 id={`env-${e.name}`}>
@@ -105,6 +106,15 @@ export function Overview() {
               <span data-count="denied" class={denied ? 'bad' : ''}>
                 {denied} not acceptable
               </span>
+              {uncovered > 0 && (
+                <>
+                  {' '}
+                  ·{' '}
+                  <span data-count="uncovered" class="bad">
+                    {uncovered} not covered by the database
+                  </span>
+                </>
+              )}
             </p>
             {e.running.length ? (
               <table>
@@ -131,7 +141,7 @@ export function Overview() {
                       </td>
                       <td>{[r.namespace, r.service].filter(Boolean).join('/') || '—'}</td>
                       <td>
-                        <Grade grade={r.scan?.grade} />
+                        <Grade grade={r.scan?.grade} uncovered={r.scan?.uncovered} />
                       </td>
                       <td>{r.scan ? r.scan.risk.toFixed(1) : '—'}</td>
                       <td>{r.scan?.counts.critical ?? '—'}</td>
