@@ -1,4 +1,5 @@
 import { existsSync, linkSync, rmSync } from 'node:fs';
+import { appendAudit, inTransaction } from '../gate/audit.js';
 import { jobKey, type JobQueue } from '../jobs/queue.js';
 import type { Db } from '../store/db.js';
 import { allInventoryDigests, digestsFor, recordDbVersion } from '../store/monitoring.js';
@@ -65,8 +66,17 @@ export class DbUpdater {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** One update at a time: a request during a running update gets that update's outcome. */
-  run(): Promise<DbUpdateOutcome> {
+  /**
+   * One update at a time: a request during a running update gets that update's outcome. A
+   * downgrade (an older signed version, asked for by an administrator) runs on its own and is
+   * written to the audit log with who asked.
+   */
+  async run(downgrade?: { allowDowngrade: true; actor: string }): Promise<DbUpdateOutcome> {
+    if (downgrade) {
+      await this.current?.catch(() => undefined);
+      const outcome = await (this.current = this.once(downgrade).finally(() => (this.current = undefined)));
+      return outcome;
+    }
     this.current ??= this.once().finally(() => (this.current = undefined));
     return this.current;
   }
@@ -95,7 +105,7 @@ export class DbUpdater {
     return n;
   }
 
-  private async once(): Promise<DbUpdateOutcome> {
+  private async once(downgrade?: { allowDowngrade: true; actor: string }): Promise<DbUpdateOutcome> {
     const { dbPath } = this.o;
     const prev = `${dbPath}.prev-${process.pid}`;
     rmSync(prev, { force: true });
@@ -105,7 +115,17 @@ export class DbUpdater {
       const r = await pullDatabase(dbPath, dbRepositories(this.o.repositories), {
         keys: trustedKeys(this.o.trustKeys),
         registry: { insecure: this.o.insecure, retries: 2 },
+        allowDowngrade: !!downgrade,
       });
+      if (r.downgradedFrom)
+        await inTransaction(this.o.db, (trx) =>
+          appendAudit(trx, {
+            actor: downgrade!.actor,
+            action: 'db.downgrade',
+            subject: `database:${r.version}`,
+            details: { from: r.downgradedFrom, to: r.version, origin: r.origin },
+          }),
+        );
       if (r.status === 'current')
         return {
           status: 'current',
