@@ -25,6 +25,7 @@ import { dockerArchive } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { freePort } from './helpers/registry.js';
 import { customs, customsAsync, customsPeak } from './helpers/run.js';
+import { Api, CustomsServer, makeToken } from './helpers/server.js';
 
 // A hostile database repository and hostile bundles and feed files, each generated here: the
 // client must refuse a rollback and a freeze, stop every download at its size and deadline, read
@@ -677,5 +678,76 @@ describe('feed bombs through db import, each under the memory cap', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.peakMiB < CAP, `peak RSS ${r.peakMiB} MiB`);
     assert.match(r.stdout, /alpine-secdb: \d+ imported/);
+  });
+});
+
+describe('customs server --db-repository against the hostile repository', () => {
+  let server: CustomsServer;
+  let admin: Api;
+  const env = () => clientEnv('server');
+  const peakOfServer = () =>
+    Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.child!.pid}/status`, 'utf8'))?.[1] ?? 0) /
+    1024;
+
+  before(async () => {
+    clientAt('server', 'v2');
+    const data = ['--data', join(tmp, 'server-data')];
+    server = new CustomsServer(await freePort(), [
+      ...data,
+      '--db',
+      env().CUSTOMS_DB!,
+      '--db-repository',
+      evil.ref,
+      '--db-insecure',
+      '--db-trust-key',
+      pubFile(),
+      '--db-update-interval',
+      '0',
+    ]);
+    await server.start();
+    admin = new Api(server.url, makeToken(data, 'admin'));
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('refuses a rollback, a frozen bundle and an endless body, keeping its database; a downgrade on purpose is audited', async () => {
+    const refusedBy = async (re: RegExp) => {
+      const t0 = Date.now();
+      const u = await admin.post('/api/v1/db/update', undefined);
+      assert.equal(u.status, 502, JSON.stringify(u.body));
+      assert.match(JSON.stringify(u.body), re);
+      assert.ok(Date.now() - t0 < 20_000, `${Date.now() - t0} ms`);
+      assert.equal((await admin.get('/api/v1/db')).body.version, bundles.v2.version);
+      assert.deepEqual(leftovers(env()), []);
+    };
+    evil.mode = 'serve';
+    evil.publish(bundles.v1.file, '2099-01-01T00:00:00.000Z');
+    await refusedBy(/announces version 2099-01-01T00:00:00\.000Z but its signed manifest is version/);
+    evil.publish(bundles.expired.file, bundles.expired.version);
+    await refusedBy(/signature expired at/);
+    evil.mode = 'endless';
+    evil.publish(bundles.v3.file, bundles.v3.version);
+    await refusedBy(/is larger than its descriptor's \d+ bytes/);
+    assert.ok(peakOfServer() < CAP, `server peak RSS ${peakOfServer()} MiB`);
+
+    evil.mode = 'serve';
+    evil.publish(bundles.v1.file, bundles.v1.version);
+    await refusedBy(/older than the local/);
+    const down = await admin.post('/api/v1/db/update', { allowDowngrade: true });
+    assert.equal(down.status, 200, JSON.stringify(down.body));
+    const db = (await admin.get('/api/v1/db')).body;
+    assert.equal(db.version, bundles.v1.version);
+    assert.equal(db.expired, false);
+    assert.match(db.expires, /^\d{4}-/);
+    const audit = (await admin.get('/api/v1/audit')).body as Array<{ action: string; details: unknown }>;
+    const entry = (Array.isArray(audit) ? audit : (audit as { entries: typeof audit }).entries).find(
+      (e) => e.action === 'db.downgrade',
+    );
+    assert.ok(entry, JSON.stringify(audit).slice(0, 500));
+    assert.deepEqual(
+      { from: (entry.details as { from: string }).from, to: (entry.details as { to: string }).to },
+      { from: bundles.v2.version, to: bundles.v1.version },
+    );
   });
 });
