@@ -338,8 +338,6 @@ describe('a hostile database repository', () => {
     const db = (JSON.parse(scan.stdout) as { database: { notice?: string; expired?: boolean } }).database;
     assert.equal(db.expired, true);
     assert.match(db.notice ?? '', /signature expired at/);
-    const table = customs(['image', image], { env: stale });
-    assert.match(table.stdout, /WARNING: the vulnerability database's signature expired/);
   });
 
   const downloads: Array<[Mode, string[], RegExp, number]> = [
@@ -672,7 +670,7 @@ describe('feed bombs through db import, each under the memory cap', () => {
 
   it('real feeds import under the cap (all of them: npm run bench)', async () => {
     const env = clientEnv('real-feeds');
-    const feeds = [shared('advisories/go-osv'), shared('advisories/alpine-secdb'), shared('kev')];
+    const feeds = [shared('advisories/alpine-secdb'), shared('advisories/rustsec-osv'), shared('kev')];
     const r = await customsPeak(['db', 'import', ...feeds, '-q'], { env, capMiB: CAP });
     assert.equal(r.capped, false, `peak ${r.peakMiB} MiB`);
     assert.equal(r.status, 0, r.stderr);

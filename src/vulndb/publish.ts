@@ -116,7 +116,9 @@ export async function publishDatabase(
       let prevBundle = opts.previous;
       if (!prevBundle) {
         prevBundle = join(work, 'previous.tar.zst');
-        await fetchBlob(client, repository, current.fullDigest, prevBundle, () => undefined);
+        await fetchBlob(client, repository, current.fullDigest, prevBundle, () => undefined, {
+          size: current.fullSize,
+        });
       }
       const prevDb = join(work, 'previous.db');
       const prev = await readBundle(prevBundle, prevDb, undefined, prevBundle);
@@ -249,7 +251,7 @@ async function currentVersion(client: RegistryClient, repository: string, tag: s
   if (!m) return undefined;
   const doc = JSON.parse(m.body.toString('utf8')) as {
     config?: { mediaType?: string; digest?: string };
-    layers?: Array<{ mediaType?: string; digest?: string }>;
+    layers?: Array<{ mediaType?: string; digest?: string; size?: number }>;
   };
   if (doc.config?.mediaType !== CONFIG_MEDIA_TYPE || !doc.config.digest)
     throw new CustomsError(
@@ -258,7 +260,9 @@ async function currentVersion(client: RegistryClient, repository: string, tag: s
   const config = JSON.parse(
     (await client.smallBlob(repository, doc.config.digest, 64 * 1024)).toString('utf8'),
   ) as ArtifactConfig;
-  const fullDigest = doc.layers?.find((l) => l.mediaType === FULL_MEDIA_TYPE)?.digest;
-  if (!fullDigest) throw new CustomsError(`${client.domain}/${repository}:${tag} has no full database layer`);
-  return { digest: m.digest, config, fullDigest };
+  const full = doc.layers?.find((l) => l.mediaType === FULL_MEDIA_TYPE);
+  if (!full?.digest)
+    throw new CustomsError(`${client.domain}/${repository}:${tag} has no full database layer`);
+  const fullSize = typeof full.size === 'number' && full.size >= 0 ? full.size : undefined;
+  return { digest: m.digest, config, fullDigest: full.digest, fullSize };
 }
