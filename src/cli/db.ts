@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CustomsError, withInput } from '../errors.js';
 import { defaultDbPath } from '../vulndb/paths.js';
+import { ownDeadline } from './deadline.js';
 import type { AdvisoryView } from '../vulndb/store.js';
 
 // The database modules (SQLite, zstd, YAML, zip) load only when a db command runs.
@@ -40,7 +41,24 @@ interface UpdateFlags {
   fromFeeds?: boolean;
   only?: string;
   timeout: string;
+  deadline: string;
+  allowDowngrade?: boolean;
 }
+
+function deadlineMs(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CustomsError('--deadline must be a positive number of seconds');
+  return n * 1000;
+}
+
+async function expiresMs(v: string | undefined): Promise<number | undefined> {
+  if (v === undefined) return undefined;
+  const { parseDuration } = await import('../vulndb/bundle.js');
+  return parseDuration(v);
+}
+
+const EXPIRES_HELP = 'the signature expires this long after the build (e.g. 7d, 36h; default 7d)';
 
 /** Today's feed builder: download what changed upstream and import it into the database. */
 async function updateFromFeeds(file: string, opts: Pick<UpdateFlags, 'only' | 'timeout'>): Promise<void> {
@@ -82,7 +100,12 @@ async function updateFromFeeds(file: string, opts: Pick<UpdateFlags, 'only' | 't
 }
 
 /** db export / db build: the database as a bundle, signed with each key given. */
-async function writeDbBundle(dbFile: string, out: string, keyFiles: string[]): Promise<void> {
+async function writeDbBundle(
+  dbFile: string,
+  out: string,
+  keyFiles: string[],
+  expires?: number,
+): Promise<void> {
   const { fullManifest, writeBundle } = await import('../vulndb/bundle.js');
   const { loadPrivateKey } = await import('../vulndb/signing.js');
   const { compactCopy } = await import('../vulndb/bundle.js');
@@ -93,13 +116,13 @@ async function writeDbBundle(dbFile: string, out: string, keyFiles: string[]): P
   let sigs;
   try {
     compactCopy(dbFile, compact);
-    m = await fullManifest(compact);
+    m = await fullManifest(compact, expires);
     sigs = (await writeBundle(out, m, compact, [], keys)).signatures;
   } finally {
     rmSync(compact, { force: true });
   }
   process.stdout.write(
-    `${out}: database version ${m.version} (${mb(m.payload.size)} MB, sha256 ${m.payload.sha256.slice(0, 16)}…, ${sigs.length ? `signed by key ${sigs.map((s) => s.keyId).join(', ')}` : 'unsigned'})\n`,
+    `${out}: database version ${m.version} (${mb(m.payload.size)} MB, sha256 ${m.payload.sha256.slice(0, 16)}…, ${sigs.length ? `signed by key ${sigs.map((s) => s.keyId).join(', ')}, expires ${m.expires}` : 'unsigned'})\n`,
   );
 }
 
@@ -109,7 +132,8 @@ export function registerDb(program: Command): void {
     .description('the vulnerability database: import feeds, show status and advisories')
     .option('--db <path>', 'database file (default: $CUSTOMS_DB or the user cache folder)');
 
-  db.command('update')
+  const update = db
+    .command('update')
     .description(
       'pull the signed prebuilt database (only the deltas since the local version), or build it from the feeds',
     )
@@ -133,6 +157,15 @@ export function registerDb(program: Command): void {
       'with --from-feeds (implied): comma-separated sources, e.g. osv:PyPI,osv:Go,alpine-secdb (osv = every OSV ecosystem)',
     )
     .option('--timeout <seconds>', 'end a download that sends nothing for this long', '30')
+    .option(
+      '--deadline <seconds>',
+      'end a download of the prebuilt database that takes longer than this',
+      '600',
+    )
+    .option(
+      '--allow-downgrade',
+      'install the signed version the repository holds even when it is older than the local one',
+    )
     .action(async (opts: UpdateFlags, cmd: Command) => {
       const file = dbPathOf(cmd);
       if (opts.fromFeeds || opts.only) {
@@ -147,6 +180,8 @@ export function registerDb(program: Command): void {
       const r = await pullDatabase(file, dbRepositories(opts.dbRepository), {
         keys: trustedKeys(opts.trustKey),
         full: opts.full,
+        allowDowngrade: opts.allowDowngrade,
+        deadlineMs: deadlineMs(opts.deadline),
         // Two retries, not four: with mirrors configured, a dead one should hand over soon.
         registry: { insecure: opts.insecure, timeoutMs: seconds(opts.timeout) * 1000, retries: 2 },
         log: err,
@@ -159,14 +194,25 @@ export function registerDb(program: Command): void {
       if (tty) process.stderr.write('\r\x1b[K');
       const took = ((Date.now() - started) / 1000).toFixed(1);
       if (r.status === 'current') {
+        const { VulnStore } = await import('../vulndb/store.js');
+        const { signedExpiry } = await import('../vulndb/freshness.js');
+        const store = VulnStore.openRead(file);
+        const frozen = signedExpiry((k) => store.meta(k));
+        store.close();
+        // Nothing newer than a copy whose signature has expired: the repository is frozen.
+        if (frozen.expired) throw new CustomsError(`${r.origin}: ${frozen.notice}`);
         process.stdout.write(`database ${file} is current: version ${r.version} (${r.origin})\n`);
         return;
       }
       const how = r.mode === 'delta' ? `${r.deltas} delta${r.deltas === 1 ? '' : 's'}` : 'the whole database';
+      if (r.downgradedFrom)
+        err(`customs: warning: downgraded on purpose from version ${r.downgradedFrom} (--allow-downgrade)`);
       process.stdout.write(
-        `database ${file} updated to version ${r.version} from ${r.origin}: ${how}, ${r.bytes} bytes fetched, signed by key ${r.signedBy ?? '?'}, ${took} s\n`,
+        `database ${file} updated to version ${r.version} from ${r.origin}: ${how}, ${r.bytes} bytes fetched, signed by key ${r.signedBy ?? '?'}${r.expires ? ` until ${r.expires}` : ''}, ${took} s\n`,
       );
     });
+  // Its --deadline ends a download cleanly (temp files removed), not the process.
+  ownDeadline.add(update);
 
   db.command('import')
     .description(
@@ -176,10 +222,11 @@ export function registerDb(program: Command): void {
     .option('-q, --quiet', 'no per-file warnings')
     .option('--trust-key <pem>', 'a bundle: also trust this ed25519 public key (repeatable)', collect, [])
     .option('--allow-unsigned', 'a bundle: install it even when it is unsigned (checksums still verified)')
+    .option('--allow-downgrade', 'a bundle: install it even when it is older than the local database')
     .action(
       async (
         paths: string[],
-        opts: { quiet?: boolean; trustKey: string[]; allowUnsigned?: boolean },
+        opts: { quiet?: boolean; trustKey: string[]; allowUnsigned?: boolean; allowDowngrade?: boolean },
         cmd: Command,
       ) => {
         const file = dbPathOf(cmd);
@@ -197,6 +244,7 @@ export function registerDb(program: Command): void {
               p,
               file,
               opts.allowUnsigned ? undefined : trustedKeys(opts.trustKey),
+              { allowDowngrade: opts.allowDowngrade },
             );
             process.stdout.write(
               `${p}: database version ${r.manifest.version} installed (${r.signedBy ? `signed by key ${r.signedBy}` : 'unsigned'}; checksums verified)\n`,
@@ -227,6 +275,7 @@ export function registerDb(program: Command): void {
             if (!opts.quiet && c.warnings.length > 20)
               err(`customs: warning: … and ${c.warnings.length - 20} more`);
           }
+          for (const r of report.refused) err(`customs: warning: ${path}: ${r}`);
           if (report.malformed.length)
             err(
               `customs: warning: ${path}: ${report.malformed.length} file(s) are not valid JSON/YAML, skipped: ${report.malformed.slice(0, 5).join(', ')}`,
@@ -247,8 +296,9 @@ export function registerDb(program: Command): void {
     )
     .argument('<file>', 'e.g. customs-db.tar.zst')
     .option('--key <pem>', 'sign with this ed25519 private key (repeatable)', collect, [])
-    .action(async (out: string, opts: { key: string[] }, cmd: Command) => {
-      await writeDbBundle(dbPathOf(cmd), out, opts.key);
+    .option('--expires <duration>', EXPIRES_HELP)
+    .action(async (out: string, opts: { key: string[]; expires?: string }, cmd: Command) => {
+      await writeDbBundle(dbPathOf(cmd), out, opts.key, await expiresMs(opts.expires));
     });
 
   db.command('build')
@@ -258,27 +308,35 @@ export function registerDb(program: Command): void {
     .option('--from-feeds', 'download the upstream feeds (only what changed since the last build)')
     .option('--only <sources>', 'with --from-feeds: comma-separated sources')
     .option('--key <pem>', 'sign with this ed25519 private key (repeatable)', collect, [])
+    .option('--expires <duration>', EXPIRES_HELP)
     .option('--timeout <seconds>', 'end a download that sends nothing for this long', '30')
-    .action(async (paths: string[], opts: UpdateFlags & { output: string; key: string[] }, cmd: Command) => {
-      const file = dbPathOf(cmd);
-      if (!paths.length && !opts.fromFeeds && !opts.only)
-        throw new CustomsError('db build needs --from-feeds or feed paths to import');
-      if (opts.fromFeeds || opts.only) await updateFromFeeds(file, opts);
-      if (paths.length) {
-        const { importPath } = await import('../vulndb/import.js');
-        const { VulnStore } = await import('../vulndb/store.js');
-        await VulnStore.update(file, async (w) => {
-          for (const p of paths) {
-            try {
-              await importPath(w, p);
-            } catch (e) {
-              throw withInput(e, p);
+    .action(
+      async (
+        paths: string[],
+        opts: UpdateFlags & { output: string; key: string[]; expires?: string },
+        cmd: Command,
+      ) => {
+        const file = dbPathOf(cmd);
+        const expires = await expiresMs(opts.expires);
+        if (!paths.length && !opts.fromFeeds && !opts.only)
+          throw new CustomsError('db build needs --from-feeds or feed paths to import');
+        if (opts.fromFeeds || opts.only) await updateFromFeeds(file, opts);
+        if (paths.length) {
+          const { importPath } = await import('../vulndb/import.js');
+          const { VulnStore } = await import('../vulndb/store.js');
+          await VulnStore.update(file, async (w) => {
+            for (const p of paths) {
+              try {
+                await importPath(w, p);
+              } catch (e) {
+                throw withInput(e, p);
+              }
             }
-          }
-        });
-      }
-      await writeDbBundle(file, opts.output, opts.key);
-    });
+          });
+        }
+        await writeDbBundle(file, opts.output, opts.key, expires);
+      },
+    );
 
   db.command('publish')
     .description('sign a bundle and push it, with the delta from the version there now, to an OCI repository')
@@ -296,6 +354,10 @@ export function registerDb(program: Command): void {
       'the bundle of the version the repository holds now (saves downloading it)',
     )
     .option('--no-delta', 'push the whole database only')
+    .option(
+      '--expires <duration>',
+      "sign anew to expire this long from now (default: keep the bundle's expiry; 7d when it has none)",
+    )
     .option('--keep <n>', 'delete versions older than the newest N from the repository')
     .option('--timeout <seconds>', 'fail when the registry sends nothing for this long', '30')
     .action(
@@ -309,6 +371,7 @@ export function registerDb(program: Command): void {
           delta: boolean;
           keep?: string;
           timeout: string;
+          expires?: string;
         },
       ) => {
         const { loadPrivateKey } = await import('../vulndb/signing.js');
@@ -319,6 +382,7 @@ export function registerDb(program: Command): void {
           previous: opts.previous,
           noDelta: !opts.delta,
           keep: opts.keep ? keepCount(opts.keep) : undefined,
+          expiresMs: await expiresMs(opts.expires),
           log: err,
           registry: { insecure: opts.insecure, timeoutMs: seconds(opts.timeout) * 1000 },
         });
@@ -362,6 +426,7 @@ export function registerDb(program: Command): void {
             `version    ${m.version}`,
             `schema     ${m.schemaVersion}`,
             `signed by  key ${r.signedBy}`,
+            `expires    ${m.expires ?? 'never'}`,
             `payload    ${m.payload.name}, ${m.payload.size} bytes, sha256 ${m.payload.sha256}`,
             `content    ${m.contentDigest}`,
             `sources    ${m.sources.map((s) => `${s.name} ${s.records}${s.status !== 'ok' ? ` (${s.status})` : ''}`).join(', ')}`,
@@ -379,8 +444,10 @@ export function registerDb(program: Command): void {
       const { VulnStore } = await import('../vulndb/store.js');
       const store = VulnStore.openRead(dbPathOf(cmd));
       try {
+        const { signedExpiry } = await import('../vulndb/freshness.js');
         const builtAt = store.meta('built_at');
         const ageDays = builtAt ? (Date.now() - Date.parse(builtAt)) / 86_400_000 : Infinity;
+        const expiry = signedExpiry((k) => store.meta(k));
         const status = {
           path: store.path,
           schemaVersion: Number(store.meta('schema_version')),
@@ -388,7 +455,9 @@ export function registerDb(program: Command): void {
           origin: store.meta('local.origin') ?? 'built here from feeds',
           installedAt: store.meta('local.installed_at'),
           builtAt,
-          stale: ageDays > STALE_DAYS,
+          stale: ageDays > STALE_DAYS || expiry.expired,
+          expires: expiry.expires,
+          expired: expiry.expired,
           sources: store.sources(),
           advisories: store.counts(),
           kev: store.tableCount('kev'),
@@ -404,6 +473,7 @@ export function registerDb(program: Command): void {
           `schema     ${status.schemaVersion}`,
           `version    ${builtAt ?? 'none'}`,
           `origin     ${status.origin}`,
+          `expires    ${expiry.expires ? `${expiry.expires}${expiry.expired ? ' (EXPIRED: the repository is frozen)' : ''}` : 'never (built here or unsigned)'}`,
           `built at   ${builtAt ?? 'never'}${builtAt ? ` (${ageDays < 1 ? 'today' : `${Math.floor(ageDays)} days ago`})` : ''}`,
           '',
           'SOURCE                  RECORDS  UPDATED               STATUS',
@@ -420,7 +490,8 @@ export function registerDb(program: Command): void {
           `KEV ${status.kev} · EPSS ${status.epss} · NVD CVSS ${status.nvd}`,
         ];
         process.stdout.write(lines.join('\n') + '\n');
-        if (status.stale)
+        if (expiry.notice) err(`customs: warning: ${expiry.notice}`);
+        else if (status.stale)
           err(`customs: warning: the database is older than ${STALE_DAYS} days; run "customs db update"`);
       } finally {
         store.close();

@@ -8,6 +8,12 @@ import { stage } from '../stage.js';
  * alive. A timer cannot fire while the main thread is stuck in a synchronous loop, so a watchdog
  * thread interrupts such a loop shortly after; the timer, due by then, ends the scan the same way.
  */
+/**
+ * Commands whose --deadline bounds their own work and ends it cleanly (db update: a download,
+ * its temp files removed), not the whole process.
+ */
+export const ownDeadline = new WeakSet<object>();
+
 export function startDeadline(value: string, target: string | undefined): void {
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0)

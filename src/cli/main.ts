@@ -52,7 +52,10 @@ program.hook('preAction', async (_p, action) => {
   // A progress line while layers are read, when standard error is a terminal and -q is not given.
   if (action.opts().quiet !== true) (await import('../progress.js')).enableProgress();
   const deadline = action.opts().deadline as unknown;
-  if (typeof deadline === 'string') (await import('./deadline.js')).startDeadline(deadline, action.args[0]);
+  if (typeof deadline === 'string') {
+    const { ownDeadline, startDeadline } = await import('./deadline.js');
+    if (!ownDeadline.has(action)) startDeadline(deadline, action.args[0]);
+  }
 });
 
 process.on('unhandledRejection', fail);

@@ -83,8 +83,11 @@ export interface DatabaseInfo {
   /** Where this copy came from: `registry/repo@sha256:…`, a file, or feeds built locally. */
   origin?: string;
   ageDays?: number;
-  /** Older than --db-max-age (7 days by default). */
+  /** Older than --db-max-age (7 days by default), or its signature expired. */
   stale?: boolean;
+  /** When the signature of a pulled database expires; `expired`: it has (a frozen repository). */
+  expires?: string;
+  expired?: boolean;
   sources?: Array<{ name: string; records: number; updatedAt?: string; status: string; error?: string }>;
   /** Said in every output format: a database over 30 days old, or a source whose last update failed. */
   notice?: string;

@@ -1,3 +1,4 @@
+import { signedExpiry } from '../vulndb/freshness.js';
 import { statSync } from 'node:fs';
 import {
   catalogers,
@@ -154,7 +155,9 @@ export function databaseInfo(store: VulnStore, path: string, maxAgeDays = 7): Da
   }));
   const failed = sources.filter((s) => s.status !== 'ok');
   const old = ageDays === undefined || ageDays > NOTICE_DAYS;
+  const expiry = signedExpiry((k) => store.meta(k));
   const notice = [
+    expiry.notice,
     old
       ? `the vulnerability database is ${ageDays === undefined ? 'of unknown age' : `${Math.floor(ageDays)} days old (version ${builtAt})`}: advisories published since are missing; run "customs db update"`
       : undefined,
@@ -170,7 +173,8 @@ export function databaseInfo(store: VulnStore, path: string, maxAgeDays = 7): Da
     builtAt,
     origin: store.meta('local.origin') ?? 'built here from feeds',
     ageDays: ageDays === undefined ? undefined : Math.round(ageDays * 10) / 10,
-    stale: ageDays === undefined || ageDays > maxAgeDays || failed.length > 0,
+    stale: ageDays === undefined || ageDays > maxAgeDays || failed.length > 0 || expiry.expired,
+    ...(expiry.expires ? { expires: expiry.expires, expired: expiry.expired } : {}),
     sources,
     ...(notice ? { notice } : {}),
   };

@@ -1,4 +1,5 @@
 import { existsSync, linkSync, rmSync } from 'node:fs';
+import { appendAudit, inTransaction } from '../gate/audit.js';
 import { jobKey, type JobQueue } from '../jobs/queue.js';
 import type { Db } from '../store/db.js';
 import { allInventoryDigests, digestsFor, recordDbVersion } from '../store/monitoring.js';
@@ -74,14 +75,24 @@ export class DbUpdater {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** One update at a time: a request during a running update gets that update's outcome. */
-  run(): Promise<DbUpdateOutcome> {
+  /**
+   * One update at a time: a request during a running update gets that update's outcome. A
+   * downgrade (an older signed version, asked for by an administrator) runs on its own and is
+   * written to the audit log with who asked. Across replicas, an update runs under `exclusive`.
+   */
+  async run(downgrade?: { allowDowngrade: true; actor: string }): Promise<DbUpdateOutcome> {
     const ex = this.o.exclusive ?? ((fn) => fn());
-    this.current ??= ex(async () => {
-      const outcome = await this.once();
-      if (outcome.status === 'installed') await this.collect();
-      return outcome;
-    }).finally(() => (this.current = undefined));
+    const once = () =>
+      ex(async () => {
+        const outcome = await this.once(downgrade);
+        if (outcome.status === 'installed') await this.collect();
+        return outcome;
+      });
+    if (downgrade) {
+      await this.current?.catch(() => undefined);
+      return await (this.current = once().finally(() => (this.current = undefined)));
+    }
+    this.current ??= once().finally(() => (this.current = undefined));
     return this.current;
   }
 
@@ -119,7 +130,7 @@ export class DbUpdater {
     return n;
   }
 
-  private async once(): Promise<DbUpdateOutcome> {
+  private async once(downgrade?: { allowDowngrade: true; actor: string }): Promise<DbUpdateOutcome> {
     const { dbPath } = this.o;
     const prev = `${dbPath}.prev-${process.pid}`;
     rmSync(prev, { force: true });
@@ -130,8 +141,18 @@ export class DbUpdater {
         pullDatabase(dbPath, dbRepositories(this.o.repositories), {
           keys: trustedKeys(this.o.trustKeys),
           registry: { insecure: this.o.insecure, retries: 2 },
+          allowDowngrade: !!downgrade,
         }),
       );
+      if (r.downgradedFrom)
+        await inTransaction(this.o.db, (trx) =>
+          appendAudit(trx, {
+            actor: downgrade!.actor,
+            action: 'db.downgrade',
+            subject: `database:${r.version}`,
+            details: { from: r.downgradedFrom, to: r.version, origin: r.origin },
+          }),
+        );
       // A replica that followed the repository ahead of the store (it pulled a version nobody has
       // applied yet) applies it now, with a full re-match: its previous copy is gone.
       const ahead =
@@ -147,7 +168,8 @@ export class DbUpdater {
           changedPackages: 0,
           rescans: 0,
         };
-      if (await versionRecorded(this.o.db, r.version)) {
+      // (A downgrade is applied again: the fleet must be matched against the older version.)
+      if (!r.downgradedFrom && (await versionRecorded(this.o.db, r.version))) {
         // Another replica applied this version and ran its fleet pass: this copy only catches up.
         this.o.log('database brought in step (applied by another replica)', { version: r.version });
         return {

@@ -8,16 +8,19 @@ import {
   readSync,
   renameSync,
   rmSync,
+  statfsSync,
   statSync,
 } from 'node:fs';
-import { PassThrough, Readable } from 'node:stream';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { CustomsError } from '../errors.js';
+import { decompressor } from '../image/compression.js';
 import { contentDigest, tableCounts } from './delta.js';
 import { keyId, signBytes, verifySignatures, type Signature } from './signing.js';
 import { SCHEMA_VERSION, VulnStore } from './store.js';
-import { CompressStream, DecompressStream } from 'zstd-napi';
+import { CompressStream } from 'zstd-napi';
 
 /**
  * A database bundle: a zstd-compressed tar of `manifest.json`, `signatures.json` (ed25519
@@ -29,6 +32,14 @@ import { CompressStream, DecompressStream } from 'zstd-napi';
 export const BUNDLE_FORMAT = 'customs-db';
 export const BUNDLE_FORMAT_VERSION = 2;
 const MAX_MANIFEST = 1024 * 1024;
+/**
+ * A bundle expands at most this many times its file size (a compacted database compresses about
+ * 8x; a zstd bomb of zeros, thousands of times), and never past the free space where it lands.
+ */
+const MAX_RATIO = 100;
+const RATIO_FLOOR = 64 * 1024 * 1024;
+/** How long a signed bundle stays acceptable when the publisher says nothing (--expires). */
+export const DEFAULT_EXPIRY_MS = 7 * 86_400_000;
 
 export interface SourceSummary {
   name: string;
@@ -48,6 +59,11 @@ export interface DbManifest {
   version: string;
   /** A delta's starting version. */
   baseVersion?: string;
+  /**
+   * Until when a client accepts this signature (ISO time): a mirror that keeps serving the same
+   * old bundle (a freeze) is refused once it passes. Missing only in bundles of older versions.
+   */
+  expires?: string;
   sources: SourceSummary[];
   /** Rows per content table, and the digest of the logical content, of the (resulting) database. */
   tables: Record<string, number>;
@@ -61,8 +77,20 @@ export async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Describe a finished database file as a full bundle's manifest. */
-export async function fullManifest(dbPath: string): Promise<DbManifest> {
+/** `7d`, `12h`, `30m`, `90s` (or plain seconds) as milliseconds. */
+export function parseDuration(text: string, flag = '--expires'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw]?)$/i.exec(text.trim());
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[(m?.[2] ?? '').toLowerCase() as 's'];
+  const ms = m ? Number(m[1]) * unit * 1000 : NaN;
+  if (!(ms > 0)) throw new CustomsError(`${flag} must be a duration such as 7d, 12h or 90m (got "${text}")`);
+  return ms;
+}
+
+/**
+ * Describe a finished database file as a full bundle's manifest, its signature to expire
+ * `expiresMs` from now (the time it is signed; for `db build`, its build).
+ */
+export async function fullManifest(dbPath: string, expiresMs = DEFAULT_EXPIRY_MS): Promise<DbManifest> {
   const store = VulnStore.openRead(dbPath);
   try {
     const version = store.meta('built_at');
@@ -74,6 +102,7 @@ export async function fullManifest(dbPath: string): Promise<DbManifest> {
       kind: 'full',
       schemaVersion: SCHEMA_VERSION,
       version,
+      expires: new Date(Date.now() + expiresMs).toISOString(),
       sources: summarizeSources(store),
       tables: tableCounts(store.db),
       contentDigest: contentDigest(store.db),
@@ -158,30 +187,99 @@ function checkManifest(m: DbManifest, what: string): void {
       `${what} holds database schema ${m.schemaVersion}; this Customs needs ${SCHEMA_VERSION} (update Customs, or use the repository tag :${SCHEMA_VERSION})`,
     );
   if (m.kind !== 'full' && m.kind !== 'delta') throw new CustomsError(`${what} is of unknown kind ${m.kind}`);
-  if (!m.payload || !/^[a-f0-9]{64}$/.test(m.payload.sha256) || !/^[a-z]+\.db$/.test(m.payload.name))
+  if (
+    !m.payload ||
+    !/^[a-f0-9]{64}$/.test(m.payload.sha256) ||
+    !/^[a-z]+\.db$/.test(m.payload.name) ||
+    !Number.isSafeInteger(m.payload.size) ||
+    m.payload.size < 0
+  )
     throw new CustomsError(`${what}: its manifest names no valid payload`);
+  if (typeof m.version !== 'string' || Number.isNaN(Date.parse(m.version)))
+    throw new CustomsError(`${what}: its manifest has no valid version`);
+  if (m.expires !== undefined && (typeof m.expires !== 'string' || Number.isNaN(Date.parse(m.expires))))
+    throw new CustomsError(`${what}: its manifest has an unreadable expiry`);
 }
 
 /**
- * Read a bundle: check its manifest (format, schema major), its signature when `keys` are given
- * (before a byte of payload is written), and the payload's size and sha256 while it is written to
- * `payloadOut`. Anything wrong is a CustomsError and `payloadOut` is removed.
+ * A signature is only as good as its expiry: past it, the bundle is refused like a tampered one
+ * (a mirror serving the same old signed database forever is a freeze attack). Signed bundles of
+ * Customs before expiries existed carry none and are refused too: re-sign them (db publish).
+ */
+export function checkExpiry(m: DbManifest, what: string, now = Date.now()): void {
+  if (!m.expires)
+    throw new CustomsError(
+      `${what} is signed without an expiry (made by an older Customs); refused: publish it again with this version (db publish --expires)`,
+    );
+  const t = Date.parse(m.expires);
+  if (t <= now)
+    throw new CustomsError(
+      `${what}: its signature expired at ${m.expires} (${Math.max(1, Math.floor((now - t) / 86_400_000))} day(s) ago, version ${m.version}): the repository serves a frozen database; refused`,
+    );
+}
+
+export interface ReadOptions {
+  /**
+   * Called with the signed (or, without keys, unsigned) manifest once it is verified and before a
+   * byte of payload is written: throwing refuses the bundle (a rollback to an older version).
+   */
+  accept?: (m: DbManifest) => void;
+}
+
+/** Ends the stream once more than `limit()` bytes went through (the limit may tighten midway). */
+function byteLimit(limit: () => { bytes: number; why: string }): Transform {
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      n += chunk.length;
+      const l = limit();
+      if (n > l.bytes) return cb(new CustomsError(l.why));
+      cb(null, chunk);
+    },
+  });
+}
+
+/**
+ * Read a bundle: check its manifest (format, schema major), its signature and expiry when `keys`
+ * are given (before a byte of payload is written), and the payload's size and sha256 while it is
+ * written to `payloadOut`. Decompression is bounded: zstd one output buffer at a time (the image
+ * reader's decoder), at most MAX_RATIO times the file's size, the manifest first and nothing but
+ * its signatures and payload after it, and not a byte past the payload size the manifest names.
+ * Anything wrong is a CustomsError and `payloadOut` is removed.
  */
 export async function readBundle(
   file: string,
   payloadOut: string,
   keys: Map<string, KeyObject> | undefined,
   what = 'the database bundle',
+  opts: ReadOptions = {},
 ): Promise<ReadBundle> {
   let manifest: DbManifest | undefined;
   let manifestBytes: Buffer | undefined;
   let signatures: Signature[] = [];
   let signedBy: string | undefined;
   let payload: { sha256: string; size: number } | undefined;
+  const fileSize = statSync(file).size;
+  const ratioMax = Math.max(RATIO_FLOOR, fileSize * MAX_RATIO);
   const extract = tar.extract();
   const reading = pipeline(
     createReadStream(file),
-    new DecompressStream(),
+    decompressor('zstd')!,
+    // Until the manifest is read only it and its signatures may come; then its payload and tar's
+    // own headers and padding.
+    byteLimit(() =>
+      !manifest
+        ? { bytes: 4 * MAX_MANIFEST, why: `${what}: no manifest in its first ${4 * MAX_MANIFEST} bytes` }
+        : manifest.payload.size + 4 * MAX_MANIFEST > ratioMax
+          ? {
+              bytes: ratioMax,
+              why: `${what} expands more than ${MAX_RATIO}x its ${fileSize} bytes: refusing a possible decompression bomb`,
+            }
+          : {
+              bytes: manifest.payload.size + 4 * MAX_MANIFEST,
+              why: `${what}: its payload is larger than its manifest says`,
+            },
+    ),
     extract as unknown as NodeJS.WritableStream,
   ).catch((e: unknown) => e);
   const small = async (entry: Readable, name: string) => {
@@ -197,15 +295,21 @@ export async function readBundle(
   try {
     for await (const entry of extract) {
       const name = entry.header.name;
-      if (name === 'manifest.json' && !manifest) {
+      if (!manifest) {
+        if (name !== 'manifest.json')
+          throw new CustomsError(
+            `${what} is not a Customs database bundle (its first entry is not the manifest)`,
+          );
         manifestBytes = await small(entry as unknown as Readable, name);
+        let m: DbManifest;
         try {
-          manifest = JSON.parse(manifestBytes.toString('utf8')) as DbManifest;
+          m = JSON.parse(manifestBytes.toString('utf8')) as DbManifest;
         } catch {
           throw new CustomsError(`${what}: its manifest is not valid JSON`);
         }
-        checkManifest(manifest, what);
-      } else if (name === 'signatures.json' && manifestBytes) {
+        checkManifest(m, what);
+        manifest = m;
+      } else if (name === 'signatures.json' && !payload) {
         try {
           signatures = JSON.parse(
             (await small(entry as unknown as Readable, name)).toString('utf8'),
@@ -214,24 +318,41 @@ export async function readBundle(
           if (err instanceof CustomsError) throw err;
           throw new CustomsError(`${what}: its signatures are not valid JSON`);
         }
-      } else if (manifest && name === manifest.payload.name) {
-        if (keys) signedBy = verifySignatures(manifestBytes!, signatures, keys, what);
+      } else if (name === manifest.payload.name && !payload) {
+        if (keys) {
+          signedBy = verifySignatures(manifestBytes!, signatures, keys, what);
+          checkExpiry(manifest, what);
+        }
+        opts.accept?.(manifest);
+        if (manifest.payload.size > ratioMax)
+          throw new CustomsError(
+            `${what}: its manifest says the payload is ${manifest.payload.size} bytes, more than ${MAX_RATIO}x the bundle's ${fileSize}: refusing a possible decompression bomb`,
+          );
+        const free = freeBytes(dirname(payloadOut));
+        if (free !== undefined && manifest.payload.size > free)
+          throw new CustomsError(
+            `${what}: its payload is ${manifest.payload.size} bytes, more than the ${free} bytes free in ${dirname(payloadOut)}`,
+          );
         const h = createHash('sha256');
         let size = 0;
-        const tap = new PassThrough();
-        tap.on('data', (c: Buffer) => {
-          h.update(c);
-          size += c.length;
-          if (size > manifest!.payload.size)
-            tap.destroy(new CustomsError(`${what}: the payload is larger than its manifest says`));
+        const declared = manifest.payload.size;
+        const tap = new Transform({
+          transform(c: Buffer, _enc, cb) {
+            size += c.length;
+            if (size > declared)
+              return cb(new CustomsError(`${what}: the payload is larger than its manifest says`));
+            h.update(c);
+            cb(null, c);
+          },
         });
         await pipeline(entry as unknown as Readable, tap, createWriteStream(payloadOut));
         payload = { sha256: h.digest('hex'), size };
       } else {
-        entry.resume();
+        throw new CustomsError(`${what} holds an unexpected entry ${JSON.stringify(name.slice(0, 100))}`);
       }
     }
     const err = await reading;
+    if (err instanceof CustomsError) throw err;
     if (err) throw new CustomsError(`${what} is corrupt or truncated (${(err as Error).message})`);
     if (!manifest) throw new CustomsError(`${what} has no manifest`);
     if (!payload) throw new CustomsError(`${what} holds no ${manifest.payload.name}`);
@@ -242,11 +363,22 @@ export async function readBundle(
     return { manifest, manifestBytes: manifestBytes!, signatures, signedBy };
   } catch (err) {
     extract.destroy();
-    await reading;
+    const inner = await reading;
     rmSync(payloadOut, { force: true });
+    // The limit's own message says more than the tar reader's "premature close".
+    if (inner instanceof CustomsError) throw inner;
     throw err instanceof CustomsError
       ? err
       : new CustomsError(`${what} is corrupt or truncated (${(err as Error).message})`);
+  }
+}
+
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
   }
 }
 
@@ -271,13 +403,18 @@ export function compactCopy(dbPath: string, out: string): void {
   }
 }
 
-/** Record where a database came from, in the client-only meta keys (they never travel in deltas). */
-export function markOrigin(dbFile: string, origin: string): void {
+/**
+ * Record where a database came from and until when its signature holds, in the client-only meta
+ * keys (they never travel in deltas).
+ */
+export function markOrigin(dbFile: string, origin: string, expires?: string): void {
   const db = new Database(dbFile);
   try {
     const put = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     put.run('local.origin', origin);
     put.run('local.installed_at', new Date().toISOString());
+    if (expires) put.run('local.expires', expires);
+    else db.prepare("DELETE FROM meta WHERE key = 'local.expires'").run();
   } finally {
     db.close();
   }

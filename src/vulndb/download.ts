@@ -25,6 +25,10 @@ export interface DownloadOptions {
   /** An idle connection (no bytes for this long) ends in an error, never a hang. */
   idleTimeoutMs?: number;
   retries?: number;
+  /** The whole download, retries included, ends within this many ms (a drip never trips idle). */
+  deadlineMs?: number;
+  /** A body past this many bytes ends the download at once (an endless body). */
+  maxBytes?: number;
   onProgress?: (received: number, total?: number) => void;
 }
 
@@ -53,7 +57,11 @@ export async function download(
   const partMeta = `${file}.part.json`;
   const idle = opts.idleTimeoutMs ?? 30_000;
   const retries = opts.retries ?? 3;
+  const deadline = opts.deadlineMs ? Date.now() + opts.deadlineMs : Infinity;
+  const late = () =>
+    new CustomsError(`${url}: not downloaded within the deadline of ${opts.deadlineMs! / 1000} s; refused`);
   for (let attempt = 0; ; attempt++) {
+    if (Date.now() >= deadline) throw late();
     const headers: Record<string, string> = { 'user-agent': 'customs' };
     // Conditional only when the last complete copy is still here to reuse.
     if (existsSync(file)) {
@@ -70,11 +78,13 @@ export async function download(
       }
     }
     const ctrl = new AbortController();
-    let timer = setTimeout(() => ctrl.abort(), idle);
+    const wait = () => Math.max(1, Math.min(idle, deadline - Date.now()));
+    let timer = setTimeout(() => ctrl.abort(), wait());
     const bump = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => ctrl.abort(), idle);
+      timer = setTimeout(() => ctrl.abort(), wait());
     };
+    let tooBig = false;
     try {
       let res: Response;
       try {
@@ -114,11 +124,17 @@ export async function download(
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           bump();
           received += chunk.length;
+          if (opts.maxBytes !== undefined && received > opts.maxBytes) {
+            tooBig = true;
+            ctrl.abort();
+            break;
+          }
           if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
           opts.onProgress?.(received, Number.isFinite(total) ? total : undefined);
         }
       } catch (err) {
         await new Promise<void>((r) => out.end(() => r()));
+        if (Date.now() >= deadline) throw late();
         throw new RetryableError(
           ctrl.signal.aborted
             ? `stalled: no data for ${idle / 1000} s`
@@ -126,6 +142,11 @@ export async function download(
         );
       }
       await new Promise<void>((r) => out.end(() => r()));
+      if (tooBig) {
+        rmSync(part, { force: true });
+        rmSync(partMeta, { force: true });
+        throw new CustomsError(`${url}: the body goes on past ${opts.maxBytes} bytes; refused`);
+      }
       if (Number.isFinite(total) && received !== total)
         throw new RetryableError(`got ${received} of ${total} bytes`);
       renameSync(part, file);
@@ -135,7 +156,8 @@ export async function download(
       if (!(err instanceof RetryableError) || attempt >= retries) {
         throw err instanceof CustomsError ? err : new CustomsError(`${url}: ${(err as Error).message}`);
       }
-      await sleep(err.waitMs ?? 500 * 2 ** attempt);
+      if (Date.now() + (err.waitMs ?? 0) >= deadline) throw late();
+      await sleep(Math.min(err.waitMs ?? 500 * 2 ** attempt, Math.max(0, deadline - Date.now())));
     } finally {
       clearTimeout(timer);
     }

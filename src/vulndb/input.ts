@@ -13,18 +13,42 @@ export interface InputFile {
   size: number;
   /** Where it is on disk (not for a zip's entries): a large feed is streamed from there. */
   path?: string;
+  /** The whole content, at most MAX_DOCUMENT bytes (more is a CustomsError naming the file). */
   read(): Promise<Buffer>;
 }
 
-/** Files larger than this are refused (a feed file is tens of MB; a zip bomb is not). */
-const MAX_FILE = 2 * 1024 ** 3;
+/**
+ * The largest document read whole into memory (and then parsed whole): a JSON document's objects
+ * take several times its text, so this keeps `db import` of any one file well inside 512 MiB.
+ * Real feed files are far below it (an OSV record is kilobytes, a CSAF VEX file a few MB); the
+ * large ones are streamed instead: NVD's years (import.ts) and documents whose top level is one
+ * entry per package (the Debian tracker).
+ */
+export const MAX_DOCUMENT = 32 * 1024 ** 2;
+/** A zip's entries together (uncompressed), and how many: a zip bomb ends here, not at the disk. */
+const MAX_ZIP_TOTAL = 8 * 1024 ** 3;
+const MAX_ZIP_ENTRIES = 2_000_000;
+
+/** A file refused by a bound: the import goes on with the other files. */
+export class TooLargeError extends CustomsError {}
+
+const tooLarge = (name: string, max = MAX_DOCUMENT) =>
+  new TooLargeError(
+    `${name} is larger than ${max / 1024 ** 2} MiB; refused (no feed document is that large)`,
+  );
+
+async function readWhole(p: string, name: string): Promise<Buffer> {
+  if (statSync(p).size > MAX_DOCUMENT) throw tooLarge(name);
+  return readFile(p);
+}
 
 function* walk(dir: string, root: string): Generator<InputFile> {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     const st = statSync(p);
+    const rel = relative(root, p);
     if (st.isDirectory()) yield* walk(p, root);
-    else if (st.isFile()) yield { name: relative(root, p), size: st.size, path: p, read: () => readFile(p) };
+    else if (st.isFile()) yield { name: rel, size: st.size, path: p, read: () => readWhole(p, rel) };
   }
 }
 
@@ -43,6 +67,8 @@ async function* zipEntries(path: string): AsyncGenerator<InputFile> {
   } catch (err) {
     throw new CustomsError(`not a readable zip archive (${(err as Error).message})`);
   }
+  let total = 0;
+  let count = 0;
   try {
     for (;;) {
       const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
@@ -67,22 +93,40 @@ async function* zipEntries(path: string): AsyncGenerator<InputFile> {
         zip.readEntry();
       });
       if (!entry) return;
+      if (++count > MAX_ZIP_ENTRIES)
+        throw new CustomsError(`the zip holds more than ${MAX_ZIP_ENTRIES} entries; refused`);
       if (entry.fileName.endsWith('/')) continue;
-      if (entry.uncompressedSize > MAX_FILE)
-        throw new CustomsError(`${entry.fileName} in the zip is too large`);
+      const name = entry.fileName;
       yield {
-        name: entry.fileName,
+        name,
         size: entry.uncompressedSize,
         read: () =>
           new Promise<Buffer>((resolve, reject) => {
+            // The sizes in the zip's directory are the zip's word: the bytes inflated are counted.
+            if (entry.uncompressedSize > MAX_DOCUMENT) return reject(tooLarge(`${name} in the zip`));
             zip.openReadStream(entry, (err, stream) => {
               if (err || !stream)
-                return reject(new CustomsError(`corrupt zip entry ${entry.fileName} (${err?.message})`));
+                return reject(new CustomsError(`corrupt zip entry ${name} (${err?.message})`));
               const chunks: Buffer[] = [];
-              stream.on('data', (c: Buffer) => chunks.push(c));
-              stream.on('error', (e) =>
-                reject(new CustomsError(`corrupt zip entry ${entry.fileName} (${e.message})`)),
-              );
+              let n = 0;
+              stream.on('data', (c: Buffer) => {
+                n += c.length;
+                total += c.length;
+                if (n > MAX_DOCUMENT) {
+                  stream.destroy();
+                  return reject(tooLarge(`${name} in the zip`));
+                }
+                if (total > MAX_ZIP_TOTAL) {
+                  stream.destroy();
+                  return reject(
+                    new CustomsError(
+                      `the zip inflates past ${MAX_ZIP_TOTAL / 1024 ** 3} GiB (at ${name}); refused`,
+                    ),
+                  );
+                }
+                chunks.push(c);
+              });
+              stream.on('error', (e) => reject(new CustomsError(`corrupt zip entry ${name} (${e.message})`)));
               stream.on('end', () => resolve(Buffer.concat(chunks)));
             });
           }),
@@ -109,11 +153,23 @@ export async function* filesOf(path: string): AsyncGenerator<InputFile> {
   const st = statSync(path);
   if (st.isDirectory()) yield* walk(path, path);
   else if (await isZip(path)) yield* zipEntries(path);
-  else
-    yield { name: path.split('/').pop()!, size: st.size, explicit: true, path, read: () => readFile(path) };
+  else {
+    const name = path.split('/').pop()!;
+    yield { name, size: st.size, explicit: true, path, read: () => readWhole(path, name) };
+  }
 }
 
-/** Gunzip when the bytes are gzip (feeds such as EPSS are published compressed). */
-export function maybeGunzip(buf: Buffer): Buffer {
-  return buf.length > 2 && buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf) : buf;
+/**
+ * Gunzip when the bytes are gzip (feeds such as EPSS are published compressed), at most `max`
+ * bytes of output: a gzip bomb is refused naming the file, before it is inflated.
+ */
+export function maybeGunzip(buf: Buffer, name = 'the file', max = MAX_DOCUMENT): Buffer {
+  if (!(buf.length > 2 && buf[0] === 0x1f && buf[1] === 0x8b)) return buf;
+  try {
+    return gunzipSync(buf, { maxOutputLength: max });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new TooLargeError(`${name} inflates past ${max / 1024 ** 2} MiB; refused (a gzip bomb?)`);
+    throw new CustomsError(`${name} is not valid gzip (${(err as Error).message})`);
+  }
 }

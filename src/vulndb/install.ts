@@ -1,17 +1,8 @@
 import Database from 'better-sqlite3';
 import { createHash, type KeyObject } from 'node:crypto';
-import {
-  copyFileSync,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { userConfig } from '../config.js';
 import { CustomsError } from '../errors.js';
 import { progressBytes } from '../progress.js';
@@ -19,6 +10,7 @@ import { setStage } from '../stage.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import { parseReference, type ImageReference } from '../image/registry/reference.js';
 import { markOrigin, readBundle, type DbManifest } from './bundle.js';
+import type { BlobBounds } from '../image/registry/client.js';
 import { applyDelta, contentDigest } from './delta.js';
 import { download } from './download.js';
 import { lockWait, removeStale, SCHEMA_VERSION, VulnStore } from './store.js';
@@ -78,6 +70,10 @@ export interface InstallResult {
   bytes: number;
   deltas: number;
   signedBy?: string;
+  /** When the signature of what is installed now expires. */
+  expires?: string;
+  /** Set when an older version replaced a newer one (allowDowngrade): the version replaced. */
+  downgradedFrom?: string;
 }
 
 export interface InstallOptions {
@@ -87,6 +83,37 @@ export interface InstallOptions {
   full?: boolean;
   onProgress?: (what: string, received: number, total?: number) => void;
   log?: (line: string) => void;
+  /** Install a signed version older than the local one (a deliberate rollback). */
+  allowDowngrade?: boolean;
+  /** Each download (a blob, a bundle URL) must end within this many ms (default 10 minutes). */
+  deadlineMs?: number;
+}
+
+const DEFAULT_DEADLINE_MS = 10 * 60_000;
+
+const newer = (a: string, b: string) => Date.parse(a) > Date.parse(b);
+
+/**
+ * The rollback rule, applied to the signed manifest before its payload is written: only a version
+ * newer than the local one (or the same one again), unless a downgrade is asked for; and, from an
+ * OCI repository, exactly the version its unsigned config announced (a registry cannot pick one).
+ */
+function versionGate(
+  local: string | undefined,
+  what: string,
+  opts: Pick<InstallOptions, 'allowDowngrade'>,
+  announced?: string,
+): (m: DbManifest) => void {
+  return (m) => {
+    if (announced !== undefined && m.version !== announced)
+      throw new CustomsError(
+        `${what}: the repository announces version ${announced} but its signed manifest is version ${m.version}; refused`,
+      );
+    if (local && newer(local, m.version) && !opts.allowDowngrade)
+      throw new CustomsError(
+        `${what} is signed version ${m.version}, older than the local ${local}: a rollback; refused (db update --allow-downgrade to install it on purpose)`,
+      );
+  };
 }
 
 function localVersion(dbPath: string): string | undefined {
@@ -121,13 +148,19 @@ async function installFullFile(
   keys: Map<string, KeyObject> | undefined,
   origin: string,
   what: string,
+  accept: (m: DbManifest) => void,
 ): Promise<{ manifest: DbManifest; signedBy?: string }> {
   const tmp = `${dbPath}.tmp-${process.pid}`;
   try {
-    const r = await readBundle(bundle, tmp, keys, what);
-    if (r.manifest.kind !== 'full') throw new CustomsError(`${what} is a delta, not a whole database`);
+    const r = await readBundle(bundle, tmp, keys, what, {
+      accept: (m) => {
+        if (m.kind !== 'full') throw new CustomsError(`${what} is a delta, not a whole database`);
+        accept(m);
+      },
+    });
     VulnStore.openRead(tmp).close(); // it opens and has the right schema
-    markOrigin(tmp, origin);
+    // An unsigned bundle's expiry is anyone's word: only a verified one is recorded.
+    markOrigin(tmp, origin, keys ? r.manifest.expires : undefined);
     renameSync(tmp, dbPath);
     return { manifest: r.manifest, signedBy: r.signedBy };
   } finally {
@@ -136,38 +169,63 @@ async function installFullFile(
   }
 }
 
-/** `db import BUNDLE`: a bundle file (signed, or unsigned when the user says so with `keys` undefined). */
+/**
+ * `db import BUNDLE`: a bundle file (signed, or unsigned when the user says so with `keys`
+ * undefined), newer than the local database unless `allowDowngrade`.
+ */
 export function installBundleFile(
   bundle: string,
   dbPath: string,
   keys: Map<string, KeyObject> | undefined,
+  opts: Pick<InstallOptions, 'allowDowngrade'> = {},
 ): Promise<{ manifest: DbManifest; signedBy?: string }> {
   return withLock(dbPath, () =>
-    installFullFile(bundle, dbPath, keys, `file ${bundle}`, 'the database bundle'),
+    installFullFile(
+      bundle,
+      dbPath,
+      keys,
+      `file ${bundle}`,
+      'the database bundle',
+      versionGate(localVersion(dbPath), 'the database bundle', opts),
+    ),
   );
 }
 
-/** Stream a blob to a file, checking its digest and counting its bytes. */
+/**
+ * Stream a blob to a file, checking its digest and counting its bytes. `bounds` stop it at the
+ * descriptor's size and at the deadline; whatever the transport throws becomes one line naming
+ * the registry (never an undici internal error). The caller removes `out` on failure.
+ */
 export async function fetchBlob(
   client: RegistryClient,
   repository: string,
   digest: string,
   out: string,
   onBytes: (n: number) => void,
+  bounds: BlobBounds = {},
 ): Promise<void> {
   const h = createHash('sha256');
   setStage('downloading the database');
-  const src = Readable.from(
-    (async function* () {
-      for await (const c of client.blob(repository, digest)) {
-        h.update(c);
-        onBytes(c.length);
-        progressBytes(c.length);
-        yield c;
-      }
-    })(),
-  );
-  await pipeline(src, createWriteStream(out));
+  // Written chunk by chunk, each awaited: back-pressure without stream piping between undici's
+  // body and the file (a close-delimited body on a slow disk tripped an undici assertion).
+  const fh = await open(out, 'w');
+  try {
+    for await (const c of client.blob(repository, digest, bounds)) {
+      h.update(c);
+      onBytes(c.length);
+      progressBytes(c.length);
+      await fh.write(c);
+    }
+  } catch (err) {
+    if (err instanceof CustomsError) throw err;
+    throw new CustomsError(
+      `registry ${client.host}: the download of blob ${digest} failed (${(err as Error)?.message ?? String(err)})`,
+      undefined,
+      { cause: err },
+    );
+  } finally {
+    await fh.close();
+  }
   setStage('installing the database');
   const got = `sha256:${h.digest('hex')}`;
   if (got !== digest)
@@ -240,15 +298,21 @@ async function pullOci(ref: string, dbPath: string, opts: InstallOptions): Promi
     const newest = await readVersion(client, repository, tag);
     const local = localVersion(dbPath);
     const origin = `${name}@${newest.manifestDigest}`;
+    const bounds = (size: number): BlobBounds => ({
+      size,
+      deadlineMs: opts.deadlineMs ?? DEFAULT_DEADLINE_MS,
+    });
     if (local && local === newest.config.version)
       return { status: 'current', version: local, origin, bytes: 0, deltas: 0 };
-    if (local && local > newest.config.version)
+    // The config is unsigned: it only decides what to fetch. The signed manifest decides what is
+    // installed (versionGate), so a config lying "newer" gets a download refused, never a rollback.
+    if (local && newer(local, newest.config.version) && !opts.allowDowngrade)
       throw new CustomsError(
-        `${name}:${tag} holds version ${newest.config.version}, older than the local ${local}; the local database is kept`,
+        `${name}:${tag} holds version ${newest.config.version}, older than the local ${local}; the local database is kept (db update --allow-downgrade to install it on purpose)`,
       );
     // Walk back the chain of versions to the local one, if it is near enough.
     const chain: Version[] = [];
-    if (local && !opts.full) {
+    if (local && !opts.full && !newer(local, newest.config.version)) {
       let cur: Version | undefined = newest;
       while (cur && chain.length < MAX_CHAIN) {
         if (!cur.delta || !cur.config.previous || cur.delta.base !== cur.config.previous.version) break;
@@ -262,7 +326,7 @@ async function pullOci(ref: string, dbPath: string, opts: InstallOptions): Promi
     const deltaBytes = chain.reduce((n, v) => n + v.delta!.size, 0);
     if (chain.length && deltaBytes < newest.full.size) {
       try {
-        const r = await applyChain(client, repository, chain, dbPath, opts, count, origin);
+        const r = await applyChain(client, repository, chain, dbPath, opts, count, origin, bounds);
         return {
           status: 'installed',
           mode: 'delta',
@@ -270,7 +334,8 @@ async function pullOci(ref: string, dbPath: string, opts: InstallOptions): Promi
           origin,
           bytes,
           deltas: chain.length,
-          signedBy: r,
+          signedBy: r.signedBy,
+          expires: r.expires,
         };
       } catch (err) {
         opts.log?.(
@@ -280,12 +345,23 @@ async function pullOci(ref: string, dbPath: string, opts: InstallOptions): Promi
     }
     const file = `${dbPath}.download-${process.pid}`;
     try {
-      await fetchBlob(client, repository, newest.full.digest, file, count('database', newest.full.size));
-      const r = await installFullFile(file, dbPath, opts.keys, origin, `the database from ${name}`);
-      if (r.manifest.version !== newest.config.version)
-        opts.log?.(
-          `customs: warning: ${name}:${tag} said version ${newest.config.version}, its signed bundle is ${r.manifest.version}`,
-        );
+      await fetchBlob(
+        client,
+        repository,
+        newest.full.digest,
+        file,
+        count('database', newest.full.size),
+        bounds(newest.full.size),
+      );
+      const what = `the database from ${name}`;
+      const r = await installFullFile(
+        file,
+        dbPath,
+        opts.keys,
+        origin,
+        what,
+        versionGate(local, what, opts, newest.config.version),
+      );
       return {
         status: 'installed',
         mode: 'full',
@@ -294,6 +370,8 @@ async function pullOci(ref: string, dbPath: string, opts: InstallOptions): Promi
         bytes,
         deltas: 0,
         signedBy: r.signedBy,
+        expires: r.manifest.expires,
+        ...(local && newer(local, r.manifest.version) ? { downgradedFrom: local } : {}),
       };
     } finally {
       rmSync(file, { force: true });
@@ -312,7 +390,8 @@ async function applyChain(
   opts: InstallOptions,
   count: (what: string, total?: number) => (n: number) => void,
   origin: string,
-): Promise<string | undefined> {
+  bounds: (size: number) => BlobBounds,
+): Promise<{ signedBy?: string; expires?: string }> {
   const tmp = `${dbPath}.tmp-${process.pid}`;
   const file = `${dbPath}.download-${process.pid}`;
   const payload = `${dbPath}.delta-${process.pid}`;
@@ -326,13 +405,30 @@ async function applyChain(
     let last: DbManifest | undefined;
     let signedBy: string | undefined;
     for (const v of chain) {
-      await fetchBlob(client, repository, v.delta!.digest, file, count('delta', v.delta!.size));
-      const r = await readBundle(file, payload, opts.keys, `the delta to ${v.config.version}`);
+      await fetchBlob(
+        client,
+        repository,
+        v.delta!.digest,
+        file,
+        count('delta', v.delta!.size),
+        bounds(v.delta!.size),
+      );
+      const what = `the delta to ${v.config.version}`;
+      // Both ends of a delta are signed: it must start at this copy's version and end at the one
+      // the repository announced, later than where it starts.
+      const from = version;
+      const r = await readBundle(file, payload, opts.keys, what, {
+        accept: (m) => {
+          if (m.kind !== 'delta' || m.baseVersion !== from)
+            throw new CustomsError(
+              `the delta to ${m.version} starts from ${m.baseVersion ?? 'nothing'}, not from ${from}`,
+            );
+          if (!newer(m.version, from))
+            throw new CustomsError(`${what} goes back from ${from} to ${m.version}; refused`);
+          versionGate(undefined, what, opts, v.config.version)(m);
+        },
+      });
       rmSync(file, { force: true });
-      if (r.manifest.kind !== 'delta' || r.manifest.baseVersion !== version)
-        throw new CustomsError(
-          `the delta to ${r.manifest.version} starts from ${r.manifest.baseVersion ?? 'nothing'}, not from ${version}`,
-        );
       applyDelta(db, payload);
       rmSync(payload, { force: true });
       version = (db.prepare("SELECT value FROM meta WHERE key = 'built_at'").get() as { value: string })
@@ -352,14 +448,17 @@ async function applyChain(
     db.exec('ANALYZE');
     db.close();
     db = undefined;
-    markOrigin(tmp, origin);
+    markOrigin(tmp, origin, last.expires);
     renameSync(tmp, dbPath);
-    return signedBy;
+    return { signedBy, expires: last.expires };
   } finally {
     db?.close();
     for (const f of [tmp, `${tmp}-journal`, file, payload]) rmSync(f, { force: true });
   }
 }
+
+/** A bundle from a plain URL has no descriptor to bound it: this much at most. */
+const MAX_URL_BUNDLE = 8 * 1024 ** 3;
 
 /** Install from a plain HTTPS (or, for tests, HTTP) URL of a bundle: always the whole database. */
 async function pullUrl(url: string, dbPath: string, opts: InstallOptions): Promise<InstallResult> {
@@ -368,10 +467,13 @@ async function pullUrl(url: string, dbPath: string, opts: InstallOptions): Promi
     const r = await download(url, file, {
       idleTimeoutMs: opts.registry?.timeoutMs,
       retries: opts.registry?.retries,
+      deadlineMs: opts.deadlineMs ?? DEFAULT_DEADLINE_MS,
+      maxBytes: MAX_URL_BUNDLE,
       onProgress: (n, total) => opts.onProgress?.('database', n, total),
     });
     const local = localVersion(dbPath);
-    const got = await installFullFile(file, dbPath, opts.keys, url, `the database from ${url}`);
+    const what = `the database from ${url}`;
+    const got = await installFullFile(file, dbPath, opts.keys, url, what, versionGate(local, what, opts));
     return {
       status: local === got.manifest.version ? 'current' : 'installed',
       mode: 'full',
@@ -380,9 +482,11 @@ async function pullUrl(url: string, dbPath: string, opts: InstallOptions): Promi
       bytes: r.bytes,
       deltas: 0,
       signedBy: got.signedBy,
+      expires: got.manifest.expires,
+      ...(local && newer(local, got.manifest.version) ? { downgradedFrom: local } : {}),
     };
   } finally {
-    rmSync(file, { force: true });
+    for (const f of [file, `${file}.part`, `${file}.part.json`]) rmSync(f, { force: true });
   }
 }
 
@@ -401,7 +505,15 @@ export async function pullDatabase(
       try {
         if (/^https?:\/\//.test(src)) return await pullUrl(src, dbPath, opts);
         if (existsSync(src) && statSync(src).isFile()) {
-          const r = await installFullFile(src, dbPath, opts.keys, `file ${src}`, src);
+          const local = localVersion(dbPath);
+          const r = await installFullFile(
+            src,
+            dbPath,
+            opts.keys,
+            `file ${src}`,
+            src,
+            versionGate(local, src, opts),
+          );
           return {
             status: 'installed',
             mode: 'full',
@@ -410,6 +522,8 @@ export async function pullDatabase(
             bytes: 0,
             deltas: 0,
             signedBy: r.signedBy,
+            expires: r.manifest.expires,
+            ...(local && newer(local, r.manifest.version) ? { downgradedFrom: local } : {}),
           };
         }
         return await pullOci(src, dbPath, opts);

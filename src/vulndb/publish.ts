@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
-import { readBundle, sha256File, writeBundle, type DbManifest } from './bundle.js';
+import { DEFAULT_EXPIRY_MS, readBundle, sha256File, writeBundle, type DbManifest } from './bundle.js';
 import { computeDelta, type DeltaStats } from './delta.js';
 import {
   ARTIFACT_TYPE,
@@ -35,6 +35,8 @@ export interface PublishOptions {
   noDelta?: boolean;
   /** Keep this many versions reachable; older version manifests are deleted from the repository. */
   keep?: number;
+  /** Sign anew with an expiry this long from now (default: keep the bundle's, 7 days when none). */
+  expiresMs?: number;
   log?: (line: string) => void;
 }
 
@@ -74,13 +76,21 @@ export async function publishDatabase(
   try {
     const newDb = join(work, 'new.db');
     const read = await readBundle(bundle, newDb, undefined, bundle);
-    const manifest = read.manifest;
+    let manifest = read.manifest;
     if (manifest.kind !== 'full') throw new CustomsError(`${bundle} is a delta; publish a whole database`);
 
-    // Sign: the bundle as given when it already carries every key's signature, else written anew.
+    // Sign: the bundle as given when it already carries every key's signature and an expiry, else
+    // written anew. A new expiry changes the manifest's bytes, so the old signatures go with it.
     let full = bundle;
     const have = new Set(read.signatures.map((s) => s.keyId));
-    if (!opts.keys.every((k) => have.has(keyId(k)))) {
+    if (opts.expiresMs !== undefined || !manifest.expires) {
+      manifest = {
+        ...manifest,
+        expires: new Date(Date.now() + (opts.expiresMs ?? DEFAULT_EXPIRY_MS)).toISOString(),
+      };
+      full = join(work, 'full.tar.zst');
+      await writeBundle(full, manifest, newDb, [], opts.keys);
+    } else if (!opts.keys.every((k) => have.has(keyId(k)))) {
       full = join(work, 'full.tar.zst');
       await writeBundle(full, manifest, newDb, read.signatures, opts.keys, read.manifestBytes);
     }
@@ -106,7 +116,9 @@ export async function publishDatabase(
       let prevBundle = opts.previous;
       if (!prevBundle) {
         prevBundle = join(work, 'previous.tar.zst');
-        await fetchBlob(client, repository, current.fullDigest, prevBundle, () => undefined);
+        await fetchBlob(client, repository, current.fullDigest, prevBundle, () => undefined, {
+          size: current.fullSize,
+        });
       }
       const prevDb = join(work, 'previous.db');
       const prev = await readBundle(prevBundle, prevDb, undefined, prevBundle);
@@ -239,7 +251,7 @@ async function currentVersion(client: RegistryClient, repository: string, tag: s
   if (!m) return undefined;
   const doc = JSON.parse(m.body.toString('utf8')) as {
     config?: { mediaType?: string; digest?: string };
-    layers?: Array<{ mediaType?: string; digest?: string }>;
+    layers?: Array<{ mediaType?: string; digest?: string; size?: number }>;
   };
   if (doc.config?.mediaType !== CONFIG_MEDIA_TYPE || !doc.config.digest)
     throw new CustomsError(
@@ -248,7 +260,9 @@ async function currentVersion(client: RegistryClient, repository: string, tag: s
   const config = JSON.parse(
     (await client.smallBlob(repository, doc.config.digest, 64 * 1024)).toString('utf8'),
   ) as ArtifactConfig;
-  const fullDigest = doc.layers?.find((l) => l.mediaType === FULL_MEDIA_TYPE)?.digest;
-  if (!fullDigest) throw new CustomsError(`${client.domain}/${repository}:${tag} has no full database layer`);
-  return { digest: m.digest, config, fullDigest };
+  const full = doc.layers?.find((l) => l.mediaType === FULL_MEDIA_TYPE);
+  if (!full?.digest)
+    throw new CustomsError(`${client.domain}/${repository}:${tag} has no full database layer`);
+  const fullSize = typeof full.size === 'number' && full.size >= 0 ? full.size : undefined;
+  return { digest: m.digest, config, fullDigest: full.digest, fullSize };
 }

@@ -155,6 +155,7 @@ export async function updateDatabase(
         for (const { result } of results) {
           const report = await importPath(w, result.file);
           for (const c of report.sources.values()) warnings += c.warnings.length;
+          warnings += report.refused.length;
           if (report.sources.size === 0)
             throw new CustomsError(`${result.file}: not a feed this source should publish`);
         }

@@ -29,6 +29,7 @@ import { findSecrets, secretValues } from '../../src/secrets/rules.js';
 import { Redactions } from '../../src/secrets/redact.js';
 import { alasImporter, elsaImporter } from '../../src/vulndb/importers/updateinfo.js';
 import { newCounts } from '../../src/vulndb/importers/importer.js';
+import { feedTargets } from './vulndb-targets.js';
 import { makeTar } from '../helpers/image-writer.js';
 import { shared } from '../helpers/paths.js';
 import { bdbArb, buildBdb, buildNdb, headerArb, ndbArb } from './rpm-structures.js';
@@ -211,7 +212,13 @@ export async function targets(): Promise<Target[]> {
     ).map(([label, importer, dir]) => ({
       // `db import` turns an importer's exception into a warning: only hangs and memory count.
       name: `${label} updateinfo.xml`,
-      seeds: [readFileSync(join(import.meta.dirname, `../../../test/fixtures/${dir}/updateinfo.xml`))],
+      seeds: [
+        readFileSync(join(import.meta.dirname, `../../../test/fixtures/${dir}/updateinfo.xml`)),
+        // Nesting far past the bound, refused before the validator keeps a stack per element.
+        Buffer.from(
+          `<?xml version="1.0"?><updates><update><id>${label}-2099-0001</id>${'<a>'.repeat(2_000)}${'</a>'.repeat(2_000)}</update></updates>`,
+        ),
+      ],
       anyErrorIsFine: true,
       run: (b: Buffer) => {
         const rows: unknown[] = [];
@@ -221,6 +228,7 @@ export async function targets(): Promise<Target[]> {
       },
     })),
     ...lockfiles(),
+    ...(await feedTargets()),
   ];
 }
 

@@ -44,31 +44,43 @@ export function customsAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } =
   });
 }
 
-/** Run the built CLI and sample its resident memory from /proc while it runs (peak in MiB). */
+/**
+ * Run the built CLI and track its peak resident memory (the kernel's own high-water mark, VmHWM,
+ * read from /proc while it runs, so a short spike between two reads still counts). With `capMiB`
+ * the process is killed once its resident memory passes the cap (`capped` is then true): a
+ * memory cap that also keeps a runaway test from taking the machine down. `ms`: wall time.
+ */
 export function customsPeak(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult & { peakMiB: number }> {
+  opts: { env?: NodeJS.ProcessEnv; capMiB?: number } = {},
+): Promise<CliResult & { peakMiB: number; capped: boolean; ms: number }> {
   return new Promise((resolve) => {
+    const started = Date.now();
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { ...TEST_ENV, ...process.env, ...opts.env },
     });
     let stdout = '';
     let stderr = '';
     let peak = 0;
+    let capped = false;
     const timer = setInterval(() => {
       try {
-        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(status) ?? /VmRSS:\s+(\d+) kB/.exec(status);
+        if (hwm) peak = Math.max(peak, Number(hwm[1]) / 1024);
+        if (opts.capMiB && peak > opts.capMiB && !capped) {
+          capped = true;
+          child.kill('SIGKILL');
+        }
       } catch {
         /* exited */
       }
-    }, 25);
+    }, 20);
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('close', (status) => {
       clearInterval(timer);
-      resolve({ status, stdout, stderr, peakMiB: Math.round(peak) });
+      resolve({ status, stdout, stderr, peakMiB: Math.round(peak), capped, ms: Date.now() - started });
     });
   });
 }

@@ -45,6 +45,8 @@ const MAX_RETRY_AFTER_MS = 120_000;
 
 export interface Response {
   status: number;
+  /** Where the answer came from (after redirects). */
+  url: string;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
 }
@@ -60,6 +62,16 @@ interface Req {
   contentType?: string;
   /** A request body, made anew for each attempt (a stream cannot be sent twice). */
   body?: () => { data: Buffer | Readable; length: number };
+  /** Aborts the request and its body (a download's total deadline). */
+  signal?: AbortSignal;
+}
+
+/** Bounds of one blob download beyond the idle timeout. */
+export interface BlobBounds {
+  /** The descriptor's size: a byte more ends the download at once. */
+  size?: number;
+  /** The whole download, retries included, must end within this many milliseconds. */
+  deadlineMs?: number;
 }
 
 const header = (h: Response['headers'], name: string): string | undefined => {
@@ -152,14 +164,16 @@ export class RegistryClient {
     headers: Record<string, string>,
     method: Method,
     body?: Buffer | Readable,
+    signal?: AbortSignal,
   ): Promise<Response> {
     const r = await request(url, {
       method,
       headers: { 'user-agent': `customs/${VERSION}`, ...headers },
       body,
+      signal,
       dispatcher: this.agent as Dispatcher,
     });
-    return { status: r.statusCode, headers: r.headers, body: r.body };
+    return { status: r.statusCode, url, headers: r.headers, body: r.body };
   }
 
   /** One request with redirects followed by hand: Authorization never leaves the registry's origin. */
@@ -181,7 +195,7 @@ export class RegistryClient {
         headers['content-length'] = String(body.length);
         headers['content-type'] = req.contentType ?? 'application/octet-stream';
       }
-      const res = await this.raw(url, headers, req.method ?? 'GET', body?.data);
+      const res = await this.raw(url, headers, req.method ?? 'GET', body?.data, req.signal);
       if (![301, 302, 303, 307, 308].includes(res.status)) return res;
       await res.body.dump();
       const loc = header(res.headers, 'location');
@@ -204,7 +218,7 @@ export class RegistryClient {
       try {
         res = await this.authed(scope, req);
       } catch (err) {
-        if (err instanceof CustomsError) throw err;
+        if (err instanceof CustomsError || req.signal?.aborted) throw err;
         // A registry that sent nothing for a whole --timeout is retried once, not --retries times:
         // four silent 30 s waits made a stalled registry take two minutes.
         const stalled = STALL_CODES.has(errCode(err));
@@ -324,7 +338,7 @@ export class RegistryClient {
           body: form.toString(),
           dispatcher: this.agent as Dispatcher,
         });
-        res = { status: r.statusCode, headers: r.headers, body: r.body };
+        res = { status: r.statusCode, url: url.toString(), headers: r.headers, body: r.body };
       } else {
         if (service) url.searchParams.set('service', service);
         for (const s of scopes) url.searchParams.append('scope', s);
@@ -332,7 +346,7 @@ export class RegistryClient {
           headers: { 'user-agent': `customs/${VERSION}`, ...(basic ? { authorization: basic } : {}) },
           dispatcher: this.agent as Dispatcher,
         });
-        res = { status: r.statusCode, headers: r.headers, body: r.body };
+        res = { status: r.statusCode, url: url.toString(), headers: r.headers, body: r.body };
       }
     } catch (err) {
       throw new CustomsError(
@@ -450,15 +464,39 @@ export class RegistryClient {
   /**
    * Stream a blob; a connection that breaks or stalls midway is resumed with a Range request
    * from the last byte received (a server that ignores Range has the received bytes skipped).
+   * With `bounds`, a byte beyond the descriptor's size or the total deadline passing ends it at
+   * once with a CustomsError naming the registry (a drip of a byte every few seconds never trips
+   * the idle timeout; an endless body never ends on its own).
    */
-  async *blob(repository: string, digest: string): AsyncGenerator<Buffer> {
+  async *blob(repository: string, digest: string, bounds: BlobBounds = {}): AsyncGenerator<Buffer> {
+    const deadline = bounds.deadlineMs ? AbortSignal.timeout(bounds.deadlineMs) : undefined;
     let offset = 0;
+    let from = this.host;
+    const late = () =>
+      new CustomsError(
+        `registry ${this.host}: blob ${digest} took longer than the deadline of ${bounds.deadlineMs! / 1000} s (${offset} bytes in${from !== this.host ? `, from ${from}` : ''}; --deadline sets it); refused`,
+      );
     for (let attempt = 0; ;) {
-      const res = await this.fetch(repository, {
-        path: `/v2/${repository}/blobs/${digest}`,
-        range: offset || undefined,
-      });
+      let res: Response;
+      try {
+        res = await this.fetch(repository, {
+          path: `/v2/${repository}/blobs/${digest}`,
+          range: offset || undefined,
+          signal: deadline,
+        });
+      } catch (err) {
+        if (deadline?.aborted) throw late();
+        throw err;
+      }
+      from = new URL(res.url).host;
       await this.expectOk(res, `blob ${digest}`);
+      const announced = Number(header(res.headers, 'content-length'));
+      // A 200 to a Range request starts over from byte 0.
+      const start = res.status === 206 ? offset : 0;
+      if (bounds.size !== undefined && Number.isFinite(announced) && start + announced > bounds.size) {
+        discard(res.body);
+        throw this.oversized(digest, bounds.size, from, `Content-Length ${announced}`);
+      }
       let skip = offset > 0 && res.status === 200 ? offset : 0;
       const before = offset;
       try {
@@ -470,12 +508,17 @@ export class RegistryClient {
             chunk = chunk.subarray(n);
             if (!chunk.length) continue;
           }
+          if (bounds.size !== undefined && offset + chunk.length > bounds.size) {
+            discard(res.body);
+            throw this.oversized(digest, bounds.size, from, 'it sent more');
+          }
           offset += chunk.length;
           yield chunk;
         }
         return;
       } catch (err) {
         if (err instanceof CustomsError) throw err;
+        if (deadline?.aborted) throw late();
         if (offset > before) attempt = 0; // progress was made: the retry budget is per stall
         if (attempt >= this.retries || !this.retriable(err)) {
           const e = this.networkError(err);
@@ -483,9 +526,19 @@ export class RegistryClient {
             cause: err,
           });
         }
-        await sleep(this.backoff(attempt++));
+        try {
+          await sleep(this.backoff(attempt++), undefined, { signal: deadline });
+        } catch {
+          throw late();
+        }
       }
     }
+  }
+
+  private oversized(digest: string, size: number, from: string, what: string): CustomsError {
+    return new CustomsError(
+      `registry ${this.host}: blob ${digest} is larger than its descriptor's ${size} bytes (${what}${from !== this.host ? `, redirected to ${from}` : ''}); refused`,
+    );
   }
 
   /** Whether the repository holds a blob (HEAD), so a push skips what is already there. */
@@ -573,6 +626,12 @@ export class RegistryClient {
   }
 }
 
+/** Drop a response body unread: undici's destroy() emits an abort error nobody else listens for. */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 export function verifyDigest(body: Buffer, digest: string, host: string): void {
   const m = /^(sha256|sha512):([a-f0-9]+)$/.exec(digest);
   if (!m) throw new CustomsError(`unsupported digest algorithm in ${digest}`);
@@ -587,7 +646,7 @@ async function readCapped(body: Readable, max: number, what: string): Promise<Bu
   for await (const c of body as AsyncIterable<Buffer>) {
     n += c.length;
     if (n > max) {
-      body.destroy();
+      discard(body);
       throw new CustomsError(`${what} larger than ${max} bytes`);
     }
     chunks.push(c);

@@ -116,7 +116,7 @@ export class RegistryStore implements BlobStore {
     }
     const writer = this.cache?.writer(digest);
     try {
-      const res = await readLayer(Readable.from(this.tee(digest, writer)), info, wants, limits);
+      const res = await readLayer(Readable.from(this.tee(digest, writer, info.size)), info, wants, limits);
       this.stats.downloadedLayers++;
       this.stats.downloadedBytes += res.blobBytes;
       if (writer && res.blobDigest === digest) await writer.commit();
@@ -193,8 +193,11 @@ export class RegistryStore implements BlobStore {
   private async *tee(
     digest: string,
     out: { write(c: Buffer): Promise<void> } | undefined,
+    size?: number,
   ): AsyncGenerator<Buffer> {
-    for await (const chunk of this.client.blob(this.ref.repository, digest)) {
+    // The manifest's size bounds the download: a registry streaming past it is stopped at once.
+    const bounds = typeof size === 'number' && size > 0 ? { size } : {};
+    for await (const chunk of this.client.blob(this.ref.repository, digest, bounds)) {
       await out?.write(chunk);
       yield chunk;
     }

@@ -1,3 +1,4 @@
+import { signedExpiry } from '../../vulndb/freshness.js';
 import type { FastifyInstance } from 'fastify';
 import { jobKey } from '../../jobs/queue.js';
 import { dbVersion } from '../../jobs/scan-job.js';
@@ -375,6 +376,9 @@ export function monitoringRoutes(
             properties: {
               version: { type: ['string', 'null'] },
               origin: { type: ['string', 'null'] },
+              expires: { type: ['string', 'null'] },
+              expired: { type: 'boolean' },
+              notice: { type: ['string', 'null'] },
               sources: {
                 type: 'array',
                 items: {
@@ -409,17 +413,25 @@ export function monitoringRoutes(
       },
     },
     async () => {
-      let info: { version: string | null; origin: string | null; sources: object[] } = {
-        version: null,
-        origin: null,
-        sources: [],
-      };
+      let info: {
+        version: string | null;
+        origin: string | null;
+        expires: string | null;
+        expired: boolean;
+        notice: string | null;
+        sources: object[];
+      } = { version: null, origin: null, expires: null, expired: false, notice: null, sources: [] };
       if (VulnStore.exists(s.dbPath)) {
         const store = VulnStore.openRead(s.dbPath);
         try {
+          // A pulled database whose signature expired: its repository is frozen.
+          const expiry = signedExpiry((k) => store.meta(k));
           info = {
             version: store.meta('built_at') ?? null,
             origin: store.meta('local.origin') ?? 'built here from feeds',
+            expires: expiry.expires ?? null,
+            expired: expiry.expired,
+            notice: expiry.notice ?? null,
             sources: store.sources().map((x) => ({
               name: x.name,
               records: x.records,
@@ -445,10 +457,14 @@ export function monitoringRoutes(
         response: { 200: dbUpdate, 409: errorSchema, 502: errorSchema, ...authErrors },
       },
     },
-    async () => {
+    async (req) => {
       if (!s.updater) throw new HttpError(409, 'not_configured', 'this server does not update its database');
+      // {"allowDowngrade": true}: install an older signed version on purpose (audited).
+      const allowDowngrade = (req.body as { allowDowngrade?: unknown } | undefined)?.allowDowngrade === true;
       try {
-        return await s.updater.run();
+        return await s.updater.run(
+          allowDowngrade ? { allowDowngrade, actor: actorOf(req.principal) } : undefined,
+        );
       } catch (err) {
         throw new HttpError(502, 'update_failed', (err as Error).message);
       }

@@ -40,8 +40,12 @@ export const debianTrackerImporter: Importer = {
       'releases' in (Object.values(first)[0] as object)
     );
   },
+  // The tracker is published whole: what it no longer lists goes.
+  startDocument: (w: StoreWriter) => w.clearSource('debian-tracker'),
+  // One entry per source package: a document too large to parse whole is read in parts.
+  streamable: true,
   import(f: ParsedFile, w: StoreWriter, counts: ImportCounts) {
-    w.clearSource('debian-tracker'); // the tracker is published whole
+    if (!f.part) w.clearSource('debian-tracker');
     for (const [pkg, cves] of Object.entries(
       f.data as Record<
         string,

@@ -12,6 +12,8 @@ export interface ParsedFile {
   name: string;
   data?: unknown;
   text?: string;
+  /** One part of a document read in parts (see Importer.streamable): startDocument ran already. */
+  part?: boolean;
 }
 
 /**
@@ -25,6 +27,13 @@ export interface Importer {
   import(file: ParsedFile, w: StoreWriter, counts: ImportCounts): void;
   /** Source name for a claimed file, when one importer feeds several (osv:PyPI, osv:Go…). */
   sourceOf?(file: ParsedFile): string;
+  /**
+   * A document too large to parse whole may be given in parts (batches of its top-level
+   * entries), each to `import`, after one `startDocument`. Only importers whose format is one
+   * entry per package say so.
+   */
+  streamable?: boolean;
+  startDocument?(w: StoreWriter): void;
 }
 
 export function newCounts(): ImportCounts {

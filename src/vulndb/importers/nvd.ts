@@ -109,7 +109,10 @@ export function cpeAffected(configurations: unknown): Array<[string, Range[]]> {
         if (fixed) events.push({ fixed });
         else if (last) events.push({ last_affected: last });
       }
-      out.set(c.product, [...(out.get(c.product) ?? []), { type: 'ECOSYSTEM', events }]);
+      // Appended in place: copying the list per match made a CVE with 200k entries quadratic.
+      let ranges = out.get(c.product);
+      if (!ranges) out.set(c.product, (ranges = []));
+      ranges.push({ type: 'ECOSYSTEM', events });
     }
   }
   return [...out];

@@ -59,6 +59,38 @@ export function elRelease(release: string): string | undefined {
   return /\.el(\d+)/.exec(release)?.[1];
 }
 
+/** updateinfo.xml nests updates > update > pkglist > collection > package > filename. */
+const MAX_DEPTH = 32;
+
+/**
+ * How deep elements nest, in one pass keeping nothing but a counter: stops counting past `max`.
+ * Comments, CDATA, processing instructions and declarations are skipped.
+ */
+export function xmlDepth(text: string, max: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let i = text.indexOf('<');
+  while (i >= 0 && i < text.length) {
+    const next = text[i + 1];
+    let end: number;
+    if (text.startsWith('<!--', i)) end = text.indexOf('-->', i + 4) + 2;
+    else if (text.startsWith('<![CDATA[', i)) end = text.indexOf(']]>', i + 9) + 2;
+    else {
+      end = text.indexOf('>', i + 1);
+      if (end < 0) break;
+      if (next === '/') depth--;
+      else if (next !== '?' && next !== '!' && text[end - 1] !== '/') {
+        depth++;
+        if (depth > deepest) deepest = depth;
+        if (deepest > max) return deepest;
+      }
+    }
+    if (end < 2) break; // an unterminated comment or CDATA: the validator says so
+    i = text.indexOf('<', end + 1);
+  }
+  return deepest;
+}
+
 interface Flavour {
   name: 'alas' | 'elsa';
   /** The text that tells this flavour's files apart. */
@@ -77,6 +109,11 @@ function updateinfoImporter(fl: Flavour): Importer {
     claims: (f: ParsedFile) =>
       typeof f.text === 'string' && /<updates[\s>]/.test(f.text.slice(0, 2000)) && fl.marker.test(f.text),
     import(f: ParsedFile, w: StoreWriter, counts: ImportCounts) {
+      // Before any pass that keeps state per element: the validator's stack grew with the nesting
+      // (400 MB of nested tags took 3.8 GB).
+      const depth = xmlDepth(f.text!, MAX_DEPTH);
+      if (depth > MAX_DEPTH)
+        throw new Error(`nested deeper than ${MAX_DEPTH} elements; refused (updateinfo.xml nests 6 deep)`);
       const valid = fastXml().XMLValidator.validate(f.text!);
       if (valid !== true) throw new Error(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
       const doc = new (fastXml().XMLParser)({
