@@ -21,6 +21,8 @@ import { VulnStore } from '../vulndb/store.js';
 import { resolvePolicy } from '../policy/policy.js';
 import { Oidc, parseRoleMap } from './oidc.js';
 import { alertExpiringExceptions } from '../gate/watch.js';
+import { loadSigner } from '../gate/server-key.js';
+import { exportAuditHead } from '../gate/audit-export.js';
 
 /** Server settings: flags over environment over the config file over defaults. */
 export interface ServerConfig {
@@ -73,6 +75,13 @@ export interface ServerConfig {
   kubeInventory?: string;
   /** Seconds between cluster inventories. */
   kubeInterval: number;
+  /** Behind a reverse proxy: trust its X-Forwarded-* headers. */
+  trustProxy?: string;
+  /** The URL users reach the server at (https://… makes the session cookie Secure). */
+  publicUrl?: string;
+  /** Send the audit log's signed head to this alert channel (id) every `auditExportInterval` s. */
+  auditExportChannel?: string;
+  auditExportInterval: number;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -109,6 +118,10 @@ const ENV: Record<keyof ServerConfig, string> = {
   oidcInsecure: 'CUSTOMS_OIDC_INSECURE',
   kubeInventory: 'CUSTOMS_KUBE_INVENTORY',
   kubeInterval: 'CUSTOMS_KUBE_INTERVAL',
+  trustProxy: 'CUSTOMS_TRUST_PROXY',
+  publicUrl: 'CUSTOMS_PUBLIC_URL',
+  auditExportChannel: 'CUSTOMS_AUDIT_EXPORT_CHANNEL',
+  auditExportInterval: 'CUSTOMS_AUDIT_EXPORT_INTERVAL',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -164,7 +177,24 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     oidcInsecure: pick('oidcInsecure'),
     kubeInventory: pick('kubeInventory'),
     kubeInterval: num('kubeInterval', 300, 1),
+    trustProxy: pick('trustProxy'),
+    publicUrl: publicUrlOf(pick('publicUrl')),
+    auditExportChannel: pick('auditExportChannel'),
+    auditExportInterval: num('auditExportInterval', 3600, 1),
   };
+}
+
+function publicUrlOf(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new CustomsError(`--public-url must be a URL such as https://customs.example.com (got ${v})`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new CustomsError(`--public-url must be http:// or https:// (got ${v})`);
+  return u.origin;
 }
 
 function splitListen(listen: string): { host: string; port: number } {
@@ -183,6 +213,8 @@ interface Runtime {
 async function open(c: ServerConfig, supervise: boolean): Promise<Runtime> {
   const db = await openDb({ database: c.database, data: c.data });
   const box = SecretBox.fromEnvOrFile(join(c.data, 'secret.key'));
+  // Every process that writes audit entries signs them (server, workers, store commands).
+  db.signer = await loadSigner(db, box);
   const queue: JobQueue =
     db.engine === 'postgres'
       ? new PgQueue(db.url!, { expireSeconds: c.jobExpire, supervise })
@@ -248,7 +280,8 @@ function tlsFiles(c: ServerConfig): { cert: Buffer; key: Buffer } | undefined {
 function oidcOf(c: ServerConfig): Oidc | undefined {
   if (!c.oidcIssuer) return undefined;
   if (!c.oidcClientId) throw new CustomsError('--oidc-issuer needs --oidc-client-id');
-  const base = `${c.tlsCert ? 'https' : 'http'}://${c.listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+  const base =
+    c.publicUrl ?? `${c.tlsCert ? 'https' : 'http'}://${c.listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
   const defaultRole = c.oidcDefaultRole ?? 'viewer';
   if (!['viewer', 'developer', 'approver', 'admin', 'none'].includes(defaultRole))
     throw new CustomsError('--oidc-default-role is viewer, developer, approver, admin or none');
@@ -297,6 +330,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     admissionAnonymous: yes(c.admissionAnonymous),
     tls: tlsFiles(c),
     oidc: oidcOf(c),
+    trustProxy: yes(c.trustProxy),
+    publicUrl: c.publicUrl,
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
@@ -327,6 +362,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     );
   }, c.gateInterval * 1000);
   gateTimer.unref();
+  const exportTimer = auditExport(rt.db, c, log);
   // A server without a database fetches one at start (the update re-matches what is stored).
   if (!VulnStore.exists(c.db) && c.dbUpdateInterval > 0)
     updater.run().catch((err: unknown) => log('database update failed', { reason: (err as Error).message }));
@@ -344,10 +380,34 @@ export async function runServer(c: ServerConfig): Promise<void> {
     updater.stop();
     dispatcher.stop();
     clearInterval(gateTimer);
+    if (exportTimer) clearInterval(exportTimer);
     await app.close();
     await rt.queue.stop(30_000);
     await rt.db.close();
   });
+}
+
+/** The audit head to a channel, at start and every interval (a head already sent is not sent again). */
+function auditExport(
+  db: Db,
+  c: ServerConfig,
+  log: (m: string, f?: object) => void,
+): NodeJS.Timeout | undefined {
+  if (!c.auditExportChannel) return undefined;
+  const channel = Number(c.auditExportChannel);
+  if (!Number.isInteger(channel) || channel < 1)
+    throw new CustomsError(`--audit-export-channel takes a channel id (got ${c.auditExportChannel})`);
+  const run = () =>
+    exportAuditHead(db, channel).then(
+      (r) => {
+        if (r === 'no-channel') log('audit head not exported: no such channel', { channel });
+      },
+      (err: unknown) => log('audit head export failed', { reason: (err as Error).message }),
+    );
+  void run();
+  const t = setInterval(() => void run(), c.auditExportInterval * 1000);
+  t.unref();
+  return t;
 }
 
 export async function runWorker(c: ServerConfig, concurrency: number): Promise<void> {
