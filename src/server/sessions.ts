@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { appendAudit, inTransaction } from '../gate/audit.js';
 import { authenticate, createToken, expiryFrom } from '../store/auth.js';
@@ -56,12 +57,20 @@ export const SIGN_IN_LIMITS = {
   perAddressPerMinute: 20,
 };
 
-/** Route config of both sign-in routes: one budget per address for the two together. */
-export const signInRateLimit = {
-  max: SIGN_IN_LIMITS.perAddressPerMinute,
-  timeWindow: 60_000,
-  groupId: 'sign-in',
-};
+/**
+ * The per-address limit of the sign-in routes (their `onRequest`): one handler per server, so both
+ * routes draw on one budget per address (each call of `app.rateLimit(options)`, like a route's
+ * `config.rateLimit`, counts in a store of its own).
+ */
+const limiters = new WeakMap<FastifyInstance, ReturnType<FastifyInstance['rateLimit']>>();
+export function signInLimiter(app: FastifyInstance): ReturnType<FastifyInstance['rateLimit']> {
+  let l = limiters.get(app);
+  if (!l) {
+    l = app.rateLimit({ max: SIGN_IN_LIMITS.perAddressPerMinute, timeWindow: 60_000 });
+    limiters.set(app, l);
+  }
+  return l;
+}
 
 export async function passwordSignIn(
   db: Db,

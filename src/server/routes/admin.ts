@@ -11,7 +11,7 @@ import {
   updateUser,
 } from '../../store/auth.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
-import { openSession, passwordSignIn, signInRateLimit } from '../sessions.js';
+import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
 import { actorOf } from '../../gate/settings.js';
 import type { Db } from '../../store/db.js';
 import {
@@ -372,7 +372,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
   app.post<{ Body: { username: string; password: string } }>(
     '/api/v1/auth/login',
     {
-      config: { rateLimit: signInRateLimit },
+      onRequest: signInLimiter(app),
       schema: {
         summary: 'Sign in with a user name and password: a token valid for 12 hours',
         tags: ['auth'],

@@ -12,7 +12,7 @@ import { roleFor, type Oidc } from '../oidc.js';
 import { environments, history, isNewest, running } from '../../store/deployments.js';
 import { listImages } from '../../store/images.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
-import { openSession, passwordSignIn, signInRateLimit } from '../sessions.js';
+import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
 import { permissionsOf } from '../roles.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { envName, credentials } from '../schemas.js';
@@ -57,7 +57,7 @@ export function dashboardRoutes(
   app.post<{ Body: { username: string; password: string } }>(
     '/api/v1/auth/session',
     {
-      config: { rateLimit: signInRateLimit },
+      onRequest: signInLimiter(app),
       schema: {
         summary: 'Sign in to the dashboard: a 12-hour session in an HttpOnly, SameSite=Strict cookie',
         tags: ['auth'],
