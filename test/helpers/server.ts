@@ -82,9 +82,17 @@ export async function waitFor(
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** A token made on the store directly, as an admin bootstraps one. */
-export function makeToken(storeArgs: string[], role: string, extra: string[] = []): string {
-  const r = customs(['server', 'token', 'create', '--role', role, ...storeArgs, ...extra]);
+/**
+ * A token made on the store directly, as an admin bootstraps one. Its audit entry is signed with the
+ * server key, so `env` gives the server's CUSTOMS_SECRET_KEY when the server has one.
+ */
+export function makeToken(
+  storeArgs: string[],
+  role: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): string {
+  const r = customs(['server', 'token', 'create', '--role', role, ...storeArgs, ...extra], { env });
   if (r.status !== 0) throw new Error(`token create failed: ${r.stderr}`);
   return r.stdout.trim();
 }
