@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +17,7 @@ import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registr
 import { customs, customsAsync, has } from './helpers/run.js';
 import { selfSigned } from './helpers/tls.js';
 import { schemaErrors2020 } from './helpers/schemas.js';
-import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { Api, CustomsProcess, CustomsServer, makeToken, waitFor, webhookReceiver } from './helpers/server.js';
 
 // The production gate end to end: images pushed by skopeo to Debian's docker-registry and scanned on
 // push; approvals by role through the API and the built CLI; cosign signatures made by the test;
@@ -173,17 +172,7 @@ describe(
           201,
         );
 
-      const bodies: any[] = [];
-      const hs = createServer((req, res) => {
-        let raw = '';
-        req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-        req.on('end', () => {
-          bodies.push(JSON.parse(raw));
-          res.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((r) => hs.listen(0, '127.0.0.1', r));
-      receiver = { bodies, close: () => hs.close(), url: `http://127.0.0.1:${(hs.address() as any).port}` };
+      receiver = await webhookReceiver();
       assert.equal(
         (await api.admin.post('/api/v1/channels', { type: 'webhook', url: receiver.url })).status,
         201,

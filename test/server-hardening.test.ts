@@ -1,7 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
-import { createServer } from 'node:http';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import Database from 'better-sqlite3';
 import { shared } from './helpers/paths.js';
 import { freePort } from './helpers/registry.js';
 import { customs, customsAsync } from './helpers/run.js';
-import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { Api, CustomsServer, makeToken, waitFor, webhookReceiver } from './helpers/server.js';
 
 // What a token holder or a database writer could do against `customs server` on SQLite, tried
 // over HTTP on loopback: guess passwords, read secrets from the log, change settings unseen,
@@ -35,20 +34,6 @@ const audit = async (query: Record<string, string | number> = {}) =>
     )
   ).body as any[];
 
-async function listen(): Promise<typeof receiver> {
-  const bodies: any[] = [];
-  const hs = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-    req.on('end', () => {
-      bodies.push(JSON.parse(raw));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => hs.listen(0, '127.0.0.1', r));
-  return { bodies, close: () => hs.close(), url: `http://127.0.0.1:${(hs.address() as any).port}` };
-}
-
 describe('customs server: sign-in, logs, audit and request bodies under attack', { timeout: 120_000 }, () => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-hardening-'));
@@ -58,7 +43,7 @@ describe('customs server: sign-in, logs, audit and request bodies under attack',
       customs(['db', 'import', shared('advisories/alpine-secdb'), '--db', vulndb, '-q']).status,
       0,
     );
-    receiver = await listen();
+    receiver = await webhookReceiver();
     adminToken = makeToken(['--data', data], 'admin', ['--name', 'admin']);
     server = new CustomsServer(
       await freePort(),

@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { CLI } from './paths.js';
@@ -173,4 +174,19 @@ export class Api {
         `${method} ${p} ${status}: body does not match the document: ${this.ajv.errorsText(validate.errors)}`,
       );
   }
+}
+
+/** An alert webhook on loopback that keeps every JSON body it is sent. */
+export async function webhookReceiver(): Promise<{ bodies: any[]; close: () => void; url: string }> {
+  const bodies: any[] = [];
+  const hs = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+    req.on('end', () => {
+      bodies.push(JSON.parse(raw));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hs.listen(0, '127.0.0.1', r));
+  return { bodies, close: () => hs.close(), url: `http://127.0.0.1:${(hs.address() as any).port}` };
 }
