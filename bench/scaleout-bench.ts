@@ -96,8 +96,8 @@ async function main(): Promise<void> {
       );
       for (const p of procs) p.start();
       for (const p of procs) await p.waitForLog(/customs worker ready/);
-      const admin = makeToken(['--database', url], 'admin');
-      const hook = makeToken(['--database', url], 'webhook');
+      const admin = makeToken(['--database', url], 'admin', [], env);
+      const hook = makeToken(['--database', url], 'webhook', [], env);
       const call = (path: string, body?: unknown, token = admin) =>
         fetch(`${server.url}${path}`, {
           method: body ? 'POST' : 'GET',

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from './helpers/paths.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Admission, imagesOf, podSpecOf } from '../src/gate/admission.js';
+import fastJsonPatch from 'fast-json-patch';
+import { Admission, digestPatch, imagesOf, podSpecOf } from '../src/gate/admission.js';
+import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody } from '../src/server/json-body.js';
+import { loggedUrl } from '../src/server/app.js';
 import { appendAudit, inTransaction, verifyAudit } from '../src/gate/audit.js';
+import { loadSigner } from '../src/gate/server-key.js';
 import { checkPayload, simpleSigningPayload, trustedKey } from '../src/gate/cosign.js';
 import { keylessVerifier, verifyBundle } from '../src/gate/sigstore.js';
 import { TestSigstore } from './helpers/sigstore.js';
@@ -33,6 +37,8 @@ import { contextOf } from '../src/jobs/scan-job.js';
 import { addChannel } from '../src/store/alerts.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { SecretBox } from '../src/store/secret-box.js';
+
+const { applyPatch } = fastJsonPatch;
 
 const who = (name: string, role: string, environments: string[] | null = null): Principal => ({
   id: name.length,
@@ -116,6 +122,86 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       v = await verifyAudit(db);
       assert.equal(v.ok, false);
       assert.equal(v.broken?.seq, 7);
+    });
+
+    it('the signed audit log: re-chaining, a cut-off tail, an unsigned insertion and a dropped head are found', async () => {
+      // A clean log, signed from its first entry by the server key (sealed with this secret key).
+      await db.k.deleteFrom('audit_log').execute();
+      const box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
+      const signed: Db = { ...db, signer: await loadSigner(db, box) };
+      for (let i = 1; i <= 8; i++)
+        await inTransaction(signed, (trx) =>
+          appendAudit(trx, { actor: 'user:a', action: 'test.signed', subject: `s${i}`, details: { i } }),
+        );
+      let v = await verifyAudit(db);
+      assert.equal(v.ok, true, JSON.stringify(v));
+      assert.deepEqual([v.signatures.status, v.signatures.signed, v.signatures.head?.seq], ['valid', 8, 8]);
+      // The same key, loaded again (another replica), is the same key; another secret key cannot open it.
+      assert.equal((await loadSigner(db, box)).keyId, signed.signer!.keyId);
+      await assert.rejects(
+        loadSigner(db, SecretBox.fromEnvOrFile(join(tmp, 'other.key'))),
+        /cannot be opened with this secret key/,
+      );
+      const keep = await db.k.selectFrom('audit_log').selectAll().orderBy('seq').execute();
+      const keepHead = await db.k.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow();
+      const restore = async () => {
+        await db.k.deleteFrom('audit_log').execute();
+        await db.k.insertInto('audit_log').values(keep).execute();
+        await db.k.deleteFrom('audit_head').execute();
+        await db.k.insertInto('audit_head').values(keepHead).execute();
+        assert.equal((await verifyAudit(db)).ok, true);
+      };
+
+      // Re-chained: entry 3 edited and every hash after it recomputed, as anyone with write access can.
+      const rows = keep.map((r) => ({ ...r }));
+      rows[2].actor = 'user:nobody';
+      for (let i = 2; i < rows.length; i++) {
+        const r = rows[i];
+        r.prev_hash = rows[i - 1].hash;
+        r.hash = createHash('sha256')
+          .update(JSON.stringify([r.seq, r.at, r.actor, r.action, r.subject, r.details, r.prev_hash]))
+          .digest('hex');
+      }
+      await db.k.deleteFrom('audit_log').execute();
+      await db.k.insertInto('audit_log').values(rows).execute();
+      v = await verifyAudit(db);
+      assert.equal(v.ok, false);
+      assert.deepEqual(v.broken, {
+        seq: 3,
+        reason: 'its signature does not match its hash (re-chained or forged)',
+      });
+      assert.equal(v.signatures.status, 'invalid');
+      await restore();
+
+      // The newest entries cut off: the chain is whole, but no longer reaches the signed head.
+      await db.k.deleteFrom('audit_log').where('seq', '>', 5).execute();
+      v = await verifyAudit(db);
+      assert.equal(v.ok, false);
+      assert.match(v.broken!.reason, /log ends at entry 5, but its signed head is entry 8 \(cut off\)/);
+      // Every row gone: the same.
+      await db.k.deleteFrom('audit_log').execute();
+      assert.match((await verifyAudit(db)).broken!.reason, /ends at entry 0/);
+      // The head dropped as well: signed entries without their head.
+      await restore();
+      await db.k.deleteFrom('audit_log').where('seq', '>', 5).execute();
+      await db.k.deleteFrom('audit_head').execute();
+      assert.match((await verifyAudit(db)).broken!.reason, /signed head is missing/);
+      await restore();
+
+      // An unsigned entry appended after signed ones (written without the key) is refused.
+      await inTransaction(db, (trx) =>
+        appendAudit(trx, { actor: 'user:mallory', action: 'test.forged', subject: 'x' }),
+      );
+      v = await verifyAudit(db);
+      assert.equal(v.broken?.seq, 9);
+      assert.match(v.broken!.reason, /not signed/);
+      await restore();
+
+      // A head signature cannot be made from an entry's: an older entry's signature as the head fails.
+      await db.k.deleteFrom('audit_log').where('seq', '>', 5).execute();
+      await db.k.updateTable('audit_head').set({ seq: 5, hash: keep[4].hash, sig: keep[4].sig! }).execute();
+      assert.match((await verifyAudit(db)).broken!.reason, /signed head's signature is invalid/);
+      await restore();
     });
 
     it('an approval holds for the failures its approver saw, and is suspended by new ones', async () => {
@@ -252,6 +338,92 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       );
       assert.equal(r.response.allowed, false);
       assert.match(r.response.status!.message, /500 images in one object; at most 64/);
+    });
+
+    it("admission: a digest under another repository does not borrow that repository's exceptions; requireDigest refuses tags", async () => {
+      // One vulnerable image, known under two repositories; an exception waives its finding for one.
+      const digest = `sha256:${'5'.repeat(64)}`;
+      for (const repository of ['waived', 'plain'])
+        await recordImage(db, { registry: 'r.example', repository, digest });
+      await saveScan(db, {
+        digest,
+        dbVersion: 'v1',
+        source: 'test',
+        durationMs: 1,
+        result: {
+          image: { name: 'x', attestations: [] },
+          findings: [fixableHigh('CVE-2024-0501')],
+          suppressed: [],
+          summary: {
+            total: 1,
+            bySeverity: { CRITICAL: 0, HIGH: 1, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
+            fixable: 1,
+            kev: 0,
+            grade: 'D',
+            gradeReason: '',
+          },
+        } as unknown as ScanResult,
+      });
+      await createException(db, who('dev', 'developer'), {
+        vulnerability: 'CVE-2024-0501',
+        repository: 'r.example/waived',
+        environments: ['dev'],
+        reason: 'test',
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      });
+      const admission = new Admission({
+        db,
+        box: undefined as never, // never reached: nothing is resolved
+        queue: undefined as never,
+        policy: {
+          environments: {
+            dev: { rules: [{ id: 'no-high', check: 'vulnerabilities', severity: 'HIGH', with: {} }] },
+          },
+        },
+        dbVersion: () => 'x',
+      });
+      const ask = async (image: string, mutate = false) =>
+        (
+          await admission.review(
+            {
+              request: {
+                uid: 'u',
+                operation: 'CREATE',
+                kind: { kind: 'Pod' },
+                namespace: 'dev',
+                object: { spec: { containers: [{ name: 'c', image }] } },
+              },
+            },
+            false,
+            mutate,
+          )
+        ).response;
+      // Both orders: the first answer is cached, and must not answer for the other repository.
+      assert.equal((await ask(`r.example/waived@${digest}`)).allowed, true);
+      const plain = await ask(`r.example/plain@${digest}`);
+      assert.equal(plain.allowed, false);
+      assert.match(plain.status!.message, /CVE-2024-0501/);
+      admission.invalidate();
+      assert.equal((await ask(`r.example/plain@${digest}`)).allowed, false);
+      const waived = await ask(`r.example/waived@${digest}`, true);
+      assert.equal(waived.allowed, true);
+      assert.equal(waived.patch, undefined, 'an image named by digest needs no patch');
+
+      // requireDigest: a tag is refused before anything resolves it.
+      await db.k
+        .updateTable('environments')
+        .set({ gate: JSON.stringify({ requireDigest: true }) })
+        .where('name', '=', 'dev')
+        .execute();
+      admission.invalidate();
+      for (const mutate of [false, true]) {
+        const r = await ask('r.example/waived:1.0', mutate);
+        assert.equal(r.allowed, false);
+        assert.match(r.status!.message, /r\.example\/waived:1\.0: dev admits images by digest only/);
+        assert.equal(r.patch, undefined);
+      }
+      assert.equal((await ask(`r.example/waived@${digest}`)).allowed, true);
+      await db.k.updateTable('environments').set({ gate: null }).where('name', '=', 'dev').execute();
     });
 
     it('a re-match that makes a running image newly fail its policy raises one alert', async () => {
@@ -514,6 +686,57 @@ describe('admission objects and trust rules', () => {
     assert.deepEqual(binding.subjects, [
       { kind: 'ServiceAccount', name: app.spec.template.spec.serviceAccountName, namespace: 'customs' },
     ]);
+  });
+  it('pins images admitted by tag with a JSON Patch at their place in every workload kind', () => {
+    const pinned = new Map([
+      ['r.example/app:1.0', `r.example/app@sha256:${'a'.repeat(64)}`],
+      ['busybox', `docker.io/library/busybox@sha256:${'b'.repeat(64)}`],
+    ]);
+    const spec = () => ({
+      initContainers: [{ name: 'i', image: 'busybox' }],
+      containers: [
+        { name: 'a', image: 'r.example/app:1.0' },
+        { name: 'b', image: `r.example/other@sha256:${'c'.repeat(64)}` },
+      ],
+      ephemeralContainers: [{ name: 'e', image: 'r.example/app:1.0' }],
+    });
+    const objects: Record<string, object> = {
+      Pod: { spec: spec() },
+      Deployment: { spec: { template: { spec: spec() } } },
+      CronJob: { spec: { jobTemplate: { spec: { template: { spec: spec() } } } } },
+    };
+    for (const [kind, o] of Object.entries(objects)) {
+      const patch = digestPatch(kind, podSpecOf(kind, o)!, pinned);
+      assert.equal(patch.length, 3, kind);
+      const out = applyPatch(structuredClone(o), patch, true, false).newDocument;
+      assert.deepEqual(imagesOf(podSpecOf(kind, out)!), [
+        `docker.io/library/busybox@sha256:${'b'.repeat(64)}`,
+        `r.example/app@sha256:${'a'.repeat(64)}`,
+        `r.example/other@sha256:${'c'.repeat(64)}`,
+      ]);
+    }
+  });
+  it('the shipped mutating webhook sends Pods to /admission/mutate and runs again after others', () => {
+    const hook = parseAllDocuments(readFileSync(join(ROOT, 'deploy/admission/mutating-webhook.yaml'), 'utf8'))
+      .map((d) => d.toJSON())
+      .find((d) => d.kind === 'MutatingWebhookConfiguration').webhooks[0];
+    assert.equal(hook.clientConfig.service.path, '/admission/mutate');
+    assert.equal(hook.reinvocationPolicy, 'IfNeeded');
+    assert.deepEqual(hook.rules[0].resources, ['pods', 'pods/ephemeralcontainers']);
+  });
+  it('bounds the depth of request bodies before parsing, brackets in strings aside', () => {
+    assert.equal(jsonDepth(Buffer.from('{"a":[{"b":"[[[[\\"]]"}]}')), 3);
+    assert.equal(jsonDepth(Buffer.from('['.repeat(100_000))), MAX_JSON_DEPTH + 1);
+    assert.throws(() => parseJsonBody(Buffer.from(`${'['.repeat(65)}${']'.repeat(65)}`)), /deeper than 64/);
+    let nested: unknown = [];
+    for (let d = 1; d < 64; d++) nested = [nested];
+    assert.deepEqual(parseJsonBody(Buffer.from(`${'['.repeat(64)}${']'.repeat(64)}`)), nested);
+    assert.throws(() => parseJsonBody(Buffer.from('{"a":')), /not valid JSON/);
+    assert.equal(
+      loggedUrl('/webhooks/dockerhub?secret=abc&x=1'),
+      '/webhooks/dockerhub?secret=[redacted]&x=[redacted]',
+    );
+    assert.equal(loggedUrl('/api/v1/images'), '/api/v1/images');
   });
   it('maps namespaces: configured lists first, then the same name', () => {
     const gates = new Map([

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import YAML from 'yaml';
+import fastJsonPatch from 'fast-json-patch';
 import { cosignSign, pushReferrer } from './helpers/cosign.js';
 import { TestSigstore } from './helpers/sigstore.js';
 import { alpineMuslLayer, makeTar, ociLayout } from './helpers/image-writer.js';
@@ -17,7 +17,7 @@ import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registr
 import { customs, customsAsync, has } from './helpers/run.js';
 import { selfSigned } from './helpers/tls.js';
 import { schemaErrors2020 } from './helpers/schemas.js';
-import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { Api, CustomsProcess, CustomsServer, makeToken, waitFor, webhookReceiver } from './helpers/server.js';
 
 // The production gate end to end: images pushed by skopeo to Debian's docker-registry and scanned on
 // push; approvals by role through the API and the built CLI; cosign signatures made by the test;
@@ -26,6 +26,8 @@ import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helper
 // against the server's OpenAPI document.
 const skip =
   !has('docker-registry') || !has('skopeo') ? 'docker-registry and skopeo are not installed' : false;
+
+const { applyPatch } = fastJsonPatch;
 
 let tmp: string;
 let data: string;
@@ -170,17 +172,7 @@ describe(
           201,
         );
 
-      const bodies: any[] = [];
-      const hs = createServer((req, res) => {
-        let raw = '';
-        req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-        req.on('end', () => {
-          bodies.push(JSON.parse(raw));
-          res.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((r) => hs.listen(0, '127.0.0.1', r));
-      receiver = { bodies, close: () => hs.close(), url: `http://127.0.0.1:${(hs.address() as any).port}` };
+      receiver = await webhookReceiver();
       assert.equal(
         (await api.admin.post('/api/v1/channels', { type: 'webhook', url: receiver.url })).status,
         201,
@@ -356,6 +348,55 @@ describe(
       assert.equal(
         (await api.dev.post('/admission/validate', review('Pod', 'production', pod('x', [clean()])))).status,
         403,
+      );
+    });
+
+    it('the mutating webhook pins images named by tag to the digest decided on; requireDigest refuses tags', async () => {
+      const tag = `${reg.host}/team/clean:1.0`;
+      const p = pod('web', [tag, clean()], [tag]);
+      const mutate = async (o: object, ns = 'production') => {
+        const r = await api.webhook.post('/admission/mutate', review('Pod', ns, o));
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body.response;
+      };
+      let res = await mutate(p);
+      assert.equal(res.allowed, true, JSON.stringify(res));
+      assert.equal(res.patchType, 'JSONPatch');
+      const ops = JSON.parse(Buffer.from(res.patch, 'base64').toString('utf8'));
+      const out = applyPatch(structuredClone(p), ops, true, false).newDocument as any;
+      assert.deepEqual(
+        [...out.spec.initContainers, ...out.spec.containers].map((c: any) => c.image),
+        [clean(), clean(), clean()],
+        'every tag became the digest admission decided on; the digest reference is left alone',
+      );
+      assert.equal((await admit(review('Pod', 'production', out))).allowed, true, 'the pinned Pod validates');
+      // Denied: no patch, the same reasons as the validating webhook.
+      res = await mutate(pod('api', [`${reg.host}/team/musl:1.0`]));
+      assert.equal(res.allowed, false);
+      assert.equal(res.patch, undefined);
+      assert.match(res.status.message, /fails the production policy/);
+      // Only the API server's token may ask here too.
+      assert.equal(
+        (await new Api(server.url).post('/admission/mutate', review('Pod', 'production', p))).status,
+        401,
+      );
+
+      // staging (namespace team-a) takes digests only: a tag is refused by both webhooks, with why.
+      assert.equal(
+        (await api.admin.put('/api/v1/environments/staging/gate', { requireDigest: true })).status,
+        200,
+      );
+      for (const r of [
+        await admit(review('Pod', 'team-a', pod('c', [tag]))),
+        await mutate(pod('c', [tag]), 'team-a'),
+      ]) {
+        assert.equal(r.allowed, false);
+        assert.match(r.status.message, /team\/clean:1\.0: staging admits images by digest only/);
+      }
+      assert.equal((await admit(review('Pod', 'team-a', pod('c', [clean()])))).allowed, true);
+      assert.equal(
+        (await api.admin.put('/api/v1/environments/staging/gate', { requireDigest: false })).status,
+        200,
       );
     });
 

@@ -91,7 +91,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
     assert.ok(await pgQuery(`CREATE DATABASE ${dbName}`));
     a = await replica('a');
     b = await replica('b');
-    const token = makeToken(['--database', url], 'admin');
+    const token = makeToken(['--database', url], 'admin', [], env);
     apiA = new Api(a.url, token);
     apiB = new Api(b.url, token);
   });
@@ -155,7 +155,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
         10_000,
         `haproxy\n${lbLog}`,
       );
-      const hook = makeToken(['--database', url], 'webhook');
+      const hook = makeToken(['--database', url], 'webhook', [], env);
       const unknown = `registry.local/team/app@sha256:${'ab'.repeat(32)}`;
       // Production refuses an image it has never scanned; a namespace mapped to no environment is not gated.
       const review = (ns: string) => ({
@@ -296,7 +296,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
       };
       const w1 = worker('w1');
       await w1.waitForLog(/customs worker ready/);
-      const hook = makeToken(['--database', url], 'webhook');
+      const hook = makeToken(['--database', url], 'webhook', [], env);
       const event = {
         events: [
           {

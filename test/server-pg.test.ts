@@ -91,7 +91,7 @@ describe('customs server + workers on PostgreSQL', { skip, timeout: 300_000 }, (
     );
     await admin_sql(`CREATE DATABASE ${dbName}`);
     const port = await freePort();
-    const hookToken = makeToken(['--database', url], 'webhook');
+    const hookToken = makeToken(['--database', url], 'webhook', [], env);
     reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, hookToken, 10));
     await reg.start();
     server = new CustomsServer(
@@ -111,7 +111,7 @@ describe('customs server + workers on PostgreSQL', { skip, timeout: 300_000 }, (
       env,
     );
     await server.start();
-    admin = new Api(server.url, makeToken(['--database', url], 'admin'));
+    admin = new Api(server.url, makeToken(['--database', url], 'admin', [], env));
     assert.equal(
       (await admin.post('/api/v1/registries', { url: `http://${reg.host}`, insecure: true })).status,
       201,
@@ -155,6 +155,43 @@ describe('customs server + workers on PostgreSQL', { skip, timeout: 300_000 }, (
       c.log,
       new RegExp(`"msg":"scanned".*${digest.slice(7)}|${digest.slice(7)}.*"msg":"scanned"`),
     );
+  });
+
+  it('signs the audit log on PostgreSQL, and keeps a sign-in lockout in the shared store', async () => {
+    assert.equal(
+      (await admin.post('/api/v1/users', { name: 'ops', role: 'viewer', password: 'a long enough password' }))
+        .status,
+      201,
+    );
+    const anon = new Api(server.url);
+    for (let i = 0; i < 5; i++)
+      assert.equal(
+        (await anon.post('/api/v1/auth/login', { username: 'ops', password: `no ${i}` })).status,
+        401,
+      );
+    const r = await anon.post('/api/v1/auth/login', { username: 'ops', password: 'a long enough password' });
+    assert.equal(r.status, 429);
+    // What another replica reads: the lock is a row of the shared store, not this process's memory.
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const row = (
+        await c.query('select failures, locked_until from sign_in_failures where name = $1', ['ops'])
+      ).rows[0];
+      assert.equal(row.failures, 5);
+      assert.ok(Date.parse(row.locked_until) > Date.now());
+    } finally {
+      await c.end();
+    }
+    const v = (await admin.get('/api/v1/audit/verify')).body;
+    assert.equal(v.ok, true, JSON.stringify(v));
+    assert.equal(v.signatures.status, 'valid');
+    assert.equal(v.signatures.signed, v.entries);
+    const actions = new Set(
+      ((await admin.get('/api/v1/audit?limit=100')).body as Array<{ action: string }>).map((e) => e.action),
+    );
+    for (const a of ['token.create', 'registry.put', 'user.create', 'session.failed', 'session.locked'])
+      assert.ok(actions.has(a), a);
   });
 
   it('loses nothing when the server restarts', async () => {

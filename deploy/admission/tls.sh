@@ -1,6 +1,6 @@
 #!/bin/sh
 # A CA and a serving certificate for customs.customs.svc, the `customs-tls` secret, and the CA in
-# webhook.yaml. (With cert-manager, issue the certificate there and use its CA injector instead.)
+# webhook.yaml and mutating-webhook.yaml. (With cert-manager, issue the certificate there and use its CA injector instead.)
 set -eu
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -15,5 +15,7 @@ kubectl create namespace customs --dry-run=client -o yaml | kubectl apply -f -
 kubectl -n customs create secret tls customs-tls --cert "$dir/tls.crt" --key "$dir/tls.key" \
   --dry-run=client -o yaml | kubectl apply -f -
 ca=$(base64 < "$dir/ca.crt" | tr -d '\n')
-sed -i "s|caBundle: .*|caBundle: $ca|" "$(dirname "$0")/webhook.yaml"
-echo "customs-tls created; webhook.yaml now trusts the CA"
+for f in webhook.yaml mutating-webhook.yaml; do
+  sed -i "s|caBundle: .*|caBundle: $ca|" "$(dirname "$0")/$f"
+done
+echo "customs-tls created; webhook.yaml and mutating-webhook.yaml now trust the CA"

@@ -20,6 +20,26 @@ async function readSecret(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
+/**
+ * The store, for commands that write audit entries: they sign them with the server key, which the
+ * secret key (CUSTOMS_SECRET_KEY or the data folder's secret.key, as the server's) opens.
+ */
+async function openSignedStore(o: StoreFlags) {
+  const { join } = await import('node:path');
+  const { defaultDataDir, openDb } = await import('../store/db.js');
+  const { SecretBox } = await import('../store/secret-box.js');
+  const { loadSigner } = await import('../gate/server-key.js');
+  const db = await openDb(o);
+  try {
+    const box = SecretBox.fromEnvOrFile(join(defaultDataDir(o.data), 'secret.key'));
+    db.signer = await loadSigner(db, box);
+    return { db, box };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
 /** `customs server`, its store commands, and `customs worker`. Loaded lazily: the scanner needs none of it. */
 export function registerServer(program: Command): void {
   const server = storeOptions(
@@ -100,6 +120,10 @@ export function registerServer(program: Command): void {
       '--retain-scans <n>',
       'scans kept per image after each database update, the latest always (default 0: every scan)',
     )
+    .option('--trust-proxy', 'behind a reverse proxy: trust its X-Forwarded-For/-Proto headers')
+    .option('--public-url <url>', 'where users reach the server; https://… makes session cookies Secure')
+    .option('--audit-export-channel <id>', "send the audit log's signed head to this alert channel")
+    .option('--audit-export-interval <seconds>', 'how often the audit head is exported (default 3600)')
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');
@@ -124,7 +148,7 @@ export function registerServer(program: Command): void {
     >();
     const { createToken, expiryFrom } = await import('../store/auth.js');
     const { appendAudit, inTransaction } = await import('../gate/audit.js');
-    const db = await (await import('../store/db.js')).openDb(o);
+    const { db } = await openSignedStore(o);
     try {
       const { token } = await inTransaction(db, async (trx) => {
         const t = await createToken(trx, {
@@ -179,13 +203,63 @@ export function registerServer(program: Command): void {
     const db = await (await import('../store/db.js')).openDb(o);
     try {
       const v = await verifyAudit(db);
-      if (v.ok) process.stdout.write(`audit log intact: ${v.entries} entries, head ${v.head}\n`);
+      const sig = v.signatures;
+      const signatures =
+        sig.status === 'unsigned'
+          ? 'not signed'
+          : `${sig.signed} signed${sig.unsigned ? `, ${sig.unsigned} from before signing` : ''}, signatures ${sig.status}`;
+      if (v.ok)
+        process.stdout.write(`audit log intact: ${v.entries} entries (${signatures}), head ${v.head}\n`);
       else {
         process.stdout.write(
-          `audit log BROKEN at entry ${v.broken!.seq}: ${v.broken!.reason} (${v.entries} entries verify before it)\n`,
+          `audit log BROKEN at entry ${v.broken!.seq}: ${v.broken!.reason} (${v.entries} entries verify before it; ${signatures})\n`,
         );
         process.exitCode = 1;
       }
+    } finally {
+      await db.close();
+    }
+  });
+
+  storeOptions(
+    server
+      .command('key')
+      .description("the server's signing key (ECDSA P-256; signs the audit log)")
+      .command('create')
+      .description(
+        'make the signing key when there is none (the server makes one at first start) and print its public half',
+      )
+      .option(
+        '--rotate',
+        'retire the current key and make a new one (old signatures still verify); restart servers after',
+      ),
+  ).action(async (_o: unknown, cmd: Command) => {
+    const o = cmd.optsWithGlobals<StoreFlags & { rotate?: boolean }>();
+    const { join } = await import('node:path');
+    const { defaultDataDir, openDb } = await import('../store/db.js');
+    const { SecretBox } = await import('../store/secret-box.js');
+    const { createSigningKey, loadSigner, signingKeys } = await import('../gate/server-key.js');
+    const { appendAudit, inTransaction } = await import('../gate/audit.js');
+    const db = await openDb(o);
+    try {
+      const box = SecretBox.fromEnvOrFile(join(defaultDataDir(o.data), 'secret.key'));
+      const k = await inTransaction(db, (trx) => createSigningKey(trx, box, !!o.rotate));
+      if (k.created) {
+        db.signer = await loadSigner(db, box);
+        await inTransaction(db, (trx) =>
+          appendAudit(trx, {
+            actor: `cli:${userInfo().username}`,
+            action: k.retired ? 'server-key.rotate' : 'server-key.create',
+            subject: `key:${k.id}`,
+            details: { retired: k.retired ?? null },
+          }),
+        );
+      } else await loadSigner(db, box); // the existing key must open with this secret key
+      const pub = (await signingKeys(db)).find((x) => x.id === k.id)!;
+      process.stderr.write(
+        k.created ? `signing key ${k.id} created\n` : `signing key ${k.id} exists (--rotate replaces it)\n`,
+      );
+      process.stdout.write(pub.publicKey);
     } finally {
       await db.close();
     }
@@ -209,7 +283,7 @@ export function registerServer(program: Command): void {
     const password = await readSecret();
     const { createUser } = await import('../store/auth.js');
     const { appendAudit, inTransaction } = await import('../gate/audit.js');
-    const db = await (await import('../store/db.js')).openDb(o);
+    const { db } = await openSignedStore(o);
     try {
       const environments = splitList(o.environments);
       const id = await inTransaction(db, async (trx) => {

@@ -39,6 +39,9 @@ export interface AdmissionReview {
     allowed: boolean;
     status?: { code: number; reason?: string; message: string };
     warnings?: string[];
+    /** The mutating webhook's rewrite of tags to digests: base64 of a JSON Patch (RFC 6902). */
+    patchType?: 'JSONPatch';
+    patch?: string;
   };
 }
 
@@ -76,6 +79,34 @@ export function podSpecOf(kind: string, o: K8sObject): PodSpec | undefined {
     default:
       return undefined;
   }
+}
+
+/** Where the pod spec of `podSpecOf` sits in the object, as a JSON Pointer. */
+function podSpecPointer(kind: string): string {
+  if (kind === 'Pod') return '/spec';
+  if (kind === 'CronJob') return '/spec/jobTemplate/spec/template/spec';
+  return '/spec/template/spec';
+}
+
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+/**
+ * A JSON Patch replacing each container image found in `pinned` (a reference by tag → the
+ * `repository@digest` the decision was made on), at its place in the object.
+ */
+export function digestPatch(
+  kind: string,
+  spec: PodSpec,
+  pinned: Map<string, string>,
+): Array<{ op: 'replace'; path: string; value: string }> {
+  const base = podSpecPointer(kind);
+  const ops: Array<{ op: 'replace'; path: string; value: string }> = [];
+  for (const list of CONTAINER_LISTS)
+    (spec[list] ?? []).forEach((c, i) => {
+      const to = typeof c?.image === 'string' ? pinned.get(c.image) : undefined;
+      if (to) ops.push({ op: 'replace', path: `${base}/${list}/${i}/image`, value: to });
+    });
+  return ops;
 }
 
 /** Every container image of a pod spec, init and ephemeral containers included, once each. */
@@ -157,7 +188,9 @@ export class Admission {
   }
 
   async decision(digest: string, environment: string, repository?: string): Promise<Decision> {
-    const key = `${environment}|${digest}`;
+    // The repository is part of the key: its exceptions feed the decision, so one repository's
+    // digest must not borrow another's cached verdict (repoA@<digest of B>).
+    const key = `${environment}|${repository ?? ''}|${digest}`;
     let d = this.decisions.get(key);
     if (!d) {
       d = await evaluate(this.o.db, digest, environment, { policy: this.o.policy, repository });
@@ -216,10 +249,20 @@ export class Admission {
     }
   }
 
-  async review(body: unknown, record: boolean): Promise<AdmissionReview> {
+  /**
+   * Answer an AdmissionReview. With `mutate` (the mutating webhook), an admitted object also gets a
+   * JSON Patch pinning every image it names by tag to the digest the decision was made on, so the
+   * kubelet pulls exactly what was judged (as Kyverno's mutateDigest).
+   */
+  async review(body: unknown, record: boolean, mutate = false): Promise<AdmissionReview> {
     const req = (body as { request?: Record<string, unknown> })?.request;
     const uid = typeof req?.uid === 'string' ? req.uid : '';
-    const answer = (allowed: boolean, message?: string, warnings: string[] = []): AdmissionReview => ({
+    const answer = (
+      allowed: boolean,
+      message?: string,
+      warnings: string[] = [],
+      patch: object[] = [],
+    ): AdmissionReview => ({
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',
       response: {
@@ -227,6 +270,9 @@ export class Admission {
         allowed,
         ...(allowed ? {} : { status: { code: 403, reason: 'Forbidden', message: message ?? 'denied' } }),
         ...(warnings.length ? { warnings } : {}),
+        ...(allowed && patch.length
+          ? { patchType: 'JSONPatch' as const, patch: Buffer.from(JSON.stringify(patch)).toString('base64') }
+          : {}),
       },
     });
     if (!req || !uid) return answer(false, 'customs: not an AdmissionReview request');
@@ -252,6 +298,9 @@ export class Admission {
     const denied: string[] = [];
     const admitted: Array<{ domain: string; repository: string; digest: string }> = [];
     const warnings: string[] = [];
+    /** Images named by tag → `repository@digest` of what was decided on. */
+    const pinned = new Map<string, string>();
+    const requireDigest = gates.get(environment)?.requireDigest ?? false;
     for (const image of images) {
       let ref;
       try {
@@ -261,6 +310,12 @@ export class Admission {
         continue;
       }
       let digest = ref.digest;
+      if (!digest && requireDigest) {
+        denied.push(
+          `${image}: ${environment} admits images by digest only (…@sha256:…): a tag can point elsewhere after the decision`,
+        );
+        continue;
+      }
       if (!digest) {
         const r = await this.resolve(ref.domain, ref.repository, ref.tag ?? 'latest');
         if (typeof r !== 'string') {
@@ -274,13 +329,14 @@ export class Admission {
         await this.queueScan(ref.domain, ref.repository, digest);
       if (d.allowed) {
         admitted.push({ domain: ref.domain, repository: ref.repository, digest });
+        if (!ref.digest) pinned.set(image, `${ref.domain}/${ref.repository}@${digest}`);
         if (d.status === 'not-scanned') warnings.push(`customs: ${image} is not scanned yet; queued`);
       } else denied.push(`${image} (${digest.slice(0, 19)}…) in ${environment}: ${d.reasons.join('; ')}`);
     }
     if (denied.length) return answer(false, `customs denied: ${denied.join(' | ')}`, warnings);
     if (record && !dryRun)
       for (const a of admitted) await this.recordOnce(environment, namespace, serviceName(object), a);
-    return answer(true, undefined, warnings);
+    return answer(true, undefined, warnings, mutate ? digestPatch(kind, spec, pinned) : []);
   }
 
   private async queueScan(domain: string, repository: string, digest: string): Promise<void> {

@@ -2,12 +2,17 @@ import { createHash } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import type { Tables } from '../store/schema.js';
 import { now, type Db } from '../store/db.js';
+import { publicKeyObjects, signingKeys, verifySignature } from './server-key.js';
 
 /**
- * The audit log: append-only and hash-chained. Every entry's hash covers its sequence number,
- * time, actor, action, subject, details and the previous entry's hash, so editing, deleting or
- * inserting a row breaks the chain at that row. (Cutting the newest rows off is only visible
- * against a head hash kept elsewhere: `GET /api/v1/audit/verify` returns it for that purpose.)
+ * The audit log: append-only, hash-chained and signed. Every entry's hash covers its sequence
+ * number, time, actor, action, subject, details and the previous entry's hash, so editing,
+ * deleting or inserting a row breaks the chain at that row. Anyone who can write the database can
+ * recompute the hashes, though, so each entry's hash is also signed with the server key (sealed
+ * with the secret key, never in the database in the clear), and so is the newest entry apart from
+ * it (`audit_head`): a re-chained entry no longer matches its signature, and a cut-off tail no
+ * longer reaches the signed head. What the database alone cannot show — the whole store rolled
+ * back to an older copy — the head exported to an alert channel shows (audit-export.ts).
  */
 
 export interface AuditInput {
@@ -25,6 +30,10 @@ export interface AuditEntry extends Required<AuditInput> {
 }
 
 const GENESIS = '0'.repeat(64);
+
+/** What is signed: the domain keeps an entry's signature from passing as the head's. */
+const entryMessage = (seq: number, hash: string) => `customs-audit-entry-v1\n${seq}\n${hash}`;
+export const headMessage = (seq: number, hash: string) => `customs-audit-head-v1\n${seq}\n${hash}`;
 
 function entryHash(e: Omit<AuditEntry, 'hash'>): string {
   // An array fixes the field order; details were serialised once and are hashed as stored.
@@ -60,6 +69,7 @@ export async function appendAudit(db: Db, input: AuditInput): Promise<AuditEntry
     prevHash: head?.hash ?? GENESIS,
   };
   const hash = entryHash(e);
+  const signer = db.signer;
   await db.k
     .insertInto('audit_log')
     .values({
@@ -71,8 +81,24 @@ export async function appendAudit(db: Db, input: AuditInput): Promise<AuditEntry
       details: JSON.stringify(details),
       prev_hash: e.prevHash,
       hash,
+      sig: signer ? signer.sign(entryMessage(e.seq, hash)) : null,
+      key_id: signer?.keyId ?? null,
     })
     .execute();
+  if (signer) {
+    const head = {
+      seq: e.seq,
+      hash,
+      sig: signer.sign(headMessage(e.seq, hash)),
+      key_id: signer.keyId,
+      at: e.at,
+    };
+    await db.k
+      .insertInto('audit_head')
+      .values({ id: 1, ...head })
+      .onConflict((oc) => oc.column('id').doUpdateSet(head))
+      .execute();
+  }
   return { ...e, hash };
 }
 
@@ -122,13 +148,41 @@ export interface AuditVerdict {
   head: string;
   /** The first entry that does not verify, and why. */
   broken?: { seq: number; reason: string };
+  signatures: {
+    /** valid: every entry since signing began and the head verify; unsigned: no key signed any. */
+    status: 'valid' | 'unsigned' | 'invalid';
+    signed: number;
+    /** Entries from before the log was signed (only ever a prefix, older than every key). */
+    unsigned: number;
+    /** The signed head: the newest entry as the server last signed it. */
+    head: { seq: number; hash: string; keyId: string } | null;
+    keys: string[];
+  };
 }
 
-/** Walk the whole chain in order, a page at a time. */
+/** Walk the whole chain in order, a page at a time, checking hashes, signatures and the signed head. */
 export async function verifyAudit(db: Db): Promise<AuditVerdict> {
+  const keys = await publicKeyObjects(db);
+  const oldestKey = (await signingKeys(db)).map((k) => k.createdAt).sort()[0];
+  const headRow = await db.k.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
   let prev = GENESIS;
   let expected = 1;
   let count = 0;
+  let signed = 0;
+  let unsigned = 0;
+  const verdict = (ok: boolean, broken?: AuditVerdict['broken'], bad = false): AuditVerdict => ({
+    ok,
+    entries: count,
+    head: prev,
+    ...(broken ? { broken } : {}),
+    signatures: {
+      status: bad ? 'invalid' : signed || headRow ? 'valid' : 'unsigned',
+      signed,
+      unsigned,
+      head: headRow ? { seq: Number(headRow.seq), hash: headRow.hash, keyId: headRow.key_id } : null,
+      keys: [...keys.keys()],
+    },
+  });
   for (;;) {
     const rows = (await db.k
       .selectFrom('audit_log')
@@ -140,12 +194,7 @@ export async function verifyAudit(db: Db): Promise<AuditVerdict> {
     if (!rows.length) break;
     for (const r of rows) {
       const e = entryOf(r);
-      const fail = (reason: string): AuditVerdict => ({
-        ok: false,
-        entries: count,
-        head: prev,
-        broken: { seq: e.seq, reason },
-      });
+      const fail = (reason: string, sig = false) => verdict(false, { seq: e.seq, reason }, sig);
       if (e.seq !== expected) return fail(`entry ${expected} is missing`);
       if (e.prevHash !== prev) return fail('its previous-hash does not match the entry before it');
       // The stored details text is what was hashed: re-serialising could hide an edit of spacing.
@@ -153,10 +202,53 @@ export async function verifyAudit(db: Db): Promise<AuditVerdict> {
         .update(JSON.stringify([e.seq, e.at, e.actor, e.action, e.subject, r.details, e.prevHash]))
         .digest('hex');
       if (want !== e.hash) return fail('its content does not match its hash (edited)');
+      if (r.sig && r.key_id) {
+        const v = verifySignature(keys, r.key_id, entryMessage(e.seq, e.hash), r.sig);
+        if (v === 'unknown-key')
+          return fail(`it is signed by a key this server does not know (${r.key_id})`, true);
+        if (v === 'invalid')
+          return fail('its signature does not match its hash (re-chained or forged)', true);
+        signed++;
+      } else if (signed || (oldestKey && e.at >= oldestKey))
+        // Unsigned entries are only the ones written before the log was signed at all.
+        return fail('it is not signed, though the log was signed when it was written (inserted?)', true);
+      else unsigned++;
       prev = e.hash;
       expected++;
       count++;
     }
   }
-  return { ok: true, entries: count, head: prev };
+  if (headRow) {
+    const v = verifySignature(
+      keys,
+      headRow.key_id,
+      headMessage(Number(headRow.seq), headRow.hash),
+      headRow.sig,
+    );
+    const seq = Number(headRow.seq);
+    if (v !== 'valid') return verdict(false, { seq, reason: `the signed head's signature is ${v}` }, true);
+    if (count < seq)
+      return verdict(
+        false,
+        {
+          seq: count + 1,
+          reason: `the log ends at entry ${count}, but its signed head is entry ${seq} (cut off)`,
+        },
+        true,
+      );
+    if (count > seq)
+      return verdict(
+        false,
+        { seq: seq + 1, reason: `the signed head names entry ${seq}, an older one (the head was replaced)` },
+        true,
+      );
+    if (headRow.hash !== prev)
+      return verdict(
+        false,
+        { seq, reason: 'the newest entry is not the one the head signed (replaced)' },
+        true,
+      );
+  } else if (signed)
+    return verdict(false, { seq: count, reason: 'the signed head is missing (removed)' }, true);
+  return verdict(true);
 }

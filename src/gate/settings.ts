@@ -17,6 +17,8 @@ export interface GateSettings {
   keepApprovalOnPolicyFailure: boolean;
   /** What admission does with an image the server has never scanned: it is queued either way. */
   unknownImage: 'deny' | 'allow';
+  /** Admission denies images named by tag (a tag can move after the decision); digests only. */
+  requireDigest: boolean;
   /** Kubernetes namespaces that map here (a namespace named like the environment always does). */
   namespaces: string[];
   /** Exceptions covering this environment need an approver's sign-off. */
@@ -48,6 +50,7 @@ export function defaultGate(environment: string): GateSettings {
     requireSignature: false,
     keepApprovalOnPolicyFailure: false,
     unknownImage: prod ? 'deny' : 'allow',
+    requireDigest: false,
     namespaces: [],
     exceptionSignoff: prod,
     exceptionWarningDays: 7,

@@ -1,5 +1,6 @@
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { currentDbVersion } from './service.js';
 import { clusterRoutes } from './routes/cluster.js';
 import type { Leadership } from './singletons.js';
+import { parseJsonBody } from './json-body.js';
 
 export interface AppDeps {
   db: Db;
@@ -46,13 +48,43 @@ export interface AppDeps {
   tls?: { cert: Buffer; key: Buffer };
   /** Set by the process: draining (SIGTERM received) and who leads the singleton tasks. */
   lifecycle?: { draining: boolean; leadership?: Leadership };
+  /** Behind a reverse proxy: believe its X-Forwarded-For/-Proto (client address, scheme). */
+  trustProxy?: boolean;
+  /** Where users reach the server (`https://…` behind a TLS-terminating proxy makes cookies Secure). */
+  publicUrl?: string;
+}
+
+/** A request line for the log: every query value hidden (`?secret=…` of a Docker Hub webhook). */
+export function loggedUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const keys = url
+    .slice(q + 1)
+    .split('&')
+    .map((p) => p.split('=')[0])
+    .filter(Boolean);
+  return `${url.slice(0, q)}?${keys.map((k) => `${k}=[redacted]`).join('&')}`;
 }
 
 /** The HTTP side of `customs server`: routes validate and call services; the store does the rest. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
-    logger: { level: deps.logLevel ?? 'info', redact: ['req.headers.authorization'] },
+    logger: {
+      level: deps.logLevel ?? 'info',
+      // Secrets never reach the log: query values are hidden, credentials in headers too.
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'],
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string; socket?: { remotePort?: number } }) => ({
+          method: req.method,
+          url: loggedUrl(req.url),
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+        }),
+      },
+    },
+    // Only behind a proxy are X-Forwarded-* the client's: otherwise anyone could claim an address.
+    trustProxy: !!deps.trustProxy,
     bodyLimit: 1024 * 1024,
     // Query strings like ?kev=true become booleans; unknown query keys are refused, not dropped.
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
@@ -65,9 +97,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     (req, body, done) => {
       req.rawBody = body as Buffer;
       try {
-        done(null, (body as Buffer).length ? JSON.parse((body as Buffer).toString('utf8')) : {});
-      } catch {
-        done(new HttpError(400, 'malformed_json', 'the request body is not valid JSON'));
+        done(null, parseJsonBody(body as Buffer));
+      } catch (err) {
+        done(err as Error);
       }
     },
   );
@@ -89,6 +121,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   );
   await app.register(cookie);
+  // Per-address throttling, on the routes that ask for it (sign-in: sessions.ts).
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) =>
+      new HttpError(429, 'rate_limited', `too many requests from this address; retry in ${ctx.after}`),
+  });
   const web = fileURLToPath(new URL('../../web/', import.meta.url));
   const dashboard = existsSync(join(web, 'index.html'));
   if (dashboard)
@@ -127,6 +165,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (cst_…)' } },
       },
       security: [{ bearer: [] }],
+    },
+    // Each operation names the permission it needs (`x-permission`), so clients and the tests can
+    // tell admin routes from others without a list kept by hand.
+    transform: ({ schema, url, route }) => {
+      const permission = (route.config as { permission?: string } | undefined)?.permission;
+      return { schema: permission && schema ? { ...schema, 'x-permission': permission } : schema, url };
     },
   });
   app.addHook('onRequest', requirePermission(deps.db));
@@ -209,7 +253,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     dbVersion: () => currentDbVersion(deps),
   });
   gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous });
-  dashboardRoutes(app, { ...deps, policy, secure: !!deps.tls, admission });
+  const httpsUrl = /^https:/i.test(deps.publicUrl ?? '');
+  dashboardRoutes(app, {
+    ...deps,
+    policy,
+    // Secure cookies when served over TLS here or, behind a TLS-terminating proxy, per --public-url
+    // or (only when the proxy is trusted) the scheme it forwards.
+    secure: (req) => !!deps.tls || httpsUrl || (!!deps.trustProxy && req.protocol === 'https'),
+    admission,
+  });
   await app.ready();
   return app;
 }

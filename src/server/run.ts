@@ -23,6 +23,8 @@ import { Oidc, parseRoleMap } from './oidc.js';
 import { alertExpiringExceptions } from '../gate/watch.js';
 import { checkSecretKey } from '../store/cluster.js';
 import { exclusively, PgLeadership, soleLeader, type Leadership, type SingletonTask } from './singletons.js';
+import { loadSigner } from '../gate/server-key.js';
+import { exportAuditHead } from '../gate/audit-export.js';
 
 /** Server settings: flags over environment over the config file over defaults. */
 export interface ServerConfig {
@@ -83,6 +85,13 @@ export interface ServerConfig {
   shutdownGrace: number;
   /** Scans kept per image after each database update (0: every scan). */
   retainScans: number;
+  /** Behind a reverse proxy: trust its X-Forwarded-* headers. */
+  trustProxy?: string;
+  /** The URL users reach the server at (https://… makes the session cookie Secure). */
+  publicUrl?: string;
+  /** Send the audit log's signed head to this alert channel (id) every `auditExportInterval` s. */
+  auditExportChannel?: string;
+  auditExportInterval: number;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -123,6 +132,10 @@ const ENV: Record<keyof ServerConfig, string> = {
   shutdownDelay: 'CUSTOMS_SHUTDOWN_DELAY',
   shutdownGrace: 'CUSTOMS_SHUTDOWN_GRACE',
   retainScans: 'CUSTOMS_RETAIN_SCANS',
+  trustProxy: 'CUSTOMS_TRUST_PROXY',
+  publicUrl: 'CUSTOMS_PUBLIC_URL',
+  auditExportChannel: 'CUSTOMS_AUDIT_EXPORT_CHANNEL',
+  auditExportInterval: 'CUSTOMS_AUDIT_EXPORT_INTERVAL',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -182,7 +195,24 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     shutdownDelay: num('shutdownDelay', 2, 0),
     shutdownGrace: num('shutdownGrace', 25, 1),
     retainScans: num('retainScans', 0, 0),
+    trustProxy: pick('trustProxy'),
+    publicUrl: publicUrlOf(pick('publicUrl')),
+    auditExportChannel: pick('auditExportChannel'),
+    auditExportInterval: num('auditExportInterval', 3600, 1),
   };
+}
+
+function publicUrlOf(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new CustomsError(`--public-url must be a URL such as https://customs.example.com (got ${v})`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new CustomsError(`--public-url must be http:// or https:// (got ${v})`);
+  return u.origin;
 }
 
 function splitListen(listen: string): { host: string; port: number } {
@@ -205,6 +235,8 @@ async function open(c: ServerConfig, supervise: boolean): Promise<Runtime> {
     await db.close();
     throw err;
   });
+  // Every process that writes audit entries signs them (server, workers, store commands).
+  db.signer = await loadSigner(db, box);
   const queue: JobQueue =
     db.engine === 'postgres'
       ? new PgQueue(db.url!, { leaseSeconds: c.jobExpire, runSeconds: c.deadline + 300, supervise })
@@ -270,7 +302,8 @@ function tlsFiles(c: ServerConfig): { cert: Buffer; key: Buffer } | undefined {
 function oidcOf(c: ServerConfig): Oidc | undefined {
   if (!c.oidcIssuer) return undefined;
   if (!c.oidcClientId) throw new CustomsError('--oidc-issuer needs --oidc-client-id');
-  const base = `${c.tlsCert ? 'https' : 'http'}://${c.listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+  const base =
+    c.publicUrl ?? `${c.tlsCert ? 'https' : 'http'}://${c.listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
   const defaultRole = c.oidcDefaultRole ?? 'viewer';
   if (!['viewer', 'developer', 'approver', 'admin', 'none'].includes(defaultRole))
     throw new CustomsError('--oidc-default-role is viewer, developer, approver, admin or none');
@@ -325,6 +358,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     admissionAnonymous: yes(c.admissionAnonymous),
     tls: tlsFiles(c),
     oidc: oidcOf(c),
+    trustProxy: yes(c.trustProxy),
+    publicUrl: c.publicUrl,
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
@@ -348,6 +383,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     log: (m, f) => log(m, f),
   });
   const logged = (m: string, f?: object) => app.log.info(f ?? {}, m);
+  auditExportChannel(c); // a wrong channel id is a start-up error, not a log line an hour later
   // Periodic work of which the deployment runs one copy, however many replicas answer requests:
   // each starts on the replica that leads it and stops when that replica stops leading it.
   const tasks: SingletonTask[] = [
@@ -387,6 +423,17 @@ export async function runServer(c: ServerConfig): Promise<void> {
       name: 'poller',
       start: () => startPoller({ db: rt.db, box: rt.box, queue: rt.queue, dbPath: c.db }, logged),
     },
+    ...(c.auditExportChannel
+      ? [
+          {
+            name: 'audit-export' as const,
+            start: () => {
+              const t = auditExport(rt.db, c, log);
+              return () => clearInterval(t);
+            },
+          },
+        ]
+      : []),
     ...(kube
       ? [
           {
@@ -437,6 +484,31 @@ export async function runServer(c: ServerConfig): Promise<void> {
     await rt.db.close();
     logged('stopped');
   });
+}
+
+/** The audit head to a channel, at start and every interval (a head already sent is not sent again). */
+function auditExportChannel(c: ServerConfig): number | undefined {
+  if (!c.auditExportChannel) return undefined;
+  const channel = Number(c.auditExportChannel);
+  if (!Number.isInteger(channel) || channel < 1)
+    throw new CustomsError(`--audit-export-channel takes a channel id (got ${c.auditExportChannel})`);
+  return channel;
+}
+
+/** The audit head sent to a channel now and every interval (a singleton: one replica exports). */
+function auditExport(db: Db, c: ServerConfig, log: (m: string, f?: object) => void): NodeJS.Timeout {
+  const channel = auditExportChannel(c)!;
+  const run = () =>
+    exportAuditHead(db, channel).then(
+      (r) => {
+        if (r === 'no-channel') log('audit head not exported: no such channel', { channel });
+      },
+      (err: unknown) => log('audit head export failed', { reason: (err as Error).message }),
+    );
+  void run();
+  const t = setInterval(() => void run(), c.auditExportInterval * 1000);
+  t.unref();
+  return t;
 }
 
 export async function runWorker(c: ServerConfig, concurrency: number): Promise<void> {

@@ -1,6 +1,9 @@
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { appendAudit, inTransaction } from '../gate/audit.js';
-import { createToken, expiryFrom } from '../store/auth.js';
+import { authenticate, createToken, expiryFrom } from '../store/auth.js';
 import type { Db } from '../store/db.js';
+import { HttpError } from './errors.js';
 
 export interface SessionUser {
   id: number;
@@ -36,4 +39,118 @@ export async function openSession(
     return t;
   });
   return { token, expiresAt };
+}
+
+/**
+ * Password sign-in is throttled twice. Per address, by @fastify/rate-limit on the sign-in routes
+ * (in memory: each replica counts its own callers, which only multiplies an attacker's rate by the
+ * replica count). Per account, here, in the store (`sign_in_failures`), so the lockout holds on
+ * every replica sharing PostgreSQL: `maxFailures` wrong passwords within `windowMs` lock the name
+ * for `lockMs`, during which even the right password is refused without being checked. Unknown
+ * names are counted and locked the same way, so a lockout tells nothing about who exists.
+ */
+export const SIGN_IN_LIMITS = {
+  maxFailures: 5,
+  windowMs: 15 * 60_000,
+  lockMs: 15 * 60_000,
+  /** Per address and replica, both sign-in routes together. */
+  perAddressPerMinute: 20,
+};
+
+/**
+ * The per-address limit of the sign-in routes (their `onRequest`): one handler per server, so both
+ * routes draw on one budget per address (each call of `app.rateLimit(options)`, like a route's
+ * `config.rateLimit`, counts in a store of its own).
+ */
+const limiters = new WeakMap<FastifyInstance, ReturnType<FastifyInstance['rateLimit']>>();
+export function signInLimiter(app: FastifyInstance): ReturnType<FastifyInstance['rateLimit']> {
+  let l = limiters.get(app);
+  if (!l) {
+    l = app.rateLimit({ max: SIGN_IN_LIMITS.perAddressPerMinute, timeWindow: 60_000 });
+    limiters.set(app, l);
+  }
+  return l;
+}
+
+export async function passwordSignIn(
+  db: Db,
+  name: string,
+  password: string,
+  address: string,
+): Promise<{ id: number; role: string; environments: string[] | null }> {
+  const t = Date.now();
+  const row = await db.k
+    .selectFrom('sign_in_failures')
+    .selectAll()
+    .where('name', '=', name)
+    .executeTakeFirst();
+  if (row?.locked_until && Date.parse(row.locked_until) > t)
+    throw new HttpError(
+      429,
+      'locked',
+      `too many failed sign-ins for ${name}: signing in is locked until ${row.locked_until}`,
+    );
+  const u = await authenticate(db, name, password);
+  if (u) {
+    if (row) await db.k.deleteFrom('sign_in_failures').where('name', '=', name).execute();
+    return u;
+  }
+  const at = new Date(t).toISOString();
+  const stale = new Date(t - SIGN_IN_LIMITS.windowMs).toISOString();
+  const failures = await inTransaction(db, async (trx) => {
+    // One atomic increment (a count from an old window starts again at 1).
+    await trx.k
+      .insertInto('sign_in_failures')
+      .values({ name, failures: 1, first_at: at, last_at: at, locked_until: null })
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({
+          failures: sql`case when sign_in_failures.first_at < ${stale} then 1 else sign_in_failures.failures + 1 end`,
+          first_at: sql`case when sign_in_failures.first_at < ${stale} then ${at} else sign_in_failures.first_at end`,
+          last_at: at,
+        }),
+      )
+      .execute();
+    const n = Number(
+      (
+        await trx.k
+          .selectFrom('sign_in_failures')
+          .select('failures')
+          .where('name', '=', name)
+          .executeTakeFirst()
+      )?.failures ?? 1,
+    );
+    await appendAudit(trx, {
+      actor: 'anonymous',
+      action: 'session.failed',
+      subject: `user:${name}`,
+      details: { address, failures: n },
+    });
+    if (n >= SIGN_IN_LIMITS.maxFailures) {
+      const until = new Date(t + SIGN_IN_LIMITS.lockMs).toISOString();
+      await trx.k
+        .updateTable('sign_in_failures')
+        .set({ locked_until: until })
+        .where('name', '=', name)
+        .execute();
+      await appendAudit(trx, {
+        actor: 'system',
+        action: 'session.locked',
+        subject: `user:${name}`,
+        details: { address, failures: n, until },
+      });
+    }
+    // Names nobody tried for a day are forgotten (unknown names must not pile up).
+    await trx.k
+      .deleteFrom('sign_in_failures')
+      .where('last_at', '<', new Date(t - 86_400_000).toISOString())
+      .execute();
+    return n;
+  });
+  throw new HttpError(
+    401,
+    'unauthorized',
+    failures >= SIGN_IN_LIMITS.maxFailures
+      ? `wrong user name or password; ${name} is now locked for ${SIGN_IN_LIMITS.lockMs / 60_000} minutes`
+      : 'wrong user name or password',
+  );
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,7 +15,16 @@ export interface Db {
   k: Kysely<Tables>;
   /** The connection string for pg-boss (PostgreSQL only). */
   url?: string;
+  /** Signs audit entries with the server key (gate/server-key.ts); kept across transactions. */
+  signer?: Signer;
   close(): Promise<void>;
+}
+
+export interface Signer {
+  /** sha256 of the public key (DER), hex: what a signature names. */
+  keyId: string;
+  /** base64 DER ECDSA P-256/SHA-256 signature of `message`. */
+  sign(message: string): string;
 }
 
 /** The service's data folder: --data, CUSTOMS_DATA, else $XDG_DATA_HOME/customs. */
@@ -32,7 +41,20 @@ export function storeLocation(opts: { database?: string; data?: string }): { eng
   if (url) return { engine: 'sqlite', where: url.replace(/^sqlite:(\/\/)?/, '') };
   const dir = defaultDataDir(opts.data);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ownerOnly(dir, 0o700);
   return { engine: 'sqlite', where: join(dir, 'customs.sqlite') };
+}
+
+/**
+ * The store holds token hashes, sealed secrets and the audit log: only its owner may read it.
+ * (A folder or file made by an older version, or under a loose umask, is tightened too.)
+ */
+function ownerOnly(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch {
+    /* not ours to change (a shared mount): left as it is */
+  }
 }
 
 /** Open (and migrate) the store on SQLite or PostgreSQL. */
@@ -53,6 +75,8 @@ export async function openDb(opts: { database?: string; data?: string }): Promis
   } else {
     let sqlite: Database.Database;
     try {
+      // Made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the same mode.
+      if (where !== ':memory:' && !existsSync(where)) closeSync(openSync(where, 'a', 0o600));
       sqlite = new Database(where);
     } catch (err) {
       throw new CustomsError(`cannot open the service database: ${(err as Error).message}`, where);
@@ -61,6 +85,8 @@ export async function openDb(opts: { database?: string; data?: string }): Promis
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
+    if (where !== ':memory:')
+      for (const f of [where, `${where}-wal`, `${where}-shm`]) if (existsSync(f)) ownerOnly(f, 0o600);
     k = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
   await migrate(k, engine);

@@ -381,6 +381,41 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.dropIndex('finding_index_digest').execute();
       },
     },
+    '0009-audit-keys': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // Entries written from now on are signed; older ones stay an unsigned prefix of the chain.
+        await db.schema.alterTable('audit_log').addColumn('sig', 'text').execute();
+        await db.schema.alterTable('audit_log').addColumn('key_id', 'text').execute();
+        await db.schema
+          .createTable('audit_head')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('sig', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('server_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('algorithm', 'text', (c) => c.notNull())
+          .addColumn('public_pem', 'text', (c) => c.notNull())
+          .addColumn('sealed_private', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('retired_at', 'text')
+          .execute();
+        await db.schema
+          .createTable('sign_in_failures')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('first_at', 'text', (c) => c.notNull())
+          .addColumn('last_at', 'text', (c) => c.notNull())
+          .addColumn('locked_until', 'text')
+          .execute();
+      },
+    },
     '0010-cluster': {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: Kysely<any>) {

@@ -229,6 +229,30 @@ export interface Tables {
     details: string;
     prev_hash: string;
     hash: string;
+    /** ECDSA P-256 signature (base64 DER) of seq and hash by the server key `key_id` (0009). */
+    sig: string | null;
+    key_id: string | null;
+  };
+  /** The newest audit entry, signed apart from it: a cut-off tail no longer reaches it. */
+  audit_head: { id: number; seq: number; hash: string; sig: string; key_id: string; at: string };
+  /** The server's keys: the private half sealed with the secret key, as registry credentials are. */
+  server_keys: {
+    /** sha256 of the DER public key, hex (what signatures name). */
+    id: string;
+    purpose: string;
+    algorithm: string;
+    public_pem: string;
+    sealed_private: string;
+    created_at: string;
+    retired_at: string | null;
+  };
+  /** Failed password sign-ins per account name: the lockout holds across server replicas. */
+  sign_in_failures: {
+    name: string;
+    failures: number;
+    first_at: string;
+    last_at: string;
+    locked_until: string | null;
   };
   trust_results: {
     digest: string;

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CustomsError } from '../errors.js';
 
@@ -14,8 +14,14 @@ export class SecretBox {
   static fromEnvOrFile(file: string): SecretBox {
     const env = process.env.CUSTOMS_SECRET_KEY;
     if (env) return new SecretBox(SecretBox.check(Buffer.from(env, 'base64'), 'CUSTOMS_SECRET_KEY'));
-    if (existsSync(file))
+    if (existsSync(file)) {
+      try {
+        chmodSync(file, 0o600); // one made by hand (or by an older version) is tightened
+      } catch {
+        /* not ours: read it as it is */
+      }
       return new SecretBox(SecretBox.check(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'), file));
+    }
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const key = randomBytes(32);
     writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });

@@ -30,6 +30,8 @@ import { Redactions } from '../../src/secrets/redact.js';
 import { alasImporter, elsaImporter } from '../../src/vulndb/importers/updateinfo.js';
 import { newCounts } from '../../src/vulndb/importers/importer.js';
 import { feedTargets } from './vulndb-targets.js';
+import { HttpError } from '../../src/server/errors.js';
+import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody } from '../../src/server/json-body.js';
 import { makeTar } from '../helpers/image-writer.js';
 import { shared } from '../helpers/paths.js';
 import { bdbArb, buildBdb, buildNdb, headerArb, ndbArb } from './rpm-structures.js';
@@ -229,6 +231,28 @@ export async function targets(): Promise<Target[]> {
     })),
     ...lockfiles(),
     ...(await feedTargets()),
+    {
+      // Every JSON request body of the server goes through this before anything walks it.
+      name: 'server request bodies (JSON depth bound)',
+      seeds: [f('npm/syft-javascript/pkg-lock/package-lock.json'), Buffer.from('{"a":[[{"b":"[[{"}]]}')],
+      run: (b) => {
+        try {
+          return parseJsonBody(b);
+        } catch (err) {
+          if (err instanceof HttpError && err.status === 400) throw new CustomsError(err.message);
+          throw err;
+        }
+      },
+      // What passed the bound can be walked by validation and serialisation without a stack overflow.
+      check: (input, result) => {
+        try {
+          JSON.stringify(result);
+        } catch (err) {
+          return `accepted a body that cannot be serialised: ${(err as Error).message}`;
+        }
+        return jsonDepth(input) > MAX_JSON_DEPTH ? 'accepted a body deeper than the bound' : undefined;
+      },
+    },
   ];
 }
 

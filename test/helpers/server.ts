@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { CLI } from './paths.js';
@@ -82,9 +83,17 @@ export async function waitFor(
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** A token made on the store directly, as an admin bootstraps one. */
-export function makeToken(storeArgs: string[], role: string, extra: string[] = []): string {
-  const r = customs(['server', 'token', 'create', '--role', role, ...storeArgs, ...extra]);
+/**
+ * A token made on the store directly, as an admin bootstraps one. Its audit entry is signed with the
+ * server key, so `env` gives the server's CUSTOMS_SECRET_KEY when the server has one.
+ */
+export function makeToken(
+  storeArgs: string[],
+  role: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): string {
+  const r = customs(['server', 'token', 'create', '--role', role, ...storeArgs, ...extra], { env });
   if (r.status !== 0) throw new Error(`token create failed: ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -165,4 +174,19 @@ export class Api {
         `${method} ${p} ${status}: body does not match the document: ${this.ajv.errorsText(validate.errors)}`,
       );
   }
+}
+
+/** An alert webhook on loopback that keeps every JSON body it is sent. */
+export async function webhookReceiver(): Promise<{ bodies: any[]; close: () => void; url: string }> {
+  const bodies: any[] = [];
+  const hs = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+    req.on('end', () => {
+      bodies.push(JSON.parse(raw));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hs.listen(0, '127.0.0.1', r));
+  return { bodies, close: () => hs.close(), url: `http://127.0.0.1:${(hs.address() as any).port}` };
 }

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { CustomsError } from '../../errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import {
-  authenticate,
   createToken,
   createUser,
   expiryFrom,
@@ -12,11 +11,18 @@ import {
   updateUser,
 } from '../../store/auth.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
-import { openSession } from '../sessions.js';
+import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
 import { actorOf } from '../../gate/settings.js';
 import type { Db } from '../../store/db.js';
-import { deleteRegistry, findRegistry, listRegistries, upsertRegistry } from '../../store/registries.js';
-import { deleteWatch, listWatches, upsertWatch } from '../../store/watches.js';
+import {
+  deleteRegistry,
+  findRegistry,
+  listRegistries,
+  registryHost,
+  upsertRegistry,
+  type RegistryRecord,
+} from '../../store/registries.js';
+import { deleteWatch, listWatches, upsertWatch, type WatchRecord } from '../../store/watches.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { PERMISSIONS, ROLES } from '../roles.js';
@@ -38,6 +44,20 @@ async function asBadRequest<T>(f: () => Promise<T>): Promise<T> {
     throw err;
   }
 }
+
+/** What the audit log keeps of a registry: where, how, and whether secrets are set (never them). */
+const registryAudit = (r: RegistryRecord | undefined) =>
+  r
+    ? {
+        url: r.url,
+        insecure: r.insecure,
+        credentials: r.hasCredentials ? 'set' : 'none',
+        webhookSecret: r.hasWebhookSecret ? 'set' : 'none',
+      }
+    : null;
+
+const watchAudit = (w: WatchRecord | undefined) =>
+  w ? { registry: w.registry, repository: w.repository, intervalSeconds: w.intervalSeconds } : null;
 
 export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox; queue: JobQueue }): void {
   const { db, box, queue } = deps;
@@ -68,7 +88,20 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      const r = await asBadRequest(() => upsertRegistry(db, box, req.body));
+      const r = await asBadRequest(() =>
+        inTransaction(db, async (trx) => {
+          const before = (await findRegistry(trx, registryHost(req.body.url)))?.record;
+          const after = await upsertRegistry(trx, box, req.body);
+          // A registry decides where credentials are sent: who changed it is kept (never the secrets).
+          await appendAudit(trx, {
+            actor: actorOf(req.principal),
+            action: 'registry.put',
+            subject: `registry:${after.host}`,
+            details: { before: registryAudit(before), after: registryAudit(after) },
+          });
+          return after;
+        }),
+      );
       reply.code(201);
       return r;
     },
@@ -99,8 +132,18 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      if (!(await deleteRegistry(db, req.params.host)))
-        throw new HttpError(404, 'not_found', `no registry ${req.params.host}`);
+      const done = await inTransaction(db, async (trx) => {
+        const before = (await findRegistry(trx, req.params.host))?.record;
+        if (!before || !(await deleteRegistry(trx, req.params.host))) return false;
+        await appendAudit(trx, {
+          actor: actorOf(req.principal),
+          action: 'registry.delete',
+          subject: `registry:${before.host}`,
+          details: { before: registryAudit(before) },
+        });
+        return true;
+      });
+      if (!done) throw new HttpError(404, 'not_found', `no registry ${req.params.host}`);
       reply.code(204);
       return null;
     },
@@ -194,11 +237,13 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
     async (req, reply) => {
       const done = await inTransaction(db, async (trx) => {
+        const before = (await listTokens(trx)).find((t) => t.id === req.params.id);
         if (!(await revokeToken(trx, req.params.id))) return false;
         await appendAudit(trx, {
           actor: actorOf(req.principal),
           action: 'token.revoke',
           subject: `token:${req.params.id}`,
+          details: { before: before ? { name: before.name, role: before.role } : null },
         });
         return true;
       });
@@ -327,6 +372,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
   app.post<{ Body: { username: string; password: string } }>(
     '/api/v1/auth/login',
     {
+      onRequest: signInLimiter(app),
       schema: {
         summary: 'Sign in with a user name and password: a token valid for 12 hours',
         tags: ['auth'],
@@ -344,12 +390,12 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
           },
           400: errorSchema,
           401: errorSchema,
+          429: errorSchema,
         },
       },
     },
     async (req) => {
-      const u = await authenticate(db, req.body.username, req.body.password);
-      if (!u) throw new HttpError(401, 'unauthorized', 'wrong user name or password');
+      const u = await passwordSignIn(db, req.body.username, req.body.password, req.ip);
       const { token, expiresAt } = await openSession(
         db,
         { id: u.id, name: req.body.username, role: u.role, environments: u.environments },
@@ -405,12 +451,25 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
           'registry_not_configured',
           `registry ${registry} is not configured; add it first`,
         );
-      reply.code(201);
-      return upsertWatch(db, {
-        registry,
-        repository: req.body.repository,
-        intervalSeconds: req.body.intervalSeconds ?? 300,
+      const w = await inTransaction(db, async (trx) => {
+        const before = (await listWatches(trx)).find(
+          (x) => x.registry === registry && x.repository === req.body.repository,
+        );
+        const after = await upsertWatch(trx, {
+          registry,
+          repository: req.body.repository,
+          intervalSeconds: req.body.intervalSeconds ?? 300,
+        });
+        await appendAudit(trx, {
+          actor: actorOf(req.principal),
+          action: 'watch.put',
+          subject: `watch:${after.id}`,
+          details: { before: watchAudit(before), after: watchAudit(after) },
+        });
+        return after;
       });
+      reply.code(201);
+      return w;
     },
   );
 
@@ -439,8 +498,18 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      if (!(await deleteWatch(db, req.params.id)))
-        throw new HttpError(404, 'not_found', `no watch ${req.params.id}`);
+      const done = await inTransaction(db, async (trx) => {
+        const before = (await listWatches(trx)).find((x) => x.id === req.params.id);
+        if (!before || !(await deleteWatch(trx, req.params.id))) return false;
+        await appendAudit(trx, {
+          actor: actorOf(req.principal),
+          action: 'watch.delete',
+          subject: `watch:${before.id}`,
+          details: { before: watchAudit(before) },
+        });
+        return true;
+      });
+      if (!done) throw new HttpError(404, 'not_found', `no watch ${req.params.id}`);
       reply.code(204);
       return null;
     },

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { baseLayerCount, planFor, upgrades } from '../../advise/advise.js';
 import { compareScans } from '../../compare/compare.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
@@ -7,12 +7,12 @@ import { latestResult, policyState } from '../../gate/evaluate.js';
 import { actorOf, type Principal } from '../../gate/settings.js';
 import { evaluatePolicy, type Policy } from '../../policy/policy.js';
 import { releasesBehind } from '../../distro/eol.js';
-import { authenticate, revokeToken, upsertOidcUser } from '../../store/auth.js';
+import { revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
 import { environments, history, isNewest, running } from '../../store/deployments.js';
 import { listImages } from '../../store/images.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
-import { openSession } from '../sessions.js';
+import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
 import { permissionsOf } from '../roles.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { envName, credentials } from '../schemas.js';
@@ -44,24 +44,30 @@ const sessionAnswer = {
 
 export function dashboardRoutes(
   app: FastifyInstance,
-  s: Services & { policy: Policy; secure: boolean; admission: Admission; oidc?: Oidc },
+  s: Services & {
+    policy: Policy;
+    /** Whether cookies get `Secure`: served over HTTPS here, or behind a TLS proxy (app.ts). */
+    secure: (req: FastifyRequest) => boolean;
+    admission: Admission;
+    oidc?: Oidc;
+  },
 ): void {
   const { db } = s;
 
   app.post<{ Body: { username: string; password: string } }>(
     '/api/v1/auth/session',
     {
+      onRequest: signInLimiter(app),
       schema: {
         summary: 'Sign in to the dashboard: a 12-hour session in an HttpOnly, SameSite=Strict cookie',
         tags: ['auth'],
         security: [],
         body: credentials,
-        response: { 200: sessionAnswer, 400: errorSchema, 401: errorSchema },
+        response: { 200: sessionAnswer, 400: errorSchema, 401: errorSchema, 429: errorSchema },
       },
     },
     async (req, reply) => {
-      const u = await authenticate(db, req.body.username, req.body.password);
-      if (!u) throw new HttpError(401, 'unauthorized', 'wrong user name or password');
+      const u = await passwordSignIn(db, req.body.username, req.body.password, req.ip);
       return startSession(
         reply,
         { id: u.id, name: req.body.username, role: u.role, environments: u.environments },
@@ -84,14 +90,14 @@ export function dashboardRoutes(
     reply.setCookie(SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'strict',
-      secure: s.secure,
+      secure: s.secure(reply.request),
       path: '/',
       expires: new Date(expiresAt),
     });
     // A readable marker so the page knows to ask who is signed in (the session cookie it cannot read).
     reply.setCookie('customs_signed_in', '1', {
       sameSite: 'strict',
-      secure: s.secure,
+      secure: s.secure(reply.request),
       path: '/',
       expires: new Date(expiresAt),
     });
@@ -147,7 +153,7 @@ export function dashboardRoutes(
       reply.setCookie(OIDC_COOKIE, pending, {
         httpOnly: true,
         sameSite: 'lax',
-        secure: s.secure,
+        secure: s.secure(reply.request),
         path: '/api/v1/auth/oidc',
         maxAge: 600,
       });

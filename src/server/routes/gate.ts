@@ -20,6 +20,7 @@ import {
 } from '../../gate/exceptions.js';
 import { actorOf, gateSettings, type GateSettings, type Principal } from '../../gate/settings.js';
 import { trustedKey } from '../../gate/cosign.js';
+import { signingKeys } from '../../gate/server-key.js';
 import { keylessVerifier } from '../../gate/sigstore.js';
 import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
@@ -137,6 +138,7 @@ const gateRecord = {
     requireSignature: { type: 'boolean' },
     keepApprovalOnPolicyFailure: { type: 'boolean' },
     unknownImage: { type: 'string', enum: ['deny', 'allow'] },
+    requireDigest: { type: 'boolean', description: 'admission denies images named by tag' },
     namespaces: {
       type: 'array',
       maxItems: 200,
@@ -603,6 +605,24 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
                 type: 'object',
                 properties: { seq: { type: 'integer' }, reason: { type: 'string' } },
               },
+              signatures: {
+                type: 'object',
+                description: 'Each entry and the newest one apart are signed with the server key',
+                properties: {
+                  status: { type: 'string', enum: ['valid', 'unsigned', 'invalid'] },
+                  signed: { type: 'integer' },
+                  unsigned: { type: 'integer', description: 'entries from before the log was signed' },
+                  head: {
+                    type: ['object', 'null'],
+                    properties: {
+                      seq: { type: 'integer' },
+                      hash: { type: 'string' },
+                      keyId: { type: 'string' },
+                    },
+                  },
+                  keys: { type: 'array', items: { type: 'string' } },
+                },
+              },
             },
           },
           ...authErrors,
@@ -611,6 +631,57 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     },
     async () => verifyAudit(db),
   );
+
+  const keyRecord = {
+    type: 'object',
+    properties: {
+      id: { type: 'string', description: 'sha256 of the public key (DER), hex' },
+      algorithm: { type: 'string' },
+      publicKey: { type: 'string', description: 'PEM (SubjectPublicKeyInfo)' },
+      createdAt: { type: 'string' },
+      retiredAt: { type: ['string', 'null'] },
+    },
+  } as const;
+
+  app.get(
+    '/api/v1/signing-key',
+    {
+      schema: {
+        summary:
+          "The server's public signing key (ECDSA P-256), and retired ones: what the audit log is signed with",
+        tags: ['audit'],
+        security: [],
+        response: {
+          200: {
+            type: 'object',
+            properties: { key: keyRecord, retired: { type: 'array', items: keyRecord } },
+          },
+          404: errorSchema,
+        },
+      },
+    },
+    async () => {
+      const keys = await signingKeys(db);
+      const active = keys.find((k) => !k.retiredAt);
+      if (!active) throw new HttpError(404, 'not_found', 'this server has no signing key yet');
+      return { key: active, retired: keys.filter((k) => k.retiredAt) };
+    },
+  );
+
+  /** The caller of an admission webhook: a token with `admission`, or anyone with --admission-anonymous. */
+  async function admissionCaller(req: FastifyRequest): Promise<boolean> {
+    const p = await principalOf(db, req);
+    if (!p && !s.admissionAnonymous)
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'a token with the admission permission is required (Authorization: Bearer …)',
+      );
+    if (p && !p.permissions.includes('admission'))
+      throw new HttpError(403, 'forbidden', `a token of role ${p.role} may not ask for admission decisions`);
+    // Anonymous callers get decisions, but may not write deployments or queue scans into the store.
+    return !!p;
+  }
 
   app.post(
     '/admission/validate',
@@ -623,22 +694,21 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
         response: { 200: { type: 'object', additionalProperties: true }, ...authErrors },
       },
     },
-    async (req) => {
-      const p = await principalOf(db, req);
-      if (!p && !s.admissionAnonymous)
-        throw new HttpError(
-          401,
-          'unauthorized',
-          'a token with the admission permission is required (Authorization: Bearer …)',
-        );
-      if (p && !p.permissions.includes('admission'))
-        throw new HttpError(
-          403,
-          'forbidden',
-          `a token of role ${p.role} may not ask for admission decisions`,
-        );
-      // Anonymous callers get decisions, but may not write deployments or queue scans into the store.
-      return s.admission.review(req.body, !!p);
+    async (req) => s.admission.review(req.body, await admissionCaller(req)),
+  );
+
+  app.post(
+    '/admission/mutate',
+    {
+      schema: {
+        summary:
+          'Kubernetes MutatingAdmissionWebhook: the same decision, and a JSON Patch pinning every image admitted by tag to the digest decided on',
+        tags: ['gate'],
+        security: [{ bearer: [] }],
+        body: { type: 'object', additionalProperties: true },
+        response: { 200: { type: 'object', additionalProperties: true }, ...authErrors },
+      },
     },
+    async (req) => s.admission.review(req.body, await admissionCaller(req), true),
   );
 }

@@ -29,7 +29,7 @@ import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { envName, scanBrief } from '../schemas.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
 import { actorOf } from '../../gate/settings.js';
-import type { Services } from '../service.js';
+import { currentDbVersion, type Services } from '../service.js';
 
 const deployed = {
   type: 'object',
@@ -218,12 +218,17 @@ export function monitoringRoutes(
     },
     async (req, reply) => {
       await inTransaction(s.db, async (trx) => {
+        const before = await findEnvironment(trx, req.body.name);
         await putEnvironment(trx, req.body);
         await appendAudit(trx, {
           actor: actorOf(req.principal),
           action: 'environment.put',
           subject: `environment:${req.body.name}`,
-          details: { exposure: req.body.exposure },
+          details: {
+            exposure: req.body.exposure,
+            before: before ? { exposure: before.exposure } : null,
+            after: { exposure: req.body.exposure },
+          },
         });
       });
       reply.code(201);
@@ -461,11 +466,24 @@ export function monitoringRoutes(
       if (!s.updater) throw new HttpError(409, 'not_configured', 'this server does not update its database');
       // {"allowDowngrade": true}: install an older signed version on purpose (audited).
       const allowDowngrade = (req.body as { allowDowngrade?: unknown } | undefined)?.allowDowngrade === true;
+      const before = currentDbVersion(s);
+      const audit = (details: Record<string, unknown>) =>
+        inTransaction(s.db, (trx) =>
+          appendAudit(trx, {
+            actor: actorOf(req.principal),
+            action: 'db.update',
+            subject: 'vulnerability-database',
+            details: { before, ...(allowDowngrade ? { allowDowngrade } : {}), ...details },
+          }),
+        );
       try {
-        return await s.updater.run(
+        const r = await s.updater.run(
           allowDowngrade ? { allowDowngrade, actor: actorOf(req.principal) } : undefined,
         );
+        await audit({ after: r.version, status: r.status, mode: r.mode ?? null });
+        return r;
       } catch (err) {
+        await audit({ error: (err as Error).message });
         throw new HttpError(502, 'update_failed', (err as Error).message);
       }
     },
@@ -492,7 +510,7 @@ export function monitoringRoutes(
         },
       },
     },
-    async (_req, reply) => {
+    async (req, reply) => {
       if (!s.updater) throw new HttpError(409, 'not_configured', 'no database updater in this server');
       let version = 'none';
       try {
@@ -500,8 +518,17 @@ export function monitoringRoutes(
       } catch {
         throw new HttpError(409, 'no_database', 'no vulnerability database yet');
       }
+      const queued = await s.updater.rescanAll(version);
+      await inTransaction(s.db, (trx) =>
+        appendAudit(trx, {
+          actor: actorOf(req.principal),
+          action: 'db.rescan',
+          subject: 'vulnerability-database',
+          details: { version, queued },
+        }),
+      );
       reply.code(202);
-      return { queued: await s.updater.rescanAll(version) };
+      return { queued };
     },
   );
 }
@@ -562,14 +589,25 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
         );
       if (b.secret && b.type !== 'webhook')
         throw new HttpError(400, 'invalid_request', 'only a webhook channel is signed');
-      const id = await addChannel(s.db, s.box, {
-        type: b.type,
-        target,
-        secret: b.secret,
-        environments: b.environments,
+      const c = await inTransaction(s.db, async (trx) => {
+        const id = await addChannel(trx, s.box, {
+          type: b.type,
+          target,
+          secret: b.secret,
+          environments: b.environments,
+        });
+        const c = (await listChannels(trx)).find((x) => x.id === id)!;
+        // As listed: a webhook URL's path can hold a token (Slack's, Teams'), so only its origin.
+        await appendAudit(trx, {
+          actor: actorOf(req.principal),
+          action: 'channel.create',
+          subject: `channel:${id}`,
+          details: { type: c.type, target: c.target, signed: c.signed, environments: c.environments },
+        });
+        return c;
       });
       reply.code(201);
-      return (await listChannels(s.db)).find((c) => c.id === id);
+      return c;
     },
   );
 
@@ -619,12 +657,21 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
       if (!(await findEnvironment(s.db, req.params.name)))
         throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
       await inTransaction(s.db, async (trx) => {
+        const before = await trx.k
+          .selectFrom('environments')
+          .select('alert_rules')
+          .where('name', '=', req.params.name)
+          .executeTakeFirst();
         await setAlertRules(trx, req.params.name, req.body);
         await appendAudit(trx, {
           actor: actorOf(req.principal),
           action: 'environment.alert-rules',
           subject: `environment:${req.params.name}`,
-          details: { rules: req.body },
+          details: {
+            rules: req.body,
+            before: before?.alert_rules ? (JSON.parse(before.alert_rules) as AlertRules) : null,
+            after: req.body,
+          },
         });
       });
       return req.body;
@@ -646,7 +693,7 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
               properties: {
                 id: { type: 'integer' },
                 channel: { type: 'integer' },
-                kind: { type: 'string', enum: ['findings', 'exception-expiry', 'policy'] },
+                kind: { type: 'string', enum: ['findings', 'exception-expiry', 'policy', 'audit-head'] },
                 summary: { type: ['string', 'null'] },
                 environment: { type: 'string' },
                 image: { type: 'string' },
