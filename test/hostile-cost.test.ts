@@ -159,6 +159,26 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
     assert.equal(ordinary?.locations.length, 1_001);
   });
 
+  it('pom.xml: two hundred BOMs sharing a chain of nine 4 MiB parents; twelve dense 4 MiB poms', async () => {
+    // Each pom under the per-file cap, together 84 MB: once over 90 s and 1.2 GB with twenty BOMs,
+    // and 96 s for the dense poms, when the scan's budget was checked only between poms.
+    const dir = write(join(tmp, 'fan-out'), {
+      ...hostile.treeBomFanOut(),
+      ...hostile.treeDensePoms(),
+      'memo/pom.xml': hostile.pomManyExpansions(20_000),
+    });
+    const r = judged(
+      await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q'], {
+        CUSTOMS_MAVEN_REPO: join(tmp, 'none'),
+      }),
+      '200 BOMs on 9 dense parents, 12 dense poms',
+    );
+    assert.ok(
+      r.warnings.some((w) => /more than a scan allows .*bytes of poms parsed.*left out or cut short/.test(w)),
+      r.warnings.join('\n'),
+    );
+  });
+
   it('a Go binary naming 10,000 modules and 100,000 functions', async () => {
     const dir = join(tmp, 'go');
     write(dir, { 'usr/bin/app': hostile.goManyModules(10_000, 100_000) });

@@ -46,6 +46,7 @@ import {
   pomFanOut,
   pomSelfDoubling,
   pomSelfParent,
+  pomManyExpansions,
 } from './hostile-inputs.js';
 
 /**
@@ -276,6 +277,7 @@ function pomTarget(): Target {
       pomBigVersion(50, 64 * 1024),
       pomEntityVersion(),
       pomSelfParent(),
+      pomManyExpansions(200),
     ].map((t) => Buffer.from(t)),
     // A pom that does not parse is the cataloger's warning.
     anyErrorIsFine: true,
