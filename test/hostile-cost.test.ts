@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -238,6 +247,27 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
         ),
       ),
       r.warnings.join('\n'),
+    );
+  });
+
+  it('a lockfile over the read limit: neither kept nor probed, still counted as not searched for secrets', async () => {
+    // Sparse: 600 MB on paper, a few bytes on disk. Wanted by a cataloger, so no probe reads it,
+    // and over the 512 MiB read limit, so it is not kept either: once missing from secretCoverage.
+    const dir = write(join(tmp, 'over-read-limit'), {
+      'app/package-lock.json': hostile.bigFileWithKey(4096),
+    });
+    truncateSync(join(dir, 'app/package-lock.json'), 600 * 1024 * 1024);
+    const r = judged(
+      await bounded(['fs', dir, '--format', 'json', '-q', '--scanners', 'secret']),
+      'a 600 MB lockfile',
+    );
+    assert.equal(r.secretCoverage!.notSearched.size, 1);
+    assert.deepEqual(
+      r.secretCoverage!.files.map((f) => f.path),
+      ['/app/package-lock.json'],
+    );
+    assert.ok(
+      r.warnings.some((w) => /not searched for secrets: \/app\/package-lock\.json \(600 MiB\)/.test(w)),
     );
   });
 
