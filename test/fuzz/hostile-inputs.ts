@@ -177,10 +177,10 @@ function goString(s: string): Buffer {
  * A Go binary whose pcln name table holds `names` functions spread over `modules` modules, with
  * build info (1.18+ inline form) naming every module: as the probes find them in an ELF file.
  */
-export function goManyModules(modules = 40_000, names = 400_000): Buffer {
+export function goManyModules(modules = 40_000, names = 400_000, extra: string[] = []): Buffer {
   // Short paths: 40,000 modules must fit the 1 MiB the build info reader keeps.
   const mods = Array.from({ length: modules }, (_, i) => `e.co/${i.toString(36)}`);
-  const list: string[] = ['go:buildid', 'main.main', 'runtime.main', 'net/http.(*Client).Do'];
+  const list: string[] = ['go:buildid', 'main.main', 'runtime.main', 'net/http.(*Client).Do', ...extra];
   for (let i = 0; list.length < names; i++) list.push(`${mods[i % modules]}/pkg.F${i}`);
   const table = Buffer.from(`${list.join('\0')}\0`);
   const header = Buffer.alloc(72);
@@ -206,6 +206,9 @@ export function goManyModules(modules = 40_000, names = 400_000): Buffer {
   const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
   return Buffer.concat([elf, header, table, Buffer.alloc(64 * 1024), buildinfo]);
 }
+
+/** A Go function name of `n` unclosed type-parameter brackets (once quadratic to strip). */
+export const goBracketName = (n = 4_000_000) => `e.co/0/pkg.F${'['.repeat(n)}`;
 
 /** A node binary whose version string is hostile: 20-digit, over-long, or tens of thousands of digits. */
 export const NODE_VERSIONS = [

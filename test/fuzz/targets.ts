@@ -37,6 +37,7 @@ import { nodeVerdict } from '../../src/vulndb/importers/nodejs.js';
 import { secretProbe } from '../../src/secrets/scan.js';
 import {
   bigFileWithKey,
+  goBracketName,
   goManyModules,
   NODE_VERSIONS,
   nodeBinary,
@@ -229,7 +230,7 @@ function goProbes(): Target {
   ]);
   return {
     name: 'Go binary probes (build info, symbol table)',
-    seeds: [seed, goManyModules(300, 3000)],
+    seeds: [seed, goManyModules(300, 3000), goManyModules(3, 30, [goBracketName(20_000)])],
     run: (b) => {
       const out: unknown[] = [];
       for (const factory of [goSymbolsProbe, goBuildInfoProbe]) {
