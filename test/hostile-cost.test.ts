@@ -188,6 +188,18 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
     );
   });
 
+  it('pom.xml: 3,000 local Maven repositories in the tree, 3,000 parents found in none', async () => {
+    // Each parent was looked up in each repository: 1,000 of each took 12.9 s, 5,000 past 90 s.
+    const dir = write(join(tmp, 'repositories'), hostile.treeManyRepositories(3_000));
+    const r = judged(
+      await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q'], {
+        CUSTOMS_MAVEN_REPO: join(tmp, 'none'),
+      }),
+      '3,000 repositories, 3,000 parents',
+    );
+    assert.equal(r.packages.find((p) => p.name === 'org.example:ordinary')?.locations.length, 3_000);
+  });
+
   it('a Go binary naming 10,000 modules and 100,000 functions', async () => {
     const dir = join(tmp, 'go');
     // And one name of four million unclosed `[` (stripping type parameters was quadratic: hours).

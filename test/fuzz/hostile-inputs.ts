@@ -161,6 +161,21 @@ export function treeDensePoms(count = 12, bytes = 4 * 1024 * 1024 - 8192): Tree 
   return tree;
 }
 
+/**
+ * `n` local Maven repositories (`r<i>/.m2/repository`) and `n` modules each naming a parent found
+ * in none: every repository tried for every parent (quadratic) unless their poms are indexed once.
+ */
+export function treeManyRepositories(n = 5_000): Tree {
+  const tree: Tree = {};
+  for (let i = 0; i < n; i++) {
+    tree[`r${i}/.m2/repository/z/z/1/z-1.pom`] = project(coords('z', 'z', '1'));
+    tree[`m${i}/pom.xml`] = project(
+      `<parent>${coords('evil', `p${i}`, '1')}</parent><artifactId>m${i}</artifactId><dependencies>${ORDINARY}</dependencies>`,
+    );
+  }
+  return tree;
+}
+
 /** A varint-prefixed string, as Go's build info writes them. */
 function goString(s: string): Buffer {
   const b = Buffer.from(s);
