@@ -239,28 +239,30 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
     });
   });
 
-  it('a PECL registry entry naming a 200 MB package', async () => {
+  it('a PECL registry entry naming a 200 MB package; a 500 MB registry entry', async () => {
     const dir = join(tmp, 'pecl');
-    write(dir, { 'usr/local/lib/php/.registry/.channel.pecl.php.net/evil.reg': hostile.peclHugeName() });
-    mkdirSync(join(dir, 'usr/local/lib/php/.registry/.channel.pecl.php.net'), { recursive: true });
+    const reg = 'usr/local/lib/php/.registry/.channel.pecl.php.net';
+    write(dir, { [`${reg}/evil.reg`]: hostile.peclHugeName(), [`${reg}/sparse.reg`]: 'a:0:{}' });
+    // Sparse: refused by its size before it is read (it once cost 600 MB resident to refuse).
+    truncateSync(join(dir, reg, 'sparse.reg'), 500 * 1024 * 1024);
     copyFileSync(
       shared('fixtures', 'packagist/syft-php/memcached-v6-format.reg'),
-      join(dir, 'usr/local/lib/php/.registry/.channel.pecl.php.net/memcached.reg'),
+      join(dir, reg, 'memcached.reg'),
     );
-    const r = judged(
-      await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q']),
-      'PECL 200 MB',
-    );
+    const bounds = await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q']);
+    const r = judged(bounds, 'PECL 200 MB, 500 MB');
+    assert.ok(bounds.rssMiB < 400, `${bounds.rssMiB} MiB`);
     assert.ok(r.packages.some((p) => p.name === 'memcached'));
     assert.ok(r.packages.every((p) => p.name.length < 256));
-    assert.ok(
-      r.warnings.some((w) =>
-        /evil\.reg: not a readable pecl-registry file \(\d+ bytes is more than a registry entry holds/.test(
-          w,
+    for (const f of ['evil', 'sparse'])
+      assert.ok(
+        r.warnings.some((w) =>
+          new RegExp(
+            `${f}\\.reg: not a readable pecl-registry file \\(\\d+ bytes is more than one holds`,
+          ).test(w),
         ),
-      ),
-      r.warnings.join('\n'),
-    );
+        r.warnings.join('\n'),
+      );
   });
 
   it('a lockfile over the read limit: neither kept nor probed, still counted as not searched for secrets', async () => {
