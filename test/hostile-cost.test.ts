@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -159,9 +168,42 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
     assert.equal(ordinary?.locations.length, 1_001);
   });
 
+  it('pom.xml: two hundred BOMs sharing a chain of nine 4 MiB parents; twelve dense 4 MiB poms', async () => {
+    // Each pom under the per-file cap, together 84 MB: once over 90 s and 1.2 GB with twenty BOMs,
+    // and 96 s for the dense poms, when the scan's budget was checked only between poms.
+    const dir = write(join(tmp, 'fan-out'), {
+      ...hostile.treeBomFanOut(),
+      ...hostile.treeDensePoms(),
+      'memo/pom.xml': hostile.pomManyExpansions(20_000),
+    });
+    const r = judged(
+      await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q'], {
+        CUSTOMS_MAVEN_REPO: join(tmp, 'none'),
+      }),
+      '200 BOMs on 9 dense parents, 12 dense poms',
+    );
+    assert.ok(
+      r.warnings.some((w) => /more than a scan allows .*bytes of poms parsed.*left out or cut short/.test(w)),
+      r.warnings.join('\n'),
+    );
+  });
+
+  it('pom.xml: 3,000 local Maven repositories in the tree, 3,000 parents found in none', async () => {
+    // Each parent was looked up in each repository: 1,000 of each took 12.9 s, 5,000 past 90 s.
+    const dir = write(join(tmp, 'repositories'), hostile.treeManyRepositories(3_000));
+    const r = judged(
+      await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q'], {
+        CUSTOMS_MAVEN_REPO: join(tmp, 'none'),
+      }),
+      '3,000 repositories, 3,000 parents',
+    );
+    assert.equal(r.packages.find((p) => p.name === 'org.example:ordinary')?.locations.length, 3_000);
+  });
+
   it('a Go binary naming 10,000 modules and 100,000 functions', async () => {
     const dir = join(tmp, 'go');
-    write(dir, { 'usr/bin/app': hostile.goManyModules(10_000, 100_000) });
+    // And one name of four million unclosed `[` (stripping type parameters was quadratic: hours).
+    write(dir, { 'usr/bin/app': hostile.goManyModules(10_000, 100_000, [hostile.goBracketName()]) });
     chmodSync(join(dir, 'usr/bin/app'), 0o755);
     const r = judged(await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q']), 'Go');
     assert.ok(has(r, 'e.co/0', 'v1.0.0', '/usr/bin/app'));
@@ -197,27 +239,50 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
     });
   });
 
-  it('a PECL registry entry naming a 200 MB package', async () => {
+  it('a PECL registry entry naming a 200 MB package; a 500 MB registry entry', async () => {
     const dir = join(tmp, 'pecl');
-    write(dir, { 'usr/local/lib/php/.registry/.channel.pecl.php.net/evil.reg': hostile.peclHugeName() });
-    mkdirSync(join(dir, 'usr/local/lib/php/.registry/.channel.pecl.php.net'), { recursive: true });
+    const reg = 'usr/local/lib/php/.registry/.channel.pecl.php.net';
+    write(dir, { [`${reg}/evil.reg`]: hostile.peclHugeName(), [`${reg}/sparse.reg`]: 'a:0:{}' });
+    // Sparse: refused by its size before it is read (it once cost 600 MB resident to refuse).
+    truncateSync(join(dir, reg, 'sparse.reg'), 500 * 1024 * 1024);
     copyFileSync(
       shared('fixtures', 'packagist/syft-php/memcached-v6-format.reg'),
-      join(dir, 'usr/local/lib/php/.registry/.channel.pecl.php.net/memcached.reg'),
+      join(dir, reg, 'memcached.reg'),
     );
-    const r = judged(
-      await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q']),
-      'PECL 200 MB',
-    );
+    const bounds = await bounded(['fs', dir, '--scanners', 'secret', '--format', 'json', '-q']);
+    const r = judged(bounds, 'PECL 200 MB, 500 MB');
+    assert.ok(bounds.rssMiB < 400, `${bounds.rssMiB} MiB`);
     assert.ok(r.packages.some((p) => p.name === 'memcached'));
     assert.ok(r.packages.every((p) => p.name.length < 256));
-    assert.ok(
-      r.warnings.some((w) =>
-        /evil\.reg: not a readable pecl-registry file \(\d+ bytes is more than a registry entry holds/.test(
-          w,
+    for (const f of ['evil', 'sparse'])
+      assert.ok(
+        r.warnings.some((w) =>
+          new RegExp(
+            `${f}\\.reg: not a readable pecl-registry file \\(\\d+ bytes is more than one holds`,
+          ).test(w),
         ),
-      ),
-      r.warnings.join('\n'),
+        r.warnings.join('\n'),
+      );
+  });
+
+  it('a lockfile over the read limit: neither kept nor probed, still counted as not searched for secrets', async () => {
+    // Sparse: 600 MB on paper, a few bytes on disk. Wanted by a cataloger, so no probe reads it,
+    // and over the 512 MiB read limit, so it is not kept either: once missing from secretCoverage.
+    const dir = write(join(tmp, 'over-read-limit'), {
+      'app/package-lock.json': hostile.bigFileWithKey(4096),
+    });
+    truncateSync(join(dir, 'app/package-lock.json'), 600 * 1024 * 1024);
+    const r = judged(
+      await bounded(['fs', dir, '--format', 'json', '-q', '--scanners', 'secret']),
+      'a 600 MB lockfile',
+    );
+    assert.equal(r.secretCoverage!.notSearched.size, 1);
+    assert.deepEqual(
+      r.secretCoverage!.files.map((f) => f.path),
+      ['/app/package-lock.json'],
+    );
+    assert.ok(
+      r.warnings.some((w) => /not searched for secrets: \/app\/package-lock\.json \(600 MiB\)/.test(w)),
     );
   });
 

@@ -15,7 +15,17 @@ import { parseBunLock } from '../src/catalog/bun-lock.js';
 import { parsePylock } from '../src/catalog/python-tomls.js';
 import { parsePackagesConfig, parsePackagesProps } from '../src/catalog/dotnet.js';
 import { catalogImage } from '../src/catalog/index.js';
-import { importedManagement, pomCataloger, type Pom, type PomRepository } from '../src/catalog/java/pom.js';
+import {
+  importedManagement,
+  parsePom,
+  pomCataloger,
+  pomDependencies,
+  PomBudget,
+  PomScan,
+  type Pom,
+  type PomRepository,
+} from '../src/catalog/java/pom.js';
+import { pomManyExpansions } from './fuzz/hostile-inputs.js';
 import { openImage } from '../src/image/open.js';
 import { existsSync } from 'node:fs';
 import { shared } from './helpers/paths.js';
@@ -283,6 +293,70 @@ describe('Maven: pom.xml (trivy)', () => {
     const managed = await importedManagement([pom('b0')], repo);
     assert.equal(managed.get('org.example:dep-b29')?.version, '1.29');
     assert.ok(reads <= 30, `${reads} reads`);
+  });
+
+  it("the scan's budget is checked as it is spent, not between poms (issue 33, round four)", async () => {
+    // Entries: one pom of 10,000 dependencies against a budget of 100 walks about 100 of them.
+    const many: Pom = {
+      properties: {},
+      managed: [],
+      dependencies: Array.from({ length: 10_000 }, (_, i) => ({
+        groupId: 'g',
+        artifactId: `a${i}`,
+        version: '1',
+      })),
+    };
+    let budget = new PomBudget(1 << 30, 100);
+    let r = pomDependencies([many], [], budget);
+    assert.ok(r.cut && r.pins.length <= 101 && budget.entries <= 101, `${r.pins.length} pins`);
+    // Expansion: 1,000 distinct 4,000-character values, each allowed, against a budget of 100,000.
+    budget = new PomBudget(100_000);
+    r = pomDependencies([parsePom(pomManyExpansions(1000))], [], budget);
+    assert.ok(r.cut && budget.expanded < 100_000 + 3 * 4096, `${budget.expanded} characters`);
+    // BOMs: 200 sharing one parent of 5,000 entries are merged once, and walked within the budget.
+    const parent: Pom = {
+      groupId: 'e',
+      artifactId: 'p',
+      version: '1',
+      properties: {},
+      dependencies: [],
+      managed: Array.from({ length: 5_000 }, (_, i) => ({ groupId: 'g', artifactId: `a${i}`, version: '1' })),
+    };
+    const bom = (a: string): Pom => ({
+      artifactId: a,
+      parent: { groupId: 'e', artifactId: 'p', version: '1' },
+      properties: {},
+      dependencies: [],
+      managed: [],
+    });
+    const repo: PomRepository = {
+      get: async (_g, a) => (a === 'p' ? parent : a?.startsWith('b') ? bom(a) : undefined),
+    };
+    const app: Pom = {
+      properties: {},
+      dependencies: [{ groupId: 'g', artifactId: 'a7' }],
+      managed: Array.from({ length: 200 }, (_, i) => ({
+        groupId: 'e',
+        artifactId: `b${i}`,
+        version: '1',
+        scope: 'import',
+      })),
+    };
+    const scan = new PomScan(repo);
+    const imported = await scan.imports([app]);
+    assert.equal(imported.length, 1, 'one merged map');
+    assert.equal(imported[0].get('g:a7')?.version, '1');
+    const spent = scan.budget.entries;
+    assert.equal((await scan.imports([app]))[0], imported[0], 'the same list is not merged again');
+    assert.equal(scan.budget.entries, spent);
+    const tight = new PomScan(repo, undefined, new PomBudget(1 << 30, 50_000));
+    assert.equal(pomDependencies([app], await tight.imports([app]), tight.budget).cut, true);
+    assert.ok(tight.budget.entries <= 50_001, `${tight.budget.entries} entries`);
+    // Parsing: the bytes of pom parsed are charged before the parse; past the bound, none is read.
+    const small = new PomBudget(1 << 30, 1 << 30, 1000);
+    assert.equal(small.parse(600), true);
+    assert.equal(small.parse(600), false);
+    assert.equal(small.spent, true);
   });
 
   it("a BOM and a parent from a local repository inside the image (a build stage's /root/.m2)", async () => {

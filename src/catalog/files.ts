@@ -39,6 +39,8 @@ export function lockfileCataloger(spec: {
   purl: (name: string, version: string) => string;
   /** A wanted file to pass over after all, knowing the rest of the tree. */
   skip?: (path: string, fs: LayeredFileSystem) => boolean;
+  /** Largest file the format holds: a larger one is named in a warning without being read. */
+  maxBytes?: number;
 }): Cataloger {
   return {
     name: spec.name,
@@ -49,6 +51,13 @@ export function lockfileCataloger(spec: {
       // A file kept by no read has no content: withLayers would find nothing in it.
       for (const [path, entry] of ctx.fs.analysed()) {
         if (entry.content === undefined || !spec.wants(path) || spec.skip?.(path, ctx.fs)) continue;
+        if (spec.maxBytes !== undefined && entry.size > spec.maxBytes) {
+          // Not read from disk only to be refused (a 500 MB registry entry cost 600 MB resident).
+          ctx.warnings.push(
+            `/${path}: not a readable ${spec.name} file (${entry.size} bytes is more than one holds, ${spec.maxBytes}); skipped`,
+          );
+          continue;
+        }
         let pins: Array<{ item: Pinned; layer: Package['layer'] }>;
         try {
           pins = await withLayers(

@@ -176,6 +176,7 @@ export const peclRegistryCataloger = lockfileCataloger({
   type: 'pear',
   wants: (p) => /(^|\/)\.registry\/(\.channel\.[^/]+\/)?[^/]+\.reg$/.test(p),
   parse: (content, path) => parsePeclRegistry(content, path),
+  maxBytes: MAX_REGISTRY,
   purl: (name, version) =>
     new PackageURL('pear', 'pear.php.net', name, version, undefined, undefined).toString(),
 });

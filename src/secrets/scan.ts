@@ -153,7 +153,16 @@ export async function collectSecrets(
               : undefined;
         if (content && isBinary(content)) found = { notSearched: 'binary' };
         else found = !content || content.length > maxFile ? { notSearched: 'size' } : search(content);
-      }
+      } else if (
+        found === undefined &&
+        entry.type === 'file' &&
+        entry.content === undefined &&
+        entry.size > maxFile &&
+        !SKIP.test(path)
+      )
+        // Neither kept nor probed: a file a cataloger wanted but over the read limit (a 600 MB
+        // pom.xml). The probe marks every other file over the limit, so this one was not searched.
+        found = { notSearched: 'size' };
       if (!found) continue;
       if ('notSearched' in found) {
         coverage.notSearched[found.notSearched]++;

@@ -101,6 +101,81 @@ export function treeManyModules(modules = 10_000, perBom = 5_000): Tree {
   return tree;
 }
 
+/** Entries of `make(i)` joined, up to `bytes` characters: a pom just under the per-file cap. */
+function fill(bytes: number, make: (i: number) => string): string {
+  const parts: string[] = [];
+  for (let i = 0, n = 0; ; i++) {
+    const s = make(i);
+    if ((n += s.length) > bytes) return parts.join('');
+    parts.push(s);
+  }
+}
+
+/**
+ * `boms` BOMs in the tree's Maven repository sharing one chain of `parents` parents of `bytes`
+ * each, dense with managed entries, all imported by one project: each pom under the per-file cap,
+ * each BOM's chain re-walked per BOM (200 × 9 × 45,000 entries at full size) unless the scan's
+ * budget is checked as it is spent.
+ */
+export function treeBomFanOut(boms = 200, parents = 9, bytes = 4 * 1024 * 1024 - 8192): Tree {
+  const tree: Tree = {};
+  const repo = '.m2/repository/evil';
+  for (let j = 0; j < parents; j++) {
+    const parent = j < parents - 1 ? `<parent>${coords('evil', `p${j + 1}`, '1')}</parent>` : '';
+    tree[`${repo}/p${j}/1/p${j}-1.pom`] = project(
+      `${parent}${coords('evil', `p${j}`, '1')}<dependencyManagement><dependencies>${fill(bytes, (i) => dep(`g${j}`, `a${i}`, '1'))}</dependencies></dependencyManagement>`,
+    );
+  }
+  for (let b = 0; b < boms; b++)
+    tree[`${repo}/b${b}/1/b${b}-1.pom`] = project(
+      `<parent>${coords('evil', 'p0', '1')}</parent>${coords('evil', `b${b}`, '1')}`,
+    );
+  const imports = Array.from({ length: boms }, (_, b) => dep('evil', `b${b}`, '1', 'import')).join('');
+  tree['app/pom.xml'] = project(
+    `${coords('evil', 'app', '1')}<dependencyManagement><dependencies>${imports}</dependencies></dependencyManagement><dependencies>${dep('g0', 'a1')}${ORDINARY}</dependencies>`,
+  );
+  return tree;
+}
+
+/**
+ * One pom with `count` properties, each a 4,000-character value plus its number (distinct, each
+ * under MAX_EXPANDED), and `count` dependencies naming one each: every expansion is allowed, and
+ * what one module's memo holds grows with the count unless the budget is checked per expansion.
+ */
+export function pomManyExpansions(count = 1000): string {
+  const props = Array.from({ length: count }, (_, i) => `<q${i}>\${b}${i}</q${i}>`).join('');
+  const deps = Array.from({ length: count }, (_, i) => dep('evil', `d${i}`, `\${q${i}}`)).join('');
+  return project(
+    `${coords('evil', 'memo', '1')}<properties><b>${'x'.repeat(4000)}</b>${props}</properties><dependencies>${deps}${ORDINARY}</dependencies>`,
+  );
+}
+
+/** `count` poms of `bytes` each, dense with distinct properties: the XML parser's slowest input. */
+export function treeDensePoms(count = 12, bytes = 4 * 1024 * 1024 - 8192): Tree {
+  const body = fill(bytes, (i) => `<q${i}>v${i}</q${i}>`);
+  const tree: Tree = {};
+  for (let m = 0; m < count; m++)
+    tree[`dense${m}/pom.xml`] = project(
+      `${coords('evil', `m${m}`, '1')}<properties>${body}</properties><dependencies>${ORDINARY}</dependencies>`,
+    );
+  return tree;
+}
+
+/**
+ * `n` local Maven repositories (`r<i>/.m2/repository`) and `n` modules each naming a parent found
+ * in none: every repository tried for every parent (quadratic) unless their poms are indexed once.
+ */
+export function treeManyRepositories(n = 5_000): Tree {
+  const tree: Tree = {};
+  for (let i = 0; i < n; i++) {
+    tree[`r${i}/.m2/repository/z/z/1/z-1.pom`] = project(coords('z', 'z', '1'));
+    tree[`m${i}/pom.xml`] = project(
+      `<parent>${coords('evil', `p${i}`, '1')}</parent><artifactId>m${i}</artifactId><dependencies>${ORDINARY}</dependencies>`,
+    );
+  }
+  return tree;
+}
+
 /** A varint-prefixed string, as Go's build info writes them. */
 function goString(s: string): Buffer {
   const b = Buffer.from(s);
@@ -117,10 +192,10 @@ function goString(s: string): Buffer {
  * A Go binary whose pcln name table holds `names` functions spread over `modules` modules, with
  * build info (1.18+ inline form) naming every module: as the probes find them in an ELF file.
  */
-export function goManyModules(modules = 40_000, names = 400_000): Buffer {
+export function goManyModules(modules = 40_000, names = 400_000, extra: string[] = []): Buffer {
   // Short paths: 40,000 modules must fit the 1 MiB the build info reader keeps.
   const mods = Array.from({ length: modules }, (_, i) => `e.co/${i.toString(36)}`);
-  const list: string[] = ['go:buildid', 'main.main', 'runtime.main', 'net/http.(*Client).Do'];
+  const list: string[] = ['go:buildid', 'main.main', 'runtime.main', 'net/http.(*Client).Do', ...extra];
   for (let i = 0; list.length < names; i++) list.push(`${mods[i % modules]}/pkg.F${i}`);
   const table = Buffer.from(`${list.join('\0')}\0`);
   const header = Buffer.alloc(72);
@@ -146,6 +221,9 @@ export function goManyModules(modules = 40_000, names = 400_000): Buffer {
   const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
   return Buffer.concat([elf, header, table, Buffer.alloc(64 * 1024), buildinfo]);
 }
+
+/** A Go function name of `n` unclosed type-parameter brackets (once quadratic to strip). */
+export const goBracketName = (n = 4_000_000) => `e.co/0/pkg.F${'['.repeat(n)}`;
 
 /** A node binary whose version string is hostile: 20-digit, over-long, or tens of thousands of digits. */
 export const NODE_VERSIONS = [

@@ -41,6 +41,7 @@ import { nodeVerdict } from '../../src/vulndb/importers/nodejs.js';
 import { secretProbe } from '../../src/secrets/scan.js';
 import {
   bigFileWithKey,
+  goBracketName,
   goManyModules,
   NODE_VERSIONS,
   nodeBinary,
@@ -50,6 +51,7 @@ import {
   pomFanOut,
   pomSelfDoubling,
   pomSelfParent,
+  pomManyExpansions,
 } from './hostile-inputs.js';
 
 /**
@@ -277,7 +279,7 @@ function goProbes(): Target {
   ]);
   return {
     name: 'Go binary probes (build info, symbol table)',
-    seeds: [seed, goManyModules(300, 3000)],
+    seeds: [seed, goManyModules(300, 3000), goManyModules(3, 30, [goBracketName(20_000)])],
     run: (b) => {
       const out: unknown[] = [];
       for (const factory of [goSymbolsProbe, goBuildInfoProbe]) {
@@ -325,6 +327,7 @@ function pomTarget(): Target {
       pomBigVersion(50, 64 * 1024),
       pomEntityVersion(),
       pomSelfParent(),
+      pomManyExpansions(200),
     ].map((t) => Buffer.from(t)),
     // A pom that does not parse is the cataloger's warning.
     anyErrorIsFine: true,

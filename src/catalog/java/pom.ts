@@ -109,18 +109,36 @@ const VERSION = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
 /** Left unresolved (contains `${`, so every consumer treats it as such). */
 const UNRESOLVED = '${…}';
 
-/** What all the poms of one scan may cost together; past either bound the rest are left out. */
+/**
+ * What all the poms of one scan may cost together; past any bound the rest are left out. Checked
+ * as the cost is spent (each expansion, each entry walked, each pom before it is parsed), not only
+ * between poms: one module's chain of ten 4 MiB parents, or two hundred BOMs sharing one, would
+ * otherwise spend gigabytes before the next check.
+ */
 export class PomBudget {
-  /** Characters produced by `${…}` expansion. */
+  /** Characters produced by `${…}` expansion (what one module's memo holds is at most this). */
   expanded = 0;
   /** Dependency and dependencyManagement entries walked (inherited ones once per module). */
   entries = 0;
+  /** Bytes of pom text parsed: the XML parser takes one to three seconds a megabyte on dense crafted poms (real ones are a few kilobytes; 8 MiB is some two thousand modules). */
+  parsed = 0;
   constructor(
-    readonly maxExpanded = 256 * 1024 * 1024,
+    readonly maxExpanded = 128 * 1024 * 1024,
     readonly maxEntries = 2_000_000,
+    readonly maxParsed = 8 * 1024 * 1024,
   ) {}
   get spent(): boolean {
-    return this.expanded > this.maxExpanded || this.entries > this.maxEntries;
+    return this.expanded > this.maxExpanded || this.entries > this.maxEntries || this.parsed > this.maxParsed;
+  }
+  /** Charges a pom's bytes before it is parsed; false when the scan may parse no more. */
+  parse(bytes: number): boolean {
+    if (this.spent) return false;
+    this.parsed += bytes;
+    return !this.spent;
+  }
+  /** The bounds, as a warning names them. */
+  describe(): string {
+    return `${this.maxEntries} dependency entries, ${this.maxExpanded} expanded bytes, ${this.maxParsed} bytes of poms parsed`;
   }
 }
 
@@ -132,6 +150,8 @@ export class PomBudget {
 class Expander {
   /** Properties (or values) whose expansion outgrew MAX_EXPANDED. */
   readonly tooLong = new Set<string>();
+  /** Set when the scan's budget ran out mid-way: what is left is unresolved. */
+  cut = false;
   private readonly project: Record<string, string | undefined>;
   private readonly memo = new Map<string, string | undefined>();
   constructor(
@@ -165,6 +185,10 @@ class Expander {
   }
   /** `what` names the text in a warning: `${name}` for a property's value. */
   private substitute(text: string, depth: number, what: string): string {
+    if (this.budget.spent) {
+      this.cut = true;
+      return UNRESOLVED;
+    }
     this.budget.expanded += text.length;
     if (text.length > MAX_EXPANDED) {
       this.tooLong.add(what);
@@ -192,24 +216,30 @@ class Expander {
 
 type Managed = { version?: string; scope?: string };
 
-/** A pom's literal dependencyManagement keys, indexed once however many modules inherit it. */
 /**
  * A pom's dependencyManagement, indexed once however many modules inherit it: entries with
  * literal coordinates by key; those whose coordinates need expanding (which may differ per
- * module) by position, expanded per chain.
+ * module) by position, expanded per chain; BOM imports by position (a module never re-walks a
+ * parent's thousands of entries to find its few imports).
  */
-const indexes = new WeakMap<Pom, { literal: Map<string, number>; templated: number[] }>();
-function indexOf(pom: Pom): { literal: Map<string, number>; templated: number[] } {
+interface ManagementIndex {
+  literal: Map<string, number>;
+  templated: number[];
+  imports: number[];
+}
+const indexes = new WeakMap<Pom, ManagementIndex>();
+function indexOf(pom: Pom): ManagementIndex {
   let index = indexes.get(pom);
   if (!index) {
     const literal = new Map<string, number>();
     const templated: number[] = [];
+    const imports: number[] = [];
     pom.managed.forEach((d, i) => {
-      if (d.scope === 'import') return;
-      if (`${d.groupId}${d.artifactId}`.includes('${')) templated.push(i);
+      if (d.scope === 'import') imports.push(i);
+      else if (`${d.groupId}${d.artifactId}`.includes('${')) templated.push(i);
       else if (!literal.has(`${d.groupId}:${d.artifactId}`)) literal.set(`${d.groupId}:${d.artifactId}`, i);
     });
-    indexes.set(pom, (index = { literal, templated }));
+    indexes.set(pom, (index = { literal, templated, imports }));
   }
   return index;
 }
@@ -222,6 +252,7 @@ function managementOf(chain: PomChain, x: Expander, boms: Map<string, Managed>[]
   const templated = chain.map((pom) => {
     const m = new Map<string, number>();
     for (const i of indexOf(pom).templated) {
+      if (budget.spent) break;
       budget.entries++;
       const d = pom.managed[i];
       const key = `${x.expand(d.groupId)}:${x.expand(d.artifactId)}`;
@@ -255,6 +286,8 @@ export interface PomDependencies {
   invalid: string[];
   /** Properties whose expansion outgrew MAX_EXPANDED. */
   tooLong: string[];
+  /** The scan's budget ran out while this pom was read: what is listed is not all it names. */
+  cut: boolean;
 }
 
 export function pomDependencies(
@@ -267,8 +300,9 @@ export function pomDependencies(
   const pins = new Map<string, { name: string; version: string; dev: boolean }>();
   const unresolved = new Set<string>();
   const invalid = new Set<string>();
-  for (const pom of chain)
+  walk: for (const pom of chain)
     for (const d of pom.dependencies) {
+      if (budget.spent) break walk;
       budget.entries++;
       const g = x.expand(d.groupId) ?? '';
       const a = x.expand(d.artifactId) ?? '';
@@ -298,6 +332,7 @@ export function pomDependencies(
     unresolved: [...unresolved],
     invalid: [...invalid],
     tooLong: [...x.tooLong],
+    cut: x.cut || budget.spent,
   };
 }
 
@@ -311,15 +346,25 @@ export const MAX_POM = 4 * 1024 * 1024;
 /** BOMs read for one scan at most (Spring Boot's imports some 40 transitively). */
 const MAX_BOMS = 200;
 
-export function pomRepository(fs: LayeredFileSystem, hostRoot = hostRepository()): PomRepository {
-  const roots = new Set<string>();
+export function pomRepository(
+  fs: LayeredFileSystem,
+  hostRoot = hostRepository(),
+  budget?: PomBudget,
+): PomRepository {
+  // Every in-tree repository's poms indexed once by their path inside it (the roots in the order
+  // met): a lookup is one map read, however many `.m2/repository` folders a crafted tree holds
+  // (5,000 of them, each tried for each of 5,000 parents, took past 90 s).
+  const inTree = new Map<string, string[]>();
   for (const [path] of fs.analysed()) {
-    const m = /^(.*?(?:^|\/)\.m2\/repository)\//.exec(path);
-    if (m) roots.add(m[1]);
+    const m = /^(?:.*?(?:^|\/))?\.m2\/repository\/(.+\.pom)$/.exec(path);
+    if (!m) continue;
+    const found = inTree.get(m[1]);
+    if (found) found.push(path);
+    else inTree.set(m[1], [path]);
   }
   const cache = new Map<string, Promise<Pom | undefined>>();
   const parse = (b: Buffer | undefined) => {
-    if (!b || b.length > MAX_POM) return undefined;
+    if (!b || b.length > MAX_POM || (budget && !budget.parse(b.length))) return undefined;
     try {
       return parsePom(b.toString('utf8'));
     } catch {
@@ -340,8 +385,8 @@ export function pomRepository(fs: LayeredFileSystem, hostRoot = hostRepository()
       let p = cache.get(rel);
       if (!p) {
         p = (async () => {
-          for (const root of roots) {
-            const pom = parse(await fs.readFile(`${root}/${rel}`));
+          for (const path of inTree.get(rel) ?? []) {
+            const pom = parse(await fs.readFile(path));
             if (pom) return pom;
           }
           if (!hostRoot) return undefined;
@@ -370,25 +415,33 @@ function hostRepository(): string | undefined {
  * modules too), each BOM's management built once, one budget.
  */
 export class PomScan {
-  readonly budget = new PomBudget();
-  private readonly parsed = new Map<string, Promise<Pom | undefined>>();
+  private readonly parsed = new Map<string, Promise<Pom | Error | undefined>>();
   private readonly boms = new Map<string, Promise<Bom | undefined>>();
+  /** Merged BOM management by import list (see imports). */
+  private readonly merged = new Map<string, Map<string, Managed>>();
   constructor(
     readonly repo: PomRepository,
     private readonly fs?: LayeredFileSystem,
+    readonly budget = new PomBudget(),
   ) {}
 
-  /** The pom at an in-tree path, parsed once per scan (undefined: absent, too large or unreadable). */
-  treePom(path: string): Promise<Pom | undefined> {
+  /** The pom at an in-tree path, parsed once per scan (undefined: absent, too large, unreadable or over the budget). */
+  async treePom(path: string): Promise<Pom | undefined> {
+    const r = await this.read(path);
+    return r instanceof Error ? undefined : r;
+  }
+
+  /** As treePom, with why a pom is not read: an Error for one that is not a pom. */
+  read(path: string): Promise<Pom | Error | undefined> {
     let p = this.parsed.get(path);
     if (!p) {
       p = (async () => {
         const content = await this.fs?.readFile(path);
-        if (!content || content.length > MAX_POM) return undefined;
+        if (!content || content.length > MAX_POM || !this.budget.parse(content.length)) return undefined;
         try {
           return parsePom(content.toString('utf8'));
-        } catch {
-          return undefined;
+        } catch (err) {
+          return err as Error;
         }
       })();
       this.parsed.set(path, p);
@@ -442,9 +495,19 @@ export class PomScan {
     return { chain };
   }
 
-  /** The BOMs a chain imports (`scope import`), transitively, each once, in declaration order. */
+  /**
+   * What the BOMs a chain imports (`scope import`) manage, transitively, each BOM once, in
+   * declaration order: merged into one map per import list, so a dependency is looked up once,
+   * not once per BOM (two hundred BOMs times two million entries), and modules sharing a parent
+   * share the merge. Each merge is charged to the budget.
+   */
   async imports(chain: PomChain): Promise<Map<string, Managed>[]> {
-    const out: Map<string, Managed>[] = [];
+    const ids = importIds(chain, this.budget);
+    if (!ids.length) return [];
+    const key = ids.join('\n');
+    const known = this.merged.get(key);
+    if (known) return [known];
+    const maps: Map<string, Managed>[] = [];
     const seen = new Set<string>();
     const visit = async (ids: string[]) => {
       for (const id of ids) {
@@ -452,12 +515,25 @@ export class PomScan {
         seen.add(id);
         const bom = await this.bom(id);
         if (!bom) continue;
-        out.push(bom.managed);
+        maps.push(bom.managed);
         await visit(bom.imports);
       }
     };
-    await visit(importIds(chain, this.budget));
-    return out;
+    await visit(ids);
+    let out = maps[0] ?? new Map<string, Managed>();
+    if (maps.length > 1) {
+      out = new Map();
+      merge: for (const m of maps)
+        for (const [k, v] of m) {
+          if (this.budget.spent) break merge;
+          this.budget.entries++;
+          if (!out.has(k)) out.set(k, v);
+        }
+    }
+    // A few lists at once (a tree's parents); more are merged again, at the budget's expense.
+    if (this.merged.size >= 16) this.merged.delete(this.merged.keys().next().value!);
+    this.merged.set(key, out);
+    return [out];
   }
 
   private bom(id: string): Promise<Bom | undefined> {
@@ -471,9 +547,11 @@ export class PomScan {
         const { chain } = await this.chain(pom);
         const x = new Expander(chain, this.budget);
         const managed = new Map<string, Managed>();
-        for (const b of chain)
+        walk: for (const b of chain)
           for (const m of b.managed) {
             if (m.scope === 'import') continue;
+            // Two hundred BOMs sharing a parent of 45,000 entries walk it two hundred times.
+            if (this.budget.spent) break walk;
             this.budget.entries++;
             const key = `${x.expand(m.groupId)}:${x.expand(m.artifactId)}`;
             if (!managed.has(key)) managed.set(key, { version: x.expand(m.version), scope: m.scope });
@@ -496,9 +574,10 @@ interface Bom {
 function importIds(chain: PomChain, budget: PomBudget): string[] {
   const x = new Expander(chain, budget);
   return chain.flatMap((pom) =>
-    pom.managed
-      .filter((d) => d.scope === 'import')
-      .map((d) => [d.groupId, d.artifactId, d.version].map((v) => x.expand(v)).join(':')),
+    indexOf(pom).imports.map((i) => {
+      const d = pom.managed[i];
+      return [d.groupId, d.artifactId, d.version].map((v) => x.expand(v)).join(':');
+    }),
   );
 }
 
@@ -524,7 +603,10 @@ export const pomCataloger: Cataloger = {
     const left: string[] = [];
     for (const [path, entry] of ctx.fs.analysed()) {
       if (entry.content === undefined || !/(^|\/)pom\.xml$/.test(path)) continue;
-      scan ??= new PomScan(pomRepository(ctx.fs), ctx.fs);
+      if (!scan) {
+        const budget = new PomBudget();
+        scan = new PomScan(pomRepository(ctx.fs, undefined, budget), ctx.fs, budget);
+      }
       if (scan.budget.spent) {
         left.push(path);
         continue;
@@ -537,11 +619,13 @@ export const pomCataloger: Cataloger = {
         );
         continue;
       }
-      let pom: Pom;
-      try {
-        pom = (await scan.treePom(path)) ?? parsePom(content.toString('utf8'));
-      } catch (err) {
-        ctx.warnings.push(`/${path}: not a readable pom.xml (${(err as Error).message}); skipped`);
+      const pom = await scan.read(path);
+      if (pom instanceof Error) {
+        ctx.warnings.push(`/${path}: not a readable pom.xml (${clip(pom.message, 200)}); skipped`);
+        continue;
+      }
+      if (!pom) {
+        if (scan.budget.spent) left.push(path);
         continue;
       }
       const { chain, cycle } = await scan.chain(pom, path);
@@ -550,6 +634,7 @@ export const pomCataloger: Cataloger = {
           `/${path}: the parent ${cycle} is the pom itself or its own descendant (a cycle); not followed again`,
         );
       const r = pomDependencies(chain, await scan.imports(chain), scan.budget);
+      if (r.cut) left.push(path);
       if (r.tooLong.length)
         ctx.warnings.push(
           `/${path}: ${listed(r.tooLong)} expands past ${MAX_EXPANDED} bytes (a crafted pom?); treated as unresolved`,
@@ -584,7 +669,7 @@ export const pomCataloger: Cataloger = {
     }
     if (left.length)
       ctx.warnings.push(
-        `the poms of this tree expand or inherit more than a scan allows (${scan!.budget.maxEntries} dependency entries, ${scan!.budget.maxExpanded} expanded bytes; a crafted tree?): /${clip(left[0])} and ${left.length - 1} more pom.xml left out`,
+        `the poms of this tree expand, inherit or weigh more than a scan allows (${scan!.budget.describe()}; a crafted tree?): /${clip(left[0])} and ${left.length - 1} more pom.xml left out or cut short`,
       );
     return out;
   },
