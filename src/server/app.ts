@@ -24,7 +24,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import type { Oidc } from './oidc.js';
 import { Admission } from '../gate/admission.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
-import { currentDbVersion } from './service.js';
+import { currentDbVersion, type ReportStorer } from './service.js';
 
 export interface AppDeps {
   db: Db;
@@ -42,6 +42,8 @@ export interface AppDeps {
   oidc?: Oidc;
   /** Serve HTTPS (PEM certificate chain and key): the Kubernetes API server calls webhooks over TLS only. */
   tls?: { cert: Buffer; key: Buffer };
+  /** Where uploaded reports are parsed and stored (the server's worker thread; default: inline). */
+  reports?: ReportStorer;
 }
 
 /** The HTTP side of `customs server`: routes validate and call services; the store does the rest. */

@@ -1,5 +1,6 @@
 import { existsSync, linkSync, rmSync } from 'node:fs';
-import { jobKey, type JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { requestScans } from '../services/scans.js';
 import type { Db } from '../store/db.js';
 import { allInventoryDigests, digestsFor, recordDbVersion } from '../store/monitoring.js';
 import { changedKeys } from '../vulndb/delta.js';
@@ -77,22 +78,16 @@ export class DbUpdater {
   }
 
   private async enqueue(digests: string[], version: string, source: string): Promise<number> {
-    // Inventories already matched against this version are not queued again: pg-boss keeps a key
-    // unique only while its job waits or runs, and thousands of jobs that would only find their
-    // scan done held the queue for minutes ahead of the ones with work. (A result found still to
-    // hold for it does not count here: a full re-match asked for is done.)
-    const done = new Set(
-      (
-        await this.o.db.k.selectFrom('scans').select('digest').where('db_version', '=', version).execute()
-      ).map((r) => r.digest),
+    // Inventories already matched against this version are not queued again (requestScans' rule,
+    // `full`: a result found still to hold does not count, a full re-match is asked for): pg-boss
+    // keeps a key unique only while its job waits or runs, and thousands of jobs that would only
+    // find their scan done held the queue for minutes ahead of the ones with work.
+    const out = await requestScans(
+      this.o,
+      digests.map((digest) => ({ digest, source, full: true })),
+      version,
     );
-    let n = 0;
-    for (const digest of digests) {
-      if (done.has(digest)) continue;
-      const job = { kind: 'match' as const, digest, source };
-      if (await this.o.queue.enqueue(job, jobKey(job, version))) n++;
-    }
-    return n;
+    return out.filter((o) => o.match || o.scan).length;
   }
 
   private async once(): Promise<DbUpdateOutcome> {

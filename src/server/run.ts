@@ -15,6 +15,7 @@ import { startPoller } from './poller.js';
 import { kubeAccess, startKubeInventory } from './kube-inventory.js';
 import { DbFollower } from './db-follower.js';
 import { DbUpdater } from './db-updater.js';
+import { Offload } from './offload.js';
 import { AlertDispatcher } from './alerts.js';
 import { backfillFindingIndex, backfillPackageIndex } from '../store/monitoring.js';
 import { VulnStore } from '../vulndb/store.js';
@@ -198,10 +199,13 @@ function startWorkers(
   n: number,
   log: (m: string, f?: object) => void,
   follower?: DbFollower,
+  offload?: Offload,
 ): Promise<void> {
   const policy = resolvePolicy(c.policy).policy;
   return rt.queue.work(async (job) => {
     await follower?.ensure();
+    // In the server, jobs run in worker threads: matching must not hold the API's event loop.
+    if (offload) return offload.runJob(job);
     await runJob(job, {
       db: rt.db,
       box: rt.box,
@@ -277,6 +281,19 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const kube = c.kubeInventory ? kubeAccess(c.kubeInventory) : undefined;
   const rt = await open(c, true);
   let log: (m: string, f?: object) => void = () => undefined;
+  const offload = new Offload(
+    {
+      database: c.database,
+      data: c.data,
+      secretKeyFile: join(c.data, 'secret.key'),
+      dbPath: c.db,
+      policyFile: c.policy,
+      deadlineMs: c.deadline * 1000,
+      memoryMb: c.scanMemory,
+    },
+    c.workers,
+    { log: (m, f) => log(m, f), onScan: rt.metrics.onScan },
+  );
   const updater = new DbUpdater({
     db: rt.db,
     queue: rt.queue,
@@ -297,6 +314,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     admissionAnonymous: yes(c.admissionAnonymous),
     tls: tlsFiles(c),
     oidc: oidcOf(c),
+    reports: offload.storeReport,
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
@@ -310,7 +328,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     { store: where, workers: c.workers, vulndb: c.db, scheme: c.tlsCert ? 'https' : 'http' },
     'customs server ready',
   );
-  if (c.workers > 0) await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m));
+  if (c.workers > 0)
+    await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m), undefined, offload);
   updater.start();
   const dispatcher = new AlertDispatcher({
     db: rt.db,
@@ -346,6 +365,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     clearInterval(gateTimer);
     await app.close();
     await rt.queue.stop(30_000);
+    await offload.close();
     await rt.db.close();
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { jobKey } from '../../jobs/queue.js';
 import { dbVersion } from '../../jobs/scan-job.js';
+import { currentDbVersion, requestScan } from '../../services/scans.js';
 import { parseReference } from '../../image/registry/reference.js';
 import {
   environments,
@@ -10,9 +10,8 @@ import {
   recordDeployment,
   running,
 } from '../../store/deployments.js';
-import { loadInventory, recordImage } from '../../store/images.js';
+import { recordImage } from '../../store/images.js';
 import { dbVersions, findingEvents } from '../../store/monitoring.js';
-import { findRegistry } from '../../store/registries.js';
 import { VulnStore } from '../../vulndb/store.js';
 import type { DbUpdater } from '../db-updater.js';
 import type { SecretBox } from '../../store/secret-box.js';
@@ -123,24 +122,14 @@ export function monitoringRoutes(
         service: req.body.service,
         source: 'api',
       });
-      // An image deployed but never scanned is scanned now, when its registry is configured.
-      let scanQueued = false;
-      if (!(await loadInventory(s.db, ref.digest)) && (await findRegistry(s.db, ref.domain))) {
-        const job = {
-          kind: 'scan' as const,
-          registry: ref.domain,
-          repository: ref.repository,
-          digest: ref.digest,
-          source: 'deployment',
-        };
-        let version = 'none';
-        try {
-          version = dbVersion(s.dbPath);
-        } catch {
-          /* no database yet: the job waits for one */
-        }
-        scanQueued = await s.queue.enqueue(job, jobKey(job, version));
-      }
+      // An image deployed but not scanned by the server is scanned now, when its registry is
+      // configured (or re-matched, when the server has its inventory).
+      const asked = await requestScan(
+        s,
+        { digest: ref.digest, registry: ref.domain, repository: ref.repository, source: 'deployment' },
+        currentDbVersion(s.dbPath),
+      );
+      const scanQueued = asked.scan || asked.match;
       reply.code(201);
       return {
         id,
@@ -630,7 +619,7 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
               properties: {
                 id: { type: 'integer' },
                 channel: { type: 'integer' },
-                kind: { type: 'string', enum: ['findings', 'exception-expiry', 'policy'] },
+                kind: { type: 'string', enum: ['findings', 'exception-expiry', 'policy', 'provenance'] },
                 summary: { type: ['string', 'null'] },
                 environment: { type: 'string' },
                 image: { type: 'string' },

@@ -1,0 +1,51 @@
+// A worker thread of `customs server`: the CPU-heavy side of what clients send (report parsing and
+// storing, matching, a scan's bookkeeping) runs here, on its own connection to the store, so the
+// HTTP event loop (the API, /healthz, the admission webhook) never waits for it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { CustomsError } from '../errors.js';
+import type { Job } from '../jobs/queue.js';
+import { runJob } from '../jobs/scan-job.js';
+import { resolvePolicy } from '../policy/policy.js';
+import { storeReport } from '../services/reports.js';
+import { openDb } from '../store/db.js';
+import { SecretBox } from '../store/secret-box.js';
+import type { OffloadConfig, OffloadTask } from './offload.js';
+
+const cfg = workerData as OffloadConfig;
+const port = parentPort!;
+const ready = (async () => ({
+  db: await openDb({ database: cfg.database, data: cfg.data }),
+  box: SecretBox.fromEnvOrFile(cfg.secretKeyFile),
+  policy: resolvePolicy(cfg.policyFile).policy,
+}))();
+
+port.on('message', (t: OffloadTask) => {
+  void (async () => {
+    try {
+      const { db, box, policy } = await ready;
+      if (t.type === 'report') {
+        const value = await storeReport(db, Buffer.from(t.bytes), t.by);
+        port.postMessage({ id: t.id, ok: true, value });
+      } else {
+        await runJob(t.job as Job, {
+          db,
+          box,
+          policy,
+          dbPath: cfg.dbPath,
+          deadlineMs: cfg.deadlineMs,
+          memoryMb: cfg.memoryMb,
+          log: (msg, fields) => port.postMessage({ type: 'log', msg, fields }),
+          onScan: (ms, outcome, reason) => port.postMessage({ type: 'scan', ms, outcome, reason }),
+        });
+        port.postMessage({ id: t.id, ok: true });
+      }
+    } catch (err) {
+      port.postMessage({
+        id: t.id,
+        ok: false,
+        user: err instanceof CustomsError,
+        message: err instanceof CustomsError ? err.line() : ((err as Error)?.message ?? String(err)),
+      });
+    }
+  })();
+});
