@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
@@ -245,6 +246,12 @@ function scanInChild(
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
+    try {
+      // A scan yields the CPU to the server's API and admission webhook on a busy host.
+      if (child.pid) setPriority(child.pid, 10);
+    } catch {
+      /* not permitted here: same priority */
+    }
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
     let answered = false;

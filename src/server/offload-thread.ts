@@ -1,6 +1,8 @@
 // A worker thread of `customs server`: the CPU-heavy side of what clients send (report parsing and
 // storing, matching, a scan's bookkeeping) runs here, on its own connection to the store, so the
 // HTTP event loop (the API, /healthz, the admission webhook) never waits for it.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CustomsError } from '../errors.js';
 import type { Job } from '../jobs/queue.js';
@@ -10,6 +12,15 @@ import { storeReport } from '../services/reports.js';
 import { openDb } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
 import type { OffloadConfig, OffloadTask } from './offload.js';
+
+// Below the event loop's priority (Linux: a thread's own nice value, through its thread id), so
+// on a busy machine the API and the admission webhook get the CPU first.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (tid) setPriority(tid, 10);
+} catch {
+  /* not Linux: the same priority as the event loop */
+}
 
 const cfg = workerData as OffloadConfig;
 const port = parentPort!;

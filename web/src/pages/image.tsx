@@ -30,6 +30,7 @@ interface View {
   names: string[];
   tags: string[];
   scan: { grade: string; risk: number; dbVersion: string; scannedAt: string } | null;
+  provenance: { kind: 'server-scan' | 'reported' | 'attested-sbom'; by: string | null; at: string | null };
   image: {
     os: string | null;
     base: { eol: string | null; endOfLife: boolean | null; releasesBehind: number | null } | null;
@@ -191,6 +192,20 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
         <Grade grade={v.scan?.grade} /> risk {v.scan?.risk.toFixed(1)} · {v.findings.length} findings (
         {v.summary.kev} KEV, {v.summary.fixable} fixable) · {v.suppressed.length} suppressed ·{' '}
         {v.image.os ?? 'no OS found'} · tags {v.tags.join(', ') || '—'} · scanned {when(v.scan?.scannedAt)}
+      </p>
+      <p class="summary" data-provenance={v.provenance.kind}>
+        {v.provenance.kind === 'server-scan' ? (
+          <>
+            Read by the server itself ({v.provenance.by ?? 'scan'}, {when(v.provenance.at)})
+          </>
+        ) : (
+          <strong>
+            {v.provenance.kind === 'reported'
+              ? `Reported by ${v.provenance.by ?? 'a client'}`
+              : 'From an attested SBOM'}
+            , {when(v.provenance.at)}: not verified by the server until it scans the image itself
+          </strong>
+        )}
       </p>
       <label for="env">Environment</label>{' '}
       <select
