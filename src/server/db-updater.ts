@@ -8,7 +8,7 @@ import { dbRepositories, pullDatabase } from '../vulndb/install.js';
 import { trustedKeys } from '../vulndb/signing.js';
 import type { Policy } from '../policy/policy.js';
 import { closeStore, openStore } from '../scan/scan.js';
-import { rematchFleet } from './rematch.js';
+import { rematchFleet, type FleetOutcome, type FleetRematch } from './rematch.js';
 
 export interface DbUpdateOutcome {
   status: 'current' | 'installed';
@@ -38,6 +38,8 @@ export interface DbUpdaterOptions {
   /** The policy environments are judged by: a re-match that makes a running image fail it alerts. */
   policy?: Policy;
   log: (msg: string, fields?: object) => void;
+  /** Where the fleet re-match runs (the server's worker thread; default: in this thread). */
+  rematch?: (o: Omit<FleetRematch, 'db' | 'policy' | 'log'>) => Promise<FleetOutcome>;
 }
 
 /**
@@ -118,8 +120,10 @@ export class DbUpdater {
         // Only the packages the change touched are matched again, fleet-wide in one pass.
         const digests = await digestsFor(this.o.db, keys);
         try {
-          const fleet = await rematchFleet({
-            db: this.o.db,
+          const fleet = await (
+            this.o.rematch ??
+            ((a) => rematchFleet({ ...a, db: this.o.db, policy: this.o.policy, log: this.o.log }))
+          )({
             oldPath: prev,
             newPath: dbPath,
             oldVersion: openStore(prev).meta('built_at') ?? 'unknown',
@@ -127,8 +131,6 @@ export class DbUpdater {
             keys,
             digests,
             all: await allInventoryDigests(this.o.db),
-            policy: this.o.policy,
-            log: this.o.log,
           });
           rescans = digests.length;
           changedImages = fleet.patched;

@@ -8,7 +8,9 @@ import { CustomsError } from '../errors.js';
 import type { Job } from '../jobs/queue.js';
 import { runJob } from '../jobs/scan-job.js';
 import { resolvePolicy } from '../policy/policy.js';
+import { closeStore } from '../scan/scan.js';
 import { storeReport } from '../services/reports.js';
+import { rematchFleet } from './rematch.js';
 import { openDb } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
 import type { OffloadConfig, OffloadTask } from './offload.js';
@@ -34,7 +36,16 @@ port.on('message', (t: OffloadTask) => {
   void (async () => {
     try {
       const { db, box, policy } = await ready;
-      if (t.type === 'report') {
+      if (t.type === 'rematch') {
+        const log = (msg: string, fields?: object) => port.postMessage({ type: 'log', msg, fields });
+        try {
+          const value = await rematchFleet({ ...t.args, db, policy, log });
+          port.postMessage({ id: t.id, ok: true, value });
+        } finally {
+          // The old database file is removed once this answers: let it go here too.
+          closeStore(t.args.oldPath);
+        }
+      } else if (t.type === 'report') {
         const value = await storeReport(db, Buffer.from(t.bytes), t.by);
         port.postMessage({ id: t.id, ok: true, value });
       } else {

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { CustomsError } from '../errors.js';
 import type { Job } from '../jobs/queue.js';
 import type { StoredReport } from '../services/reports.js';
+import type { FleetOutcome, FleetRematch } from './rematch.js';
 
 /** How a thread reaches what the server has: the same store, key, database and policy. */
 export interface OffloadConfig {
@@ -14,7 +15,11 @@ export interface OffloadConfig {
   memoryMb: number;
 }
 
-type Task = { type: 'report'; bytes: Uint8Array; by: string } | { type: 'job'; job: Job };
+export type RematchArgs = Omit<FleetRematch, 'db' | 'policy' | 'log'>;
+type Task =
+  | { type: 'report'; bytes: Uint8Array; by: string }
+  | { type: 'job'; job: Job }
+  | { type: 'rematch'; args: RematchArgs };
 export type OffloadTask = Task & { id: number };
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -144,6 +149,10 @@ export class Offload {
   };
 
   runJob = (job: Job): Promise<void> => this.jobs.run<void>({ type: 'job', job });
+
+  /** A database update's fleet re-match, in the report thread (one at a time, like reports). */
+  rematch = (args: RematchArgs): Promise<FleetOutcome> =>
+    this.reports.run<FleetOutcome>({ type: 'rematch', args });
 
   close(): Promise<void> {
     return Promise.all([this.reports.close(), this.jobs.close()]).then(() => undefined);

@@ -304,6 +304,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     intervalMs: c.dbUpdateInterval * 1000,
     policy: resolvePolicy(c.policy).policy,
     log: (m, f) => log(m, f),
+    // The re-match is matching too: off the event loop that answers the API and admission.
+    rematch: offload.rematch,
   });
   const app = await buildApp({
     ...rt,
