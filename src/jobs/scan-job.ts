@@ -39,6 +39,8 @@ export interface WorkerDeps {
   policy?: Policy;
   log?: (msg: string, fields?: object) => void;
   onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
+  /** Scan processes run at a lower CPU priority (inside the server, whose API must answer first). */
+  yieldCpu?: boolean;
 }
 
 /**
@@ -247,8 +249,8 @@ function scanInChild(
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     try {
-      // A scan yields the CPU to the server's API and admission webhook on a busy host.
-      if (child.pid) setPriority(child.pid, 10);
+      // In the server, a scan yields the CPU to the API and the admission webhook on a busy host.
+      if (deps.yieldCpu && child.pid) setPriority(child.pid, 10);
     } catch {
       /* not permitted here: same priority */
     }

@@ -56,6 +56,7 @@ port.on('message', (t: OffloadTask) => {
           dbPath: cfg.dbPath,
           deadlineMs: cfg.deadlineMs,
           memoryMb: cfg.memoryMb,
+          yieldCpu: true,
           log: (msg, fields) => port.postMessage({ type: 'log', msg, fields }),
           onScan: (ms, outcome, reason) => port.postMessage({ type: 'scan', ms, outcome, reason }),
         });
