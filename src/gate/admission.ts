@@ -1,11 +1,12 @@
 import { RegistryClient } from '../image/registry/client.js';
 import { parseReference } from '../image/registry/reference.js';
-import { jobKey, type JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { requestScan } from '../services/scans.js';
 import type { Policy } from '../policy/policy.js';
 import type { Db } from '../store/db.js';
 import { recordIfChanged } from '../store/deployments.js';
 import { recordImage } from '../store/images.js';
-import { registryOptions } from '../store/registries.js';
+import { findRegistry, registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { evaluate, type Decision } from './evaluate.js';
 import { checkTrust } from './trust.js';
@@ -325,7 +326,8 @@ export class Admission {
         digest = r;
       }
       const d = await this.decision(digest, environment, `${ref.domain}/${ref.repository}`);
-      if (d.status === 'not-scanned' && record && !dryRun)
+      // Not scanned, or known only from a report: the server scans it itself.
+      if ((d.status === 'not-scanned' || d.provenance?.kind !== 'server-scan') && record && !dryRun)
         await this.queueScan(ref.domain, ref.repository, digest);
       if (d.allowed) {
         admitted.push({ domain: ref.domain, repository: ref.repository, digest });
@@ -340,10 +342,13 @@ export class Admission {
   }
 
   private async queueScan(domain: string, repository: string, digest: string): Promise<void> {
-    if (!(await registryOptions(this.o.db, this.o.box, domain))) return;
+    if (!(await findRegistry(this.o.db, domain))) return;
     await recordImage(this.o.db, { registry: domain, repository, digest });
-    const job = { kind: 'scan' as const, registry: domain, repository, digest, source: 'admission' };
-    await this.o.queue.enqueue(job, jobKey(job, this.o.dbVersion()));
+    await requestScan(
+      this.o,
+      { registry: domain, repository, digest, source: 'admission' },
+      this.o.dbVersion(),
+    );
   }
 
   private async recordOnce(

@@ -6,6 +6,7 @@ import { GateError } from './errors.js';
 import {
   approvalOf,
   approvalRecord,
+  notVerified,
   policyState,
   type ApprovalRecord,
   type EvaluateOptions,
@@ -100,6 +101,8 @@ export async function decideApproval(
   const policy = await policyState(db, digest, environment, o);
   if (decision === 'approve' && !policy.scan)
     throw new GateError(`${digest} has not been scanned: nothing to approve yet`, 'conflict');
+  if (decision === 'approve' && policy.provenance?.kind !== 'server-scan' && !gate.acceptReported)
+    throw new GateError(`${digest} is ${notVerified(environment, policy.provenance)}`, 'conflict');
   const state = { approve: 'approved', reject: 'rejected', revoke: 'revoked' }[decision];
   return inTransaction(db, async (trx) => {
     const t = now();

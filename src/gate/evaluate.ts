@@ -5,7 +5,7 @@ import { resultOfRow } from '../store/results.js';
 import { evaluatePolicy, type Policy } from '../policy/policy.js';
 import type { ScanResult } from '../scan/model.js';
 import type { Db } from '../store/db.js';
-import { loadInventory } from '../store/images.js';
+import { loadInventory, provenanceOf, type Provenance } from '../store/images.js';
 import { activeExceptions, applyExceptions, type ExceptionRecord } from './exceptions.js';
 import { GateError } from './errors.js';
 import { gateSettings, type GateSettings, type TrustRules } from './settings.js';
@@ -23,7 +23,8 @@ export type DecisionStatus =
   | 'suspended'
   | 'policy-failed'
   | 'untrusted'
-  | 'not-scanned';
+  | 'not-scanned'
+  | 'not-verified';
 
 export interface Decision {
   digest: string;
@@ -41,6 +42,8 @@ export interface Decision {
   approval: ApprovalRecord | null;
   trust: { required: boolean; trusted: boolean; checked: boolean; reason: string } | null;
   scan: { grade: string; risk: number; dbVersion: string; scannedAt: string } | null;
+  /** Who read the inventory the decision's result was matched from. */
+  provenance: Provenance | null;
   suppressed: number;
   evaluatedAt: string;
 }
@@ -121,11 +124,29 @@ export async function latestResult(
   db: Db,
   digest: string,
 ): Promise<
-  { result: ScanResult; grade: string; risk: number; dbVersion: string; scannedAt: string } | undefined
+  | {
+      result: ScanResult;
+      grade: string;
+      risk: number;
+      dbVersion: string;
+      scannedAt: string;
+      provenance: Provenance;
+    }
+  | undefined
 > {
   const s = await db.k
     .selectFrom('scans')
-    .select(['result', 'base_id', 'grade', 'risk', 'db_version', 'created_at'])
+    .select([
+      'result',
+      'base_id',
+      'grade',
+      'risk',
+      'db_version',
+      'created_at',
+      'provenance_kind',
+      'provenance_by',
+      'provenance_at',
+    ])
     .where('digest', '=', digest)
     .orderBy('id', 'desc')
     .limit(1)
@@ -133,7 +154,14 @@ export async function latestResult(
   if (!s) return undefined;
   const result = (await resultOfRow(db, s)) as ScanResult;
   result.packages = (await loadInventory(db, digest))?.packages ?? [];
-  return { result, grade: s.grade, risk: Number(s.risk), dbVersion: s.db_version, scannedAt: s.created_at };
+  return {
+    result,
+    grade: s.grade,
+    risk: Number(s.risk),
+    dbVersion: s.db_version,
+    scannedAt: s.created_at,
+    provenance: provenanceOf(s),
+  };
 }
 
 async function repositoryOf(db: Db, digest: string): Promise<string> {
@@ -167,10 +195,11 @@ export async function policyState(
   waivedRules: string[];
   suppressed: number;
   scan: Decision['scan'];
+  provenance: Provenance | null;
   result?: ScanResult;
 }> {
   const latest = await latestResult(db, digest);
-  if (!latest) return { failures: [], waivedRules: [], suppressed: 0, scan: null };
+  if (!latest) return { failures: [], waivedRules: [], suppressed: 0, scan: null, provenance: null };
   const repository = o.repository ?? (await repositoryOf(db, digest));
   const exceptions = await activeExceptions(db, { repository, digest }, environment, o.at);
   // A signed-by rule reads the verdict on the environment's own trust keys.
@@ -194,6 +223,7 @@ export async function policyState(
     waivedRules,
     suppressed,
     result,
+    provenance: latest.provenance,
     scan: {
       grade: latest.grade,
       risk: latest.risk,
@@ -273,6 +303,7 @@ async function decide(
     approval,
     trust,
     scan: p.scan,
+    provenance: p.provenance,
     suppressed: p.suppressed,
     evaluatedAt: at.toISOString(),
     policy: p.scan ? { passed: !p.failures.length, failures: p.failures, waivedRules: p.waivedRules } : null,
@@ -293,6 +324,8 @@ async function decide(
     return verdict(gate.unknownImage === 'allow', 'not-scanned', [
       `not scanned yet (${environment} ${gate.unknownImage === 'allow' ? 'admits' : 'denies'} unknown images)`,
     ]);
+  if (p.provenance?.kind !== 'server-scan' && !gate.acceptReported)
+    return verdict(false, 'not-verified', [notVerified(environment, p.provenance)]);
   if (trust && !trust.trusted) return verdict(false, 'untrusted', [`not trusted: ${trust.reason}`]);
   if (approval?.state === 'approved') {
     const accepted = new Set(approval.acceptedFailures);
@@ -312,4 +345,9 @@ async function decide(
       ? `its approval for ${environment} was revoked by ${approval.decidedBy}`
       : `not approved for ${environment} yet`,
   ]);
+}
+
+/** Why a result the server did not read itself does not count in an environment. */
+export function notVerified(environment: string, p: Provenance | null): string {
+  return `not verified by the server: its only result is ${p?.kind === 'attested-sbom' ? 'from an attested SBOM' : `from a report by ${p?.by ?? 'a client'}`} (${environment} does not accept reported results; the server's own scan replaces it once the image is pulled from a configured registry)`;
 }

@@ -27,6 +27,11 @@ export interface GateSettings {
   exceptionWarningDays: number;
   /** Signature and provenance rules (PEM public keys, SLSA builders and source repositories). */
   trust: TrustRules;
+  /**
+   * A result the server did not read itself (a CI report) may be approved or admitted here. Where
+   * false, such an image is "not verified by the server" until the server's own scan lands.
+   */
+  acceptReported: boolean;
 }
 
 export interface TrustRules {
@@ -55,6 +60,7 @@ export function defaultGate(environment: string): GateSettings {
     exceptionSignoff: prod,
     exceptionWarningDays: 7,
     trust: { keys: [], identities: [], builders: [], sources: [] },
+    acceptReported: !prod,
   };
 }
 

@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
@@ -8,7 +9,17 @@ import { alertNewPolicyFailures } from '../gate/watch.js';
 import type { Policy } from '../policy/policy.js';
 import { openStore, scanInventory } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
-import { findScan, loadInventory, recordImage, saveInventory, saveScan } from '../store/images.js';
+import {
+  findScan,
+  loadInventoryWithProvenance,
+  recordImage,
+  saveInventory,
+  saveScan,
+  type Provenance,
+} from '../store/images.js';
+import { now } from '../store/db.js';
+import { inventoryDisagreement, normaliseImage } from '../services/report.js';
+import { noteDisagreement } from '../services/provenance.js';
 import { queueAlerts } from '../store/alerts.js';
 import { findingChanges, recordFindingEvents } from '../store/monitoring.js';
 import { registryOptions } from '../store/registries.js';
@@ -28,6 +39,8 @@ export interface WorkerDeps {
   policy?: Policy;
   log?: (msg: string, fields?: object) => void;
   onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
+  /** Scan processes run at a lower CPU priority (inside the server, whose API must answer first). */
+  yieldCpu?: boolean;
 }
 
 /**
@@ -77,7 +90,8 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
     await recordImage(deps.db, { registry: job.registry, repository: job.repository, digest, tag: job.tag });
   }
   const version = dbVersion(deps.dbPath);
-  if (await findScan(deps.db, digest, version)) return 'skipped';
+  // Only the server's own result makes its scan needless (a report never stands in for it).
+  if (await findScan(deps.db, digest, version, false, 'server-scan')) return 'skipped';
   const t0 = performance.now();
   const result = await scanInChild(
     `registry:${job.registry}/${job.repository}@${digest}`,
@@ -85,18 +99,28 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
     deps,
     await contextOf(deps.db, digest),
   );
-  await saveInventory(deps.db, digest, {
-    image: result.image,
-    os: result.os,
-    packages: result.packages,
-    warnings: [],
-  });
+  const provenance: Provenance = { kind: 'server-scan', by: job.source, at: now() };
+  const inv = await saveInventory(
+    deps.db,
+    digest,
+    { image: result.image, os: result.os, packages: result.packages, warnings: [] },
+    provenance,
+  );
+  // A report stood here until now: does it agree with what the server read?
+  if (inv.replaced && inv.replaced.provenance.kind !== 'server-scan')
+    await noteDisagreement(deps.db, {
+      digest,
+      image: `${job.registry}/${job.repository}@${digest}`,
+      reported: inv.replaced.provenance,
+      disagreement: inventoryDisagreement(result, inv.replaced.inventory),
+    });
   const saved = await saveScan(deps.db, {
     digest,
     dbVersion: version,
     source: job.source,
     result,
     durationMs: performance.now() - t0,
+    provenance,
   });
   await noteChanges(deps, digest, version, saved, result);
   const platform = [result.image.os, result.image.architecture, result.image.variant]
@@ -118,12 +142,15 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
 
 async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps): Promise<'done' | 'skipped'> {
   const version = dbVersion(deps.dbPath);
-  // Queued because it needs matching: only a result made with this version makes it needless.
-  if (await findScan(deps.db, job.digest, version, true)) return 'skipped';
-  const inv = await loadInventory(deps.db, job.digest);
-  if (!inv) throw new CustomsError(`no stored inventory for ${job.digest}`);
+  const stored = await loadInventoryWithProvenance(deps.db, job.digest);
+  if (!stored) throw new CustomsError(`no stored inventory for ${job.digest}`);
+  const { inventory: inv, provenance } = stored;
+  // Queued because it needs matching: only a result of this inventory made with this version
+  // makes it needless.
+  if (await findScan(deps.db, job.digest, version, true, provenance.kind)) return 'skipped';
   const t0 = performance.now();
-  const result = scanInventory(inv.image, inv, {
+  // Uploads stored before the report schema and the match job agreed may lack lists it iterates.
+  const result = scanInventory(normaliseImage(inv.image), inv, {
     dbPath: deps.dbPath,
     ...(await contextOf(deps.db, job.digest)),
   });
@@ -134,6 +161,7 @@ async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps):
     context: job.context,
     result,
     durationMs: performance.now() - t0,
+    provenance,
   });
   await noteChanges(deps, job.digest, version, saved, result);
   return 'done';
@@ -220,6 +248,12 @@ function scanInChild(
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
+    try {
+      // In the server, a scan yields the CPU to the API and the admission webhook on a busy host.
+      if (deps.yieldCpu && child.pid) setPriority(child.pid, 10);
+    } catch {
+      /* not permitted here: same priority */
+    }
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
     let answered = false;

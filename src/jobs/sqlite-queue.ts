@@ -43,7 +43,14 @@ export class SqliteQueue implements JobQueue {
         created_at: t,
         updated_at: t,
       })
-      .onConflict((oc) => oc.column('key').doNothing())
+      // A key dead-lettered earlier is tried again: the event that asks now (a push after a
+      // report named a digest not yet in the registry) may find what the failed attempts did not.
+      .onConflict((oc) =>
+        oc
+          .column('key')
+          .doUpdateSet({ state: 'queued', attempts: 0, run_after: t, last_error: null, updated_at: t })
+          .where('jobs.state', '=', 'failed'),
+      )
       .executeTakeFirst();
     const added = Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
     if (added) this.wake();

@@ -124,7 +124,11 @@ export function matchLanguagePackages(
   for (const p of packages) {
     const eco = ECOSYSTEM_OF_PURL[p.type];
     if (!eco || (p.ownedBy && !STATICALLY_LINKED.has(p.type))) continue;
-    byEco.set(eco, [...(byEco.get(eco) ?? []), p]);
+    // Pushed, not copied: copying the list per package was quadratic (a 200k-package upload held a
+    // match job for hours).
+    const list = byEco.get(eco);
+    if (list) list.push(p);
+    else byEco.set(eco, [p]);
   }
   // Components found in binaries, outside any package manager: NVD's CPE ranges (an OS-owned copy
   // is left to its distro's feed, as above).

@@ -25,7 +25,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import type { Oidc } from './oidc.js';
 import { Admission } from '../gate/admission.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
-import { currentDbVersion } from './service.js';
+import { currentDbVersion, type ReportStorer } from './service.js';
 import { clusterRoutes } from './routes/cluster.js';
 import type { Leadership } from './singletons.js';
 import { parseJsonBody } from './json-body.js';
@@ -52,6 +52,8 @@ export interface AppDeps {
   trustProxy?: boolean;
   /** Where users reach the server (`https://…` behind a TLS-terminating proxy makes cookies Secure). */
   publicUrl?: string;
+  /** Where uploaded reports are parsed and stored (the server's worker thread; default: inline). */
+  reports?: ReportStorer;
 }
 
 /** A request line for the log: every query value hidden (`?secret=…` of a Docker Hub webhook). */

@@ -1,6 +1,7 @@
 import { existsSync, linkSync, rmSync } from 'node:fs';
 import { appendAudit, inTransaction } from '../gate/audit.js';
-import { jobKey, type JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { requestScans } from '../services/scans.js';
 import type { Db } from '../store/db.js';
 import { allInventoryDigests, digestsFor, recordDbVersion } from '../store/monitoring.js';
 import { changedKeys } from '../vulndb/delta.js';
@@ -8,7 +9,7 @@ import { dbRepositories, pullDatabase } from '../vulndb/install.js';
 import { trustedKeys } from '../vulndb/signing.js';
 import type { Policy } from '../policy/policy.js';
 import { closeStore, openStore } from '../scan/scan.js';
-import { rematchFleet } from './rematch.js';
+import { rematchFleet, type FleetOutcome, type FleetRematch } from './rematch.js';
 import { collectGarbage } from '../store/retention.js';
 import { installing } from './install-lock.js';
 
@@ -47,6 +48,8 @@ export interface DbUpdaterOptions {
   exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Scans kept per image after each update (0: all); unreferenced finding sets are collected anyway. */
   retainScans?: number;
+  /** Where the fleet re-match runs (the server's worker thread; default: in this thread). */
+  rematch?: (o: Omit<FleetRematch, 'db' | 'policy' | 'log'>) => Promise<FleetOutcome>;
 }
 
 /**
@@ -112,22 +115,16 @@ export class DbUpdater {
   }
 
   private async enqueue(digests: string[], version: string, source: string): Promise<number> {
-    // Inventories already matched against this version are not queued again: pg-boss keeps a key
-    // unique only while its job waits or runs, and thousands of jobs that would only find their
-    // scan done held the queue for minutes ahead of the ones with work. (A result found still to
-    // hold for it does not count here: a full re-match asked for is done.)
-    const done = new Set(
-      (
-        await this.o.db.k.selectFrom('scans').select('digest').where('db_version', '=', version).execute()
-      ).map((r) => r.digest),
+    // Inventories already matched against this version are not queued again (requestScans' rule,
+    // `full`: a result found still to hold does not count, a full re-match is asked for): pg-boss
+    // keeps a key unique only while its job waits or runs, and thousands of jobs that would only
+    // find their scan done held the queue for minutes ahead of the ones with work.
+    const out = await requestScans(
+      this.o,
+      digests.map((digest) => ({ digest, source, full: true })),
+      version,
     );
-    let n = 0;
-    for (const digest of digests) {
-      if (done.has(digest)) continue;
-      const job = { kind: 'match' as const, digest, source };
-      if (await this.o.queue.enqueue(job, jobKey(job, version))) n++;
-    }
-    return n;
+    return out.filter((o) => o.match || o.scan).length;
   }
 
   private async once(downgrade?: { allowDowngrade: true; actor: string }): Promise<DbUpdateOutcome> {
@@ -190,8 +187,10 @@ export class DbUpdater {
         // Only the packages the change touched are matched again, fleet-wide in one pass.
         const digests = await digestsFor(this.o.db, keys);
         try {
-          const fleet = await rematchFleet({
-            db: this.o.db,
+          const fleet = await (
+            this.o.rematch ??
+            ((a) => rematchFleet({ ...a, db: this.o.db, policy: this.o.policy, log: this.o.log }))
+          )({
             oldPath: prev,
             newPath: dbPath,
             oldVersion: openStore(prev).meta('built_at') ?? 'unknown',
@@ -199,8 +198,6 @@ export class DbUpdater {
             keys,
             digests,
             all: await allInventoryDigests(this.o.db),
-            policy: this.o.policy,
-            log: this.o.log,
           });
           rescans = digests.length;
           changedImages = fleet.patched;

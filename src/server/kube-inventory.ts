@@ -4,10 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { CustomsError } from '../errors.js';
 import { parseReference } from '../image/registry/reference.js';
 import { allGates, environmentOfNamespace } from '../gate/settings.js';
-import { jobKey } from '../jobs/queue.js';
+import { requestScan } from '../services/scans.js';
 import { endUnseen, recordIfChanged } from '../store/deployments.js';
-import { findScanAny } from '../store/images.js';
-import { findRegistry } from '../store/registries.js';
 import { currentDbVersion, type Services } from './service.js';
 
 /**
@@ -238,6 +236,7 @@ export async function takeInventory(s: Services, access: KubeAccess): Promise<In
   };
   const seen = new Set<string>();
   const running = new Set<string>();
+  const version = currentDbVersion(s);
   for (const pod of pods) {
     if (pod.status?.phase !== 'Running') continue;
     const namespace = pod.metadata?.namespace ?? '';
@@ -260,10 +259,8 @@ export async function takeInventory(s: Services, access: KubeAccess): Promise<In
       seen.add(key);
       if (await recordIfChanged(s.db, { environment, ...image, namespace, service, source: 'kubernetes' }))
         out.recorded++;
-      if (!(await findScanAny(s.db, image.digest)) && (await findRegistry(s.db, image.registry))) {
-        const job = { kind: 'scan' as const, ...image, source: 'kubernetes' };
-        if (await s.queue.enqueue(job, jobKey(job, currentDbVersion(s)))) out.queued++;
-      }
+      const asked = await requestScan(s, { ...image, source: 'kubernetes' }, version);
+      if (asked.scan || asked.match) out.queued++;
     }
   }
   // What the cluster no longer runs has ended (a workload scaled to zero or deleted): it drops out

@@ -79,6 +79,10 @@ type ScanRow = {
   checked_version: string | null;
   tally: string | null;
   base_id: number | null;
+  /** A patch keeps the provenance of the result it patches. */
+  provenance_kind: string;
+  provenance_by: string | null;
+  provenance_at: string | null;
 };
 
 /** One image's patch and what storing it records beside it. */
@@ -278,7 +282,17 @@ async function latestScans(db: Db, digests: string[]): Promise<Map<string, ScanR
   const rows = digests.length
     ? await db.k
         .selectFrom('scans')
-        .select(['id', 'digest', 'db_version', 'checked_version', 'tally', 'base_id'])
+        .select([
+          'id',
+          'digest',
+          'db_version',
+          'checked_version',
+          'tally',
+          'base_id',
+          'provenance_kind',
+          'provenance_by',
+          'provenance_at',
+        ])
         .where('id', 'in', (eb) =>
           eb
             .selectFrom('scans')
@@ -348,6 +362,9 @@ async function storePatches(
         duration_ms: 0,
         base_id: w.prev.base_id ?? w.prev.id,
         checked_version: null,
+        provenance_kind: w.prev.provenance_kind,
+        provenance_by: w.prev.provenance_by,
+        provenance_at: w.prev.provenance_at,
       })),
     )
     // A scan made with the new version meanwhile (a push, a job) stands.

@@ -15,6 +15,7 @@ import { startPoller } from './poller.js';
 import { kubeAccess, startKubeInventory } from './kube-inventory.js';
 import { DbFollower } from './db-follower.js';
 import { DbUpdater } from './db-updater.js';
+import { Offload } from './offload.js';
 import { AlertDispatcher } from './alerts.js';
 import { backfillFindingIndex, backfillPackageIndex } from '../store/monitoring.js';
 import { VulnStore } from '../vulndb/store.js';
@@ -252,10 +253,13 @@ function startWorkers(
   n: number,
   log: (m: string, f?: object) => void,
   follower?: DbFollower,
+  offload?: Offload,
 ): Promise<void> {
   const policy = resolvePolicy(c.policy).policy;
   return rt.queue.work(async (job) => {
     await follower?.ensure();
+    // In the server, jobs run in worker threads: matching must not hold the API's event loop.
+    if (offload) return offload.runJob(job);
     await runJob(job, {
       db: rt.db,
       box: rt.box,
@@ -332,6 +336,19 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const kube = c.kubeInventory ? kubeAccess(c.kubeInventory) : undefined;
   const rt = await open(c, true);
   let log: (m: string, f?: object) => void = () => undefined;
+  const offload = new Offload(
+    {
+      database: c.database,
+      data: c.data,
+      secretKeyFile: join(c.data, 'secret.key'),
+      dbPath: c.db,
+      policyFile: c.policy,
+      deadlineMs: c.deadline * 1000,
+      memoryMb: c.scanMemory,
+    },
+    c.workers,
+    { log: (m, f) => log(m, f), onScan: rt.metrics.onScan },
+  );
   const updater = new DbUpdater({
     db: rt.db,
     queue: rt.queue,
@@ -346,6 +363,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     ...(rt.db.engine === 'postgres'
       ? { exclusive: <T>(fn: () => Promise<T>) => exclusively(rt.db.url!, 'db-apply', fn) }
       : {}),
+    // The re-match is matching too: off the event loop that answers the API and admission.
+    rematch: offload.rematch,
   });
   const lifecycle: { draining: boolean; leadership?: Leadership } = { draining: false };
   const app = await buildApp({
@@ -360,6 +379,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     oidc: oidcOf(c),
     trustProxy: yes(c.trustProxy),
     publicUrl: c.publicUrl,
+    reports: offload.storeReport,
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
@@ -373,7 +393,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     { store: where, workers: c.workers, vulndb: c.db, scheme: c.tlsCert ? 'https' : 'http' },
     'customs server ready',
   );
-  if (c.workers > 0) await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m));
+  if (c.workers > 0)
+    await startWorkers(rt, c, c.workers, (m, f) => app.log.info(f ?? {}, m), undefined, offload);
   const dispatcher = new AlertDispatcher({
     db: rt.db,
     box: rt.box,
@@ -481,6 +502,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     await new Promise((r) => setTimeout(r, c.shutdownDelay * 1000));
     await Promise.race([app.close(), new Promise((r) => setTimeout(r, c.shutdownGrace * 1000))]);
     await rt.queue.stop(30_000);
+    await offload.close();
     await rt.db.close();
     logged('stopped');
   });

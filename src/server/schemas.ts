@@ -10,6 +10,20 @@ export const counts = {
   ),
 } as const;
 
+/** Who read an inventory, and so every result matched from it (docs/server.md, Provenance). */
+export const provenance = {
+  type: 'object',
+  required: ['kind', 'by', 'at'],
+  properties: {
+    kind: { type: 'string', enum: ['server-scan', 'reported', 'attested-sbom'] },
+    by: {
+      type: ['string', 'null'],
+      description: 'the job source of a server scan; the token or user of a report',
+    },
+    at: { type: ['string', 'null'] },
+  },
+} as const;
+
 export const scanSummary = {
   type: ['object', 'null'],
   required: ['id', 'dbVersion', 'source', 'createdAt', 'grade', 'risk', 'counts'],
@@ -20,6 +34,7 @@ export const scanSummary = {
     createdAt: { type: 'string' },
     grade: { type: 'string', enum: ['A', 'B', 'C', 'D', 'E', 'F'] },
     risk: { type: 'number' },
+    provenance,
     counts,
   },
 } as const;
@@ -51,6 +66,7 @@ export const imageDetail = {
     digest: { type: 'string' },
     refs: { type: 'array', items: imageSummary },
     packages: { type: 'integer', description: 'packages in the stored inventory' },
+    provenance: { ...provenance, type: ['object', 'null'], description: 'who read the stored inventory' },
     context: {
       type: ['object', 'null'],
       description: 'where a CI upload came from: repository, commit, pipelineUrl, environment',
@@ -60,6 +76,7 @@ export const imageDetail = {
       type: ['object', 'null'],
       properties: {
         createdAt: { type: 'string' },
+        provenance,
         database: anyObject,
         os: anyObject,
         image: anyObject,

@@ -38,6 +38,7 @@ export interface ScanSummaryRow {
   createdAt: string;
   grade: string;
   risk: number;
+  provenance: Provenance;
   counts: {
     critical: number;
     high: number;
@@ -122,23 +123,102 @@ async function latestScanId(k: Db['k'], digest: string): Promise<number | undefi
   return r?.id;
 }
 
-/** Store an inventory once per digest, indexed by the packages advisories can name. */
-export async function saveInventory(db: Db, digest: string, inv: StoredInventory): Promise<void> {
+/**
+ * Who read an inventory: the server itself (pulled from a configured registry by its workers), a
+ * client that uploaded it (`by` names the token or user), or an attested SBOM. Results carry the
+ * provenance of the inventory they were matched from.
+ */
+export type ProvenanceKind = 'server-scan' | 'reported' | 'attested-sbom';
+export interface Provenance {
+  kind: ProvenanceKind;
+  by: string | null;
+  at: string | null;
+}
+
+export const provenanceOf = (r: {
+  provenance_kind: string;
+  provenance_by: string | null;
+  provenance_at: string | null;
+}): Provenance => ({
+  kind: r.provenance_kind as ProvenanceKind,
+  by: r.provenance_by,
+  at: r.provenance_at,
+});
+
+const provenanceColumns = (p: Provenance) => ({
+  provenance_kind: p.kind,
+  provenance_by: p.by,
+  provenance_at: p.at,
+});
+
+/**
+ * Store an inventory once per digest, indexed by the packages advisories can name. What the server
+ * read itself outranks what a client reported: a server scan replaces a stored report (whose
+ * inventory is returned, to compare), a report never replaces anything.
+ */
+export async function saveInventory(
+  db: Db,
+  digest: string,
+  inv: StoredInventory,
+  prov: Provenance = { kind: 'server-scan', by: null, at: now() },
+): Promise<{ stored: boolean; replaced?: { inventory: StoredInventory; provenance: Provenance } }> {
+  const server = prov.kind === 'server-scan';
+  const existing = server
+    ? await db.k
+        .selectFrom('inventories')
+        .select(['data', 'provenance_kind', 'provenance_by', 'provenance_at'])
+        .where('digest', '=', digest)
+        .executeTakeFirst()
+    : undefined;
+  if (existing?.provenance_kind === 'server-scan') return { stored: false };
+  const values = { digest, data: pack(inv), created_at: now(), ...provenanceColumns(prov) };
   const r = await db.k
     .insertInto('inventories')
-    .values({ digest, data: pack(inv), created_at: now() })
-    .onConflict((oc) => oc.column('digest').doNothing())
+    .values(values)
+    .onConflict((oc) =>
+      server
+        ? oc
+            .column('digest')
+            .doUpdateSet({ data: values.data, created_at: values.created_at, ...provenanceColumns(prov) })
+            .where('inventories.provenance_kind', '!=', 'server-scan')
+        : oc.column('digest').doNothing(),
+    )
     .executeTakeFirst();
-  if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) await indexInventory(db, digest, inv);
+  if (!(Number(r.numInsertedOrUpdatedRows ?? 0) > 0)) return { stored: false };
+  if (existing) await db.k.deleteFrom('package_index').where('digest', '=', digest).execute();
+  await indexInventory(db, digest, inv);
+  return {
+    stored: true,
+    replaced: existing
+      ? { inventory: unpack<StoredInventory>(existing.data), provenance: provenanceOf(existing) }
+      : undefined,
+  };
+}
+
+/** The provenance of a digest's stored inventory, if there is one. */
+export async function inventoryProvenance(db: Db, digest: string): Promise<Provenance | undefined> {
+  const r = await db.k
+    .selectFrom('inventories')
+    .select(['provenance_kind', 'provenance_by', 'provenance_at'])
+    .where('digest', '=', digest)
+    .executeTakeFirst();
+  return r ? provenanceOf(r) : undefined;
 }
 
 export async function loadInventory(db: Db, digest: string): Promise<StoredInventory | undefined> {
+  return (await loadInventoryWithProvenance(db, digest))?.inventory;
+}
+
+export async function loadInventoryWithProvenance(
+  db: Db,
+  digest: string,
+): Promise<{ inventory: StoredInventory; provenance: Provenance } | undefined> {
   const r = await db.k
     .selectFrom('inventories')
-    .select('data')
+    .select(['data', 'provenance_kind', 'provenance_by', 'provenance_at'])
     .where('digest', '=', digest)
     .executeTakeFirst();
-  return r ? unpack<StoredInventory>(r.data) : undefined;
+  return r ? { inventory: unpack<StoredInventory>(r.data), provenance: provenanceOf(r) } : undefined;
 }
 
 /** Has this digest been scanned at all (any database version)? */
@@ -153,15 +233,17 @@ export async function findScanAny(db: Db, digest: string): Promise<boolean> {
 
 /**
  * The scan of a digest that holds for this database version: made with it, or (unless `exact`)
- * found by a database update still to hold for it.
+ * found by a database update still to hold for it; with `kind`, only a result of that provenance
+ * counts (a reported result does not make the server's own scan needless).
  */
 export async function findScan(
   db: Db,
   digest: string,
   dbVersion: string,
   exact = false,
+  kind?: ProvenanceKind,
 ): Promise<number | undefined> {
-  const r = await db.k
+  let q = db.k
     .selectFrom('scans')
     .select('id')
     .where('digest', '=', digest)
@@ -169,15 +251,16 @@ export async function findScan(
       exact
         ? eb('db_version', '=', dbVersion)
         : eb.or([eb('db_version', '=', dbVersion), eb('checked_version', '=', dbVersion)]),
-    )
-    .orderBy('id', 'desc')
-    .executeTakeFirst();
+    );
+  if (kind) q = q.where('provenance_kind', '=', kind);
+  const r = await q.orderBy('id', 'desc').executeTakeFirst();
   return r?.id;
 }
 
 /**
- * Store one scan, keyed by (digest, DB version): a second result for the same key changes nothing.
- * Every image record of that digest then points at its newest scan.
+ * Store one scan, keyed by (digest, DB version): a second result for the same key changes nothing,
+ * except that the server's own scan replaces a result matched from a report (a report never
+ * replaces anything). Every image record of that digest then points at its newest scan.
  */
 export async function saveScan(
   db: Db,
@@ -188,31 +271,56 @@ export async function saveScan(
     context?: object;
     result: ScanResult;
     durationMs: number;
+    /** Default: the server's own scan. */
+    provenance?: Provenance;
   },
 ): Promise<{ id: number; created: boolean; before?: ScanResult }> {
   const result = pack((({ packages: _drop, ...rest }) => rest)(s.result));
+  const provenance = s.provenance ?? { kind: 'server-scan', by: s.source, at: now() };
+  const server = provenance.kind === 'server-scan';
+  // The reported result this scan replaces: what the image showed until now.
+  const replacing = server
+    ? await db.k
+        .selectFrom('scans')
+        .select(['id', 'result', 'base_id'])
+        .where('digest', '=', s.digest)
+        .where('db_version', '=', s.dbVersion)
+        .where('provenance_kind', '!=', 'server-scan')
+        .executeTakeFirst()
+    : undefined;
+  const row = {
+    source: s.source,
+    context: s.context ? JSON.stringify(s.context) : null,
+    created_at: now(),
+    ...summaryColumns(s.result.summary, factsOf(s.result)),
+    result,
+    duration_ms: Math.round(s.durationMs),
+    base_id: null,
+    checked_version: null,
+    ...provenanceColumns(provenance),
+  };
   // Statement by statement: measured, one kysely transaction around them made re-matching slower.
   const inserted = await db.k
     .insertInto('scans')
-    .values({
-      digest: s.digest,
-      db_version: s.dbVersion,
-      source: s.source,
-      context: s.context ? JSON.stringify(s.context) : null,
-      created_at: now(),
-      ...summaryColumns(s.result.summary, factsOf(s.result)),
-      result,
-      duration_ms: Math.round(s.durationMs),
-      base_id: null,
-      checked_version: null,
-    })
-    .onConflict((oc) => oc.columns(['digest', 'db_version']).doNothing())
+    .values({ digest: s.digest, db_version: s.dbVersion, ...row })
+    .onConflict((oc) =>
+      server
+        ? oc
+            .columns(['digest', 'db_version'])
+            .doUpdateSet(row)
+            .where('scans.provenance_kind', '!=', 'server-scan')
+        : oc.columns(['digest', 'db_version']).doNothing(),
+    )
     .returning('id')
     .executeTakeFirst();
   const id = inserted?.id ?? (await findScan(db, s.digest, s.dbVersion, true))!;
   // The scan before this one: what changed, and the finding index updated by difference (most
   // re-matches change a few findings; rewriting all of an image's rows cost more than matching).
-  const before = inserted ? await previousResult(db, s.digest, id) : undefined;
+  const before = inserted
+    ? replacing
+      ? ((await resultOfRow(db, replacing)) as ScanResult)
+      : await previousResult(db, s.digest, id)
+    : undefined;
   if (inserted) await indexFindings(db, s.digest, s.result.findings, before?.findings);
   await db.k
     .updateTable('images')
@@ -257,6 +365,9 @@ const SUMMARY_COLUMNS = [
   's.kev as kev',
   's.fixable as fixable',
   's.total as total',
+  's.provenance_kind as provenance_kind',
+  's.provenance_by as provenance_by',
+  's.provenance_at as provenance_at',
 ] as const;
 
 /** Newest first, one page at a time; the cursor is opaque to clients (last_seen and id). */
@@ -321,6 +432,9 @@ type SummaryRow = {
   kev: number | null;
   fixable: number | null;
   total: number | null;
+  provenance_kind: string | null;
+  provenance_by: string | null;
+  provenance_at: string | null;
 };
 
 function summaryOf(r: SummaryRow): ImageSummary {
@@ -342,6 +456,7 @@ function summaryOf(r: SummaryRow): ImageSummary {
           createdAt: r.scanned_at!,
           grade: r.grade!,
           risk: Number(r.risk),
+          provenance: provenanceOf({ ...r, provenance_kind: r.provenance_kind ?? 'server-scan' }),
           counts: {
             critical: r.critical!,
             high: r.high!,
@@ -367,6 +482,10 @@ export async function getImage(
       result?: StoredResult;
       context: Record<string, string> | null;
       packages: number;
+      /** Who read the stored inventory (null: none stored yet). */
+      provenance: Provenance | null;
+      /** The provenance of the newest result. */
+      scanProvenance: Provenance | null;
     }
   | undefined
 > {
@@ -376,16 +495,18 @@ export async function getImage(
   const scan = scanId
     ? await db.k
         .selectFrom('scans')
-        .select(['result', 'base_id', 'context'])
+        .select(['result', 'base_id', 'context', 'provenance_kind', 'provenance_by', 'provenance_at'])
         .where('id', '=', scanId)
         .executeTakeFirst()
     : undefined;
-  const inv = await loadInventory(db, digest);
+  const inv = await loadInventoryWithProvenance(db, digest);
   return {
     refs: items,
     result: scan ? await resultOfRow(db, scan) : undefined,
     context: scan?.context ? (JSON.parse(scan.context) as Record<string, string>) : null,
-    packages: inv?.packages.length ?? 0,
+    packages: inv?.inventory.packages.length ?? 0,
+    provenance: inv?.provenance ?? null,
+    scanProvenance: scan ? provenanceOf(scan) : null,
   };
 }
 

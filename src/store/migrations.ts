@@ -381,6 +381,41 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.dropIndex('finding_index_digest').execute();
       },
     },
+    '0008-provenance': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // Who read an inventory, and so every result matched from it: the server itself
+        // (`server-scan`), a client's upload (`reported`) or an attested SBOM. The kind decides
+        // which one stands: a server scan replaces a report, never the other way round.
+        for (const table of ['inventories', 'scans']) {
+          await db.schema
+            .alterTable(table)
+            .addColumn('provenance_kind', 'text', (c) => c.notNull().defaultTo('server-scan'))
+            .execute();
+          await db.schema.alterTable(table).addColumn('provenance_by', 'text').execute();
+          await db.schema.alterTable(table).addColumn('provenance_at', 'text').execute();
+        }
+        // Stored before provenance was kept: a CI upload's results have source `ci`.
+        await db
+          .updateTable('scans')
+          .set({ provenance_kind: 'reported', provenance_by: 'ci' })
+          .where('source', '=', 'ci')
+          .execute();
+        await db
+          .updateTable('inventories')
+          .set({ provenance_kind: 'reported', provenance_by: 'ci' })
+          .where('digest', 'in', db.selectFrom('scans').select('digest').where('source', '=', 'ci'))
+          .execute();
+        await db
+          .updateTable('inventories')
+          .set((eb) => ({ provenance_at: eb.ref('created_at') }))
+          .execute();
+        await db
+          .updateTable('scans')
+          .set((eb) => ({ provenance_at: eb.ref('created_at') }))
+          .execute();
+      },
+    },
     '0009-audit-keys': {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: Kysely<any>) {

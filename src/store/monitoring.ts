@@ -16,13 +16,16 @@ export async function indexInventory(db: Db, digest: string, inv: StoredInventor
     ).values(),
   ];
   await db.k.deleteFrom('package_versions').where('digest', '=', digest).execute();
-  for (let i = 0; i < versions.length; i += 500)
+  for (let i = 0; i < versions.length; i += 500) {
     await db.k
       .insertInto('package_versions')
       .values(versions.slice(i, i + 500))
       .execute();
+    await letOthersWrite(db, i);
+  }
   const keys = lookupKeys(inv.os, inv.packages);
   for (let i = 0; i < keys.length; i += 500) {
+    await letOthersWrite(db, i);
     await db.k
       .insertInto('package_index')
       .values(keys.slice(i, i + 500).map((k) => ({ ...k, digest })))
@@ -30,6 +33,15 @@ export async function indexInventory(db: Db, digest: string, inv: StoredInventor
       .execute();
   }
   return keys.length;
+}
+
+/**
+ * SQLite has one writer at a time, and a writer that waits (the server's event loop claiming a job)
+ * sleeps in growing steps: back-to-back chunks of a 200k-package index kept it waiting for seconds.
+ * A pause every few chunks lets it in.
+ */
+async function letOthersWrite(db: Db, i: number): Promise<void> {
+  if (db.engine === 'sqlite' && i > 0 && i % 2000 === 0) await new Promise((r) => setTimeout(r, 5));
 }
 
 /** Inventories stored before the indexes existed are indexed once, at start. */

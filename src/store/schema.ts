@@ -62,6 +62,11 @@ export interface Tables {
     /** gzip JSON {image, os, packages, warnings}: what re-matching needs. */
     data: Buffer;
     created_at: string;
+    /** server-scan | reported | attested-sbom: who read it (see Provenance). */
+    provenance_kind: Generated<string>;
+    /** The job source of a server scan; the token or user of a report. */
+    provenance_by: string | null;
+    provenance_at: string | null;
   };
   scans: {
     id: Generated<number>;
@@ -90,6 +95,10 @@ export interface Tables {
     checked_version: string | null;
     /** JSON Tally: what the grade is computed from. */
     tally: string | null;
+    /** The provenance of the inventory this result was matched from. */
+    provenance_kind: Generated<string>;
+    provenance_by: string | null;
+    provenance_at: string | null;
   };
   /** Repositories polled for new tags (registries without webhooks). */
   watches: {
@@ -141,7 +150,7 @@ export interface Tables {
     last_error: string | null;
     created_at: string;
     delivered_at: string | null;
-    /** findings | exception-expiry | policy */
+    /** findings | exception-expiry | policy | provenance */
     kind: Generated<string>;
     /** The headline of a non-findings alert. */
     summary: string | null;

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { strToU8, zipSync } from 'fflate';
 import { CustomsError } from '../../src/errors.js';
 import { parseApkDb } from '../../src/catalog/apk.js';
+import { parseReport } from '../../src/services/report.js';
 import { parseDpkgStatus } from '../../src/catalog/dpkg.js';
 import { goBuildInfoProbe, type GoBuildInfo } from '../../src/catalog/golang.js';
 import { goSymbolsProbe, symbolsByModule, type GoSymbolTable } from '../../src/catalog/go-symbols.js';
@@ -136,6 +137,26 @@ export async function targets(): Promise<Target[]> {
       name: 'dpkg status',
       seeds: [f('dpkg/syft-dpkg/image-dpkg/var/lib/dpkg/status')],
       run: (b) => parseDpkgStatus(text(b)),
+    },
+    {
+      // What `customs server` takes from CI uploads: a report made of a real apk inventory.
+      name: 'server report upload',
+      seeds: [
+        Buffer.from(
+          JSON.stringify({
+            image: { name: 'alpine', manifestDigest: `sha256:${'a'.repeat(64)}`, repoTags: ['alpine:3'] },
+            packages: parseApkDb(text(f('apk/syft-apk/base'))).map((r) => ({
+              name: r.name,
+              version: r.version,
+              type: 'apk',
+              purl: `pkg:apk/alpine/${r.name}@${r.version}`,
+              files: r.files.slice(0, 3),
+            })),
+            context: { repository: 'registry.example/team/app:1', commit: 'abc' },
+          }),
+        ),
+      ],
+      run: (b) => parseReport(b),
     },
     { name: 'rpm databases (SQLite, NDB, Berkeley DB)', seeds: rpmSeeds, run: (b) => parseRpmdb(b) },
     { name: 'rpm header blobs', seeds: ndbBlobs(rpmSeeds[1]).slice(0, 3), run: (b) => parseHeader(b) },

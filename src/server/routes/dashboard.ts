@@ -452,6 +452,8 @@ export function dashboardRoutes(
         names: refs.map((x) => `${x.registry}/${x.repository}`),
         tags: [...new Set(refs.flatMap((x) => JSON.parse(x.tags) as string[]))],
         scan: state.scan,
+        // Who read the inventory this result comes from: the server, or a client's report.
+        provenance: latest.provenance,
         image: {
           os: r.os ? `${r.os.name ?? r.os.id} ${r.os.version ?? ''}`.trim() : null,
           // The base image's release: end of life, and how many newer releases exist.

@@ -26,7 +26,7 @@ import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
 import { principalOf } from '../auth.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
-import { envName, scanBrief } from '../schemas.js';
+import { envName, provenance, scanBrief } from '../schemas.js';
 import type { Services } from '../service.js';
 
 /** Gate refusals as HTTP answers; other user errors are 400s. */
@@ -80,6 +80,7 @@ const decisionRecord = {
         'policy-failed',
         'untrusted',
         'not-scanned',
+        'not-verified',
       ],
     },
     reasons: { type: 'array', items: { type: 'string' } },
@@ -102,6 +103,7 @@ const decisionRecord = {
       },
     },
     scan: scanBrief,
+    provenance: { ...provenance, type: ['object', 'null'] },
     suppressed: { type: 'integer' },
     evaluatedAt: { type: 'string' },
   },
@@ -146,6 +148,10 @@ const gateRecord = {
     },
     exceptionSignoff: { type: 'boolean' },
     exceptionWarningDays: { type: 'integer', minimum: 0, maximum: 365 },
+    acceptReported: {
+      type: 'boolean',
+      description: 'a result from a CI report (not read by the server) may be approved or admitted here',
+    },
     trust: {
       type: 'object',
       additionalProperties: false,

@@ -66,7 +66,8 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
         refs: img.refs,
         packages: img.packages,
         context: img.context,
-        scan: img.result ?? null,
+        provenance: img.provenance,
+        scan: img.result ? { ...img.result, provenance: img.scanProvenance } : null,
       };
     },
   );

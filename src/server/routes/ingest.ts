@@ -5,13 +5,16 @@ import type { SecretBox } from '../../store/secret-box.js';
 import { principalOf } from '../auth.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { ingestPushes, ingestReport, type Report, type Services } from '../service.js';
+import { ingestPushes, ingestReport, type ReportStorer, type Services } from '../service.js';
+import { MAX_REPORT_BYTES, reportSchema } from '../../services/report.js';
+import { actorOf } from '../../gate/settings.js';
+import { provenance } from '../schemas.js';
 import { receivers } from '../webhooks/index.js';
 import { MalformedEvent, type PushEvent } from '../webhooks/types.js';
 
 export function ingestRoutes(
   app: FastifyInstance,
-  s: Services & { box: SecretBox; metrics: Metrics; db: Db },
+  s: Services & { box: SecretBox; metrics: Metrics; db: Db; reports?: ReportStorer },
 ): void {
   const accepted = {
     type: 'object',
@@ -90,72 +93,54 @@ export function ingestRoutes(
     );
   }
 
-  app.post<{ Body: Report }>(
-    '/api/v1/reports',
-    {
-      config: { permission: 'report' },
-      bodyLimit: 64 * 1024 * 1024,
-      schema: {
-        summary: 'A CI scan uploads its inventory; the server re-matches it with its own database',
-        tags: ['ingest'],
-        body: {
-          type: 'object',
-          required: ['image', 'packages'],
-          properties: {
-            image: {
+  // The body is taken as bytes and parsed off the event loop (a 200k-package report is seconds of
+  // JSON parsing and validation); the schema is still the route's, for the OpenAPI document, and
+  // the one parseReport validates against.
+  app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser(
+      'application/json',
+      { parseAs: 'buffer', bodyLimit: MAX_REPORT_BYTES },
+      (_req, body, done) => done(null, body),
+    );
+    scope.post<{ Body: Buffer }>(
+      '/api/v1/reports',
+      {
+        config: { permission: 'report' },
+        bodyLimit: MAX_REPORT_BYTES,
+        validatorCompiler: () => () => true,
+        schema: {
+          summary:
+            'A CI scan uploads its inventory; the server re-matches it with its own database and, where the image lives in a configured registry, scans it itself',
+          tags: ['ingest'],
+          body: reportSchema,
+          response: {
+            202: {
               type: 'object',
-              required: ['name'],
-              additionalProperties: true,
+              required: ['digest', 'queued', 'url', 'provenance'],
               properties: {
-                name: { type: 'string' },
-                manifestDigest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
-                configDigest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' },
-                repoTags: { type: 'array', items: { type: 'string' } },
-              },
-            },
-            os: { type: 'object', additionalProperties: true },
-            packages: {
-              type: 'array',
-              maxItems: 200000,
-              items: {
-                type: 'object',
-                required: ['name', 'version', 'type', 'purl'],
-                additionalProperties: true,
-                properties: {
-                  name: { type: 'string' },
-                  version: { type: 'string' },
-                  type: { type: 'string' },
-                  purl: { type: 'string' },
+                digest: { type: 'string' },
+                queued: { type: 'boolean' },
+                serverScanQueued: {
+                  type: 'boolean',
+                  description: 'the image lives in a configured registry: the server scans it itself',
                 },
+                provenance,
+                url: { type: 'string' },
               },
             },
-            context: {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                repository: { type: 'string', maxLength: 500 },
-                commit: { type: 'string', maxLength: 200 },
-                pipelineUrl: { type: 'string', maxLength: 2000 },
-                environment: { type: 'string', maxLength: 100 },
-              },
-            },
+            400: errorSchema,
+            ...authErrors,
           },
-        },
-        response: {
-          202: {
-            type: 'object',
-            required: ['digest', 'queued', 'url'],
-            properties: { digest: { type: 'string' }, queued: { type: 'boolean' }, url: { type: 'string' } },
-          },
-          400: errorSchema,
-          ...authErrors,
         },
       },
-    },
-    async (req, reply) => {
-      const out = await ingestReport(s, req.body);
-      reply.code(202);
-      return { ...out, url: `/api/v1/images/${out.digest}` };
-    },
-  );
+      async (req, reply) => {
+        if (!Buffer.isBuffer(req.body))
+          throw new HttpError(400, 'invalid_request', 'a report is a JSON document (application/json)');
+        const out = await ingestReport(s, req.body, actorOf(req.principal), s.reports);
+        reply.code(202);
+        return { ...out, url: `/api/v1/images/${out.digest}` };
+      },
+    );
+  });
 }

@@ -1,7 +1,7 @@
 import { signedExpiry } from '../../vulndb/freshness.js';
 import type { FastifyInstance } from 'fastify';
-import { jobKey } from '../../jobs/queue.js';
 import { dbVersion } from '../../jobs/scan-job.js';
+import { currentDbVersion, requestScan } from '../../services/scans.js';
 import { parseReference } from '../../image/registry/reference.js';
 import {
   environments,
@@ -11,9 +11,8 @@ import {
   recordDeployment,
   running,
 } from '../../store/deployments.js';
-import { loadInventory, recordImage } from '../../store/images.js';
+import { recordImage } from '../../store/images.js';
 import { dbVersions, findingEvents } from '../../store/monitoring.js';
-import { findRegistry } from '../../store/registries.js';
 import { VulnStore } from '../../vulndb/store.js';
 import type { DbUpdater } from '../db-updater.js';
 import type { SecretBox } from '../../store/secret-box.js';
@@ -29,7 +28,7 @@ import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { envName, scanBrief } from '../schemas.js';
 import { appendAudit, inTransaction } from '../../gate/audit.js';
 import { actorOf } from '../../gate/settings.js';
-import { currentDbVersion, type Services } from '../service.js';
+import type { Services } from '../service.js';
 
 const deployed = {
   type: 'object',
@@ -124,24 +123,14 @@ export function monitoringRoutes(
         service: req.body.service,
         source: 'api',
       });
-      // An image deployed but never scanned is scanned now, when its registry is configured.
-      let scanQueued = false;
-      if (!(await loadInventory(s.db, ref.digest)) && (await findRegistry(s.db, ref.domain))) {
-        const job = {
-          kind: 'scan' as const,
-          registry: ref.domain,
-          repository: ref.repository,
-          digest: ref.digest,
-          source: 'deployment',
-        };
-        let version = 'none';
-        try {
-          version = dbVersion(s.dbPath);
-        } catch {
-          /* no database yet: the job waits for one */
-        }
-        scanQueued = await s.queue.enqueue(job, jobKey(job, version));
-      }
+      // An image deployed but not scanned by the server is scanned now, when its registry is
+      // configured (or re-matched, when the server has its inventory).
+      const asked = await requestScan(
+        s,
+        { digest: ref.digest, registry: ref.domain, repository: ref.repository, source: 'deployment' },
+        currentDbVersion(s.dbPath),
+      );
+      const scanQueued = asked.scan || asked.match;
       reply.code(201);
       return {
         id,
@@ -466,7 +455,7 @@ export function monitoringRoutes(
       if (!s.updater) throw new HttpError(409, 'not_configured', 'this server does not update its database');
       // {"allowDowngrade": true}: install an older signed version on purpose (audited).
       const allowDowngrade = (req.body as { allowDowngrade?: unknown } | undefined)?.allowDowngrade === true;
-      const before = currentDbVersion(s);
+      const before = currentDbVersion(s.dbPath);
       const audit = (details: Record<string, unknown>) =>
         inTransaction(s.db, (trx) =>
           appendAudit(trx, {
@@ -693,7 +682,10 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
               properties: {
                 id: { type: 'integer' },
                 channel: { type: 'integer' },
-                kind: { type: 'string', enum: ['findings', 'exception-expiry', 'policy', 'audit-head'] },
+                kind: {
+                  type: 'string',
+                  enum: ['findings', 'exception-expiry', 'policy', 'audit-head', 'provenance'],
+                },
                 summary: { type: ['string', 'null'] },
                 environment: { type: 'string' },
                 image: { type: 'string' },

@@ -42,6 +42,7 @@ interface View {
   names: string[];
   tags: string[];
   scan: { grade: string; risk: number; dbVersion: string; scannedAt: string } | null;
+  provenance: { kind: 'server-scan' | 'reported' | 'attested-sbom'; by: string | null; at: string | null };
   image: {
     os: string | null;
     base: { eol: string | null; endOfLife: boolean | null; releasesBehind: number | null } | null;
@@ -241,6 +242,20 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
           </table>
         </details>
       )}
+      <p class="summary" data-provenance={v.provenance.kind}>
+        {v.provenance.kind === 'server-scan' ? (
+          <>
+            Read by the server itself ({v.provenance.by ?? 'scan'}, {when(v.provenance.at)})
+          </>
+        ) : (
+          <strong>
+            {v.provenance.kind === 'reported'
+              ? `Reported by ${v.provenance.by ?? 'a client'}`
+              : 'From an attested SBOM'}
+            , {when(v.provenance.at)}: not verified by the server until it scans the image itself
+          </strong>
+        )}
+      </p>
       <label for="env">Environment</label>{' '}
       <select
         id="env"
