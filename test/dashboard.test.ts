@@ -258,6 +258,11 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       await page.locator('p.summary').innerText(),
       /not covered .* 0 findings where the database has data/,
     );
+    // Where the result comes from: the server's own pull of the pushed image.
+    assert.match(
+      await page.locator('p.provenance[data-provenance="server-scan"]').innerText(),
+      /^Read by the server itself \(webhook:distribution, /,
+    );
     await page.screenshot({ path: join(shots, 'not-covered.png'), fullPage: true });
     await page.context().close();
   });

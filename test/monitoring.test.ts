@@ -130,7 +130,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         assert.equal(b.status, 0, b.stderr);
         publish(join(tmp, 'v1.tar.zst'));
         const port = await freePort();
-        dev = makeToken(store, 'developer');
+        dev = makeToken(store, 'developer', [], { CUSTOMS_SECRET_KEY: SECRET_KEY });
         receiver = await startReceiver();
         smtp = new SMTPServer({
           authOptional: true,
@@ -168,7 +168,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
           { CUSTOMS_ALERT_RETRY_MS: '100', CUSTOMS_SECRET_KEY: SECRET_KEY },
         );
         await server.start();
-        admin = new Api(server.url, makeToken(store, 'admin'));
+        admin = new Api(server.url, makeToken(store, 'admin', [], { CUSTOMS_SECRET_KEY: SECRET_KEY }));
       });
       after(async () => {
         await server?.stop();
@@ -520,7 +520,10 @@ for (const engine of ['sqlite', 'postgres'] as const) {
           [['team/web', digests.c, 'shop']],
         );
         // A viewer reads but cannot record; a custom environment is an admin's.
-        const viewer = new Api(server.url, makeToken(store, 'viewer'));
+        const viewer = new Api(
+          server.url,
+          makeToken(store, 'viewer', [], { CUSTOMS_SECRET_KEY: SECRET_KEY }),
+        );
         assert.equal((await viewer.get('/api/v1/environments/staging/history')).status, 200);
         assert.equal(
           (

@@ -98,16 +98,16 @@ function suite(engine: 'sqlite' | 'postgres') {
       if (engine === 'postgres') assert.ok(await pgQuery(`CREATE DATABASE ${dbName}`));
       const store = engine === 'postgres' ? ['--database', pgUrl] : ['--data', join(tmp, 'data')];
       const port = await freePort();
-      const webhookToken = makeToken(store, 'webhook', ['--name', 'registry']);
+      // Store commands sign their audit entries with the server's key, sealed by the secret key.
+      const env = { CUSTOMS_SECRET_KEY: randomBytes(32).toString('base64') };
+      const webhookToken = makeToken(store, 'webhook', ['--name', 'registry'], env);
       reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, webhookToken, 5));
       await reg.start();
       const data = engine === 'postgres' ? ['--data', join(tmp, 'data')] : [];
-      server = new CustomsServer(port, [...store, ...data, '--db', vulndb, '--workers', '1'], {
-        CUSTOMS_SECRET_KEY: randomBytes(32).toString('base64'),
-      });
+      server = new CustomsServer(port, [...store, ...data, '--db', vulndb, '--workers', '1'], env);
       await server.start();
-      admin = new Api(server.url, makeToken(store, 'admin'));
-      dev = new Api(server.url, makeToken(store, 'developer', ['--name', 'ci-dev']));
+      admin = new Api(server.url, makeToken(store, 'admin', [], env));
+      dev = new Api(server.url, makeToken(store, 'developer', ['--name', 'ci-dev'], env));
       hook = new Api(server.url, webhookToken);
       devTokenId = (await admin.get('/api/v1/tokens')).body.find((t: any) => t.name === 'ci-dev').id;
       assert.equal(

@@ -242,7 +242,7 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
           </table>
         </details>
       )}
-      <p class="summary" data-provenance={v.provenance.kind}>
+      <p class="provenance" data-provenance={v.provenance.kind}>
         {v.provenance.kind === 'server-scan' ? (
           <>
             Read by the server itself ({v.provenance.by ?? 'scan'}, {when(v.provenance.at)})
