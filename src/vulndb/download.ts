@@ -85,6 +85,11 @@ export async function download(
       timer = setTimeout(() => ctrl.abort(), wait());
     };
     let tooBig = false;
+    const bodyTooBig = () => {
+      rmSync(part, { force: true });
+      rmSync(partMeta, { force: true });
+      return new CustomsError(`${url}: the body goes on past ${opts.maxBytes} bytes; refused`);
+    };
     try {
       let res: Response;
       try {
@@ -134,6 +139,8 @@ export async function download(
         }
       } catch (err) {
         await new Promise<void>((r) => out.end(() => r()));
+        // Our own abort at the byte bound: not a stall to retry (it was, and resumed past the bound).
+        if (tooBig) throw bodyTooBig();
         if (Date.now() >= deadline) throw late();
         throw new RetryableError(
           ctrl.signal.aborted
@@ -142,11 +149,7 @@ export async function download(
         );
       }
       await new Promise<void>((r) => out.end(() => r()));
-      if (tooBig) {
-        rmSync(part, { force: true });
-        rmSync(partMeta, { force: true });
-        throw new CustomsError(`${url}: the body goes on past ${opts.maxBytes} bytes; refused`);
-      }
+      if (tooBig) throw bodyTooBig();
       if (Number.isFinite(total) && received !== total)
         throw new RetryableError(`got ${received} of ${total} bytes`);
       renameSync(part, file);
