@@ -91,7 +91,7 @@ function refusedCleanly(r: Awaited<ReturnType<typeof customsPeak>>, re: RegExp):
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-type Mode = 'serve' | 'endless' | 'drip' | 'redirect' | 'oversized' | 'stall' | 'drip-manifest';
+type Mode = 'serve' | 'endless' | 'drip' | 'redirect' | 'oversized' | 'stall' | 'drip-manifest' | 'no-size';
 
 /**
  * A malicious OCI registry: it answers the manifest of `evil/db:1` with a config announcing
@@ -180,6 +180,14 @@ class EvilRegistry {
     if (url === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     if (url.startsWith('/v2/evil/db/manifests/') && this.mode === 'drip-manifest')
       return this.drip(res, this.manifest);
+    if (url.startsWith('/v2/evil/db/manifests/') && this.mode === 'no-size') {
+      // The layer's descriptor without its size, the one bound of the blob's bytes.
+      const doc = JSON.parse(this.manifest.toString()) as { layers: Array<{ size?: number }> };
+      for (const l of doc.layers) delete l.size;
+      return void res
+        .writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' })
+        .end(JSON.stringify(doc));
+    }
     if (url.startsWith('/v2/evil/db/manifests/'))
       return void res
         .writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' })
@@ -193,6 +201,7 @@ class EvilRegistry {
     this.open.add(res);
     res.on('close', () => this.open.delete(res));
     switch (this.mode) {
+      case 'no-size':
       case 'endless':
         return this.endless(res);
       case 'redirect':
@@ -380,6 +389,14 @@ describe('a hostile database repository', () => {
       'drip-manifest',
       ['--timeout', '1'],
       /registry 127\.0\.0\.1:\d+: the manifest did not arrive within 4 s \(\d+ bytes in, a drip\); refused/,
+      10,
+    ],
+    // Before, a layer without a size (NaN) was bounded by the 10-minute deadline alone: an endless
+    // body wrote gigabytes first.
+    [
+      'no-size',
+      [],
+      /127\.0\.0\.1:\d+\/evil\/db:1: its layer sha256:\S+ has no valid size \(missing\); refused/,
       10,
     ],
   ];
