@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { download } from '../src/vulndb/download.js';
 import { fetchIndex } from '../src/vulndb/sources.js';
 import { updateDatabase } from '../src/vulndb/update.js';
 
@@ -42,6 +43,7 @@ before(async () => {
     if (req.url === '/nvd/nvdcve-2.0-2020.json.gz') return void res.writeHead(200).end(bomb);
     if (req.url === '/nvd/nvdcve-2.0-2020.meta')
       return void res.writeHead(200).end(`sha256:${'0'.repeat(64)}\r\n`);
+    if (req.url === '/small') return void res.writeHead(200, { etag: '"a"' }).end('hello');
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -99,6 +101,15 @@ describe('feed downloads against a hostile server on 127.0.0.1', () => {
     assert.match(o.error ?? '', /checksum mismatch/);
     // gunzipSync held all 256 MiB at once.
     assert.ok(process.memoryUsage().rss - rssBefore < 128 * 1024 ** 2);
+  });
+
+  it('a .part.json cut short by a kill starts the download over, not a SyntaxError', async () => {
+    const file = join(tmp, 'small');
+    writeFileSync(`${file}.part`, 'hel');
+    writeFileSync(`${file}.part.json`, '{"url":');
+    const r = await download(`${base}/small`, file, { retries: 0 });
+    assert.equal(r.status, 'downloaded');
+    assert.equal(readFileSync(file, 'utf8'), 'hello');
   });
 
   it("upstream's index is read with a cap as it arrives, not whole first", async () => {

@@ -70,8 +70,13 @@ export async function download(
     }
     let resumeFrom = 0;
     if (existsSync(part) && existsSync(partMeta)) {
-      const meta = JSON.parse(readFileSync(partMeta, 'utf8')) as { url: string; etag?: string };
-      if (meta.url === url && meta.etag) {
+      let meta: { url?: string; etag?: string } = {};
+      try {
+        meta = JSON.parse(readFileSync(partMeta, 'utf8')) as typeof meta;
+      } catch {
+        // cut short by a kill mid-write: the part is not resumed, the download starts over
+      }
+      if (meta?.url === url && meta.etag) {
         resumeFrom = statSync(part).size;
         headers.range = `bytes=${resumeFrom}-`;
         headers['if-range'] = meta.etag;
