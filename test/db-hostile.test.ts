@@ -91,7 +91,7 @@ function refusedCleanly(r: Awaited<ReturnType<typeof customsPeak>>, re: RegExp):
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-type Mode = 'serve' | 'endless' | 'drip' | 'redirect' | 'oversized' | 'stall';
+type Mode = 'serve' | 'endless' | 'drip' | 'redirect' | 'oversized' | 'stall' | 'drip-manifest' | 'no-size';
 
 /**
  * A malicious OCI registry: it answers the manifest of `evil/db:1` with a config announcing
@@ -178,6 +178,16 @@ class EvilRegistry {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     if (url === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    if (url.startsWith('/v2/evil/db/manifests/') && this.mode === 'drip-manifest')
+      return this.drip(res, this.manifest);
+    if (url.startsWith('/v2/evil/db/manifests/') && this.mode === 'no-size') {
+      // The layer's descriptor without its size, the one bound of the blob's bytes.
+      const doc = JSON.parse(this.manifest.toString()) as { layers: Array<{ size?: number }> };
+      for (const l of doc.layers) delete l.size;
+      return void res
+        .writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' })
+        .end(JSON.stringify(doc));
+    }
     if (url.startsWith('/v2/evil/db/manifests/'))
       return void res
         .writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' })
@@ -191,6 +201,7 @@ class EvilRegistry {
     this.open.add(res);
     res.on('close', () => this.open.delete(res));
     switch (this.mode) {
+      case 'no-size':
       case 'endless':
         return this.endless(res);
       case 'redirect':
@@ -204,18 +215,24 @@ class EvilRegistry {
         res.writeHead(200, { 'content-length': String(blob.length) });
         res.write(blob.subarray(0, 1000));
         return; // and then nothing
-      case 'drip': {
-        // A byte every 200 ms: never idle for a whole --timeout, never done either.
-        res.writeHead(200, { 'content-length': String(blob.length) });
-        let i = 0;
-        const t = setInterval(() => {
-          if (res.destroyed || i >= blob.length) return clearInterval(t);
-          res.write(blob.subarray(i, ++i));
-        }, 200);
-        res.on('close', () => clearInterval(t));
-        return;
-      }
+      case 'drip':
+        return this.drip(res, blob);
     }
+  }
+
+  /** A byte every 200 ms: never idle for a whole --timeout, never done either. */
+  private drip(res: ServerResponse, body: Buffer): void {
+    this.open.add(res);
+    res.writeHead(200, { 'content-length': String(body.length) });
+    let i = 0;
+    const t = setInterval(() => {
+      if (res.destroyed || i >= body.length) return clearInterval(t);
+      res.write(body.subarray(i, ++i));
+    }, 200);
+    res.on('close', () => {
+      clearInterval(t);
+      this.open.delete(res);
+    });
   }
 }
 
@@ -365,6 +382,22 @@ describe('a hostile database repository', () => {
       ['--timeout', '1'],
       /registry 127\.0\.0\.1:\d+: sent nothing for 1 s.*broke off after 1000 bytes/,
       15,
+    ],
+    // The manifest too: undici's body timeout is idle only, so before a total bound a manifest
+    // dripped a byte every 200 ms held `db update` for the ~100 s its 500 bytes took (4 MiB: days).
+    [
+      'drip-manifest',
+      ['--timeout', '1'],
+      /registry 127\.0\.0\.1:\d+: the manifest did not arrive within 4 s \(\d+ bytes in, a drip\); refused/,
+      10,
+    ],
+    // Before, a layer without a size (NaN) was bounded by the 10-minute deadline alone: an endless
+    // body wrote gigabytes first.
+    [
+      'no-size',
+      [],
+      /127\.0\.0\.1:\d+\/evil\/db:1: its layer sha256:\S+ has no valid size \(missing\); refused/,
+      10,
     ],
   ];
   for (const [mode, flags, message, seconds] of downloads)

@@ -61,7 +61,10 @@ async function expiresMs(v: string | undefined): Promise<number | undefined> {
 const EXPIRES_HELP = 'the signature expires this long after the build (e.g. 7d, 36h; default 7d)';
 
 /** Today's feed builder: download what changed upstream and import it into the database. */
-async function updateFromFeeds(file: string, opts: Pick<UpdateFlags, 'only' | 'timeout'>): Promise<void> {
+async function updateFromFeeds(
+  file: string,
+  opts: Pick<UpdateFlags, 'only' | 'timeout'> & { deadline?: string },
+): Promise<void> {
   const { configuredSources, discoverSources, fetchIndex, selectSources } =
     await import('../vulndb/sources.js');
   const { updateDatabase } = await import('../vulndb/update.js');
@@ -81,6 +84,7 @@ async function updateFromFeeds(file: string, opts: Pick<UpdateFlags, 'only' | 't
   const started = Date.now();
   const outcomes = await updateDatabase(file, sources, {
     idleTimeoutMs: seconds(opts.timeout) * 1000,
+    deadlineMs: opts.deadline === undefined ? undefined : deadlineMs(opts.deadline),
     onProgress: (name, n, total) => {
       if (!tty || Date.now() - last < 100) return;
       last = Date.now();
@@ -159,7 +163,7 @@ export function registerDb(program: Command): void {
     .option('--timeout <seconds>', 'end a download that sends nothing for this long', '30')
     .option(
       '--deadline <seconds>',
-      'end a download of the prebuilt database that takes longer than this',
+      'end a download of the prebuilt database that takes longer than this (with --from-feeds: each feed file, default 1800)',
       '600',
     )
     .option(
@@ -169,7 +173,9 @@ export function registerDb(program: Command): void {
     .action(async (opts: UpdateFlags, cmd: Command) => {
       const file = dbPathOf(cmd);
       if (opts.fromFeeds || opts.only) {
-        await updateFromFeeds(file, opts);
+        // Feed files are larger than the prebuilt database: its 10-minute default is not theirs.
+        const given = cmd.getOptionValueSource('deadline') !== 'default';
+        await updateFromFeeds(file, { ...opts, deadline: given ? opts.deadline : undefined });
         return;
       }
       const { pullDatabase, dbRepositories } = await import('../vulndb/install.js');

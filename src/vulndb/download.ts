@@ -70,8 +70,13 @@ export async function download(
     }
     let resumeFrom = 0;
     if (existsSync(part) && existsSync(partMeta)) {
-      const meta = JSON.parse(readFileSync(partMeta, 'utf8')) as { url: string; etag?: string };
-      if (meta.url === url && meta.etag) {
+      let meta: { url?: string; etag?: string } = {};
+      try {
+        meta = JSON.parse(readFileSync(partMeta, 'utf8')) as typeof meta;
+      } catch {
+        // cut short by a kill mid-write: the part is not resumed, the download starts over
+      }
+      if (meta?.url === url && meta.etag) {
         resumeFrom = statSync(part).size;
         headers.range = `bytes=${resumeFrom}-`;
         headers['if-range'] = meta.etag;
@@ -85,6 +90,11 @@ export async function download(
       timer = setTimeout(() => ctrl.abort(), wait());
     };
     let tooBig = false;
+    const bodyTooBig = () => {
+      rmSync(part, { force: true });
+      rmSync(partMeta, { force: true });
+      return new CustomsError(`${url}: the body goes on past ${opts.maxBytes} bytes; refused`);
+    };
     try {
       let res: Response;
       try {
@@ -134,6 +144,8 @@ export async function download(
         }
       } catch (err) {
         await new Promise<void>((r) => out.end(() => r()));
+        // Our own abort at the byte bound: not a stall to retry (it was, and resumed past the bound).
+        if (tooBig) throw bodyTooBig();
         if (Date.now() >= deadline) throw late();
         throw new RetryableError(
           ctrl.signal.aborted
@@ -142,11 +154,7 @@ export async function download(
         );
       }
       await new Promise<void>((r) => out.end(() => r()));
-      if (tooBig) {
-        rmSync(part, { force: true });
-        rmSync(partMeta, { force: true });
-        throw new CustomsError(`${url}: the body goes on past ${opts.maxBytes} bytes; refused`);
-      }
+      if (tooBig) throw bodyTooBig();
       if (Number.isFinite(total) && received !== total)
         throw new RetryableError(`got ${received} of ${total} bytes`);
       renameSync(part, file);

@@ -273,6 +273,12 @@ async function readVersion(client: RegistryClient, repository: string, reference
   const full = layer(FULL_MEDIA_TYPE);
   if (!full) throw new CustomsError(`${repository}:${reference} has no full database layer`);
   const delta = layer(DELTA_MEDIA_TYPE);
+  // The size is the download's byte bound: a missing one (NaN) bounded nothing but the deadline.
+  for (const l of [full, delta])
+    if (l && !(Number.isSafeInteger(l.size) && l.size! >= 0))
+      throw new CustomsError(
+        `${client.domain}/${repository}:${reference}: its layer ${l.digest} has no valid size (${JSON.stringify(l.size) ?? 'missing'}); refused`,
+      );
   const base = delta?.annotations?.[BASE_VERSION_ANNOTATION];
   return {
     manifestDigest: m.digest,

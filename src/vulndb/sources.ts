@@ -194,9 +194,19 @@ export async function fetchIndex(url: string, timeoutMs = 30_000): Promise<strin
     await res.body?.cancel();
     throw new Error(`HTTP ${res.status}`);
   }
-  const text = await res.text();
-  if (text.length > 4 * 1024 * 1024) throw new Error('larger than 4 MiB');
-  return text;
+  // Read with a cap as it arrives: res.text() took an endless body whole before its length was seen.
+  const max = 4 * 1024 * 1024;
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+    n += c.length;
+    if (n > max) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new Error('larger than 4 MiB');
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Apply CUSTOMS_MIRROR and CUSTOMS_SOURCES to the default list. */

@@ -1,7 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { CustomsError } from '../errors.js';
 import { download, type DownloadResult } from './download.js';
 import { importPath } from './import.js';
@@ -20,9 +22,22 @@ export interface SourceOutcome {
 export interface UpdateOptions {
   idleTimeoutMs?: number;
   retries?: number;
+  /** Each download (one feed file) must end within this many ms (default 30 minutes). */
+  deadlineMs?: number;
+  /** A feed file past this many bytes is refused (default MAX_FEED_BYTES; tests lower it). */
+  maxBytes?: number;
   /** Called as bytes arrive, for a progress display. */
   onProgress?: (source: string, received: number, total?: number) => void;
 }
+
+/**
+ * The largest feed file taken (compressed, as downloaded). Upstream's largest, OSV's per-ecosystem
+ * all.zip, is a few hundred MB; without a bound an endless body filled the disk.
+ */
+export const MAX_FEED_BYTES = 4 * 1024 ** 3;
+const DEFAULT_FEED_DEADLINE_MS = 30 * 60_000;
+/** NVD's .meta file is five short lines. */
+const MAX_META_BYTES = 64 * 1024;
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
 
@@ -30,12 +45,29 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
 async function verifyNvdMeta(url: string, file: string, opts: UpdateOptions): Promise<void> {
   const metaUrl = url.replace(/\.json\.gz$/, '.meta');
   const metaFile = `${file}.meta`;
-  await download(metaUrl, metaFile, { idleTimeoutMs: opts.idleTimeoutMs, retries: opts.retries });
+  await download(metaUrl, metaFile, {
+    idleTimeoutMs: opts.idleTimeoutMs,
+    retries: opts.retries,
+    deadlineMs: opts.deadlineMs ?? DEFAULT_FEED_DEADLINE_MS,
+    maxBytes: MAX_META_BYTES,
+  });
   const want = /sha256:([0-9A-Fa-f]{64})/.exec(readFileSync(metaFile, 'utf8'))?.[1]?.toLowerCase();
   if (!want) throw new CustomsError(`${metaUrl}: no sha256 in the meta file`);
-  const got = createHash('sha256')
-    .update(gunzipSync(readFileSync(file)))
-    .digest('hex');
+  // Hashed as it inflates: gunzipSync held the whole JSON in memory (a gzip bomb, all of it).
+  const h = createHash('sha256');
+  await pipeline(
+    createReadStream(file),
+    createGunzip(),
+    new Writable({
+      write(c: Buffer, _enc, cb) {
+        h.update(c);
+        cb();
+      },
+    }),
+  ).catch((err: unknown) => {
+    throw new CustomsError(`${url}: not a readable gzip file (${(err as Error).message})`);
+  });
+  const got = h.digest('hex');
   if (got !== want)
     throw new CustomsError(`${url}: checksum mismatch (the meta file says ${want}, the download is ${got})`);
 }
@@ -92,6 +124,8 @@ export async function updateDatabase(
               lastModified: v?.lastModified,
               idleTimeoutMs: opts.idleTimeoutMs,
               retries: opts.retries,
+              deadlineMs: opts.deadlineMs ?? DEFAULT_FEED_DEADLINE_MS,
+              maxBytes: opts.maxBytes ?? MAX_FEED_BYTES,
               onProgress: (n, total) => opts.onProgress?.(s.name, bytes + n, total),
             });
             if (s.checksum === 'nvd-meta' && result.status === 'downloaded')

@@ -239,6 +239,14 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * The whole read of a small document: four idle timeouts (a 4 MiB manifest at a modest 8 KiB/s
+   * still fits the 2 minutes of the default 30 s --timeout).
+   */
+  private smallDeadline(): { ms: number; who: string } {
+    return { ms: 4 * this.timeoutMs, who: `registry ${this.host}` };
+  }
+
   private backoff(attempt: number): number {
     return this.backoffMs * 2 ** attempt * (0.75 + Math.random() / 2);
   }
@@ -361,7 +369,10 @@ export class RegistryClient {
       await res.body.dump();
       throw new CustomsError(`token service ${url.host} answered ${res.status}`);
     }
-    const text = await readCapped(res.body, 1024 * 1024, 'token response');
+    const text = await readCapped(res.body, 1024 * 1024, 'token response', {
+      ms: 4 * this.timeoutMs,
+      who: `token service ${url.host}`,
+    });
     let token: string | undefined;
     try {
       const j = JSON.parse(text.toString('utf8')) as { token?: string; access_token?: string };
@@ -387,7 +398,7 @@ export class RegistryClient {
       throw new CustomsError(`manifest unknown: ${this.domain} has no such repository, tag or digest`);
     }
     await this.expectOk(res, `manifest ${reference}`);
-    const body = await readCapped(res.body, MAX_MANIFEST, 'manifest');
+    const body = await readCapped(res.body, MAX_MANIFEST, 'manifest', this.smallDeadline());
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     if (reference.startsWith('sha256:') && reference !== digest)
       throw new CustomsError(
@@ -430,7 +441,8 @@ export class RegistryClient {
       path: `/v2/${repository}/referrers/${digest}`,
       accept: ['application/vnd.oci.image.index.v1+json'],
     });
-    if (res.status === 200) return readCapped(res.body, MAX_MANIFEST, 'referrers index');
+    if (res.status === 200)
+      return readCapped(res.body, MAX_MANIFEST, 'referrers index', this.smallDeadline());
     await res.body.dump();
     return (await this.tryManifest(repository, digest.replace(':', '-')))?.body;
   }
@@ -443,7 +455,7 @@ export class RegistryClient {
       const res = await this.fetch(repository, { path });
       await this.expectOk(res, 'tags list');
       const body = JSON.parse(
-        (await readCapped(res.body, 8 * 1024 * 1024, 'tags list')).toString('utf8'),
+        (await readCapped(res.body, 8 * 1024 * 1024, 'tags list', this.smallDeadline())).toString('utf8'),
       ) as { tags?: string[] | null };
       out.push(...(body.tags ?? []));
       const link = header(res.headers, 'link');
@@ -456,7 +468,7 @@ export class RegistryClient {
   async smallBlob(repository: string, digest: string, max = 16 * 1024 * 1024): Promise<Buffer> {
     const res = await this.fetch(repository, { path: `/v2/${repository}/blobs/${digest}` });
     await this.expectOk(res, `blob ${digest}`);
-    const body = await readCapped(res.body, max, `blob ${digest}`);
+    const body = await readCapped(res.body, max, `blob ${digest}`, this.smallDeadline());
     verifyDigest(body, digest, this.host);
     return body;
   }
@@ -614,7 +626,7 @@ export class RegistryClient {
     if (ok.includes(res.status)) return;
     let detail = '';
     try {
-      const text = (await readCapped(res.body, 64 * 1024, 'error')).toString('utf8');
+      const text = (await readCapped(res.body, 64 * 1024, 'error', this.smallDeadline())).toString('utf8');
       const j = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
       detail = (j.errors ?? []).map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ');
     } catch {
@@ -640,16 +652,43 @@ export function verifyDigest(body: Buffer, digest: string, host: string): void {
     throw new CustomsError(`blob ${digest} from ${host} does not match its digest (got ${m[1]}:${got})`);
 }
 
-async function readCapped(body: Readable, max: number, what: string): Promise<Buffer> {
+/**
+ * Read a small document (manifest, config, token, error) whole: at most `max` bytes and, with
+ * `deadline`, within that many ms in all. undici's body timeout is only an idle one, so a server
+ * dripping a byte a second under it would otherwise hold the read open for days.
+ */
+async function readCapped(
+  body: Readable,
+  max: number,
+  what: string,
+  deadline?: { ms: number; who: string },
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of body as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > max) {
-      discard(body);
-      throw new CustomsError(`${what} larger than ${max} bytes`);
+  let late = false;
+  const timer = deadline
+    ? setTimeout(() => {
+        late = true;
+        discard(body);
+      }, deadline.ms)
+    : undefined;
+  try {
+    for await (const c of body as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > max) {
+        discard(body);
+        throw new CustomsError(`${what} larger than ${max} bytes`);
+      }
+      chunks.push(c);
     }
-    chunks.push(c);
+  } catch (err) {
+    if (!late) throw err;
+  } finally {
+    clearTimeout(timer);
   }
+  if (late)
+    throw new CustomsError(
+      `${deadline!.who}: the ${what} did not arrive within ${deadline!.ms / 1000} s (${n} bytes in, a drip); refused`,
+    );
   return Buffer.concat(chunks);
 }
