@@ -72,8 +72,16 @@ export async function ingestReport(
   try {
     r = await store(bytes, by);
   } catch (err) {
-    if (err instanceof CustomsError || (err as Error)?.name === 'CustomsError')
-      throw new HttpError(400, 'invalid_request', (err as Error).message);
+    if (err instanceof CustomsError || (err as Error)?.name === 'CustomsError') {
+      const message = (err as Error).message;
+      // The same code as every other JSON body too deep to walk (server/json-body.ts).
+      const code = /nests deeper than/.test(message)
+        ? 'too_deep'
+        : /is not valid JSON/.test(message)
+          ? 'malformed_json'
+          : 'invalid_request';
+      throw new HttpError(400, code, message);
+    }
     throw err;
   }
   await recordImage(s.db, { registry: r.registry, repository: r.repository, digest: r.digest, tag: r.tag });

@@ -106,12 +106,13 @@ export function parseReport(bytes: Buffer | Uint8Array): Report {
   if (bytes.length > MAX_REPORT_BYTES)
     throw new CustomsError(`the report is ${bytes.length} bytes; at most ${MAX_REPORT_BYTES} are taken`);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
-  if (nesting(text) > MAX_DEPTH) throw new CustomsError(`the report nests deeper than ${MAX_DEPTH} levels`);
+  if (nesting(text) > MAX_DEPTH)
+    throw new CustomsError(`the request body nests deeper than ${MAX_DEPTH} levels`);
   let body: unknown;
   try {
     body = JSON.parse(text);
-  } catch {
-    throw new CustomsError('the request body is not valid JSON');
+  } catch (err) {
+    throw new CustomsError(`the request body is not valid JSON: ${(err as Error).message}`);
   }
   validator ??= new Ajv({ allErrors: false, strict: false }).compile(reportSchema);
   if (!validator(body)) {
