@@ -474,16 +474,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   rt.metrics.trackLeadership(leadership);
   // Replicas that do not run the updater keep their own database copy in step with the one the
   // leader installed (decisions and re-matches here are keyed by that version).
-  const follower = c.dbRepository
-    ? new DbFollower({
-        db: rt.db,
-        dbPath: c.db,
-        repositories: list(c.dbRepository),
-        trustKeys: list(c.dbTrustKey),
-        insecure: yes(c.dbInsecure),
-        log: logged,
-      })
-    : undefined;
+  const follower = followerOf(rt, c, logged);
   const followTimer = setInterval(() => {
     if (follower && !leadership.status()['db-updater'])
       follower
@@ -533,6 +524,24 @@ function auditExport(db: Db, c: ServerConfig, log: (m: string, f?: object) => vo
   return t;
 }
 
+/** The database kept in step with the version the store says was installed (when its source is known). */
+function followerOf(
+  rt: Runtime,
+  c: ServerConfig,
+  log: (m: string, f?: object) => void,
+): DbFollower | undefined {
+  return c.dbRepository
+    ? new DbFollower({
+        db: rt.db,
+        dbPath: c.db,
+        repositories: list(c.dbRepository),
+        trustKeys: list(c.dbTrustKey),
+        insecure: yes(c.dbInsecure),
+        log,
+      })
+    : undefined;
+}
+
 export async function runWorker(c: ServerConfig, concurrency: number): Promise<void> {
   if (!(c.database ?? '').startsWith('postgres'))
     throw new CustomsError(
@@ -544,16 +553,7 @@ export async function runWorker(c: ServerConfig, concurrency: number): Promise<v
       `${JSON.stringify({ level: 'info', time: Date.now(), pid: process.pid, msg: m, ...f })}\n`,
     );
   // A worker host follows the server's database when it knows where the database comes from.
-  const follower = c.dbRepository
-    ? new DbFollower({
-        db: rt.db,
-        dbPath: c.db,
-        repositories: list(c.dbRepository),
-        trustKeys: list(c.dbTrustKey),
-        insecure: yes(c.dbInsecure),
-        log,
-      })
-    : undefined;
+  const follower = followerOf(rt, c, log);
   await follower
     ?.ensure()
     .catch((err: unknown) => log('database not in step yet', { reason: (err as Error).message }));
