@@ -94,20 +94,22 @@ export async function requestScans(
     return registries.get(host)!;
   };
   const enqueue = (job: Job) => deps.queue.enqueue(job, jobKey(job, version));
+  // The server's own pull: by digest when known, else the tag is resolved first.
+  const pullJob = (r: (typeof reqs)[number]): Job => ({
+    kind: 'scan',
+    registry: r.registry!,
+    repository: r.repository!,
+    ...(r.digest ? { digest: r.digest } : {}),
+    tag: r.tag,
+    source: r.source,
+  });
   const out: Array<{ scan: boolean; match: boolean }> = [];
   for (const r of reqs) {
     const o = { scan: false, match: false };
     out.push(o);
     const pullable = !!r.registry && !!r.repository && (await configured(r.registry));
     if (!r.digest) {
-      if (pullable)
-        o.scan = await enqueue({
-          kind: 'scan',
-          registry: r.registry!,
-          repository: r.repository!,
-          tag: r.tag,
-          source: r.source,
-        });
+      if (pullable) o.scan = await enqueue(pullJob(r));
       continue;
     }
     const kind = inventories.get(r.digest);
@@ -117,15 +119,7 @@ export async function requestScans(
       if (!matched) o.match = await enqueue(matchJob(r));
       continue;
     }
-    if (pullable)
-      o.scan = await enqueue({
-        kind: 'scan',
-        registry: r.registry!,
-        repository: r.repository!,
-        digest: r.digest,
-        tag: r.tag,
-        source: r.source,
-      });
+    if (pullable) o.scan = await enqueue(pullJob(r));
     if (kind && !matched) o.match = await enqueue(matchJob(r));
   }
   return out;
