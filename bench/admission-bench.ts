@@ -138,9 +138,11 @@ async function underLoad(engine: 'sqlite' | 'postgres'): Promise<void> {
   const vulndb = join(tmp, 'vuln.db');
   customs(['db', 'import', shared('advisories/alpine-secdb'), '--db', vulndb, '-q']);
   const port = await freePort();
-  const hook = makeToken(store, 'webhook');
-  const dev = makeToken(store, 'developer');
-  const admin = makeToken(store, 'admin');
+  // One secret key for the token commands and the server: it seals the server's signing key.
+  const keyEnv = { CUSTOMS_SECRET_KEY: randomBytes(32).toString('base64') };
+  const hook = makeToken(store, 'webhook', [], keyEnv);
+  const dev = makeToken(store, 'developer', [], keyEnv);
+  const admin = makeToken(store, 'admin', [], keyEnv);
   const reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, hook));
   await reg.start();
   const server = new CustomsServer(
@@ -153,7 +155,7 @@ async function underLoad(engine: 'sqlite' | 'postgres'): Promise<void> {
       '--workers',
       '2',
     ],
-    { CUSTOMS_LOG_LEVEL: 'warn', CUSTOMS_SECRET_KEY: randomBytes(32).toString('base64') },
+    { CUSTOMS_LOG_LEVEL: 'warn', ...keyEnv },
   );
   await server.start();
   const get = (path: string) =>
