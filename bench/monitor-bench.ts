@@ -9,7 +9,8 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Package } from '../src/catalog/model.js';
@@ -66,6 +67,38 @@ function inventory(i: number) {
   };
 }
 
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
+
+function admissionReview(image: string): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: randomUUID(),
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      namespace: 'production',
+      operation: 'CREATE',
+      dryRun: true,
+      object: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image }] } },
+    },
+  });
+}
+
+/** The store's size on disk: the PostgreSQL database, or the SQLite file with its WAL. */
+async function storeBytes(_reader: unknown, database: string | undefined, data: string): Promise<number> {
+  if (database) {
+    const c = new pg.Client({ connectionString: database });
+    await c.connect();
+    const r = await c.query('select pg_database_size(current_database()) as n');
+    await c.end();
+    return Number(r.rows[0].n);
+  }
+  const file = join(data, 'customs.sqlite');
+  const sizeOf = (f: string) => (existsSync(f) ? statSync(f).size : 0);
+  return sizeOf(file) + sizeOf(`${file}-wal`);
+}
+
 async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): Promise<string[]> {
   const data = join(work, `data-${engine}`);
   let database: string | undefined;
@@ -103,6 +136,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
   }
   const storeSeconds = (Date.now() - t0) / 1000;
   await db.close();
+  const storedBytes = await storeBytes(undefined, database, data);
 
   const hooks: number[] = [];
   const receiver = createServer((req, res) => {
@@ -205,6 +239,39 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       await new Promise((r) => setTimeout(r, 250));
     }
     const full = (Date.now() - t2) / 1000;
+    // Issue 30's service figures at this size: the pages the dashboard opens, admission of
+    // deployed digests (decisions from stored results, half of them repeated), storage.
+    const pages: string[] = [];
+    for (const path of [
+      '/api/v1/overview',
+      '/api/v1/environments/production',
+      '/api/v1/environments',
+      '/api/v1/images?limit=50',
+    ]) {
+      const times: number[] = [];
+      for (let i = 0; i < 45; i++) {
+        const s0 = performance.now();
+        await call('GET', path);
+        if (i >= 5) times.push(performance.now() - s0);
+      }
+      pages.push(`${path} p50 ${pct(times, 50).toFixed(0)} ms, p95 ${pct(times, 95).toFixed(0)} ms`);
+    }
+    const hook = makeToken(store, 'webhook');
+    const admission: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const k = (i % 1000) * 10 < N ? (i % 1000) * 10 : 0;
+      const body = admissionReview(`registry.local/team/app${k}@${digests[k]}`);
+      const s0 = performance.now();
+      const r = await fetch(`${server.url}/admission/validate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${hook}`, 'content-type': 'application/json' },
+        body,
+      });
+      await r.arrayBuffer();
+      if (r.status !== 200) throw new Error(`admission answered ${r.status}`);
+      admission.push(performance.now() - s0);
+    }
+    const size = await storeBytes(reader, database, data);
     await reader.close();
     // With CUSTOMS_BENCH_LOG=info, the server's own account of the pass (its phases' times).
     const fleetLine = /.*fleet re-matched.*/.exec(server.log)?.[0];
@@ -213,6 +280,9 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       `${engine}: ${N} inventories stored in ${storeSeconds.toFixed(1)} s, matched at version 1 in ${seeded.toFixed(1)} s`,
       `  a 100-advisory change (${u.mode}, ${u.bytes} bytes): ${u.changedPackages} packages touched, ${u.rescans} of ${N} inventories re-matched in ${matched.toFixed(1)} s; ${hooks.length} alerts delivered by ${incremental.toFixed(1)} s (goal ≤ 10 s)`,
       `  full re-match for comparison: ${done} of the other ${N - before} in ${full.toFixed(1)} s, ${(done / full).toFixed(0)}/s: ${(N / Math.max(1, done / full)).toFixed(0)} s for all ${N}`,
+      `  pages (goal p95 ≤ 300 ms): ${pages.join('; ')}`,
+      `  admission of deployed digests, 2000 reviews over 1000 digests (goal p99 ≤ 20 ms): p50 ${pct(admission, 50).toFixed(1)} ms, p99 ${pct(admission, 99).toFixed(1)} ms, max ${Math.max(...admission).toFixed(1)} ms`,
+      `  storage: ${(storedBytes / 2 ** 20).toFixed(0)} MiB after storing (${(storedBytes / N / 1024).toFixed(1)} KiB per image); ${(size / 2 ** 20).toFixed(0)} MiB after the update and two re-matches (${((size - storedBytes) / 2 ** 20).toFixed(0)} MiB more: results and finding sets of two database versions, ${((size - storedBytes) / N / 2 / 1024).toFixed(1)} KiB per image per version)`,
     ];
   } finally {
     await server.stop();

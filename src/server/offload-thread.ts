@@ -50,7 +50,7 @@ port.on('message', (t: OffloadTask) => {
           closeStore(t.args.oldPath);
         }
       } else if (t.type === 'report') {
-        const value = await storeReport(db, Buffer.from(t.bytes), t.by);
+        const value = await storeReport(db, Buffer.concat(t.chunks), t.by);
         port.postMessage({ id: t.id, ok: true, value });
       } else {
         await runJob(t.job as Job, {

@@ -17,7 +17,7 @@ export interface OffloadConfig {
 
 export type RematchArgs = Omit<FleetRematch, 'db' | 'policy' | 'log'>;
 type Task =
-  | { type: 'report'; bytes: Uint8Array; by: string }
+  | { type: 'report'; chunks: Uint8Array[]; by: string }
   | { type: 'job'; job: Job }
   | { type: 'rematch'; args: RematchArgs };
 export type OffloadTask = Task & { id: number };
@@ -141,12 +141,12 @@ export class Offload {
     this.jobs = new Pool(cfg, Math.max(1, jobThreads), events);
   }
 
-  storeReport = (bytes: Buffer, by: string): Promise<StoredReport> => {
-    // A copy the thread owns (the request's buffer may be a slice of a pooled one).
-    const own = new Uint8Array(bytes.length);
-    own.set(bytes);
-    return this.reports.run<StoredReport>({ type: 'report', bytes: own, by }, [own.buffer]);
-  };
+  /** The chunks are moved, not copied: each must own its buffer (the ingest route copies them so). */
+  storeReport = (chunks: Uint8Array[], by: string): Promise<StoredReport> =>
+    this.reports.run<StoredReport>(
+      { type: 'report', chunks, by },
+      chunks.map((c) => c.buffer as ArrayBuffer),
+    );
 
   runJob = (job: Job): Promise<void> => this.jobs.run<void>({ type: 'job', job });
 

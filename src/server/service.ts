@@ -55,7 +55,8 @@ export function currentDbVersion(s: Services): string {
 }
 
 /** Where report bytes are parsed and stored: a worker thread on the server (see offload.ts). */
-export type ReportStorer = (bytes: Buffer, by: string) => Promise<StoredReport>;
+/** A report body as the ingest route hands it over: chunks, each owning its buffer. */
+export type ReportStorer = (chunks: Uint8Array[], by: string) => Promise<StoredReport>;
 
 /**
  * A CI upload: the inventory is kept (as reported, unless the server read the image itself) and
@@ -64,13 +65,13 @@ export type ReportStorer = (bytes: Buffer, by: string) => Promise<StoredReport>;
  */
 export async function ingestReport(
   s: Services,
-  bytes: Buffer,
+  chunks: Uint8Array[],
   by: string,
-  store: ReportStorer = (b, who) => storeReport(s.db, b, who),
+  store: ReportStorer = (c, who) => storeReport(s.db, Buffer.concat(c), who),
 ): Promise<{ digest: string; queued: boolean; serverScanQueued: boolean; provenance: Provenance }> {
   let r: StoredReport;
   try {
-    r = await store(bytes, by);
+    r = await store(chunks, by);
   } catch (err) {
     if (err instanceof CustomsError || (err as Error)?.name === 'CustomsError') {
       const message = (err as Error).message;
