@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CustomsError } from '../errors.js';
-import { trustedKey, verifyImageSignatures } from '../gate/cosign.js';
+import { trustedKey, verifyImageSignatures, type TrustedKey } from '../gate/cosign.js';
+import { verifyAttestation, type AttestationKind } from '../gate/attest/verify.js';
 import { keylessVerifier, type KeylessVerifier } from '../gate/sigstore.js';
 import { RegistryClient } from '../image/registry/client.js';
 import { parseReference } from '../image/registry/reference.js';
@@ -69,9 +70,20 @@ export function registerGate(program: Command): void {
         '--trusted-root <file>',
         "keyless: Sigstore's trusted_root.json (the public-good one, or your own)",
       )
-      .option('--format <format>', 'table or json', 'table'),
+      .option('--format <format>', 'table or json', 'table')
+      .option(
+        '--attestation <kind>',
+        'check a signed attestation instead of the signature: vuln (the scan) or verdict (the gate decision, with --env)',
+      )
+      .option('--env <environment>', 'with --attestation verdict: the environment the verdict must allow')
+      .option(
+        '--max-db-age <days>',
+        'with --attestation vuln: the scan and its database at most this old',
+        '7',
+      ),
   ).action(async (image: string, o: VerifyFlags) => {
     const keys = o.key.map((f) => trustedKey(readText(f, 'the key'), f));
+    if (o.attestation !== undefined) return verifyAttestationCommand(image, o, keys);
     const keyless = keylessFlags(o);
     if (!keys.length && !keyless)
       throw new CustomsError(
@@ -107,6 +119,9 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 
 interface VerifyFlags extends RemoteFlags {
   key: string[];
+  attestation?: string;
+  env?: string;
+  maxDbAge: string;
   format: string;
   certificateIdentity?: string;
   certificateOidcIssuer?: string;
@@ -137,4 +152,45 @@ function keylessFlags(o: VerifyFlags): KeylessVerifier | undefined {
     [{ subject: o.certificateIdentity!, issuer: o.certificateOidcIssuer! }],
     o.trustedRoot,
   );
+}
+
+/** `verify --attestation`: exit 0 only for a fresh, signed attestation that lets the image pass. */
+async function verifyAttestationCommand(image: string, o: VerifyFlags, keys: TrustedKey[]): Promise<void> {
+  const kind = o.attestation as AttestationKind;
+  if (kind !== 'vuln' && kind !== 'verdict')
+    throw new CustomsError(`--attestation must be vuln or verdict, not ${o.attestation}`);
+  if (!keys.length)
+    throw new CustomsError('--attestation needs --key (the public key that signs attestations)');
+  if (keylessFlags(o))
+    throw new CustomsError('--attestation checks key-signed attestations; keyless is not supported here');
+  if (kind === 'verdict' && !o.env)
+    throw new CustomsError('--attestation verdict needs --env (the environment)');
+  const days = Number(o.maxDbAge);
+  if (!Number.isFinite(days) || days < 0) throw new CustomsError('--max-db-age must be a number of days');
+  const ref = parseReference(image);
+  const { registry } = await remoteOptions(o);
+  const client = new RegistryClient(ref.domain, registry);
+  try {
+    const digest = ref.digest ?? (await client.manifest(ref.repository, ref.tag ?? 'latest')).digest;
+    const check = await verifyAttestation(client, ref.repository, digest, {
+      keys,
+      kind,
+      environment: o.env,
+      maxDbAgeMs: days * 86_400_000,
+    });
+    const name = `${ref.domain}/${ref.repository}@${digest}`;
+    if (o.format === 'json') process.stdout.write(`${JSON.stringify({ image: name, ...check }, null, 2)}\n`);
+    else {
+      process.stdout.write(
+        `${name}: ${kind} attestation ${check.ok ? 'accepted' : 'REFUSED'} — ${check.reason}\n`,
+      );
+      for (const c of check.checked.filter((x) => x.problem))
+        process.stdout.write(
+          `  ✗ ${c.layer || 'attestations'}${c.predicateType ? ` (${c.predicateType})` : ''}: ${c.problem}\n`,
+        );
+    }
+    process.exitCode = check.ok ? 0 : 1;
+  } finally {
+    await client.close();
+  }
 }

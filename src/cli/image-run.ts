@@ -21,6 +21,7 @@ import { applyIgnores, defaultIgnoreFile, loadIgnoreFile } from '../policy/ignor
 import { resolvePolicy } from '../policy/policy.js';
 import { applyVex, loadVex } from '../policy/vex.js';
 import { describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
+import { attestScan, checkAttestFlags, type AttestFlags } from './attest.js';
 import { reportTarget, uploadReport, type ReportFlags } from './report-to.js';
 import { checkOutput, writeOutput } from './output.js';
 
@@ -43,7 +44,7 @@ export function skipper(dirs?: string, files?: string): (path: string, isDir: bo
   return (path, isDir) => hit(path, isDir ? d : f);
 }
 
-export interface ImageOptions extends RemoteFlags, ReportFlags {
+export interface ImageOptions extends RemoteFlags, ReportFlags, AttestFlags {
   skipDirs?: string;
   skipFiles?: string;
   /** Undefined when not given (table, unless --output FORMAT=FILE reports go elsewhere). */
@@ -157,6 +158,7 @@ export async function run(
   if (!['internet', 'internal'].includes(opts.exposure))
     throw new CustomsError('--exposure must be internet or internal');
   checkEnv(opts.env);
+  checkAttestFlags(opts, target);
   const report = reportTarget(opts);
   const severity = levels(opts.severity);
   const failOn = opts.failOn ? levels(opts.failOn, '--fail-on')![0] : undefined;
@@ -212,6 +214,11 @@ export async function run(
   if (report) {
     const at = await uploadReport(report, full, target);
     if (!opts.quiet) process.stderr.write(`customs: reported to ${report.url.origin}${at}\n`);
+  }
+  if (opts.attest) {
+    // The signed scan carries what the gate below judged (exceptions and filters applied).
+    const at = await attestScan(result, target, opts);
+    if (!opts.quiet) process.stderr.write(`customs: signed scan attached at ${at}\n`);
   }
   // The gate: any finding left after the filters (at or above --fail-on when given) fails the run.
   const atLeast = (l: SeverityLevel) => !failOn || LEVELS.indexOf(l) <= LEVELS.indexOf(failOn);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ImageOptions } from './image-run.js';
+import { addAttestOptions } from './attest.js';
 import { addExceptionOptions, addRemoteOptions, addScanContextOptions } from './remote-options.js';
 
 /** Output formats of the scan commands (the modules load only when a scan runs). */
@@ -54,14 +55,16 @@ function options(cmd: Command): Command {
 }
 
 export function registerImage(program: Command): void {
-  options(
-    program
-      .command('image')
-      .description('scan an image for vulnerabilities (registry, daemon, archive, OCI layout or folder)')
-      .argument(
-        '<target>',
-        'alpine:3.19, registry/repo@sha256:…, docker-daemon:NAME, podman:NAME, docker-archive:FILE, oci:DIR, oci-archive:FILE or a path',
-      ),
+  addAttestOptions(
+    options(
+      program
+        .command('image')
+        .description('scan an image for vulnerabilities (registry, daemon, archive, OCI layout or folder)')
+        .argument(
+          '<target>',
+          'alpine:3.19, registry/repo@sha256:…, docker-daemon:NAME, podman:NAME, docker-archive:FILE, oci:DIR, oci-archive:FILE or a path',
+        ),
+    ),
   ).action((target: string, opts: ImageOptions) => run(target, opts));
   options(
     program
