@@ -12,6 +12,7 @@ import { attachAttestations, attestationTag } from '../src/gate/attest/oci.js';
 import {
   statement,
   VERDICT_PREDICATE,
+  verdictPredicateType,
   VULN_PREDICATE,
   type VerdictPredicate,
 } from '../src/gate/attest/statement.js';
@@ -313,11 +314,9 @@ describe('attestations beside the image in a Distribution registry', { skip }, (
         issuer: 'test',
         ...p,
       };
-      const st = statement(`${reg.host}/team/app`, digest, VERDICT_PREDICATE, pred);
-      return {
-        envelope: signEnvelope(Buffer.from(JSON.stringify(st)), ci.key),
-        predicateType: VERDICT_PREDICATE,
-      };
+      const type = verdictPredicateType(pred.environment);
+      const st = statement(`${reg.host}/team/app`, digest, type, pred);
+      return { envelope: signEnvelope(Buffer.from(JSON.stringify(st)), ci.key), predicateType: type };
     };
     const run = (envName: string) =>
       customs(
@@ -334,12 +333,24 @@ describe('attestations beside the image in a Distribution registry', { skip }, (
         ],
         { env },
       );
-    const replaceVerdicts = (old: any) => old?.predicateType === VERDICT_PREDICATE;
+    const replaceVerdicts = (old: any) => String(old?.predicateType).startsWith(VERDICT_PREDICATE);
     await attachAttestations(c, 'team/app', digest, [verdict({})], replaceVerdicts);
     let r = run('production');
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /allowed in production \(approved\)/);
     assert.equal(run('staging').status, 1, 'a verdict for production says nothing about staging');
+    // A statement typed for staging whose body claims production counts for neither.
+    const forged = verdict({ environment: 'staging' });
+    const st = JSON.parse(Buffer.from(forged.envelope.payload, 'base64').toString());
+    st.predicate.environment = 'production';
+    await attachAttestations(
+      c,
+      'team/app',
+      digest,
+      [{ envelope: signEnvelope(Buffer.from(JSON.stringify(st)), ci.key), predicateType: st.predicateType }],
+      () => false,
+    );
+    assert.equal(run('staging').status, 1);
     // An older "allowed" beside a newer "denied": the newer decides (no replay of old approvals).
     await attachAttestations(
       c,

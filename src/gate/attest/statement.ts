@@ -12,6 +12,13 @@ export const STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
 export const VULN_PREDICATE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
 export const VERDICT_PREDICATE = 'https://customs.dev/attestation/verdict/v1';
+/**
+ * Each environment's verdict has a type of its own: policy engines (Kyverno's
+ * `verifyImages.attestations[].type`) select statements by type and require every statement of it
+ * to pass, so one shared type would let a staging verdict stand in for a missing production one.
+ */
+export const verdictPredicateType = (environment: string): string =>
+  `${VERDICT_PREDICATE}/${encodeURIComponent(environment)}`;
 export const OPENVEX_PREDICATE = 'https://openvex.dev/ns';
 
 export interface Statement<P = unknown> {

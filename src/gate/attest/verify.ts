@@ -7,6 +7,7 @@ import {
   STATEMENT_V1,
   VERDICT_PREDICATE,
   VULN_PREDICATE,
+  verdictPredicateType,
   type Statement,
   type VerdictPredicate,
   type VulnPredicate,
@@ -83,7 +84,8 @@ export async function verifyAttestation(
   o: VerifyOptions,
 ): Promise<AttestationCheck> {
   const now = (o.now ?? new Date()).getTime();
-  const predicateType = PREDICATE_OF[o.kind];
+  const predicateType =
+    o.kind === 'verdict' && o.environment ? verdictPredicateType(o.environment) : PREDICATE_OF[o.kind];
   const found = await fetchAttestations(client, repository, digest);
   const checked: AttestationCheck['checked'] = found.problems.map((p) => ({ layer: '', problem: p }));
   const good: Array<{ st: Statement; keyId: string; at: number; layer: string }> = [];
