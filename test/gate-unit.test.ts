@@ -133,7 +133,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         await inTransaction(signed, (trx) =>
           appendAudit(trx, { actor: 'user:a', action: 'test.signed', subject: `s${i}`, details: { i } }),
         );
-      let v = await verifyAudit(db);
+      let v = await verifyAudit(signed);
       assert.equal(v.ok, true, JSON.stringify(v));
       assert.deepEqual([v.signatures.status, v.signatures.signed, v.signatures.head?.seq], ['valid', 8, 8]);
       // The same key, loaded again (another replica), is the same key; another secret key cannot open it.
@@ -149,7 +149,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         await db.k.insertInto('audit_log').values(keep).execute();
         await db.k.deleteFrom('audit_head').execute();
         await db.k.insertInto('audit_head').values(keepHead).execute();
-        assert.equal((await verifyAudit(db)).ok, true);
+        assert.equal((await verifyAudit(signed)).ok, true);
       };
 
       // Re-chained: entry 3 edited and every hash after it recomputed, as anyone with write access can.
@@ -164,7 +164,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       }
       await db.k.deleteFrom('audit_log').execute();
       await db.k.insertInto('audit_log').values(rows).execute();
-      v = await verifyAudit(db);
+      v = await verifyAudit(signed);
       assert.equal(v.ok, false);
       assert.deepEqual(v.broken, {
         seq: 3,
@@ -175,24 +175,24 @@ for (const engine of ['sqlite', 'postgres'] as const) {
 
       // The newest entries cut off: the chain is whole, but no longer reaches the signed head.
       await db.k.deleteFrom('audit_log').where('seq', '>', 5).execute();
-      v = await verifyAudit(db);
+      v = await verifyAudit(signed);
       assert.equal(v.ok, false);
       assert.match(v.broken!.reason, /log ends at entry 5, but its signed head is entry 8 \(cut off\)/);
       // Every row gone: the same.
       await db.k.deleteFrom('audit_log').execute();
-      assert.match((await verifyAudit(db)).broken!.reason, /ends at entry 0/);
+      assert.match((await verifyAudit(signed)).broken!.reason, /ends at entry 0/);
       // The head dropped as well: signed entries without their head.
       await restore();
       await db.k.deleteFrom('audit_log').where('seq', '>', 5).execute();
       await db.k.deleteFrom('audit_head').execute();
-      assert.match((await verifyAudit(db)).broken!.reason, /signed head is missing/);
+      assert.match((await verifyAudit(signed)).broken!.reason, /signed head is missing/);
       await restore();
 
       // An unsigned entry appended after signed ones (written without the key) is refused.
       await inTransaction(db, (trx) =>
         appendAudit(trx, { actor: 'user:mallory', action: 'test.forged', subject: 'x' }),
       );
-      v = await verifyAudit(db);
+      v = await verifyAudit(signed);
       assert.equal(v.broken?.seq, 9);
       assert.match(v.broken!.reason, /not signed/);
       await restore();
@@ -200,7 +200,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       // A head signature cannot be made from an entry's: an older entry's signature as the head fails.
       await db.k.deleteFrom('audit_log').where('seq', '>', 5).execute();
       await db.k.updateTable('audit_head').set({ seq: 5, hash: keep[4].hash, sig: keep[4].sig! }).execute();
-      assert.match((await verifyAudit(db)).broken!.reason, /signed head's signature is invalid/);
+      assert.match((await verifyAudit(signed)).broken!.reason, /signed head's signature is invalid/);
       await restore();
     });
 

@@ -33,6 +33,7 @@ async function openSignedStore(o: StoreFlags) {
   try {
     const box = SecretBox.fromEnvOrFile(join(defaultDataDir(o.data), 'secret.key'));
     db.signer = await loadSigner(db, box);
+    await (await import('../gate/audit.js')).ensureSignedHead(db);
     return { db, box };
   } catch (err) {
     await db.close();
@@ -120,7 +121,10 @@ export function registerServer(program: Command): void {
       '--retain-scans <n>',
       'scans kept per image after each database update, the latest always (default 0: every scan)',
     )
-    .option('--trust-proxy', 'behind a reverse proxy: trust its X-Forwarded-For/-Proto headers')
+    .option(
+      '--trust-proxy [hops|addresses]',
+      'behind reverse proxies: trust X-Forwarded-For/-Proto from this many hops (bare: 1) or from these proxy addresses/CIDRs (comma-separated); the client address is the one the nearest untrusted hop saw',
+    )
     .option('--public-url <url>', 'where users reach the server; https://… makes session cookies Secure')
     .option('--audit-export-channel <id>', "send the audit log's signed head to this alert channel")
     .option('--audit-export-interval <seconds>', 'how often the audit head is exported (default 3600)')
@@ -200,7 +204,8 @@ export function registerServer(program: Command): void {
   ).action(async (_o: unknown, cmd: Command) => {
     const o = cmd.optsWithGlobals<StoreFlags>();
     const { verifyAudit } = await import('../gate/audit.js');
-    const db = await (await import('../store/db.js')).openDb(o);
+    // Signatures count only with the keys the server's secret key opens (not any key in the store).
+    const { db } = await openSignedStore(o);
     try {
       const v = await verifyAudit(db);
       const sig = v.signatures;

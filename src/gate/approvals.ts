@@ -37,6 +37,13 @@ export async function requestApproval(
     throw new GateError(`this caller may not request approvals for ${environment}`, 'forbidden');
   const current = await approvalOf(db, digest, environment);
   if (current?.state === 'approved') throw new GateError(`already approved for ${environment}`, 'conflict');
+  // A request must not erase an approver's rejection (it would turn back into "pending", or into
+  // "auto-approved" where the environment approves by itself): only an approver undoes it.
+  if (current?.state === 'rejected')
+    throw new GateError(
+      `rejected for ${environment} by ${current.decidedBy ?? 'an approver'}: only an approver can decide again`,
+      'conflict',
+    );
   return inTransaction(db, async (trx) => {
     const t = now();
     const values = {

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import type { Tables } from '../store/schema.js';
 import { now, type Db } from '../store/db.js';
-import { publicKeyObjects, signingKeys, verifySignature } from './server-key.js';
+import { verifySignature } from './server-key.js';
 
 /**
  * The audit log: append-only, hash-chained and signed. Every entry's hash covers its sequence
@@ -162,8 +162,10 @@ export interface AuditVerdict {
 
 /** Walk the whole chain in order, a page at a time, checking hashes, signatures and the signed head. */
 export async function verifyAudit(db: Db): Promise<AuditVerdict> {
-  const keys = await publicKeyObjects(db);
-  const oldestKey = (await signingKeys(db)).map((k) => k.createdAt).sort()[0];
+  // Only keys this server's secret key vouches for count (see Signer.trusted); without the secret
+  // key no signature can be trusted, so every signed entry reads as signed by an unknown key.
+  const keys = db.signer?.trusted ?? new Map<string, KeyObject>();
+  const oldestKey = db.signer?.signingSince;
   const headRow = await db.k.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
   let prev = GENESIS;
   let expected = 1;
@@ -248,7 +250,39 @@ export async function verifyAudit(db: Db): Promise<AuditVerdict> {
         { seq, reason: 'the newest entry is not the one the head signed (replaced)' },
         true,
       );
-  } else if (signed)
+  } else if (signed || keys.size)
+    // A server with a key signs a head when the key is made (ensureSignedHead): no head means the
+    // log was emptied or stripped of its signatures.
     return verdict(false, { seq: count, reason: 'the signed head is missing (removed)' }, true);
   return verdict(true);
+}
+
+/**
+ * When the server's key is made (or a store signed nothing yet), sign the head as the log stands:
+ * from then on an emptied or stripped log has no valid head to show.
+ */
+export async function ensureSignedHead(db: Db): Promise<void> {
+  const signer = db.signer;
+  if (!signer) return;
+  if (await db.k.selectFrom('audit_head').select('id').where('id', '=', 1).executeTakeFirst()) return;
+  const last = await db.k
+    .selectFrom('audit_log')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const seq = last ? Number(last.seq) : 0;
+  const hash = last?.hash ?? GENESIS;
+  const head = {
+    seq,
+    hash,
+    sig: signer.sign(headMessage(seq, hash)),
+    key_id: signer.keyId,
+    at: new Date().toISOString(),
+  };
+  await db.k
+    .insertInto('audit_head')
+    .values({ id: 1, ...head })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
 }

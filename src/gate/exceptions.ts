@@ -104,6 +104,10 @@ export async function createException(
   if (expires <= at.getTime()) throw new GateError('expiresAt is in the past', 'invalid');
   if (!input.reason.trim()) throw new GateError('an exception needs a reason', 'invalid');
   const envs = await covered(db, input.environments);
+  // A token limited to some environments waives findings only there ("every environment" included).
+  const outside = p.environments ? envs.filter((e) => !p.environments!.includes(e)) : [];
+  if (outside.length)
+    throw new GateError(`this caller may not waive findings in ${outside.join(', ')}`, 'forbidden');
   const author = actorOf(p);
   // The author signs their own when they may (and four-eyes does not forbid it); else it waits.
   const state = (await maySignOff(db, p, envs, author)) ? 'pending' : 'active';

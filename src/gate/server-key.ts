@@ -67,6 +67,7 @@ async function activeRow(db: Db) {
 
 async function insertKey(db: Db, box: SecretBox): Promise<string> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const at = now();
   const id = keyIdOf(publicKey);
   await db.k
     .insertInto('server_keys')
@@ -75,8 +76,12 @@ async function insertKey(db: Db, box: SecretBox): Promise<string> {
       purpose: PURPOSE,
       algorithm: KEY_ALGORITHM,
       public_pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      sealed_private: box.seal(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
-      created_at: now(),
+      // The creation time is sealed with the private half: the column alone could be moved.
+      sealed_private: box.seal({
+        pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        createdAt: at,
+      }),
+      created_at: at,
       retired_at: null,
     })
     .execute();
@@ -93,13 +98,19 @@ export async function loadSigner(db: Db, box: SecretBox): Promise<Signer> {
   }
   let key: KeyObject;
   try {
-    key = createPrivateKey(box.open<string>(row.sealed_private));
+    key = openSealed(box, row.sealed_private).key;
   } catch {
     throw new CustomsError(
       `the server signing key ${row.id.slice(0, 16)}… cannot be opened with this secret key: give the server's CUSTOMS_SECRET_KEY (or its data folder's secret.key)`,
     );
   }
-  return { keyId: row.id, sign: (message) => sign('sha256', Buffer.from(message), key).toString('base64') };
+  const { trusted, signingSince } = await trustedKeys(db, box);
+  return {
+    keyId: row.id,
+    sign: (message) => sign('sha256', Buffer.from(message), key).toString('base64'),
+    trusted,
+    signingSince,
+  };
 }
 
 /** `customs server key create`: a key when there is none; with `rotate`, a new one replaces it. */
@@ -132,6 +143,39 @@ export function verifySignature(
   }
 }
 
-export async function publicKeyObjects(db: Db): Promise<Map<string, KeyObject>> {
-  return new Map((await signingKeys(db)).map((k) => [k.id, createPublicKey(k.publicKey)]));
+/** A sealed private key: PEM (keys made before the creation time was sealed) or {pem, createdAt}. */
+function openSealed(box: SecretBox, sealed: string): { key: KeyObject; createdAt?: string } {
+  const v = box.open<string | { pem: string; createdAt: string }>(sealed);
+  return typeof v === 'string'
+    ? { key: createPrivateKey(v) }
+    : { key: createPrivateKey(v.pem), createdAt: v.createdAt };
+}
+
+/** The stored keys this secret key vouches for (see Signer.trusted), and since when. */
+export async function trustedKeys(
+  db: Db,
+  box: SecretBox,
+): Promise<{ trusted: Map<string, KeyObject>; signingSince?: string }> {
+  const rows = await db.k
+    .selectFrom('server_keys')
+    .select(['id', 'public_pem', 'sealed_private', 'created_at'])
+    .where('purpose', '=', PURPOSE)
+    .execute();
+  const trusted = new Map<string, KeyObject>();
+  let signingSince: string | undefined;
+  for (const r of rows) {
+    let opened: { key: KeyObject; createdAt?: string };
+    try {
+      opened = openSealed(box, r.sealed_private);
+    } catch {
+      continue; // not sealed with this secret key: planted, or another installation's
+    }
+    const pub = createPublicKey(opened.key);
+    const der = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+    if (!der(pub).equals(der(createPublicKey(r.public_pem))) || keyIdOf(pub) !== r.id) continue;
+    trusted.set(r.id, pub);
+    const since = opened.createdAt ?? r.created_at;
+    if (!signingSince || since < signingSince) signingSince = since;
+  }
+  return { trusted, signingSince };
 }

@@ -89,6 +89,14 @@ export class PgQueue implements JobQueue {
            job_id uuid PRIMARY KEY, worker text NOT NULL, seen_at timestamptz NOT NULL DEFAULT now())`,
         [],
       );
+      // Each lease says how long it lasts: processes with different --job-expire share one queue,
+      // and a reaper must judge another process's lease by that process's setting, not its own.
+      await this.boss
+        .getDb()
+        .executeSql(
+          `ALTER TABLE customs_jobs.customs_lease ADD COLUMN IF NOT EXISTS lease_seconds integer`,
+          [],
+        );
     }
     if (this.opts.supervise ?? true) {
       const every = Math.max(1, Math.floor(this.lease / 2)) * 1000;
@@ -117,16 +125,17 @@ export class PgQueue implements JobQueue {
             SELECT j.id FROM customs_jobs.job j
               LEFT JOIN customs_jobs.customs_lease l ON l.job_id = j.id
              WHERE j.name = $1 AND j.state = 'active'
-               AND j.started_on < now() - make_interval(secs => $2)
-               AND (l.seen_at IS NULL OR l.seen_at < now() - make_interval(secs => $2))
+               AND j.started_on < now() - make_interval(secs => GREATEST($2, 10))
+               AND (l.seen_at IS NULL
+                    OR l.seen_at < now() - make_interval(secs => COALESCE(l.lease_seconds, $2)))
              FOR UPDATE OF j SKIP LOCKED)
-            AND state = 'active' AND started_on < now() - make_interval(secs => $2)
+            AND state = 'active' AND started_on < now() - make_interval(secs => GREATEST($2, 10))
           RETURNING id`,
         [QUEUE, this.lease],
       );
       const ids = (rows as Array<{ id: string }>).map((r) => r.id);
       if (!ids.length) return;
-      const reason = { message: `its worker stopped renewing its lease for ${this.lease} s` };
+      const reason = { message: 'its worker stopped renewing its lease' };
       for (const id of ids) await this.boss.fail(QUEUE, id, reason);
       await this.boss
         .getDb()
@@ -142,9 +151,10 @@ export class PgQueue implements JobQueue {
     const sql = this.boss.getDb();
     const touch = () =>
       sql.executeSql(
-        `INSERT INTO customs_jobs.customs_lease (job_id, worker) VALUES ($1, $2)
-           ON CONFLICT (job_id) DO UPDATE SET seen_at = now(), worker = EXCLUDED.worker`,
-        [id, WORKER],
+        `INSERT INTO customs_jobs.customs_lease (job_id, worker, lease_seconds) VALUES ($1, $2, $3)
+           ON CONFLICT (job_id) DO UPDATE
+             SET seen_at = now(), worker = EXCLUDED.worker, lease_seconds = EXCLUDED.lease_seconds`,
+        [id, WORKER, this.lease],
       );
     await touch();
     const timer = setInterval(() => void touch().catch(() => undefined), Math.max(1, this.lease / 3) * 1000);
@@ -167,6 +177,16 @@ export class PgQueue implements JobQueue {
       retryBackoff: true,
       expireInSeconds: this.opts.runSeconds ?? 15 * 60,
     });
+    if (id === null)
+      // Folded into a job of the same key: where to pull from is the newer request's say, unless
+      // that is a CI report's and the job's came from the server's side (see SqliteQueue.enqueue).
+      // A running attempt keeps its payload; a retry takes the new one.
+      await this.boss.getDb().executeSql(
+        `UPDATE customs_jobs.job SET data = $3::jsonb
+          WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry', 'active')
+            AND (data->>'source' = 'ci' OR $4 <> 'ci') AND data IS DISTINCT FROM $3::jsonb`,
+        [QUEUE, key, JSON.stringify(job), job.source],
+      );
     return id !== null;
   }
 

@@ -43,18 +43,39 @@ export class SqliteQueue implements JobQueue {
         created_at: t,
         updated_at: t,
       })
-      // A key dead-lettered earlier is tried again: the event that asks now (a push after a
-      // report named a digest not yet in the registry) may find what the failed attempts did not.
-      .onConflict((oc) =>
-        oc
-          .column('key')
-          .doUpdateSet({ state: 'queued', attempts: 0, run_after: t, last_error: null, updated_at: t })
-          .where('jobs.state', '=', 'failed'),
-      )
+      .onConflict((oc) => oc.column('key').doNothing())
       .executeTakeFirst();
-    const added = Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
-    if (added) this.wake();
-    return added;
+    if (Number(r.numInsertedOrUpdatedRows ?? 0n) > 0) {
+      this.wake();
+      return true;
+    }
+    // The key is known. Where to pull from is the newer request's say, unless that request is a
+    // CI report's and the job's came from the server's own side (a registry push, a deployment):
+    // a report naming a decoy repository must not pin the server's scan of a digest to it, and
+    // must not displace a push's. A running attempt keeps its payload; a retry takes the new one.
+    const row = await this.db.k
+      .selectFrom('jobs')
+      .select(['id', 'state', 'payload'])
+      .where('key', '=', key)
+      .executeTakeFirst();
+    if (!row) return false;
+    const old = JSON.parse(row.payload) as Job;
+    const payload = old.source !== 'ci' && job.source === 'ci' ? row.payload : JSON.stringify(job);
+    // A key dead-lettered earlier is tried again: the event that asks now (a push after a report
+    // named a digest not yet in the registry) may find what the failed attempts did not.
+    if (row.state === 'failed') {
+      await this.db.k
+        .updateTable('jobs')
+        .set({ state: 'queued', attempts: 0, run_after: t, last_error: null, updated_at: t, payload })
+        .where('id', '=', row.id)
+        .where('state', '=', 'failed')
+        .execute();
+      this.wake();
+      return true;
+    }
+    if (payload !== row.payload && (row.state === 'queued' || row.state === 'active'))
+      await this.db.k.updateTable('jobs').set({ payload, updated_at: t }).where('id', '=', row.id).execute();
+    return false;
   }
 
   /** Claim the oldest ready job (or one whose lease ran out) in one transaction. */

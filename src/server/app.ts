@@ -49,7 +49,8 @@ export interface AppDeps {
   /** Set by the process: draining (SIGTERM received) and who leads the singleton tasks. */
   lifecycle?: { draining: boolean; leadership?: Leadership };
   /** Behind a reverse proxy: believe its X-Forwarded-For/-Proto (client address, scheme). */
-  trustProxy?: boolean;
+  /** Hops or proxy addresses whose X-Forwarded-* count (server/run.ts trustProxyOf). */
+  trustProxy?: number | string[];
   /** Where users reach the server (`https://…` behind a TLS-terminating proxy makes cookies Secure). */
   publicUrl?: string;
   /** Where uploaded reports are parsed and stored (the server's worker thread; default: inline). */
@@ -86,7 +87,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     // Only behind a proxy are X-Forwarded-* the client's: otherwise anyone could claim an address.
-    trustProxy: !!deps.trustProxy,
+    trustProxy:
+      typeof deps.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (deps.trustProxy as number)
+        : (deps.trustProxy ?? false),
     bodyLimit: 1024 * 1024,
     // Query strings like ?kev=true become booleans; unknown query keys are refused, not dropped.
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },

@@ -26,6 +26,7 @@ import { checkSecretKey } from '../store/cluster.js';
 import { exclusively, PgLeadership, soleLeader, type Leadership, type SingletonTask } from './singletons.js';
 import { loadSigner } from '../gate/server-key.js';
 import { exportAuditHead } from '../gate/audit-export.js';
+import { ensureSignedHead } from '../gate/audit.js';
 
 /** Server settings: flags over environment over the config file over defaults. */
 export interface ServerConfig {
@@ -238,6 +239,7 @@ async function open(c: ServerConfig, supervise: boolean): Promise<Runtime> {
   });
   // Every process that writes audit entries signs them (server, workers, store commands).
   db.signer = await loadSigner(db, box);
+  await ensureSignedHead(db);
   const queue: JobQueue =
     db.engine === 'postgres'
       ? new PgQueue(db.url!, { leaseSeconds: c.jobExpire, runSeconds: c.deadline + 300, supervise })
@@ -377,7 +379,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     admissionAnonymous: yes(c.admissionAnonymous),
     tls: tlsFiles(c),
     oidc: oidcOf(c),
-    trustProxy: yes(c.trustProxy),
+    trustProxy: trustProxyOf(c.trustProxy),
     publicUrl: c.publicUrl,
     reports: offload.storeReport,
   });
@@ -563,4 +565,19 @@ export async function runWorker(c: ServerConfig, concurrency: number): Promise<v
     await rt.queue.stop(30_000);
     await rt.db.close();
   });
+}
+
+/**
+ * `--trust-proxy`: `true` (the bare flag) or a number is a hop count, anything else a list of proxy
+ * addresses. Never "trust every hop": a proxy that appends to X-Forwarded-For would pass on
+ * whatever address the client wrote first.
+ */
+export function trustProxyOf(v: string | boolean | undefined): number | string[] | undefined {
+  if (v === undefined || v === false || v === '' || v === 'false' || v === '0') return undefined;
+  if (v === true || v === 'true' || v === 'yes') return 1;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }

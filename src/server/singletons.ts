@@ -149,7 +149,11 @@ export class PgLeadership implements Leadership {
         connectionString: this.url,
         application_name: `customs-replica ${this.replica}`.slice(0, 63),
         keepAlive: true,
+        keepAliveInitialDelayMillis: 5000,
         connectionTimeoutMillis: 5000,
+        // A leader cut off from PostgreSQL (a partition, no FIN, no RST) must notice: its check
+        // fails after this and it stops its tasks (lost()) before the lock can pass to another.
+        query_timeout: 5000,
       });
       c.on('error', (err) => this.lost(err.message));
       c.on('end', () => {
@@ -157,6 +161,12 @@ export class PgLeadership implements Leadership {
       });
       try {
         await c.connect();
+        // And PostgreSQL must notice too: by default it keeps a silent peer's session (and so its
+        // locks) for about two hours of TCP keepalive. With these it drops it within ~15 s, after
+        // the cut-off replica has stopped (~10 s), so no task runs twice and none stays orphaned.
+        await c.query(
+          "SELECT set_config('tcp_keepalives_idle', '5', false), set_config('tcp_keepalives_interval', '2', false), set_config('tcp_keepalives_count', '3', false), set_config('tcp_user_timeout', '12000', false)",
+        );
         this.client = c;
         return c;
       } catch (err) {
@@ -166,6 +176,33 @@ export class PgLeadership implements Leadership {
       }
     })().finally(() => (this.connecting = undefined));
     return this.connecting;
+  }
+
+  /**
+   * A leader checks in every checkMs (its session's state_change moves). One silent for three
+   * checks and 15 s at least is cut off or stuck: PostgreSQL may keep its session, and so the lock,
+   * for as long as TCP keeps a half-open connection (hours, or for ever behind a proxy that still
+   * answers). Its session is ended so the lock passes; the silent replica's own check has timed
+   * out by then (query_timeout) and stopped its tasks, so they never run twice.
+   */
+  private async evictSilentHolder(c: pg.Client, task: string): Promise<void> {
+    const silentSeconds = Math.max(15, (3 * this.checkMs) / 1000);
+    const { rows } = await c.query<{ pid: number; app: string }>(
+      `SELECT a.pid, a.application_name AS app
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.classid::int = ${NS} AND l.objid::int = hashtext($1)
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => $2)`,
+      [task, silentSeconds],
+    );
+    for (const r of rows) {
+      await c.query('SELECT pg_terminate_backend($1)', [r.pid]);
+      this.log('silent singleton leader ended', {
+        task,
+        leader: r.app.replace(/^customs-replica /, ''),
+        silentSeconds,
+      });
+    }
   }
 
   private async tick(): Promise<void> {
@@ -185,6 +222,7 @@ export class PgLeadership implements Leadership {
           `SELECT pg_try_advisory_lock(${NS}, hashtext($1)) AS ok`,
           [t.name],
         );
+        if (!rows[0]?.ok) await this.evictSilentHolder(c, t.name);
         if (!rows[0]?.ok || this.closed || this.client !== c) continue;
         this.held.set(t.name, t.start());
         this.log('singleton leader', { task: t.name, replica: this.replica });

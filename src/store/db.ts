@@ -25,6 +25,14 @@ export interface Signer {
   keyId: string;
   /** base64 DER ECDSA P-256/SHA-256 signature of `message`. */
   sign(message: string): string;
+  /**
+   * The keys whose signatures count: those whose sealed private half opens with this server's
+   * secret key and matches the public half. A public key merely present in the store proves
+   * nothing (whoever writes the store could add one and re-sign a rewritten log with it).
+   */
+  trusted: Map<string, import('node:crypto').KeyObject>;
+  /** When the oldest trusted key was made (sealed with it, so the store cannot move it). */
+  signingSince?: string;
 }
 
 /** The service's data folder: --data, CUSTOMS_DATA, else $XDG_DATA_HOME/customs. */
