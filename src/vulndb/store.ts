@@ -7,4 +7,4 @@ export { SCHEMA_VERSION, type AffectedRow, type KevEntry, type SourceStatus } fr
 export { StoreWriter } from './store/writer.js';
 export { VulnStore, type AdvisoryView } from './store/reader.js';
 export { lock, lockWait, removeStale } from './store/lock.js';
-export { splitEcosystem } from './osv-model.js';
+export { splitEcosystem } from '../ecosystems/index.js';

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CustomsError } from '../../errors.js';
-import { normalizePackageName } from '../osv-model.js';
+import { normalizePackageName } from '../../ecosystems/index.js';
 import { lockWait, removeStale } from './lock.js';
 import {
   migrate,
