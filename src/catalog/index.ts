@@ -34,6 +34,8 @@ import { pnpmLockCataloger } from './pnpm-lock.js';
 import { bunLockCataloger } from './bun-lock.js';
 import { rpmCataloger } from './rpm/index.js';
 import { cranDescriptionCataloger, renvLockCataloger } from './cran.js';
+import { mixLockCataloger } from './hex.js';
+import { pubspecLockCataloger } from './pub.js';
 
 /** Every cataloger; a new ecosystem is one module and one line here. */
 export const catalogers: Cataloger[] = [
@@ -91,6 +93,8 @@ export const sourceTreeCatalogers: Cataloger[] = [
   goModCataloger,
   goSumCataloger,
   renvLockCataloger,
+  mixLockCataloger,
+  pubspecLockCataloger,
 ];
 
 /** `mergeDuplicates`: one package per purl (source trees, where a lockfile and node_modules both list it). */

@@ -1,10 +1,10 @@
 import type { Ecosystem } from './model.js';
 
-/** Erlang/Elixir: matched (SBOM input, `customs sbom`), but no cataloger reads mix.lock yet. */
+/** Erlang/Elixir: mix.lock in source trees (catalog/hex.ts). */
 export const hex: Ecosystem = {
   osv: 'Hex',
   purlType: 'hex',
   scheme: 'semver',
   osvFeed: true,
-  catalogers: [],
+  catalogers: ['mix-lock'],
 };

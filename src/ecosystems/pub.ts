@@ -1,10 +1,10 @@
 import type { Ecosystem } from './model.js';
 
-/** Dart/Flutter: matched (SBOM input), but no cataloger reads pubspec.lock yet. */
+/** Dart/Flutter: pubspec.lock in source trees (catalog/pub.ts). */
 export const pub: Ecosystem = {
   osv: 'Pub',
   purlType: 'pub',
   scheme: 'semver',
   osvFeed: true,
-  catalogers: [],
+  catalogers: ['pubspec-lock'],
 };
