@@ -8,5 +8,5 @@ export const cratesIo: Ecosystem = {
   normalizeName: (name) => name.toLowerCase().replace(/_/g, '-'),
   staticallyLinked: true,
   osvFeed: true,
-  catalogers: ['cargo-auditable', 'cargo-lock'],
+  catalogers: ['rust-binary', 'cargo-lock'],
 };
