@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   cranDescriptionCataloger,
   cranLicenses,
+  installedPackageFolder,
   parseDcf,
   parseRenvLock,
   renvLockCataloger,
@@ -58,6 +59,19 @@ describe('CRAN: the formats', () => {
     assert.equal(d.Package, 'a');
     assert.equal(d.Title, 'one\ntwo');
     assert.equal(d.Version, '1.0-2');
+  });
+
+  it('installed packages are <library>/<…>/<name>/DESCRIPTION, found in linear time', () => {
+    assert.equal(installedPackageFolder('usr/lib/R/library/stats/DESCRIPTION'), 'stats');
+    assert.equal(installedPackageFolder('usr/local/lib/R/site-library/Rcpp/DESCRIPTION'), 'Rcpp');
+    assert.equal(installedPackageFolder('p/renv/library/R-4.3/x86_64-pc-linux-gnu/cli/DESCRIPTION'), 'cli');
+    assert.equal(installedPackageFolder('src/mypkg/DESCRIPTION'), undefined);
+    assert.equal(installedPackageFolder('library/DESCRIPTION'), undefined);
+    assert.equal(installedPackageFolder('usr/lib/R/library/stats/DESCRIPTION.bak'), undefined);
+    const hostile = 'library/'.repeat(20_000);
+    const t = Date.now();
+    for (let i = 0; i < 100; i++) installedPackageFolder(`${hostile}x/DESCRIPTIO`);
+    assert.ok(Date.now() - t < 1000, 'no backtracking on paths of many library/ segments');
   });
 
   it("R's License field: alternatives, and `+ file LICENSE` dropped", () => {

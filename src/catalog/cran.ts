@@ -13,8 +13,18 @@ import type { CatalogContext, Cataloger, Package } from './model.js';
  * `renv.lock` (JSON, `Packages: {name: {Package, Version, Source, Repository}}`).
  */
 
-/** `<…>/library/<pkg>/DESCRIPTION` or `<…>/site-library/<pkg>/DESCRIPTION`, nested or not. */
-const INSTALLED = /(^|\/)(site-library|library)\/(.+\/)?([^/]+)\/DESCRIPTION$/;
+/**
+ * The package folder of `<…>/library/<…>/<pkg>/DESCRIPTION` or `<…>/site-library/…`, else
+ * undefined. By splitting, not by a regular expression: it runs on every path of every layer, and
+ * a pattern with a free middle part backtracks on paths made of many `library/` segments.
+ */
+export function installedPackageFolder(path: string): string | undefined {
+  if (!path.endsWith('/DESCRIPTION')) return undefined;
+  const parts = path.split('/');
+  const inLibrary = parts.slice(0, -2).some((p) => p === 'library' || p === 'site-library');
+  return inLibrary ? parts[parts.length - 2] : undefined;
+}
+const INSTALLED = (path: string) => installedPackageFolder(path) !== undefined;
 
 export function cranPurl(name: string, version: string): string {
   return new PackageURL(cran.purlType!, undefined, name, version, undefined, undefined).toString();
@@ -52,10 +62,10 @@ export function cranLicenses(field: string | undefined): string[] {
 
 export const cranDescriptionCataloger: Cataloger = {
   name: 'cran-description',
-  wants: (path) => INSTALLED.test(path),
+  wants: INSTALLED,
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const out: Package[] = [];
-    for await (const { path, content } of wantedFiles(ctx.fs, (p) => INSTALLED.test(p))) {
+    for await (const { path, content } of wantedFiles(ctx.fs, INSTALLED)) {
       const d = parseDcf(content.toString('utf8'));
       if (!d.Package || !d.Version) {
         ctx.warnings.push(`/${path}: no Package/Version in the R DESCRIPTION file; skipped`);
@@ -63,7 +73,7 @@ export const cranDescriptionCataloger: Cataloger = {
       }
       // An installed package's folder is its name; any other DESCRIPTION (a package's own
       // sources kept inside a library folder, say) is not an installed package.
-      if (INSTALLED.exec(path)![4] !== d.Package) continue;
+      if (installedPackageFolder(path) !== d.Package) continue;
       const layer = ctx.fs.stat(path)?.layer;
       out.push({
         name: d.Package,
