@@ -1,4 +1,5 @@
 import { CustomsError, withInput } from '../errors.js';
+import { isOsPackageType } from '../ecosystems/index.js';
 import { LayeredFileSystem } from '../image/filesystem.js';
 import type { OpenedImage } from '../image/model.js';
 import type { Wants } from '../image/layer-reader.js';
@@ -32,6 +33,9 @@ import { yarnLockCataloger } from './yarn-lock.js';
 import { pnpmLockCataloger } from './pnpm-lock.js';
 import { bunLockCataloger } from './bun-lock.js';
 import { rpmCataloger } from './rpm/index.js';
+import { cranDescriptionCataloger, renvLockCataloger } from './cran.js';
+import { mixLockCataloger } from './hex.js';
+import { pubspecLockCataloger } from './pub.js';
 
 /** Every cataloger; a new ecosystem is one module and one line here. */
 export const catalogers: Cataloger[] = [
@@ -48,6 +52,7 @@ export const catalogers: Cataloger[] = [
   depsJsonCataloger,
   binaryCataloger,
   cargoAuditableCataloger,
+  cranDescriptionCataloger,
 ];
 
 /** Which files the layer readers keep in memory: those some cataloger or OS detection reads. */
@@ -87,6 +92,9 @@ export const sourceTreeCatalogers: Cataloger[] = [
   pylockCataloger,
   goModCataloger,
   goSumCataloger,
+  renvLockCataloger,
+  mixLockCataloger,
+  pubspecLockCataloger,
 ];
 
 /** `mergeDuplicates`: one package per purl (source trees, where a lockfile and node_modules both list it). */
@@ -145,7 +153,7 @@ function linkOwners(packages: Package[]): void {
   }
   if (owner.size === 0) return;
   for (const p of packages) {
-    if (p.files || ['apk', 'deb', 'rpm'].includes(p.type)) continue;
+    if (p.files || isOsPackageType(p.type)) continue;
     // A package nested in an archive (`app.war!/WEB-INF/lib/x.jar`) belongs to the outer file's owner.
     const path = p.locations[0]?.path.replace(/^\/+/, '').split('!/')[0];
     const by = path ? owner.get(path) : undefined;

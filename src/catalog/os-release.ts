@@ -1,5 +1,11 @@
 import type { LayeredFileSystem } from '../image/filesystem.js';
-import { endOfLife, type EolInfo } from '../distro/eol.js';
+import {
+  distroOfReleaseName,
+  endOfLife,
+  REFINED_BY_RELEASE_FILE,
+  RELEASE_FILES,
+  type EolInfo,
+} from '../ecosystems/index.js';
 
 export interface OsInfo {
   /** os-release ID, refined where one ID covers two distros (centos-stream, sle-micro). */
@@ -57,38 +63,12 @@ export function osFromOsRelease(text: string, source = 'etc/os-release'): OsInfo
   };
 }
 
-const REDHAT_RELEASE_FILES: Array<[string, string]> = [
-  ['etc/almalinux-release', 'almalinux'],
-  ['etc/rocky-release', 'rocky'],
-  ['etc/oracle-release', 'ol'],
-  ['etc/centos-release', 'centos'],
-  ['etc/fedora-release', 'fedora'],
-  ['etc/redhat-release', 'rhel'],
-  ['etc/system-release', 'amzn'],
-];
-
 /** `CentOS Linux release 7.6.1810 (Core)` → centos 7.6.1810. */
 export function osFromRedhatRelease(text: string, fallbackId: string, source: string): OsInfo | undefined {
   const m = /^(.*?)\s+release\s+(\S+)/i.exec(text.trim());
   if (!m) return undefined;
-  const name = m[1].toLowerCase();
-  const id = name.startsWith('centos stream')
-    ? 'centos-stream'
-    : name.startsWith('centos')
-      ? 'centos'
-      : name.startsWith('almalinux')
-        ? 'almalinux'
-        : name.startsWith('rocky')
-          ? 'rocky'
-          : name.startsWith('oracle')
-            ? 'ol'
-            : name.startsWith('fedora')
-              ? 'fedora'
-              : name.startsWith('amazon')
-                ? 'amzn'
-                : name.startsWith('red hat')
-                  ? 'rhel'
-                  : fallbackId;
+  // The product name, longest first (CentOS Stream before CentOS): the distro records' release names.
+  const id = distroOfReleaseName(m[1]) ?? fallbackId;
   return { id, version: m[2], name: m[1], idLike: [], source };
 }
 
@@ -98,7 +78,7 @@ export const OS_FILES = new Set([
   'etc/alpine-release',
   'etc/debian_version',
   'etc/lsb-release',
-  ...REDHAT_RELEASE_FILES.map(([f]) => f),
+  ...RELEASE_FILES.map(([f]) => f),
 ]);
 
 async function text(fs: LayeredFileSystem, path: string): Promise<string | undefined> {
@@ -147,8 +127,8 @@ export async function detectOs(fs: LayeredFileSystem, now = new Date()): Promise
       }
     }
   }
-  if (!os || ['centos', 'rhel', 'rocky', 'almalinux', 'ol', 'fedora'].includes(os.id)) {
-    for (const [f, id] of REDHAT_RELEASE_FILES) {
+  if (!os || REFINED_BY_RELEASE_FILE.has(os.id)) {
+    for (const [f, id] of RELEASE_FILES) {
       const t = await text(fs, f);
       if (!t) continue;
       const r = osFromRedhatRelease(t, id, f);

@@ -1,7 +1,6 @@
 import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
-import { normalizePackageName } from '../vulndb/osv-model.js';
-import { ECOSYSTEM_OF_PURL } from './matcher.js';
+import { ECOSYSTEM_OF_PURL, normalizePackageName } from '../ecosystems/index.js';
 import { osTarget } from './os-matcher.js';
 import { CPE_ECOSYSTEM, cpeNamesOf, ownFeedOf } from './cpe.js';
 

@@ -1,17 +1,23 @@
 import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
-import type { FindingStatus } from '../scan/model.js';
+import { ECOSYSTEM_OF_PURL, isOsPackageType, STATICALLY_LINKED } from '../ecosystems/index.js';
 import { CPE_ECOSYSTEM, cpeNamesOf, ownFeedOf } from './cpe.js';
 import { schemeForEcosystem, type VersionScheme } from '../versions/index.js';
 import { fixedVersionsAbove, isAffected } from '../versions/ranges.js';
 import type { AffectedRow, VulnStore } from '../vulndb/store.js';
 import { osTarget } from './os-matcher.js';
 
+/**
+ * What a match says of a package: the same values as scan/model.ts's FindingStatus, written here
+ * so that matching (a floor below the scan) imports nothing from the scan.
+ */
+export type MatchStatus = 'fixed' | 'affected' | 'will_not_fix' | 'end_of_life';
+
 /** One package matched by one advisory of one source. */
 export interface RawMatch {
   pkg: Package;
   row: AffectedRow;
-  status: FindingStatus;
+  status: MatchStatus;
   fixedVersion?: string;
   /** The version order the match used (to pick the lowest fix among sources). */
   scheme: VersionScheme;
@@ -33,7 +39,7 @@ export interface MatchOutput {
 export function matchOsPackages(store: VulnStore, os: OsInfo | undefined, packages: Package[]): MatchOutput {
   const out: MatchOutput = { matches: [], notAffected: new Map(), warnings: [] };
   const target = osTarget(os);
-  const osPkgs = packages.filter((p) => ['apk', 'deb', 'rpm'].includes(p.type));
+  const osPkgs = packages.filter((p) => isOsPackageType(p.type));
   if (!target) {
     if (osPkgs.length)
       out.warnings.push(
@@ -87,26 +93,8 @@ export function matchOsPackages(store: VulnStore, os: OsInfo | undefined, packag
   return out;
 }
 
-/** Which OSV ecosystem a language package's purl type belongs to. */
-export const ECOSYSTEM_OF_PURL: Record<string, string> = {
-  npm: 'npm',
-  pypi: 'PyPI',
-  golang: 'Go',
-  maven: 'Maven',
-  cargo: 'crates.io',
-  gem: 'RubyGems',
-  composer: 'Packagist',
-  nuget: 'NuGet',
-  hex: 'Hex',
-  pub: 'Pub',
-  cran: 'CRAN',
-};
-
-/**
- * Code compiled into a binary (Go, Rust) stays vulnerable whatever the distro's own package of
- * that library says: the distro feed tracks its golang/rustc packages, not each binary's copy.
- */
-export const STATICALLY_LINKED = new Set(['golang', 'cargo']);
+/** Derived from the ecosystem records (src/ecosystems/); re-exported for the scan's coverage. */
+export { ECOSYSTEM_OF_PURL, STATICALLY_LINKED };
 
 /**
  * Language packages against their ecosystem's advisories. Packages an OS package installed are

@@ -1,3 +1,4 @@
+import { SCHEME_OF_ECOSYSTEM, SCHEME_OF_PURL_TYPE, type SchemeName } from '../ecosystems/index.js';
 import { apkScheme } from './apk.js';
 import { cranScheme } from './cran.js';
 import { dpkgScheme } from './dpkg.js';
@@ -9,66 +10,38 @@ import { rpmScheme } from './rpm.js';
 import { rubygemsScheme } from './rubygems.js';
 import type { VersionScheme } from './scheme.js';
 import { semverScheme } from './semver.js';
-import { upstreamScheme } from '../match/cpe.js';
+import { upstreamScheme } from './upstream.js';
 
 export type { VersionScheme } from './scheme.js';
 
-/** Which version ordering an OSV ecosystem (the part before any `:`) uses; one line per ecosystem. */
-const BY_ECOSYSTEM: Record<string, VersionScheme> = {
-  Alpine: apkScheme,
-  Wolfi: apkScheme,
-  Chainguard: apkScheme,
-  Debian: dpkgScheme,
-  Ubuntu: dpkgScheme,
-  AlmaLinux: rpmScheme,
-  'Rocky Linux': rpmScheme,
-  'Red Hat': rpmScheme,
-  SUSE: rpmScheme,
-  openSUSE: rpmScheme,
-  'Amazon Linux': rpmScheme,
-  Mariner: rpmScheme,
-  'Azure Linux': rpmScheme,
-  'Oracle Linux': rpmScheme,
-  'Photon OS': rpmScheme,
-  npm: semverScheme,
-  Go: semverScheme,
-  'crates.io': semverScheme,
-  Hex: semverScheme,
-  Pub: semverScheme,
-  PyPI: pep440Scheme,
-  Maven: mavenScheme,
-  RubyGems: rubygemsScheme,
-  NuGet: nugetScheme,
-  Packagist: packagistScheme,
-  CRAN: cranScheme,
+/**
+ * Every version order, by the name the ecosystem and distro records use (src/ecosystems/): the
+ * records sit below this folder and name a scheme instead of importing it. Typed as a complete
+ * map, so a scheme a record names and nobody registered does not compile.
+ */
+export const SCHEMES: Record<SchemeName, VersionScheme> = {
+  apk: apkScheme,
+  dpkg: dpkgScheme,
+  rpm: rpmScheme,
+  semver: semverScheme,
+  pep440: pep440Scheme,
+  maven: mavenScheme,
+  rubygems: rubygemsScheme,
+  nuget: nugetScheme,
+  packagist: packagistScheme,
+  cran: cranScheme,
   // NVD's CPE ranges for components found in binaries (src/match/cpe.ts).
-  CPE: upstreamScheme,
-  // Node.js's security-wg data (src/vulndb/importers/nodejs.ts).
-  'Node.js': semverScheme,
+  upstream: upstreamScheme,
 };
 
+/** Which version ordering an OSV ecosystem (the part before any `:`) uses. */
 export function schemeForEcosystem(ecosystem: string): VersionScheme | undefined {
-  return BY_ECOSYSTEM[ecosystem.split(':')[0]];
+  const name = SCHEME_OF_ECOSYSTEM[ecosystem.split(':')[0]];
+  return name ? SCHEMES[name] : undefined;
 }
 
 /** Which version ordering an installed package's purl type uses. */
-const BY_PURL_TYPE: Record<string, VersionScheme> = {
-  apk: apkScheme,
-  deb: dpkgScheme,
-  rpm: rpmScheme,
-  npm: semverScheme,
-  golang: semverScheme,
-  cargo: semverScheme,
-  hex: semverScheme,
-  pub: semverScheme,
-  pypi: pep440Scheme,
-  maven: mavenScheme,
-  gem: rubygemsScheme,
-  nuget: nugetScheme,
-  composer: packagistScheme,
-  cran: cranScheme,
-};
-
 export function schemeForPurlType(type: string): VersionScheme | undefined {
-  return BY_PURL_TYPE[type];
+  const name = SCHEME_OF_PURL_TYPE[type];
+  return name ? SCHEMES[name] : undefined;
 }

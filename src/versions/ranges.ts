@@ -1,5 +1,18 @@
-import type { OsvEvent, OsvRange } from '../vulndb/osv-model.js';
 import type { VersionScheme } from './scheme.js';
+
+/** OSV's range events and ranges (https://ossf.github.io/osv-schema/#affectedranges-field). */
+export interface OsvEvent {
+  introduced?: string;
+  fixed?: string;
+  last_affected?: string;
+  limit?: string;
+}
+
+export interface OsvRange {
+  type: 'ECOSYSTEM' | 'SEMVER' | 'GIT' | string;
+  repo?: string;
+  events: OsvEvent[];
+}
 
 type Kind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
 

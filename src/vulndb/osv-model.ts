@@ -1,16 +1,11 @@
-/** The parts of an OSV record (https://ossf.github.io/osv-schema/) Customs stores and matches on. */
-export interface OsvEvent {
-  introduced?: string;
-  fixed?: string;
-  last_affected?: string;
-  limit?: string;
-}
+import type { OsvRange } from '../versions/ranges.js';
 
-export interface OsvRange {
-  type: 'ECOSYSTEM' | 'SEMVER' | 'GIT' | string;
-  repo?: string;
-  events: OsvEvent[];
-}
+/**
+ * The parts of an OSV record (https://ossf.github.io/osv-schema/) Customs stores and matches on.
+ * The range vocabulary lives with the code that evaluates it (versions/ranges.ts, a floor below);
+ * names are normalised per ecosystem record (ecosystems/index.ts).
+ */
+export type { OsvEvent, OsvRange } from '../versions/ranges.js';
 
 export interface OsvSeverity {
   type: string;
@@ -40,28 +35,4 @@ export interface OsvRecord {
   affected?: OsvAffected[];
   references?: Array<{ type: string; url: string }>;
   database_specific?: Record<string, unknown>;
-}
-
-/** Package name as each ecosystem compares names (PEP 503 for PyPI, case-insensitive NuGet…). */
-export function normalizePackageName(ecosystem: string, name: string): string {
-  const base = ecosystem.split(':')[0];
-  switch (base) {
-    case 'PyPI':
-      return name.toLowerCase().replace(/[-_.]+/g, '-');
-    case 'NuGet':
-    case 'Packagist':
-      return name.toLowerCase();
-    case 'crates.io':
-      return name.toLowerCase().replace(/_/g, '-');
-    default:
-      return name;
-  }
-}
-
-/** `Alpine:v3.16` → Alpine, v3.16; `Debian:12` → Debian, 12; `PyPI` → PyPI, ''. */
-export function splitEcosystem(ecosystem: string): { base: string; release: string } {
-  const i = ecosystem.indexOf(':');
-  return i < 0
-    ? { base: ecosystem, release: '' }
-    : { base: ecosystem.slice(0, i), release: ecosystem.slice(i + 1) };
 }

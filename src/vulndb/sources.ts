@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CustomsError } from '../errors.js';
+import { OSV_ECOSYSTEMS } from '../ecosystems/index.js';
 
 export interface FeedSource {
   /** As `db status` and `--only` name it: osv:PyPI, alpine-secdb, kev… */
@@ -24,36 +25,8 @@ export interface FeedSource {
   discover?: 'osv' | 'alpine';
 }
 
-/** The fallback when OSV's ecosystems.txt cannot be read. */
-export const OSV_ECOSYSTEMS = [
-  'Alpine',
-  'Debian',
-  'Ubuntu',
-  'AlmaLinux',
-  'Rocky Linux',
-  'Red Hat',
-  'SUSE',
-  'openSUSE',
-  'Wolfi',
-  'Chainguard',
-  'npm',
-  'PyPI',
-  'Maven',
-  'Go',
-  'crates.io',
-  'RubyGems',
-  'NuGet',
-  'Packagist',
-  'Hex',
-  'Pub',
-  'CRAN',
-  'Azure Linux',
-  'Photon OS',
-  'Mageia',
-  'openEuler',
-  'Bitnami',
-  'GitHub Actions',
-];
+/** The fallback when OSV's ecosystems.txt cannot be read: derived from the ecosystem and distro records. */
+export { OSV_ECOSYSTEMS };
 /** The fallback when secdb's index cannot be read. */
 export const ALPINE_BRANCHES = [
   'v3.12',

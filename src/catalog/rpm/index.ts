@@ -1,5 +1,6 @@
 import { PackageURL } from 'packageurl-js';
 import { CustomsError } from '../../errors.js';
+import { rpmNamespace } from '../../ecosystems/index.js';
 import { splitLicenses } from '../license.js';
 import { withLayers } from '../layers.js';
 import type { CatalogContext, Cataloger, Package } from '../model.js';
@@ -74,16 +75,6 @@ export function parseSourceRpm(srpm: string): { name: string; version: string; r
   return m ? { name: m[1], version: m[2], release: m[3] } : undefined;
 }
 
-const NAMESPACES: Record<string, string> = {
-  rhel: 'redhat',
-  amzn: 'amazon',
-  ol: 'oracle',
-  sles: 'suse',
-  'sle-micro': 'suse',
-  'opensuse-leap': 'opensuse',
-  'opensuse-tumbleweed': 'opensuse',
-};
-
 export function evr(r: { epoch?: number; version: string; release: string }): string {
   return `${r.epoch ? `${r.epoch}:` : ''}${r.version}-${r.release}`;
 }
@@ -95,7 +86,8 @@ export const rpmCataloger: Cataloger = {
     // /var/lib/rpm is often a symlink to /usr/lib/sysimage/rpm: read each real database once.
     const seen = new Set<string>();
     const out: Package[] = [];
-    const ns = ctx.os ? (NAMESPACES[ctx.os.id] ?? ctx.os.id) : 'redhat';
+    // The purl namespace per distro record (rhel → redhat, sles → suse); without an OS, redhat.
+    const ns = ctx.os ? rpmNamespace(ctx.os.id) : 'redhat';
     for (const path of DB_PATHS) {
       const st = ctx.fs.stat(path);
       if (!st || st.entry.type === 'dir' || seen.has(st.path)) continue;

@@ -1,6 +1,10 @@
 import type { StoreWriter } from '../store.js';
+import { alpine } from '../../ecosystems/distros/alpine.js';
 import { isObject, type ImportCounts, type Importer, type ParsedFile } from './importer.js';
 import { saneVersion } from './osv.js';
+
+/** The ecosystem its rows are stored under: the distro record's. */
+const ALPINE = alpine.feed!.ecosystem;
 
 interface SecdbFile {
   distroversion: string;
@@ -27,7 +31,7 @@ export const alpineSecdbImporter: Importer = {
     isObject(f.data) && typeof f.data.distroversion === 'string' && 'packages' in f.data,
   import(f: ParsedFile, w: StoreWriter, counts: ImportCounts) {
     const db = f.data as SecdbFile;
-    const ecosystem = `Alpine:${db.distroversion}`;
+    const ecosystem = `${ALPINE}:${db.distroversion}`;
     for (const entry of Array.isArray(db.packages) ? db.packages : []) {
       const pkg = entry?.pkg;
       if (!isObject(pkg) || typeof pkg.name !== 'string') {
@@ -60,7 +64,7 @@ export const alpineSecdbImporter: Importer = {
             const notAffected = fixed === '0';
             w.addAffected('alpine-secdb', id, {
               ecosystem,
-              ecoBase: 'Alpine',
+              ecoBase: ALPINE,
               ecoRelease: db.distroversion,
               package: pkg.name,
               packageRaw: pkg.name,

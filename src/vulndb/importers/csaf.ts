@@ -1,5 +1,9 @@
 import type { StoreWriter } from '../store.js';
+import { rhel } from '../../ecosystems/distros/redhat.js';
 import { isObject, type ImportCounts, type Importer, type ParsedFile } from './importer.js';
+
+/** The ecosystem its rows are stored under: the distro record's. */
+const RED_HAT = rhel.feed!.ecosystem;
 
 /*
  * Red Hat's CSAF VEX files (one per CVE, `cve-YYYY-NNNN.json`, CSAF 2.0 with document category
@@ -126,8 +130,8 @@ export const csafImporter: Importer = {
           ],
         },
         [...rows.values()].map((r) => ({
-          ecosystem: `Red Hat:${r.release}`,
-          ecoBase: 'Red Hat',
+          ecosystem: `${RED_HAT}:${r.release}`,
+          ecoBase: RED_HAT,
           ecoRelease: r.release,
           package: r.name,
           packageRaw: r.name,

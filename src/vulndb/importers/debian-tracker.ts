@@ -1,6 +1,10 @@
 import type { StoreWriter } from '../store.js';
+import { debian } from '../../ecosystems/distros/debian.js';
 import { isObject, type ImportCounts, type Importer, type ParsedFile } from './importer.js';
 import { saneVersion } from './osv.js';
+
+/** The ecosystem its rows are stored under: the distro record's. */
+const DEBIAN = debian.feed!.ecosystem;
 
 /** Debian codenames to the release numbers images report in VERSION_ID. */
 export const DEBIAN_RELEASES: Record<string, string> = {
@@ -77,8 +81,8 @@ export const debianTrackerImporter: Importer = {
             status = 'will_not_fix';
           }
           w.addAffected('debian-tracker', id, {
-            ecosystem: `Debian:${release}`,
-            ecoBase: 'Debian',
+            ecosystem: `${DEBIAN}:${release}`,
+            ecoBase: DEBIAN,
             ecoRelease: release,
             package: pkg,
             packageRaw: pkg,

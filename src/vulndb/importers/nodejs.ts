@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { nodejs } from '../../ecosystems/nodejs.js';
 import type { StoreWriter } from '../store.js';
 import { isObject, type ImportCounts, type Importer, type ParsedFile } from './importer.js';
 
@@ -12,7 +13,8 @@ import { isObject, type ImportCounts, type Importer, type ParsedFile } from './i
  * is matched against this data, not NVD's CPE ranges, when the database holds it.
  */
 
-export const NODE_ECOSYSTEM = 'Node.js';
+/** Its records' ecosystem (ecosystems/nodejs.ts). */
+export const NODE_ECOSYSTEM = nodejs.osv;
 
 export const nodejsImporter: Importer = {
   name: 'nodejs-security-wg',

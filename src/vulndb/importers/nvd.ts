@@ -1,7 +1,32 @@
-import { CPE_ECOSYSTEM, parseCpe, wantedProduct } from '../../match/cpe.js';
+import { CPE_PRODUCTS } from '../../ecosystems/index.js';
+import { cpe } from '../../ecosystems/cpe.js';
 import type { StoreWriter } from '../store.js';
 import { saneVersion } from './osv.js';
 import { isObject, type ImportCounts, type Importer, type ParsedFile } from './importer.js';
+
+/** NVD's CPE ranges are stored under this ecosystem (ecosystems/cpe.ts). */
+const CPE_ECOSYSTEM = cpe.osv;
+
+/** `cpe:2.3:a:nodejs:node.js:18.12.1:*:…` → its part, vendor:product and version (CPE 2.3 escapes undone). */
+export function parseCpe(
+  criteria: string,
+): { part: string; product: string; version: string; update: string } | undefined {
+  if (!criteria.startsWith('cpe:2.3:')) return undefined;
+  // Split on colons not escaped with a backslash.
+  const fields = criteria
+    .slice(8)
+    .split(/(?<!\\):/)
+    .map((f) => f.replace(/\\(.)/g, '$1'));
+  if (fields.length < 5) return undefined;
+  const [part, vendor, product, version, update] = fields;
+  return { part, product: `${vendor}:${product}`.toLowerCase(), version, update: update ?? '*' };
+}
+
+/** Only the vendor:product pairs some binary classifier names are kept (ecosystems/cpe.ts). */
+const WANTED = new Set(Object.values(CPE_PRODUCTS).flat());
+export function wantedProduct(product: string): boolean {
+  return WANTED.has(product);
+}
 
 /**
  * NVD CVE API 2.0 responses (and the yearly JSON 2.0 feeds): CVSS metrics and CWEs per CVE, and

@@ -1,11 +1,6 @@
 import { schemeForEcosystem } from '../../versions/index.js';
-import {
-  normalizePackageName,
-  splitEcosystem,
-  type OsvAffected,
-  type OsvRange,
-  type OsvRecord,
-} from '../osv-model.js';
+import { normalizePackageName, splitEcosystem } from '../../ecosystems/index.js';
+import { type OsvAffected, type OsvRange, type OsvRecord } from '../osv-model.js';
 import type { AffectedRow, StoreWriter } from '../store.js';
 import { isObject, type ImportCounts, type Importer, type ParsedFile } from './importer.js';
 

@@ -1,4 +1,6 @@
 import { fastXml } from '../../catalog/lazy-parsers.js';
+import { amazon } from '../../ecosystems/distros/amazon.js';
+import { oracle } from '../../ecosystems/distros/oracle.js';
 import type { StoreWriter } from '../store.js';
 import type { ImportCounts, Importer, ParsedFile } from './importer.js';
 import { saneVersion } from './osv.js';
@@ -186,7 +188,7 @@ function updateinfoImporter(fl: Flavour): Importer {
 export const alasImporter = updateinfoImporter({
   name: 'alas',
   marker: /<id>ALAS/,
-  ecoBase: 'Amazon Linux',
+  ecoBase: amazon.feed!.ecosystem,
   validId: (id) => !!alasRelease(id),
   release: (id) => alasRelease(id),
 });
@@ -194,7 +196,7 @@ export const alasImporter = updateinfoImporter({
 export const elsaImporter = updateinfoImporter({
   name: 'elsa',
   marker: /<id>EL[SBE]A-/,
-  ecoBase: 'Oracle Linux',
+  ecoBase: oracle.feed!.ecosystem,
   validId: (id) => /^ELSA-\d{4}-\d+$/.test(id),
   release: (_id, p) => elRelease(p.release),
   notSecurity: /^EL[BE]A-/,
