@@ -13,7 +13,7 @@ import { RegistryClient, type RegistryOptions } from '../image/registry/client.j
 import { formatReference, parseReference } from '../image/registry/reference.js';
 import { CustomsError } from '../errors.js';
 import { evaluatePolicy, resolvePolicy } from '../policy/policy.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import { scanImage } from '../scan/scan.js';
 import { applyExceptions, scanContext } from './image-run.js';
 import {

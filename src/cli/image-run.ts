@@ -7,7 +7,7 @@ import { parsePlatform } from '../image/platform.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
 import { scanFormats } from '../report/scan-formats.js';
 import { summarize } from '../rank/risk.js';
-import type { Environment, Exposure, ScanResult } from '../scan/model.js';
+import type { Environment, Exposure, ScanResult } from '../model/scan.js';
 import { SCANNERS, scanImage, scanInventory, type Scanner } from '../scan/scan.js';
 import { readSbom } from '../sbom/read.js';
 import { defaultDbPath } from '../vulndb/paths.js';

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import YAML from 'yaml';
 import { GateError } from './errors.js';
 import { packageMatches } from '../policy/ignore.js';
-import type { Finding, SuppressedFinding } from '../scan/model.js';
+import type { Finding, SuppressedFinding } from '../model/scan.js';
 import { now, type Db } from '../store/db.js';
 import type { Tables } from '../store/schema.js';
 import { VERSION } from '../version.js';

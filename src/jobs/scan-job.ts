@@ -3,7 +3,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
-import type { Environment, Exposure, ScanResult } from '../scan/model.js';
+import type { Environment, Exposure, ScanResult } from '../model/scan.js';
 import { isNewest } from '../store/deployments.js';
 import { alertNewPolicyFailures } from '../gate/watch.js';
 import type { Policy } from '../policy/policy.js';

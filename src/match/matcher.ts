@@ -1,6 +1,6 @@
 import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
-import type { FindingStatus } from '../scan/model.js';
+import type { FindingStatus } from '../model/scan.js';
 import { CPE_ECOSYSTEM, cpeNamesOf, ownFeedOf } from './cpe.js';
 import { schemeForEcosystem, type VersionScheme } from '../versions/index.js';
 import { fixedVersionsAbove, isAffected } from '../versions/ranges.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { CustomsError } from '../errors.js';
-import type { Finding } from '../scan/model.js';
+import type { Finding } from '../model/scan.js';
 import { readUserFile } from '../user-file.js';
 
 /**

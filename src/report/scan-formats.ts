@@ -1,4 +1,4 @@
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import { toCycloneDxWithVulnerabilities } from './cyclonedx-vex.js';
 import { toGitlab } from './gitlab.js';
 import { toHtml } from './html.js';

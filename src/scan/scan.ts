@@ -26,7 +26,7 @@ import { Redactions } from '../secrets/redact.js';
 import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
 import { coverageGaps, coverageOf } from './coverage.js';
-import type { DatabaseInfo, Environment, Exposure, Finding, ScanResult } from './model.js';
+import type { DatabaseInfo, Environment, Exposure, Finding, ScanResult } from '../model/scan.js';
 
 export interface ScanOptions {
   dbPath: string;

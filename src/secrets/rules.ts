@@ -1,5 +1,8 @@
-import type { SeverityLevel } from '../rank/severity.js';
+import type { SecretMatch } from '../model/secrets.js';
+import type { SeverityLevel } from '../model/severity.js';
 import { globalRegex } from '../regex.js';
+
+export type { SecretMatch } from '../model/secrets.js';
 
 /**
  * Secret patterns: one entry per kind of credential. `keywords` is a cheap first filter (a file
@@ -220,15 +223,6 @@ export function mask(secret: string): string {
   return `${secret.slice(0, keep)}${'*'.repeat(Math.min(24, Math.max(8, secret.length - keep)))}`;
 }
 
-export interface SecretMatch {
-  rule: string;
-  title: string;
-  severity: SeverityLevel;
-  /** 1-based line of the match. */
-  line: number;
-  /** The secret, masked. */
-  match: string;
-}
 
 /** Every rule's keywords in one pattern: most files hold none, and are passed over in one scan. */
 const ANY_KEYWORD = new RegExp(

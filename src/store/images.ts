@@ -2,7 +2,7 @@ import { indexFindings, indexInventory, previousResult } from './monitoring.js';
 import { factsOf, pack, resultOfRow, summaryColumns, unpack, type StoredResult } from './results.js';
 import type { Inventory } from '../catalog/index.js';
 import type { ImageMetadata } from '../image/model.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import { now, type Db } from './db.js';
 
 /** What re-matching an image needs, stored once per digest. */
