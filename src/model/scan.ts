@@ -156,3 +156,7 @@ export interface ConfigFinding {
   message: string;
   fix: string;
 }
+
+/** What a scan looks for: vulnerabilities, secrets, image-configuration checks. */
+export type Scanner = 'vuln' | 'secret' | 'config';
+export const SCANNERS: Scanner[] = ['vuln', 'secret', 'config'];

@@ -2,6 +2,14 @@
 import type { LayerInfo } from '../image/model.js';
 import type { SeverityLevel } from './severity.js';
 
+/**
+ * Files larger than this are not searched by default (secrets live in small config files, keys,
+ * scripts); `--secret-max-file-size` changes it. A file not searched is counted and named.
+ */
+export const DEFAULT_SECRET_MAX_FILE = 5 * 1024 * 1024;
+/** The most `--secret-max-file-size` may ask: one file is held in memory (twice, decoded) while searched. */
+export const MAX_SECRET_MAX_FILE = 256 * 1024 * 1024;
+
 export interface SecretMatch {
   rule: string;
   title: string;

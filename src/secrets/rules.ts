@@ -223,7 +223,6 @@ export function mask(secret: string): string {
   return `${secret.slice(0, keep)}${'*'.repeat(Math.min(24, Math.max(8, secret.length - keep)))}`;
 }
 
-
 /** Every rule's keywords in one pattern: most files hold none, and are passed over in one scan. */
 const ANY_KEYWORD = new RegExp(
   [...new Set(SECRET_RULES.flatMap((r) => r.keywords))]

@@ -1,12 +1,8 @@
 import { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo, OpenedImage } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
-import type {
-  NotSearchedReason,
-  SecretCoverage,
-  SecretFinding,
-  SecretMatch,
-} from '../model/secrets.js';
+import type { NotSearchedReason, SecretCoverage, SecretFinding, SecretMatch } from '../model/secrets.js';
+import { DEFAULT_SECRET_MAX_FILE } from '../model/secrets.js';
 import type { SeverityLevel } from '../model/severity.js';
 import { metadataSecrets } from './mask.js';
 import type { Redactions } from './redact.js';
@@ -24,13 +20,8 @@ export interface SecretProbeResult {
   values: string[];
 }
 
-/**
- * Files larger than this are not searched by default (secrets live in small config files, keys,
- * scripts); `--secret-max-file-size` changes it. A file not searched is counted and named.
- */
-export const DEFAULT_SECRET_MAX_FILE = 5 * 1024 * 1024;
-/** The most `--secret-max-file-size` may ask: one file is held in memory (twice, decoded) while searched. */
-export const MAX_SECRET_MAX_FILE = 256 * 1024 * 1024;
+export { DEFAULT_SECRET_MAX_FILE, MAX_SECRET_MAX_FILE } from '../model/secrets.js';
+
 /**
  * Documentation, translations, bytecode and the package managers' own databases: large, written by
  * tools, never where a credential is kept.
@@ -114,7 +105,6 @@ export function coverageWarning(c: SecretCoverage | undefined): string | undefin
       : '')
   );
 }
-
 
 /**
  * Secrets in every layer's files (deleted ones included), the config's environment, labels,
