@@ -1,5 +1,5 @@
 import { LayeredFileSystem } from '../image/filesystem.js';
-import type { LayerInfo, OpenedImage } from '../image/model.js';
+import type { OpenedImage } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
 import type { NotSearchedReason, SecretCoverage, SecretFinding, SecretMatch } from '../model/secrets.js';
 import { DEFAULT_SECRET_MAX_FILE } from '../model/secrets.js';
