@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import type { ImageOptions } from './image-run.js';
+import { SCAN_FORMAT_NAMES } from '../report/scan-format-names.js';
 import { addRemoteOptions } from './remote-options.js';
 import { addExceptionOptions, addGateOptions, addScanContextOptions } from './scan-flags.js';
 
 /** Output formats of the scan commands (the modules load only when a scan runs). */
-const FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx', 'markdown', 'html', 'junit', 'gitlab'];
+const FORMATS = SCAN_FORMAT_NAMES;
 
 const run = async (target: string, opts: ImageOptions, fromSbom = false, sourceTree = false) =>
   (await import('./image-run.js')).run(target, opts, fromSbom, sourceTree);
