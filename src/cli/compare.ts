@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { comparisonMarkdown, comparisonTable, compareScans, type Comparison } from '../compare/compare.js';
-import { atLeast, runScan } from '../scan/session.js';
+import { atLeast } from '../model/severity.js';
+import { runScan } from '../scan/session.js';
 import { addRemoteOptions, formatOf, type RemoteFlags } from './remote-options.js';
 import { scanContext } from './scan-context.js';
 import { addGateOptions, addScanContextOptions, gateFlags, type ScanContextFlags } from './scan-flags.js';

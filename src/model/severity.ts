@@ -17,3 +17,7 @@ export interface Severity {
   score?: number;
   vector?: string;
 }
+
+/** Whether a severity is at or above the --fail-on level (every level is, without one). */
+export const atLeast = (level: SeverityLevel, failOn?: SeverityLevel): boolean =>
+  !failOn || LEVELS.indexOf(level) <= LEVELS.indexOf(failOn);

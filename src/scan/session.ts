@@ -9,7 +9,7 @@ import type { Inventory } from '../catalog/index.js';
 import { CustomsError } from '../errors.js';
 import type { ImageMetadata } from '../image/model.js';
 import type { Coverage, ScanResult } from '../model/scan.js';
-import { LEVELS, type SeverityLevel } from '../model/severity.js';
+import { atLeast, type SeverityLevel } from '../model/severity.js';
 import {
   goReachability,
   statedSuppressors,
@@ -67,9 +67,7 @@ export interface ScanOutcome {
   exitStatus: number;
 }
 
-/** Whether a severity is at or above the --fail-on level (every level without one). */
-export const atLeast = (level: SeverityLevel, failOn?: SeverityLevel): boolean =>
-  !failOn || LEVELS.indexOf(level) <= LEVELS.indexOf(failOn);
+export { atLeast } from '../model/severity.js';
 
 export async function runScan(req: ScanRequest): Promise<ScanOutcome> {
   const vuln = !req.scanners || req.scanners.has('vuln');
