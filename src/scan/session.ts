@@ -18,6 +18,7 @@ import {
   type ExceptionLike,
 } from '../policy/suppress.js';
 import { readSbom } from '../sbom/read.js';
+import { DEFAULT_MAX_AGE_DAYS } from '../vulndb/staleness.js';
 import { ensureDatabase } from './first-use.js';
 import { matchInventory, scanImageRaw, type RawScan, type ScanOptions } from './scan.js';
 
@@ -92,7 +93,8 @@ export async function runScan(req: ScanRequest): Promise<ScanOutcome> {
   const db = base.database;
   const staleDatabase =
     gate.failOnStaleDb && db.stale && vuln
-      ? (db.notice ?? `${Math.floor(db.ageDays ?? 0)} days old, over --db-max-age ${req.dbMaxAgeDays ?? 7}`)
+      ? (db.notice ??
+        `${Math.floor(db.ageDays ?? 0)} days old, over --db-max-age ${req.dbMaxAgeDays ?? DEFAULT_MAX_AGE_DAYS}`)
       : undefined;
   const exitStatus = staleDatabase ? exitCode || 1 : failing ? exitCode : 0;
   return {
