@@ -14,7 +14,7 @@ import { CustomsServer } from '../test/helpers/server.js';
 import { openDb } from '../src/store/db.js';
 import { recordImage, saveInventory, saveScan } from '../src/store/images.js';
 import { recordDeployment } from '../src/store/deployments.js';
-import type { ScanResult } from '../src/scan/model.js';
+import type { ScanResult } from '../src/model/scan.js';
 import { hasChromium, launchChromium } from '../test/helpers/browser.js';
 
 const pct = (xs: number[], p: number) =>

@@ -11,7 +11,7 @@ import { customs, has } from '../test/helpers/run.js';
 import { CustomsServer, makeToken } from '../test/helpers/server.js';
 import { openDb } from '../src/store/db.js';
 import { recordImage, saveScan } from '../src/store/images.js';
-import type { ScanResult } from '../src/scan/model.js';
+import type { ScanResult } from '../src/model/scan.js';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -10,7 +10,7 @@ import { customs, customsAsync, has } from './helpers/run.js';
 import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
 import { candidateTags } from '../src/advise/advise.js';
 import { evaluatePolicy, type Policy } from '../src/policy/policy.js';
-import type { ScanResult } from '../src/scan/model.js';
+import type { ScanResult } from '../src/model/scan.js';
 
 // An application image on an Alpine 3.7.3 base (the shared minirootfs as its first layer) with an
 // old lodash in a second layer; candidate bases are other shared Alpine minirootfs images.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Package } from '../src/catalog/model.js';
-import type { Finding } from '../src/scan/model.js';
+import type { Finding } from '../src/model/scan.js';
 import { scanInventory } from '../src/scan/scan.js';
 import { rematchFleet } from '../src/server/rematch.js';
 import { contextOf } from '../src/jobs/scan-job.js';

@@ -27,7 +27,7 @@ import {
 import { environmentOfNamespace, gateOf, type Principal } from '../src/gate/settings.js';
 import { globMatch, provenanceProblem } from '../src/gate/trust.js';
 import { alertExpiringExceptions, alertNewPolicyFailures } from '../src/gate/watch.js';
-import type { Finding, ScanResult } from '../src/scan/model.js';
+import type { Finding, ScanResult } from '../src/model/scan.js';
 import { decideApproval } from '../src/gate/approvals.js';
 import { evaluate } from '../src/gate/evaluate.js';
 import type { Policy } from '../src/policy/policy.js';

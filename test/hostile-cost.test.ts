@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nodeVerdict } from '../src/vulndb/importers/nodejs.js';
 import { scanFormats } from '../src/report/scan-formats.js';
-import type { ScanResult } from '../src/scan/model.js';
+import type { ScanResult } from '../src/model/scan.js';
 import * as hostile from './fuzz/hostile-inputs.js';
 import { CLI, shared } from './helpers/paths.js';
 import { customs, customsPeak, TEST_ENV } from './helpers/run.js';

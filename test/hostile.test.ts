@@ -10,7 +10,7 @@ import { parseRpmdb } from '../src/catalog/rpm/index.js';
 import { ndbBlobs } from '../src/catalog/rpm/ndb.js';
 import { ProbeSet, type ProbeFactory } from '../src/image/probe.js';
 import { summarize } from '../src/rank/risk.js';
-import type { Finding } from '../src/scan/model.js';
+import type { Finding } from '../src/model/scan.js';
 import { buildBdb, buildHeader, buildNdb } from './fuzz/rpm-structures.js';
 import { dockerArchive, makeTar, sha256 } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toHtml } from '../src/report/html.js';
 import { scanTable } from '../src/report/scan-table.js';
-import type { Finding, ScanResult } from '../src/scan/model.js';
+import type { Finding, ScanResult } from '../src/model/scan.js';
 
 // A language or binary finding says which file it lives in; an OS package's finding does not
 // (its place is the package database).

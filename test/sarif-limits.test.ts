@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { toSarif } from '../src/report/sarif.js';
 import { summarize } from '../src/rank/risk.js';
-import type { Finding, ScanResult } from '../src/scan/model.js';
+import type { Finding, ScanResult } from '../src/model/scan.js';
 import { schemaErrors } from './helpers/schemas.js';
 
 // GitHub code scanning's upload limits (docs: SARIF support for code scanning): at most 25,000

@@ -1,6 +1,6 @@
 import type { RuleResult } from '../policy/policy.js';
 import { compareDotted } from '../versions/dotted.js';
-import type { Finding, ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../model/scan.js';
 import { schemeForPurlType } from '../versions/index.js';
 
 /**

@@ -13,17 +13,11 @@ import { RegistryClient, type RegistryOptions } from '../image/registry/client.j
 import { formatReference, parseReference } from '../image/registry/reference.js';
 import { CustomsError } from '../errors.js';
 import { evaluatePolicy, resolvePolicy } from '../policy/policy.js';
-import type { ScanResult } from '../scan/model.js';
-import { scanImage } from '../scan/scan.js';
-import { applyExceptions, scanContext } from './image-run.js';
-import {
-  addExceptionOptions,
-  addRemoteOptions,
-  addScanContextOptions,
-  formatOf,
-  type RemoteFlags,
-  type ScanContextFlags,
-} from './remote-options.js';
+import type { ScanResult } from '../model/scan.js';
+import { runScan } from '../scan/session.js';
+import { scanContext } from './scan-context.js';
+import { addExceptionOptions, addScanContextOptions, type ScanContextFlags } from './scan-flags.js';
+import { addRemoteOptions, formatOf, type RemoteFlags } from './remote-options.js';
 import { readUserFile } from '../user-file.js';
 import { writeOutput } from './output.js';
 
@@ -108,17 +102,20 @@ export function registerAdvise(program: Command): void {
       const write = formatOf(FORMATS, opts.format);
       const { policy } = resolvePolicy(opts.policy);
       const common = await scanContext(opts);
-      const scan = await scanImage(target, {
+      const { result: r } = await runScan({
         ...common,
+        source: { image: target },
         scanners: new Set(['vuln', 'secret', 'config'] as const),
+        suppress: { ignorefile: opts.ignorefile, vex: opts.vex, env: opts.env },
       });
-      const r: ScanResult = applyExceptions(scan, opts);
       const candidates: ScanResult[] = [];
       const targets = opts.baseCandidates
         ? readCandidates(opts.baseCandidates)
-        : await registryCandidates(r, common.registry, opts.quiet);
+        : await registryCandidates(r, common.registry ?? {}, opts.quiet);
       for (const c of targets)
-        candidates.push(await scanImage(c, { ...common, scanners: new Set(['vuln'] as const) }));
+        candidates.push(
+          (await runScan({ ...common, source: { image: c }, scanners: new Set(['vuln'] as const) })).result,
+        );
       const baseLayers = baseLayerCount(r, candidates);
       const { upgrades: ups, unfixable } = upgrades(r, baseLayers);
       const ranked = rankBases(r, candidates, baseLayers);

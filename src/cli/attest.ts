@@ -8,7 +8,7 @@ import { statement, VULN_PREDICATE, vulnPredicate } from '../gate/attest/stateme
 import { keyIdOf } from '../gate/server-key.js';
 import { RegistryClient } from '../image/registry/client.js';
 import { parseReference } from '../image/registry/reference.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import { remoteOptions, type RemoteFlags } from './remote-options.js';
 
 export interface AttestFlags extends RemoteFlags {

@@ -2,11 +2,10 @@ import type { Command } from 'commander';
 import { CustomsError, withInput } from '../errors.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { ownDeadline } from './deadline.js';
+import { secondsFlag } from './scan-flags.js';
 import type { AdvisoryView } from '../vulndb/store.js';
 
 // The database modules (SQLite, zstd, YAML, zip) load only when a db command runs.
-
-const STALE_DAYS = 7;
 
 function dbPathOf(cmd: Command): string {
   const opts = cmd.optsWithGlobals() as { db?: string };
@@ -20,11 +19,8 @@ function err(line: string): void {
 const collect = (v: string, all: string[]) => [...all, v];
 const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
 
-function seconds(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CustomsError('--timeout must be a positive number of seconds');
-  return n;
-}
+/** --timeout, read as every command reads it. */
+const seconds = (v: string): number => secondsFlag(v);
 
 function keepCount(v: string): number {
   const n = Number(v);
@@ -450,10 +446,12 @@ export function registerDb(program: Command): void {
       const { VulnStore } = await import('../vulndb/store.js');
       const store = VulnStore.openRead(dbPathOf(cmd));
       try {
-        const { signedExpiry } = await import('../vulndb/freshness.js');
-        const builtAt = store.meta('built_at');
-        const ageDays = builtAt ? (Date.now() - Date.parse(builtAt)) / 86_400_000 : Infinity;
-        const expiry = signedExpiry((k) => store.meta(k));
+        const { DEFAULT_MAX_AGE_DAYS, staleness } = await import('../vulndb/staleness.js');
+        const sources = store.sources();
+        // The scan's definition of stale (vulndb/staleness.ts): age, failed sources, expiry.
+        const fresh = staleness((k) => store.meta(k), sources);
+        const { builtAt, expiry } = fresh;
+        const ageDays = fresh.ageDays ?? Infinity;
         const status = {
           path: store.path,
           schemaVersion: Number(store.meta('schema_version')),
@@ -461,10 +459,10 @@ export function registerDb(program: Command): void {
           origin: store.meta('local.origin') ?? 'built here from feeds',
           installedAt: store.meta('local.installed_at'),
           builtAt,
-          stale: ageDays > STALE_DAYS || expiry.expired,
+          stale: fresh.stale,
           expires: expiry.expires,
           expired: expiry.expired,
-          sources: store.sources(),
+          sources,
           advisories: store.counts(),
           kev: store.tableCount('kev'),
           epss: store.tableCount('epss'),
@@ -497,8 +495,14 @@ export function registerDb(program: Command): void {
         ];
         process.stdout.write(lines.join('\n') + '\n');
         if (expiry.notice) err(`customs: warning: ${expiry.notice}`);
-        else if (status.stale)
-          err(`customs: warning: the database is older than ${STALE_DAYS} days; run "customs db update"`);
+        else if (ageDays > DEFAULT_MAX_AGE_DAYS)
+          err(
+            `customs: warning: the database is older than ${DEFAULT_MAX_AGE_DAYS} days; run "customs db update"`,
+          );
+        else if (fresh.failed.length)
+          err(
+            `customs: warning: the last update of ${fresh.failed.map((s) => s.name).join(', ')} failed; run "customs db update"`,
+          );
       } finally {
         store.close();
       }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { CustomsError } from '../errors.js';
 import { stage } from '../stage.js';
+import { secondsFlag } from './scan-flags.js';
 
 /**
  * --deadline: a scan that runs longer ends with one line naming the stage it was in (a hostile
@@ -15,9 +15,7 @@ import { stage } from '../stage.js';
 export const ownDeadline = new WeakSet<object>();
 
 export function startDeadline(value: string, target: string | undefined): void {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new CustomsError('--deadline must be a positive number of seconds');
+  const seconds = secondsFlag(value, '--deadline');
   const end = () => {
     process.stderr.write(
       `customs: ${target ? `${target}: ` : ''}the scan passed its deadline of ${seconds} s while ${stage()} (raise --deadline)\n`,

@@ -1,17 +1,22 @@
 import type { Command } from 'commander';
 import type { ImageOptions } from './image-run.js';
+import { SCAN_FORMAT_NAMES } from '../report/scan-format-names.js';
 import { addAttestOptions } from './attest.js';
-import { addExceptionOptions, addRemoteOptions, addScanContextOptions } from './remote-options.js';
+import { addRemoteOptions } from './remote-options.js';
+import { addExceptionOptions, addGateOptions, addScanContextOptions } from './scan-flags.js';
 
 /** Output formats of the scan commands (the modules load only when a scan runs). */
-const FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx', 'markdown', 'html', 'junit', 'gitlab'];
+const FORMATS = SCAN_FORMAT_NAMES;
 
 const run = async (target: string, opts: ImageOptions, fromSbom = false, sourceTree = false) =>
   (await import('./image-run.js')).run(target, opts, fromSbom, sourceTree);
 
 function options(cmd: Command): Command {
   return (
-    addExceptionOptions(addScanContextOptions(addRemoteOptions(cmd)))
+    addGateOptions(addExceptionOptions(addScanContextOptions(addRemoteOptions(cmd))), {
+      exitCode: 'exit with this status when vulnerabilities remain after the filters',
+      failOn: 'fail only for this severity or worse (exit 1 unless --exit-code says otherwise)',
+    })
       // No default here: whether --format was given decides what standard output gets (outputTargets).
       .option(
         '-f, --format <format>',
@@ -24,11 +29,6 @@ function options(cmd: Command): Command {
       )
       .option('--severity <levels>', 'only these severities, e.g. HIGH,CRITICAL')
       .option('--ignore-unfixed', 'only vulnerabilities with a fixed version')
-      .option('--exit-code <n>', 'exit with this status when vulnerabilities remain after the filters')
-      .option(
-        '--fail-on <level>',
-        'fail only for this severity or worse (exit 1 unless --exit-code says otherwise)',
-      )
       .option(
         '--fail-on-stale-db',
         'fail (as --fail-on does) when the database is older than --db-max-age or a source failed',

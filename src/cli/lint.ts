@@ -3,10 +3,11 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CustomsError } from '../errors.js';
 import { DEFAULT_TRUSTED, lintDockerfile } from '../lint/dockerfile.js';
-import { LEVELS, type SeverityLevel } from '../rank/severity.js';
+import { atLeast } from '../model/severity.js';
 import { lintFormats } from '../report/lint-formats.js';
 import { readUserFile } from '../user-file.js';
 import { writeOutput } from './output.js';
+import { addGateOptions, gateFlags } from './scan-flags.js';
 
 interface LintOptions {
   format: string;
@@ -17,54 +18,52 @@ interface LintOptions {
 }
 
 export function registerLint(program: Command): void {
-  program
-    .command('lint')
-    .description('check a Dockerfile against best practices (base images, users, secrets, caches, …)')
-    .argument('[dockerfile]', 'the Dockerfile', 'Dockerfile')
-    .option('-f, --format <format>', `output format: ${Object.keys(lintFormats).join(', ')}`, 'table')
-    .option('-o, --output <file>', 'write to a file instead of standard output')
-    .option(
-      '--trusted <prefixes>',
-      'comma-separated registries/prefixes trusted for base images (added to the defaults)',
-    )
-    .option('--exit-code <n>', 'exit with this status when findings remain (at or above --fail-on)')
-    .option('--fail-on <level>', 'only findings of this severity or worse fail the run')
-    .action(async (file: string, opts: LintOptions) => {
-      const write = lintFormats[opts.format];
-      if (!write)
-        throw new CustomsError(
-          `unknown format "${opts.format}"; use one of ${Object.keys(lintFormats).join(', ')}`,
-        );
-      if (!existsSync(file)) throw new CustomsError('no such file', file);
-      const failOn = opts.failOn?.toUpperCase() as SeverityLevel | undefined;
-      if (failOn && !LEVELS.includes(failOn))
-        throw new CustomsError(`--fail-on: unknown level ${opts.failOn}; use ${LEVELS.join(', ')}`);
-      const exitCode = opts.exitCode !== undefined ? Number(opts.exitCode) : failOn ? 1 : 0;
-      if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)
-        throw new CustomsError('--exit-code must be a number from 0 to 255');
-      const trusted = [
-        ...DEFAULT_TRUSTED,
-        ...(opts.trusted ?? '')
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      ];
-      let findings;
-      try {
-        findings = lintDockerfile(readUserFile(file), {
-          trusted,
-          hasDockerignore: existsSync(join(dirname(file), '.dockerignore')),
-        });
-      } catch (err) {
-        throw new CustomsError((err as Error).message, file);
-      }
-      const text = write(
-        { file, findings },
-        !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR,
+  addGateOptions(
+    program
+      .command('lint')
+      .description('check a Dockerfile against best practices (base images, users, secrets, caches, …)')
+      .argument('[dockerfile]', 'the Dockerfile', 'Dockerfile')
+      .option('-f, --format <format>', `output format: ${Object.keys(lintFormats).join(', ')}`, 'table')
+      .option('-o, --output <file>', 'write to a file instead of standard output')
+      .option(
+        '--trusted <prefixes>',
+        'comma-separated registries/prefixes trusted for base images (added to the defaults)',
+      ),
+    {
+      exitCode: 'exit with this status when findings remain (at or above --fail-on)',
+      failOn: 'only findings of this severity or worse fail the run',
+    },
+  ).action(async (file: string, opts: LintOptions) => {
+    const write = lintFormats[opts.format];
+    if (!write)
+      throw new CustomsError(
+        `unknown format "${opts.format}"; use one of ${Object.keys(lintFormats).join(', ')}`,
       );
-      if (opts.output) await writeOutput(opts.output, text);
-      else process.stdout.write(text);
-      const failing = findings.filter((f) => !failOn || LEVELS.indexOf(f.severity) <= LEVELS.indexOf(failOn));
-      if (exitCode && failing.length) process.exitCode = exitCode;
-    });
+    if (!existsSync(file)) throw new CustomsError('no such file', file);
+    const { failOn, exitCode } = gateFlags(opts);
+    const trusted = [
+      ...DEFAULT_TRUSTED,
+      ...(opts.trusted ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ];
+    let findings;
+    try {
+      findings = lintDockerfile(readUserFile(file), {
+        trusted,
+        hasDockerignore: existsSync(join(dirname(file), '.dockerignore')),
+      });
+    } catch (err) {
+      throw new CustomsError((err as Error).message, file);
+    }
+    const text = write(
+      { file, findings },
+      !opts.output && process.stdout.isTTY === true && !process.env.NO_COLOR,
+    );
+    if (opts.output) await writeOutput(opts.output, text);
+    else process.stdout.write(text);
+    const failing = findings.filter((f) => atLeast(f.severity, failOn));
+    if (exitCode && failing.length) process.exitCode = exitCode;
+  });
 }

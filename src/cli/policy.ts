@@ -3,16 +3,10 @@ import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
 import { evaluatePolicy, POLICY_FILE, resolvePolicy } from '../policy/policy.js';
 import { policyFormats } from '../report/policy-formats.js';
-import { scanImage } from '../scan/scan.js';
-import { applyExceptions, scanContext } from './image-run.js';
-import {
-  addExceptionOptions,
-  addRemoteOptions,
-  addScanContextOptions,
-  formatOf,
-  type RemoteFlags,
-  type ScanContextFlags,
-} from './remote-options.js';
+import { runScan } from '../scan/session.js';
+import { scanContext } from './scan-context.js';
+import { addExceptionOptions, addScanContextOptions, type ScanContextFlags } from './scan-flags.js';
+import { addRemoteOptions, formatOf, type RemoteFlags } from './remote-options.js';
 import { writeOutput } from './output.js';
 import { readFileSync } from 'node:fs';
 import type { ImageMetadata } from '../image/model.js';
@@ -64,11 +58,12 @@ export function registerPolicy(program: Command): void {
         );
       const exitCode = Number(opts.exitCode);
       const ctx = await scanContext(opts);
-      const scan = await scanImage(target, {
+      const { result } = await runScan({
         ...ctx,
+        source: { image: target },
         scanners: new Set(['vuln', 'secret', 'config'] as const),
+        suppress: { ignorefile: opts.ignorefile, vex: opts.vex, env: opts.env },
       });
-      const result = applyExceptions(scan, opts);
       const keys = p.environments[opts.env].rules
         .filter((r) => r.check === 'signed-by')
         .flatMap((r) => (Array.isArray(r.with?.keys) ? (r.with.keys as unknown[]).map(String) : []));

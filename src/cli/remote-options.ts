@@ -3,6 +3,7 @@ import { CustomsError } from '../errors.js';
 import type { RegistryOptions } from '../image/registry/client.js';
 import { describeAttestation } from '../image/attestations.js';
 import type { ImageMetadata } from '../image/model.js';
+import { secondsFlag } from './scan-flags.js';
 
 /** Flags every command that takes an image target shares: registry access and the layer cache. */
 export interface RemoteFlags {
@@ -40,9 +41,7 @@ async function readStdin(): Promise<string> {
 export async function remoteOptions(
   flags: RemoteFlags,
 ): Promise<{ registry: RegistryOptions; layerCache?: null }> {
-  const seconds = Number(flags.timeout ?? 30);
-  if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new CustomsError('--timeout must be a positive number of seconds');
+  const seconds = secondsFlag(flags.timeout);
   const retries = Number(flags.retries ?? 4);
   if (!Number.isInteger(retries) || retries < 0 || retries > 20)
     throw new CustomsError('--retries must be a whole number from 0 to 20');
@@ -62,47 +61,6 @@ export async function remoteOptions(
 export function describeRemote(image: ImageMetadata): void {
   if (image.origin) process.stderr.write(`customs: read ${image.origin}\n`);
   for (const a of image.attestations ?? []) process.stderr.write(`customs: ${describeAttestation(a)}\n`);
-}
-
-/** What addScanContextOptions and addExceptionOptions add. */
-export interface ScanContextFlags {
-  db?: string;
-  platform?: string;
-  exposure: string;
-  secretMaxFileSize?: string;
-  ignorefile?: string;
-  vex: string[];
-}
-
-/** Options of every command that scans for vulnerabilities: database, platform, context. */
-export function addScanContextOptions(cmd: Command): Command {
-  return cmd
-    .option('--db <path>', 'vulnerability database (default: $CUSTOMS_DB or the user cache folder)')
-    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image')
-    .option(
-      '--exposure <where>',
-      'internet or internal: where the image runs (changes the ranking)',
-      'internet',
-    )
-    .option(
-      '--secret-max-file-size <size>',
-      'files larger than this are not searched for secrets, only counted and named in a warning (default 5M, at most 256M)',
-    );
-}
-
-/** Exceptions: the ignore file and VEX documents. */
-export function addExceptionOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      '--ignorefile <file>',
-      'exceptions with reasons and expiry (default: ./.customsignore.yaml when present)',
-    )
-    .option(
-      '--vex <file>',
-      'an OpenVEX or CycloneDX VEX document (repeatable)',
-      (v: string, all: string[]) => [...all, v],
-      [] as string[],
-    );
 }
 
 /** `-f/--format` over a registry of writers, checked before any work is done. */

@@ -1,5 +1,5 @@
 import { CustomsError } from '../errors.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 
 export interface ReportFlags {
   reportTo?: string;

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { catalogImage, wantedBy } from '../catalog/index.js';
 import { CustomsError } from '../errors.js';
-import { parseSize } from '../image/limits.js';
 import { openImage } from '../image/open.js';
-import { parsePlatform } from '../image/platform.js';
 import { sbomFormats } from '../report/sbom-formats.js';
 import { VERSION } from '../version.js';
 import { addRemoteOptions, describeRemote, remoteOptions, type RemoteFlags } from './remote-options.js';
+import { addPlatformOption, maxLayerSizeFlag, platformFlag } from './scan-flags.js';
 import { compareAttested } from '../sbom/attested.js';
 import { writeOutput } from './output.js';
 import { maskImageMetadata } from '../secrets/mask.js';
@@ -23,7 +22,10 @@ interface SbomOptions extends RemoteFlags {
 }
 
 export function registerSbom(program: Command): void {
-  addRemoteOptions(program.command('sbom'))
+  addPlatformOption(
+    addRemoteOptions(program.command('sbom')),
+    'platform to pick from a multi-platform image (default: this host)',
+  )
     .description('list every package in an image (docker/OCI archive, OCI layout, or root filesystem folder)')
     .argument(
       '<target>',
@@ -31,10 +33,6 @@ export function registerSbom(program: Command): void {
     )
     .option('-f, --format <format>', `output format: ${Object.keys(sbomFormats).join(', ')}`, 'table')
     .option('-o, --output <file>', 'write to a file instead of standard output')
-    .option(
-      '--platform <os/arch[/variant]>',
-      'platform to pick from a multi-platform image (default: this host)',
-    )
     .option(
       '--max-layer-size <size>',
       'largest uncompressed layer accepted, e.g. 16G (decompression-bomb guard)',
@@ -47,18 +45,8 @@ export function registerSbom(program: Command): void {
         throw new CustomsError(
           `unknown format "${opts.format}"; use one of ${Object.keys(sbomFormats).join(', ')}`,
         );
-      let limits;
-      try {
-        limits = opts.maxLayerSize ? { maxLayerBytes: parseSize(opts.maxLayerSize) } : undefined;
-      } catch (err) {
-        throw new CustomsError(`--max-layer-size: ${(err as Error).message}`);
-      }
-      let platform;
-      try {
-        platform = opts.platform ? parsePlatform(opts.platform) : undefined;
-      } catch (err) {
-        throw new CustomsError(`--platform: ${(err as Error).message}`);
-      }
+      const limits = maxLayerSizeFlag(opts.maxLayerSize);
+      const platform = platformFlag(opts.platform);
       setStage('reading the image');
       // The secret probe runs here too: a secret a file holds is masked where the metadata (a
       // build step's history) or a path repeats it, as in a scan's reports.

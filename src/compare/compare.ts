@@ -1,6 +1,6 @@
 import type { Package } from '../catalog/model.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
-import type { Finding, ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../model/scan.js';
 
 /** What changed from one image to the next (`customs compare A B`): packages, findings, grade, base. */
 export interface Comparison {

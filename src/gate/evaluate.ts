@@ -3,7 +3,7 @@ import type { Selectable } from 'kysely';
 import type { Tables } from '../store/schema.js';
 import { resultOfRow } from '../store/results.js';
 import { evaluatePolicy, type Policy } from '../policy/policy.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import type { Db } from '../store/db.js';
 import { loadInventory, provenanceOf, type Provenance } from '../store/images.js';
 import { activeExceptions, applyExceptions, type ExceptionRecord } from './exceptions.js';

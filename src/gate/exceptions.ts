@@ -1,8 +1,6 @@
 import type { Selectable } from 'kysely';
 import YAML from 'yaml';
 import { GateError } from './errors.js';
-import { packageMatches } from '../policy/ignore.js';
-import type { Finding, SuppressedFinding } from '../scan/model.js';
 import { now, type Db } from '../store/db.js';
 import type { Tables } from '../store/schema.js';
 import { VERSION } from '../version.js';
@@ -254,31 +252,8 @@ export function exceptionsFor(
   );
 }
 
-/** Split findings by the vulnerability exceptions in force. */
-export function applyExceptions(
-  findings: Finding[],
-  exceptions: ExceptionRecord[],
-): { kept: Finding[]; suppressed: SuppressedFinding[] } {
-  const kept: Finding[] = [];
-  const suppressed: SuppressedFinding[] = [];
-  for (const f of findings) {
-    const ids = new Set([f.id, ...f.aliases]);
-    const e = exceptions.find(
-      (x) => x.vulnerability && ids.has(x.vulnerability) && packageMatches(x.package, f.package),
-    );
-    if (e)
-      suppressed.push({
-        ...f,
-        suppression: {
-          by: 'exception',
-          reason: e.reason,
-          source: `exception ${e.id} (until ${e.expiresAt.slice(0, 10)}, by ${e.approvedBy ?? e.createdBy})`,
-        },
-      });
-    else kept.push(f);
-  }
-  return { kept, suppressed };
-}
+// Applying exceptions to findings is pure: it lives with the other suppressors (policy/suppress.ts).
+export { applyExceptions } from '../policy/suppress.js';
 
 /** Active exceptions whose expiry is within each environment's warning window and not yet alerted. */
 export async function expiringExceptions(db: Db, at = new Date()): Promise<ExceptionRecord[]> {

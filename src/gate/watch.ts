@@ -1,5 +1,5 @@
 import type { Policy } from '../policy/policy.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import { queueNotice, type AlertBatch } from '../store/alerts.js';
 import { isNewest } from '../store/deployments.js';
 import { activeExceptions, exceptionsFor } from './exceptions.js';

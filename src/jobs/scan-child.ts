@@ -1,11 +1,12 @@
 // A scan in a process of its own: the worker's memory cap and deadline hold whatever the image
 // does, and a crash costs one job, not the worker.
 import { CustomsError } from '../errors.js';
-import { scanImage, type ScanOptions } from '../scan/scan.js';
+import type { ScanOptions } from '../scan/scan.js';
+import { runScan } from '../scan/session.js';
 
 process.on('message', (msg: { target: string; opts: ScanOptions }) => {
-  scanImage(msg.target, { ...msg.opts, scanners: new Set(['vuln', 'secret']) })
-    .then((result) => process.send!({ ok: true, result }, () => process.exit(0)))
+  runScan({ ...msg.opts, source: { image: msg.target }, scanners: new Set(['vuln', 'secret']) })
+    .then(({ result }) => process.send!({ ok: true, result }, () => process.exit(0)))
     .catch((err: unknown) =>
       process.send!(
         {

@@ -3,11 +3,12 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
-import type { Environment, Exposure, ScanResult } from '../scan/model.js';
+import type { Environment, Exposure, ScanResult } from '../model/scan.js';
 import { isNewest } from '../store/deployments.js';
 import { alertNewPolicyFailures } from '../gate/watch.js';
 import type { Policy } from '../policy/policy.js';
-import { openStore, scanInventory } from '../scan/scan.js';
+import { openStore } from '../scan/scan.js';
+import { runScan } from '../scan/session.js';
 import type { Db } from '../store/db.js';
 import {
   findScan,
@@ -150,7 +151,8 @@ async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps):
   if (await findScan(deps.db, job.digest, version, true, provenance.kind)) return 'skipped';
   const t0 = performance.now();
   // Uploads stored before the report schema and the match job agreed may lack lists it iterates.
-  const result = scanInventory(normaliseImage(inv.image), inv, {
+  const { result } = await runScan({
+    source: { metadata: normaliseImage(inv.image), inventory: inv },
     dbPath: deps.dbPath,
     ...(await contextOf(deps.db, job.digest)),
   });

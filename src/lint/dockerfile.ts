@@ -1,5 +1,5 @@
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
-import type { SeverityLevel } from '../rank/severity.js';
+import type { SeverityLevel } from '../model/severity.js';
 import { parseReference } from '../image/registry/reference.js';
 import { SECRET_NAME } from '../secrets/rules.js';
 

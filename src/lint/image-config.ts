@@ -1,5 +1,5 @@
 import type { ImageMetadata } from '../image/model.js';
-import type { ConfigFinding } from '../scan/model.js';
+import type { ConfigFinding } from '../model/scan.js';
 import { SECRET_NAME } from '../secrets/rules.js';
 
 /**

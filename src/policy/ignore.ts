@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { CustomsError } from '../errors.js';
-import type { Finding } from '../scan/model.js';
+import type { Finding, SuppressedFinding } from '../model/scan.js';
 import { readUserFile } from '../user-file.js';
 
 /**
@@ -24,14 +24,8 @@ export interface IgnoreRule {
   line: number;
 }
 
-export interface Suppression {
-  by: 'ignore-file' | 'vex' | 'exception' | 'reachability';
-  reason: string;
-  /** Where it came from: file and line, or the VEX document and statement. */
-  source: string;
-  status?: string;
-  justification?: string;
-}
+/** Why a finding was set aside (the same record on every suppressed finding, model/scan.ts). */
+export type Suppression = SuppressedFinding['suppression'];
 
 export function loadIgnoreFile(path: string): IgnoreRule[] {
   const text = readUserFile(path);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
 import { LEVELS, type SeverityLevel } from '../rank/severity.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import { releasesBehind } from '../distro/eol.js';
 import { provenanceProblem } from './provenance.js';
 import { readUserFile } from '../user-file.js';

@@ -1,5 +1,5 @@
 import { CustomsError } from '../errors.js';
-import type { Finding, ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../model/scan.js';
 import { purlBase, type Suppression } from './ignore.js';
 import { readUserFile } from '../user-file.js';
 

@@ -1,4 +1,4 @@
-import type { Environment, Exposure, Finding, RiskFactor, ScanSummary } from '../scan/model.js';
+import type { Environment, Exposure, Finding, RiskFactor, ScanSummary } from '../model/scan.js';
 import { LEVELS, type SeverityLevel } from './severity.js';
 
 /*

@@ -1,28 +1,14 @@
 import { createRequire } from 'node:module';
 import type * as CvssLib from 'ae-cvss-calculator';
+import { LEVELS, type CvssScore, type SeverityLevel } from '../model/severity.js';
+
+// The types live in model/ (shared by every room); re-exported for the rooms above rank.
+export { LEVELS, type CvssScore, type Severity, type SeverityLevel } from '../model/severity.js';
 
 /** ae-cvss-calculator, loaded the first time a vector is scored (many scans have none). */
 let lib: typeof CvssLib | undefined;
 function cvss(): typeof CvssLib {
   return (lib ??= createRequire(import.meta.url)('ae-cvss-calculator') as typeof CvssLib);
-}
-
-export type SeverityLevel = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'NONE' | 'UNKNOWN';
-export const LEVELS: SeverityLevel[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'NONE', 'UNKNOWN'];
-
-export interface CvssScore {
-  source: string;
-  version: '2.0' | '3.0' | '3.1' | '4.0';
-  vector: string;
-  score: number;
-}
-
-export interface Severity {
-  level: SeverityLevel;
-  /** Who rated it: alpine-secdb, debian-tracker (urgency), ghsa, osv:CVSS_V3, nvd… */
-  source: string;
-  score?: number;
-  vector?: string;
 }
 
 /** CVSS qualitative rating (v3/v4 table; v2 has no CRITICAL, so 9.0+ is still CRITICAL here). */

@@ -1,6 +1,6 @@
 import type { SeverityLevel } from '../rank/severity.js';
 import { componentRefs, toCycloneDx } from '../sbom/cyclonedx.js';
-import type { Finding, ScanResult, SuppressedFinding } from '../scan/model.js';
+import type { Finding, ScanResult, SuppressedFinding } from '../model/scan.js';
 import { coverageGaps, coverageParts } from '../scan/coverage.js';
 
 const METHOD: Record<string, string> = {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SeverityLevel } from '../rank/severity.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import { coverageGaps } from '../scan/coverage.js';
 
 const SEVERITY: Record<SeverityLevel, string> = {

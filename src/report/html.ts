@@ -1,5 +1,5 @@
 import { baseLayerCount, upgrades } from '../advise/advise.js';
-import type { Finding, ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../model/scan.js';
 import { coverageWarning } from '../secrets/scan.js';
 import { coverageGaps, coverageParts, gradeLabel, noFindingsText } from '../scan/coverage.js';
 import { locationOf, statusOf, summaryLine } from './scan-table.js';

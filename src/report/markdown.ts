@@ -1,4 +1,4 @@
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import { coverageGaps, gradeLabel, noFindingsText } from '../scan/coverage.js';
 import { statusOf, summaryLine } from './scan-table.js';
 

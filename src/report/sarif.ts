@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Finding, ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../model/scan.js';
 import { coverageWarning } from '../secrets/scan.js';
 import { coverageGaps } from '../scan/coverage.js';
 import { SARIF_LEVEL, SEVERITY_SCORE, sarifLog } from './sarif-log.js';

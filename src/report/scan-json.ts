@@ -1,4 +1,4 @@
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 
 /** The scan as JSON (schemaVersion 1, docs/scanning.md); package file lists are left out. */
 export function scanJson(r: ScanResult): string {

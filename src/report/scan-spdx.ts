@@ -1,4 +1,4 @@
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import { toSpdx } from '../sbom/spdx.js';
 import { coverageGaps } from '../scan/coverage.js';
 

@@ -1,6 +1,6 @@
 import type { SeverityLevel } from '../rank/severity.js';
 import { cleanStep } from '../sbom/model.js';
-import type { Finding, ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../model/scan.js';
 import { coverageWarning } from '../secrets/scan.js';
 import { coverageGaps, gradeLabel, noFindingsText } from '../scan/coverage.js';
 

@@ -4,7 +4,7 @@ import { CPE_ECOSYSTEM, cpeNamesOf } from '../match/cpe.js';
 import { ECOSYSTEM_OF_PURL, STATICALLY_LINKED } from '../match/matcher.js';
 import { osTarget } from '../match/os-matcher.js';
 import type { VulnStore } from '../vulndb/store.js';
-import type { Coverage, CoverageEntry, CoverageStatus, DatabaseInfo } from './model.js';
+import type { Coverage, CoverageEntry, CoverageStatus, DatabaseInfo } from '../model/scan.js';
 
 /**
  * Whether the database could have found anything in each part of an image: its OS release and

@@ -9,7 +9,7 @@ import {
   type Severity,
 } from '../rank/severity.js';
 import type { VulnStore } from '../vulndb/store.js';
-import type { Finding, FindingStatus } from './model.js';
+import type { Finding, FindingStatus } from '../model/scan.js';
 
 const CVE = /^CVE-\d{4}-\d+$/;
 

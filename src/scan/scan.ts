@@ -1,4 +1,3 @@
-import { signedExpiry } from '../vulndb/freshness.js';
 import { statSync } from 'node:fs';
 import {
   catalogers,
@@ -13,7 +12,9 @@ import { openImage, type OpenOptions } from '../image/open.js';
 import type { Platform } from '../image/platform.js';
 import { matchLanguagePackages, matchOsPackages } from '../match/matcher.js';
 import { riskOf, summarize } from '../rank/risk.js';
-import { LEVELS } from '../rank/severity.js';
+import { compareFindings } from '../rank/order.js';
+import { goReachability, suppress, type UnreachableFinding } from '../policy/suppress.js';
+import { databaseWarnings, DEFAULT_MAX_AGE_DAYS, staleness } from '../vulndb/staleness.js';
 import { VERSION } from '../version.js';
 import { reportTime } from '../report-time.js';
 import { setStage } from '../stage.js';
@@ -26,7 +27,20 @@ import { Redactions } from '../secrets/redact.js';
 import { checkImageConfig } from '../lint/image-config.js';
 import { buildFindings } from './findings.js';
 import { coverageGaps, coverageOf } from './coverage.js';
-import type { DatabaseInfo, Environment, Exposure, Finding, ScanResult } from './model.js';
+import type {
+  DatabaseInfo,
+  Environment,
+  Exposure,
+  Finding,
+  Scanner,
+  ScanResult,
+  ScanSummary,
+} from '../model/scan.js';
+
+// Moved below the scanner (rank/, vulndb/) so the store needs nothing from here; re-exported for
+// the callers that know them from here.
+export { compareFindings } from '../rank/order.js';
+export { databaseWarnings } from '../vulndb/staleness.js';
 
 export interface ScanOptions {
   dbPath: string;
@@ -50,11 +64,33 @@ export interface ScanOptions {
   secretMaxFileSize?: number;
 }
 
-export type Scanner = 'vuln' | 'secret' | 'config';
-export const SCANNERS: Scanner[] = ['vuln', 'secret', 'config'];
+export { SCANNERS, type Scanner } from '../model/scan.js';
+
+/**
+ * What the scanner found, before any suppressor ran: every matched finding (Go ones whose
+ * functions are absent included) and the Go reachability verdicts. Its summary is not settled:
+ * `suppress` (policy/suppress.ts) computes it once the findings are placed.
+ */
+export interface RawScan {
+  result: ScanResult;
+  unreachable: UnreachableFinding[];
+}
+
+/** A raw scan with Go reachability applied: what the scanner alone says (the server, re-matches). */
+export const settled = (raw: RawScan): ScanResult => suppress(raw.result, [goReachability(raw.unreachable)]);
 
 /** The main job: inventory an image, match it against the database, rank what was found. */
 export async function scanImage(target: string, opts: ScanOptions): Promise<ScanResult> {
+  return settled(await scanImageRaw(target, opts));
+}
+
+/** Match and rank an inventory, from an image or from an SBOM. */
+export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opts: ScanOptions): ScanResult {
+  return settled(matchInventory(metadata, inventory, opts));
+}
+
+/** scanImage, suppressors not yet applied (scan/session.ts applies them all in one place). */
+export async function scanImageRaw(target: string, opts: ScanOptions): Promise<RawScan> {
   const scanners = opts.scanners ?? new Set<Scanner>(['vuln', 'secret']);
   // A missing database is reported before the image is read.
   if (scanners.has('vuln')) VulnStore.openRead(opts.dbPath).close();
@@ -84,9 +120,10 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
   if (!attested) compareAttested(image, inventory);
   setStage('matching vulnerabilities');
   // Without the vuln scanner: the inventory alone, no database needed.
-  const result = scanners.has('vuln')
-    ? scanInventory(image.metadata, inventory, opts)
-    : resultOf(image.metadata, inventory, opts, [], { path: opts.dbPath });
+  const raw: RawScan = scanners.has('vuln')
+    ? matchInventory(image.metadata, inventory, opts)
+    : { result: resultOf(image.metadata, inventory, opts, [], { path: opts.dbPath }), unreachable: [] };
+  const result = raw.result;
   setStage('collecting secrets');
   // One set of secret values per scan, masked in every string of the result: every format, the
   // upload (--report-to) and the server's stored copy are made from this one object.
@@ -100,9 +137,12 @@ export async function scanImage(target: string, opts: ScanOptions): Promise<Scan
   } else metadataSecrets(image.metadata, redactions);
   if (scanners.has('config')) result.misconfigurations = checkImageConfig(image.metadata);
   maskImageMetadata(image.metadata, redactions);
-  redactions.apply(result);
-  return result;
+  redactions.apply(raw);
+  return raw;
 }
+
+/** Placeholder until `suppress` settles the summary (a raw result is never shown as it is). */
+const UNSETTLED: ScanSummary = summarize([], { osEndOfLife: false, recognised: false });
 
 /** The scan result around an inventory and its (ranked) findings. */
 function resultOf(
@@ -125,7 +165,7 @@ function resultOf(
     packages: inventory.packages,
     findings,
     suppressed: [],
-    summary: summarize(findings, { osEndOfLife: !!inventory.os?.eol?.endOfLife, recognised }),
+    summary: UNSETTLED,
     warnings: [
       ...metadata.warnings,
       ...inventory.warnings,
@@ -143,9 +183,11 @@ function resultOf(
 const NOTICE_DAYS = 30;
 
 /** What a result says about its database: version, origin, sources and freshness. */
-export function databaseInfo(store: VulnStore, path: string, maxAgeDays = 7): DatabaseInfo {
-  const builtAt = store.meta('built_at');
-  const ageDays = builtAt ? Math.max(0, (Date.now() - Date.parse(builtAt)) / 86_400_000) : undefined;
+export function databaseInfo(
+  store: VulnStore,
+  path: string,
+  maxAgeDays = DEFAULT_MAX_AGE_DAYS,
+): DatabaseInfo {
   const sources = store.sources().map((s) => ({
     name: s.name,
     records: s.records,
@@ -153,9 +195,8 @@ export function databaseInfo(store: VulnStore, path: string, maxAgeDays = 7): Da
     status: s.status,
     ...(s.error ? { error: s.error } : {}),
   }));
-  const failed = sources.filter((s) => s.status !== 'ok');
+  const { builtAt, ageDays, expiry, failed, stale } = staleness((k) => store.meta(k), sources, maxAgeDays);
   const old = ageDays === undefined || ageDays > NOTICE_DAYS;
-  const expiry = signedExpiry((k) => store.meta(k));
   const notice = [
     expiry.notice,
     old
@@ -173,20 +214,11 @@ export function databaseInfo(store: VulnStore, path: string, maxAgeDays = 7): Da
     builtAt,
     origin: store.meta('local.origin') ?? 'built here from feeds',
     ageDays: ageDays === undefined ? undefined : Math.round(ageDays * 10) / 10,
-    stale: ageDays === undefined || ageDays > maxAgeDays || failed.length > 0 || expiry.expired,
+    stale,
     ...(expiry.expires ? { expires: expiry.expires, expired: expiry.expired } : {}),
     sources,
     ...(notice ? { notice } : {}),
   };
-}
-
-export function databaseWarnings(db: DatabaseInfo): string[] {
-  if (db.notice) return [db.notice];
-  if (db.stale)
-    return [
-      `the vulnerability database is ${Math.floor(db.ageDays ?? 0)} days old (version ${db.version}); run "customs db update"`,
-    ];
-  return [];
 }
 
 /**
@@ -222,19 +254,8 @@ export function closeStore(path: string): void {
   cached.delete(path);
 }
 
-/** Worst first: malware, then risk, then severity, then id, so the order is stable. */
-export function compareFindings(a: Finding, b: Finding): number {
-  return (
-    Number(b.kind === 'malicious') - Number(a.kind === 'malicious') ||
-    b.risk.score - a.risk.score ||
-    LEVELS.indexOf(a.severity.level) - LEVELS.indexOf(b.severity.level) ||
-    a.id.localeCompare(b.id) ||
-    a.package.name.localeCompare(b.package.name)
-  );
-}
-
-/** Match and rank an inventory, from an image or from an SBOM. */
-export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opts: ScanOptions): ScanResult {
+/** scanInventory, suppressors not yet applied: the findings with the Go reachability verdicts beside. */
+export function matchInventory(metadata: ImageMetadata, inventory: Inventory, opts: ScanOptions): RawScan {
   const store = openStore(opts.dbPath);
   {
     const exposure = opts.exposure ?? 'internet';
@@ -245,27 +266,15 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
       ...f,
       risk: riskOf(f, exposure, env),
     }));
-    // Go findings whose vulnerable functions the binary does not hold: set aside as VEX would,
-    // with the functions checked (--show-suppressed lists them; --go-reachability off keeps them).
-    const unreachable: ScanResult['suppressed'] = [];
-    for (const u of lang.unreachable ?? []) {
-      for (const f of buildFindings(store, [u], new Map())) {
-        const shown =
-          u.checked.slice(0, 8).join(', ') + (u.checked.length > 8 ? `, … (${u.checked.length} in all)` : '');
-        unreachable.push({
-          ...f,
-          risk: riskOf(f, exposure, env),
-          vex: { status: 'not_affected', detail: 'vulnerable_code_not_present', source: 'go symbol table' },
-          suppression: {
-            by: 'reachability',
-            reason: `vulnerable_code_not_present: none of ${shown} is in the binary`,
-            source: `${f.package.path ?? 'binary'} (Go symbol table)`,
-            status: 'not_affected',
-            justification: 'vulnerable_code_not_present',
-          },
-        });
-      }
-    }
+    // Go findings whose vulnerable functions the binary does not hold: found like any other, and
+    // set aside by the first suppressor (goReachability) with the functions checked.
+    const unreachable: UnreachableFinding[] = (lang.unreachable ?? []).flatMap((u) =>
+      buildFindings(store, [u], new Map()).map((f) => ({
+        finding: { ...f, risk: riskOf(f, exposure, env) },
+        checked: u.checked,
+      })),
+    );
+    findings.push(...unreachable.map((u) => u.finding));
     findings.sort(compareFindings);
     const db = databaseInfo(store, opts.dbPath, opts.dbMaxAgeDays);
     const coverage = coverageOf(store, inventory.os, inventory.packages, db, opts.dbMaxAgeDays);
@@ -283,7 +292,6 @@ export function scanInventory(metadata: ImageMetadata, inventory: Inventory, opt
         : []),
     ]);
     result.coverage = coverage;
-    result.suppressed = unreachable;
-    return result;
+    return { result, unreachable };
   }
 }

@@ -1,5 +1,8 @@
-import type { SeverityLevel } from '../rank/severity.js';
+import type { SecretMatch } from '../model/secrets.js';
+import type { SeverityLevel } from '../model/severity.js';
 import { globalRegex } from '../regex.js';
+
+export type { SecretMatch } from '../model/secrets.js';
 
 /**
  * Secret patterns: one entry per kind of credential. `keywords` is a cheap first filter (a file
@@ -218,16 +221,6 @@ export function entropy(s: string): number {
 export function mask(secret: string): string {
   const keep = secret.length > 12 ? 4 : 0;
   return `${secret.slice(0, keep)}${'*'.repeat(Math.min(24, Math.max(8, secret.length - keep)))}`;
-}
-
-export interface SecretMatch {
-  rule: string;
-  title: string;
-  severity: SeverityLevel;
-  /** 1-based line of the match. */
-  line: number;
-  /** The secret, masked. */
-  match: string;
 }
 
 /** Every rule's keywords in one pattern: most files hold none, and are passed over in one scan. */

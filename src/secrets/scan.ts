@@ -1,10 +1,15 @@
 import { LayeredFileSystem } from '../image/filesystem.js';
-import type { LayerInfo, OpenedImage } from '../image/model.js';
+import type { OpenedImage } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
-import type { SeverityLevel } from '../rank/severity.js';
+import type { NotSearchedReason, SecretCoverage, SecretFinding, SecretMatch } from '../model/secrets.js';
+import { DEFAULT_SECRET_MAX_FILE } from '../model/secrets.js';
+import type { SeverityLevel } from '../model/severity.js';
 import { metadataSecrets } from './mask.js';
 import type { Redactions } from './redact.js';
-import { findSecrets, mask, mayHoldSecrets, SECRET_NAME, secretValues, type SecretMatch } from './rules.js';
+import { findSecrets, mask, mayHoldSecrets, SECRET_NAME, secretValues } from './rules.js';
+
+// The report's types live in model/; re-exported for the callers that know them from here.
+export type { NotSearchedReason, SecretCoverage, SecretFinding } from '../model/secrets.js';
 
 /**
  * What the probe keeps of a file: the masked matches for the report, and the raw values for the
@@ -15,13 +20,8 @@ export interface SecretProbeResult {
   values: string[];
 }
 
-/**
- * Files larger than this are not searched by default (secrets live in small config files, keys,
- * scripts); `--secret-max-file-size` changes it. A file not searched is counted and named.
- */
-export const DEFAULT_SECRET_MAX_FILE = 5 * 1024 * 1024;
-/** The most `--secret-max-file-size` may ask: one file is held in memory (twice, decoded) while searched. */
-export const MAX_SECRET_MAX_FILE = 256 * 1024 * 1024;
+export { DEFAULT_SECRET_MAX_FILE, MAX_SECRET_MAX_FILE } from '../model/secrets.js';
+
 /**
  * Documentation, translations, bytecode and the package managers' own databases: large, written by
  * tools, never where a credential is kept.
@@ -29,8 +29,6 @@ export const MAX_SECRET_MAX_FILE = 256 * 1024 * 1024;
 const SKIP =
   /^(usr\/share\/(doc|man|info|locale|i18n|zoneinfo|mime|icons)\/|usr\/lib\/locale\/|proc\/|sys\/|var\/lib\/(dpkg|rpm|apk)\/|lib\/apk\/db\/|usr\/lib\/sysimage\/rpm\/)|\.(pyc|mo|gz|zst|xz|bz2|png|jpe?g|gif|ico|svg|woff2?|ttf|otf)$/;
 
-/** Why a file was not searched: over the size limit, or binary (a NUL in its first 8 KiB). */
-export type NotSearchedReason = 'size' | 'binary';
 /** What the probe keeps for a file it did not search (a list of matches for one it did). */
 interface NotSearched {
   notSearched: NotSearchedReason;
@@ -83,14 +81,6 @@ export function secretProbe(maxFile = DEFAULT_SECRET_MAX_FILE): ProbeFactory {
   };
 }
 
-/** The files a scan's secret search passed over: counted, and the first few named. */
-export interface SecretCoverage {
-  /** The size limit in force, in bytes. */
-  maxFileSize: number;
-  notSearched: Record<NotSearchedReason, number>;
-  /** Files not searched, those over the size limit first; at most MAX_NAMED. */
-  files: Array<{ path: string; reason: NotSearchedReason; size: number }>;
-}
 const MAX_NAMED = 100;
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MiB`;
@@ -114,14 +104,6 @@ export function coverageWarning(c: SecretCoverage | undefined): string | undefin
       ? `; ${c.notSearched.binary} binary file${c.notSearched.binary > 1 ? 's' : ''} not searched either`
       : '')
   );
-}
-
-export interface SecretFinding extends SecretMatch {
-  /** File path inside the image, or `image config` / `history` for what the config carries. */
-  path: string;
-  layer?: LayerInfo;
-  /** The file was removed by a later layer: gone from the filesystem, still in the image. */
-  deleted?: boolean;
 }
 
 /**

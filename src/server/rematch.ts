@@ -5,7 +5,7 @@ import { runningContexts, type RankContext } from '../jobs/scan-job.js';
 import { packageKeys } from '../match/keys.js';
 import type { Policy } from '../policy/policy.js';
 import { summaryOfTally, tallyOf } from '../rank/risk.js';
-import type { Finding, ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../model/scan.js';
 import { coverageOf, uncoveredParts } from '../scan/coverage.js';
 import { databaseInfo, openStore, scanInventory } from '../scan/scan.js';
 import { alertBatch, flushAlerts, queueAlerts, type AlertBatch } from '../store/alerts.js';

@@ -1,4 +1,4 @@
-import type { Finding } from '../scan/model.js';
+import type { Finding } from '../model/scan.js';
 import { now, type Db } from './db.js';
 import { isNewest } from './deployments.js';
 import type { SecretBox } from './secret-box.js';

@@ -1,5 +1,5 @@
 import { resultOfRow } from './results.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
 import type { ExpressionBuilder } from 'kysely';
 import { now, type Db } from './db.js';
 import type { Tables } from './schema.js';

@@ -2,7 +2,8 @@ import { indexFindings, indexInventory, previousResult } from './monitoring.js';
 import { factsOf, pack, resultOfRow, summaryColumns, unpack, type StoredResult } from './results.js';
 import type { Inventory } from '../catalog/index.js';
 import type { ImageMetadata } from '../image/model.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../model/scan.js';
+import type { Provenance, ProvenanceKind } from '../model/provenance.js';
 import { now, type Db } from './db.js';
 
 /** What re-matching an image needs, stored once per digest. */
@@ -123,17 +124,8 @@ async function latestScanId(k: Db['k'], digest: string): Promise<number | undefi
   return r?.id;
 }
 
-/**
- * Who read an inventory: the server itself (pulled from a configured registry by its workers), a
- * client that uploaded it (`by` names the token or user), or an attested SBOM. Results carry the
- * provenance of the inventory they were matched from.
- */
-export type ProvenanceKind = 'server-scan' | 'reported' | 'attested-sbom';
-export interface Provenance {
-  kind: ProvenanceKind;
-  by: string | null;
-  at: string | null;
-}
+// The type lives in model/ (shared below the store); re-exported for the store's callers.
+export type { Provenance, ProvenanceKind } from '../model/provenance.js';
 
 export const provenanceOf = (r: {
   provenance_kind: string;

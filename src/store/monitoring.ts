@@ -1,4 +1,4 @@
-import type { Finding, ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../model/scan.js';
 import { lookupKeys } from '../match/keys.js';
 import { now, type Db } from './db.js';
 import { loadInventory, type StoredInventory } from './images.js';

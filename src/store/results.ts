@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { tallyOf, type Tally } from '../rank/risk.js';
-import { compareFindings, databaseWarnings } from '../scan/scan.js';
-import type { Coverage, DatabaseInfo, Finding, ScanResult, ScanSummary } from '../scan/model.js';
+import { compareFindings } from '../rank/order.js';
+import { databaseWarnings } from '../vulndb/staleness.js';
+import type { Coverage, DatabaseInfo, Finding, ScanResult, ScanSummary } from '../model/scan.js';
 import { uncoveredParts } from '../scan/coverage.js';
 import type { Db } from './db.js';
 

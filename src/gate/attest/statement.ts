@@ -1,4 +1,4 @@
-import type { ScanResult } from '../../scan/model.js';
+import type { ScanResult } from '../../model/scan.js';
 import { VERSION } from '../../version.js';
 
 /**

@@ -1,8 +1,10 @@
+// The scan result and its parts: the shared types every room above the scanner reads (reports,
+// policies, the store, the server), kept here so that nothing imports upward for a type.
 import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
 import type { ImageMetadata, LayerInfo } from '../image/model.js';
-import type { CvssScore, Severity, SeverityLevel } from '../rank/severity.js';
-import type { SecretCoverage, SecretFinding } from '../secrets/scan.js';
+import type { SecretCoverage, SecretFinding } from './secrets.js';
+import type { CvssScore, Severity, SeverityLevel } from './severity.js';
 
 export type FindingStatus = 'fixed' | 'affected' | 'will_not_fix' | 'end_of_life';
 export type Exposure = 'internet' | 'internal';
@@ -154,3 +156,7 @@ export interface ConfigFinding {
   message: string;
   fix: string;
 }
+
+/** What a scan looks for: vulnerabilities, secrets, image-configuration checks. */
+export type Scanner = 'vuln' | 'secret' | 'config';
+export const SCANNERS: Scanner[] = ['vuln', 'secret', 'config'];
