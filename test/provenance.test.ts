@@ -280,6 +280,14 @@ function suite(engine: 'sqlite' | 'postgres') {
       const all: number[] = [];
       let calls = 0;
       let stop = false;
+      // Warm: the first admission decision of a digest reads the store and compiles its answer; the
+      // probes measure the server under the upload, not its first call.
+      await fetch(`${server.url}/healthz`).then((r) => r.arrayBuffer());
+      await fetch(`${server.url}/admission/validate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${hook.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(review('production', `${reg.host}/team/big@${digest}`)),
+      }).then((r) => r.arrayBuffer());
       const probe = (async () => {
         while (!stop) {
           for (const [what, call] of [
@@ -338,13 +346,12 @@ function suite(engine: 'sqlite' | 'postgres') {
       stop = true;
       await probe;
       assert.ok(calls > 10, `${calls} probes in ${Math.round(took)} ms`);
-      // The goal is no answer over 250 ms; on a 2-core machine shared with other work a few single
-      // pauses of up to ~1 s remain (before: 3.8 s and 5 s timeouts), so this holds the p99 to 250 ms
-      // and every answer to 2 s. docs/benchmarks.md has the figures.
+      // No answer over 250 ms (before: 3.8 s and 5 s timeouts). The body reaches the report thread
+      // in the chunks it arrived in, so the event loop never joins or copies 24 MB in one go; the
+      // p99 figures are in `npm run bench` (docs/benchmarks.md).
       const p99 = [...all].sort((a, b) => a - b)[Math.floor(all.length * 0.99)];
       const why = `${slow.length} of ${calls} answers over 250 ms (${slow.join(', ')}), p99 ${Math.round(p99)} ms, while ingesting took ${Math.round(took)} ms`;
-      assert.ok(p99 <= 250, why);
-      assert.ok(Math.max(...all) <= 2000, why);
+      assert.deepEqual(slow, [], why);
     });
   });
 }
