@@ -1,7 +1,7 @@
 import type { Db } from '../store/db.js';
 import { findEnvironment } from '../store/deployments.js';
 import { now } from '../store/db.js';
-import { appendAudit, inTransaction } from './audit.js';
+import { withAudit } from '../services/audit.js';
 import { GateError } from './errors.js';
 import {
   approvalOf,
@@ -37,7 +37,7 @@ export async function requestApproval(
     throw new GateError(`this caller may not request approvals for ${environment}`, 'forbidden');
   const current = await approvalOf(db, digest, environment);
   if (current?.state === 'approved') throw new GateError(`already approved for ${environment}`, 'conflict');
-  return inTransaction(db, async (trx) => {
+  return withAudit({ db, actor: actorOf(p) }, 'approval.request', async (trx) => {
     const t = now();
     const values = {
       state: 'requested',
@@ -54,13 +54,11 @@ export async function requestApproval(
       .values({ digest, environment, ...values })
       .onConflict((oc) => oc.columns(['digest', 'environment']).doUpdateSet(values))
       .execute();
-    await appendAudit(trx, {
-      actor: actorOf(p),
-      action: 'approval.request',
+    return {
+      value: (await approvalOf(trx, digest, environment))!,
       subject: `${environment}/${digest}`,
       details: { reason },
-    });
-    return (await approvalOf(trx, digest, environment))!;
+    };
   });
 }
 
@@ -104,7 +102,7 @@ export async function decideApproval(
   if (decision === 'approve' && policy.provenance?.kind !== 'server-scan' && !gate.acceptReported)
     throw new GateError(`${digest} is ${notVerified(environment, policy.provenance)}`, 'conflict');
   const state = { approve: 'approved', reject: 'rejected', revoke: 'revoked' }[decision];
-  return inTransaction(db, async (trx) => {
+  return withAudit({ db, actor }, `approval.${decision}`, async (trx) => {
     const t = now();
     const values = {
       state,
@@ -125,9 +123,8 @@ export async function decideApproval(
       })
       .onConflict((oc) => oc.columns(['digest', 'environment']).doUpdateSet(values))
       .execute();
-    await appendAudit(trx, {
-      actor,
-      action: `approval.${decision}`,
+    return {
+      value: (await approvalOf(trx, digest, environment))!,
       subject: `${environment}/${digest}`,
       details: {
         reason,
@@ -135,8 +132,7 @@ export async function decideApproval(
         policyFailures: policy.failures.length,
         requestedBy: current?.requestedBy ?? null,
       },
-    });
-    return (await approvalOf(trx, digest, environment))!;
+    };
   });
 }
 

@@ -5,7 +5,6 @@ import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import type { Environment, Exposure, ScanResult } from '../scan/model.js';
 import { isNewest } from '../store/deployments.js';
-import { alertNewPolicyFailures } from '../gate/watch.js';
 import type { Policy } from '../policy/policy.js';
 import { openStore, scanInventory } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
@@ -20,8 +19,8 @@ import {
 import { now } from '../store/db.js';
 import { inventoryDisagreement, normaliseImage } from '../services/report.js';
 import { noteDisagreement } from '../services/provenance.js';
-import { queueAlerts } from '../store/alerts.js';
-import { findingChanges, recordFindingEvents } from '../store/monitoring.js';
+import { recordOutcome } from '../services/outcome.js';
+import { findingChanges } from '../store/monitoring.js';
 import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import type { Job } from './queue.js';
@@ -219,10 +218,11 @@ async function noteChanges(
   if (!saved.created) return;
   const before = saved.before;
   const changes = findingChanges(before, result);
-  await recordFindingEvents(deps.db, digest, version, changes);
-  let alerts = await queueAlerts(deps.db, digest, version, changes.introduced);
-  if (deps.policy && changes.introduced.length)
-    alerts += await alertNewPolicyFailures(deps.db, deps.policy, digest, version, before, result);
+  const alerts = await recordOutcome(
+    deps.db,
+    [{ digest, version, changes, results: async () => ({ before, after: result }) }],
+    { policy: deps.policy },
+  );
   if (changes.introduced.length || changes.fixed.length)
     deps.log?.('findings changed', {
       digest,

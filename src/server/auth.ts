@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findToken, type TokenRecord } from '../store/auth.js';
 import type { Db } from '../store/db.js';
+import { actorOf, type Principal } from '../gate/settings.js';
+import type { AuditContext } from '../services/audit.js';
 import { HttpError } from './errors.js';
 import { permissionsOf, type Permission } from './roles.js';
 
@@ -68,4 +70,9 @@ export function requirePermission(db: Db) {
       );
     req.principal = p;
   };
+}
+
+/** The audit context of a request: the store, and who is asking (as the audit log names them). */
+export function auditContext(db: Db, req: FastifyRequest): AuditContext {
+  return { db, actor: actorOf(req.principal as Principal | undefined) };
 }

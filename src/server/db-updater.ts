@@ -1,5 +1,5 @@
 import { existsSync, linkSync, rmSync } from 'node:fs';
-import { appendAudit, inTransaction } from '../gate/audit.js';
+import { audit } from '../services/audit.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { requestScans } from '../services/scans.js';
 import type { Db } from '../store/db.js';
@@ -142,14 +142,11 @@ export class DbUpdater {
         }),
       );
       if (r.downgradedFrom)
-        await inTransaction(this.o.db, (trx) =>
-          appendAudit(trx, {
-            actor: downgrade!.actor,
-            action: 'db.downgrade',
-            subject: `database:${r.version}`,
-            details: { from: r.downgradedFrom, to: r.version, origin: r.origin },
-          }),
-        );
+        await audit({ db: this.o.db, actor: downgrade!.actor }, 'db.downgrade', `database:${r.version}`, {
+          from: r.downgradedFrom,
+          to: r.version,
+          origin: r.origin,
+        });
       // A replica that followed the repository ahead of the store (it pulled a version nobody has
       // applied yet) applies it now, with a full re-match: its previous copy is gone.
       const ahead =

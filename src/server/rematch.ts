@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Package } from '../catalog/model.js';
-import { alertNewPolicyFailures } from '../gate/watch.js';
 import { runningContexts, type RankContext } from '../jobs/scan-job.js';
 import { packageKeys } from '../match/keys.js';
 import type { Policy } from '../policy/policy.js';
@@ -8,10 +7,11 @@ import { summaryOfTally, tallyOf } from '../rank/risk.js';
 import type { Finding, ScanResult } from '../scan/model.js';
 import { coverageOf, uncoveredParts } from '../scan/coverage.js';
 import { databaseInfo, openStore, scanInventory } from '../scan/scan.js';
-import { alertBatch, flushAlerts, queueAlerts, type AlertBatch } from '../store/alerts.js';
+import { recordOutcome } from '../services/outcome.js';
+import { alertBatch, flushAlerts, type AlertBatch } from '../store/alerts.js';
 import { now, type Db } from '../store/db.js';
 import type { StoredInventory } from '../store/images.js';
-import { findingChanges, findingEventRows, findingIndexChanges } from '../store/monitoring.js';
+import { findingChanges, findingIndexChanges } from '../store/monitoring.js';
 import {
   applyPatch,
   findingPackageKey,
@@ -411,14 +411,9 @@ async function storePatches(
       .insertInto('finding_index')
       .values(added.slice(i, i + 500))
       .execute();
-  const events = done.flatMap((w) => findingEventRows(w.digest, o.newVersion, w, at));
-  for (let i = 0; i < events.length; i += 200)
-    await db.k
-      .insertInto('finding_events')
-      .values(events.slice(i, i + 200))
-      .execute();
   // Alerts go to images running somewhere (the rest have no environment to alert for), in one
-  // insert with what the pass read once (where images run, channels, exceptions).
+  // insert with what the pass read once (where images run, channels, exceptions). The policy alert
+  // compares whole results: the bases of those images' patches are read here, 200 at a time.
   const alerting = done.filter((w) => contexts.has(w.digest) && w.introduced.length);
   const bases = new Map<number, Buffer | Uint8Array>();
   if (o.policy && alerting.length) {
@@ -436,23 +431,23 @@ async function storePatches(
       sets,
     );
   }
-  for (const w of alerting) {
-    await queueAlerts(db, w.digest, o.newVersion, w.introduced, batch);
-    const baseBytes = bases.get(w.prev.base_id ?? w.prev.id);
-    if (!o.policy || !baseBytes) continue;
-    const base = unpack<StoredResult>(baseBytes);
-    const before = w.prevPatch ? applyPatch(base, w.prevPatch, sets) : base;
-    const after = applyPatch(base, w.patch, sets);
-    await alertNewPolicyFailures(
-      db,
-      o.policy,
-      w.digest,
-      o.newVersion,
-      { ...before, packages: w.packages },
-      { ...after, packages: w.packages },
-      batch,
-    );
-  }
+  await recordOutcome(
+    db,
+    done.map((w) => ({
+      digest: w.digest,
+      version: o.newVersion,
+      changes: w,
+      results: async () => {
+        const baseBytes = bases.get(w.prev.base_id ?? w.prev.id);
+        if (!baseBytes) return undefined;
+        const base = unpack<StoredResult>(baseBytes);
+        const before = w.prevPatch ? applyPatch(base, w.prevPatch, sets) : base;
+        const after = applyPatch(base, w.patch, sets);
+        return { before: { ...before, packages: w.packages }, after: { ...after, packages: w.packages } };
+      },
+    })),
+    { policy: o.policy, batch, at },
+  );
   return flushAlerts(db, batch);
 }
 

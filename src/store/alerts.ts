@@ -4,7 +4,7 @@ import { isNewest } from './deployments.js';
 import type { SecretBox } from './secret-box.js';
 import type { Insertable } from 'kysely';
 import type { Tables } from './schema.js';
-import { allActiveExceptions, type ExceptionRecord } from '../gate/exceptions.js';
+import { allActiveExceptions, type ExceptionRecord } from './exceptions.js';
 
 /** Alert channels, rules per environment, and the deliveries themselves. */
 
@@ -60,6 +60,15 @@ export async function listChannels(db: Db) {
     environments: c.environments ? (JSON.parse(c.environments) as string[]) : null,
     createdAt: c.created_at,
   }));
+}
+
+export async function alertRulesOf(db: Db, environment: string): Promise<AlertRules | null> {
+  const r = await db.k
+    .selectFrom('environments')
+    .select('alert_rules')
+    .where('name', '=', environment)
+    .executeTakeFirst();
+  return r?.alert_rules ? (JSON.parse(r.alert_rules) as AlertRules) : null;
 }
 
 export async function setAlertRules(db: Db, environment: string, rules: AlertRules | null): Promise<void> {

@@ -38,6 +38,22 @@ export async function putEnvironment(db: Db, e: Environment): Promise<void> {
     .execute();
 }
 
+/** An environment's gate settings, as JSON (gate/settings.ts reads them with their defaults). */
+export async function setGateJson(db: Db, name: string, gate: string): Promise<void> {
+  await db.k.updateTable('environments').set({ gate }).where('name', '=', name).execute();
+}
+
+/** The environments a digest runs in now (it is the newest deployment of its workload there). */
+export async function runningIn(db: Db, digest: string): Promise<string[]> {
+  const rows = await db.k
+    .selectFrom('deployments as d')
+    .select('d.environment')
+    .where('d.digest', '=', digest)
+    .where(isNewest)
+    .execute();
+  return rows.map((r) => r.environment);
+}
+
 export interface DeploymentInput {
   environment: string;
   registry: string;

@@ -198,7 +198,10 @@ export async function recordFindingEvents(
   dbVersion: string,
   changes: { introduced: Finding[]; fixed: Finding[]; changed?: Finding[] },
 ): Promise<void> {
-  const rows = findingEventRows(digest, dbVersion, changes);
+  await insertFindingEvents(db, findingEventRows(digest, dbVersion, changes));
+}
+
+export async function insertFindingEvents(db: Db, rows: ReturnType<typeof findingEventRows>): Promise<void> {
   for (let i = 0; i < rows.length; i += 200)
     await db.k
       .insertInto('finding_events')

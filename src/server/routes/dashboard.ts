@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { baseLayerCount, planFor, upgrades } from '../../advise/advise.js';
 import { compareScans } from '../../compare/compare.js';
-import { appendAudit, inTransaction } from '../../gate/audit.js';
+import { audit } from '../../services/audit.js';
 import type { Admission } from '../../gate/admission.js';
 import { latestResult, policyState } from '../../gate/evaluate.js';
 import { actorOf, type Principal } from '../../gate/settings.js';
@@ -197,14 +197,9 @@ export function dashboardRoutes(
       }
       const grant = roleFor(who.groups, s.oidc.s);
       if (!grant) {
-        await inTransaction(db, (trx) =>
-          appendAudit(trx, {
-            actor: `user:${who.name}`,
-            action: 'session.refused',
-            subject: `oidc:${who.subject}`,
-            details: { groups: who.groups },
-          }),
-        );
+        await audit({ db, actor: `user:${who.name}` }, 'session.refused', `oidc:${who.subject}`, {
+          groups: who.groups,
+        });
         return page(
           reply,
           403,

@@ -5,7 +5,8 @@ import { RegistryClient } from '../../image/registry/client.js';
 import type { Policy } from '../../policy/policy.js';
 import { registryOptions } from '../../store/registries.js';
 import type { SecretBox } from '../../store/secret-box.js';
-import { listAudit, verifyAudit, appendAudit, inTransaction } from '../../gate/audit.js';
+import { listAudit, verifyAudit } from '../../gate/audit.js';
+import { setGate } from '../../services/environments.js';
 import { decideApproval, listApprovals, requestApproval } from '../../gate/approvals.js';
 import { GateError } from '../../gate/errors.js';
 import { evaluate } from '../../gate/evaluate.js';
@@ -418,19 +419,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
         if (next.trust.trustedRoot)
           keylessVerifier(next.trust.trustedRoot, next.trust.identities, 'trust.trustedRoot');
       });
-      await inTransaction(db, async (trx) => {
-        await trx.k
-          .updateTable('environments')
-          .set({ gate: JSON.stringify(next) })
-          .where('name', '=', req.params.name)
-          .execute();
-        await appendAudit(trx, {
-          actor: actorOf(principal(req)),
-          action: 'environment.gate',
-          subject: `environment:${req.params.name}`,
-          details: { before: g, after: next },
-        });
-      });
+      await setGate({ db, actor: actorOf(principal(req)) }, req.params.name, g, next);
       changed();
       return next;
     },

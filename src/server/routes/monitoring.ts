@@ -1,5 +1,5 @@
 import { signedExpiry } from '../../vulndb/freshness.js';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { dbVersion } from '../../jobs/scan-job.js';
 import { currentDbVersion, requestScan } from '../../services/scans.js';
 import { parseReference } from '../../image/registry/reference.js';
@@ -7,7 +7,6 @@ import {
   environments,
   findEnvironment,
   history,
-  putEnvironment,
   recordDeployment,
   running,
 } from '../../store/deployments.js';
@@ -16,18 +15,17 @@ import { dbVersions, findingEvents } from '../../store/monitoring.js';
 import { VulnStore } from '../../vulndb/store.js';
 import type { DbUpdater } from '../db-updater.js';
 import type { SecretBox } from '../../store/secret-box.js';
-import {
-  addChannel,
-  listAlerts,
-  listChannels,
-  setAlertRules,
-  type ChannelInput,
-  type AlertRules,
-} from '../../store/alerts.js';
+import { listAlerts, listChannels, type ChannelInput, type AlertRules } from '../../store/alerts.js';
 import { authErrors, errorSchema, HttpError } from '../errors.js';
 import { envName, scanBrief } from '../schemas.js';
-import { appendAudit, inTransaction } from '../../gate/audit.js';
 import { actorOf } from '../../gate/settings.js';
+import { audit } from '../../services/audit.js';
+import {
+  addChannelAudited,
+  putEnvironmentAudited,
+  setAlertRulesAudited,
+} from '../../services/environments.js';
+import { auditContext } from '../auth.js';
 import type { Services } from '../service.js';
 
 const deployed = {
@@ -64,6 +62,7 @@ export function monitoringRoutes(
   s: Services & { updater?: DbUpdater; box: SecretBox },
 ): void {
   alertRoutes(app, s);
+  const who = (req: FastifyRequest) => auditContext(s.db, req);
   app.post<{ Body: { image: string; environment: string; namespace?: string; service?: string } }>(
     '/api/v1/deployments',
     {
@@ -206,20 +205,7 @@ export function monitoringRoutes(
       },
     },
     async (req, reply) => {
-      await inTransaction(s.db, async (trx) => {
-        const before = await findEnvironment(trx, req.body.name);
-        await putEnvironment(trx, req.body);
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'environment.put',
-          subject: `environment:${req.body.name}`,
-          details: {
-            exposure: req.body.exposure,
-            before: before ? { exposure: before.exposure } : null,
-            after: { exposure: req.body.exposure },
-          },
-        });
-      });
+      await putEnvironmentAudited(who(req), req.body);
       reply.code(201);
       return req.body;
     },
@@ -456,23 +442,20 @@ export function monitoringRoutes(
       // {"allowDowngrade": true}: install an older signed version on purpose (audited).
       const allowDowngrade = (req.body as { allowDowngrade?: unknown } | undefined)?.allowDowngrade === true;
       const before = currentDbVersion(s.dbPath);
-      const audit = (details: Record<string, unknown>) =>
-        inTransaction(s.db, (trx) =>
-          appendAudit(trx, {
-            actor: actorOf(req.principal),
-            action: 'db.update',
-            subject: 'vulnerability-database',
-            details: { before, ...(allowDowngrade ? { allowDowngrade } : {}), ...details },
-          }),
-        );
+      const audited = (details: Record<string, unknown>) =>
+        audit(who(req), 'db.update', 'vulnerability-database', {
+          before,
+          ...(allowDowngrade ? { allowDowngrade } : {}),
+          ...details,
+        });
       try {
         const r = await s.updater.run(
           allowDowngrade ? { allowDowngrade, actor: actorOf(req.principal) } : undefined,
         );
-        await audit({ after: r.version, status: r.status, mode: r.mode ?? null });
+        await audited({ after: r.version, status: r.status, mode: r.mode ?? null });
         return r;
       } catch (err) {
-        await audit({ error: (err as Error).message });
+        await audited({ error: (err as Error).message });
         throw new HttpError(502, 'update_failed', (err as Error).message);
       }
     },
@@ -508,14 +491,7 @@ export function monitoringRoutes(
         throw new HttpError(409, 'no_database', 'no vulnerability database yet');
       }
       const queued = await s.updater.rescanAll(version);
-      await inTransaction(s.db, (trx) =>
-        appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'db.rescan',
-          subject: 'vulnerability-database',
-          details: { version, queued },
-        }),
-      );
+      await audit(who(req), 'db.rescan', 'vulnerability-database', { version, queued });
       reply.code(202);
       return { queued };
     },
@@ -536,6 +512,7 @@ const channel = {
 
 /** Alert channels, per-environment rules, and the record of every delivery. */
 function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): void {
+  const who = (req: FastifyRequest) => auditContext(s.db, req);
   app.post<{ Body: ChannelInput & { url?: string; to?: string } }>(
     '/api/v1/channels',
     {
@@ -578,22 +555,11 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
         );
       if (b.secret && b.type !== 'webhook')
         throw new HttpError(400, 'invalid_request', 'only a webhook channel is signed');
-      const c = await inTransaction(s.db, async (trx) => {
-        const id = await addChannel(trx, s.box, {
-          type: b.type,
-          target,
-          secret: b.secret,
-          environments: b.environments,
-        });
-        const c = (await listChannels(trx)).find((x) => x.id === id)!;
-        // As listed: a webhook URL's path can hold a token (Slack's, Teams'), so only its origin.
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'channel.create',
-          subject: `channel:${id}`,
-          details: { type: c.type, target: c.target, signed: c.signed, environments: c.environments },
-        });
-        return c;
+      const c = await addChannelAudited(who(req), s.box, {
+        type: b.type,
+        target,
+        secret: b.secret,
+        environments: b.environments,
       });
       reply.code(201);
       return c;
@@ -645,24 +611,7 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
     async (req) => {
       if (!(await findEnvironment(s.db, req.params.name)))
         throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
-      await inTransaction(s.db, async (trx) => {
-        const before = await trx.k
-          .selectFrom('environments')
-          .select('alert_rules')
-          .where('name', '=', req.params.name)
-          .executeTakeFirst();
-        await setAlertRules(trx, req.params.name, req.body);
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'environment.alert-rules',
-          subject: `environment:${req.params.name}`,
-          details: {
-            rules: req.body,
-            before: before?.alert_rules ? (JSON.parse(before.alert_rules) as AlertRules) : null,
-            after: req.body,
-          },
-        });
-      });
+      await setAlertRulesAudited(who(req), req.params.name, req.body);
       return req.body;
     },
   );
