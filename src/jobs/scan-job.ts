@@ -113,15 +113,8 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
       reported: inv.replaced.provenance,
       disagreement: inventoryDisagreement(result, inv.replaced.inventory),
     });
-  const saved = await saveScan(deps.db, {
-    digest,
-    dbVersion: version,
-    source: job.source,
-    result,
-    durationMs: performance.now() - t0,
-    provenance,
-  });
-  await noteChanges(deps, digest, version, saved, result);
+  // The platform first: once the result is stored the image reads as scanned, platform included
+  // (recorded after it, a reader polling for the scan could see the image without its platform).
   const platform = [result.image.os, result.image.architecture, result.image.variant]
     .filter(Boolean)
     .join('/');
@@ -131,6 +124,15 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
     digest,
     platform: platform || undefined,
   });
+  const saved = await saveScan(deps.db, {
+    digest,
+    dbVersion: version,
+    source: job.source,
+    result,
+    durationMs: performance.now() - t0,
+    provenance,
+  });
+  await noteChanges(deps, digest, version, saved, result);
   deps.log?.('scanned', {
     image: `${job.registry}/${job.repository}@${digest}`,
     grade: result.summary.grade,

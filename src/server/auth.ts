@@ -4,8 +4,8 @@ import { findToken, type TokenRecord } from '../store/auth.js';
 import type { Db } from '../store/db.js';
 import { actorOf, type Principal } from '../gate/settings.js';
 import type { AuditContext } from '../services/audit.js';
-import { HttpError } from './errors.js';
 import { permissionsOf, type Permission } from './roles.js';
+import { DomainError } from '../services/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,7 +43,11 @@ export async function principalOf(db: Db, req: FastifyRequest): Promise<FastifyR
     const cookie = req.cookies?.[SESSION_COOKIE];
     if (!cookie) return undefined;
     if (UNSAFE.has(req.method) && req.headers['x-csrf-token'] !== csrfOf(cookie))
-      throw new HttpError(403, 'csrf', 'a state-changing request from the dashboard needs its X-CSRF-Token');
+      throw new DomainError(
+        'forbidden',
+        'a state-changing request from the dashboard needs its X-CSRF-Token',
+        'csrf',
+      );
     token = cookie;
   }
   const t = await findToken(db, token);
@@ -57,14 +61,9 @@ export function requirePermission(db: Db) {
     if (!need) return;
     const p = await principalOf(db, req);
     if (!p)
-      throw new HttpError(
-        401,
-        'unauthorized',
-        'sign in, or give a valid API token (Authorization: Bearer …)',
-      );
+      throw new DomainError('unauthorized', 'sign in, or give a valid API token (Authorization: Bearer …)');
     if (!p.permissions.includes(need))
-      throw new HttpError(
-        403,
+      throw new DomainError(
         'forbidden',
         `this token (role ${p.role}) may not ${need === 'admin' ? 'change settings' : need}`,
       );

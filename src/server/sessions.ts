@@ -9,7 +9,7 @@ import {
   lockSignIn,
   signInFailures,
 } from '../store/sign-in.js';
-import { HttpError } from './errors.js';
+import { DomainError } from '../services/errors.js';
 
 export interface SessionUser {
   id: number;
@@ -81,10 +81,10 @@ export async function passwordSignIn(
   const t = Date.now();
   const row = await signInFailures(db, name);
   if (row?.locked_until && Date.parse(row.locked_until) > t)
-    throw new HttpError(
-      429,
-      'locked',
+    throw new DomainError(
+      'too_many',
       `too many failed sign-ins for ${name}: signing in is locked until ${row.locked_until}`,
+      'locked',
     );
   const u = await authenticate(db, name, password);
   if (u) {
@@ -109,8 +109,7 @@ export async function passwordSignIn(
     await forgetSignInFailures(trx, new Date(t - 86_400_000).toISOString());
     return { value: n, subject: `user:${name}`, details: { address, failures: n }, also };
   });
-  throw new HttpError(
-    401,
+  throw new DomainError(
     'unauthorized',
     failures >= SIGN_IN_LIMITS.maxFailures
       ? `wrong user name or password; ${name} is now locked for ${SIGN_IN_LIMITS.lockMs / 60_000} minutes`

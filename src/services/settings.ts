@@ -17,8 +17,11 @@ import {
 import type { SecretBox } from '../store/secret-box.js';
 import { deleteWatch, listWatches, upsertWatch, type WatchRecord } from '../store/watches.js';
 import { withAudit, type AuditContext } from './audit.js';
+import { asInvalid } from './errors.js';
 
 /**
+ * A store refusal (a bad role, URL or scope: a CustomsError) is an `invalid` request.
+ *
  * The server's settings that decide where credentials go and who may do what (registries, tokens,
  * users, watches): each change is audited with what it was before and after (never a secret).
  */
@@ -43,15 +46,17 @@ export function putRegistry(
   box: SecretBox,
   input: Parameters<typeof upsertRegistry>[2],
 ): Promise<RegistryRecord> {
-  return withAudit(ctx, 'registry.put', async (trx) => {
-    const before = (await findRegistry(trx, registryHost(input.url)))?.record;
-    const after = await upsertRegistry(trx, box, input);
-    return {
-      value: after,
-      subject: `registry:${after.host}`,
-      details: { before: registryAudit(before), after: registryAudit(after) },
-    };
-  });
+  return asInvalid(() =>
+    withAudit(ctx, 'registry.put', async (trx) => {
+      const before = (await findRegistry(trx, registryHost(input.url)))?.record;
+      const after = await upsertRegistry(trx, box, input);
+      return {
+        value: after,
+        subject: `registry:${after.host}`,
+        details: { before: registryAudit(before), after: registryAudit(after) },
+      };
+    }),
+  );
 }
 
 /** False: no such registry. */
@@ -67,26 +72,28 @@ export function issueToken(
   ctx: AuditContext,
   input: { name: string; role: string; scopes?: string[]; expires?: string; environments?: string[] },
 ): Promise<{ id: number; token: string }> {
-  return withAudit(ctx, 'token.create', async (trx) => {
-    const t = await createToken(trx, {
-      name: input.name,
-      role: input.role,
-      scopes: input.scopes,
-      expiresAt: expiryFrom(input.expires),
-      environments: input.environments,
-    });
-    return {
-      value: t,
-      subject: `token:${t.id}`,
-      details: {
+  return asInvalid(() =>
+    withAudit(ctx, 'token.create', async (trx) => {
+      const t = await createToken(trx, {
         name: input.name,
         role: input.role,
-        scopes: input.scopes ?? null,
-        environments: input.environments ?? null,
-        expires: input.expires ?? null,
-      },
-    };
-  });
+        scopes: input.scopes,
+        expiresAt: expiryFrom(input.expires),
+        environments: input.environments,
+      });
+      return {
+        value: t,
+        subject: `token:${t.id}`,
+        details: {
+          name: input.name,
+          role: input.role,
+          scopes: input.scopes ?? null,
+          environments: input.environments ?? null,
+          expires: input.expires ?? null,
+        },
+      };
+    }),
+  );
 }
 
 /** False: no live token of that id. */
@@ -106,11 +113,13 @@ export function addUser(
   ctx: AuditContext,
   input: { name: string; role: string; password: string; environments?: string[] },
 ): Promise<number> {
-  return withAudit(ctx, 'user.create', async (trx) => ({
-    value: await createUser(trx, input),
-    subject: `user:${input.name}`,
-    details: { role: input.role, environments: input.environments ?? null },
-  }));
+  return asInvalid(() =>
+    withAudit(ctx, 'user.create', async (trx) => ({
+      value: await createUser(trx, input),
+      subject: `user:${input.name}`,
+      details: { role: input.role, environments: input.environments ?? null },
+    })),
+  );
 }
 
 /** Undefined: no such user. */
@@ -119,19 +128,21 @@ export function changeUser(
   id: number,
   input: { role?: string; environments?: string[] | null },
 ) {
-  return withAudit(ctx, 'user.role', async (trx) => {
-    const before = (await listUsers(trx)).find((x) => x.id === id);
-    const u = await updateUser(trx, id, input);
-    if (!u) return { value: u, audit: false };
-    return {
-      value: u,
-      subject: `user:${u.name}`,
-      details: {
-        before: { role: before?.role, environments: before?.environments },
-        after: { role: u.role, environments: u.environments },
-      },
-    };
-  });
+  return asInvalid(() =>
+    withAudit(ctx, 'user.role', async (trx) => {
+      const before = (await listUsers(trx)).find((x) => x.id === id);
+      const u = await updateUser(trx, id, input);
+      if (!u) return { value: u, audit: false };
+      return {
+        value: u,
+        subject: `user:${u.name}`,
+        details: {
+          before: { role: before?.role, environments: before?.environments },
+          after: { role: u.role, environments: u.environments },
+        },
+      };
+    }),
+  );
 }
 
 export function putWatch(

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CustomsError } from '../../errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import { listTokens, listUsers } from '../../store/auth.js';
 import {
@@ -18,9 +17,10 @@ import type { Db } from '../../store/db.js';
 import { findRegistry, listRegistries } from '../../store/registries.js';
 import { listWatches } from '../../store/watches.js';
 import type { SecretBox } from '../../store/secret-box.js';
-import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { PERMISSIONS, ROLES } from '../roles.js';
 import { registryRecord, tokenRecord, envName, credentials } from '../schemas.js';
+import { DomainError } from '../../services/errors.js';
 
 const envList = {
   type: 'array',
@@ -28,16 +28,6 @@ const envList = {
   items: envName,
   description: 'limit to these environments (approvers: where they may approve)',
 } as const;
-
-/** A user error from the store (bad role, bad URL…) becomes a 400 with its message. */
-async function asBadRequest<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    if (err instanceof CustomsError) throw new HttpError(400, 'invalid_request', err.message);
-    throw err;
-  }
-}
 
 export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox; queue: JobQueue }): void {
   const { db, box, queue } = deps;
@@ -69,7 +59,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      const r = await asBadRequest(() => putRegistry(who(req), box, req.body));
+      const r = await putRegistry(who(req), box, req.body);
       reply.code(201);
       return r;
     },
@@ -101,7 +91,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
     async (req, reply) => {
       const done = await removeRegistry(who(req), req.params.host);
-      if (!done) throw new HttpError(404, 'not_found', `no registry ${req.params.host}`);
+      if (!done) throw new DomainError('not_found', `no registry ${req.params.host}`);
       reply.code(204);
       return null;
     },
@@ -140,7 +130,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      const t = await asBadRequest(() => issueToken(who(req), req.body));
+      const t = await issueToken(who(req), req.body);
       reply.code(201);
       return t;
     },
@@ -172,7 +162,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
     async (req, reply) => {
       const done = await revokeTokenAudited(who(req), req.params.id);
-      if (!done) throw new HttpError(404, 'not_found', `no live token ${req.params.id}`);
+      if (!done) throw new DomainError('not_found', `no live token ${req.params.id}`);
       reply.code(204);
       return null;
     },
@@ -206,12 +196,12 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
     async (req, reply) => {
       try {
-        const id = await asBadRequest(() => addUser(who(req), req.body));
+        const id = await addUser(who(req), req.body);
         reply.code(201);
         return { id };
       } catch (err) {
         if (/unique|duplicate/i.test((err as Error).message))
-          throw new HttpError(409, 'conflict', `user ${req.body.name} exists`);
+          throw new DomainError('conflict', `user ${req.body.name} exists`);
         throw err;
       }
     },
@@ -261,8 +251,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req) => {
-      const u = await asBadRequest(() => changeUser(who(req), req.params.id, req.body));
-      if (!u) throw new HttpError(404, 'not_found', `no user ${req.params.id}`);
+      const u = await changeUser(who(req), req.params.id, req.body);
+      if (!u) throw new DomainError('not_found', `no user ${req.params.id}`);
       return u;
     },
   );
@@ -344,10 +334,10 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     async (req, reply) => {
       const registry = req.body.registry.toLowerCase();
       if (!(await findRegistry(db, registry)))
-        throw new HttpError(
-          404,
-          'registry_not_configured',
+        throw new DomainError(
+          'not_found',
           `registry ${registry} is not configured; add it first`,
+          'registry_not_configured',
         );
       const w = await putWatch(who(req), {
         registry,
@@ -385,7 +375,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
     async (req, reply) => {
       const done = await removeWatch(who(req), req.params.id);
-      if (!done) throw new HttpError(404, 'not_found', `no watch ${req.params.id}`);
+      if (!done) throw new DomainError('not_found', `no watch ${req.params.id}`);
       reply.code(204);
       return null;
     },

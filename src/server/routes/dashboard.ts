@@ -14,9 +14,10 @@ import { listImages } from '../../store/images.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
 import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
 import { permissionsOf } from '../roles.js';
-import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { envName, credentials } from '../schemas.js';
 import type { Services } from '../service.js';
+import { DomainError } from '../../services/errors.js';
 
 /**
  * What the dashboard needs beyond the resource routes, all of it public API too: cookie sessions
@@ -147,7 +148,11 @@ export function dashboardRoutes(
     },
     async (_req, reply) => {
       if (!s.oidc)
-        throw new HttpError(404, 'not_configured', 'no OIDC provider is configured (--oidc-issuer)');
+        throw new DomainError(
+          'not_found',
+          'no OIDC provider is configured (--oidc-issuer)',
+          'not_configured',
+        );
       const { url, pending } = await s.oidc.start();
       // Lax, not Strict: the provider sends the browser back with a cross-site top-level GET.
       reply.setCookie(OIDC_COOKIE, pending, {
@@ -184,7 +189,11 @@ export function dashboardRoutes(
     },
     async (req, reply) => {
       if (!s.oidc)
-        throw new HttpError(404, 'not_configured', 'no OIDC provider is configured (--oidc-issuer)');
+        throw new DomainError(
+          'not_found',
+          'no OIDC provider is configured (--oidc-issuer)',
+          'not_configured',
+        );
       const pending = req.cookies[OIDC_COOKIE];
       reply.clearCookie(OIDC_COOKIE, { path: '/api/v1/auth/oidc' });
       const url = new URL(req.url, s.oidc.s.redirectUri);
@@ -427,7 +436,7 @@ export function dashboardRoutes(
       const digest = req.params.digest;
       const environment = req.query.environment ?? 'production';
       const latest = await latestResult(db, digest);
-      if (!latest) throw new HttpError(404, 'not_found', `no scan of ${digest}`);
+      if (!latest) throw new DomainError('not_found', `no scan of ${digest}`);
       const state = await policyState(db, digest, environment, { policy: s.policy });
       const r = state.result ?? latest.result;
       const base = baseLayerCount(r);
@@ -520,7 +529,7 @@ export function dashboardRoutes(
     },
     async (req) => {
       const [a, b] = await Promise.all([latestResult(db, req.query.from), latestResult(db, req.query.to)]);
-      if (!a || !b) throw new HttpError(404, 'not_found', `no scan of ${!a ? req.query.from : req.query.to}`);
+      if (!a || !b) throw new DomainError('not_found', `no scan of ${!a ? req.query.from : req.query.to}`);
       return compareScans(a.result, b.result);
     },
   );

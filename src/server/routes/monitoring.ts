@@ -16,7 +16,7 @@ import { VulnStore } from '../../vulndb/store.js';
 import type { DbUpdater } from '../db-updater.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { listAlerts, listChannels, type ChannelInput, type AlertRules } from '../../store/alerts.js';
-import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { envName, scanBrief } from '../schemas.js';
 import { actorOf } from '../../gate/settings.js';
 import { audit } from '../../services/audit.js';
@@ -27,6 +27,7 @@ import {
 } from '../../services/environments.js';
 import { auditContext } from '../auth.js';
 import type { Services } from '../service.js';
+import { DomainError } from '../../services/errors.js';
 
 const deployed = {
   type: 'object',
@@ -102,16 +103,12 @@ export function monitoringRoutes(
       try {
         ref = parseReference(req.body.image);
       } catch (err) {
-        throw new HttpError(400, 'invalid_request', (err as Error).message);
+        throw new DomainError('invalid', (err as Error).message);
       }
       if (!ref.digest || !/^sha256:[a-f0-9]{64}$/.test(ref.digest))
-        throw new HttpError(400, 'invalid_request', 'a deployment names its image by digest (…@sha256:…)');
+        throw new DomainError('invalid', 'a deployment names its image by digest (…@sha256:…)');
       if (!(await findEnvironment(s.db, req.body.environment)))
-        throw new HttpError(
-          404,
-          'not_found',
-          `no environment ${req.body.environment}; an admin adds it first`,
-        );
+        throw new DomainError('not_found', `no environment ${req.body.environment}; an admin adds it first`);
       await recordImage(s.db, { registry: ref.domain, repository: ref.repository, digest: ref.digest });
       const id = await recordDeployment(s.db, {
         environment: req.body.environment,
@@ -236,7 +233,7 @@ export function monitoringRoutes(
     },
     async (req) => {
       const e = await findEnvironment(s.db, req.params.name);
-      if (!e) throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+      if (!e) throw new DomainError('not_found', `no environment ${req.params.name}`);
       const images = await running(s.db, e.name);
       // Worst first: KEV, then critical, then risk.
       images.sort(
@@ -301,7 +298,7 @@ export function monitoringRoutes(
     },
     async (req) => {
       if (!(await findEnvironment(s.db, req.params.name)))
-        throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+        throw new DomainError('not_found', `no environment ${req.params.name}`);
       return history(s.db, req.params.name);
     },
   );
@@ -438,7 +435,8 @@ export function monitoringRoutes(
       },
     },
     async (req) => {
-      if (!s.updater) throw new HttpError(409, 'not_configured', 'this server does not update its database');
+      if (!s.updater)
+        throw new DomainError('conflict', 'this server does not update its database', 'not_configured');
       // {"allowDowngrade": true}: install an older signed version on purpose (audited).
       const allowDowngrade = (req.body as { allowDowngrade?: unknown } | undefined)?.allowDowngrade === true;
       const before = currentDbVersion(s.dbPath);
@@ -456,7 +454,7 @@ export function monitoringRoutes(
         return r;
       } catch (err) {
         await audited({ error: (err as Error).message });
-        throw new HttpError(502, 'update_failed', (err as Error).message);
+        throw new DomainError('upstream', (err as Error).message, 'update_failed');
       }
     },
   );
@@ -483,12 +481,13 @@ export function monitoringRoutes(
       },
     },
     async (req, reply) => {
-      if (!s.updater) throw new HttpError(409, 'not_configured', 'no database updater in this server');
+      if (!s.updater)
+        throw new DomainError('conflict', 'no database updater in this server', 'not_configured');
       let version = 'none';
       try {
         version = dbVersion(s.dbPath);
       } catch {
-        throw new HttpError(409, 'no_database', 'no vulnerability database yet');
+        throw new DomainError('conflict', 'no vulnerability database yet', 'no_database');
       }
       const queued = await s.updater.rescanAll(version);
       await audit(who(req), 'db.rescan', 'vulnerability-database', { version, queued });
@@ -548,13 +547,12 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
       const b = req.body;
       const target = b.type === 'email' ? b.to : b.url;
       if (!target)
-        throw new HttpError(
-          400,
-          'invalid_request',
+        throw new DomainError(
+          'invalid',
           b.type === 'email' ? 'an email channel needs "to"' : `a ${b.type} channel needs "url"`,
         );
       if (b.secret && b.type !== 'webhook')
-        throw new HttpError(400, 'invalid_request', 'only a webhook channel is signed');
+        throw new DomainError('invalid', 'only a webhook channel is signed');
       const c = await addChannelAudited(who(req), s.box, {
         type: b.type,
         target,
@@ -610,7 +608,7 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
     },
     async (req) => {
       if (!(await findEnvironment(s.db, req.params.name)))
-        throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+        throw new DomainError('not_found', `no environment ${req.params.name}`);
       await setAlertRulesAudited(who(req), req.params.name, req.body);
       return req.body;
     },
