@@ -80,7 +80,7 @@ export async function ingestReport(
         : /is not valid JSON/.test(message)
           ? 'malformed_json'
           : 'invalid_request';
-      throw new DomainError('invalid', message, 'code');
+      throw new DomainError('invalid', message, code);
     }
     throw err;
   }

@@ -7,7 +7,6 @@ import type { SecretBox } from '../../store/secret-box.js';
 import { listAudit, verifyAudit } from '../../gate/audit.js';
 import { setGate } from '../../services/environments.js';
 import { decideApproval, listApprovals, requestApproval } from '../../gate/approvals.js';
-import { GateError } from '../../gate/errors.js';
 import { evaluate } from '../../gate/evaluate.js';
 import {
   createException,
