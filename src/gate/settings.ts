@@ -1,6 +1,6 @@
 import type { Db } from '../store/db.js';
 import type { TokenRecord } from '../store/auth.js';
-import type { Permission } from '../server/roles.js';
+import type { Permission } from '../model/roles.js';
 
 /**
  * How an environment's gate behaves. Production's defaults are strict (a person approves, unknown

@@ -6,7 +6,8 @@ import { RegistryClient, type RegistryOptions } from '../image/registry/client.j
 import type { Environment, Exposure, ScanResult } from '../scan/model.js';
 import { isNewest } from '../store/deployments.js';
 import type { Policy } from '../policy/policy.js';
-import { openStore, scanInventory } from '../scan/scan.js';
+import { scanInventory } from '../scan/scan.js';
+import { dbVersion } from '../services/scans.js';
 import type { Db } from '../store/db.js';
 import {
   findScan,
@@ -20,7 +21,7 @@ import { now } from '../store/db.js';
 import { inventoryDisagreement, normaliseImage } from '../services/report.js';
 import { noteDisagreement } from '../services/provenance.js';
 import { recordOutcome } from '../services/outcome.js';
-import { findingChanges } from '../store/monitoring.js';
+import { findingChanges } from '../store/finding-events.js';
 import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import type { Job } from './queue.js';
@@ -40,14 +41,6 @@ export interface WorkerDeps {
   onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
   /** Scan processes run at a lower CPU priority (inside the server, whose API must answer first). */
   yieldCpu?: boolean;
-}
-
-/**
- * The database version scans are keyed by: its build time. Read from the store the matcher keeps
- * open (every re-match asks this first; opening the file each time cost more than the answer).
- */
-export function dbVersion(dbPath: string): string {
-  return openStore(dbPath).meta('built_at') ?? 'unknown';
 }
 
 /** Run one job; throwing hands it back to the queue for a retry. */

@@ -4,7 +4,7 @@ import { findToken, type TokenRecord } from '../store/auth.js';
 import type { Db } from '../store/db.js';
 import { actorOf, type Principal } from '../gate/settings.js';
 import type { AuditContext } from '../services/audit.js';
-import { permissionsOf, type Permission } from './roles.js';
+import { permissionsOf, type Permission } from '../model/roles.js';
 import { DomainError } from '../services/errors.js';
 
 declare module 'fastify' {

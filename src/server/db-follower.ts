@@ -1,5 +1,5 @@
 import { CustomsError } from '../errors.js';
-import { dbVersion } from '../jobs/scan-job.js';
+import { dbVersion } from '../services/scans.js';
 import type { Db } from '../store/db.js';
 import { dbRepositories, pullDatabase } from '../vulndb/install.js';
 import { trustedKeys } from '../vulndb/signing.js';

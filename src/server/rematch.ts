@@ -11,7 +11,8 @@ import { recordOutcome } from '../services/outcome.js';
 import { alertBatch, flushAlerts, type AlertBatch } from '../store/alerts.js';
 import { now, type Db } from '../store/db.js';
 import type { StoredInventory } from '../store/images.js';
-import { findingChanges, findingIndexChanges } from '../store/monitoring.js';
+import { findingChanges } from '../store/finding-events.js';
+import { findingIndexChanges } from '../store/finding-index.js';
 import {
   applyPatch,
   findingPackageKey,

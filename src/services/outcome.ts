@@ -4,7 +4,7 @@ import { judge } from '../gate/evaluate.js';
 import { queueAlerts, queueNotice, runsOf, type AlertBatch } from '../store/alerts.js';
 import type { Db } from '../store/db.js';
 import { activeExceptions, exceptionsFor } from '../store/exceptions.js';
-import { findingEventRows, insertFindingEvents } from '../store/monitoring.js';
+import { findingEventRows, insertFindingEvents } from '../store/finding-events.js';
 
 /**
  * What a new result of an image records beside itself, the same whether one scan job made it or

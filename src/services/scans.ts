@@ -1,5 +1,5 @@
-import { jobKey, type Job, type JobQueue } from '../jobs/queue.js';
-import { dbVersion } from '../jobs/scan-job.js';
+import { jobKey, type Job, type JobQueue } from '../model/jobs.js';
+import { openStore } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
 import { findRegistry } from '../store/registries.js';
 
@@ -38,6 +38,14 @@ export interface ScanRequest {
 export interface ScanDeps {
   db: Db;
   queue: JobQueue;
+}
+
+/**
+ * The database version scans are keyed by: its build time. Read from the store the matcher keeps
+ * open (every re-match asks this first; opening the file each time cost more than the answer).
+ */
+export function dbVersion(dbPath: string): string {
+  return openStore(dbPath).meta('built_at') ?? 'unknown';
 }
 
 /** The database version scans are keyed by, or `none` before the server has one. */

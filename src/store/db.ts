@@ -6,9 +6,9 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { CustomsError } from '../errors.js';
 import { migrate } from './migrations.js';
-import type { Tables } from './schema.js';
+import type { Engine, Tables } from './schema.js';
 
-export type Engine = 'sqlite' | 'postgres';
+export type { Engine } from './schema.js';
 
 export interface Db {
   engine: Engine;

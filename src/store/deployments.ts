@@ -3,7 +3,7 @@ import type { ScanResult } from '../scan/model.js';
 import type { ExpressionBuilder } from 'kysely';
 import { now, type Db } from './db.js';
 import type { Tables } from './schema.js';
-import { findingChanges } from './monitoring.js';
+import { findingChanges } from './finding-events.js';
 import { loadInventory, recordImage } from './images.js';
 import { compareScans } from '../compare/compare.js';
 

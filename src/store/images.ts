@@ -1,14 +1,19 @@
-import { indexFindings, indexInventory, previousResult } from './monitoring.js';
-import { factsOf, pack, resultOfRow, summaryColumns, unpack, type StoredResult } from './results.js';
-import type { Inventory } from '../catalog/index.js';
-import type { ImageMetadata } from '../image/model.js';
+import { indexFindings } from './finding-index.js';
+import { indexInventory } from './package-index.js';
+import {
+  factsOf,
+  pack,
+  previousResult,
+  resultOfRow,
+  summaryColumns,
+  unpack,
+  type StoredResult,
+} from './results.js';
+import type { StoredInventory } from './package-index.js';
 import type { ScanResult } from '../scan/model.js';
 import { now, type Db } from './db.js';
 
-/** What re-matching an image needs, stored once per digest. */
-export interface StoredInventory extends Inventory {
-  image: ImageMetadata;
-}
+export type { StoredInventory } from './package-index.js';
 
 export interface ImageRef {
   registry: string;

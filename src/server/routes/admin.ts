@@ -18,7 +18,7 @@ import { findRegistry, listRegistries } from '../../store/registries.js';
 import { listWatches } from '../../store/watches.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { authErrors, errorSchema } from '../errors.js';
-import { PERMISSIONS, ROLES } from '../roles.js';
+import { PERMISSIONS, ROLES } from '../../model/roles.js';
 import { registryRecord, tokenRecord, envName, credentials } from '../schemas.js';
 import { DomainError } from '../../services/errors.js';
 

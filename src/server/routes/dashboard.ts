@@ -13,7 +13,7 @@ import { environments, history, isNewest, running } from '../../store/deployment
 import { listImages } from '../../store/images.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
 import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
-import { permissionsOf } from '../roles.js';
+import { permissionsOf } from '../../model/roles.js';
 import { authErrors, errorSchema } from '../errors.js';
 import { envName, credentials } from '../schemas.js';
 import type { Services } from '../service.js';

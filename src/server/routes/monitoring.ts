@@ -1,7 +1,6 @@
 import { signedExpiry } from '../../vulndb/freshness.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { dbVersion } from '../../jobs/scan-job.js';
-import { currentDbVersion, requestScan } from '../../services/scans.js';
+import { currentDbVersion, dbVersion, requestScan } from '../../services/scans.js';
 import { parseReference } from '../../image/registry/reference.js';
 import {
   environments,
@@ -11,7 +10,8 @@ import {
   running,
 } from '../../store/deployments.js';
 import { recordImage } from '../../store/images.js';
-import { dbVersions, findingEvents } from '../../store/monitoring.js';
+import { dbVersions } from '../../store/db-versions.js';
+import { findingEvents } from '../../store/finding-events.js';
 import { VulnStore } from '../../vulndb/store.js';
 import type { DbUpdater } from '../db-updater.js';
 import type { SecretBox } from '../../store/secret-box.js';
