@@ -1,5 +1,5 @@
-import { appendAudit, inTransaction, type AuditInput } from '../store/audit.js';
-import type { Db } from '../store/db.js';
+import { appendAudit, type AuditInput } from '../store/audit.js';
+import { inTransaction, type Db } from '../store/db.js';
 
 /** Who is writing: the store, and the actor the audit entry names (`token:ci#3`, `user:al`, `system`). */
 export interface AuditContext {

@@ -3,6 +3,9 @@ import { sql, type Selectable } from 'kysely';
 import type { Tables } from './schema.js';
 import { now, type Db } from './db.js';
 
+// Transactions are the store's; audit callers have always found them here.
+export { inTransaction } from './db.js';
+
 /**
  * The audit log: append-only, hash-chained and signed. Every entry's hash covers its sequence
  * number, time, actor, action, subject, details and the previous entry's hash, so editing,
@@ -99,11 +102,6 @@ export async function appendAudit(db: Db, input: AuditInput): Promise<AuditEntry
       .execute();
   }
   return { ...e, hash };
-}
-
-/** Run `fn` and its audit entries in one transaction. */
-export async function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
-  return db.k.transaction().execute((k) => fn({ ...db, k }));
 }
 
 export type AuditRow = Selectable<Tables['audit_log']>;

@@ -99,3 +99,8 @@ export function redact(url: string): string {
 }
 
 export const now = (): string => new Date().toISOString();
+
+/** Run `fn` in one transaction (a change and its audit entries land together or not at all). */
+export async function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  return db.k.transaction().execute((k) => fn({ ...db, k }));
+}
