@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import type { Environment, Exposure, ScanResult } from '../scan/model.js';
-import { isNewest } from '../store/deployments.js';
+import { allExposures, exposuresOf } from '../store/deployments.js';
 import type { Policy } from '../policy/policy.js';
 import { scanInventory } from '../scan/scan.js';
 import { dbVersion } from '../services/scans.js';
@@ -169,24 +169,12 @@ export type RankContext = { env: Environment; exposure: Exposure };
  * still has to pass).
  */
 export async function contextOf(db: Db, digest: string): Promise<RankContext> {
-  const envs = await db.k
-    .selectFrom('deployments as d')
-    .innerJoin('environments as e', 'e.name', 'd.environment')
-    .select(['e.name', 'e.exposure'])
-    .where('d.digest', '=', digest)
-    .where(isNewest)
-    .execute();
-  return rankContext(envs);
+  return rankContext(await exposuresOf(db, digest));
 }
 
 /** The rank context of every digest running somewhere (one query, for a whole fleet). */
 export async function runningContexts(db: Db): Promise<Map<string, RankContext>> {
-  const rows = await db.k
-    .selectFrom('deployments as d')
-    .innerJoin('environments as e', 'e.name', 'd.environment')
-    .select(['d.digest', 'e.name', 'e.exposure'])
-    .where(isNewest)
-    .execute();
+  const rows = await allExposures(db);
   const by = new Map<string, Array<{ name: string; exposure: string }>>();
   for (const r of rows) by.set(r.digest, [...(by.get(r.digest) ?? []), r]);
   return new Map([...by].map(([d, envs]) => [d, rankContext(envs)]));

@@ -1,6 +1,7 @@
 import { jobKey, type Job, type JobQueue } from '../model/jobs.js';
 import { openStore } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
+import { inventoryKinds, resultsFor } from '../store/images.js';
 import { findRegistry } from '../store/registries.js';
 
 /**
@@ -78,23 +79,12 @@ export async function requestScans(
   const done = new Set<string>();
   for (let i = 0; i < digests.length; i += 500) {
     const chunk = digests.slice(i, i + 500);
-    for (const r of await deps.db.k
-      .selectFrom('inventories')
-      .select(['digest', 'provenance_kind'])
-      .where('digest', 'in', chunk)
-      .execute())
-      inventories.set(r.digest, r.provenance_kind);
+    for (const [digest, kind] of await inventoryKinds(deps.db, chunk)) inventories.set(digest, kind);
     // `digest|kind` for each result holding for this version: the rule counts only a result of the
     // inventory's own provenance (a reported one does not make the server's scan needless).
-    for (const full of [true, false]) {
-      const rows = await deps.db.k
-        .selectFrom('scans')
-        .select(['digest', 'provenance_kind'])
-        .where('digest', 'in', chunk)
-        .where(full ? 'db_version' : 'checked_version', '=', version)
-        .execute();
-      for (const r of rows) done.add(`${full ? 'made' : 'held'}|${r.digest}|${r.provenance_kind}`);
-    }
+    for (const full of [true, false])
+      for (const r of await resultsFor(deps.db, chunk, version, full))
+        done.add(`${full ? 'made' : 'held'}|${r.digest}|${r.provenance_kind}`);
   }
   const registries = new Map<string, boolean>();
   const configured = async (host: string) => {

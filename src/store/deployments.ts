@@ -54,6 +54,32 @@ export async function runningIn(db: Db, digest: string): Promise<string[]> {
   return rows.map((r) => r.environment);
 }
 
+/** The environments (name, exposure) a digest runs in now. */
+export async function exposuresOf(
+  db: Db,
+  digest: string,
+): Promise<Array<{ name: string; exposure: string }>> {
+  return db.k
+    .selectFrom('deployments as d')
+    .innerJoin('environments as e', 'e.name', 'd.environment')
+    .select(['e.name', 'e.exposure'])
+    .where('d.digest', '=', digest)
+    .where(isNewest)
+    .execute();
+}
+
+/** Every running digest with the environments (name, exposure) it runs in: one query for a fleet. */
+export async function allExposures(
+  db: Db,
+): Promise<Array<{ digest: string; name: string; exposure: string }>> {
+  return db.k
+    .selectFrom('deployments as d')
+    .innerJoin('environments as e', 'e.name', 'd.environment')
+    .select(['d.digest', 'e.name', 'e.exposure'])
+    .where(isNewest)
+    .execute();
+}
+
 export interface DeploymentInput {
   environment: string;
   registry: string;

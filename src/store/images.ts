@@ -522,3 +522,26 @@ export async function scanCount(db: Db): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(r.n);
 }
+
+/** The provenance kind of each stored inventory among these digests. */
+export async function inventoryKinds(db: Db, digests: string[]): Promise<Map<string, string>> {
+  const rows = await db.k
+    .selectFrom('inventories')
+    .select(['digest', 'provenance_kind'])
+    .where('digest', 'in', digests)
+    .execute();
+  return new Map(rows.map((r) => [r.digest, r.provenance_kind]));
+}
+
+/**
+ * The results of these digests made with `version` (`made`), or found by a database update to
+ * hold for it (`!made`), with the provenance of the inventory each was matched from.
+ */
+export async function resultsFor(db: Db, digests: string[], version: string, made: boolean) {
+  return db.k
+    .selectFrom('scans')
+    .select(['digest', 'provenance_kind'])
+    .where('digest', 'in', digests)
+    .where(made ? 'db_version' : 'checked_version', '=', version)
+    .execute();
+}

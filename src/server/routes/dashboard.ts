@@ -9,8 +9,9 @@ import { evaluatePolicy, type Policy } from '../../policy/policy.js';
 import { releasesBehind } from '../../distro/eol.js';
 import { revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
-import { environments, history, isNewest, running } from '../../store/deployments.js';
-import { listImages } from '../../store/images.js';
+import { environments, history, running } from '../../store/deployments.js';
+import { searchFleet } from '../../services/search.js';
+import { deploymentsOf, imageRefs, scanCounts } from '../../store/search.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
 import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
 import { permissionsOf } from '../../model/roles.js';
@@ -28,8 +29,6 @@ const OIDC_COOKIE = 'customs_oidc';
 const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const OS_TYPES = new Set(['apk', 'deb', 'rpm', 'alpm', 'portage']);
-const ID_LIKE =
-  /^(CVE-\d{4}-\d+|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|GO-\d{4}-\d+|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d+|[A-Z]+-\d{4}-[\w.-]+)$/i;
 
 const sessionAnswer = {
   type: 'object',
@@ -324,92 +323,14 @@ export function dashboardRoutes(
         },
       },
     },
-    async (req) => {
-      const q = (req.query.q ?? '').trim();
-      const limit = req.query.limit ?? 200;
-      let vulnerability = req.query.vulnerability;
-      let pkg = req.query.package;
-      let version = req.query.version;
-      if (!vulnerability && !pkg && q) {
-        if (ID_LIKE.test(q))
-          vulnerability = q.toUpperCase().startsWith('GHSA') ? q.replace(/^ghsa/i, 'GHSA') : q.toUpperCase();
-        else if (/^[^\s@:/]+[@ ][^\s@]+$/.test(q)) [pkg, version] = q.split(/[@ ]/);
-      }
-      type Hit = {
-        digest: string;
-        package?: string;
-        version?: string;
-        vulnerability?: string;
-        severity?: string;
-      };
-      let kind: 'package' | 'vulnerability' | 'image';
-      let hits: Hit[];
-      if (vulnerability) {
-        kind = 'vulnerability';
-        hits = await db.k
-          .selectFrom('finding_index')
-          .select(['digest', 'package', 'version', 'vulnerability', 'severity'])
-          .where('vulnerability', '=', vulnerability)
-          .limit(limit)
-          .execute();
-      } else if (pkg) {
-        kind = 'package';
-        let qb = db.k
-          .selectFrom('package_versions')
-          .select(['digest', 'name as package', 'version'])
-          .where('name', '=', pkg);
-        if (version) qb = qb.where('version', '=', version);
-        hits = await qb.limit(limit).execute();
-      } else {
-        kind = 'image';
-        const digest = /^sha256:[a-f0-9]{64}$/.test(q) ? q : undefined;
-        const byName = digest ? [] : await listImages(db, { repository: q, limit: 100 }).then((r) => r.items);
-        const byTag = digest ? [] : await listImages(db, { tag: q, limit: 100 }).then((r) => r.items);
-        const byDigest = digest ? await listImages(db, { digest, limit: 100 }).then((r) => r.items) : [];
-        hits = [
-          ...new Map(
-            [...byDigest, ...byName, ...byTag].map((i) => [i.digest, { digest: i.digest }]),
-          ).values(),
-        ];
-        // A package name on its own: every image holding any version of it.
-        if (!hits.length && q && !digest) {
-          kind = 'package';
-          hits = await db.k
-            .selectFrom('package_versions')
-            .select(['digest', 'name as package', 'version'])
-            .where('name', '=', q)
-            .limit(limit)
-            .execute();
-        }
-      }
-      const digests = [...new Set(hits.map((h) => h.digest))];
-      const names = new Map<string, string[]>();
-      const running = new Map<string, Set<string>>();
-      for (let i = 0; i < digests.length; i += 300) {
-        const chunk = digests.slice(i, i + 300);
-        for (const r of await db.k
-          .selectFrom('images')
-          .select(['digest', 'registry', 'repository'])
-          .where('digest', 'in', chunk)
-          .execute())
-          names.set(r.digest, [...(names.get(r.digest) ?? []), `${r.registry}/${r.repository}`]);
-        const deps = await db.k
-          .selectFrom('deployments as d')
-          .select(['d.digest', 'd.environment'])
-          .where('d.digest', 'in', chunk)
-          .where(isNewest)
-          .execute();
-        for (const d of deps) running.set(d.digest, (running.get(d.digest) ?? new Set()).add(d.environment));
-      }
-      return {
-        kind,
-        items: hits.map((h) => ({
-          ...h,
-          images: [...new Set(names.get(h.digest) ?? [])],
-          runningIn: [...(running.get(h.digest) ?? [])].sort(),
-        })),
-      };
-    },
+    async (req) =>
+      searchFleet(db, {
+        q: req.query.q,
+        vulnerability: req.query.vulnerability,
+        package: req.query.package,
+        version: req.query.version,
+        limit: req.query.limit,
+      }),
   );
 
   app.get<{ Params: { digest: string }; Querystring: { environment?: string } }>(
@@ -445,11 +366,7 @@ export function dashboardRoutes(
       const envs = await environments(db);
       const decisions = [];
       for (const e of envs) decisions.push(await s.admission.decision(digest, e.name));
-      const refs = await db.k
-        .selectFrom('images')
-        .select(['registry', 'repository', 'tags'])
-        .where('digest', '=', digest)
-        .execute();
+      const refs = await imageRefs(db, digest);
       return {
         digest,
         environment,
@@ -573,21 +490,8 @@ export function dashboardRoutes(
     },
     async (req) => {
       const days = req.query.days ?? 30;
-      const deps = await db.k
-        .selectFrom('deployments')
-        .select(['registry', 'repository', 'namespace', 'service', 'digest', 'deployed_at'])
-        .where('environment', '=', req.params.name)
-        .orderBy('id')
-        .execute();
-      const digests = [...new Set(deps.map((d) => d.digest))];
-      const scans = digests.length
-        ? await db.k
-            .selectFrom('scans')
-            .select(['digest', 'created_at', 'grade', 'critical', 'high', 'kev', 'total'])
-            .where('digest', 'in', digests.slice(0, 2000))
-            .orderBy('id')
-            .execute()
-        : [];
+      const deps = await deploymentsOf(db, req.params.name);
+      const scans = await scanCounts(db, [...new Set(deps.map((d) => d.digest))].slice(0, 2000));
       const out = [];
       const today = new Date();
       for (let i = days - 1; i >= 0; i--) {
