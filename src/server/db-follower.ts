@@ -3,7 +3,7 @@ import { dbVersion } from '../services/scans.js';
 import type { Db } from '../store/db.js';
 import { dbRepositories, pullDatabase } from '../vulndb/install.js';
 import { trustedKeys } from '../vulndb/signing.js';
-import { installing } from './install-lock.js';
+import { installing } from '../monitor/install-lock.js';
 
 /**
  * A scale-out worker's database kept in step with the server's. Scans and re-matches are keyed by

@@ -306,3 +306,56 @@ export async function listAlerts(db: Db, limit = 100) {
     }),
   );
 }
+
+/** Pending alerts due now with their channel, oldest first (the dispatcher's next round). */
+export async function dueAlerts(db: Db) {
+  return db.k
+    .selectFrom('alerts')
+    .innerJoin('channels', 'channels.id', 'alerts.channel_id')
+    .select([
+      'alerts.id',
+      'alerts.channel_id',
+      'alerts.environment',
+      'alerts.image',
+      'alerts.db_version',
+      'alerts.findings',
+      'alerts.kind',
+      'alerts.summary',
+      'alerts.attempts',
+      'alerts.created_at',
+      'channels.type',
+      'channels.target',
+      'channels.secret',
+    ])
+    .where('alerts.state', '=', 'pending')
+    .where('alerts.run_after', '<=', now())
+    .orderBy('alerts.id')
+    .limit(500)
+    .execute();
+}
+
+export async function markAlertsDelivered(db: Db, ids: number[], attempts: number): Promise<void> {
+  await db.k
+    .updateTable('alerts')
+    .set({ state: 'delivered', attempts, delivered_at: now(), last_error: null })
+    .where('id', 'in', ids)
+    .execute();
+}
+
+/** A failed delivery: retried at `retryAt`, or `failed` for good after the last attempt. */
+export async function markAlertsFailed(
+  db: Db,
+  ids: number[],
+  f: { failed: boolean; attempts: number; error: string; retryAt: string },
+): Promise<void> {
+  await db.k
+    .updateTable('alerts')
+    .set({
+      state: f.failed ? 'failed' : 'pending',
+      attempts: f.attempts,
+      last_error: f.error,
+      run_after: f.retryAt,
+    })
+    .where('id', 'in', ids)
+    .execute();
+}

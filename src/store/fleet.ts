@@ -5,7 +5,7 @@ import { unpack, type ResultPatch } from './results.js';
 import type { Tables } from './schema.js';
 
 /**
- * What the fleet re-match (server/rematch.ts) reads and writes, a chunk of images at a time: the
+ * What the fleet re-match (monitor/rematch.ts) reads and writes, a chunk of images at a time: the
  * newest scans, inventories, earlier patches, finding sets, patch rows, the finding index.
  */
 

@@ -17,7 +17,7 @@ import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
 import { permissionsOf } from '../../model/roles.js';
 import { authErrors, errorSchema } from '../errors.js';
 import { envName, credentials } from '../schemas.js';
-import type { Services } from '../service.js';
+import type { Services } from '../../services/ingest.js';
 import { DomainError } from '../../services/errors.js';
 
 /**

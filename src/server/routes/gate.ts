@@ -26,7 +26,7 @@ import type { Admission } from '../../gate/admission.js';
 import { principalOf } from '../auth.js';
 import { authErrors, errorSchema } from '../errors.js';
 import { envName, provenance, scanBrief } from '../schemas.js';
-import type { Services } from '../service.js';
+import type { Services } from '../../services/ingest.js';
 import { DomainError, asInvalid } from '../../services/errors.js';
 
 const principal = (req: FastifyRequest): Principal => req.principal as Principal;

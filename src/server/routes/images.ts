@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { getImage, listImages, type ImageFilter } from '../../store/images.js';
 import { authErrors, errorSchema } from '../errors.js';
 import { imageDetail, imageSummary } from '../schemas.js';
-import type { Services } from '../service.js';
+import type { Services } from '../../services/ingest.js';
 import { DomainError } from '../../services/errors.js';
 
 export function imageRoutes(app: FastifyInstance, s: Services): void {

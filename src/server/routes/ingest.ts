@@ -5,7 +5,7 @@ import type { SecretBox } from '../../store/secret-box.js';
 import { principalOf } from '../auth.js';
 import { authErrors, errorSchema } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { ingestPushes, ingestReport, type ReportStorer, type Services } from '../service.js';
+import { ingestPushes, ingestReport, type ReportStorer, type Services } from '../../services/ingest.js';
 import { MAX_REPORT_BYTES, reportSchema } from '../../services/report.js';
 import { actorOf } from '../../gate/settings.js';
 import { provenance } from '../schemas.js';

@@ -13,7 +13,8 @@ import { recordImage } from '../../store/images.js';
 import { dbVersions } from '../../store/db-versions.js';
 import { findingEvents } from '../../store/finding-events.js';
 import { VulnStore } from '../../vulndb/store.js';
-import type { DbUpdater } from '../db-updater.js';
+import { CHANNELS } from '../../monitor/channels/index.js';
+import type { DbUpdater } from '../../monitor/db-updater.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { listAlerts, listChannels, type ChannelInput, type AlertRules } from '../../store/alerts.js';
 import { authErrors, errorSchema } from '../errors.js';
@@ -26,7 +27,7 @@ import {
   setAlertRulesAudited,
 } from '../../services/environments.js';
 import { auditContext } from '../auth.js';
-import type { Services } from '../service.js';
+import type { Services } from '../../services/ingest.js';
 import { DomainError } from '../../services/errors.js';
 
 const deployed = {
@@ -524,7 +525,7 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
           required: ['type'],
           additionalProperties: false,
           properties: {
-            type: { type: 'string', enum: ['webhook', 'slack', 'teams', 'email'] },
+            type: { type: 'string', enum: CHANNELS.map((c) => c.type) },
             url: { type: 'string', pattern: '^https?://', maxLength: 2048 },
             to: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 320 },
             secret: {

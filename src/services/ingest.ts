@@ -1,16 +1,23 @@
 import { CustomsError } from '../errors.js';
-import type { JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../model/jobs.js';
 import type { Db } from '../store/db.js';
 import { recordImage, type Provenance } from '../store/images.js';
-import { storeReport, type StoredReport } from '../services/reports.js';
+import { storeReport, type StoredReport } from './reports.js';
 import { findRegistry } from '../store/registries.js';
-import { currentDbVersion as versionOf, requestScan, requestScans } from '../services/scans.js';
-import type { PushEvent } from './webhooks/types.js';
-import { DomainError } from '../services/errors.js';
+import { currentDbVersion as versionOf, requestScan, requestScans } from './scans.js';
+import { DomainError } from './errors.js';
 
 /**
  * State changes live here: routes validate and call these; nothing else writes the store.
  */
+/** A push a registry told about (a webhook) or a poll found: where, and by digest or by tag. */
+export interface PushEvent {
+  registry: string;
+  repository: string;
+  digest?: string;
+  tag?: string;
+}
+
 export interface Services {
   db: Db;
   queue: JobQueue;

@@ -4,7 +4,7 @@ import type { Db } from '../store/db.js';
 import { findRegistry, registrySecrets } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { noteWatchError, takeDueWatches, type WatchRecord } from '../store/watches.js';
-import { ingestPushes, type Services } from './service.js';
+import { ingestPushes, type Services } from '../services/ingest.js';
 
 /** Tags read per poll of one repository: a bound on the manifest requests one poll makes. */
 const MAX_TAGS = 500;

@@ -1,6 +1,6 @@
 import { existsSync, linkSync, rmSync } from 'node:fs';
 import { audit } from '../services/audit.js';
-import type { JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../model/jobs.js';
 import { requestScans } from '../services/scans.js';
 import type { Db } from '../store/db.js';
 import { recordDbVersion } from '../store/db-versions.js';
