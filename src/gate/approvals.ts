@@ -3,9 +3,9 @@ import { findEnvironment } from '../store/deployments.js';
 import { now } from '../store/db.js';
 import { withAudit } from '../services/audit.js';
 import { GateError } from './errors.js';
+import { putApproval } from '../store/approvals.js';
 import {
   approvalOf,
-  approvalRecord,
   notVerified,
   policyState,
   type ApprovalRecord,
@@ -49,11 +49,7 @@ export async function requestApproval(
       decided_at: null,
       accepted_failures: null,
     };
-    await trx.k
-      .insertInto('approvals')
-      .values({ digest, environment, ...values })
-      .onConflict((oc) => oc.columns(['digest', 'environment']).doUpdateSet(values))
-      .execute();
+    await putApproval(trx, digest, environment, values);
     return {
       value: (await approvalOf(trx, digest, environment))!,
       subject: `${environment}/${digest}`,
@@ -111,18 +107,7 @@ export async function decideApproval(
       decided_at: t,
       accepted_failures: decision === 'approve' ? JSON.stringify(policy.failures) : null,
     };
-    await trx.k
-      .insertInto('approvals')
-      .values({
-        digest,
-        environment,
-        requested_by: null,
-        request_reason: null,
-        requested_at: null,
-        ...values,
-      })
-      .onConflict((oc) => oc.columns(['digest', 'environment']).doUpdateSet(values))
-      .execute();
+    await putApproval(trx, digest, environment, values);
     return {
       value: (await approvalOf(trx, digest, environment))!,
       subject: `${environment}/${digest}`,
@@ -136,16 +121,4 @@ export async function decideApproval(
   });
 }
 
-export async function listApprovals(
-  db: Db,
-  f: { environment?: string; state?: string; limit?: number } = {},
-): Promise<ApprovalRecord[]> {
-  let q = db.k.selectFrom('approvals').selectAll();
-  if (f.environment) q = q.where('environment', '=', f.environment);
-  if (f.state) q = q.where('state', '=', f.state);
-  const rows = await q
-    .orderBy('id', 'desc')
-    .limit(f.limit ?? 200)
-    .execute();
-  return rows.map(approvalRecord);
-}
+export { listApprovals } from '../store/approvals.js';

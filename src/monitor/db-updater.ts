@@ -3,7 +3,7 @@ import { audit } from '../services/audit.js';
 import type { JobQueue } from '../model/jobs.js';
 import { requestScans } from '../services/scans.js';
 import type { Db } from '../store/db.js';
-import { recordDbVersion } from '../store/db-versions.js';
+import { anyVersionRecorded, recordDbVersion, versionRecorded } from '../store/db-versions.js';
 import { allInventoryDigests, digestsFor } from '../store/package-index.js';
 import { changedKeys } from '../vulndb/delta.js';
 import { dbRepositories, pullDatabase } from '../vulndb/install.js';
@@ -231,16 +231,4 @@ export class DbUpdater {
       rmSync(prev, { force: true });
     }
   }
-}
-
-async function versionRecorded(db: Db, version: string): Promise<boolean> {
-  return !!(await db.k
-    .selectFrom('db_versions')
-    .select('id')
-    .where('version', '=', version)
-    .executeTakeFirst());
-}
-
-async function anyVersionRecorded(db: Db): Promise<boolean> {
-  return !!(await db.k.selectFrom('db_versions').select('id').limit(1).executeTakeFirst());
 }

@@ -359,3 +359,17 @@ export async function markAlertsFailed(
     .where('id', 'in', ids)
     .execute();
 }
+
+export async function channelExists(db: Db, id: number): Promise<boolean> {
+  return !!(await db.k.selectFrom('channels').select('id').where('id', '=', id).executeTakeFirst());
+}
+
+/** Queue one alert row unless its key was queued before; whether it was new. */
+export async function queueOnce(db: Db, row: Insertable<Tables['alerts']>): Promise<boolean> {
+  const res = await db.k
+    .insertInto('alerts')
+    .values(row)
+    .onConflict((oc) => oc.column('key').doNothing())
+    .executeTakeFirst();
+  return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+}

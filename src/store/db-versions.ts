@@ -40,3 +40,26 @@ export async function dbVersions(db: Db, limit = 20) {
     }),
   );
 }
+
+export async function versionRecorded(db: Db, version: string): Promise<boolean> {
+  return !!(await db.k
+    .selectFrom('db_versions')
+    .select('id')
+    .where('version', '=', version)
+    .executeTakeFirst());
+}
+
+export async function anyVersionRecorded(db: Db): Promise<boolean> {
+  return !!(await db.k.selectFrom('db_versions').select('id').limit(1).executeTakeFirst());
+}
+
+/** The version installed last (what a follower replica should have). */
+export async function newestDbVersion(db: Db): Promise<string | undefined> {
+  const r = await db.k
+    .selectFrom('db_versions')
+    .select('version')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.version;
+}

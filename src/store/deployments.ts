@@ -38,6 +38,15 @@ export async function putEnvironment(db: Db, e: Environment): Promise<void> {
     .execute();
 }
 
+/** An environment's stored gate settings (JSON; gate/settings.ts adds the defaults). */
+export async function gateJsonOf(db: Db, name: string): Promise<{ gate: string | null } | undefined> {
+  return db.k.selectFrom('environments').select(['gate']).where('name', '=', name).executeTakeFirst();
+}
+
+export async function allGateJson(db: Db): Promise<Array<{ name: string; gate: string | null }>> {
+  return db.k.selectFrom('environments').select(['name', 'gate']).execute();
+}
+
 /** An environment's gate settings, as JSON (gate/settings.ts reads them with their defaults). */
 export async function setGateJson(db: Db, name: string, gate: string): Promise<void> {
   await db.k.updateTable('environments').set({ gate }).where('name', '=', name).execute();

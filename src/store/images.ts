@@ -545,3 +545,61 @@ export async function resultsFor(db: Db, digests: string[], version: string, mad
     .where(made ? 'db_version' : 'checked_version', '=', version)
     .execute();
 }
+
+/** The newest scan row of a digest (its result is read with resultOfRow). */
+export async function newestScanRow(db: Db, digest: string) {
+  return db.k
+    .selectFrom('scans')
+    .select([
+      'result',
+      'base_id',
+      'grade',
+      'risk',
+      'db_version',
+      'created_at',
+      'provenance_kind',
+      'provenance_by',
+      'provenance_at',
+    ])
+    .where('digest', '=', digest)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** `registry/repository` of the first place a digest was seen, or '' when none. */
+export async function firstRepositoryOf(db: Db, digest: string): Promise<string> {
+  const r = await db.k
+    .selectFrom('images')
+    .select(['registry', 'repository'])
+    .where('digest', '=', digest)
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return r ? `${r.registry}/${r.repository}` : '';
+}
+
+/** The tags an image carries in one repository ([] when it is not known there). */
+export async function tagsOf(
+  db: Db,
+  registry: string,
+  repository: string,
+  digest: string,
+): Promise<string[]> {
+  const row = await db.k
+    .selectFrom('images')
+    .select('tags')
+    .where('registry', '=', registry)
+    .where('repository', '=', repository)
+    .where('digest', '=', digest)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.tags) as string[]) : [];
+}
+
+/** Where a digest is known: each registry and repository. */
+export async function placesOf(
+  db: Db,
+  digest: string,
+): Promise<Array<{ registry: string; repository: string }>> {
+  return db.k.selectFrom('images').select(['registry', 'repository']).where('digest', '=', digest).execute();
+}
