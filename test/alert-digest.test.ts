@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AlertDispatcher } from '../src/server/alerts.js';
+import { AlertDispatcher } from '../src/monitor/alerts.js';
 import { addChannel } from '../src/store/alerts.js';
 import { now, openDb, type Db } from '../src/store/db.js';
 import { SecretBox } from '../src/store/secret-box.js';

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { Package } from '../src/catalog/model.js';
 import type { Finding } from '../src/model/scan.js';
 import { scanInventory } from '../src/scan/scan.js';
-import { rematchFleet } from '../src/server/rematch.js';
+import { rematchFleet } from '../src/monitor/rematch.js';
 import { contextOf } from '../src/jobs/scan-job.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { recordDeployment } from '../src/store/deployments.js';

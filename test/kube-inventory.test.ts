@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { CustomsError } from '../src/errors.js';
-import { kubeAccess, listPods } from '../src/server/kube-inventory.js';
+import { kubeAccess, listPods } from '../src/monitor/kube-inventory.js';
 import { ROOT } from './helpers/paths.js';
 import { freePort } from './helpers/registry.js';
 import { customs, has } from './helpers/run.js';

@@ -1,6 +1,6 @@
 import { RegistryClient } from '../image/registry/client.js';
 import { parseReference } from '../image/registry/reference.js';
-import type { JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../model/jobs.js';
 import { requestScan } from '../services/scans.js';
 import type { Policy } from '../policy/policy.js';
 import type { Db } from '../store/db.js';

@@ -1,11 +1,11 @@
 import type { Db } from '../store/db.js';
 import { findEnvironment } from '../store/deployments.js';
 import { now } from '../store/db.js';
-import { appendAudit, inTransaction } from './audit.js';
+import { withAudit } from '../services/audit.js';
 import { GateError } from './errors.js';
+import { putApproval } from '../store/approvals.js';
 import {
   approvalOf,
-  approvalRecord,
   notVerified,
   policyState,
   type ApprovalRecord,
@@ -44,7 +44,7 @@ export async function requestApproval(
       `rejected for ${environment} by ${current.decidedBy ?? 'an approver'}: only an approver can decide again`,
       'conflict',
     );
-  return inTransaction(db, async (trx) => {
+  return withAudit({ db, actor: actorOf(p) }, 'approval.request', async (trx) => {
     const t = now();
     const values = {
       state: 'requested',
@@ -56,18 +56,12 @@ export async function requestApproval(
       decided_at: null,
       accepted_failures: null,
     };
-    await trx.k
-      .insertInto('approvals')
-      .values({ digest, environment, ...values })
-      .onConflict((oc) => oc.columns(['digest', 'environment']).doUpdateSet(values))
-      .execute();
-    await appendAudit(trx, {
-      actor: actorOf(p),
-      action: 'approval.request',
+    await putApproval(trx, digest, environment, values);
+    return {
+      value: (await approvalOf(trx, digest, environment))!,
       subject: `${environment}/${digest}`,
       details: { reason },
-    });
-    return (await approvalOf(trx, digest, environment))!;
+    };
   });
 }
 
@@ -111,7 +105,7 @@ export async function decideApproval(
   if (decision === 'approve' && policy.provenance?.kind !== 'server-scan' && !gate.acceptReported)
     throw new GateError(`${digest} is ${notVerified(environment, policy.provenance)}`, 'conflict');
   const state = { approve: 'approved', reject: 'rejected', revoke: 'revoked' }[decision];
-  return inTransaction(db, async (trx) => {
+  return withAudit({ db, actor }, `approval.${decision}`, async (trx) => {
     const t = now();
     const values = {
       state,
@@ -120,21 +114,9 @@ export async function decideApproval(
       decided_at: t,
       accepted_failures: decision === 'approve' ? JSON.stringify(policy.failures) : null,
     };
-    await trx.k
-      .insertInto('approvals')
-      .values({
-        digest,
-        environment,
-        requested_by: null,
-        request_reason: null,
-        requested_at: null,
-        ...values,
-      })
-      .onConflict((oc) => oc.columns(['digest', 'environment']).doUpdateSet(values))
-      .execute();
-    await appendAudit(trx, {
-      actor,
-      action: `approval.${decision}`,
+    await putApproval(trx, digest, environment, values);
+    return {
+      value: (await approvalOf(trx, digest, environment))!,
       subject: `${environment}/${digest}`,
       details: {
         reason,
@@ -142,21 +124,8 @@ export async function decideApproval(
         policyFailures: policy.failures.length,
         requestedBy: current?.requestedBy ?? null,
       },
-    });
-    return (await approvalOf(trx, digest, environment))!;
+    };
   });
 }
 
-export async function listApprovals(
-  db: Db,
-  f: { environment?: string; state?: string; limit?: number } = {},
-): Promise<ApprovalRecord[]> {
-  let q = db.k.selectFrom('approvals').selectAll();
-  if (f.environment) q = q.where('environment', '=', f.environment);
-  if (f.state) q = q.where('state', '=', f.state);
-  const rows = await q
-    .orderBy('id', 'desc')
-    .limit(f.limit ?? 200)
-    .execute();
-  return rows.map(approvalRecord);
-}
+export { listApprovals } from '../store/approvals.js';

@@ -1,3 +1,5 @@
+import { channelExists, queueOnce } from '../store/alerts.js';
+import { auditHeadRow } from '../store/audit.js';
 import { now, type Db } from '../store/db.js';
 import { verifyAudit } from './audit.js';
 
@@ -11,13 +13,8 @@ export async function exportAuditHead(
   db: Db,
   channelId: number,
 ): Promise<'queued' | 'unchanged' | 'no-channel'> {
-  const channel = await db.k
-    .selectFrom('channels')
-    .select('id')
-    .where('id', '=', channelId)
-    .executeTakeFirst();
-  if (!channel) return 'no-channel';
-  const head = await db.k.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+  if (!(await channelExists(db, channelId))) return 'no-channel';
+  const head = await auditHeadRow(db);
   const v = await verifyAudit(db);
   const seq = head ? Number(head.seq) : v.entries;
   const summary = [
@@ -27,23 +24,19 @@ export async function exportAuditHead(
       ? `verified: ${v.entries} entries intact`
       : `verification FAILED at entry ${v.broken!.seq}: ${v.broken!.reason}`,
   ].join('; ');
-  const res = await db.k
-    .insertInto('alerts')
-    .values({
-      key: `${channelId}|audit-head|${seq}|${v.ok ? 'ok' : 'broken'}`,
-      channel_id: channelId,
-      environment: '',
-      image: 'audit-log',
-      db_version: '',
-      findings: '[]',
-      kind: 'audit-head',
-      summary,
-      state: 'pending',
-      attempts: 0,
-      run_after: now(),
-      created_at: now(),
-    })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .executeTakeFirst();
-  return Number(res.numInsertedOrUpdatedRows ?? 0) ? 'queued' : 'unchanged';
+  const queued = await queueOnce(db, {
+    key: `${channelId}|audit-head|${seq}|${v.ok ? 'ok' : 'broken'}`,
+    channel_id: channelId,
+    environment: '',
+    image: 'audit-log',
+    db_version: '',
+    findings: '[]',
+    kind: 'audit-head',
+    summary,
+    state: 'pending',
+    attempts: 0,
+    run_after: now(),
+    created_at: now(),
+  });
+  return queued ? 'queued' : 'unchanged';
 }

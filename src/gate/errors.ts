@@ -1,12 +1,9 @@
-import { CustomsError } from '../errors.js';
+import { DomainError } from '../services/errors.js';
 
-/** A refusal of the gate with its kind, so the API can answer 403/404/409 without string matching. */
-export class GateError extends CustomsError {
-  constructor(
-    message: string,
-    readonly kind: 'invalid' | 'forbidden' | 'not_found' | 'conflict',
-  ) {
-    super(message);
+/** A refusal of the gate: a DomainError of one of four kinds (400/403/404/409 in the API). */
+export class GateError extends DomainError {
+  constructor(message: string, kind: 'invalid' | 'forbidden' | 'not_found' | 'conflict') {
+    super(kind, message);
     this.name = 'GateError';
   }
 }

@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { Selectable } from 'kysely';
-import type { Tables } from '../store/schema.js';
 import { resultOfRow } from '../store/results.js';
 import { evaluatePolicy, type Policy } from '../policy/policy.js';
 import type { ScanResult } from '../model/scan.js';
 import type { Db } from '../store/db.js';
-import { loadInventory, provenanceOf, type Provenance } from '../store/images.js';
+import { approvalOf, approvalRecord, storedTrustResult, type ApprovalRecord } from '../store/approvals.js';
+import {
+  firstRepositoryOf,
+  loadInventory,
+  newestScanRow,
+  provenanceOf,
+  type Provenance,
+} from '../store/images.js';
+
+// Approvals are stored in store/approvals.ts; re-exported for the callers that knew them here.
+export { approvalOf, approvalRecord, type ApprovalRecord };
 import { activeExceptions, applyExceptions, type ExceptionRecord } from './exceptions.js';
 import { GateError } from './errors.js';
 import { gateSettings, type GateSettings, type TrustRules } from './settings.js';
@@ -48,48 +56,6 @@ export interface Decision {
   evaluatedAt: string;
 }
 
-export interface ApprovalRecord {
-  digest: string;
-  environment: string;
-  state: 'requested' | 'approved' | 'rejected' | 'revoked';
-  requestedBy: string | null;
-  requestReason: string | null;
-  requestedAt: string | null;
-  decidedBy: string | null;
-  decisionReason: string | null;
-  decidedAt: string | null;
-  acceptedFailures: string[];
-}
-
-export async function approvalOf(
-  db: Db,
-  digest: string,
-  environment: string,
-): Promise<ApprovalRecord | null> {
-  const r = await db.k
-    .selectFrom('approvals')
-    .selectAll()
-    .where('digest', '=', digest)
-    .where('environment', '=', environment)
-    .executeTakeFirst();
-  return r ? approvalRecord(r) : null;
-}
-
-export function approvalRecord(r: Selectable<Tables['approvals']>): ApprovalRecord {
-  return {
-    digest: r.digest,
-    environment: r.environment,
-    state: r.state as ApprovalRecord['state'],
-    requestedBy: r.requested_by,
-    requestReason: r.request_reason,
-    requestedAt: r.requested_at,
-    decidedBy: r.decided_by,
-    decisionReason: r.decision_reason,
-    decidedAt: r.decided_at,
-    acceptedFailures: r.accepted_failures ? (JSON.parse(r.accepted_failures) as string[]) : [],
-  };
-}
-
 /** A stable name for a set of trust rules: trust results are kept per (digest, rules). */
 export function trustRulesId(t: TrustRules): string {
   return createHash('sha256')
@@ -110,13 +76,7 @@ export async function trustResult(
   digest: string,
   rules: TrustRules,
 ): Promise<{ trusted: boolean; reason: string; checkedAt: string } | undefined> {
-  const r = await db.k
-    .selectFrom('trust_results')
-    .select(['trusted', 'reason', 'checked_at'])
-    .where('digest', '=', digest)
-    .where('rules', '=', trustRulesId(rules))
-    .executeTakeFirst();
-  return r ? { trusted: !!Number(r.trusted), reason: r.reason, checkedAt: r.checked_at } : undefined;
+  return storedTrustResult(db, digest, trustRulesId(rules));
 }
 
 /** The newest scan of a digest as a full result (packages from the stored inventory). */
@@ -134,23 +94,7 @@ export async function latestResult(
     }
   | undefined
 > {
-  const s = await db.k
-    .selectFrom('scans')
-    .select([
-      'result',
-      'base_id',
-      'grade',
-      'risk',
-      'db_version',
-      'created_at',
-      'provenance_kind',
-      'provenance_by',
-      'provenance_at',
-    ])
-    .where('digest', '=', digest)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const s = await newestScanRow(db, digest);
   if (!s) return undefined;
   const result = (await resultOfRow(db, s)) as ScanResult;
   result.packages = (await loadInventory(db, digest))?.packages ?? [];
@@ -162,17 +106,6 @@ export async function latestResult(
     scannedAt: s.created_at,
     provenance: provenanceOf(s),
   };
-}
-
-async function repositoryOf(db: Db, digest: string): Promise<string> {
-  const r = await db.k
-    .selectFrom('images')
-    .select(['registry', 'repository'])
-    .where('digest', '=', digest)
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
-  return r ? `${r.registry}/${r.repository}` : '';
 }
 
 export interface EvaluateOptions {
@@ -200,7 +133,7 @@ export async function policyState(
 }> {
   const latest = await latestResult(db, digest);
   if (!latest) return { failures: [], waivedRules: [], suppressed: 0, scan: null, provenance: null };
-  const repository = o.repository ?? (await repositoryOf(db, digest));
+  const repository = o.repository ?? (await firstRepositoryOf(db, digest));
   const exceptions = await activeExceptions(db, { repository, digest }, environment, o.at);
   // A signed-by rule reads the verdict on the environment's own trust keys.
   const gate = known ?? (await gateSettings(db, environment));

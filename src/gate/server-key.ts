@@ -10,6 +10,7 @@ import type { KeyObject } from 'node:crypto';
 import { CustomsError } from '../errors.js';
 import { now, type Db, type Signer } from '../store/db.js';
 import type { SecretBox } from '../store/secret-box.js';
+import { activeKeyRow, deleteKeyRow, insertKeyRow, keyRows, retireKeyRow } from '../store/server-keys.js';
 
 /**
  * The server's signing key: ECDSA P-256, made on first start (or by `customs server key create`),
@@ -36,13 +37,7 @@ export const keyIdOf = (pub: KeyObject): string =>
 
 /** Every signing key the store knows, newest first (retired ones still verify old signatures). */
 export async function signingKeys(db: Db): Promise<PublicKeyInfo[]> {
-  const rows = await db.k
-    .selectFrom('server_keys')
-    .select(['id', 'algorithm', 'public_pem', 'created_at', 'retired_at'])
-    .where('purpose', '=', PURPOSE)
-    .orderBy('created_at', 'desc')
-    .orderBy('id')
-    .execute();
+  const rows = await keyRows(db, PURPOSE);
   return rows.map((r) => ({
     id: r.id,
     algorithm: r.algorithm,
@@ -52,39 +47,25 @@ export async function signingKeys(db: Db): Promise<PublicKeyInfo[]> {
   }));
 }
 
-async function activeRow(db: Db) {
-  // Two processes starting at once may both make a key: the oldest one wins everywhere.
-  return db.k
-    .selectFrom('server_keys')
-    .selectAll()
-    .where('purpose', '=', PURPOSE)
-    .where('retired_at', 'is', null)
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
-}
+const activeRow = (db: Db) => activeKeyRow(db, PURPOSE);
 
 async function insertKey(db: Db, box: SecretBox): Promise<string> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const at = now();
   const id = keyIdOf(publicKey);
-  await db.k
-    .insertInto('server_keys')
-    .values({
-      id,
-      purpose: PURPOSE,
-      algorithm: KEY_ALGORITHM,
-      public_pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      // The creation time is sealed with the private half: the column alone could be moved.
-      sealed_private: box.seal({
-        pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        createdAt: at,
-      }),
-      created_at: at,
-      retired_at: null,
-    })
-    .execute();
+  await insertKeyRow(db, {
+    id,
+    purpose: PURPOSE,
+    algorithm: KEY_ALGORITHM,
+    public_pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    // The creation time is sealed with the private half: the column alone could be moved.
+    sealed_private: box.seal({
+      pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      createdAt: at,
+    }),
+    created_at: at,
+    retired_at: null,
+  });
   return id;
 }
 
@@ -94,7 +75,7 @@ export async function loadSigner(db: Db, box: SecretBox): Promise<Signer> {
   if (!row) {
     const mine = await insertKey(db, box);
     row = (await activeRow(db))!;
-    if (row.id !== mine) await db.k.deleteFrom('server_keys').where('id', '=', mine).execute();
+    if (row.id !== mine) await deleteKeyRow(db, mine);
   }
   let key: KeyObject;
   try {
@@ -122,8 +103,7 @@ export async function createSigningKey(
   const current = await activeRow(db);
   if (current && !rotate) return { id: current.id, created: false };
   const id = await insertKey(db, box);
-  if (current)
-    await db.k.updateTable('server_keys').set({ retired_at: now() }).where('id', '=', current.id).execute();
+  if (current) await retireKeyRow(db, current.id, now());
   return { id, created: true, retired: current?.id };
 }
 

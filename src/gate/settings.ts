@@ -1,6 +1,7 @@
 import type { Db } from '../store/db.js';
+import { allGateJson, gateJsonOf } from '../store/deployments.js';
 import type { TokenRecord } from '../store/auth.js';
-import type { Permission } from '../server/roles.js';
+import type { Permission } from '../model/roles.js';
 
 /**
  * How an environment's gate behaves. Production's defaults are strict (a person approves, unknown
@@ -72,16 +73,12 @@ export function gateOf(environment: string, stored: string | null): GateSettings
 }
 
 export async function gateSettings(db: Db, environment: string): Promise<GateSettings | undefined> {
-  const row = await db.k
-    .selectFrom('environments')
-    .select(['gate'])
-    .where('name', '=', environment)
-    .executeTakeFirst();
+  const row = await gateJsonOf(db, environment);
   return row ? gateOf(environment, row.gate) : undefined;
 }
 
 export async function allGates(db: Db): Promise<Map<string, GateSettings>> {
-  const rows = await db.k.selectFrom('environments').select(['name', 'gate']).execute();
+  const rows = await allGateJson(db);
   return new Map(rows.map((r) => [r.name, gateOf(r.name, r.gate)]));
 }
 

@@ -8,6 +8,8 @@ import { trustedKey, verifyImageSignatures, type SignatureCheck } from './cosign
 import { keylessVerifier } from './sigstore.js';
 import { latestResult, trustRulesId } from './evaluate.js';
 import type { TrustRules } from './settings.js';
+import { putTrustResult } from '../store/approvals.js';
+import { placesOf } from '../store/images.js';
 
 export { globMatch, provenanceProblem } from '../policy/provenance.js';
 
@@ -34,20 +36,12 @@ export async function checkTrust(
     details: JSON.stringify(verdict.signatures?.signatures ?? []),
     checked_at: now(),
   };
-  await db.k
-    .insertInto('trust_results')
-    .values({ digest, rules: trustRulesId(rules), ...row })
-    .onConflict((oc) => oc.columns(['digest', 'rules']).doUpdateSet(row))
-    .execute();
+  await putTrustResult(db, digest, trustRulesId(rules), row);
   return verdict;
 }
 
 async function judge(db: Db, box: SecretBox, digest: string, rules: TrustRules): Promise<TrustVerdict> {
-  const images = await db.k
-    .selectFrom('images')
-    .select(['registry', 'repository'])
-    .where('digest', '=', digest)
-    .execute();
+  const images = await placesOf(db, digest);
   let signatures: SignatureCheck | undefined;
   if (rules.keys.length || rules.identities.length) {
     if (!images.length)

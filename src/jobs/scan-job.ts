@@ -4,11 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
 import type { Environment, Exposure, ScanResult } from '../model/scan.js';
-import { isNewest } from '../store/deployments.js';
-import { alertNewPolicyFailures } from '../gate/watch.js';
+import { allExposures, exposuresOf } from '../store/deployments.js';
 import type { Policy } from '../policy/policy.js';
-import { openStore } from '../scan/scan.js';
 import { runScan } from '../scan/session.js';
+import { dbVersion } from '../services/scans.js';
 import type { Db } from '../store/db.js';
 import {
   findScan,
@@ -21,8 +20,8 @@ import {
 import { now } from '../store/db.js';
 import { inventoryDisagreement, normaliseImage } from '../services/report.js';
 import { noteDisagreement } from '../services/provenance.js';
-import { queueAlerts } from '../store/alerts.js';
-import { findingChanges, recordFindingEvents } from '../store/monitoring.js';
+import { recordOutcome } from '../services/outcome.js';
+import { findingChanges } from '../store/finding-events.js';
 import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import type { Job } from './queue.js';
@@ -42,14 +41,6 @@ export interface WorkerDeps {
   onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
   /** Scan processes run at a lower CPU priority (inside the server, whose API must answer first). */
   yieldCpu?: boolean;
-}
-
-/**
- * The database version scans are keyed by: its build time. Read from the store the matcher keeps
- * open (every re-match asks this first; opening the file each time cost more than the answer).
- */
-export function dbVersion(dbPath: string): string {
-  return openStore(dbPath).meta('built_at') ?? 'unknown';
 }
 
 /** Run one job; throwing hands it back to the queue for a retry. */
@@ -115,15 +106,8 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
       reported: inv.replaced.provenance,
       disagreement: inventoryDisagreement(result, inv.replaced.inventory),
     });
-  const saved = await saveScan(deps.db, {
-    digest,
-    dbVersion: version,
-    source: job.source,
-    result,
-    durationMs: performance.now() - t0,
-    provenance,
-  });
-  await noteChanges(deps, digest, version, saved, result);
+  // The platform first: once the result is stored the image reads as scanned, platform included
+  // (recorded after it, a reader polling for the scan could see the image without its platform).
   const platform = [result.image.os, result.image.architecture, result.image.variant]
     .filter(Boolean)
     .join('/');
@@ -133,6 +117,15 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
     digest,
     platform: platform || undefined,
   });
+  const saved = await saveScan(deps.db, {
+    digest,
+    dbVersion: version,
+    source: job.source,
+    result,
+    durationMs: performance.now() - t0,
+    provenance,
+  });
+  await noteChanges(deps, digest, version, saved, result);
   deps.log?.('scanned', {
     image: `${job.registry}/${job.repository}@${digest}`,
     grade: result.summary.grade,
@@ -177,24 +170,12 @@ export type RankContext = { env: Environment; exposure: Exposure };
  * still has to pass).
  */
 export async function contextOf(db: Db, digest: string): Promise<RankContext> {
-  const envs = await db.k
-    .selectFrom('deployments as d')
-    .innerJoin('environments as e', 'e.name', 'd.environment')
-    .select(['e.name', 'e.exposure'])
-    .where('d.digest', '=', digest)
-    .where(isNewest)
-    .execute();
-  return rankContext(envs);
+  return rankContext(await exposuresOf(db, digest));
 }
 
 /** The rank context of every digest running somewhere (one query, for a whole fleet). */
 export async function runningContexts(db: Db): Promise<Map<string, RankContext>> {
-  const rows = await db.k
-    .selectFrom('deployments as d')
-    .innerJoin('environments as e', 'e.name', 'd.environment')
-    .select(['d.digest', 'e.name', 'e.exposure'])
-    .where(isNewest)
-    .execute();
+  const rows = await allExposures(db);
   const by = new Map<string, Array<{ name: string; exposure: string }>>();
   for (const r of rows) by.set(r.digest, [...(by.get(r.digest) ?? []), r]);
   return new Map([...by].map(([d, envs]) => [d, rankContext(envs)]));
@@ -221,10 +202,11 @@ async function noteChanges(
   if (!saved.created) return;
   const before = saved.before;
   const changes = findingChanges(before, result);
-  await recordFindingEvents(deps.db, digest, version, changes);
-  let alerts = await queueAlerts(deps.db, digest, version, changes.introduced);
-  if (deps.policy && changes.introduced.length)
-    alerts += await alertNewPolicyFailures(deps.db, deps.policy, digest, version, before, result);
+  const alerts = await recordOutcome(
+    deps.db,
+    [{ digest, version, changes, results: async () => ({ before, after: result }) }],
+    { policy: deps.policy },
+  );
   if (changes.introduced.length || changes.fixed.length)
     deps.log?.('findings changed', {
       digest,

@@ -13,22 +13,23 @@ import type { SecretBox } from '../store/secret-box.js';
 import { VERSION } from '../version.js';
 import { VulnStore } from '../vulndb/store.js';
 import { requirePermission } from './auth.js';
-import { authErrors, errorSchema, HttpError } from './errors.js';
+import { authErrors, errorSchema } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { imageRoutes } from './routes/images.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { monitoringRoutes } from './routes/monitoring.js';
-import type { DbUpdater } from './db-updater.js';
+import type { DbUpdater } from '../monitor/db-updater.js';
 import { gateRoutes } from './routes/gate.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import type { Oidc } from './oidc.js';
 import { Admission } from '../gate/admission.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
-import { currentDbVersion, type ReportStorer } from './service.js';
+import { currentDbVersion, type ReportStorer } from '../services/ingest.js';
 import { clusterRoutes } from './routes/cluster.js';
 import type { Leadership } from './singletons.js';
 import { parseJsonBody } from './json-body.js';
+import { DomainError } from '../services/errors.js';
 
 export interface AppDeps {
   db: Db;
@@ -112,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(
     (err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
-      if (err instanceof HttpError)
+      if (err instanceof DomainError)
         return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
       if (err.validation)
         return reply.code(400).send({ error: { code: 'invalid_request', message: err.message } });
@@ -131,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) =>
-      new HttpError(429, 'rate_limited', `too many requests from this address; retry in ${ctx.after}`),
+      new DomainError('too_many', `too many requests from this address; retry in ${ctx.after}`),
   });
   const web = fileURLToPath(new URL('../../web/', import.meta.url));
   const dashboard = existsSync(join(web, 'index.html'));
@@ -217,14 +218,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     async () => {
       if (deps.lifecycle?.draining)
-        throw new HttpError(503, 'shutting_down', 'this replica is shutting down');
+        throw new DomainError('unavailable', 'this replica is shutting down', 'shutting_down');
       try {
         await sql`select 1`.execute(deps.db.k);
       } catch (err) {
-        throw new HttpError(503, 'store_unavailable', (err as Error).message);
+        throw new DomainError('unavailable', (err as Error).message, 'store_unavailable');
       }
       if (!VulnStore.exists(deps.dbPath))
-        throw new HttpError(503, 'no_vulnerability_database', `no database at ${deps.dbPath}`);
+        throw new DomainError('unavailable', `no database at ${deps.dbPath}`, 'no_vulnerability_database');
       return { status: 'ready', database: deps.db.engine };
     },
   );

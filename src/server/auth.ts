@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findToken, type TokenRecord } from '../store/auth.js';
 import type { Db } from '../store/db.js';
-import { HttpError } from './errors.js';
-import { permissionsOf, type Permission } from './roles.js';
+import { actorOf, type Principal } from '../gate/settings.js';
+import type { AuditContext } from '../services/audit.js';
+import { permissionsOf, type Permission } from '../model/roles.js';
+import { DomainError } from '../services/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,7 +43,11 @@ export async function principalOf(db: Db, req: FastifyRequest): Promise<FastifyR
     const cookie = req.cookies?.[SESSION_COOKIE];
     if (!cookie) return undefined;
     if (UNSAFE.has(req.method) && req.headers['x-csrf-token'] !== csrfOf(cookie))
-      throw new HttpError(403, 'csrf', 'a state-changing request from the dashboard needs its X-CSRF-Token');
+      throw new DomainError(
+        'forbidden',
+        'a state-changing request from the dashboard needs its X-CSRF-Token',
+        'csrf',
+      );
     token = cookie;
   }
   const t = await findToken(db, token);
@@ -55,17 +61,17 @@ export function requirePermission(db: Db) {
     if (!need) return;
     const p = await principalOf(db, req);
     if (!p)
-      throw new HttpError(
-        401,
-        'unauthorized',
-        'sign in, or give a valid API token (Authorization: Bearer …)',
-      );
+      throw new DomainError('unauthorized', 'sign in, or give a valid API token (Authorization: Bearer …)');
     if (!p.permissions.includes(need))
-      throw new HttpError(
-        403,
+      throw new DomainError(
         'forbidden',
         `this token (role ${p.role}) may not ${need === 'admin' ? 'change settings' : need}`,
       );
     req.principal = p;
   };
+}
+
+/** The audit context of a request: the store, and who is asking (as the audit log names them). */
+export function auditContext(db: Db, req: FastifyRequest): AuditContext {
+  return { db, actor: actorOf(req.principal as Principal | undefined) };
 }

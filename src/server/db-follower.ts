@@ -1,9 +1,10 @@
 import { CustomsError } from '../errors.js';
-import { dbVersion } from '../jobs/scan-job.js';
+import { dbVersion } from '../services/scans.js';
 import type { Db } from '../store/db.js';
 import { dbRepositories, pullDatabase } from '../vulndb/install.js';
 import { trustedKeys } from '../vulndb/signing.js';
-import { installing } from './install-lock.js';
+import { installing } from '../monitor/install-lock.js';
+import { newestDbVersion } from '../store/db-versions.js';
 
 /**
  * A scale-out worker's database kept in step with the server's. Scans and re-matches are keyed by
@@ -31,13 +32,7 @@ export class DbFollower {
 
   /** The version the server installed last, or undefined before its first update. */
   private async wanted(): Promise<string | undefined> {
-    const r = await this.o.db.k
-      .selectFrom('db_versions')
-      .select('version')
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return r?.version;
+    return newestDbVersion(this.o.db);
   }
 
   private local(): string | undefined {

@@ -1,11 +1,18 @@
-/** The one error shape every endpoint answers with: {"error": {"code", "message"}}. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+import { DomainError, DOMAIN_KINDS, type DomainKind } from '../services/errors.js';
+
+const kindOf = (status: number): DomainKind => {
+  const k = (Object.keys(DOMAIN_KINDS) as DomainKind[]).find((x) => DOMAIN_KINDS[x].status === status);
+  if (!k) throw new Error(`no DomainError kind answers ${status}`);
+  return k;
+};
+
+/**
+ * The older spelling of a DomainError, by HTTP status (kept for callers that think in statuses,
+ * such as the fuzz targets); the answer is the same: {"error": {"code", "message"}}.
+ */
+export class HttpError extends DomainError {
+  constructor(status: number, code: string, message: string) {
+    super(kindOf(status), message, code);
   }
 }
 

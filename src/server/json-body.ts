@@ -1,4 +1,4 @@
-import { HttpError } from './errors.js';
+import { DomainError } from '../services/errors.js';
 
 /**
  * How deep a request body may nest. Reports, AdmissionReviews and settings stay well inside
@@ -33,14 +33,14 @@ export function jsonDepth(buf: Uint8Array, limit = MAX_JSON_DEPTH): number {
 export function parseJsonBody(buf: Buffer, limit = MAX_JSON_DEPTH): unknown {
   if (!buf.length) return {};
   if (jsonDepth(buf, limit) > limit)
-    throw new HttpError(400, 'too_deep', `the request body nests deeper than ${limit} levels`);
+    throw new DomainError('invalid', `the request body nests deeper than ${limit} levels`, 'too_deep');
   try {
     return JSON.parse(buf.toString('utf8'));
   } catch (err) {
-    throw new HttpError(
-      400,
-      'malformed_json',
+    throw new DomainError(
+      'invalid',
       `the request body is not valid JSON: ${(err as Error).message}`,
+      'malformed_json',
     );
   }
 }

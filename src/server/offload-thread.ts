@@ -10,7 +10,7 @@ import { runJob } from '../jobs/scan-job.js';
 import { resolvePolicy } from '../policy/policy.js';
 import { closeStore } from '../scan/scan.js';
 import { storeReport } from '../services/reports.js';
-import { rematchFleet } from './rematch.js';
+import { rematchFleet } from '../monitor/rematch.js';
 import { openDb } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
 import { loadSigner } from '../gate/server-key.js';

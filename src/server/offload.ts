@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { CustomsError } from '../errors.js';
 import type { Job } from '../jobs/queue.js';
 import type { StoredReport } from '../services/reports.js';
-import type { FleetOutcome, FleetRematch } from './rematch.js';
+import type { FleetOutcome, FleetRematch } from '../monitor/rematch.js';
 
 /** How a thread reaches what the server has: the same store, key, database and policy. */
 export interface OffloadConfig {

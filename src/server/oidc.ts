@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { CustomsError } from '../errors.js';
-import { isRole } from './roles.js';
+import { isRole } from '../model/roles.js';
 
 /**
  * Single sign-on with an OpenID Connect provider (authorization code flow with PKCE, through

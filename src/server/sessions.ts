@@ -1,9 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
-import { appendAudit, inTransaction } from '../gate/audit.js';
+import { withAudit } from '../services/audit.js';
 import { authenticate, createToken, expiryFrom } from '../store/auth.js';
 import type { Db } from '../store/db.js';
-import { HttpError } from './errors.js';
+import {
+  clearSignInFailures,
+  countSignInFailure,
+  forgetSignInFailures,
+  lockSignIn,
+  signInFailures,
+} from '../store/sign-in.js';
+import { DomainError } from '../services/errors.js';
 
 export interface SessionUser {
   id: number;
@@ -22,7 +28,7 @@ export async function openSession(
   details: Record<string, unknown>,
 ): Promise<{ token: string; expiresAt: string }> {
   const expiresAt = expiryFrom('12h')!;
-  const { token } = await inTransaction(db, async (trx) => {
+  const { token } = await withAudit({ db, actor: `user:${u.name}` }, 'session.start', async (trx) => {
     const t = await createToken(trx, {
       name: `session:${u.name}`,
       role: u.role,
@@ -30,13 +36,7 @@ export async function openSession(
       expiresAt,
       environments: u.environments,
     });
-    await appendAudit(trx, {
-      actor: `user:${u.name}`,
-      action: 'session.start',
-      subject: `token:${t.id}`,
-      details,
-    });
-    return t;
+    return { value: t, subject: `token:${t.id}`, details };
   });
   return { token, expiresAt };
 }
@@ -79,75 +79,37 @@ export async function passwordSignIn(
   address: string,
 ): Promise<{ id: number; role: string; environments: string[] | null }> {
   const t = Date.now();
-  const row = await db.k
-    .selectFrom('sign_in_failures')
-    .selectAll()
-    .where('name', '=', name)
-    .executeTakeFirst();
+  const row = await signInFailures(db, name);
   if (row?.locked_until && Date.parse(row.locked_until) > t)
-    throw new HttpError(
-      429,
-      'locked',
+    throw new DomainError(
+      'too_many',
       `too many failed sign-ins for ${name}: signing in is locked until ${row.locked_until}`,
+      'locked',
     );
   const u = await authenticate(db, name, password);
   if (u) {
-    if (row) await db.k.deleteFrom('sign_in_failures').where('name', '=', name).execute();
+    if (row) await clearSignInFailures(db, name);
     return u;
   }
   const at = new Date(t).toISOString();
   const stale = new Date(t - SIGN_IN_LIMITS.windowMs).toISOString();
-  const failures = await inTransaction(db, async (trx) => {
-    // One atomic increment (a count from an old window starts again at 1).
-    await trx.k
-      .insertInto('sign_in_failures')
-      .values({ name, failures: 1, first_at: at, last_at: at, locked_until: null })
-      .onConflict((oc) =>
-        oc.column('name').doUpdateSet({
-          failures: sql`case when sign_in_failures.first_at < ${stale} then 1 else sign_in_failures.failures + 1 end`,
-          first_at: sql`case when sign_in_failures.first_at < ${stale} then ${at} else sign_in_failures.first_at end`,
-          last_at: at,
-        }),
-      )
-      .execute();
-    const n = Number(
-      (
-        await trx.k
-          .selectFrom('sign_in_failures')
-          .select('failures')
-          .where('name', '=', name)
-          .executeTakeFirst()
-      )?.failures ?? 1,
-    );
-    await appendAudit(trx, {
-      actor: 'anonymous',
-      action: 'session.failed',
-      subject: `user:${name}`,
-      details: { address, failures: n },
-    });
+  const failures = await withAudit({ db, actor: 'anonymous' }, 'session.failed', async (trx) => {
+    const n = await countSignInFailure(trx, name, at, stale);
+    const also = [];
     if (n >= SIGN_IN_LIMITS.maxFailures) {
       const until = new Date(t + SIGN_IN_LIMITS.lockMs).toISOString();
-      await trx.k
-        .updateTable('sign_in_failures')
-        .set({ locked_until: until })
-        .where('name', '=', name)
-        .execute();
-      await appendAudit(trx, {
+      await lockSignIn(trx, name, until);
+      also.push({
         actor: 'system',
         action: 'session.locked',
         subject: `user:${name}`,
         details: { address, failures: n, until },
       });
     }
-    // Names nobody tried for a day are forgotten (unknown names must not pile up).
-    await trx.k
-      .deleteFrom('sign_in_failures')
-      .where('last_at', '<', new Date(t - 86_400_000).toISOString())
-      .execute();
-    return n;
+    await forgetSignInFailures(trx, new Date(t - 86_400_000).toISOString());
+    return { value: n, subject: `user:${name}`, details: { address, failures: n }, also };
   });
-  throw new HttpError(
-    401,
+  throw new DomainError(
     'unauthorized',
     failures >= SIGN_IN_LIMITS.maxFailures
       ? `wrong user name or password; ${name} is now locked for ${SIGN_IN_LIMITS.lockMs / 60_000} minutes`

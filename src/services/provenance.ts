@@ -1,7 +1,7 @@
-import { appendAudit, inTransaction } from '../gate/audit.js';
+import { audit } from './audit.js';
 import { queueNotice } from '../store/alerts.js';
 import type { Db } from '../store/db.js';
-import { isNewest } from '../store/deployments.js';
+import { runningIn } from '../store/deployments.js';
 import type { Provenance } from '../store/images.js';
 import type { inventoryDisagreement } from './report.js';
 
@@ -29,31 +29,18 @@ export async function noteDisagreement(
     d.versionDiffers ? `gave another version for ${d.versionDiffers}` : '',
   ].filter(Boolean);
   const summary = `report by ${by} ${parts.join(' and ')} of the ${d.total} the server found in ${o.image}`;
-  await inTransaction(db, (trx) =>
-    appendAudit(trx, {
-      actor: 'system',
-      action: 'report.disagrees',
-      subject: o.digest,
-      details: {
-        image: o.image,
-        reportedBy: o.reported.by,
-        reportedAt: o.reported.at,
-        omitted: d.omitted,
-        versionDiffers: d.versionDiffers,
-        extra: d.extra,
-        serverPackages: d.total,
-        examples: d.examples,
-      },
-    }),
-  );
+  await audit({ db, actor: 'system' }, 'report.disagrees', o.digest, {
+    image: o.image,
+    reportedBy: o.reported.by,
+    reportedAt: o.reported.at,
+    omitted: d.omitted,
+    versionDiffers: d.versionDiffers,
+    extra: d.extra,
+    serverPackages: d.total,
+    examples: d.examples,
+  });
   // Where the image runs now, else where the report said it was bound, else production.
-  const running = await db.k
-    .selectFrom('deployments as d')
-    .select('d.environment')
-    .where('d.digest', '=', o.digest)
-    .where(isNewest)
-    .execute();
-  const environment = running[0]?.environment ?? o.environment ?? 'production';
+  const environment = (await runningIn(db, o.digest))[0] ?? o.environment ?? 'production';
   await queueNotice(db, {
     kind: 'provenance',
     key: `report:${o.digest}:${o.reported.by ?? ''}:${o.reported.at ?? ''}`,

@@ -1,6 +1,7 @@
-import { jobKey, type Job, type JobQueue } from '../jobs/queue.js';
-import { dbVersion } from '../jobs/scan-job.js';
+import { jobKey, type Job, type JobQueue } from '../model/jobs.js';
+import { openStore } from '../scan/scan.js';
 import type { Db } from '../store/db.js';
+import { inventoryKinds, resultsFor } from '../store/images.js';
 import { findRegistry } from '../store/registries.js';
 
 /**
@@ -40,6 +41,14 @@ export interface ScanDeps {
   queue: JobQueue;
 }
 
+/**
+ * The database version scans are keyed by: its build time. Read from the store the matcher keeps
+ * open (every re-match asks this first; opening the file each time cost more than the answer).
+ */
+export function dbVersion(dbPath: string): string {
+  return openStore(dbPath).meta('built_at') ?? 'unknown';
+}
+
 /** The database version scans are keyed by, or `none` before the server has one. */
 export function currentDbVersion(dbPath: string): string {
   try {
@@ -70,23 +79,12 @@ export async function requestScans(
   const done = new Set<string>();
   for (let i = 0; i < digests.length; i += 500) {
     const chunk = digests.slice(i, i + 500);
-    for (const r of await deps.db.k
-      .selectFrom('inventories')
-      .select(['digest', 'provenance_kind'])
-      .where('digest', 'in', chunk)
-      .execute())
-      inventories.set(r.digest, r.provenance_kind);
+    for (const [digest, kind] of await inventoryKinds(deps.db, chunk)) inventories.set(digest, kind);
     // `digest|kind` for each result holding for this version: the rule counts only a result of the
     // inventory's own provenance (a reported one does not make the server's scan needless).
-    for (const full of [true, false]) {
-      const rows = await deps.db.k
-        .selectFrom('scans')
-        .select(['digest', 'provenance_kind'])
-        .where('digest', 'in', chunk)
-        .where(full ? 'db_version' : 'checked_version', '=', version)
-        .execute();
-      for (const r of rows) done.add(`${full ? 'made' : 'held'}|${r.digest}|${r.provenance_kind}`);
-    }
+    for (const full of [true, false])
+      for (const r of await resultsFor(deps.db, chunk, version, full))
+        done.add(`${full ? 'made' : 'held'}|${r.digest}|${r.provenance_kind}`);
   }
   const registries = new Map<string, boolean>();
   const configured = async (host: string) => {

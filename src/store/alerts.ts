@@ -4,7 +4,7 @@ import { isNewest } from './deployments.js';
 import type { SecretBox } from './secret-box.js';
 import type { Insertable } from 'kysely';
 import type { Tables } from './schema.js';
-import { allActiveExceptions, type ExceptionRecord } from '../gate/exceptions.js';
+import { allActiveExceptions, type ExceptionRecord } from './exceptions.js';
 
 /** Alert channels, rules per environment, and the deliveries themselves. */
 
@@ -60,6 +60,15 @@ export async function listChannels(db: Db) {
     environments: c.environments ? (JSON.parse(c.environments) as string[]) : null,
     createdAt: c.created_at,
   }));
+}
+
+export async function alertRulesOf(db: Db, environment: string): Promise<AlertRules | null> {
+  const r = await db.k
+    .selectFrom('environments')
+    .select('alert_rules')
+    .where('name', '=', environment)
+    .executeTakeFirst();
+  return r?.alert_rules ? (JSON.parse(r.alert_rules) as AlertRules) : null;
 }
 
 export async function setAlertRules(db: Db, environment: string, rules: AlertRules | null): Promise<void> {
@@ -296,4 +305,71 @@ export async function listAlerts(db: Db, limit = 100) {
       deliveredAt: a.delivered_at,
     }),
   );
+}
+
+/** Pending alerts due now with their channel, oldest first (the dispatcher's next round). */
+export async function dueAlerts(db: Db) {
+  return db.k
+    .selectFrom('alerts')
+    .innerJoin('channels', 'channels.id', 'alerts.channel_id')
+    .select([
+      'alerts.id',
+      'alerts.channel_id',
+      'alerts.environment',
+      'alerts.image',
+      'alerts.db_version',
+      'alerts.findings',
+      'alerts.kind',
+      'alerts.summary',
+      'alerts.attempts',
+      'alerts.created_at',
+      'channels.type',
+      'channels.target',
+      'channels.secret',
+    ])
+    .where('alerts.state', '=', 'pending')
+    .where('alerts.run_after', '<=', now())
+    .orderBy('alerts.id')
+    .limit(500)
+    .execute();
+}
+
+export async function markAlertsDelivered(db: Db, ids: number[], attempts: number): Promise<void> {
+  await db.k
+    .updateTable('alerts')
+    .set({ state: 'delivered', attempts, delivered_at: now(), last_error: null })
+    .where('id', 'in', ids)
+    .execute();
+}
+
+/** A failed delivery: retried at `retryAt`, or `failed` for good after the last attempt. */
+export async function markAlertsFailed(
+  db: Db,
+  ids: number[],
+  f: { failed: boolean; attempts: number; error: string; retryAt: string },
+): Promise<void> {
+  await db.k
+    .updateTable('alerts')
+    .set({
+      state: f.failed ? 'failed' : 'pending',
+      attempts: f.attempts,
+      last_error: f.error,
+      run_after: f.retryAt,
+    })
+    .where('id', 'in', ids)
+    .execute();
+}
+
+export async function channelExists(db: Db, id: number): Promise<boolean> {
+  return !!(await db.k.selectFrom('channels').select('id').where('id', '=', id).executeTakeFirst());
+}
+
+/** Queue one alert row unless its key was queued before; whether it was new. */
+export async function queueOnce(db: Db, row: Insertable<Tables['alerts']>): Promise<boolean> {
+  const res = await db.k
+    .insertInto('alerts')
+    .values(row)
+    .onConflict((oc) => oc.column('key').doNothing())
+    .executeTakeFirst();
+  return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
 }

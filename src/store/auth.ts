@@ -3,7 +3,7 @@ import type { Tables } from './schema.js';
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CustomsError } from '../errors.js';
-import { isRole, PERMISSIONS, ROLES } from '../server/roles.js';
+import { isRole, PERMISSIONS, ROLES } from '../model/roles.js';
 import { now, type Db } from './db.js';
 
 const scryptAsync = promisify(scrypt) as (

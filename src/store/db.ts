@@ -6,9 +6,9 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { CustomsError } from '../errors.js';
 import { migrate } from './migrations.js';
-import type { Tables } from './schema.js';
+import type { Engine, Tables } from './schema.js';
 
-export type Engine = 'sqlite' | 'postgres';
+export type { Engine } from './schema.js';
 
 export interface Db {
   engine: Engine;
@@ -107,3 +107,8 @@ export function redact(url: string): string {
 }
 
 export const now = (): string => new Date().toISOString();
+
+/** Run `fn` in one transaction (a change and its audit entries land together or not at all). */
+export async function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  return db.k.transaction().execute((k) => fn({ ...db, k }));
+}

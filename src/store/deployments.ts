@@ -3,7 +3,7 @@ import type { ScanResult } from '../model/scan.js';
 import type { ExpressionBuilder } from 'kysely';
 import { now, type Db } from './db.js';
 import type { Tables } from './schema.js';
-import { findingChanges } from './monitoring.js';
+import { findingChanges } from './finding-events.js';
 import { loadInventory, recordImage } from './images.js';
 import { compareScans } from '../compare/compare.js';
 
@@ -35,6 +35,57 @@ export async function putEnvironment(db: Db, e: Environment): Promise<void> {
     .insertInto('environments')
     .values({ ...e, created_at: now() })
     .onConflict((oc) => oc.column('name').doUpdateSet({ exposure: e.exposure }))
+    .execute();
+}
+
+/** An environment's stored gate settings (JSON; gate/settings.ts adds the defaults). */
+export async function gateJsonOf(db: Db, name: string): Promise<{ gate: string | null } | undefined> {
+  return db.k.selectFrom('environments').select(['gate']).where('name', '=', name).executeTakeFirst();
+}
+
+export async function allGateJson(db: Db): Promise<Array<{ name: string; gate: string | null }>> {
+  return db.k.selectFrom('environments').select(['name', 'gate']).execute();
+}
+
+/** An environment's gate settings, as JSON (gate/settings.ts reads them with their defaults). */
+export async function setGateJson(db: Db, name: string, gate: string): Promise<void> {
+  await db.k.updateTable('environments').set({ gate }).where('name', '=', name).execute();
+}
+
+/** The environments a digest runs in now (it is the newest deployment of its workload there). */
+export async function runningIn(db: Db, digest: string): Promise<string[]> {
+  const rows = await db.k
+    .selectFrom('deployments as d')
+    .select('d.environment')
+    .where('d.digest', '=', digest)
+    .where(isNewest)
+    .execute();
+  return rows.map((r) => r.environment);
+}
+
+/** The environments (name, exposure) a digest runs in now. */
+export async function exposuresOf(
+  db: Db,
+  digest: string,
+): Promise<Array<{ name: string; exposure: string }>> {
+  return db.k
+    .selectFrom('deployments as d')
+    .innerJoin('environments as e', 'e.name', 'd.environment')
+    .select(['e.name', 'e.exposure'])
+    .where('d.digest', '=', digest)
+    .where(isNewest)
+    .execute();
+}
+
+/** Every running digest with the environments (name, exposure) it runs in: one query for a fleet. */
+export async function allExposures(
+  db: Db,
+): Promise<Array<{ digest: string; name: string; exposure: string }>> {
+  return db.k
+    .selectFrom('deployments as d')
+    .innerJoin('environments as e', 'e.name', 'd.environment')
+    .select(['d.digest', 'e.name', 'e.exposure'])
+    .where(isNewest)
     .execute();
 }
 

@@ -1,15 +1,20 @@
-import { indexFindings, indexInventory, previousResult } from './monitoring.js';
-import { factsOf, pack, resultOfRow, summaryColumns, unpack, type StoredResult } from './results.js';
-import type { Inventory } from '../catalog/index.js';
-import type { ImageMetadata } from '../image/model.js';
+import { indexFindings } from './finding-index.js';
+import { indexInventory } from './package-index.js';
+import {
+  factsOf,
+  pack,
+  previousResult,
+  resultOfRow,
+  summaryColumns,
+  unpack,
+  type StoredResult,
+} from './results.js';
+import type { StoredInventory } from './package-index.js';
 import type { ScanResult } from '../model/scan.js';
 import type { Provenance, ProvenanceKind } from '../model/provenance.js';
 import { now, type Db } from './db.js';
 
-/** What re-matching an image needs, stored once per digest. */
-export interface StoredInventory extends Inventory {
-  image: ImageMetadata;
-}
+export type { StoredInventory } from './package-index.js';
 
 export interface ImageRef {
   registry: string;
@@ -508,4 +513,85 @@ export async function scanCount(db: Db): Promise<number> {
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(r.n);
+}
+
+/** The provenance kind of each stored inventory among these digests. */
+export async function inventoryKinds(db: Db, digests: string[]): Promise<Map<string, string>> {
+  const rows = await db.k
+    .selectFrom('inventories')
+    .select(['digest', 'provenance_kind'])
+    .where('digest', 'in', digests)
+    .execute();
+  return new Map(rows.map((r) => [r.digest, r.provenance_kind]));
+}
+
+/**
+ * The results of these digests made with `version` (`made`), or found by a database update to
+ * hold for it (`!made`), with the provenance of the inventory each was matched from.
+ */
+export async function resultsFor(db: Db, digests: string[], version: string, made: boolean) {
+  return db.k
+    .selectFrom('scans')
+    .select(['digest', 'provenance_kind'])
+    .where('digest', 'in', digests)
+    .where(made ? 'db_version' : 'checked_version', '=', version)
+    .execute();
+}
+
+/** The newest scan row of a digest (its result is read with resultOfRow). */
+export async function newestScanRow(db: Db, digest: string) {
+  return db.k
+    .selectFrom('scans')
+    .select([
+      'result',
+      'base_id',
+      'grade',
+      'risk',
+      'db_version',
+      'created_at',
+      'provenance_kind',
+      'provenance_by',
+      'provenance_at',
+    ])
+    .where('digest', '=', digest)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** `registry/repository` of the first place a digest was seen, or '' when none. */
+export async function firstRepositoryOf(db: Db, digest: string): Promise<string> {
+  const r = await db.k
+    .selectFrom('images')
+    .select(['registry', 'repository'])
+    .where('digest', '=', digest)
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return r ? `${r.registry}/${r.repository}` : '';
+}
+
+/** The tags an image carries in one repository ([] when it is not known there). */
+export async function tagsOf(
+  db: Db,
+  registry: string,
+  repository: string,
+  digest: string,
+): Promise<string[]> {
+  const row = await db.k
+    .selectFrom('images')
+    .select('tags')
+    .where('registry', '=', registry)
+    .where('repository', '=', repository)
+    .where('digest', '=', digest)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.tags) as string[]) : [];
+}
+
+/** Where a digest is known: each registry and repository. */
+export async function placesOf(
+  db: Db,
+  digest: string,
+): Promise<Array<{ registry: string; repository: string }>> {
+  return db.k.selectFrom('images').select(['registry', 'repository']).where('digest', '=', digest).execute();
 }

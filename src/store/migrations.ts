@@ -1,6 +1,6 @@
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import { CustomsError } from '../errors.js';
-import type { Engine } from './db.js';
+import type { Engine } from './schema.js';
 
 /**
  * Versioned migrations, in code so they ship inside the package. Each runs on both engines; the

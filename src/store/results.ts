@@ -170,3 +170,19 @@ export async function readResult(db: Db, scanId: number): Promise<StoredResult |
     .executeTakeFirst();
   return r ? resultOfRow(db, r) : undefined;
 }
+
+/** The scan before `scanId` of this digest, as a result (findings only are needed). */
+export async function previousResult(
+  db: Db,
+  digest: string,
+  scanId: number,
+): Promise<ScanResult | undefined> {
+  const r = await db.k
+    .selectFrom('scans')
+    .select(['result', 'base_id'])
+    .where('digest', '=', digest)
+    .where('id', '<', scanId)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  return r ? ((await resultOfRow(db, r)) as ScanResult) : undefined;
+}

@@ -1,5 +1,8 @@
 import type { Generated } from 'kysely';
 
+/** The store's engines: SQLite for one process, PostgreSQL for teams and HA. */
+export type Engine = 'sqlite' | 'postgres';
+
 /**
  * The service's tables. Times are ISO-8601 UTC strings (they sort as text on both engines);
  * booleans are 0/1; JSON is text; large documents are gzip-compressed blobs.

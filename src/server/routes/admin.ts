@@ -1,32 +1,26 @@
-import type { FastifyInstance } from 'fastify';
-import { CustomsError } from '../../errors.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { JobQueue } from '../../jobs/queue.js';
+import { listTokens, listUsers } from '../../store/auth.js';
 import {
-  createToken,
-  createUser,
-  expiryFrom,
-  listTokens,
-  listUsers,
-  revokeToken,
-  updateUser,
-} from '../../store/auth.js';
-import { appendAudit, inTransaction } from '../../gate/audit.js';
+  addUser,
+  changeUser,
+  issueToken,
+  putRegistry,
+  putWatch,
+  removeRegistry,
+  removeWatch,
+  revokeTokenAudited,
+} from '../../services/settings.js';
 import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
-import { actorOf } from '../../gate/settings.js';
+import { auditContext } from '../auth.js';
 import type { Db } from '../../store/db.js';
-import {
-  deleteRegistry,
-  findRegistry,
-  listRegistries,
-  registryHost,
-  upsertRegistry,
-  type RegistryRecord,
-} from '../../store/registries.js';
-import { deleteWatch, listWatches, upsertWatch, type WatchRecord } from '../../store/watches.js';
+import { findRegistry, listRegistries } from '../../store/registries.js';
+import { listWatches } from '../../store/watches.js';
 import type { SecretBox } from '../../store/secret-box.js';
-import { authErrors, errorSchema, HttpError } from '../errors.js';
-import { PERMISSIONS, ROLES } from '../roles.js';
+import { authErrors, errorSchema } from '../errors.js';
+import { PERMISSIONS, ROLES } from '../../model/roles.js';
 import { registryRecord, tokenRecord, envName, credentials } from '../schemas.js';
+import { DomainError } from '../../services/errors.js';
 
 const envList = {
   type: 'array',
@@ -35,32 +29,9 @@ const envList = {
   description: 'limit to these environments (approvers: where they may approve)',
 } as const;
 
-/** A user error from the store (bad role, bad URL…) becomes a 400 with its message. */
-async function asBadRequest<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    if (err instanceof CustomsError) throw new HttpError(400, 'invalid_request', err.message);
-    throw err;
-  }
-}
-
-/** What the audit log keeps of a registry: where, how, and whether secrets are set (never them). */
-const registryAudit = (r: RegistryRecord | undefined) =>
-  r
-    ? {
-        url: r.url,
-        insecure: r.insecure,
-        credentials: r.hasCredentials ? 'set' : 'none',
-        webhookSecret: r.hasWebhookSecret ? 'set' : 'none',
-      }
-    : null;
-
-const watchAudit = (w: WatchRecord | undefined) =>
-  w ? { registry: w.registry, repository: w.repository, intervalSeconds: w.intervalSeconds } : null;
-
 export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox; queue: JobQueue }): void {
   const { db, box, queue } = deps;
+  const who = (req: FastifyRequest) => auditContext(db, req);
 
   app.post<{
     Body: { url: string; insecure?: boolean; username?: string; password?: string; webhookSecret?: string };
@@ -88,20 +59,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      const r = await asBadRequest(() =>
-        inTransaction(db, async (trx) => {
-          const before = (await findRegistry(trx, registryHost(req.body.url)))?.record;
-          const after = await upsertRegistry(trx, box, req.body);
-          // A registry decides where credentials are sent: who changed it is kept (never the secrets).
-          await appendAudit(trx, {
-            actor: actorOf(req.principal),
-            action: 'registry.put',
-            subject: `registry:${after.host}`,
-            details: { before: registryAudit(before), after: registryAudit(after) },
-          });
-          return after;
-        }),
-      );
+      const r = await putRegistry(who(req), box, req.body);
       reply.code(201);
       return r;
     },
@@ -132,18 +90,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      const done = await inTransaction(db, async (trx) => {
-        const before = (await findRegistry(trx, req.params.host))?.record;
-        if (!before || !(await deleteRegistry(trx, req.params.host))) return false;
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'registry.delete',
-          subject: `registry:${before.host}`,
-          details: { before: registryAudit(before) },
-        });
-        return true;
-      });
-      if (!done) throw new HttpError(404, 'not_found', `no registry ${req.params.host}`);
+      const done = await removeRegistry(who(req), req.params.host);
+      if (!done) throw new DomainError('not_found', `no registry ${req.params.host}`);
       reply.code(204);
       return null;
     },
@@ -182,30 +130,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      const t = await asBadRequest(async () =>
-        inTransaction(db, async (trx) => {
-          const t = await createToken(trx, {
-            name: req.body.name,
-            role: req.body.role,
-            scopes: req.body.scopes,
-            expiresAt: expiryFrom(req.body.expires),
-            environments: req.body.environments,
-          });
-          await appendAudit(trx, {
-            actor: actorOf(req.principal),
-            action: 'token.create',
-            subject: `token:${t.id}`,
-            details: {
-              name: req.body.name,
-              role: req.body.role,
-              scopes: req.body.scopes ?? null,
-              environments: req.body.environments ?? null,
-              expires: req.body.expires ?? null,
-            },
-          });
-          return t;
-        }),
-      );
+      const t = await issueToken(who(req), req.body);
       reply.code(201);
       return t;
     },
@@ -236,18 +161,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      const done = await inTransaction(db, async (trx) => {
-        const before = (await listTokens(trx)).find((t) => t.id === req.params.id);
-        if (!(await revokeToken(trx, req.params.id))) return false;
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'token.revoke',
-          subject: `token:${req.params.id}`,
-          details: { before: before ? { name: before.name, role: before.role } : null },
-        });
-        return true;
-      });
-      if (!done) throw new HttpError(404, 'not_found', `no live token ${req.params.id}`);
+      const done = await revokeTokenAudited(who(req), req.params.id);
+      if (!done) throw new DomainError('not_found', `no live token ${req.params.id}`);
       reply.code(204);
       return null;
     },
@@ -281,23 +196,12 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     },
     async (req, reply) => {
       try {
-        const id = await asBadRequest(() =>
-          inTransaction(db, async (trx) => {
-            const id = await createUser(trx, req.body);
-            await appendAudit(trx, {
-              actor: actorOf(req.principal),
-              action: 'user.create',
-              subject: `user:${req.body.name}`,
-              details: { role: req.body.role, environments: req.body.environments ?? null },
-            });
-            return id;
-          }),
-        );
+        const id = await addUser(who(req), req.body);
         reply.code(201);
         return { id };
       } catch (err) {
         if (/unique|duplicate/i.test((err as Error).message))
-          throw new HttpError(409, 'conflict', `user ${req.body.name} exists`);
+          throw new DomainError('conflict', `user ${req.body.name} exists`);
         throw err;
       }
     },
@@ -347,24 +251,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req) => {
-      const u = await asBadRequest(() =>
-        inTransaction(db, async (trx) => {
-          const before = (await listUsers(trx)).find((x) => x.id === req.params.id);
-          const u = await updateUser(trx, req.params.id, req.body);
-          if (u)
-            await appendAudit(trx, {
-              actor: actorOf(req.principal),
-              action: 'user.role',
-              subject: `user:${u.name}`,
-              details: {
-                before: { role: before?.role, environments: before?.environments },
-                after: { role: u.role, environments: u.environments },
-              },
-            });
-          return u;
-        }),
-      );
-      if (!u) throw new HttpError(404, 'not_found', `no user ${req.params.id}`);
+      const u = await changeUser(who(req), req.params.id, req.body);
+      if (!u) throw new DomainError('not_found', `no user ${req.params.id}`);
       return u;
     },
   );
@@ -446,27 +334,15 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
     async (req, reply) => {
       const registry = req.body.registry.toLowerCase();
       if (!(await findRegistry(db, registry)))
-        throw new HttpError(
-          404,
-          'registry_not_configured',
+        throw new DomainError(
+          'not_found',
           `registry ${registry} is not configured; add it first`,
+          'registry_not_configured',
         );
-      const w = await inTransaction(db, async (trx) => {
-        const before = (await listWatches(trx)).find(
-          (x) => x.registry === registry && x.repository === req.body.repository,
-        );
-        const after = await upsertWatch(trx, {
-          registry,
-          repository: req.body.repository,
-          intervalSeconds: req.body.intervalSeconds ?? 300,
-        });
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'watch.put',
-          subject: `watch:${after.id}`,
-          details: { before: watchAudit(before), after: watchAudit(after) },
-        });
-        return after;
+      const w = await putWatch(who(req), {
+        registry,
+        repository: req.body.repository,
+        intervalSeconds: req.body.intervalSeconds ?? 300,
       });
       reply.code(201);
       return w;
@@ -498,18 +374,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      const done = await inTransaction(db, async (trx) => {
-        const before = (await listWatches(trx)).find((x) => x.id === req.params.id);
-        if (!before || !(await deleteWatch(trx, req.params.id))) return false;
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'watch.delete',
-          subject: `watch:${before.id}`,
-          details: { before: watchAudit(before) },
-        });
-        return true;
-      });
-      if (!done) throw new HttpError(404, 'not_found', `no watch ${req.params.id}`);
+      const done = await removeWatch(who(req), req.params.id);
+      if (!done) throw new DomainError('not_found', `no watch ${req.params.id}`);
       reply.code(204);
       return null;
     },

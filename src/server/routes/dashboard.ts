@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { baseLayerCount, planFor, upgrades } from '../../advise/advise.js';
 import { compareScans } from '../../compare/compare.js';
-import { appendAudit, inTransaction } from '../../gate/audit.js';
+import { audit } from '../../services/audit.js';
 import type { Admission } from '../../gate/admission.js';
 import { latestResult, policyState } from '../../gate/evaluate.js';
 import { actorOf, type Principal } from '../../gate/settings.js';
@@ -9,14 +9,16 @@ import { evaluatePolicy, type Policy } from '../../policy/policy.js';
 import { releasesBehind } from '../../distro/eol.js';
 import { revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
-import { environments, history, isNewest, running } from '../../store/deployments.js';
-import { listImages } from '../../store/images.js';
+import { environments, history, running } from '../../store/deployments.js';
+import { searchFleet } from '../../services/search.js';
+import { deploymentsOf, imageRefs, scanCounts } from '../../store/search.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
 import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
-import { permissionsOf } from '../roles.js';
-import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { permissionsOf } from '../../model/roles.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { envName, credentials } from '../schemas.js';
-import type { Services } from '../service.js';
+import type { Services } from '../../services/ingest.js';
+import { DomainError } from '../../services/errors.js';
 
 /**
  * What the dashboard needs beyond the resource routes, all of it public API too: cookie sessions
@@ -27,8 +29,6 @@ const OIDC_COOKIE = 'customs_oidc';
 const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const OS_TYPES = new Set(['apk', 'deb', 'rpm', 'alpm', 'portage']);
-const ID_LIKE =
-  /^(CVE-\d{4}-\d+|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|GO-\d{4}-\d+|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d+|[A-Z]+-\d{4}-[\w.-]+)$/i;
 
 const sessionAnswer = {
   type: 'object',
@@ -147,7 +147,11 @@ export function dashboardRoutes(
     },
     async (_req, reply) => {
       if (!s.oidc)
-        throw new HttpError(404, 'not_configured', 'no OIDC provider is configured (--oidc-issuer)');
+        throw new DomainError(
+          'not_found',
+          'no OIDC provider is configured (--oidc-issuer)',
+          'not_configured',
+        );
       const { url, pending } = await s.oidc.start();
       // Lax, not Strict: the provider sends the browser back with a cross-site top-level GET.
       reply.setCookie(OIDC_COOKIE, pending, {
@@ -184,7 +188,11 @@ export function dashboardRoutes(
     },
     async (req, reply) => {
       if (!s.oidc)
-        throw new HttpError(404, 'not_configured', 'no OIDC provider is configured (--oidc-issuer)');
+        throw new DomainError(
+          'not_found',
+          'no OIDC provider is configured (--oidc-issuer)',
+          'not_configured',
+        );
       const pending = req.cookies[OIDC_COOKIE];
       reply.clearCookie(OIDC_COOKIE, { path: '/api/v1/auth/oidc' });
       const url = new URL(req.url, s.oidc.s.redirectUri);
@@ -197,14 +205,9 @@ export function dashboardRoutes(
       }
       const grant = roleFor(who.groups, s.oidc.s);
       if (!grant) {
-        await inTransaction(db, (trx) =>
-          appendAudit(trx, {
-            actor: `user:${who.name}`,
-            action: 'session.refused',
-            subject: `oidc:${who.subject}`,
-            details: { groups: who.groups },
-          }),
-        );
+        await audit({ db, actor: `user:${who.name}` }, 'session.refused', `oidc:${who.subject}`, {
+          groups: who.groups,
+        });
         return page(
           reply,
           403,
@@ -320,92 +323,14 @@ export function dashboardRoutes(
         },
       },
     },
-    async (req) => {
-      const q = (req.query.q ?? '').trim();
-      const limit = req.query.limit ?? 200;
-      let vulnerability = req.query.vulnerability;
-      let pkg = req.query.package;
-      let version = req.query.version;
-      if (!vulnerability && !pkg && q) {
-        if (ID_LIKE.test(q))
-          vulnerability = q.toUpperCase().startsWith('GHSA') ? q.replace(/^ghsa/i, 'GHSA') : q.toUpperCase();
-        else if (/^[^\s@:/]+[@ ][^\s@]+$/.test(q)) [pkg, version] = q.split(/[@ ]/);
-      }
-      type Hit = {
-        digest: string;
-        package?: string;
-        version?: string;
-        vulnerability?: string;
-        severity?: string;
-      };
-      let kind: 'package' | 'vulnerability' | 'image';
-      let hits: Hit[];
-      if (vulnerability) {
-        kind = 'vulnerability';
-        hits = await db.k
-          .selectFrom('finding_index')
-          .select(['digest', 'package', 'version', 'vulnerability', 'severity'])
-          .where('vulnerability', '=', vulnerability)
-          .limit(limit)
-          .execute();
-      } else if (pkg) {
-        kind = 'package';
-        let qb = db.k
-          .selectFrom('package_versions')
-          .select(['digest', 'name as package', 'version'])
-          .where('name', '=', pkg);
-        if (version) qb = qb.where('version', '=', version);
-        hits = await qb.limit(limit).execute();
-      } else {
-        kind = 'image';
-        const digest = /^sha256:[a-f0-9]{64}$/.test(q) ? q : undefined;
-        const byName = digest ? [] : await listImages(db, { repository: q, limit: 100 }).then((r) => r.items);
-        const byTag = digest ? [] : await listImages(db, { tag: q, limit: 100 }).then((r) => r.items);
-        const byDigest = digest ? await listImages(db, { digest, limit: 100 }).then((r) => r.items) : [];
-        hits = [
-          ...new Map(
-            [...byDigest, ...byName, ...byTag].map((i) => [i.digest, { digest: i.digest }]),
-          ).values(),
-        ];
-        // A package name on its own: every image holding any version of it.
-        if (!hits.length && q && !digest) {
-          kind = 'package';
-          hits = await db.k
-            .selectFrom('package_versions')
-            .select(['digest', 'name as package', 'version'])
-            .where('name', '=', q)
-            .limit(limit)
-            .execute();
-        }
-      }
-      const digests = [...new Set(hits.map((h) => h.digest))];
-      const names = new Map<string, string[]>();
-      const running = new Map<string, Set<string>>();
-      for (let i = 0; i < digests.length; i += 300) {
-        const chunk = digests.slice(i, i + 300);
-        for (const r of await db.k
-          .selectFrom('images')
-          .select(['digest', 'registry', 'repository'])
-          .where('digest', 'in', chunk)
-          .execute())
-          names.set(r.digest, [...(names.get(r.digest) ?? []), `${r.registry}/${r.repository}`]);
-        const deps = await db.k
-          .selectFrom('deployments as d')
-          .select(['d.digest', 'd.environment'])
-          .where('d.digest', 'in', chunk)
-          .where(isNewest)
-          .execute();
-        for (const d of deps) running.set(d.digest, (running.get(d.digest) ?? new Set()).add(d.environment));
-      }
-      return {
-        kind,
-        items: hits.map((h) => ({
-          ...h,
-          images: [...new Set(names.get(h.digest) ?? [])],
-          runningIn: [...(running.get(h.digest) ?? [])].sort(),
-        })),
-      };
-    },
+    async (req) =>
+      searchFleet(db, {
+        q: req.query.q,
+        vulnerability: req.query.vulnerability,
+        package: req.query.package,
+        version: req.query.version,
+        limit: req.query.limit,
+      }),
   );
 
   app.get<{ Params: { digest: string }; Querystring: { environment?: string } }>(
@@ -432,7 +357,7 @@ export function dashboardRoutes(
       const digest = req.params.digest;
       const environment = req.query.environment ?? 'production';
       const latest = await latestResult(db, digest);
-      if (!latest) throw new HttpError(404, 'not_found', `no scan of ${digest}`);
+      if (!latest) throw new DomainError('not_found', `no scan of ${digest}`);
       const state = await policyState(db, digest, environment, { policy: s.policy });
       const r = state.result ?? latest.result;
       const base = baseLayerCount(r);
@@ -441,11 +366,7 @@ export function dashboardRoutes(
       const envs = await environments(db);
       const decisions = [];
       for (const e of envs) decisions.push(await s.admission.decision(digest, e.name));
-      const refs = await db.k
-        .selectFrom('images')
-        .select(['registry', 'repository', 'tags'])
-        .where('digest', '=', digest)
-        .execute();
+      const refs = await imageRefs(db, digest);
       return {
         digest,
         environment,
@@ -525,7 +446,7 @@ export function dashboardRoutes(
     },
     async (req) => {
       const [a, b] = await Promise.all([latestResult(db, req.query.from), latestResult(db, req.query.to)]);
-      if (!a || !b) throw new HttpError(404, 'not_found', `no scan of ${!a ? req.query.from : req.query.to}`);
+      if (!a || !b) throw new DomainError('not_found', `no scan of ${!a ? req.query.from : req.query.to}`);
       return compareScans(a.result, b.result);
     },
   );
@@ -569,21 +490,8 @@ export function dashboardRoutes(
     },
     async (req) => {
       const days = req.query.days ?? 30;
-      const deps = await db.k
-        .selectFrom('deployments')
-        .select(['registry', 'repository', 'namespace', 'service', 'digest', 'deployed_at'])
-        .where('environment', '=', req.params.name)
-        .orderBy('id')
-        .execute();
-      const digests = [...new Set(deps.map((d) => d.digest))];
-      const scans = digests.length
-        ? await db.k
-            .selectFrom('scans')
-            .select(['digest', 'created_at', 'grade', 'critical', 'high', 'kev', 'total'])
-            .where('digest', 'in', digests.slice(0, 2000))
-            .orderBy('id')
-            .execute()
-        : [];
+      const deps = await deploymentsOf(db, req.params.name);
+      const scans = await scanCounts(db, [...new Set(deps.map((d) => d.digest))].slice(0, 2000));
       const out = [];
       const today = new Date();
       for (let i = days - 1; i >= 0; i--) {

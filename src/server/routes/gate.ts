@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CustomsError } from '../../errors.js';
 import { parseReference } from '../../image/registry/reference.js';
 import { RegistryClient } from '../../image/registry/client.js';
 import type { Policy } from '../../policy/policy.js';
 import { registryOptions } from '../../store/registries.js';
 import type { SecretBox } from '../../store/secret-box.js';
-import { listAudit, verifyAudit, appendAudit, inTransaction } from '../../gate/audit.js';
+import { listAudit, verifyAudit } from '../../gate/audit.js';
+import { setGate } from '../../services/environments.js';
 import { decideApproval, listApprovals, requestApproval } from '../../gate/approvals.js';
-import { GateError } from '../../gate/errors.js';
 import { evaluate } from '../../gate/evaluate.js';
 import {
   createException,
@@ -25,25 +24,10 @@ import { keylessVerifier } from '../../gate/sigstore.js';
 import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
 import { principalOf } from '../auth.js';
-import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { envName, provenance, scanBrief } from '../schemas.js';
-import type { Services } from '../service.js';
-
-/** Gate refusals as HTTP answers; other user errors are 400s. */
-async function gated<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    if (err instanceof GateError)
-      throw new HttpError(
-        { invalid: 400, forbidden: 403, not_found: 404, conflict: 409 }[err.kind],
-        err.kind === 'invalid' ? 'invalid_request' : err.kind,
-        err.message,
-      );
-    if (err instanceof CustomsError) throw new HttpError(400, 'invalid_request', err.message);
-    throw err;
-  }
-}
+import type { Services } from '../../services/ingest.js';
+import { DomainError, asInvalid } from '../../services/errors.js';
 
 const principal = (req: FastifyRequest): Principal => req.principal as Principal;
 
@@ -217,22 +201,21 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     try {
       ref = parseReference(image);
     } catch (err) {
-      throw new HttpError(400, 'invalid_request', (err as Error).message);
+      throw new DomainError('invalid', (err as Error).message);
     }
     const repository = `${ref.domain}/${ref.repository}`;
     if (ref.digest) return { digest: ref.digest, repository };
     const opts = await registryOptions(db, s.box, ref.domain);
     if (!opts)
-      throw new HttpError(
-        400,
-        'invalid_request',
+      throw new DomainError(
+        'invalid',
         `name the image by digest: registry ${ref.domain} is not configured here`,
       );
     const client = new RegistryClient(ref.domain, opts);
     try {
       return { digest: (await client.manifest(ref.repository, ref.tag ?? 'latest')).digest, repository };
     } catch (err) {
-      throw new HttpError(400, 'invalid_request', `cannot resolve ${image}: ${(err as Error).message}`);
+      throw new DomainError('invalid', `cannot resolve ${image}: ${(err as Error).message}`);
     } finally {
       await client.close();
     }
@@ -280,7 +263,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     async (req) => {
       const { digest, repository } = await digestOf(req.body.image);
       const p = principal(req);
-      const r = await gated(() =>
+      const r = await asInvalid(() =>
         req.body.decision === 'request'
           ? requestApproval(db, p, digest, req.body.environment, req.body.reason)
           : decideApproval(
@@ -339,7 +322,8 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
         response: { 200: decisionRecord, 404: errorSchema, ...authErrors },
       },
     },
-    async (req) => gated(() => evaluate(db, req.params.digest, req.query.environment, { policy: s.policy })),
+    async (req) =>
+      asInvalid(() => evaluate(db, req.params.digest, req.query.environment, { policy: s.policy })),
   );
 
   app.post<{ Params: { digest: string }; Body: { environment: string } }>(
@@ -372,8 +356,8 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     },
     async (req) => {
       const g = await gateSettings(db, req.body.environment);
-      if (!g) throw new HttpError(404, 'not_found', `no environment ${req.body.environment}`);
-      const v = await gated(() => checkTrust(db, s.box, req.params.digest, g.trust));
+      if (!g) throw new DomainError('not_found', `no environment ${req.body.environment}`);
+      const v = await asInvalid(() => checkTrust(db, s.box, req.params.digest, g.trust));
       changed();
       return { trusted: v.trusted, reason: v.reason, signatures: v.signatures?.signatures ?? [] };
     },
@@ -392,7 +376,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     },
     async (req) => {
       const g = await gateSettings(db, req.params.name);
-      if (!g) throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+      if (!g) throw new DomainError('not_found', `no environment ${req.params.name}`);
       return g;
     },
   );
@@ -411,26 +395,14 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     },
     async (req) => {
       const g = await gateSettings(db, req.params.name);
-      if (!g) throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+      if (!g) throw new DomainError('not_found', `no environment ${req.params.name}`);
       const next: GateSettings = { ...g, ...req.body, trust: { ...g.trust, ...(req.body.trust ?? {}) } };
-      await gated(async () => {
+      await asInvalid(async () => {
         next.trust.keys.forEach((k, i) => trustedKey(k, `trust.keys[${i}]`));
         if (next.trust.trustedRoot)
           keylessVerifier(next.trust.trustedRoot, next.trust.identities, 'trust.trustedRoot');
       });
-      await inTransaction(db, async (trx) => {
-        await trx.k
-          .updateTable('environments')
-          .set({ gate: JSON.stringify(next) })
-          .where('name', '=', req.params.name)
-          .execute();
-        await appendAudit(trx, {
-          actor: actorOf(principal(req)),
-          action: 'environment.gate',
-          subject: `environment:${req.params.name}`,
-          details: { before: g, after: next },
-        });
-      });
+      await setGate({ db, actor: actorOf(principal(req)) }, req.params.name, g, next);
       changed();
       return next;
     },
@@ -463,7 +435,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       },
     },
     async (req, reply) => {
-      const e = await gated(() => createException(db, principal(req), req.body));
+      const e = await asInvalid(() => createException(db, principal(req), req.body));
       changed();
       reply.code(201);
       return e;
@@ -533,7 +505,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       },
     },
     async (req) => {
-      const e = await gated(() => signOffException(db, principal(req), req.params.id));
+      const e = await asInvalid(() => signOffException(db, principal(req), req.params.id));
       changed();
       return e;
     },
@@ -557,7 +529,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       },
     },
     async (req) => {
-      const e = await gated(() => revokeException(db, principal(req), req.params.id, req.body.reason));
+      const e = await asInvalid(() => revokeException(db, principal(req), req.params.id, req.body.reason));
       changed();
       return e;
     },
@@ -669,7 +641,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     async () => {
       const keys = await signingKeys(db);
       const active = keys.find((k) => !k.retiredAt);
-      if (!active) throw new HttpError(404, 'not_found', 'this server has no signing key yet');
+      if (!active) throw new DomainError('not_found', 'this server has no signing key yet');
       return { key: active, retired: keys.filter((k) => k.retiredAt) };
     },
   );
@@ -678,13 +650,12 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
   async function admissionCaller(req: FastifyRequest): Promise<boolean> {
     const p = await principalOf(db, req);
     if (!p && !s.admissionAnonymous)
-      throw new HttpError(
-        401,
+      throw new DomainError(
         'unauthorized',
         'a token with the admission permission is required (Authorization: Bearer …)',
       );
     if (p && !p.permissions.includes('admission'))
-      throw new HttpError(403, 'forbidden', `a token of role ${p.role} may not ask for admission decisions`);
+      throw new DomainError('forbidden', `a token of role ${p.role} may not ask for admission decisions`);
     // Anonymous callers get decisions, but may not write deployments or queue scans into the store.
     return !!p;
   }

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { getImage, listImages, type ImageFilter } from '../../store/images.js';
-import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { imageDetail, imageSummary } from '../schemas.js';
-import type { Services } from '../service.js';
+import type { Services } from '../../services/ingest.js';
+import { DomainError } from '../../services/errors.js';
 
 export function imageRoutes(app: FastifyInstance, s: Services): void {
   app.get<{ Querystring: ImageFilter }>(
@@ -60,7 +61,7 @@ export function imageRoutes(app: FastifyInstance, s: Services): void {
     },
     async (req) => {
       const img = await getImage(s.db, req.params.digest);
-      if (!img) throw new HttpError(404, 'not_found', `no image ${req.params.digest}`);
+      if (!img) throw new DomainError('not_found', `no image ${req.params.digest}`);
       return {
         digest: req.params.digest,
         refs: img.refs,

@@ -3,14 +3,15 @@ import type { Db } from '../../store/db.js';
 import { registrySecrets } from '../../store/registries.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { principalOf } from '../auth.js';
-import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { ingestPushes, ingestReport, type ReportStorer, type Services } from '../service.js';
+import { ingestPushes, ingestReport, type ReportStorer, type Services } from '../../services/ingest.js';
 import { MAX_REPORT_BYTES, reportSchema } from '../../services/report.js';
 import { actorOf } from '../../gate/settings.js';
 import { provenance } from '../schemas.js';
 import { receivers } from '../webhooks/index.js';
 import { MalformedEvent, type PushEvent } from '../webhooks/types.js';
+import { DomainError } from '../../services/errors.js';
 
 export function ingestRoutes(
   app: FastifyInstance,
@@ -40,11 +41,11 @@ export function ingestRoutes(
           const p = await principalOf(s.db, req);
           if (!p) {
             count('unauthorized');
-            throw new HttpError(401, 'unauthorized', 'a webhook token is required (Authorization: Bearer …)');
+            throw new DomainError('unauthorized', 'a webhook token is required (Authorization: Bearer …)');
           }
           if (!p.permissions.includes('webhook')) {
             count('forbidden');
-            throw new HttpError(403, 'forbidden', `a token of role ${p.role} may not deliver webhooks`);
+            throw new DomainError('forbidden', `a token of role ${p.role} may not deliver webhooks`);
           }
         }
         let events: PushEvent[];
@@ -52,7 +53,7 @@ export function ingestRoutes(
           events = r.events(req.body);
         } catch (err) {
           count('malformed');
-          if (err instanceof MalformedEvent) throw new HttpError(400, 'malformed_event', err.message);
+          if (err instanceof MalformedEvent) throw new DomainError('invalid', err.message, 'malformed_event');
           throw err;
         }
         if (r.auth === 'secret') {
@@ -61,10 +62,10 @@ export function ingestRoutes(
             const secrets = await registrySecrets(s.db, s.box, host);
             if (!secrets) {
               count('refused');
-              throw new HttpError(
-                403,
-                'registry_not_configured',
+              throw new DomainError(
+                'forbidden',
                 `registry ${host} is not configured on this server; nothing was queued`,
+                'registry_not_configured',
               );
             }
             const raw = {
@@ -74,10 +75,10 @@ export function ingestRoutes(
             };
             if (!secrets.webhookSecret || !r.verify!(raw, secrets.webhookSecret)) {
               count('bad_signature');
-              throw new HttpError(
-                401,
-                'bad_signature',
+              throw new DomainError(
+                'unauthorized',
                 `the ${r.name} webhook signature or secret does not verify`,
+                'bad_signature',
               );
             }
           }
@@ -166,7 +167,7 @@ export function ingestRoutes(
       },
       async (req, reply) => {
         if (!Array.isArray(req.body))
-          throw new HttpError(400, 'invalid_request', 'a report is a JSON document (application/json)');
+          throw new DomainError('invalid', 'a report is a JSON document (application/json)');
         const out = await ingestReport(s, req.body, actorOf(req.principal), s.reports);
         reply.code(202);
         return { ...out, url: `/api/v1/images/${out.digest}` };

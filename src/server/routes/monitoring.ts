@@ -1,34 +1,34 @@
 import { signedExpiry } from '../../vulndb/freshness.js';
-import type { FastifyInstance } from 'fastify';
-import { dbVersion } from '../../jobs/scan-job.js';
-import { currentDbVersion, requestScan } from '../../services/scans.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { currentDbVersion, dbVersion, requestScan } from '../../services/scans.js';
 import { parseReference } from '../../image/registry/reference.js';
 import {
   environments,
   findEnvironment,
   history,
-  putEnvironment,
   recordDeployment,
   running,
 } from '../../store/deployments.js';
 import { recordImage } from '../../store/images.js';
-import { dbVersions, findingEvents } from '../../store/monitoring.js';
+import { dbVersions } from '../../store/db-versions.js';
+import { findingEvents } from '../../store/finding-events.js';
 import { VulnStore } from '../../vulndb/store.js';
-import type { DbUpdater } from '../db-updater.js';
+import { CHANNELS } from '../../monitor/channels/index.js';
+import type { DbUpdater } from '../../monitor/db-updater.js';
 import type { SecretBox } from '../../store/secret-box.js';
-import {
-  addChannel,
-  listAlerts,
-  listChannels,
-  setAlertRules,
-  type ChannelInput,
-  type AlertRules,
-} from '../../store/alerts.js';
-import { authErrors, errorSchema, HttpError } from '../errors.js';
+import { listAlerts, listChannels, type ChannelInput, type AlertRules } from '../../store/alerts.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { envName, scanBrief } from '../schemas.js';
-import { appendAudit, inTransaction } from '../../gate/audit.js';
 import { actorOf } from '../../gate/settings.js';
-import type { Services } from '../service.js';
+import { audit } from '../../services/audit.js';
+import {
+  addChannelAudited,
+  putEnvironmentAudited,
+  setAlertRulesAudited,
+} from '../../services/environments.js';
+import { auditContext } from '../auth.js';
+import type { Services } from '../../services/ingest.js';
+import { DomainError } from '../../services/errors.js';
 
 const deployed = {
   type: 'object',
@@ -64,6 +64,7 @@ export function monitoringRoutes(
   s: Services & { updater?: DbUpdater; box: SecretBox },
 ): void {
   alertRoutes(app, s);
+  const who = (req: FastifyRequest) => auditContext(s.db, req);
   app.post<{ Body: { image: string; environment: string; namespace?: string; service?: string } }>(
     '/api/v1/deployments',
     {
@@ -103,16 +104,12 @@ export function monitoringRoutes(
       try {
         ref = parseReference(req.body.image);
       } catch (err) {
-        throw new HttpError(400, 'invalid_request', (err as Error).message);
+        throw new DomainError('invalid', (err as Error).message);
       }
       if (!ref.digest || !/^sha256:[a-f0-9]{64}$/.test(ref.digest))
-        throw new HttpError(400, 'invalid_request', 'a deployment names its image by digest (…@sha256:…)');
+        throw new DomainError('invalid', 'a deployment names its image by digest (…@sha256:…)');
       if (!(await findEnvironment(s.db, req.body.environment)))
-        throw new HttpError(
-          404,
-          'not_found',
-          `no environment ${req.body.environment}; an admin adds it first`,
-        );
+        throw new DomainError('not_found', `no environment ${req.body.environment}; an admin adds it first`);
       await recordImage(s.db, { registry: ref.domain, repository: ref.repository, digest: ref.digest });
       const id = await recordDeployment(s.db, {
         environment: req.body.environment,
@@ -206,20 +203,7 @@ export function monitoringRoutes(
       },
     },
     async (req, reply) => {
-      await inTransaction(s.db, async (trx) => {
-        const before = await findEnvironment(trx, req.body.name);
-        await putEnvironment(trx, req.body);
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'environment.put',
-          subject: `environment:${req.body.name}`,
-          details: {
-            exposure: req.body.exposure,
-            before: before ? { exposure: before.exposure } : null,
-            after: { exposure: req.body.exposure },
-          },
-        });
-      });
+      await putEnvironmentAudited(who(req), req.body);
       reply.code(201);
       return req.body;
     },
@@ -250,7 +234,7 @@ export function monitoringRoutes(
     },
     async (req) => {
       const e = await findEnvironment(s.db, req.params.name);
-      if (!e) throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+      if (!e) throw new DomainError('not_found', `no environment ${req.params.name}`);
       const images = await running(s.db, e.name);
       // Worst first: KEV, then critical, then risk.
       images.sort(
@@ -315,7 +299,7 @@ export function monitoringRoutes(
     },
     async (req) => {
       if (!(await findEnvironment(s.db, req.params.name)))
-        throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
+        throw new DomainError('not_found', `no environment ${req.params.name}`);
       return history(s.db, req.params.name);
     },
   );
@@ -452,28 +436,26 @@ export function monitoringRoutes(
       },
     },
     async (req) => {
-      if (!s.updater) throw new HttpError(409, 'not_configured', 'this server does not update its database');
+      if (!s.updater)
+        throw new DomainError('conflict', 'this server does not update its database', 'not_configured');
       // {"allowDowngrade": true}: install an older signed version on purpose (audited).
       const allowDowngrade = (req.body as { allowDowngrade?: unknown } | undefined)?.allowDowngrade === true;
       const before = currentDbVersion(s.dbPath);
-      const audit = (details: Record<string, unknown>) =>
-        inTransaction(s.db, (trx) =>
-          appendAudit(trx, {
-            actor: actorOf(req.principal),
-            action: 'db.update',
-            subject: 'vulnerability-database',
-            details: { before, ...(allowDowngrade ? { allowDowngrade } : {}), ...details },
-          }),
-        );
+      const audited = (details: Record<string, unknown>) =>
+        audit(who(req), 'db.update', 'vulnerability-database', {
+          before,
+          ...(allowDowngrade ? { allowDowngrade } : {}),
+          ...details,
+        });
       try {
         const r = await s.updater.run(
           allowDowngrade ? { allowDowngrade, actor: actorOf(req.principal) } : undefined,
         );
-        await audit({ after: r.version, status: r.status, mode: r.mode ?? null });
+        await audited({ after: r.version, status: r.status, mode: r.mode ?? null });
         return r;
       } catch (err) {
-        await audit({ error: (err as Error).message });
-        throw new HttpError(502, 'update_failed', (err as Error).message);
+        await audited({ error: (err as Error).message });
+        throw new DomainError('upstream', (err as Error).message, 'update_failed');
       }
     },
   );
@@ -500,22 +482,16 @@ export function monitoringRoutes(
       },
     },
     async (req, reply) => {
-      if (!s.updater) throw new HttpError(409, 'not_configured', 'no database updater in this server');
+      if (!s.updater)
+        throw new DomainError('conflict', 'no database updater in this server', 'not_configured');
       let version = 'none';
       try {
         version = dbVersion(s.dbPath);
       } catch {
-        throw new HttpError(409, 'no_database', 'no vulnerability database yet');
+        throw new DomainError('conflict', 'no vulnerability database yet', 'no_database');
       }
       const queued = await s.updater.rescanAll(version);
-      await inTransaction(s.db, (trx) =>
-        appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'db.rescan',
-          subject: 'vulnerability-database',
-          details: { version, queued },
-        }),
-      );
+      await audit(who(req), 'db.rescan', 'vulnerability-database', { version, queued });
       reply.code(202);
       return { queued };
     },
@@ -536,6 +512,7 @@ const channel = {
 
 /** Alert channels, per-environment rules, and the record of every delivery. */
 function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): void {
+  const who = (req: FastifyRequest) => auditContext(s.db, req);
   app.post<{ Body: ChannelInput & { url?: string; to?: string } }>(
     '/api/v1/channels',
     {
@@ -548,7 +525,7 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
           required: ['type'],
           additionalProperties: false,
           properties: {
-            type: { type: 'string', enum: ['webhook', 'slack', 'teams', 'email'] },
+            type: { type: 'string', enum: CHANNELS.map((c) => c.type) },
             url: { type: 'string', pattern: '^https?://', maxLength: 2048 },
             to: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 320 },
             secret: {
@@ -571,29 +548,17 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
       const b = req.body;
       const target = b.type === 'email' ? b.to : b.url;
       if (!target)
-        throw new HttpError(
-          400,
-          'invalid_request',
+        throw new DomainError(
+          'invalid',
           b.type === 'email' ? 'an email channel needs "to"' : `a ${b.type} channel needs "url"`,
         );
       if (b.secret && b.type !== 'webhook')
-        throw new HttpError(400, 'invalid_request', 'only a webhook channel is signed');
-      const c = await inTransaction(s.db, async (trx) => {
-        const id = await addChannel(trx, s.box, {
-          type: b.type,
-          target,
-          secret: b.secret,
-          environments: b.environments,
-        });
-        const c = (await listChannels(trx)).find((x) => x.id === id)!;
-        // As listed: a webhook URL's path can hold a token (Slack's, Teams'), so only its origin.
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'channel.create',
-          subject: `channel:${id}`,
-          details: { type: c.type, target: c.target, signed: c.signed, environments: c.environments },
-        });
-        return c;
+        throw new DomainError('invalid', 'only a webhook channel is signed');
+      const c = await addChannelAudited(who(req), s.box, {
+        type: b.type,
+        target,
+        secret: b.secret,
+        environments: b.environments,
       });
       reply.code(201);
       return c;
@@ -644,25 +609,8 @@ function alertRoutes(app: FastifyInstance, s: Services & { box: SecretBox }): vo
     },
     async (req) => {
       if (!(await findEnvironment(s.db, req.params.name)))
-        throw new HttpError(404, 'not_found', `no environment ${req.params.name}`);
-      await inTransaction(s.db, async (trx) => {
-        const before = await trx.k
-          .selectFrom('environments')
-          .select('alert_rules')
-          .where('name', '=', req.params.name)
-          .executeTakeFirst();
-        await setAlertRules(trx, req.params.name, req.body);
-        await appendAudit(trx, {
-          actor: actorOf(req.principal),
-          action: 'environment.alert-rules',
-          subject: `environment:${req.params.name}`,
-          details: {
-            rules: req.body,
-            before: before?.alert_rules ? (JSON.parse(before.alert_rules) as AlertRules) : null,
-            after: req.body,
-          },
-        });
-      });
+        throw new DomainError('not_found', `no environment ${req.params.name}`);
+      await setAlertRulesAudited(who(req), req.params.name, req.body);
       return req.body;
     },
   );

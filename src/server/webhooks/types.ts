@@ -1,10 +1,7 @@
 /** One image a registry says was pushed. */
-export interface PushEvent {
-  registry: string;
-  repository: string;
-  digest?: string;
-  tag?: string;
-}
+import type { PushEvent } from '../../services/ingest.js';
+
+export type { PushEvent };
 
 /** Headers, query and raw body: all a receiver may use to prove who sent the request. */
 export interface RawRequest {

@@ -1,9 +1,9 @@
-import { createHmac } from 'node:crypto';
-import nodemailer from 'nodemailer';
-import type { AlertFinding } from '../store/alerts.js';
-import { now, type Db } from '../store/db.js';
+import { dueAlerts, markAlertsDelivered, markAlertsFailed, type AlertFinding } from '../store/alerts.js';
+import type { Db } from '../store/db.js';
 import type { SecretBox } from '../store/secret-box.js';
-import { VERSION } from '../version.js';
+import { channelFor, headline, type Alert, type Message } from './channels/index.js';
+
+export { headline };
 
 export interface DispatcherOptions {
   db: Db;
@@ -22,16 +22,6 @@ export interface DispatcherOptions {
   digestQuietMs?: number;
   digestMaxHoldMs?: number;
   log: (msg: string, fields?: object) => void;
-}
-
-interface Alert {
-  kind: string;
-  /** The headline of a notice (non-findings alert). */
-  summary?: string | null;
-  environment: string;
-  image: string;
-  dbVersion: string;
-  findings: AlertFinding[];
 }
 
 /** One line per finding: "CVE-… (KEV) CRITICAL openssl 3.0.7, fixed in 3.0.8". */
@@ -54,20 +44,10 @@ export function digestHeadline(alerts: Alert[]): string {
   return `${all.length} new findings (${all.filter((f) => f.kev).length} KEV) now affect ${alerts.length} images running in ${envs}`;
 }
 
-export function headline(a: Alert): string {
-  if (a.summary) return a.summary;
-  const first = a.findings[0];
-  const what =
-    a.findings.length === 1
-      ? `${first.id}${first.kev ? ' (KEV)' : ''} now affects`
-      : `${a.findings.length} new findings (${a.findings.filter((f) => f.kev).length} KEV) now affect`;
-  return `${what} ${a.image} running in ${a.environment}`;
-}
-
 /**
- * Delivers queued alerts: a generic webhook (JSON, signed with HMAC-SHA256 in
- * `X-Customs-Signature: sha256=…`), Slack- and Teams-compatible incoming webhooks, and email over
- * SMTP. A failed delivery is retried with backoff, then recorded as failed with its error; other
+ * Delivers queued alerts through their channel (channels/: a generic webhook, JSON signed with
+ * HMAC-SHA256 in `X-Customs-Signature: sha256=…`; Slack- and Teams-compatible incoming webhooks;
+ * email over SMTP). A failed delivery is retried with backoff, then recorded as failed with its error; other
  * channels are unaffected. Rows in the store make this work across processes (a worker queues,
  * the server delivers) and across restarts.
  */
@@ -90,29 +70,7 @@ export class AlertDispatcher {
     if (this.busy) return;
     this.busy = true;
     try {
-      const due = await this.o.db.k
-        .selectFrom('alerts')
-        .innerJoin('channels', 'channels.id', 'alerts.channel_id')
-        .select([
-          'alerts.id',
-          'alerts.channel_id',
-          'alerts.environment',
-          'alerts.image',
-          'alerts.db_version',
-          'alerts.findings',
-          'alerts.kind',
-          'alerts.summary',
-          'alerts.attempts',
-          'alerts.created_at',
-          'channels.type',
-          'channels.target',
-          'channels.secret',
-        ])
-        .where('alerts.state', '=', 'pending')
-        .where('alerts.run_after', '<=', now())
-        .orderBy('alerts.id')
-        .limit(500)
-        .execute();
+      const due = await dueAlerts(this.o.db);
       // Findings alerts go out per channel as one digest once the channel's alerts have settled;
       // notices (an expiring exception, a policy newly failing) one by one.
       const groups = new Map<number, typeof due>();
@@ -168,26 +126,18 @@ export class AlertDispatcher {
     const fields = { ids, channel: type, environments: [...new Set(rows.map((r) => r.environment))] };
     try {
       await this.send(type, target, secret, alerts);
-      await this.o.db.k
-        .updateTable('alerts')
-        .set({ state: 'delivered', attempts, delivered_at: now(), last_error: null })
-        .where('id', 'in', ids)
-        .execute();
+      await markAlertsDelivered(this.o.db, ids, attempts);
       this.o.log(rows.length > 1 ? 'alert digest delivered' : 'alert delivered', fields);
     } catch (err) {
       const max = this.o.maxAttempts ?? 4;
       const reason = (err as Error).message;
       const wait = (this.o.backoffMs ?? 2000) * 2 ** (attempts - 1);
-      await this.o.db.k
-        .updateTable('alerts')
-        .set({
-          state: attempts >= max ? 'failed' : 'pending',
-          attempts,
-          last_error: reason.slice(0, 500),
-          run_after: new Date(Date.now() + wait).toISOString(),
-        })
-        .where('id', 'in', ids)
-        .execute();
+      await markAlertsFailed(this.o.db, ids, {
+        failed: attempts >= max,
+        attempts,
+        error: reason.slice(0, 500),
+        retryAt: new Date(Date.now() + wait).toISOString(),
+      });
       this.o.log(attempts >= max ? 'alert failed' : 'alert delivery will be retried', {
         ...fields,
         attempts,
@@ -197,67 +147,19 @@ export class AlertDispatcher {
   }
 
   private async send(type: string, target: string, secret: string | null, list: Alert[]): Promise<void> {
-    const a = list[0];
     const digest = list.length > 1;
-    const title = digest ? digestHeadline(list) : headline(a);
+    const title = digest ? digestHeadline(list) : headline(list[0]);
     const bodyLines = digest
       ? list.map((x) => `${x.image} (${x.environment}): ${lines(x).join('; ')}`)
-      : lines(a);
-    const text = [title, ...bodyLines.map((l) => `• ${l}`)].join('\n');
-    const versions = [...new Set(list.map((x) => x.dbVersion).filter(Boolean))];
-    if (type === 'email') {
-      if (!this.o.smtpUrl) throw new Error('no SMTP server configured (--smtp-url)');
-      const transport = nodemailer.createTransport(this.o.smtpUrl);
-      try {
-        await transport.sendMail({
-          from: this.o.smtpFrom ?? `customs@${new URL(this.o.smtpUrl).hostname}`,
-          to: target,
-          subject: `[customs] ${title}`,
-          text: versions.length ? `${text}\n\nDatabase version ${versions.join(', ')}.\n` : `${text}\n`,
-        });
-      } finally {
-        transport.close();
-      }
-      return;
-    }
-    const body =
-      type === 'slack'
-        ? { text }
-        : type === 'teams'
-          ? {
-              '@type': 'MessageCard',
-              '@context': 'https://schema.org/extensions',
-              summary: title,
-              title,
-              text: bodyLines.join('\n\n'),
-            }
-          : digest
-            ? {
-                type: 'customs.alert.digest',
-                version: 1,
-                summary: title,
-                alerts: list.map((x) => ({ ...x, summary: headline(x) })),
-              }
-            : { type: 'customs.alert', version: 1, ...a, summary: title };
-    const payload = JSON.stringify(body);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': `customs/${VERSION}`,
+      : lines(list[0]);
+    const message: Message = {
+      alerts: list,
+      digest,
+      title,
+      lines: bodyLines,
+      text: [title, ...bodyLines.map((l) => `• ${l}`)].join('\n'),
+      versions: [...new Set(list.map((x) => x.dbVersion).filter(Boolean))],
     };
-    if (secret)
-      headers['x-customs-signature'] =
-        `sha256=${createHmac('sha256', this.o.box.open<string>(secret)).update(payload).digest('hex')}`;
-    const res = await fetch(target, {
-      method: 'POST',
-      headers,
-      body: payload,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-    }).catch((err: unknown) => {
-      throw new Error(`${new URL(target).origin}: ${(err as Error).cause ?? (err as Error).message}`);
-    });
-    await res.body?.cancel();
-    if (res.status < 200 || res.status >= 300)
-      throw new Error(`${new URL(target).origin} answered HTTP ${res.status}`);
+    await channelFor(type).send(target, secret, message, this.o);
   }
 }

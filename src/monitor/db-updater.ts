@@ -1,9 +1,10 @@
 import { existsSync, linkSync, rmSync } from 'node:fs';
-import { appendAudit, inTransaction } from '../gate/audit.js';
-import type { JobQueue } from '../jobs/queue.js';
+import { audit } from '../services/audit.js';
+import type { JobQueue } from '../model/jobs.js';
 import { requestScans } from '../services/scans.js';
 import type { Db } from '../store/db.js';
-import { allInventoryDigests, digestsFor, recordDbVersion } from '../store/monitoring.js';
+import { anyVersionRecorded, recordDbVersion, versionRecorded } from '../store/db-versions.js';
+import { allInventoryDigests, digestsFor } from '../store/package-index.js';
 import { changedKeys } from '../vulndb/delta.js';
 import { dbRepositories, pullDatabase } from '../vulndb/install.js';
 import { trustedKeys } from '../vulndb/signing.js';
@@ -142,14 +143,11 @@ export class DbUpdater {
         }),
       );
       if (r.downgradedFrom)
-        await inTransaction(this.o.db, (trx) =>
-          appendAudit(trx, {
-            actor: downgrade!.actor,
-            action: 'db.downgrade',
-            subject: `database:${r.version}`,
-            details: { from: r.downgradedFrom, to: r.version, origin: r.origin },
-          }),
-        );
+        await audit({ db: this.o.db, actor: downgrade!.actor }, 'db.downgrade', `database:${r.version}`, {
+          from: r.downgradedFrom,
+          to: r.version,
+          origin: r.origin,
+        });
       // A replica that followed the repository ahead of the store (it pulled a version nobody has
       // applied yet) applies it now, with a full re-match: its previous copy is gone.
       const ahead =
@@ -233,16 +231,4 @@ export class DbUpdater {
       rmSync(prev, { force: true });
     }
   }
-}
-
-async function versionRecorded(db: Db, version: string): Promise<boolean> {
-  return !!(await db.k
-    .selectFrom('db_versions')
-    .select('id')
-    .where('version', '=', version)
-    .executeTakeFirst());
-}
-
-async function anyVersionRecorded(db: Db): Promise<boolean> {
-  return !!(await db.k.selectFrom('db_versions').select('id').limit(1).executeTakeFirst());
 }

@@ -4,7 +4,8 @@ import type { Db } from '../store/db.js';
 import { findRegistry, registrySecrets } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { noteWatchError, takeDueWatches, type WatchRecord } from '../store/watches.js';
-import { ingestPushes, type Services } from './service.js';
+import { ingestPushes, type Services } from '../services/ingest.js';
+import { tagsOf } from '../store/images.js';
 
 /** Tags read per poll of one repository: a bound on the manifest requests one poll makes. */
 const MAX_TAGS = 500;
@@ -46,14 +47,7 @@ export async function pollWatch(s: Services & { box: SecretBox }, w: WatchRecord
 }
 
 async function knownUnderTag(db: Db, w: WatchRecord, digest: string, tag: string): Promise<boolean> {
-  const row = await db.k
-    .selectFrom('images')
-    .select('tags')
-    .where('registry', '=', w.registry)
-    .where('repository', '=', w.repository)
-    .where('digest', '=', digest)
-    .executeTakeFirst();
-  return !!row && (JSON.parse(row.tags) as string[]).includes(tag);
+  return (await tagsOf(db, w.registry, w.repository, digest)).includes(tag);
 }
 
 /** Poll due watches every few seconds in the background; one poll at a time. */

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Package } from '../catalog/model.js';
-import { alertNewPolicyFailures } from '../gate/watch.js';
 import { runningContexts, type RankContext } from '../jobs/scan-job.js';
 import { packageKeys } from '../match/keys.js';
 import type { Policy } from '../policy/policy.js';
@@ -8,10 +7,24 @@ import { summaryOfTally, tallyOf } from '../rank/risk.js';
 import type { Finding, ScanResult } from '../model/scan.js';
 import { coverageOf, uncoveredParts } from '../scan/coverage.js';
 import { databaseInfo, openStore, scanInventory } from '../scan/scan.js';
-import { alertBatch, flushAlerts, queueAlerts, type AlertBatch } from '../store/alerts.js';
-import { now, type Db } from '../store/db.js';
+import { recordOutcome } from '../services/outcome.js';
+import { alertBatch, flushAlerts, type AlertBatch } from '../store/alerts.js';
+import { inTransaction, now, type Db } from '../store/db.js';
+import {
+  changeFindingIndex,
+  insertPatchScans,
+  latestScans,
+  loadInventories,
+  markHolding,
+  pointImagesAtNewestScan,
+  previousPatches,
+  scanResultBytes,
+  storeFindingSets,
+  type ScanRow,
+} from '../store/fleet.js';
 import type { StoredInventory } from '../store/images.js';
-import { findingChanges, findingEventRows, findingIndexChanges } from '../store/monitoring.js';
+import { findingChanges } from '../store/finding-events.js';
+import { findingIndexChanges } from '../store/finding-index.js';
 import {
   applyPatch,
   findingPackageKey,
@@ -71,19 +84,6 @@ export interface FleetOutcome {
 /** Past this many packages a patch is no longer small: the next re-match stores a whole result. */
 const MAX_PATCH_PACKAGES = 64;
 const CHUNK = 250;
-
-type ScanRow = {
-  id: number;
-  digest: string;
-  db_version: string;
-  checked_version: string | null;
-  tally: string | null;
-  base_id: number | null;
-  /** A patch keeps the provenance of the result it patches. */
-  provenance_kind: string;
-  provenance_by: string | null;
-  provenance_at: string | null;
-};
 
 /** One image's patch and what storing it records beside it. */
 interface PatchWrite {
@@ -243,15 +243,8 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
     // (measured: the finding index's pages were written out again at every statement's commit).
     const t1 = performance.now();
     if (writes.length)
-      out.alerts += await o.db.k.transaction().execute(async (k) => {
-        const tx = { ...o.db, k };
-        const rows = [...toStore].map(([hash, data]) => ({ hash, data, created_at: now() }));
-        for (let j = 0; j < rows.length; j += 100)
-          await k
-            .insertInto('finding_sets')
-            .values(rows.slice(j, j + 100))
-            .onConflict((oc) => oc.column('hash').doNothing())
-            .execute();
+      out.alerts += await inTransaction(o.db, async (tx) => {
+        await storeFindingSets(tx, toStore);
         for (const h of toStore.keys()) stored.add(h);
         toStore.clear();
         return storePatches({ ...o, db: tx }, writes, contexts, sets, batch);
@@ -277,64 +270,6 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
   return out;
 }
 
-/** The newest scan of each digest. */
-async function latestScans(db: Db, digests: string[]): Promise<Map<string, ScanRow>> {
-  const rows = digests.length
-    ? await db.k
-        .selectFrom('scans')
-        .select([
-          'id',
-          'digest',
-          'db_version',
-          'checked_version',
-          'tally',
-          'base_id',
-          'provenance_kind',
-          'provenance_by',
-          'provenance_at',
-        ])
-        .where('id', 'in', (eb) =>
-          eb
-            .selectFrom('scans')
-            .select((e) => e.fn.max('id').as('m'))
-            .where('digest', 'in', digests)
-            .groupBy('digest'),
-        )
-        .execute()
-    : [];
-  return new Map(
-    rows.map((r) => [
-      r.digest,
-      { ...r, id: Number(r.id), base_id: r.base_id === null ? null : Number(r.base_id) },
-    ]),
-  );
-}
-
-async function loadInventories(db: Db, digests: string[]): Promise<Map<string, StoredInventory>> {
-  if (!digests.length) return new Map();
-  const rows = await db.k
-    .selectFrom('inventories')
-    .select(['digest', 'data'])
-    .where('digest', 'in', digests)
-    .execute();
-  return new Map(rows.map((r) => [r.digest, unpack<StoredInventory>(r.data)]));
-}
-
-/** The patches the newest scans already are (a new patch takes their other packages over). */
-async function previousPatches(db: Db, rows: ScanRow[]): Promise<Map<number, ResultPatch>> {
-  if (!rows.length) return new Map();
-  const got = await db.k
-    .selectFrom('scans')
-    .select(['id', 'result'])
-    .where(
-      'id',
-      'in',
-      rows.map((r) => r.id),
-    )
-    .execute();
-  return new Map(got.map((r) => [Number(r.id), unpack<ResultPatch>(r.result)]));
-}
-
 /**
  * Store a chunk's patches, with what a full re-match records beside its result: the images'
  * newest scan, the finding index, the finding events and the alerts of the images running somewhere.
@@ -348,137 +283,67 @@ async function storePatches(
 ): Promise<number> {
   const { db } = o;
   const at = now();
-  const inserted = await db.k
-    .insertInto('scans')
-    .values(
-      writes.map((w) => ({
-        digest: w.digest,
-        db_version: o.newVersion,
-        source: 'db-update',
-        context: null,
-        created_at: at,
-        ...summaryColumns(w.patch.summary, w.facts),
-        result: pack(w.patch),
-        duration_ms: 0,
-        base_id: w.prev.base_id ?? w.prev.id,
-        checked_version: null,
-        provenance_kind: w.prev.provenance_kind,
-        provenance_by: w.prev.provenance_by,
-        provenance_at: w.prev.provenance_at,
-      })),
-    )
-    // A scan made with the new version meanwhile (a push, a job) stands.
-    .onConflict((oc) => oc.columns(['digest', 'db_version']).doNothing())
-    .returning(['id', 'digest'])
-    .execute();
+  const inserted = await insertPatchScans(
+    db,
+    writes.map((w) => ({
+      digest: w.digest,
+      db_version: o.newVersion,
+      source: 'db-update',
+      context: null,
+      created_at: at,
+      ...summaryColumns(w.patch.summary, w.facts),
+      result: pack(w.patch),
+      duration_ms: 0,
+      base_id: w.prev.base_id ?? w.prev.id,
+      checked_version: null,
+      provenance_kind: w.prev.provenance_kind,
+      provenance_by: w.prev.provenance_by,
+      provenance_at: w.prev.provenance_at,
+    })),
+  );
   const stored = new Set(inserted.map((r) => r.digest));
   const done = writes.filter((w) => stored.has(w.digest));
   if (!done.length) return 0;
-  await db.k
-    .updateTable('images')
-    .set((eb) => ({
-      latest_scan_id: eb
-        .selectFrom('scans')
-        .select((e) => e.fn.max('id').as('m'))
-        .whereRef('scans.digest', '=', 'images.digest'),
-    }))
-    .where(
-      'digest',
-      'in',
-      done.map((w) => w.digest),
-    )
-    .execute();
+  await pointImagesAtNewestScan(
+    db,
+    done.map((w) => w.digest),
+  );
   // The finding index: the replaced packages' rows out, the new findings' rows in.
   // By difference, as for a full re-match: most of the replaced packages' rows stay as they are.
   const changes = done.map((w) => findingIndexChanges(w.digest, w.oldFindings, w.newFindings));
   const gone = changes.flatMap((c) => c.gone);
   const added = changes.flatMap((c) => c.added);
-  for (let i = 0; i < gone.length; i += 200)
-    await db.k
-      .deleteFrom('finding_index')
-      .where((eb) =>
-        eb(
-          eb.refTuple('digest', 'package', 'version', 'vulnerability', 'severity'),
-          'in',
-          gone
-            .slice(i, i + 200)
-            .map((g) => eb.tuple(g.digest, g.package, g.version, g.vulnerability, g.severity)),
-        ),
-      )
-      .execute();
-  for (let i = 0; i < added.length; i += 500)
-    await db.k
-      .insertInto('finding_index')
-      .values(added.slice(i, i + 500))
-      .execute();
-  const events = done.flatMap((w) => findingEventRows(w.digest, o.newVersion, w, at));
-  for (let i = 0; i < events.length; i += 200)
-    await db.k
-      .insertInto('finding_events')
-      .values(events.slice(i, i + 200))
-      .execute();
+  await changeFindingIndex(db, gone, added);
   // Alerts go to images running somewhere (the rest have no environment to alert for), in one
-  // insert with what the pass read once (where images run, channels, exceptions).
+  // insert with what the pass read once (where images run, channels, exceptions). The policy alert
+  // compares whole results: the bases of those images' patches are read here, 200 at a time.
   const alerting = done.filter((w) => contexts.has(w.digest) && w.introduced.length);
   const bases = new Map<number, Buffer | Uint8Array>();
   if (o.policy && alerting.length) {
     const ids = [...new Set(alerting.map((w) => w.prev.base_id ?? w.prev.id))];
-    for (let i = 0; i < ids.length; i += 200)
-      for (const r of await db.k
-        .selectFrom('scans')
-        .select(['id', 'result'])
-        .where('id', 'in', ids.slice(i, i + 200))
-        .execute())
-        bases.set(Number(r.id), r.result);
+    for (const [id, result] of await scanResultBytes(db, ids)) bases.set(id, result);
     await loadSets(
       db,
       alerting.flatMap((w) => w.prevPatch?.sets.map((r) => r.hash) ?? []),
       sets,
     );
   }
-  for (const w of alerting) {
-    await queueAlerts(db, w.digest, o.newVersion, w.introduced, batch);
-    const baseBytes = bases.get(w.prev.base_id ?? w.prev.id);
-    if (!o.policy || !baseBytes) continue;
-    const base = unpack<StoredResult>(baseBytes);
-    const before = w.prevPatch ? applyPatch(base, w.prevPatch, sets) : base;
-    const after = applyPatch(base, w.patch, sets);
-    await alertNewPolicyFailures(
-      db,
-      o.policy,
-      w.digest,
-      o.newVersion,
-      { ...before, packages: w.packages },
-      { ...after, packages: w.packages },
-      batch,
-    );
-  }
+  await recordOutcome(
+    db,
+    done.map((w) => ({
+      digest: w.digest,
+      version: o.newVersion,
+      changes: w,
+      results: async () => {
+        const baseBytes = bases.get(w.prev.base_id ?? w.prev.id);
+        if (!baseBytes) return undefined;
+        const base = unpack<StoredResult>(baseBytes);
+        const before = w.prevPatch ? applyPatch(base, w.prevPatch, sets) : base;
+        const after = applyPatch(base, w.patch, sets);
+        return { before: { ...before, packages: w.packages }, after: { ...after, packages: w.packages } };
+      },
+    })),
+    { policy: o.policy, batch, at },
+  );
   return flushAlerts(db, batch);
-}
-
-/** Scans still current at the old version, found to hold for the new one. */
-async function markHolding(
-  db: Db,
-  digests: string[],
-  oldVersion: string,
-  newVersion: string,
-): Promise<number> {
-  let n = 0;
-  for (let i = 0; i < digests.length; i += 500) {
-    const r = await db.k
-      .updateTable('scans')
-      .set({ checked_version: newVersion })
-      .where('digest', 'in', digests.slice(i, i + 500))
-      .where((eb) => eb.or([eb('db_version', '=', oldVersion), eb('checked_version', '=', oldVersion)]))
-      .where('id', 'in', (eb) =>
-        eb
-          .selectFrom('scans as l')
-          .select((e) => e.fn.max('l.id').as('m'))
-          .where('l.digest', 'in', digests.slice(i, i + 500))
-          .groupBy('l.digest'),
-      )
-      .executeTakeFirst();
-    n += Number(r.numUpdatedRows);
-  }
-  return n;
 }

@@ -6,7 +6,7 @@ import { parseReference } from '../image/registry/reference.js';
 import { allGates, environmentOfNamespace } from '../gate/settings.js';
 import { requestScan } from '../services/scans.js';
 import { endUnseen, recordIfChanged } from '../store/deployments.js';
-import { currentDbVersion, type Services } from './service.js';
+import { currentDbVersion, type Services } from '../services/ingest.js';
 
 /**
  * What runs where, read from a cluster: every `interval` the Pods of all namespaces are listed

@@ -1,16 +1,23 @@
 import { CustomsError } from '../errors.js';
-import type { JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../model/jobs.js';
 import type { Db } from '../store/db.js';
 import { recordImage, type Provenance } from '../store/images.js';
-import { storeReport, type StoredReport } from '../services/reports.js';
+import { storeReport, type StoredReport } from './reports.js';
 import { findRegistry } from '../store/registries.js';
-import { currentDbVersion as versionOf, requestScan, requestScans } from '../services/scans.js';
-import { HttpError } from './errors.js';
-import type { PushEvent } from './webhooks/types.js';
+import { currentDbVersion as versionOf, requestScan, requestScans } from './scans.js';
+import { DomainError } from './errors.js';
 
 /**
  * State changes live here: routes validate and call these; nothing else writes the store.
  */
+/** A push a registry told about (a webhook) or a poll found: where, and by digest or by tag. */
+export interface PushEvent {
+  registry: string;
+  repository: string;
+  digest?: string;
+  tag?: string;
+}
+
 export interface Services {
   db: Db;
   queue: JobQueue;
@@ -28,10 +35,10 @@ export async function ingestPushes(
 ): Promise<{ queued: number }> {
   for (const host of new Set(events.map((e) => e.registry)))
     if (!(await findRegistry(s.db, host)))
-      throw new HttpError(
-        403,
-        'registry_not_configured',
+      throw new DomainError(
+        'forbidden',
         `registry ${host} is not configured on this server; nothing was queued`,
+        'registry_not_configured',
       );
   const wanted = [];
   for (const e of events) {
@@ -81,7 +88,7 @@ export async function ingestReport(
         : /is not valid JSON/.test(message)
           ? 'malformed_json'
           : 'invalid_request';
-      throw new HttpError(400, code, message);
+      throw new DomainError('invalid', message, code);
     }
     throw err;
   }
