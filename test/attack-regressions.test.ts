@@ -32,6 +32,9 @@ async function alpineImage(dir: string, marker: string): Promise<string> {
 
 function gateSuite(engine: 'sqlite' | 'postgres') {
   const sqliteOnly = engine === 'sqlite' ? false : 'writes the SQLite file';
+  // The gate's rules are the store's engine's business only where a queue decides (the decoy
+  // report): the rest runs once, on SQLite, to keep the suite's time.
+  const queueOnly = engine === 'sqlite' ? false : 'same gate code on both stores; run on SQLite';
   describe(
     `attack: the gate's trust on ${engine}`,
     { skip: noRegistry || (engine === 'postgres' ? noPg : false), timeout: 300_000 },
@@ -115,50 +118,59 @@ function gateSuite(engine: 'sqlite' | 'postgres') {
         );
       });
 
-      it("a developer's approval request does not undo an approver's rejection", async () => {
-        const digest = `sha256:${randomBytes(32).toString('hex')}`;
-        const image = `${reg.host}/team/rejected@${digest}`;
-        // A clean result (dev accepts reported results and auto-approves what passes its policy).
-        assert.equal(
-          (await dev.post('/api/v1/reports', { image: { name: 'r', manifestDigest: digest }, packages: [] }))
-            .status,
-          202,
-        );
-        await waitFor(
-          async () =>
-            (await admin.get(`/api/v1/images/${digest}/decision?environment=dev`)).body.status ===
-            'auto-approved',
-          30_000,
-          'the report matched',
-        );
-        const rej = await admin.post('/api/v1/approvals', {
-          image,
-          environment: 'dev',
-          decision: 'reject',
-          reason: 'malware',
-        });
-        assert.equal(rej.status, 200, JSON.stringify(rej.body));
-        assert.equal(
-          (await admin.get(`/api/v1/images/${digest}/decision?environment=dev`)).body.status,
-          'rejected',
-        );
-        // The developer asks for an approval of the rejected image.
-        const req = await dev.post('/api/v1/approvals', {
-          image,
-          environment: 'dev',
-          decision: 'request',
-          reason: 'please',
-        });
-        const d = (await admin.get(`/api/v1/images/${digest}/decision?environment=dev`)).body;
-        assert.ok(
-          req.status >= 400 || d.status === 'rejected',
-          `the request answered ${req.status} and the rejection is gone: dev now says ${d.status} (allowed ${d.allowed})`,
-        );
-      });
+      it(
+        "a developer's approval request does not undo an approver's rejection",
+        { skip: queueOnly },
+        async () => {
+          const digest = `sha256:${randomBytes(32).toString('hex')}`;
+          const image = `${reg.host}/team/rejected@${digest}`;
+          // A clean result (dev accepts reported results and auto-approves what passes its policy).
+          assert.equal(
+            (
+              await dev.post('/api/v1/reports', {
+                image: { name: 'r', manifestDigest: digest },
+                packages: [],
+              })
+            ).status,
+            202,
+          );
+          await waitFor(
+            async () =>
+              (await admin.get(`/api/v1/images/${digest}/decision?environment=dev`)).body.status ===
+              'auto-approved',
+            30_000,
+            'the report matched',
+          );
+          const rej = await admin.post('/api/v1/approvals', {
+            image,
+            environment: 'dev',
+            decision: 'reject',
+            reason: 'malware',
+          });
+          assert.equal(rej.status, 200, JSON.stringify(rej.body));
+          assert.equal(
+            (await admin.get(`/api/v1/images/${digest}/decision?environment=dev`)).body.status,
+            'rejected',
+          );
+          // The developer asks for an approval of the rejected image.
+          const req = await dev.post('/api/v1/approvals', {
+            image,
+            environment: 'dev',
+            decision: 'request',
+            reason: 'please',
+          });
+          const d = (await admin.get(`/api/v1/images/${digest}/decision?environment=dev`)).body;
+          assert.ok(
+            req.status >= 400 || d.status === 'rejected',
+            `the request answered ${req.status} and the rejection is gone: dev now says ${d.status} (allowed ${d.allowed})`,
+          );
+        },
+      );
 
       it(
         "the registry's notification token cannot rewrite what runs in an environment",
         {
+          skip: queueOnly,
           todo: 'open: the webhook role still holds admission (a separate role for the API server is an interface change)',
         },
         async () => {
@@ -198,25 +210,29 @@ function gateSuite(engine: 'sqlite' | 'postgres') {
         },
       );
 
-      it('a token limited to one environment cannot waive findings in another', async () => {
-        const created = await admin.post('/api/v1/tokens', {
-          name: 'staging-dev',
-          role: 'developer',
-          environments: ['staging'],
-        });
-        assert.equal(created.status, 201, JSON.stringify(created.body));
-        const scoped = new Api(server.url, created.body.token);
-        const e = await scoped.post('/api/v1/exceptions', {
-          rule: 'no-secrets',
-          environments: ['dev'],
-          reason: 'outside my environments',
-          expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-        });
-        assert.ok(
-          e.status === 403 || (e.status === 201 && e.body.state !== 'active'),
-          `a staging-only developer made an exception for dev: ${e.status} ${JSON.stringify(e.body)}`,
-        );
-      });
+      it(
+        'a token limited to one environment cannot waive findings in another',
+        { skip: queueOnly },
+        async () => {
+          const created = await admin.post('/api/v1/tokens', {
+            name: 'staging-dev',
+            role: 'developer',
+            environments: ['staging'],
+          });
+          assert.equal(created.status, 201, JSON.stringify(created.body));
+          const scoped = new Api(server.url, created.body.token);
+          const e = await scoped.post('/api/v1/exceptions', {
+            rule: 'no-secrets',
+            environments: ['dev'],
+            reason: 'outside my environments',
+            expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+          });
+          assert.ok(
+            e.status === 403 || (e.status === 201 && e.body.state !== 'active'),
+            `a staging-only developer made an exception for dev: ${e.status} ${JSON.stringify(e.body)}`,
+          );
+        },
+      );
 
       it(
         'the audit log re-signed with a key slipped into the store does not verify',
@@ -431,52 +447,42 @@ describe('attack: two replicas on PostgreSQL', { skip: noPg, timeout: 300_000 },
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it(
-    'a rejection on one replica is not contradicted by another',
-    {
-      todo: 'open: decision caches are cleared on the replica that changed the state only (5 s TTL elsewhere)',
-    },
-    async () => {
-      const digest = `sha256:${randomBytes(32).toString('hex')}`;
-      const image = `registry.example/team/app@${digest}`;
-      const up = await new Api(b.url, devTok).post('/api/v1/reports', {
-        image: { name: 'x', manifestDigest: digest },
-        packages: [],
-      });
-      assert.equal(up.status, 202);
-      const review = () => ({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        request: {
-          uid: randomUUID(),
-          kind: { group: '', version: 'v1', kind: 'Pod' },
-          namespace: 'dev',
-          operation: 'CREATE',
-          object: { kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image }] } },
-          dryRun: true,
-        },
-      });
-      const hookB = new Api(b.url, hookTok);
-      await waitFor(
-        async () => (await hookB.post('/admission/validate', review())).body.response.allowed,
-        30_000,
-        'dev admits the report',
-      );
-      const rej = await new Api(a.url, adminTok).post('/api/v1/approvals', {
-        image,
-        environment: 'dev',
-        decision: 'reject',
-        reason: 'malware',
-      });
-      assert.equal(rej.status, 200);
-      const r = (await hookB.post('/admission/validate', review())).body.response;
-      assert.equal(
-        r.allowed,
-        false,
-        'replica B still admits, from its cache, an image rejected on replica A',
-      );
-    },
-  );
+  it('a rejection on one replica is not contradicted by another', {}, async () => {
+    const digest = `sha256:${randomBytes(32).toString('hex')}`;
+    const image = `registry.example/team/app@${digest}`;
+    const up = await new Api(b.url, devTok).post('/api/v1/reports', {
+      image: { name: 'x', manifestDigest: digest },
+      packages: [],
+    });
+    assert.equal(up.status, 202);
+    const review = () => ({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: randomUUID(),
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        namespace: 'dev',
+        operation: 'CREATE',
+        object: { kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image }] } },
+        dryRun: true,
+      },
+    });
+    const hookB = new Api(b.url, hookTok);
+    await waitFor(
+      async () => (await hookB.post('/admission/validate', review())).body.response.allowed,
+      30_000,
+      'dev admits the report',
+    );
+    const rej = await new Api(a.url, adminTok).post('/api/v1/approvals', {
+      image,
+      environment: 'dev',
+      decision: 'reject',
+      reason: 'malware',
+    });
+    assert.equal(rej.status, 200);
+    const r = (await hookB.post('/admission/validate', review())).body.response;
+    assert.equal(r.allowed, false, 'replica B still admits, from its cache, an image rejected on replica A');
+  });
 
   it('the singletons of a replica cut off from PostgreSQL move within 30 s', async () => {
     const api = new Api(b.url, adminTok);

@@ -30,6 +30,8 @@ export interface AdmissionOptions {
   /** How long a tag's digest and a decision are reused (ms). */
   tagTtlMs?: number;
   decisionTtlMs?: number;
+  /** Tell the other replicas that the gate changed (server/gate-events.ts). */
+  broadcast?: () => void;
 }
 
 export interface AdmissionReview {
@@ -171,6 +173,12 @@ export class Admission {
     // short-lived; changes through this server clear them at once (invalidate()).
     this.decisions = new TtlCache(o.decisionTtlMs ?? 5_000);
     this.gates = new TtlCache(o.decisionTtlMs ?? 5_000, 1);
+  }
+
+  /** The gate changed here: forget this replica's cached decisions and tell the others. */
+  changed(): void {
+    this.invalidate();
+    this.o.broadcast?.();
   }
 
   /** Forget cached decisions (after an approval, exception or setting changed). */

@@ -27,6 +27,17 @@ export interface TrustedKey {
   key: KeyObject;
 }
 
+/** The key types cosign makes and Customs signs with: ECDSA P-256 and Ed25519 (public or private). */
+export function supportedKey(key: KeyObject, from: string): void {
+  const t = key.asymmetricKeyType;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (!(t === 'ed25519' || (t === 'ec' && curve === 'prime256v1')))
+    throw new CustomsError(
+      `unsupported key type ${t}${curve ? ` (${curve})` : ''}: use ECDSA P-256 or Ed25519`,
+      from,
+    );
+}
+
 /** A PEM public key (ECDSA P-256 or Ed25519), named by the first 16 hex of its SPKI's sha256. */
 export function trustedKey(pem: string, from = 'key'): TrustedKey {
   let key: KeyObject;
@@ -35,13 +46,7 @@ export function trustedKey(pem: string, from = 'key'): TrustedKey {
   } catch (err) {
     throw new CustomsError(`not a PEM public key: ${(err as Error).message}`, from);
   }
-  const t = key.asymmetricKeyType;
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (!(t === 'ed25519' || (t === 'ec' && curve === 'prime256v1')))
-    throw new CustomsError(
-      `unsupported key type ${t}${curve ? ` (${curve})` : ''}: use ECDSA P-256 or Ed25519`,
-      from,
-    );
+  supportedKey(key, from);
   const spki = key.export({ type: 'spki', format: 'der' });
   return { id: createHash('sha256').update(spki).digest('hex').slice(0, 16), key };
 }

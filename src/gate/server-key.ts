@@ -10,7 +10,14 @@ import type { KeyObject } from 'node:crypto';
 import { CustomsError } from '../errors.js';
 import { now, type Db, type Signer } from '../store/db.js';
 import type { SecretBox } from '../store/secret-box.js';
-import { activeKeyRow, deleteKeyRow, insertKeyRow, keyRows, retireKeyRow } from '../store/server-keys.js';
+import {
+  activeKeyRow,
+  deleteKeyRow,
+  insertKeyRow,
+  keyRows,
+  retireKeyRow,
+  sealedKeyRows,
+} from '../store/server-keys.js';
 
 /**
  * The server's signing key: ECDSA P-256, made on first start (or by `customs server key create`),
@@ -136,11 +143,7 @@ export async function trustedKeys(
   db: Db,
   box: SecretBox,
 ): Promise<{ trusted: Map<string, KeyObject>; signingSince?: string }> {
-  const rows = await db.k
-    .selectFrom('server_keys')
-    .select(['id', 'public_pem', 'sealed_private', 'created_at'])
-    .where('purpose', '=', PURPOSE)
-    .execute();
+  const rows = await sealedKeyRows(db, PURPOSE);
   const trusted = new Map<string, KeyObject>();
   let signingSince: string | undefined;
   for (const r of rows) {

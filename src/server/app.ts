@@ -23,6 +23,7 @@ import type { DbUpdater } from '../monitor/db-updater.js';
 import { gateRoutes } from './routes/gate.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import type { Oidc } from './oidc.js';
+import type { GateEvents } from './gate-events.js';
 import { Admission } from '../gate/admission.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { currentDbVersion, type ReportStorer } from '../services/ingest.js';
@@ -33,6 +34,8 @@ import { DomainError } from '../services/errors.js';
 
 export interface AppDeps {
   db: Db;
+  /** Gate changes from other replicas clear this one's decision caches (server/gate-events.ts). */
+  gateEvents?: GateEvents;
   box: SecretBox;
   queue: JobQueue;
   dbPath: string;
@@ -258,7 +261,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     queue: deps.queue,
     policy,
     dbVersion: () => currentDbVersion(deps),
+    broadcast: deps.gateEvents ? () => deps.gateEvents!.publish() : undefined,
   });
+  deps.gateEvents?.onChange(() => admission.invalidate());
   gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous });
   const httpsUrl = /^https:/i.test(deps.publicUrl ?? '');
   dashboardRoutes(app, {

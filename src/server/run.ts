@@ -27,6 +27,7 @@ import { exclusively, PgLeadership, soleLeader, type Leadership, type SingletonT
 import { loadSigner } from '../gate/server-key.js';
 import { exportAuditHead } from '../gate/audit-export.js';
 import { ensureSignedHead } from '../gate/audit.js';
+import { GateEvents } from './gate-events.js';
 
 /** Server settings: flags over environment over the config file over defaults. */
 export interface ServerConfig {
@@ -369,7 +370,11 @@ export async function runServer(c: ServerConfig): Promise<void> {
     rematch: offload.rematch,
   });
   const lifecycle: { draining: boolean; leadership?: Leadership } = { draining: false };
+  // Replicas on one PostgreSQL tell each other when the gate changes (their decision caches).
+  const gateEvents = new GateEvents(rt.db.engine === 'postgres' ? rt.db.url : undefined, (m, f) => log(m, f));
+  await gateEvents.start();
   const app = await buildApp({
+    gateEvents,
     ...rt,
     lifecycle,
     dbPath: c.db,
@@ -496,6 +501,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     await Promise.race([app.close(), new Promise((r) => setTimeout(r, c.shutdownGrace * 1000))]);
     await rt.queue.stop(30_000);
     await offload.close();
+    await gateEvents.close();
     await rt.db.close();
     logged('stopped');
   });

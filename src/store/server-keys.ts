@@ -39,3 +39,12 @@ export async function deleteKeyRow(db: Db, id: string): Promise<void> {
 export async function retireKeyRow(db: Db, id: string, at: string): Promise<void> {
   await db.k.updateTable('server_keys').set({ retired_at: at }).where('id', '=', id).execute();
 }
+
+/** Every key of a purpose with its sealed private half (to learn which this secret key opens). */
+export async function sealedKeyRows(db: Db, purpose: string) {
+  return db.k
+    .selectFrom('server_keys')
+    .select(['id', 'public_pem', 'sealed_private', 'created_at'])
+    .where('purpose', '=', purpose)
+    .execute();
+}

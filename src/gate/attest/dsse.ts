@@ -1,6 +1,6 @@
 import { createPrivateKey, sign, verify, type KeyObject } from 'node:crypto';
 import { CustomsError } from '../../errors.js';
-import type { TrustedKey } from '../cosign.js';
+import { supportedKey, type TrustedKey } from '../cosign.js';
 
 /**
  * DSSE envelopes (secure-systems-lab/dsse v1): the signature covers the pre-authentication
@@ -45,13 +45,7 @@ export function signingKey(pem: string, from = 'key'): KeyObject {
       from,
     );
   }
-  const t = key.asymmetricKeyType;
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (!(t === 'ed25519' || (t === 'ec' && curve === 'prime256v1')))
-    throw new CustomsError(
-      `unsupported key type ${t}${curve ? ` (${curve})` : ''}: use ECDSA P-256 or Ed25519`,
-      from,
-    );
+  supportedKey(key, from);
   return key;
 }
 

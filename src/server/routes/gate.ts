@@ -193,7 +193,7 @@ export interface GateDeps extends Services {
 /** Approvals, exceptions, the audit log, trust checks and the Kubernetes admission webhook. */
 export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
   const { db } = s;
-  const changed = () => s.admission.invalidate();
+  const changed = () => s.admission.changed();
 
   /** An image named by digest, or by tag resolved through its configured registry. */
   async function digestOf(image: string): Promise<{ digest: string; repository: string }> {
