@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { trustedKey } from '../src/gate/cosign.js';
+import { parseEnvelope, signEnvelope } from '../src/gate/attest/dsse.js';
+import { statement, VULN_PREDICATE } from '../src/gate/attest/statement.js';
+import { judgeEnvelope } from '../src/gate/attest/verify.js';
+import { apply, mutation } from './fuzz/mutate.js';
+import { judge, type Target } from './fuzz/targets.js';
+
+/*
+ * What a registry hands `customs verify --attestation` (a DSSE envelope under the .att tag),
+ * fuzzed as test/fuzz.test.ts fuzzes the other inputs: mutated real-shaped envelopes never crash
+ * (only CustomsError), hang or blow up memory, and judging a parsed one never throws at all.
+ */
+const RUNS = Number(process.env.CUSTOMS_FUZZ_RUNS ?? 1000);
+const SEED = Number(process.env.CUSTOMS_FUZZ_SEED ?? 20261207);
+
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const keys = [trustedKey(publicKey.export({ type: 'spki', format: 'pem' }).toString())];
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const st = statement('registry.local/team/app', DIGEST, VULN_PREDICATE, { scanner: { result: {} } });
+const SEEDS = [
+  Buffer.from(JSON.stringify(signEnvelope(Buffer.from(JSON.stringify(st)), privateKey, 'k'))),
+  Buffer.from(JSON.stringify(signEnvelope(Buffer.from('{"_type":1,"subject":[{}]}'), privateKey))),
+];
+
+const TARGETS: Target[] = [
+  { name: 'DSSE envelope: parse', seeds: SEEDS, run: (b) => parseEnvelope(b) },
+  {
+    name: 'DSSE envelope: parse, then judge (signature, statement, subject)',
+    seeds: SEEDS,
+    run: (b) => judgeEnvelope(parseEnvelope(b), DIGEST, VULN_PREDICATE, keys),
+  },
+];
+
+describe('fuzzing attestation envelopes: no crash, no hang, no memory blow-up', { timeout: 600_000 }, () => {
+  for (const t of TARGETS) {
+    it(t.name, async () => {
+      for (const s of t.seeds) assert.equal(await judge(t, s), undefined);
+      const inputs = mutation(t.seeds.length).map((m) => apply(t.seeds[m.seed], m.ops));
+      await fc.assert(
+        fc.asyncProperty(inputs, async (input) => {
+          const verdict = await judge(t, input);
+          if (verdict) throw new Error(verdict);
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
+    });
+  }
+});
