@@ -3,7 +3,7 @@
 // second from one server on loopback (autocannon), with a warm cache: the goal is p99 ≤ 20 ms at
 // 200 requests/s. Run by `npm run bench` (after the build).
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,24 +13,10 @@ import { PG_ADMIN_URL, pgQuery } from '../test/helpers/pg.js';
 import { shared } from '../test/helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from '../test/helpers/registry.js';
 import { customs, has } from '../test/helpers/run.js';
+import { admissionReview } from '../test/helpers/admission.js';
 import { CustomsServer, makeToken } from '../test/helpers/server.js';
 
-function review(images: string[]) {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: randomUUID(),
-      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      namespace: 'production',
-      operation: 'CREATE',
-      object: {
-        metadata: { name: 'web' },
-        spec: { template: { spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) } } },
-      },
-    },
-  });
-}
+const review = (images: string[]) => admissionReview(images, { kind: 'Deployment' });
 
 async function main(): Promise<void> {
   if (!has('docker-registry') || !has('skopeo')) {
@@ -191,21 +177,7 @@ async function underLoad(engine: 'sqlite' | 'postgres'): Promise<void> {
       file,
       `{"image":{"name":"big","manifestDigest":"${digest}"},"packages":[${parts.join(',')}]}`,
     );
-    const admission = JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: randomUUID(),
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        namespace: 'production',
-        operation: 'CREATE',
-        dryRun: true,
-        object: {
-          metadata: { name: 'p' },
-          spec: { containers: [{ name: 'c', image: `${reg.host}/load/app0@${dirs[0].digest}` }] },
-        },
-      },
-    });
+    const admission = admissionReview([`${reg.host}/load/app0@${dirs[0].digest}`], { dryRun: true });
     const lat = { healthz: [] as number[], admission: [] as number[] };
     let stop = false;
     const probe = (async () => {

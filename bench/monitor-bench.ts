@@ -10,7 +10,6 @@ import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Package } from '../src/catalog/model.js';
@@ -19,6 +18,7 @@ import { recordImage, saveInventory } from '../src/store/images.js';
 import { recordDeployment } from '../src/store/deployments.js';
 import { alpineOs, alpinePackageLists, syntheticImage } from '../test/helpers/alpine.js';
 import { freePort, Registry } from '../test/helpers/registry.js';
+import { admissionReview } from '../test/helpers/admission.js';
 import { CustomsServer, makeToken } from '../test/helpers/server.js';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
@@ -70,23 +70,8 @@ function inventory(i: number) {
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 
-function admissionReview(image: string): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: randomUUID(),
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      namespace: 'production',
-      operation: 'CREATE',
-      dryRun: true,
-      object: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image }] } },
-    },
-  });
-}
-
 /** The store's size on disk: the PostgreSQL database, or the SQLite file with its WAL. */
-async function storeBytes(_reader: unknown, database: string | undefined, data: string): Promise<number> {
+async function storeBytes(database: string | undefined, data: string): Promise<number> {
   if (database) {
     const c = new pg.Client({ connectionString: database });
     await c.connect();
@@ -136,7 +121,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
   }
   const storeSeconds = (Date.now() - t0) / 1000;
   await db.close();
-  const storedBytes = await storeBytes(undefined, database, data);
+  const storedBytes = await storeBytes(database, data);
 
   const hooks: number[] = [];
   const receiver = createServer((req, res) => {
@@ -260,7 +245,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
     const admission: number[] = [];
     for (let i = 0; i < 2000; i++) {
       const k = (i % 1000) * 10 < N ? (i % 1000) * 10 : 0;
-      const body = admissionReview(`registry.local/team/app${k}@${digests[k]}`);
+      const body = admissionReview([`registry.local/team/app${k}@${digests[k]}`], { dryRun: true });
       const s0 = performance.now();
       const r = await fetch(`${server.url}/admission/validate`, {
         method: 'POST',
@@ -271,7 +256,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       if (r.status !== 200) throw new Error(`admission answered ${r.status}`);
       admission.push(performance.now() - s0);
     }
-    const size = await storeBytes(reader, database, data);
+    const size = await storeBytes(database, data);
     await reader.close();
     // With CUSTOMS_BENCH_LOG=info, the server's own account of the pass (its phases' times).
     const fleetLine = /.*fleet re-matched.*/.exec(server.log)?.[0];
