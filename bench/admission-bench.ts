@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   customs(['db', 'import', shared('advisories/alpine-secdb'), '--db', vulndb, '-q']);
   const port = await freePort();
   const hook = makeToken(['--data', data], 'webhook');
+  const adm = makeToken(['--data', data], 'admission');
   const admin = makeToken(['--data', data], 'admin');
   const reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, hook));
   await reg.start();
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
       images.push(`${reg.host}/bench/${name}:1.0`);
     }
     const url = `${server.url}/admission/validate`;
-    const headers = { authorization: `Bearer ${hook}`, 'content-type': 'application/json' };
+    const headers = { authorization: `Bearer ${adm}`, 'content-type': 'application/json' };
     // Cold: the first decision reads the store (and resolves the tags through the registry).
     const t0 = performance.now();
     const first = (await fetch(url, { method: 'POST', headers, body: review(images) }).then((r) =>
@@ -127,6 +128,7 @@ async function underLoad(engine: 'sqlite' | 'postgres'): Promise<void> {
   // One secret key for the token commands and the server: it seals the server's signing key.
   const keyEnv = { CUSTOMS_SECRET_KEY: randomBytes(32).toString('base64') };
   const hook = makeToken(store, 'webhook', [], keyEnv);
+  const adm = makeToken(store, 'admission', [], keyEnv);
   const dev = makeToken(store, 'developer', [], keyEnv);
   const admin = makeToken(store, 'admin', [], keyEnv);
   const reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, hook));
@@ -189,7 +191,7 @@ async function underLoad(engine: 'sqlite' | 'postgres'): Promise<void> {
         await (
           await fetch(`${server.url}/admission/validate`, {
             method: 'POST',
-            headers: { authorization: `Bearer ${hook}`, 'content-type': 'application/json' },
+            headers: { authorization: `Bearer ${adm}`, 'content-type': 'application/json' },
             body: admission,
           })
         ).arrayBuffer();

@@ -241,7 +241,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       }
       pages.push(`${path} p50 ${pct(times, 50).toFixed(0)} ms, p95 ${pct(times, 95).toFixed(0)} ms`);
     }
-    const hook = makeToken(store, 'webhook');
+    const hook = makeToken(store, 'admission');
     const admission: number[] = [];
     for (let i = 0; i < 2000; i++) {
       const k = (i % 1000) * 10 < N ? (i % 1000) * 10 : 0;

@@ -153,7 +153,7 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     tok.registry = makeToken(store, 'webhook', ['--name', 'registry']);
     tok.admin = makeToken(store, 'admin', ['--name', 'admin']);
     tok.dev = makeToken(store, 'developer', ['--name', 'pipeline']);
-    tok.hook = makeToken(store, 'webhook', ['--name', 'kube-apiserver']);
+    tok.hook = makeToken(store, 'admission', ['--name', 'kube-apiserver']);
     user('alice', 'approver', 'production,staging');
     user('bob', 'developer');
     user('root', 'admin');
@@ -405,7 +405,7 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     );
     await page.locator('summary', { hasText: 'Issue a token' }).click();
     await page.getByLabel('What it is for').fill('nightly-report');
-    await page.getByLabel('Role (viewer, developer, approver, admin, webhook)').fill('viewer');
+    await page.getByLabel('Role (viewer, developer, approver, admin, webhook, admission)').fill('viewer');
     await page.getByRole('button', { name: 'Issue a token' }).click();
     const shown = await page.getByRole('status').filter({ hasText: 'shown once' }).innerText();
     const token = /cst_\S+/.exec(shown)![0];

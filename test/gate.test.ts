@@ -154,7 +154,7 @@ describe(
       tok.prod = makeToken(store, 'approver', ['--name', 'approver-prod', '--environments', 'production']);
       tok.prod2 = makeToken(store, 'approver', ['--name', 'approver-prod-2', '--environments', 'production']);
       tok.staging = makeToken(store, 'approver', ['--name', 'approver-staging', '--environments', 'staging']);
-      tok.webhook = makeToken(store, 'webhook', ['--name', 'kube-apiserver']);
+      tok.webhook = makeToken(store, 'admission', ['--name', 'kube-apiserver']);
       reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, tok.hook, 5));
       await reg.start();
       quiet = new Registry(join(tmp, 'quiet'), await freePort());
@@ -713,7 +713,7 @@ describe(
           'subjectAltName=DNS:customs.customs.svc,IP:127.0.0.1',
         ]);
         const data = join(dir, 'data');
-        const token = makeToken(['--data', data], 'webhook', ['--name', 'kube-apiserver']);
+        const token = makeToken(['--data', data], 'admission', ['--name', 'kube-apiserver']);
         const port = await freePort();
         proc = new CustomsProcess([
           'server',

@@ -155,7 +155,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
         10_000,
         `haproxy\n${lbLog}`,
       );
-      const hook = makeToken(['--database', url], 'webhook', [], env);
+      const hook = makeToken(['--database', url], 'admission', [], env);
       const unknown = `registry.local/team/app@sha256:${'ab'.repeat(32)}`;
       // Production refuses an image it has never scanned; a namespace mapped to no environment is not gated.
       const review = (ns: string) => ({
@@ -296,7 +296,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
       };
       const w1 = worker('w1');
       await w1.waitForLog(/customs worker ready/);
-      const hook = makeToken(['--database', url], 'webhook', [], env);
+      const hook = makeToken(['--database', url], 'admission', [], env);
       const event = {
         events: [
           {

@@ -13,6 +13,11 @@ import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registr
 import { customs, customsAsync, has } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 
+/** Timed tests run alone, after the suite: npm test's second step sets CUSTOMS_TEST_ALONE. */
+const ALONE = {
+  skip: process.env.CUSTOMS_TEST_ALONE !== '1' && 'timed: runs alone after the suite (npm test)',
+};
+
 // The whitewash a developer token could do: upload an empty report for a digest before the
 // registry's push notification arrives. With provenance, the report stands only as "reported":
 // production does not admit it, the server queues its own scan, the push lands that scan, which
@@ -108,7 +113,7 @@ function suite(engine: 'sqlite' | 'postgres') {
       await server.start();
       admin = new Api(server.url, makeToken(store, 'admin', [], env));
       dev = new Api(server.url, makeToken(store, 'developer', ['--name', 'ci-dev'], env));
-      hook = new Api(server.url, webhookToken);
+      hook = new Api(server.url, makeToken(store, 'admission', ['--name', 'kube-apiserver'], env));
       devTokenId = (await admin.get('/api/v1/tokens')).body.find((t: any) => t.name === 'ci-dev').id;
       assert.equal(
         (await admin.post('/api/v1/registries', { url: `http://${reg.host}`, insecure: true })).status,
@@ -272,7 +277,9 @@ function suite(engine: 'sqlite' | 'postgres') {
       assert.match(deep.body.error.message, /nests deeper than/);
     });
 
-    it('a 200k-package report does not stall /healthz or /admission/validate', async () => {
+    // Timed: it runs alone, after the suite (`npm test`'s second step sets CUSTOMS_TEST_ALONE), so
+    // the CPU of other test files running beside it is not counted against the server.
+    it('a 200k-package report does not stall /healthz or /admission/validate', ALONE, async () => {
       const digest = `sha256:${randomBytes(32).toString('hex')}`;
       const file = join(tmp, 'big.json');
       writeBigReport(file, 200_000, digest);
@@ -351,6 +358,7 @@ function suite(engine: 'sqlite' | 'postgres') {
       // p99 figures are in `npm run bench` (docs/benchmarks.md).
       const p99 = [...all].sort((a, b) => a - b)[Math.floor(all.length * 0.99)];
       const why = `${slow.length} of ${calls} answers over 250 ms (${slow.join(', ')}), p99 ${Math.round(p99)} ms, while ingesting took ${Math.round(took)} ms`;
+      console.log(`# stall probe: ${why}, max ${Math.round(Math.max(...all))} ms`);
       assert.deepEqual(slow, [], why);
     });
   });

@@ -140,7 +140,10 @@ export function registerServer(program: Command): void {
       .description('API tokens, straight on the store (bootstrap the first admin, automation)')
       .command('create')
       .description('issue a token and print it (once)')
-      .requiredOption('--role <role>', 'viewer, developer, approver, admin or webhook')
+      .requiredOption(
+        '--role <role>',
+        'viewer, developer, approver, admin, webhook (registry notifications) or admission (the Kubernetes API server)',
+      )
       .option('--name <name>', 'what the token is for', 'cli')
       .option('--scopes <list>', 'limit to these permissions: read,report,webhook,admission,approve,admin')
       .option('--expires <duration>', 'e.g. 30d, 12h (default: never)')

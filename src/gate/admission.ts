@@ -166,6 +166,12 @@ export class Admission {
   private gates: TtlCache<Map<string, GateSettings>>;
   /** (environment, workload) → the digest last recorded, so repeated pods write nothing. */
   private recorded = new TtlCache<string>(3_600_000);
+  /**
+   * Images this replica asked to scan in the last minute: the pods of one image ask again and again,
+   * and each ask is a write. On SQLite a write from the event loop waits behind a report thread's
+   * writes, so a review that writes nothing new must not write at all.
+   */
+  private queued = new TtlCache<true>(60_000);
 
   constructor(private readonly o: AdmissionOptions) {
     this.tags = new TtlCache(o.tagTtlMs ?? 60_000);
@@ -350,6 +356,8 @@ export class Admission {
   }
 
   private async queueScan(domain: string, repository: string, digest: string): Promise<void> {
+    const key = `${domain}/${repository}@${digest}|${this.o.dbVersion()}`;
+    if (this.queued.get(key)) return;
     if (!(await findRegistry(this.o.db, domain))) return;
     await recordImage(this.o.db, { registry: domain, repository, digest });
     await requestScan(
@@ -357,6 +365,7 @@ export class Admission {
       { registry: domain, repository, digest, source: 'admission' },
       this.o.dbVersion(),
     );
+    this.queued.set(key, true);
   }
 
   private async recordOnce(

@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { CustomsError } from '../errors.js';
-import { isRole } from '../model/roles.js';
+import { isPersonRole } from '../model/roles.js';
 
 /**
  * Single sign-on with an OpenID Connect provider (authorization code flow with PKCE, through
@@ -30,7 +30,7 @@ export function parseRoleMap(spec: string | undefined): OidcSettings['roles'] {
     .map((x) => x.trim())
     .filter(Boolean)) {
     const m = /^([^=]+)=([a-z]+)(?::([a-z0-9_+-]+))?$/.exec(part);
-    if (!m || !isRole(m[2]) || m[2] === 'webhook')
+    if (!m || !isPersonRole(m[2]))
       throw new CustomsError(
         `--oidc-roles: "${part}" is not group=role[:env+env] (roles: viewer, developer, approver, admin)`,
       );

@@ -3,7 +3,7 @@ import type { Tables } from './schema.js';
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CustomsError } from '../errors.js';
-import { isRole, PERMISSIONS, ROLES } from '../model/roles.js';
+import { isPersonRole, isRole, PERMISSIONS, ROLES } from '../model/roles.js';
 import { now, type Db } from './db.js';
 
 const scryptAsync = promisify(scrypt) as (
@@ -156,7 +156,7 @@ export async function createUser(
   db: Db,
   u: { name: string; role: string; password: string; environments?: string[] | null },
 ): Promise<number> {
-  if (!isRole(u.role) || u.role === 'webhook') throw new CustomsError(`unknown user role "${u.role}"`);
+  if (!isPersonRole(u.role)) throw new CustomsError(`unknown user role "${u.role}"`);
   if (u.password.length < 12) throw new CustomsError('a password needs at least 12 characters');
   const row = await db.k
     .insertInto('users')
@@ -222,8 +222,7 @@ export async function updateUser(
   id: number,
   u: { role?: string; environments?: string[] | null },
 ): Promise<UserRecord | undefined> {
-  if (u.role !== undefined && (!isRole(u.role) || u.role === 'webhook'))
-    throw new CustomsError(`unknown user role "${u.role}"`);
+  if (u.role !== undefined && !isPersonRole(u.role)) throw new CustomsError(`unknown user role "${u.role}"`);
   const set: { role?: string; environments?: string | null } = {};
   if (u.role !== undefined) set.role = u.role;
   if (u.environments !== undefined)

@@ -18,7 +18,7 @@ import { findRegistry, listRegistries } from '../../store/registries.js';
 import { listWatches } from '../../store/watches.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { authErrors, errorSchema } from '../errors.js';
-import { PERMISSIONS, ROLES } from '../../model/roles.js';
+import { PERMISSIONS, PERSON_ROLES, ROLES } from '../../model/roles.js';
 import { registryRecord, tokenRecord, envName, credentials } from '../schemas.js';
 import { DomainError } from '../../services/errors.js';
 
@@ -181,7 +181,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
           additionalProperties: false,
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 200 },
-            role: { type: 'string', enum: ROLES.filter((r) => r !== 'webhook') },
+            role: { type: 'string', enum: [...PERSON_ROLES] },
             password: { type: 'string', minLength: 12, maxLength: 1000 },
             environments: envList,
           },
@@ -243,7 +243,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
           type: 'object',
           additionalProperties: false,
           properties: {
-            role: { type: 'string', enum: ROLES.filter((r) => r !== 'webhook') },
+            role: { type: 'string', enum: [...PERSON_ROLES] },
             environments: { anyOf: [envList, { type: 'null' }] },
           },
         },

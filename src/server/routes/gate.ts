@@ -655,7 +655,14 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
         'a token with the admission permission is required (Authorization: Bearer …)',
       );
     if (p && !p.permissions.includes('admission'))
-      throw new DomainError('forbidden', `a token of role ${p.role} may not ask for admission decisions`);
+      throw new DomainError(
+        'forbidden',
+        `a token of role ${p.role} may not ask for admission decisions` +
+          // Registry tokens once answered admission too: say what replaces them.
+          (p.role === 'webhook'
+            ? '; the Kubernetes API server needs a token of role admission (customs server token create --role admission)'
+            : ''),
+      );
     // Anonymous callers get decisions, but may not write deployments or queue scans into the store.
     return !!p;
   }

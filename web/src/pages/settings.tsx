@@ -255,7 +255,7 @@ export function Settings({ session }: { session: Session }) {
               title="Issue a token"
               fields={[
                 ['name', 'What it is for'],
-                ['role', 'Role (viewer, developer, approver, admin, webhook)'],
+                ['role', 'Role (viewer, developer, approver, admin, webhook, admission)'],
                 ['expires', 'Expires in (30d, 12h; empty: never)'],
               ]}
               onSubmit={async (v) => {
