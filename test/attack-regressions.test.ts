@@ -235,6 +235,36 @@ function gateSuite(engine: 'sqlite' | 'postgres') {
       );
 
       it(
+        'an exception active before an environment asks for sign-off goes back to pending',
+        { skip: queueOnly },
+        async () => {
+          const e = await dev.post('/api/v1/exceptions', {
+            rule: 'no-secrets',
+            environments: ['dev'],
+            reason: 'made while dev asked for no sign-off',
+            expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+          });
+          assert.equal(e.status, 201, JSON.stringify(e.body));
+          assert.equal(e.body.state, 'active');
+          const before = (await admin.get('/api/v1/environments/dev/gate')).body;
+          const on = await admin.put('/api/v1/environments/dev/gate', { exceptionSignoff: true });
+          assert.equal(on.status, 200, JSON.stringify(on.body));
+          try {
+            const after = (await admin.get('/api/v1/exceptions')).body;
+            const mine = (after.items ?? after).find((x: any) => x.id === e.body.id);
+            assert.equal(mine.state, 'pending', 'nobody signed it off for dev');
+            const entry = (await admin.get('/api/v1/audit?action=environment.gate')).body;
+            assert.ok(
+              JSON.stringify(entry).includes(`"exceptionsPending":[`),
+              `the gate change names what went back to pending: ${JSON.stringify(entry).slice(0, 400)}`,
+            );
+          } finally {
+            await admin.put('/api/v1/environments/dev/gate', { exceptionSignoff: before.exceptionSignoff });
+          }
+        },
+      );
+
+      it(
         'the audit log re-signed with a key slipped into the store does not verify',
         { skip: sqliteOnly },
         async () => {

@@ -7,20 +7,32 @@ import {
   type ChannelInput,
 } from '../store/alerts.js';
 import { findEnvironment, putEnvironment, setGateJson } from '../store/deployments.js';
+import { repend } from '../store/exceptions.js';
 import type { SecretBox } from '../store/secret-box.js';
 import type { Environment } from '../store/deployments.js';
 import { withAudit, type AuditContext } from './audit.js';
 
 /** Environments, their gate settings, alert rules and alert channels: every change audited. */
 
-export function putEnvironmentAudited(ctx: AuditContext, e: Environment): Promise<void> {
+/**
+ * `signoff`: whether the environment, when new, asks for exception sign-off (its default gate).
+ * Exceptions for "every environment" then cover it without anyone having signed them off for it:
+ * they go back to pending, as when an environment turns sign-off on.
+ */
+export function putEnvironmentAudited(
+  ctx: AuditContext,
+  e: Environment,
+  o: { signoff?: boolean } = {},
+): Promise<void> {
   return withAudit(ctx, 'environment.put', async (trx) => {
     const before = await findEnvironment(trx, e.name);
     await putEnvironment(trx, e);
+    const repended = !before && o.signoff ? await repend(trx, e.name) : [];
     return {
       value: undefined,
       subject: `environment:${e.name}`,
       details: {
+        ...(repended.length ? { exceptionsPending: repended } : {}),
         exposure: e.exposure,
         before: before ? { exposure: before.exposure } : null,
         after: { exposure: e.exposure },
@@ -30,7 +42,7 @@ export function putEnvironmentAudited(ctx: AuditContext, e: Environment): Promis
 }
 
 /** Store an environment's gate settings (`before`: what they were, for the entry). */
-export function setGate<G extends object>(
+export function setGate<G extends { exceptionSignoff?: boolean }>(
   ctx: AuditContext,
   name: string,
   before: G,
@@ -38,7 +50,13 @@ export function setGate<G extends object>(
 ): Promise<void> {
   return withAudit(ctx, 'environment.gate', async (trx) => {
     await setGateJson(trx, name, JSON.stringify(next));
-    return { value: undefined, subject: `environment:${name}`, details: { before, after: next } };
+    // Turning sign-off on: exceptions active here were never signed off for it.
+    const repended = !before.exceptionSignoff && next.exceptionSignoff ? await repend(trx, name) : [];
+    return {
+      value: undefined,
+      subject: `environment:${name}`,
+      details: { before, after: next, ...(repended.length ? { exceptionsPending: repended } : {}) },
+    };
   });
 }
 

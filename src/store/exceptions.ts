@@ -104,6 +104,28 @@ export async function setExceptionState(
       .execute();
 }
 
+/**
+ * Active exceptions covering `environment` (by name, or all environments) go back to pending: they
+ * were never signed off for it, and it now asks for sign-off. Their ids.
+ */
+export async function repend(db: Db, environment: string): Promise<number[]> {
+  const rows = await db.k
+    .selectFrom('exceptions')
+    .select(['id', 'environments'])
+    .where('state', '=', 'active')
+    .execute();
+  const ids = rows
+    .filter((r) => !r.environments || (JSON.parse(r.environments) as string[]).includes(environment))
+    .map((r) => r.id);
+  for (let i = 0; i < ids.length; i += 500)
+    await db.k
+      .updateTable('exceptions')
+      .set({ state: 'pending', approved_by: null, approved_at: null })
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+  return ids;
+}
+
 export async function getException(
   db: Db,
   id: number,

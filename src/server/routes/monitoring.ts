@@ -19,7 +19,7 @@ import type { SecretBox } from '../../store/secret-box.js';
 import { listAlerts, listChannels, type ChannelInput, type AlertRules } from '../../store/alerts.js';
 import { authErrors, errorSchema } from '../errors.js';
 import { envName, scanBrief } from '../schemas.js';
-import { actorOf } from '../../gate/settings.js';
+import { actorOf, defaultGate } from '../../gate/settings.js';
 import { audit } from '../../services/audit.js';
 import {
   addChannelAudited,
@@ -203,7 +203,9 @@ export function monitoringRoutes(
       },
     },
     async (req, reply) => {
-      await putEnvironmentAudited(who(req), req.body);
+      await putEnvironmentAudited(who(req), req.body, {
+        signoff: defaultGate(req.body.name).exceptionSignoff,
+      });
       reply.code(201);
       return req.body;
     },
