@@ -267,7 +267,7 @@ describe('hostile input, round three: bounded in time and memory', { timeout: 60
 
   it('a lockfile over the read limit: neither kept nor probed, still counted as not searched for secrets', async () => {
     // Sparse: 600 MB on paper, a few bytes on disk. Wanted by a cataloger, so no probe reads it,
-    // and over the 512 MiB read limit, so it is not kept either: once missing from secretCoverage.
+    // and over the 64 MiB read limit, so it is not kept either: once missing from secretCoverage.
     const dir = write(join(tmp, 'over-read-limit'), {
       'app/package-lock.json': hostile.bigFileWithKey(4096),
     });

@@ -60,6 +60,8 @@ export function wantedBy(list: Cataloger[] = catalogers): Wants {
   const wants: Wants = (path) => OS_FILES.has(path) || list.some((c) => c.wants(path));
   wants.probes = list.flatMap((c) => c.probes ?? []);
   wants.key = list.map((c) => c.name).join(',');
+  const databases = list.filter((c) => c.database);
+  wants.database = (path) => databases.some((c) => c.wants(path));
   return wants;
 }
 
