@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { strToU8, zipSync } from 'fflate';
 import { readJavaArchive, readJavaArchiveFile } from '../src/catalog/java/archive.js';
-import { BIG_JSON, sixBigFiles, writeBigDockerArchive } from './helpers/big-image.js';
+import { BIG_JSON, depsJson, sixBigFiles, writeBigDockerArchive } from './helpers/big-image.js';
 import { dockerArchive, makeTar } from './helpers/image-writer.js';
 import { customsPeak } from './helpers/run.js';
 
@@ -80,6 +80,20 @@ describe('the memory budget bounds a scan (six 500 MB files)', { timeout: 240_00
     assert.ok(readdirSync(join(tmp, 'analysis')).length >= 3, 'the layers were cached');
     judge(t, await customsPeak(args, { env: env(), capMiB: CAP_MIB }), 'warm analysis cache');
     rmSync(image, { force: true });
+  });
+
+  it('a file listing more packages than one file may: the first 100,000 kept, a warning says so', async () => {
+    const content = depsJson(14 * 1024 * 1024, 1);
+    const archive = join(tmp, 'many.tar');
+    writeBigDockerArchive(archive, [[{ path: 'app/App.deps.json', size: content.length, content }]]);
+    const r = await customsPeak(['sbom', archive, '--format', 'json'], { env: env(), capMiB: CAP_MIB });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { packages: unknown[] }).packages.length, 100_000);
+    assert.match(
+      r.stderr,
+      /\/app\/App\.deps\.json: lists 1\d{5} packages, more than the 100000 one file may/,
+    );
+    rmSync(archive, { force: true });
   });
 
   it('a jar over the spool size is read from disk: the same artifacts as from memory', async () => {

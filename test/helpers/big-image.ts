@@ -11,6 +11,8 @@ export interface BigFile {
   /** Path inside the image, no leading slash. */
   path: string;
   size: number;
+  /** The file's bytes (`size` long); default: seeded pseudo-random bytes, never held whole. */
+  content?: Buffer;
 }
 
 const BLOCK = 1024 * 1024;
@@ -91,6 +93,11 @@ export function writeBigDockerArchive(out: string, layers: BigFile[][], tag = 't
       const diff = createHash('sha256');
       for (const [fi, f] of files.entries()) {
         put(header(f.path, f.size, '0'), [diff]);
+        if (f.content) {
+          put(f.content, [diff]);
+          put(Buffer.alloc(pad(f.size)), [diff]);
+          continue;
+        }
         const block = pseudoRandom(li * 1000 + fi + 1, BLOCK);
         for (let left = f.size; left > 0; left -= BLOCK)
           put(block.subarray(0, Math.min(BLOCK, left)), [diff]);
@@ -128,6 +135,23 @@ export function writeBigDockerArchive(out: string, layers: BigFile[][], tag = 't
     o.close();
   }
   return total;
+}
+
+/**
+ * A .NET deps.json of about `bytes` bytes listing distinct libraries: valid JSON that parses into
+ * as many objects as its size allows, the costliest thing to hold for a file under the read limit.
+ */
+export function depsJson(bytes: number, seed: number): Buffer {
+  const parts: string[] = ['{"libraries":{'];
+  let n = parts[0].length + 2;
+  for (let i = 0; n < bytes - 200; i++) {
+    const e = `${i ? ',' : ''}"Lib${seed}.Pkg${i}/1.${i % 97}.${i % 13}":{"type":"package","serviceable":true,"path":"lib${seed}.pkg${i}/1.${i % 97}"}`;
+    parts.push(e);
+    n += e.length;
+  }
+  parts.push('}}');
+  const b = Buffer.from(parts.join(''));
+  return Buffer.concat([b, Buffer.alloc(bytes - b.length, 0x20)]);
 }
 
 /** JSON files image catalogers keep and parse whole (an image scan reads no package-lock.json). */
