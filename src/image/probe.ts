@@ -10,6 +10,8 @@ export interface Probe {
   finish(): unknown;
   /** True once more bytes cannot change the result (a folder walk then stops reading the file). */
   done?(): boolean;
+  /** Dropped before finish (over its time): let go of what it holds (a spooled file). */
+  abort?(): void;
 }
 
 export interface ProbeFactory {
@@ -59,6 +61,7 @@ export class ProbeSet {
         this.warnings.push(
           `${this.path}: the ${a.name} analysis took longer than ${this.msPerFile / 1000} s; skipped for this file`,
         );
+        a.probe.abort?.();
         this.active.splice(i--, 1);
       }
     }

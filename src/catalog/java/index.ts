@@ -76,6 +76,11 @@ export const javaArchiveProbe: ProbeFactory = {
             unlinkSync(file);
           }
         },
+        abort() {
+          if (fd !== undefined) closeSync(fd);
+          fd = undefined;
+          rmSync(file, { force: true });
+        },
         finish(): ProbeResult {
           if (fd === undefined)
             return {
