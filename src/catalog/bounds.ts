@@ -9,6 +9,24 @@ import type { Package } from './model.js';
 export const MAX_NAME = 512;
 export const MAX_VERSION = 256;
 const MAX_LICENSE = 1024;
+
+/*
+ * How many packages one file may list, and one scan report. A package costs a few kilobytes from
+ * parse to report (1.4 GB resident for a 63 MiB deps.json naming 550,000), so within the read
+ * limit a file could list more than a scan can hold: the largest real lockfiles list tens of
+ * thousands, images a few thousand installed packages.
+ */
+export const MAX_PACKAGES_PER_FILE = 100_000;
+export const MAX_PACKAGES_PER_SCAN = 200_000;
+
+/** Keeps the first `max` of a file's packages, saying in a warning how many were left out. */
+export function firstOf<T>(items: T[], max: number, where: string, warnings: string[]): T[] {
+  if (items.length <= max) return items;
+  warnings.push(
+    `${where}: lists ${items.length} packages, more than the ${max} one file may (a crafted file?); the first ${max} kept`,
+  );
+  return items.slice(0, max);
+}
 const MAX_DESCRIPTION = 4096;
 
 /** A string as a warning quotes it: attacker-sized values are cut, their length said. */

@@ -1,6 +1,7 @@
 import type { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
+import { firstOf, MAX_PACKAGES_PER_FILE } from './bounds.js';
 import { withLayers } from './layers.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 
@@ -72,7 +73,7 @@ export function lockfileCataloger(spec: {
           );
           continue;
         }
-        for (const { item: p, layer } of pins) {
+        for (const { item: p, layer } of firstOf(pins, MAX_PACKAGES_PER_FILE, `/${path}`, ctx.warnings)) {
           if (!p.version) continue; // workspace folders: the project itself, not a dependency
           out.push({
             name: p.name,

@@ -23,7 +23,7 @@ import { pdmLockCataloger, poetryLockCataloger, pylockCataloger, uvLockCataloger
 import { goModCataloger, goSumCataloger } from './golang-mod.js';
 import { dpkgCataloger } from './dpkg.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
-import { boundPackages } from './bounds.js';
+import { boundPackages, MAX_PACKAGES_PER_SCAN } from './bounds.js';
 import { detectOs, OS_FILES, type OsInfo } from './os-release.js';
 import { npmCataloger } from './npm.js';
 import { npmLockCataloger } from './npm-lock.js';
@@ -60,6 +60,8 @@ export function wantedBy(list: Cataloger[] = catalogers): Wants {
   const wants: Wants = (path) => OS_FILES.has(path) || list.some((c) => c.wants(path));
   wants.probes = list.flatMap((c) => c.probes ?? []);
   wants.key = list.map((c) => c.name).join(',');
+  const databases = list.filter((c) => c.database);
+  wants.database = (path) => databases.some((c) => c.wants(path));
   return wants;
 }
 
@@ -107,10 +109,21 @@ export async function catalogImage(
   const os = await detectOs(fs);
   const ctx: CatalogContext = { fs, os, warnings: [] };
   let packages: Package[] = [];
+  let full = false;
   for (const c of list) {
     try {
       // One by one: spreading a crafted tree's hundreds of thousands of packages overflows the stack.
-      for (const p of boundPackages(await c.catalog(ctx), ctx.warnings)) packages.push(p);
+      for (const p of boundPackages(await c.catalog(ctx), ctx.warnings)) {
+        if (packages.length === MAX_PACKAGES_PER_SCAN) {
+          full = true;
+          ctx.warnings.push(
+            `more than ${MAX_PACKAGES_PER_SCAN} packages in one image (a crafted image?): the rest, from ${c.name} on, left out`,
+          );
+          break;
+        }
+        packages.push(p);
+      }
+      if (full) break;
     } catch (err) {
       // A damaged database names the image it came from; a bug stays a bug (exit 2).
       throw err instanceof CustomsError ? withInput(err, image.metadata.target) : err;

@@ -54,6 +54,11 @@ export interface CatalogContext {
 export interface Cataloger {
   name: string;
   wants(path: string): boolean;
+  /**
+   * Its files are databases parsed in place as bytes (no decoded text, no object per byte), so
+   * they may be up to Limits.maxDatabaseBytes rather than the text limit (maxFileBytes).
+   */
+  database?: boolean;
   /** Probes that read files as they stream past (large binaries), instead of keeping them. */
   probes?: ProbeFactory[];
   catalog(ctx: CatalogContext): Promise<Package[]>;

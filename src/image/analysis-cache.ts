@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
+  closeSync,
   existsSync,
+  openSync,
+  writeSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -8,7 +11,6 @@ import {
   rmSync,
   statSync,
   utimesSync,
-  writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +22,13 @@ import { parseSize, type Limits } from './limits.js';
 
 /** Bumped whenever what a layer read produces changes shape or meaning. */
 const FORMAT = 2;
+
+/**
+ * Layers whose kept files hold more than this are not cached: writing an entry serialises a copy
+ * of them and reading one back holds the entry and its decoded copy at once, so a cached layer
+ * costs up to three times what it keeps. Reading such a layer again costs less than that.
+ */
+export const MAX_CACHED_HELD = 64 * 1024 ** 2;
 
 /**
  * What reading a layer produced (its file table, the files analysers keep, probe results, whiteouts,
@@ -59,6 +68,7 @@ export class AnalysisCache {
       wants.key ?? '',
       (wants.probes ?? []).map((p) => p.key ?? p.name).join(','),
       limits.maxFileBytes,
+      limits.maxDatabaseBytes,
     ].join('|');
     return createHash('sha256').update(asked).digest('hex');
   }
@@ -71,6 +81,9 @@ export class AnalysisCache {
     const f = this.file(key);
     let b: Buffer;
     try {
+      // Never written this large (put keeps small layers only): a planted or stale entry is not
+      // read into memory, and the layer is read instead.
+      if (statSync(f).size > MAX_CACHED_HELD + 64 * 1024 ** 2) return undefined;
       b = readFileSync(f);
     } catch {
       return undefined;
@@ -93,14 +106,22 @@ export class AnalysisCache {
 
   /** Keep a layer's read; a cache that cannot be written never fails the scan. */
   put(key: string, r: ReadLayerResult): void {
+    let held = 0;
+    for (const f of r.files.values()) if (Buffer.isBuffer(f.content)) held += f.content.length;
+    if (held > MAX_CACHED_HELD) return;
     try {
       const payload = serialize(r);
       // Private to the user: an entry holds file contents and the raw secrets the scan masks.
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       const tmp = `${this.file(key)}.${process.pid}.part`;
-      writeFileSync(tmp, Buffer.concat([createHash('sha256').update(payload).digest(), payload]), {
-        mode: 0o600,
-      });
+      // Digest and payload written one after the other: joining them would copy the payload.
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeSync(fd, createHash('sha256').update(payload).digest());
+        for (let at = 0; at < payload.length;) at += writeSync(fd, payload, at);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(tmp, this.file(key));
       this.evict();
     } catch {

@@ -7,7 +7,7 @@ import { CustomsError } from '../errors.js';
 import { progressBytes } from '../progress.js';
 import { decompressor, sniff, sniffCompression, type Compression } from './compression.js';
 import { gunzipFileRange, hashFileRange, OFF_THREAD_MIN_BYTES, type BlobDigests } from './hasher.js';
-import type { Limits } from './limits.js';
+import { fileLimit, tooLarge, type Limits } from './limits.js';
 import type { FileEntry, FileType, LayerContent, LayerInfo } from './model.js';
 import { baseName, normalizeEntryPath, parentOf } from './paths.js';
 
@@ -19,6 +19,8 @@ export interface Wants {
   probes?: ProbeFactory[];
   /** Names what this predicate keeps (its catalogers), for the analysis cache's key. */
   key?: string;
+  /** Kept files parsed in place as bytes (package databases): they may be larger (Limits.maxDatabaseBytes). */
+  database?: (path: string) => boolean;
 }
 
 export interface ReadLayerResult extends LayerContent {
@@ -186,10 +188,9 @@ export async function readLayer(
       }
       if (type === 'hardlink') fe.linkname = normalizeEntryPath(h.linkname ?? '');
       if (type === 'file' && wants(path)) {
-        if (fe.size > limits.maxFileBytes) {
-          warnings.push(
-            `${path}: ${fe.size} bytes is larger than the ${limits.maxFileBytes}-byte read limit; skipped`,
-          );
+        const max = fileLimit(limits, wants.database?.(path) ?? false);
+        if (fe.size > max) {
+          warnings.push(tooLarge(path, fe.size, max));
           entry.resume();
         } else {
           limits.budget?.take(fe.size, `${layerName}: ${path}`);

@@ -9,8 +9,13 @@ export interface Limits {
   maxRatio: number;
   /** The ratio check applies only past this many uncompressed bytes (small files compress very well). */
   ratioFloorBytes: number;
-  /** Largest single file an analyser may read into memory. */
+  /**
+   * Largest single file an analyser may read into memory to parse whole as text (JSON, YAML…):
+   * parsing holds the bytes, the decoded string and what is built from it, several times the file.
+   */
   maxFileBytes: number;
+  /** Largest package database parsed in place as bytes (rpm's Berkeley DB, NDB and SQLite). */
+  maxDatabaseBytes: number;
   /** Largest total of small archive entries kept in memory while reading an archive. */
   maxBufferedBytes: number;
   /** Largest total of wanted file contents kept in memory over the whole scan. */
@@ -23,10 +28,22 @@ export const defaultLimits: Limits = {
   maxLayerBytes: 16 * 1024 ** 3,
   maxRatio: 200,
   ratioFloorBytes: 1024 ** 3,
-  maxFileBytes: 512 * 1024 ** 2,
+  maxFileBytes: 64 * 1024 ** 2,
+  maxDatabaseBytes: 256 * 1024 ** 2,
   maxBufferedBytes: 512 * 1024 ** 2,
-  maxHeldBytes: 1024 ** 3,
+  // With the fixed overhead (docs/scanning.md, "Memory"), this keeps a scan under 1 GiB RSS.
+  maxHeldBytes: 512 * 1024 ** 2,
 };
+
+/** The read limit for a wanted file: a database parsed in place may be larger than a text file. */
+export function fileLimit(limits: Limits, database: boolean): number {
+  return database ? Math.max(limits.maxDatabaseBytes, limits.maxFileBytes) : limits.maxFileBytes;
+}
+
+/** The warning for a wanted file over its read limit: what is not listed, and why. */
+export function tooLarge(path: string, size: number, max: number): string {
+  return `${path}: ${size} bytes is larger than the ${max}-byte read limit; skipped (the packages it lists are not inventoried)`;
+}
 
 /** Parse sizes such as 512M, 2G, 1024 (bytes). */
 export function parseSize(text: string): number {

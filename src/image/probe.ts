@@ -10,6 +10,8 @@ export interface Probe {
   finish(): unknown;
   /** True once more bytes cannot change the result (a folder walk then stops reading the file). */
   done?(): boolean;
+  /** Dropped before finish (over its time): let go of what it holds (a spooled file). */
+  abort?(): void;
 }
 
 export interface ProbeFactory {
@@ -18,8 +20,8 @@ export interface ProbeFactory {
   wants(path: string, mode: number, size: number): boolean;
   /** The name and whatever else the results depend on (a limit), for caches of them; default: the name. */
   key?: string;
-  /** A probe for the file at `path` (normalised, no leading slash); `budget` is the scan's. */
-  create(path: string, budget?: MemoryBudget): Probe;
+  /** A probe for the file at `path` (normalised, no leading slash); `budget` is the scan's; `size` the file's. */
+  create(path: string, budget?: MemoryBudget, size?: number): Probe;
 }
 
 /**
@@ -44,7 +46,7 @@ export class ProbeSet {
   ) {
     this.active = factories
       .filter((f) => f.wants(path, mode, size))
-      .map((f) => ({ name: f.name, probe: f.create(path, budget), ms: 0 }));
+      .map((f) => ({ name: f.name, probe: f.create(path, budget, size), ms: 0 }));
   }
   get empty(): boolean {
     return this.active.length === 0;
@@ -59,6 +61,7 @@ export class ProbeSet {
         this.warnings.push(
           `${this.path}: the ${a.name} analysis took longer than ${this.msPerFile / 1000} s; skipped for this file`,
         );
+        a.probe.abort?.();
         this.active.splice(i--, 1);
       }
     }

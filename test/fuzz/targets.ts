@@ -10,7 +10,7 @@ import { parseReport } from '../../src/services/report.js';
 import { parseDpkgStatus } from '../../src/catalog/dpkg.js';
 import { goBuildInfoProbe, type GoBuildInfo } from '../../src/catalog/golang.js';
 import { goSymbolsProbe, symbolsByModule, type GoSymbolTable } from '../../src/catalog/go-symbols.js';
-import { readJavaArchive } from '../../src/catalog/java/archive.js';
+import { readJavaArchive, readJavaArchiveFile } from '../../src/catalog/java/archive.js';
 import { parseRpmdb } from '../../src/catalog/rpm/index.js';
 import { parseHeader } from '../../src/catalog/rpm/header.js';
 import { ndbBlobs } from '../../src/catalog/rpm/ndb.js';
@@ -162,6 +162,12 @@ export async function targets(): Promise<Target[]> {
     { name: 'rpm header blobs', seeds: ndbBlobs(rpmSeeds[1]).slice(0, 3), run: (b) => parseHeader(b) },
     ...rpmStructures(ndbBlobs(rpmSeeds[1]).slice(0, 8)),
     { name: 'java archives (nested jars)', seeds: [jarSeed], run: (b) => readJavaArchive(b, 'app.jar') },
+    {
+      // Large archives are spooled to disk and read by random access (directory, then entries).
+      name: 'java archives read from a spooled file',
+      seeds: [jarSeed],
+      run: (b) => readJavaArchiveFile(tempFile(b), 'app.jar'),
+    },
     {
       name: 'secret rules',
       seeds: [

@@ -1,4 +1,5 @@
 import { unzipSync, type UnzipFileInfo } from 'fflate';
+import { ZipFile } from './zip-file.js';
 
 /**
  * What a Java archive (jar, war, ear, Jenkins plugin…) holds, found without extracting anything to
@@ -26,6 +27,16 @@ export interface ArchiveLimits {
 }
 
 export const defaultArchiveLimits: ArchiveLimits = { maxDepth: 8, maxBytes: 512 * 1024 ** 2 };
+
+/**
+ * What an archive read from memory may inflate, its nested archives together: fflate holds all it
+ * inflates at once, so this bounds the memory one archive costs. An archive read from a spooled
+ * file (readJavaArchiveFile) opens its nested archives one at a time, each under this bound.
+ */
+export const MAX_IN_MEMORY_INFLATE = 256 * 1024 ** 2;
+
+/** Largest central directory read from a spooled archive (about 300,000 entries of usual names). */
+const MAX_DIRECTORY = 32 * 1024 ** 2;
 
 export const JAVA_ARCHIVE = /\.(jar|war|ear|jpi|hpi|par|sar|nar|kar)$/i;
 
@@ -85,8 +96,114 @@ export function readJavaArchive(
 ): { artifacts: JavaArtifact[]; warnings: string[]; bytesRead: number } {
   const budget: Budget = { bytes: limits.maxBytes, warnings: [] };
   const artifacts: JavaArtifact[] = [];
-  walk(data, name, 1, limits, budget, artifacts);
+  walkBounded(data, name, 1, limits, budget, artifacts);
   return { artifacts, warnings: budget.warnings, bytesRead: limits.maxBytes - budget.bytes };
+}
+
+/**
+ * readJavaArchive for an archive in a file (spooled to disk as it streamed past): read by random
+ * access, its own entries first, then each nested archive in memory, one at a time.
+ */
+export function readJavaArchiveFile(
+  path: string,
+  name: string,
+  limits: ArchiveLimits = defaultArchiveLimits,
+): { artifacts: JavaArtifact[]; warnings: string[]; bytesRead: number } {
+  const budget: Budget = { bytes: limits.maxBytes, warnings: [] };
+  const out: JavaArtifact[] = [];
+  let zip: ZipFile;
+  try {
+    zip = ZipFile.open(path, MAX_DIRECTORY);
+  } catch (err) {
+    budget.warnings.push(`${name}: not a readable zip archive (${(err as Error).message})`);
+    return { artifacts: out, warnings: budget.warnings, bytesRead: 0 };
+  }
+  try {
+    const nested: string[] = [];
+    const byName = new Map(zip.entries.map((e) => [e.name, e]));
+    const files: Record<string, Uint8Array> = {};
+    for (const e of zip.entries) {
+      if (!admit(e.name, Math.max(e.size, e.compressedSize), name, 1, limits, budget, nested)) continue;
+      if (nested.at(-1) === e.name) continue;
+      try {
+        files[e.name] = zip.read(e);
+      } catch (err) {
+        budget.warnings.push(`${name}!/${e.name}: not readable (${(err as Error).message})`);
+      }
+    }
+    identify(files, name, out);
+    for (const n of [...new Set(nested)].sort()) {
+      let data: Uint8Array;
+      try {
+        data = zip.read(byName.get(n)!);
+      } catch (err) {
+        budget.warnings.push(`${name}!/${n}: not readable (${(err as Error).message})`);
+        continue;
+      }
+      // Its bytes were charged when admitted; what it inflates is charged as it goes.
+      walkBounded(data, `${name}!/${n}`, 2, limits, budget, out);
+    }
+  } finally {
+    zip.close();
+  }
+  return { artifacts: out, warnings: budget.warnings, bytesRead: limits.maxBytes - budget.bytes };
+}
+
+/** walk, holding at most MAX_IN_MEMORY_INFLATE of what it inflates; charged to `budget` after. */
+function walkBounded(
+  data: Uint8Array,
+  nestPath: string,
+  depth: number,
+  limits: ArchiveLimits,
+  budget: Budget,
+  out: JavaArtifact[],
+): void {
+  const start = Math.min(budget.bytes, MAX_IN_MEMORY_INFLATE);
+  const inner: Budget = { bytes: start, warnings: budget.warnings };
+  walk(
+    data,
+    nestPath,
+    depth,
+    { ...limits, maxBytes: Math.min(limits.maxBytes, MAX_IN_MEMORY_INFLATE) },
+    inner,
+    out,
+  );
+  budget.bytes -= start - inner.bytes;
+}
+
+/**
+ * Whether to read an entry: pom.properties, the manifest and nested archives, each charged to the
+ * budget (skipped with a warning past it); nested archives within the depth are added to `nested`.
+ */
+function admit(
+  name: string,
+  bytes: number,
+  nestPath: string,
+  depth: number,
+  limits: ArchiveLimits,
+  budget: Budget,
+  nested: string[],
+): boolean {
+  const wanted =
+    isPomProperties(name) ||
+    name === 'META-INF/MANIFEST.MF' ||
+    (JAVA_ARCHIVE.test(name) && !name.endsWith('/'));
+  if (!wanted) return false;
+  if (bytes > budget.bytes) {
+    budget.warnings.push(
+      `${nestPath}!/${name}: skipped, past the ${limits.maxBytes}-byte bound for nested archives`,
+    );
+    return false;
+  }
+  budget.bytes -= bytes;
+  if (JAVA_ARCHIVE.test(name)) {
+    if (depth >= limits.maxDepth) {
+      budget.warnings.push(`${nestPath}!/${name}: not opened, archives nest deeper than ${limits.maxDepth}`);
+      return false;
+    }
+    nested.push(name);
+  }
+  return true;
 }
 
 const isPomProperties = (n: string) => /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/.test(n);
@@ -103,38 +220,21 @@ function walk(
   const nested: string[] = [];
   try {
     files = unzipSync(data, {
-      filter: (f: UnzipFileInfo) => {
-        const wanted =
-          isPomProperties(f.name) ||
-          f.name === 'META-INF/MANIFEST.MF' ||
-          (JAVA_ARCHIVE.test(f.name) && !f.name.endsWith('/'));
-        if (!wanted) return false;
-        // What fflate hands back: the declared size when it inflates, the stored bytes when it
-        // copies (a stored entry may declare 0 and span megabytes, and many may overlap).
-        const bytes = Math.max(f.originalSize, f.size);
-        if (bytes > budget.bytes) {
-          budget.warnings.push(
-            `${nestPath}!/${f.name}: skipped, past the ${limits.maxBytes}-byte bound for nested archives`,
-          );
-          return false;
-        }
-        budget.bytes -= bytes;
-        if (JAVA_ARCHIVE.test(f.name)) {
-          if (depth >= limits.maxDepth) {
-            budget.warnings.push(
-              `${nestPath}!/${f.name}: not opened, archives nest deeper than ${limits.maxDepth}`,
-            );
-            return false;
-          }
-          nested.push(f.name);
-        }
-        return true;
-      },
+      // What fflate hands back: the declared size when it inflates, the stored bytes when it
+      // copies (a stored entry may declare 0 and span megabytes, and many may overlap).
+      filter: (f: UnzipFileInfo) =>
+        admit(f.name, Math.max(f.originalSize, f.size), nestPath, depth, limits, budget, nested),
     });
   } catch (err) {
     budget.warnings.push(`${nestPath}: not a readable zip archive (${(err as Error).message})`);
     return;
   }
+  identify(files, nestPath, out);
+  for (const n of nested.sort()) walk(files[n], `${nestPath}!/${n}`, depth + 1, limits, budget, out);
+}
+
+/** The artifacts an archive's own entries name (pom.properties, else its manifest, else its file name). */
+function identify(files: Record<string, Uint8Array>, nestPath: string, out: JavaArtifact[]): void {
   const text = (n: string) => Buffer.from(files[n]).toString('utf8');
   const found: JavaArtifact[] = [];
   for (const n of Object.keys(files).filter(isPomProperties).sort()) {
@@ -180,5 +280,4 @@ function walk(
     }
   }
   out.push(...found);
-  for (const n of nested.sort()) walk(files[n], `${nestPath}!/${n}`, depth + 1, limits, budget, out);
 }

@@ -82,6 +82,7 @@ export function evr(r: { epoch?: number; version: string; release: string }): st
 export const rpmCataloger: Cataloger = {
   name: 'rpm',
   wants: (path) => DB_PATHS.includes(path),
+  database: true,
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     // /var/lib/rpm is often a symlink to /usr/lib/sysimage/rpm: read each real database once.
     const seen = new Set<string>();

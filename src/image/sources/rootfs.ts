@@ -4,7 +4,7 @@ import { ProbeSet } from '../probe.js';
 import { join } from 'node:path';
 import { CustomsError } from '../../errors.js';
 import type { Wants } from '../layer-reader.js';
-import type { Limits } from '../limits.js';
+import { fileLimit, tooLarge, type Limits } from '../limits.js';
 import type { FileEntry, OpenedImage } from '../model.js';
 
 /**
@@ -43,7 +43,8 @@ export async function openRootfs(
         const st = await lstat(abs);
         const fe: FileEntry = { type: 'file', size: st.size, mode: st.mode & 0o7777 };
         if (wants(path)) {
-          if (st.size > limits.maxFileBytes) warnings.push(`${path}: larger than the read limit; skipped`);
+          const max = fileLimit(limits, wants.database?.(path) ?? false);
+          if (st.size > max) warnings.push(tooLarge(path, st.size, max));
           else fe.content = () => readFile(abs);
         } else if (wants.probes?.length) {
           const probes = new ProbeSet(wants.probes, path, fe.mode, fe.size);
