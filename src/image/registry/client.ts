@@ -447,11 +447,11 @@ export class RegistryClient {
     return (await this.tryManifest(repository, digest.replace(':', '-')))?.body;
   }
 
-  /** The repository's tags (`/v2/NAME/tags/list`, following `Link` pages, at most 10,000). */
-  async tags(repository: string): Promise<string[]> {
+  /** The repository's tags (`/v2/NAME/tags/list`, following `Link` pages, at most `max`). */
+  async tags(repository: string, max = 10_000): Promise<string[]> {
     const out: string[] = [];
-    let path: string | undefined = `/v2/${repository}/tags/list?n=1000`;
-    while (path && out.length < 10_000) {
+    let path: string | undefined = `/v2/${repository}/tags/list?n=${Math.min(1000, max)}`;
+    while (path && out.length < max) {
       const res = await this.fetch(repository, { path });
       await this.expectOk(res, 'tags list');
       const body = JSON.parse(
@@ -461,7 +461,7 @@ export class RegistryClient {
       const link = header(res.headers, 'link');
       path = link ? /<([^>]+)>/.exec(link)?.[1] : undefined;
     }
-    return out;
+    return out.slice(0, max);
   }
 
   /** A small blob (an image config) read whole and verified. */
