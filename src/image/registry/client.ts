@@ -92,6 +92,25 @@ function errCode(err: unknown): string {
 }
 
 /** Retry-After as milliseconds (seconds or an HTTP date). */
+/**
+ * The tags of one page of `/v2/NAME/tags/list`. What a registry sends is checked, not trusted: a
+ * body that is not `{"tags": [...]}` is an error, and entries that cannot be tags (not strings, or
+ * longer than the 128 characters the distribution spec allows) are dropped.
+ */
+export function tagListOf(body: Buffer): string[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new CustomsError(`the registry's tag list is not JSON (${(err as Error).message})`);
+  }
+  const tags = (doc as { tags?: unknown } | null)?.tags;
+  if (tags === undefined || tags === null) return [];
+  if (typeof doc !== 'object' || !Array.isArray(tags))
+    throw new CustomsError('the registry\'s tag list is not {"tags": [...]}');
+  return tags.filter((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= 128);
+}
+
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
@@ -454,10 +473,7 @@ export class RegistryClient {
     while (path && out.length < max) {
       const res = await this.fetch(repository, { path });
       await this.expectOk(res, 'tags list');
-      const body = JSON.parse(
-        (await readCapped(res.body, 8 * 1024 * 1024, 'tags list', this.smallDeadline())).toString('utf8'),
-      ) as { tags?: string[] | null };
-      out.push(...(body.tags ?? []));
+      out.push(...tagListOf(await readCapped(res.body, 8 * 1024 * 1024, 'tags list', this.smallDeadline())));
       const link = header(res.headers, 'link');
       path = link ? /<([^>]+)>/.exec(link)?.[1] : undefined;
     }
