@@ -480,6 +480,11 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     // Its only finding set aside: a sentence says so, with no table of nothing.
     assert.equal(await page.locator('table.findings', { hasText: 'CVE-2019-14697' }).count(), 0);
     assert.match(await page.locator('[data-empty="findings"]').innerText(), /1 suppressed \(below\)\.$/);
+    // The risk shown is of what is shown: the suppressed finding no longer counts, and it says so.
+    assert.equal(
+      await page.locator('main > p.risk-why').innerText(),
+      'Risk 0.0 is no findings: nothing adds to the risk (1 suppressed, not counted).',
+    );
     await page.context().close();
   });
 

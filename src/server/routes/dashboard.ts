@@ -423,12 +423,18 @@ export function dashboardRoutes(
           attestations: r.image.attestations ?? [],
         },
         summary: r.summary,
-        // The image's risk number in words: what it adds up, and the finding that weighs most.
-        riskExplanation: !top
-          ? 'no findings: nothing adds to the risk'
-          : r.findings.length === 1
-            ? `the risk of its one finding, ${top.id} in ${top.package.name}: ${explainRisk(top)}`
-            : `the sum of its ${r.findings.length} findings' risk scores; the riskiest, ${top.id} in ${top.package.name}: ${explainRisk(top)}`,
+        // The image's risk over the findings shown (after this environment's exceptions), in words:
+        // what it adds up, and the finding that weighs most.
+        risk: {
+          score: Math.round(r.findings.reduce((n, f) => n + f.risk.score, 0) * 10) / 10,
+          explanation: `${
+            !top
+              ? 'no findings: nothing adds to the risk'
+              : r.findings.length === 1
+                ? `the risk of its one finding, ${top.id} in ${top.package.name}: ${explainRisk(top)}`
+                : `the sum of its ${r.findings.length} findings' risk scores; the riskiest, ${top.id} in ${top.package.name}: ${explainRisk(top)}`
+          }${r.suppressed?.length ? ` (${r.suppressed.length} suppressed, not counted)` : ''}`,
+        },
         coverage: r.coverage ?? null,
         // What the scan said about itself (a stale database, a source that failed, files passed over).
         warnings: r.warnings ?? [],

@@ -59,7 +59,8 @@ interface View {
     }>;
   };
   summary: { total: number; kev: number; fixable: number; gradeReason: string };
-  riskExplanation: string;
+  /** The risk of the findings shown, and why, in words (written by the server). */
+  risk: { score: number; explanation: string };
   coverage: Coverage | null;
   warnings: string[];
   findings: Finding[];
@@ -262,15 +263,15 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
       </h1>
       <p class="summary">
         <Grade grade={v.scan?.grade} uncovered={gaps.map((g) => g.name)} />{' '}
-        <span data-risk-explained title={v.riskExplanation}>
-          risk {v.scan?.risk.toFixed(1)}
+        <span data-risk-explained title={v.risk.explanation}>
+          risk {v.risk.score.toFixed(1)}
         </span>{' '}
         · {v.findings.length} findings{gaps.length ? ' where the database has data' : ''} ({v.summary.kev}{' '}
         KEV, {v.summary.fixable} fixable) · {v.suppressed.length} suppressed · {v.image.os ?? 'no OS found'} ·
         tags {v.tags.join(', ') || '—'} · scanned {when(v.scan?.scannedAt)}
       </p>
       <p class="muted risk-why">
-        Risk {v.scan?.risk.toFixed(1)} is {v.riskExplanation}.
+        Risk {v.risk.score.toFixed(1)} is {v.risk.explanation}.
       </p>
       {v.warnings.length > 0 && (
         <ul class="scan-warnings" aria-label="What the scan warned about">
