@@ -504,6 +504,11 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       await page.locator('section[aria-labelledby="introduced"]').innerText(),
       /Nothing introduced/,
     );
+    // Both risk numbers in words: what the fixed finding weighed, and nothing left after.
+    assert.match(
+      await page.locator('[data-risk-explained]').innerText(),
+      /^Risk [\d.]+ before is the risk of its one finding, CVE-2019-14697 in musl: risk \d+: severity .+\.\nRisk 0\.0 after is no findings: nothing adds to the risk\.$/,
+    );
     await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true });
     // Printed, the report keeps its content and drops the navigation.
     await page.emulateMedia({ media: 'print' });

@@ -33,3 +33,24 @@ export function explainRisk(f: Pick<Finding, 'risk' | 'status' | 'kind'>): strin
   if (exposed) parts.push(`${exposed.detail}: +${exposed.value}`);
   return `risk ${f.risk.score}: ${parts.join('; ')}`;
 }
+
+/**
+ * An image's risk (the sum of its findings' scores) in words: what it adds up, and the finding
+ * that weighs most with its own explanation. `suppressed` findings are named as not counted.
+ */
+export function explainImageRisk(
+  findings: Array<Pick<Finding, 'risk' | 'status' | 'kind' | 'id'> & { package: { name: string } }>,
+  suppressed = 0,
+): { score: number; explanation: string } {
+  const score = Math.round(findings.reduce((n, f) => n + f.risk.score, 0) * 10) / 10;
+  const top = findings.reduce<(typeof findings)[number] | undefined>(
+    (a, b) => (!a || b.risk.score > a.risk.score ? b : a),
+    undefined,
+  );
+  const what = !top
+    ? 'no findings: nothing adds to the risk'
+    : findings.length === 1
+      ? `the risk of its one finding, ${top.id} in ${top.package.name}: ${explainRisk(top)}`
+      : `the sum of its ${findings.length} findings' risk scores; the riskiest, ${top.id} in ${top.package.name}: ${explainRisk(top)}`;
+  return { score, explanation: `${what}${suppressed ? ` (${suppressed} suppressed, not counted)` : ''}` };
+}

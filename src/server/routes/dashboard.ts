@@ -19,7 +19,7 @@ import { authErrors, errorSchema } from '../errors.js';
 import { envName, credentials } from '../schemas.js';
 import type { Services } from '../../services/ingest.js';
 import { DomainError } from '../../services/errors.js';
-import { explainRisk } from '../../rank/explain.js';
+import { explainImageRisk, explainRisk } from '../../rank/explain.js';
 import type { Finding } from '../../model/scan.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { BASE_LIMITS, baseCandidates } from '../../services/base-candidates.js';
@@ -389,10 +389,6 @@ export function dashboardRoutes(
       const decisions = [];
       for (const e of envs) decisions.push(await s.admission.decision(digest, e.name));
       const refs = await imageRefs(db, digest);
-      const top = r.findings.reduce<Finding | undefined>(
-        (a, b) => (!a || b.risk.score > a.risk.score ? b : a),
-        undefined,
-      );
       return {
         digest,
         environment,
@@ -423,18 +419,8 @@ export function dashboardRoutes(
           attestations: r.image.attestations ?? [],
         },
         summary: r.summary,
-        // The image's risk over the findings shown (after this environment's exceptions), in words:
-        // what it adds up, and the finding that weighs most.
-        risk: {
-          score: Math.round(r.findings.reduce((n, f) => n + f.risk.score, 0) * 10) / 10,
-          explanation: `${
-            !top
-              ? 'no findings: nothing adds to the risk'
-              : r.findings.length === 1
-                ? `the risk of its one finding, ${top.id} in ${top.package.name}: ${explainRisk(top)}`
-                : `the sum of its ${r.findings.length} findings' risk scores; the riskiest, ${top.id} in ${top.package.name}: ${explainRisk(top)}`
-          }${r.suppressed?.length ? ` (${r.suppressed.length} suppressed, not counted)` : ''}`,
-        },
+        // The image's risk over the findings shown (after this environment's exceptions), in words.
+        risk: explainImageRisk(r.findings, r.suppressed?.length ?? 0),
         coverage: r.coverage ?? null,
         // What the scan said about itself (a stale database, a source that failed, files passed over).
         warnings: r.warnings ?? [],
@@ -537,7 +523,13 @@ export function dashboardRoutes(
     async (req) => {
       const [a, b] = await Promise.all([latestResult(db, req.query.from), latestResult(db, req.query.to)]);
       if (!a || !b) throw new DomainError('not_found', `no scan of ${!a ? req.query.from : req.query.to}`);
-      return compareScans(a.result, b.result);
+      const c = compareScans(a.result, b.result);
+      // Each side's risk number in words, as the image page says it.
+      return {
+        ...c,
+        from: { ...c.from, riskExplanation: explainImageRisk(a.result.findings).explanation },
+        to: { ...c.to, riskExplanation: explainImageRisk(b.result.findings).explanation },
+      };
     },
   );
 
