@@ -588,7 +588,7 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('link', { name: 'getting started' }).click();
-    await page.getByRole('heading', { name: 'No images yet: three ways in' }).waitFor();
+    await page.getByRole('heading', { name: 'Three ways images reach Customs' }).waitFor();
     assert.match(await page.locator('#snippet-ci').innerText(), /--token \$CUSTOMS_TOKEN$/);
     await page.getByRole('button', { name: 'Create a CI token' }).click();
     const shown = await page.locator('.token-shown').innerText();

@@ -97,7 +97,7 @@ function App() {
             {() => (
               <>
                 <h1>Getting started</h1>
-                <Onboarding session={session} />
+                <Onboarding session={session} title="Three ways images reach Customs" />
               </>
             )}
           </Route>

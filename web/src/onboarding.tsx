@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { may, post, type Session } from './api';
 import { Problem } from './components';
+import { useApi } from './hooks';
 
 /**
  * What an empty dashboard shows: the three ways images reach Customs, each a snippet to copy with
@@ -39,7 +40,19 @@ function Snippet({ id, label, text }: { id: string; label: string; text: string 
   );
 }
 
-export function Onboarding({ session }: { session: Session }) {
+/**
+ * `session` when the caller has it, else the panel asks who is signed in (one line renders it
+ * anywhere); `title` for where images exist already (the getting-started page).
+ */
+export function Onboarding({
+  session,
+  title = 'No images yet: three ways in',
+}: {
+  session?: Session;
+  title?: string;
+}) {
+  const asked = useApi<Session>(session ? null : '/api/v1/auth/session');
+  const who = session ?? asked.data;
   const origin = location.origin;
   const [token, setToken] = useState<string>();
   const [error, setError] = useState<string>();
@@ -52,10 +65,10 @@ export function Onboarding({ session }: { session: Session }) {
       setError((err as Error).message);
     }
   };
-  const admin = may(session, 'admin');
+  const admin = !!who && may(who, 'admin');
   return (
     <section class="onboarding" aria-labelledby="onboarding">
-      <h2 id="onboarding">No images yet: three ways in</h2>
+      <h2 id="onboarding">{title}</h2>
       <p>
         Customs learns about images from your registry, from CI and from where they run. Any one of these is
         enough to start; most teams use all three.
