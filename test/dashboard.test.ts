@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
 import { alpineMuslLayer, makeTar, ociLayout, rootfsLayer } from './helpers/image-writer.js';
-import { cacheDir, CLI, shared } from './helpers/paths.js';
+import { cacheDir, CLI, ROOT, shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, has } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
@@ -157,6 +157,7 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     user('alice', 'approver', 'production,staging');
     user('bob', 'developer');
     user('root', 'admin');
+    user('vera', 'viewer');
     reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, tok.registry, 5));
     await reg.start();
     server = new CustomsServer(port, [...store, '--db', vulndb, '--workers', '2', '--policy', policy]);
@@ -191,6 +192,12 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       'legacy',
       await rootfsLayer(readFileSync(shared('images/alpine/alpine-minirootfs-3.16.9-x86_64.tar.gz'))),
       'shop/legacy:3.16',
+    );
+    // A base image of a newer Alpine release in the same registry: the musl image's candidate.
+    digest.alpine310 = await push(
+      'alpine310',
+      await rootfsLayer(readFileSync(shared('images/alpine/alpine-minirootfs-3.10.9-x86_64.tar.gz'))),
+      'library/alpine:3.10',
     );
     const deploy = (d: string, repo: string, environment: string, service: string) =>
       api.dev.post('/api/v1/deployments', {
@@ -240,6 +247,69 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  it('empty pages say in a sentence what would fill them, not bare table headers', async () => {
+    const page = await signedIn('alice');
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    assert.match(
+      await page.locator('[data-empty="alerts"]').innerText(),
+      /^No alerts yet\. An alert is sent when/,
+    );
+    assert.equal(await page.locator('main table').count(), 0);
+    await page.getByRole('link', { name: 'Exceptions' }).click();
+    assert.match(
+      await page.locator('[data-empty="exceptions"]').innerText(),
+      /^No exceptions: every finding counts/,
+    );
+    assert.equal(await page.locator('main table').count(), 0);
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    await page.locator('[data-empty="queue"]').waitFor();
+    assert.match(await page.locator('[data-empty="decisions"]').innerText(), /^No decisions yet/);
+    await page.context().close();
+  });
+
+  it('risk in words: each finding and the image total say why, in the text the API sends', async () => {
+    const page = await signedIn('alice');
+    await page.goto(`${server.url}/images/${digest.musl}?env=staging`);
+    await page.getByRole('heading', { name: 'Findings, riskiest first' }).waitFor();
+    const view = (await api.admin.get(`/api/v1/images/${digest.musl}/view?environment=staging`)).body;
+    const f = view.findings.find((x: any) => x.id === 'CVE-2019-14697');
+    // Written once, server-side (rank/explain.ts, the CLI's --explain): severity, exploitation, fix, context.
+    assert.match(
+      f.risk.explanation,
+      /^risk \d+: severity .+: [\d.]+ points; not known to be exploited \(not in KEV, no EPSS score\); a fix is available \(fixed in 1\.1\.18-r4\): \+5; exposure and environment \w+ × \w+: ×[\d.]+$/,
+    );
+    const row = page.locator('table.findings tr', { hasText: 'CVE-2019-14697' });
+    await row.locator('summary').click();
+    assert.equal(await row.locator('.risk-why').innerText(), f.risk.explanation);
+    assert.match(
+      await page.locator('main > p.risk-why').innerText(),
+      /^Risk [\d.]+ is (the risk of its one finding|the sum of its \d+ findings' risk scores; the riskiest), CVE-[\d-]+ in \S+: risk \d+: severity /,
+    );
+    await page.context().close();
+  });
+
+  it('base-image candidates: a newer Alpine from the configured registry, with the findings it removes', async () => {
+    const page = await signedIn('alice');
+    await page.goto(`${server.url}/images/${digest.musl}?env=staging`);
+    const c = page.locator(`[data-candidate="${reg.host}/library/alpine:3.10"]`);
+    await c.waitFor();
+    assert.match(
+      await c.innerText(),
+      /\(alpine 3\.10\.9, end of life\): removes 1 finding \(CVE-2019-14697 in musl\), carries \d+/,
+    );
+    // The image of a newer release than any candidate: told where the server looked.
+    await page.goto(`${server.url}/images/${digest.legacy}?env=dev`);
+    await page.locator('[data-bases]').filter({ hasText: 'No newer base image' }).waitFor();
+    assert.match(
+      await page.locator('[data-bases]').innerText(),
+      new RegExp(`No newer base image of this distribution is scanned yet in ${reg.host}/library/alpine\\.`),
+    );
+    const api1 = (await api.admin.get(`/api/v1/images/${digest.musl}/base-candidates`)).body;
+    assert.deepEqual(api1.looked, [`${reg.host}/library/alpine`]);
+    assert.deepEqual(api1.pending, []);
+    await page.context().close();
+  });
+
   it('an OS release the database does not cover: the grade is marked on the overview and the image page', async () => {
     const page = await signedIn('alice');
     const dev = page.locator('section[data-env="dev"]');
@@ -263,7 +333,27 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       await page.locator('p.provenance[data-provenance="server-scan"]').innerText(),
       /^Read by the server itself \(webhook:distribution, /,
     );
+    // No findings over an uncovered release: a sentence that says nothing was checked, no bare table.
+    assert.match(
+      await page.locator('[data-empty="findings"]').innerText(),
+      /^No vulnerabilities found where the database has data\. alpine 3\.16\.9: not covered, so nothing was checked there\./,
+    );
+    assert.equal(await page.locator('table.findings').count(), 0);
     await page.screenshot({ path: join(shots, 'not-covered.png'), fullPage: true });
+    // Search results carry the same mark and its reason, never a bare "0 findings".
+    await page.getByLabel('Search images, packages or vulnerabilities').fill('shop/legacy');
+    await page.keyboard.press('Enter');
+    const hit = page.locator(`tr[data-digest="${digest.legacy}"]`);
+    await hit.waitFor();
+    assert.match(
+      await hit.innerText(),
+      /[A-F] not covered 0 findings where the database has data — not covered: alpine 3\.16\.9: no data \(the database has Alpine advisories, but none for release 3\.16\.9\)/,
+    );
+    await page.getByLabel('Search images, packages or vulnerabilities').fill('shop/batch');
+    await page.keyboard.press('Enter');
+    const covered = page.locator(`tr[data-digest="${digest.other}"]`);
+    await covered.waitFor();
+    assert.doesNotMatch(await covered.innerText(), /not covered/);
     await page.context().close();
   });
 
@@ -309,6 +399,63 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  it('people, not tokens: a token names who issued it; a viewer is told it may not approve', async () => {
+    // root issues a token in the dashboard's API; alice's CLI uses it to approve batch for dev.
+    const admin = await signedIn('root');
+    const req = admin.context().request;
+    const csrf = (await (await req.get(`${server.url}/api/v1/auth/session`)).json()).csrfToken;
+    const issued = await req.post(`${server.url}/api/v1/tokens`, {
+      data: { name: 'cli', role: 'approver' },
+      headers: { 'x-csrf-token': csrf },
+    });
+    assert.equal(issued.status(), 201);
+    const cliToken = (await issued.json()).token;
+    const viaToken = await new Api(server.url, cliToken).post('/api/v1/approvals', {
+      image: `${reg.host}/shop/batch@${digest.other}`,
+      environment: 'dev',
+      decision: 'approve',
+      reason: 'batch job reviewed',
+    });
+    assert.equal(viaToken.status, 200, JSON.stringify(viaToken.body));
+    assert.equal(viaToken.body.decidedByName, 'root (token cli)');
+    // A token issued without a name is called after its issuer.
+    const unnamed = await req.post(`${server.url}/api/v1/tokens`, {
+      data: { role: 'viewer' },
+      headers: { 'x-csrf-token': csrf },
+    });
+    assert.equal((await unnamed.json()).name, 'root');
+    await admin.goto(`${server.url}/approvals`);
+    const row = admin.locator('section[aria-labelledby="decisions"] tr', { hasText: 'batch job reviewed' });
+    assert.match(await row.innerText(), /root \(token cli\)/);
+    await admin.getByRole('link', { name: 'Audit log' }).click();
+    await admin.locator('[data-chain="ok"]').waitFor();
+    const entry = admin
+      .locator('tr', { hasText: 'approval.approve' })
+      .filter({ hasText: 'root (token cli)' });
+    assert.equal(await entry.count(), 1);
+    assert.doesNotMatch(await admin.locator('table').innerText(), /token:cli#/);
+    await admin.context().close();
+
+    const viewer = await signedIn('vera');
+    const vreq = viewer.context().request;
+    const vcsrf = (await (await vreq.get(`${server.url}/api/v1/auth/session`)).json()).csrfToken;
+    const refused = await vreq.post(`${server.url}/api/v1/approvals`, {
+      data: {
+        image: `${reg.host}/shop/web@${digest.clean}`,
+        environment: 'production',
+        decision: 'approve',
+        reason: 'x',
+      },
+      headers: { 'x-csrf-token': vcsrf },
+    });
+    assert.equal(refused.status(), 403);
+    assert.equal(
+      (await refused.json()).error.message,
+      'vera (role viewer) may not approve or ask for approvals',
+    );
+    await viewer.context().close();
+  });
+
   it('an exception with an expiry shows in the image findings as suppressed', async () => {
     const page = await signedIn('alice');
     await page.goto(`${server.url}/images/${digest.musl}?env=staging`);
@@ -330,7 +477,14 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       await page.locator('table.suppressed').innerText(),
       /suppressed by exception: only a health probe links musl/,
     );
-    assert.doesNotMatch(await page.locator('table.findings').innerText(), /CVE-2019-14697/);
+    // Its only finding set aside: a sentence says so, with no table of nothing.
+    assert.equal(await page.locator('table.findings', { hasText: 'CVE-2019-14697' }).count(), 0);
+    assert.match(await page.locator('[data-empty="findings"]').innerText(), /1 suppressed \(below\)\.$/);
+    // The risk shown is of what is shown: the suppressed finding no longer counts, and it says so.
+    assert.equal(
+      await page.locator('main > p.risk-why').innerText(),
+      'Risk 0.0 is no findings: nothing adds to the risk (1 suppressed, not counted).',
+    );
     await page.context().close();
   });
 
@@ -349,6 +503,11 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     assert.match(
       await page.locator('section[aria-labelledby="introduced"]').innerText(),
       /Nothing introduced/,
+    );
+    // Both risk numbers in words: what the fixed finding weighed, and nothing left after.
+    assert.match(
+      await page.locator('[data-risk-explained]').innerText(),
+      /^Risk [\d.]+ before is the risk of its one finding, CVE-2019-14697 in musl: risk \d+: severity .+\.\nRisk 0\.0 after is no findings: nothing adds to the risk\.$/,
     );
     await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true });
     // Printed, the report keeps its content and drops the navigation.
@@ -424,12 +583,51 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
-  it('accessible: axe-core finds no serious or critical WCAG A/AA violation on the main pages', async () => {
+  it('getting started: the three ways in, with this server filled in and a token made on the spot', async () => {
+    const page = await signedIn('root');
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'getting started' }).click();
+    await page.getByRole('heading', { name: 'Three ways images reach Customs' }).waitFor();
+    assert.match(await page.locator('#snippet-ci').innerText(), /--token \$CUSTOMS_TOKEN$/);
+    await page.getByRole('button', { name: 'Create a CI token' }).click();
+    const shown = await page.locator('.token-shown').innerText();
+    const token = /cst_\S+/.exec(shown)![0];
+    assert.equal(
+      await page.locator('#snippet-ci').innerText(),
+      `customs image registry.example.com/team/app:1.0 --report-to ${server.url} --token ${token}`,
+    );
+    assert.match(
+      await page.locator('#snippet-registry').innerText(),
+      new RegExp(`url: ${server.url}/webhooks/distribution`),
+    );
+    assert.match(
+      await page.locator('#snippet-deploy').innerText(),
+      /^customs deploy record .* --env production --server /,
+    );
+    await page.getByRole('button', { name: 'Copy: CI upload command' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(
+      await page.evaluate(() => (globalThis as any).navigator.clipboard.readText()),
+      await page.locator('#snippet-ci').innerText(),
+    );
+    // The token works, as a developer, and names its issuer.
+    const ci = new Api(server.url, token);
+    assert.equal((await ci.get('/api/v1/images')).status, 200);
+    const listed = (await api.admin.get('/api/v1/tokens')).body.find((t: any) => t.name === 'ci');
+    assert.deepEqual([listed.role, listed.createdBy], ['developer', 'root']);
+    await page.context().close();
+  });
+
+  it('every page: axe-core finds no serious or critical WCAG A/AA violation, and fits 1366×768 and 390×844', async () => {
     // axe is injected as a script, which the pages' CSP forbids: this context bypasses it.
-    const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1366, height: 768 } });
     const page = await context.newPage();
-    await page.goto(server.url);
-    const check = async (what: string) => {
+    page.on('pageerror', (e) => consoleErrors.push(`axe run: ${e.message}`));
+    // Screenshots for docs/dashboard.md when asked (CUSTOMS_DOCS_SCREENSHOTS=1), else beside the others.
+    const docShots = process.env.CUSTOMS_DOCS_SCREENSHOTS ? join(ROOT, 'docs/screenshots') : shots;
+    mkdirSync(docShots, { recursive: true });
+    const axe = async (what: string) => {
       await page.addScriptTag({ path: AXE });
       const violations = await page.evaluate(async () => {
         const g = globalThis as any;
@@ -442,19 +640,66 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       });
       assert.deepEqual(violations, [], what);
     };
+    /** The body never scrolls sideways: wide tables scroll inside their own box. */
+    const fits = async (what: string) => {
+      const [scroll, width] = await page.evaluate(() => {
+        const root = (globalThis as any).document.documentElement;
+        return [root.scrollWidth, root.clientWidth];
+      });
+      assert.ok(scroll <= width, `${what}: the page is ${scroll} px wide in a ${width} px window`);
+    };
+    const pages: Array<[string, string, () => Promise<unknown>]> = [
+      ['overview', '/', () => page.locator('section[data-env="production"] tbody tr').first().waitFor()],
+      [
+        'image',
+        `/images/${digest.musl}?env=staging`,
+        () => page.locator('[data-bases]').filter({ hasText: 'alpine' }).waitFor(),
+      ],
+      [
+        'image-not-covered',
+        `/images/${digest.legacy}?env=dev`,
+        () => page.locator('[data-coverage="incomplete"]').waitFor(),
+      ],
+      ['search', '/search?q=musl', () => page.locator('table.results').waitFor()],
+      [
+        'compare',
+        `/compare?from=${digest.musl}&to=${digest.fixed}`,
+        () => page.getByRole('heading', { name: 'Fixed (1)' }).waitFor(),
+      ],
+      ['approvals', '/approvals', () => page.getByRole('heading', { name: 'Decisions' }).waitFor()],
+      ['exceptions', '/exceptions', () => page.getByRole('heading', { name: 'Exceptions' }).waitFor()],
+      ['alerts', '/alerts', () => page.getByRole('heading', { name: 'Alerts' }).waitFor()],
+      ['audit', '/audit', () => page.locator('[data-chain="ok"]').waitFor()],
+      ['settings', '/settings', () => page.getByRole('heading', { name: 'API tokens' }).waitFor()],
+      [
+        'getting-started',
+        '/getting-started',
+        () => page.getByRole('heading', { name: 'Getting started' }).waitFor(),
+      ],
+    ];
+    await page.goto(server.url);
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    await check('sign-in page');
-    await page.getByLabel('User name').fill('alice');
-    await page.getByLabel('Password').fill('alice-correct-horse-battery');
+    await axe('sign-in page');
+    await fits('sign-in page');
+    await page.getByLabel('User name').fill('root');
+    await page.getByLabel('Password').fill('root-correct-horse-battery');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('section[data-env="production"] tbody tr').first().waitFor();
-    await check('overview');
-    await page.goto(`${server.url}/images/${digest.musl}?env=staging`);
-    await page.getByRole('heading', { name: 'Findings, riskiest first' }).waitFor();
-    await check('image page');
-    await page.goto(`${server.url}/search?q=musl`);
-    await page.locator('table.results').waitFor();
-    await check('search');
+    await page.getByRole('heading', { name: 'What runs where' }).waitFor();
+    for (const [name, path, ready] of pages) {
+      await page.setViewportSize({ width: 1366, height: 768 });
+      await page.goto(`${server.url}${path}`);
+      await ready();
+      await axe(name);
+      await fits(`${name} at 1366×768`);
+      await page.screenshot({ path: join(docShots, `${name}.png`) });
+      // A phone loads the page at its own width.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${server.url}${path}`);
+      await ready();
+      await fits(`${name} at 390×844`);
+      if (name === 'image' || name === 'overview')
+        await page.screenshot({ path: join(docShots, `${name}-phone.png`) });
+    }
     await context.close();
   });
 

@@ -46,6 +46,7 @@ const who = (name: string, role: string, environments: string[] | null = null): 
   role,
   scopes: null,
   userId: null,
+  createdBy: null,
   createdAt: '',
   expiresAt: null,
   revokedAt: null,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -253,7 +253,11 @@ describe(
         tok.prod,
       ]);
       assert.equal(cli.status, 0, cli.stderr);
-      assert.match(cli.stdout, /approved for production by token:approver-prod#/);
+      // People, not tokens: the person who issued the token (here, whoever ran the tests).
+      assert.match(
+        cli.stdout,
+        new RegExp(`approved for production by ${userInfo().username} \\(token approver-prod\\)`),
+      );
 
       // Four eyes: the same person may not request and approve.
       assert.equal((await approve('prod', musl(), 'production', 'request')).status, 200);
@@ -266,6 +270,7 @@ describe(
       assert.equal(c.state, 'approved');
       assert.match(c.requestedBy, /^token:dev#/);
       assert.match(c.decidedBy, /^token:approver-prod#/);
+      assert.equal(c.decidedByName, `${userInfo().username} (token approver-prod)`);
       assert.deepEqual(c.acceptedFailures, []);
       assert.equal((await api.viewer.get('/api/v1/approvals?state=requested')).body[0].digest, digest.musl);
     });

@@ -115,6 +115,22 @@ describe('scanning Alpine images against the Alpine secdb', () => {
     assert.match(r.stdout, /CVE-2019-14697\s+\w+\s+musl\s+1\.1\.18-r3\s+1\.1\.18-r4\s+fixed/);
     assert.match(r.stdout, /\d+ vulnerabilities .* grade [A-F] \(/);
   });
+
+  it('--explain says each risk in words under its finding (the text the dashboard shows)', () => {
+    const r = customs(['image', images['3.7.3'], '--explain', '-q'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    const at = lines.findIndex((l) => /CVE-2019-14697\s+\w+\s+musl/.test(l));
+    const score = lines[at].trim().split(/\s+/)[0];
+    assert.match(
+      lines[at + 1],
+      new RegExp(
+        `^ {6}risk ${score}: severity .+: [\\d.]+ points; not known to be exploited \\(not in KEV, no EPSS score\\); a fix is available \\(fixed in 1\\.1\\.18-r4\\): \\+5; exposure and environment internet × production: ×1$`,
+      ),
+    );
+    // Without the flag, the table has no such lines.
+    assert.doesNotMatch(customs(['image', images['3.7.3'], '-q'], { env }).stdout, /^ {6}risk \d+:/m);
+  });
 });
 
 describe('gates and SARIF', () => {

@@ -13,7 +13,8 @@ import { recordOutcome } from '../src/services/outcome.js';
 import { issueToken, revokeTokenAudited } from '../src/services/settings.js';
 import { HttpError } from '../src/server/errors.js';
 import { listAudit, verifyAudit } from '../src/gate/audit.js';
-import { listTokens } from '../src/store/auth.js';
+import { createToken, listTokens } from '../src/store/auth.js';
+import { peopleNames, personOf, withPeople } from '../src/services/people.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { findingEvents } from '../src/store/finding-events.js';
 import type { Finding } from '../src/model/scan.js';
@@ -32,13 +33,14 @@ describe('the service layer', () => {
 
   it('withAudit lands a change and its entry together, or neither', async () => {
     const ctx = { db, actor: 'user:al' };
-    const t = await issueToken(ctx, { name: 'ci', role: 'developer' });
+    const t = await issueToken(ctx, { name: 'ci', role: 'developer' }, 'al');
     let entries = await listAudit(db, { action: 'token.create' });
     assert.equal(entries.length, 1);
     assert.equal(entries[0].actor, 'user:al');
     assert.equal(entries[0].subject, `token:${t.id}`);
     assert.deepEqual(entries[0].details, {
       name: 'ci',
+      createdBy: 'al',
       role: 'developer',
       scopes: null,
       environments: null,
@@ -77,7 +79,7 @@ describe('the service layer', () => {
 
   it('a store refusal through a settings service is an invalid request', async () => {
     await assert.rejects(
-      issueToken({ db, actor: 'user:al' }, { name: 'x', role: 'emperor' }),
+      issueToken({ db, actor: 'user:al' }, { name: 'x', role: 'emperor' }, 'al'),
       (err: unknown) => {
         assert.ok(err instanceof DomainError);
         assert.equal(err.kind, 'invalid');
@@ -153,5 +155,37 @@ describe('the service layer', () => {
       ['webhook', 'slack', 'teams', 'email'],
     );
     assert.equal(channelFor('nope').type, 'webhook');
+  });
+  it('people, not tokens: a token acting is named after who issued it', async () => {
+    const mine = await issueToken({ db, actor: 'user:alice' }, { name: 'cli', role: 'approver' }, 'alice');
+    const named = await issueToken({ db, actor: 'user:alice' }, { role: 'viewer' }, 'alice');
+    assert.equal(named.name, 'alice'); // no name: called after its issuer
+    const old = await createToken(db, { name: 'legacy', role: 'viewer' }); // issued before owners were kept
+    const names = await peopleNames(db, [
+      `token:cli#${mine.id}`,
+      `token:alice#${named.id}`,
+      `token:legacy#${old.id}`,
+      'user:bob',
+      'cli:root',
+      'system',
+      null,
+    ]);
+    assert.deepEqual(Object.fromEntries(names), {
+      [`token:cli#${mine.id}`]: 'alice (token cli)',
+      [`token:alice#${named.id}`]: `alice (token #${named.id})`,
+      [`token:legacy#${old.id}`]: 'token legacy',
+      'user:bob': 'bob',
+      'cli:root': 'root (server command line)',
+      system: 'Customs',
+    });
+    const rows = await withPeople(
+      db,
+      [{ decidedBy: `token:cli#${mine.id}`, requestedBy: null }],
+      ['decidedBy', 'requestedBy'],
+    );
+    assert.deepEqual(rows, [
+      { decidedBy: `token:cli#${mine.id}`, requestedBy: null, decidedByName: 'alice (token cli)' },
+    ]);
+    assert.equal(personOf((await listTokens(db)).find((t) => t.id === mine.id)), 'alice');
   });
 });

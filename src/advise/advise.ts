@@ -26,6 +26,8 @@ export interface BaseCandidate {
   os?: string;
   /** Findings of the current image in base-image packages that the candidate no longer has. */
   removes: number;
+  /** Those findings' ids (vulnerability and package), riskiest first. */
+  removed: string[];
   /** Findings the candidate itself carries. */
   carries: number;
   riskRemoved: number;
@@ -115,6 +117,9 @@ export function rankBases(r: ScanResult, candidates: ScanResult[], baseLayers: n
           image: c.image.name,
           os: c.os ? `${c.os.id} ${c.os.version}` : undefined,
           removes: removed.length,
+          removed: [...removed]
+            .sort((a, b) => b.risk.score - a.risk.score)
+            .map((f) => `${f.id} in ${f.package.name}`),
           carries: c.findings.length,
           riskRemoved:
             removed.reduce((s, f) => s + f.risk.score, 0) - c.findings.reduce((s, f) => s + f.risk.score, 0),

@@ -36,13 +36,22 @@ function decisionCommand(
     .action(async (image: string, o: ServerFlags) => {
       const t = serverEndpoint(o.server, o.token, '/api/v1/approvals', '--server');
       if (!t) throw new CustomsError('--server (or CUSTOMS_SERVER) names the Customs server');
-      const r = await callServer<{ digest: string; state: string; decidedBy?: string; requestedBy?: string }>(
+      const r = await callServer<{
+        digest: string;
+        state: string;
+        decidedBy?: string;
+        requestedBy?: string;
+        decidedByName?: string;
+        requestedByName?: string;
+      }>(
         t,
         { image, environment: o.env, decision, reason: o.reason },
         200,
         decision === 'request' ? 'approval request' : decision,
       );
-      const by = decision === 'request' ? r.requestedBy : r.decidedBy;
+      // The person, as the server names them ("alice (token cli)"); older servers send the token only.
+      const by =
+        decision === 'request' ? (r.requestedByName ?? r.requestedBy) : (r.decidedByName ?? r.decidedBy);
       process.stdout.write(`${r.digest} ${r.state} for ${o.env} by ${by}\n`);
     });
 }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { CustomsError } from '../errors.js';
 import { scanFormats } from '../report/scan-formats.js';
+import { scanTable } from '../report/scan-table.js';
 import { runScan } from '../scan/session.js';
 import { describeRemote, type RemoteFlags } from './remote-options.js';
 import { attestScan, checkAttestFlags, type AttestFlags } from './attest.js';
@@ -60,6 +61,7 @@ export interface ImageOptions extends RemoteFlags, ReportFlags, AttestFlags {
   ignorefile?: string;
   vex: string[];
   showSuppressed?: boolean;
+  explain?: boolean;
   useAttestedSbom?: boolean;
   scanners?: string;
   goReachability?: string;
@@ -101,10 +103,10 @@ export async function run(
   if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`customs: warning: ${w}\n`);
   // One scan, every report asked for: the same result rendered per format.
   for (const t of targets) {
-    const text = scanFormats[t.format](
-      opts.showSuppressed || t.format !== 'table' ? result : { ...result, suppressed: [] },
-      !t.file && process.stdout.isTTY === true && !process.env.NO_COLOR,
-    );
+    const shown = opts.showSuppressed || t.format !== 'table' ? result : { ...result, suppressed: [] };
+    const tty = !t.file && process.stdout.isTTY === true && !process.env.NO_COLOR;
+    const text =
+      t.format === 'table' && opts.explain ? scanTable(shown, tty, true) : scanFormats[t.format](shown, tty);
     if (t.file) await writeOutput(t.file, text);
     else process.stdout.write(text);
   }

@@ -42,6 +42,7 @@ function options(cmd: Command): Command {
       )
       .option('--scanners <list>', 'what to look for: vuln, secret, config (comma-separated)', 'vuln,secret')
       .option('--show-suppressed', 'list suppressed findings in the table too (JSON always has them)')
+      .option('--explain', "the table says each finding's risk in words: severity, KEV, EPSS, fix, exposure")
       .option(
         '--go-reachability <on|off>',
         'on: a Go finding none of whose vulnerable functions is in the binary is not_affected (suppressed)',

@@ -144,22 +144,26 @@ export function registerServer(program: Command): void {
         '--role <role>',
         'viewer, developer, approver, admin, webhook (registry notifications) or admission (the Kubernetes API server)',
       )
-      .option('--name <name>', 'what the token is for', 'cli')
+      .option('--name <name>', 'what the token is for (default: your user name)')
       .option('--scopes <list>', 'limit to these permissions: read,report,webhook,admission,approve,admin')
       .option('--expires <duration>', 'e.g. 30d, 12h (default: never)')
       .option('--environments <list>', 'limit to these environments (approvers: where they may approve)'),
   ).action(async (_o: unknown, cmd: Command) => {
     // --data/--database may land on `server` itself (commander reads parent options anywhere).
     const o = cmd.optsWithGlobals<
-      StoreFlags & { role: string; name: string; scopes?: string; expires?: string; environments?: string }
+      StoreFlags & { role: string; name?: string; scopes?: string; expires?: string; environments?: string }
     >();
+    // The person at this terminal issues it: approvals and the audit log name them when it acts.
+    const by = userInfo().username;
+    const name = o.name ?? by;
     const { createToken, expiryFrom } = await import('../store/auth.js');
     const { appendAudit, inTransaction } = await import('../gate/audit.js');
     const { db } = await openSignedStore(o);
     try {
       const { token } = await inTransaction(db, async (trx) => {
         const t = await createToken(trx, {
-          name: o.name,
+          name,
+          createdBy: by,
           role: o.role,
           scopes: splitList(o.scopes),
           expiresAt: expiryFrom(o.expires),
@@ -170,7 +174,8 @@ export function registerServer(program: Command): void {
           action: 'token.create',
           subject: `token:${t.id}`,
           details: {
-            name: o.name,
+            name,
+            createdBy: by,
             role: o.role,
             scopes: splitList(o.scopes) ?? null,
             environments: splitList(o.environments) ?? null,

@@ -5,7 +5,7 @@ import { packageKeys } from '../match/keys.js';
 import type { Policy } from '../policy/policy.js';
 import { summaryOfTally, tallyOf } from '../rank/risk.js';
 import type { Finding, ScanResult } from '../model/scan.js';
-import { coverageOf, uncoveredParts } from '../scan/coverage.js';
+import { coverageOf, gapLines, uncoveredParts } from '../scan/coverage.js';
 import { databaseInfo, openStore, scanInventory } from '../scan/scan.js';
 import { recordOutcome } from '../services/outcome.js';
 import { alertBatch, flushAlerts, type AlertBatch } from '../store/alerts.js';
@@ -212,8 +212,11 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
       const facts = JSON.parse(prev.tally!) as ScanFacts;
       const coverage = coverageOf(openStore(o.newPath), inv.os, inv.packages, database);
       const uncovered = uncoveredParts(coverage);
-      if (uncovered.length) facts.uncovered = uncovered;
-      else delete facts.uncovered;
+      if (uncovered.length) [facts.uncovered, facts.gaps] = [uncovered, gapLines(coverage)];
+      else {
+        delete facts.uncovered;
+        delete facts.gaps;
+      }
       tallyOf(before.findings, facts, -1);
       tallyOf(after.findings, facts, 1);
       const changes = findingChanges(before, after);

@@ -2,6 +2,7 @@ import type { SeverityLevel } from '../rank/severity.js';
 import { cleanStep } from '../sbom/model.js';
 import type { Finding, ScanResult } from '../model/scan.js';
 import { coverageWarning } from '../secrets/scan.js';
+import { explainRisk } from '../rank/explain.js';
 import { coverageGaps, gradeLabel, noFindingsText } from '../scan/coverage.js';
 
 const COLORS: Record<SeverityLevel, string> = {
@@ -54,8 +55,11 @@ export function locationOf(f: Finding): string | undefined {
   return OS_TYPES.has(f.package.type) ? undefined : f.package.path;
 }
 
-/** The findings worst first, one per line; coloured when writing to a terminal. */
-export function scanTable(r: ScanResult, color = false): string {
+/**
+ * The findings worst first, one per line; coloured when writing to a terminal. `explain` adds the
+ * risk in words under each finding (`--explain`, the same text the dashboard shows).
+ */
+export function scanTable(r: ScanResult, color = false, explain = false): string {
   const os = r.os
     ? `${r.os.prettyName ?? r.os.id} (${r.os.id} ${r.os.version})${r.os.eol?.endOfLife ? `, END OF LIFE since ${r.os.eol.date}` : ''}`
     : 'unknown OS';
@@ -88,7 +92,13 @@ export function scanTable(r: ScanResult, color = false): string {
       .join('  ')
       .trimEnd();
   const body = rows.length
-    ? [line(header), ...rows.map((row, i) => line(row, r.findings[i].severity.level))]
+    ? [
+        line(header),
+        ...rows.flatMap((row, i) => [
+          line(row, r.findings[i].severity.level),
+          ...(explain ? [`      ${explainRisk(r.findings[i])}`] : []),
+        ]),
+      ]
     : [noFindingsText(r.coverage).replace(' (see above)', ' (see the summary line)')];
   const suppressed = r.suppressed.map(
     (f) =>

@@ -213,11 +213,15 @@ export function coverageParts(c: Coverage | undefined): CoverageEntry[] {
 
 /** The parts a database does not cover, in one line ("alpine 3.16.9: no data (…); npm: stale (…)"); empty when covered. */
 export function coverageGaps(c: Coverage | undefined): string {
-  if (!c || c.complete) return '';
+  return gapLines(c).join('; ');
+}
+
+/** Each part a database does not cover with its reason ("alpine 3.16.9: no data (…)"); none when covered. */
+export function gapLines(c: Coverage | undefined): string[] {
+  if (!c || c.complete) return [];
   return coverageParts(c)
     .filter((e) => e.status !== 'covered')
-    .map((e) => `${e.name}: ${e.status.replace('-', ' ')} (${e.detail})`)
-    .join('; ');
+    .map((e) => `${e.name}: ${e.status.replace('-', ' ')} (${e.detail})`);
 }
 
 /**

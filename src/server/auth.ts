@@ -15,6 +15,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** What a caller needs; routes without it are public (health, webhooks that verify themselves). */
     permission?: Permission;
+    /** What the route does, in words, for the refusal of a caller without the permission. */
+    doing?: string;
   }
 }
 
@@ -62,11 +64,11 @@ export function requirePermission(db: Db) {
     const p = await principalOf(db, req);
     if (!p)
       throw new DomainError('unauthorized', 'sign in, or give a valid API token (Authorization: Bearer …)');
-    if (!p.permissions.includes(need))
-      throw new DomainError(
-        'forbidden',
-        `this token (role ${p.role}) may not ${need === 'admin' ? 'change settings' : need}`,
-      );
+    if (!p.permissions.includes(need)) {
+      const doing = req.routeOptions.config?.doing ?? (need === 'admin' ? 'change settings' : need);
+      const who = p.userId ? p.name.replace(/^session:/, '') : 'this token';
+      throw new DomainError('forbidden', `${who} (role ${p.role}) may not ${doing}`);
+    }
     req.principal = p;
   };
 }

@@ -115,6 +115,10 @@ export const tokenRecord = {
     role: { type: 'string' },
     scopes: { type: ['array', 'null'], items: { type: 'string' } },
     userId: { type: ['integer', 'null'] },
+    createdBy: {
+      type: ['string', 'null'],
+      description: 'who issued it: approvals and the audit log name them',
+    },
     createdAt: { type: 'string' },
     expiresAt: { type: ['string', 'null'] },
     revokedAt: { type: ['string', 'null'] },

@@ -33,6 +33,7 @@ export async function openSession(
       name: `session:${u.name}`,
       role: u.role,
       userId: u.id,
+      createdBy: u.name,
       expiresAt,
       environments: u.environments,
     });

@@ -60,13 +60,14 @@ export async function searchFleet(db: Db, query: SearchQuery) {
     }
   }
   const digests = [...new Set(hits.map((h) => h.digest))];
-  const { names, running } = await namesAndPlaces(db, digests);
+  const { names, running, scans } = await namesAndPlaces(db, digests);
   return {
     kind,
     items: hits.map((h) => ({
       ...h,
       images: [...new Set(names.get(h.digest) ?? [])],
       runningIn: [...(running.get(h.digest) ?? [])].sort(),
+      scan: scans.get(h.digest) ?? null,
     })),
   };
 }

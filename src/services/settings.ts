@@ -68,24 +68,32 @@ export function removeRegistry(ctx: AuditContext, host: string): Promise<boolean
   });
 }
 
+/**
+ * A new API token for the person `by` (the issuer: approvals and the audit log name them when the
+ * token acts). Without a name it is called after its issuer.
+ */
 export function issueToken(
   ctx: AuditContext,
-  input: { name: string; role: string; scopes?: string[]; expires?: string; environments?: string[] },
-): Promise<{ id: number; token: string }> {
+  input: { name?: string; role: string; scopes?: string[]; expires?: string; environments?: string[] },
+  by: string | null,
+): Promise<{ id: number; token: string; name: string }> {
+  const name = input.name ?? by ?? 'token';
   return asInvalid(() =>
     withAudit(ctx, 'token.create', async (trx) => {
       const t = await createToken(trx, {
-        name: input.name,
+        name,
         role: input.role,
         scopes: input.scopes,
         expiresAt: expiryFrom(input.expires),
         environments: input.environments,
+        createdBy: by,
       });
       return {
-        value: t,
+        value: { ...t, name },
         subject: `token:${t.id}`,
         details: {
-          name: input.name,
+          name,
+          createdBy: by,
           role: input.role,
           scopes: input.scopes ?? null,
           environments: input.environments ?? null,

@@ -21,6 +21,8 @@ export interface TokenRecord {
   role: string;
   scopes: string[] | null;
   userId: number | null;
+  /** The person who issued it (null: issued before owners were kept). */
+  createdBy: string | null;
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
@@ -49,6 +51,7 @@ export async function createToken(
     expiresAt?: string | null;
     userId?: number | null;
     environments?: string[] | null;
+    createdBy?: string | null;
   },
 ): Promise<{ id: number; token: string }> {
   if (!isRole(t.role)) throw new CustomsError(`unknown role "${t.role}"; use one of ${ROLES.join(', ')}`);
@@ -63,6 +66,7 @@ export async function createToken(
       scopes: t.scopes?.length ? JSON.stringify(t.scopes) : null,
       hash: hashToken(token),
       user_id: t.userId ?? null,
+      created_by: t.createdBy ?? null,
       created_at: now(),
       expires_at: t.expiresAt ?? null,
       revoked_at: null,
@@ -83,6 +87,7 @@ const record = (r: TokenRow): TokenRecord => ({
   role: r.role,
   scopes: r.scopes ? (JSON.parse(r.scopes) as string[]) : null,
   userId: r.user_id,
+  createdBy: r.created_by,
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
@@ -96,6 +101,7 @@ const TOKEN_COLUMNS = [
   'role',
   'scopes',
   'user_id',
+  'created_by',
   'created_at',
   'expires_at',
   'revoked_at',
@@ -121,6 +127,23 @@ export async function findToken(db: Db, token: string): Promise<TokenRecord | un
 export async function listTokens(db: Db): Promise<TokenRecord[]> {
   const rows = await db.k.selectFrom('tokens').select(TOKEN_COLUMNS).orderBy('id').execute();
   return rows.map(record);
+}
+
+/** The name and issuer of each of these tokens (how the audit log and approvals name people). */
+export async function tokenOwners(
+  db: Db,
+  ids: number[],
+): Promise<Map<number, { name: string; createdBy: string | null }>> {
+  const out = new Map<number, { name: string; createdBy: string | null }>();
+  for (let i = 0; i < ids.length; i += 300) {
+    const rows = await db.k
+      .selectFrom('tokens')
+      .select(['id', 'name', 'created_by'])
+      .where('id', 'in', ids.slice(i, i + 300))
+      .execute();
+    for (const r of rows) out.set(r.id, { name: r.name, createdBy: r.created_by });
+  }
+  return out;
 }
 
 export async function revokeToken(db: Db, id: number): Promise<boolean> {

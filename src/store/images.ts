@@ -595,3 +595,31 @@ export async function placesOf(
 ): Promise<Array<{ registry: string; repository: string }>> {
   return db.k.selectFrom('images').select(['registry', 'repository']).where('digest', '=', digest).execute();
 }
+
+/**
+ * Repositories of configured registries named after a distribution (`alpine`, `library/alpine`,
+ * `mirror/debian`): where base images of that distribution are looked for. Known images and
+ * watched repositories both count; at most `limit`.
+ */
+export async function distroRepositories(
+  db: Db,
+  distro: string,
+  limit: number,
+): Promise<Array<{ registry: string; repository: string }>> {
+  // LIKE narrows in SQL; the exact last path segment is checked below (`_` is a LIKE wildcard).
+  const named = <T extends 'images' | 'watches'>(table: T) =>
+    db.k
+      .selectFrom(table as 'images')
+      .select(['registry', 'repository'])
+      .where('registry', 'in', db.k.selectFrom('registries').select('host'))
+      .where((eb) => eb.or([eb('repository', '=', distro), eb('repository', 'like', `%/${distro}`)]))
+      .distinct()
+      .limit(limit)
+      .execute();
+  const rows = [...(await named('images')), ...(await named('watches'))].filter(
+    (r) => r.repository.split('/').pop() === distro,
+  );
+  const seen = new Map<string, { registry: string; repository: string }>();
+  for (const r of rows) seen.set(`${r.registry}/${r.repository}`, r);
+  return [...seen.values()].slice(0, limit);
+}

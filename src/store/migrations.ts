@@ -462,6 +462,13 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0011-token-owners': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // The person a token acts for (who issued it), so approvals and the audit log name people.
+        await db.schema.alterTable('tokens').addColumn('created_by', 'text').execute();
+      },
+    },
   };
 }
 

@@ -4,7 +4,7 @@ import { tallyOf, type Tally } from '../rank/risk.js';
 import { compareFindings } from '../rank/order.js';
 import { databaseWarnings } from '../vulndb/staleness.js';
 import type { Coverage, DatabaseInfo, Finding, ScanResult, ScanSummary } from '../model/scan.js';
-import { uncoveredParts } from '../scan/coverage.js';
+import { gapLines, uncoveredParts } from '../scan/coverage.js';
 import type { Db } from './db.js';
 
 /**
@@ -28,13 +28,16 @@ export interface ScanFacts extends Tally {
   exposure: string;
   /** The parts of the image the database did not cover (list views mark the grade). */
   uncovered?: string[];
+  /** Each of those parts with its reason ("alpine 3.16.9: no data (…)"), for list views to say why. */
+  gaps?: string[];
 }
 
 export function factsOf(result: ScanResult): ScanFacts {
   const uncovered = uncoveredParts(result.coverage);
+  const gaps = gapLines(result.coverage);
   return {
     ...tallyOf(result.findings),
-    ...(uncovered.length ? { uncovered } : {}),
+    ...(uncovered.length ? { uncovered, gaps } : {}),
     osEndOfLife: !!result.os?.eol?.endOfLife,
     recognised: !!result.os || (result.packages?.length ?? 0) > 0,
     env: result.context?.env ?? 'production',

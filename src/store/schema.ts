@@ -31,6 +31,8 @@ export interface Tables {
     /** sha256 of the token: tokens are 256 random bits, so a fast hash is enough. */
     hash: string;
     user_id: number | null;
+    /** The person who issued it (a user name, or the OS user of `customs server token create`). */
+    created_by: string | null;
     created_at: string;
     expires_at: string | null;
     revoked_at: string | null;

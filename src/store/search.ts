@@ -22,13 +22,30 @@ export async function packageHits(db: Db, name: string, version: string | undefi
   return qb.limit(limit).execute();
 }
 
-/** Each digest's names (registry/repository) and the environments it runs in now, 300 a query. */
+/** What a search hit says of the image's newest scan: grade, counts, and what it did not cover. */
+export interface HitScan {
+  grade: string;
+  total: number;
+  kev: number;
+  /** The parts the database did not cover, each with its reason: then "0 findings" is no pass. */
+  uncovered: string[];
+}
+
+/**
+ * Each digest's names (registry/repository), the environments it runs in now and its newest scan,
+ * 300 a query.
+ */
 export async function namesAndPlaces(
   db: Db,
   digests: string[],
-): Promise<{ names: Map<string, string[]>; running: Map<string, Set<string>> }> {
+): Promise<{
+  names: Map<string, string[]>;
+  running: Map<string, Set<string>>;
+  scans: Map<string, HitScan>;
+}> {
   const names = new Map<string, string[]>();
   const running = new Map<string, Set<string>>();
+  const scans = new Map<string, HitScan>();
   for (let i = 0; i < digests.length; i += 300) {
     const chunk = digests.slice(i, i + 300);
     for (const r of await db.k
@@ -44,8 +61,29 @@ export async function namesAndPlaces(
       .where(isNewest)
       .execute();
     for (const d of deps) running.set(d.digest, (running.get(d.digest) ?? new Set()).add(d.environment));
+    const newest = await db.k
+      .selectFrom('scans')
+      .select(['digest', 'grade', 'total', 'kev', 'tally'])
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('scans')
+          .select((e) => e.fn.max('id').as('id'))
+          .where('digest', 'in', chunk)
+          .groupBy('digest'),
+      )
+      .execute();
+    for (const r of newest) {
+      const facts = (r.tally ? JSON.parse(r.tally) : {}) as { uncovered?: string[]; gaps?: string[] };
+      scans.set(r.digest, {
+        grade: r.grade,
+        total: Number(r.total),
+        kev: Number(r.kev),
+        // Rows written before the reasons were kept name the parts only.
+        uncovered: facts.gaps ?? facts.uncovered ?? [],
+      });
+    }
   }
-  return { names, running };
+  return { names, running, scans };
 }
 
 /** Where a digest is known (registry, repository, tags as JSON). */

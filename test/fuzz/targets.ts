@@ -32,6 +32,8 @@ import { alasImporter, elsaImporter } from '../../src/vulndb/importers/updateinf
 import { newCounts } from '../../src/vulndb/importers/importer.js';
 import { feedTargets } from './vulndb-targets.js';
 import { HttpError } from '../../src/server/errors.js';
+import { candidateTags } from '../../src/advise/advise.js';
+import { tagListOf } from '../../src/image/registry/client.js';
 import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody } from '../../src/server/json-body.js';
 import { makeTar } from '../helpers/image-writer.js';
 import { shared } from '../helpers/paths.js';
@@ -258,6 +260,26 @@ export async function targets(): Promise<Target[]> {
         return rows;
       },
     })),
+    {
+      // A registry's tag list, read for base-image candidates (services/base-candidates.ts).
+      name: 'registry tag lists (base-image candidates)',
+      seeds: [
+        Buffer.from(
+          JSON.stringify({
+            name: 'library/alpine',
+            tags: ['3.7', '3.10', '3.20', 'latest', 'edge', '3.10.9', 'v3.19'],
+          }),
+        ),
+        Buffer.from('{"name":"x","tags":null}'),
+      ],
+      run: (b) => candidateTags('3.7', tagListOf(b), 5),
+      check: (input, result) => {
+        const out = result as string[];
+        if (out.length > 5) return `${out.length} candidates, over the bound of 5`;
+        const listed = new Set(tagListOf(input));
+        return out.every((t) => listed.has(t)) ? undefined : 'a candidate the registry did not list';
+      },
+    },
     ...lockfiles(),
     ...(await feedTargets()),
     {

@@ -12,6 +12,7 @@ import { Overview } from './pages/overview';
 import { Search } from './pages/search';
 import { Settings } from './pages/settings';
 import { SignIn } from './pages/signin';
+import { Onboarding } from './onboarding';
 import './style.css';
 
 function App() {
@@ -92,6 +93,14 @@ function App() {
           <Route path="/audit">{() => <Audit session={session} />}</Route>
           <Route path="/settings">{() => <Settings session={session} />}</Route>
           <Route path="/search">{() => <Search />}</Route>
+          <Route path="/getting-started">
+            {() => (
+              <>
+                <h1>Getting started</h1>
+                <Onboarding session={session} title="Three ways images reach Customs" />
+              </>
+            )}
+          </Route>
           <Route>{() => <p>No such page.</p>}</Route>
         </Switch>
       </main>

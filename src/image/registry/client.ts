@@ -92,6 +92,25 @@ function errCode(err: unknown): string {
 }
 
 /** Retry-After as milliseconds (seconds or an HTTP date). */
+/**
+ * The tags of one page of `/v2/NAME/tags/list`. What a registry sends is checked, not trusted: a
+ * body that is not `{"tags": [...]}` is an error, and entries that cannot be tags (not strings, or
+ * longer than the 128 characters the distribution spec allows) are dropped.
+ */
+export function tagListOf(body: Buffer): string[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new CustomsError(`the registry's tag list is not JSON (${(err as Error).message})`);
+  }
+  const tags = (doc as { tags?: unknown } | null)?.tags;
+  if (tags === undefined || tags === null) return [];
+  if (typeof doc !== 'object' || !Array.isArray(tags))
+    throw new CustomsError('the registry\'s tag list is not {"tags": [...]}');
+  return tags.filter((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= 128);
+}
+
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
@@ -447,21 +466,18 @@ export class RegistryClient {
     return (await this.tryManifest(repository, digest.replace(':', '-')))?.body;
   }
 
-  /** The repository's tags (`/v2/NAME/tags/list`, following `Link` pages, at most 10,000). */
-  async tags(repository: string): Promise<string[]> {
+  /** The repository's tags (`/v2/NAME/tags/list`, following `Link` pages, at most `max`). */
+  async tags(repository: string, max = 10_000): Promise<string[]> {
     const out: string[] = [];
-    let path: string | undefined = `/v2/${repository}/tags/list?n=1000`;
-    while (path && out.length < 10_000) {
+    let path: string | undefined = `/v2/${repository}/tags/list?n=${Math.min(1000, max)}`;
+    while (path && out.length < max) {
       const res = await this.fetch(repository, { path });
       await this.expectOk(res, 'tags list');
-      const body = JSON.parse(
-        (await readCapped(res.body, 8 * 1024 * 1024, 'tags list', this.smallDeadline())).toString('utf8'),
-      ) as { tags?: string[] | null };
-      out.push(...(body.tags ?? []));
+      out.push(...tagListOf(await readCapped(res.body, 8 * 1024 * 1024, 'tags list', this.smallDeadline())));
       const link = header(res.headers, 'link');
       path = link ? /<([^>]+)>/.exec(link)?.[1] : undefined;
     }
-    return out;
+    return out.slice(0, max);
   }
 
   /** A small blob (an image config) read whole and verified. */

@@ -21,6 +21,7 @@ import { authErrors, errorSchema } from '../errors.js';
 import { PERMISSIONS, PERSON_ROLES, ROLES } from '../../model/roles.js';
 import { registryRecord, tokenRecord, envName, credentials } from '../schemas.js';
 import { DomainError } from '../../services/errors.js';
+import { personOf } from '../../services/people.js';
 
 const envList = {
   type: 'array',
@@ -98,7 +99,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
   );
 
   app.post<{
-    Body: { name: string; role: string; scopes?: string[]; expires?: string; environments?: string[] };
+    Body: { name?: string; role: string; scopes?: string[]; expires?: string; environments?: string[] };
   }>(
     '/api/v1/tokens',
     {
@@ -108,10 +109,15 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
         tags: ['settings'],
         body: {
           type: 'object',
-          required: ['name', 'role'],
+          required: ['role'],
           additionalProperties: false,
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 200 },
+            name: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 200,
+              description: 'what it is for (default: the name of who issues it)',
+            },
             role: { type: 'string', enum: [...ROLES] },
             scopes: { type: 'array', items: { type: 'string', enum: [...PERMISSIONS] } },
             expires: { type: 'string', pattern: '^\\d+[mhd]$', description: 'e.g. 30d, 12h' },
@@ -121,8 +127,8 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
         response: {
           201: {
             type: 'object',
-            required: ['id', 'token'],
-            properties: { id: { type: 'integer' }, token: { type: 'string' } },
+            required: ['id', 'token', 'name'],
+            properties: { id: { type: 'integer' }, token: { type: 'string' }, name: { type: 'string' } },
           },
           400: errorSchema,
           ...authErrors,
@@ -130,7 +136,7 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
       },
     },
     async (req, reply) => {
-      const t = await issueToken(who(req), req.body);
+      const t = await issueToken(who(req), req.body, personOf(req.principal));
       reply.code(201);
       return t;
     },

@@ -19,6 +19,10 @@ import { authErrors, errorSchema } from '../errors.js';
 import { envName, credentials } from '../schemas.js';
 import type { Services } from '../../services/ingest.js';
 import { DomainError } from '../../services/errors.js';
+import { explainImageRisk, explainRisk } from '../../rank/explain.js';
+import type { Finding } from '../../model/scan.js';
+import type { SecretBox } from '../../store/secret-box.js';
+import { BASE_LIMITS, baseCandidates } from '../../services/base-candidates.js';
 
 /**
  * What the dashboard needs beyond the resource routes, all of it public API too: cookie sessions
@@ -29,6 +33,12 @@ const OIDC_COOKIE = 'customs_oidc';
 const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const OS_TYPES = new Set(['apk', 'deb', 'rpm', 'alpm', 'portage']);
+
+/** A finding with its risk in words, the CLI's `--explain` text: the page shows it, never rebuilds it. */
+const explained = <F extends Finding>(f: F): F => ({
+  ...f,
+  risk: { ...f.risk, explanation: explainRisk(f) },
+});
 
 const sessionAnswer = {
   type: 'object',
@@ -50,6 +60,7 @@ export function dashboardRoutes(
     secure: (req: FastifyRequest) => boolean;
     admission: Admission;
     oidc?: Oidc;
+    box: SecretBox;
   },
 ): void {
   const { db } = s;
@@ -314,6 +325,17 @@ export function dashboardRoutes(
                     vulnerability: { type: 'string' },
                     severity: { type: 'string' },
                     runningIn: { type: 'array', items: { type: 'string' } },
+                    scan: {
+                      type: ['object', 'null'],
+                      description:
+                        "The image's newest scan; `uncovered` names each part the database did not cover and why (then no finding there means nothing was checked)",
+                      properties: {
+                        grade: { type: 'string' },
+                        total: { type: 'integer' },
+                        kev: { type: 'integer' },
+                        uncovered: { type: 'array', items: { type: 'string' } },
+                      },
+                    },
                   },
                 },
               },
@@ -397,12 +419,18 @@ export function dashboardRoutes(
           attestations: r.image.attestations ?? [],
         },
         summary: r.summary,
+        // The image's risk over the findings shown (after this environment's exceptions), in words.
+        risk: explainImageRisk(r.findings, r.suppressed?.length ?? 0),
         coverage: r.coverage ?? null,
-        findings: [...r.findings].sort(
-          (a, b) =>
-            Number(b.kind === 'malicious') - Number(a.kind === 'malicious') || b.risk.score - a.risk.score,
-        ),
-        suppressed: r.suppressed ?? [],
+        // What the scan said about itself (a stale database, a source that failed, files passed over).
+        warnings: r.warnings ?? [],
+        findings: [...r.findings]
+          .sort(
+            (a, b) =>
+              Number(b.kind === 'malicious') - Number(a.kind === 'malicious') || b.risk.score - a.risk.score,
+          )
+          .map(explained),
+        suppressed: (r.suppressed ?? []).map(explained),
         secrets: r.secrets ?? [],
         misconfigurations: r.misconfigurations ?? [],
         packages: r.packages.map((p) => ({
@@ -421,6 +449,54 @@ export function dashboardRoutes(
         policy: rules,
         decisions,
       };
+    },
+  );
+
+  app.get<{ Params: { digest: string } }>(
+    '/api/v1/images/:digest/base-candidates',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: `Newer base images of the same distribution found in configured registries (repositories named after it, and the base the image's label names), ranked by the findings each would remove; tags not scanned yet are queued. Bounded: ${BASE_LIMITS.repositories} repositories, ${BASE_LIMITS.tagsPerRepository} tags each, ${BASE_LIMITS.budgetMs / 1000} s; cached ${BASE_LIMITS.cacheMs / 60_000} minutes`,
+        tags: ['images'],
+        params: {
+          type: 'object',
+          properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              candidates: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    image: { type: 'string' },
+                    os: { type: 'string' },
+                    removes: { type: 'integer' },
+                    removed: { type: 'array', items: { type: 'string' } },
+                    carries: { type: 'integer' },
+                    riskRemoved: { type: 'number' },
+                    sameFamily: { type: 'boolean' },
+                    supported: { type: 'boolean' },
+                  },
+                },
+              },
+              looked: { type: 'array', items: { type: 'string' } },
+              pending: { type: 'array', items: { type: 'string' } },
+              problems: { type: 'array', items: { type: 'string' } },
+            },
+          },
+          404: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      const latest = await latestResult(db, req.params.digest);
+      if (!latest) throw new DomainError('not_found', `no scan of ${req.params.digest}`);
+      return baseCandidates(s, req.params.digest, latest.result, baseLayerCount(latest.result));
     },
   );
 
@@ -447,7 +523,13 @@ export function dashboardRoutes(
     async (req) => {
       const [a, b] = await Promise.all([latestResult(db, req.query.from), latestResult(db, req.query.to)]);
       if (!a || !b) throw new DomainError('not_found', `no scan of ${!a ? req.query.from : req.query.to}`);
-      return compareScans(a.result, b.result);
+      const c = compareScans(a.result, b.result);
+      // Each side's risk number in words, as the image page says it.
+      return {
+        ...c,
+        from: { ...c.from, riskExplanation: explainImageRisk(a.result.findings).explanation },
+        to: { ...c.to, riskExplanation: explainImageRisk(b.result.findings).explanation },
+      };
     },
   );
 

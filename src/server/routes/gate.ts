@@ -1,3 +1,4 @@
+import { withPeople } from '../../services/people.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseReference } from '../../image/registry/reference.js';
 import { RegistryClient } from '../../image/registry/client.js';
@@ -44,6 +45,8 @@ const approvalRecord = {
     decisionReason: { type: ['string', 'null'] },
     decidedAt: { type: ['string', 'null'] },
     acceptedFailures: { type: 'array', items: { type: 'string' } },
+    requestedByName: { type: 'string', description: 'the person, as people read it ("alice (token cli)")' },
+    decidedByName: { type: 'string', description: 'the person, as people read it' },
   },
 } as const;
 
@@ -112,6 +115,9 @@ const exceptionRecord = {
     approvedAt: { type: ['string', 'null'] },
     revokedBy: { type: ['string', 'null'] },
     revokedAt: { type: ['string', 'null'] },
+    createdByName: { type: 'string', description: 'the person, as people read it ("alice (token cli)")' },
+    approvedByName: { type: 'string' },
+    revokedByName: { type: 'string' },
   },
 } as const;
 
@@ -168,6 +174,7 @@ const auditEntry = {
     seq: { type: 'integer' },
     at: { type: 'string' },
     actor: { type: 'string' },
+    actorName: { type: 'string', description: 'the person, as people read it ("alice (token cli)")' },
     action: { type: 'string' },
     subject: { type: 'string' },
     details: { type: 'object', additionalProperties: true },
@@ -231,7 +238,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
   }>(
     '/api/v1/approvals',
     {
-      config: { permission: 'report' },
+      config: { permission: 'report', doing: 'approve or ask for approvals' },
       schema: {
         summary:
           'Request, approve, reject or revoke an image for an environment (approvers for that environment decide)',
@@ -280,7 +287,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
             ),
       );
       changed();
-      return r;
+      return (await withPeople(db, [r], ['requestedBy', 'decidedBy']))[0];
     },
   );
 
@@ -302,7 +309,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
         response: { 200: { type: 'array', items: approvalRecord }, ...authErrors },
       },
     },
-    async (req) => listApprovals(db, req.query),
+    async (req) => withPeople(db, await listApprovals(db, req.query), ['requestedBy', 'decidedBy']),
   );
 
   app.get<{ Params: { digest: string }; Querystring: { environment: string } }>(
@@ -460,7 +467,8 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
         response: { 200: { type: 'array', items: exceptionRecord }, ...authErrors },
       },
     },
-    async (req) => listExceptions(db, req.query),
+    async (req) =>
+      withPeople(db, await listExceptions(db, req.query), ['createdBy', 'approvedBy', 'revokedBy']),
   );
 
   app.get<{ Querystring: { format: 'customsignore' | 'openvex'; environment?: string } }>(
@@ -558,7 +566,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
         response: { 200: { type: 'array', items: auditEntry }, ...authErrors },
       },
     },
-    async (req) => listAudit(db, req.query),
+    async (req) => withPeople(db, await listAudit(db, req.query), ['actor']),
   );
 
   app.get(

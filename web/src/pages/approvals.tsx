@@ -14,6 +14,9 @@ interface Approval {
   decidedBy: string | null;
   decisionReason: string | null;
   decidedAt: string | null;
+  /** The people, as the server names them ("alice (token cli)"). */
+  requestedByName?: string;
+  decidedByName?: string;
 }
 
 export function Approvals({ session }: { session: Session }) {
@@ -65,7 +68,7 @@ export function Approvals({ session }: { session: Session }) {
                     <Link href={`/images/${a.digest}?env=${a.environment}`}>@{short(a.digest)}</Link>
                   </td>
                   <td>{a.environment}</td>
-                  <td>{a.requestedBy}</td>
+                  <td>{a.requestedByName ?? a.requestedBy}</td>
                   <td>{a.requestReason}</td>
                   <td>
                     {may(session, 'approve', a.environment) ? (
@@ -86,38 +89,48 @@ export function Approvals({ session }: { session: Session }) {
             </tbody>
           </table>
         ) : (
-          <p class="muted">Nothing is waiting.</p>
+          <p class="empty" data-empty="queue">
+            Nothing is waiting for a decision. Requests arrive here when someone asks for an image to run in
+            an environment whose gate needs an approval (customs request-approval, or the image page).
+          </p>
         )}
       </Section>
       <Section title="Decisions">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Image</th>
-              <th scope="col">Environment</th>
-              <th scope="col">State</th>
-              <th scope="col">By</th>
-              <th scope="col">Reason</th>
-              <th scope="col">When</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(all.data ?? [])
-              .filter((a) => a.state !== 'requested')
-              .map((a) => (
-                <tr key={a.digest + a.environment}>
-                  <td>
-                    <Link href={`/images/${a.digest}?env=${a.environment}`}>@{short(a.digest)}</Link>
-                  </td>
-                  <td>{a.environment}</td>
-                  <td>{a.state}</td>
-                  <td>{a.decidedBy}</td>
-                  <td>{a.decisionReason}</td>
-                  <td>{when(a.decidedAt)}</td>
-                </tr>
-              ))}
-          </tbody>
-        </table>
+        {!(all.data ?? []).some((a) => a.state !== 'requested') ? (
+          <p class="empty" data-empty="decisions">
+            No decisions yet: approvals, rejections and revocations are listed here with who made them and
+            why.
+          </p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Image</th>
+                <th scope="col">Environment</th>
+                <th scope="col">State</th>
+                <th scope="col">By</th>
+                <th scope="col">Reason</th>
+                <th scope="col">When</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(all.data ?? [])
+                .filter((a) => a.state !== 'requested')
+                .map((a) => (
+                  <tr key={a.digest + a.environment}>
+                    <td>
+                      <Link href={`/images/${a.digest}?env=${a.environment}`}>@{short(a.digest)}</Link>
+                    </td>
+                    <td>{a.environment}</td>
+                    <td>{a.state}</td>
+                    <td>{a.decidedByName ?? a.decidedBy}</td>
+                    <td>{a.decisionReason}</td>
+                    <td>{when(a.decidedAt)}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        )}
       </Section>
     </>
   );

@@ -6,6 +6,8 @@ interface Entry {
   seq: number;
   at: string;
   actor: string;
+  /** The person, as the server names them ("alice (token cli)"); the raw actor stays in the title. */
+  actorName?: string;
   action: string;
   subject: string;
   details: Record<string, unknown>;
@@ -47,7 +49,7 @@ export function Audit({ session }: { session: Session }) {
             <tr key={e.seq}>
               <td>{e.seq}</td>
               <td>{when(e.at)}</td>
-              <td>{e.actor}</td>
+              <td title={e.actor}>{e.actorName ?? e.actor}</td>
               <td>{e.action}</td>
               <td class="mono">{e.subject}</td>
               <td>

@@ -10,9 +10,18 @@ interface Ref {
   version: string;
   fixedVersion?: string;
 }
+interface Side {
+  image: string;
+  digest?: string;
+  grade: string;
+  risk: number;
+  vulnerabilities: number;
+  /** The risk number in words, written by the server. */
+  riskExplanation: string;
+}
 interface Comparison {
-  from: { image: string; digest?: string; grade: string; risk: number; vulnerabilities: number };
-  to: { image: string; digest?: string; grade: string; risk: number; vulnerabilities: number };
+  from: Side;
+  to: Side;
   packages: {
     added: Array<{ name: string; version: string }>;
     removed: Array<{ name: string; version: string }>;
@@ -53,6 +62,14 @@ export function Compare() {
         <Grade grade={c.to.grade} /> (risk {c.to.risk.toFixed(1)})
         {c.baseImageChanged ? ' · the base image changed' : ''}
       </p>
+      <ul class="muted risk-why" data-risk-explained>
+        <li>
+          Risk {c.from.risk.toFixed(1)} before is {c.from.riskExplanation}.
+        </li>
+        <li>
+          Risk {c.to.risk.toFixed(1)} after is {c.to.riskExplanation}.
+        </li>
+      </ul>
       <Section title={`Fixed (${c.vulnerabilities.fixed.length})`} id="fixed">
         <List items={c.vulnerabilities.fixed} empty="Nothing fixed." />
       </Section>

@@ -16,6 +16,9 @@ interface Exception {
   state: string;
   createdBy: string;
   approvedBy: string | null;
+  /** The people, as the server names them ("alice (token cli)"). */
+  createdByName?: string;
+  approvedByName?: string;
 }
 
 export function Exceptions({ session }: { session: Session }) {
@@ -40,56 +43,64 @@ export function Exceptions({ session }: { session: Session }) {
         <a href="/api/v1/exceptions/export?format=openvex">OpenVEX</a>.
       </p>
       <Problem error={problem ?? error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Waives</th>
-            <th scope="col">For</th>
-            <th scope="col">Environments</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Expires</th>
-            <th scope="col">State</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.map((e) => (
-            <tr key={e.id}>
-              <td>
-                {e.vulnerability
-                  ? `${e.vulnerability}${e.package ? ` in ${e.package}` : ''}`
-                  : `rule ${e.rule}`}
-              </td>
-              <td>{e.digest ?? e.repository ?? 'every image'}</td>
-              <td>{e.environments?.join(', ') ?? 'all'}</td>
-              <td>{e.reason}</td>
-              <td>{when(e.expiresAt)}</td>
-              <td>
-                {e.state}
-                {e.approvedBy ? ` (by ${e.approvedBy})` : ''}
-              </td>
-              <td>
-                {e.state === 'pending' && may(session, 'approve') && (
-                  <button type="button" onClick={() => act(`/api/v1/exceptions/${e.id}/approve`)}>
-                    Sign off
-                  </button>
-                )}{' '}
-                {(e.state === 'active' || e.state === 'pending') && may(session, 'report') && (
-                  <button
-                    type="button"
-                    class="secondary"
-                    onClick={() =>
-                      act(`/api/v1/exceptions/${e.id}/revoke`, { reason: 'revoked in the dashboard' })
-                    }
-                  >
-                    Revoke
-                  </button>
-                )}
-              </td>
+      {data.length === 0 ? (
+        <p class="empty" data-empty="exceptions">
+          No exceptions: every finding counts against its image. To waive one (with a reason and an expiry,
+          for chosen environments), open the image and use “Add an exception”; an approver signs it off.
+        </p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Waives</th>
+              <th scope="col">For</th>
+              <th scope="col">Environments</th>
+              <th scope="col">Reason</th>
+              <th scope="col">Expires</th>
+              <th scope="col">State</th>
+              <th scope="col">Actions</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {data.map((e) => (
+              <tr key={e.id}>
+                <td>
+                  {e.vulnerability
+                    ? `${e.vulnerability}${e.package ? ` in ${e.package}` : ''}`
+                    : `rule ${e.rule}`}
+                </td>
+                <td>{e.digest ?? e.repository ?? 'every image'}</td>
+                <td>{e.environments?.join(', ') ?? 'all'}</td>
+                <td>{e.reason}</td>
+                <td>{when(e.expiresAt)}</td>
+                <td>
+                  {e.state}
+                  {e.approvedBy ? ` (by ${e.approvedByName ?? e.approvedBy})` : ''}
+                  <div class="muted">asked by {e.createdByName ?? e.createdBy}</div>
+                </td>
+                <td>
+                  {e.state === 'pending' && may(session, 'approve') && (
+                    <button type="button" onClick={() => act(`/api/v1/exceptions/${e.id}/approve`)}>
+                      Sign off
+                    </button>
+                  )}{' '}
+                  {(e.state === 'active' || e.state === 'pending') && may(session, 'report') && (
+                    <button
+                      type="button"
+                      class="secondary"
+                      onClick={() =>
+                        act(`/api/v1/exceptions/${e.id}/revoke`, { reason: 'revoked in the dashboard' })
+                      }
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </>
   );
 }

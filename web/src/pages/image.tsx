@@ -14,7 +14,12 @@ interface Finding {
   kev?: object;
   epss?: { score: number };
   title?: string;
-  risk: { score: number; factors: Array<{ name: string; value: number; detail: string }> };
+  risk: {
+    score: number;
+    factors: Array<{ name: string; value: number; detail: string }>;
+    /** The risk in words, written by the server (the CLI's --explain text). */
+    explanation: string;
+  };
   suppression?: { by: string; reason: string; source: string };
 }
 interface Decision {
@@ -54,7 +59,10 @@ interface View {
     }>;
   };
   summary: { total: number; kev: number; fixable: number; gradeReason: string };
+  /** The risk of the findings shown, and why, in words (written by the server). */
+  risk: { score: number; explanation: string };
   coverage: Coverage | null;
+  warnings: string[];
   findings: Finding[];
   suppressed: Finding[];
   secrets: Array<{ rule: string; title?: string; path?: string; severity: string }>;
@@ -65,6 +73,56 @@ interface View {
     plan: string[];
   };
   decisions: Decision[];
+}
+
+interface Candidates {
+  candidates: Array<{
+    image: string;
+    os?: string;
+    removes: number;
+    removed: string[];
+    carries: number;
+    supported: boolean;
+  }>;
+  looked: string[];
+  pending: string[];
+  problems: string[];
+}
+
+/** Newer base images the server found in its registries, each with what it would remove. */
+function BaseCandidates({ digest }: { digest: string }) {
+  const { data, error } = useApi<Candidates>(`/api/v1/images/${digest}/base-candidates`);
+  if (error) return <Problem error={error} />;
+  if (!data) return <Loading what="newer base images" />;
+  return (
+    <div class="bases" data-bases>
+      <h3 id="bases">Newer base images</h3>
+      {data.candidates.length ? (
+        <ul aria-labelledby="bases">
+          {data.candidates.map((c) => (
+            <li key={c.image} data-candidate={c.image}>
+              <span class="mono">{c.image}</span> ({c.os ?? 'unknown OS'}
+              {c.supported ? '' : ', end of life'}): removes {c.removes} finding{c.removes === 1 ? '' : 's'}
+              {c.removed.length
+                ? ` (${c.removed.join(', ')}${c.removes > c.removed.length ? ', …' : ''})`
+                : ''}
+              , carries {c.carries}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p class="muted">
+          {data.looked.length
+            ? `No newer base image of this distribution is scanned yet in ${data.looked.join(', ')}.`
+            : 'No repository of this distribution is known in the configured registries: push or watch one (e.g. library/alpine) to get suggestions here.'}
+        </p>
+      )}
+      {data.pending.length > 0 && (
+        <p class="muted">Being scanned, shown when done: {data.pending.join(', ')}.</p>
+      )}
+      {data.problems.length > 0 && <p class="muted">Not looked at: {data.problems.join('; ')}.</p>}
+    </div>
+  );
 }
 
 function Decide({
@@ -204,11 +262,24 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
         {image || 'image'} <span class="mono">@{short(digest)}</span>
       </h1>
       <p class="summary">
-        <Grade grade={v.scan?.grade} uncovered={gaps.map((g) => g.name)} /> risk {v.scan?.risk.toFixed(1)} ·{' '}
-        {v.findings.length} findings{gaps.length ? ' where the database has data' : ''} ({v.summary.kev} KEV,{' '}
-        {v.summary.fixable} fixable) · {v.suppressed.length} suppressed · {v.image.os ?? 'no OS found'} · tags{' '}
-        {v.tags.join(', ') || '—'} · scanned {when(v.scan?.scannedAt)}
+        <Grade grade={v.scan?.grade} uncovered={gaps.map((g) => g.name)} />{' '}
+        <span data-risk-explained title={v.risk.explanation}>
+          risk {v.risk.score.toFixed(1)}
+        </span>{' '}
+        · {v.findings.length} findings{gaps.length ? ' where the database has data' : ''} ({v.summary.kev}{' '}
+        KEV, {v.summary.fixable} fixable) · {v.suppressed.length} suppressed · {v.image.os ?? 'no OS found'} ·
+        tags {v.tags.join(', ') || '—'} · scanned {when(v.scan?.scannedAt)}
       </p>
+      <p class="muted risk-why">
+        Risk {v.risk.score.toFixed(1)} is {v.risk.explanation}.
+      </p>
+      {v.warnings.length > 0 && (
+        <ul class="scan-warnings" aria-label="What the scan warned about">
+          {v.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      )}
       {gaps.length > 0 && (
         <p class="coverage-gap" data-coverage="incomplete">
           <strong>Not covered:</strong>{' '}
@@ -316,6 +387,7 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
         ) : (
           <p class="muted">The {env} policy passes.</p>
         )}
+        <BaseCandidates digest={digest} />
         {v.advice.upgrades.length > 0 && (
           <ul>
             {v.advice.upgrades.slice(0, 10).map((u) => (
@@ -329,46 +401,55 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
       </Section>
       <Section title="Findings, riskiest first">
         <NewException env={env} session={session} onDone={reload} image={image} />
-        <table class="findings">
-          <thead>
-            <tr>
-              <th scope="col">Vulnerability</th>
-              <th scope="col">Severity</th>
-              <th scope="col">Package</th>
-              <th scope="col">Fixed in</th>
-              <th scope="col">Risk</th>
-            </tr>
-          </thead>
-          <tbody>
-            {v.findings.map((f) => (
-              <tr key={f.id + f.package.name + f.package.version}>
-                <td>
-                  {f.id}
-                  {f.kev ? <span class="kev"> KEV</span> : null}
-                </td>
-                <td>
-                  <Severity level={f.severity.level} />
-                </td>
-                <td>
-                  {f.package.name} {f.package.version}
-                </td>
-                <td>{f.fixedVersion ?? <span class="muted">no fix</span>}</td>
-                <td>
-                  <details>
-                    <summary>{f.risk.score.toFixed(1)}</summary>
-                    <ul>
-                      {f.risk.factors.map((x) => (
-                        <li key={x.name}>
-                          {x.name}: {x.detail}
-                        </li>
-                      ))}
-                    </ul>
-                  </details>
-                </td>
+        {v.findings.length === 0 && (
+          <p class="empty" data-empty="findings">
+            {!v.coverage
+              ? 'No vulnerabilities found, but this result does not say what the database covered: treat it as unchecked until the next scan.'
+              : gaps.length
+                ? `No vulnerabilities found where the database has data. ${gaps.map((g) => g.name).join(', ')}: not covered, so nothing was checked there.`
+                : 'No vulnerabilities found: the database covers every part of this image.'}
+            {v.suppressed.length ? ` ${v.suppressed.length} suppressed (below).` : ''}
+          </p>
+        )}
+        {v.findings.length > 0 && (
+          <table class="findings">
+            <thead>
+              <tr>
+                <th scope="col">Vulnerability</th>
+                <th scope="col">Severity</th>
+                <th scope="col">Package</th>
+                <th scope="col">Fixed in</th>
+                <th scope="col">Risk</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {v.findings.map((f) => (
+                <tr key={f.id + f.package.name + f.package.version}>
+                  <td>
+                    {f.id}
+                    {f.kev ? <span class="kev"> KEV</span> : null}
+                  </td>
+                  <td>
+                    <Severity level={f.severity.level} />
+                  </td>
+                  <td>
+                    {f.package.name} {f.package.version}
+                  </td>
+                  <td>{f.fixedVersion ?? <span class="muted">no fix</span>}</td>
+                  <td>
+                    <details>
+                      <summary>
+                        {f.risk.score.toFixed(1)}
+                        <span class="sr-only"> (why)</span>
+                      </summary>
+                      <p class="risk-why">{f.risk.explanation}</p>
+                    </details>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
         {v.suppressed.length > 0 && (
           <>
             <h3 id="suppressed">Suppressed ({v.suppressed.length})</h3>

@@ -1,6 +1,6 @@
 import { Link, useSearch } from 'wouter-preact';
 import { short } from '../api';
-import { Loading, Problem } from '../components';
+import { Grade, Loading, Problem } from '../components';
 import { useApi } from '../hooks';
 
 interface Hit {
@@ -11,6 +11,28 @@ interface Hit {
   vulnerability?: string;
   severity?: string;
   runningIn: string[];
+  /** The newest scan; `uncovered`: each part the database did not cover, with its reason. */
+  scan: { grade: string; total: number; kev: number; uncovered: string[] } | null;
+}
+
+/** What the newest scan found, never a bare "0" where the database did not look. */
+function Scan({ s }: { s: Hit['scan'] }) {
+  if (!s) return <span class="muted">not scanned yet</span>;
+  const nc = s.uncovered.length > 0;
+  return (
+    <>
+      <Grade grade={s.grade} uncovered={s.uncovered.map((u) => u.split(':')[0])} /> {s.total} finding
+      {s.total === 1 ? '' : 's'}
+      {nc ? ' where the database has data' : ''}
+      {s.kev ? `, ${s.kev} KEV` : ''}
+      {nc && (
+        <span class="nc-why" data-coverage="incomplete">
+          {' '}
+          — not covered: {s.uncovered.join('; ')}
+        </span>
+      )}
+    </>
+  );
 }
 
 export function Search() {
@@ -22,7 +44,7 @@ export function Search() {
     return (
       <p>
         Search from the box above: a repository or tag, a digest, a package (log4j-core@2.14.1) or a
-        vulnerability (CVE-…).
+        vulnerability (CVE-…). No images yet? See <Link href="/getting-started">the ways in</Link>.
       </p>
     );
   if (error) return <Problem error={error} />;
@@ -32,39 +54,50 @@ export function Search() {
       <h1>
         {data.items.length} image{data.items.length === 1 ? '' : 's'} for “{q}”
       </h1>
-      <table class="results">
-        <thead>
-          <tr>
-            <th scope="col">Image</th>
-            {data.kind !== 'image' && (
-              <th scope="col">{data.kind === 'package' ? 'Package' : 'Vulnerability'}</th>
-            )}
-            <th scope="col">Runs in</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.items.map((h) => (
-            <tr
-              key={h.digest + (h.package ?? '') + (h.version ?? '') + (h.vulnerability ?? '')}
-              data-digest={h.digest}
-            >
-              <td>
-                <Link href={`/images/${h.digest}`}>
-                  {h.images[0] ?? 'image'}@{short(h.digest)}
-                </Link>
-              </td>
+      {data.items.length === 0 ? (
+        <p class="empty">
+          No stored image matches. A package or vulnerability is found only in images the server has scanned;
+          an image the database does not cover can hold it unnoticed (its grade says “not covered”).
+        </p>
+      ) : (
+        <table class="results">
+          <thead>
+            <tr>
+              <th scope="col">Image</th>
               {data.kind !== 'image' && (
-                <td>
-                  {data.kind === 'package'
-                    ? `${h.package} ${h.version}`
-                    : `${h.vulnerability} (${h.severity}) in ${h.package} ${h.version}`}
-                </td>
+                <th scope="col">{data.kind === 'package' ? 'Package' : 'Vulnerability'}</th>
               )}
-              <td>{h.runningIn.join(', ') || <span class="muted">not deployed</span>}</td>
+              <th scope="col">Newest scan</th>
+              <th scope="col">Runs in</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {data.items.map((h) => (
+              <tr
+                key={h.digest + (h.package ?? '') + (h.version ?? '') + (h.vulnerability ?? '')}
+                data-digest={h.digest}
+              >
+                <td>
+                  <Link href={`/images/${h.digest}`}>
+                    {h.images[0] ?? 'image'}@{short(h.digest)}
+                  </Link>
+                </td>
+                {data.kind !== 'image' && (
+                  <td>
+                    {data.kind === 'package'
+                      ? `${h.package} ${h.version}`
+                      : `${h.vulnerability} (${h.severity}) in ${h.package} ${h.version}`}
+                  </td>
+                )}
+                <td>
+                  <Scan s={h.scan} />
+                </td>
+                <td>{h.runningIn.join(', ') || <span class="muted">not deployed</span>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </>
   );
 }

@@ -1,5 +1,6 @@
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
+import { Link } from 'wouter-preact';
 import { api, may, post, type Session } from '../api';
 import { Loading, Problem, Section } from '../components';
 import { useApi } from '../hooks';
@@ -147,7 +148,14 @@ export function Settings({ session }: { session: Session }) {
     admin ? '/api/v1/users' : null,
   );
   const tokens = useApi<
-    Array<{ id: number; name: string; role: string; revokedAt: string | null; environments: string[] | null }>
+    Array<{
+      id: number;
+      name: string;
+      role: string;
+      createdBy: string | null;
+      revokedAt: string | null;
+      environments: string[] | null;
+    }>
   >(admin ? '/api/v1/tokens' : null);
   const registries = useApi<Array<{ host: string; url: string; insecure: boolean }>>(
     admin ? '/api/v1/registries' : null,
@@ -159,6 +167,10 @@ export function Settings({ session }: { session: Session }) {
   return (
     <>
       <h1>Settings</h1>
+      <p>
+        How images reach Customs (registry webhooks, CI uploads, deployments):{' '}
+        <Link href="/getting-started">getting started</Link>.
+      </p>
       <Section title="Environments and their gate">
         {envs.data.map((e) => (
           <EnvGate
@@ -237,7 +249,8 @@ export function Settings({ session }: { session: Session }) {
                 .map((t) => (
                   <li key={t.id}>
                     {t.name}: {t.role}
-                    {t.environments ? ` (${t.environments.join(', ')})` : ''}{' '}
+                    {t.environments ? ` (${t.environments.join(', ')})` : ''}
+                    {t.createdBy ? `, issued by ${t.createdBy}` : ''}{' '}
                     <button
                       type="button"
                       class="link"
@@ -254,13 +267,13 @@ export function Settings({ session }: { session: Session }) {
             <Create
               title="Issue a token"
               fields={[
-                ['name', 'What it is for'],
+                ['name', 'What it is for (empty: your name)'],
                 ['role', 'Role (viewer, developer, approver, admin, webhook, admission)'],
                 ['expires', 'Expires in (30d, 12h; empty: never)'],
               ]}
               onSubmit={async (v) => {
                 const t = await post<{ token: string }>('/api/v1/tokens', {
-                  name: v.name,
+                  ...(v.name ? { name: v.name } : {}),
                   role: v.role,
                   ...(v.expires ? { expires: v.expires } : {}),
                 });
