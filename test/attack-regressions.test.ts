@@ -211,6 +211,52 @@ function gateSuite(engine: 'sqlite' | 'postgres') {
       );
 
       it(
+        'an admission token limited to one environment records deployments only there',
+        { skip: queueOnly },
+        async () => {
+          const created = await admin.post('/api/v1/tokens', {
+            name: 'staging-apiserver',
+            role: 'admission',
+            environments: ['staging'],
+          });
+          assert.equal(created.status, 201, JSON.stringify(created.body));
+          const hook = new Api(server.url, created.body.token);
+          const running = `sha256:${randomBytes(32).toString('hex')}`;
+          const decoy = `sha256:${randomBytes(32).toString('hex')}`;
+          assert.equal(
+            (
+              await dev.post('/api/v1/deployments', {
+                image: `${reg.host}/team/billing@${running}`,
+                environment: 'dev',
+                namespace: 'dev',
+                service: 'billing',
+              })
+            ).status,
+            201,
+          );
+          const r = await hook.post('/admission/validate', {
+            apiVersion: 'admission.k8s.io/v1',
+            kind: 'AdmissionReview',
+            request: {
+              uid: randomUUID(),
+              kind: { group: '', version: 'v1', kind: 'Pod' },
+              namespace: 'dev',
+              operation: 'CREATE',
+              object: {
+                kind: 'Pod',
+                metadata: { name: 'billing-x', labels: { app: 'billing' } },
+                spec: { containers: [{ name: 'c', image: `${reg.host}/team/billing@${decoy}` }] },
+              },
+            },
+          });
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          const view = (await admin.get('/api/v1/environments/dev')).body;
+          const billing = view.images.filter((i: any) => i.service === 'billing').map((i: any) => i.digest);
+          assert.deepEqual(billing, [running], 'a staging-only admission token rewrote what runs in dev');
+        },
+      );
+
+      it(
         'a token limited to one environment cannot waive findings in another',
         { skip: queueOnly },
         async () => {

@@ -269,7 +269,15 @@ export class Admission {
    * JSON Patch pinning every image it names by tag to the digest the decision was made on, so the
    * kubelet pulls exactly what was judged (as Kyverno's mutateDigest).
    */
-  async review(body: unknown, record: boolean, mutate = false): Promise<AdmissionReview> {
+  /**
+   * `record`: whether this caller's reviews may write (record deployments, queue scans), for the
+   * environment the namespace maps to — a token limited to some environments writes only there.
+   */
+  async review(
+    body: unknown,
+    record: boolean | ((environment: string) => boolean),
+    mutate = false,
+  ): Promise<AdmissionReview> {
     const req = (body as { request?: Record<string, unknown> })?.request;
     const uid = typeof req?.uid === 'string' ? req.uid : '';
     const answer = (
@@ -303,6 +311,7 @@ export class Admission {
     if (!environment)
       return answer(true, undefined, [`customs: namespace ${namespace} maps to no environment; not checked`]);
     const dryRun = req.dryRun === true;
+    const writes = (typeof record === 'function' ? record(environment) : record) && !dryRun;
     const images = imagesOf(spec);
     // A crafted object listing thousands of images must not turn into thousands of registry calls.
     if (images.length > MAX_IMAGES)
@@ -341,7 +350,7 @@ export class Admission {
       }
       const d = await this.decision(digest, environment, `${ref.domain}/${ref.repository}`);
       // Not scanned, or known only from a report: the server scans it itself.
-      if ((d.status === 'not-scanned' || d.provenance?.kind !== 'server-scan') && record && !dryRun)
+      if ((d.status === 'not-scanned' || d.provenance?.kind !== 'server-scan') && writes)
         await this.queueScan(ref.domain, ref.repository, digest);
       if (d.allowed) {
         admitted.push({ domain: ref.domain, repository: ref.repository, digest });
@@ -350,7 +359,7 @@ export class Admission {
       } else denied.push(`${image} (${digest.slice(0, 19)}…) in ${environment}: ${d.reasons.join('; ')}`);
     }
     if (denied.length) return answer(false, `customs denied: ${denied.join(' | ')}`, warnings);
-    if (record && !dryRun)
+    if (writes)
       for (const a of admitted) await this.recordOnce(environment, namespace, serviceName(object), a);
     return answer(true, undefined, warnings, mutate ? digestPatch(kind, spec, pinned) : []);
   }

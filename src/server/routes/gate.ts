@@ -655,7 +655,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
   );
 
   /** The caller of an admission webhook: a token with `admission`, or anyone with --admission-anonymous. */
-  async function admissionCaller(req: FastifyRequest): Promise<boolean> {
+  async function admissionCaller(req: FastifyRequest): Promise<(environment: string) => boolean> {
     const p = await principalOf(db, req);
     if (!p && !s.admissionAnonymous)
       throw new DomainError(
@@ -671,8 +671,9 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
             ? '; the Kubernetes API server needs a token of role admission (customs server token create --role admission)'
             : ''),
       );
-    // Anonymous callers get decisions, but may not write deployments or queue scans into the store.
-    return !!p;
+    // Anonymous callers get decisions, but may not write deployments or queue scans into the store;
+    // a token limited to some environments writes only there.
+    return (environment) => !!p && (!p.environments || p.environments.includes(environment));
   }
 
   app.post(
