@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { CustomsError } from '../errors.js';
 import { PgQueue } from '../jobs/pg-queue.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { requestAttestation } from '../services/attestations.js';
 import { runJob } from '../jobs/scan-job.js';
 import { SqliteQueue } from '../jobs/sqlite-queue.js';
 import { defaultDataDir, openDb, redact, type Db } from '../store/db.js';
@@ -95,6 +96,8 @@ export interface ServerConfig {
   /** Send the audit log's signed head to this alert channel (id) every `auditExportInterval` s. */
   auditExportChannel?: string;
   auditExportInterval: number;
+  /** Seconds a verdict the server signs (registries with `attest`) holds; re-signed at half that. */
+  attestValidFor: number;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -139,6 +142,7 @@ const ENV: Record<keyof ServerConfig, string> = {
   publicUrl: 'CUSTOMS_PUBLIC_URL',
   auditExportChannel: 'CUSTOMS_AUDIT_EXPORT_CHANNEL',
   auditExportInterval: 'CUSTOMS_AUDIT_EXPORT_INTERVAL',
+  attestValidFor: 'CUSTOMS_ATTEST_VALID_FOR',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -202,6 +206,7 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     publicUrl: publicUrlOf(pick('publicUrl')),
     auditExportChannel: pick('auditExportChannel'),
     auditExportInterval: num('auditExportInterval', 3600, 1),
+    attestValidFor: num('attestValidFor', 86_400, 60),
   };
 }
 
@@ -272,6 +277,8 @@ function startWorkers(
       policy,
       log,
       onScan: rt.metrics.onScan,
+      afterResult: (digest) =>
+        requestAttestation(rt.queue, c.attestValidFor, log, { digest, source: 'scan' }),
     });
   }, n);
 }
@@ -350,7 +357,12 @@ export async function runServer(c: ServerConfig): Promise<void> {
       memoryMb: c.scanMemory,
     },
     c.workers,
-    { log: (m, f) => log(m, f), onScan: rt.metrics.onScan },
+    {
+      log: (m, f) => log(m, f),
+      onScan: rt.metrics.onScan,
+      afterResult: (digest) =>
+        requestAttestation(rt.queue, c.attestValidFor, log, { digest, source: 'scan' }),
+    },
   );
   const updater = new DbUpdater({
     db: rt.db,
@@ -387,6 +399,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     trustProxy: trustProxyOf(c.trustProxy),
     publicUrl: c.publicUrl,
     reports: offload.storeReport,
+    attest: (digest?: string) =>
+      requestAttestation(rt.queue, c.attestValidFor, log, { digest, source: 'gate' }),
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
@@ -443,6 +457,20 @@ export async function runServer(c: ServerConfig): Promise<void> {
             log('exception expiry check failed', { reason: (err as Error).message }),
           );
         }, c.gateInterval * 1000);
+        timer.unref();
+        return () => clearInterval(timer);
+      },
+    },
+    {
+      // Verdicts pushed beside images are re-signed when half their validity has passed, so a
+      // cluster that trusts them never finds the newest one expired while the server runs.
+      name: 'attest-refresh',
+      start: () => {
+        const every = Math.max(30, Math.min(3600, c.attestValidFor / 4)) * 1000;
+        const timer = setInterval(() => {
+          const dueBefore = new Date(Date.now() + (c.attestValidFor * 1000) / 2).toISOString();
+          requestAttestation(rt.queue, c.attestValidFor, log, { dueBefore, source: 'refresh' });
+        }, every);
         timer.unref();
         return () => clearInterval(timer);
       },

@@ -19,7 +19,7 @@ import {
 } from '../../gate/exceptions.js';
 import { actorOf, gateSettings, type GateSettings, type Principal } from '../../gate/settings.js';
 import { trustedKey } from '../../gate/cosign.js';
-import { signingKeys } from '../../gate/server-key.js';
+import { loadAttestationKey, signingKeys } from '../../gate/server-key.js';
 import { keylessVerifier } from '../../gate/sigstore.js';
 import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
@@ -188,6 +188,8 @@ export interface GateDeps extends Services {
   admission: Admission;
   /** Admission requests without a token are answered (but recorded as nothing). */
   admissionAnonymous: boolean;
+  /** Queue the signing of an image's attestations (without a digest: of every image attested). */
+  attest: (digest?: string) => void;
 }
 
 /** Approvals, exceptions, the audit log, trust checks and the Kubernetes admission webhook. */
@@ -280,6 +282,8 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
             ),
       );
       changed();
+      // A request changes no decision; anything else may change the verdicts pushed beside it.
+      if (req.body.decision !== 'request') s.attest(digest);
       return r;
     },
   );
@@ -359,6 +363,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       if (!g) throw new DomainError('not_found', `no environment ${req.body.environment}`);
       const v = await asInvalid(() => checkTrust(db, s.box, req.params.digest, g.trust));
       changed();
+      s.attest(req.params.digest);
       return { trusted: v.trusted, reason: v.reason, signatures: v.signatures?.signatures ?? [] };
     },
   );
@@ -404,6 +409,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       });
       await setGate({ db, actor: actorOf(principal(req)) }, req.params.name, g, next);
       changed();
+      s.attest();
       return next;
     },
   );
@@ -437,6 +443,8 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     async (req, reply) => {
       const e = await asInvalid(() => createException(db, principal(req), req.body));
       changed();
+      // A pending exception changes nothing until it is signed off.
+      if (e.state === 'active') s.attest(e.digest);
       reply.code(201);
       return e;
     },
@@ -507,6 +515,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     async (req) => {
       const e = await asInvalid(() => signOffException(db, principal(req), req.params.id));
       changed();
+      if (e.state === 'active') s.attest(e.digest);
       return e;
     },
   );
@@ -531,6 +540,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     async (req) => {
       const e = await asInvalid(() => revokeException(db, principal(req), req.params.id, req.body.reason));
       changed();
+      s.attest(e.digest);
       return e;
     },
   );
@@ -643,6 +653,26 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       const active = keys.find((k) => !k.retiredAt);
       if (!active) throw new DomainError('not_found', 'this server has no signing key yet');
       return { key: active, retired: keys.filter((k) => k.retiredAt) };
+    },
+  );
+
+  app.get(
+    '/api/v1/attestation-key',
+    {
+      schema: {
+        summary:
+          "The public key (PEM, ECDSA P-256) the server signs attestations and VEX with: give it to cosign verify-attestation --key, Kyverno's verifyImages or customs verify --attestation",
+        tags: ['gate'],
+        security: [],
+        response: {
+          200: { description: 'PEM (SubjectPublicKeyInfo); X-Key-Id: sha256 of the DER key, hex' },
+        },
+      },
+    },
+    async (_req, reply) => {
+      const k = await loadAttestationKey(db, s.box);
+      reply.type('application/x-pem-file').header('x-key-id', k.keyId);
+      return k.publicPem;
     },
   );
 
