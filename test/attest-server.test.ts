@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +17,8 @@ import { openDb, type Db } from '../src/store/db.js';
 import { recordImage, saveScan } from '../src/store/images.js';
 import { upsertRegistry } from '../src/store/registries.js';
 import { SecretBox } from '../src/store/secret-box.js';
-import { makeTar, ociLayout } from './helpers/image-writer.js';
+import { alpineMuslLayer, makeTar, ociLayout } from './helpers/image-writer.js';
+import { schemaErrors2020 } from './helpers/schemas.js';
 import { shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, customsAsync, has } from './helpers/run.js';
@@ -34,7 +36,9 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
   let reg: Registry;
   let server: CustomsServer;
   let digest: string;
+  let musl: string;
   let keyFile: string;
+  let cliEnv: Record<string, string>;
   const api: Record<string, Api> = {};
   const tok: Record<string, string> = {};
   const client = () => new RegistryClient(reg.host, { insecure: true });
@@ -129,6 +133,11 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
       tag: 'latest',
     }).manifestDigest;
     skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:1.0`);
+    const muslDir = join(tmp, 'musl');
+    musl = ociLayout(muslDir, { layers: [await alpineMuslLayer()], tag: 'latest' }).manifestDigest;
+    skopeoCopy(`oci:${muslDir}:latest`, `docker://${reg.host}/team/musl:1.0`);
+    mkdirSync(join(tmp, 'docker'));
+    cliEnv = { CUSTOMS_DB: vulndb, DOCKER_CONFIG: join(tmp, 'docker') };
   });
   after(async () => {
     await server?.stop();
@@ -231,6 +240,106 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
     const c = client();
     assert.equal(await c.tryManifest('team/app', attestationTag(`sha256:${'0'.repeat(64)}`)), undefined);
     await c.close();
+  });
+  it('GET /images/{digest}/vex: OpenVEX of the exceptions in force, signed on request; customs image --vex-key applies only what verifies', async () => {
+    const muslImage = `${reg.host}/team/musl@${musl}`;
+    await waitFor(
+      async () =>
+        (await api.admin.get(`/api/v1/images?digest=${musl}`)).body.items?.some(
+          (i: any) => i.status === 'scanned',
+        ),
+      90_000,
+      `a scan of ${musl}`,
+    );
+    assert.equal((await api.dev.get(`/api/v1/images/${musl}/vex`)).status, 404, 'nothing to state yet');
+    const ex = await api.dev.post('/api/v1/exceptions', {
+      vulnerability: 'CVE-2019-14697',
+      package: 'pkg:apk/alpine/musl',
+      digest: musl,
+      environments: ['staging'],
+      reason: 'musl is not reachable from the entrypoint',
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
+    assert.equal(ex.status, 201, JSON.stringify(ex.body));
+    assert.equal(ex.body.state, 'active');
+    const plain = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging`);
+    assert.equal(plain.status, 200);
+    assert.deepEqual(schemaErrors2020('openvex', plain.body), []);
+    assert.equal(plain.body.statements.length, 1);
+    assert.equal(plain.body.statements[0].vulnerability.name, 'CVE-2019-14697');
+    assert.equal(plain.body.statements[0].status, 'not_affected');
+    assert.match(plain.body.statements[0].products[0]['@id'], new RegExp(musl.replace(':', '%3A')));
+    // Not in force for production: production's VEX states nothing.
+    assert.equal((await api.dev.get(`/api/v1/images/${musl}/vex?environment=production`)).status, 404);
+
+    const signedRes = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging&signed=1`);
+    assert.equal(signedRes.status, 200);
+    const viaAccept = await fetch(`${server.url}/api/v1/images/${musl}/vex?environment=staging`, {
+      headers: { authorization: `Bearer ${tok.dev}`, accept: 'application/vnd.dsse.envelope+json' },
+    });
+    assert.match(viaAccept.headers.get('content-type') ?? '', /dsse/);
+    const envelope = typeof signedRes.body === 'string' ? signedRes.body : JSON.stringify(signedRes.body);
+    const files = {
+      signed: join(tmp, 'musl.vex.dsse.json'),
+      plain: join(tmp, 'musl.vex.json'),
+      other: join(tmp, 'other.pub'),
+    };
+    writeFileSync(files.signed, envelope);
+    writeFileSync(files.plain, JSON.stringify(plain.body));
+    writeFileSync(
+      files.other,
+      (await import('node:crypto'))
+        .generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+        .publicKey.export({ type: 'spki', format: 'pem' })
+        .toString(),
+    );
+    const scan = (target: string, extra: string[]) =>
+      customsAsync(['image', target, '--insecure', '--format', 'json', '-q', ...extra], { env: cliEnv });
+
+    const base = await scan(muslImage, []);
+    assert.equal(base.status, 0, base.stderr);
+    assert.ok(JSON.parse(base.stdout).findings.some((f: any) => f.id === 'CVE-2019-14697'));
+    const ok = await scan(muslImage, ['--vex', files.signed, '--vex-key', keyFile]);
+    assert.equal(ok.status, 0, ok.stderr);
+    const r = JSON.parse(ok.stdout);
+    assert.ok(!r.findings.some((f: any) => f.id === 'CVE-2019-14697'));
+    assert.equal(r.suppressed.find((f: any) => f.id === 'CVE-2019-14697').suppression.by, 'vex');
+
+    const wrongKey = await scan(muslImage, ['--vex', files.signed, '--vex-key', files.other]);
+    assert.notEqual(wrongKey.status, 0);
+    assert.match(wrongKey.stderr, /the VEX signature does not verify with --vex-key/);
+    const unsigned = await scan(muslImage, ['--vex', files.plain, '--vex-key', keyFile]);
+    assert.notEqual(unsigned.status, 0);
+    assert.match(unsigned.stderr, /not signed: with --vex-key, a VEX document must be a DSSE envelope/);
+    const noKey = await scan(muslImage, ['--vex', files.signed]);
+    assert.notEqual(noKey.status, 0);
+    assert.match(noKey.stderr, /a signed VEX \(DSSE envelope\): give --vex-key/);
+    // Signed for the musl image: it does not speak for another one.
+    const elsewhere = await scan(image(), ['--vex', files.signed, '--vex-key', keyFile]);
+    assert.notEqual(elsewhere.status, 0);
+    assert.match(elsewhere.stderr, /the signed VEX is about sha256:\w+, not the image scanned/);
+
+    // From a URL: fetched with a byte cap and a deadline, then checked the same way.
+    const hs = createServer((req, res) => {
+      if (req.url === '/huge') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(Buffer.alloc(17 * 1024 * 1024, 32));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(readFileSync(files.signed));
+    });
+    await new Promise<void>((done) => hs.listen(0, '127.0.0.1', done));
+    const at = `http://127.0.0.1:${(hs.address() as any).port}`;
+    try {
+      const url = await scan(muslImage, ['--vex', `${at}/vex`, '--vex-key', keyFile]);
+      assert.equal(url.status, 0, url.stderr);
+      assert.ok(!JSON.parse(url.stdout).findings.some((f: any) => f.id === 'CVE-2019-14697'));
+      const huge = await scan(muslImage, ['--vex', `${at}/huge`, '--vex-key', keyFile]);
+      assert.notEqual(huge.status, 0);
+      assert.match(huge.stderr, /a VEX document may be at most 16777216 bytes/);
+    } finally {
+      hs.close();
+    }
   });
 });
 

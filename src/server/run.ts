@@ -378,8 +378,13 @@ export async function runServer(c: ServerConfig): Promise<void> {
     ...(rt.db.engine === 'postgres'
       ? { exclusive: <T>(fn: () => Promise<T>) => exclusively(rt.db.url!, 'db-apply', fn) }
       : {}),
-    // The re-match is matching too: off the event loop that answers the API and admission.
-    rematch: offload.rematch,
+    // The re-match is matching too: off the event loop that answers the API and admission. New
+    // results can change verdicts: the attested images are re-signed (unchanged ones are not pushed).
+    rematch: async (args) => {
+      const r = await offload.rematch(args);
+      requestAttestation(rt.queue, c.attestValidFor, log, { source: 'db-update' });
+      return r;
+    },
   });
   const lifecycle: { draining: boolean; leadership?: Leadership } = { draining: false };
   // Replicas on one PostgreSQL tell each other when the gate changes (their decision caches).

@@ -20,6 +20,8 @@ import {
 import { actorOf, gateSettings, type GateSettings, type Principal } from '../../gate/settings.js';
 import { trustedKey } from '../../gate/cosign.js';
 import { loadAttestationKey, signingKeys } from '../../gate/server-key.js';
+import { imageVex, signVex } from '../../gate/attest/vex.js';
+import { firstRepositoryOf } from '../../store/images.js';
 import { keylessVerifier } from '../../gate/sigstore.js';
 import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
@@ -653,6 +655,65 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       const active = keys.find((k) => !k.retiredAt);
       if (!active) throw new DomainError('not_found', 'this server has no signing key yet');
       return { key: active, retired: keys.filter((k) => k.retiredAt) };
+    },
+  );
+
+  app.get<{
+    Params: { digest: string };
+    Querystring: { environment?: string; signed?: string };
+  }>(
+    '/api/v1/images/:digest/vex',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary:
+          "OpenVEX 0.2.0 of the image from the server's records: exceptions in force (not_affected), what the scan found unreachable, findings a newer database withdrew (fixed). signed=1 or Accept: application/vnd.dsse.envelope+json: a DSSE envelope (in-toto statement about the digest) signed with the attestation key",
+        tags: ['gate'],
+        params: digestParam,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            environment: {
+              ...envName,
+              description: 'exceptions in force there (default: those for every environment)',
+            },
+            signed: { type: 'string', enum: ['1', 'true', '0', 'false'] },
+          },
+        },
+        response: {
+          200: { description: 'OpenVEX JSON, or a DSSE envelope of it' },
+          400: errorSchema,
+          404: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { digest } = req.params;
+      const doc = await imageVex(db, digest, {
+        environment: req.query.environment,
+        author: 'customs server',
+      });
+      if (!doc) throw new DomainError('not_found', `no scan of ${digest} on this server`);
+      if (!doc.statements.length)
+        throw new DomainError(
+          'not_found',
+          `nothing to state about ${digest}: no exception, unreachable or withdrawn finding`,
+        );
+      const accept = String(req.headers.accept ?? '');
+      if (
+        req.query.signed === '1' ||
+        req.query.signed === 'true' ||
+        /application\/vnd\.dsse\.envelope(\.v1)?\+json/.test(accept)
+      ) {
+        const k = await loadAttestationKey(db, s.box);
+        const name = (await firstRepositoryOf(db, digest)) || 'image';
+        reply.type('application/vnd.dsse.envelope.v1+json');
+        return JSON.stringify(signVex(doc, digest, name, k.key, k.keyId));
+      }
+      reply.type('application/json');
+      return JSON.stringify(doc);
     },
   );
 
