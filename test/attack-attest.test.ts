@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fetchAttestations, statementOf } from '../src/gate/attest/oci.js';
+import { attestImage, type AttestDeps } from '../src/gate/attest/server.js';
+import { loadSigner } from '../src/gate/server-key.js';
+import { RegistryClient } from '../src/image/registry/client.js';
+import type { ScanResult } from '../src/model/scan.js';
+import type { Policy } from '../src/policy/policy.js';
+import { openDb, type Db } from '../src/store/db.js';
+import { insertException } from '../src/store/exceptions.js';
+import { recordImage, saveScan } from '../src/store/images.js';
+import { upsertRegistry } from '../src/store/registries.js';
+import { SecretBox } from '../src/store/secret-box.js';
+import { makeTar, ociLayout } from './helpers/image-writer.js';
+import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
+import { has } from './helpers/run.js';
+
+// Attack reproduction on the server's signed verdicts: an "allowed" that rests on an exception is
+// signed valid for --attest-valid-for (24 h), past the exception's own expiry; nothing re-signs
+// when the exception expires (no event), so a cluster admits the image on the server's word after
+// the gate itself denies it. The test asserts the safe answer: it fails while the hole is open.
+const skip =
+  !has('docker-registry') || !has('skopeo') ? 'docker-registry and skopeo are not installed' : false;
+
+describe('attack: a signed verdict outlives the exception it rests on', { skip, timeout: 120_000 }, () => {
+  let tmp: string;
+  let reg: Registry;
+  let db: Db;
+  let deps: AttestDeps;
+  let digest: string;
+  // Staging: the base OS must be supported; the image's is not, an exception waives the rule.
+  const policy: Policy = {
+    environments: { staging: { rules: [{ id: 'eol', check: 'base-image-supported', severity: 'HIGH' }] } },
+  } as unknown as Policy;
+
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'customs-xc-attest-'));
+    reg = new Registry(join(tmp, 'registry'), await freePort());
+    await reg.start();
+    db = await openDb({ database: join(tmp, 's.sqlite') });
+    const box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
+    db.signer = await loadSigner(db, box);
+    deps = { db, box, policy };
+    await upsertRegistry(db, box, { url: `http://${reg.host}`, insecure: true, attest: true });
+    const dir = join(tmp, 'layout');
+    digest = ociLayout(dir, {
+      layers: [await makeTar([{ name: 'etc/marker', content: 'old base' }])],
+      tag: 'latest',
+    }).manifestDigest;
+    skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:1.0`);
+    await recordImage(db, { registry: reg.host, repository: 'team/app', digest });
+    await saveScan(db, {
+      digest,
+      dbVersion: 'v1',
+      source: 'registry',
+      durationMs: 1,
+      provenance: { kind: 'server-scan', by: 'registry', at: new Date().toISOString() },
+      result: {
+        image: { name: 'app', attestations: [], repoTags: [] },
+        os: {
+          id: 'alpine',
+          version: '3.1',
+          idLike: [],
+          source: 'etc/os-release',
+          eol: { date: '2016-05-01' },
+        },
+        findings: [],
+        packages: [],
+        suppressed: [],
+        warnings: [],
+        database: {},
+        createdAt: new Date().toISOString(),
+        summary: {
+          total: 0,
+          bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
+          fixable: 0,
+          kev: 0,
+          grade: 'A',
+          gradeReason: '',
+        },
+      } as unknown as ScanResult,
+    });
+  });
+  after(async () => {
+    await db?.close();
+    await reg?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('validUntil is not capped by the expiry of the exception in force', async () => {
+    const expires = new Date(Date.now() + 60_000).toISOString();
+    await insertException(db, {
+      rule: 'eol',
+      environments: ['staging'],
+      reason: 'rebuild on the new base next sprint',
+      expiresAt: expires,
+      state: 'active',
+      createdBy: 'token:dev#2',
+      at: new Date().toISOString(),
+    });
+    const r = await attestImage(deps, digest, 86_400);
+    assert.equal(r.pushed[0]?.verdicts.staging, 'auto-approved', JSON.stringify(r));
+    const c = new RegistryClient(reg.host, { insecure: true });
+    const found = await fetchAttestations(c, 'team/app', digest);
+    await c.close();
+    const staging = found.envelopes
+      .map((e) => statementOf(e.envelope))
+      .find((s) => s?.predicateType.endsWith('/verdict/v1/staging'))?.predicate as {
+      allowed: boolean;
+      validUntil: string;
+      exceptions: Array<{ expires: string }>;
+    };
+    assert.equal(staging.allowed, true);
+    assert.equal(staging.exceptions[0].expires, expires);
+    assert.ok(
+      staging.validUntil <= expires,
+      `the signed "allowed" holds until ${staging.validUntil}, the exception it rests on ends at ${expires}`,
+    );
+  });
+});
