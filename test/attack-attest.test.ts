@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fetchAttestations, statementOf } from '../src/gate/attest/oci.js';
 import { attestImage, type AttestDeps } from '../src/gate/attest/server.js';
-import { loadSigner } from '../src/gate/server-key.js';
+import { loadAttestationKey, loadSigner } from '../src/gate/server-key.js';
 import { RegistryClient } from '../src/image/registry/client.js';
 import type { ScanResult } from '../src/model/scan.js';
 import type { Policy } from '../src/policy/policy.js';
@@ -16,7 +16,7 @@ import { upsertRegistry } from '../src/store/registries.js';
 import { SecretBox } from '../src/store/secret-box.js';
 import { makeTar, ociLayout } from './helpers/image-writer.js';
 import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
-import { has } from './helpers/run.js';
+import { customsAsync, has } from './helpers/run.js';
 
 // Attack reproduction on the server's signed verdicts: an "allowed" that rests on an exception is
 // signed valid for --attest-valid-for (24 h), past the exception's own expiry; nothing re-signs
@@ -31,6 +31,7 @@ describe('attack: a signed verdict outlives the exception it rests on', { skip, 
   let db: Db;
   let deps: AttestDeps;
   let digest: string;
+  let box: SecretBox;
   // Staging: the base OS must be supported; the image's is not, an exception waives the rule.
   const policy: Policy = {
     environments: { staging: { rules: [{ id: 'eol', check: 'base-image-supported', severity: 'HIGH' }] } },
@@ -41,7 +42,7 @@ describe('attack: a signed verdict outlives the exception it rests on', { skip, 
     reg = new Registry(join(tmp, 'registry'), await freePort());
     await reg.start();
     db = await openDb({ database: join(tmp, 's.sqlite') });
-    const box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
+    box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
     db.signer = await loadSigner(db, box);
     deps = { db, box, policy };
     await upsertRegistry(db, box, { url: `http://${reg.host}`, insecure: true, attest: true });
@@ -52,6 +53,9 @@ describe('attack: a signed verdict outlives the exception it rests on', { skip, 
     }).manifestDigest;
     skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:1.0`);
     await recordImage(db, { registry: reg.host, repository: 'team/app', digest });
+    await saveEol(digest);
+  });
+  async function saveEol(digest: string) {
     await saveScan(db, {
       digest,
       dbVersion: 'v1',
@@ -83,7 +87,7 @@ describe('attack: a signed verdict outlives the exception it rests on', { skip, 
         },
       } as unknown as ScanResult,
     });
-  });
+  }
   after(async () => {
     await db?.close();
     await reg?.stop();
@@ -94,6 +98,7 @@ describe('attack: a signed verdict outlives the exception it rests on', { skip, 
     const expires = new Date(Date.now() + 60_000).toISOString();
     await insertException(db, {
       rule: 'eol',
+      digest,
       environments: ['staging'],
       reason: 'rebuild on the new base next sprint',
       expiresAt: expires,
@@ -118,6 +123,62 @@ describe('attack: a signed verdict outlives the exception it rests on', { skip, 
     assert.ok(
       staging.validUntil <= expires,
       `the signed "allowed" holds until ${staging.validUntil}, the exception it rests on ends at ${expires}`,
+    );
+  });
+  it("a verdict signed for repository A (A's exception) copied under B's .att passes verify for B", async () => {
+    const dir = join(tmp, 'layout2');
+    const d2 = ociLayout(dir, {
+      layers: [await makeTar([{ name: 'etc/marker', content: 'same digest, two repositories' }])],
+      tag: 'latest',
+    }).manifestDigest;
+    for (const repo of ['team/app', 'team/other']) {
+      skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/${repo}:2.0`);
+      await recordImage(db, { registry: reg.host, repository: repo, digest: d2 });
+    }
+    await saveEol(d2);
+    // The waiver is for team/app only: in team/other the gate denies the same digest.
+    await insertException(db, {
+      rule: 'eol',
+      repository: `${reg.host}/team/app`,
+      digest: d2,
+      environments: ['staging'],
+      reason: 'team/app is internal only',
+      expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      state: 'active',
+      createdBy: 'token:dev#2',
+      at: new Date().toISOString(),
+    });
+    const r = await attestImage(deps, d2, 3600);
+    const by = Object.fromEntries(r.pushed.map((p) => [p.place, p.verdicts.staging]));
+    assert.deepEqual(by, {
+      [`${reg.host}/team/app`]: 'auto-approved',
+      [`${reg.host}/team/other`]: 'policy-failed',
+    });
+    const keyFile = join(tmp, 'server.pub');
+    writeFileSync(keyFile, (await loadAttestationKey(db, box)).publicPem);
+    const verify = (repo: string) =>
+      customsAsync([
+        'verify',
+        `${reg.host}/${repo}@${d2}`,
+        '--key',
+        keyFile,
+        '--attestation',
+        'verdict',
+        '--env',
+        'staging',
+        '--insecure',
+      ]);
+    assert.equal((await verify('team/other')).status, 1, 'denied in team/other as signed');
+    // Whoever may push to team/other copies team/app's attestations over its own.
+    const tag = `sha256-${d2.slice(7)}.att`;
+    skopeoCopy(`docker://${reg.host}/team/app:${tag}`, `docker://${reg.host}/team/other:${tag}`, [
+      '--src-tls-verify=false',
+    ]);
+    const v = await verify('team/other');
+    assert.equal(
+      v.status,
+      1,
+      `team/other passes on team/app's verdict (the subject's name is not checked):\n${v.stdout}${v.stderr}`,
     );
   });
 });
