@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { fetchAttestations, statementOf } from '../src/gate/attest/oci.js';
 import { attestImage, type AttestDeps } from '../src/gate/attest/server.js';
 import { loadAttestationKey, loadSigner } from '../src/gate/server-key.js';
@@ -10,7 +10,7 @@ import { RegistryClient } from '../src/image/registry/client.js';
 import type { ScanResult } from '../src/model/scan.js';
 import type { Policy } from '../src/policy/policy.js';
 import { openDb, type Db } from '../src/store/db.js';
-import { insertException } from '../src/store/exceptions.js';
+import { insertException, setExceptionState } from '../src/store/exceptions.js';
 import { recordImage, saveScan } from '../src/store/images.js';
 import { upsertRegistry } from '../src/store/registries.js';
 import { SecretBox } from '../src/store/secret-box.js';
@@ -25,7 +25,7 @@ import { customsAsync, has } from './helpers/run.js';
 const skip =
   !has('docker-registry') || !has('skopeo') ? 'docker-registry and skopeo are not installed' : false;
 
-describe('attack: a signed verdict outlives the exception it rests on', { skip, timeout: 120_000 }, () => {
+describe("attack: the server's signed verdicts", { skip, timeout: 120_000 }, () => {
   let tmp: string;
   let reg: Registry;
   let db: Db;
@@ -180,5 +180,51 @@ describe('attack: a signed verdict outlives the exception it rests on', { skip, 
       1,
       `team/other passes on team/app's verdict (the subject's name is not checked):\n${v.stdout}${v.stderr}`,
     );
+  });
+  it('a replica whose clock runs 10 minutes ahead signs "allowed"; the revocation signed after it does not replace it', async () => {
+    const dir = join(tmp, 'layout3');
+    const d3 = ociLayout(dir, {
+      layers: [await makeTar([{ name: 'etc/marker', content: 'two replicas' }])],
+      tag: 'latest',
+    }).manifestDigest;
+    skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:3.0`);
+    await recordImage(db, { registry: reg.host, repository: 'team/app', digest: d3 });
+    await saveEol(d3);
+    const { id } = await insertException(db, {
+      rule: 'eol',
+      digest: d3,
+      environments: ['staging'],
+      reason: 'until the rebuild',
+      expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      state: 'active',
+      createdBy: 'token:dev#2',
+      at: new Date().toISOString(),
+    });
+    // Replica A: its clock is 10 minutes fast (HA: two servers, one queue).
+    mock.timers.enable({ apis: ['Date'], now: Date.now() + 600_000 });
+    try {
+      const a = await attestImage(deps, d3, 86_400);
+      assert.equal(a.pushed[0]?.verdicts.staging, 'auto-approved');
+    } finally {
+      mock.timers.reset();
+    }
+    // Replica B, on time: the exception is revoked and B signs the denial at once.
+    await setExceptionState(db, id, 'revoked', 'user:approver', new Date().toISOString());
+    const b = await attestImage(deps, d3, 86_400);
+    assert.equal(b.pushed[0]?.verdicts.staging, 'policy-failed', JSON.stringify(b));
+    const keyFile = join(tmp, 'server3.pub');
+    writeFileSync(keyFile, (await loadAttestationKey(db, box)).publicPem);
+    const v = await customsAsync([
+      'verify',
+      `${reg.host}/team/app@${d3}`,
+      '--key',
+      keyFile,
+      '--attestation',
+      'verdict',
+      '--env',
+      'staging',
+      '--insecure',
+    ]);
+    assert.equal(v.status, 1, `the revoked "allowed" still wins on decidedAt:\n${v.stdout}${v.stderr}`);
   });
 });
