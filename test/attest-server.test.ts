@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { SecretBox } from '../src/store/secret-box.js';
 import { alpineMuslLayer, makeTar, ociLayout } from './helpers/image-writer.js';
 import { schemaErrors2020 } from './helpers/schemas.js';
 import { shared } from './helpers/paths.js';
+import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, customsAsync, has } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
@@ -343,94 +344,109 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
   });
 });
 
-describe('what the attestation job signs, read from the store alone', { skip, timeout: 120_000 }, () => {
-  let tmp: string;
-  let reg: Registry;
-  let db: Db;
-  let deps: AttestDeps;
-  let digest: string;
-  const policy: Policy = { environments: { production: { rules: [] }, staging: { rules: [] } } };
+for (const engine of ['sqlite', 'postgres'] as const) {
+  const dbName = `customs_attest_${process.pid}_${randomBytes(3).toString('hex')}`;
+  // Once more on a refusal: a first connection on a busy machine can miss pgQuery's 3 s timeout.
+  const create = () => pgQuery(`create database ${dbName}`);
+  const pgReady = engine === 'postgres' && !skip ? (await create()) || (await create()) : true;
+  const skipHere = skip || (!pgReady && !process.env.CI ? 'no PostgreSQL at 127.0.0.1:5432' : false);
+  describe(
+    `what the attestation job signs, read from the store alone (${engine})`,
+    { skip: skipHere, timeout: 120_000 },
+    () => {
+      let tmp: string;
+      let reg: Registry;
+      let db: Db;
+      let deps: AttestDeps;
+      let digest: string;
+      const policy: Policy = { environments: { production: { rules: [] }, staging: { rules: [] } } };
 
-  before(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'customs-attest-job-'));
-    reg = new Registry(join(tmp, 'registry'), await freePort());
-    await reg.start();
-    db = await openDb({ database: join(tmp, 's.sqlite') });
-    const box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
-    db.signer = await loadSigner(db, box);
-    deps = { db, box, policy };
-    await upsertRegistry(db, box, { url: `http://${reg.host}`, insecure: true, attest: true });
-    const dir = join(tmp, 'layout');
-    digest = ociLayout(dir, {
-      layers: [await makeTar([{ name: 'etc/marker', content: 'reported' }])],
-      tag: 'latest',
-    }).manifestDigest;
-    skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:1.0`);
-  });
-  after(async () => {
-    await db?.close();
-    await reg?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+      before(async () => {
+        tmp = mkdtempSync(join(tmpdir(), 'customs-attest-job-'));
+        reg = new Registry(join(tmp, 'registry'), await freePort());
+        await reg.start();
+        db = await openDb({
+          database:
+            engine === 'postgres' ? PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`) : join(tmp, 's.sqlite'),
+        });
+        const box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
+        db.signer = await loadSigner(db, box);
+        deps = { db, box, policy };
+        await upsertRegistry(db, box, { url: `http://${reg.host}`, insecure: true, attest: true });
+        const dir = join(tmp, 'layout');
+        digest = ociLayout(dir, {
+          layers: [await makeTar([{ name: 'etc/marker', content: 'reported' }])],
+          tag: 'latest',
+        }).manifestDigest;
+        skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:1.0`);
+      });
+      after(async () => {
+        await db?.close();
+        if (engine === 'postgres') await pgQuery(`drop database if exists ${dbName}`);
+        await reg?.stop();
+        if (tmp) rmSync(tmp, { recursive: true, force: true });
+      });
 
-  it('a CI report gets no signed scan, and verdicts exactly as the gate decides (not verified in production)', async () => {
-    // A report names the image under its real repository and under a decoy that does not hold it.
-    for (const repository of ['team/app', 'team/decoy'])
-      await recordImage(db, { registry: reg.host, repository, digest });
-    await saveScan(db, {
-      digest,
-      dbVersion: 'v1',
-      source: 'ci',
-      durationMs: 1,
-      provenance: { kind: 'reported', by: 'token:dev#3', at: new Date().toISOString() },
-      result: {
-        image: { name: 'app', attestations: [] },
-        findings: [],
-        suppressed: [],
-        warnings: [],
-        database: {},
-        createdAt: new Date().toISOString(),
-        summary: {
-          total: 0,
-          bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
-          fixable: 0,
-          kev: 0,
-          grade: 'A',
-          gradeReason: '',
-        },
-      } as unknown as ScanResult,
-    });
-    const r = await attestImage(deps, digest, 3600);
-    assert.deepEqual(r.pushed, [
-      {
-        place: `${reg.host}/team/app`,
-        verdicts: { production: 'not-verified', staging: 'auto-approved', dev: 'auto-approved' },
-        vuln: false,
-      },
-    ]);
-    assert.deepEqual(r.skipped, [
-      { place: `${reg.host}/team/decoy`, reason: `${reg.host}/team/decoy does not hold ${digest}` },
-    ]);
-    const c = new RegistryClient(reg.host, { insecure: true });
-    const found = await fetchAttestations(c, 'team/app', digest);
-    assert.equal(await c.tryManifest('team/decoy', attestationTag(digest)), undefined);
-    await c.close();
-    const types = found.envelopes.map((e) => statementOf(e.envelope)?.predicateType);
-    assert.ok(
-      !types.includes('https://cosign.sigstore.dev/attestation/vuln/v1'),
-      'no scan the server did not make',
-    );
-    // Asked again with nothing changed: the registry is not written again.
-    const again = await attestImage(deps, digest, 3600);
-    assert.equal(again.pushed.length, 0);
-    assert.match(again.skipped[0].reason, /unchanged since/);
-  });
+      it('a CI report gets no signed scan, and verdicts exactly as the gate decides (not verified in production)', async () => {
+        // A report names the image under its real repository and under a decoy that does not hold it.
+        for (const repository of ['team/app', 'team/decoy'])
+          await recordImage(db, { registry: reg.host, repository, digest });
+        await saveScan(db, {
+          digest,
+          dbVersion: 'v1',
+          source: 'ci',
+          durationMs: 1,
+          provenance: { kind: 'reported', by: 'token:dev#3', at: new Date().toISOString() },
+          result: {
+            image: { name: 'app', attestations: [] },
+            findings: [],
+            suppressed: [],
+            warnings: [],
+            database: {},
+            createdAt: new Date().toISOString(),
+            summary: {
+              total: 0,
+              bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
+              fixable: 0,
+              kev: 0,
+              grade: 'A',
+              gradeReason: '',
+            },
+          } as unknown as ScanResult,
+        });
+        const r = await attestImage(deps, digest, 3600);
+        assert.deepEqual(r.pushed, [
+          {
+            place: `${reg.host}/team/app`,
+            verdicts: { production: 'not-verified', staging: 'auto-approved', dev: 'auto-approved' },
+            vuln: false,
+          },
+        ]);
+        assert.deepEqual(r.skipped, [
+          { place: `${reg.host}/team/decoy`, reason: `${reg.host}/team/decoy does not hold ${digest}` },
+        ]);
+        const c = new RegistryClient(reg.host, { insecure: true });
+        const found = await fetchAttestations(c, 'team/app', digest);
+        assert.equal(await c.tryManifest('team/decoy', attestationTag(digest)), undefined);
+        await c.close();
+        const types = found.envelopes.map((e) => statementOf(e.envelope)?.predicateType);
+        assert.ok(
+          !types.includes('https://cosign.sigstore.dev/attestation/vuln/v1'),
+          'no scan the server did not make',
+        );
+        // Asked again with nothing changed: the registry is not written again.
+        const again = await attestImage(deps, digest, 3600);
+        assert.equal(again.pushed.length, 0);
+        assert.match(again.skipped[0].reason, /unchanged since/);
+      });
 
-  it('an invented digest is never signed', async () => {
-    const invented = `sha256:${'e'.repeat(64)}`;
-    await recordImage(db, { registry: reg.host, repository: 'team/app', digest: invented });
-    const r = await attestImage(deps, invented, 3600);
-    assert.equal(r.pushed.length, 0);
-    assert.match(r.skipped[0].reason, /does not hold/);
-  });
-});
+      it('an invented digest is never signed', async () => {
+        const invented = `sha256:${'e'.repeat(64)}`;
+        await recordImage(db, { registry: reg.host, repository: 'team/app', digest: invented });
+        const r = await attestImage(deps, invented, 3600);
+        assert.equal(r.pushed.length, 0);
+        assert.match(r.skipped[0].reason, /does not hold/);
+      });
+    },
+  );
+}
