@@ -253,29 +253,51 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
       `a scan of ${musl}`,
     );
     assert.equal((await api.dev.get(`/api/v1/images/${musl}/vex`)).status, 404, 'nothing to state yet');
+    // A developer's exception for staging alone is in force there at once: an unsigned VEX of
+    // staging states it, and a signed VEX (which carries no environment) may not.
+    const staging = await api.dev.post('/api/v1/exceptions', {
+      vulnerability: 'CVE-2019-14697',
+      digest: musl,
+      environments: ['staging'],
+      reason: 'staging only',
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
+    assert.equal(staging.body.state, 'active');
+    const stagingVex = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging`);
+    assert.equal(stagingVex.status, 200);
+    assert.deepEqual(schemaErrors2020('openvex', stagingVex.body), []);
+    const refused = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging&signed=1`);
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error.message, /a signed VEX speaks for every environment/);
+    assert.equal(
+      (await api.dev.get(`/api/v1/images/${musl}/vex`)).status,
+      404,
+      'nothing holds everywhere yet',
+    );
+    // One for every environment needs production's sign-off before it says anything.
     const ex = await api.dev.post('/api/v1/exceptions', {
       vulnerability: 'CVE-2019-14697',
       package: 'pkg:apk/alpine/musl',
       digest: musl,
-      environments: ['staging'],
       reason: 'musl is not reachable from the entrypoint',
       expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
     });
     assert.equal(ex.status, 201, JSON.stringify(ex.body));
-    assert.equal(ex.body.state, 'active');
-    const plain = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging`);
+    assert.equal(ex.body.state, 'pending');
+    assert.equal((await api.dev.get(`/api/v1/images/${musl}/vex`)).status, 404);
+    const off = await api.admin.post(`/api/v1/exceptions/${ex.body.id}/approve`, {});
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    const plain = await api.dev.get(`/api/v1/images/${musl}/vex`);
     assert.equal(plain.status, 200);
     assert.deepEqual(schemaErrors2020('openvex', plain.body), []);
     assert.equal(plain.body.statements.length, 1);
     assert.equal(plain.body.statements[0].vulnerability.name, 'CVE-2019-14697');
     assert.equal(plain.body.statements[0].status, 'not_affected');
     assert.match(plain.body.statements[0].products[0]['@id'], new RegExp(musl.replace(':', '%3A')));
-    // Not in force for production: production's VEX states nothing.
-    assert.equal((await api.dev.get(`/api/v1/images/${musl}/vex?environment=production`)).status, 404);
 
-    const signedRes = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging&signed=1`);
+    const signedRes = await api.dev.get(`/api/v1/images/${musl}/vex?signed=1`);
     assert.equal(signedRes.status, 200);
-    const viaAccept = await fetch(`${server.url}/api/v1/images/${musl}/vex?environment=staging`, {
+    const viaAccept = await fetch(`${server.url}/api/v1/images/${musl}/vex`, {
       headers: { authorization: `Bearer ${tok.dev}`, accept: 'application/vnd.dsse.envelope+json' },
     });
     assert.match(viaAccept.headers.get('content-type') ?? '', /dsse/);
