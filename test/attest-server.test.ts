@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { SecretBox } from '../src/store/secret-box.js';
 import { alpineMuslLayer, makeTar, ociLayout } from './helpers/image-writer.js';
 import { schemaErrors2020 } from './helpers/schemas.js';
 import { shared } from './helpers/paths.js';
+import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, customsAsync, has } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
@@ -252,29 +253,51 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
       `a scan of ${musl}`,
     );
     assert.equal((await api.dev.get(`/api/v1/images/${musl}/vex`)).status, 404, 'nothing to state yet');
+    // A developer's exception for staging alone is in force there at once: an unsigned VEX of
+    // staging states it, and a signed VEX (which carries no environment) may not.
+    const staging = await api.dev.post('/api/v1/exceptions', {
+      vulnerability: 'CVE-2019-14697',
+      digest: musl,
+      environments: ['staging'],
+      reason: 'staging only',
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
+    assert.equal(staging.body.state, 'active');
+    const stagingVex = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging`);
+    assert.equal(stagingVex.status, 200);
+    assert.deepEqual(schemaErrors2020('openvex', stagingVex.body), []);
+    const refused = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging&signed=1`);
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error.message, /a signed VEX speaks for every environment/);
+    assert.equal(
+      (await api.dev.get(`/api/v1/images/${musl}/vex`)).status,
+      404,
+      'nothing holds everywhere yet',
+    );
+    // One for every environment needs production's sign-off before it says anything.
     const ex = await api.dev.post('/api/v1/exceptions', {
       vulnerability: 'CVE-2019-14697',
       package: 'pkg:apk/alpine/musl',
       digest: musl,
-      environments: ['staging'],
       reason: 'musl is not reachable from the entrypoint',
       expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
     });
     assert.equal(ex.status, 201, JSON.stringify(ex.body));
-    assert.equal(ex.body.state, 'active');
-    const plain = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging`);
+    assert.equal(ex.body.state, 'pending');
+    assert.equal((await api.dev.get(`/api/v1/images/${musl}/vex`)).status, 404);
+    const off = await api.admin.post(`/api/v1/exceptions/${ex.body.id}/approve`, {});
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    const plain = await api.dev.get(`/api/v1/images/${musl}/vex`);
     assert.equal(plain.status, 200);
     assert.deepEqual(schemaErrors2020('openvex', plain.body), []);
     assert.equal(plain.body.statements.length, 1);
     assert.equal(plain.body.statements[0].vulnerability.name, 'CVE-2019-14697');
     assert.equal(plain.body.statements[0].status, 'not_affected');
     assert.match(plain.body.statements[0].products[0]['@id'], new RegExp(musl.replace(':', '%3A')));
-    // Not in force for production: production's VEX states nothing.
-    assert.equal((await api.dev.get(`/api/v1/images/${musl}/vex?environment=production`)).status, 404);
 
-    const signedRes = await api.dev.get(`/api/v1/images/${musl}/vex?environment=staging&signed=1`);
+    const signedRes = await api.dev.get(`/api/v1/images/${musl}/vex?signed=1`);
     assert.equal(signedRes.status, 200);
-    const viaAccept = await fetch(`${server.url}/api/v1/images/${musl}/vex?environment=staging`, {
+    const viaAccept = await fetch(`${server.url}/api/v1/images/${musl}/vex`, {
       headers: { authorization: `Bearer ${tok.dev}`, accept: 'application/vnd.dsse.envelope+json' },
     });
     assert.match(viaAccept.headers.get('content-type') ?? '', /dsse/);
@@ -343,94 +366,109 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
   });
 });
 
-describe('what the attestation job signs, read from the store alone', { skip, timeout: 120_000 }, () => {
-  let tmp: string;
-  let reg: Registry;
-  let db: Db;
-  let deps: AttestDeps;
-  let digest: string;
-  const policy: Policy = { environments: { production: { rules: [] }, staging: { rules: [] } } };
+for (const engine of ['sqlite', 'postgres'] as const) {
+  const dbName = `customs_attest_${process.pid}_${randomBytes(3).toString('hex')}`;
+  // Once more on a refusal: a first connection on a busy machine can miss pgQuery's 3 s timeout.
+  const create = () => pgQuery(`create database ${dbName}`);
+  const pgReady = engine === 'postgres' && !skip ? (await create()) || (await create()) : true;
+  const skipHere = skip || (!pgReady && !process.env.CI ? 'no PostgreSQL at 127.0.0.1:5432' : false);
+  describe(
+    `what the attestation job signs, read from the store alone (${engine})`,
+    { skip: skipHere, timeout: 120_000 },
+    () => {
+      let tmp: string;
+      let reg: Registry;
+      let db: Db;
+      let deps: AttestDeps;
+      let digest: string;
+      const policy: Policy = { environments: { production: { rules: [] }, staging: { rules: [] } } };
 
-  before(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'customs-attest-job-'));
-    reg = new Registry(join(tmp, 'registry'), await freePort());
-    await reg.start();
-    db = await openDb({ database: join(tmp, 's.sqlite') });
-    const box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
-    db.signer = await loadSigner(db, box);
-    deps = { db, box, policy };
-    await upsertRegistry(db, box, { url: `http://${reg.host}`, insecure: true, attest: true });
-    const dir = join(tmp, 'layout');
-    digest = ociLayout(dir, {
-      layers: [await makeTar([{ name: 'etc/marker', content: 'reported' }])],
-      tag: 'latest',
-    }).manifestDigest;
-    skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:1.0`);
-  });
-  after(async () => {
-    await db?.close();
-    await reg?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+      before(async () => {
+        tmp = mkdtempSync(join(tmpdir(), 'customs-attest-job-'));
+        reg = new Registry(join(tmp, 'registry'), await freePort());
+        await reg.start();
+        db = await openDb({
+          database:
+            engine === 'postgres' ? PG_ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`) : join(tmp, 's.sqlite'),
+        });
+        const box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
+        db.signer = await loadSigner(db, box);
+        deps = { db, box, policy };
+        await upsertRegistry(db, box, { url: `http://${reg.host}`, insecure: true, attest: true });
+        const dir = join(tmp, 'layout');
+        digest = ociLayout(dir, {
+          layers: [await makeTar([{ name: 'etc/marker', content: 'reported' }])],
+          tag: 'latest',
+        }).manifestDigest;
+        skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:1.0`);
+      });
+      after(async () => {
+        await db?.close();
+        if (engine === 'postgres') await pgQuery(`drop database if exists ${dbName}`);
+        await reg?.stop();
+        if (tmp) rmSync(tmp, { recursive: true, force: true });
+      });
 
-  it('a CI report gets no signed scan, and verdicts exactly as the gate decides (not verified in production)', async () => {
-    // A report names the image under its real repository and under a decoy that does not hold it.
-    for (const repository of ['team/app', 'team/decoy'])
-      await recordImage(db, { registry: reg.host, repository, digest });
-    await saveScan(db, {
-      digest,
-      dbVersion: 'v1',
-      source: 'ci',
-      durationMs: 1,
-      provenance: { kind: 'reported', by: 'token:dev#3', at: new Date().toISOString() },
-      result: {
-        image: { name: 'app', attestations: [] },
-        findings: [],
-        suppressed: [],
-        warnings: [],
-        database: {},
-        createdAt: new Date().toISOString(),
-        summary: {
-          total: 0,
-          bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
-          fixable: 0,
-          kev: 0,
-          grade: 'A',
-          gradeReason: '',
-        },
-      } as unknown as ScanResult,
-    });
-    const r = await attestImage(deps, digest, 3600);
-    assert.deepEqual(r.pushed, [
-      {
-        place: `${reg.host}/team/app`,
-        verdicts: { production: 'not-verified', staging: 'auto-approved', dev: 'auto-approved' },
-        vuln: false,
-      },
-    ]);
-    assert.deepEqual(r.skipped, [
-      { place: `${reg.host}/team/decoy`, reason: `${reg.host}/team/decoy does not hold ${digest}` },
-    ]);
-    const c = new RegistryClient(reg.host, { insecure: true });
-    const found = await fetchAttestations(c, 'team/app', digest);
-    assert.equal(await c.tryManifest('team/decoy', attestationTag(digest)), undefined);
-    await c.close();
-    const types = found.envelopes.map((e) => statementOf(e.envelope)?.predicateType);
-    assert.ok(
-      !types.includes('https://cosign.sigstore.dev/attestation/vuln/v1'),
-      'no scan the server did not make',
-    );
-    // Asked again with nothing changed: the registry is not written again.
-    const again = await attestImage(deps, digest, 3600);
-    assert.equal(again.pushed.length, 0);
-    assert.match(again.skipped[0].reason, /unchanged since/);
-  });
+      it('a CI report gets no signed scan, and verdicts exactly as the gate decides (not verified in production)', async () => {
+        // A report names the image under its real repository and under a decoy that does not hold it.
+        for (const repository of ['team/app', 'team/decoy'])
+          await recordImage(db, { registry: reg.host, repository, digest });
+        await saveScan(db, {
+          digest,
+          dbVersion: 'v1',
+          source: 'ci',
+          durationMs: 1,
+          provenance: { kind: 'reported', by: 'token:dev#3', at: new Date().toISOString() },
+          result: {
+            image: { name: 'app', attestations: [] },
+            findings: [],
+            suppressed: [],
+            warnings: [],
+            database: {},
+            createdAt: new Date().toISOString(),
+            summary: {
+              total: 0,
+              bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
+              fixable: 0,
+              kev: 0,
+              grade: 'A',
+              gradeReason: '',
+            },
+          } as unknown as ScanResult,
+        });
+        const r = await attestImage(deps, digest, 3600);
+        assert.deepEqual(r.pushed, [
+          {
+            place: `${reg.host}/team/app`,
+            verdicts: { production: 'not-verified', staging: 'auto-approved', dev: 'auto-approved' },
+            vuln: false,
+          },
+        ]);
+        assert.deepEqual(r.skipped, [
+          { place: `${reg.host}/team/decoy`, reason: `${reg.host}/team/decoy does not hold ${digest}` },
+        ]);
+        const c = new RegistryClient(reg.host, { insecure: true });
+        const found = await fetchAttestations(c, 'team/app', digest);
+        assert.equal(await c.tryManifest('team/decoy', attestationTag(digest)), undefined);
+        await c.close();
+        const types = found.envelopes.map((e) => statementOf(e.envelope)?.predicateType);
+        assert.ok(
+          !types.includes('https://cosign.sigstore.dev/attestation/vuln/v1'),
+          'no scan the server did not make',
+        );
+        // Asked again with nothing changed: the registry is not written again.
+        const again = await attestImage(deps, digest, 3600);
+        assert.equal(again.pushed.length, 0);
+        assert.match(again.skipped[0].reason, /unchanged since/);
+      });
 
-  it('an invented digest is never signed', async () => {
-    const invented = `sha256:${'e'.repeat(64)}`;
-    await recordImage(db, { registry: reg.host, repository: 'team/app', digest: invented });
-    const r = await attestImage(deps, invented, 3600);
-    assert.equal(r.pushed.length, 0);
-    assert.match(r.skipped[0].reason, /does not hold/);
-  });
-});
+      it('an invented digest is never signed', async () => {
+        const invented = `sha256:${'e'.repeat(64)}`;
+        await recordImage(db, { registry: reg.host, repository: 'team/app', digest: invented });
+        const r = await attestImage(deps, invented, 3600);
+        assert.equal(r.pushed.length, 0);
+        assert.match(r.skipped[0].reason, /does not hold/);
+      });
+    },
+  );
+}

@@ -131,10 +131,6 @@ async function attestPlace(
   const opts = (await attestationPushOptions(deps.db, deps.box, registry))!;
   const client = new RegistryClient(registry, opts);
   try {
-    // Bound to the manifest digest: the registry must hold this very digest under this name, so
-    // a report naming a decoy repository or an invented digest gets nothing signed.
-    const m = await client.tryManifest(repository, digest);
-    if (!m || m.digest !== digest) return { skipped: `${place} does not hold ${digest}` };
     const { key, keyId } = await loadAttestationKey(deps.db, deps.box);
     const sign = (st: Statement): Envelope => signEnvelope(Buffer.from(JSON.stringify(st)), key, keyId);
     const add: Array<{ envelope: Envelope; predicateType: string; statement: Statement }> = [];
@@ -177,6 +173,11 @@ async function attestPlace(
       Date.parse(before.validUntil) - Date.now() > (validForSeconds * 1000) / 2
     )
       return { skipped: `${place}: unchanged since ${before.pushedAt}` };
+    // Bound to the manifest digest: the registry must hold this very digest under this name, so
+    // a report naming a decoy repository or an invented digest gets nothing signed. (After the
+    // unchanged check: a sweep of unchanged images costs the registry nothing.)
+    const m = await client.tryManifest(repository, digest);
+    if (!m || m.digest !== digest) return { skipped: `${place} does not hold ${digest}` };
     const ours = (e: Envelope) => e.signatures.some((s) => s.keyid === keyId);
     const adding = new Map(add.map((a) => [a.predicateType, a.statement]));
     await attachAttestations(

@@ -85,7 +85,10 @@ export async function imageVex(
       impact_statement: `${e.reason} (exception ${e.id} by ${e.approvedBy ?? e.createdBy}, expires ${e.expiresAt})`,
     });
   }
-  for (const f of latest.result.suppressed ?? []) {
+  // What the scan decided counts only when the server read the image itself: a CI report carries
+  // its own reachability verdicts and package list, which must not come back signed by the server.
+  const ownScan = latest.provenance.kind === 'server-scan';
+  for (const f of ownScan ? (latest.result.suppressed ?? []) : []) {
     if (f.suppression.by !== 'reachability') continue;
     statements.push({
       vulnerability: { name: f.id },
@@ -99,7 +102,7 @@ export async function imageVex(
   const found = new Set(latest.result.findings.map((f) => `${f.id} ${f.package.name}@${f.package.version}`));
   const purlOf = new Map(latest.result.packages.map((p) => [`${p.name}@${p.version}`, p.purl]));
   const fixed = new Set<string>();
-  for (const ev of await findingEvents(db, digest, FIXED_EVENTS)) {
+  for (const ev of ownScan ? await findingEvents(db, digest, FIXED_EVENTS) : []) {
     const k = `${ev.vulnerability} ${ev.package}`;
     // Newest first: a finding that came back after it was withdrawn is not fixed.
     if (fixed.has(k) || found.has(k)) {

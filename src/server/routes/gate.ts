@@ -691,6 +691,18 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     },
     async (req, reply) => {
       const { digest } = req.params;
+      const accept = String(req.headers.accept ?? '');
+      const signed =
+        req.query.signed === '1' ||
+        req.query.signed === 'true' ||
+        /application\/vnd\.dsse\.envelope(\.v1)?\+json/.test(accept);
+      // A signed VEX travels without its environment: it may hold only what holds in every one
+      // (exceptions covering all environments passed every environment's sign-off rules).
+      if (signed && req.query.environment)
+        throw new DomainError(
+          'invalid',
+          'a signed VEX speaks for every environment: leave out environment (its exceptions are then those in force everywhere)',
+        );
       const doc = await imageVex(db, digest, {
         environment: req.query.environment,
         author: 'customs server',
@@ -701,12 +713,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
           'not_found',
           `nothing to state about ${digest}: no exception, unreachable or withdrawn finding`,
         );
-      const accept = String(req.headers.accept ?? '');
-      if (
-        req.query.signed === '1' ||
-        req.query.signed === 'true' ||
-        /application\/vnd\.dsse\.envelope(\.v1)?\+json/.test(accept)
-      ) {
+      if (signed) {
         const k = await loadAttestationKey(db, s.box);
         const name = (await firstRepositoryOf(db, digest)) || 'image';
         reply.type('application/vnd.dsse.envelope.v1+json');
