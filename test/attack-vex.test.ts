@@ -122,14 +122,45 @@ describe('attack: signed VEX', { timeout: 300_000 }, () => {
     );
     const out = scan.stdout ? JSON.parse(scan.stdout) : {};
     const still = (out.findings ?? []).some((f: any) => f.id === 'CVE-2019-14697');
+    // Safe: nothing is signed (then the production scan refuses the unsigned answer as a VEX), or
+    // what is signed names the environment it holds in; either way the finding is not silenced.
     assert.deepEqual(
       {
         signedForUnpulledDigest: v.status === 200,
-        statementNamesEnvironment: JSON.stringify(statement?.predicate ?? {}).includes('staging'),
-        productionScanStillFindsIt: still,
+        signedWithoutEnvironment:
+          statement !== undefined && !JSON.stringify(statement.predicate ?? {}).includes('staging'),
+        productionScanSilenced: scan.status === 0 && !still,
       },
-      { signedForUnpulledDigest: false, statementNamesEnvironment: true, productionScanStillFindsIt: true },
+      { signedForUnpulledDigest: false, signedWithoutEnvironment: false, productionScanSilenced: false },
       `status ${v.status}; scan exit ${scan.status}; suppressed: ${JSON.stringify(out.suppressed?.map((s: any) => [s.id, s.suppression]))}`,
     );
+  });
+
+  it('signing needs the approve permission, and a digest the server scanned itself', async () => {
+    const ask = (who: string, query: string) =>
+      fetch(`${server.url}/api/v1/images/${digest}/vex${query}`, {
+        headers: { authorization: `Bearer ${api[who].token}` },
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    // An exception for every environment, signed off: the unsigned VEX states it to a viewer.
+    const e = await api.admin.post('/api/v1/exceptions', {
+      vulnerability: 'CVE-2019-14697',
+      reason: 'not reachable from the entrypoint',
+      expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    assert.equal(e.status, 201, JSON.stringify(e.body));
+    if (e.body.state !== 'active')
+      assert.equal((await api.admin.post(`/api/v1/exceptions/${e.body.id}/approve`, {})).status, 200);
+    const plain = await ask('viewer', '');
+    assert.equal(plain.status, 200, JSON.stringify(plain.body));
+    assert.ok(plain.body.statements.some((s: any) => s.vulnerability.name === 'CVE-2019-14697'));
+    const viewer = await ask('viewer', '?signed=1');
+    assert.equal(viewer.status, 403);
+    assert.match(viewer.body.error.message, /needs the approve permission/);
+    const dev = await ask('dev', '?signed=1');
+    assert.equal(dev.status, 403);
+    // An admin may sign, but not the client's word: the server never pulled this digest.
+    const admin = await ask('admin', '?signed=1');
+    assert.equal(admin.status, 409, JSON.stringify(admin.body));
+    assert.match(admin.body.error.message, /has not scanned .* itself .* a reported one/);
   });
 });

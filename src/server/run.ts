@@ -9,6 +9,7 @@ import { runJob } from '../jobs/scan-job.js';
 import { SqliteQueue } from '../jobs/sqlite-queue.js';
 import { defaultDataDir, openDb, redact, type Db } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
+import { nextAttestationExpiry } from '../store/attestations.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { buildApp } from './app.js';
 import { Metrics } from './metrics.js';
@@ -468,16 +469,36 @@ export async function runServer(c: ServerConfig): Promise<void> {
     },
     {
       // Verdicts pushed beside images are re-signed when half their validity has passed, so a
-      // cluster that trusts them never finds the newest one expired while the server runs.
+      // cluster that trusts them never finds the newest one expired while the server runs; one
+      // held short (an exception it rests on expires, the policy's judgement changes with time)
+      // is re-signed as soon as it runs out, with the decision as it then stands.
       name: 'attest-refresh',
       start: () => {
         const every = Math.max(30, Math.min(3600, c.attestValidFor / 4)) * 1000;
-        const timer = setInterval(() => {
-          const dueBefore = new Date(Date.now() + (c.attestValidFor * 1000) / 2).toISOString();
-          requestAttestation(rt.queue, c.attestValidFor, log, { dueBefore, source: 'refresh' });
-        }, every);
-        timer.unref();
-        return () => clearInterval(timer);
+        let timer: NodeJS.Timeout | undefined;
+        let stopped = false;
+        const schedule = async () => {
+          let wait = every;
+          try {
+            const next = await nextAttestationExpiry(rt.db, new Date().toISOString());
+            // A second after it runs out, so the sweep finds it due and the gate past the change.
+            if (next) wait = Math.min(every, Math.max(1000, Date.parse(next) - Date.now() + 1000));
+          } catch (err) {
+            log('attestation expiry not read', { reason: (err as Error).message });
+          }
+          if (stopped) return;
+          timer = setTimeout(() => {
+            const dueBefore = new Date(Date.now() + (c.attestValidFor * 1000) / 2).toISOString();
+            requestAttestation(rt.queue, c.attestValidFor, log, { dueBefore, source: 'refresh' });
+            void schedule();
+          }, wait);
+          timer.unref();
+        };
+        void schedule();
+        return () => {
+          stopped = true;
+          clearTimeout(timer);
+        };
       },
     },
     {

@@ -39,12 +39,29 @@ export async function putAttestation(db: Db, r: Omit<AttestationRecord, 'pushedA
     .execute();
 }
 
-/** Digests attested before, those whose verdicts run out before `dueBefore` when given; at most `limit`. */
-export async function attestedDigests(db: Db, o: { dueBefore?: string; limit: number }): Promise<string[]> {
+/**
+ * Digests attested before, those whose verdicts run out before `dueBefore` when given; at most
+ * `limit`, in digest order after `after` (a sweep pages through all of them).
+ */
+export async function attestedDigests(
+  db: Db,
+  o: { dueBefore?: string; limit: number; after?: string },
+): Promise<string[]> {
   let q = db.k.selectFrom('attestations').select('digest').distinct();
   if (o.dueBefore) q = q.where('valid_until', '<', o.dueBefore);
+  if (o.after) q = q.where('digest', '>', o.after);
   const rows = await q.orderBy('digest').limit(o.limit).execute();
   return rows.map((r) => r.digest);
+}
+
+/** The earliest time after `after` at which a place's attested verdicts run out, if any. */
+export async function nextAttestationExpiry(db: Db, after: string): Promise<string | undefined> {
+  const r = await db.k
+    .selectFrom('attestations')
+    .select((eb) => eb.fn.min('valid_until').as('next'))
+    .where('valid_until', '>', after)
+    .executeTakeFirst();
+  return (r?.next as string | null | undefined) ?? undefined;
 }
 
 export async function attestationsOf(db: Db, digest: string): Promise<AttestationRecord[]> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RegistryClient } from '../../image/registry/client.js';
-import type { Policy } from '../../policy/policy.js';
+import { policyChangesAt, type Policy } from '../../policy/policy.js';
 import { audit } from '../../services/audit.js';
 import { attestationsOf, attestedDigests, putAttestation } from '../../store/attestations.js';
 import type { Db } from '../../store/db.js';
@@ -14,6 +14,7 @@ import { allGates } from '../settings.js';
 import { signEnvelope, type Envelope } from './dsse.js';
 import { attachAttestations } from './oci.js';
 import {
+  canonicalRepository,
   statement,
   VERDICT_PREDICATE,
   verdictPredicateType,
@@ -32,8 +33,8 @@ import {
  */
 
 export const ISSUER = 'customs-server';
-/** Images one sweep (a gate change, the periodic re-signing) re-signs; the rest wait for the next. */
-export const SWEEP_LIMIT = 1000;
+/** Images read per page of a sweep (a gate change, the periodic re-signing pages through all). */
+export const SWEEP_PAGE = 1000;
 
 export interface AttestDeps {
   db: Db;
@@ -51,8 +52,10 @@ const verdictOf = (
   d: Decision,
   exceptions: Awaited<ReturnType<typeof activeExceptions>>,
   validUntil: string,
+  repository: string,
 ): VerdictPredicate => ({
   environment: d.environment,
+  repository: canonicalRepository(repository),
   allowed: d.allowed,
   status: d.status,
   reasons: d.reasons,
@@ -86,9 +89,6 @@ async function decisions(deps: AttestDeps, digest: string, repository: string): 
     out.push(await evaluate(deps.db, digest, env, { policy: deps.policy, repository }));
   return out;
 }
-
-const decidedAt = (s: Statement | undefined): number =>
-  Date.parse(String((s?.predicate as Partial<VerdictPredicate> | undefined)?.decidedAt ?? '')) || 0;
 
 /**
  * Sign and push one image's attestations to every place it is known in an attesting registry.
@@ -141,36 +141,54 @@ async function attestPlace(
       const st = statement(place, digest, VULN_PREDICATE, vulnPredicate(latest.result, { builder: ISSUER }));
       add.push({ envelope: sign(st), predicateType: VULN_PREDICATE, statement: st });
     }
-    const validUntil = new Date(Date.now() + validForSeconds * 1000).toISOString();
+    const t0 = Date.now();
+    const ttlEnd = t0 + validForSeconds * 1000;
     const verdicts: Record<string, string> = {};
+    // Per environment, when the decision may change with no event to re-sign on: an exception
+    // in force expires, or time alone changes how the policy judges the scan (a fix grows too
+    // old, the OS nears its end of life). The verdict holds until then at most.
+    const changes: Record<string, number> = {};
     for (const d of await decisions(deps, digest, place)) {
       const exceptions = await activeExceptions(deps.db, { repository: place, digest }, d.environment);
+      const change = Math.min(
+        ...exceptions.map((e) => Date.parse(e.expiresAt)).filter(Number.isFinite),
+        latest
+          ? (policyChangesAt(deps.policy, d.environment, latest.result, new Date(t0))?.getTime() ?? Infinity)
+          : Infinity,
+      );
+      if (Number.isFinite(change)) changes[d.environment] = change;
+      const validUntil = new Date(Math.min(ttlEnd, change)).toISOString();
       const type = verdictPredicateType(d.environment);
-      const st = statement(place, digest, type, verdictOf(d, exceptions, validUntil));
+      const st = statement(place, digest, type, verdictOf(d, exceptions, validUntil, place));
       add.push({ envelope: sign(st), predicateType: type, statement: st });
       verdicts[d.environment] = d.status;
     }
-    // Asked again with nothing changed (a re-check, a repeated event) and far from expiry: the
+    // The sweep re-signs a place once its earliest verdict runs out.
+    const validUntil = new Date(Math.min(ttlEnd, ...Object.values(changes))).toISOString();
+    // Asked again with nothing changed (a re-check, a repeated event) and far from expiry, or
+    // held to the same change time as before (re-signing could not make it last longer): the
     // registry is not written (a token that can trigger the job cannot make it push in a loop).
     const content = createHash('sha256')
       .update(
-        JSON.stringify(
+        JSON.stringify([
           add.map((a) => {
             const { decidedAt: _d, validUntil: _v, ...rest } = a.statement.predicate as VerdictPredicate;
             return [a.predicateType, rest];
           }),
-        ),
+          changes,
+        ]),
       )
       .digest('hex');
     const before = (await attestationsOf(deps.db, digest)).find(
       (r) => r.registry === registry && r.repository === repository,
     );
+    const left = before ? Date.parse(before.validUntil) - t0 : 0;
     if (
       before &&
       !force &&
       before.keyId === keyId &&
       before.content === content &&
-      Date.parse(before.validUntil) - Date.now() > (validForSeconds * 1000) / 2
+      (left > (validForSeconds * 1000) / 2 || (left > 0 && before.validUntil === validUntil))
     )
       return { skipped: `${place}: unchanged since ${before.pushedAt}` };
     // Bound to the manifest digest: the registry must hold this very digest under this name, so
@@ -179,7 +197,7 @@ async function attestPlace(
     const m = await client.tryManifest(repository, digest);
     if (!m || m.digest !== digest) return { skipped: `${place} does not hold ${digest}` };
     const ours = (e: Envelope) => e.signatures.some((s) => s.keyid === keyId);
-    const adding = new Map(add.map((a) => [a.predicateType, a.statement]));
+    const adding = new Set(add.map((a) => a.predicateType));
     await attachAttestations(
       client,
       repository,
@@ -188,9 +206,10 @@ async function attestPlace(
       (old, e) => {
         if (!old || !ours(e)) return false;
         // Every earlier verdict of this key goes (an environment since removed must not keep
-        // an "allowed" until it expires), as does the scan it replaces.
-        if (old.predicateType.startsWith(`${VERDICT_PREDICATE}/`))
-          return !adding.has(old.predicateType) || decidedAt(old) <= decidedAt(adding.get(old.predicateType));
+        // an "allowed" until it expires), whatever its decidedAt: a replica whose clock runs
+        // ahead must not outrank the push that came after it. The push that lands last checks
+        // the decision again below, so the last one standing is the gate's current word.
+        if (old.predicateType.startsWith(`${VERDICT_PREDICATE}/`)) return true;
         return old.predicateType === VULN_PREDICATE && adding.has(VULN_PREDICATE);
       },
     );
@@ -227,14 +246,22 @@ export async function attestSweep(
 ): Promise<{ attested: number; failed: number }> {
   let attested = 0;
   let failed = 0;
-  for (const digest of await attestedDigests(deps.db, { dueBefore, limit: SWEEP_LIMIT })) {
-    try {
-      await attestImage(deps, digest, validForSeconds);
-      attested++;
-    } catch (err) {
-      failed++;
-      deps.log?.('attestation failed', { digest, reason: (err as Error).message });
+  // Every attested image, a page at a time in digest order: a gate change reaches them all, not
+  // only the first thousand (which could leave the rest allowed until they expire).
+  let after: string | undefined;
+  for (;;) {
+    const page = await attestedDigests(deps.db, { dueBefore, limit: SWEEP_PAGE, after });
+    for (const digest of page) {
+      try {
+        await attestImage(deps, digest, validForSeconds);
+        attested++;
+      } catch (err) {
+        failed++;
+        deps.log?.('attestation failed', { digest, reason: (err as Error).message });
+      }
     }
+    if (page.length < SWEEP_PAGE) break;
+    after = page[page.length - 1];
   }
   return { attested, failed };
 }

@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { CustomsError } from '../../errors.js';
+import type { ProvenanceKind } from '../../model/provenance.js';
 import { vexStatements, type VexInput } from '../../policy/vex.js';
 import type { Db } from '../../store/db.js';
 import { allActiveExceptions } from '../../store/exceptions.js';
@@ -55,14 +56,15 @@ export function imagePurl(digest: string, place?: string): string {
 }
 
 /**
- * The image's statements; undefined when the server has no result for the digest. `environment`:
- * exceptions in force there (without it, only those covering every environment).
+ * The image's statements, and who read the result they rest on (only a server scan may be signed);
+ * undefined when the server has no result for the digest. `environment`: exceptions in force there
+ * (without it, only those covering every environment: a signed document carries no environment).
  */
 export async function imageVex(
   db: Db,
   digest: string,
   o: { environment?: string; author: string; at?: Date },
-): Promise<OpenVexDocument | undefined> {
+): Promise<{ document: OpenVexDocument; provenance: ProvenanceKind } | undefined> {
   const at = o.at ?? new Date();
   const latest = await latestResult(db, digest);
   if (!latest) return undefined;
@@ -120,7 +122,7 @@ export async function imageVex(
     });
   }
   const hash = createHash('sha256').update(JSON.stringify(statements)).digest('hex').slice(0, 16);
-  return {
+  const document: OpenVexDocument = {
     '@context': OPENVEX_CONTEXT,
     '@id': `https://customs.invalid/vex/${digest.replace(':', '-')}/${hash}`,
     author: o.author,
@@ -129,6 +131,7 @@ export async function imageVex(
     tooling: `customs/${VERSION}`,
     statements,
   };
+  return { document, provenance: latest.provenance.kind };
 }
 
 /** The document as an in-toto statement about the digest, in a DSSE envelope signed with `key`. */

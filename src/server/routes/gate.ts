@@ -685,6 +685,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
           200: { description: 'OpenVEX JSON, or a DSSE envelope of it' },
           400: errorSchema,
           404: errorSchema,
+          409: errorSchema,
           ...authErrors,
         },
       },
@@ -703,11 +704,26 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
           'invalid',
           'a signed VEX speaks for every environment: leave out environment (its exceptions are then those in force everywhere)',
         );
-      const doc = await imageVex(db, digest, {
+      // Every pipeline and cluster trusts what the attestation key signs: asking for it is a
+      // sign-off, not a read.
+      if (signed && !req.principal?.permissions.includes('approve'))
+        throw new DomainError(
+          'forbidden',
+          `this token (role ${req.principal?.role ?? 'none'}) may not have VEX signed: that needs the approve permission (unsigned VEX needs read only)`,
+        );
+      const vex = await imageVex(db, digest, {
         environment: req.query.environment,
         author: 'customs server',
       });
-      if (!doc) throw new DomainError('not_found', `no scan of ${digest} on this server`);
+      if (!vex) throw new DomainError('not_found', `no scan of ${digest} on this server`);
+      const doc = vex.document;
+      // The key vouches for the server's own reading of the image: a CI report (or an SBOM) is
+      // the client's word, and a digest no registry gave the server is one it never saw.
+      if (signed && vex.provenance !== 'server-scan')
+        throw new DomainError(
+          'conflict',
+          `the server has not scanned ${digest} itself (its result is ${vex.provenance === 'attested-sbom' ? 'from an attested SBOM' : 'a reported one'}): VEX is signed only for images the server pulled from a configured registry; ask unsigned, or let the server scan it`,
+        );
       if (!doc.statements.length)
         throw new DomainError(
           'not_found',
