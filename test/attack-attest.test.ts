@@ -10,6 +10,7 @@ import { RegistryClient } from '../src/image/registry/client.js';
 import type { ScanResult } from '../src/model/scan.js';
 import type { Policy } from '../src/policy/policy.js';
 import { openDb, type Db } from '../src/store/db.js';
+import { attestedDigests, nextAttestationExpiry, putAttestation } from '../src/store/attestations.js';
 import { insertException, setExceptionState } from '../src/store/exceptions.js';
 import { recordImage, saveScan } from '../src/store/images.js';
 import { upsertRegistry } from '../src/store/registries.js';
@@ -55,7 +56,7 @@ describe("attack: the server's signed verdicts", { skip, timeout: 120_000 }, () 
     await recordImage(db, { registry: reg.host, repository: 'team/app', digest });
     await saveEol(digest);
   });
-  async function saveEol(digest: string) {
+  async function saveEol(digest: string, eolDate = '2016-05-01') {
     await saveScan(db, {
       digest,
       dbVersion: 'v1',
@@ -69,7 +70,7 @@ describe("attack: the server's signed verdicts", { skip, timeout: 120_000 }, () 
           version: '3.1',
           idLike: [],
           source: 'etc/os-release',
-          eol: { date: '2016-05-01' },
+          eol: { date: eolDate },
         },
         findings: [],
         packages: [],
@@ -226,5 +227,110 @@ describe("attack: the server's signed verdicts", { skip, timeout: 120_000 }, () 
       '--insecure',
     ]);
     assert.equal(v.status, 1, `the revoked "allowed" still wins on decidedAt:\n${v.stdout}${v.stderr}`);
+  });
+  /** The staging verdict of a digest in team/app as the registry holds it now. */
+  async function stagingVerdict(d: string) {
+    const c = new RegistryClient(reg.host, { insecure: true });
+    try {
+      const found = await fetchAttestations(c, 'team/app', d);
+      return found.envelopes
+        .map((e) => statementOf(e.envelope))
+        .filter((s) => s?.predicateType.endsWith('/verdict/v1/staging'))
+        .map(
+          (s) => s!.predicate as { allowed: boolean; status: string; validUntil: string; repository: string },
+        );
+    } finally {
+      await c.close();
+    }
+  }
+
+  it('a verdict held short is not re-pushed before it runs out, and is re-signed as the gate then decides after', async () => {
+    const dir = join(tmp, 'layout4');
+    const d4 = ociLayout(dir, {
+      layers: [await makeTar([{ name: 'etc/marker', content: 'short exception' }])],
+      tag: 'latest',
+    }).manifestDigest;
+    skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:4.0`);
+    await recordImage(db, { registry: reg.host, repository: 'team/app', digest: d4 });
+    await saveEol(d4);
+    const expires = new Date(Date.now() + 120_000).toISOString();
+    await insertException(db, {
+      rule: 'eol',
+      digest: d4,
+      environments: ['staging'],
+      reason: 'two minutes',
+      expiresAt: expires,
+      state: 'active',
+      createdBy: 'token:dev#2',
+      at: new Date().toISOString(),
+    });
+    const first = await attestImage(deps, d4, 86_400);
+    assert.equal(first.pushed[0]?.verdicts.staging, 'auto-approved');
+    assert.deepEqual(
+      (await stagingVerdict(d4)).map((v) => [v.allowed, v.validUntil, v.repository]),
+      [[true, expires, `${reg.host}/team/app`]],
+    );
+    // The refresh timer wakes for the earliest verdict that runs out.
+    assert.ok((await nextAttestationExpiry(db, new Date().toISOString()))! <= expires);
+    // Due for the sweep, but re-signing now could not make it last longer: nothing is pushed.
+    const again = await attestImage(deps, d4, 86_400);
+    assert.equal(again.pushed.length, 0, JSON.stringify(again));
+    assert.match(again.skipped[0].reason, /unchanged since/);
+    // Once the exception has run out, the sweep signs the denial.
+    mock.timers.enable({ apis: ['Date'], now: Date.parse(expires) + 1000 });
+    try {
+      const after = await attestImage(deps, d4, 86_400);
+      assert.equal(after.pushed[0]?.verdicts.staging, 'policy-failed', JSON.stringify(after));
+    } finally {
+      mock.timers.reset();
+    }
+    assert.deepEqual(
+      (await stagingVerdict(d4)).map((v) => [v.allowed, v.status]),
+      [[false, 'policy-failed']],
+    );
+  });
+
+  it("validUntil is capped at the policy's next change (the base OS reaching its end of life)", async () => {
+    const dir = join(tmp, 'layout5');
+    const d5 = ociLayout(dir, {
+      layers: [await makeTar([{ name: 'etc/marker', content: 'supported for 10 more days' }])],
+      tag: 'latest',
+    }).manifestDigest;
+    skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:5.0`);
+    await recordImage(db, { registry: reg.host, repository: 'team/app', digest: d5 });
+    const eol = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    await saveEol(d5, eol);
+    const r = await attestImage(deps, d5, 30 * 86_400);
+    assert.equal(r.pushed[0]?.verdicts.staging, 'auto-approved', JSON.stringify(r));
+    const [v] = await stagingVerdict(d5);
+    assert.equal(v.allowed, true);
+    assert.ok(
+      Date.parse(v.validUntil) <= Date.parse(`${eol}T23:59:59Z`) + 1,
+      `allowed until ${v.validUntil}, the OS reaches its end of life on ${eol}`,
+    );
+  });
+
+  it('a sweep pages through every attested image (keyset on the digest)', async () => {
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const ds = ['1', '2', '3'].map((c) => `sha256:${c.repeat(64)}`);
+    for (const digest of ds)
+      await putAttestation(db, {
+        digest,
+        registry: 'page.invalid',
+        repository: 'team/app',
+        keyId: 'k',
+        validUntil: until,
+        verdicts: {},
+        content: '',
+      });
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await attestedDigests(db, { limit: 2, after });
+      seen.push(...page);
+      if (page.length < 2) break;
+      after = page[page.length - 1];
+    }
+    for (const d of ds) assert.equal(seen.filter((x) => x === d).length, 1, `${d} once`);
   });
 });

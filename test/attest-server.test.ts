@@ -295,10 +295,14 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
     assert.equal(plain.body.statements[0].status, 'not_affected');
     assert.match(plain.body.statements[0].products[0]['@id'], new RegExp(musl.replace(':', '%3A')));
 
-    const signedRes = await api.dev.get(`/api/v1/images/${musl}/vex?signed=1`);
+    // Signing is a sign-off: the developer may read the VEX, an approver has it signed.
+    const devSigned = await api.dev.get(`/api/v1/images/${musl}/vex?signed=1`);
+    assert.equal(devSigned.status, 403);
+    assert.match(devSigned.body.error.message, /needs the approve permission/);
+    const signedRes = await api.prod.get(`/api/v1/images/${musl}/vex?signed=1`);
     assert.equal(signedRes.status, 200);
     const viaAccept = await fetch(`${server.url}/api/v1/images/${musl}/vex`, {
-      headers: { authorization: `Bearer ${tok.dev}`, accept: 'application/vnd.dsse.envelope+json' },
+      headers: { authorization: `Bearer ${tok.prod}`, accept: 'application/vnd.dsse.envelope+json' },
     });
     assert.match(viaAccept.headers.get('content-type') ?? '', /dsse/);
     const envelope = typeof signedRes.body === 'string' ? signedRes.body : JSON.stringify(signedRes.body);
