@@ -302,6 +302,7 @@ describe('attestations beside the image in a Distribution registry', { skip }, (
     const verdict = (p: Partial<VerdictPredicate>) => {
       const pred: VerdictPredicate = {
         environment: 'production',
+        repository: `${reg.host}/team/app`,
         allowed: true,
         status: 'approved',
         reasons: [],
@@ -351,6 +352,17 @@ describe('attestations beside the image in a Distribution registry', { skip }, (
       () => false,
     );
     assert.equal(run('staging').status, 1);
+    // A verdict decided for another repository (where an exception held) does not speak here.
+    await attachAttestations(
+      c,
+      'team/app',
+      digest,
+      [verdict({ repository: `${reg.host}/team/other` })],
+      replaceVerdicts,
+    );
+    r = run('production');
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stdout, /decided for .*team\/other, not .*team\/app/);
     // An older "allowed" beside a newer "denied": the newer decides (no replay of old approvals).
     await attachAttestations(
       c,

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { trustedKey } from '../src/gate/cosign.js';
 import { parseEnvelope, signEnvelope } from '../src/gate/attest/dsse.js';
-import { statement, VULN_PREDICATE } from '../src/gate/attest/statement.js';
+import { OPENVEX_PREDICATE, statement, VULN_PREDICATE } from '../src/gate/attest/statement.js';
+import { openVex } from '../src/gate/attest/vex.js';
 import { judgeEnvelope } from '../src/gate/attest/verify.js';
 import { apply, mutation } from './fuzz/mutate.js';
 import { judge, type Target } from './fuzz/targets.js';
@@ -26,7 +27,49 @@ const SEEDS = [
   Buffer.from(JSON.stringify(signEnvelope(Buffer.from('{"_type":1,"subject":[{}]}'), privateKey))),
 ];
 
+// A VEX document as `--vex` reads it (file or URL), plain and signed.
+const VEX = {
+  '@context': 'https://openvex.dev/ns/v0.2.0',
+  '@id': 'https://customs.invalid/vex/x',
+  author: 'customs server',
+  timestamp: '2026-12-07T00:00:00.000Z',
+  version: 1,
+  statements: [
+    {
+      vulnerability: { name: 'CVE-2019-14697', aliases: ['GHSA-x'] },
+      timestamp: '2026-12-07T00:00:00.000Z',
+      products: [
+        {
+          '@id': `pkg:oci/app@${encodeURIComponent(DIGEST)}`,
+          subcomponents: [{ '@id': 'pkg:apk/alpine/musl' }],
+        },
+      ],
+      status: 'not_affected',
+      justification: 'vulnerable_code_not_in_execute_path',
+      impact_statement: 'not reachable',
+    },
+  ],
+};
+const VEX_SEEDS = [
+  Buffer.from(
+    JSON.stringify(
+      signEnvelope(
+        Buffer.from(JSON.stringify(statement('registry.local/team/app', DIGEST, OPENVEX_PREDICATE, VEX))),
+        privateKey,
+        'k',
+      ),
+    ),
+  ),
+  Buffer.from(JSON.stringify(VEX)),
+];
+
 const TARGETS: Target[] = [
+  {
+    name: 'VEX (--vex-key): open, verify, read the statements',
+    seeds: VEX_SEEDS,
+    run: (b) => openVex(b, 'fuzz', keys),
+  },
+  { name: 'VEX (no key): read the statements', seeds: VEX_SEEDS, run: (b) => openVex(b, 'fuzz') },
   { name: 'DSSE envelope: parse', seeds: SEEDS, run: (b) => parseEnvelope(b) },
   {
     name: 'DSSE envelope: parse, then judge (signature, statement, subject)',

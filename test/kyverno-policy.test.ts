@@ -24,7 +24,7 @@ describe('the Kyverno example policy', () => {
     assert.equal(v.verifyDigest, true);
   });
 
-  it('requires the production verdict type, a key-signed statement, and an allowed, unexpired verdict', () => {
+  it('requires the production verdict type, a key-signed statement, and an allowed, unexpired verdict for the image’s repository', () => {
     const a = doc.spec.rules[0].verifyImages[0].attestations[0];
     assert.equal(a.type, verdictPredicateType('production'));
     const entry = a.attestors[0].entries[0];
@@ -35,5 +35,9 @@ describe('the Kyverno example policy', () => {
     assert.equal(byKey.get('{{ environment }}')?.value, 'production');
     assert.equal(byKey.get('{{ allowed }}')?.value, true);
     assert.equal(byKey.get('{{ time_after(time_now_utc(), validUntil) }}')?.value, false);
+    // The verdict's repository against the image being admitted (Kyverno puts the image's
+    // registry and path in the context beside the predicate's fields).
+    assert.equal(byKey.get('{{ repository }}')?.operator, 'Equals');
+    assert.equal(byKey.get('{{ repository }}')?.value, '{{ image.registry }}/{{ image.path }}');
   });
 });

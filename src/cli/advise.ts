@@ -1,3 +1,4 @@
+import { vexInputs } from './vex-input.js';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
@@ -106,7 +107,7 @@ export function registerAdvise(program: Command): void {
         ...common,
         source: { image: target },
         scanners: new Set(['vuln', 'secret', 'config'] as const),
-        suppress: { ignorefile: opts.ignorefile, vex: opts.vex, env: opts.env },
+        suppress: { ignorefile: opts.ignorefile, vex: await vexInputs(opts.vex, opts.vexKey), env: opts.env },
       });
       const candidates: ScanResult[] = [];
       const targets = opts.baseCandidates

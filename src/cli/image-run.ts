@@ -1,5 +1,6 @@
 // The work behind `customs image`, `rootfs`, `fs` and `sbom-scan`, loaded only when one of them
 // runs: the flags read into a ScanRequest, the session run (scan/session.ts), the result printed.
+import { vexInputs } from './vex-input.js';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { CustomsError } from '../errors.js';
@@ -60,6 +61,7 @@ export interface ImageOptions extends RemoteFlags, ReportFlags, AttestFlags {
   quiet?: boolean;
   ignorefile?: string;
   vex: string[];
+  vexKey: string[];
   showSuppressed?: boolean;
   explain?: boolean;
   useAttestedSbom?: boolean;
@@ -94,7 +96,7 @@ export async function run(
     useAttestedSbom: opts.useAttestedSbom,
     scanners,
     goReachability,
-    suppress: { ignorefile: opts.ignorefile, vex: opts.vex, env: opts.env },
+    suppress: { ignorefile: opts.ignorefile, vex: await vexInputs(opts.vex, opts.vexKey), env: opts.env },
     show: { severity, ignoreUnfixed: opts.ignoreUnfixed },
     gate: { failOn, exitCode, failOnStaleDb: opts.failOnStaleDb },
   });

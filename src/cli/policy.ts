@@ -1,3 +1,4 @@
+import { vexInputs } from './vex-input.js';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { CustomsError } from '../errors.js';
@@ -62,7 +63,7 @@ export function registerPolicy(program: Command): void {
         ...ctx,
         source: { image: target },
         scanners: new Set(['vuln', 'secret', 'config'] as const),
-        suppress: { ignorefile: opts.ignorefile, vex: opts.vex, env: opts.env },
+        suppress: { ignorefile: opts.ignorefile, vex: await vexInputs(opts.vex, opts.vexKey), env: opts.env },
       });
       const keys = p.environments[opts.env].rules
         .filter((r) => r.check === 'signed-by')

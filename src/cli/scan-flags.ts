@@ -136,6 +136,7 @@ export interface ScanContextFlags {
   secretMaxFileSize?: string;
   ignorefile?: string;
   vex: string[];
+  vexKey: string[];
 }
 
 /** Options of every command that scans for vulnerabilities: database, platform, context. */
@@ -162,8 +163,14 @@ export function addExceptionOptions(cmd: Command): Command {
       'exceptions with reasons and expiry (default: ./.customsignore.yaml when present)',
     )
     .option(
-      '--vex <file>',
-      'an OpenVEX or CycloneDX VEX document (repeatable)',
+      '--vex <file-or-url>',
+      'an OpenVEX or CycloneDX VEX document, a file or an http(s) URL (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option(
+      '--vex-key <pem>',
+      "every --vex must be a DSSE envelope signed by this public key (e.g. the server's, GET /api/v1/attestation-key) and about the image scanned (repeatable)",
       (v: string, all: string[]) => [...all, v],
       [] as string[],
     );

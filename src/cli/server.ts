@@ -128,6 +128,10 @@ export function registerServer(program: Command): void {
     .option('--public-url <url>', 'where users reach the server; https://… makes session cookies Secure')
     .option('--audit-export-channel <id>', "send the audit log's signed head to this alert channel")
     .option('--audit-export-interval <seconds>', 'how often the audit head is exported (default 3600)')
+    .option(
+      '--attest-valid-for <seconds>',
+      'how long a verdict the server signs and pushes beside an image holds (default 86400; re-signed before it runs out)',
+    )
     .option('--config <file>', 'YAML settings (keys as the long flags, camelCase)')
     .action(async (o: Record<string, string>) => {
       const { runServer, serverConfig } = await import('../server/run.js');

@@ -28,6 +28,12 @@ import {
 
 export const KEY_ALGORITHM = 'ECDSA-P256-SHA256';
 const PURPOSE = 'signing';
+/**
+ * Attestations (verdicts and scans pushed beside images, signed VEX) have a key of their own: its
+ * public half is handed to every cluster's policy engine, and rotating it (or a leak of what it
+ * signs) must not touch the audit log's chain of signatures.
+ */
+const ATTESTATION = 'attestation';
 
 export interface PublicKeyInfo {
   id: string;
@@ -43,8 +49,8 @@ export const keyIdOf = (pub: KeyObject): string =>
     .digest('hex');
 
 /** Every signing key the store knows, newest first (retired ones still verify old signatures). */
-export async function signingKeys(db: Db): Promise<PublicKeyInfo[]> {
-  const rows = await keyRows(db, PURPOSE);
+export async function signingKeys(db: Db, purpose = PURPOSE): Promise<PublicKeyInfo[]> {
+  const rows = await keyRows(db, purpose);
   return rows.map((r) => ({
     id: r.id,
     algorithm: r.algorithm,
@@ -54,15 +60,15 @@ export async function signingKeys(db: Db): Promise<PublicKeyInfo[]> {
   }));
 }
 
-const activeRow = (db: Db) => activeKeyRow(db, PURPOSE);
+const activeRow = (db: Db, purpose = PURPOSE) => activeKeyRow(db, purpose);
 
-async function insertKey(db: Db, box: SecretBox): Promise<string> {
+async function insertKey(db: Db, box: SecretBox, purpose = PURPOSE): Promise<string> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const at = now();
   const id = keyIdOf(publicKey);
   await insertKeyRow(db, {
     id,
-    purpose: PURPOSE,
+    purpose,
     algorithm: KEY_ALGORITHM,
     public_pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     // The creation time is sealed with the private half: the column alone could be moved.
@@ -99,6 +105,39 @@ export async function loadSigner(db: Db, box: SecretBox): Promise<Signer> {
     trusted,
     signingSince,
   };
+}
+
+/** The attestation key's public half (PEM), and retired ones. */
+export const attestationKeys = (db: Db): Promise<PublicKeyInfo[]> => signingKeys(db, ATTESTATION);
+
+/**
+ * The attestation key (ECDSA P-256, what cosign and Kyverno verify), made when there is none.
+ * Only a key sealed with this secret key and matching its public half is used.
+ */
+export async function loadAttestationKey(
+  db: Db,
+  box: SecretBox,
+): Promise<{ keyId: string; key: KeyObject; publicPem: string }> {
+  let row = await activeRow(db, ATTESTATION);
+  if (!row) {
+    const mine = await insertKey(db, box, ATTESTATION);
+    row = (await activeRow(db, ATTESTATION))!;
+    if (row.id !== mine) await deleteKeyRow(db, mine);
+  }
+  let key: KeyObject;
+  try {
+    key = openSealed(box, row.sealed_private).key;
+  } catch {
+    throw new CustomsError(
+      `the server attestation key ${row.id.slice(0, 16)}… cannot be opened with this secret key: give the server's CUSTOMS_SECRET_KEY (or its data folder's secret.key)`,
+    );
+  }
+  // A row whose public half is not the sealed key's (planted in the table) never signs.
+  if (keyIdOf(createPublicKey(key)) !== row.id)
+    throw new CustomsError(
+      `the stored attestation key ${row.id.slice(0, 16)}… does not match its sealed half`,
+    );
+  return { keyId: row.id, key, publicPem: row.public_pem };
 }
 
 /** `customs server key create`: a key when there is none; with `rotate`, a new one replaces it. */

@@ -24,6 +24,7 @@ import { recordOutcome } from '../services/outcome.js';
 import { findingChanges } from '../store/finding-events.js';
 import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
+import { attestImage, attestSweep } from '../gate/attest/server.js';
 import type { Job } from './queue.js';
 
 export interface WorkerDeps {
@@ -41,6 +42,11 @@ export interface WorkerDeps {
   onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
   /** Scan processes run at a lower CPU priority (inside the server, whose API must answer first). */
   yieldCpu?: boolean;
+  /**
+   * A new result of this digest was recorded: queue its attestations (the server's queue; a
+   * worker thread hands the digest to the thread that owns it).
+   */
+  afterResult?: (digest: string) => void;
 }
 
 /** Run one job; throwing hands it back to the queue for a retry. */
@@ -48,6 +54,10 @@ export async function runJob(job: Job, deps: WorkerDeps): Promise<void> {
   const t0 = performance.now();
   deps.log?.('job started', { job });
   try {
+    if (job.kind === 'attest') {
+      await attestJob(job, deps);
+      return;
+    }
     const outcome = job.kind === 'scan' ? await scanJob(job, deps) : await matchJob(job, deps);
     deps.onScan?.(performance.now() - t0, outcome);
   } catch (err) {
@@ -56,6 +66,19 @@ export async function runJob(job: Job, deps: WorkerDeps): Promise<void> {
     deps.onScan?.(performance.now() - t0, 'failed', reasonClass(reason));
     throw err;
   }
+}
+
+/** Sign and push an image's scan and verdicts, or sweep the attested images (see gate/attest/server.ts). */
+async function attestJob(job: Extract<Job, { kind: 'attest' }>, deps: WorkerDeps): Promise<void> {
+  // Without the server's policy a verdict would judge nothing and could allow what the gate denies.
+  if (!deps.policy) throw new CustomsError('an attestation job needs the server policy');
+  const a = { db: deps.db, box: deps.box, policy: deps.policy, log: deps.log };
+  if (job.digest) {
+    await attestImage(a, job.digest, job.validFor);
+    return;
+  }
+  const r = await attestSweep(a, job.validFor, job.dueBefore);
+  if (r.attested || r.failed) deps.log?.('attestations re-signed', r);
 }
 
 /** A short label for metrics: what kind of failure this was. */
@@ -200,6 +223,7 @@ async function noteChanges(
   result: ScanResult,
 ): Promise<void> {
   if (!saved.created) return;
+  deps.afterResult?.(digest);
   const before = saved.before;
   const changes = findingChanges(before, result);
   const alerts = await recordOutcome(

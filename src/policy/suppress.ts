@@ -6,7 +6,7 @@ import { CustomsError } from '../errors.js';
 import type { Finding, ScanResult, ScanSummary, SuppressedFinding } from '../model/scan.js';
 import { summarize } from '../rank/risk.js';
 import { applyIgnores, defaultIgnoreFile, loadIgnoreFile, packageMatches } from './ignore.js';
-import { applyVex, loadVex } from './vex.js';
+import { applyVex, loadVex, type VexInput } from './vex.js';
 
 export interface Suppressor {
   by: SuppressedFinding['suppression']['by'];
@@ -103,13 +103,33 @@ export function ignoreFile(file: string | undefined, env?: string): Suppressor[]
   ];
 }
 
-/** One OpenVEX or CycloneDX VEX document: not_affected and fixed statements suppress. */
-export function vexDocument(file: string): Suppressor {
+/**
+ * One OpenVEX or CycloneDX VEX document (a file, read when applied, or a document read before the
+ * scan): not_affected and fixed statements suppress. A signed one counts only for the image its
+ * signature names: statements signed for another image must not silence this one's findings.
+ */
+export function vexDocument(input: string | VexInput): Suppressor {
   return {
     by: 'vex',
     apply(findings, r) {
-      if (!existsSync(file)) throw new CustomsError('no such file', file);
-      return applyVex(findings, loadVex(file), r.image);
+      if (typeof input === 'string') {
+        if (!existsSync(input)) throw new CustomsError('no such file', input);
+        return applyVex(findings, loadVex(input), r.image);
+      }
+      if (input.subjects) {
+        const digest = r.image.manifestDigest;
+        if (!digest)
+          throw new CustomsError(
+            `the signed VEX is about ${input.subjects.join(', ')}; this image has no manifest digest to compare (an archive): scan it from its registry`,
+            input.source,
+          );
+        if (!input.subjects.includes(digest))
+          throw new CustomsError(
+            `the signed VEX is about ${input.subjects.join(', ')}, not the image scanned (${digest})`,
+            input.source,
+          );
+      }
+      return applyVex(findings, input.statements, r.image);
     },
   };
 }
@@ -162,7 +182,7 @@ export function gateExceptions(list: ExceptionLike[]): Suppressor {
  */
 export function statedSuppressors(opts: {
   ignorefile?: string;
-  vex?: string[];
+  vex?: Array<string | VexInput>;
   env?: string;
   exceptions?: ExceptionLike[];
 }): Suppressor[] {

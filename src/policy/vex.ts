@@ -31,6 +31,12 @@ function parseJson(path: string): { doc: Record<string, unknown>; text: string }
   }
 }
 
+// A document from elsewhere (a URL, a supplier) may put anything anywhere: read loosely, never crash.
+const record = (x: unknown): Record<string, unknown> =>
+  x && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : {};
+const array = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
+const text = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
+
 const OPENVEX_STATUS = new Set(['not_affected', 'affected', 'fixed', 'under_investigation']);
 const CDX_STATE: Record<string, VexStatement['status']> = {
   not_affected: 'not_affected',
@@ -41,23 +47,55 @@ const CDX_STATE: Record<string, VexStatement['status']> = {
   in_triage: 'under_investigation',
 };
 
+/**
+ * A VEX document read before the scan (a URL, a signed envelope already verified): its statements,
+ * and for a signed one the image digests its signer made them about.
+ */
+export interface VexInput {
+  source: string;
+  statements: VexStatement[];
+  subjects?: string[];
+}
+
+/** Statements read from one VEX document: a document with more is refused, not cut (which ones would count?). */
+export const MAX_VEX_STATEMENTS = 20_000;
+
 /** Read an OpenVEX document or a CycloneDX document with vulnerabilities[].analysis. */
 export function loadVex(path: string): VexStatement[] {
-  const { doc } = parseJson(path);
+  return vexStatements(parseJson(path).doc, path);
+}
+
+/** The statements of a parsed OpenVEX or CycloneDX VEX document; `path` names it in errors. */
+export function vexStatements(doc: Record<string, unknown>, path: string): VexStatement[] {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new CustomsError('a VEX document is a JSON object', path);
+  if ('payloadType' in doc && 'signatures' in doc)
+    throw new CustomsError(
+      'a signed VEX (DSSE envelope): give --vex-key with the signer’s public key to check it',
+      path,
+    );
+  const list = Array.isArray(doc.statements)
+    ? doc.statements
+    : Array.isArray(doc.vulnerabilities)
+      ? doc.vulnerabilities
+      : [];
+  if (list.length > MAX_VEX_STATEMENTS)
+    throw new CustomsError(
+      `${list.length} statements; a VEX document may hold at most ${MAX_VEX_STATEMENTS}`,
+      path,
+    );
   if (typeof doc['@context'] === 'string' && String(doc['@context']).includes('openvex')) {
-    const statements = Array.isArray(doc.statements) ? doc.statements : [];
-    return statements.map((s: Record<string, unknown>, i: number) => {
-      const v = s.vulnerability as { name?: string; aliases?: string[] } | string | undefined;
+    return list.map((item: unknown, i: number) => {
+      const s = record(item);
+      const v = s.vulnerability;
       const vulnerability =
         typeof v === 'string'
           ? [v]
-          : [v?.name, ...(v?.aliases ?? [])].filter((x): x is string => typeof x === 'string');
-      const products = (
-        (s.products as Array<{ '@id'?: string; subcomponents?: Array<{ '@id'?: string }> } | string>) ?? []
-      ).flatMap((p) =>
+          : [record(v).name, ...array(record(v).aliases)].filter((x): x is string => typeof x === 'string');
+      const products = array(s.products).flatMap((p) =>
         typeof p === 'string'
           ? [p]
-          : [p['@id'], ...(p.subcomponents ?? []).map((c) => c['@id'])].filter(
+          : [record(p)['@id'], ...array(record(p).subcomponents).map((c) => record(c)['@id'])].filter(
               (x): x is string => typeof x === 'string',
             ),
       );
@@ -71,30 +109,31 @@ export function loadVex(path: string): VexStatement[] {
         vulnerability,
         products,
         status: s.status as VexStatement['status'],
-        justification: s.justification as string | undefined,
-        detail: (s.impact_statement ?? s.status_notes ?? s.action_statement) as string | undefined,
+        justification: text(s.justification),
+        detail: text(s.impact_statement ?? s.status_notes ?? s.action_statement),
         source: `${path}#statement-${i + 1}`,
       };
     });
   }
   if (doc.bomFormat === 'CycloneDX' && Array.isArray(doc.vulnerabilities)) {
-    return (doc.vulnerabilities as Array<Record<string, unknown>>).flatMap((v, i) => {
-      const analysis = v.analysis as { state?: string; justification?: string; detail?: string } | undefined;
-      const status = analysis?.state ? CDX_STATE[analysis.state] : undefined;
+    return list.flatMap((item: unknown, i: number) => {
+      const v = record(item);
+      const analysis = record(v.analysis);
+      const status = typeof analysis.state === 'string' ? CDX_STATE[analysis.state] : undefined;
       if (!status) return [];
-      const ids = [v.id, ...((v.references as Array<{ id?: string }>) ?? []).map((r) => r.id)].filter(
+      const ids = [v.id, ...array(v.references).map((r) => record(r).id)].filter(
         (x): x is string => typeof x === 'string',
       );
-      const products = ((v.affects as Array<{ ref?: string }>) ?? [])
-        .map((a) => a.ref)
+      const products = array(v.affects)
+        .map((a) => record(a).ref)
         .filter((x): x is string => typeof x === 'string');
       return [
         {
           vulnerability: ids,
           products,
           status,
-          justification: analysis?.justification,
-          detail: analysis?.detail,
+          justification: text(analysis.justification),
+          detail: text(analysis.detail),
           source: `${path}#vulnerabilities-${i + 1}`,
         },
       ];
@@ -107,9 +146,15 @@ export function loadVex(path: string): VexStatement[] {
 function productMatches(product: string, f: Finding, image: ScanResult['image']): boolean {
   if (product.startsWith('pkg:oci/') || product.startsWith('pkg:docker/')) {
     const digest = image.manifestDigest ?? image.configDigest;
+    let name: string;
+    try {
+      name = decodeURIComponent(product);
+    } catch {
+      name = product; // a stray % is not an encoding
+    }
     return (
-      (!!digest && decodeURIComponent(product).includes(digest)) ||
-      image.repoTags.some((t) => decodeURIComponent(product).includes(t.split(':')[0].split('/').pop()!))
+      (!!digest && name.includes(digest)) ||
+      image.repoTags.some((t) => name.includes(t.split(':')[0].split('/').pop()!))
     );
   }
   if (product.startsWith('pkg:')) {

@@ -17,6 +17,7 @@ import {
   suppress,
   type ExceptionLike,
 } from '../policy/suppress.js';
+import type { VexInput } from '../policy/vex.js';
 import { readSbom } from '../sbom/read.js';
 import { DEFAULT_MAX_AGE_DAYS } from '../vulndb/staleness.js';
 import { ensureDatabase } from './first-use.js';
@@ -36,7 +37,13 @@ export interface ScanRequest extends ScanOptions {
    * file (`ignorefile`, else ./.customsignore.yaml when present), each VEX document, the gate's
    * exceptions. `env` is the environment as named (a policy's own names too) for the ignore file.
    */
-  suppress?: { ignorefile?: string; vex?: string[]; env?: string; exceptions?: ExceptionLike[] };
+  suppress?: {
+    ignorefile?: string;
+    /** Files (read when applied) or documents read before the scan (URLs, signed VEX). */
+    vex?: Array<string | VexInput>;
+    env?: string;
+    exceptions?: ExceptionLike[];
+  };
   /** What to show: these severities only, fixed ones only. The shown summary describes what is left. */
   show?: { severity?: SeverityLevel[]; ignoreUnfixed?: boolean };
   /**

@@ -31,6 +31,7 @@ import { clusterRoutes } from './routes/cluster.js';
 import type { Leadership } from './singletons.js';
 import { parseJsonBody } from './json-body.js';
 import { DomainError } from '../services/errors.js';
+import { DEFAULT_ATTEST_VALID_FOR, requestAttestation } from '../services/attestations.js';
 
 export interface AppDeps {
   db: Db;
@@ -59,6 +60,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** Where uploaded reports are parsed and stored (the server's worker thread; default: inline). */
   reports?: ReportStorer;
+  /** Queue the signing of an image's attestations (a sweep without a digest): after a gate change. */
+  attest?: (digest?: string) => void;
 }
 
 /** A request line for the log: every query value hidden (`?secret=…` of a Docker Hub webhook). */
@@ -264,7 +267,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     broadcast: deps.gateEvents ? () => deps.gateEvents!.publish() : undefined,
   });
   deps.gateEvents?.onChange(() => admission.invalidate());
-  gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous });
+  const attest =
+    deps.attest ??
+    ((digest?: string) =>
+      requestAttestation(deps.queue, DEFAULT_ATTEST_VALID_FOR, (m, f) => app.log.info(f ?? {}, m), {
+        digest,
+        source: 'gate',
+      }));
+  gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous, attest });
   const httpsUrl = /^https:/i.test(deps.publicUrl ?? '');
   dashboardRoutes(app, {
     ...deps,

@@ -63,6 +63,7 @@ port.on('message', (t: OffloadTask) => {
           yieldCpu: true,
           log: (msg, fields) => port.postMessage({ type: 'log', msg, fields }),
           onScan: (ms, outcome, reason) => port.postMessage({ type: 'scan', ms, outcome, reason }),
+          afterResult: (digest) => port.postMessage({ type: 'result', digest }),
         });
         port.postMessage({ id: t.id, ok: true });
       }

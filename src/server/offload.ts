@@ -42,6 +42,7 @@ class Pool {
     private readonly events: {
       log?: (msg: string, fields?: object) => void;
       onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
+      afterResult?: (digest: string) => void;
     },
   ) {}
 
@@ -84,8 +85,10 @@ class Pool {
         ms?: number;
         outcome?: 'done' | 'skipped' | 'failed';
         reason?: string;
+        digest?: string;
       }) => {
         if (m.type === 'log') return this.events.log?.(m.msg!, m.fields);
+        if (m.type === 'result') return this.events.afterResult?.(m.digest!);
         if (m.type === 'scan') return this.events.onScan?.(m.ms!, m.outcome!, m.reason);
         const e = this.pending.get(m.id!);
         if (!e) return;
@@ -135,6 +138,7 @@ export class Offload {
     events: {
       log?: (msg: string, fields?: object) => void;
       onScan?: (ms: number, outcome: 'done' | 'skipped' | 'failed', reason?: string) => void;
+      afterResult?: (digest: string) => void;
     } = {},
   ) {
     this.reports = new Pool(cfg, 1, events);

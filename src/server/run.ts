@@ -4,10 +4,12 @@ import { parse as parseYaml } from 'yaml';
 import { CustomsError } from '../errors.js';
 import { PgQueue } from '../jobs/pg-queue.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { requestAttestation } from '../services/attestations.js';
 import { runJob } from '../jobs/scan-job.js';
 import { SqliteQueue } from '../jobs/sqlite-queue.js';
 import { defaultDataDir, openDb, redact, type Db } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
+import { nextAttestationExpiry } from '../store/attestations.js';
 import { defaultDbPath } from '../vulndb/paths.js';
 import { buildApp } from './app.js';
 import { Metrics } from './metrics.js';
@@ -95,6 +97,8 @@ export interface ServerConfig {
   /** Send the audit log's signed head to this alert channel (id) every `auditExportInterval` s. */
   auditExportChannel?: string;
   auditExportInterval: number;
+  /** Seconds a verdict the server signs (registries with `attest`) holds; re-signed at half that. */
+  attestValidFor: number;
 }
 
 export type ServerFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
@@ -139,6 +143,7 @@ const ENV: Record<keyof ServerConfig, string> = {
   publicUrl: 'CUSTOMS_PUBLIC_URL',
   auditExportChannel: 'CUSTOMS_AUDIT_EXPORT_CHANNEL',
   auditExportInterval: 'CUSTOMS_AUDIT_EXPORT_INTERVAL',
+  attestValidFor: 'CUSTOMS_ATTEST_VALID_FOR',
 };
 
 export function serverConfig(flags: ServerFlags): ServerConfig {
@@ -202,6 +207,7 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     publicUrl: publicUrlOf(pick('publicUrl')),
     auditExportChannel: pick('auditExportChannel'),
     auditExportInterval: num('auditExportInterval', 3600, 1),
+    attestValidFor: num('attestValidFor', 86_400, 60),
   };
 }
 
@@ -272,6 +278,8 @@ function startWorkers(
       policy,
       log,
       onScan: rt.metrics.onScan,
+      afterResult: (digest) =>
+        requestAttestation(rt.queue, c.attestValidFor, log, { digest, source: 'scan' }),
     });
   }, n);
 }
@@ -350,7 +358,12 @@ export async function runServer(c: ServerConfig): Promise<void> {
       memoryMb: c.scanMemory,
     },
     c.workers,
-    { log: (m, f) => log(m, f), onScan: rt.metrics.onScan },
+    {
+      log: (m, f) => log(m, f),
+      onScan: rt.metrics.onScan,
+      afterResult: (digest) =>
+        requestAttestation(rt.queue, c.attestValidFor, log, { digest, source: 'scan' }),
+    },
   );
   const updater = new DbUpdater({
     db: rt.db,
@@ -366,8 +379,13 @@ export async function runServer(c: ServerConfig): Promise<void> {
     ...(rt.db.engine === 'postgres'
       ? { exclusive: <T>(fn: () => Promise<T>) => exclusively(rt.db.url!, 'db-apply', fn) }
       : {}),
-    // The re-match is matching too: off the event loop that answers the API and admission.
-    rematch: offload.rematch,
+    // The re-match is matching too: off the event loop that answers the API and admission. New
+    // results can change verdicts: the attested images are re-signed (unchanged ones are not pushed).
+    rematch: async (args) => {
+      const r = await offload.rematch(args);
+      requestAttestation(rt.queue, c.attestValidFor, log, { source: 'db-update' });
+      return r;
+    },
   });
   const lifecycle: { draining: boolean; leadership?: Leadership } = { draining: false };
   // Replicas on one PostgreSQL tell each other when the gate changes (their decision caches).
@@ -387,6 +405,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     trustProxy: trustProxyOf(c.trustProxy),
     publicUrl: c.publicUrl,
     reports: offload.storeReport,
+    attest: (digest?: string) =>
+      requestAttestation(rt.queue, c.attestValidFor, log, { digest, source: 'gate' }),
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
@@ -445,6 +465,40 @@ export async function runServer(c: ServerConfig): Promise<void> {
         }, c.gateInterval * 1000);
         timer.unref();
         return () => clearInterval(timer);
+      },
+    },
+    {
+      // Verdicts pushed beside images are re-signed when half their validity has passed, so a
+      // cluster that trusts them never finds the newest one expired while the server runs; one
+      // held short (an exception it rests on expires, the policy's judgement changes with time)
+      // is re-signed as soon as it runs out, with the decision as it then stands.
+      name: 'attest-refresh',
+      start: () => {
+        const every = Math.max(30, Math.min(3600, c.attestValidFor / 4)) * 1000;
+        let timer: NodeJS.Timeout | undefined;
+        let stopped = false;
+        const schedule = async () => {
+          let wait = every;
+          try {
+            const next = await nextAttestationExpiry(rt.db, new Date().toISOString());
+            // A second after it runs out, so the sweep finds it due and the gate past the change.
+            if (next) wait = Math.min(every, Math.max(1000, Date.parse(next) - Date.now() + 1000));
+          } catch (err) {
+            log('attestation expiry not read', { reason: (err as Error).message });
+          }
+          if (stopped) return;
+          timer = setTimeout(() => {
+            const dueBefore = new Date(Date.now() + (c.attestValidFor * 1000) / 2).toISOString();
+            requestAttestation(rt.queue, c.attestValidFor, log, { dueBefore, source: 'refresh' });
+            void schedule();
+          }, wait);
+          timer.unref();
+        };
+        void schedule();
+        return () => {
+          stopped = true;
+          clearTimeout(timer);
+        };
       },
     },
     {

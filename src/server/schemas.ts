@@ -94,7 +94,17 @@ export const imageDetail = {
 
 export const registryRecord = {
   type: 'object',
-  required: ['id', 'host', 'url', 'insecure', 'hasCredentials', 'hasWebhookSecret', 'createdAt'],
+  required: [
+    'id',
+    'host',
+    'url',
+    'insecure',
+    'hasCredentials',
+    'hasWebhookSecret',
+    'attest',
+    'hasPushCredentials',
+    'createdAt',
+  ],
   properties: {
     id: { type: 'integer' },
     host: { type: 'string' },
@@ -102,6 +112,8 @@ export const registryRecord = {
     insecure: { type: 'boolean' },
     hasCredentials: { type: 'boolean' },
     hasWebhookSecret: { type: 'boolean' },
+    attest: { type: 'boolean', description: 'the server pushes signed scans and verdicts beside its images' },
+    hasPushCredentials: { type: 'boolean' },
     createdAt: { type: 'string' },
   },
 } as const;

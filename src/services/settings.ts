@@ -34,6 +34,8 @@ const registryAudit = (r: RegistryRecord | undefined) =>
         insecure: r.insecure,
         credentials: r.hasCredentials ? 'set' : 'none',
         webhookSecret: r.hasWebhookSecret ? 'set' : 'none',
+        attest: r.attest,
+        pushCredentials: r.hasPushCredentials ? 'set' : 'none',
       }
     : null;
 

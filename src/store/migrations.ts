@@ -469,6 +469,34 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.alterTable('tokens').addColumn('created_by', 'text').execute();
       },
     },
+    '0013-attestations': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // A registry opts in to the server pushing signed scans and verdicts beside its images.
+        await db.schema
+          .alterTable('registries')
+          .addColumn('attest', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        // What was pushed where and until when: the periodic re-signing reads it.
+        await db.schema
+          .createTable('attestations')
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('registry', 'text', (c) => c.notNull())
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('pushed_at', 'text', (c) => c.notNull())
+          .addColumn('valid_until', 'text', (c) => c.notNull())
+          .addColumn('verdicts', 'text', (c) => c.notNull())
+          .addColumn('content', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('attestations_pk', ['digest', 'registry', 'repository'])
+          .execute();
+        await db.schema
+          .createIndex('attestations_valid_until')
+          .on('attestations')
+          .column('valid_until')
+          .execute();
+      },
+    },
   };
 }
 

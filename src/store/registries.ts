@@ -8,6 +8,9 @@ export interface RegistrySecrets {
   password?: string;
   /** Shared secret a registry signs or authenticates its webhooks with (GitHub, Harbor, ACR…). */
   webhookSecret?: string;
+  /** Where pulling and pushing need different accounts: the account attestations are pushed with. */
+  pushUsername?: string;
+  pushPassword?: string;
 }
 
 export interface RegistryRecord {
@@ -17,6 +20,9 @@ export interface RegistryRecord {
   insecure: boolean;
   hasCredentials: boolean;
   hasWebhookSecret: boolean;
+  /** The server pushes signed scans and verdicts beside this registry's images. */
+  attest: boolean;
+  hasPushCredentials: boolean;
   createdAt: string;
 }
 
@@ -36,21 +42,35 @@ export function registryHost(url: string): string {
 export async function upsertRegistry(
   db: Db,
   box: SecretBox,
-  r: { url: string; insecure?: boolean } & RegistrySecrets,
+  r: { url: string; insecure?: boolean; attest?: boolean } & RegistrySecrets,
 ): Promise<RegistryRecord> {
   const host = registryHost(r.url);
   const secrets: RegistrySecrets = {
     username: r.username,
     password: r.password,
     webhookSecret: r.webhookSecret,
+    pushUsername: r.pushUsername,
+    pushPassword: r.pushPassword,
   };
-  const sealed = secrets.username || secrets.password || secrets.webhookSecret ? box.seal(secrets) : null;
-  const values = { host, url: r.url, insecure: r.insecure ? 1 : 0, secrets: sealed, created_at: now() };
+  const sealed = Object.values(secrets).some(Boolean) ? box.seal(secrets) : null;
+  const values = {
+    host,
+    url: r.url,
+    insecure: r.insecure ? 1 : 0,
+    secrets: sealed,
+    attest: r.attest ? 1 : 0,
+    created_at: now(),
+  };
   await db.k
     .insertInto('registries')
     .values(values)
     .onConflict((oc) =>
-      oc.column('host').doUpdateSet({ url: values.url, insecure: values.insecure, secrets: values.secrets }),
+      oc.column('host').doUpdateSet({
+        url: values.url,
+        insecure: values.insecure,
+        secrets: values.secrets,
+        attest: values.attest,
+      }),
     )
     .execute();
   return (await findRegistry(db, host))!.record;
@@ -90,7 +110,15 @@ export async function deleteRegistry(db: Db, host: string): Promise<boolean> {
 }
 
 function toRecord(
-  r: { id: number; host: string; url: string; insecure: number; created_at: string; secrets: string | null },
+  r: {
+    id: number;
+    host: string;
+    url: string;
+    insecure: number;
+    attest: number;
+    created_at: string;
+    secrets: string | null;
+  },
   s: RegistrySecrets | undefined,
 ): RegistryRecord {
   return {
@@ -100,6 +128,8 @@ function toRecord(
     insecure: !!r.insecure,
     hasCredentials: s ? !!(s.username || s.password) : !!r.secrets,
     hasWebhookSecret: s ? !!s.webhookSecret : !!r.secrets,
+    attest: !!r.attest,
+    hasPushCredentials: s ? !!(s.pushUsername || s.pushPassword) : !!r.secrets,
     createdAt: r.created_at,
   };
 }
@@ -123,4 +153,34 @@ export async function registryOptions(
     // Never the server user's own docker config.json: only what the admin configured.
     dockerConfig: '/nonexistent',
   };
+}
+
+/**
+ * How the server pushes attestations to a registry: undefined unless the registry opted in. The
+ * push account when one is configured, else the pull account (a registry where one account does
+ * both).
+ */
+export async function attestationPushOptions(
+  db: Db,
+  box: SecretBox,
+  host: string,
+): Promise<RegistryOptions | undefined> {
+  const reg = await findRegistry(db, host);
+  if (!reg?.record.attest) return undefined;
+  const s = (await registrySecrets(db, box, host)) ?? {};
+  const username = s.pushUsername || s.pushPassword ? s.pushUsername : s.username;
+  const password = s.pushUsername || s.pushPassword ? s.pushPassword : s.password;
+  return {
+    insecure: reg.record.insecure,
+    retries: 2,
+    credentials:
+      username || password ? { username, password, source: 'the server registry settings' } : undefined,
+    dockerConfig: '/nonexistent',
+  };
+}
+
+/** Registries that opted in to attestations (hosts). */
+export async function attestingRegistries(db: Db): Promise<string[]> {
+  const rows = await db.k.selectFrom('registries').select('host').where('attest', '=', 1).execute();
+  return rows.map((r) => r.host);
 }

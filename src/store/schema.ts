@@ -49,6 +49,21 @@ export interface Tables {
     /** AES-256-GCM sealed JSON {username, password, webhookSecret}; never leaves the server. */
     secrets: string | null;
     created_at: string;
+    /** 1: the server pushes signed scans and verdicts beside this registry's images. */
+    attest: Generated<number>;
+  };
+  /** Attestations the server pushed, per image and place (the periodic re-signing reads it). */
+  attestations: {
+    digest: string;
+    registry: string;
+    repository: string;
+    key_id: string;
+    pushed_at: string;
+    valid_until: string;
+    /** JSON {environment: status} of the verdicts signed. */
+    verdicts: string;
+    /** sha256 of what was signed without its times: an unchanged image is not pushed again. */
+    content: string;
   };
   images: {
     id: Generated<number>;

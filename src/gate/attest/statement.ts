@@ -105,9 +105,26 @@ export function vulnPredicate(
   };
 }
 
+/**
+ * `registry/repository` as a verdict names it and as it is compared: Docker Hub's hosts as
+ * `docker.io` (what image references and Kyverno's `image.registry` say), the rest as written.
+ */
+export function canonicalRepository(place: string): string {
+  const slash = place.indexOf('/');
+  if (slash < 0) return place;
+  const host = place.slice(0, slash).toLowerCase();
+  const docker = host === 'index.docker.io' || host === 'registry-1.docker.io' || host === 'docker.io';
+  return `${docker ? 'docker.io' : host}${place.slice(slash)}`;
+}
+
 /** Customs' verdict: may this digest run in this environment, why, on whose word, until when. */
 export interface VerdictPredicate {
   environment: string;
+  /**
+   * The `registry/repository` the verdict was decided for: exceptions and approvals may hold in
+   * one repository and not another, so a verdict copied beside the same digest elsewhere is refused.
+   */
+  repository: string;
   allowed: boolean;
   /** The gate's status: approved, allowed, denied, pending, … */
   status: string;
@@ -118,7 +135,10 @@ export interface VerdictPredicate {
   exceptions: Array<{ id: string; by: string; reason: string; expires?: string }>;
   database: { version: string };
   decidedAt: string;
-  /** After this the verdict says nothing: the next database version or the verdict TTL. */
+  /**
+   * After this the verdict says nothing: the verdict TTL, or sooner when an exception it rests on
+   * expires or time alone changes the policy's judgement (fix age, end of life).
+   */
   validUntil: string;
   issuer: string;
 }

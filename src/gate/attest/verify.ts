@@ -3,6 +3,7 @@ import type { TrustedKey } from '../cosign.js';
 import { INTOTO_PAYLOAD_TYPE, verifyEnvelope, type Envelope } from './dsse.js';
 import { fetchAttestations, statementOf } from './oci.js';
 import {
+  canonicalRepository,
   STATEMENT_V01,
   STATEMENT_V1,
   VERDICT_PREDICATE,
@@ -74,6 +75,7 @@ function time(s: unknown): number {
 
 /**
  * The freshest signed attestation of the kind for the digest, and whether it lets the image pass.
+ * A verdict counts only for the repository it names (`client`'s registry and `repository`).
  * For verdicts the newest signed verdict for the environment decides: an older "allowed" never
  * outvotes a newer "denied" (replaying an old envelope gains nothing), and an expired one fails.
  */
@@ -86,6 +88,7 @@ export async function verifyAttestation(
   const now = (o.now ?? new Date()).getTime();
   const predicateType =
     o.kind === 'verdict' && o.environment ? verdictPredicateType(o.environment) : PREDICATE_OF[o.kind];
+  const place = canonicalRepository(`${client.domain}/${repository}`);
   const found = await fetchAttestations(client, repository, digest);
   const checked: AttestationCheck['checked'] = found.problems.map((p) => ({ layer: '', problem: p }));
   const good: Array<{ st: Statement; keyId: string; at: number; layer: string }> = [];
@@ -102,6 +105,19 @@ export async function verifyAttestation(
       const p = st.predicate as Partial<VerdictPredicate>;
       if (o.environment && p.environment !== o.environment) {
         checked.push({ layer, predicateType, problem: `a verdict for ${String(p.environment)}` });
+        continue;
+      }
+      // Exceptions and approvals may hold in one repository only: a verdict copied beside the
+      // same digest in another repository does not speak for it.
+      if (typeof p.repository !== 'string' || canonicalRepository(p.repository) !== place) {
+        checked.push({
+          layer,
+          predicateType,
+          problem:
+            typeof p.repository === 'string'
+              ? `decided for ${p.repository.slice(0, 300)}, not ${place}`
+              : `names no repository (it must be ${place})`,
+        });
         continue;
       }
       good.push({ st, keyId: j.keyId!, at: time(p.decidedAt), layer });

@@ -35,7 +35,16 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
   const who = (req: FastifyRequest) => auditContext(db, req);
 
   app.post<{
-    Body: { url: string; insecure?: boolean; username?: string; password?: string; webhookSecret?: string };
+    Body: {
+      url: string;
+      insecure?: boolean;
+      username?: string;
+      password?: string;
+      webhookSecret?: string;
+      attest?: boolean;
+      pushUsername?: string;
+      pushPassword?: string;
+    };
   }>(
     '/api/v1/registries',
     {
@@ -54,6 +63,17 @@ export function adminRoutes(app: FastifyInstance, deps: { db: Db; box: SecretBox
             username: { type: 'string', maxLength: 300 },
             password: { type: 'string', maxLength: 10000 },
             webhookSecret: { type: 'string', minLength: 16, maxLength: 1000 },
+            attest: {
+              type: 'boolean',
+              description:
+                "push signed scans and verdicts (the server's attestation key) beside this registry's images",
+            },
+            pushUsername: {
+              type: 'string',
+              maxLength: 300,
+              description: 'the account attestations are pushed with (default: username)',
+            },
+            pushPassword: { type: 'string', maxLength: 10000 },
           },
         },
         response: { 201: registryRecord, 400: errorSchema, ...authErrors },

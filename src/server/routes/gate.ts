@@ -20,7 +20,9 @@ import {
 } from '../../gate/exceptions.js';
 import { actorOf, gateSettings, type GateSettings, type Principal } from '../../gate/settings.js';
 import { trustedKey } from '../../gate/cosign.js';
-import { signingKeys } from '../../gate/server-key.js';
+import { loadAttestationKey, signingKeys } from '../../gate/server-key.js';
+import { imageVex, signVex } from '../../gate/attest/vex.js';
+import { firstRepositoryOf } from '../../store/images.js';
 import { keylessVerifier } from '../../gate/sigstore.js';
 import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
@@ -195,6 +197,8 @@ export interface GateDeps extends Services {
   admission: Admission;
   /** Admission requests without a token are answered (but recorded as nothing). */
   admissionAnonymous: boolean;
+  /** Queue the signing of an image's attestations (without a digest: of every image attested). */
+  attest: (digest?: string) => void;
 }
 
 /** Approvals, exceptions, the audit log, trust checks and the Kubernetes admission webhook. */
@@ -287,6 +291,8 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
             ),
       );
       changed();
+      // A request changes no decision; anything else may change the verdicts pushed beside it.
+      if (req.body.decision !== 'request') s.attest(digest);
       return (await withPeople(db, [r], ['requestedBy', 'decidedBy']))[0];
     },
   );
@@ -366,6 +372,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       if (!g) throw new DomainError('not_found', `no environment ${req.body.environment}`);
       const v = await asInvalid(() => checkTrust(db, s.box, req.params.digest, g.trust));
       changed();
+      s.attest(req.params.digest);
       return { trusted: v.trusted, reason: v.reason, signatures: v.signatures?.signatures ?? [] };
     },
   );
@@ -411,6 +418,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       });
       await setGate({ db, actor: actorOf(principal(req)) }, req.params.name, g, next);
       changed();
+      s.attest();
       return next;
     },
   );
@@ -444,6 +452,8 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     async (req, reply) => {
       const e = await asInvalid(() => createException(db, principal(req), req.body));
       changed();
+      // A pending exception changes nothing until it is signed off.
+      if (e.state === 'active') s.attest(e.digest);
       reply.code(201);
       return e;
     },
@@ -515,6 +525,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     async (req) => {
       const e = await asInvalid(() => signOffException(db, principal(req), req.params.id));
       changed();
+      if (e.state === 'active') s.attest(e.digest);
       return e;
     },
   );
@@ -539,6 +550,7 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     async (req) => {
       const e = await asInvalid(() => revokeException(db, principal(req), req.params.id, req.body.reason));
       changed();
+      s.attest(e.digest);
       return e;
     },
   );
@@ -651,6 +663,108 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
       const active = keys.find((k) => !k.retiredAt);
       if (!active) throw new DomainError('not_found', 'this server has no signing key yet');
       return { key: active, retired: keys.filter((k) => k.retiredAt) };
+    },
+  );
+
+  app.get<{
+    Params: { digest: string };
+    Querystring: { environment?: string; signed?: string };
+  }>(
+    '/api/v1/images/:digest/vex',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary:
+          "OpenVEX 0.2.0 of the image from the server's records: exceptions in force (not_affected), what the scan found unreachable, findings a newer database withdrew (fixed). signed=1 or Accept: application/vnd.dsse.envelope+json: a DSSE envelope (in-toto statement about the digest) signed with the attestation key",
+        tags: ['gate'],
+        params: digestParam,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            environment: {
+              ...envName,
+              description: 'exceptions in force there (default: those for every environment)',
+            },
+            signed: { type: 'string', enum: ['1', 'true', '0', 'false'] },
+          },
+        },
+        response: {
+          200: { description: 'OpenVEX JSON, or a DSSE envelope of it' },
+          400: errorSchema,
+          404: errorSchema,
+          409: errorSchema,
+          ...authErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { digest } = req.params;
+      const accept = String(req.headers.accept ?? '');
+      const signed =
+        req.query.signed === '1' ||
+        req.query.signed === 'true' ||
+        /application\/vnd\.dsse\.envelope(\.v1)?\+json/.test(accept);
+      // A signed VEX travels without its environment: it may hold only what holds in every one
+      // (exceptions covering all environments passed every environment's sign-off rules).
+      if (signed && req.query.environment)
+        throw new DomainError(
+          'invalid',
+          'a signed VEX speaks for every environment: leave out environment (its exceptions are then those in force everywhere)',
+        );
+      // Every pipeline and cluster trusts what the attestation key signs: asking for it is a
+      // sign-off, not a read.
+      if (signed && !req.principal?.permissions.includes('approve'))
+        throw new DomainError(
+          'forbidden',
+          `this token (role ${req.principal?.role ?? 'none'}) may not have VEX signed: that needs the approve permission (unsigned VEX needs read only)`,
+        );
+      const vex = await imageVex(db, digest, {
+        environment: req.query.environment,
+        author: 'customs server',
+      });
+      if (!vex) throw new DomainError('not_found', `no scan of ${digest} on this server`);
+      const doc = vex.document;
+      // The key vouches for the server's own reading of the image: a CI report (or an SBOM) is
+      // the client's word, and a digest no registry gave the server is one it never saw.
+      if (signed && vex.provenance !== 'server-scan')
+        throw new DomainError(
+          'conflict',
+          `the server has not scanned ${digest} itself (its result is ${vex.provenance === 'attested-sbom' ? 'from an attested SBOM' : 'a reported one'}): VEX is signed only for images the server pulled from a configured registry; ask unsigned, or let the server scan it`,
+        );
+      if (!doc.statements.length)
+        throw new DomainError(
+          'not_found',
+          `nothing to state about ${digest}: no exception, unreachable or withdrawn finding`,
+        );
+      if (signed) {
+        const k = await loadAttestationKey(db, s.box);
+        const name = (await firstRepositoryOf(db, digest)) || 'image';
+        reply.type('application/vnd.dsse.envelope.v1+json');
+        return JSON.stringify(signVex(doc, digest, name, k.key, k.keyId));
+      }
+      reply.type('application/json');
+      return JSON.stringify(doc);
+    },
+  );
+
+  app.get(
+    '/api/v1/attestation-key',
+    {
+      schema: {
+        summary:
+          "The public key (PEM, ECDSA P-256) the server signs attestations and VEX with: give it to cosign verify-attestation --key, Kyverno's verifyImages or customs verify --attestation",
+        tags: ['gate'],
+        security: [],
+        response: {
+          200: { description: 'PEM (SubjectPublicKeyInfo); X-Key-Id: sha256 of the DER key, hex' },
+        },
+      },
+    },
+    async (_req, reply) => {
+      const k = await loadAttestationKey(db, s.box);
+      reply.type('application/x-pem-file').header('x-key-id', k.keyId);
+      return k.publicPem;
     },
   );
 
