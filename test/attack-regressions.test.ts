@@ -13,6 +13,7 @@ import { shared } from './helpers/paths.js';
 import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
 import { customs, has } from './helpers/run.js';
+import { admissionReview } from './helpers/admission.js';
 import { Api, CustomsProcess, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 
 // Attack round on issues 26 and 30 (weakest tokens, a store writer, a partition): each test asserts
@@ -184,21 +185,10 @@ function gateSuite(engine: 'sqlite' | 'postgres') {
             service: 'payments',
           });
           assert.equal(recorded.status, 201, JSON.stringify(recorded.body));
-          const r = await hook.post('/admission/validate', {
-            apiVersion: 'admission.k8s.io/v1',
-            kind: 'AdmissionReview',
-            request: {
-              uid: randomUUID(),
-              kind: { group: '', version: 'v1', kind: 'Pod' },
-              namespace: 'dev',
-              operation: 'CREATE',
-              object: {
-                kind: 'Pod',
-                metadata: { name: 'payments-x', labels: { app: 'payments' } },
-                spec: { containers: [{ name: 'c', image: `${reg.host}/team/pay@${decoy}` }] },
-              },
-            },
-          });
+          const r = await hook.post(
+            '/admission/validate',
+            admissionReview([`${reg.host}/team/pay@${decoy}`], { namespace: 'dev', app: 'payments' }),
+          );
           const view = (await admin.get('/api/v1/environments/dev')).body;
           const pay = view.images.filter((i: any) => i.service === 'payments').map((i: any) => i.digest);
           assert.equal(r.status, 403, JSON.stringify(r.body));
@@ -234,21 +224,10 @@ function gateSuite(engine: 'sqlite' | 'postgres') {
             ).status,
             201,
           );
-          const r = await hook.post('/admission/validate', {
-            apiVersion: 'admission.k8s.io/v1',
-            kind: 'AdmissionReview',
-            request: {
-              uid: randomUUID(),
-              kind: { group: '', version: 'v1', kind: 'Pod' },
-              namespace: 'dev',
-              operation: 'CREATE',
-              object: {
-                kind: 'Pod',
-                metadata: { name: 'billing-x', labels: { app: 'billing' } },
-                spec: { containers: [{ name: 'c', image: `${reg.host}/team/billing@${decoy}` }] },
-              },
-            },
-          });
+          const r = await hook.post(
+            '/admission/validate',
+            admissionReview([`${reg.host}/team/billing@${decoy}`], { namespace: 'dev', app: 'billing' }),
+          );
           assert.equal(r.status, 200, JSON.stringify(r.body));
           const view = (await admin.get('/api/v1/environments/dev')).body;
           const billing = view.images.filter((i: any) => i.service === 'billing').map((i: any) => i.digest);

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
  */
 export function admissionReview(
   images: string[],
-  o: { namespace?: string; kind?: 'Pod' | 'Deployment'; dryRun?: boolean } = {},
+  o: { namespace?: string; kind?: 'Pod' | 'Deployment'; dryRun?: boolean; app?: string } = {},
 ): string {
   const containers = images.map((image, i) => ({ name: `c${i}`, image }));
   const deployment = o.kind === 'Deployment';
@@ -23,7 +23,10 @@ export function admissionReview(
       ...(o.dryRun ? { dryRun: true } : {}),
       object: deployment
         ? { metadata: { name: 'web' }, spec: { template: { spec: { containers } } } }
-        : { metadata: { name: 'p' }, spec: { containers } },
+        : {
+            metadata: o.app ? { name: `${o.app}-x`, labels: { app: o.app } } : { name: 'p' },
+            spec: { containers },
+          },
     },
   });
 }
