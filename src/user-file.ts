@@ -20,3 +20,11 @@ export function readUserFile(path: string, max = 256 * 1024 * 1024): string {
   if (st.size > max) throw new CustomsError(`too large (${st.size} bytes; at most ${max})`, path);
   return readFileSync(path, 'utf8');
 }
+
+/**
+ * A key file (PEM) named on the command line: bounded like any user file (a key named `/dev/zero`
+ * must not hang the command), one clear line naming it.
+ */
+export function readKeyFile(file: string): string {
+  return readUserFile(file, 1024 * 1024);
+}

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CustomsError } from '../errors.js';
+import { readKeyFile } from '../user-file.js';
 import { signEnvelope, signingKey } from '../gate/attest/dsse.js';
 import { attachAttestations, attestationTag } from '../gate/attest/oci.js';
 import { statement, VULN_PREDICATE, vulnPredicate } from '../gate/attest/statement.js';
@@ -37,22 +37,11 @@ export function checkAttestFlags(o: AttestFlags, target: string): void {
     return;
   }
   if (!o.key) throw new CustomsError('--attest needs --key (the signing key, PEM)');
-  signingKey(readKey(o.key), o.key);
+  signingKey(readKeyFile(o.key), o.key);
   if (!o.push && !/^[\w.-]+(:\d+)?\/.+/.test(target))
     throw new CustomsError(
       '--attest on a local image needs --push registry/repository:tag (where the image was pushed)',
     );
-}
-
-function readKey(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CustomsError(
-      `cannot read the key: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      file,
-    );
-  }
 }
 
 /**
@@ -62,7 +51,7 @@ function readKey(file: string): string {
  * layer's uncompressed digest, so an equal config is an equal image.
  */
 export async function attestScan(result: ScanResult, target: string, o: AttestFlags): Promise<string> {
-  const key = signingKey(readKey(o.key!), o.key);
+  const key = signingKey(readKeyFile(o.key!), o.key);
   const ref = parseReference(o.push ?? target);
   const { registry } = await remoteOptions(o);
   const client = new RegistryClient(ref.domain, registry);

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { CustomsError } from '../errors.js';
 import { trustedKey, type TrustedKey } from '../gate/cosign.js';
 import { MAX_VEX_BYTES, openVex } from '../gate/attest/vex.js';
 import type { VexInput } from '../policy/vex.js';
-import { readUserFile } from '../user-file.js';
+import { readUserFile, readKeyFile } from '../user-file.js';
 
 /** A VEX URL answers within this, or the scan does not start. */
 const FETCH_MS = 30_000;
@@ -15,7 +14,7 @@ const FETCH_MS = 30_000;
  * forged or unsigned one costs no scan.
  */
 export async function vexInputs(vex: string[], keyFiles: string[] = []): Promise<Array<string | VexInput>> {
-  const keys: TrustedKey[] = keyFiles.map((f) => trustedKey(readKey(f), f));
+  const keys: TrustedKey[] = keyFiles.map((f) => trustedKey(readKeyFile(f), f));
   const out: Array<string | VexInput> = [];
   for (const v of vex) {
     const url = /^https?:\/\//i.test(v);
@@ -27,17 +26,6 @@ export async function vexInputs(vex: string[], keyFiles: string[] = []): Promise
     out.push(openVex(bytes, v, keys.length ? keys : undefined));
   }
   return out;
-}
-
-function readKey(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CustomsError(
-      `cannot read the key: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      file,
-    );
-  }
 }
 
 async function fetchVex(url: string): Promise<Buffer> {
