@@ -331,3 +331,34 @@ export function evaluatePolicy(policy: Policy, env: string, r: ScanResult, now =
     };
   });
 }
+
+/**
+ * The next moment after `now` at which time alone may change how an environment's policy judges
+ * a result (a fix grows older than a `fix-age` rule allows, an OS release nears or reaches its
+ * end of life), or undefined when none does. A stored verdict holds until then.
+ */
+export function policyChangesAt(
+  policy: Policy,
+  env: string,
+  r: ScanResult,
+  now = new Date(),
+): Date | undefined {
+  const t = now.getTime();
+  let next = Infinity;
+  const after = (x: number) => {
+    if (Number.isFinite(x) && x > t && x < next) next = x;
+  };
+  for (const rule of policy.environments[env]?.rules ?? []) {
+    const w = rule.with ?? {};
+    if (rule.check === 'fix-age')
+      for (const f of r.findings)
+        if (f.status === 'fixed' && f.published)
+          after(Date.parse(f.published) + num(w.days, 30) * 86_400_000 + 1);
+    if (rule.check === 'base-image-supported' && r.os?.eol) {
+      const end = new Date(`${r.os.eol.date}T23:59:59Z`).getTime();
+      after(end + 1);
+      after(end - num(w.days, 0) * 86_400_000);
+    }
+  }
+  return Number.isFinite(next) ? new Date(next) : undefined;
+}

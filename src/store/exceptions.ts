@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { now, type Db } from './db.js';
 import type { Tables } from './schema.js';
+import { staleVerdicts } from './verdicts.js';
 
 /** Exceptions (waivers) as stored: the rules about who may make and sign them are gate/exceptions.ts. */
 
@@ -57,6 +58,11 @@ export async function insertException(
   e: ExceptionInput & { expiresAt: string; state: string; createdBy: string; at: string },
 ): Promise<{ id: number }> {
   const approved = e.state === 'active';
+  await staleVerdicts(db, {
+    environments: e.environments?.length ? e.environments : null,
+    repository: e.repository,
+    digest: e.digest,
+  });
   return db.k
     .insertInto('exceptions')
     .values({
@@ -89,6 +95,17 @@ export async function setExceptionState(
   by: string,
   at: string,
 ): Promise<void> {
+  const scope = await db.k
+    .selectFrom('exceptions')
+    .select(['environments', 'repository', 'digest'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (scope)
+    await staleVerdicts(db, {
+      environments: scope.environments ? (JSON.parse(scope.environments) as string[]) : null,
+      repository: scope.repository,
+      digest: scope.digest,
+    });
   if (state === 'active')
     await db.k
       .updateTable('exceptions')
