@@ -246,7 +246,10 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     assert.equal(await dev.locator('[data-count="uncovered"]').innerText(), '1 not covered by the database');
     const row = dev.locator('tbody tr', { hasText: 'shop/legacy:3.16' });
     assert.match(await row.locator('.grade').innerText(), /^[A-F] not covered$/);
-    assert.doesNotMatch(await dev.locator('tbody tr', { hasText: 'shop/batch:2.0' }).innerText(), /not covered/);
+    assert.doesNotMatch(
+      await dev.locator('tbody tr', { hasText: 'shop/batch:2.0' }).innerText(),
+      /not covered/,
+    );
     await page.goto(`${server.url}/images/${digest.legacy}?env=dev`);
     const gap = page.locator('[data-coverage="incomplete"]');
     await gap.waitFor();

@@ -301,7 +301,7 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
           ).status,
           200,
         );
-        let prod = await envOf('production');
+        const prod = await envOf('production');
         let row = prod.running.find((r: any) => r.digest === digest.api);
         assert.equal(row.decision.status, 'rejected');
         assert.equal(prod.notAcceptable, 2);
