@@ -96,21 +96,25 @@ export class Verdicts {
       ...exceptions.map((e) => Date.parse(e.expiresAt)),
       result ? (policyChangesAt(this.policy, environment, result, at)?.getTime() ?? Infinity) : Infinity,
     ].reduce((a, b) => Math.min(a, b));
-    await putVerdict(this.db, {
-      environment,
-      repository,
-      digest,
-      generation,
-      scan_id: scan?.id ?? null,
-      scan_at: scan?.at ?? null,
-      policy: this.policyId,
-      valid_until: new Date(until).toISOString(),
-      computed_at: at.toISOString(),
-      allowed: decision.allowed ? 1 : 0,
-      status: decision.status,
-      data: JSON.stringify(decision),
-      summary: JSON.stringify(summary),
-    });
+    try {
+      await putVerdict(this.db, {
+        environment,
+        repository,
+        digest,
+        generation,
+        scan_id: scan?.id ?? null,
+        scan_at: scan?.at ?? null,
+        policy: this.policyId,
+        valid_until: new Date(until).toISOString(),
+        computed_at: at.toISOString(),
+        allowed: decision.allowed ? 1 : 0,
+        status: decision.status,
+        data: JSON.stringify(decision),
+        summary: JSON.stringify(summary),
+      });
+    } catch {
+      /* not kept (a busy store): the answer stands, the next reader judges again */
+    }
     return { decision, summary };
   }
 

@@ -229,6 +229,27 @@ export async function running(db: Db, environment: string) {
 }
 
 /**
+ * What `history` of an environment depends on, in one short string: its deployments (newest id,
+ * latest end, how many ended) and the newest scan (a new result changes the grades it shows).
+ */
+export async function historyStamp(db: Db, environment: string): Promise<string> {
+  const d = await db.k
+    .selectFrom('deployments')
+    .select((eb) => [
+      eb.fn.max('id').as('id'),
+      eb.fn.max('ended_at').as('ended'),
+      eb.fn.count('ended_at').as('n'),
+    ])
+    .where('environment', '=', environment)
+    .executeTakeFirst();
+  const s = await db.k
+    .selectFrom('scans')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
+  return `${d?.id ?? ''}|${d?.ended ?? ''}|${d?.n ?? ''}|${s?.id ?? ''}`;
+}
+
+/**
  * Every deployment in an environment, oldest first, with its image's grade and what it changed
  * against the previous deployment of the same repository (findings introduced and fixed).
  */

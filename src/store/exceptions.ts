@@ -58,12 +58,7 @@ export async function insertException(
   e: ExceptionInput & { expiresAt: string; state: string; createdBy: string; at: string },
 ): Promise<{ id: number }> {
   const approved = e.state === 'active';
-  await staleVerdicts(db, {
-    environments: e.environments?.length ? e.environments : null,
-    repository: e.repository,
-    digest: e.digest,
-  });
-  return db.k
+  const row = await db.k
     .insertInto('exceptions')
     .values({
       vulnerability: e.vulnerability ?? null,
@@ -85,6 +80,13 @@ export async function insertException(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  // After the change: a verdict judged before it is refused by the new generation.
+  await staleVerdicts(db, {
+    environments: e.environments?.length ? e.environments : null,
+    repository: e.repository,
+    digest: e.digest,
+  });
+  return row;
 }
 
 /** Sign off (`active`, approved by) or revoke (`revoked`, revoked by) an exception. */
@@ -100,12 +102,6 @@ export async function setExceptionState(
     .select(['environments', 'repository', 'digest'])
     .where('id', '=', id)
     .executeTakeFirst();
-  if (scope)
-    await staleVerdicts(db, {
-      environments: scope.environments ? (JSON.parse(scope.environments) as string[]) : null,
-      repository: scope.repository,
-      digest: scope.digest,
-    });
   if (state === 'active')
     await db.k
       .updateTable('exceptions')
@@ -119,6 +115,12 @@ export async function setExceptionState(
       .set({ state: 'revoked', revoked_by: by, revoked_at: at })
       .where('id', '=', id)
       .execute();
+  if (scope)
+    await staleVerdicts(db, {
+      environments: scope.environments ? (JSON.parse(scope.environments) as string[]) : null,
+      repository: scope.repository,
+      digest: scope.digest,
+    });
 }
 
 export async function getException(

@@ -10,7 +10,7 @@ import { evaluatePolicy, type Policy } from '../../policy/policy.js';
 import { releasesBehind } from '../../distro/eol.js';
 import { revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
-import { environments, history } from '../../store/deployments.js';
+import { environments, history, historyStamp } from '../../store/deployments.js';
 import { searchFleet } from '../../services/search.js';
 import { deploymentsOf, imageRefs, scanCounts } from '../../store/search.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
@@ -551,6 +551,21 @@ export function dashboardRoutes(
     async (req) => overview(req.query.limit ?? 500),
   );
 
+  /**
+   * The last deployments of an environment with what they changed: reading their results and
+   * inventories cost 100–300 ms a request on PostgreSQL (bench/overview-bench.ts), so the answer is
+   * kept while nothing it shows changed (the environment's deployments, the newest scan), 30 s at most.
+   */
+  const recentCache = new Map<string, { stamp: string; until: number; value: unknown[] }>();
+  async function recentOf(environment: string): Promise<unknown[]> {
+    const stamp = await historyStamp(db, environment);
+    const hit = recentCache.get(environment);
+    if (hit && hit.stamp === stamp && hit.until > Date.now()) return hit.value;
+    const value = (await history(db, environment, 20)).reverse().slice(0, 10);
+    recentCache.set(environment, { stamp, until: Date.now() + 30_000, value });
+    return value;
+  }
+
   /** The overview's answer: stored verdicts (gate/verdicts.ts), judged again only where they lapsed. */
   async function overview(limit: number) {
     const envs = (await environments(db)).sort(
@@ -564,7 +579,7 @@ export function dashboardRoutes(
     for (const e of envs) {
       const rows = (byEnv.get(e.name) ?? []).sort(worstFirst);
       const sum = (f: (r: RunningRow) => number) => rows.reduce((n, r) => n + f(r), 0);
-      const recent = (await history(db, e.name, 20)).reverse().slice(0, 10);
+      const recent = await recentOf(e.name);
       out.push({
         name: e.name,
         exposure: e.exposure,
