@@ -10,6 +10,7 @@ import type { ExceptionRecord } from '../store/exceptions.js';
 import {
   holds,
   putVerdict,
+  runningStamp,
   scanStamp,
   storedVerdict,
   verdictGeneration,
@@ -48,6 +49,7 @@ const MAX_AGE_MS = 24 * 3_600_000;
 
 export class Verdicts {
   readonly policyId: string;
+  private listed?: { stamp: string; until: string; rows: RunningRow[] };
 
   constructor(
     private readonly db: Db,
@@ -79,7 +81,7 @@ export class Verdicts {
     digest: string,
     environment: string,
     repository = '',
-  ): Promise<{ decision: Decision; summary: VerdictSummary }> {
+  ): Promise<{ decision: Decision; summary: VerdictSummary; validUntil: string }> {
     // Both read before judging: a change or a new scan landing meanwhile leaves the row behind,
     // so it is judged again (never the other way round).
     const generation = await verdictGeneration(this.db);
@@ -115,7 +117,7 @@ export class Verdicts {
     } catch {
       /* not kept (a busy store): the answer stands, the next reader judges again */
     }
-    return { decision, summary };
+    return { decision, summary, validUntil: new Date(until).toISOString() };
   }
 
   /**
@@ -126,6 +128,15 @@ export class Verdicts {
    * better.
    */
   async running(): Promise<RunningRow[]> {
+    // The list is kept while nothing it is made of changed (every replica reads the same stamp
+    // from the store) and no verdict in it ran out of time: a request then costs a few aggregates.
+    const stamp = await runningStamp(this.db);
+    const hit = this.listed;
+    if (hit && hit.stamp === stamp && hit.until > new Date().toISOString()) return hit.rows;
+    let until = new Date(Date.now() + MAX_AGE_MS).toISOString();
+    const sooner = (t: string | null | undefined) => {
+      if (t && t < until) until = t;
+    };
     const rows = await runningWithVerdicts(this.db);
     const withWorkload = new Set(
       rows
@@ -151,6 +162,7 @@ export class Verdicts {
           ? (JSON.parse(r.v_summary!) as VerdictSummary)
           : undefined;
       if (!v) stale.push(i);
+      else sooner(r.v_valid_until);
       out[i] = rowOf(r, v);
     });
     // Judged a few at a time: PostgreSQL answers several at once; SQLite queues them anyway.
@@ -160,15 +172,19 @@ export class Verdicts {
         const i = stale[next++];
         const r = kept[i];
         try {
-          const { summary } = await this.judge(r.digest, r.environment, `${r.registry}/${r.repository}`);
-          out[i] = rowOf(r, summary);
+          const j = await this.judge(r.digest, r.environment, `${r.registry}/${r.repository}`);
+          sooner(j.validUntil);
+          out[i] = rowOf(r, j.summary);
         } catch {
           /* its environment went meanwhile: left without a verdict */
         }
       }
     };
     await Promise.all(Array.from({ length: 4 }, worker));
-    return out.filter((r) => r.verdict);
+    const listed = out.filter((r) => r.verdict);
+    // A judgement that failed leaves its row out: not kept, the next request tries again.
+    this.listed = listed.length === out.length ? { stamp, until, rows: listed } : undefined;
+    return listed;
   }
 
   /**

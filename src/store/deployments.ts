@@ -366,14 +366,21 @@ export async function runningWithVerdicts(db: Db) {
         .onRef('i.repository', '=', 'd.repository')
         .onRef('i.digest', '=', 'd.digest'),
     )
-    .leftJoin('scans as s', (j) =>
-      j.on('s.id', '=', (eb) =>
+    // The newest scan per running digest, as a derived table: a correlated subquery in the join
+    // condition was evaluated per pair of rows on PostgreSQL (1.2 s at 2,000 workloads).
+    .leftJoin(
+      (eb) =>
         eb
           .selectFrom('scans as l')
-          .select((e) => e.fn.max('l.id').as('m'))
-          .whereRef('l.digest', '=', 'd.digest'),
-      ),
+          .select(['l.digest', (e) => e.fn.max('l.id').as('id')])
+          .where('l.digest', 'in', (e) =>
+            e.selectFrom('deployments as r').select('r.digest').where('r.ended_at', 'is', null),
+          )
+          .groupBy('l.digest')
+          .as('m'),
+      (j) => j.onRef('m.digest', '=', 'd.digest'),
     )
+    .leftJoin('scans as s', 's.id', 'm.id')
     .leftJoin('verdicts as v', (j) =>
       j
         .onRef('v.environment', '=', 'd.environment')

@@ -110,3 +110,32 @@ export function holds(
     (!v.valid_until || v.valid_until > at)
   );
 }
+
+/**
+ * What the list of running workloads with their verdicts is made of, in one string: the gate's
+ * generation, the deployments (newest, latest end, how many ended), the scans (newest, and the
+ * latest time one was written: a server scan replaces a report in place) and the images (a tag
+ * moves: the image it moves to is seen then). Equal stamps, equal lists (until a verdict's time runs out).
+ */
+export async function runningStamp(db: Db): Promise<string> {
+  const [g, d, s, i] = await Promise.all([
+    verdictGeneration(db),
+    db.k
+      .selectFrom('deployments')
+      .select((eb) => [
+        eb.fn.max('id').as('a'),
+        eb.fn.max('ended_at').as('b'),
+        eb.fn.count('ended_at').as('c'),
+      ])
+      .executeTakeFirst(),
+    db.k
+      .selectFrom('scans')
+      .select((eb) => [eb.fn.max('id').as('a'), eb.fn.max('created_at').as('b')])
+      .executeTakeFirst(),
+    db.k
+      .selectFrom('images')
+      .select((eb) => eb.fn.max('last_seen').as('a'))
+      .executeTakeFirst(),
+  ]);
+  return [g, d?.a, d?.b, d?.c, s?.a, s?.b, i?.a].map((x) => String(x ?? '')).join('|');
+}

