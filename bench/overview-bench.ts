@@ -149,7 +149,7 @@ async function run(engine: 'sqlite' | 'postgres', vulndb: string, tmp: string): 
         .map((x) => x.toFixed(1))
         .join(' ')}`,
       `  first overview, every verdict judged: ${(first.ms / 1000).toFixed(1)} s`,
-      `  stored verdicts, 500 rows per environment: ${await series('/api/v1/overview', 30)}`,
+      `  stored verdicts, 200 rows per environment: ${await series('/api/v1/overview', 30)}`,
       `  stored verdicts, every row: ${await series('/api/v1/overview?limit=20000', 10)}`,
     ];
     await call('POST', '/api/v1/approvals', {

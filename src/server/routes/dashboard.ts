@@ -537,7 +537,7 @@ export function dashboardRoutes(
               type: 'integer',
               minimum: 1,
               maximum: 20_000,
-              default: 500,
+              default: 200,
               description: 'workloads listed per environment, worst first (the counts cover all)',
             },
           },
@@ -548,7 +548,11 @@ export function dashboardRoutes(
         },
       },
     },
-    async (req) => overview(req.query.limit ?? 500),
+    // Serialized here: fastify's serializer for these open objects took 50 ms at 700 rows.
+    async (req, reply) =>
+      reply
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify(await overview(req.query.limit ?? 200))),
   );
 
   /**
