@@ -222,18 +222,13 @@ export function summarize(
   at = new Date(),
 ): VerdictSummary {
   let topFix: string | null = null;
-  if (r) {
-    // The image page's advice (routes/dashboard.ts, images/:digest/view): its first step.
-    const adv = upgrades(r, baseLayerCount(r));
-    const rules = policy.environments[environment] ? evaluatePolicy(policy, environment, r, at) : [];
-    const plan = planFor(rules, { upgrades: adv.upgrades }, r);
-    const u = adv.upgrades[0];
-    topFix =
-      plan[0] ??
-      (u
-        ? `upgrade ${u.package} ${u.from} → ${u.to} (fixes ${u.fixes.length} vulnerabilit${u.fixes.length === 1 ? 'y' : 'ies'})`
-        : null);
-  }
+  // Advice is a nicety beside the decision: a result it cannot read (a partial one) gives none.
+  if (r)
+    try {
+      topFix = firstFix(policy, environment, r, at);
+    } catch {
+      topFix = null;
+    }
   const approval = d.approval?.state === 'approved' ? d.approval : null;
   const acceptedNow = approval
     ? (d.policy?.failures ?? []).filter((f) => approval.acceptedFailures.includes(f)).length
@@ -242,7 +237,7 @@ export function summarize(
     allowed: d.allowed,
     status: d.status,
     reasons: d.reasons,
-    gradeReason: r?.summary.gradeReason ?? null,
+    gradeReason: r?.summary?.gradeReason ?? null,
     coverage: r?.coverage
       ? {
           complete: r.coverage.complete,
@@ -330,4 +325,18 @@ function rowOf(r: Joined, verdict: VerdictSummary | undefined): RunningRow {
           },
     verdict,
   };
+}
+
+/** The image page's advice (routes/dashboard.ts, images/:digest/view): its first step. */
+function firstFix(policy: Policy, environment: string, r: ScanResult, at: Date): string | null {
+  const adv = upgrades(r, baseLayerCount(r));
+  const rules = policy.environments[environment] ? evaluatePolicy(policy, environment, r, at) : [];
+  const plan = planFor(rules, { upgrades: adv.upgrades }, r);
+  const u = adv.upgrades[0];
+  return (
+    plan[0] ??
+    (u
+      ? `upgrade ${u.package} ${u.from} → ${u.to} (fixes ${u.fixes.length} vulnerabilit${u.fixes.length === 1 ? 'y' : 'ies'})`
+      : null)
+  );
 }
