@@ -577,8 +577,11 @@ export function dashboardRoutes(
         Number(b.name === 'production') - Number(a.name === 'production') || a.name.localeCompare(b.name),
     );
     const byEnv = new Map<string, RunningRow[]>();
-    for (const r of await s.admission.verdicts.running())
-      byEnv.set(r.environment, [...(byEnv.get(r.environment) ?? []), r]);
+    for (const r of await s.admission.verdicts.running()) {
+      const list = byEnv.get(r.environment);
+      if (list) list.push(r);
+      else byEnv.set(r.environment, [r]);
+    }
     const out = [];
     for (const e of envs) {
       const rows = (byEnv.get(e.name) ?? []).sort(worstFirst);
