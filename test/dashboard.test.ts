@@ -238,8 +238,8 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-env')));
     assert.deepEqual(sections, ['production', 'dev', 'staging']);
     const prod = page.locator('section[data-env="production"]');
-    assert.equal(await prod.locator('[data-count="images"]').innerText(), '1 image running');
-    assert.match(await prod.locator('tbody tr').first().innerText(), /shop\/web@/);
+    assert.equal(await prod.locator('[data-count="workloads"]').innerText(), '1 workload');
+    assert.match(await prod.locator('tbody tr').first().innerText(), /shop\/web:1\.0/);
     assert.match(await prod.locator('tbody tr').first().innerText(), /pending/);
     const staging = page.locator('section[data-env="staging"]');
     assert.match(await staging.locator('.changes').innerText(), /1 fixed, 0 introduced/);
@@ -314,9 +314,12 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     const page = await signedIn('alice');
     const dev = page.locator('section[data-env="dev"]');
     assert.equal(await dev.locator('[data-count="uncovered"]').innerText(), '1 not covered by the database');
-    const row = dev.locator('tbody tr', { hasText: 'shop/legacy@' });
+    const row = dev.locator('tbody tr', { hasText: 'shop/legacy:3.16' });
     assert.match(await row.locator('.grade').innerText(), /^[A-F] not covered$/);
-    assert.doesNotMatch(await dev.locator('tbody tr', { hasText: 'shop/batch@' }).innerText(), /not covered/);
+    assert.doesNotMatch(
+      await dev.locator('tbody tr', { hasText: 'shop/batch:2.0' }).innerText(),
+      /not covered/,
+    );
     await page.goto(`${server.url}/images/${digest.legacy}?env=dev`);
     const gap = page.locator('[data-coverage="incomplete"]');
     await gap.waitFor();

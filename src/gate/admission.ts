@@ -8,7 +8,8 @@ import { recordIfChanged } from '../store/deployments.js';
 import { recordImage } from '../store/images.js';
 import { findRegistry, registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
-import { evaluate, type Decision } from './evaluate.js';
+import type { Decision } from './evaluate.js';
+import { Verdicts } from './verdicts.js';
 import { checkTrust } from './trust.js';
 import { allGates, environmentOfNamespace, type GateSettings } from './settings.js';
 
@@ -172,6 +173,8 @@ export class Admission {
    * writes, so a review that writes nothing new must not write at all.
    */
   private queued = new TtlCache<true>(60_000);
+  /** The stored verdicts (gate/verdicts.ts): what this cache falls back on before judging. */
+  readonly verdicts: Verdicts;
 
   constructor(private readonly o: AdmissionOptions) {
     this.tags = new TtlCache(o.tagTtlMs ?? 60_000);
@@ -179,6 +182,7 @@ export class Admission {
     // short-lived; changes through this server clear them at once (invalidate()).
     this.decisions = new TtlCache(o.decisionTtlMs ?? 5_000);
     this.gates = new TtlCache(o.decisionTtlMs ?? 5_000, 1);
+    this.verdicts = new Verdicts(o.db, o.policy);
   }
 
   /** The gate changed here: forget this replica's cached decisions and tell the others. */
@@ -187,7 +191,10 @@ export class Admission {
     this.o.broadcast?.();
   }
 
-  /** Forget cached decisions (after an approval, exception or setting changed). */
+  /**
+   * Forget cached decisions (after an approval, exception or setting changed). The stored verdicts
+   * need nothing here: the change removed those it touches in its own transaction.
+   */
   invalidate(): void {
     this.decisions.clear();
     this.gates.clear();
@@ -208,7 +215,7 @@ export class Admission {
     const key = `${environment}|${repository ?? ''}|${digest}`;
     let d = this.decisions.get(key);
     if (!d) {
-      d = await evaluate(this.o.db, digest, environment, { policy: this.o.policy, repository });
+      d = await this.verdicts.decision(digest, environment, repository);
       this.decisions.set(key, d);
       if (d.trust && !d.trust.checked) this.checkLater(digest, environment);
     }

@@ -130,9 +130,12 @@ export async function policyState(
   scan: Decision['scan'];
   provenance: Provenance | null;
   result?: ScanResult;
+  /** The exceptions in force for it (their expiry bounds how long the answer holds). */
+  exceptions: ExceptionRecord[];
 }> {
   const latest = await latestResult(db, digest);
-  if (!latest) return { failures: [], waivedRules: [], suppressed: 0, scan: null, provenance: null };
+  if (!latest)
+    return { failures: [], waivedRules: [], suppressed: 0, scan: null, provenance: null, exceptions: [] };
   const repository = o.repository ?? (await firstRepositoryOf(db, digest));
   const exceptions = await activeExceptions(db, { repository, digest }, environment, o.at);
   // A signed-by rule reads the verdict on the environment's own trust keys.
@@ -156,6 +159,7 @@ export async function policyState(
     waivedRules,
     suppressed,
     result,
+    exceptions,
     provenance: latest.provenance,
     scan: {
       grade: latest.grade,
@@ -203,6 +207,19 @@ export async function evaluate(
   environment: string,
   o: EvaluateOptions,
 ): Promise<Decision> {
+  return (await evaluateWithResult(db, digest, environment, o)).decision;
+}
+
+/**
+ * The decision with what it was made from: the result after the exceptions (for advice and the
+ * grade's reason) and the exceptions in force (gate/verdicts.ts keeps all of it).
+ */
+export async function evaluateWithResult(
+  db: Db,
+  digest: string,
+  environment: string,
+  o: EvaluateOptions,
+): Promise<{ decision: Decision; result?: ScanResult; exceptions: ExceptionRecord[] }> {
   const gate = await gateSettings(db, environment);
   if (!gate) throw new GateError(`no environment ${environment}`, 'not_found');
   return decide(db, digest, environment, gate, o);
@@ -214,7 +231,7 @@ async function decide(
   environment: string,
   gate: GateSettings,
   o: EvaluateOptions,
-): Promise<Decision> {
+): Promise<{ decision: Decision; result?: ScanResult; exceptions: ExceptionRecord[] }> {
   const at = o.at ?? new Date();
   const approval = await approvalOf(db, digest, environment);
   const p = await policyState(db, digest, environment, o, gate);
@@ -241,11 +258,10 @@ async function decide(
     evaluatedAt: at.toISOString(),
     policy: p.scan ? { passed: !p.failures.length, failures: p.failures, waivedRules: p.waivedRules } : null,
   };
-  const verdict = (allowed: boolean, status: DecisionStatus, reasons: string[]): Decision => ({
-    ...base,
-    allowed,
-    status,
-    reasons,
+  const verdict = (allowed: boolean, status: DecisionStatus, reasons: string[]) => ({
+    decision: { ...base, allowed, status, reasons } as Decision,
+    result: p.result,
+    exceptions: p.exceptions,
   });
   const short = (l: string[]) => (l.length > 5 ? [...l.slice(0, 5), `… and ${l.length - 5} more`] : l);
 

@@ -21,6 +21,7 @@ import { now } from '../store/db.js';
 import { inventoryDisagreement, normaliseImage } from '../services/report.js';
 import { noteDisagreement } from '../services/provenance.js';
 import { recordOutcome } from '../services/outcome.js';
+import { verdictsFor } from '../gate/verdicts.js';
 import { findingChanges } from '../store/finding-events.js';
 import { registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
@@ -229,7 +230,10 @@ async function noteChanges(
   const alerts = await recordOutcome(
     deps.db,
     [{ digest, version, changes, results: async () => ({ before, after: result }) }],
-    { policy: deps.policy },
+    {
+      policy: deps.policy,
+      verdicts: deps.policy ? (d) => verdictsFor(deps.db, deps.policy!).refresh(d) : undefined,
+    },
   );
   if (changes.introduced.length || changes.fixed.length)
     deps.log?.('findings changed', {

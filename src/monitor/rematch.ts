@@ -8,6 +8,7 @@ import type { Finding, ScanResult } from '../model/scan.js';
 import { coverageOf, gapLines, uncoveredParts } from '../scan/coverage.js';
 import { databaseInfo, openStore, scanInventory } from '../scan/scan.js';
 import { recordOutcome } from '../services/outcome.js';
+import { verdictsFor } from '../gate/verdicts.js';
 import { alertBatch, flushAlerts, type AlertBatch } from '../store/alerts.js';
 import { inTransaction, now, type Db } from '../store/db.js';
 import {
@@ -346,7 +347,12 @@ async function storePatches(
         return { before: { ...before, packages: w.packages }, after: { ...after, packages: w.packages } };
       },
     })),
-    { policy: o.policy, batch, at },
+    {
+      policy: o.policy,
+      batch,
+      at,
+      verdicts: o.policy ? (d) => verdictsFor(db, o.policy!).refresh(d) : undefined,
+    },
   );
   return flushAlerts(db, batch);
 }

@@ -351,7 +351,7 @@ export function policyChangesAt(
   for (const rule of policy.environments[env]?.rules ?? []) {
     const w = rule.with ?? {};
     if (rule.check === 'fix-age')
-      for (const f of r.findings)
+      for (const f of r.findings ?? [])
         if (f.status === 'fixed' && f.published)
           after(Date.parse(f.published) + num(w.days, 30) * 86_400_000 + 1);
     if (rule.check === 'base-image-supported' && r.os?.eol) {

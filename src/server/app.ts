@@ -256,7 +256,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   clusterRoutes(app, deps);
   adminRoutes(app, deps);
   ingestRoutes(app, deps);
-  monitoringRoutes(app, deps);
   const policy = deps.policy ?? DEFAULT_POLICY;
   const admission = new Admission({
     db: deps.db,
@@ -275,6 +274,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         source: 'gate',
       }));
   gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous, attest });
+  // A new environment can put exceptions back to pending: decisions cached anywhere are stale.
+  monitoringRoutes(app, { ...deps, gateChanged: () => admission.changed() });
   const httpsUrl = /^https:/i.test(deps.publicUrl ?? '');
   dashboardRoutes(app, {
     ...deps,

@@ -31,7 +31,16 @@ export interface Outcome {
 export async function recordOutcome(
   db: Db,
   outcomes: Outcome[],
-  o: { policy?: Policy; batch?: AlertBatch; at?: string } = {},
+  o: {
+    policy?: Policy;
+    batch?: AlertBatch;
+    at?: string;
+    /**
+     * Judge the images again where they run (gate/verdicts.ts#Verdicts.refresh), so the stored
+     * verdicts the overview reads are ready; passed from above, as the gate sits above services.
+     */
+    verdicts?: (digests: string[]) => Promise<unknown>;
+  } = {},
 ): Promise<number> {
   const events = outcomes.flatMap((x) => findingEventRows(x.digest, x.version, x.changes, o.at));
   await insertFindingEvents(db, events);
@@ -45,6 +54,11 @@ export async function recordOutcome(
     const r = await x.results();
     if (r)
       alerts += await alertNewPolicyFailures(db, o.policy, x.digest, x.version, r.before, r.after, o.batch);
+  }
+  if (o.verdicts) {
+    // Only images running somewhere have a verdict anyone reads without asking.
+    const digests = outcomes.map((x) => x.digest).filter((d) => !o.batch || o.batch.runs.has(d));
+    if (digests.length) await o.verdicts(digests);
   }
   return alerts;
 }

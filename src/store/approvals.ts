@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
 import type { Tables } from './schema.js';
+import { staleVerdicts } from './verdicts.js';
 
 /** Approvals per (digest, environment), and the trust checks kept per (digest, rules). */
 
@@ -69,6 +70,7 @@ export async function putApproval(
     })
     .onConflict((oc) => oc.columns(['digest', 'environment']).doUpdateSet(values))
     .execute();
+  await staleVerdicts(db, { environments: [environment], digest });
 }
 
 export async function listApprovals(
@@ -110,4 +112,5 @@ export async function putTrustResult(
     .values({ digest, rules: rulesId, ...row })
     .onConflict((oc) => oc.columns(['digest', 'rules']).doUpdateSet(row))
     .execute();
+  await staleVerdicts(db, { digest });
 }

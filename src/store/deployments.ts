@@ -6,6 +6,8 @@ import type { Tables } from './schema.js';
 import { findingChanges } from './finding-events.js';
 import { loadInventory, recordImage } from './images.js';
 import { compareScans } from '../compare/compare.js';
+import { sql } from 'kysely';
+import { staleVerdicts } from './verdicts.js';
 
 /** Environments and what is deployed in them. */
 
@@ -50,6 +52,7 @@ export async function allGateJson(db: Db): Promise<Array<{ name: string; gate: s
 /** An environment's gate settings, as JSON (gate/settings.ts reads them with their defaults). */
 export async function setGateJson(db: Db, name: string, gate: string): Promise<void> {
   await db.k.updateTable('environments').set({ gate }).where('name', '=', name).execute();
+  await staleVerdicts(db, { environments: [name] });
 }
 
 /** The environments a digest runs in now (it is the newest deployment of its workload there). */
@@ -226,6 +229,27 @@ export async function running(db: Db, environment: string) {
 }
 
 /**
+ * What `history` of an environment depends on, in one short string: its deployments (newest id,
+ * latest end, how many ended) and the newest scan (a new result changes the grades it shows).
+ */
+export async function historyStamp(db: Db, environment: string): Promise<string> {
+  const d = await db.k
+    .selectFrom('deployments')
+    .select((eb) => [
+      eb.fn.max('id').as('id'),
+      eb.fn.max('ended_at').as('ended'),
+      eb.fn.count('ended_at').as('n'),
+    ])
+    .where('environment', '=', environment)
+    .executeTakeFirst();
+  const s = await db.k
+    .selectFrom('scans')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
+  return `${d?.id ?? ''}|${d?.ended ?? ''}|${d?.n ?? ''}|${s?.id ?? ''}`;
+}
+
+/**
  * Every deployment in an environment, oldest first, with its image's grade and what it changed
  * against the previous deployment of the same repository (findings introduced and fixed).
  */
@@ -327,4 +351,72 @@ export async function endUnseen(
       )
       .execute();
   return gone.length;
+}
+
+/**
+ * Everything running now in every environment, in one query: the workload, the image's tags in
+ * its repository, the summary columns of its newest scan, and its stored verdict if any.
+ */
+export async function runningWithVerdicts(db: Db) {
+  const rows = await db.k
+    .selectFrom('deployments as d')
+    .leftJoin('images as i', (j) =>
+      j
+        .onRef('i.registry', '=', 'd.registry')
+        .onRef('i.repository', '=', 'd.repository')
+        .onRef('i.digest', '=', 'd.digest'),
+    )
+    // The newest scan per running digest, as a derived table: a correlated subquery in the join
+    // condition was evaluated per pair of rows on PostgreSQL (1.2 s at 2,000 workloads).
+    .leftJoin(
+      (eb) =>
+        eb
+          .selectFrom('scans as l')
+          .select(['l.digest', (e) => e.fn.max('l.id').as('id')])
+          .where('l.digest', 'in', (e) =>
+            e.selectFrom('deployments as r').select('r.digest').where('r.ended_at', 'is', null),
+          )
+          .groupBy('l.digest')
+          .as('m'),
+      (j) => j.onRef('m.digest', '=', 'd.digest'),
+    )
+    .leftJoin('scans as s', 's.id', 'm.id')
+    .leftJoin('verdicts as v', (j) =>
+      j
+        .onRef('v.environment', '=', 'd.environment')
+        .onRef('v.digest', '=', 'd.digest')
+        .on('v.repository', '=', sql<string>`d.registry || '/' || d.repository`),
+    )
+    .select([
+      'd.environment',
+      'd.registry',
+      'd.repository',
+      'd.digest',
+      'd.namespace',
+      'd.service',
+      'd.deployed_at',
+      'd.source',
+      'i.tags',
+      's.id as scan_id',
+      's.created_at as scan_at',
+      's.grade',
+      's.risk',
+      's.critical',
+      's.high',
+      's.kev',
+      's.fixable',
+      's.total',
+      's.tally',
+      's.db_version',
+      's.provenance_kind',
+      's.provenance_by',
+      'v.scan_id as v_scan_id',
+      'v.scan_at as v_scan_at',
+      'v.policy as v_policy',
+      'v.valid_until as v_valid_until',
+      'v.summary as v_summary',
+    ])
+    .where(isNewest)
+    .execute();
+  return rows;
 }

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { now, type Db } from './db.js';
 import type { Tables } from './schema.js';
+import { staleVerdicts } from './verdicts.js';
 
 /** Exceptions (waivers) as stored: the rules about who may make and sign them are gate/exceptions.ts. */
 
@@ -57,7 +58,7 @@ export async function insertException(
   e: ExceptionInput & { expiresAt: string; state: string; createdBy: string; at: string },
 ): Promise<{ id: number }> {
   const approved = e.state === 'active';
-  return db.k
+  const row = await db.k
     .insertInto('exceptions')
     .values({
       vulnerability: e.vulnerability ?? null,
@@ -79,6 +80,13 @@ export async function insertException(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  // After the change: a verdict judged before it is refused by the new generation.
+  await staleVerdicts(db, {
+    environments: e.environments?.length ? e.environments : null,
+    repository: e.repository,
+    digest: e.digest,
+  });
+  return row;
 }
 
 /** Sign off (`active`, approved by) or revoke (`revoked`, revoked by) an exception. */
@@ -89,6 +97,11 @@ export async function setExceptionState(
   by: string,
   at: string,
 ): Promise<void> {
+  const scope = await db.k
+    .selectFrom('exceptions')
+    .select(['environments', 'repository', 'digest'])
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (state === 'active')
     await db.k
       .updateTable('exceptions')
@@ -102,6 +115,12 @@ export async function setExceptionState(
       .set({ state: 'revoked', revoked_by: by, revoked_at: at })
       .where('id', '=', id)
       .execute();
+  if (scope)
+    await staleVerdicts(db, {
+      environments: scope.environments ? (JSON.parse(scope.environments) as string[]) : null,
+      repository: scope.repository,
+      digest: scope.digest,
+    });
 }
 
 /**
@@ -123,6 +142,8 @@ export async function repend(db: Db, environment: string): Promise<number[]> {
       .set({ state: 'pending', approved_by: null, approved_at: null })
       .where('id', 'in', ids.slice(i, i + 500))
       .execute();
+  // Pending everywhere it applied: every stored verdict may have rested on one of them.
+  if (ids.length) await staleVerdicts(db);
   return ids;
 }
 

@@ -497,6 +497,37 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0012-verdicts': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // The gate's decision per (environment, repository, digest), kept so the overview does not
+        // judge every running image on every request (store/verdicts.ts says when a row holds).
+        await db.schema
+          .createTable('verdicts')
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('generation', 'integer', (c) => c.notNull())
+          .addColumn('scan_id', 'integer')
+          .addColumn('scan_at', 'text')
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('valid_until', 'text')
+          .addColumn('computed_at', 'text', (c) => c.notNull())
+          .addColumn('allowed', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('summary', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('verdicts_key', ['environment', 'repository', 'digest'])
+          .execute();
+        await db.schema.createIndex('verdicts_digest').on('verdicts').column('digest').execute();
+        await db.schema
+          .createTable('verdict_generation')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('generation', 'integer', (c) => c.notNull())
+          .execute();
+        await db.insertInto('verdict_generation').values({ id: 1, generation: 0 }).execute();
+      },
+    },
   };
 }
 

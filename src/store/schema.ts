@@ -304,6 +304,33 @@ export interface Tables {
     version: string;
     severity: string;
   };
+  /**
+   * The gate's decision per (environment, `registry/repository`, digest), as the overview and the
+   * admission webhook read it (store/verdicts.ts: when a row still holds, and who removes it).
+   */
+  verdicts: {
+    environment: string;
+    repository: string;
+    digest: string;
+    /** verdict_generation when it was computed. */
+    generation: number;
+    /** The newest scan it judged (id and created_at: a server scan replaces a report in place). */
+    scan_id: number | null;
+    scan_at: string | null;
+    /** sha256 of the policy it was judged by. */
+    policy: string;
+    /** When time alone may change it (an exception expires, a fix grows old, an OS reaches end of life). */
+    valid_until: string | null;
+    computed_at: string;
+    allowed: number;
+    status: string;
+    /** JSON of the whole decision (gate/evaluate.ts#Decision), as admission answers with it. */
+    data: string;
+    /** JSON of what a list shows (gate/verdicts.ts#VerdictSummary): small, read for every row. */
+    summary: string;
+  };
+  /** One row: bumped by every change of the gate, so a verdict computed across one is not kept. */
+  verdict_generation: { id: number; generation: number };
   /** Embedded mode's job queue (PostgreSQL uses pg-boss instead). */
   jobs: {
     id: Generated<number>;

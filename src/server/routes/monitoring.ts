@@ -61,7 +61,7 @@ const dbUpdate = {
 /** Environments, deployments, the database heartbeat and what each update changed. */
 export function monitoringRoutes(
   app: FastifyInstance,
-  s: Services & { updater?: DbUpdater; box: SecretBox },
+  s: Services & { updater?: DbUpdater; box: SecretBox; gateChanged?: () => void },
 ): void {
   alertRoutes(app, s);
   const who = (req: FastifyRequest) => auditContext(s.db, req);
@@ -206,6 +206,7 @@ export function monitoringRoutes(
       await putEnvironmentAudited(who(req), req.body, {
         signoff: defaultGate(req.body.name).exceptionSignoff,
       });
+      s.gateChanged?.();
       reply.code(201);
       return req.body;
     },
