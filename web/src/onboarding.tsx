@@ -131,7 +131,7 @@ export function Onboarding({
           />
         </li>
         <li>
-          <h3>Record what runs where</h3>
+          <h3>Record deployments</h3>
           <p>From the deployment pipeline, by digest (what actually runs):</p>
           <Snippet
             id="snippet-deploy"

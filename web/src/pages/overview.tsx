@@ -5,6 +5,7 @@ import { Link } from 'wouter-preact';
 import { short } from '../api';
 import { Grade, Loading, Problem, Status, when } from '../components';
 import { useApi } from '../hooks';
+import { Onboarding } from '../onboarding';
 
 interface Running {
   image: string;
@@ -180,6 +181,15 @@ export function Overview() {
   const [all, setAll] = useState(false);
   const { data, error, loading } = useApi<Env[]>(`/api/v1/overview${all ? '?limit=20000' : ''}`);
   if (loading && !data) return <Loading what="environments" />;
+  // Nothing runs anywhere yet: the three ways in, not empty tables.
+  if (data && data.every((e) => e.workloads === 0))
+    return (
+      <>
+        <h1>What runs where</h1>
+        <p>Nothing is recorded as running yet.</p>
+        <Onboarding />
+      </>
+    );
   return (
     <>
       <h1>What runs where</h1>
