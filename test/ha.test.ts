@@ -296,7 +296,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
       };
       const w1 = worker('w1');
       await w1.waitForLog(/customs worker ready/);
-      const hook = makeToken(['--database', url], 'admission', [], env);
+      const hook = makeToken(['--database', url], 'webhook', [], env);
       const event = {
         events: [
           {

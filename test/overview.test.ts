@@ -190,7 +190,7 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
         const tokens = {
           admin: makeToken(storeArgs, 'admin', ['--name', 'admin']),
           dev: makeToken(storeArgs, 'developer', ['--name', 'pipeline']),
-          hook: makeToken(storeArgs, 'webhook', ['--name', 'kube-apiserver']),
+          hook: makeToken(storeArgs, 'admission', ['--name', 'kube-apiserver']),
         };
         const u = spawnSync(
           process.execPath,

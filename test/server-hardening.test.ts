@@ -275,6 +275,9 @@ describe('customs server: sign-in, logs, audit and request bodies under attack',
       insecure: true,
       credentials: 'set',
       webhookSecret: 'set',
+      attest: false,
+      // Read without the secret key, the entry says only that sealed secrets exist.
+      pushCredentials: 'set',
     });
     const update = (await audit({ action: 'db.update' }))[0];
     assert.match(update.details.error, /127\.0\.0\.1:9/);

@@ -269,7 +269,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const attest =
     deps.attest ??
     ((digest?: string) =>
-      requestAttestation(deps.queue, DEFAULT_ATTEST_VALID_FOR, (m, f) => app.log.info(f ?? {}, m), {
+      requestAttestation(deps, DEFAULT_ATTEST_VALID_FOR, (m, f) => app.log.info(f ?? {}, m), {
         digest,
         source: 'gate',
       }));

@@ -279,7 +279,7 @@ function startWorkers(
       log,
       onScan: rt.metrics.onScan,
       afterResult: (digest) =>
-        requestAttestation(rt.queue, c.attestValidFor, log, { digest, source: 'scan' }),
+        requestAttestation(rt, c.attestValidFor, log, { digest, source: 'scan' }),
     });
   }, n);
 }
@@ -362,7 +362,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
       log: (m, f) => log(m, f),
       onScan: rt.metrics.onScan,
       afterResult: (digest) =>
-        requestAttestation(rt.queue, c.attestValidFor, log, { digest, source: 'scan' }),
+        requestAttestation(rt, c.attestValidFor, log, { digest, source: 'scan' }),
     },
   );
   const updater = new DbUpdater({
@@ -383,7 +383,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     // results can change verdicts: the attested images are re-signed (unchanged ones are not pushed).
     rematch: async (args) => {
       const r = await offload.rematch(args);
-      requestAttestation(rt.queue, c.attestValidFor, log, { source: 'db-update' });
+      requestAttestation(rt, c.attestValidFor, log, { source: 'db-update' });
       return r;
     },
   });
@@ -406,7 +406,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     publicUrl: c.publicUrl,
     reports: offload.storeReport,
     attest: (digest?: string) =>
-      requestAttestation(rt.queue, c.attestValidFor, log, { digest, source: 'gate' }),
+      requestAttestation(rt, c.attestValidFor, log, { digest, source: 'gate' }),
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
@@ -489,7 +489,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
           if (stopped) return;
           timer = setTimeout(() => {
             const dueBefore = new Date(Date.now() + (c.attestValidFor * 1000) / 2).toISOString();
-            requestAttestation(rt.queue, c.attestValidFor, log, { dueBefore, source: 'refresh' });
+            requestAttestation(rt, c.attestValidFor, log, { dueBefore, source: 'refresh' });
             void schedule();
           }, wait);
           timer.unref();

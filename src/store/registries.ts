@@ -184,3 +184,13 @@ export async function attestingRegistries(db: Db): Promise<string[]> {
   const rows = await db.k.selectFrom('registries').select('host').where('attest', '=', 1).execute();
   return rows.map((r) => r.host);
 }
+
+/** Whether any configured registry has the server push attestations (one indexed row at most). */
+export async function anyRegistryAttests(db: Db): Promise<boolean> {
+  return !!(await db.k
+    .selectFrom('registries')
+    .select('id')
+    .where('attest', '=', 1)
+    .limit(1)
+    .executeTakeFirst());
+}
