@@ -278,8 +278,7 @@ function startWorkers(
       policy,
       log,
       onScan: rt.metrics.onScan,
-      afterResult: (digest) =>
-        requestAttestation(rt, c.attestValidFor, log, { digest, source: 'scan' }),
+      afterResult: (digest) => requestAttestation(rt, c.attestValidFor, log, { digest, source: 'scan' }),
     });
   }, n);
 }
@@ -361,8 +360,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     {
       log: (m, f) => log(m, f),
       onScan: rt.metrics.onScan,
-      afterResult: (digest) =>
-        requestAttestation(rt, c.attestValidFor, log, { digest, source: 'scan' }),
+      afterResult: (digest) => requestAttestation(rt, c.attestValidFor, log, { digest, source: 'scan' }),
     },
   );
   const updater = new DbUpdater({
@@ -405,8 +403,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     trustProxy: trustProxyOf(c.trustProxy),
     publicUrl: c.publicUrl,
     reports: offload.storeReport,
-    attest: (digest?: string) =>
-      requestAttestation(rt, c.attestValidFor, log, { digest, source: 'gate' }),
+    attest: (digest?: string) => requestAttestation(rt, c.attestValidFor, log, { digest, source: 'gate' }),
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
