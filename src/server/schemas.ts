@@ -164,3 +164,10 @@ export const scanBrief = {
     counts,
   },
 } as const;
+
+/** The `:digest` path parameter of image routes. */
+export const digestParam = {
+  type: 'object',
+  required: ['digest'],
+  properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
+} as const;

@@ -17,7 +17,7 @@ import { csrfOf, SESSION_COOKIE } from '../auth.js';
 import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
 import { permissionsOf } from '../../model/roles.js';
 import { authErrors, errorSchema } from '../errors.js';
-import { envName, credentials } from '../schemas.js';
+import { credentials, digestParam, envName } from '../schemas.js';
 import type { Services } from '../../services/ingest.js';
 import { DomainError } from '../../services/errors.js';
 import { explainImageRisk, explainRisk } from '../../rank/explain.js';
@@ -460,10 +460,7 @@ export function dashboardRoutes(
       schema: {
         summary: `Newer base images of the same distribution found in configured registries (repositories named after it, and the base the image's label names), ranked by the findings each would remove; tags not scanned yet are queued. Bounded: ${BASE_LIMITS.repositories} repositories, ${BASE_LIMITS.tagsPerRepository} tags each, ${BASE_LIMITS.budgetMs / 1000} s; cached ${BASE_LIMITS.cacheMs / 60_000} minutes`,
         tags: ['images'],
-        params: {
-          type: 'object',
-          properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
-        },
+        params: digestParam,
         response: {
           200: {
             type: 'object',

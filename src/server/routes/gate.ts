@@ -28,7 +28,7 @@ import { checkTrust } from '../../gate/trust.js';
 import type { Admission } from '../../gate/admission.js';
 import { principalOf } from '../auth.js';
 import { authErrors, errorSchema } from '../errors.js';
-import { envName, provenance, scanBrief } from '../schemas.js';
+import { digestParam, envName, provenance, scanBrief } from '../schemas.js';
 import type { Services } from '../../services/ingest.js';
 import { DomainError, asInvalid } from '../../services/errors.js';
 
@@ -183,12 +183,6 @@ const auditEntry = {
     prevHash: { type: 'string' },
     hash: { type: 'string' },
   },
-} as const;
-
-const digestParam = {
-  type: 'object',
-  required: ['digest'],
-  properties: { digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
 } as const;
 
 export interface GateDeps extends Services {
