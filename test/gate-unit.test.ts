@@ -341,6 +341,49 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.match(r.response.status!.message, /500 images in one object; at most 64/);
     });
 
+    it('admission answers from a stale decision while a slow store is read again; a change clears it', async () => {
+      const admission = new Admission({
+        db,
+        box: undefined as never,
+        queue: undefined as never,
+        policy: { environments: {} },
+        dbVersion: () => 'x',
+        decisionTtlMs: 40,
+      });
+      // A store that answers the second read slowly, as under a 200k-package report's writes.
+      let reads = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const answer = (allowed: boolean) => ({ allowed, status: 'allowed', reasons: [] }) as never;
+      (admission as unknown as { verdicts: unknown }).verdicts = {
+        decision: async () => {
+          reads++;
+          if (reads === 2) await gate;
+          return answer(reads !== 2);
+        },
+      };
+      const d = `sha256:${'4'.repeat(64)}`;
+      assert.equal((await admission.decision(d, 'dev')).allowed, true);
+      await new Promise((r) => setTimeout(r, 60)); // past its time, within the stale period
+      const t0 = performance.now();
+      assert.equal((await admission.decision(d, 'dev')).allowed, true, 'the stale answer, at once');
+      assert.ok(performance.now() - t0 < 30, 'the slow read is not waited for');
+      assert.equal(reads, 2, 'one refresh in the background');
+      await admission.decision(d, 'dev');
+      assert.equal(reads, 2, 'a refresh in flight is shared, not repeated');
+      release();
+      await new Promise((r) => setTimeout(r, 5));
+      assert.equal((await admission.decision(d, 'dev')).allowed, false, 'the refreshed answer');
+      // Past both periods nothing stale is answered: the store is read and waited for.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await admission.decision(d, 'dev')).allowed, true);
+      assert.equal(reads, 3);
+      // A change clears it at once: the next review reads, never the old answer.
+      admission.invalidate();
+      await admission.decision(d, 'dev');
+      assert.equal(reads, 4);
+    });
+
     it("admission: a digest under another repository does not borrow that repository's exceptions; requireDigest refuses tags", async () => {
       // One vulnerable image, known under two repositories; an exception waives its finding for one.
       const digest = `sha256:${'5'.repeat(64)}`;

@@ -141,15 +141,25 @@ class TtlCache<V> {
   constructor(
     private ttl: number,
     private max = 10_000,
+    private staleFor = 0,
   ) {}
   get(k: string): V | undefined {
+    const e = this.peek(k);
+    return e?.fresh ? e.v : undefined;
+  }
+  /**
+   * An entry and whether it is still fresh. A stale one is kept for one more `ttl` (`staleFor`):
+   * long enough to answer from while a fresh value is read in the background, never longer.
+   */
+  peek(k: string): { v: V; fresh: boolean } | undefined {
     const e = this.m.get(k);
     if (!e) return undefined;
-    if (e.until < Date.now()) {
+    const now = Date.now();
+    if (e.until + this.staleFor < now) {
       this.m.delete(k);
       return undefined;
     }
-    return e.v;
+    return { v: e.v, fresh: e.until >= now };
   }
   set(k: string, v: V): void {
     // Oldest first out: a Map keeps insertion order.
@@ -180,8 +190,12 @@ export class Admission {
     this.tags = new TtlCache(o.tagTtlMs ?? 60_000);
     // Another process (a worker's rescan, a second server) may change state: cached decisions are
     // short-lived; changes through this server clear them at once (invalidate()).
-    this.decisions = new TtlCache(o.decisionTtlMs ?? 5_000);
-    this.gates = new TtlCache(o.decisionTtlMs ?? 5_000, 1);
+    // A decision or the gate settings past their time are still answered from for one more period
+    // while a fresh one is read in the background: a slow store (a 200k-package report being
+    // written, a checkpoint) must not hold a pod's admission. An explicit change clears them.
+    const ttl = o.decisionTtlMs ?? 5_000;
+    this.decisions = new TtlCache(ttl, 10_000, ttl);
+    this.gates = new TtlCache(ttl, 1, ttl);
     this.verdicts = new Verdicts(o.db, o.policy);
   }
 
@@ -196,30 +210,64 @@ export class Admission {
    * need nothing here: the change removed those it touches in its own transaction.
    */
   invalidate(): void {
+    this.epoch++;
     this.decisions.clear();
     this.gates.clear();
+    // A read in flight began before the change: the next review must not join it.
+    this.reading.clear();
   }
 
-  private async allGates(): Promise<Map<string, GateSettings>> {
-    let g = this.gates.get('all');
-    if (!g) {
-      g = await allGates(this.o.db);
-      this.gates.set('all', g);
+  /** Reads in flight, by cache key: concurrent reviews of one image share one read. */
+  private reading = new Map<string, Promise<unknown>>();
+
+  /**
+   * A cached value, fresh; or a stale one while `read` refreshes it in the background; or, with
+   * nothing cached, `read`'s answer. A change through any replica clears the cache (invalidate()),
+   * so a stale answer never outlives a change made here — only one another process made within the
+   * last two periods (a scan landing from a worker).
+   */
+  private async cached<V>(cache: TtlCache<V>, key: string, read: () => Promise<V>): Promise<V> {
+    const hit = cache.peek(key);
+    if (hit?.fresh) return hit.v;
+    let p = this.reading.get(key) as Promise<V> | undefined;
+    if (!p) {
+      const epoch = this.epoch;
+      p = read().then((v) => {
+        // A change cleared the cache while this read ran: what it read may predate the change.
+        if (epoch === this.epoch) cache.set(key, v);
+        return v;
+      });
+      this.reading.set(key, p);
+      void p.then(
+        () => this.reading.delete(key),
+        () => this.reading.delete(key),
+      );
     }
-    return g;
+    if (hit) {
+      p.catch(() => {
+        /* kept stale: the next review reads again */
+      });
+      return hit.v;
+    }
+    return p;
+  }
+
+  /** Bumped by invalidate(): a read begun before a change does not fill the cache after it. */
+  private epoch = 0;
+
+  private allGates(): Promise<Map<string, GateSettings>> {
+    return this.cached(this.gates, 'all', () => allGates(this.o.db));
   }
 
   async decision(digest: string, environment: string, repository?: string): Promise<Decision> {
     // The repository is part of the key: its exceptions feed the decision, so one repository's
     // digest must not borrow another's cached verdict (repoA@<digest of B>).
     const key = `${environment}|${repository ?? ''}|${digest}`;
-    let d = this.decisions.get(key);
-    if (!d) {
-      d = await this.verdicts.decision(digest, environment, repository);
-      this.decisions.set(key, d);
+    return this.cached(this.decisions, key, async () => {
+      const d = await this.verdicts.decision(digest, environment, repository);
       if (d.trust && !d.trust.checked) this.checkLater(digest, environment);
-    }
-    return d;
+      return d;
+    });
   }
 
   private checking = new Set<string>();

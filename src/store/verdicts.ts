@@ -54,6 +54,9 @@ export async function staleVerdicts(
  */
 export async function putVerdict(db: Db, row: VerdictRow): Promise<boolean> {
   return db.k.transaction().execute(async (k) => {
+    // A verdict is a cache of what the store says: losing the last few to a crash costs a re-judge,
+    // so its commit need not wait for the WAL to reach the disk (behind a big report's writes).
+    if (db.engine === 'postgres') await sql`SET LOCAL synchronous_commit = off`.execute(k);
     // FOR SHARE: a change in flight (staleVerdicts holds the row) finishes first, and is seen.
     const lock = db.engine === 'postgres' ? sql` FOR SHARE` : sql``;
     const r = await sql<{
