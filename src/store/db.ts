@@ -65,6 +65,9 @@ function ownerOnly(path: string, mode: number): void {
   }
 }
 
+/** How long a SQLite write waits for another connection's write lock. */
+export const SQLITE_BUSY_MS = 5000;
+
 /** Open (and migrate) the store on SQLite or PostgreSQL. */
 export async function openDb(opts: { database?: string; data?: string }): Promise<Db> {
   const { engine, where } = storeLocation(opts);
@@ -91,7 +94,7 @@ export async function openDb(opts: { database?: string; data?: string }): Promis
     }
     // WAL lets API readers go on while a worker writes; busy_timeout rides out short locks.
     sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_MS}`);
     sqlite.pragma('synchronous = NORMAL');
     if (where !== ':memory:')
       for (const f of [where, `${where}-wal`, `${where}-shm`]) if (existsSync(f)) ownerOnly(f, 0o600);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { now, type Db } from './db.js';
+import { now, SQLITE_BUSY_MS, type Db } from './db.js';
 import type { Tables } from './schema.js';
 
 /**
@@ -54,23 +54,37 @@ export async function staleVerdicts(
  */
 export async function putVerdict(db: Db, row: VerdictRow): Promise<boolean> {
   return db.k.transaction().execute(async (k) => {
-    // A verdict is a cache of what the store says: losing the last few to a crash costs a re-judge,
-    // so its commit need not wait for the WAL to reach the disk (behind a big report's writes).
-    if (db.engine === 'postgres') await sql`SET LOCAL synchronous_commit = off`.execute(k);
-    // FOR SHARE: a change in flight (staleVerdicts holds the row) finishes first, and is seen.
-    const lock = db.engine === 'postgres' ? sql` FOR SHARE` : sql``;
-    const r = await sql<{
-      generation: number;
-    }>`SELECT generation FROM verdict_generation WHERE id = 1${lock}`.execute(k);
-    if (Number(r.rows[0]?.generation ?? 0) !== row.generation) return false;
-    const { environment: _e, repository: _r, digest: _d, ...rest } = row;
-    await k
-      .insertInto('verdicts')
-      .values(row)
-      .onConflict((oc) => oc.columns(['environment', 'repository', 'digest']).doUpdateSet(rest))
-      .execute();
-    return true;
+    // A verdict is a cache of what the store says: not keeping one costs the next reader a judgement,
+    // so keeping it never waits long. Its commit need not reach the disk before the answer (PostgreSQL
+    // flushes the WAL behind a big report's writes), and a lock held elsewhere is not waited out: on
+    // SQLite the wait would hold the whole event loop (better-sqlite3 is synchronous).
+    if (db.engine === 'postgres') {
+      await sql`SET LOCAL synchronous_commit = off`.execute(k);
+      await sql`SET LOCAL lock_timeout = '200ms'`.execute(k);
+    } else await sql`PRAGMA busy_timeout = 100`.execute(k);
+    try {
+      return await keep(db, k, row);
+    } finally {
+      if (db.engine === 'sqlite')
+        await sql`PRAGMA busy_timeout = ${sql.raw(String(SQLITE_BUSY_MS))}`.execute(k);
+    }
   });
+}
+
+async function keep(db: Db, k: Db['k'], row: VerdictRow): Promise<boolean> {
+  // FOR SHARE: a change in flight (staleVerdicts holds the row) finishes first, and is seen.
+  const lock = db.engine === 'postgres' ? sql` FOR SHARE` : sql``;
+  const r = await sql<{
+    generation: number;
+  }>`SELECT generation FROM verdict_generation WHERE id = 1${lock}`.execute(k);
+  if (Number(r.rows[0]?.generation ?? 0) !== row.generation) return false;
+  const { environment: _e, repository: _r, digest: _d, ...rest } = row;
+  await k
+    .insertInto('verdicts')
+    .values(row)
+    .onConflict((oc) => oc.columns(['environment', 'repository', 'digest']).doUpdateSet(rest))
+    .execute();
+  return true;
 }
 
 /** The newest scan of a digest as verdicts are stamped with it. */
