@@ -320,6 +320,45 @@ describe('attestations in a registry', { skip }, () => {
     assert.match(r.stderr, /carries no SBOM attestation; its layers were read/);
     assert.ok(JSON.parse(r.stdout).packages.some((p: { name: string }) => p.name === 'zlib'));
   });
+
+  it('a referrers index of thousands of entries is read only so far, with a warning', async () => {
+    const copy = spawnSync(
+      'skopeo',
+      [
+        'copy',
+        '--dest-tls-verify=false',
+        `oci:${join(tmp, 'layout')}:1`,
+        `docker://${reg.host}/team/crowded:1`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(copy.status, 0, copy.stderr);
+    // One SBOM artifact, listed 2,000 times: anyone with push rights can grow the list.
+    const cdx = Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', components: [] }));
+    const empty = Buffer.from('{}');
+    const artifact = json({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: 'application/vnd.cyclonedx+json',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 },
+      layers: [{ mediaType: 'application/vnd.cyclonedx+json', digest: sha256(cdx), size: cdx.length }],
+    });
+    await pushRaw('team/crowded', [empty, cdx], artifact, sha256(artifact), OCI_MANIFEST);
+    const entry = {
+      mediaType: OCI_MANIFEST,
+      digest: sha256(artifact),
+      size: artifact.length,
+      artifactType: 'application/vnd.cyclonedx+json',
+    };
+    const index = json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: Array(2000).fill(entry) });
+    await pushRaw('team/crowded', [], index, imageDigest.replace(':', '-'), OCI_INDEX);
+    const r = customs(['sbom', `${reg.host}/team/crowded:1`, '--insecure', '--format', 'json'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    const sboms = out.image.attestations.filter((a: { via: string }) => a.via === 'referrers');
+    assert.equal(sboms.length, 32);
+    assert.match(JSON.stringify(out) + r.stderr, /only the first 32 referrers and 32 documents/);
+  });
 });
 
 describe('in-toto statements', () => {

@@ -18,6 +18,14 @@ interface Desc {
 }
 const IN_TOTO = 'application/vnd.in-toto+json';
 const MAX_ATTESTATION = 64 * 1024 * 1024;
+/**
+ * A registry lists any number of referrers of an image (anyone with push rights adds some): a scan
+ * reads the first few, with a warning, so a hostile index cannot turn one scan into thousands of
+ * requests or hold gigabytes of documents.
+ */
+const MAX_REFERRERS = 32;
+const MAX_ATTESTATION_DOCS = 32;
+const MAX_ATTESTATION_BYTES = 128 * 1024 * 1024;
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -135,6 +143,8 @@ export class RegistryStore implements BlobStore {
   async attestations(imageDigest: string, warnings: string[]): Promise<AttestationWithDoc[]> {
     const out: AttestationWithDoc[] = [];
     const repo = this.ref.repository;
+    let bytes = 0;
+    let capped = false;
     const readLayers = async (
       manifestDigest: string,
       via: 'buildkit' | 'referrers',
@@ -152,7 +162,16 @@ export class RegistryStore implements BlobStore {
         if (!l.digest || (l.size ?? 0) > MAX_ATTESTATION) continue;
         const mt = l.mediaType ?? '';
         if (mt !== IN_TOTO && !SBOM_MEDIA_TYPES[mt] && !(type && SBOM_MEDIA_TYPES[type])) continue;
-        const body = await this.client.smallBlob(repo, l.digest, MAX_ATTESTATION);
+        if (out.length >= MAX_ATTESTATION_DOCS || bytes + (l.size ?? 0) > MAX_ATTESTATION_BYTES) {
+          capped = true;
+          return;
+        }
+        const body = await this.client.smallBlob(
+          repo,
+          l.digest,
+          Math.min(MAX_ATTESTATION, MAX_ATTESTATION_BYTES - bytes),
+        );
+        bytes += body.length;
         let doc: unknown;
         try {
           doc = JSON.parse(body.toString('utf8'));
@@ -179,14 +198,20 @@ export class RegistryStore implements BlobStore {
       const list = refs
         ? ((JSON.parse(refs.toString('utf8')) as { manifests?: Desc[] }).manifests ?? [])
         : [];
-      for (const d of list) {
-        if (!d.digest) continue;
-        this.manifests.add(d.digest);
-        await readLayers(d.digest, 'referrers', d.artifactType);
+      const wanted = list.filter((d) => d.digest);
+      if (wanted.length > MAX_REFERRERS) capped = true;
+      for (const d of wanted.slice(0, MAX_REFERRERS)) {
+        if (out.length >= MAX_ATTESTATION_DOCS) break;
+        this.manifests.add(d.digest!);
+        await readLayers(d.digest!, 'referrers', d.artifactType);
       }
     } catch (err) {
       warnings.push(`attestations of ${imageDigest} could not be read: ${(err as Error).message}`);
     }
+    if (capped)
+      warnings.push(
+        `attestations of ${imageDigest}: only the first ${MAX_REFERRERS} referrers and ${MAX_ATTESTATION_DOCS} documents (${MAX_ATTESTATION_BYTES / 1024 / 1024} MiB) were read`,
+      );
     return out;
   }
 
