@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -310,6 +310,22 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
       );
       assert.equal(st.predicate.status, 'rejected', 'the referrer says what the .att tag says');
 
+      // Another tool's referrer dressed as an image (image config, the image's own layers, and a
+      // subject), pushed by digest: the webhook cannot tell it from an image, the scan job can.
+      const img = await c.manifest('team/app', digest);
+      const dressed = Buffer.from(
+        JSON.stringify({
+          ...JSON.parse(img.body.toString('utf8')),
+          subject: { mediaType: img.mediaType, digest, size: img.body.length },
+        }),
+      );
+      const foreign = await c.putManifest(
+        'team/app',
+        `sha256:${createHash('sha256').update(dressed).digest('hex')}`,
+        dressed,
+        img.mediaType,
+      );
+
       // The loop: the registry notified the server of every referrer and index it pushed. A later
       // push is delivered after them (one queue per endpoint): once it is seen, they were too.
       const dir = join(tmp, 'marker');
@@ -318,10 +334,23 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
         tag: 'latest',
       }).manifestDigest;
       skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:marker`);
+      // One worker, jobs in order: once the marker is scanned, the dressed referrer's job ran.
       await waitFor(
-        async () => (await api.admin.get(`/api/v1/images?digest=${marker}`)).body.items?.length > 0,
-        60_000,
-        'the marker image',
+        async () =>
+          (await api.admin.get(`/api/v1/images?digest=${marker}`)).body.items?.some(
+            (i: any) => i.status === 'scanned',
+          ),
+        90_000,
+        'the marker image scanned',
+      );
+      assert.deepEqual(
+        (await api.admin.get(`/api/v1/images?digest=${foreign}`)).body.items,
+        [],
+        'the dressed referrer leaves no image row',
+      );
+      assert.match(
+        server.log,
+        new RegExp(`${foreign.slice(7)}","reason":"a referrer \\(it has a subject\\)","msg":"not an image`),
       );
       // Those the approval and the rejection superseded are gone from the registry, not only the index.
       const now = new Set(listed.map((d) => d.digest));

@@ -88,10 +88,19 @@ export async function attestationsOf(db: Db, digest: string): Promise<Attestatio
   }));
 }
 
+/** How long the digest of a pushed referrer is remembered (its notification comes long before). */
+export const ARTIFACT_MEMORY_MS = 7 * 86_400_000;
+
 /** Note manifests about to be pushed beside `subject` (before the push: its notification may come first). */
 export async function recordArtifacts(db: Db, subject: string, digests: string[]): Promise<void> {
   if (!digests.length) return;
   const at = now();
+  // Every re-signing pushes new ones: rows outlive the registry's notification of them (retried
+  // for minutes) by far at a week, and the table stays the size of a week of pushes.
+  await db.k
+    .deleteFrom('attestation_artifacts')
+    .where('pushed_at', '<', new Date(Date.parse(at) - ARTIFACT_MEMORY_MS).toISOString())
+    .execute();
   await db.k
     .insertInto('attestation_artifacts')
     .values(digests.map((digest) => ({ digest, subject, pushed_at: at })))

@@ -509,9 +509,9 @@ function migrations(engine: Engine): Record<string, Migration> {
           .addColumn('pushed_at', 'text', (c) => c.notNull())
           .execute();
         await db.schema
-          .createIndex('attestation_artifacts_subject')
+          .createIndex('attestation_artifacts_pushed_at')
           .on('attestation_artifacts')
-          .column('subject')
+          .column('pushed_at')
           .execute();
       },
     },
