@@ -198,6 +198,9 @@ describe('attack: the referrers the server pushes', { skip, timeout: 120_000 }, 
         }),
       );
     let answer = crafted(3000);
+    // For the referrers API: one genuine earlier referrer of ours, served by digest.
+    let api: Buffer | undefined;
+    const served = new Map<string, Buffer>();
     const puts: Array<{ url: string; body: Buffer }> = [];
     const deletes: string[] = [];
     const hs = createServer((req, res) => {
@@ -216,6 +219,11 @@ describe('attack: the referrers the server pushes', { skip, timeout: 120_000 }, 
           deletes.push(url);
           return res.writeHead(202).end();
         }
+        if (req.method === 'GET' && url.includes('/referrers/') && api)
+          return res.writeHead(200, { 'content-type': OCI_INDEX }).end(api);
+        const byDigest = served.get(url.split('/manifests/')[1] ?? '');
+        if (req.method === 'GET' && byDigest)
+          return res.writeHead(200, { 'content-type': OCI_MANIFEST }).end(byDigest);
         if (req.method === 'GET' && url.endsWith(`/manifests/${referrersTag(digest)}`))
           return res.writeHead(200, { 'content-type': OCI_INDEX }).end(answer);
         res
@@ -268,6 +276,41 @@ describe('attack: the referrers the server pushes', { skip, timeout: 120_000 }, 
       );
       assert.ok(!puts.some((p) => p.url.endsWith(referrersTag(digest))), 'the tag is not rewritten');
       assert.deepEqual(deletes, []);
+
+      // A registry with the referrers API lists them itself: no tag is written; our superseded
+      // referrer (read first: it is ours, about this image) is deleted, the image never.
+      const annotations = {
+        [REFERRER_PREDICATE]: 'https://customs.dev/attestation/verdict/v1/staging',
+        [REFERRER_KEY]: keyId,
+      };
+      const earlier = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          artifactType: 'application/vnd.dsse.envelope.v1+json',
+          config: { mediaType: 'application/vnd.oci.empty.v1+json', size: 2, digest: sha(Buffer.from('{}')) },
+          layers: [],
+          subject,
+          annotations,
+        }),
+      );
+      served.set(sha(earlier), earlier);
+      const desc = (d: string) => ({ mediaType: OCI_MANIFEST, digest: d, size: 100, annotations });
+      api = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [desc(digest), desc(sha(earlier))] }));
+      puts.length = 0;
+      const viaApi = await attachReferrers(
+        c,
+        'team/app',
+        subject,
+        add,
+        keyId,
+        () => true,
+        async () => {},
+      );
+      assert.equal(viaApi.mode, 'api');
+      assert.equal(viaApi.removed, 1);
+      assert.deepEqual(deletes, [`/v2/team/app/manifests/${sha(earlier)}`]);
+      assert.ok(!puts.some((p) => p.url.endsWith(referrersTag(digest))), 'no fallback tag');
     } finally {
       await c.close();
       hs.close();
