@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -40,6 +40,7 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
   let musl: string;
   let keyFile: string;
   let cliEnv: Record<string, string>;
+  let firstReferrers: string[] = [];
   const api: Record<string, Api> = {};
   const tok: Record<string, string> = {};
   const client = () => new RegistryClient(reg.host, { insecure: true });
@@ -120,10 +121,20 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
       201,
     );
 
-    const key = await fetch(`${server.url}/api/v1/attestation-key`);
+    // The issue's path: GET /api/v1/signing-key gives the PEM cosign, Kyverno and customs verify
+    // take; /api/v1/attestation-key is kept as an alias of it.
+    const key = await fetch(`${server.url}/api/v1/signing-key`);
     assert.equal(key.status, 200);
     assert.match(key.headers.get('content-type') ?? '', /pem/);
     const pem = await key.text();
+    const alias = await fetch(`${server.url}/api/v1/attestation-key`);
+    assert.equal(await alias.text(), pem);
+    assert.equal(alias.headers.get('x-key-id'), key.headers.get('x-key-id'));
+    // As JSON: the audit log's key as before, the attestation key beside it.
+    const json = await new Api(server.url).get('/api/v1/signing-key', { accept: 'application/json' });
+    assert.equal(json.body.attestation.key.publicKey, pem);
+    assert.equal(json.body.attestation.key.id, key.headers.get('x-key-id'));
+    assert.notEqual(json.body.key.id, json.body.attestation.key.id, 'the audit log has a key of its own');
     assert.equal(createPublicKey(pem).asymmetricKeyDetails?.namedCurve, 'prime256v1');
     keyFile = join(tmp, 'customs-server.pub');
     writeFileSync(keyFile, pem);
@@ -178,6 +189,23 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
     assert.equal(prod.status, 1, prod.stdout);
     assert.match(prod.stdout, /the newest verdict for production is pending/);
 
+    await waitFor(
+      async () => {
+        const c = client();
+        try {
+          const idx = await c.tryManifest('team/app', digest.replace(':', '-'));
+          firstReferrers = idx
+            ? JSON.parse(idx.body.toString('utf8')).manifests.map((d: any) => d.digest)
+            : [];
+          return firstReferrers.length === 4;
+        } finally {
+          await c.close();
+        }
+      },
+      60_000,
+      'the referrers',
+    );
+
     const audit = await api.admin.get('/api/v1/audit?action=attestation.pushed');
     assert.equal(audit.status, 200);
     assert.ok(audit.body.some((e: any) => e.subject === `image:${reg.host}/team/app@${digest}`));
@@ -218,6 +246,136 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
     const found = await fetchAttestations(c, 'team/app', digest);
     await c.close();
     assert.equal(found.envelopes.length, 4);
+  });
+
+  it('the same envelopes as OCI 1.1 referrers (fallback tag on Distribution 2.x), superseded ones deleted; none comes back as an image', async () => {
+    const c = client();
+    const referrers = async () => {
+      const idx = await c.tryManifest('team/app', digest.replace(':', '-'));
+      return idx ? (JSON.parse(idx.body.toString('utf8')).manifests as any[]) : [];
+    };
+    try {
+      // The rejection's push is the last: its referrers replaced the earlier ones.
+      await waitFor(
+        async () =>
+          (await referrers()).length === 4 &&
+          (await fetchAttestations(c, 'team/app', digest)).envelopes.every(
+            (e) => (JSON.stringify(statementOf(e.envelope)) ?? '').length > 0,
+          ),
+        60_000,
+        'four referrers',
+      );
+      const pub = createPublicKey(readFileSync(keyFile));
+      const listed = await referrers();
+      const types: string[] = [];
+      for (const d of listed) {
+        assert.equal(d.artifactType, 'application/vnd.dsse.envelope.v1+json');
+        const m = await c.manifest('team/app', d.digest);
+        const man = JSON.parse(m.body.toString('utf8'));
+        assert.equal(man.subject.digest, digest, 'a referrer of the image');
+        assert.equal(man.artifactType, 'application/vnd.dsse.envelope.v1+json');
+        const env = JSON.parse((await c.smallBlob('team/app', man.layers[0].digest)).toString('utf8'));
+        const body = Buffer.from(env.payload, 'base64');
+        const pae = Buffer.concat([
+          Buffer.from(`DSSEv1 ${env.payloadType.length} ${env.payloadType} ${body.length} `),
+          body,
+        ]);
+        const { verify: check } = await import('node:crypto');
+        assert.ok(check('sha256', pae, pub, Buffer.from(env.signatures[0].sig, 'base64')), 'signed');
+        const st = JSON.parse(body.toString('utf8'));
+        assert.equal(st.subject[0].digest.sha256, digest.slice(7));
+        assert.equal(d.annotations['in-toto.io/predicate-type'], st.predicateType);
+        types.push(st.predicateType);
+      }
+      assert.deepEqual(types.sort(), [
+        'https://cosign.sigstore.dev/attestation/vuln/v1',
+        'https://customs.dev/attestation/verdict/v1/dev',
+        'https://customs.dev/attestation/verdict/v1/production',
+        'https://customs.dev/attestation/verdict/v1/staging',
+      ]);
+      const prod = listed.find((d) => d.annotations['in-toto.io/predicate-type'].endsWith('/production'));
+      const st = JSON.parse(
+        Buffer.from(
+          JSON.parse(
+            (
+              await c.smallBlob(
+                'team/app',
+                JSON.parse((await c.manifest('team/app', prod.digest)).body.toString('utf8')).layers[0]
+                  .digest,
+              )
+            ).toString('utf8'),
+          ).payload,
+          'base64',
+        ).toString('utf8'),
+      );
+      assert.equal(st.predicate.status, 'rejected', 'the referrer says what the .att tag says');
+
+      // Another tool's referrer dressed as an image (image config, the image's own layers, and a
+      // subject), pushed by digest: the webhook cannot tell it from an image, the scan job can.
+      const img = await c.manifest('team/app', digest);
+      const dressed = Buffer.from(
+        JSON.stringify({
+          ...JSON.parse(img.body.toString('utf8')),
+          subject: { mediaType: img.mediaType, digest, size: img.body.length },
+        }),
+      );
+      const foreign = await c.putManifest(
+        'team/app',
+        `sha256:${createHash('sha256').update(dressed).digest('hex')}`,
+        dressed,
+        img.mediaType,
+      );
+
+      // The loop: the registry notified the server of every referrer and index it pushed. A later
+      // push is delivered after them (one queue per endpoint): once it is seen, they were too.
+      const dir = join(tmp, 'marker');
+      const marker = ociLayout(dir, {
+        layers: [await makeTar([{ name: 'etc/marker', content: 'after the referrers' }])],
+        tag: 'latest',
+      }).manifestDigest;
+      skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/team/app:marker`);
+      // One worker, jobs in order: once the marker is scanned, the dressed referrer's job ran.
+      await waitFor(
+        async () =>
+          (await api.admin.get(`/api/v1/images?digest=${marker}`)).body.items?.some(
+            (i: any) => i.status === 'scanned',
+          ),
+        90_000,
+        'the marker image scanned',
+      );
+      assert.deepEqual(
+        (await api.admin.get(`/api/v1/images?digest=${foreign}`)).body.items,
+        [],
+        'the dressed referrer leaves no image row',
+      );
+      assert.match(
+        server.log,
+        new RegExp(`${foreign.slice(7)}","reason":"a referrer \\(it has a subject\\)","msg":"not an image`),
+      );
+      // Those the approval and the rejection superseded are gone from the registry, not only the index.
+      const now = new Set(listed.map((d) => d.digest));
+      for (const old of firstReferrers.filter((d) => !now.has(d)))
+        assert.equal(await c.tryManifest('team/app', old), undefined, `${old} deleted`);
+      assert.equal(firstReferrers.filter((d) => !now.has(d)).length, 4, 'every verdict and scan re-pushed');
+      // The marker is attested in turn (before the next test counts what is pushed).
+      await waitFor(
+        async () =>
+          (await api.admin.get('/api/v1/audit?action=attestation.pushed')).body.some(
+            (e: any) => e.subject === `image:${reg.host}/team/app@${marker}`,
+          ),
+        90_000,
+        'the marker attested',
+      );
+      const index = await c.tryManifest('team/app', digest.replace(':', '-'));
+      for (const d of [...listed.map((x) => x.digest), index!.digest]) {
+        const rows = (await api.admin.get(`/api/v1/images?digest=${d}`)).body.items;
+        assert.deepEqual(rows, [], `no image row for the artifact ${d}`);
+        const jobs = server.log.split('\n').filter((l) => l.includes('job started') && l.includes(d));
+        assert.deepEqual(jobs, [], `no job for the artifact ${d}`);
+      }
+    } finally {
+      await c.close();
+    }
   });
 
   it('a developer token cannot make the server sign: the key endpoint is read-only and nothing else signs', async () => {
@@ -367,6 +525,44 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
     } finally {
       hs.close();
     }
+
+    // The VEX rides beside the image too (registries that attest): attached once the exception
+    // holds everywhere, re-attached without it once it is revoked.
+    const vexBeside = async (): Promise<any> => {
+      const c = client();
+      try {
+        const found = await fetchAttestations(c, 'team/musl', musl);
+        return found.envelopes
+          .map((e) => statementOf(e.envelope))
+          .find((st) => st?.predicateType === 'https://openvex.dev/ns');
+      } finally {
+        await c.close();
+      }
+    };
+    await waitFor(async () => !!(await vexBeside()), 60_000, 'the VEX attestation');
+    const attached = await vexBeside();
+    assert.equal(attached.subject[0].digest.sha256, musl.slice(7));
+    assert.deepEqual(schemaErrors2020('openvex', attached.predicate), []);
+    assert.deepEqual(
+      attached.predicate.statements.map((x: any) => [x.vulnerability.name, x.status]),
+      [['CVE-2019-14697', 'not_affected']],
+    );
+    const c = client();
+    const refs = JSON.parse(
+      (await c.tryManifest('team/musl', musl.replace(':', '-')))!.body.toString('utf8'),
+    );
+    await c.close();
+    assert.ok(
+      refs.manifests.some(
+        (d: any) => d.annotations['in-toto.io/predicate-type'] === 'https://openvex.dev/ns',
+      ),
+      'and as a referrer',
+    );
+    const revoked = await api.admin.post(`/api/v1/exceptions/${ex.body.id}/revoke`, {
+      reason: 'reachable after all',
+    });
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    await waitFor(async () => !(await vexBeside()), 60_000, 'the VEX withdrawn');
   });
 });
 

@@ -6,6 +6,8 @@ import { trustedKey } from '../src/gate/cosign.js';
 import { parseEnvelope, signEnvelope } from '../src/gate/attest/dsse.js';
 import { OPENVEX_PREDICATE, statement, VULN_PREDICATE } from '../src/gate/attest/statement.js';
 import { openVex } from '../src/gate/attest/vex.js';
+import { MAX_REFERRERS, referrersOf } from '../src/gate/attest/oci.js';
+import { artifactReason } from '../src/image/registry/artifact.js';
 import { judgeEnvelope } from '../src/gate/attest/verify.js';
 import { apply, mutation } from './fuzz/mutate.js';
 import { judge, type Target } from './fuzz/targets.js';
@@ -63,7 +65,59 @@ const VEX_SEEDS = [
   Buffer.from(JSON.stringify(VEX)),
 ];
 
+// What a registry (or whoever may push to it) answers for the image's referrers, and the manifests
+// the scan job reads to tell an artifact from an image.
+const REFERRER = {
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: DIGEST,
+  size: 512,
+  artifactType: 'application/vnd.dsse.envelope.v1+json',
+  annotations: { 'in-toto.io/predicate-type': VULN_PREDICATE, 'dev.customs.attestation.key-id': 'k' },
+};
+const INDEX_SEEDS = [
+  Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [REFERRER, { ...REFERRER, annotations: {} }],
+    }),
+  ),
+];
+const MANIFEST_SEEDS = [
+  Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: 'application/vnd.dsse.envelope.v1+json',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', size: 2, digest: DIGEST },
+      layers: [{ mediaType: 'application/vnd.dsse.envelope.v1+json', size: 9, digest: DIGEST }],
+      subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 9, digest: DIGEST },
+    }),
+  ),
+  Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: DIGEST },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size: 9, digest: DIGEST }],
+    }),
+  ),
+];
+
 const TARGETS: Target[] = [
+  {
+    name: 'referrers index (registry answer or fallback tag): bounded descriptors',
+    seeds: INDEX_SEEDS,
+    run: (b) => {
+      const r = referrersOf(b);
+      if (r.descriptors.length > MAX_REFERRERS) throw new Error('more descriptors than the bound');
+      return r;
+    },
+  },
+  {
+    name: 'manifest: artifact or image',
+    seeds: MANIFEST_SEEDS,
+    run: (b) => artifactReason(b, 'application/vnd.oci.image.manifest.v1+json'),
+  },
   {
     name: 'VEX (--vex-key): open, verify, read the statements',
     seeds: VEX_SEEDS,

@@ -284,7 +284,8 @@ describe('customs server: sign-in, logs, audit and request bodies under attack',
   });
 
   it('signs the audit log, exports its head, and finds a re-chained log', async () => {
-    const key = (await new Api(server.url).get('/api/v1/signing-key')).body.key;
+    const key = (await new Api(server.url).get('/api/v1/signing-key', { accept: 'application/json' })).body
+      .key;
     assert.equal(key.algorithm, 'ECDSA-P256-SHA256');
     let v = (await admin.get('/api/v1/audit/verify')).body;
     assert.equal(v.ok, true, JSON.stringify(v));

@@ -170,7 +170,7 @@ export function addExceptionOptions(cmd: Command): Command {
     )
     .option(
       '--vex-key <pem>',
-      "every --vex must be a DSSE envelope signed by this public key (e.g. the server's, GET /api/v1/attestation-key) and about the image scanned (repeatable)",
+      "every --vex must be a DSSE envelope signed by this public key (e.g. the server's, GET /api/v1/signing-key) and about the image scanned (repeatable)",
       (v: string, all: string[]) => [...all, v],
       [] as string[],
     );

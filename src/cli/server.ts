@@ -241,42 +241,61 @@ export function registerServer(program: Command): void {
   storeOptions(
     server
       .command('key')
-      .description("the server's signing key (ECDSA P-256; signs the audit log)")
+      .description(
+        "the server's keys (ECDSA P-256, sealed with the secret key): the attestation key signs verdicts, scans and VEX; the signing key signs the audit log",
+      )
       .command('create')
       .description(
-        'make the signing key when there is none (the server makes one at first start) and print its public half',
+        "make the server's keys when there are none (the server also makes them on first use) and print the attestation key's public half (what cosign, Kyverno and customs verify --key need)",
       )
+      .option('--out <file>', 'also write the public half (PEM) to this file, e.g. customs-server.pub')
       .option(
         '--rotate',
-        'retire the current key and make a new one (old signatures still verify); restart servers after',
+        'retire the attestation key and make a new one: old signatures still verify with the retired key (GET /api/v1/signing-key lists it); running servers sign with the new one at once and re-sign what they attested',
+      )
+      .option(
+        '--rotate-audit',
+        'retire the audit log signing key and make a new one (old entries still verify); restart servers after',
       ),
   ).action(async (_o: unknown, cmd: Command) => {
-    const o = cmd.optsWithGlobals<StoreFlags & { rotate?: boolean }>();
+    const o = cmd.optsWithGlobals<StoreFlags & { rotate?: boolean; rotateAudit?: boolean; out?: string }>();
     const { join } = await import('node:path');
+    const { writeFileSync } = await import('node:fs');
     const { defaultDataDir, openDb } = await import('../store/db.js');
     const { SecretBox } = await import('../store/secret-box.js');
-    const { createSigningKey, loadSigner, signingKeys } = await import('../gate/server-key.js');
+    const { createSigningKey, loadSigner, loadAttestationKey } = await import('../gate/server-key.js');
     const { appendAudit, inTransaction } = await import('../gate/audit.js');
     const db = await openDb(o);
     try {
       const box = SecretBox.fromEnvOrFile(join(defaultDataDir(o.data), 'secret.key'));
-      const k = await inTransaction(db, (trx) => createSigningKey(trx, box, !!o.rotate));
-      if (k.created) {
-        db.signer = await loadSigner(db, box);
+      const made: Array<{ purpose: 'signing' | 'attestation'; id: string; retired?: string }> = [];
+      for (const [purpose, rotate] of [
+        ['signing', !!o.rotateAudit],
+        ['attestation', !!o.rotate],
+      ] as const) {
+        const k = await inTransaction(db, (trx) => createSigningKey(trx, box, rotate, purpose));
+        const what = purpose === 'signing' ? 'audit signing key' : 'attestation key';
+        process.stderr.write(
+          k.created
+            ? `${what} ${k.id} ${k.retired ? `created (${k.retired.slice(0, 16)}… retired)` : 'created'}\n`
+            : `${what} ${k.id} exists (${purpose === 'signing' ? '--rotate-audit' : '--rotate'} replaces it)\n`,
+        );
+        if (k.created) made.push({ purpose, id: k.id, retired: k.retired });
+      }
+      // Both must open with this secret key (a store of another installation is refused here).
+      db.signer = await loadSigner(db, box);
+      const att = await loadAttestationKey(db, box);
+      for (const m of made)
         await inTransaction(db, (trx) =>
           appendAudit(trx, {
             actor: `cli:${userInfo().username}`,
-            action: k.retired ? 'server-key.rotate' : 'server-key.create',
-            subject: `key:${k.id}`,
-            details: { retired: k.retired ?? null },
+            action: m.retired ? 'server-key.rotate' : 'server-key.create',
+            subject: `key:${m.id}`,
+            details: { purpose: m.purpose, retired: m.retired ?? null },
           }),
         );
-      } else await loadSigner(db, box); // the existing key must open with this secret key
-      const pub = (await signingKeys(db)).find((x) => x.id === k.id)!;
-      process.stderr.write(
-        k.created ? `signing key ${k.id} created\n` : `signing key ${k.id} exists (--rotate replaces it)\n`,
-      );
-      process.stdout.write(pub.publicKey);
+      if (o.out) writeFileSync(o.out, att.publicPem, { mode: 0o644 });
+      process.stdout.write(att.publicPem);
     } finally {
       await db.close();
     }

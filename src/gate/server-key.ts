@@ -140,15 +140,30 @@ export async function loadAttestationKey(
   return { keyId: row.id, key, publicPem: row.public_pem };
 }
 
-/** `customs server key create`: a key when there is none; with `rotate`, a new one replaces it. */
+/**
+ * `customs server key create`: a key of the purpose when there is none; with `rotate`, a new one
+ * replaces it and the old one is kept, retired, so what it signed still verifies.
+ */
 export async function createSigningKey(
   db: Db,
   box: SecretBox,
   rotate: boolean,
+  purpose: 'signing' | 'attestation' = PURPOSE,
 ): Promise<{ id: string; created: boolean; retired?: string }> {
-  const current = await activeRow(db);
+  const current = await activeRow(db, purpose);
   if (current && !rotate) return { id: current.id, created: false };
-  const id = await insertKey(db, box);
+  // A rotation needs the secret key that sealed the current one: another installation's secret
+  // key must not retire a key it cannot open (and leave its servers unable to sign).
+  if (current) {
+    try {
+      openSealed(box, current.sealed_private);
+    } catch {
+      throw new CustomsError(
+        `the current ${purpose === ATTESTATION ? 'attestation' : 'signing'} key ${current.id.slice(0, 16)}… cannot be opened with this secret key: rotate it with the server's CUSTOMS_SECRET_KEY`,
+      );
+    }
+  }
+  const id = await insertKey(db, box, purpose);
   if (current) await retireKeyRow(db, current.id, now());
   return { id, created: true, retired: current?.id };
 }

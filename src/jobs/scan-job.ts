@@ -3,6 +3,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import { RegistryClient, type RegistryOptions } from '../image/registry/client.js';
+import { artifactReason } from '../image/registry/artifact.js';
 import type { Environment, Exposure, ScanResult } from '../model/scan.js';
 import { allExposures, exposuresOf } from '../store/deployments.js';
 import type { Policy } from '../policy/policy.js';
@@ -11,6 +12,7 @@ import { dbVersion } from '../services/scans.js';
 import type { Db } from '../store/db.js';
 import {
   findScan,
+  forgetArtifact,
   loadInventoryWithProvenance,
   recordImage,
   saveInventory,
@@ -108,6 +110,14 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
   const version = dbVersion(deps.dbPath);
   // Only the server's own result makes its scan needless (a report never stands in for it).
   if (await findScan(deps.db, digest, version, false, 'server-scan')) return 'skipped';
+  // A signature, attestation or SBOM manifest pushed by digest (a referrer) looks like any push to
+  // the webhook: it is no image to scan, and signing verdicts about it would feed a loop.
+  const artifact = await artifactOf(job.registry, registry, job.repository, digest);
+  if (artifact) {
+    await forgetArtifact(deps.db, { registry: job.registry, repository: job.repository, digest });
+    deps.log?.('not an image', { image: `${job.registry}/${job.repository}@${digest}`, reason: artifact });
+    return 'skipped';
+  }
   const t0 = performance.now();
   const result = await scanInChild(
     `registry:${job.registry}/${job.repository}@${digest}`,
@@ -156,6 +166,24 @@ async function scanJob(job: Extract<Job, { kind: 'scan' }>, deps: WorkerDeps): P
     findings: result.summary.total,
   });
   return 'done';
+}
+
+/** Why the manifest at `digest` is an artifact, not an image (undefined: an image, or unreadable). */
+async function artifactOf(
+  host: string,
+  options: RegistryOptions,
+  repository: string,
+  digest: string,
+): Promise<string | undefined> {
+  const client = new RegistryClient(host, options);
+  try {
+    const m = await client.manifest(repository, digest);
+    return artifactReason(m.body, m.mediaType);
+  } catch {
+    return undefined; // the scan reports what is wrong with it
+  } finally {
+    await client.close();
+  }
 }
 
 async function matchJob(job: Extract<Job, { kind: 'match' }>, deps: WorkerDeps): Promise<'done' | 'skipped'> {

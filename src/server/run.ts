@@ -491,6 +491,12 @@ export async function runServer(c: ServerConfig): Promise<void> {
           }, wait);
           timer.unref();
         };
+        // At start, what is due now, signed with a key since rotated (customs server key create
+        // --rotate) or in an older shape (an upgrade) is re-signed without waiting for a period.
+        requestAttestation(rt, c.attestValidFor, log, {
+          dueBefore: new Date(Date.now() + (c.attestValidFor * 1000) / 2).toISOString(),
+          source: 'start',
+        });
         void schedule();
         return () => {
           stopped = true;

@@ -4,6 +4,8 @@ import type { Db } from '../store/db.js';
 import { recordImage, type Provenance } from '../store/images.js';
 import { storeReport, type StoredReport } from './reports.js';
 import { findRegistry } from '../store/registries.js';
+import { knownArtifacts } from '../store/attestations.js';
+import { SIDECAR_TAG } from '../image/registry/artifact.js';
 import { currentDbVersion as versionOf, requestScan, requestScans } from './scans.js';
 import { DomainError } from './errors.js';
 
@@ -24,9 +26,6 @@ export interface Services {
   dbPath: string;
 }
 
-/** Tags cosign and the OCI referrers fallback give artifacts about an image (`sha256-<hex>[.sig]`). */
-const SIDECAR_TAG = /^sha256-[a-f0-9]{64}(\.(sig|att|sbom))?$/;
-
 /** Push events from a webhook: every host must be a configured registry, else nothing is queued. */
 export async function ingestPushes(
   s: Services,
@@ -41,9 +40,12 @@ export async function ingestPushes(
         'registry_not_configured',
       );
   const wanted = [];
+  // The server's own referrers (pushed by digest, no tag to tell them by) are known by digest.
+  const ours = await knownArtifacts(s.db, [...new Set(events.flatMap((e) => (e.digest ? [e.digest] : [])))]);
   for (const e of events) {
     // cosign signatures, attestations and SBOMs pushed beside an image are not images to scan.
     if (e.tag && SIDECAR_TAG.test(e.tag)) continue;
+    if (e.digest && ours.has(e.digest)) continue;
     if (e.digest)
       await recordImage(s.db, {
         registry: e.registry,

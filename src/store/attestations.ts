@@ -40,15 +40,25 @@ export async function putAttestation(db: Db, r: Omit<AttestationRecord, 'pushedA
 }
 
 /**
- * Digests attested before, those whose verdicts run out before `dueBefore` when given; at most
+ * Digests attested before, those whose verdicts run out before `dueBefore` when given (or signed
+ * with another key than `keyId`, or whose content is not of `format`); at most
  * `limit`, in digest order after `after` (a sweep pages through all of them).
  */
 export async function attestedDigests(
   db: Db,
-  o: { dueBefore?: string; limit: number; after?: string },
+  o: { dueBefore?: string; limit: number; after?: string; keyId?: string; format?: string },
 ): Promise<string[]> {
   let q = db.k.selectFrom('attestations').select('digest').distinct();
-  if (o.dueBefore) q = q.where('valid_until', '<', o.dueBefore);
+  const { dueBefore, keyId, format } = o;
+  // Due too: a place signed with a key since rotated, or in an older shape of what is signed.
+  if (dueBefore)
+    q = q.where((eb) =>
+      eb.or([
+        eb('valid_until', '<', dueBefore),
+        ...(keyId ? [eb('key_id', '!=', keyId)] : []),
+        ...(format ? [eb('content', 'not like', `${format}%`)] : []),
+      ]),
+    );
   if (o.after) q = q.where('digest', '>', o.after);
   const rows = await q.orderBy('digest').limit(o.limit).execute();
   return rows.map((r) => r.digest);
@@ -76,4 +86,39 @@ export async function attestationsOf(db: Db, digest: string): Promise<Attestatio
     verdicts: JSON.parse(r.verdicts) as Record<string, string>,
     content: r.content,
   }));
+}
+
+/** How long the digest of a pushed referrer is remembered (its notification comes long before). */
+export const ARTIFACT_MEMORY_MS = 7 * 86_400_000;
+
+/** Note manifests about to be pushed beside `subject` (before the push: its notification may come first). */
+export async function recordArtifacts(db: Db, subject: string, digests: string[]): Promise<void> {
+  if (!digests.length) return;
+  const at = now();
+  // Every re-signing pushes new ones: rows outlive the registry's notification of them (retried
+  // for minutes) by far at a week, and the table stays the size of a week of pushes.
+  await db.k
+    .deleteFrom('attestation_artifacts')
+    .where('pushed_at', '<', new Date(Date.parse(at) - ARTIFACT_MEMORY_MS).toISOString())
+    .execute();
+  await db.k
+    .insertInto('attestation_artifacts')
+    .values(digests.map((digest) => ({ digest, subject, pushed_at: at })))
+    .onConflict((oc) => oc.column('digest').doNothing())
+    .execute();
+}
+
+/** Which of these digests are manifests the server pushed beside an image. */
+export async function knownArtifacts(db: Db, digests: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  // In slices: a webhook body may name thousands (bound parameters are limited per statement).
+  for (let i = 0; i < digests.length; i += 500) {
+    const rows = await db.k
+      .selectFrom('attestation_artifacts')
+      .select('digest')
+      .where('digest', 'in', digests.slice(i, i + 500))
+      .execute();
+    for (const r of rows) out.add(r.digest);
+  }
+  return out;
 }

@@ -623,3 +623,17 @@ export async function distroRepositories(
   for (const r of rows) seen.set(`${r.registry}/${r.repository}`, r);
   return [...seen.values()].slice(0, limit);
 }
+
+/**
+ * An image row recorded for what turned out to be an artifact (a signature, attestation or SBOM
+ * manifest a registry notified about): removed, unless something was stored under the digest.
+ */
+export async function forgetArtifact(db: Db, ref: { registry: string; repository: string; digest: string }) {
+  if (await findScanAny(db, ref.digest)) return;
+  await db.k
+    .deleteFrom('images')
+    .where('registry', '=', ref.registry)
+    .where('repository', '=', ref.repository)
+    .where('digest', '=', ref.digest)
+    .execute();
+}

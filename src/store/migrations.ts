@@ -497,6 +497,24 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0015-attestation-artifacts': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // Manifests the server pushed beside images (OCI referrers): the registry's notification
+        // of one is not an image to scan and attest.
+        await db.schema
+          .createTable('attestation_artifacts')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('pushed_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('attestation_artifacts_pushed_at')
+          .on('attestation_artifacts')
+          .column('pushed_at')
+          .execute();
+      },
+    },
     '0012-verdicts': {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: Kysely<any>) {

@@ -65,6 +65,12 @@ export interface Tables {
     /** sha256 of what was signed without its times: an unchanged image is not pushed again. */
     content: string;
   };
+  /** Manifests the server pushed beside images (OCI referrers): never scanned as images. */
+  attestation_artifacts: {
+    digest: string;
+    subject: string;
+    pushed_at: string;
+  };
   images: {
     id: Generated<number>;
     registry: string;

@@ -136,3 +136,196 @@ export async function attachAttestations(
   );
   return client.putManifest(repository, attestationTag(digest), manifest, OCI_MANIFEST);
 }
+
+/**
+ * OCI 1.1 referrers: each attestation also as a manifest of its own whose `subject` is the image,
+ * found through the registry's referrers API or, where there is none (Distribution 2.x), through
+ * the fallback tag `sha256-<hex>`, an index the pusher keeps. Our earlier referrers it supersedes
+ * are dropped from the index and deleted (a verifier reading referrers must not find a verdict the
+ * gate has since withdrawn).
+ */
+
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+const EMPTY = Buffer.from('{}');
+/** Descriptor annotations: the statement's type, and the key that signed it (whose referrers we replace). */
+export const REFERRER_PREDICATE = 'in-toto.io/predicate-type';
+export const REFERRER_KEY = 'dev.customs.attestation.key-id';
+/** Descriptors read from (and kept in) a referrers index: a crafted index with thousands is cut here. */
+export const MAX_REFERRERS = 256;
+/** Our superseded referrers deleted per push (each is checked first: one request each). */
+const MAX_DELETES = 64;
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export const referrersTag = (digest: string): string => digest.replace(':', '-');
+
+/** A descriptor from a registry's index, or undefined when it is not a well-formed one. */
+function descriptorOf(v: unknown): Descriptor | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const d = v as Record<string, unknown>;
+  if (typeof d.mediaType !== 'string' || d.mediaType.length > 255) return undefined;
+  if (typeof d.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d.digest)) return undefined;
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) return undefined;
+  const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
+  if (typeof d.artifactType === 'string' && d.artifactType.length <= 255) out.artifactType = d.artifactType;
+  if (d.annotations && typeof d.annotations === 'object' && !Array.isArray(d.annotations)) {
+    const a: Record<string, string> = {};
+    for (const [k, val] of Object.entries(d.annotations).slice(0, 32))
+      if (typeof val === 'string' && k.length <= 255 && val.length <= 4096) a[k] = val;
+    out.annotations = a;
+  }
+  return out;
+}
+
+/** The descriptors of a referrers index (bounded: the first MAX_REFERRERS well-formed ones). */
+export function referrersOf(body: Buffer | undefined): { descriptors: Descriptor[]; problems: string[] } {
+  if (!body) return { descriptors: [], problems: [] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { descriptors: [], problems: ['the referrers index is not valid JSON'] };
+  }
+  const manifests = (parsed as { manifests?: unknown })?.manifests;
+  if (!Array.isArray(manifests))
+    return { descriptors: [], problems: ['the referrers index lists no manifests'] };
+  const problems: string[] = [];
+  if (manifests.length > MAX_REFERRERS)
+    problems.push(`${manifests.length} referrers; the first ${MAX_REFERRERS} are read`);
+  const descriptors: Descriptor[] = [];
+  for (const m of manifests.slice(0, MAX_REFERRERS)) {
+    const d = descriptorOf(m);
+    if (d) descriptors.push(d);
+  }
+  return { descriptors, problems };
+}
+
+/** Is the manifest at `digest` one of our referrers of `subject`? Read before deleting it. */
+async function ourReferrer(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  subject: string,
+  keyId: string,
+): Promise<boolean> {
+  const m = await client.tryManifest(repository, digest);
+  if (!m || m.digest !== digest) return false;
+  try {
+    const o = JSON.parse(m.body.toString('utf8')) as {
+      subject?: { digest?: unknown };
+      artifactType?: unknown;
+      annotations?: Record<string, unknown>;
+    };
+    return (
+      o.subject?.digest === subject &&
+      o.artifactType === DSSE_MEDIA_TYPE &&
+      o.annotations?.[REFERRER_KEY] === keyId
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Push envelopes as referrers of `subject` (the image manifest as the registry serves it) and drop
+ * our earlier ones `supersedes` names. `record` is told the new manifests' digests before they are
+ * pushed (so the registry's notification of them is known for what it is). Returns how the
+ * registry lists referrers: its API, or the fallback tag this call kept.
+ */
+export async function attachReferrers(
+  client: RegistryClient,
+  repository: string,
+  subject: { digest: string; mediaType: string; size: number },
+  add: Array<{ envelope: Envelope; predicateType: string }>,
+  keyId: string,
+  supersedes: (predicateType: string) => boolean,
+  record: (digests: string[]) => Promise<void>,
+): Promise<{ mode: 'api' | 'tag'; pushed: string[]; removed: number; problems: string[] }> {
+  await client.pushBlob(repository, sha(EMPTY), EMPTY.length, () => EMPTY);
+  const created = new Date().toISOString();
+  const manifests: Array<{ body: Buffer; descriptor: Descriptor }> = [];
+  for (const a of add) {
+    const body = Buffer.from(JSON.stringify(a.envelope));
+    const d = sha(body);
+    await client.pushBlob(repository, d, body.length, () => body);
+    const annotations = {
+      [REFERRER_PREDICATE]: a.predicateType,
+      [REFERRER_KEY]: keyId,
+      'org.opencontainers.image.created': created,
+    };
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: DSSE_MEDIA_TYPE,
+        config: { mediaType: OCI_EMPTY, size: EMPTY.length, digest: sha(EMPTY) },
+        layers: [
+          {
+            mediaType: DSSE_MEDIA_TYPE,
+            size: body.length,
+            digest: d,
+            annotations: { [PREDICATE_ANNOTATION]: a.predicateType },
+          },
+        ],
+        subject: { mediaType: subject.mediaType, size: subject.size, digest: subject.digest },
+        annotations,
+      }),
+    );
+    manifests.push({
+      body: manifest,
+      descriptor: {
+        mediaType: OCI_MANIFEST,
+        digest: sha(manifest),
+        size: manifest.length,
+        artifactType: DSSE_MEDIA_TYPE,
+        annotations,
+      },
+    });
+  }
+  // What the registry lists now: through its API when it has one, else the fallback tag.
+  const listed = await client.referrersIndex(repository, subject.digest);
+  const mode = listed.api ? 'api' : 'tag';
+  const { descriptors, problems } = referrersOf(listed.body);
+  const fresh = new Set(manifests.map((m) => m.descriptor.digest));
+  const old = descriptors.filter(
+    (d) =>
+      !fresh.has(d.digest) &&
+      d.annotations?.[REFERRER_KEY] === keyId &&
+      supersedes(d.annotations?.[REFERRER_PREDICATE] ?? ''),
+  );
+  await record(manifests.map((m) => m.descriptor.digest));
+  for (const m of manifests) await client.putManifest(repository, m.descriptor.digest, m.body, OCI_MANIFEST);
+  if (mode === 'tag') {
+    // Others' referrers stay (newest last, within the bound); ours that are superseded go.
+    const gone = new Set(old.map((d) => d.digest));
+    const kept = descriptors.filter((d) => !gone.has(d.digest) && !fresh.has(d.digest));
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [...kept, ...manifests.map((m) => m.descriptor)].slice(-MAX_REFERRERS),
+      }),
+    );
+    await client.putManifest(repository, referrersTag(subject.digest), index, OCI_INDEX);
+  }
+  // The index (the registry's or a pusher's) only names candidates: each is read and deleted only
+  // when it is our referrer of this very image, so a crafted entry cannot make us delete the image.
+  let removed = 0;
+  for (const d of old.slice(0, MAX_DELETES)) {
+    if (d.digest === subject.digest) continue;
+    try {
+      if (!(await ourReferrer(client, repository, d.digest, subject.digest, keyId))) continue;
+      if (await client.deleteManifest(repository, d.digest)) removed++;
+    } catch (err) {
+      problems.push(`${d.digest} not deleted: ${(err as Error).message}`);
+    }
+  }
+  return { mode, pushed: manifests.map((m) => m.descriptor.digest), removed, problems };
+}

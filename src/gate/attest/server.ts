@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { RegistryClient } from '../../image/registry/client.js';
 import { policyChangesAt, type Policy } from '../../policy/policy.js';
 import { audit } from '../../services/audit.js';
-import { attestationsOf, attestedDigests, putAttestation } from '../../store/attestations.js';
+import {
+  attestationsOf,
+  attestedDigests,
+  putAttestation,
+  recordArtifacts,
+} from '../../store/attestations.js';
 import type { Db } from '../../store/db.js';
 import { activeExceptions } from '../../store/exceptions.js';
 import { placesOf } from '../../store/images.js';
@@ -12,9 +17,11 @@ import { evaluate, latestResult, type Decision } from '../evaluate.js';
 import { loadAttestationKey } from '../server-key.js';
 import { allGates } from '../settings.js';
 import { signEnvelope, type Envelope } from './dsse.js';
-import { attachAttestations } from './oci.js';
+import { attachAttestations, attachReferrers } from './oci.js';
+import { imageVex } from './vex.js';
 import {
   canonicalRepository,
+  OPENVEX_PREDICATE,
   statement,
   VERDICT_PREDICATE,
   verdictPredicateType,
@@ -33,6 +40,11 @@ import {
  */
 
 export const ISSUER = 'customs-server';
+/**
+ * Prefix of the stored content hash: raised when what is signed changes shape (v2: the repository
+ * in verdicts, VEX and OCI referrers), so every place attested before is re-signed at the next sweep.
+ */
+export const CONTENT_FORMAT = 'v2:';
 /** Images read per page of a sweep (a gate change, the periodic re-signing pages through all). */
 export const SWEEP_PAGE = 1000;
 
@@ -163,22 +175,39 @@ async function attestPlace(
       add.push({ envelope: sign(st), predicateType: type, statement: st });
       verdicts[d.environment] = d.status;
     }
+    // What was judged not affected (exceptions for every environment, unreachable and withdrawn
+    // findings) as signed OpenVEX: only about the server's own scan, as GET …/vex?signed=1 gives it.
+    if (vuln) {
+      const vex = await imageVex(deps.db, digest, { author: ISSUER, at: new Date(t0) });
+      if (vex?.provenance === 'server-scan' && vex.document.statements.length) {
+        const st = statement(place, digest, OPENVEX_PREDICATE, vex.document);
+        add.push({ envelope: sign(st), predicateType: OPENVEX_PREDICATE, statement: st });
+      }
+    }
     // The sweep re-signs a place once its earliest verdict runs out.
     const validUntil = new Date(Math.min(ttlEnd, ...Object.values(changes))).toISOString();
     // Asked again with nothing changed (a re-check, a repeated event) and far from expiry, or
     // held to the same change time as before (re-signing could not make it last longer): the
     // registry is not written (a token that can trigger the job cannot make it push in a loop).
-    const content = createHash('sha256')
-      .update(
-        JSON.stringify([
-          add.map((a) => {
-            const { decidedAt: _d, validUntil: _v, ...rest } = a.statement.predicate as VerdictPredicate;
-            return [a.predicateType, rest];
-          }),
-          changes,
-        ]),
-      )
-      .digest('hex');
+    const content =
+      CONTENT_FORMAT +
+      createHash('sha256')
+        .update(
+          JSON.stringify([
+            add.map((a) => {
+              // Times alone (when decided, the VEX document's own stamp) are no change.
+              const {
+                decidedAt: _d,
+                validUntil: _v,
+                timestamp: _t,
+                ...rest
+              } = a.statement.predicate as VerdictPredicate & { timestamp?: string };
+              return [a.predicateType, rest];
+            }),
+            changes,
+          ]),
+        )
+        .digest('hex');
     const before = (await attestationsOf(deps.db, digest)).find(
       (r) => r.registry === registry && r.repository === repository,
     );
@@ -198,26 +227,46 @@ async function attestPlace(
     if (!m || m.digest !== digest) return { skipped: `${place} does not hold ${digest}` };
     const ours = (e: Envelope) => e.signatures.some((s) => s.keyid === keyId);
     const adding = new Set(add.map((a) => a.predicateType));
-    await attachAttestations(
-      client,
-      repository,
-      digest,
-      add.map(({ envelope, predicateType }) => ({ envelope, predicateType })),
-      (old, e) => {
-        if (!old || !ours(e)) return false;
-        // Every earlier verdict of this key goes (an environment since removed must not keep
-        // an "allowed" until it expires), whatever its decidedAt: a replica whose clock runs
-        // ahead must not outrank the push that came after it. The push that lands last checks
-        // the decision again below, so the last one standing is the gate's current word.
-        if (old.predicateType.startsWith(`${VERDICT_PREDICATE}/`)) return true;
-        return old.predicateType === VULN_PREDICATE && adding.has(VULN_PREDICATE);
-      },
+    // Every earlier verdict of this key goes (an environment since removed must not keep an
+    // "allowed" until it expires), whatever its decidedAt: a replica whose clock runs ahead must
+    // not outrank the push that came after it. The push that lands last checks the decision again
+    // below, so the last one standing is the gate's current word. So does an earlier VEX (its
+    // exceptions may have ended); a scan only when a newer one replaces it.
+    const superseded = (type: string) =>
+      type.startsWith(`${VERDICT_PREDICATE}/`) ||
+      type === OPENVEX_PREDICATE ||
+      (type === VULN_PREDICATE && adding.has(VULN_PREDICATE));
+    const envelopes = add.map(({ envelope, predicateType }) => ({ envelope, predicateType }));
+    await attachAttestations(client, repository, digest, envelopes, (old, e) =>
+      !old || !ours(e) ? false : superseded(old.predicateType),
     );
+    // The same envelopes as OCI 1.1 referrers, for verifiers that read those (Ratify, Notation-era
+    // tooling, cosign's newer modes). The .att tag above is what cosign and Kyverno read: a
+    // registry refusing referrers leaves it standing, and the failure is logged and audited.
+    let referrers: string;
+    try {
+      const r = await attachReferrers(
+        client,
+        repository,
+        { digest, mediaType: m.mediaType, size: m.body.length },
+        envelopes,
+        keyId,
+        superseded,
+        (digests) => recordArtifacts(deps.db, digest, digests),
+      );
+      referrers = r.mode === 'api' ? 'referrers API' : 'referrers tag';
+      if (r.problems.length) deps.log?.('referrers', { image: `${place}@${digest}`, problems: r.problems });
+    } catch (err) {
+      referrers = `not pushed: ${(err as Error).message}`;
+      deps.log?.('referrers not pushed', { image: `${place}@${digest}`, reason: (err as Error).message });
+    }
     await putAttestation(deps.db, { digest, registry, repository, keyId, validUntil, verdicts, content });
     await audit({ db: deps.db, actor: 'system' }, 'attestation.pushed', `image:${place}@${digest}`, {
       keyId,
       verdicts,
       vuln,
+      vex: adding.has(OPENVEX_PREDICATE),
+      referrers,
       validUntil,
     });
     // Two jobs for one image may interleave (a re-signing and a rejection): the one that pushed
@@ -250,7 +299,13 @@ export async function attestSweep(
   // only the first thousand (which could leave the rest allowed until they expire).
   let after: string | undefined;
   for (;;) {
-    const page = await attestedDigests(deps.db, { dueBefore, limit: SWEEP_PAGE, after });
+    const page = await attestedDigests(deps.db, {
+      dueBefore,
+      limit: SWEEP_PAGE,
+      after,
+      keyId: (await loadAttestationKey(deps.db, deps.box)).keyId,
+      format: CONTENT_FORMAT,
+    });
     for (const digest of page) {
       try {
         await attestImage(deps, digest, validForSeconds);

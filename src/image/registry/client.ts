@@ -456,14 +456,22 @@ export class RegistryClient {
    * registries without the API (Distribution 2.x) hold. An index, or undefined when there are none.
    */
   async referrers(repository: string, digest: string): Promise<Buffer | undefined> {
+    return (await this.referrersIndex(repository, digest)).body;
+  }
+
+  /** As referrers(), and whether the registry answered through the API (else the fallback tag). */
+  async referrersIndex(repository: string, digest: string): Promise<{ api: boolean; body?: Buffer }> {
     const res = await this.fetch(repository, {
       path: `/v2/${repository}/referrers/${digest}`,
       accept: ['application/vnd.oci.image.index.v1+json'],
     });
     if (res.status === 200)
-      return readCapped(res.body, MAX_MANIFEST, 'referrers index', this.smallDeadline());
+      return {
+        api: true,
+        body: await readCapped(res.body, MAX_MANIFEST, 'referrers index', this.smallDeadline()),
+      };
     await res.body.dump();
-    return (await this.tryManifest(repository, digest.replace(':', '-')))?.body;
+    return { api: false, body: (await this.tryManifest(repository, digest.replace(':', '-')))?.body };
   }
 
   /** The repository's tags (`/v2/NAME/tags/list`, following `Link` pages, at most `max`). */

@@ -1,5 +1,5 @@
 import { withPeople } from '../../services/people.js';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseReference } from '../../image/registry/reference.js';
 import { RegistryClient } from '../../image/registry/client.js';
 import type { Policy } from '../../policy/policy.js';
@@ -20,7 +20,7 @@ import {
 } from '../../gate/exceptions.js';
 import { actorOf, gateSettings, type GateSettings, type Principal } from '../../gate/settings.js';
 import { trustedKey } from '../../gate/cosign.js';
-import { loadAttestationKey, signingKeys } from '../../gate/server-key.js';
+import { attestationKeys, loadAttestationKey, signingKeys } from '../../gate/server-key.js';
 import { imageVex, signVex } from '../../gate/attest/vex.js';
 import { firstRepositoryOf } from '../../store/images.js';
 import { keylessVerifier } from '../../gate/sigstore.js';
@@ -635,28 +635,67 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     },
   } as const;
 
-  app.get(
+  const keyList = {
+    type: 'object',
+    properties: { key: keyRecord, retired: { type: 'array', items: keyRecord } },
+  } as const;
+  const pem = {
+    type: 'string',
+    description: 'PEM (SubjectPublicKeyInfo); X-Key-Id: sha256 of the DER key, hex',
+  };
+
+  /** The attestation key's public half, as PEM: what cosign, Kyverno and `customs verify --key` read. */
+  async function attestationPem(reply: FastifyReply): Promise<string> {
+    const k = await loadAttestationKey(db, s.box);
+    reply.type('application/x-pem-file').header('x-key-id', k.keyId);
+    return k.publicPem;
+  }
+
+  app.get<{ Querystring: { format?: 'pem' | 'json' } }>(
     '/api/v1/signing-key',
     {
       schema: {
         summary:
-          "The server's public signing key (ECDSA P-256), and retired ones: what the audit log is signed with",
-        tags: ['audit'],
+          "The server's public keys. As PEM (the default, or format=pem): the attestation key verdicts, scans and VEX are signed with (give it to cosign verify-attestation --key, Kyverno's verifyImages or customs verify --key). As JSON (Accept: application/json or format=json): the audit log's signing key and retired ones under key/retired, the attestation key and retired ones under attestation",
+        tags: ['gate'],
         security: [],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { format: { type: 'string', enum: ['pem', 'json'] } },
+        },
         response: {
           200: {
-            type: 'object',
-            properties: { key: keyRecord, retired: { type: 'array', items: keyRecord } },
+            content: {
+              'application/x-pem-file': { schema: pem },
+              'application/json': {
+                schema: { ...keyList, properties: { ...keyList.properties, attestation: keyList } },
+              },
+            },
           },
+          400: errorSchema,
           404: errorSchema,
         },
       },
     },
-    async () => {
+    async (req, reply) => {
+      // A client that asks for JSON by name gets the record (the audit tooling reads it); curl,
+      // a browser or cosign's fetch (*/*) get the PEM file `--key` takes.
+      const json =
+        req.query.format === 'json' ||
+        (req.query.format !== 'pem' && /application\/json/.test(String(req.headers.accept ?? '')));
+      if (!json) return attestationPem(reply);
+      await loadAttestationKey(db, s.box); // made on first use, as the PEM answer does
       const keys = await signingKeys(db);
+      const att = await attestationKeys(db);
       const active = keys.find((k) => !k.retiredAt);
       if (!active) throw new DomainError('not_found', 'this server has no signing key yet');
-      return { key: active, retired: keys.filter((k) => k.retiredAt) };
+      reply.type('application/json');
+      return {
+        key: active,
+        retired: keys.filter((k) => k.retiredAt),
+        attestation: { key: att.find((k) => !k.retiredAt), retired: att.filter((k) => k.retiredAt) },
+      };
     },
   );
 
@@ -747,19 +786,13 @@ export function gateRoutes(app: FastifyInstance, s: GateDeps): void {
     {
       schema: {
         summary:
-          "The public key (PEM, ECDSA P-256) the server signs attestations and VEX with: give it to cosign verify-attestation --key, Kyverno's verifyImages or customs verify --attestation",
+          'The attestation key as PEM: the same as GET /api/v1/signing-key (kept for clients of earlier versions)',
         tags: ['gate'],
         security: [],
-        response: {
-          200: { description: 'PEM (SubjectPublicKeyInfo); X-Key-Id: sha256 of the DER key, hex' },
-        },
+        response: { 200: { content: { 'application/x-pem-file': { schema: pem } } } },
       },
     },
-    async (_req, reply) => {
-      const k = await loadAttestationKey(db, s.box);
-      reply.type('application/x-pem-file').header('x-key-id', k.keyId);
-      return k.publicPem;
-    },
+    async (_req, reply) => attestationPem(reply),
   );
 
   /** The caller of an admission webhook: a token with `admission`, or anyone with --admission-anonymous. */

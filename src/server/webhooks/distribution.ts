@@ -1,3 +1,4 @@
+import { ARTIFACT_MANIFEST } from '../../image/registry/artifact.js';
 import { checked, MalformedEvent, obj, str, type PushEvent, type WebhookReceiver } from './types.js';
 
 const MANIFEST = /manifest|image\.index/;
@@ -18,7 +19,9 @@ export const distribution: WebhookReceiver = {
       const e = obj(raw);
       const target = obj(e?.target);
       if (!e || !target) throw new MalformedEvent('an event without a target');
-      if (e.action !== 'push' || !MANIFEST.test(str(target.mediaType) ?? '')) continue;
+      const mediaType = str(target.mediaType) ?? '';
+      // An artifact manifest is never an image (referrers and cosign tags are told apart later).
+      if (e.action !== 'push' || !MANIFEST.test(mediaType) || mediaType === ARTIFACT_MANIFEST) continue;
       const url = str(target.url);
       let host = str(obj(e.request)?.host);
       if (url) {
