@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { EnvName, Nullable } from './common.js';
+import { EnvName, Filled, Nullable } from './common.js';
 
 /**
  * An alert channel to add. The types are the channels monitor/channels has (passed in, so this
@@ -22,12 +22,14 @@ export const channelInput = (types: readonly string[]) =>
   );
 export type ChannelInput = Static<ReturnType<typeof channelInput>>;
 
-export const ChannelRecord = Type.Object({
-  id: Type.Optional(Type.Integer()),
-  type: Type.Optional(Type.String()),
-  target: Type.Optional(Type.String()),
-  signed: Type.Optional(Type.Boolean()),
-  environments: Type.Optional(Nullable(Type.Array(Type.String()))),
-  createdAt: Type.Optional(Type.String()),
-});
+export const ChannelRecord = Filled(
+  Type.Object({
+    id: Type.Optional(Type.Integer()),
+    type: Type.Optional(Type.String()),
+    target: Type.Optional(Type.String()),
+    signed: Type.Optional(Type.Boolean()),
+    environments: Type.Optional(Nullable(Type.Array(Type.String()))),
+    createdAt: Type.Optional(Type.String()),
+  }),
+);
 export type ChannelRecord = Static<typeof ChannelRecord>;

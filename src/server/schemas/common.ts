@@ -5,7 +5,7 @@
  * is written once, here. These files import nothing but TypeBox and pure modules, as the web build
  * type-checks them.
  */
-import { Kind, Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+import { Kind, Type, type Static, type TObject, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 import { envName, scanBrief } from '../schemas.js';
 
 /** `{type: [T, 'null']}`: the spelling the OpenAPI document has used (not an anyOf). */
@@ -17,6 +17,15 @@ export function Nullable<T extends TSchema & { type: string }>(schema: T, option
 /** A string of a fixed set, as `{type: 'string', enum: [...]}` (TypeBox's own is an anyOf of literals). */
 export function StringEnum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+/**
+ * An answer whose every field the server fills, though its schema does not list them all as
+ * required (as the hand-written schemas before it did not: the OpenAPI document is unchanged). The
+ * static type has them all, and the handler's return is checked against it by the type provider.
+ */
+export function Filled<T extends TObject>(schema: T) {
+  return Type.Unsafe<Required<Static<T>>>({ ...schema, [Kind]: 'Unsafe' });
 }
 
 /** An object passed through whole (scan documents, job payloads). */

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { EnvName, Nullable, ScanBrief, StringEnum } from './common.js';
+import { EnvName, Filled, Nullable, ScanBrief, StringEnum } from './common.js';
 
 export const EXPOSURES = ['internet', 'internal'] as const;
 
@@ -10,20 +10,24 @@ export const EnvironmentInput = Type.Object(
 );
 export type EnvironmentInput = Static<typeof EnvironmentInput>;
 
-export const EnvironmentRecord = Type.Object({
-  name: Type.Optional(Type.String()),
-  exposure: Type.Optional(Type.String()),
-});
+export const EnvironmentRecord = Filled(
+  Type.Object({
+    name: Type.Optional(Type.String()),
+    exposure: Type.Optional(Type.String()),
+  }),
+);
 
 /** An environment in the list: how many images run there and its worst grade. */
-export const EnvironmentSummary = Type.Object({
-  name: Type.Optional(Type.String()),
-  exposure: Type.Optional(Type.String()),
-  images: Type.Optional(Type.Integer()),
-  worstGrade: Type.Optional(Nullable(Type.String())),
-  kev: Type.Optional(Type.Integer()),
-  critical: Type.Optional(Type.Integer()),
-});
+export const EnvironmentSummary = Filled(
+  Type.Object({
+    name: Type.Optional(Type.String()),
+    exposure: Type.Optional(Type.String()),
+    images: Type.Optional(Type.Integer()),
+    worstGrade: Type.Optional(Nullable(Type.String())),
+    kev: Type.Optional(Type.Integer()),
+    critical: Type.Optional(Type.Integer()),
+  }),
+);
 export type EnvironmentSummary = Static<typeof EnvironmentSummary>;
 
 /** An image running in an environment now. */

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PERMISSIONS, ROLES } from '../../model/roles.js';
-import { EnvList, Nullable, StringEnum } from './common.js';
+import { EnvList, Filled, Nullable, StringEnum } from './common.js';
 
 /** An API token to issue. */
 export const TokenInput = Type.Object(
@@ -26,19 +26,21 @@ export const IssuedToken = Type.Object({ id: Type.Integer(), token: Type.String(
 export type IssuedToken = Static<typeof IssuedToken>;
 
 /** A token as listed: never its secret. */
-export const TokenRecord = Type.Object({
-  id: Type.Integer(),
-  name: Type.String(),
-  role: Type.String(),
-  scopes: Type.Optional(Nullable(Type.Array(Type.String()))),
-  userId: Type.Optional(Nullable(Type.Integer())),
-  createdBy: Type.Optional(
-    Nullable(Type.String(), { description: 'who issued it: approvals and the audit log name them' }),
-  ),
-  createdAt: Type.String(),
-  expiresAt: Type.Optional(Nullable(Type.String())),
-  revokedAt: Type.Optional(Nullable(Type.String())),
-  lastUsedAt: Type.Optional(Nullable(Type.String())),
-  environments: Type.Optional(Nullable(Type.Array(Type.String()))),
-});
+export const TokenRecord = Filled(
+  Type.Object({
+    id: Type.Integer(),
+    name: Type.String(),
+    role: Type.String(),
+    scopes: Type.Optional(Nullable(Type.Array(Type.String()))),
+    userId: Type.Optional(Nullable(Type.Integer())),
+    createdBy: Type.Optional(
+      Nullable(Type.String(), { description: 'who issued it: approvals and the audit log name them' }),
+    ),
+    createdAt: Type.String(),
+    expiresAt: Type.Optional(Nullable(Type.String())),
+    revokedAt: Type.Optional(Nullable(Type.String())),
+    lastUsedAt: Type.Optional(Nullable(Type.String())),
+    environments: Type.Optional(Nullable(Type.Array(Type.String()))),
+  }),
+);
 export type TokenRecord = Static<typeof TokenRecord>;

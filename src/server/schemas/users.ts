@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PERSON_ROLES } from '../../model/roles.js';
-import { EnvList, Nullable, StringEnum } from './common.js';
+import { EnvList, Filled, Nullable, StringEnum } from './common.js';
 
 /** A user who signs in with a password. */
 export const UserInput = Type.Object(
@@ -26,11 +26,13 @@ export type UserChange = Static<typeof UserChange>;
 
 export const UserCreated = Type.Object({ id: Type.Integer() });
 
-export const UserRecord = Type.Object({
-  id: Type.Optional(Type.Integer()),
-  name: Type.Optional(Type.String()),
-  role: Type.Optional(Type.String()),
-  environments: Type.Optional(Nullable(Type.Array(Type.String()))),
-  createdAt: Type.Optional(Type.String()),
-});
+export const UserRecord = Filled(
+  Type.Object({
+    id: Type.Optional(Type.Integer()),
+    name: Type.Optional(Type.String()),
+    role: Type.Optional(Type.String()),
+    environments: Type.Optional(Nullable(Type.Array(Type.String()))),
+    createdAt: Type.Optional(Type.String()),
+  }),
+);
 export type UserRecord = Static<typeof UserRecord>;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable } from './common.js';
+import { Filled, Nullable } from './common.js';
 
 /** A repository of a configured registry to poll for new tags. */
 export const WatchInput = Type.Object(
@@ -15,13 +15,15 @@ export const WatchInput = Type.Object(
 );
 export type WatchInput = Static<typeof WatchInput>;
 
-export const WatchRecord = Type.Object({
-  id: Type.Integer(),
-  registry: Type.String(),
-  repository: Type.String(),
-  intervalSeconds: Type.Integer(),
-  lastPolled: Type.Optional(Nullable(Type.String())),
-  lastError: Type.Optional(Nullable(Type.String())),
-  createdAt: Type.Optional(Type.String()),
-});
+export const WatchRecord = Filled(
+  Type.Object({
+    id: Type.Integer(),
+    registry: Type.String(),
+    repository: Type.String(),
+    intervalSeconds: Type.Integer(),
+    lastPolled: Type.Optional(Nullable(Type.String())),
+    lastError: Type.Optional(Nullable(Type.String())),
+    createdAt: Type.Optional(Type.String()),
+  }),
+);
 export type WatchRecord = Static<typeof WatchRecord>;
