@@ -6,7 +6,7 @@
  * type-checks them.
  */
 import { Kind, Type, type Static, type TObject, type TSchema, type SchemaOptions } from '@sinclair/typebox';
-import { envName, scanBrief } from '../schemas.js';
+import { digestParam, envName, scanBrief } from '../schemas.js';
 
 /** `{type: [T, 'null']}`: the spelling the OpenAPI document has used (not an anyOf). */
 export function Nullable<T extends TSchema & { type: string }>(schema: T, options: SchemaOptions = {}) {
@@ -46,8 +46,8 @@ export const IdParam = Type.Object({ id: Type.Integer() });
 /** `:name` of the environment routes. */
 export const EnvParam = Type.Object({ name: EnvName });
 
-/** `:digest` of the image routes. */
-export const DigestParam = Type.Object({ digest: Type.String({ pattern: '^sha256:[a-f0-9]{64}$' }) });
+/** `:digest` of the image routes (../schemas.ts `digestParam`, which the gate routes share). */
+export const DigestParam = Type.Unsafe<{ digest: string }>(digestParam);
 
 /** The newest scan of an image in brief (../schemas.ts `scanBrief`, which other routes share). */
 export const ScanBrief = Type.Unsafe<{
