@@ -10,11 +10,12 @@ import { shared } from './helpers/paths.js';
 import { freePort } from './helpers/registry.js';
 import { customs, customsAsync } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor, webhookReceiver } from './helpers/server.js';
+import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 
-// What a token holder or a database writer could do against `customs server` on SQLite, tried
-// over HTTP on loopback: guess passwords, read secrets from the log, change settings unseen,
-// rewrite the audit log, send bodies that break the parser. Every answer is checked against the
-// server's OpenAPI document.
+// What a token holder or a database writer could do against `customs server` on SQLite and on
+// PostgreSQL, tried over HTTP on loopback: guess passwords, read secrets from the log, change
+// settings unseen, rewrite the audit log, send bodies that break the parser. Every answer is
+// checked against the server's OpenAPI document.
 
 let tmp: string;
 let data: string;
@@ -34,22 +35,45 @@ const audit = async (query: Record<string, string | number> = {}) =>
     )
   ).body as any[];
 
-describe('customs server: sign-in, logs, audit and request bodies under attack', { timeout: 120_000 }, () => {
+/** The PostgreSQL database of the postgres round (undefined: SQLite in the data folder). */
+let pgUrl: string | undefined;
+const store = () => ['--data', data, ...(pgUrl ? ['--database', pgUrl] : [])];
+
+// CI starts PostgreSQL (.ci/run); elsewhere a machine without one runs the SQLite round only.
+const pgSkip = !(await pgQuery('select 1')) && !process.env.CI ? 'no PostgreSQL at 127.0.0.1:5432' : false;
+const ENGINES = ['sqlite', 'postgres'] as const;
+
+for (const engine of ENGINES)
+  describe(
+    `customs server (${engine}): sign-in, logs, audit and request bodies under attack`,
+    { skip: engine === 'postgres' && pgSkip, timeout: 120_000 },
+    () => hardeningTests(engine),
+  );
+
+/** One round on one store; what reads or writes the SQLite file itself runs on SQLite only. */
+function hardeningTests(engine: (typeof ENGINES)[number]): void {
+  const sqliteOnly = { skip: engine === 'postgres' ? 'reads or writes the SQLite file' : false };
+  let pgName: string | undefined;
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-hardening-'));
     data = join(tmp, 'data');
+    pgUrl = undefined;
+    if (engine === 'postgres') {
+      pgName = `customs_hardening_${process.pid}_${randomBytes(3).toString('hex')}`;
+      assert.ok(await pgQuery(`CREATE DATABASE ${pgName}`), 'PostgreSQL database created');
+      pgUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${pgName}`);
+    }
     const vulndb = join(tmp, 'vuln.db');
     assert.equal(
       customs(['db', 'import', shared('advisories/alpine-secdb'), '--db', vulndb, '-q']).status,
       0,
     );
     receiver = await webhookReceiver();
-    adminToken = makeToken(['--data', data], 'admin', ['--name', 'admin']);
+    adminToken = makeToken(store(), 'admin', ['--name', 'admin']);
     server = new CustomsServer(
       await freePort(),
       [
-        '--data',
-        data,
+        ...store(),
         '--db',
         vulndb,
         '--workers',
@@ -75,9 +99,10 @@ describe('customs server: sign-in, logs, audit and request bodies under attack',
     await server?.stop();
     receiver?.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (pgName) await pgQuery(`DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`);
   });
 
-  it('keeps the store to its owner: folder 0700, database, WAL and keys 0600', () => {
+  it('keeps the store to its owner: folder 0700, database, WAL and keys 0600', sqliteOnly, () => {
     assert.equal(statSync(data).mode & 0o777, 0o700);
     for (const f of ['customs.sqlite', 'customs.sqlite-wal', 'customs.sqlite-shm', 'secret.key'])
       assert.equal(statSync(join(data, f)).mode & 0o777, 0o600, f);
@@ -283,7 +308,7 @@ describe('customs server: sign-in, logs, audit and request bodies under attack',
     assert.match(update.details.error, /127\.0\.0\.1:9/);
   });
 
-  it('signs the audit log, exports its head, and finds a re-chained log', async () => {
+  it('signs the audit log, exports its head, and finds a re-chained log', sqliteOnly, async () => {
     const key = (await new Api(server.url).get('/api/v1/signing-key', { accept: 'application/json' })).body
       .key;
     assert.equal(key.algorithm, 'ECDSA-P256-SHA256');
@@ -348,7 +373,7 @@ describe('customs server: sign-in, logs, audit and request bodies under attack',
     assert.equal(cli.status, 1);
     assert.match(cli.stdout, /BROKEN at entry 1: its signature does not match its hash/);
   });
-});
+}
 
 describe('customs server behind a TLS-terminating proxy', { timeout: 60_000 }, () => {
   it('--trust-proxy --public-url https://… : Secure cookies, and the forwarded client address', async () => {

@@ -1,11 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API answers are checked against the OpenAPI document, not typed here */
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { sql } from 'kysely';
 import { dockerArchive, ociLayout, makeTar, rootfsLayer } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registry.js';
@@ -14,8 +15,9 @@ import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 import { openDb } from '../src/store/db.js';
 import { createToken } from '../src/store/auth.js';
 import { scanCount } from '../src/store/images.js';
+import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 
-// `customs server` on embedded SQLite, driven as a user would: Debian's docker-registry notifies
+// `customs server` on embedded SQLite and on PostgreSQL, driven as a user would: Debian's docker-registry notifies
 // it of pushes made by skopeo, CI uploads come from the built CLI, and every API answer is checked
 // against the server's own OpenAPI document.
 const skip =
@@ -33,7 +35,11 @@ let viewer: Api;
 let webhookToken: string;
 let image1: string;
 
-const store = () => ['--data', data];
+/** The PostgreSQL database of the postgres round (undefined: SQLite in the data folder). */
+let pgUrl: string | undefined;
+
+const store = () => ['--data', data, ...(pgUrl ? ['--database', pgUrl] : [])];
+const openStore = () => openDb({ data, database: pgUrl });
 
 /** An image whose findings are known: Alpine 3.7.3 (musl CVE-2019-14697 in the secdb) plus a marker layer. */
 async function alpineImage(dir: string, marker: string): Promise<string> {
@@ -56,10 +62,29 @@ async function scanned(digest: string, ms = 30_000): Promise<any> {
   return found;
 }
 
-describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
+// CI starts PostgreSQL (.ci/run); elsewhere a machine without one runs the SQLite round only.
+const pgSkip = !(await pgQuery('select 1')) && !process.env.CI ? 'no PostgreSQL at 127.0.0.1:5432' : false;
+const ENGINES = ['sqlite', 'postgres'] as const;
+
+for (const engine of ENGINES)
+  describe(
+    `customs server (${engine})`,
+    { skip: skip || (engine === 'postgres' && pgSkip), timeout: 240_000 },
+    () => serverTests(engine),
+  );
+
+/** One round on one store: the same story, the same assertions. */
+function serverTests(engine: (typeof ENGINES)[number]): void {
+  let pgName: string | undefined;
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-server-'));
     data = join(tmp, 'data');
+    pgUrl = undefined;
+    if (engine === 'postgres') {
+      pgName = `customs_server_${process.pid}_${randomBytes(3).toString('hex')}`;
+      assert.ok(await pgQuery(`CREATE DATABASE ${pgName}`), 'PostgreSQL database created');
+      pgUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${pgName}`);
+    }
     vulndb = join(tmp, 'vuln.db');
     assert.equal(
       customs(['db', 'import', shared('advisories/alpine-secdb'), shared('kev'), '--db', vulndb, '-q'])
@@ -86,6 +111,7 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     await reg?.stop();
     await quiet?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (pgName) await pgQuery(`DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`);
   });
 
   it('serves a valid OpenAPI 3.1 document listing every route', async () => {
@@ -140,7 +166,7 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
       'the second tag',
     );
     await new Promise((r) => setTimeout(r, 1500));
-    const db = await openDb({ data });
+    const db = await openStore();
     try {
       assert.equal(await scanCount(db), 1);
     } finally {
@@ -169,7 +195,7 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     assert.equal((await temp.get('/api/v1/images')).status, 200);
     assert.equal((await admin.del(`/api/v1/tokens/${made.body.id}`)).status, 204);
     assert.equal((await temp.get('/api/v1/images')).status, 401);
-    const db = await openDb({ data });
+    const db = await openStore();
     try {
       const { token } = await createToken(db, {
         name: 'old',
@@ -193,7 +219,15 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
     const regs = await admin.get('/api/v1/registries');
     assert.ok(!JSON.stringify(regs.body).includes('hunter2'));
     assert.equal(regs.body.find((r: any) => r.host === 'private.example:5000').hasCredentials, true);
-    assert.ok(!readFileSync(join(data, 'customs.sqlite')).includes('hunter2-secret-pw'));
+    const rows = await openStore();
+    try {
+      const stored = JSON.stringify(await rows.k.selectFrom('registries').selectAll().execute());
+      assert.ok(stored.includes('private.example:5000') && !stored.includes('hunter2'), stored);
+    } finally {
+      await rows.close();
+    }
+    if (engine === 'sqlite')
+      assert.ok(!readFileSync(join(data, 'customs.sqlite')).includes('hunter2-secret-pw'));
   });
 
   it('signs in users by password', async () => {
@@ -222,8 +256,13 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
 
   it('verifies every webhook before queueing anything', async () => {
     const jobRows = async () => {
-      const db = await openDb({ data });
+      const db = await openStore();
       try {
+        // PostgreSQL's queue is pg-boss, in a schema of its own.
+        if (engine === 'postgres')
+          return Number(
+            (await sql<{ n: string }>`select count(*) as n from customs_jobs.job`.execute(db.k)).rows[0].n,
+          );
         return (await db.k.selectFrom('jobs').select('key').execute()).length;
       } finally {
         await db.close();
@@ -480,4 +519,4 @@ describe('customs server (SQLite)', { skip, timeout: 240_000 }, () => {
       JSON.stringify(after.map((i: any) => [i.repository, i.status])),
     );
   });
-});
+}

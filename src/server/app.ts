@@ -15,10 +15,8 @@ import { VulnStore } from '../vulndb/store.js';
 import { requirePermission } from './auth.js';
 import { authErrors, errorSchema } from './errors.js';
 import type { Metrics } from './metrics.js';
-import { adminRoutes } from './routes/admin.js';
 import { imageRoutes } from './routes/images.js';
-import { ingestRoutes } from './routes/ingest.js';
-import { monitoringRoutes } from './routes/monitoring.js';
+import { resourceRoutes } from './routes/index.js';
 import type { DbUpdater } from '../monitor/db-updater.js';
 import { gateRoutes } from './routes/gate.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -27,7 +25,6 @@ import type { GateEvents } from './gate-events.js';
 import { Admission } from '../gate/admission.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import { currentDbVersion, type ReportStorer } from '../services/ingest.js';
-import { clusterRoutes } from './routes/cluster.js';
 import type { Leadership } from './singletons.js';
 import { parseJsonBody } from './json-body.js';
 import { DomainError } from '../services/errors.js';
@@ -253,9 +250,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   imageRoutes(app, deps);
-  clusterRoutes(app, deps);
-  adminRoutes(app, deps);
-  ingestRoutes(app, deps);
   const policy = deps.policy ?? DEFAULT_POLICY;
   const admission = new Admission({
     db: deps.db,
@@ -275,7 +269,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }));
   gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous, attest });
   // A new environment can put exceptions back to pending: decisions cached anywhere are stale.
-  monitoringRoutes(app, { ...deps, gateChanged: () => admission.changed() });
+  resourceRoutes(app, { ...deps, gateChanged: () => admission.changed() });
   const httpsUrl = /^https:/i.test(deps.publicUrl ?? '');
   dashboardRoutes(app, {
     ...deps,

@@ -92,53 +92,6 @@ export const imageDetail = {
   },
 } as const;
 
-export const registryRecord = {
-  type: 'object',
-  required: [
-    'id',
-    'host',
-    'url',
-    'insecure',
-    'hasCredentials',
-    'hasWebhookSecret',
-    'attest',
-    'hasPushCredentials',
-    'createdAt',
-  ],
-  properties: {
-    id: { type: 'integer' },
-    host: { type: 'string' },
-    url: { type: 'string' },
-    insecure: { type: 'boolean' },
-    hasCredentials: { type: 'boolean' },
-    hasWebhookSecret: { type: 'boolean' },
-    attest: { type: 'boolean', description: 'the server pushes signed scans and verdicts beside its images' },
-    hasPushCredentials: { type: 'boolean' },
-    createdAt: { type: 'string' },
-  },
-} as const;
-
-export const tokenRecord = {
-  type: 'object',
-  required: ['id', 'name', 'role', 'createdAt'],
-  properties: {
-    id: { type: 'integer' },
-    name: { type: 'string' },
-    role: { type: 'string' },
-    scopes: { type: ['array', 'null'], items: { type: 'string' } },
-    userId: { type: ['integer', 'null'] },
-    createdBy: {
-      type: ['string', 'null'],
-      description: 'who issued it: approvals and the audit log name them',
-    },
-    createdAt: { type: 'string' },
-    expiresAt: { type: ['string', 'null'] },
-    revokedAt: { type: ['string', 'null'] },
-    lastUsedAt: { type: ['string', 'null'] },
-    environments: { type: ['array', 'null'], items: { type: 'string' } },
-  },
-} as const;
-
 /** An environment's name as every route takes it. */
 export const envName = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
 

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { may, post, type Session } from './api';
+import { may, type Session } from './api';
+import { call, type Body } from './client';
 import { Problem } from './components';
 import { useApi } from './hooks';
 
@@ -57,10 +58,10 @@ export function Onboarding({
   const [token, setToken] = useState<string>();
   const [error, setError] = useState<string>();
   const t = token ?? '$CUSTOMS_TOKEN';
-  const makeToken = async (name: string, role: string) => {
+  const makeToken = async (name: string, role: Body<'POST /api/v1/tokens'>['role']) => {
     setError(undefined);
     try {
-      setToken((await post<{ token: string }>('/api/v1/tokens', { name, role })).token);
+      setToken((await call('POST /api/v1/tokens', { body: { name, role } })).token);
     } catch (err) {
       setError((err as Error).message);
     }

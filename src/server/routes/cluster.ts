@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { authErrors } from '../errors.js';
+import { ClusterState } from '../schemas/cluster.js';
 import type { Leadership } from '../singletons.js';
 
 /** Who does what in a deployment of several replicas: which replica runs each singleton task. */
 export function clusterRoutes(
-  app: FastifyInstance,
+  base: FastifyInstance,
   s: { lifecycle?: { draining: boolean; leadership?: Leadership } },
 ): void {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/v1/cluster',
     {
@@ -14,25 +17,7 @@ export function clusterRoutes(
       schema: {
         summary: 'The replica answering, and which replica leads each singleton task',
         tags: ['operations'],
-        response: {
-          200: {
-            type: 'object',
-            required: ['replica', 'draining', 'singletons'],
-            properties: {
-              replica: { type: 'string', description: 'the replica that answered (host:pid)' },
-              draining: { type: 'boolean' },
-              singletons: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['task', 'replica'],
-                  properties: { task: { type: 'string' }, replica: { type: ['string', 'null'] } },
-                },
-              },
-            },
-          },
-          ...authErrors,
-        },
+        response: { 200: ClusterState, ...authErrors },
       },
     },
     async () => {

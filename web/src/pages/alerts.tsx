@@ -1,22 +1,9 @@
 import { Link } from 'wouter-preact';
 import { Loading, Problem, when } from '../components';
-import { useApi } from '../hooks';
-
-interface Alert {
-  id: number;
-  kind: string;
-  summary: string | null;
-  environment: string;
-  image: string;
-  findings: Array<{ id: string }>;
-  state: string;
-  attempts: number;
-  lastError: string | null;
-  createdAt: string;
-}
+import { useRoute } from '../client';
 
 export function Alerts() {
-  const { data, error } = useApi<Alert[]>('/api/v1/alerts');
+  const { data, error } = useRoute('GET /api/v1/alerts');
   if (!data) return error ? <Problem error={error} /> : <Loading what="alerts" />;
   return (
     <>

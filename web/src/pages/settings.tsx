@@ -1,9 +1,15 @@
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
-import { api, may, post, type Session } from '../api';
+import { api, may, type Session } from '../api';
 import { Loading, Problem, Section } from '../components';
 import { useApi } from '../hooks';
+import { call, useRoute, type Body } from '../client';
+
+// What a form's free text is sent as (the server validates it against the same schema).
+type Exposure = Body<'POST /api/v1/environments'>['exposure'];
+type PersonRole = Body<'POST /api/v1/users'>['role'];
+type TokenRole = Body<'POST /api/v1/tokens'>['role'];
 
 interface Gate {
   autoApprove: boolean;
@@ -141,28 +147,13 @@ const list = (v: string) =>
     .filter(Boolean);
 
 export function Settings({ session }: { session: Session }) {
-  const envs = useApi<Array<{ name: string }>>('/api/v1/environments');
+  const envs = useRoute('GET /api/v1/environments');
   const policy = useApi<{ environments: Record<string, { rules: Rule[] }> }>('/api/v1/policy');
   const admin = may(session, 'admin');
-  const users = useApi<Array<{ id: number; name: string; role: string; environments: string[] | null }>>(
-    admin ? '/api/v1/users' : null,
-  );
-  const tokens = useApi<
-    Array<{
-      id: number;
-      name: string;
-      role: string;
-      createdBy: string | null;
-      revokedAt: string | null;
-      environments: string[] | null;
-    }>
-  >(admin ? '/api/v1/tokens' : null);
-  const registries = useApi<Array<{ host: string; url: string; insecure: boolean }>>(
-    admin ? '/api/v1/registries' : null,
-  );
-  const channels = useApi<Array<{ id: number; type: string; target: string; environments: string[] | null }>>(
-    admin ? '/api/v1/channels' : null,
-  );
+  const users = useRoute(admin ? 'GET /api/v1/users' : null);
+  const tokens = useRoute(admin ? 'GET /api/v1/tokens' : null);
+  const registries = useRoute(admin ? 'GET /api/v1/registries' : null);
+  const channels = useRoute(admin ? 'GET /api/v1/channels' : null);
   if (!envs.data) return <Loading what="settings" />;
   return (
     <>
@@ -189,7 +180,10 @@ export function Settings({ session }: { session: Session }) {
               ['exposure', 'Exposure (internet or internal)'],
             ]}
             onSubmit={async (v) => {
-              await post('/api/v1/environments', { name: v.name, exposure: v.exposure });
+              // The form's text goes as typed: the server refuses an exposure it does not know.
+              await call('POST /api/v1/environments', {
+                body: { name: v.name, exposure: v.exposure as Exposure },
+              });
               envs.reload();
             }}
           />
@@ -209,7 +203,10 @@ export function Settings({ session }: { session: Session }) {
                     id={`role-${u.id}`}
                     value={u.role}
                     onChange={async (e) => {
-                      await api('PUT', `/api/v1/users/${u.id}`, { role: e.currentTarget.value });
+                      await call('PUT /api/v1/users/:id', {
+                        params: { id: u.id },
+                        body: { role: e.currentTarget.value as PersonRole },
+                      });
                       users.reload();
                     }}
                   >
@@ -232,11 +229,13 @@ export function Settings({ session }: { session: Session }) {
                 ['password', 'Password (12 characters or more)', 'password'],
               ]}
               onSubmit={async (v) => {
-                await post('/api/v1/users', {
-                  name: v.name,
-                  role: v.role,
-                  password: v.password,
-                  ...(v.environments ? { environments: list(v.environments) } : {}),
+                await call('POST /api/v1/users', {
+                  body: {
+                    name: v.name,
+                    role: v.role as PersonRole,
+                    password: v.password,
+                    ...(v.environments ? { environments: list(v.environments) } : {}),
+                  },
                 });
                 users.reload();
               }}
@@ -255,7 +254,7 @@ export function Settings({ session }: { session: Session }) {
                       type="button"
                       class="link"
                       onClick={async () => {
-                        await api('DELETE', `/api/v1/tokens/${t.id}`);
+                        await call('DELETE /api/v1/tokens/:id', { params: { id: t.id } });
                         tokens.reload();
                       }}
                     >
@@ -272,10 +271,12 @@ export function Settings({ session }: { session: Session }) {
                 ['expires', 'Expires in (30d, 12h; empty: never)'],
               ]}
               onSubmit={async (v) => {
-                const t = await post<{ token: string }>('/api/v1/tokens', {
-                  ...(v.name ? { name: v.name } : {}),
-                  role: v.role,
-                  ...(v.expires ? { expires: v.expires } : {}),
+                const t = await call('POST /api/v1/tokens', {
+                  body: {
+                    ...(v.name ? { name: v.name } : {}),
+                    role: v.role as TokenRole,
+                    ...(v.expires ? { expires: v.expires } : {}),
+                  },
                 });
                 tokens.reload();
                 return `The token (shown once): ${t.token}`;
@@ -296,9 +297,8 @@ export function Settings({ session }: { session: Session }) {
                 ['password', 'Password or token (optional)', 'password'],
               ]}
               onSubmit={async (v) => {
-                await post('/api/v1/registries', {
-                  url: v.url,
-                  ...(v.username ? { username: v.username, password: v.password } : {}),
+                await call('POST /api/v1/registries', {
+                  body: { url: v.url, ...(v.username ? { username: v.username, password: v.password } : {}) },
                 });
                 registries.reload();
               }}
@@ -321,10 +321,12 @@ export function Settings({ session }: { session: Session }) {
                 ['secret', 'Signing secret (webhook, optional)', 'password'],
               ]}
               onSubmit={async (v) => {
-                await post('/api/v1/channels', {
-                  type: v.type,
-                  ...(v.type === 'email' ? { to: v.target } : { url: v.target }),
-                  ...(v.secret ? { secret: v.secret } : {}),
+                await call('POST /api/v1/channels', {
+                  body: {
+                    type: v.type,
+                    ...(v.type === 'email' ? { to: v.target } : { url: v.target }),
+                    ...(v.secret ? { secret: v.secret } : {}),
+                  },
                 });
                 channels.reload();
               }}

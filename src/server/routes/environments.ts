@@ -1,0 +1,118 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { defaultGate } from '../../gate/settings.js';
+import { putEnvironmentAudited } from '../../services/environments.js';
+import { DomainError } from '../../services/errors.js';
+import type { Db } from '../../store/db.js';
+import { environments, findEnvironment, history, running } from '../../store/deployments.js';
+import { auditContext } from '../auth.js';
+import { authErrors, errorSchema } from '../errors.js';
+import { EnvParam } from '../schemas/common.js';
+import {
+  EnvironmentDetail,
+  EnvironmentInput,
+  EnvironmentRecord,
+  EnvironmentSummary,
+  HistoryEntry,
+} from '../schemas/environments.js';
+
+/** Environments: what runs in each now, and every deployment it had. */
+export function environmentRoutes(base: FastifyInstance, s: { db: Db; gateChanged?: () => void }): void {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  const who = (req: FastifyRequest) => auditContext(s.db, req);
+
+  app.get(
+    '/api/v1/environments',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Environments, each with how many images run there and its worst grade',
+        tags: ['monitoring'],
+        response: { 200: Type.Array(EnvironmentSummary), ...authErrors },
+      },
+    },
+    async () => {
+      const out = [];
+      for (const e of await environments(s.db)) {
+        const now = await running(s.db, e.name);
+        const grades = now.map((r) => r.scan?.grade).filter((g): g is string => !!g);
+        out.push({
+          ...e,
+          images: now.length,
+          worstGrade: grades.length ? grades.sort().at(-1)! : null,
+          kev: now.reduce((n, r) => n + (r.scan?.counts.kev ?? 0), 0),
+          critical: now.reduce((n, r) => n + (r.scan?.counts.critical ?? 0), 0),
+        });
+      }
+      // Production first: teams start there.
+      return out.sort((a, b) => Number(b.name === 'production') - Number(a.name === 'production'));
+    },
+  );
+
+  app.post(
+    '/api/v1/environments',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Add or change an environment',
+        tags: ['monitoring'],
+        body: EnvironmentInput,
+        response: { 201: EnvironmentRecord, 400: errorSchema, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      await putEnvironmentAudited(who(req), req.body, {
+        signoff: defaultGate(req.body.name).exceptionSignoff,
+      });
+      // A new environment can put exceptions back to pending: decisions cached anywhere are stale.
+      s.gateChanged?.();
+      reply.code(201);
+      return req.body;
+    },
+  );
+
+  app.get(
+    '/api/v1/environments/:name',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'What runs in an environment now: images with their grade and counts',
+        tags: ['monitoring'],
+        params: EnvParam,
+        response: { 200: EnvironmentDetail, 400: errorSchema, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const e = await findEnvironment(s.db, req.params.name);
+      if (!e) throw new DomainError('not_found', `no environment ${req.params.name}`);
+      const images = await running(s.db, e.name);
+      // Worst first: KEV, then critical, then risk.
+      images.sort(
+        (a, b) =>
+          (b.scan?.counts.kev ?? 0) - (a.scan?.counts.kev ?? 0) ||
+          (b.scan?.counts.critical ?? 0) - (a.scan?.counts.critical ?? 0) ||
+          (b.scan?.risk ?? 0) - (a.scan?.risk ?? 0),
+      );
+      return { ...e, images };
+    },
+  );
+
+  app.get(
+    '/api/v1/environments/:name/history',
+    {
+      config: { permission: 'read' },
+      schema: {
+        summary: 'Every deployment in an environment, oldest first, with its grade and what it changed',
+        tags: ['monitoring'],
+        params: EnvParam,
+        response: { 200: Type.Array(HistoryEntry), 400: errorSchema, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      if (!(await findEnvironment(s.db, req.params.name)))
+        throw new DomainError('not_found', `no environment ${req.params.name}`);
+      return history(s.db, req.params.name);
+    },
+  );
+}
