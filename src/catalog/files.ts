@@ -1,3 +1,4 @@
+import { CustomsError } from '../errors.js';
 import type { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
@@ -36,7 +37,8 @@ export function lockfileCataloger(spec: {
   name: string;
   type: string;
   wants: (path: string) => boolean;
-  parse: (content: Buffer, path: string) => Pinned[];
+  /** A promise for JSON files streamed past their size (json-keep.ts). */
+  parse: (content: Buffer, path: string) => Pinned[] | Promise<Pinned[]>;
   purl: (name: string, version: string) => string;
   /** A wanted file to pass over after all, knowing the rest of the tree. */
   skip?: (path: string, fs: LayeredFileSystem) => boolean;
@@ -68,9 +70,10 @@ export function lockfileCataloger(spec: {
             (p) => `${p.name}@${p.version}`,
           );
         } catch (err) {
-          ctx.warnings.push(
-            `/${path}: not a readable ${spec.name} file (${(err as Error).message}); skipped`,
-          );
+          // withLayers names the file in a CustomsError already; this warning names it first.
+          const msg = (err as Error).message;
+          const why = err instanceof CustomsError ? msg.replace(/^\/[^\n]*?: /, '') : msg;
+          ctx.warnings.push(`/${path}: not a readable ${spec.name} file (${why}); skipped`);
           continue;
         }
         for (const { item: p, layer } of firstOf(pins, MAX_PACKAGES_PER_FILE, `/${path}`, ctx.warnings)) {
