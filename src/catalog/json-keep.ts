@@ -37,8 +37,9 @@ export const STREAM_FROM = 4 * 1024 ** 2;
  * what they cost once built. A 14 MiB deps.json of 160,000 libraries keeps about 15 MiB; a
  * 63 MiB one of 728,000 about 70 MiB, and building that and its packages took the scan to
  * 950 MB RSS. Real lockfiles keep far less (a 50,000-package package-lock.json, about 12 MiB).
+ * Eight 63 MiB files (the 512 MiB budget), each refused at 32 MiB kept, peaked at 1.03 GB.
  */
-export const MAX_KEPT = 32 * 1024 ** 2;
+export const MAX_KEPT = 16 * 1024 ** 2;
 const WEIGHT = { container: 48, entry: 16 };
 const CHUNK = 64 * 1024;
 
