@@ -20,6 +20,7 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -74,8 +75,9 @@ function trees(): string[] | undefined {
   if (!existsSync(join(DIR, 'app.done'))) {
     rmSync(app, { recursive: true, force: true });
     mkdirSync(join(app, 'app'), { recursive: true });
-    // Real npm packages as installed by npm: this project's own dependency tree.
-    cpSync(join(ROOT, 'node_modules'), join(app, 'app/node_modules'), {
+    // Real npm packages as installed by npm: this project's own dependency tree. From its real
+    // path: in a git worktree node_modules may be a symlink, and the layer held only the link.
+    cpSync(realpathSync(join(ROOT, 'node_modules')), join(app, 'app/node_modules'), {
       recursive: true,
       verbatimSymlinks: true,
     });

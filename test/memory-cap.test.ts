@@ -82,17 +82,61 @@ describe('the memory budget bounds a scan (six 500 MB files)', { timeout: 240_00
     rmSync(image, { force: true });
   });
 
-  it('a file listing more packages than one file may: the first 100,000 kept, a warning says so', async () => {
+  it('a file listing more packages than one file may: the first 50,000 kept, a warning says so', async () => {
     const content = depsJson(14 * 1024 * 1024, 1);
     const archive = join(tmp, 'many.tar');
     writeBigDockerArchive(archive, [[{ path: 'app/App.deps.json', size: content.length, content }]]);
     const r = await customsPeak(['sbom', archive, '--format', 'json'], { env: env(), capMiB: CAP_MIB });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal((JSON.parse(r.stdout) as { packages: unknown[] }).packages.length, 100_000);
+    assert.equal((JSON.parse(r.stdout) as { packages: unknown[] }).packages.length, 50_000);
+    assert.match(r.stderr, /\/app\/App\.deps\.json: lists 1\d{5} packages, more than the 50000 one file may/);
+    rmSync(archive, { force: true });
+  });
+
+  it('files listing more than a scan keeps: parsed until it is full, the rest named and not read', async (t) => {
+    const files = [1, 2, 3].map((i) => {
+      const content = depsJson(14 * 1024 * 1024, 10 + i);
+      return { path: `app${i}/A${i}.deps.json`, size: content.length, content };
+    });
+    const archive = join(tmp, 'three.tar');
+    writeBigDockerArchive(archive, [files]);
+    const r = await customsPeak(['sbom', archive, '--format', 'cyclonedx'], { env: env(), capMiB: CAP_MIB });
+    assert.ok(!r.capped, `killed past ${CAP_MIB} MiB`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { components: unknown[] }).components.length, 100_000);
+    assert.equal(r.stderr.match(/more than the 50000 one file may/g)?.length, 2);
     assert.match(
       r.stderr,
-      /\/app\/App\.deps\.json: lists 1\d{5} packages, more than the 100000 one file may/,
+      /dotnet-deps: 100000 packages found, as many as a scan keeps; \/app\d\/A\d\.deps\.json and the rest not read/,
     );
+    t.diagnostic(`three 14 MiB deps.json: peak RSS ${r.peakMiB} MiB, ${(r.ms / 1000).toFixed(1)} s`);
+    rmSync(archive, { force: true });
+  });
+
+  it('a valid 63 MiB deps.json of 728,000 libraries: streamed, refused past what may be kept, under 1 GiB', async (t) => {
+    // Parsed whole, this file took the scan to 1.17 GiB RSS (issue 28); streamed, only the
+    // fields the cataloger reads are built, and past MAX_KEPT the file is named and left out.
+    const content = depsJson(63 * 1024 * 1024, 2);
+    const archive = join(tmp, 'deps63.tar');
+    writeBigDockerArchive(archive, [[{ path: 'app/App.deps.json', size: content.length, content }]]);
+    const args = [
+      'sbom',
+      `docker-archive:${archive}`,
+      '--format',
+      'cyclonedx',
+      '--output',
+      join(tmp, 'd.json'),
+    ];
+    for (const what of ['cold', 'warm analysis cache']) {
+      const r = await customsPeak(args, { env: env(), capMiB: CAP_MIB });
+      assert.ok(!r.capped, `${what}: killed past ${CAP_MIB} MiB`);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        /\/app\/App\.deps\.json: not a readable dotnet-deps file \(the fields read from it weigh more than 16 MiB/,
+      );
+      t.diagnostic(`63 MiB deps.json, ${what}: peak RSS ${r.peakMiB} MiB, ${(r.ms / 1000).toFixed(1)} s`);
+    }
     rmSync(archive, { force: true });
   });
 

@@ -12,12 +12,13 @@ const MAX_LICENSE = 1024;
 
 /*
  * How many packages one file may list, and one scan report. A package costs a few kilobytes from
- * parse to report (1.4 GB resident for a 63 MiB deps.json naming 550,000), so within the read
- * limit a file could list more than a scan can hold: the largest real lockfiles list tens of
- * thousands, images a few thousand installed packages.
+ * parse to report (1.4 GB resident for a 63 MiB deps.json naming 550,000; 1.15 GB for a CycloneDX
+ * SBOM of 200,000, 650 MB of 100,000), so within the read limit a file could list more than a
+ * scan can hold under 1 GiB beside its budget of held files: the largest real lockfiles list tens
+ * of thousands, images a few thousand installed packages.
  */
-export const MAX_PACKAGES_PER_FILE = 100_000;
-export const MAX_PACKAGES_PER_SCAN = 200_000;
+export const MAX_PACKAGES_PER_FILE = 50_000;
+export const MAX_PACKAGES_PER_SCAN = 100_000;
 
 /** Keeps the first `max` of a file's packages, saying in a warning how many were left out. */
 export function firstOf<T>(items: T[], max: number, where: string, warnings: string[]): T[] {

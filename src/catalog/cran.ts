@@ -1,6 +1,7 @@
 import { PackageURL } from 'packageurl-js';
 import { cran } from '../ecosystems/cran.js';
 import { lockfileCataloger, wantedFiles, type Pinned } from './files.js';
+import { readJson, type Keep } from './json-keep.js';
 import { splitLicenses } from './license.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 
@@ -94,7 +95,14 @@ export const cranDescriptionCataloger: Cataloger = {
 
 /** renv.lock: every package it pins (CRAN, Bioconductor, GitHub: R has one namespace of names). */
 export function parseRenvLock(text: string): Pinned[] {
-  const doc = JSON.parse(text) as { Packages?: Record<string, { Package?: unknown; Version?: unknown }> };
+  return renvLockPins(JSON.parse(text) as RenvLock);
+}
+
+type RenvLock = { Packages?: Record<string, { Package?: unknown; Version?: unknown }> };
+/** What renvLockPins reads of an renv.lock. */
+export const RENV_LOCK_KEEP: Keep = { Packages: { '*': { Package: true, Version: true } } };
+
+export function renvLockPins(doc: RenvLock): Pinned[] {
   const out: Pinned[] = [];
   if (!doc || typeof doc !== 'object' || !doc.Packages || typeof doc.Packages !== 'object') return out;
   for (const [key, p] of Object.entries(doc.Packages)) {
@@ -109,7 +117,7 @@ export const renvLockCataloger = lockfileCataloger({
   name: 'renv-lock',
   type: cran.purlType!,
   wants: (p) => /(^|\/)renv\.lock$/.test(p),
-  parse: (content) => parseRenvLock(content.toString('utf8')),
+  parse: (content) => readJson(content, RENV_LOCK_KEEP, renvLockPins),
   purl: cranPurl,
   // A large project's lockfile is a few hundred KiB; far more is not an renv.lock.
   maxBytes: 64 * 1024 * 1024,

@@ -2,6 +2,7 @@ import { PackageURL } from 'packageurl-js';
 import type { XMLParser } from 'fast-xml-parser';
 import { fastXml } from './lazy-parsers.js';
 import { lockfileCataloger, type Pinned } from './files.js';
+import { readJson, type Keep } from './json-keep.js';
 
 /**
  * .NET: `*.deps.json` beside a published application (what it loads at run time), and NuGet's
@@ -27,7 +28,17 @@ const nonEmpty = (o?: object) => !!o && Object.keys(o).length > 0;
  * when the target lists nothing. Compile-only references (no assets) are not shipped.
  */
 export function parseDepsJson(text: string): Pinned[] {
-  const doc = JSON.parse(text) as DepsJson;
+  return depsJsonPins(JSON.parse(text) as DepsJson);
+}
+
+/** What depsJsonPins reads of a deps.json. */
+export const DEPS_JSON_KEEP: Keep = {
+  runtimeTarget: { name: true },
+  targets: { '*': { '*': { runtime: true, runtimeTargets: true, native: true } } },
+  libraries: { '*': { type: true } },
+};
+
+export function depsJsonPins(doc: DepsJson): Pinned[] {
   const target = doc.targets?.[doc.runtimeTarget?.name ?? ''] ?? {};
   const out: Pinned[] = [];
   for (const [key, lib] of Object.entries(doc.libraries ?? {})) {
@@ -43,9 +54,15 @@ export function parseDepsJson(text: string): Pinned[] {
 
 /** packages.lock.json: every resolved package of every target framework, once. */
 export function parsePackagesLock(text: string): Pinned[] {
-  const doc = JSON.parse(text) as {
-    dependencies?: Record<string, Record<string, { type?: string; resolved?: string }>>;
-  };
+  return packagesLockPins(JSON.parse(text) as PackagesLock);
+}
+
+type PackagesLock = { dependencies?: Record<string, Record<string, { type?: string; resolved?: string }>> };
+
+/** What packagesLockPins reads of a packages.lock.json. */
+export const PACKAGES_LOCK_KEEP: Keep = { dependencies: { '*': { '*': { type: true, resolved: true } } } };
+
+export function packagesLockPins(doc: PackagesLock): Pinned[] {
   const out = new Map<string, Pinned>();
   for (const deps of Object.values(doc.dependencies ?? {})) {
     for (const [name, d] of Object.entries(deps ?? {})) {
@@ -60,7 +77,7 @@ export const depsJsonCataloger = lockfileCataloger({
   name: 'dotnet-deps',
   type: 'nuget',
   wants: (p) => /\.deps\.json$/.test(p),
-  parse: (content) => parseDepsJson(content.toString('utf8')),
+  parse: (content) => readJson(content, DEPS_JSON_KEEP, depsJsonPins),
   purl: nugetPurl,
 });
 
@@ -68,7 +85,7 @@ export const packagesLockCataloger = lockfileCataloger({
   name: 'nuget-packages-lock',
   type: 'nuget',
   wants: (p) => /(^|\/)packages\.lock\.json$/.test(p),
-  parse: (content) => parsePackagesLock(content.toString('utf8')),
+  parse: (content) => readJson(content, PACKAGES_LOCK_KEEP, packagesLockPins),
   purl: nugetPurl,
 });
 

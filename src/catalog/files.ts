@@ -1,7 +1,8 @@
+import { CustomsError } from '../errors.js';
 import type { LayeredFileSystem } from '../image/filesystem.js';
 import type { LayerInfo } from '../image/model.js';
 import type { ProbeFactory } from '../image/probe.js';
-import { firstOf, MAX_PACKAGES_PER_FILE } from './bounds.js';
+import { firstOf, MAX_PACKAGES_PER_FILE, MAX_PACKAGES_PER_SCAN } from './bounds.js';
 import { withLayers } from './layers.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 
@@ -36,7 +37,8 @@ export function lockfileCataloger(spec: {
   name: string;
   type: string;
   wants: (path: string) => boolean;
-  parse: (content: Buffer, path: string) => Pinned[];
+  /** A promise for JSON files streamed past their size (json-keep.ts). */
+  parse: (content: Buffer, path: string) => Pinned[] | Promise<Pinned[]>;
   purl: (name: string, version: string) => string;
   /** A wanted file to pass over after all, knowing the rest of the tree. */
   skip?: (path: string, fs: LayeredFileSystem) => boolean;
@@ -52,6 +54,14 @@ export function lockfileCataloger(spec: {
       // A file kept by no read has no content: withLayers would find nothing in it.
       for (const [path, entry] of ctx.fs.analysed()) {
         if (entry.content === undefined || !spec.wants(path) || spec.skip?.(path, ctx.fs)) continue;
+        if (out.length >= MAX_PACKAGES_PER_SCAN) {
+          // The scan keeps no more than this: parsing more files (each up to MAX_PACKAGES_PER_FILE)
+          // only to drop their packages held them all at once (four such files: 1.15 GB RSS).
+          ctx.warnings.push(
+            `${spec.name}: ${out.length} packages found, as many as a scan keeps; /${path} and the rest not read`,
+          );
+          break;
+        }
         if (spec.maxBytes !== undefined && entry.size > spec.maxBytes) {
           // Not read from disk only to be refused (a 500 MB registry entry cost 600 MB resident).
           ctx.warnings.push(
@@ -68,9 +78,10 @@ export function lockfileCataloger(spec: {
             (p) => `${p.name}@${p.version}`,
           );
         } catch (err) {
-          ctx.warnings.push(
-            `/${path}: not a readable ${spec.name} file (${(err as Error).message}); skipped`,
-          );
+          // withLayers names the file in a CustomsError already; this warning names it first.
+          const msg = (err as Error).message;
+          const why = err instanceof CustomsError ? msg.replace(/^\/[^\n]*?: /, '') : msg;
+          ctx.warnings.push(`/${path}: not a readable ${spec.name} file (${why}); skipped`);
           continue;
         }
         for (const { item: p, layer } of firstOf(pins, MAX_PACKAGES_PER_FILE, `/${path}`, ctx.warnings)) {

@@ -1,4 +1,5 @@
 import { lockfileCataloger } from './files.js';
+import { readJson, type Keep } from './json-keep.js';
 import { npmPurl } from './npm.js';
 
 /**
@@ -32,12 +33,26 @@ const NM = 'node_modules/';
 /** npm's package-name rule, lenient on case (old packages have capitals). */
 const VALID_NAME = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/i;
 
+type PackageLock = {
+  lockfileVersion?: number;
+  packages?: Record<string, V2Entry>;
+  dependencies?: Record<string, V1Entry>;
+};
+
 export function parsePackageLock(text: string): LockedPackage[] {
-  const doc = JSON.parse(text) as {
-    lockfileVersion?: number;
-    packages?: Record<string, V2Entry>;
-    dependencies?: Record<string, V1Entry>;
-  };
+  return packageLockPins(JSON.parse(text) as PackageLock);
+}
+
+const V1_KEEP: { [key: string]: Keep } = {};
+V1_KEEP['*'] = { version: true, dev: true, dependencies: V1_KEEP };
+/** What packageLockPins reads of a package-lock.json (v1 nests `dependencies` to any depth). */
+export const PACKAGE_LOCK_KEEP: Keep = {
+  lockfileVersion: true,
+  packages: { '*': { name: true, version: true, dev: true, link: true, resolved: true } },
+  dependencies: V1_KEEP,
+};
+
+export function packageLockPins(doc: PackageLock): LockedPackage[] {
   const found = new Map<string, LockedPackage>();
   const add = (name: string, version: string | undefined, dev: boolean) => {
     // Only valid npm package names (a stray `node_modules/x` key in a v1 file is not one).
@@ -84,6 +99,6 @@ export const npmLockCataloger = lockfileCataloger({
   name: 'npm-lock',
   type: 'npm',
   wants: (path) => LOCKFILE.test(path) && !path.includes('node_modules/'),
-  parse: (content) => parsePackageLock(content.toString('utf8')),
+  parse: (content) => readJson(content, PACKAGE_LOCK_KEEP, packageLockPins),
   purl: npmPurl,
 });

@@ -1,5 +1,7 @@
 import { PackageURL } from 'packageurl-js';
+import { CustomsError } from '../errors.js';
 import { wantedFiles } from './files.js';
+import { readJson, type Keep } from './json-keep.js';
 import type { CatalogContext, Cataloger, Package } from './model.js';
 
 /** The package.json of every installed package: node_modules/NAME or node_modules/@SCOPE/NAME, nested or hoisted. */
@@ -39,6 +41,21 @@ export function parsePackageJson(text: string): NpmManifest | { error: string } 
   } catch {
     return { error: 'not valid JSON' };
   }
+  return packageJsonManifest(doc);
+}
+
+/** What packageJsonManifest reads of a package.json. */
+export const PACKAGE_JSON_KEEP: Keep = {
+  name: true,
+  version: true,
+  license: true,
+  licenses: true,
+  description: true,
+};
+
+/** An installed package.json's document (see parsePackageJson). */
+export function packageJsonManifest(doc: Record<string, unknown>): NpmManifest | { error: string } {
+  if (!doc || typeof doc !== 'object') return { error: 'no name or version' };
   if (typeof doc.name !== 'string' || typeof doc.version !== 'string' || !doc.name || !doc.version)
     return { error: 'no name or version' };
   if (doc.name.length > 214 || !VALID_NAME.test(doc.name))
@@ -69,13 +86,18 @@ export const npmCataloger: Cataloger = {
   async catalog(ctx: CatalogContext): Promise<Package[]> {
     const out: Package[] = [];
     for await (const { path, content } of wantedFiles(ctx.fs, (p) => WANTS.test(p))) {
-      const text = content.toString('utf8');
-      const m = parsePackageJson(text);
-      if ('error' in m) {
-        // Test fixtures and templates inside packages are common; only real damage is worth a word.
-        if (m.error === 'not valid JSON') ctx.warnings.push(`/${path}: ${m.error}; skipped`);
+      let m: NpmManifest | { error: string };
+      try {
+        m = await readJson(content, PACKAGE_JSON_KEEP, packageJsonManifest);
+      } catch (err) {
+        // Not JSON, or more than may be kept of it (a crafted file): named either way.
+        ctx.warnings.push(
+          `/${path}: ${err instanceof CustomsError ? err.message : 'not valid JSON'}; skipped`,
+        );
         continue;
       }
+      // Test fixtures and templates inside packages are common; only real damage is worth a word.
+      if ('error' in m) continue;
       const layer = ctx.fs.stat(path)?.layer;
       out.push({
         name: m.name,

@@ -1,6 +1,7 @@
 import { PackageURL } from 'packageurl-js';
 import { lockfileCataloger, type Pinned } from './files.js';
 import { clip } from './bounds.js';
+import { readJson, type Keep } from './json-keep.js';
 
 /**
  * PHP Composer packages: what `composer install` put in `vendor/composer/installed.json` (a list in
@@ -35,13 +36,34 @@ function pins(list: ComposerPackage[] | undefined, dev: (name: string) => boolea
 }
 
 export function parseComposerLock(text: string): Pinned[] {
-  const doc = JSON.parse(text) as { packages?: ComposerPackage[]; 'packages-dev'?: ComposerPackage[] };
+  return composerLockPins(JSON.parse(text) as ComposerLock);
+}
+
+type ComposerLock = { packages?: ComposerPackage[]; 'packages-dev'?: ComposerPackage[] };
+const PACKAGE_KEEP: Keep = { name: true, version: true, license: true };
+/** What composerLockPins reads of a composer.lock. */
+export const COMPOSER_LOCK_KEEP: Keep = {
+  packages: { '*': PACKAGE_KEEP },
+  'packages-dev': { '*': PACKAGE_KEEP },
+};
+
+export function composerLockPins(doc: ComposerLock): Pinned[] {
   return [...pins(doc.packages, () => false), ...pins(doc['packages-dev'], () => true)];
 }
 
 export function parseInstalledJson(text: string): Pinned[] {
-  const doc = JSON.parse(text) as
-    ComposerPackage[] | { packages?: ComposerPackage[]; 'dev-package-names'?: string[] };
+  return installedJsonPins(JSON.parse(text) as InstalledJson);
+}
+
+type InstalledJson = ComposerPackage[] | { packages?: ComposerPackage[]; 'dev-package-names'?: string[] };
+/** What installedJsonPins reads of installed.json (Composer 1: a list; 2: an object). */
+export const INSTALLED_JSON_KEEP: Keep = {
+  '*': PACKAGE_KEEP,
+  packages: { '*': PACKAGE_KEEP },
+  'dev-package-names': true,
+};
+
+export function installedJsonPins(doc: InstalledJson): Pinned[] {
   if (Array.isArray(doc)) return pins(doc, () => false);
   const devNames = new Set(doc['dev-package-names'] ?? []);
   return pins(doc.packages, (n) => devNames.has(n));
@@ -51,7 +73,7 @@ export const composerInstalledCataloger = lockfileCataloger({
   name: 'composer-installed',
   type: 'composer',
   wants: (p) => /(^|\/)vendor\/composer\/installed\.json$/.test(p),
-  parse: (content) => parseInstalledJson(content.toString('utf8')),
+  parse: (content) => readJson(content, INSTALLED_JSON_KEEP, installedJsonPins),
   purl: composerPurl,
 });
 
@@ -59,7 +81,7 @@ export const composerLockCataloger = lockfileCataloger({
   name: 'composer-lock',
   type: 'composer',
   wants: (p) => /(^|\/)composer\.lock$/.test(p),
-  parse: (content) => parseComposerLock(content.toString('utf8')),
+  parse: (content) => readJson(content, COMPOSER_LOCK_KEEP, composerLockPins),
   purl: composerPurl,
 });
 

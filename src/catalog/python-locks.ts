@@ -1,5 +1,6 @@
 import { PackageURL } from 'packageurl-js';
 import { lockfileCataloger } from './files.js';
+import { readJson, type Keep } from './json-keep.js';
 import { pep503 } from './python.js';
 
 /**
@@ -35,7 +36,17 @@ export function parseRequirements(buf: Buffer): PinnedPackage[] {
 
 /** Pipfile.lock: `default` and `develop` sections with `"version": "==X"`. */
 export function parsePipfileLock(text: string): PinnedPackage[] {
-  const doc = JSON.parse(text) as Record<string, Record<string, { version?: string }>>;
+  return pipfileLockPins(JSON.parse(text) as PipfileLock);
+}
+
+type PipfileLock = Record<string, Record<string, { version?: string }>>;
+/** What pipfileLockPins reads of a Pipfile.lock. */
+export const PIPFILE_LOCK_KEEP: Keep = {
+  default: { '*': { version: true } },
+  develop: { '*': { version: true } },
+};
+
+export function pipfileLockPins(doc: PipfileLock): PinnedPackage[] {
   const out: PinnedPackage[] = [];
   for (const [section, dev] of [
     ['default', false],
@@ -59,7 +70,9 @@ export const pythonLockCataloger = lockfileCataloger({
   wants: (path) =>
     (REQUIREMENTS.test(path) || PIPFILE_LOCK.test(path)) && !/(site|dist)-packages\//.test(path),
   parse: (content, path) =>
-    PIPFILE_LOCK.test(path) ? parsePipfileLock(content.toString('utf8')) : parseRequirements(content),
+    PIPFILE_LOCK.test(path)
+      ? readJson(content, PIPFILE_LOCK_KEEP, pipfileLockPins)
+      : parseRequirements(content),
   purl: (name, version) =>
     new PackageURL('pypi', undefined, pep503(name), version, undefined, undefined).toString(),
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { strToU8, zipSync } from 'fflate';
 import { CustomsError } from '../../src/errors.js';
@@ -16,6 +17,8 @@ import { parseHeader } from '../../src/catalog/rpm/header.js';
 import { ndbBlobs } from '../../src/catalog/rpm/ndb.js';
 import { bdbBlobs } from '../../src/catalog/rpm/bdb.js';
 import { parsePackageLock } from '../../src/catalog/npm-lock.js';
+import { parseJsonKept } from '../../src/catalog/json-keep.js';
+import { JSON_READERS, RENV_SAMPLE } from './json-readers.js';
 import { parseYarnLock } from '../../src/catalog/yarn-lock.js';
 import { parsePnpmLock } from '../../src/catalog/pnpm-lock.js';
 import { parseCargoLock } from '../../src/catalog/rust.js';
@@ -438,6 +441,61 @@ function rpmStructures(real: Buffer[]): Target[] {
   ];
 }
 
+/** What a reader makes of a document, or that it threw (the same either way it was parsed). */
+function outcome(read: (doc: never) => unknown, doc: unknown): unknown {
+  try {
+    return { ok: read(doc as never) };
+  } catch {
+    return 'threw';
+  }
+}
+
+/**
+ * JSON manifests streamed past STREAM_FROM (catalog/json-keep.ts): for any text JSON.parse
+ * accepts, every reader gets the same answer from the kept fields as from the whole document.
+ * (The streamed parse is laxer on whitespace: text JSON.parse refuses is not compared.)
+ */
+function streamedJson(): Target {
+  return {
+    name: 'JSON manifests streamed (kept fields equal the whole document)',
+    seeds: [
+      f('nuget/trivy-deps-json/self-contained.deps.json'),
+      f('npm/syft-javascript/pkg-lock/package-lock.json'),
+      f('packagist/syft-php/vendor/composer_2/installed.json'),
+      f('packagist/syft-php/composer.lock'),
+      f('nuget/syft-dotnet/packages.lock.json'),
+      RENV_SAMPLE,
+    ],
+    anyErrorIsFine: true,
+    async run(b) {
+      let whole: unknown;
+      try {
+        whole = JSON.parse(text(b));
+      } catch {
+        return parseJsonKept(b, true).then(
+          () => undefined,
+          () => undefined,
+        );
+      }
+      const differ: string[] = [];
+      for (const r of JSON_READERS) {
+        let kept: unknown;
+        try {
+          kept = outcome(r.read, await parseJsonKept(b, r.keep));
+        } catch (err) {
+          kept = `refused: ${(err as Error).message}`;
+        }
+        if (!isDeepStrictEqual(kept, outcome(r.read, whole))) differ.push(r.name);
+      }
+      return { differ };
+    },
+    check: (_input, result) => {
+      const differ = (result as { differ?: string[] } | undefined)?.differ ?? [];
+      return differ.length ? `streamed and whole parses differ for ${differ.join(', ')}` : undefined;
+    },
+  };
+}
+
 function lockfiles(): Target[] {
   const lf = (name: string, file: string[], parse: (t: string) => unknown): Target => ({
     name,
@@ -446,6 +504,7 @@ function lockfiles(): Target[] {
     anyErrorIsFine: true,
   });
   return [
+    streamedJson(),
     lf('package-lock.json', ['npm/syft-javascript/pkg-lock/package-lock.json'], parsePackageLock),
     lf('yarn.lock', ['npm/syft-javascript/yarn-berry/yarn.lock'], parseYarnLock),
     lf('pnpm-lock.yaml', ['npm/syft-javascript/pnpm/pnpm-lock.yaml'], parsePnpmLock),
