@@ -255,6 +255,32 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
         assert.deepEqual(rows[0].tags, ['1.0']);
       });
 
+      it("the risk number in words: the image page's text, the CLI's --explain line for its riskiest finding", async () => {
+        const row = (await envOf('production')).running.find((r: any) => r.digest === digest.api);
+        const view = await api.admin.get(`/api/v1/images/${digest.api}/view?environment=production`);
+        assert.equal(row.scan.risk, view.body.risk.score);
+        assert.equal(row.scan.riskExplanation, view.body.risk.explanation);
+        const cli = customs(['image', `oci:${layouts.api}:latest`, '--explain', '-q'], {
+          env: { CUSTOMS_DB: vulndb },
+        });
+        assert.equal(cli.status, 0, cli.stderr);
+        const line = cli.stdout
+          .split('\n')
+          .map((l) => l.trim())
+          .find((l) => l.startsWith('risk '));
+        assert.ok(line, cli.stdout);
+        assert.equal(
+          row.scan.riskExplanation,
+          `the risk of its one finding, CVE-2019-14697 in musl: ${line}`,
+        );
+        // Search and the image list say the same words from the scan row alone.
+        const hits = await api.admin.get(`/api/v1/search?q=${digest.api}`);
+        assert.equal(hits.body.items[0].scan.riskExplanation, row.scan.riskExplanation);
+        const list = await api.admin.get(`/api/v1/images?digest=${digest.api}`);
+        assert.equal(list.body.items[0].scan.riskExplanation, row.scan.riskExplanation);
+        assert.equal(list.body.items[0].scan.risk, row.scan.risk);
+      });
+
       it('approved with accepted failures: who accepted them, the grade and its reason, the first fix', async () => {
         const row = (await envOf('production')).running.find((r: any) => r.digest === digest.api);
         assert.equal(row.decision.allowed, true);
@@ -332,6 +358,24 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
         assert.equal(row.decision.status, 'auto-approved');
         assert.equal(row.decision.exceptions.count, 1);
         assert.equal(row.decision.exceptions.until, e.body.expiresAt);
+        // Counted after the exception (what the gate sees), the waived one shown apart.
+        assert.equal(row.scan.counts.fixable, 0);
+        assert.deepEqual(row.scan.waived, { total: 1, kev: 0, fixable: 1 });
+        assert.equal(row.scan.risk, 0);
+        assert.equal(
+          row.scan.riskExplanation,
+          'no findings: nothing adds to the risk (1 suppressed, not counted)',
+        );
+        const inStaging = await api.admin.get(`/api/v1/images/${digest.api}/view?environment=staging`);
+        assert.equal(inStaging.body.summary.fixable, 0);
+        assert.equal(inStaging.body.summary.total, 0);
+        assert.deepEqual(inStaging.body.waived, { total: 1, kev: 0, fixable: 1 });
+        const inProd = await api.admin.get(`/api/v1/images/${digest.api}/view?environment=production`);
+        assert.equal(inProd.body.summary.fixable, 1, 'the exception is for staging only');
+        assert.deepEqual(inProd.body.waived, { total: 0, kev: 0, fixable: 0 });
+        const prodRow = (await envOf('production')).running.find((x: any) => x.digest === digest.api);
+        assert.equal(prodRow.scan.counts.fixable, 1);
+        assert.equal(prodRow.scan.waived.total, 0);
         const r = await api.admin.post(`/api/v1/exceptions/${e.body.id}/revoke`, { reason: 'reachable' });
         assert.equal(r.status, 200, JSON.stringify(r.body));
         row = (await envOf('staging')).running[0];
@@ -366,6 +410,32 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
             assert.match(text, /shop\/api:1\.0/);
             assert.match(text, /upgrade musl 1\.1\.18-r3 → 1\.1\.18-r4/);
             assert.match(text, /fails the staging policy/);
+            // The risk number's words: the API's text on hover (title) and, on keyboard focus, shown.
+            const api0 = (await envOf('staging')).running[0];
+            const risk = row.locator('[data-risk-explained]');
+            assert.equal(await risk.getAttribute('title'), api0.scan.riskExplanation);
+            assert.match(api0.scan.riskExplanation, /CVE-2019-14697 in musl: risk \d+: severity/);
+            const tip = row.locator('[role="tooltip"]');
+            assert.equal(await tip.isVisible(), false);
+            await risk.focus();
+            assert.equal(await tip.isVisible(), true);
+            assert.equal(
+              await tip.innerText(),
+              `Risk ${api0.scan.risk.toFixed(1)} is ${api0.scan.riskExplanation}.`,
+            );
+            assert.equal(
+              await risk.getAttribute('aria-describedby'),
+              await tip.getAttribute('id'),
+              'a screen reader reads the words as its description',
+            );
+            // Search results carry the same words.
+            await page.goto(`${server.url}/search?q=shop/api`);
+            const hit = page.locator('table.results tbody tr').first();
+            await hit.waitFor();
+            assert.equal(
+              await hit.locator('[data-risk-explained]').getAttribute('title'),
+              api0.scan.riskExplanation,
+            );
           } finally {
             await browser.close();
           }

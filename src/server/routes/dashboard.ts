@@ -3,7 +3,7 @@ import { baseLayerCount, planFor, upgrades } from '../../advise/advise.js';
 import { compareScans } from '../../compare/compare.js';
 import { audit } from '../../services/audit.js';
 import type { Admission } from '../../gate/admission.js';
-import type { RunningRow } from '../../gate/verdicts.js';
+import { waivedOf, type RunningRow } from '../../gate/verdicts.js';
 import { latestResult, policyState } from '../../gate/evaluate.js';
 import { actorOf, type Principal } from '../../gate/settings.js';
 import { evaluatePolicy, type Policy } from '../../policy/policy.js';
@@ -334,6 +334,11 @@ export function dashboardRoutes(
                         grade: { type: 'string' },
                         total: { type: 'integer' },
                         kev: { type: 'integer' },
+                        risk: { type: 'number' },
+                        riskExplanation: {
+                          type: 'string',
+                          description: 'the risk in words (the CLI --explain text)',
+                        },
                         uncovered: { type: 'array', items: { type: 'string' } },
                       },
                     },
@@ -419,7 +424,9 @@ export function dashboardRoutes(
           })),
           attestations: r.image.attestations ?? [],
         },
+        // Counted after this environment's exceptions (what the gate sees); `waived`: what they set aside.
         summary: r.summary,
+        waived: waivedOf(r),
         // The image's risk over the findings shown (after this environment's exceptions), in words.
         risk: explainImageRisk(r.findings, r.suppressed?.length ?? 0),
         coverage: r.coverage ?? null,
@@ -672,10 +679,10 @@ export function dashboardRoutes(
         workloads: rows.length,
         notAcceptable: rows.filter((r) => !r.verdict!.allowed).length,
         counts: {
-          critical: sum((r) => r.scan?.counts.critical ?? 0),
-          high: sum((r) => r.scan?.counts.high ?? 0),
-          kev: sum((r) => r.scan?.counts.kev ?? 0),
-          fixable: sum((r) => r.scan?.counts.fixable ?? 0),
+          critical: sum((r) => countsOf(r)?.critical ?? 0),
+          high: sum((r) => countsOf(r)?.high ?? 0),
+          kev: sum((r) => countsOf(r)?.kev ?? 0),
+          fixable: sum((r) => countsOf(r)?.fixable ?? 0),
         },
         uncovered: rows.filter((r) => uncoveredOf(r).length).length,
         running: rows.slice(0, limit).map((r) => ({
@@ -688,9 +695,19 @@ export function dashboardRoutes(
           service: r.service,
           deployedAt: r.deployedAt,
           source: r.source,
+          // Grade, counts and risk as the gate sees them here (after exceptions), the risk in words.
           scan: r.scan
             ? {
                 ...r.scan,
+                ...(r.verdict!.seen
+                  ? {
+                      grade: r.verdict!.seen.grade,
+                      counts: r.verdict!.seen.counts,
+                      risk: r.verdict!.seen.risk.score,
+                      riskExplanation: r.verdict!.seen.risk.explanation,
+                      waived: r.verdict!.seen.waived,
+                    }
+                  : { riskExplanation: null, waived: null }),
                 gradeReason: r.verdict!.gradeReason,
                 uncovered: uncoveredOf(r),
                 coverage: r.verdict!.coverage,
@@ -727,6 +744,11 @@ export function dashboardRoutes(
   );
 }
 
+/** Counts as the gate sees them (after exceptions); a verdict without them, the scan's own. */
+const countsOf = (r: RunningRow) => r.verdict?.seen?.counts ?? r.scan?.counts;
+const gradeOf = (r: RunningRow) => r.verdict?.seen?.grade ?? r.scan?.grade ?? '';
+const riskOf = (r: RunningRow) => r.verdict?.seen?.risk.score ?? r.scan?.risk ?? 0;
+
 const uncoveredOf = (r: RunningRow) => r.verdict?.coverage?.uncovered ?? r.scan?.uncovered ?? [];
 
 // Plain code-unit order: localeCompare cost 50 ms sorting 2,000 rows.
@@ -736,10 +758,10 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 function worstFirst(a: RunningRow, b: RunningRow): number {
   return (
     Number(a.verdict!.allowed) - Number(b.verdict!.allowed) ||
-    cmp(b.scan?.grade ?? '', a.scan?.grade ?? '') ||
-    (b.scan?.counts.kev ?? 0) - (a.scan?.counts.kev ?? 0) ||
-    (b.scan?.counts.critical ?? 0) - (a.scan?.counts.critical ?? 0) ||
-    (b.scan?.risk ?? 0) - (a.scan?.risk ?? 0) ||
+    cmp(gradeOf(b), gradeOf(a)) ||
+    (countsOf(b)?.kev ?? 0) - (countsOf(a)?.kev ?? 0) ||
+    (countsOf(b)?.critical ?? 0) - (countsOf(a)?.critical ?? 0) ||
+    riskOf(b) - riskOf(a) ||
     cmp(a.repository, b.repository) ||
     cmp(a.namespace ?? '', b.namespace ?? '') ||
     cmp(a.service ?? '', b.service ?? '')
