@@ -287,6 +287,9 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
         assert.equal(row.decision.status, 'approved');
         assert.equal(row.decision.accepted.count, 1);
         assert.match(row.decision.accepted.by, /admin/);
+        // People, not tokens: the name people read beside the identity recorded.
+        assert.match(row.decision.accepted.byName, /admin/);
+        assert.doesNotMatch(row.decision.accepted.byName, /^token:/);
         assert.ok(row.scan.gradeReason, 'the grade says why');
         assert.equal(row.scan.counts.fixable, 1);
         assert.equal(row.scan.provenance.kind, 'reported');

@@ -12,6 +12,7 @@ import { revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
 import { environments, history, historyStamp } from '../../store/deployments.js';
 import { searchFleet } from '../../services/search.js';
+import { peopleNames } from '../../services/people.js';
 import { deploymentsOf, imageRefs, scanCounts } from '../../store/search.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
 import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
@@ -465,7 +466,7 @@ export function dashboardRoutes(
     {
       config: { permission: 'read' },
       schema: {
-        summary: `Newer base images of the same distribution found in configured registries (repositories named after it, and the base the image's label names), ranked by the findings each would remove; tags not scanned yet are queued. Bounded: ${BASE_LIMITS.repositories} repositories, ${BASE_LIMITS.tagsPerRepository} tags each, ${BASE_LIMITS.budgetMs / 1000} s; cached ${BASE_LIMITS.cacheMs / 60_000} minutes`,
+        summary: `Newer base images of the same distribution found in configured registries (repositories named after it, and the base the image's label names), ranked by the findings each would remove; tags not scanned yet are queued when the asker may request scans (report permission), else listed as unscanned. Bounded: ${BASE_LIMITS.repositories} repositories, ${BASE_LIMITS.tagsPerRepository} tags each, ${BASE_LIMITS.budgetMs / 1000} s; cached ${BASE_LIMITS.cacheMs / 60_000} minutes`,
         tags: ['images'],
         params: digestParam,
         response: {
@@ -490,6 +491,11 @@ export function dashboardRoutes(
               },
               looked: { type: 'array', items: { type: 'string' } },
               pending: { type: 'array', items: { type: 'string' } },
+              unscanned: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'tags not scanned yet and not queued: the asker may not request scans',
+              },
               problems: { type: 'array', items: { type: 'string' } },
             },
           },
@@ -501,7 +507,9 @@ export function dashboardRoutes(
     async (req) => {
       const latest = await latestResult(db, req.params.digest);
       if (!latest) throw new DomainError('not_found', `no scan of ${req.params.digest}`);
-      return baseCandidates(s, req.params.digest, latest.result, baseLayerCount(latest.result));
+      // Queuing the unscanned tags is a scan request: only for those who may ask for scans.
+      const queue = (req.principal as Principal).permissions.includes('report');
+      return baseCandidates(s, req.params.digest, latest.result, baseLayerCount(latest.result), { queue });
     },
   );
 
@@ -673,6 +681,12 @@ export function dashboardRoutes(
       const rows = (byEnv.get(e.name) ?? []).sort(worstFirst);
       const sum = (f: (r: RunningRow) => number) => rows.reduce((n, r) => n + f(r), 0);
       const recent = await recentOf(e.name);
+      const shown = rows.slice(0, limit);
+      // People, not tokens: who accepted failures or made exceptions, as people read it.
+      const names = await peopleNames(
+        db,
+        shown.flatMap((r) => [r.verdict!.accepted?.by, ...(r.verdict!.exceptions?.by ?? [])]),
+      );
       out.push({
         name: e.name,
         exposure: e.exposure,
@@ -685,7 +699,7 @@ export function dashboardRoutes(
           fixable: sum((r) => countsOf(r)?.fixable ?? 0),
         },
         uncovered: rows.filter((r) => uncoveredOf(r).length).length,
-        running: rows.slice(0, limit).map((r) => ({
+        running: shown.map((r) => ({
           image: `${r.registry}/${r.repository}@${r.digest}`,
           registry: r.registry,
           repository: r.repository,
@@ -717,8 +731,14 @@ export function dashboardRoutes(
             allowed: r.verdict!.allowed,
             status: r.verdict!.status,
             reasons: r.verdict!.reasons,
-            accepted: r.verdict!.accepted,
-            exceptions: r.verdict!.exceptions,
+            accepted: r.verdict!.accepted && {
+              ...r.verdict!.accepted,
+              byName: names.get(r.verdict!.accepted.by ?? '') ?? r.verdict!.accepted.by,
+            },
+            exceptions: r.verdict!.exceptions && {
+              ...r.verdict!.exceptions,
+              byNames: r.verdict!.exceptions.by.map((b) => names.get(b) ?? b),
+            },
           },
           topFix: r.verdict!.topFix,
         })),

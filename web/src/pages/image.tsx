@@ -89,6 +89,8 @@ interface Candidates {
   }>;
   looked: string[];
   pending: string[];
+  /** Not scanned yet and not queued: this session may not request scans. */
+  unscanned?: string[];
   problems: string[];
 }
 
@@ -121,7 +123,15 @@ function BaseCandidates({ digest }: { digest: string }) {
         </p>
       )}
       {data.pending.length > 0 && (
-        <p class="muted">Being scanned, shown when done: {data.pending.join(', ')}.</p>
+        <p class="muted" data-pending>
+          Being scanned, shown when done: {data.pending.join(', ')}.
+        </p>
+      )}
+      {!!data.unscanned?.length && (
+        <p class="muted" data-unscanned>
+          Not scanned yet: {data.unscanned.join(', ')}. Someone who may request scans (a developer) gets them
+          scanned by opening this page.
+        </p>
       )}
       {data.problems.length > 0 && <p class="muted">Not looked at: {data.problems.join('; ')}.</p>}
     </div>

@@ -34,8 +34,9 @@ interface Running {
     allowed: boolean;
     status: string;
     reasons: string[];
-    accepted: { count: number; by: string | null; at: string | null } | null;
-    exceptions: { count: number; by: string[]; until: string } | null;
+    /** `by`: the identity recorded; `byName`: the person, as people read it. */
+    accepted: { count: number; by: string | null; byName?: string | null; at: string | null } | null;
+    exceptions: { count: number; by: string[]; byNames?: string[]; until: string } | null;
   };
   topFix: string | null;
 }
@@ -120,11 +121,12 @@ function gateLine(d: Running['decision']): string {
   const parts: string[] = [];
   if (d.accepted)
     parts.push(
-      `with ${plural(d.accepted.count, 'accepted failure')} (by ${d.accepted.by ?? 'someone'}${d.accepted.at ? `, ${day(d.accepted.at)}` : ''})`,
+      // An approval has no end date: it holds until revoked (or suspended by a new failure).
+      `with ${plural(d.accepted.count, 'accepted failure')} (by ${d.accepted.byName ?? d.accepted.by ?? 'someone'}${d.accepted.at ? `, ${day(d.accepted.at)}` : ''}, until revoked)`,
     );
   if (d.exceptions)
     parts.push(
-      `${plural(d.exceptions.count, 'exception')} until ${day(d.exceptions.until)} (by ${d.exceptions.by.join(', ')})`,
+      `${plural(d.exceptions.count, 'exception')} until ${day(d.exceptions.until)} (by ${(d.exceptions.byNames ?? d.exceptions.by).join(', ')})`,
     );
   return parts.join('; ');
 }

@@ -32,13 +32,14 @@ function Scan({ s }: { s: Hit['scan'] }) {
       <Grade grade={s.grade} uncovered={s.uncovered.map((u) => u.split(':')[0])} /> {s.total} finding
       {s.total === 1 ? '' : 's'}
       {nc ? ' where the database has data' : ''}
-      {s.kev ? `, ${s.kev} KEV` : ''} · <Risk score={s.risk} explanation={s.riskExplanation} />
+      {s.kev ? `, ${s.kev} KEV` : ''}
       {nc && (
         <span class="nc-why" data-coverage="incomplete">
           {' '}
           — not covered: {s.uncovered.join('; ')}
         </span>
-      )}
+      )}{' '}
+      · <Risk score={s.risk} explanation={s.riskExplanation} />
     </>
   );
 }
