@@ -403,6 +403,14 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
             await page.getByRole('heading', { name: 'What runs where' }).waitFor();
             const dev = page.locator('section[data-env="dev"]');
             await dev.waitFor();
+            // The duplicate-workload case on screen: a deploy record and two admitted workloads of
+            // one digest are two rows, one per workload, never the record beside them.
+            const prod = page.locator('section[data-env="production"]');
+            assert.equal(await prod.locator('[data-count="workloads"]').innerText(), '2 workloads');
+            const workloads = await prod
+              .locator('tbody tr', { hasText: 'shop/api:1.0' })
+              .evaluateAll((trs) => trs.map((t) => (t as any).cells[1].textContent));
+            assert.deepEqual(workloads.sort(), ['production/api', 'production/api-canary']);
             const legacy = dev.locator('tbody tr', { hasText: 'shop/legacy:3.16' });
             assert.match(await legacy.innerText(), /not covered/);
             assert.match(await legacy.innerText(), /reported/);
