@@ -486,6 +486,11 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       ),
     );
     assert.doesNotMatch(text, /token:admin#/, 'a person, not a token id');
+    // The image page's reasons name the person too.
+    await page.goto(`${server.url}/images/${digest.musl}?env=production`);
+    const why = await page.locator('tr[data-decision="production"]').innerText();
+    assert.match(why, /approved for production by [^\n]*admin/);
+    assert.doesNotMatch(why, /token:admin#/);
     assert.match(text, /upgrade musl 1\.1\.18-r3 → 1\.1\.18-r4/);
     await page.context().close();
   });

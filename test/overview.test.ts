@@ -279,6 +279,9 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
         const list = await api.admin.get(`/api/v1/images?digest=${digest.api}`);
         assert.equal(list.body.items[0].scan.riskExplanation, row.scan.riskExplanation);
         assert.equal(list.body.items[0].scan.risk, row.scan.risk);
+        const env = await api.admin.get('/api/v1/environments/production');
+        const running = env.body.images.find((i: any) => i.digest === digest.api);
+        assert.equal(running.scan.riskExplanation, row.scan.riskExplanation);
       });
 
       it('approved with accepted failures: who accepted them, the grade and its reason, the first fix', async () => {

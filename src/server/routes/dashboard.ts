@@ -12,7 +12,7 @@ import { revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
 import { environments, history, historyStamp } from '../../store/deployments.js';
 import { searchFleet } from '../../services/search.js';
-import { peopleNames } from '../../services/people.js';
+import { inPeopleWords, peopleNames } from '../../services/people.js';
 import { deploymentsOf, imageRefs, scanCounts } from '../../store/search.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
 import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
@@ -393,8 +393,14 @@ export function dashboardRoutes(
       const adv = upgrades(r, base);
       const rules = s.policy.environments[environment] ? evaluatePolicy(s.policy, environment, r) : [];
       const envs = await environments(db);
-      const decisions = [];
-      for (const e of envs) decisions.push(await s.admission.decision(digest, e.name));
+      const judged = [];
+      for (const e of envs) judged.push(await s.admission.decision(digest, e.name));
+      // People, not tokens, in the reasons shown ("approved for production by alice (token cli)").
+      const said = await inPeopleWords(
+        db,
+        judged.map((d) => d.reasons),
+      );
+      const decisions = judged.map((d, i) => ({ ...d, reasons: said[i] }));
       const refs = await imageRefs(db, digest);
       return {
         digest,
@@ -682,6 +688,10 @@ export function dashboardRoutes(
       const sum = (f: (r: RunningRow) => number) => rows.reduce((n, r) => n + f(r), 0);
       const recent = await recentOf(e.name);
       const shown = rows.slice(0, limit);
+      const reasons = await inPeopleWords(
+        db,
+        shown.map((r) => r.verdict!.reasons),
+      );
       // People, not tokens: who accepted failures or made exceptions, as people read it.
       const names = await peopleNames(
         db,
@@ -699,7 +709,7 @@ export function dashboardRoutes(
           fixable: sum((r) => countsOf(r)?.fixable ?? 0),
         },
         uncovered: rows.filter((r) => uncoveredOf(r).length).length,
-        running: shown.map((r) => ({
+        running: shown.map((r, i) => ({
           image: `${r.registry}/${r.repository}@${r.digest}`,
           registry: r.registry,
           repository: r.repository,
@@ -730,7 +740,7 @@ export function dashboardRoutes(
           decision: {
             allowed: r.verdict!.allowed,
             status: r.verdict!.status,
-            reasons: r.verdict!.reasons,
+            reasons: reasons[i],
             accepted: r.verdict!.accepted && {
               ...r.verdict!.accepted,
               byName: names.get(r.verdict!.accepted.by ?? '') ?? r.verdict!.accepted.by,
