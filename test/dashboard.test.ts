@@ -62,9 +62,14 @@ const POLICY = {
   },
 };
 
-async function push(name: string, layer: Buffer, ref: string): Promise<string> {
+async function push(
+  name: string,
+  layer: Buffer,
+  ref: string,
+  labels?: Record<string, string>,
+): Promise<string> {
   const dir = join(tmp, 'layouts', name);
-  const { manifestDigest } = ociLayout(dir, { layers: [layer], tag: 'latest' });
+  const { manifestDigest } = ociLayout(dir, { layers: [layer], tag: 'latest', labels });
   skopeoCopy(`oci:${dir}:latest`, `docker://${reg.host}/${ref}`);
   await waitFor(
     async () =>
@@ -310,6 +315,82 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  it("base-image candidates not scanned yet: a viewer's visit queues nothing, a developer's queues them, shown once scanned", async () => {
+    // A second registry without notifications: what is pushed there is not scanned until asked.
+    const quiet = new Registry(join(tmp, 'registry-quiet'), await freePort());
+    await quiet.start();
+    try {
+      assert.equal(
+        (await api.admin.post('/api/v1/registries', { url: `http://${quiet.host}`, insecure: true })).status,
+        201,
+      );
+      const dir = join(tmp, 'layouts', 'quiet-alpine310');
+      const { manifestDigest: newer } = ociLayout(dir, {
+        layers: [
+          await rootfsLayer(readFileSync(shared('images/alpine/alpine-minirootfs-3.10.9-x86_64.tar.gz'))),
+          await makeTar([{ name: 'etc/marker', content: 'quiet' }]),
+        ],
+        tag: 'latest',
+      });
+      skopeoCopy(`oci:${dir}:latest`, `docker://${quiet.host}/library/alpine:3.10`);
+      const ref = `${quiet.host}/library/alpine:3.10`;
+      // An Alpine 3.7 image naming its base in the quiet registry (the OCI base-name label).
+      digest.based = await push(
+        'based',
+        await alpineMuslLayer('1.1.18-r3', [{ name: 'etc/marker', content: 'based' }]),
+        'shop/based:1.0',
+        { 'org.opencontainers.image.base.name': `${quiet.host}/library/alpine:3.7` },
+      );
+      const path = `/api/v1/images/${digest.based}/base-candidates`;
+
+      const viewer = await signedIn('vera');
+      await viewer.goto(`${server.url}/images/${digest.based}`);
+      const unscanned = viewer.locator('[data-unscanned]');
+      await unscanned.waitFor();
+      assert.match(
+        await unscanned.innerText(),
+        new RegExp(`^Not scanned yet: ${ref.replace(/\./g, '\\.')}\\.`),
+      );
+      assert.equal(await viewer.locator('[data-pending]').count(), 0);
+      await viewer.context().close();
+      assert.deepEqual(
+        (await api.admin.get(`/api/v1/images?digest=${newer}`)).body.items,
+        [],
+        "the viewer's visit queued no scan",
+      );
+
+      const dev = await signedIn('bob');
+      await dev.goto(`${server.url}/images/${digest.based}`);
+      const pending = dev.locator('[data-pending]');
+      await pending.waitFor();
+      assert.equal(await pending.innerText(), `Being scanned, shown when done: ${ref}.`);
+      await dev.context().close();
+      await waitFor(
+        async () =>
+          (await api.admin.get(`/api/v1/images?digest=${newer}`)).body.items?.some(
+            (i: any) => i.status === 'scanned',
+          ),
+        60_000,
+        `the queued scan of ${ref}\n${server.log.slice(-2000)}`,
+      );
+      // Scanned now: the next answer ranks it (the kept answer waited for exactly this).
+      const after = (await api.dev.get(path)).body;
+      assert.deepEqual(after.pending, []);
+      const c = after.candidates.find((x: any) => x.image === ref);
+      assert.ok(c, JSON.stringify(after));
+      assert.equal(c.os, 'alpine 3.10.9');
+      assert.deepEqual(c.removed, ['CVE-2019-14697 in musl']);
+      // A viewer asking now finds it ranked too, nothing left unscanned.
+      const asViewer = await signedIn('vera');
+      await asViewer.goto(`${server.url}/images/${digest.based}`);
+      await asViewer.locator(`[data-candidate="${ref}"]`).waitFor();
+      assert.equal(await asViewer.locator('[data-unscanned]').count(), 0);
+      await asViewer.context().close();
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('an OS release the database does not cover: the grade is marked on the overview and the image page', async () => {
     const page = await signedIn('alice');
     const dev = page.locator('section[data-env="dev"]');
@@ -371,6 +452,46 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     await page.locator('tr[data-decision="production"]').filter({ hasText: 'approved' }).waitFor();
     assert.equal((await admission(ref)).allowed, true);
     await page.screenshot({ path: join(shots, 'image.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('approved with accepted failures: the overview row says how many, by whom and since when', async () => {
+    const image = `${reg.host}/shop/api@${digest.musl}`;
+    assert.equal(
+      (
+        await api.dev.post('/api/v1/deployments', {
+          image,
+          environment: 'production',
+          namespace: 'shop',
+          service: 'api',
+        })
+      ).status,
+      201,
+    );
+    const a = await api.admin.post('/api/v1/approvals', {
+      image,
+      environment: 'production',
+      decision: 'approve',
+      reason: 'musl CVE accepted until the rebuild',
+    });
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    const page = await signedIn('alice');
+    const row = page.locator('section[data-env="production"] tbody tr', { hasText: 'shop/api:1.0' });
+    const text = await row.innerText();
+    assert.match(text, /✓ approved/);
+    assert.match(
+      text,
+      new RegExp(
+        `with 1 accepted failure \\(by [^,]*admin[^,]*, ${new Date().toISOString().slice(0, 10)}, until revoked\\)`,
+      ),
+    );
+    assert.doesNotMatch(text, /token:admin#/, 'a person, not a token id');
+    // The image page's reasons name the person too.
+    await page.goto(`${server.url}/images/${digest.musl}?env=production`);
+    const why = await page.locator('tr[data-decision="production"]').innerText();
+    assert.match(why, /approved for production by [^\n]*admin/);
+    assert.doesNotMatch(why, /token:admin#/);
+    assert.match(text, /upgrade musl 1\.1\.18-r3 → 1\.1\.18-r4/);
     await page.context().close();
   });
 
@@ -488,6 +609,12 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
       await page.locator('main > p.risk-why').innerText(),
       'Risk 0.0 is no findings: nothing adds to the risk (1 suppressed, not counted).',
     );
+    // Counted after the exception (what the gate sees in staging), the waived one said apart.
+    const summary = await page.locator('main > p.summary').innerText();
+    assert.match(
+      summary,
+      /0 findings \(0 KEV, 0 fixable\) · 1 waived by exceptions in staging \(0 KEV, 1 fixable\)/,
+    );
     await page.context().close();
   });
 
@@ -525,15 +652,16 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     const page = await signedIn('alice');
     await page.getByLabel('Search images, packages or vulnerabilities').fill('musl@1.1.18-r3');
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: /2 images for/ }).waitFor();
+    // The musl image, the batch image and the image naming its base (the candidates test's).
+    await page.getByRole('heading', { name: /3 images for/ }).waitFor();
     const rows = await page
       .locator('table.results tbody tr')
       .evaluateAll((trs) => trs.map((t) => t.getAttribute('data-digest')));
-    assert.deepEqual(rows.sort(), [digest.musl, digest.other].sort());
+    assert.deepEqual(rows.sort(), [digest.musl, digest.other, digest.based].sort());
     assert.match(await page.locator(`tr[data-digest="${digest.other}"]`).innerText(), /dev/);
     await page.getByLabel('Search images, packages or vulnerabilities').fill('CVE-2019-14697');
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: /2 images for “CVE-2019-14697”/ }).waitFor();
+    await page.getByRole('heading', { name: /3 images for “CVE-2019-14697”/ }).waitFor();
     await page.screenshot({ path: join(shots, 'search.png'), fullPage: true });
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.locator('[data-chain="ok"]').waitFor();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainImageRisk, explainRisk } from '../src/rank/explain.js';
+import { explainImageRisk, explainRisk, imageRiskWords, riskTop } from '../src/rank/explain.js';
+import { factsOf, storedRiskWords } from '../src/store/results.js';
+import type { ScanResult } from '../src/model/scan.js';
 import { riskOf } from '../src/rank/risk.js';
 import type { Finding } from '../src/model/scan.js';
 
@@ -51,5 +53,17 @@ describe('risk in words', () => {
       r.explanation,
       /^the sum of its 2 findings' risk scores; the riskiest, CVE-2024-0002 in openssl: risk \d+: .* \(3 suppressed, not counted\)$/,
     );
+  });
+
+  it("lists say the image page's words from what a scan row keeps (count, riskiest, suppressed)", () => {
+    const two = [finding({}), finding({ id: 'CVE-2024-0002', kev: {} })];
+    const result = { findings: two, suppressed: [{}, {}], packages: [] } as unknown as ScanResult;
+    assert.equal(storedRiskWords(factsOf(result)), explainImageRisk(two, 2).explanation);
+    assert.equal(imageRiskWords(2, riskTop(two)), explainImageRisk(two).explanation);
+    // The riskiest unknown (a re-match made it less risky): the sum only, never a wrong name.
+    assert.equal(imageRiskWords(12, undefined), "the sum of its 12 findings' risk scores");
+    // A row written before the words were kept: the count only.
+    assert.equal(storedRiskWords({ total: 3 }), "the sum of its 3 findings' risk scores");
+    assert.equal(storedRiskWords({}), 'no findings: nothing adds to the risk');
   });
 });

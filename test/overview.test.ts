@@ -255,12 +255,44 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
         assert.deepEqual(rows[0].tags, ['1.0']);
       });
 
+      it("the risk number in words: the image page's text, the CLI's --explain line for its riskiest finding", async () => {
+        const row = (await envOf('production')).running.find((r: any) => r.digest === digest.api);
+        const view = await api.admin.get(`/api/v1/images/${digest.api}/view?environment=production`);
+        assert.equal(row.scan.risk, view.body.risk.score);
+        assert.equal(row.scan.riskExplanation, view.body.risk.explanation);
+        const cli = customs(['image', `oci:${layouts.api}:latest`, '--explain', '-q'], {
+          env: { CUSTOMS_DB: vulndb },
+        });
+        assert.equal(cli.status, 0, cli.stderr);
+        const line = cli.stdout
+          .split('\n')
+          .map((l) => l.trim())
+          .find((l) => l.startsWith('risk '));
+        assert.ok(line, cli.stdout);
+        assert.equal(
+          row.scan.riskExplanation,
+          `the risk of its one finding, CVE-2019-14697 in musl: ${line}`,
+        );
+        // Search and the image list say the same words from the scan row alone.
+        const hits = await api.admin.get(`/api/v1/search?q=${digest.api}`);
+        assert.equal(hits.body.items[0].scan.riskExplanation, row.scan.riskExplanation);
+        const list = await api.admin.get(`/api/v1/images?digest=${digest.api}`);
+        assert.equal(list.body.items[0].scan.riskExplanation, row.scan.riskExplanation);
+        assert.equal(list.body.items[0].scan.risk, row.scan.risk);
+        const env = await api.admin.get('/api/v1/environments/production');
+        const running = env.body.images.find((i: any) => i.digest === digest.api);
+        assert.equal(running.scan.riskExplanation, row.scan.riskExplanation);
+      });
+
       it('approved with accepted failures: who accepted them, the grade and its reason, the first fix', async () => {
         const row = (await envOf('production')).running.find((r: any) => r.digest === digest.api);
         assert.equal(row.decision.allowed, true);
         assert.equal(row.decision.status, 'approved');
         assert.equal(row.decision.accepted.count, 1);
         assert.match(row.decision.accepted.by, /admin/);
+        // People, not tokens: the name people read beside the identity recorded.
+        assert.match(row.decision.accepted.byName, /admin/);
+        assert.doesNotMatch(row.decision.accepted.byName, /^token:/);
         assert.ok(row.scan.gradeReason, 'the grade says why');
         assert.equal(row.scan.counts.fixable, 1);
         assert.equal(row.scan.provenance.kind, 'reported');
@@ -332,6 +364,24 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
         assert.equal(row.decision.status, 'auto-approved');
         assert.equal(row.decision.exceptions.count, 1);
         assert.equal(row.decision.exceptions.until, e.body.expiresAt);
+        // Counted after the exception (what the gate sees), the waived one shown apart.
+        assert.equal(row.scan.counts.fixable, 0);
+        assert.deepEqual(row.scan.waived, { total: 1, kev: 0, fixable: 1 });
+        assert.equal(row.scan.risk, 0);
+        assert.equal(
+          row.scan.riskExplanation,
+          'no findings: nothing adds to the risk (1 suppressed, not counted)',
+        );
+        const inStaging = await api.admin.get(`/api/v1/images/${digest.api}/view?environment=staging`);
+        assert.equal(inStaging.body.summary.fixable, 0);
+        assert.equal(inStaging.body.summary.total, 0);
+        assert.deepEqual(inStaging.body.waived, { total: 1, kev: 0, fixable: 1 });
+        const inProd = await api.admin.get(`/api/v1/images/${digest.api}/view?environment=production`);
+        assert.equal(inProd.body.summary.fixable, 1, 'the exception is for staging only');
+        assert.deepEqual(inProd.body.waived, { total: 0, kev: 0, fixable: 0 });
+        const prodRow = (await envOf('production')).running.find((x: any) => x.digest === digest.api);
+        assert.equal(prodRow.scan.counts.fixable, 1);
+        assert.equal(prodRow.scan.waived.total, 0);
         const r = await api.admin.post(`/api/v1/exceptions/${e.body.id}/revoke`, { reason: 'reachable' });
         assert.equal(r.status, 200, JSON.stringify(r.body));
         row = (await envOf('staging')).running[0];
@@ -356,6 +406,14 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
             await page.getByRole('heading', { name: 'What runs where' }).waitFor();
             const dev = page.locator('section[data-env="dev"]');
             await dev.waitFor();
+            // The duplicate-workload case on screen: a deploy record and two admitted workloads of
+            // one digest are two rows, one per workload, never the record beside them.
+            const prod = page.locator('section[data-env="production"]');
+            assert.equal(await prod.locator('[data-count="workloads"]').innerText(), '2 workloads');
+            const workloads = await prod
+              .locator('tbody tr', { hasText: 'shop/api:1.0' })
+              .evaluateAll((trs) => trs.map((t) => (t as any).cells[1].textContent));
+            assert.deepEqual(workloads.sort(), ['production/api', 'production/api-canary']);
             const legacy = dev.locator('tbody tr', { hasText: 'shop/legacy:3.16' });
             assert.match(await legacy.innerText(), /not covered/);
             assert.match(await legacy.innerText(), /reported/);
@@ -366,6 +424,32 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
             assert.match(text, /shop\/api:1\.0/);
             assert.match(text, /upgrade musl 1\.1\.18-r3 → 1\.1\.18-r4/);
             assert.match(text, /fails the staging policy/);
+            // The risk number's words: the API's text on hover (title) and, on keyboard focus, shown.
+            const api0 = (await envOf('staging')).running[0];
+            const risk = row.locator('[data-risk-explained]');
+            assert.equal(await risk.getAttribute('title'), api0.scan.riskExplanation);
+            assert.match(api0.scan.riskExplanation, /CVE-2019-14697 in musl: risk \d+: severity/);
+            const tip = row.locator('[role="tooltip"]');
+            assert.equal(await tip.isVisible(), false);
+            await risk.focus();
+            assert.equal(await tip.isVisible(), true);
+            assert.equal(
+              await tip.innerText(),
+              `Risk ${api0.scan.risk.toFixed(1)} is ${api0.scan.riskExplanation}.`,
+            );
+            assert.equal(
+              await risk.getAttribute('aria-describedby'),
+              await tip.getAttribute('id'),
+              'a screen reader reads the words as its description',
+            );
+            // Search results carry the same words.
+            await page.goto(`${server.url}/search?q=shop/api`);
+            const hit = page.locator('table.results tbody tr').first();
+            await hit.waitFor();
+            assert.equal(
+              await hit.locator('[data-risk-explained]').getAttribute('title'),
+              api0.scan.riskExplanation,
+            );
           } finally {
             await browser.close();
           }

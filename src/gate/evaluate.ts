@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { resultOfRow } from '../store/results.js';
 import { evaluatePolicy, type Policy } from '../policy/policy.js';
 import type { ScanResult } from '../model/scan.js';
+import { summarize } from '../rank/risk.js';
 import type { Db } from '../store/db.js';
 import { approvalOf, approvalRecord, storedTrustResult, type ApprovalRecord } from '../store/approvals.js';
 import {
@@ -187,6 +188,14 @@ export function judge(
     ...r,
     findings: kept,
     suppressed: [...(r.suppressed ?? []), ...suppressed],
+    // Grade and counts of what the gate sees: after the exceptions, not the scan's own.
+    summary: suppressed.length
+      ? summarize(kept, {
+          osEndOfLife: !!r.os?.eol?.endOfLife,
+          // Findings mean something was recognised, even where the packages were not loaded.
+          recognised: !!r.os || (r.packages?.length ?? 0) > 0 || r.findings.length > 0,
+        })
+      : r.summary,
     signature: o.signature,
   };
   const waived = new Set(exceptions.filter((e) => e.rule).map((e) => e.rule!));

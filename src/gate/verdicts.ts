@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { baseLayerCount, planFor, upgrades } from '../advise/advise.js';
 import type { ScanResult } from '../model/scan.js';
 import { evaluatePolicy, policyChangesAt, type Policy } from '../policy/policy.js';
+import { explainImageRisk } from '../rank/explain.js';
 import { coverageGaps, uncoveredParts } from '../scan/coverage.js';
 import { runsOf } from '../store/alerts.js';
 import { runningWithVerdicts } from '../store/deployments.js';
@@ -42,7 +43,23 @@ export interface VerdictSummary {
   exceptions: { count: number; by: string[]; until: string } | null;
   /** A signature rule waits for its check (admission starts it in the background). */
   trustUnchecked: boolean;
+  /**
+   * What the gate sees of the scan here, after this environment's exceptions: grade, counts, and
+   * the risk with its words (the image page's text); `waived`: what the exceptions set aside.
+   */
+  seen: {
+    grade: string;
+    counts: { critical: number; high: number; kev: number; fixable: number; total: number };
+    risk: { score: number; explanation: string };
+    waived: { total: number; kev: number; fixable: number };
+  } | null;
 }
+
+/**
+ * The shape of a stored summary: part of the policy id a verdict is kept under, so verdicts stored
+ * in an older shape are judged again (once) instead of read without their newer fields.
+ */
+const SUMMARY_SHAPE = 2;
 
 /** Longest a verdict is kept without a change: a bound on what time-dependent rules could miss. */
 const MAX_AGE_MS = 24 * 3_600_000;
@@ -55,7 +72,9 @@ export class Verdicts {
     private readonly db: Db,
     private readonly policy: Policy,
   ) {
-    this.policyId = createHash('sha256').update(JSON.stringify(policy)).digest('hex');
+    this.policyId = createHash('sha256')
+      .update(`${SUMMARY_SHAPE}\n${JSON.stringify(policy)}`)
+      .digest('hex');
   }
 
   /** The stored decision if it still holds, else judged now (and stored). */
@@ -256,6 +275,33 @@ export function summarize(
         }
       : null,
     trustUnchecked: !!d.trust && !d.trust.checked,
+    seen: r ? seenOf(r) : null,
+  };
+}
+
+/** The result as the gate judged it (after exceptions), with what the exceptions waived. */
+function seenOf(r: ScanResult): NonNullable<VerdictSummary['seen']> {
+  return {
+    grade: r.summary.grade,
+    counts: {
+      critical: r.summary.bySeverity.CRITICAL,
+      high: r.summary.bySeverity.HIGH,
+      kev: r.summary.kev,
+      fixable: r.summary.fixable,
+      total: r.summary.total,
+    },
+    risk: explainImageRisk(r.findings, r.suppressed?.length ?? 0),
+    waived: waivedOf(r),
+  };
+}
+
+/** What the exceptions set aside of a judged result: how many findings, and KEV and fixable among them. */
+export function waivedOf(r: Pick<ScanResult, 'suppressed'>): { total: number; kev: number; fixable: number } {
+  const w = (r.suppressed ?? []).filter((f) => f.suppression.by === 'exception');
+  return {
+    total: w.length,
+    kev: w.filter((f) => f.kev).length,
+    fixable: w.filter((f) => f.status === 'fixed').length,
   };
 }
 

@@ -33,6 +33,7 @@ import {
   pack,
   packSet,
   summaryColumns,
+  topOf,
   unpack,
   type FindingSet,
   type ResultPatch,
@@ -219,7 +220,15 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
         delete facts.gaps;
       }
       tallyOf(before.findings, facts, -1);
+      const others = facts.total;
       tallyOf(after.findings, facts, 1);
+      facts.suppressed = (facts.suppressed ?? 0) - before.suppressed.length + after.suppressed.length;
+      // The riskiest finding (the risk's words in list views): kept where it still is the riskiest;
+      // unknown where its package got less risky (another package's finding may lead now).
+      const best = topOf(after.findings);
+      const wasHere = !!facts.top && subKeys.has(facts.top.key);
+      if (best && (!others || (facts.top && best.score >= facts.top.score))) facts.top = best;
+      else if (wasHere || (!facts.top && !others)) delete facts.top;
       const changes = findingChanges(before, after);
       writes.push({
         digest,

@@ -35,22 +35,51 @@ export function explainRisk(f: Pick<Finding, 'risk' | 'status' | 'kind'>): strin
 }
 
 /**
+ * The riskiest finding of an image, with its risk in words: what a list view keeps beside an
+ * image's summed risk (scans.tally) so it can say the image's risk in words without its findings.
+ */
+export interface RiskTop {
+  id: string;
+  package: string;
+  score: number;
+  text: string;
+}
+
+type Explainable = Pick<Finding, 'risk' | 'status' | 'kind' | 'id'> & { package: { name: string } };
+
+/** The finding that weighs most (the first of equals). */
+export const riskiest = <F extends Explainable>(findings: F[]): F | undefined =>
+  findings.reduce<F | undefined>((a, b) => (!a || b.risk.score > a.risk.score ? b : a), undefined);
+
+export function riskTop(findings: Explainable[]): RiskTop | undefined {
+  const top = riskiest(findings);
+  return top && { id: top.id, package: top.package.name, score: top.risk.score, text: explainRisk(top) };
+}
+
+/**
+ * An image's risk in words from its count of findings and its riskiest one: one text for the image
+ * page (findings at hand) and the lists (count and riskiest kept with the scan). `top` unknown
+ * (a database update re-matched the riskiest package and made it less risky) says the sum only.
+ */
+export function imageRiskWords(count: number, top: RiskTop | undefined, suppressed = 0): string {
+  const what = !count
+    ? 'no findings: nothing adds to the risk'
+    : !top
+      ? `the sum of its ${count} findings' risk scores`
+      : count === 1
+        ? `the risk of its one finding, ${top.id} in ${top.package}: ${top.text}`
+        : `the sum of its ${count} findings' risk scores; the riskiest, ${top.id} in ${top.package}: ${top.text}`;
+  return `${what}${suppressed ? ` (${suppressed} suppressed, not counted)` : ''}`;
+}
+
+/**
  * An image's risk (the sum of its findings' scores) in words: what it adds up, and the finding
  * that weighs most with its own explanation. `suppressed` findings are named as not counted.
  */
 export function explainImageRisk(
-  findings: Array<Pick<Finding, 'risk' | 'status' | 'kind' | 'id'> & { package: { name: string } }>,
+  findings: Explainable[],
   suppressed = 0,
 ): { score: number; explanation: string } {
   const score = Math.round(findings.reduce((n, f) => n + f.risk.score, 0) * 10) / 10;
-  const top = findings.reduce<(typeof findings)[number] | undefined>(
-    (a, b) => (!a || b.risk.score > a.risk.score ? b : a),
-    undefined,
-  );
-  const what = !top
-    ? 'no findings: nothing adds to the risk'
-    : findings.length === 1
-      ? `the risk of its one finding, ${top.id} in ${top.package.name}: ${explainRisk(top)}`
-      : `the sum of its ${findings.length} findings' risk scores; the riskiest, ${top.id} in ${top.package.name}: ${explainRisk(top)}`;
-  return { score, explanation: `${what}${suppressed ? ` (${suppressed} suppressed, not counted)` : ''}` };
+  return { score, explanation: imageRiskWords(findings.length, riskTop(findings), suppressed) };
 }

@@ -34,6 +34,7 @@ export const scanSummary = {
     createdAt: { type: 'string' },
     grade: { type: 'string', enum: ['A', 'B', 'C', 'D', 'E', 'F'] },
     risk: { type: 'number' },
+    riskExplanation: { type: 'string', description: 'the risk in words (the CLI --explain text)' },
     provenance,
     counts,
   },
@@ -112,6 +113,7 @@ export const scanBrief = {
   properties: {
     grade: { type: 'string' },
     risk: { type: 'number' },
+    riskExplanation: { type: 'string', description: 'the risk in words (the CLI --explain text)' },
     dbVersion: { type: 'string' },
     scannedAt: { type: 'string' },
     counts,

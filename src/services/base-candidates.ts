@@ -6,6 +6,7 @@ import { distroRepositories, newestScanRow } from '../store/images.js';
 import { registryOptions } from '../store/registries.js';
 import { resultOfRow } from '../store/results.js';
 import type { SecretBox } from '../store/secret-box.js';
+import { scanStamp } from '../store/verdicts.js';
 import { compareDotted } from '../versions/dotted.js';
 import { ingestPushes, type Services } from './ingest.js';
 
@@ -41,11 +42,16 @@ export interface BaseCandidates {
   looked: string[];
   /** Candidate references queued for a scan: they are ranked once scanned. */
   pending: string[];
+  /**
+   * Candidate references not scanned yet and not queued: the asker may not request scans (a
+   * viewer's visit must not start work in the registries; someone who may report queues them).
+   */
+  unscanned: string[];
   /** What could not be read (a registry that refused its tag list, the time budget). */
   problems: string[];
 }
 
-const cache = new Map<string, { at: number; ttl: number; value: BaseCandidates }>();
+const cache = new Map<string, { at: number; ttl: number; value: BaseCandidates; waiting: string[] }>();
 
 const BASE_LABEL = 'org.opencontainers.image.base.name';
 
@@ -60,12 +66,16 @@ export async function baseCandidates(
   digest: string,
   r: ScanResult,
   baseLayers: number,
+  /** Whether the asker may request scans (the `report` permission): only then are tags queued. */
+  o: { queue: boolean },
 ): Promise<BaseCandidates> {
   const os = r.os;
-  const key = `${digest}|${r.database?.version ?? ''}`;
+  // Per asker's right to queue: a viewer's answer (nothing queued) is not served to a developer.
+  const key = `${digest}|${r.database?.version ?? ''}|${o.queue ? 'queue' : 'look'}`;
   const hit = cache.get(key);
-  if (hit && Date.now() - hit.at < hit.ttl) return hit.value;
-  const out: BaseCandidates = { candidates: [], looked: [], pending: [], problems: [] };
+  if (hit && Date.now() - hit.at < hit.ttl && !(await anyScanned(s, hit.waiting))) return hit.value;
+  const out: BaseCandidates = { candidates: [], looked: [], pending: [], unscanned: [], problems: [] };
+  const waiting: string[] = [];
   if (!os?.id || !os.version) return out;
   const started = Date.now();
   const mine = releaseTag(os.id, os.version);
@@ -112,6 +122,11 @@ export async function baseCandidates(
         if (d === digest) continue;
         const row = await newestScanRow(s.db, d);
         if (!row) {
+          waiting.push(d);
+          if (!o.queue) {
+            out.unscanned.push(`${name}:${tag}`);
+            continue;
+          }
           await ingestPushes(
             s,
             [{ registry: repo.registry, repository: repo.repository, digest: d, tag }],
@@ -137,8 +152,15 @@ export async function baseCandidates(
   if (cache.size >= BASE_LIMITS.cacheEntries) cache.delete(cache.keys().next().value!);
   cache.set(key, {
     at: Date.now(),
-    ttl: out.pending.length || out.problems.length ? BASE_LIMITS.pendingCacheMs : BASE_LIMITS.cacheMs,
+    ttl: waiting.length || out.problems.length ? BASE_LIMITS.pendingCacheMs : BASE_LIMITS.cacheMs,
     value: out,
+    waiting,
   });
   return out;
+}
+
+/** Whether a tag the kept answer waits for has been scanned since: then it is answered anew. */
+async function anyScanned(s: Services, digests: string[]): Promise<boolean> {
+  for (const d of digests) if (await scanStamp(s.db, d)) return true;
+  return false;
 }

@@ -60,3 +60,19 @@ export async function withPeople<T extends object, K extends keyof T & string>(
     return { ...r, ...extra } as T & Partial<Record<`${K}Name`, string>>;
   });
 }
+
+/** Actor identities as they appear inside text the gate wrote ("approved for production by token:cli#5"). */
+const ACTOR_IN_TEXT = /\b(?:token:[\w.@-]+#\d+|user:[\w.@-]+)/g;
+
+/**
+ * Lines the gate wrote with machine identities in them (a decision's reasons), as people read them:
+ * "approved for production by alice (token cli)". Admission keeps the identities (its messages go
+ * to kubectl and the audit trail); what the dashboard shows names people.
+ */
+export async function inPeopleWords(db: Db, lines: string[][]): Promise<string[][]> {
+  const names = await peopleNames(
+    db,
+    lines.flatMap((l) => l.flatMap((x) => x.match(ACTOR_IN_TEXT) ?? [])),
+  );
+  return lines.map((l) => l.map((x) => x.replace(ACTOR_IN_TEXT, (a) => names.get(a) ?? a)));
+}

@@ -1,4 +1,4 @@
-import { resultOfRow } from './results.js';
+import { resultOfRow, storedRiskWords, type ScanFacts } from './results.js';
 import type { ScanResult } from '../model/scan.js';
 import type { ExpressionBuilder } from 'kysely';
 import { now, type Db } from './db.js';
@@ -188,6 +188,8 @@ function summaryOf(s: Awaited<ReturnType<typeof latestScan>>) {
     // The parts of the image its database did not cover: the grade is marked "not covered".
     uncovered: ((s.tally ? JSON.parse(s.tally) : {}) as { uncovered?: string[] }).uncovered ?? [],
     risk: Number(s.risk),
+    // The risk in words, the image page's text (kept with the scan: no findings read here).
+    riskExplanation: storedRiskWords(s.tally ? (JSON.parse(s.tally) as Partial<ScanFacts>) : {}),
     dbVersion: s.db_version,
     scannedAt: s.created_at,
     counts: {

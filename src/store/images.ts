@@ -1,3 +1,4 @@
+import { storedRiskWords, type ScanFacts } from './results.js';
 import { indexFindings } from './finding-index.js';
 import { indexInventory } from './package-index.js';
 import {
@@ -44,6 +45,8 @@ export interface ScanSummaryRow {
   createdAt: string;
   grade: string;
   risk: number;
+  /** The risk in words (rank/explain.ts), from what the scan row keeps. */
+  riskExplanation: string;
   provenance: Provenance;
   counts: {
     critical: number;
@@ -365,6 +368,7 @@ const SUMMARY_COLUMNS = [
   's.provenance_kind as provenance_kind',
   's.provenance_by as provenance_by',
   's.provenance_at as provenance_at',
+  's.tally as tally',
 ] as const;
 
 /** Newest first, one page at a time; the cursor is opaque to clients (last_seen and id). */
@@ -432,6 +436,7 @@ type SummaryRow = {
   provenance_kind: string | null;
   provenance_by: string | null;
   provenance_at: string | null;
+  tally: string | null;
 };
 
 function summaryOf(r: SummaryRow): ImageSummary {
@@ -453,6 +458,7 @@ function summaryOf(r: SummaryRow): ImageSummary {
           createdAt: r.scanned_at!,
           grade: r.grade!,
           risk: Number(r.risk),
+          riskExplanation: storedRiskWords(r.tally ? (JSON.parse(r.tally) as Partial<ScanFacts>) : {}),
           provenance: provenanceOf({ ...r, provenance_kind: r.provenance_kind ?? 'server-scan' }),
           counts: {
             critical: r.critical!,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { tallyOf, type Tally } from '../rank/risk.js';
+import { imageRiskWords, riskiest, riskTop, type RiskTop } from '../rank/explain.js';
 import { compareFindings } from '../rank/order.js';
 import { databaseWarnings } from '../vulndb/staleness.js';
 import type { Coverage, DatabaseInfo, Finding, ScanResult, ScanSummary } from '../model/scan.js';
@@ -30,14 +31,34 @@ export interface ScanFacts extends Tally {
   uncovered?: string[];
   /** Each of those parts with its reason ("alpine 3.16.9: no data (…)"), for list views to say why. */
   gaps?: string[];
+  /**
+   * The riskiest finding with its risk in words and its package's key (a re-match knows whether it
+   * touched it); absent on rows written before, and where a re-match left it unknown.
+   */
+  top?: RiskTop & { key: string };
+  /** Findings set aside (ignore file, VEX, reachability): the risk's words say they are not counted. */
+  suppressed?: number;
+}
+
+/** A stored scan's risk in words, the image page's text (rank/explain.ts), from its row alone. */
+export const storedRiskWords = (facts: Partial<ScanFacts>): string =>
+  imageRiskWords(facts.total ?? 0, facts.top, facts.suppressed ?? 0);
+
+/** The riskiest of these findings as the facts keep it. */
+export function topOf(findings: Finding[]): ScanFacts['top'] {
+  const f = riskiest(findings);
+  return f && { ...riskTop([f])!, key: findingPackageKey(f.package) };
 }
 
 export function factsOf(result: ScanResult): ScanFacts {
   const uncovered = uncoveredParts(result.coverage);
   const gaps = gapLines(result.coverage);
+  const top = topOf(result.findings);
   return {
     ...tallyOf(result.findings),
     ...(uncovered.length ? { uncovered, gaps } : {}),
+    ...(top ? { top } : {}),
+    ...(result.suppressed?.length ? { suppressed: result.suppressed.length } : {}),
     osEndOfLife: !!result.os?.eol?.endOfLife,
     recognised: !!result.os || (result.packages?.length ?? 0) > 0,
     env: result.context?.env ?? 'production',

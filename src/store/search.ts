@@ -1,3 +1,4 @@
+import { storedRiskWords, type ScanFacts } from './results.js';
 import type { Db } from './db.js';
 import { isNewest } from './deployments.js';
 
@@ -27,6 +28,9 @@ export interface HitScan {
   grade: string;
   total: number;
   kev: number;
+  risk: number;
+  /** The risk in words, the image page's text (rank/explain.ts). */
+  riskExplanation: string;
   /** The parts the database did not cover, each with its reason: then "0 findings" is no pass. */
   uncovered: string[];
 }
@@ -63,7 +67,7 @@ export async function namesAndPlaces(
     for (const d of deps) running.set(d.digest, (running.get(d.digest) ?? new Set()).add(d.environment));
     const newest = await db.k
       .selectFrom('scans')
-      .select(['digest', 'grade', 'total', 'kev', 'tally'])
+      .select(['digest', 'grade', 'total', 'kev', 'risk', 'tally'])
       .where('id', 'in', (eb) =>
         eb
           .selectFrom('scans')
@@ -73,11 +77,13 @@ export async function namesAndPlaces(
       )
       .execute();
     for (const r of newest) {
-      const facts = (r.tally ? JSON.parse(r.tally) : {}) as { uncovered?: string[]; gaps?: string[] };
+      const facts = (r.tally ? JSON.parse(r.tally) : {}) as Partial<ScanFacts>;
       scans.set(r.digest, {
         grade: r.grade,
         total: Number(r.total),
         kev: Number(r.kev),
+        risk: Number(r.risk),
+        riskExplanation: storedRiskWords(facts),
         // Rows written before the reasons were kept name the parts only.
         uncovered: facts.gaps ?? facts.uncovered ?? [],
       });

@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { useId } from 'preact/hooks';
 
 /**
  * A grade, marked "not covered" when the database had no (or no fresh) advisories for part of the
@@ -68,3 +69,28 @@ export function Section({
 export const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 
 export const when = (iso?: string | null) => (iso ? new Date(iso).toLocaleString() : '—');
+
+/**
+ * A risk number with its words (the CLI's --explain text, written by the server): a hover shows
+ * them (title), and so does keyboard focus, as a tooltip a screen reader reads as its description.
+ */
+export function Risk({ score, explanation }: { score: number; explanation?: string | null }) {
+  const id = useId();
+  if (!explanation) return <span class="risk">risk {score.toFixed(1)}</span>;
+  return (
+    <span class="risk">
+      <span
+        class="risk-n"
+        tabIndex={0}
+        title={explanation}
+        aria-describedby={id}
+        data-risk-explained={explanation}
+      >
+        risk {score.toFixed(1)}
+      </span>
+      <span role="tooltip" id={id} class="risk-tip">
+        Risk {score.toFixed(1)} is {explanation}.
+      </span>
+    </span>
+  );
+}

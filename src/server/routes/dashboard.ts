@@ -3,7 +3,7 @@ import { baseLayerCount, planFor, upgrades } from '../../advise/advise.js';
 import { compareScans } from '../../compare/compare.js';
 import { audit } from '../../services/audit.js';
 import type { Admission } from '../../gate/admission.js';
-import type { RunningRow } from '../../gate/verdicts.js';
+import { waivedOf, type RunningRow } from '../../gate/verdicts.js';
 import { latestResult, policyState } from '../../gate/evaluate.js';
 import { actorOf, type Principal } from '../../gate/settings.js';
 import { evaluatePolicy, type Policy } from '../../policy/policy.js';
@@ -12,6 +12,7 @@ import { revokeToken, upsertOidcUser } from '../../store/auth.js';
 import { roleFor, type Oidc } from '../oidc.js';
 import { environments, history, historyStamp } from '../../store/deployments.js';
 import { searchFleet } from '../../services/search.js';
+import { inPeopleWords, peopleNames } from '../../services/people.js';
 import { deploymentsOf, imageRefs, scanCounts } from '../../store/search.js';
 import { csrfOf, SESSION_COOKIE } from '../auth.js';
 import { openSession, passwordSignIn, signInLimiter } from '../sessions.js';
@@ -334,6 +335,11 @@ export function dashboardRoutes(
                         grade: { type: 'string' },
                         total: { type: 'integer' },
                         kev: { type: 'integer' },
+                        risk: { type: 'number' },
+                        riskExplanation: {
+                          type: 'string',
+                          description: 'the risk in words (the CLI --explain text)',
+                        },
                         uncovered: { type: 'array', items: { type: 'string' } },
                       },
                     },
@@ -387,8 +393,14 @@ export function dashboardRoutes(
       const adv = upgrades(r, base);
       const rules = s.policy.environments[environment] ? evaluatePolicy(s.policy, environment, r) : [];
       const envs = await environments(db);
-      const decisions = [];
-      for (const e of envs) decisions.push(await s.admission.decision(digest, e.name));
+      const judged = [];
+      for (const e of envs) judged.push(await s.admission.decision(digest, e.name));
+      // People, not tokens, in the reasons shown ("approved for production by alice (token cli)").
+      const said = await inPeopleWords(
+        db,
+        judged.map((d) => d.reasons),
+      );
+      const decisions = judged.map((d, i) => ({ ...d, reasons: said[i] }));
       const refs = await imageRefs(db, digest);
       return {
         digest,
@@ -419,7 +431,9 @@ export function dashboardRoutes(
           })),
           attestations: r.image.attestations ?? [],
         },
+        // Counted after this environment's exceptions (what the gate sees); `waived`: what they set aside.
         summary: r.summary,
+        waived: waivedOf(r),
         // The image's risk over the findings shown (after this environment's exceptions), in words.
         risk: explainImageRisk(r.findings, r.suppressed?.length ?? 0),
         coverage: r.coverage ?? null,
@@ -458,7 +472,7 @@ export function dashboardRoutes(
     {
       config: { permission: 'read' },
       schema: {
-        summary: `Newer base images of the same distribution found in configured registries (repositories named after it, and the base the image's label names), ranked by the findings each would remove; tags not scanned yet are queued. Bounded: ${BASE_LIMITS.repositories} repositories, ${BASE_LIMITS.tagsPerRepository} tags each, ${BASE_LIMITS.budgetMs / 1000} s; cached ${BASE_LIMITS.cacheMs / 60_000} minutes`,
+        summary: `Newer base images of the same distribution found in configured registries (repositories named after it, and the base the image's label names), ranked by the findings each would remove; tags not scanned yet are queued when the asker may request scans (report permission), else listed as unscanned. Bounded: ${BASE_LIMITS.repositories} repositories, ${BASE_LIMITS.tagsPerRepository} tags each, ${BASE_LIMITS.budgetMs / 1000} s; cached ${BASE_LIMITS.cacheMs / 60_000} minutes`,
         tags: ['images'],
         params: digestParam,
         response: {
@@ -483,6 +497,11 @@ export function dashboardRoutes(
               },
               looked: { type: 'array', items: { type: 'string' } },
               pending: { type: 'array', items: { type: 'string' } },
+              unscanned: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'tags not scanned yet and not queued: the asker may not request scans',
+              },
               problems: { type: 'array', items: { type: 'string' } },
             },
           },
@@ -494,7 +513,9 @@ export function dashboardRoutes(
     async (req) => {
       const latest = await latestResult(db, req.params.digest);
       if (!latest) throw new DomainError('not_found', `no scan of ${req.params.digest}`);
-      return baseCandidates(s, req.params.digest, latest.result, baseLayerCount(latest.result));
+      // Queuing the unscanned tags is a scan request: only for those who may ask for scans.
+      const queue = (req.principal as Principal).permissions.includes('report');
+      return baseCandidates(s, req.params.digest, latest.result, baseLayerCount(latest.result), { queue });
     },
   );
 
@@ -666,19 +687,29 @@ export function dashboardRoutes(
       const rows = (byEnv.get(e.name) ?? []).sort(worstFirst);
       const sum = (f: (r: RunningRow) => number) => rows.reduce((n, r) => n + f(r), 0);
       const recent = await recentOf(e.name);
+      const shown = rows.slice(0, limit);
+      const reasons = await inPeopleWords(
+        db,
+        shown.map((r) => r.verdict!.reasons),
+      );
+      // People, not tokens: who accepted failures or made exceptions, as people read it.
+      const names = await peopleNames(
+        db,
+        shown.flatMap((r) => [r.verdict!.accepted?.by, ...(r.verdict!.exceptions?.by ?? [])]),
+      );
       out.push({
         name: e.name,
         exposure: e.exposure,
         workloads: rows.length,
         notAcceptable: rows.filter((r) => !r.verdict!.allowed).length,
         counts: {
-          critical: sum((r) => r.scan?.counts.critical ?? 0),
-          high: sum((r) => r.scan?.counts.high ?? 0),
-          kev: sum((r) => r.scan?.counts.kev ?? 0),
-          fixable: sum((r) => r.scan?.counts.fixable ?? 0),
+          critical: sum((r) => countsOf(r)?.critical ?? 0),
+          high: sum((r) => countsOf(r)?.high ?? 0),
+          kev: sum((r) => countsOf(r)?.kev ?? 0),
+          fixable: sum((r) => countsOf(r)?.fixable ?? 0),
         },
         uncovered: rows.filter((r) => uncoveredOf(r).length).length,
-        running: rows.slice(0, limit).map((r) => ({
+        running: shown.map((r, i) => ({
           image: `${r.registry}/${r.repository}@${r.digest}`,
           registry: r.registry,
           repository: r.repository,
@@ -688,9 +719,19 @@ export function dashboardRoutes(
           service: r.service,
           deployedAt: r.deployedAt,
           source: r.source,
+          // Grade, counts and risk as the gate sees them here (after exceptions), the risk in words.
           scan: r.scan
             ? {
                 ...r.scan,
+                ...(r.verdict!.seen
+                  ? {
+                      grade: r.verdict!.seen.grade,
+                      counts: r.verdict!.seen.counts,
+                      risk: r.verdict!.seen.risk.score,
+                      riskExplanation: r.verdict!.seen.risk.explanation,
+                      waived: r.verdict!.seen.waived,
+                    }
+                  : { riskExplanation: null, waived: null }),
                 gradeReason: r.verdict!.gradeReason,
                 uncovered: uncoveredOf(r),
                 coverage: r.verdict!.coverage,
@@ -699,9 +740,15 @@ export function dashboardRoutes(
           decision: {
             allowed: r.verdict!.allowed,
             status: r.verdict!.status,
-            reasons: r.verdict!.reasons,
-            accepted: r.verdict!.accepted,
-            exceptions: r.verdict!.exceptions,
+            reasons: reasons[i],
+            accepted: r.verdict!.accepted && {
+              ...r.verdict!.accepted,
+              byName: names.get(r.verdict!.accepted.by ?? '') ?? r.verdict!.accepted.by,
+            },
+            exceptions: r.verdict!.exceptions && {
+              ...r.verdict!.exceptions,
+              byNames: r.verdict!.exceptions.by.map((b) => names.get(b) ?? b),
+            },
           },
           topFix: r.verdict!.topFix,
         })),
@@ -727,6 +774,11 @@ export function dashboardRoutes(
   );
 }
 
+/** Counts as the gate sees them (after exceptions); a verdict without them, the scan's own. */
+const countsOf = (r: RunningRow) => r.verdict?.seen?.counts ?? r.scan?.counts;
+const gradeOf = (r: RunningRow) => r.verdict?.seen?.grade ?? r.scan?.grade ?? '';
+const riskOf = (r: RunningRow) => r.verdict?.seen?.risk.score ?? r.scan?.risk ?? 0;
+
 const uncoveredOf = (r: RunningRow) => r.verdict?.coverage?.uncovered ?? r.scan?.uncovered ?? [];
 
 // Plain code-unit order: localeCompare cost 50 ms sorting 2,000 rows.
@@ -736,10 +788,10 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 function worstFirst(a: RunningRow, b: RunningRow): number {
   return (
     Number(a.verdict!.allowed) - Number(b.verdict!.allowed) ||
-    cmp(b.scan?.grade ?? '', a.scan?.grade ?? '') ||
-    (b.scan?.counts.kev ?? 0) - (a.scan?.counts.kev ?? 0) ||
-    (b.scan?.counts.critical ?? 0) - (a.scan?.counts.critical ?? 0) ||
-    (b.scan?.risk ?? 0) - (a.scan?.risk ?? 0) ||
+    cmp(gradeOf(b), gradeOf(a)) ||
+    (countsOf(b)?.kev ?? 0) - (countsOf(a)?.kev ?? 0) ||
+    (countsOf(b)?.critical ?? 0) - (countsOf(a)?.critical ?? 0) ||
+    riskOf(b) - riskOf(a) ||
     cmp(a.repository, b.repository) ||
     cmp(a.namespace ?? '', b.namespace ?? '') ||
     cmp(a.service ?? '', b.service ?? '')

@@ -58,7 +58,10 @@ interface View {
       provenance?: { builder?: string; sourceRepo?: string };
     }>;
   };
+  /** Counted after the environment's exceptions (what the gate sees). */
   summary: { total: number; kev: number; fixable: number; gradeReason: string };
+  /** What the environment's exceptions set aside. */
+  waived?: { total: number; kev: number; fixable: number };
   /** The risk of the findings shown, and why, in words (written by the server). */
   risk: { score: number; explanation: string };
   coverage: Coverage | null;
@@ -86,6 +89,8 @@ interface Candidates {
   }>;
   looked: string[];
   pending: string[];
+  /** Not scanned yet and not queued: this session may not request scans. */
+  unscanned?: string[];
   problems: string[];
 }
 
@@ -118,7 +123,15 @@ function BaseCandidates({ digest }: { digest: string }) {
         </p>
       )}
       {data.pending.length > 0 && (
-        <p class="muted">Being scanned, shown when done: {data.pending.join(', ')}.</p>
+        <p class="muted" data-pending>
+          Being scanned, shown when done: {data.pending.join(', ')}.
+        </p>
+      )}
+      {!!data.unscanned?.length && (
+        <p class="muted" data-unscanned>
+          Not scanned yet: {data.unscanned.join(', ')}. Someone who may request scans (a developer) gets them
+          scanned by opening this page.
+        </p>
       )}
       {data.problems.length > 0 && <p class="muted">Not looked at: {data.problems.join('; ')}.</p>}
     </div>
@@ -267,8 +280,15 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
           risk {v.risk.score.toFixed(1)}
         </span>{' '}
         · {v.findings.length} findings{gaps.length ? ' where the database has data' : ''} ({v.summary.kev}{' '}
-        KEV, {v.summary.fixable} fixable) · {v.suppressed.length} suppressed · {v.image.os ?? 'no OS found'} ·
-        tags {v.tags.join(', ') || '—'} · scanned {when(v.scan?.scannedAt)}
+        KEV, {v.summary.fixable} fixable)
+        {v.waived?.total ? (
+          <span data-waived={v.waived.total}>
+            {' '}
+            · {v.waived.total} waived by exceptions in {env} ({v.waived.kev} KEV, {v.waived.fixable} fixable)
+          </span>
+        ) : null}{' '}
+        · {v.suppressed.length} suppressed · {v.image.os ?? 'no OS found'} · tags {v.tags.join(', ') || '—'} ·
+        scanned {when(v.scan?.scannedAt)}
       </p>
       <p class="muted risk-why">
         Risk {v.risk.score.toFixed(1)} is {v.risk.explanation}.

@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { Link } from 'wouter-preact';
 import { short } from '../api';
-import { Grade, Loading, Problem, Status, when } from '../components';
+import { Grade, Loading, Problem, Risk, Status, when } from '../components';
 import { useApi } from '../hooks';
 import { Onboarding } from '../onboarding';
 
@@ -19,8 +19,13 @@ interface Running {
   scan: {
     grade: string;
     gradeReason: string | null;
+    /** Grade, counts and risk after the environment's exceptions: what the gate sees. */
     risk: number;
+    /** The risk in words (the CLI's --explain text); null from a verdict stored before it. */
+    riskExplanation: string | null;
     counts: { critical: number; high: number; kev: number; fixable: number };
+    /** What the environment's exceptions set aside (not in the counts). */
+    waived: { total: number; kev: number; fixable: number } | null;
     uncovered: string[];
     coverage: { complete: boolean; gaps: string } | null;
     provenance: { kind: string; by: string | null };
@@ -29,8 +34,9 @@ interface Running {
     allowed: boolean;
     status: string;
     reasons: string[];
-    accepted: { count: number; by: string | null; at: string | null } | null;
-    exceptions: { count: number; by: string[]; until: string } | null;
+    /** `by`: the identity recorded; `byName`: the person, as people read it. */
+    accepted: { count: number; by: string | null; byName?: string | null; at: string | null } | null;
+    exceptions: { count: number; by: string[]; byNames?: string[]; until: string } | null;
   };
   topFix: string | null;
 }
@@ -115,11 +121,12 @@ function gateLine(d: Running['decision']): string {
   const parts: string[] = [];
   if (d.accepted)
     parts.push(
-      `with ${plural(d.accepted.count, 'accepted failure')} (by ${d.accepted.by ?? 'someone'}${d.accepted.at ? `, ${day(d.accepted.at)}` : ''})`,
+      // An approval has no end date: it holds until revoked (or suspended by a new failure).
+      `with ${plural(d.accepted.count, 'accepted failure')} (by ${d.accepted.byName ?? d.accepted.by ?? 'someone'}${d.accepted.at ? `, ${day(d.accepted.at)}` : ''}, until revoked)`,
     );
   if (d.exceptions)
     parts.push(
-      `${plural(d.exceptions.count, 'exception')} until ${day(d.exceptions.until)} (by ${d.exceptions.by.join(', ')})`,
+      `${plural(d.exceptions.count, 'exception')} until ${day(d.exceptions.until)} (by ${(d.exceptions.byNames ?? d.exceptions.by).join(', ')})`,
     );
   return parts.join('; ');
 }
@@ -129,6 +136,15 @@ const PROVENANCE: Record<string, string> = {
   reported: 'reported',
   'attested-sbom': 'attested SBOM',
 };
+
+/** Findings an exception set aside: not counted (the gate does not see them), but not hidden either. */
+function Waived({ n }: { n?: number }) {
+  return n ? (
+    <div class="reason" data-waived={n}>
+      +{n} waived
+    </div>
+  ) : null;
+}
 
 function Row({ r, env }: { r: Running; env: string }) {
   const name = `${r.repository}${r.tags.length ? `:${r.tags[0]}` : ''}`;
@@ -146,11 +162,22 @@ function Row({ r, env }: { r: Running; env: string }) {
       <td title={r.scan?.gradeReason ?? undefined}>
         <Grade grade={r.scan?.grade} uncovered={r.scan?.uncovered} />
         {r.scan?.gradeReason && <div class="reason">{r.scan.gradeReason}</div>}
+        {r.scan && (
+          <div class="reason">
+            <Risk score={r.scan.risk} explanation={r.scan.riskExplanation} />
+          </div>
+        )}
       </td>
       <td>{r.scan?.counts.critical ?? '—'}</td>
       <td>{r.scan?.counts.high ?? '—'}</td>
-      <td>{r.scan?.counts.kev ?? '—'}</td>
-      <td>{r.scan?.counts.fixable ?? '—'}</td>
+      <td>
+        {r.scan?.counts.kev ?? '—'}
+        <Waived n={r.scan?.waived?.kev} />
+      </td>
+      <td>
+        {r.scan?.counts.fixable ?? '—'}
+        <Waived n={r.scan?.waived?.fixable} />
+      </td>
       <td>
         {prov && (
           <span

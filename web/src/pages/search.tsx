@@ -1,6 +1,6 @@
 import { Link, useSearch } from 'wouter-preact';
 import { short } from '../api';
-import { Grade, Loading, Problem } from '../components';
+import { Grade, Loading, Problem, Risk } from '../components';
 import { useApi } from '../hooks';
 
 interface Hit {
@@ -12,7 +12,15 @@ interface Hit {
   severity?: string;
   runningIn: string[];
   /** The newest scan; `uncovered`: each part the database did not cover, with its reason. */
-  scan: { grade: string; total: number; kev: number; uncovered: string[] } | null;
+  scan: {
+    grade: string;
+    total: number;
+    kev: number;
+    risk: number;
+    /** The risk in words (the CLI's --explain text). */
+    riskExplanation: string;
+    uncovered: string[];
+  } | null;
 }
 
 /** What the newest scan found, never a bare "0" where the database did not look. */
@@ -30,7 +38,8 @@ function Scan({ s }: { s: Hit['scan'] }) {
           {' '}
           — not covered: {s.uncovered.join('; ')}
         </span>
-      )}
+      )}{' '}
+      · <Risk score={s.risk} explanation={s.riskExplanation} />
     </>
   );
 }
