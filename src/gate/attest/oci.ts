@@ -213,7 +213,7 @@ async function ourReferrer(
   repository: string,
   digest: string,
   subject: string,
-  keyId: string,
+  keyIds: ReadonlySet<string>,
 ): Promise<boolean> {
   const m = await client.tryManifest(repository, digest);
   if (!m || m.digest !== digest) return false;
@@ -226,7 +226,8 @@ async function ourReferrer(
     return (
       o.subject?.digest === subject &&
       o.artifactType === DSSE_MEDIA_TYPE &&
-      o.annotations?.[REFERRER_KEY] === keyId
+      typeof o.annotations?.[REFERRER_KEY] === 'string' &&
+      keyIds.has(o.annotations[REFERRER_KEY])
     );
   } catch {
     return false;
@@ -236,8 +237,9 @@ async function ourReferrer(
 /**
  * Push envelopes as referrers of `subject` (the image manifest as the registry serves it) and drop
  * our earlier ones `supersedes` names. `record` is told the new manifests' digests before they are
- * pushed (so the registry's notification of them is known for what it is). Returns how the
- * registry lists referrers: its API, or the fallback tag this call kept.
+ * pushed (so the registry's notification of them is known for what it is). `ownKeys`: the ids of
+ * every key whose referrers are ours to replace (retired ones too; `keyId`, the signer, at least).
+ * Returns how the registry lists referrers: its API, or the fallback tag this call kept.
  */
 export async function attachReferrers(
   client: RegistryClient,
@@ -247,6 +249,7 @@ export async function attachReferrers(
   keyId: string,
   supersedes: (predicateType: string) => boolean,
   record: (digests: string[]) => Promise<void>,
+  ownKeys: ReadonlySet<string> = new Set([keyId]),
 ): Promise<{ mode: 'api' | 'tag'; pushed: string[]; removed: number; problems: string[] }> {
   await client.pushBlob(repository, sha(EMPTY), EMPTY.length, () => EMPTY);
   const created = new Date().toISOString();
@@ -297,7 +300,7 @@ export async function attachReferrers(
   const old = descriptors.filter(
     (d) =>
       !fresh.has(d.digest) &&
-      d.annotations?.[REFERRER_KEY] === keyId &&
+      ownKeys.has(d.annotations?.[REFERRER_KEY] ?? '') &&
       supersedes(d.annotations?.[REFERRER_PREDICATE] ?? ''),
   );
   await record(manifests.map((m) => m.descriptor.digest));
@@ -321,7 +324,7 @@ export async function attachReferrers(
   for (const d of old.slice(0, MAX_DELETES)) {
     if (d.digest === subject.digest) continue;
     try {
-      if (!(await ourReferrer(client, repository, d.digest, subject.digest, keyId))) continue;
+      if (!(await ourReferrer(client, repository, d.digest, subject.digest, ownKeys))) continue;
       if (await client.deleteManifest(repository, d.digest)) removed++;
     } catch (err) {
       problems.push(`${d.digest} not deleted: ${(err as Error).message}`);
