@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { artifactReason } from '../src/image/registry/artifact.js';
 import { RegistryClient } from '../src/image/registry/client.js';
 import type { ScanResult } from '../src/model/scan.js';
 import type { Policy } from '../src/policy/policy.js';
+import { artifactsOf, forgetArtifacts, knownArtifacts, recordArtifacts } from '../src/store/attestations.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { putApproval } from '../src/store/approvals.js';
 import { insertException } from '../src/store/exceptions.js';
@@ -26,6 +28,7 @@ import { upsertRegistry } from '../src/store/registries.js';
 import { SecretBox } from '../src/store/secret-box.js';
 import { makeTar, ociLayout } from './helpers/image-writer.js';
 import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
+import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { has } from './helpers/run.js';
 
 // Attack round on this session's changes (referrers, the artifact check, VEX as an attestation).
@@ -270,4 +273,185 @@ describe('attack: the VEX attestation pushed to one repository', { skip, timeout
       await c.close();
     }
   });
+});
+
+describe('attack: a crowded referrers listing hides our superseded verdict', { timeout: 60_000 }, () => {
+  // A registry with the referrers API, where whoever may push has put 300 referrers of their own
+  // before the server's (or a registry that pages its listing): the server reads the first 256.
+  let tmp: string;
+  let hs: Server;
+  let host: string;
+  let db: Db;
+  let deps: AttestDeps;
+  const manifests = new Map<string, Buffer>();
+  const tags = new Map<string, string>();
+  const blobs = new Map<string, Buffer>();
+  const deleted: string[] = [];
+  const image = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        size: 2,
+        digest: sha(Buffer.from('{}')),
+      },
+      layers: [],
+    }),
+  );
+  const digest = sha(image);
+  const junk = Array.from({ length: 300 }, () => ({
+    mediaType: OCI_MANIFEST,
+    digest: sha(randomBytes(16)),
+    size: 100,
+    artifactType: 'application/vnd.dsse.envelope.v1+json',
+    annotations: { 'in-toto.io/predicate-type': 'https://example.com/mine' },
+  }));
+  const policy = { environments: { staging: { rules: [] } } } as unknown as Policy;
+
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'customs-x13-crowd-'));
+    manifests.set(digest, image);
+    hs = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        const path = url.pathname;
+        const body = Buffer.concat(chunks);
+        const notFound = () =>
+          res
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+        if (path === '/v2/') return res.writeHead(200).end('{}');
+        const blob = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(path)?.[1];
+        if (blob && (req.method === 'HEAD' || req.method === 'GET')) {
+          const b = blobs.get(blob);
+          if (!b) return notFound();
+          return res
+            .writeHead(200, { 'content-length': String(b.length) })
+            .end(req.method === 'GET' ? b : undefined);
+        }
+        if (req.method === 'POST' && path.endsWith('/blobs/uploads/'))
+          return res.writeHead(202, { location: '/v2/team/app/blobs/uploads/1' }).end();
+        if (req.method === 'PUT' && path.includes('/blobs/uploads/')) {
+          blobs.set(url.searchParams.get('digest')!, body);
+          return res.writeHead(201).end();
+        }
+        if (req.method === 'GET' && path.startsWith(`/v2/team/app/referrers/`)) {
+          const subject = path.split('/').pop();
+          const ours = [...manifests.entries()]
+            .filter(([, b]) => JSON.parse(b.toString('utf8')).subject?.digest === subject)
+            .map(([d, b]) => {
+              const m = JSON.parse(b.toString('utf8'));
+              return {
+                mediaType: OCI_MANIFEST,
+                digest: d,
+                size: b.length,
+                artifactType: m.artifactType,
+                annotations: m.annotations,
+              };
+            });
+          return res
+            .writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' })
+            .end(JSON.stringify({ schemaVersion: 2, manifests: [...junk, ...ours] }));
+        }
+        const ref = /\/manifests\/(.+)$/.exec(path)?.[1];
+        if (!ref) return notFound();
+        if (req.method === 'PUT') {
+          const d = sha(body);
+          manifests.set(d, body);
+          if (!ref.startsWith('sha256:')) tags.set(ref, d);
+          return res.writeHead(201, { 'docker-content-digest': d }).end();
+        }
+        if (req.method === 'DELETE') {
+          deleted.push(ref);
+          manifests.delete(ref);
+          return res.writeHead(202).end();
+        }
+        const m = manifests.get(tags.get(ref) ?? ref);
+        if (req.method === 'GET' && m) return res.writeHead(200, { 'content-type': OCI_MANIFEST }).end(m);
+        notFound();
+      });
+    });
+    await new Promise<void>((done) => hs.listen(0, '127.0.0.1', done));
+    host = `127.0.0.1:${(hs.address() as { port: number }).port}`;
+    db = await openDb({ database: join(tmp, 's.sqlite') });
+    const box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
+    db.signer = await loadSigner(db, box);
+    deps = { db, box, policy };
+    await upsertRegistry(db, box, { url: `http://${host}`, insecure: true, attest: true });
+    await recordImage(db, { registry: host, repository: 'team/app', digest });
+  });
+  after(async () => {
+    await db?.close();
+    await new Promise((done) => hs?.close(done));
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a rejection deletes the earlier verdict the listing no longer shows among its first 256', async () => {
+    await attestImage(deps, digest, 86_400);
+    const verdictsNow = () =>
+      [...manifests.entries()]
+        .filter(([, b]) => JSON.parse(b.toString('utf8')).subject?.digest === digest)
+        .map(([d]) => d);
+    const first = verdictsNow();
+    assert.ok(first.length, 'referrers pushed');
+    await putApproval(db, digest, 'staging', {
+      state: 'rejected',
+      decided_by: 'lead',
+      decision_reason: 'no',
+      decided_at: new Date().toISOString(),
+    });
+    await attestImage(deps, digest, 86_400);
+    for (const d of first) assert.ok(deleted.includes(d), `${d} (superseded) deleted`);
+    assert.ok(!deleted.includes(digest), 'never the image');
+    assert.ok(!junk.some((j) => deleted.includes(j.digest)), 'nor what others pushed');
+    // What was deleted is forgotten: the next push does not look for it again.
+    const again = deleted.length;
+    await putApproval(db, digest, 'staging', {
+      state: 'approved',
+      decided_by: 'lead',
+      decided_at: new Date().toISOString(),
+    });
+    await attestImage(deps, digest, 86_400);
+    assert.ok(deleted.length > again, 'the rejection is replaced in turn');
+    assert.equal(new Set(deleted).size, deleted.length, 'nothing deleted twice');
+  });
+});
+
+describe('the referrers the server remembers, per place (both stores)', () => {
+  for (const engine of ['sqlite', 'postgres'] as const)
+    it(`${engine}: by subject and place, newest first; forgotten once gone`, async (t) => {
+      const tmp = mkdtempSync(join(tmpdir(), 'customs-x13-art-'));
+      const name = `customs_x13_${randomBytes(6).toString('hex')}`;
+      let database = join(tmp, 's.sqlite');
+      if (engine === 'postgres') {
+        if (!(await pgQuery(`CREATE DATABASE ${name}`))) {
+          rmSync(tmp, { recursive: true, force: true });
+          return t.skip('PostgreSQL is not reachable');
+        }
+        database = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+      }
+      const db = await openDb({ database });
+      try {
+        const d = (s: string) => sha(Buffer.from(s));
+        await recordArtifacts(db, d('img'), [d('a1'), d('a2')], 'reg/a');
+        await new Promise((r) => setTimeout(r, 5));
+        await recordArtifacts(db, d('img'), [d('a3')], 'reg/a');
+        await recordArtifacts(db, d('img'), [d('b1')], 'reg/b');
+        await recordArtifacts(db, d('other'), [d('o1')], 'reg/a');
+        const a = await artifactsOf(db, d('img'), 'reg/a', 10);
+        assert.equal(a[0], d('a3'), 'newest first');
+        assert.deepEqual([...a].sort(), [d('a1'), d('a2'), d('a3')].sort(), 'this place and image only');
+        assert.deepEqual(await artifactsOf(db, d('img'), 'reg/a', 1), [d('a3')]);
+        await forgetArtifacts(db, [d('a1'), d('a3')]);
+        assert.deepEqual(await artifactsOf(db, d('img'), 'reg/a', 10), [d('a2')]);
+        assert.deepEqual([...(await knownArtifacts(db, [d('b1'), d('a1')]))], [d('b1')]);
+      } finally {
+        await db.close();
+        rmSync(tmp, { recursive: true, force: true });
+        if (engine === 'postgres') await pgQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      }
+    });
 });

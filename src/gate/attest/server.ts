@@ -5,6 +5,8 @@ import { audit } from '../../services/audit.js';
 import {
   attestationsOf,
   attestedDigests,
+  artifactsOf,
+  forgetArtifacts,
   putAttestation,
   recordArtifacts,
 } from '../../store/attestations.js';
@@ -46,6 +48,8 @@ export const ISSUER = 'customs-server';
  * every place attested before is re-signed at the next sweep.
  */
 export const CONTENT_FORMAT = 'v3:';
+/** Referrers remembered beside an image that a push checks (newest first; one request each). */
+const MAX_EARLIER_REFERRERS = 48;
 /** Images read per page of a sweep (a gate change, the periodic re-signing pages through all). */
 export const SWEEP_PAGE = 1000;
 
@@ -258,9 +262,11 @@ async function attestPlace(
         envelopes,
         keyId,
         superseded,
-        (digests) => recordArtifacts(deps.db, digest, digests),
+        (digests) => recordArtifacts(deps.db, digest, digests, place),
         own,
+        await artifactsOf(deps.db, digest, place, MAX_EARLIER_REFERRERS),
       );
+      await forgetArtifacts(deps.db, r.gone);
       referrers = r.mode === 'api' ? 'referrers API' : 'referrers tag';
       if (r.problems.length) deps.log?.('referrers', { image: `${place}@${digest}`, problems: r.problems });
     } catch (err) {
