@@ -310,20 +310,19 @@ describe('the server attaches signed scans and verdicts', { skip, timeout: 300_0
       );
       assert.equal(st.predicate.status, 'rejected', 'the referrer says what the .att tag says');
 
-      // Another tool's referrer dressed as an image (image config, the image's own layers, and a
-      // subject), pushed by digest: the webhook cannot tell it from an image, the scan job can.
-      const img = await c.manifest('team/app', digest);
+      // Another tool's attestation referrer (an empty config, an envelope layer, a subject; ours
+      // with its own annotations), pushed by digest with an image manifest's media type: the webhook
+      // cannot tell it from an image, the scan job can. (An image with a subject is still an image:
+      // test/attack-session13.test.ts.)
+      const theirs = JSON.parse((await c.manifest('team/app', listed[0].digest)).body.toString('utf8'));
       const dressed = Buffer.from(
-        JSON.stringify({
-          ...JSON.parse(img.body.toString('utf8')),
-          subject: { mediaType: img.mediaType, digest, size: img.body.length },
-        }),
+        JSON.stringify({ ...theirs, annotations: { 'org.example.signer': 'another tool' } }),
       );
       const foreign = await c.putManifest(
         'team/app',
         `sha256:${createHash('sha256').update(dressed).digest('hex')}`,
         dressed,
-        img.mediaType,
+        'application/vnd.oci.image.manifest.v1+json',
       );
 
       // The loop: the registry notified the server of every referrer and index it pushed. A later

@@ -141,6 +141,24 @@ export async function loadAttestationKey(
 }
 
 /**
+ * The ids of every attestation key this server made, active and retired: what they signed is the
+ * server's own to replace (a verdict of a key since rotated must not outlive a rejection beside the
+ * new key's). Only rows that open with this secret key and match their public half count (a row
+ * planted in the table cannot make the server replace another signer's attestations).
+ */
+export async function ownAttestationKeyIds(db: Db, box: SecretBox): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const r of await sealedKeyRows(db, ATTESTATION)) {
+    try {
+      if (keyIdOf(createPublicKey(openSealed(box, r.sealed_private).key)) === r.id) ids.add(r.id);
+    } catch {
+      /* not sealed with this secret key */
+    }
+  }
+  return ids;
+}
+
+/**
  * `customs server key create`: a key of the purpose when there is none; with `rotate`, a new one
  * replaces it and the old one is kept, retired, so what it signed still verifies.
  */

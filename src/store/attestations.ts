@@ -91,8 +91,16 @@ export async function attestationsOf(db: Db, digest: string): Promise<Attestatio
 /** How long the digest of a pushed referrer is remembered (its notification comes long before). */
 export const ARTIFACT_MEMORY_MS = 7 * 86_400_000;
 
-/** Note manifests about to be pushed beside `subject` (before the push: its notification may come first). */
-export async function recordArtifacts(db: Db, subject: string, digests: string[]): Promise<void> {
+/**
+ * Note manifests about to be pushed beside `subject` at `place` (`registry/repository`), before the
+ * push: its notification may come first.
+ */
+export async function recordArtifacts(
+  db: Db,
+  subject: string,
+  digests: string[],
+  place: string | null = null,
+): Promise<void> {
   if (!digests.length) return;
   const at = now();
   // Every re-signing pushes new ones: rows outlive the registry's notification of them (retried
@@ -103,7 +111,7 @@ export async function recordArtifacts(db: Db, subject: string, digests: string[]
     .execute();
   await db.k
     .insertInto('attestation_artifacts')
-    .values(digests.map((digest) => ({ digest, subject, pushed_at: at })))
+    .values(digests.map((digest) => ({ digest, subject, pushed_at: at, place })))
     .onConflict((oc) => oc.column('digest').doNothing())
     .execute();
 }
@@ -121,4 +129,31 @@ export async function knownArtifacts(db: Db, digests: string[]): Promise<Set<str
     for (const r of rows) out.add(r.digest);
   }
   return out;
+}
+
+/**
+ * Referrers the server pushed beside `subject` at `place`, newest first (at most `limit`): a push replaces
+ * those it supersedes even when the registry lists them past what is read of its referrers index
+ * (a crowded or paged listing hides nothing the server put there itself).
+ */
+export async function artifactsOf(db: Db, subject: string, place: string, limit: number): Promise<string[]> {
+  const rows = await db.k
+    .selectFrom('attestation_artifacts')
+    .select('digest')
+    .where('subject', '=', subject)
+    .where('place', '=', place)
+    .orderBy('pushed_at', 'desc')
+    .orderBy('digest')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.digest);
+}
+
+/** Referrers deleted from the registry (or found gone): nothing to look for any more. */
+export async function forgetArtifacts(db: Db, digests: string[]): Promise<void> {
+  for (let i = 0; i < digests.length; i += 500)
+    await db.k
+      .deleteFrom('attestation_artifacts')
+      .where('digest', 'in', digests.slice(i, i + 500))
+      .execute();
 }

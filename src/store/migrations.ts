@@ -515,6 +515,19 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0017-attestation-artifacts-subject': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // Where each referrer was pushed (`registry/repository`): a push there looks up those the
+        // server pushed before beside the same image, whatever the registry lists.
+        await db.schema.alterTable('attestation_artifacts').addColumn('place', 'text').execute();
+        await db.schema
+          .createIndex('attestation_artifacts_subject')
+          .on('attestation_artifacts')
+          .columns(['subject', 'place', 'pushed_at'])
+          .execute();
+      },
+    },
     '0012-verdicts': {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: Kysely<any>) {

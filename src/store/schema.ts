@@ -70,6 +70,8 @@ export interface Tables {
     digest: string;
     subject: string;
     pushed_at: string;
+    /** `registry/repository` it was pushed to (null: recorded before 0017). */
+    place: string | null;
   };
   images: {
     id: Generated<number>;

@@ -207,37 +207,48 @@ export function referrersOf(body: Buffer | undefined): { descriptors: Descriptor
   return { descriptors, problems };
 }
 
-/** Is the manifest at `digest` one of our referrers of `subject`? Read before deleting it. */
-async function ourReferrer(
+/**
+ * What the manifest at `digest` is to us: gone, not ours, or one of our referrers of `subject` (with
+ * the predicate type it carries). Read before deleting it.
+ */
+async function referrerState(
   client: RegistryClient,
   repository: string,
   digest: string,
   subject: string,
-  keyId: string,
-): Promise<boolean> {
+  keyIds: ReadonlySet<string>,
+): Promise<{ state: 'gone' } | { state: 'other' } | { state: 'ours'; predicateType: string }> {
   const m = await client.tryManifest(repository, digest);
-  if (!m || m.digest !== digest) return false;
+  if (!m) return { state: 'gone' };
+  if (m.digest !== digest) return { state: 'other' };
   try {
     const o = JSON.parse(m.body.toString('utf8')) as {
       subject?: { digest?: unknown };
       artifactType?: unknown;
       annotations?: Record<string, unknown>;
     };
-    return (
-      o.subject?.digest === subject &&
+    const key = o.annotations?.[REFERRER_KEY];
+    const type = o.annotations?.[REFERRER_PREDICATE];
+    return o.subject?.digest === subject &&
       o.artifactType === DSSE_MEDIA_TYPE &&
-      o.annotations?.[REFERRER_KEY] === keyId
-    );
+      typeof key === 'string' &&
+      keyIds.has(key)
+      ? { state: 'ours', predicateType: typeof type === 'string' ? type : '' }
+      : { state: 'other' };
   } catch {
-    return false;
+    return { state: 'other' };
   }
 }
 
 /**
  * Push envelopes as referrers of `subject` (the image manifest as the registry serves it) and drop
  * our earlier ones `supersedes` names. `record` is told the new manifests' digests before they are
- * pushed (so the registry's notification of them is known for what it is). Returns how the
- * registry lists referrers: its API, or the fallback tag this call kept.
+ * pushed (so the registry's notification of them is known for what it is). `ownKeys`: the ids of
+ * every key whose referrers are ours to replace (retired ones too; `keyId`, the signer, at least).
+ * `earlier`: the referrers the server remembers pushing beside `subject` (newest first): checked
+ * too, as the registry may list them past what is read (a crowded or paged listing). Returns how
+ * the registry lists referrers (its API, or the fallback tag this call kept), and `gone`: those of
+ * ours deleted or found missing (nothing to look for any more).
  */
 export async function attachReferrers(
   client: RegistryClient,
@@ -247,7 +258,9 @@ export async function attachReferrers(
   keyId: string,
   supersedes: (predicateType: string) => boolean,
   record: (digests: string[]) => Promise<void>,
-): Promise<{ mode: 'api' | 'tag'; pushed: string[]; removed: number; problems: string[] }> {
+  ownKeys: ReadonlySet<string> = new Set([keyId]),
+  earlier: string[] = [],
+): Promise<{ mode: 'api' | 'tag'; pushed: string[]; removed: number; problems: string[]; gone: string[] }> {
   await client.pushBlob(repository, sha(EMPTY), EMPTY.length, () => EMPTY);
   const created = new Date().toISOString();
   const manifests: Array<{ body: Buffer; descriptor: Descriptor }> = [];
@@ -297,7 +310,7 @@ export async function attachReferrers(
   const old = descriptors.filter(
     (d) =>
       !fresh.has(d.digest) &&
-      d.annotations?.[REFERRER_KEY] === keyId &&
+      ownKeys.has(d.annotations?.[REFERRER_KEY] ?? '') &&
       supersedes(d.annotations?.[REFERRER_PREDICATE] ?? ''),
   );
   await record(manifests.map((m) => m.descriptor.digest));
@@ -317,15 +330,29 @@ export async function attachReferrers(
   }
   // The index (the registry's or a pusher's) only names candidates: each is read and deleted only
   // when it is our referrer of this very image, so a crafted entry cannot make us delete the image.
+  // Those we remember pushing and the listing did not show are read for what they state.
+  const listedDigests = new Set(descriptors.map((d) => d.digest));
+  const candidates = [
+    ...old.map((d) => ({ digest: d.digest, listed: true })),
+    ...earlier
+      .filter((d) => !fresh.has(d) && !listedDigests.has(d))
+      .map((digest) => ({ digest, listed: false })),
+  ];
   let removed = 0;
-  for (const d of old.slice(0, MAX_DELETES)) {
-    if (d.digest === subject.digest) continue;
+  const gone: string[] = [];
+  for (const c of candidates.slice(0, MAX_DELETES)) {
+    if (c.digest === subject.digest) continue;
     try {
-      if (!(await ourReferrer(client, repository, d.digest, subject.digest, keyId))) continue;
-      if (await client.deleteManifest(repository, d.digest)) removed++;
+      const r = await referrerState(client, repository, c.digest, subject.digest, ownKeys);
+      if (r.state === 'gone') gone.push(c.digest);
+      if (r.state !== 'ours' || (!c.listed && !supersedes(r.predicateType))) continue;
+      if (await client.deleteManifest(repository, c.digest)) {
+        removed++;
+        gone.push(c.digest);
+      }
     } catch (err) {
-      problems.push(`${d.digest} not deleted: ${(err as Error).message}`);
+      problems.push(`${c.digest} not deleted: ${(err as Error).message}`);
     }
   }
-  return { mode, pushed: manifests.map((m) => m.descriptor.digest), removed, problems };
+  return { mode, pushed: manifests.map((m) => m.descriptor.digest), removed, problems, gone };
 }

@@ -5,6 +5,8 @@ import { audit } from '../../services/audit.js';
 import {
   attestationsOf,
   attestedDigests,
+  artifactsOf,
+  forgetArtifacts,
   putAttestation,
   recordArtifacts,
 } from '../../store/attestations.js';
@@ -14,7 +16,7 @@ import { placesOf } from '../../store/images.js';
 import { attestationPushOptions } from '../../store/registries.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { evaluate, latestResult, type Decision } from '../evaluate.js';
-import { loadAttestationKey } from '../server-key.js';
+import { loadAttestationKey, ownAttestationKeyIds } from '../server-key.js';
 import { allGates } from '../settings.js';
 import { signEnvelope, type Envelope } from './dsse.js';
 import { attachAttestations, attachReferrers } from './oci.js';
@@ -42,9 +44,12 @@ import {
 export const ISSUER = 'customs-server';
 /**
  * Prefix of the stored content hash: raised when what is signed changes shape (v2: the repository
- * in verdicts, VEX and OCI referrers), so every place attested before is re-signed at the next sweep.
+ * in verdicts, VEX and OCI referrers; v3: a place's VEX without other repositories' exceptions), so
+ * every place attested before is re-signed at the next sweep.
  */
-export const CONTENT_FORMAT = 'v2:';
+export const CONTENT_FORMAT = 'v3:';
+/** Referrers remembered beside an image that a push checks (newest first; one request each). */
+const MAX_EARLIER_REFERRERS = 48;
 /** Images read per page of a sweep (a gate change, the periodic re-signing pages through all). */
 export const SWEEP_PAGE = 1000;
 
@@ -178,7 +183,7 @@ async function attestPlace(
     // What was judged not affected (exceptions for every environment, unreachable and withdrawn
     // findings) as signed OpenVEX: only about the server's own scan, as GET …/vex?signed=1 gives it.
     if (vuln) {
-      const vex = await imageVex(deps.db, digest, { author: ISSUER, at: new Date(t0) });
+      const vex = await imageVex(deps.db, digest, { repository: place, author: ISSUER, at: new Date(t0) });
       if (vex?.provenance === 'server-scan' && vex.document.statements.length) {
         const st = statement(place, digest, OPENVEX_PREDICATE, vex.document);
         add.push({ envelope: sign(st), predicateType: OPENVEX_PREDICATE, statement: st });
@@ -225,9 +230,14 @@ async function attestPlace(
     // unchanged check: a sweep of unchanged images costs the registry nothing.)
     const m = await client.tryManifest(repository, digest);
     if (!m || m.digest !== digest) return { skipped: `${place} does not hold ${digest}` };
-    const ours = (e: Envelope) => e.signatures.some((s) => s.keyid === keyId);
+    // Ours: signed with any key this server made, retired ones too: after a rotation the retired
+    // key's "allowed" must go with the next push, not stand beside the new key's rejection for a
+    // verifier that still holds the retired key.
+    const own = await ownAttestationKeyIds(deps.db, deps.box);
+    own.add(keyId);
+    const ours = (e: Envelope) => e.signatures.some((s) => !!s.keyid && own.has(s.keyid));
     const adding = new Set(add.map((a) => a.predicateType));
-    // Every earlier verdict of this key goes (an environment since removed must not keep an
+    // Every earlier verdict of our keys goes (an environment since removed must not keep an
     // "allowed" until it expires), whatever its decidedAt: a replica whose clock runs ahead must
     // not outrank the push that came after it. The push that lands last checks the decision again
     // below, so the last one standing is the gate's current word. So does an earlier VEX (its
@@ -252,8 +262,11 @@ async function attestPlace(
         envelopes,
         keyId,
         superseded,
-        (digests) => recordArtifacts(deps.db, digest, digests),
+        (digests) => recordArtifacts(deps.db, digest, digests, place),
+        own,
+        await artifactsOf(deps.db, digest, place, MAX_EARLIER_REFERRERS),
       );
+      await forgetArtifacts(deps.db, r.gone);
       referrers = r.mode === 'api' ? 'referrers API' : 'referrers tag';
       if (r.problems.length) deps.log?.('referrers', { image: `${place}@${digest}`, problems: r.problems });
     } catch (err) {

@@ -59,11 +59,14 @@ export function imagePurl(digest: string, place?: string): string {
  * The image's statements, and who read the result they rest on (only a server scan may be signed);
  * undefined when the server has no result for the digest. `environment`: exceptions in force there
  * (without it, only those covering every environment: a signed document carries no environment).
+ * `repository` (`registry/repository`): the one place the document is pushed to; exceptions scoped to
+ * another repository holding the same digest are left out (not about the image there, and their
+ * reasons and authors are not for that repository's readers).
  */
 export async function imageVex(
   db: Db,
   digest: string,
-  o: { environment?: string; author: string; at?: Date },
+  o: { environment?: string; repository?: string; author: string; at?: Date },
 ): Promise<{ document: OpenVexDocument; provenance: ProvenanceKind } | undefined> {
   const at = o.at ?? new Date();
   const latest = await latestResult(db, digest);
@@ -76,6 +79,7 @@ export async function imageVex(
   for (const e of await allActiveExceptions(db, at)) {
     if (!e.vulnerability || (e.digest && e.digest !== digest)) continue;
     if (e.repository && !places.includes(e.repository)) continue;
+    if (e.repository && o.repository && e.repository !== o.repository) continue;
     if (o.environment ? e.environments && !e.environments.includes(o.environment) : e.environments) continue;
     statements.push({
       vulnerability: { name: e.vulnerability },
