@@ -666,10 +666,15 @@ export function dashboardRoutes(
       const rows = (byEnv.get(e.name) ?? []).sort(worstFirst);
       const sum = (f: (r: RunningRow) => number) => rows.reduce((n, r) => n + f(r), 0);
       const recent = await recentOf(e.name);
+      const stale = rows.filter((r) => r.stale);
       out.push({
         name: e.name,
         exposure: e.exposure,
         workloads: rows.length,
+        // Verdicts a change of the gate made stale, shown as they were until judged again.
+        rejudging: stale.length
+          ? { workloads: stale.length, since: stale.map((r) => r.stale!).sort()[0] }
+          : null,
         notAcceptable: rows.filter((r) => !r.verdict!.allowed).length,
         counts: {
           critical: sum((r) => r.scan?.counts.critical ?? 0),
@@ -704,6 +709,7 @@ export function dashboardRoutes(
             exceptions: r.verdict!.exceptions,
           },
           topFix: r.verdict!.topFix,
+          rejudgingSince: r.stale ?? null,
         })),
         more: Math.max(0, rows.length - limit),
         recent,
