@@ -49,7 +49,9 @@ const MAX_AGE_MS = 24 * 3_600_000;
 
 export class Verdicts {
   readonly policyId: string;
-  private listed?: { stamp: string; until: string; rows: RunningRow[] };
+  private listed?: { stamp: string; until: string; rows: RunningRow[]; stale: boolean };
+  /** A list with stale rows being read again behind the one served meanwhile. */
+  private rereading?: Promise<RunningRow[]>;
 
   constructor(
     private readonly db: Db,
@@ -143,7 +145,21 @@ export class Verdicts {
     // from the store) and no verdict in it ran out of time: a request then costs a few aggregates.
     const stamp = await runningStamp(this.db);
     const hit = this.listed;
-    if (hit && hit.stamp === stamp && hit.until > new Date().toISOString()) return hit.rows;
+    if (hit && hit.stamp === stamp) {
+      if (hit.until > new Date().toISOString()) return hit.rows;
+      // Stale rows shown while the background judges them: read the list again behind the one
+      // served (their progress shows on a later request), rather than make every request wait
+      // for a whole read (1–1.5 s at 10,000 workloads on a loaded machine).
+      if (hit.stale) {
+        this.rereading ??= this.read(stamp).finally(() => (this.rereading = undefined));
+        this.rereading.catch(() => undefined);
+        return hit.rows;
+      }
+    }
+    return this.read(stamp);
+  }
+
+  private async read(stamp: string): Promise<RunningRow[]> {
     let until = new Date(Date.now() + MAX_AGE_MS).toISOString();
     const sooner = (t: string | null | undefined) => {
       if (t && t < until) until = t;
@@ -189,12 +205,13 @@ export class Verdicts {
     const listed = out.filter((r) => r.verdict);
     // A judgement that failed leaves its row out: not kept, the next request tries again. Stale
     // rows are kept briefly only: the stamp does not move when the background stores a verdict,
-    // so the list is read again every STALE_LIST_MS to show the pass's progress.
+    // so the list is read again (behind the one served) every STALE_LIST_MS to show the progress.
     if (stale.length) {
       const briefly = new Date(Date.now() + STALE_LIST_MS).toISOString();
       if (briefly < until) until = briefly;
     }
-    this.listed = listed.length === out.length ? { stamp, until, rows: listed } : undefined;
+    this.listed =
+      listed.length === out.length ? { stamp, until, rows: listed, stale: stale.length > 0 } : undefined;
     return listed;
   }
 
