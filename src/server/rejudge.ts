@@ -1,6 +1,6 @@
 import type { RejudgeOutcome } from '../gate/verdicts.js';
 import type { Db } from '../store/db.js';
-import { runningStamp } from '../store/verdicts.js';
+import { verdictGeneration } from '../store/verdicts.js';
 
 type Log = (msg: string, fields?: object) => void;
 
@@ -8,9 +8,10 @@ type Log = (msg: string, fields?: object) => void;
  * The singleton `verdicts`: judges again, off the request path, the running workloads' verdicts
  * that no longer hold, so a list never has to (gate/verdicts.ts#running shows them marked stale
  * meanwhile). The store is its queue: a change of the gate marks the rows it touches and moves the
- * generation, which moves `runningStamp`; this replica (the one leading the task) sees the stamp
- * move within `pollMs`, or is woken at once by a list here that served stale rows, and runs one
- * pass in an offload thread. Many changes in a row make one pass, a replica killed mid-pass
+ * generation; this replica (the one leading the task) sees it move within `pollMs`, or is woken at
+ * once by a list here that served stale rows, and runs one pass in an offload thread. (New scans
+ * and deployments do not start a pass: the scan job and the re-match judge what they touch, and a
+ * list judges a workload it has no verdict for.) Many changes in a row make one pass, a replica killed mid-pass
  * leaves its rows marked for the next leader, and decisions never wait for it (they judge a
  * marked row themselves).
  */
@@ -19,7 +20,7 @@ export class Rejudger {
   private active = false;
   private busy = false;
   private woken = false;
-  private lastStamp?: string;
+  private lastGeneration?: number;
   private nextExpiry: string | null = null;
 
   constructor(
@@ -29,7 +30,7 @@ export class Rejudger {
   /** Lead the task: a first pass now (the policy may have changed), then on every change. */
   start(): () => void {
     this.active = true;
-    this.lastStamp = undefined;
+    this.lastGeneration = undefined;
     this.schedule(0);
     return () => {
       this.active = false;
@@ -54,16 +55,16 @@ export class Rejudger {
     if (!this.active || this.busy) return;
     this.busy = true;
     try {
-      // Read before the pass: a change landing during it moves the stamp again, so it is seen.
-      const stamp = await runningStamp(this.o.db);
+      // Read before the pass: a change landing during it moves the generation again, so it is seen.
+      const generation = await verdictGeneration(this.o.db);
       const due =
         this.woken ||
-        stamp !== this.lastStamp ||
+        generation !== this.lastGeneration ||
         (!!this.nextExpiry && this.nextExpiry <= new Date().toISOString());
       this.woken = false;
       if (due) {
         const r = await this.o.pass();
-        this.lastStamp = stamp;
+        this.lastGeneration = generation;
         this.nextExpiry = r.nextExpiry;
         if (r.judged || r.failed)
           this.o.log('verdicts judged again', {
