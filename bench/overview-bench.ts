@@ -6,12 +6,13 @@
  * `customs server` on SQLite and on PostgreSQL. Measured on loopback: the first overview (every
  * verdict judged), then the stored verdicts read (default page of 500 rows per environment, and
  * all rows), the overview after an approval (one verdict judged again) and after a change of
- * production's gate settings (all of production judged again).
+ * production's gate settings (all of production judged again in the background: the overview's
+ * time meanwhile, and until every verdict is fresh).
  *
  * Then the page itself in Debian's Chromium (fresh context, signed in, 5 loads): first contentful
  * paint and the time until production's table is on screen (goal ≤ 1 s).
  *
- * CUSTOMS_BENCH_IMAGES (default 10,000), CUSTOMS_BENCH_ENGINES=sqlite,postgres.
+ * CUSTOMS_BENCH_IMAGES (else CUSTOMS_BENCH_INVENTORIES, default 10,000), CUSTOMS_BENCH_ENGINES=sqlite,postgres.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,11 +26,11 @@ import { recordImage, saveInventory, saveScan } from '../src/store/images.js';
 import { shared } from '../test/helpers/paths.js';
 import { freePort } from '../test/helpers/registry.js';
 import { customs } from '../test/helpers/run.js';
-import { CustomsServer, makeToken } from '../test/helpers/server.js';
+import { CustomsServer, makeToken, waitFor } from '../test/helpers/server.js';
 import { hasChromium, launchChromium } from '../test/helpers/browser.js';
 import { CLI } from '../test/helpers/paths.js';
 
-const N = Number(process.env.CUSTOMS_BENCH_IMAGES ?? 10_000);
+const N = Number(process.env.CUSTOMS_BENCH_IMAGES ?? process.env.CUSTOMS_BENCH_INVENTORIES ?? 10_000);
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 const sev = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
@@ -119,7 +120,16 @@ async function run(engine: 'sqlite' | 'postgres', vulndb: string, tmp: string): 
     CUSTOMS_LOG_LEVEL: 'warn',
     XDG_CACHE_HOME: join(tmp, `cache-${engine}`),
   });
-  await server.start();
+  // At start the server indexes what was seeded: on a loaded machine longer than the helper waits.
+  await server
+    .start()
+    .catch(() =>
+      waitFor(
+        async () => (await fetch(`${server.url}/healthz`).catch(() => undefined))?.status === 200,
+        600_000,
+        `customs server on ${port}:\n${server.log}`,
+      ),
+    );
   const token = makeToken(store, 'admin');
   const call = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${server.url}${path}`, {
@@ -167,9 +177,28 @@ async function run(engine: 'sqlite' | 'postgres', vulndb: string, tmp: string): 
     lines.push(
       `  after an approval (one verdict judged again): ${(await timed('/api/v1/overview')).ms.toFixed(0)} ms`,
     );
+    // A change of production's gate lapses every verdict there: the overview answers at once with
+    // them marked stale while the singleton `verdicts` judges them again in the background.
+    const changed = performance.now();
     await call('PUT', '/api/v1/environments/production/gate', { keepApprovalOnPolicyFailure: true });
+    const after: number[] = [];
+    let staleSeen = 0;
+    let fresh = 0;
+    for (;;) {
+      const r = await timed('/api/v1/overview');
+      const p = r.json.find((e: any) => e.name === 'production');
+      if (!p.rejudging) {
+        fresh = performance.now() - changed;
+        break;
+      }
+      after.push(r.ms);
+      staleSeen = Math.max(staleSeen, p.rejudging.workloads);
+      if (performance.now() - changed > 600_000) throw new Error('not judged again within 10 minutes');
+      await new Promise((res) => setTimeout(res, 250));
+    }
     lines.push(
-      `  after a change of production's gate (all ${prod.workloads} judged again): ${((await timed('/api/v1/overview')).ms / 1000).toFixed(1)} s`,
+      `  after a change of production's gate: overview while ${staleSeen} verdicts are judged again in the background (marked stale): first ${after[0]?.toFixed(0) ?? '—'} ms, p95 ${pct(after, 95).toFixed(0)} ms over ${after.length} requests; all fresh after ${(fresh / 1000).toFixed(1)} s`,
+      `  then, stored verdicts again: ${await series('/api/v1/overview', 10)}`,
     );
     return lines;
   } finally {
@@ -252,14 +281,15 @@ try {
     ].join('\n'),
   );
   const engines = (process.env.CUSTOMS_BENCH_ENGINES ?? 'sqlite,postgres').split(',');
-  const lines: string[] = [];
-  if (engines.includes('sqlite')) lines.push(...(await run('sqlite', vulndb, tmp)));
+  // Each store's lines as soon as they are measured: a failure of the next does not lose them.
+  process.stdout.write(`\n## The overview (goal p95 ≤ 300 ms at 10,000 images)\n`);
+  const say = (lines: string[]) => process.stdout.write(`${lines.join('\n')}\n`);
+  if (engines.includes('sqlite')) say(await run('sqlite', vulndb, tmp));
   if (engines.includes('postgres')) {
     if (spawnSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', '5432']).status === 0)
-      lines.push(...(await run('postgres', vulndb, tmp)));
-    else lines.push('postgres: not running here; skipped');
+      say(await run('postgres', vulndb, tmp));
+    else say(['postgres: not running here; skipped']);
   }
-  process.stdout.write(`\n## The overview (goal p95 ≤ 300 ms at 10,000 images)\n${lines.join('\n')}\n`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -233,7 +233,7 @@ describe('several replicas and workers on one PostgreSQL', { skip, timeout: 300_
   });
 
   it('runs each singleton on exactly one replica and moves it within 30 s of a SIGKILL', async () => {
-    const tasks = ['alerts', 'attest-refresh', 'db-updater', 'gate-watch', 'poller'];
+    const tasks = ['alerts', 'attest-refresh', 'db-updater', 'gate-watch', 'poller', 'verdicts'];
     let la: string[] = [];
     let lb: string[] = [];
     await waitFor(

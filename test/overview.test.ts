@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { openDb, type Db } from '../src/store/db.js';
-import { putVerdict, staleVerdicts, verdictGeneration } from '../src/store/verdicts.js';
+import { holds, putVerdict, staleVerdicts, verdictGeneration } from '../src/store/verdicts.js';
 import { hasChromium, launchChromium } from './helpers/browser.js';
 import { alpineMuslLayer, ociLayout, rootfsLayer } from './helpers/image-writer.js';
 import { CLI, shared } from './helpers/paths.js';
@@ -104,13 +104,21 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
           status: 'not-scanned',
           data: '{}',
           summary: '{}',
+          stale_since: null,
         };
         assert.equal(await putVerdict(db, row), true);
         await staleVerdicts(db, { environments: ['production'], digest: row.digest });
         assert.equal(await verdictGeneration(db), g + 1);
         const left = await db.k.selectFrom('verdicts').selectAll().execute();
-        assert.equal(left.length, 0, 'the change removed the row it touches');
+        assert.equal(left.length, 1);
+        assert.ok(left[0].stale_since, 'the change marked the row it touches');
+        assert.equal(holds(left[0], undefined, 'p'), false, 'a marked row never holds');
+        assert.equal(holds({ ...left[0], stale_since: null }, undefined, 'p'), true);
         assert.equal(await putVerdict(db, row), false, 'judged at the old generation: not stored');
+        assert.ok(
+          (await db.k.selectFrom('verdicts').select('stale_since').executeTakeFirstOrThrow()).stale_since,
+          'still marked',
+        );
       } finally {
         await db.close();
       }

@@ -113,6 +113,10 @@ export function registerServer(program: Command): void {
       'replicas on PostgreSQL: how often a replica tries to take over a singleton task (default 5)',
     )
     .option(
+      '--rejudge-interval <seconds>',
+      'how often verdicts a change of the gate made stale are looked for and judged again (default 2)',
+    )
+    .option(
       '--shutdown-delay <seconds>',
       'on SIGTERM, how long readiness reads false before the listener closes (default 2)',
     )

@@ -66,7 +66,9 @@ const MAX_AGE_MS = 24 * 3_600_000;
 
 export class Verdicts {
   readonly policyId: string;
-  private listed?: { stamp: string; until: string; rows: RunningRow[] };
+  private listed?: { stamp: string; until: string; rows: RunningRow[]; stale: boolean };
+  /** A list with stale rows being read again behind the one served meanwhile. */
+  private rereading?: Promise<RunningRow[]>;
 
   constructor(
     private readonly db: Db,
@@ -89,7 +91,7 @@ export class Verdicts {
 
   /** Whether a row read in bulk (store/deployments.ts#runningWithVerdicts) still holds. */
   holds(
-    v: Pick<VerdictRow, 'scan_id' | 'scan_at' | 'policy' | 'valid_until'>,
+    v: Pick<VerdictRow, 'scan_id' | 'scan_at' | 'policy' | 'valid_until' | 'stale_since'>,
     scan: { id: number; at: string } | undefined,
   ): boolean {
     return holds(v, scan, this.policyId);
@@ -132,6 +134,7 @@ export class Verdicts {
         status: decision.status,
         data: JSON.stringify(decision),
         summary: JSON.stringify(summary),
+        stale_since: null,
       });
     } catch {
       /* not kept (a busy store): the answer stands, the next reader judges again */
@@ -140,70 +143,142 @@ export class Verdicts {
   }
 
   /**
-   * Every workload running now, one row each, with its verdict: stored ones that hold as they are,
-   * the others judged now (a few after a change: it removed only the rows it touches). A record
-   * without a workload (`customs deploy` without --namespace/--service) is left out where workload
-   * rows of the same repository and digest exist in its environment: they are the same thing, seen
-   * better.
+   * Called when a list served verdicts marked stale (server/rejudge.ts wakes the background pass
+   * where this replica runs it; elsewhere the leading replica finds them on its own).
+   */
+  onStale?: () => void;
+  private passing?: Promise<unknown>;
+
+  /**
+   * Every workload running now, one row each, with its verdict: stored ones that hold as they are;
+   * those with none, and up to INLINE_REJUDGE that lapsed (an approval, a new scan), judged now;
+   * past that (a change of an environment's gate lapses all of it) the previous verdicts are
+   * served marked `stale` (since when) and judged again in the background (`rejudge`), so the list
+   * answers at once. A stale row only ever feeds a list: decisions judge it again (`decision`).
+   * A record without a workload (`customs deploy` without --namespace/--service) is left out where
+   * workload rows of the same repository and digest exist in its environment: they are the same
+   * thing, seen better.
    */
   async running(): Promise<RunningRow[]> {
     // The list is kept while nothing it is made of changed (every replica reads the same stamp
     // from the store) and no verdict in it ran out of time: a request then costs a few aggregates.
     const stamp = await runningStamp(this.db);
     const hit = this.listed;
-    if (hit && hit.stamp === stamp && hit.until > new Date().toISOString()) return hit.rows;
+    if (hit && hit.stamp === stamp) {
+      if (hit.until > new Date().toISOString()) return hit.rows;
+      // Stale rows shown while the background judges them: read the list again behind the one
+      // served (their progress shows on a later request), rather than make every request wait
+      // for a whole read (1–1.5 s at 10,000 workloads on a loaded machine).
+      if (hit.stale) {
+        this.rereading ??= this.read(stamp).finally(() => (this.rereading = undefined));
+        this.rereading.catch(() => undefined);
+        return hit.rows;
+      }
+    }
+    return this.read(stamp);
+  }
+
+  private async read(stamp: string): Promise<RunningRow[]> {
     let until = new Date(Date.now() + MAX_AGE_MS).toISOString();
     const sooner = (t: string | null | undefined) => {
       if (t && t < until) until = t;
     };
-    const rows = await runningWithVerdicts(this.db);
-    const withWorkload = new Set(
-      rows
-        .filter((r) => r.namespace || r.service)
-        .map((r) => `${r.environment}|${r.registry}/${r.repository}|${r.digest}`),
-    );
-    const kept = rows.filter(
-      (r) =>
-        r.namespace ||
-        r.service ||
-        !withWorkload.has(`${r.environment}|${r.registry}/${r.repository}|${r.digest}`),
-    );
+    const kept = folded(await runningWithVerdicts(this.db));
     const out: RunningRow[] = new Array(kept.length);
-    const stale: number[] = [];
+    const missing: number[] = [];
+    const lapsed: number[] = [];
     kept.forEach((r, i) => {
-      const scan = r.scan_id == null ? undefined : { id: Number(r.scan_id), at: r.scan_at! };
-      const v =
-        r.v_policy != null &&
-        this.holds(
-          { scan_id: r.v_scan_id, scan_at: r.v_scan_at, policy: r.v_policy, valid_until: r.v_valid_until },
-          scan,
-        )
-          ? (JSON.parse(r.v_summary!) as VerdictSummary)
-          : undefined;
-      if (!v) stale.push(i);
-      else sooner(r.v_valid_until);
-      out[i] = rowOf(r, v);
+      const summary = r.v_summary == null ? undefined : (JSON.parse(r.v_summary) as VerdictSummary);
+      if (!summary) missing.push(i);
+      else if (this.holds(rowStamp(r), scanOf(r))) sooner(r.v_valid_until);
+      else lapsed.push(i);
+      out[i] = rowOf(r, summary);
     });
+    const inline = lapsed.length <= INLINE_REJUDGE ? [...missing, ...lapsed] : missing;
+    const stale = inline === missing ? lapsed : [];
+    for (const i of stale) out[i].stale = staleSince(kept[i]);
     // Judged a few at a time: PostgreSQL answers several at once; SQLite queues them anyway.
     let next = 0;
     const worker = async () => {
-      while (next < stale.length) {
-        const i = stale[next++];
+      while (next < inline.length) {
+        const i = inline[next++];
         const r = kept[i];
         try {
           const j = await this.judge(r.digest, r.environment, `${r.registry}/${r.repository}`);
           sooner(j.validUntil);
           out[i] = rowOf(r, j.summary);
         } catch {
-          /* its environment went meanwhile: left without a verdict */
+          out[i] = rowOf(r, undefined);
         }
       }
     };
     await Promise.all(Array.from({ length: 4 }, worker));
+    if (stale.length) {
+      if (this.onStale) this.onStale();
+      // No server around it (an embedded use): a pass here, one at a time.
+      else
+        this.passing ??= this.rejudge()
+          .catch(() => undefined)
+          .finally(() => (this.passing = undefined));
+    }
     const listed = out.filter((r) => r.verdict);
-    // A judgement that failed leaves its row out: not kept, the next request tries again.
-    this.listed = listed.length === out.length ? { stamp, until, rows: listed } : undefined;
+    // A judgement that failed leaves its row out: not kept, the next request tries again. Stale
+    // rows are kept briefly only: the stamp does not move when the background stores a verdict,
+    // so the list is read again (behind the one served) every STALE_LIST_MS to show the progress.
+    if (stale.length) {
+      const briefly = new Date(Date.now() + STALE_LIST_MS).toISOString();
+      if (briefly < until) until = briefly;
+    }
+    this.listed =
+      listed.length === out.length ? { stamp, until, rows: listed, stale: stale.length > 0 } : undefined;
     return listed;
+  }
+
+  /**
+   * The background side of `running`: judge again every running workload's verdict that does not
+   * hold (marked stale by a change, lapsed, or never judged), a page at a time. Run by one replica
+   * (the singleton `verdicts`, in an offload thread). `stop` is asked between pages.
+   */
+  async rejudge(stop: () => boolean = () => false): Promise<RejudgeOutcome> {
+    const started = performance.now();
+    const seen = new Set<string>();
+    const todo: Joined[] = [];
+    let nextExpiry: string | null = null;
+    for (const r of folded(await runningWithVerdicts(this.db))) {
+      const repository = `${r.registry}/${r.repository}`;
+      const key = `${r.environment}|${repository}|${r.digest}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (r.v_summary != null && this.holds(rowStamp(r), scanOf(r))) {
+        if (r.v_valid_until && (!nextExpiry || r.v_valid_until < nextExpiry)) nextExpiry = r.v_valid_until;
+      } else todo.push(r);
+    }
+    let judged = 0;
+    let failed = 0;
+    for (let p = 0; p < todo.length && !stop(); p += REJUDGE_PAGE) {
+      const page = todo.slice(p, p + REJUDGE_PAGE);
+      let next = 0;
+      const worker = async () => {
+        while (next < page.length) {
+          const r = page[next++];
+          try {
+            const j = await this.judge(r.digest, r.environment, `${r.registry}/${r.repository}`);
+            if (!nextExpiry || j.validUntil < nextExpiry) nextExpiry = j.validUntil;
+            judged++;
+          } catch {
+            failed++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+    }
+    return {
+      judged,
+      failed,
+      left: todo.length - judged - failed,
+      nextExpiry,
+      ms: performance.now() - started,
+    };
   }
 
   /**
@@ -229,6 +304,59 @@ export class Verdicts {
     }
     return n;
   }
+}
+
+/**
+ * Lapsed verdicts a list judges on its request: an approval or a new scan touches a few. More
+ * (a change of an environment's gate) are shown stale and judged again in the background.
+ */
+export const INLINE_REJUDGE = 50;
+/** How long a list with stale rows is kept (while the background pass runs). */
+const STALE_LIST_MS = 2000;
+/** Verdicts judged again per page of the background pass (between pages it may be stopped). */
+const REJUDGE_PAGE = 200;
+
+export interface RejudgeOutcome {
+  judged: number;
+  failed: number;
+  /** Not reached: the pass was stopped. */
+  left: number;
+  /** When the first verdict that holds now runs out of time (then there is work again). */
+  nextExpiry: string | null;
+  ms: number;
+}
+
+/** Records without a workload folded into workload rows of the same image (see `running`). */
+function folded(rows: Joined[]): Joined[] {
+  const withWorkload = new Set(
+    rows
+      .filter((r) => r.namespace || r.service)
+      .map((r) => `${r.environment}|${r.registry}/${r.repository}|${r.digest}`),
+  );
+  return rows.filter(
+    (r) =>
+      r.namespace ||
+      r.service ||
+      !withWorkload.has(`${r.environment}|${r.registry}/${r.repository}|${r.digest}`),
+  );
+}
+
+const scanOf = (r: Joined) => (r.scan_id == null ? undefined : { id: Number(r.scan_id), at: r.scan_at! });
+
+const rowStamp = (r: Joined) => ({
+  scan_id: r.v_scan_id,
+  scan_at: r.v_scan_at,
+  policy: r.v_policy!,
+  valid_until: r.v_valid_until,
+  stale_since: r.v_stale_since,
+});
+
+/** Since when a verdict that no longer holds is out of date: the change, the new scan, its expiry. */
+function staleSince(r: Joined): string {
+  if (r.v_stale_since) return r.v_stale_since;
+  if (r.v_valid_until && r.v_valid_until <= new Date().toISOString()) return r.v_valid_until;
+  if (r.scan_at && r.scan_at > (r.v_computed_at ?? '')) return r.scan_at;
+  return r.v_computed_at ?? new Date().toISOString();
 }
 
 /** A decision as a list shows it, with the grade's reason, coverage and the first fix. */
@@ -338,6 +466,8 @@ export interface RunningRow {
     provenance: { kind: string; by: string | null };
   } | null;
   verdict?: VerdictSummary;
+  /** The verdict shown no longer holds and is being judged again (since when): lists only. */
+  stale?: string;
 }
 
 function rowOf(r: Joined, verdict: VerdictSummary | undefined): RunningRow {

@@ -59,6 +59,8 @@ export interface AppDeps {
   reports?: ReportStorer;
   /** Queue the signing of an image's attestations (a sweep without a digest): after a gate change. */
   attest?: (digest?: string) => void;
+  /** A list served verdicts marked stale: wake the pass that judges them again (server/rejudge.ts). */
+  staleVerdictsShown?: () => void;
 }
 
 /** A request line for the log: every query value hidden (`?secret=…` of a Docker Hub webhook). */
@@ -260,6 +262,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     broadcast: deps.gateEvents ? () => deps.gateEvents!.publish() : undefined,
   });
   deps.gateEvents?.onChange(() => admission.invalidate());
+  admission.verdicts.onStale = deps.staleVerdictsShown;
   const attest =
     deps.attest ??
     ((digest?: string) =>

@@ -14,6 +14,7 @@ import { rematchFleet } from '../monitor/rematch.js';
 import { openDb } from '../store/db.js';
 import { SecretBox } from '../store/secret-box.js';
 import { loadSigner } from '../gate/server-key.js';
+import { verdictsFor } from '../gate/verdicts.js';
 import type { OffloadConfig, OffloadTask } from './offload.js';
 
 // Below the event loop's priority (Linux: a thread's own nice value, through its thread id), so
@@ -49,6 +50,9 @@ port.on('message', (t: OffloadTask) => {
           // The old database file is removed once this answers: let it go here too.
           closeStore(t.args.oldPath);
         }
+      } else if (t.type === 'rejudge') {
+        const value = await verdictsFor(db, policy).rejudge();
+        port.postMessage({ id: t.id, ok: true, value });
       } else if (t.type === 'report') {
         const value = await storeReport(db, Buffer.concat(t.chunks), t.by);
         port.postMessage({ id: t.id, ok: true, value });

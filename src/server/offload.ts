@@ -3,6 +3,7 @@ import { CustomsError } from '../errors.js';
 import type { Job } from '../jobs/queue.js';
 import type { StoredReport } from '../services/reports.js';
 import type { FleetOutcome, FleetRematch } from '../monitor/rematch.js';
+import type { RejudgeOutcome } from '../gate/verdicts.js';
 
 /** How a thread reaches what the server has: the same store, key, database and policy. */
 export interface OffloadConfig {
@@ -19,7 +20,8 @@ export type RematchArgs = Omit<FleetRematch, 'db' | 'policy' | 'log'>;
 type Task =
   | { type: 'report'; chunks: Uint8Array[]; by: string }
   | { type: 'job'; job: Job }
-  | { type: 'rematch'; args: RematchArgs };
+  | { type: 'rematch'; args: RematchArgs }
+  | { type: 'rejudge' };
 export type OffloadTask = Task & { id: number };
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -131,6 +133,7 @@ class Pool {
 export class Offload {
   private reports: Pool;
   private jobs: Pool;
+  private verdicts: Pool;
 
   constructor(
     cfg: OffloadConfig,
@@ -143,6 +146,9 @@ export class Offload {
   ) {
     this.reports = new Pool(cfg, 1, events);
     this.jobs = new Pool(cfg, Math.max(1, jobThreads), events);
+    // Its own thread (started on first use): a pass after a gate change does not wait behind an
+    // upload or a re-match, nor they behind it.
+    this.verdicts = new Pool(cfg, 1, events);
   }
 
   /** The chunks are moved, not copied: each must own its buffer (the ingest route copies them so). */
@@ -158,7 +164,12 @@ export class Offload {
   rematch = (args: RematchArgs): Promise<FleetOutcome> =>
     this.reports.run<FleetOutcome>({ type: 'rematch', args });
 
+  /** Judge again the running workloads' verdicts that do not hold (gate/verdicts.ts#rejudge). */
+  rejudge = (): Promise<RejudgeOutcome> => this.verdicts.run<RejudgeOutcome>({ type: 'rejudge' });
+
   close(): Promise<void> {
-    return Promise.all([this.reports.close(), this.jobs.close()]).then(() => undefined);
+    return Promise.all([this.reports.close(), this.jobs.close(), this.verdicts.close()]).then(
+      () => undefined,
+    );
   }
 }

@@ -18,6 +18,7 @@ import { kubeAccess, startKubeInventory } from '../monitor/kube-inventory.js';
 import { DbFollower } from './db-follower.js';
 import { DbUpdater } from '../monitor/db-updater.js';
 import { Offload } from './offload.js';
+import { Rejudger } from './rejudge.js';
 import { AlertDispatcher } from '../monitor/alerts.js';
 import { backfillFindingIndex, backfillPackageIndex } from '../store/monitoring.js';
 import { VulnStore } from '../vulndb/store.js';
@@ -84,6 +85,8 @@ export interface ServerConfig {
   kubeInterval: number;
   /** Seconds between tries to take over a singleton task another replica may have dropped. */
   leaderCheck: number;
+  /** Seconds between looks for verdicts to judge again (a change of the gate marked them stale). */
+  rejudgeInterval: number;
   /** SIGTERM: seconds readiness stays false before the listener closes (load balancers catch up). */
   shutdownDelay: number;
   /** SIGTERM: seconds requests in flight get to finish. */
@@ -136,6 +139,7 @@ const ENV: Record<keyof ServerConfig, string> = {
   kubeInventory: 'CUSTOMS_KUBE_INVENTORY',
   kubeInterval: 'CUSTOMS_KUBE_INTERVAL',
   leaderCheck: 'CUSTOMS_LEADER_CHECK',
+  rejudgeInterval: 'CUSTOMS_REJUDGE_INTERVAL',
   shutdownDelay: 'CUSTOMS_SHUTDOWN_DELAY',
   shutdownGrace: 'CUSTOMS_SHUTDOWN_GRACE',
   retainScans: 'CUSTOMS_RETAIN_SCANS',
@@ -200,6 +204,7 @@ export function serverConfig(flags: ServerFlags): ServerConfig {
     kubeInventory: pick('kubeInventory'),
     kubeInterval: num('kubeInterval', 300, 1),
     leaderCheck: num('leaderCheck', 5, 1),
+    rejudgeInterval: num('rejudgeInterval', 2, 0.1),
     shutdownDelay: num('shutdownDelay', 2, 0),
     shutdownGrace: num('shutdownGrace', 25, 1),
     retainScans: num('retainScans', 0, 0),
@@ -385,6 +390,12 @@ export async function runServer(c: ServerConfig): Promise<void> {
       return r;
     },
   });
+  const rejudger = new Rejudger({
+    db: rt.db,
+    pass: offload.rejudge,
+    pollMs: c.rejudgeInterval * 1000,
+    log: (m, f) => log(m, f),
+  });
   const lifecycle: { draining: boolean; leadership?: Leadership } = { draining: false };
   // Replicas on one PostgreSQL tell each other when the gate changes (their decision caches).
   const gateEvents = new GateEvents(rt.db.engine === 'postgres' ? rt.db.url : undefined, (m, f) => log(m, f));
@@ -404,6 +415,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     publicUrl: c.publicUrl,
     reports: offload.storeReport,
     attest: (digest?: string) => requestAttestation(rt, c.attestValidFor, log, { digest, source: 'gate' }),
+    staleVerdictsShown: () => rejudger.wake(),
   });
   log = (m, f) => app.log.info(f ?? {}, m);
   const indexed = await backfillPackageIndex(rt.db);
@@ -503,6 +515,12 @@ export async function runServer(c: ServerConfig): Promise<void> {
           clearTimeout(timer);
         };
       },
+    },
+    {
+      // Verdicts a change of the gate made stale, judged again in pages off the request path
+      // (server/rejudge.ts); lists show them marked meanwhile, decisions judge their own.
+      name: 'verdicts',
+      start: () => rejudger.start(),
     },
     {
       name: 'poller',

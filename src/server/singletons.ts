@@ -3,7 +3,14 @@ import pg from 'pg';
 
 /** The periodic tasks of which a deployment must run exactly one, whatever the number of replicas. */
 export type SingletonName =
-  'db-updater' | 'alerts' | 'poller' | 'kube-inventory' | 'gate-watch' | 'audit-export' | 'attest-refresh';
+  | 'db-updater'
+  | 'alerts'
+  | 'poller'
+  | 'kube-inventory'
+  | 'gate-watch'
+  | 'audit-export'
+  | 'attest-refresh'
+  | 'verdicts';
 
 /** A singleton task: started when this replica becomes its leader; the returned function stops it. */
 export interface SingletonTask {

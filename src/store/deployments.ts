@@ -417,6 +417,8 @@ export async function runningWithVerdicts(db: Db) {
       'v.policy as v_policy',
       'v.valid_until as v_valid_until',
       'v.summary as v_summary',
+      'v.stale_since as v_stale_since',
+      'v.computed_at as v_computed_at',
     ])
     .where(isNewest)
     .execute();

@@ -528,6 +528,14 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0014-verdict-stale': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // A change of the gate marks the verdicts it touches instead of removing them: lists show
+        // them, marked, while the singleton `verdicts` judges them again off the request path.
+        await db.schema.alterTable('verdicts').addColumn('stale_since', 'text').execute();
+      },
+    },
     '0012-verdicts': {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: Kysely<any>) {

@@ -336,6 +336,8 @@ export interface Tables {
     data: string;
     /** JSON of what a list shows (gate/verdicts.ts#VerdictSummary): small, read for every row. */
     summary: string;
+    /** Set by a change of the gate (store/verdicts.ts#staleVerdicts): never used for a decision. */
+    stale_since: string | null;
   };
   /** One row: bumped by every change of the gate, so a verdict computed across one is not kept. */
   verdict_generation: { id: number; generation: number };

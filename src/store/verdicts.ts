@@ -8,8 +8,9 @@ import type { Tables } from './schema.js';
  *  - the policy is the one it was judged by (`policy`, a hash),
  *  - time alone has not changed it (`valid_until`: an exception's expiry, a policy date), and
  *  - no approval, exception, gate setting or trust result touching it changed since: every such
- *    write calls `staleVerdicts` in its own transaction, which removes the rows it touches and
- *    bumps `verdict_generation`.
+ *    write calls `staleVerdicts` in its own transaction, which marks the rows it touches
+ *    (`stale_since`) and bumps `verdict_generation`. A marked row never holds: a decision is judged
+ *    again; only a list may show it, marked, until the singleton `verdicts` judged it again.
  * A verdict is stored only if the generation is still the one read before it was computed
  * (`putVerdict`), so a computation that raced a change is never kept: stale is never served as fresh.
  */
@@ -27,8 +28,10 @@ export async function verdictGeneration(db: Db): Promise<number> {
 }
 
 /**
- * A change to the gate: the verdicts it may touch go, and the generation moves on. Call it in the
- * change's transaction. With no scope at all, every verdict goes (a change of unknown reach).
+ * A change to the gate: the verdicts it may touch are marked stale, and the generation moves on.
+ * Call it in the change's transaction. With no scope at all, every verdict is marked (a change of
+ * unknown reach). Marked rather than removed: an overview of 10,000 workloads after a change of
+ * the gate shows the previous verdicts, marked, instead of judging them all on its request.
  */
 export async function staleVerdicts(
   db: Db,
@@ -40,7 +43,8 @@ export async function staleVerdicts(
     .set((eb) => ({ generation: eb('generation', '+', 1) }))
     .where('id', '=', 1)
     .execute();
-  let q = db.k.deleteFrom('verdicts');
+  // The first mark stays: "re-judging since" the change that made it stale.
+  let q = db.k.updateTable('verdicts').set({ stale_since: now() }).where('stale_since', 'is', null);
   if (scope.environments?.length) q = q.where('environment', 'in', scope.environments);
   if (scope.digest) q = q.where('digest', '=', scope.digest);
   // '' is a verdict asked for without a repository: its exceptions were those of the digest's first.
@@ -116,12 +120,13 @@ export async function storedVerdict(
 
 /** Whether a stored verdict still holds for this scan, policy and moment. */
 export function holds(
-  v: Pick<VerdictRow, 'scan_id' | 'scan_at' | 'policy' | 'valid_until'>,
+  v: Pick<VerdictRow, 'scan_id' | 'scan_at' | 'policy' | 'valid_until' | 'stale_since'>,
   scan: { id: number; at: string } | undefined,
   policy: string,
   at = now(),
 ): boolean {
   return (
+    !v.stale_since &&
     v.policy === policy &&
     (v.scan_id == null ? !scan : !!scan && Number(v.scan_id) === scan.id && v.scan_at === scan.at) &&
     (!v.valid_until || v.valid_until > at)

@@ -697,10 +697,15 @@ export function dashboardRoutes(
         db,
         shown.flatMap((r) => [r.verdict!.accepted?.by, ...(r.verdict!.exceptions?.by ?? [])]),
       );
+      const stale = rows.filter((r) => r.stale);
       out.push({
         name: e.name,
         exposure: e.exposure,
         workloads: rows.length,
+        // Verdicts a change of the gate made stale, shown as they were until judged again.
+        rejudging: stale.length
+          ? { workloads: stale.length, since: stale.map((r) => r.stale!).sort()[0] }
+          : null,
         notAcceptable: rows.filter((r) => !r.verdict!.allowed).length,
         counts: {
           critical: sum((r) => countsOf(r)?.critical ?? 0),
@@ -751,6 +756,7 @@ export function dashboardRoutes(
             },
           },
           topFix: r.verdict!.topFix,
+          rejudgingSince: r.stale ?? null,
         })),
         more: Math.max(0, rows.length - limit),
         recent,

@@ -39,6 +39,8 @@ interface Running {
     exceptions: { count: number; by: string[]; byNames?: string[]; until: string } | null;
   };
   topFix: string | null;
+  /** The gate changed: this verdict is the previous one, being judged again since then. */
+  rejudgingSince: string | null;
 }
 interface Recent {
   deployedAt: string;
@@ -59,6 +61,7 @@ interface Env {
   notAcceptable: number;
   counts: { critical: number; high: number; kev: number; fixable: number };
   uncovered: number;
+  rejudging: { workloads: number; since: string } | null;
   running: Running[];
   more: number;
   recent: Recent[];
@@ -198,6 +201,15 @@ function Row({ r, env }: { r: Running; env: string }) {
         <Status allowed={r.decision.allowed} status={r.decision.status} />
         {why && <div class="reason">{why}</div>}
         {!r.decision.allowed && r.decision.reasons[0] && <div class="reason">{r.decision.reasons[0]}</div>}
+        {r.rejudgingSince && (
+          <div
+            class="mark warn"
+            data-stale={r.rejudgingSince}
+            title="the previous verdict, shown until judged again"
+          >
+            re-judging since {when(r.rejudgingSince)}
+          </div>
+        )}
       </td>
       <td class="fix">{r.topFix ?? <span class="muted">—</span>}</td>
     </tr>
@@ -206,7 +218,14 @@ function Row({ r, env }: { r: Running; env: string }) {
 
 export function Overview() {
   const [all, setAll] = useState(false);
-  const { data, error, loading } = useApi<Env[]>(`/api/v1/overview${all ? '?limit=20000' : ''}`);
+  const { data, error, loading, reload } = useApi<Env[]>(`/api/v1/overview${all ? '?limit=20000' : ''}`);
+  // Verdicts being judged again after a change of the gate: read again until they are.
+  const rejudging = !!data?.some((e) => e.rejudging);
+  useEffect(() => {
+    if (!rejudging) return;
+    const t = setTimeout(reload, 3000);
+    return () => clearTimeout(t);
+  }, [rejudging, data, reload]);
   if (loading && !data) return <Loading what="environments" />;
   // Nothing runs anywhere yet: the three ways in, not empty tables.
   if (data && data.every((e) => e.workloads === 0))
@@ -240,6 +259,16 @@ export function Overview() {
                 ·{' '}
                 <span data-count="uncovered" class="bad">
                   {e.uncovered} not covered by the database
+                </span>
+              </>
+            )}
+            {e.rejudging && (
+              <>
+                {' '}
+                ·{' '}
+                <span data-count="rejudging" class="mark warn">
+                  {plural(e.rejudging.workloads, 'verdict')} re-judging since {when(e.rejudging.since)} (shown
+                  as before)
                 </span>
               </>
             )}
