@@ -30,6 +30,7 @@ import { makeTar, ociLayout } from './helpers/image-writer.js';
 import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
 import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { has } from './helpers/run.js';
+import { cleanResult } from './helpers/results.js';
 
 // Attack round on this session's changes (referrers, the artifact check, VEX as an attestation).
 
@@ -167,24 +168,9 @@ describe('attack: the VEX attestation pushed to one repository', { skip, timeout
       source: 'registry',
       durationMs: 1,
       provenance: { kind: 'server-scan', by: 'registry', at: new Date().toISOString() },
-      result: {
-        image: { name: 'app', attestations: [], repoTags: [] },
+      result: cleanResult('app', {
         os: { id: 'alpine', version: '3.20', idLike: [], source: 'etc/os-release' },
-        findings: [],
-        packages: [],
-        suppressed: [],
-        warnings: [],
-        database: {},
-        createdAt: new Date().toISOString(),
-        summary: {
-          total: 0,
-          bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
-          fixable: 0,
-          kev: 0,
-          grade: 'A',
-          gradeReason: '',
-        },
-      } as unknown as ScanResult,
+      } as Partial<ScanResult>),
     });
     const at = new Date().toISOString();
     const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();

@@ -9,25 +9,12 @@ import { openDb, type Db } from '../src/store/db.js';
 import { recordImage, saveInventory, saveScan } from '../src/store/images.js';
 import { packSet } from '../src/store/results.js';
 import { collectGarbage } from '../src/store/retention.js';
+import { cleanResult } from './helpers/results.js';
 
 // `--retain-scans` and the collection of unreferenced finding sets on the embedded store (the
 // PostgreSQL side, with real patches from a fleet re-match, is in fleet-rematch.test.ts).
 
-const result = (name: string): ScanResult =>
-  ({
-    image: { name, layers: [], history: [], labels: {}, repoTags: [] },
-    findings: [],
-    suppressed: [],
-    summary: {
-      total: 0,
-      bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
-      fixable: 0,
-      kev: 0,
-      grade: 'A',
-      gradeReason: 'no findings',
-    },
-    packages: [],
-  }) as unknown as ScanResult;
+const result = (name: string): ScanResult => cleanResult(name);
 
 describe('retention', () => {
   let tmp: string;

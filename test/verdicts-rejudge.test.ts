@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ScanResult } from '../src/model/scan.js';
 import { INLINE_REJUDGE } from '../src/gate/verdicts.js';
 import { openDb } from '../src/store/db.js';
 import { recordDeployment } from '../src/store/deployments.js';
@@ -15,6 +14,7 @@ import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { freePort } from './helpers/registry.js';
 import { customs } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { cleanResult } from './helpers/results.js';
 
 // A change of an environment's gate with more running workloads than a list judges on its request:
 // the overview answers with the previous verdicts marked stale, the singleton `verdicts` judges them
@@ -24,23 +24,6 @@ import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 const N = INLINE_REJUDGE + 30;
 const pgSkip = !(await pgQuery('select 1')) && !process.env.CI ? 'no PostgreSQL at 127.0.0.1:5432' : false;
 const digestOf = (i: number) => `sha256:${(i + 1).toString(16).padStart(64, '0')}`;
-
-function cleanResult(repository: string): ScanResult {
-  return {
-    image: { name: repository, layers: [], history: [], labels: {}, repoTags: [] },
-    findings: [],
-    suppressed: [],
-    summary: {
-      total: 0,
-      bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
-      fixable: 0,
-      kev: 0,
-      grade: 'A',
-      gradeReason: 'no findings',
-    },
-    packages: [],
-  } as unknown as ScanResult;
-}
 
 let tmp: string;
 let vulndb: string;
