@@ -19,7 +19,7 @@ import { recordDeployment } from '../src/store/deployments.js';
 import { alpineOs, alpinePackageLists, syntheticImage } from '../test/helpers/alpine.js';
 import { freePort, Registry } from '../test/helpers/registry.js';
 import { admissionReview } from '../test/helpers/admission.js';
-import { CustomsServer, makeToken, waitFor } from '../test/helpers/server.js';
+import { CustomsServer, makeToken } from '../test/helpers/server.js';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -184,15 +184,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
     { CUSTOMS_LOG_LEVEL: process.env.CUSTOMS_BENCH_LOG ?? 'warn' },
   );
   // At start the server indexes what was seeded: on a loaded machine longer than the helper waits.
-  await server
-    .start()
-    .catch(() =>
-      waitFor(
-        async () => (await fetch(`${server.url}/healthz`).catch(() => undefined))?.status === 200,
-        600_000,
-        `customs server on ${port}:\n${server.log}`,
-      ),
-    );
+  await server.start(600_000);
   const token = makeToken(store, 'admin');
   const call = async (method: string, path: string, body?: unknown): Promise<any> => {
     for (let attempt = 0; ; attempt++) {

@@ -26,7 +26,7 @@ import { recordImage, saveInventory, saveScan } from '../src/store/images.js';
 import { shared } from '../test/helpers/paths.js';
 import { freePort } from '../test/helpers/registry.js';
 import { customs } from '../test/helpers/run.js';
-import { CustomsServer, makeToken, waitFor } from '../test/helpers/server.js';
+import { CustomsServer, makeToken } from '../test/helpers/server.js';
 import { hasChromium, launchChromium } from '../test/helpers/browser.js';
 import { CLI } from '../test/helpers/paths.js';
 
@@ -121,15 +121,7 @@ async function run(engine: 'sqlite' | 'postgres', vulndb: string, tmp: string): 
     XDG_CACHE_HOME: join(tmp, `cache-${engine}`),
   });
   // At start the server indexes what was seeded: on a loaded machine longer than the helper waits.
-  await server
-    .start()
-    .catch(() =>
-      waitFor(
-        async () => (await fetch(`${server.url}/healthz`).catch(() => undefined))?.status === 200,
-        600_000,
-        `customs server on ${port}:\n${server.log}`,
-      ),
-    );
+  await server.start(600_000);
   const token = makeToken(store, 'admin');
   const call = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${server.url}${path}`, {

@@ -18,6 +18,7 @@ import { SecretBox } from '../src/store/secret-box.js';
 import { makeTar, ociLayout } from './helpers/image-writer.js';
 import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
 import { customsAsync, has } from './helpers/run.js';
+import { cleanResult } from './helpers/results.js';
 
 // Attack reproduction on the server's signed verdicts: an "allowed" that rests on an exception is
 // signed valid for --attest-valid-for (24 h), past the exception's own expiry; nothing re-signs
@@ -63,30 +64,9 @@ describe("attack: the server's signed verdicts", { skip, timeout: 120_000 }, () 
       source: 'registry',
       durationMs: 1,
       provenance: { kind: 'server-scan', by: 'registry', at: new Date().toISOString() },
-      result: {
-        image: { name: 'app', attestations: [], repoTags: [] },
-        os: {
-          id: 'alpine',
-          version: '3.1',
-          idLike: [],
-          source: 'etc/os-release',
-          eol: { date: eolDate },
-        },
-        findings: [],
-        packages: [],
-        suppressed: [],
-        warnings: [],
-        database: {},
-        createdAt: new Date().toISOString(),
-        summary: {
-          total: 0,
-          bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 },
-          fixable: 0,
-          kev: 0,
-          grade: 'A',
-          gradeReason: '',
-        },
-      } as unknown as ScanResult,
+      result: cleanResult('app', {
+        os: { id: 'alpine', version: '3.1', idLike: [], source: 'etc/os-release', eol: { date: eolDate } },
+      } as unknown as Partial<ScanResult>),
     });
   }
   after(async () => {

@@ -1,6 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- registry answers are read as the registry sent them */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +33,7 @@ import { makeTar, ociLayout } from './helpers/image-writer.js';
 import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
 import { has } from './helpers/run.js';
 import { cleanResult } from './helpers/results.js';
+import { artifactReasonOf, layerOf, OCI_INDEX, OCI_MANIFEST, runnableImage, sha } from './helpers/oci.js';
 
 // Attacking the OCI referrers the server pushes, as whoever may push to the image's repository
 // (or a hostile registry) would: a crafted fallback index naming the image itself and another
@@ -42,10 +42,6 @@ import { cleanResult } from './helpers/results.js';
 // fallback tag is what is attacked.
 const skip =
   !has('docker-registry') || !has('skopeo') ? 'docker-registry and skopeo are not installed' : false;
-
-const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 describe('attack: the referrers the server pushes', { skip, timeout: 120_000 }, () => {
   let tmp: string;
@@ -304,18 +300,9 @@ describe('attack: the referrers the server pushes', { skip, timeout: 120_000 }, 
   });
 
   it('artifact manifests dressed as images are told apart; images and indexes are not', () => {
-    const layer = (mediaType: string) => ({ mediaType, size: 1, digest: sha(Buffer.from('x')) });
-    const image = {
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        size: 2,
-        digest: sha(Buffer.from('{}')),
-      },
-      layers: [layer('application/vnd.oci.image.layer.v1.tar+gzip')],
-    };
-    const reason = (m: object, mt = OCI_MANIFEST) => artifactReason(Buffer.from(JSON.stringify(m)), mt);
+    const layer = layerOf;
+    const image = runnableImage;
+    const reason = artifactReasonOf;
     assert.equal(reason(image), undefined);
     assert.equal(reason({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }, OCI_INDEX), undefined);
     // A subject, an artifactType or an odd config on filesystem layers may still run: scanned.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,6 @@ import {
 import { attestImage, type AttestDeps } from '../src/gate/attest/server.js';
 import { OPENVEX_PREDICATE } from '../src/gate/attest/statement.js';
 import { createSigningKey, loadAttestationKey, loadSigner } from '../src/gate/server-key.js';
-import { artifactReason } from '../src/image/registry/artifact.js';
 import { RegistryClient } from '../src/image/registry/client.js';
 import type { ScanResult } from '../src/model/scan.js';
 import type { Policy } from '../src/policy/policy.js';
@@ -31,25 +30,14 @@ import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
 import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import { has } from './helpers/run.js';
 import { cleanResult } from './helpers/results.js';
+import { artifactReasonOf, layerOf, OCI_MANIFEST, runnableImage, sha } from './helpers/oci.js';
 
 // Attack round on this session's changes (referrers, the artifact check, VEX as an attestation).
 
-const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-
 describe('attack: an image dressed as an artifact is still scanned', () => {
-  const layer = (mediaType: string) => ({ mediaType, size: 1, digest: sha(Buffer.from('x')) });
-  const image = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: {
-      mediaType: 'application/vnd.oci.image.config.v1+json',
-      size: 2,
-      digest: sha(Buffer.from('{}')),
-    },
-    layers: [layer('application/vnd.oci.image.layer.v1.tar+gzip')],
-  };
-  const reason = (m: object, mt = OCI_MANIFEST) => artifactReason(Buffer.from(JSON.stringify(m)), mt);
+  const layer = layerOf;
+  const image = runnableImage;
+  const reason = artifactReasonOf;
 
   it('a runnable manifest with a subject, an artifactType or an odd config is an image', () => {
     // Anyone who may push can add these to an image a pod then runs: skipped as an "artifact", it

@@ -238,10 +238,9 @@ export class Admission {
         return v;
       });
       this.reading.set(key, p);
-      void p.then(
-        () => this.reading.delete(key),
-        () => this.reading.delete(key),
-      );
+      // Only its own entry: after invalidate() a newer read of the key may be in flight.
+      const done = () => this.reading.get(key) === p && this.reading.delete(key);
+      void p.then(done, done);
     }
     if (hit) {
       p.catch(() => {

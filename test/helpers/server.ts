@@ -60,11 +60,12 @@ export class CustomsServer extends CustomsProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  override async start(): Promise<void> {
+  /** `waitMs`: how long it may take to answer /healthz (a bench's server indexes what was seeded). */
+  override async start(waitMs = 20_000): Promise<void> {
     super.start();
     await waitFor(
       async () => (await fetch(`${this.url}/healthz`).catch(() => undefined))?.status === 200,
-      20_000,
+      waitMs,
       `customs server on ${this.port}:\n${this.log}`,
     );
   }
