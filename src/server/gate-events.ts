@@ -10,6 +10,9 @@ export class GateEvents {
   private client?: pg.Client;
   private readonly listeners: Array<() => void> = [];
   private closed = false;
+  /** A change made while the connection was down: told once it is back, so no broadcast is lost. */
+  private pending = false;
+  private readonly dropped = new WeakSet<pg.Client>();
 
   constructor(
     private readonly url: string | undefined,
@@ -22,7 +25,15 @@ export class GateEvents {
 
   /** Tell the other replicas (this one's caches are cleared by the caller, at once). */
   publish(): void {
-    this.client?.query("SELECT pg_notify('customs_gate', '')").catch(() => undefined);
+    if (!this.url) return;
+    const c = this.client;
+    if (!c) {
+      this.pending = true;
+      return;
+    }
+    c.query("SELECT pg_notify('customs_gate', '')").catch(() => {
+      this.pending = true;
+    });
   }
 
   async start(): Promise<void> {
@@ -37,6 +48,10 @@ export class GateEvents {
       await c.connect();
       await c.query('LISTEN customs_gate');
       this.client = c;
+      if (this.pending) {
+        this.pending = false;
+        this.publish();
+      }
     } catch (err) {
       this.lost(c, (err as Error).message);
     }
@@ -44,6 +59,10 @@ export class GateEvents {
 
   /** Reconnect; meanwhile (and for what was missed) every cache is cleared: stale never wins. */
   private lost(c: pg.Client, reason: string): void {
+    // 'error' and 'end' both fire for one dropped connection: reconnect once, or a second
+    // connection would be opened and leaked on every interruption.
+    if (this.dropped.has(c)) return;
+    this.dropped.add(c);
     if (this.client === c) this.client = undefined;
     c.end().catch(() => undefined);
     for (const fn of this.listeners) fn();
