@@ -10,7 +10,9 @@ import { CHANNELS, channelFor } from '../src/monitor/channels/index.js';
 import { audit, withAudit } from '../src/services/audit.js';
 import { asInvalid, DomainError } from '../src/services/errors.js';
 import { recordOutcome } from '../src/services/outcome.js';
-import { issueToken, revokeTokenAudited } from '../src/services/settings.js';
+import { issueToken, putRegistry, revokeTokenAudited } from '../src/services/settings.js';
+import { registrySecrets } from '../src/store/registries.js';
+import { SecretBox } from '../src/store/secret-box.js';
 import { HttpError } from '../src/server/errors.js';
 import { listAudit, verifyAudit } from '../src/gate/audit.js';
 import { createToken, listTokens } from '../src/store/auth.js';
@@ -187,5 +189,46 @@ describe('the service layer', () => {
       { decidedBy: `token:cli#${mine.id}`, requestedBy: null, decidedByName: 'alice (token cli)' },
     ]);
     assert.equal(personOf((await listTokens(db)).find((t) => t.id === mine.id)), 'alice');
+  });
+});
+
+describe('registry settings keep their secrets', () => {
+  let tmp: string;
+  let db: Db;
+  let box: SecretBox;
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'customs-registries-'));
+    db = await openDb({ database: join(tmp, 's.sqlite') });
+    box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
+  });
+  after(async () => {
+    await db?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a field left out keeps the stored secret; an empty string clears it', async () => {
+    const ctx = { db, actor: 'user:al' };
+    const url = 'https://registry.example:5000';
+    await putRegistry(ctx, box, { url, username: 'pull', password: 'p1', webhookSecret: 'w'.repeat(16) });
+    // Changing another setting, as a client re-posting what it read back would (no secrets in it).
+    const changed = await putRegistry(ctx, box, { url, insecure: true, attest: true });
+    assert.equal(changed.insecure, true);
+    assert.equal(changed.hasCredentials, true);
+    assert.equal(changed.hasWebhookSecret, true);
+    assert.deepEqual(await registrySecrets(db, box, 'registry.example:5000'), {
+      username: 'pull',
+      password: 'p1',
+      webhookSecret: 'w'.repeat(16),
+    });
+    // A new password replaces only the password; '' clears the webhook secret.
+    await putRegistry(ctx, box, { url, password: 'p2', webhookSecret: '' });
+    assert.deepEqual(await registrySecrets(db, box, 'registry.example:5000'), {
+      username: 'pull',
+      password: 'p2',
+    });
+    // Every secret cleared: nothing sealed is left.
+    const none = await putRegistry(ctx, box, { url, username: '', password: '' });
+    assert.equal(none.hasCredentials, false);
+    assert.equal(none.hasWebhookSecret, false);
   });
 });

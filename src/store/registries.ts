@@ -13,6 +13,8 @@ export interface RegistrySecrets {
   pushPassword?: string;
 }
 
+const SECRET_FIELDS = ['username', 'password', 'webhookSecret', 'pushUsername', 'pushPassword'] as const;
+
 export interface RegistryRecord {
   id: number;
   host: string;
@@ -45,13 +47,19 @@ export async function upsertRegistry(
   r: { url: string; insecure?: boolean; attest?: boolean } & RegistrySecrets,
 ): Promise<RegistryRecord> {
   const host = registryHost(r.url);
-  const secrets: RegistrySecrets = {
-    username: r.username,
-    password: r.password,
-    webhookSecret: r.webhookSecret,
-    pushUsername: r.pushUsername,
-    pushPassword: r.pushPassword,
-  };
+  // Changing a registry's other settings must not lose its secrets: a field left out keeps the
+  // stored value, an empty string clears it (the API never returns secrets, so a client re-posting
+  // what it read back could not resend them).
+  const omitted = SECRET_FIELDS.some((f) => r[f] === undefined);
+  const row = omitted
+    ? await db.k.selectFrom('registries').select('secrets').where('host', '=', host).executeTakeFirst()
+    : undefined;
+  const kept: RegistrySecrets = row?.secrets ? box.open<RegistrySecrets>(row.secrets) : {};
+  const secrets: RegistrySecrets = {};
+  for (const f of SECRET_FIELDS) {
+    const v = r[f] === undefined ? kept[f] : r[f];
+    if (v) secrets[f] = v;
+  }
   const sealed = Object.values(secrets).some(Boolean) ? box.seal(secrets) : null;
   const values = {
     host,

@@ -1,13 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-/** A registry the server may pull from, as an admin configures it. */
+/**
+ * A registry the server may pull from, as an admin configures it. A secret left out keeps the
+ * stored one; an empty string clears it.
+ */
 export const RegistryInput = Type.Object(
   {
     url: Type.String({ minLength: 1, maxLength: 300 }),
     insecure: Type.Optional(Type.Boolean()),
     username: Type.Optional(Type.String({ maxLength: 300 })),
     password: Type.Optional(Type.String({ maxLength: 10000 })),
-    webhookSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 1000 })),
+    webhookSecret: Type.Optional(
+      Type.Union([Type.Literal(''), Type.String({ minLength: 16, maxLength: 1000 })], {
+        description: 'left out: the stored one is kept; empty: cleared',
+      }),
+    ),
     attest: Type.Optional(
       Type.Boolean({
         description:
