@@ -40,6 +40,11 @@ function validator(draft: keyof typeof SETUPS, key: string) {
     const A = cjs<AjvClass>(SETUPS[draft].ajv);
     ajv = new A({ strict: false, allErrors: true });
     cjs<(a: AjvInstance) => void>(addFormats)(ajv);
+    // ajv-formats has no IRI or IDN formats (OpenVEX and CycloneDX use them); Ajv warned and skipped the
+    // check. An IRI is a URI that may hold non-ASCII characters: WHATWG URL parsing accepts both.
+    ajv.addFormat('iri', (v: string) => URL.canParse(v));
+    ajv.addFormat('iri-reference', (v: string) => URL.canParse(v, 'http://base.invalid/'));
+    ajv.addFormat('idn-email', /^[^\s@]+@[^\s@]+\.[^\s@]+$/u);
     for (const [path, name] of SETUPS[draft].schemas) ajv.addSchema(load(...path), name);
     instances.set(draft, ajv);
   }
