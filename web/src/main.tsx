@@ -84,7 +84,7 @@ function App() {
       </header>
       <main id="main" tabIndex={-1}>
         <Switch>
-          <Route path="/">{() => <Overview />}</Route>
+          <Route path="/">{() => <Overview session={session} />}</Route>
           <Route path="/images/:digest">
             {(p) => <ImagePage digest={decodeURIComponent(p.digest)} session={session} />}
           </Route>

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { Link } from 'wouter-preact';
-import { short } from '../api';
+import { short, type Session } from '../api';
 import { Grade, Loading, Problem, Risk, Status, when } from '../components';
 import { useApi } from '../hooks';
 import { Onboarding } from '../onboarding';
@@ -216,7 +216,7 @@ function Row({ r, env }: { r: Running; env: string }) {
   );
 }
 
-export function Overview() {
+export function Overview({ session }: { session?: Session }) {
   const [all, setAll] = useState(false);
   const { data, error, loading, reload } = useApi<Env[]>(`/api/v1/overview${all ? '?limit=20000' : ''}`);
   // Verdicts being judged again after a change of the gate: read again until they are.
@@ -233,7 +233,7 @@ export function Overview() {
       <>
         <h1>What runs where</h1>
         <p>Nothing is recorded as running yet.</p>
-        <Onboarding />
+        <Onboarding session={session} />
       </>
     );
   return (
