@@ -30,7 +30,7 @@ export const AuditQuery = Type.Object(
 );
 
 /** The audit log's hash chain walked: ok, or the first entry edited, removed or inserted. */
-export const AuditVerdict = Type.Object({
+const AuditWalk = Type.Object({
   ok: Type.Optional(Type.Boolean()),
   entries: Type.Optional(Type.Integer()),
   head: Type.Optional(
@@ -62,3 +62,9 @@ export const AuditVerdict = Type.Object({
     ),
   ),
 });
+/** As the server fills it: `broken` only when the chain is. */
+export type AuditVerdict = Required<Omit<Static<typeof AuditWalk>, 'broken' | 'signatures'>> & {
+  broken?: Required<NonNullable<Static<typeof AuditWalk>['broken']>>;
+  signatures: Required<NonNullable<Static<typeof AuditWalk>['signatures']>>;
+};
+export const AuditVerdict = Type.Unsafe<AuditVerdict>(AuditWalk);

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Filled, Nullable } from './common.js';
 
+export { Credentials } from './common.js';
+
 /** Who is signed in, what they may do, and the CSRF token of a cookie session. */
 export const SessionAnswer = Filled(
   Type.Object({

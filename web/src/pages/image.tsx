@@ -3,6 +3,7 @@ import { Link, useLocation, useSearch } from 'wouter-preact';
 import { may, post, short, type Session } from '../api';
 import { Grade, Loading, Problem, Section, Severity, Status, when } from '../components';
 import { useApi } from '../hooks';
+import { useRoute } from '../client';
 
 interface Finding {
   id: string;
@@ -78,25 +79,9 @@ interface View {
   decisions: Decision[];
 }
 
-interface Candidates {
-  candidates: Array<{
-    image: string;
-    os?: string;
-    removes: number;
-    removed: string[];
-    carries: number;
-    supported: boolean;
-  }>;
-  looked: string[];
-  pending: string[];
-  /** Not scanned yet and not queued: this session may not request scans. */
-  unscanned?: string[];
-  problems: string[];
-}
-
 /** Newer base images the server found in its registries, each with what it would remove. */
 function BaseCandidates({ digest }: { digest: string }) {
-  const { data, error } = useApi<Candidates>(`/api/v1/images/${digest}/base-candidates`);
+  const { data, error } = useRoute('GET /api/v1/images/:digest/base-candidates', { params: { digest } });
   if (error) return <Problem error={error} />;
   if (!data) return <Loading what="newer base images" />;
   return (

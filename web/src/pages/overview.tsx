@@ -5,6 +5,7 @@ import { Link } from 'wouter-preact';
 import { short } from '../api';
 import { Grade, Loading, Problem, Risk, Status, when } from '../components';
 import { useApi } from '../hooks';
+import { useRoute } from '../client';
 import { Onboarding } from '../onboarding';
 
 interface Running {
@@ -66,18 +67,13 @@ interface Env {
   more: number;
   recent: Recent[];
 }
-interface Day {
-  day: string;
-  images: number;
-  worstGrade: string | null;
-  critical: number;
-  high: number;
-  kev: number;
-}
 
 /** The 30-day chart: small, and only where there is history to draw (two days with data or more). */
 function Trend({ env }: { env: string }) {
-  const { data } = useApi<Day[]>(`/api/v1/environments/${env}/trend?days=30`);
+  const { data } = useRoute('GET /api/v1/environments/:name/trend', {
+    params: { name: env },
+    query: { days: 30 },
+  });
   const box = useRef<HTMLDivElement>(null);
   const days = data?.filter((d) => d.images > 0) ?? [];
   const drawn = days.length >= 2;
