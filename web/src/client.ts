@@ -14,6 +14,7 @@ import type * as environments from '../../src/server/schemas/environments.js';
 import type * as exceptions from '../../src/server/schemas/exceptions.js';
 import type * as gate from '../../src/server/schemas/gate-settings.js';
 import type * as images from '../../src/server/schemas/images.js';
+import type * as overview from '../../src/server/schemas/overview.js';
 import type * as policy from '../../src/server/schemas/policy.js';
 import type * as registries from '../../src/server/schemas/registries.js';
 import type * as search from '../../src/server/schemas/search.js';
@@ -70,6 +71,7 @@ export interface Routes {
     body: S<typeof environments.EnvironmentInput>;
     answer: S<typeof environments.EnvironmentRecord>;
   };
+  'GET /api/v1/overview': { query: S<typeof overview.OverviewQuery>; answer: overview.OverviewEnvironment[] };
   'GET /api/v1/policy': { answer: policy.PolicyDocument };
   'GET /api/v1/registries': { answer: S<typeof registries.RegistryRecord>[] };
   'POST /api/v1/registries': {

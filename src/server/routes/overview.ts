@@ -38,8 +38,9 @@ export function overviewRoutes(base: FastifyInstance, s: GateDeps): void {
    * inventories cost 100–300 ms a request on PostgreSQL (bench/overview-bench.ts), so the answer is
    * kept while nothing it shows changed (the environment's deployments, the newest scan), 30 s at most.
    */
-  const recentCache = new Map<string, { stamp: string; until: number; value: unknown[] }>();
-  async function recentOf(environment: string): Promise<unknown[]> {
+  type Recent = Awaited<ReturnType<typeof history>>;
+  const recentCache = new Map<string, { stamp: string; until: number; value: Recent }>();
+  async function recentOf(environment: string): Promise<Recent> {
     const stamp = await historyStamp(db, environment);
     const hit = recentCache.get(environment);
     if (hit && hit.stamp === stamp && hit.until > Date.now()) return hit.value;
