@@ -10,10 +10,12 @@ import type * as approvals from '../../src/server/schemas/approvals.js';
 import type * as audit from '../../src/server/schemas/audit.js';
 import type * as baseCandidates from '../../src/server/schemas/base-candidates.js';
 import type * as channels from '../../src/server/schemas/channels.js';
+import type * as compare from '../../src/server/schemas/compare.js';
 import type * as environments from '../../src/server/schemas/environments.js';
 import type * as exceptions from '../../src/server/schemas/exceptions.js';
 import type * as gate from '../../src/server/schemas/gate-settings.js';
 import type * as images from '../../src/server/schemas/images.js';
+import type * as imageView from '../../src/server/schemas/image-view.js';
 import type * as overview from '../../src/server/schemas/overview.js';
 import type * as policy from '../../src/server/schemas/policy.js';
 import type * as registries from '../../src/server/schemas/registries.js';
@@ -35,10 +37,12 @@ export interface Routes {
   'POST /api/v1/approvals': { body: approvals.ApprovalInput; answer: approvals.ApprovalAnswer };
   'GET /api/v1/audit': { query: S<typeof audit.AuditQuery>; answer: audit.AuditAnswer[] };
   'GET /api/v1/audit/verify': { answer: audit.AuditVerdict };
+  'GET /api/v1/auth/methods': { answer: session.SignInMethods };
   'GET /api/v1/auth/session': { answer: session.SessionAnswer };
   'POST /api/v1/auth/session': { body: S<typeof session.Credentials>; answer: session.SessionAnswer };
   'GET /api/v1/channels': { answer: S<typeof channels.ChannelRecord>[] };
   'POST /api/v1/channels': { body: channels.ChannelInput; answer: S<typeof channels.ChannelRecord> };
+  'GET /api/v1/compare': { query: S<typeof compare.CompareQuery>; answer: compare.Comparison };
   'GET /api/v1/environments': { answer: S<typeof environments.EnvironmentSummary>[] };
   'GET /api/v1/environments/:name/gate': { params: { name: string }; answer: gate.GateSettings };
   'PUT /api/v1/environments/:name/gate': {
@@ -63,6 +67,11 @@ export interface Routes {
     answer: exceptions.ExceptionAnswer;
   };
   'GET /api/v1/images/:digest': { params: { digest: string }; answer: images.ImageDetail };
+  'GET /api/v1/images/:digest/view': {
+    params: { digest: string };
+    query: S<typeof imageView.ImageViewQuery>;
+    answer: imageView.ImageView;
+  };
   'GET /api/v1/images/:digest/base-candidates': {
     params: { digest: string };
     answer: baseCandidates.BaseCandidatesAnswer;

@@ -19,7 +19,7 @@ import type { GateDeps } from './deps.js';
 const OS_TYPES = new Set(['apk', 'deb', 'rpm', 'alpm', 'portage']);
 
 /** A finding with its risk in words, the CLI's `--explain` text: the page shows it, never rebuilds it. */
-const explained = <F extends Finding>(f: F): F => ({
+const explained = <F extends Finding>(f: F): F & { risk: { explanation: string } } => ({
   ...f,
   risk: { ...f.risk, explanation: explainRisk(f) },
 });
