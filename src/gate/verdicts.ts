@@ -503,7 +503,7 @@ function rowOf(r: Joined, verdict: VerdictSummary | undefined): RunningRow {
   };
 }
 
-/** The image page's advice (routes/dashboard.ts, images/:digest/view): its first step. */
+/** The image page's advice (routes/image-view.ts): its first step. */
 function firstFix(policy: Policy, environment: string, r: ScanResult, at: Date): string | null {
   const adv = upgrades(r, baseLayerCount(r));
   const rules = policy.environments[environment] ? evaluatePolicy(policy, environment, r, at) : [];

@@ -15,11 +15,8 @@ import { VulnStore } from '../vulndb/store.js';
 import { requirePermission } from './auth.js';
 import { authErrors, errorSchema } from './errors.js';
 import type { Metrics } from './metrics.js';
-import { imageRoutes } from './routes/images.js';
 import { resourceRoutes } from './routes/index.js';
 import type { DbUpdater } from '../monitor/db-updater.js';
-import { gateRoutes } from './routes/gate.js';
-import { dashboardRoutes } from './routes/dashboard.js';
 import type { Oidc } from './oidc.js';
 import type { GateEvents } from './gate-events.js';
 import { Admission } from '../gate/admission.js';
@@ -251,7 +248,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  imageRoutes(app, deps);
   const policy = deps.policy ?? DEFAULT_POLICY;
   const admission = new Admission({
     db: deps.db,
@@ -270,17 +266,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         digest,
         source: 'gate',
       }));
-  gateRoutes(app, { ...deps, policy, admission, admissionAnonymous: !!deps.admissionAnonymous, attest });
-  // A new environment can put exceptions back to pending: decisions cached anywhere are stale.
-  resourceRoutes(app, { ...deps, gateChanged: () => admission.changed() });
   const httpsUrl = /^https:/i.test(deps.publicUrl ?? '');
-  dashboardRoutes(app, {
+  resourceRoutes(app, {
     ...deps,
     policy,
+    admission,
+    admissionAnonymous: !!deps.admissionAnonymous,
+    attest,
+    // A new environment can put exceptions back to pending: decisions cached anywhere are stale.
+    gateChanged: () => admission.changed(),
     // Secure cookies when served over TLS here or, behind a TLS-terminating proxy, per --public-url
     // or (only when the proxy is trusted) the scheme it forwards.
     secure: (req) => !!deps.tls || httpsUrl || (!!deps.trustProxy && req.protocol === 'https'),
-    admission,
   });
   await app.ready();
   return app;

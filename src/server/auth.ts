@@ -77,3 +77,6 @@ export function requirePermission(db: Db) {
 export function auditContext(db: Db, req: FastifyRequest): AuditContext {
   return { db, actor: actorOf(req.principal as Principal | undefined) };
 }
+
+/** Who is asking, on a route with a permission (the hook above has set it; public routes have none). */
+export const principalOfRequest = (req: FastifyRequest): Principal => req.principal as Principal;

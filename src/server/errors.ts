@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { DomainError, DOMAIN_KINDS, type DomainKind } from '../services/errors.js';
 
 const kindOf = (status: number): DomainKind => {
@@ -16,17 +17,14 @@ export class HttpError extends DomainError {
   }
 }
 
-export const errorSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-    },
-  },
-} as const;
+/**
+ * Every error answer: {"error": {"code", "message"}}. A TypeBox schema, so that a route's answer
+ * type (the union over its statuses) stays the 200 shape or this, and a handler returning anything
+ * else is a type error.
+ */
+export const errorSchema = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+});
 
 /** Responses every authenticated route may give, for the OpenAPI document. */
 export const authErrors = { 401: errorSchema, 403: errorSchema } as const;

@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { permissionsOf } from '../model/roles.js';
+import { csrfOf, SESSION_COOKIE } from './auth.js';
 import { withAudit } from '../services/audit.js';
 import { authenticate, createToken, expiryFrom } from '../store/auth.js';
 import type { Db } from '../store/db.js';
@@ -40,6 +42,53 @@ export async function openSession(
     return { value: t, subject: `token:${t.id}`, details };
   });
   return { token, expiresAt };
+}
+
+/** A dashboard session as its sign-in answers it (schemas/session.ts `SessionAnswer`). */
+export interface CookieSession {
+  name: string;
+  role: string;
+  permissions: string[];
+  environments: string[] | null;
+  csrfToken: string;
+  expiresAt: string;
+}
+
+/** A 12-hour dashboard session for a user (password or single sign-on): token, cookies, audit entry. */
+export async function startCookieSession(
+  db: Db,
+  reply: FastifyReply,
+  secure: boolean,
+  u: SessionUser,
+  via: 'password' | 'oidc',
+): Promise<CookieSession> {
+  const { token, expiresAt } = await openSession(db, u, {
+    role: u.role,
+    environments: u.environments,
+    via,
+  });
+  reply.setCookie(SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure,
+    path: '/',
+    expires: new Date(expiresAt),
+  });
+  // A readable marker so the page knows to ask who is signed in (the session cookie it cannot read).
+  reply.setCookie('customs_signed_in', '1', {
+    sameSite: 'strict',
+    secure,
+    path: '/',
+    expires: new Date(expiresAt),
+  });
+  return {
+    name: u.name,
+    role: u.role,
+    permissions: permissionsOf(u.role, null),
+    environments: u.environments,
+    csrfToken: csrfOf(token),
+    expiresAt,
+  };
 }
 
 /**

@@ -24,7 +24,8 @@ export interface AlertRules {
   epss?: number;
 }
 
-export interface AlertFinding {
+// A type, not an interface: the alerts answer passes these as open objects (Record<string, unknown>).
+export type AlertFinding = {
   id: string;
   package: string;
   version: string;
@@ -33,7 +34,7 @@ export interface AlertFinding {
   epss?: number;
   fixedVersion?: string;
   title?: string;
-}
+};
 
 export async function addChannel(db: Db, box: SecretBox, c: ChannelInput): Promise<number> {
   const r = await db.k
@@ -292,7 +293,8 @@ export async function listAlerts(db: Db, limit = 100) {
     (a) => ({
       id: a.id,
       channel: a.channel_id,
-      kind: a.kind,
+      // Written only by the alert rules (findings, exception expiry, policy, audit head, provenance).
+      kind: a.kind as 'findings' | 'exception-expiry' | 'policy' | 'audit-head' | 'provenance',
       summary: a.summary,
       environment: a.environment,
       image: a.image,

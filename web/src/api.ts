@@ -1,12 +1,8 @@
 /** The dashboard talks to the public API only, with its session cookie and CSRF token. */
+import type { Answer } from './client';
 
-export interface Session {
-  name: string;
-  role: string;
-  permissions: string[];
-  environments: string[] | null;
-  csrfToken: string | null;
-}
+/** Who is signed in (the session routes' answer). */
+export type Session = Answer<'GET /api/v1/auth/session'>;
 
 let csrf: string | null = null;
 

@@ -1,8 +1,7 @@
 import { useState } from 'preact/hooks';
 import { may, type Session } from './api';
-import { call, type Body } from './client';
+import { call, useRoute, type Body } from './client';
 import { Problem } from './components';
-import { useApi } from './hooks';
 
 /**
  * What an empty dashboard shows: the three ways images reach Customs, each a snippet to copy with
@@ -52,7 +51,7 @@ export function Onboarding({
   session?: Session;
   title?: string;
 }) {
-  const asked = useApi<Session>(session ? null : '/api/v1/auth/session');
+  const asked = useRoute(session ? null : 'GET /api/v1/auth/session');
   const who = session ?? asked.data;
   const origin = location.origin;
   const [token, setToken] = useState<string>();

@@ -1,38 +1,41 @@
 import type { FastifyInstance } from 'fastify';
-import type { JobQueue } from '../../jobs/queue.js';
-import type { DbUpdater } from '../../monitor/db-updater.js';
-import type { ReportStorer, Services } from '../../services/ingest.js';
-import type { SecretBox } from '../../store/secret-box.js';
-import type { Metrics } from '../metrics.js';
-import type { Leadership } from '../singletons.js';
+import type { ResourceDeps } from './deps.js';
+import { admissionRoutes } from './admission.js';
 import { alertRuleRoutes } from './alert-rules.js';
 import { alertRoutes } from './alerts.js';
+import { approvalRoutes } from './approvals.js';
+import { auditRoutes } from './audit.js';
+import { baseCandidateRoutes } from './base-candidates.js';
 import { changeRoutes } from './changes.js';
 import { channelRoutes } from './channels.js';
 import { clusterRoutes } from './cluster.js';
+import { compareRoutes } from './compare.js';
 import { databaseRoutes } from './database.js';
+import { decisionRoutes } from './decisions.js';
 import { deploymentRoutes } from './deployments.js';
 import { environmentRoutes } from './environments.js';
+import { exceptionRoutes } from './exceptions.js';
+import { gateSettingRoutes } from './gate-settings.js';
+import { imageViewRoutes } from './image-view.js';
+import { imageRoutes } from './images.js';
 import { jobRoutes } from './jobs.js';
+import { keyRoutes } from './keys.js';
 import { loginRoutes } from './login.js';
+import { oidcRoutes } from './oidc.js';
+import { overviewRoutes } from './overview.js';
+import { policyRoutes } from './policy.js';
 import { registryRoutes } from './registries.js';
 import { reportRoutes } from './reports.js';
+import { searchRoutes } from './search.js';
+import { sessionRoutes } from './session.js';
 import { tokenRoutes } from './tokens.js';
+import { trendRoutes } from './trends.js';
+import { vexRoutes } from './vex.js';
 import { userRoutes } from './users.js';
 import { watchRoutes } from './watches.js';
 import { webhookRoutes } from './webhooks.js';
 
-/** What the resource routes below need from the server. */
-export interface ResourceDeps extends Services {
-  box: SecretBox;
-  queue: JobQueue;
-  metrics: Metrics;
-  updater?: DbUpdater;
-  reports?: ReportStorer;
-  lifecycle?: { draining: boolean; leadership?: Leadership };
-  /** An environment was added or changed: cached admission decisions are stale. */
-  gateChanged?: () => void;
-}
+export type { GateDeps, ResourceDeps } from './deps.js';
 
 /**
  * The API's resources, one file each: `routes/<resource>.ts` with its shapes in
@@ -40,6 +43,15 @@ export interface ResourceDeps extends Services {
  * one line here.
  */
 export function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): void {
+  imageRoutes(app, deps);
+  approvalRoutes(app, deps);
+  decisionRoutes(app, deps);
+  gateSettingRoutes(app, deps);
+  exceptionRoutes(app, deps);
+  auditRoutes(app, deps);
+  keyRoutes(app, deps);
+  vexRoutes(app, deps);
+  admissionRoutes(app, deps);
   clusterRoutes(app, deps);
   registryRoutes(app, deps);
   tokenRoutes(app, deps);
@@ -56,4 +68,13 @@ export function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): void {
   environmentRoutes(app, deps);
   changeRoutes(app, deps);
   databaseRoutes(app, deps);
+  sessionRoutes(app, deps);
+  oidcRoutes(app, deps);
+  searchRoutes(app, deps);
+  imageViewRoutes(app, deps);
+  baseCandidateRoutes(app, deps);
+  compareRoutes(app, deps);
+  trendRoutes(app, deps);
+  overviewRoutes(app, deps);
+  policyRoutes(app, deps);
 }

@@ -1,8 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { credentials } from '../schemas.js';
 
-/** A user name and password (../schemas.ts `credentials`, which the dashboard's sign-in shares). */
-export const Credentials = Type.Unsafe<{ username: string; password: string }>(credentials);
+/** A user name and password (common.ts, which the dashboard's sign-in shares). */
+export { Credentials } from './common.js';
 
 /** A signed-in user's token, valid for 12 hours. */
 export const LoginAnswer = Type.Object({

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { provenance } from '../schemas.js';
+import { Provenance } from './common.js';
 
 /** A CI upload's answer: where its result will be. */
 export const ReportAccepted = Type.Object({
@@ -8,7 +8,7 @@ export const ReportAccepted = Type.Object({
   serverScanQueued: Type.Optional(
     Type.Boolean({ description: 'the image lives in a configured registry: the server scans it itself' }),
   ),
-  provenance: Type.Unsafe<{ kind: string; by: string | null; at: string | null }>(provenance),
+  provenance: Provenance,
   url: Type.String(),
 });
 export type ReportAccepted = Static<typeof ReportAccepted>;

@@ -1,42 +1,29 @@
 import { useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
-import { may, post, short, type Session } from '../api';
+import { may, short, type Session } from '../api';
 import { Loading, Problem, Section, when } from '../components';
-import { useApi } from '../hooks';
+import { call, useRoute, type Answer } from '../client';
 
-interface Approval {
-  digest: string;
-  environment: string;
-  state: string;
-  requestedBy: string | null;
-  requestReason: string | null;
-  requestedAt: string | null;
-  decidedBy: string | null;
-  decisionReason: string | null;
-  decidedAt: string | null;
-  /** The people, as the server names them ("alice (token cli)"). */
-  requestedByName?: string;
-  decidedByName?: string;
-}
+type Approval = Answer<'GET /api/v1/approvals'>[number];
 
 export function Approvals({ session }: { session: Session }) {
-  const queue = useApi<Approval[]>('/api/v1/approvals?state=requested');
-  const all = useApi<Approval[]>('/api/v1/approvals');
+  const queue = useRoute('GET /api/v1/approvals', { query: { state: 'requested' } });
+  const all = useRoute('GET /api/v1/approvals');
   const [error, setError] = useState<string>();
   const decide = async (a: Approval, decision: 'approve' | 'reject') => {
     setError(undefined);
     const reason = window.prompt(`Reason to ${decision} for ${a.environment}`) ?? '';
     if (!reason) return;
     try {
-      const names = await fetch(`/api/v1/images/${a.digest}`, { credentials: 'same-origin' }).then((r) =>
-        r.json(),
-      );
-      const ref = names.refs?.[0];
-      await post('/api/v1/approvals', {
-        image: `${ref.registry}/${ref.repository}@${a.digest}`,
-        environment: a.environment,
-        decision,
-        reason,
+      const names = await call('GET /api/v1/images/:digest', { params: { digest: a.digest } });
+      const ref = names.refs[0];
+      await call('POST /api/v1/approvals', {
+        body: {
+          image: `${ref.registry}/${ref.repository}@${a.digest}`,
+          environment: a.environment,
+          decision,
+          reason,
+        },
       });
       queue.reload();
       all.reload();

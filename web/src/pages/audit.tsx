@@ -1,27 +1,11 @@
 import { may, type Session } from '../api';
 import { Loading, Problem, when } from '../components';
-import { useApi } from '../hooks';
-
-interface Entry {
-  seq: number;
-  at: string;
-  actor: string;
-  /** The person, as the server names them ("alice (token cli)"); the raw actor stays in the title. */
-  actorName?: string;
-  action: string;
-  subject: string;
-  details: Record<string, unknown>;
-}
+import { useRoute } from '../client';
 
 export function Audit({ session }: { session: Session }) {
   const allowed = may(session, 'approve');
-  const chain = useApi<{
-    ok: boolean;
-    entries: number;
-    head: string;
-    broken?: { seq: number; reason: string };
-  }>(allowed ? '/api/v1/audit/verify' : null);
-  const log = useApi<Entry[]>(allowed ? '/api/v1/audit?limit=200' : null);
+  const chain = useRoute(allowed ? 'GET /api/v1/audit/verify' : null);
+  const log = useRoute(allowed ? 'GET /api/v1/audit' : null, { query: { limit: 200 } });
   if (!allowed) return <p>The audit log is for approvers and admins.</p>;
   if (!log.data || !chain.data) return <Loading what="the audit log" />;
   return (

@@ -1,35 +1,9 @@
 import { Link, useSearch } from 'wouter-preact';
 import { short } from '../api';
 import { Grade, Loading, Problem, Section, Severity } from '../components';
-import { useApi } from '../hooks';
+import { useRoute, type Answer } from '../client';
 
-interface Ref {
-  id: string;
-  severity: string;
-  package: string;
-  version: string;
-  fixedVersion?: string;
-}
-interface Side {
-  image: string;
-  digest?: string;
-  grade: string;
-  risk: number;
-  vulnerabilities: number;
-  /** The risk number in words, written by the server. */
-  riskExplanation: string;
-}
-interface Comparison {
-  from: Side;
-  to: Side;
-  packages: {
-    added: Array<{ name: string; version: string }>;
-    removed: Array<{ name: string; version: string }>;
-    changed: Array<{ name: string; version: string; from: string }>;
-  };
-  vulnerabilities: { fixed: Ref[]; introduced: Ref[]; unchanged: number };
-  baseImageChanged: boolean;
-}
+type Ref = Answer<'GET /api/v1/compare'>['vulnerabilities']['fixed'][number];
 
 function List({ items, empty }: { items: Ref[]; empty: string }) {
   if (!items.length) return <p class="muted">{empty}</p>;
@@ -49,7 +23,7 @@ export function Compare() {
   const q = new URLSearchParams(useSearch());
   const from = q.get('from') ?? '';
   const to = q.get('to') ?? '';
-  const { data: c, error } = useApi<Comparison>(from && to ? `/api/v1/compare?from=${from}&to=${to}` : null);
+  const { data: c, error } = useRoute(from && to ? 'GET /api/v1/compare' : null, { query: { from, to } });
   if (!from || !to) return <p>Choose two images to compare (from an image page or the overview).</p>;
   if (error) return <Problem error={error} />;
   if (!c) return <Loading what="the comparison" />;

@@ -1,33 +1,15 @@
 import { useState } from 'preact/hooks';
-import { may, post, type Session } from '../api';
+import { may, type Session } from '../api';
 import { Loading, Problem, when } from '../components';
-import { useApi } from '../hooks';
-
-interface Exception {
-  id: number;
-  vulnerability?: string;
-  package?: string;
-  rule?: string;
-  repository?: string;
-  digest?: string;
-  environments: string[] | null;
-  reason: string;
-  expiresAt: string;
-  state: string;
-  createdBy: string;
-  approvedBy: string | null;
-  /** The people, as the server names them ("alice (token cli)"). */
-  createdByName?: string;
-  approvedByName?: string;
-}
+import { call, useRoute } from '../client';
 
 export function Exceptions({ session }: { session: Session }) {
-  const { data, error, reload } = useApi<Exception[]>('/api/v1/exceptions');
+  const { data, error, reload } = useRoute('GET /api/v1/exceptions');
   const [problem, setProblem] = useState<string>();
-  const act = async (path: string, body: unknown = {}) => {
+  const act = async (change: () => Promise<unknown>) => {
     setProblem(undefined);
     try {
-      await post(path, body);
+      await change();
       reload();
     } catch (err) {
       setProblem((err as Error).message);
@@ -80,7 +62,12 @@ export function Exceptions({ session }: { session: Session }) {
                 </td>
                 <td>
                   {e.state === 'pending' && may(session, 'approve') && (
-                    <button type="button" onClick={() => act(`/api/v1/exceptions/${e.id}/approve`)}>
+                    <button
+                      type="button"
+                      onClick={() =>
+                        act(() => call('POST /api/v1/exceptions/:id/approve', { params: { id: e.id } }))
+                      }
+                    >
                       Sign off
                     </button>
                   )}{' '}
@@ -89,7 +76,12 @@ export function Exceptions({ session }: { session: Session }) {
                       type="button"
                       class="secondary"
                       onClick={() =>
-                        act(`/api/v1/exceptions/${e.id}/revoke`, { reason: 'revoked in the dashboard' })
+                        act(() =>
+                          call('POST /api/v1/exceptions/:id/revoke', {
+                            params: { id: e.id },
+                            body: { reason: 'revoked in the dashboard' },
+                          }),
+                        )
                       }
                     >
                       Revoke

@@ -1,102 +1,15 @@
 import { useState } from 'preact/hooks';
 import { Link, useLocation, useSearch } from 'wouter-preact';
-import { may, post, short, type Session } from '../api';
+import { may, short, type Session } from '../api';
 import { Grade, Loading, Problem, Section, Severity, Status, when } from '../components';
-import { useApi } from '../hooks';
+import { call, useRoute, type Answer, type Body } from '../client';
 
-interface Finding {
-  id: string;
-  aliases: string[];
-  package: { name: string; version: string; type: string };
-  status: string;
-  fixedVersion?: string;
-  severity: { level: string };
-  kev?: object;
-  epss?: { score: number };
-  title?: string;
-  risk: {
-    score: number;
-    factors: Array<{ name: string; value: number; detail: string }>;
-    /** The risk in words, written by the server (the CLI's --explain text). */
-    explanation: string;
-  };
-  suppression?: { by: string; reason: string; source: string };
-}
-interface Decision {
-  environment: string;
-  allowed: boolean;
-  status: string;
-  reasons: string[];
-  trust: { required: boolean; trusted: boolean; reason: string } | null;
-}
-interface CoveragePart {
-  kind: string;
-  name: string;
-  packages: number;
-  status: string;
-  detail: string;
-}
-interface Coverage {
-  complete: boolean;
-  os?: CoveragePart;
-  ecosystems: CoveragePart[];
-}
-interface View {
-  digest: string;
-  environment: string;
-  names: string[];
-  tags: string[];
-  scan: { grade: string; risk: number; dbVersion: string; scannedAt: string } | null;
-  provenance: { kind: 'server-scan' | 'reported' | 'attested-sbom'; by: string | null; at: string | null };
-  image: {
-    os: string | null;
-    base: { eol: string | null; endOfLife: boolean | null; releasesBehind: number | null } | null;
-    layers: Array<{ index: number; digest: string; size: number; createdBy: string | null; base: boolean }>;
-    attestations: Array<{
-      kind: string;
-      type: string;
-      provenance?: { builder?: string; sourceRepo?: string };
-    }>;
-  };
-  /** Counted after the environment's exceptions (what the gate sees). */
-  summary: { total: number; kev: number; fixable: number; gradeReason: string };
-  /** What the environment's exceptions set aside. */
-  waived?: { total: number; kev: number; fixable: number };
-  /** The risk of the findings shown, and why, in words (written by the server). */
-  risk: { score: number; explanation: string };
-  coverage: Coverage | null;
-  warnings: string[];
-  findings: Finding[];
-  suppressed: Finding[];
-  secrets: Array<{ rule: string; title?: string; path?: string; severity: string }>;
-  misconfigurations: Array<{ rule: string; severity: string; title: string; fix: string }>;
-  packages: Array<{ name: string; version: string; type: string; layer: number | null; origin: string }>;
-  advice: {
-    upgrades: Array<{ package: string; from: string; to: string; fixes: string[]; inBase: boolean }>;
-    plan: string[];
-  };
-  decisions: Decision[];
-}
-
-interface Candidates {
-  candidates: Array<{
-    image: string;
-    os?: string;
-    removes: number;
-    removed: string[];
-    carries: number;
-    supported: boolean;
-  }>;
-  looked: string[];
-  pending: string[];
-  /** Not scanned yet and not queued: this session may not request scans. */
-  unscanned?: string[];
-  problems: string[];
-}
+type View = Answer<'GET /api/v1/images/:digest/view'>;
+type Decision = View['decisions'][number];
 
 /** Newer base images the server found in its registries, each with what it would remove. */
 function BaseCandidates({ digest }: { digest: string }) {
-  const { data, error } = useApi<Candidates>(`/api/v1/images/${digest}/base-candidates`);
+  const { data, error } = useRoute('GET /api/v1/images/:digest/base-candidates', { params: { digest } });
   if (error) return <Problem error={error} />;
   if (!data) return <Loading what="newer base images" />;
   return (
@@ -154,14 +67,16 @@ function Decide({
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string>();
   if (!may(session, 'approve', d.environment)) return null;
-  const act = async (decision: string) => {
+  const act = async (decision: Body<'POST /api/v1/approvals'>['decision']) => {
     setError(undefined);
     try {
-      await post('/api/v1/approvals', {
-        image: `${image}@${digest}`,
-        environment: d.environment,
-        decision,
-        reason: reason || `${decision} (dashboard)`,
+      await call('POST /api/v1/approvals', {
+        body: {
+          image: `${image}@${digest}`,
+          environment: d.environment,
+          decision,
+          reason: reason || `${decision} (dashboard)`,
+        },
       });
       onDone();
     } catch (err) {
@@ -222,13 +137,15 @@ function NewException({
           const val = (n: string) => (f.namedItem(n) as HTMLInputElement).value.trim();
           setError(undefined);
           try {
-            await post('/api/v1/exceptions', {
-              vulnerability: val('vulnerability'),
-              ...(val('package') ? { package: val('package') } : {}),
-              ...(val('scope') === 'repository' ? { repository: image } : {}),
-              environments: [env],
-              reason: val('reason'),
-              expiresAt: new Date(`${val('expires')}T23:59:59Z`).toISOString(),
+            await call('POST /api/v1/exceptions', {
+              body: {
+                vulnerability: val('vulnerability'),
+                ...(val('package') ? { package: val('package') } : {}),
+                ...(val('scope') === 'repository' ? { repository: image } : {}),
+                environments: [env],
+                reason: val('reason'),
+                expiresAt: new Date(`${val('expires')}T23:59:59Z`).toISOString(),
+              },
             });
             onDone();
           } catch (err) {
@@ -260,7 +177,14 @@ export function ImagePage({ digest, session }: { digest: string; session: Sessio
   const params = new URLSearchParams(useSearch());
   const env = params.get('env') ?? 'production';
   const [, navigate] = useLocation();
-  const { data: v, error, reload } = useApi<View>(`/api/v1/images/${digest}/view?environment=${env}`);
+  const {
+    data: v,
+    error,
+    reload,
+  } = useRoute('GET /api/v1/images/:digest/view', {
+    params: { digest },
+    query: { environment: env },
+  });
   const [filter, setFilter] = useState('');
   const [other, setOther] = useState('');
   if (error) return <Problem error={error} />;

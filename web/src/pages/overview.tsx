@@ -4,80 +4,18 @@ import 'uplot/dist/uPlot.min.css';
 import { Link } from 'wouter-preact';
 import { short, type Session } from '../api';
 import { Grade, Loading, Problem, Risk, Status, when } from '../components';
-import { useApi } from '../hooks';
+import { useRoute, type Answer } from '../client';
 import { Onboarding } from '../onboarding';
 
-interface Running {
-  image: string;
-  registry: string;
-  repository: string;
-  digest: string;
-  tags: string[];
-  namespace: string | null;
-  service: string | null;
-  deployedAt: string;
-  scan: {
-    grade: string;
-    gradeReason: string | null;
-    /** Grade, counts and risk after the environment's exceptions: what the gate sees. */
-    risk: number;
-    /** The risk in words (the CLI's --explain text); null from a verdict stored before it. */
-    riskExplanation: string | null;
-    counts: { critical: number; high: number; kev: number; fixable: number };
-    /** What the environment's exceptions set aside (not in the counts). */
-    waived: { total: number; kev: number; fixable: number } | null;
-    uncovered: string[];
-    coverage: { complete: boolean; gaps: string } | null;
-    provenance: { kind: string; by: string | null };
-  } | null;
-  decision: {
-    allowed: boolean;
-    status: string;
-    reasons: string[];
-    /** `by`: the identity recorded; `byName`: the person, as people read it. */
-    accepted: { count: number; by: string | null; byName?: string | null; at: string | null } | null;
-    exceptions: { count: number; by: string[]; byNames?: string[]; until: string } | null;
-  };
-  topFix: string | null;
-  /** The gate changed: this verdict is the previous one, being judged again since then. */
-  rejudgingSince: string | null;
-}
-interface Recent {
-  deployedAt: string;
-  image: string;
-  digest: string;
-  change: {
-    previous: string;
-    introduced: number | null;
-    fixed: number | null;
-    packages?: { added: number; removed: number; changed: number };
-    baseImageChanged?: boolean;
-  } | null;
-}
-interface Env {
-  name: string;
-  exposure: string;
-  workloads: number;
-  notAcceptable: number;
-  counts: { critical: number; high: number; kev: number; fixable: number };
-  uncovered: number;
-  rejudging: { workloads: number; since: string } | null;
-  running: Running[];
-  more: number;
-  recent: Recent[];
-}
-interface Day {
-  day: string;
-  images: number;
-  worstGrade: string | null;
-  critical: number;
-  high: number;
-  kev: number;
-}
+type Env = Answer<'GET /api/v1/overview'>[number];
+type Running = Env['running'][number];
 
 /** The 30-day chart: small, and only where there is history to draw (two days with data or more). */
 function Trend({ env }: { env: string }) {
-  const { data } = useApi<Day[]>(`/api/v1/environments/${env}/trend?days=30`);
+  const { data } = useRoute('GET /api/v1/environments/:name/trend', {
+    params: { name: env },
+    query: { days: 30 },
+  });
   const box = useRef<HTMLDivElement>(null);
   const days = data?.filter((d) => d.images > 0) ?? [];
   const drawn = days.length >= 2;
@@ -218,7 +156,9 @@ function Row({ r, env }: { r: Running; env: string }) {
 
 export function Overview({ session }: { session?: Session }) {
   const [all, setAll] = useState(false);
-  const { data, error, loading, reload } = useApi<Env[]>(`/api/v1/overview${all ? '?limit=20000' : ''}`);
+  const { data, error, loading, reload } = useRoute('GET /api/v1/overview', {
+    query: { limit: all ? 20_000 : undefined },
+  });
   // Verdicts being judged again after a change of the gate: read again until they are.
   const rejudging = !!data?.some((e) => e.rejudging);
   useEffect(() => {

@@ -1,27 +1,9 @@
 import { Link, useSearch } from 'wouter-preact';
 import { short } from '../api';
 import { Grade, Loading, Problem, Risk } from '../components';
-import { useApi } from '../hooks';
+import { useRoute, type Answer } from '../client';
 
-interface Hit {
-  digest: string;
-  images: string[];
-  package?: string;
-  version?: string;
-  vulnerability?: string;
-  severity?: string;
-  runningIn: string[];
-  /** The newest scan; `uncovered`: each part the database did not cover, with its reason. */
-  scan: {
-    grade: string;
-    total: number;
-    kev: number;
-    risk: number;
-    /** The risk in words (the CLI's --explain text). */
-    riskExplanation: string;
-    uncovered: string[];
-  } | null;
-}
+type Hit = Answer<'GET /api/v1/search'>['items'][number];
 
 /** What the newest scan found, never a bare "0" where the database did not look. */
 function Scan({ s }: { s: Hit['scan'] }) {
@@ -46,9 +28,7 @@ function Scan({ s }: { s: Hit['scan'] }) {
 
 export function Search() {
   const q = new URLSearchParams(useSearch()).get('q') ?? '';
-  const { data, error } = useApi<{ kind: string; items: Hit[] }>(
-    q ? `/api/v1/search?q=${encodeURIComponent(q)}` : null,
-  );
+  const { data, error } = useRoute(q ? 'GET /api/v1/search' : null, { query: { q } });
   if (!q)
     return (
       <p>

@@ -1,27 +1,20 @@
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
-import { api, may, type Session } from '../api';
+import { may, type Session } from '../api';
 import { Loading, Problem, Section } from '../components';
-import { useApi } from '../hooks';
-import { call, useRoute, type Body } from '../client';
+import { call, useRoute, type Answer, type Body } from '../client';
 
 // What a form's free text is sent as (the server validates it against the same schema).
 type Exposure = Body<'POST /api/v1/environments'>['exposure'];
 type PersonRole = Body<'POST /api/v1/users'>['role'];
 type TokenRole = Body<'POST /api/v1/tokens'>['role'];
 
-interface Gate {
-  autoApprove: boolean;
-  fourEyes: boolean;
-  requireSignature: boolean;
-  keepApprovalOnPolicyFailure: boolean;
-  unknownImage: 'deny' | 'allow';
-  namespaces: string[];
-  exceptionSignoff: boolean;
-}
+type Gate = Answer<'GET /api/v1/environments/:name/gate'>;
+/** The gate's yes/no settings. */
+type Flag = { [K in keyof Gate]-?: Gate[K] extends boolean ? K : never }[keyof Gate];
 
-const FLAGS: Array<[keyof Gate, string]> = [
+const FLAGS: Array<[Flag, string]> = [
   ['autoApprove', 'Approve what passes the policy'],
   ['fourEyes', 'Four eyes'],
   ['requireSignature', 'Require a trusted signature'],
@@ -29,21 +22,16 @@ const FLAGS: Array<[keyof Gate, string]> = [
   ['exceptionSignoff', 'Exceptions need sign-off'],
 ];
 
-interface Rule {
-  id: string;
-  check: string;
-  severity: string;
-  description?: string;
-}
+type Rule = Answer<'GET /api/v1/policy'>['environments'][string]['rules'][number];
 
 function EnvGate({ name, admin, rules }: { name: string; admin: boolean; rules?: Rule[] }) {
-  const { data, reload } = useApi<Gate>(`/api/v1/environments/${name}/gate`);
+  const { data, reload } = useRoute('GET /api/v1/environments/:name/gate', { params: { name } });
   const [error, setError] = useState<string>();
   if (!data) return null;
-  const put = async (change: Partial<Gate>) => {
+  const put = async (change: Body<'PUT /api/v1/environments/:name/gate'>) => {
     setError(undefined);
     try {
-      await api('PUT', `/api/v1/environments/${name}/gate`, change);
+      await call('PUT /api/v1/environments/:name/gate', { params: { name }, body: change });
       reload();
     } catch (err) {
       setError((err as Error).message);
@@ -148,7 +136,7 @@ const list = (v: string) =>
 
 export function Settings({ session }: { session: Session }) {
   const envs = useRoute('GET /api/v1/environments');
-  const policy = useApi<{ environments: Record<string, { rules: Rule[] }> }>('/api/v1/policy');
+  const policy = useRoute('GET /api/v1/policy');
   const admin = may(session, 'admin');
   const users = useRoute(admin ? 'GET /api/v1/users' : null);
   const tokens = useRoute(admin ? 'GET /api/v1/tokens' : null);

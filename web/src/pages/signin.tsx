@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get, signIn, type Session } from '../api';
+import { signIn, type Session } from '../api';
+import { call } from '../client';
 
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [sso, setSso] = useState(false);
   useEffect(() => {
-    void get<{ oidc: boolean }>('/api/v1/auth/methods').then(
+    void call('GET /api/v1/auth/methods').then(
       (m) => setSso(m.oidc),
       () => undefined,
     );
