@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
 import { alpineMuslLayer, makeTar, ociLayout, rootfsLayer } from './helpers/image-writer.js';
@@ -15,6 +15,7 @@ import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registr
 import { customs, has } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 import { hasChromium, launchChromium } from './helpers/browser.js';
+import { describeStores, freshStore, type TestStore } from './helpers/stores.js';
 
 // The dashboard as a security lead uses it: Debian's Chromium driven by playwright-core against a
 // `customs server` seeded through its real API and real scans (images pushed by skopeo to Debian's
@@ -26,6 +27,7 @@ const skip = !hasChromium()
     : false;
 
 let tmp: string;
+let store: TestStore;
 let reg: Registry;
 let server: CustomsServer;
 let browser: Browser;
@@ -96,8 +98,7 @@ function user(name: string, role: string, environments?: string): void {
       role,
       ...(environments ? ['--environments', environments] : []),
       '--password-stdin',
-      '--data',
-      join(tmp, 'data'),
+      ...store.args,
     ],
     { input: `${name}-correct-horse-battery\n`, encoding: 'utf8' },
   );
@@ -135,11 +136,11 @@ async function admission(image: string): Promise<any> {
   return r.body.response;
 }
 
-describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
+describeStores('the dashboard in Chromium', { skip, timeout: 300_000 }, (engine) => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-dashboard-'));
     mkdirSync(shots, { recursive: true });
-    const data = join(tmp, 'data');
+    store = await freshStore(engine, join(tmp, 'data'), 'dashboard');
     const vulndb = join(tmp, 'vuln.db');
     const imp = customs([
       'db',
@@ -153,19 +154,18 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     assert.equal(imp.status, 0, imp.stderr);
     const policy = join(tmp, 'policy.yaml');
     writeFileSync(policy, YAML.stringify(POLICY));
-    const store = ['--data', data];
     const port = await freePort();
-    tok.registry = makeToken(store, 'webhook', ['--name', 'registry']);
-    tok.admin = makeToken(store, 'admin', ['--name', 'admin']);
-    tok.dev = makeToken(store, 'developer', ['--name', 'pipeline']);
-    tok.hook = makeToken(store, 'admission', ['--name', 'kube-apiserver']);
+    tok.registry = makeToken(store.args, 'webhook', ['--name', 'registry']);
+    tok.admin = makeToken(store.args, 'admin', ['--name', 'admin']);
+    tok.dev = makeToken(store.args, 'developer', ['--name', 'pipeline']);
+    tok.hook = makeToken(store.args, 'admission', ['--name', 'kube-apiserver']);
     user('alice', 'approver', 'production,staging');
     user('bob', 'developer');
     user('root', 'admin');
     user('vera', 'viewer');
     reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, tok.registry, 5));
     await reg.start();
-    server = new CustomsServer(port, [...store, '--db', vulndb, '--workers', '2', '--policy', policy]);
+    server = new CustomsServer(port, [...store.args, '--db', vulndb, '--workers', '2', '--policy', policy]);
     await server.start();
     for (const [k, t] of Object.entries(tok)) api[k] = new Api(server.url, t);
     assert.equal(
@@ -222,6 +222,7 @@ describe('the dashboard in Chromium', { skip, timeout: 300_000 }, () => {
     await browser?.close();
     await server?.stop();
     await reg?.stop();
+    await store?.drop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
