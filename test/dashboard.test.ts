@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
 import { alpineMuslLayer, makeTar, ociLayout, rootfsLayer } from './helpers/image-writer.js';
@@ -15,11 +15,13 @@ import { freePort, notifyCustoms, Registry, skopeoCopy } from './helpers/registr
 import { customs, has } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
 import { hasChromium, launchChromium } from './helpers/browser.js';
-import { describeStores, freshStore, type TestStore } from './helpers/stores.js';
+import { freshStore, ONE_STORE, type TestStore } from './helpers/stores.js';
 
 // The dashboard as a security lead uses it: Debian's Chromium driven by playwright-core against a
 // `customs server` seeded through its real API and real scans (images pushed by skopeo to Debian's
-// docker-registry). Screenshots land in .cache/test/screenshots.
+// docker-registry). Screenshots land in .cache/test/screenshots. The page flows run once, on
+// PostgreSQL (SQLite where there is none): a second Chromium round would add about two minutes to
+// the suite, and the API beneath the pages runs on both stores in the server tests.
 const skip = !hasChromium()
   ? 'Debian chromium is not installed'
   : !has('docker-registry') || !has('skopeo')
@@ -136,11 +138,11 @@ async function admission(image: string): Promise<any> {
   return r.body.response;
 }
 
-describeStores('the dashboard in Chromium', { skip, timeout: 300_000 }, (engine) => {
+describe(`the dashboard in Chromium (${ONE_STORE})`, { skip, timeout: 300_000 }, () => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-dashboard-'));
     mkdirSync(shots, { recursive: true });
-    store = await freshStore(engine, join(tmp, 'data'), 'dashboard');
+    store = await freshStore(ONE_STORE, join(tmp, 'data'), 'dashboard');
     const vulndb = join(tmp, 'vuln.db');
     const imp = customs([
       'db',
