@@ -453,7 +453,9 @@ describe(`the dashboard in Chromium (${ONE_STORE})`, { skip, timeout: 300_000 },
     await page.getByLabel('Reason for production').fill('release 1.0 reviewed');
     await page.getByRole('button', { name: 'Approve for production' }).click();
     await page.locator('tr[data-decision="production"]').filter({ hasText: 'approved' }).waitFor();
-    assert.equal((await admission(ref)).allowed, true);
+    // Its answer in the message: once (of three runs) PostgreSQL still denied here, not reproduced.
+    const answer = await admission(ref);
+    assert.equal(answer.allowed, true, `${page.url()}: ${JSON.stringify(answer)}`);
     await page.screenshot({ path: join(shots, 'image.png'), fullPage: true });
     await page.context().close();
   });
