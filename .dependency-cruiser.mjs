@@ -20,12 +20,8 @@ const floors = [
   ['cli'],
 ];
 const re = (names) => `^src/(${names.map((n) => (n.includes('\\') ? n : `${n}/`)).join('|')})`;
-// Upward arrows the design names and justifies (docs/design.md "The floors"), nothing else.
-const allowed = [
-  // recordOutcome judges a fresh result with the gate's pure policy evaluation (judge), which is
-  // to move down to policy/ with the exceptions it applies.
-  { from: '^src/services/outcome\\.ts$', to: '^src/gate/evaluate\\.ts$' },
-];
+// Upward arrows the design names and justifies (docs/design.md "The floors"): none at present.
+const allowed = [];
 export default {
   forbidden: [
     ...floors.slice(0, -1).map((names, i) => ({

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, mock } from 'node:test';
+import { after, before, it, mock } from 'node:test';
 import { fetchAttestations, statementOf } from '../src/gate/attest/oci.js';
 import { attestImage, type AttestDeps } from '../src/gate/attest/server.js';
 import { loadAttestationKey, loadSigner } from '../src/gate/server-key.js';
@@ -19,16 +19,19 @@ import { makeTar, ociLayout } from './helpers/image-writer.js';
 import { freePort, Registry, skopeoCopy } from './helpers/registry.js';
 import { customsAsync, has } from './helpers/run.js';
 import { cleanResult } from './helpers/results.js';
+import { describeStores, freshStore, type TestStore } from './helpers/stores.js';
 
 // Attack reproduction on the server's signed verdicts: an "allowed" that rests on an exception is
 // signed valid for --attest-valid-for (24 h), past the exception's own expiry; nothing re-signs
 // when the exception expires (no event), so a cluster admits the image on the server's word after
 // the gate itself denies it. The test asserts the safe answer: it fails while the hole is open.
+// On both stores.
 const skip =
   !has('docker-registry') || !has('skopeo') ? 'docker-registry and skopeo are not installed' : false;
 
-describe("attack: the server's signed verdicts", { skip, timeout: 120_000 }, () => {
+describeStores("attack: the server's signed verdicts", { skip, timeout: 120_000 }, (engine) => {
   let tmp: string;
+  let store: TestStore;
   let reg: Registry;
   let db: Db;
   let deps: AttestDeps;
@@ -43,7 +46,8 @@ describe("attack: the server's signed verdicts", { skip, timeout: 120_000 }, () 
     tmp = mkdtempSync(join(tmpdir(), 'customs-xc-attest-'));
     reg = new Registry(join(tmp, 'registry'), await freePort());
     await reg.start();
-    db = await openDb({ database: join(tmp, 's.sqlite') });
+    store = await freshStore(engine, join(tmp, 'data'), 'xc_attest');
+    db = await openDb(store.where);
     box = SecretBox.fromEnvOrFile(join(tmp, 'secret.key'));
     db.signer = await loadSigner(db, box);
     deps = { db, box, policy };
@@ -71,6 +75,7 @@ describe("attack: the server's signed verdicts", { skip, timeout: 120_000 }, () 
   }
   after(async () => {
     await db?.close();
+    await store?.drop();
     await reg?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });

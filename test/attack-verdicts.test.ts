@@ -4,17 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import YAML from 'yaml';
 import { alpineMuslLayer, ociLayout } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { freePort } from './helpers/registry.js';
 import { customs, customsAsync } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { describeStores, freshStore, type TestStore } from './helpers/stores.js';
 
 // Attack reproductions on stored verdicts (branch overview + main merged): a write that changes
 // what the gate decides but does not go through staleVerdicts leaves a stale "allowed" behind.
-// Each test asserts the safe answer: it fails while the hole is open.
+// Each test asserts the safe answer: it fails while the hole is open. On both stores.
 
 const FIXABLE = {
   id: 'no-fixable-vulnerabilities',
@@ -24,8 +25,9 @@ const FIXABLE = {
 };
 const POLICY = { environments: { staging: { rules: [FIXABLE] }, qa: { rules: [FIXABLE] } } };
 
-describe('attack: stale stored verdicts', { timeout: 300_000 }, () => {
+describeStores('attack: stale stored verdicts', { timeout: 300_000 }, (engine) => {
   let tmp: string;
+  let store: TestStore;
   let server: CustomsServer;
   const api: Record<string, Api> = {};
   let digest: string;
@@ -71,7 +73,8 @@ describe('attack: stale stored verdicts', { timeout: 300_000 }, () => {
     writeFileSync(join(tmp, 'policy.yaml'), YAML.stringify(POLICY));
     const layout = join(tmp, 'layout');
     ociLayout(layout, { layers: [await alpineMuslLayer('1.1.18-r3')], tag: 'latest' });
-    const storeArgs = ['--data', join(tmp, 'data')];
+    store = await freshStore(engine, join(tmp, 'data'), 'xa');
+    const storeArgs = store.args;
     const tokens = {
       admin: makeToken(storeArgs, 'admin', ['--name', 'admin']),
       dev: makeToken(storeArgs, 'developer', ['--name', 'pipeline']),
@@ -113,6 +116,7 @@ describe('attack: stale stored verdicts', { timeout: 300_000 }, () => {
   });
   after(async () => {
     await server?.stop();
+    await store?.drop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 

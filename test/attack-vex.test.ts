@@ -3,19 +3,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { alpineMuslLayer, ociLayout } from './helpers/image-writer.js';
 import { shared } from './helpers/paths.js';
 import { freePort } from './helpers/registry.js';
 import { customs, customsAsync } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from './helpers/server.js';
+import { describeStores, freshStore, type TestStore } from './helpers/stores.js';
 
 // Attack reproductions on the signed VEX: what the weakest tokens (developer = report, viewer =
 // read) can make the server sign with the key every cluster and pipeline trusts. Each test asserts
-// the safe answer: it fails while the hole is open.
+// the safe answer: it fails while the hole is open. On both stores.
 
-describe('attack: signed VEX', { timeout: 300_000 }, () => {
+describeStores('attack: signed VEX', { timeout: 300_000 }, (engine) => {
   let tmp: string;
+  let store: TestStore;
   let vulndb: string;
   let layout: string;
   let server: CustomsServer;
@@ -37,7 +39,8 @@ describe('attack: signed VEX', { timeout: 300_000 }, () => {
     assert.equal(imp.status, 0, imp.stderr);
     layout = join(tmp, 'layout');
     ociLayout(layout, { layers: [await alpineMuslLayer('1.1.18-r3')], tag: 'latest' });
-    const storeArgs = ['--data', join(tmp, 'data')];
+    store = await freshStore(engine, join(tmp, 'data'), 'xc_vex');
+    const storeArgs = store.args;
     const tokens = {
       admin: makeToken(storeArgs, 'admin', ['--name', 'admin']),
       dev: makeToken(storeArgs, 'developer', ['--name', 'pipeline']),
@@ -76,6 +79,7 @@ describe('attack: signed VEX', { timeout: 300_000 }, () => {
   });
   after(async () => {
     await server?.stop();
+    await store?.drop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -26,6 +26,7 @@ import { shared } from './helpers/paths.js';
 import { freePort } from './helpers/registry.js';
 import { customs, customsAsync, customsPeak } from './helpers/run.js';
 import { Api, CustomsServer, makeToken } from './helpers/server.js';
+import { describeStores, freshStore, type TestStore } from './helpers/stores.js';
 
 // A hostile database repository and hostile bundles and feed files, each generated here: the
 // client must refuse a rollback and a freeze, stop every download at its size and deadline, read
@@ -712,19 +713,21 @@ describe('feed bombs through db import, each under the memory cap', () => {
   });
 });
 
-describe('customs server --db-repository against the hostile repository', () => {
+// The server's part runs on both stores (the audit entry of a downgrade lands in either).
+describeStores('customs server --db-repository against the hostile repository', {}, (engine) => {
   let server: CustomsServer;
+  let store: TestStore;
   let admin: Api;
-  const env = () => clientEnv('server');
+  const env = () => clientEnv(`server-${engine}`);
   const peakOfServer = () =>
     Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.child!.pid}/status`, 'utf8'))?.[1] ?? 0) /
     1024;
 
   before(async () => {
-    clientAt('server', 'v2');
-    const data = ['--data', join(tmp, 'server-data')];
+    clientAt(`server-${engine}`, 'v2');
+    store = await freshStore(engine, join(tmp, `server-data-${engine}`), 'db_hostile');
     server = new CustomsServer(await freePort(), [
-      ...data,
+      ...store.args,
       '--db',
       env().CUSTOMS_DB!,
       '--db-repository',
@@ -736,10 +739,11 @@ describe('customs server --db-repository against the hostile repository', () => 
       '0',
     ]);
     await server.start();
-    admin = new Api(server.url, makeToken(data, 'admin'));
+    admin = new Api(server.url, makeToken(store.args, 'admin'));
   });
   after(async () => {
     await server?.stop();
+    await store?.drop();
   });
 
   it('refuses a rollback, a frozen bundle and an endless body, keeping its database; a downgrade on purpose is audited', async () => {

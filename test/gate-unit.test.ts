@@ -19,7 +19,6 @@ import { has } from './helpers/run.js';
 import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
 import {
   activeExceptions,
-  applyExceptions,
   createException,
   expiringExceptions,
   signOffException,
@@ -31,6 +30,7 @@ import type { Finding, ScanResult } from '../src/model/scan.js';
 import { decideApproval } from '../src/gate/approvals.js';
 import { evaluate } from '../src/gate/evaluate.js';
 import type { Policy } from '../src/policy/policy.js';
+import { applyExceptions } from '../src/policy/suppress.js';
 import { recordImage, saveScan } from '../src/store/images.js';
 import { recordDeployment } from '../src/store/deployments.js';
 import { contextOf } from '../src/jobs/scan-job.js';

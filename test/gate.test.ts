@@ -6,7 +6,6 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import YAML from 'yaml';
 import fastJsonPatch from 'fast-json-patch';
 import { cosignSign, pushReferrer } from './helpers/cosign.js';
@@ -18,19 +17,20 @@ import { customs, customsAsync, has } from './helpers/run.js';
 import { selfSigned } from './helpers/tls.js';
 import { schemaErrors2020 } from './helpers/schemas.js';
 import { Api, CustomsProcess, CustomsServer, makeToken, waitFor, webhookReceiver } from './helpers/server.js';
+import { describeStores, freshStore, type TestStore } from './helpers/stores.js';
 
 // The production gate end to end: images pushed by skopeo to Debian's docker-registry and scanned on
 // push; approvals by role through the API and the built CLI; cosign signatures made by the test;
 // AdmissionReview requests shaped like the Kubernetes API server's; exceptions with expiry and the
 // alert before it; the hash-chained audit log, then a hand-edited row. Every API answer is checked
-// against the server's OpenAPI document.
+// against the server's OpenAPI document. On SQLite and on PostgreSQL.
 const skip =
   !has('docker-registry') || !has('skopeo') ? 'docker-registry and skopeo are not installed' : false;
 
 const { applyPatch } = fastJsonPatch;
 
 let tmp: string;
-let data: string;
+let store: TestStore;
 let reg: Registry;
 let quiet: Registry;
 let server: CustomsServer;
@@ -125,13 +125,13 @@ const approve = (as: string, image: string, environment: string, decision: strin
 
 const keyPem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
 
-describe(
+describeStores(
   'the production gate: approvals, signatures, admission, exceptions, audit',
   { skip, timeout: 300_000 },
-  () => {
+  (engine) => {
     before(async () => {
       tmp = mkdtempSync(join(tmpdir(), 'customs-gate-'));
-      data = join(tmp, 'data');
+      store = await freshStore(engine, join(tmp, 'data'), 'gate');
       const vulndb = join(tmp, 'vuln.db');
       const imp = customs([
         'db',
@@ -145,23 +145,37 @@ describe(
       assert.equal(imp.status, 0, imp.stderr);
       const policy = join(tmp, 'policy.yaml');
       writeFileSync(policy, YAML.stringify(POLICY));
-      const store = ['--data', data];
       const port = await freePort();
-      tok.hook = makeToken(store, 'webhook', ['--name', 'registry']);
-      tok.admin = makeToken(store, 'admin', ['--name', 'admin']);
-      tok.dev = makeToken(store, 'developer', ['--name', 'dev']);
-      tok.viewer = makeToken(store, 'viewer', ['--name', 'viewer']);
-      tok.prod = makeToken(store, 'approver', ['--name', 'approver-prod', '--environments', 'production']);
-      tok.prod2 = makeToken(store, 'approver', ['--name', 'approver-prod-2', '--environments', 'production']);
-      tok.staging = makeToken(store, 'approver', ['--name', 'approver-staging', '--environments', 'staging']);
-      tok.webhook = makeToken(store, 'admission', ['--name', 'kube-apiserver']);
+      tok.hook = makeToken(store.args, 'webhook', ['--name', 'registry']);
+      tok.admin = makeToken(store.args, 'admin', ['--name', 'admin']);
+      tok.dev = makeToken(store.args, 'developer', ['--name', 'dev']);
+      tok.viewer = makeToken(store.args, 'viewer', ['--name', 'viewer']);
+      tok.prod = makeToken(store.args, 'approver', [
+        '--name',
+        'approver-prod',
+        '--environments',
+        'production',
+      ]);
+      tok.prod2 = makeToken(store.args, 'approver', [
+        '--name',
+        'approver-prod-2',
+        '--environments',
+        'production',
+      ]);
+      tok.staging = makeToken(store.args, 'approver', [
+        '--name',
+        'approver-staging',
+        '--environments',
+        'staging',
+      ]);
+      tok.webhook = makeToken(store.args, 'admission', ['--name', 'kube-apiserver']);
       reg = new Registry(join(tmp, 'registry'), await freePort(), '', notifyCustoms(port, tok.hook, 5));
       await reg.start();
       quiet = new Registry(join(tmp, 'quiet'), await freePort());
       await quiet.start();
       server = new CustomsServer(
         port,
-        [...store, '--db', vulndb, '--workers', '2', '--policy', policy, '--gate-interval', '1'],
+        [...store.args, '--db', vulndb, '--workers', '2', '--policy', policy, '--gate-interval', '1'],
         { CUSTOMS_ALERT_RETRY_MS: '100' },
       );
       await server.start();
@@ -199,6 +213,7 @@ describe(
       await reg?.stop();
       await quiet?.stop();
       receiver?.close();
+      await store?.drop();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     });
 
@@ -689,14 +704,12 @@ describe(
       assert.equal(v.head, log[0].hash);
 
       // Someone with database access rewrites who approved: the chain says where.
-      const db = new Database(join(data, 'customs.sqlite'));
-      db.prepare('update audit_log set actor = ? where seq = ?').run('user:nobody', approval.seq);
-      db.close();
+      await store.sql('update audit_log set actor = ? where seq = ?', ['user:nobody', approval.seq]);
       v = (await api.prod.get('/api/v1/audit/verify')).body;
       assert.equal(v.ok, false);
       assert.equal(v.broken.seq, approval.seq);
       assert.match(v.broken.reason, /edited/);
-      const cli = await customsAsync(['server', 'audit', 'verify', '--data', data]);
+      const cli = await customsAsync(['server', 'audit', 'verify', ...store.args]);
       assert.equal(cli.status, 1, cli.stderr);
       assert.match(
         cli.stdout,
@@ -710,6 +723,7 @@ describe(
   'the admission webhook over TLS, as the Kubernetes API server calls it',
   { skip: has('openssl') ? false : 'openssl is needed', timeout: 60_000 },
   () => {
+    // The transport alone: which store answers does not matter here, so SQLite only.
     it('serves HTTPS with --tls-cert/--tls-key and answers an AdmissionReview', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'customs-tls-'));
       let proc: CustomsProcess | undefined;

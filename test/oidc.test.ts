@@ -12,10 +12,11 @@ import { parseRoleMap, roleFor } from '../src/server/oidc.js';
 import { freePort } from './helpers/registry.js';
 import { Api, CustomsServer, makeToken } from './helpers/server.js';
 import { hasChromium, launchChromium } from './helpers/browser.js';
+import { describeStores, freshStore, type TestStore } from './helpers/stores.js';
 
 // Single sign-on end to end: a real OpenID Connect provider (node-oidc-provider, with its
 // development login and consent pages) on loopback, `customs server` as its client, Chromium
-// signing in through it. The provider's groups decide the role.
+// signing in through it. The provider's groups decide the role. On SQLite and on PostgreSQL.
 const GROUPS: Record<string, string[]> = { carol: ['sec-leads'], erin: ['platform', 'sec-leads'], dave: [] };
 
 describe('OIDC role mapping', () => {
@@ -36,11 +37,12 @@ describe('OIDC role mapping', () => {
   });
 });
 
-describe(
+describeStores(
   'single sign-on through an OIDC provider',
   { skip: hasChromium() ? false : 'Debian chromium is not installed', timeout: 120_000 },
-  () => {
+  (engine) => {
     let tmp: string;
+    let store: TestStore;
     let idp: Server;
     let server: CustomsServer;
     let browser: Browser;
@@ -74,13 +76,12 @@ describe(
       });
       idp = createServer(provider.callback());
       await new Promise<void>((r) => idp.listen(idpPort, '127.0.0.1', r));
-      const data = join(tmp, 'data');
-      admin = new Api(`http://127.0.0.1:${port}`, makeToken(['--data', data], 'admin'));
+      store = await freshStore(engine, join(tmp, 'data'), 'oidc');
+      admin = new Api(`http://127.0.0.1:${port}`, makeToken(store.args, 'admin'));
       server = new CustomsServer(
         port,
         [
-          '--data',
-          data,
+          ...store.args,
           '--workers',
           '0',
           '--oidc-issuer',
@@ -102,6 +103,7 @@ describe(
       await browser?.close();
       await server?.stop();
       idp?.close();
+      await store?.drop();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     });
 

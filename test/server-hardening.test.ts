@@ -10,7 +10,7 @@ import { shared } from './helpers/paths.js';
 import { freePort } from './helpers/registry.js';
 import { customs, customsAsync } from './helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor, webhookReceiver } from './helpers/server.js';
-import { PG_ADMIN_URL, pgQuery } from './helpers/pg.js';
+import { describeStores, freshStore, type Engine, type TestStore } from './helpers/stores.js';
 
 // What a token holder or a database writer could do against `customs server` on SQLite and on
 // PostgreSQL, tried over HTTP on loopback: guess passwords, read secrets from the log, change
@@ -35,34 +35,23 @@ const audit = async (query: Record<string, string | number> = {}) =>
     )
   ).body as any[];
 
-/** The PostgreSQL database of the postgres round (undefined: SQLite in the data folder). */
-let pgUrl: string | undefined;
-const store = () => ['--data', data, ...(pgUrl ? ['--database', pgUrl] : [])];
+/** The store of the round: SQLite in the data folder, or a PostgreSQL database of its own. */
+let st: TestStore;
+const store = () => st.args;
 
-// CI starts PostgreSQL (.ci/run); elsewhere a machine without one runs the SQLite round only.
-const pgSkip = !(await pgQuery('select 1')) && !process.env.CI ? 'no PostgreSQL at 127.0.0.1:5432' : false;
-const ENGINES = ['sqlite', 'postgres'] as const;
-
-for (const engine of ENGINES)
-  describe(
-    `customs server (${engine}): sign-in, logs, audit and request bodies under attack`,
-    { skip: engine === 'postgres' && pgSkip, timeout: 120_000 },
-    () => hardeningTests(engine),
-  );
+describeStores(
+  'customs server: sign-in, logs, audit and request bodies under attack',
+  { timeout: 120_000 },
+  hardeningTests,
+);
 
 /** One round on one store; what reads or writes the SQLite file itself runs on SQLite only. */
-function hardeningTests(engine: (typeof ENGINES)[number]): void {
+function hardeningTests(engine: Engine): void {
   const sqliteOnly = { skip: engine === 'postgres' ? 'reads or writes the SQLite file' : false };
-  let pgName: string | undefined;
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-hardening-'));
     data = join(tmp, 'data');
-    pgUrl = undefined;
-    if (engine === 'postgres') {
-      pgName = `customs_hardening_${process.pid}_${randomBytes(3).toString('hex')}`;
-      assert.ok(await pgQuery(`CREATE DATABASE ${pgName}`), 'PostgreSQL database created');
-      pgUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${pgName}`);
-    }
+    st = await freshStore(engine, data, 'hardening');
     const vulndb = join(tmp, 'vuln.db');
     assert.equal(
       customs(['db', 'import', shared('advisories/alpine-secdb'), '--db', vulndb, '-q']).status,
@@ -99,7 +88,7 @@ function hardeningTests(engine: (typeof ENGINES)[number]): void {
     await server?.stop();
     receiver?.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-    if (pgName) await pgQuery(`DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`);
+    await st?.drop();
   });
 
   it('keeps the store to its owner: folder 0700, database, WAL and keys 0600', sqliteOnly, () => {

@@ -3,25 +3,29 @@ import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { attestationKeys, signingKeys } from '../src/gate/server-key.js';
 import { openDb } from '../src/store/db.js';
 import { customs } from './helpers/run.js';
+import { describeStores, freshStore, type TestStore } from './helpers/stores.js';
 
 // `customs server key create` (issue 31): the server's keys made on demand, the attestation key's
 // public half printed and written with --out, nothing overwritten without --rotate, and a rotation
-// keeps the old public key listed (retired) so what it signed still verifies.
-describe('customs server key create', () => {
+// keeps the old public key listed (retired) so what it signed still verifies. On both stores.
+describeStores('customs server key create', {}, (engine) => {
   let tmp: string;
-  let data: string;
-  before(() => {
+  let store: TestStore;
+  before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-server-key-'));
-    data = join(tmp, 'data');
+    store = await freshStore(engine, join(tmp, 'data'), 'server_key');
   });
-  after(() => rmSync(tmp, { recursive: true, force: true }));
+  after(async () => {
+    await store?.drop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
 
   const keys = async () => {
-    const db = await openDb({ data });
+    const db = await openDb(store.where);
     try {
       return { attestation: await attestationKeys(db), audit: await signingKeys(db) };
     } finally {
@@ -31,7 +35,7 @@ describe('customs server key create', () => {
 
   it('makes both keys, prints the attestation key and writes it with --out', async () => {
     const out = join(tmp, 'customs-server.pub');
-    const r = customs(['server', 'key', 'create', '--data', data, '--out', out]);
+    const r = customs(['server', 'key', 'create', ...store.args, '--out', out]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /attestation key [0-9a-f]{64} created/);
     assert.match(r.stderr, /audit signing key [0-9a-f]{64} created/);
@@ -46,7 +50,7 @@ describe('customs server key create', () => {
 
   it('run again, it keeps the key (no overwrite without --rotate)', async () => {
     const before = await keys();
-    const r = customs(['server', 'key', 'create', '--data', data]);
+    const r = customs(['server', 'key', 'create', ...store.args]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /attestation key [0-9a-f]{64} exists \(--rotate replaces it\)/);
     assert.equal(r.stdout, before.attestation[0].publicKey);
@@ -55,7 +59,7 @@ describe('customs server key create', () => {
 
   it('--rotate makes a new attestation key and keeps the old one listed, retired; the audit key stays', async () => {
     const before = await keys();
-    const r = customs(['server', 'key', 'create', '--data', data, '--rotate']);
+    const r = customs(['server', 'key', 'create', ...store.args, '--rotate']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /attestation key [0-9a-f]{64} created \([0-9a-f]{16}… retired\)/);
     const k = await keys();
@@ -70,7 +74,7 @@ describe('customs server key create', () => {
 
   it('another secret key can neither open nor rotate the keys', () => {
     const other = { CUSTOMS_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') };
-    const r = customs(['server', 'key', 'create', '--data', data, '--rotate'], { env: other });
+    const r = customs(['server', 'key', 'create', ...store.args, '--rotate'], { env: other });
     assert.equal(r.status, 1, r.stdout);
     assert.match(r.stderr, /secret key/);
   });

@@ -8,7 +8,7 @@ import { recordIfChanged } from '../store/deployments.js';
 import { recordImage } from '../store/images.js';
 import { findRegistry, registryOptions } from '../store/registries.js';
 import type { SecretBox } from '../store/secret-box.js';
-import type { Decision } from './evaluate.js';
+import type { Decision } from '../policy/judge.js';
 import { Verdicts } from './verdicts.js';
 import { checkTrust } from './trust.js';
 import { allGates, environmentOfNamespace, type GateSettings } from './settings.js';

@@ -3,14 +3,9 @@ import { findEnvironment } from '../store/deployments.js';
 import { now } from '../store/db.js';
 import { withAudit } from '../services/audit.js';
 import { GateError } from './errors.js';
-import { putApproval } from '../store/approvals.js';
-import {
-  approvalOf,
-  notVerified,
-  policyState,
-  type ApprovalRecord,
-  type EvaluateOptions,
-} from './evaluate.js';
+import { approvalOf, putApproval } from '../store/approvals.js';
+import type { ApprovalRecord } from '../model/approval.js';
+import { notVerified, policyState, type EvaluateOptions } from './evaluate.js';
 import { actorOf, gateSettings, mayActFor, type Principal } from './settings.js';
 
 /**

@@ -134,9 +134,6 @@ export async function revokeException(
   });
 }
 
-// Applying exceptions to findings is pure: it lives with the other suppressors (policy/suppress.ts).
-export { applyExceptions } from '../policy/suppress.js';
-
 /** Active exceptions whose expiry is within each environment's warning window and not yet alerted. */
 export async function expiringExceptions(db: Db, at = new Date()): Promise<ExceptionRecord[]> {
   const gates = await allGates(db);

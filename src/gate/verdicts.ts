@@ -17,7 +17,8 @@ import {
   verdictGeneration,
   type VerdictRow,
 } from '../store/verdicts.js';
-import { evaluateWithResult, type Decision } from './evaluate.js';
+import { evaluateWithResult } from './evaluate.js';
+import type { Decision } from '../policy/judge.js';
 
 /**
  * Stored verdicts: the gate's decision per (environment, repository, digest) with what a list of

@@ -1,6 +1,6 @@
 import type { Policy } from '../policy/policy.js';
 import type { Finding, ScanResult } from '../model/scan.js';
-import { judge } from '../gate/evaluate.js';
+import { judge } from '../policy/judge.js';
 import { queueAlerts, queueNotice, runsOf, type AlertBatch } from '../store/alerts.js';
 import type { Db } from '../store/db.js';
 import { activeExceptions, exceptionsFor } from '../store/exceptions.js';

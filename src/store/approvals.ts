@@ -2,21 +2,9 @@ import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
 import type { Tables } from './schema.js';
 import { staleVerdicts } from './verdicts.js';
+import type { ApprovalRecord } from '../model/approval.js';
 
 /** Approvals per (digest, environment), and the trust checks kept per (digest, rules). */
-
-export interface ApprovalRecord {
-  digest: string;
-  environment: string;
-  state: 'requested' | 'approved' | 'rejected' | 'revoked';
-  requestedBy: string | null;
-  requestReason: string | null;
-  requestedAt: string | null;
-  decidedBy: string | null;
-  decisionReason: string | null;
-  decidedAt: string | null;
-  acceptedFailures: string[];
-}
 
 export async function approvalOf(
   db: Db,

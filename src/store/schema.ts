@@ -332,7 +332,7 @@ export interface Tables {
     computed_at: string;
     allowed: number;
     status: string;
-    /** JSON of the whole decision (gate/evaluate.ts#Decision), as admission answers with it. */
+    /** JSON of the whole decision (policy/judge.ts#Decision), as admission answers with it. */
     data: string;
     /** JSON of what a list shows (gate/verdicts.ts#VerdictSummary): small, read for every row. */
     summary: string;
