@@ -39,7 +39,8 @@ async function gunzip(m) {
   const job = { credit: m.credit, aborted: false, wake: undefined };
   jobs.set(m.id, job);
   // 256 KiB: 1 MiB chunks were 5% faster but peaked 40 MiB higher (memory the allocator keeps).
-  const gz = createGunzip({ chunkSize: 256 << 10 });
+  const CHUNK = 256 << 10;
+  const gz = createGunzip({ chunkSize: CHUNK });
   job.stop = () => gz.destroy();
   const blobHash = createHash('sha256');
   const tarHash = createHash('sha256');
@@ -83,19 +84,37 @@ async function gunzip(m) {
     }
   })();
   feed.catch((e) => gz.destroy(e));
+  // zlib writes its output into a buffer of chunkSize, handing out each part it fills, and takes
+  // a new buffer once one is full. The parts of one buffer are held until it is full (or the
+  // stream ends) and the buffer is then handed over whole, transferred: nothing is copied, and
+  // no buffer is left behind as garbage here. This thread makes almost no other garbage, so its
+  // collector ran only on V8's external-memory limit (64 MB), and 60-90 MB of dead buffers stayed
+  // resident in this thread's malloc arena (issue 28; docs/benchmarks.md).
+  let held;
+  const send = async () => {
+    while (job.credit <= 0 && !job.aborted) await new Promise((r) => (job.wake = r));
+    if (job.aborted) return;
+    job.credit--;
+    const out = new Uint8Array(held.buf, held.start, held.end - held.start);
+    held = undefined;
+    post({ id: m.id, chunk: out, raw: blobBytes }, [out.buffer]);
+  };
   try {
     for await (const chunk of gz) {
       tarHash.update(chunk);
       tarBytes += chunk.length;
-      while (job.credit <= 0 && !job.aborted) await new Promise((r) => (job.wake = r));
+      if (held && !(chunk.buffer === held.buf && chunk.byteOffset === held.end)) await send();
       if (job.aborted) break;
-      job.credit--;
-      // A chunk that fills zlib's output buffer is the whole buffer (zlib takes a new one after it):
-      // handed over as it is. A part of one is copied, as zlib goes on writing after it.
-      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-      const out = whole ? new Uint8Array(chunk.buffer) : Uint8Array.prototype.slice.call(chunk);
-      post({ id: m.id, chunk: out, raw: blobBytes }, [out.buffer]);
+      if (chunk.buffer.byteLength !== CHUNK) {
+        // Not one of zlib's own buffers (never seen): a copy, so no shared memory is moved.
+        held = { buf: Uint8Array.prototype.slice.call(chunk).buffer, start: 0, end: chunk.byteLength };
+        await send();
+      } else if (held) held.end += chunk.byteLength;
+      else held = { buf: chunk.buffer, start: chunk.byteOffset, end: chunk.byteOffset + chunk.byteLength };
+      if (held && held.end === held.buf.byteLength) await send();
+      if (job.aborted) break;
     }
+    if (held && !job.aborted) await send();
     if (!job.aborted) {
       await feed;
       post({ id: m.id, done: true, blobDigest: blobHash.digest('hex'), tarDigest: tarHash.digest('hex'), blobBytes, tarBytes });
@@ -129,6 +148,12 @@ export const OFF_THREAD_MIN_BYTES = 16 * 1024 * 1024;
 const CREDIT = 32;
 /** One helper per layer in flight (layout.ts reads two at a time). */
 const POOL_SIZE = 2;
+/**
+ * A helper idle this long is ended: its isolate stayed resident through cataloguing and the
+ * report, where a scan peaks (about 20 MiB of the gzip app-shaped image's peak, docs/benchmarks.md).
+ * Long enough for the next layer read to reuse a helper; a new one costs ~30 ms.
+ */
+const IDLE_MS = 100;
 
 export interface BlobDigests {
   blobDigest: string;
@@ -154,6 +179,7 @@ interface Message {
 interface Helper {
   worker: Worker;
   jobs: Map<number, (m: Message) => void>;
+  idle?: NodeJS.Timeout;
 }
 
 const helpers: Helper[] = [];
@@ -162,7 +188,10 @@ let nextId = 1;
 function helper(): Helper {
   // The least busy helper, a new one while the pool is not full.
   const idle = helpers.find((h) => h.jobs.size === 0);
-  if (idle) return idle;
+  if (idle) {
+    clearTimeout(idle.idle);
+    return idle;
+  }
   if (helpers.length >= POOL_SIZE) return helpers.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
   const h: Helper = {
     worker: new Worker(WORKER, { eval: true, stdout: false, stderr: false }),
@@ -173,12 +202,12 @@ function helper(): Helper {
     if (!on) return;
     if (m.done || m.error) {
       h.jobs.delete(m.id);
-      if (h.jobs.size === 0) h.worker.unref();
+      if (h.jobs.size === 0) idled(h);
     }
     on(m);
   });
   const fail = (err: Error) => {
-    helpers.splice(helpers.indexOf(h), 1);
+    forget(h);
     for (const on of h.jobs.values()) on({ id: 0, error: err.message });
     h.jobs.clear();
   };
@@ -187,6 +216,25 @@ function helper(): Helper {
   h.worker.unref();
   helpers.push(h);
   return h;
+}
+
+/** Out of the pool, once: a failing worker reports an error, then its exit. */
+function forget(h: Helper): void {
+  clearTimeout(h.idle);
+  const at = helpers.indexOf(h);
+  if (at >= 0) helpers.splice(at, 1);
+}
+
+/** A helper without jobs no longer holds the process open, and is ended if it stays idle. */
+function idled(h: Helper): void {
+  h.worker.unref();
+  clearTimeout(h.idle);
+  h.idle = setTimeout(() => {
+    if (h.jobs.size > 0) return;
+    forget(h);
+    void h.worker.terminate();
+  }, IDLE_MS);
+  h.idle.unref();
 }
 
 function begin(op: object, on: (m: Message) => void): { h: Helper; id: number } {
@@ -263,7 +311,7 @@ export function gunzipFileRange(
         settled = true;
         job.h.worker.postMessage({ op: 'abort', id: job.id });
         job.h.jobs.delete(job.id);
-        if (job.h.jobs.size === 0) job.h.worker.unref();
+        if (job.h.jobs.size === 0) idled(job.h);
         reject(err ?? new Error('the read was stopped'));
       }
       cb(err);
