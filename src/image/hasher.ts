@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
  * main thread only parses tar. Hashing and zlib's bookkeeping ran on the main thread beside the
  * parsing and were half of its time on a gzip image (a third on a plain docker-archive), while the
  * second core waited. A helper reads the file itself; decompressed bytes come back transferred
- * (no copy where a chunk fills zlib's output buffer), a few at a time: the main thread grants
+ * (each of zlib's output buffers whole, once full), a few at a time: the main thread grants
  * credit as it consumes, so a slow parse holds the helper instead of queueing the layer in
  * memory. Written here because no library does this one job.
  */
