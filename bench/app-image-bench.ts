@@ -4,7 +4,9 @@
  *
  *   layer 1  a debootstrap bookworm root filesystem (minbase + python3), as a base image;
  *   layer 2  /app/node_modules: the real npm packages this project installs (several hundred);
- *   layer 3  /app/data: 20,000 small files (JSON, text, scripts), as application trees carry.
+ *   layer 3  /app/data: 20,000 small files (JSON, text, scripts), as application trees carry;
+ *   layer 4  /app/assets: 256 MiB of incompressible blobs (16 files of 16 MiB), as issue 28's
+ *            870 MiB image carries (models, media, bundles): the bytes every read must still hash.
  *
  * It is written twice: as a plain docker-archive (what `docker save` writes: uncompressed layers)
  * and as a gzip OCI layout. Customs (`sbom`, cold analysis cache) and the Trivy build from the npm
@@ -13,7 +15,7 @@
  * packages that Customs misses are listed). BENCH_TRIVY=0 skips the peer.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import {
   cpSync,
   createReadStream,
@@ -35,6 +37,8 @@ const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathna
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 const DIR = join(ROOT, '.cache/bench/app-image');
 const SMALL_FILES = 20_000;
+const BLOBS = 16;
+const BLOB_BYTES = 16 << 20;
 
 const run = (cmd: string, args: string[], opts: { cwd?: string } = {}) => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
@@ -106,7 +110,18 @@ function trees(): string[] | undefined {
     }
     writeFileSync(join(DIR, 'data.done'), '');
   }
-  return [base, app, data];
+  const blobs = join(DIR, 'blobs');
+  if (!existsSync(join(DIR, 'blobs.done'))) {
+    rmSync(blobs, { recursive: true, force: true });
+    mkdirSync(join(blobs, 'app/assets'), { recursive: true });
+    // AES-CTR over zeros: incompressible like real media, yet the same bytes on every machine.
+    for (let i = 0; i < BLOBS; i++) {
+      const c = createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16, i));
+      writeFileSync(join(blobs, `app/assets/blob${i}.bin`), c.update(Buffer.alloc(BLOB_BYTES)));
+    }
+    writeFileSync(join(DIR, 'blobs.done'), '');
+  }
+  return [base, app, data, blobs];
 }
 
 interface Layer {
@@ -161,6 +176,7 @@ function config(ls: Layer[]) {
       { created_by: 'ADD rootfs.tar /' },
       { created_by: 'COPY node_modules /app/node_modules' },
       { created_by: 'COPY data /app/data' },
+      { created_by: 'COPY assets /app/assets' },
     ],
   };
 }
@@ -257,7 +273,7 @@ if (dirs) {
       .join(', ');
   }
   console.log(
-    `app-shaped image: ${(plain / 2 ** 20).toFixed(0)} MiB as a plain docker-archive, ${(bytes / 2 ** 20).toFixed(0)} MiB gzip; 3 layers (debootstrap bookworm, node_modules, ${SMALL_FILES} small files)`,
+    `app-shaped image: ${(plain / 2 ** 20).toFixed(0)} MiB as a plain docker-archive, ${(bytes / 2 ** 20).toFixed(0)} MiB gzip; ${ls.length} layers (debootstrap bookworm, node_modules, ${SMALL_FILES} small files, ${BLOBS} × ${BLOB_BYTES >> 20} MiB random blobs)`,
   );
   for (const [what, ours, theirs] of rows) {
     console.log(`${what}:`);

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 
 export interface Measured {
   seconds: number;
-  rssMB?: number;
+  /** Peak resident memory in MiB (GNU time reports KiB). */
+  rssMiB?: number;
   ok: boolean;
 }
 
@@ -25,12 +26,12 @@ export function measure(cmd: string[], env: NodeJS.ProcessEnv = {}): Measured {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const rss = useTime ? Number(r.stderr.trim().split('\n').pop()) / 1024 : undefined;
   if (r.status !== 0) process.stderr.write(r.stderr);
-  return { seconds, rssMB: rss && Number.isFinite(rss) ? rss : undefined, ok: r.status === 0 };
+  return { seconds, rssMiB: rss && Number.isFinite(rss) ? rss : undefined, ok: r.status === 0 };
 }
 
 export const fmt = (m?: Measured): string =>
   m
-    ? `${m.seconds.toFixed(2)} s${m.rssMB ? `, peak RSS ${m.rssMB.toFixed(0)} MB` : ''}${m.ok ? '' : ' (FAILED)'}`
+    ? `${m.seconds.toFixed(2)} s${m.rssMiB ? `, peak RSS ${m.rssMiB.toFixed(0)} MiB` : ''}${m.ok ? '' : ' (FAILED)'}`
     : 'not measured';
 
 /** `customs sbom TARGET` as CycloneDX to /dev/null: what the benchmarks time. */

@@ -68,6 +68,109 @@ describe('JSON manifests streamed past their size keep what the catalogers read 
       await assert.rejects(parseJsonKept(Buffer.from(bad), true), `accepted ${JSON.stringify(bad)}`);
   });
 
+  it('accepts exactly what JSON.parse accepts, kept whole or skipped, and reads the same values', async () => {
+    const texts = [
+      ' \t\r\n[1] \n',
+      '\f[1]',
+      '\v[1]',
+      '\u00a0[1]',
+      '\ufeff{"a":1}',
+      '01',
+      '-',
+      '-0',
+      '1.',
+      '.5',
+      '1e',
+      '1E+2',
+      '1e-2',
+      '-12.5e+3',
+      '+1',
+      '0x1',
+      'Infinity',
+      'NaN',
+      'tru',
+      'truex',
+      'nulll',
+      '"\\u00zz"',
+      '"\\ud800"',
+      '"\\x41"',
+      '"\\/\\b\\f\\n\\r\\t\\\\\\""',
+      '"tab\\there"',
+      '"raw\ttab"',
+      '"\\u007f\\u0000"',
+      '"\u0080"',
+      '[1,,2]',
+      '[,]',
+      '{"a":1,}',
+      '{,"a":1}',
+      '{"a":1 "b":2}',
+      '{"a"}',
+      '{1:2}',
+      "{'a':1}",
+      '{"a":[}',
+      '{"a":{]}',
+      '[1 2]',
+      '[[[]]]]',
+      '[[[]]',
+      '{"a":{"b":{"c":[1,{"d":"e"}]}}}',
+      '  ',
+    ];
+    const keeps: Keep[] = [true, {}, { a: true }, { '*': {} }, { a: { b: true } }];
+    const bytes = [Buffer.from([0x22, 0xff, 0xfe, 0x41, 0x22]), Buffer.from([0x22, 0xe2, 0x82, 0x22])];
+    for (const b of [...texts.map((t) => Buffer.from(t)), ...bytes]) {
+      let whole: unknown;
+      let ok = true;
+      try {
+        whole = JSON.parse(b.toString('utf8'));
+      } catch {
+        ok = false;
+      }
+      for (const keep of keeps) {
+        const got = parseJsonKept(b, keep);
+        if (!ok) await assert.rejects(got, SyntaxError, `accepted ${JSON.stringify(b.toString())}`);
+        else if (keep === true) assert.deepEqual(await got, whole, JSON.stringify(b.toString()));
+        else await got;
+      }
+    }
+  });
+
+  it('random edits of a manifest: refused exactly when JSON.parse refuses, else the same values', async () => {
+    const base = Buffer.from(
+      JSON.stringify({
+        libraries: {
+          'A/1.0': { type: 'package', n: -1.5e3, ok: true, no: null },
+          'B/2': { deps: [1, [2, {}]] },
+        },
+        s: 'x\u00e9\n"q"',
+      }),
+    );
+    let seed = 42;
+    const rand = (n: number) => (seed = (seed * 1664525 + 1013904223) >>> 0) % n;
+    const alphabet = Buffer.from('{}[]",:\\ 0123456789-+.eEtrufalsn\nxu');
+    let refused = 0;
+    for (let k = 0; k < 4000; k++) {
+      const b = Buffer.from(base);
+      for (let e = 1 + rand(3); e > 0; e--) b[rand(b.length)] = alphabet[rand(alphabet.length)];
+      let whole: unknown;
+      try {
+        whole = JSON.parse(b.toString('utf8'));
+      } catch {
+        refused++;
+        await assert.rejects(parseJsonKept(b, true), SyntaxError, b.toString());
+        await assert.rejects(parseJsonKept(b, { libraries: { '*': {} } }), SyntaxError, b.toString());
+        continue;
+      }
+      assert.deepEqual(await parseJsonKept(b, true), whole, b.toString());
+    }
+    assert.ok(refused > 1000 && refused < 4000, `${refused} of 4000 refused`);
+  });
+
+  it('nesting nobody reads costs no frame per level', async () => {
+    const deep = Buffer.from(`{"skip":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)},"a":1}`);
+    assert.deepEqual(await parseJsonKept(deep, { a: true }), { a: 1 });
+    await assert.rejects(parseJsonKept(deep.subarray(0, deep.length - 10), { a: true }), SyntaxError);
+  });
+
   it('past MAX_KEPT the file is refused, saying why', async () => {
     const b = depsJson(2 * 1024 * 1024, 3);
     const keep = JSON_READERS.find((r) => r.name === 'deps.json')!.keep;

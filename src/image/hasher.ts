@@ -1,4 +1,6 @@
 import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 
 /*
@@ -6,7 +8,7 @@ import { Worker } from 'node:worker_threads';
  * main thread only parses tar. Hashing and zlib's bookkeeping ran on the main thread beside the
  * parsing and were half of its time on a gzip image (a third on a plain docker-archive), while the
  * second core waited. A helper reads the file itself; decompressed bytes come back transferred
- * (no copy where a chunk fills zlib's output buffer), a few at a time: the main thread grants
+ * (each of zlib's output buffers whole, once full), a few at a time: the main thread grants
  * credit as it consumes, so a slow parse holds the helper instead of queueing the layer in
  * memory. Written here because no library does this one job.
  */
@@ -39,7 +41,8 @@ async function gunzip(m) {
   const job = { credit: m.credit, aborted: false, wake: undefined };
   jobs.set(m.id, job);
   // 256 KiB: 1 MiB chunks were 5% faster but peaked 40 MiB higher (memory the allocator keeps).
-  const gz = createGunzip({ chunkSize: 256 << 10 });
+  const CHUNK = 256 << 10;
+  const gz = createGunzip({ chunkSize: CHUNK });
   job.stop = () => gz.destroy();
   const blobHash = createHash('sha256');
   const tarHash = createHash('sha256');
@@ -83,19 +86,37 @@ async function gunzip(m) {
     }
   })();
   feed.catch((e) => gz.destroy(e));
+  // zlib writes its output into a buffer of chunkSize, handing out each part it fills, and takes
+  // a new buffer once one is full. The parts of one buffer are held until it is full (or the
+  // stream ends) and the buffer is then handed over whole, transferred: nothing is copied, and
+  // no buffer is left behind as garbage here. This thread makes almost no other garbage, so its
+  // collector ran only on V8's external-memory limit (64 MB), and 60-90 MB of dead buffers stayed
+  // resident in this thread's malloc arena (issue 28; docs/benchmarks.md).
+  let held;
+  const send = async () => {
+    while (job.credit <= 0 && !job.aborted) await new Promise((r) => (job.wake = r));
+    if (job.aborted) return;
+    job.credit--;
+    const out = new Uint8Array(held.buf, held.start, held.end - held.start);
+    held = undefined;
+    post({ id: m.id, chunk: out, raw: blobBytes }, [out.buffer]);
+  };
   try {
     for await (const chunk of gz) {
       tarHash.update(chunk);
       tarBytes += chunk.length;
-      while (job.credit <= 0 && !job.aborted) await new Promise((r) => (job.wake = r));
+      if (held && !(chunk.buffer === held.buf && chunk.byteOffset === held.end)) await send();
       if (job.aborted) break;
-      job.credit--;
-      // A chunk that fills zlib's output buffer is the whole buffer (zlib takes a new one after it):
-      // handed over as it is. A part of one is copied, as zlib goes on writing after it.
-      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-      const out = whole ? new Uint8Array(chunk.buffer) : Uint8Array.prototype.slice.call(chunk);
-      post({ id: m.id, chunk: out, raw: blobBytes }, [out.buffer]);
+      if (chunk.buffer.byteLength !== CHUNK) {
+        // Not one of zlib's own buffers (never seen): a copy, so no shared memory is moved.
+        held = { buf: Uint8Array.prototype.slice.call(chunk).buffer, start: 0, end: chunk.byteLength };
+        await send();
+      } else if (held) held.end += chunk.byteLength;
+      else held = { buf: chunk.buffer, start: chunk.byteOffset, end: chunk.byteOffset + chunk.byteLength };
+      if (held && held.end === held.buf.byteLength) await send();
+      if (job.aborted) break;
     }
+    if (held && !job.aborted) await send();
     if (!job.aborted) {
       await feed;
       post({ id: m.id, done: true, blobDigest: blobHash.digest('hex'), tarDigest: tarHash.digest('hex'), blobBytes, tarBytes });
@@ -129,6 +150,56 @@ export const OFF_THREAD_MIN_BYTES = 16 * 1024 * 1024;
 const CREDIT = 32;
 /** One helper per layer in flight (layout.ts reads two at a time). */
 const POOL_SIZE = 2;
+/**
+ * A helper idle this long is ended: its isolate stayed resident through cataloguing and the
+ * report, where a scan peaks (about 20 MiB of the gzip app-shaped image's peak, docs/benchmarks.md).
+ * Long enough for the next layer read to reuse a helper; a new one costs ~30 ms.
+ */
+const IDLE_MS = 100;
+
+/**
+ * Decompressed bytes handed over to this thread between two forced minor collections.
+ * The chunks arrive as transferred buffers outside V8's heap; once parsed they are dead, but their
+ * memory is freed only by a collection, and on a layer whose entries are skipped (issue 28's
+ * random blobs) this thread makes too little garbage to run one before V8's external-memory limit
+ * (64 MB): the gzip app-shaped image peaked at 232-267 MiB. A minor collection (a scavenge: the
+ * buffers die young) after every 16 MiB received keeps at most ~16 MiB of them alive. Bounding the
+ * chunks in flight does not help (they are released only by a collection), and handing buffers
+ * back for reuse needs to know when tar-stream and the probes are done with a chunk's bytes, which
+ * they do not say (docs/benchmarks.md).
+ */
+const COLLECT_EVERY_BYTES = 16 << 20;
+let receivedSinceCollect = 0;
+
+/**
+ * V8's `gc`, obtained at run time without a start flag: exposed only while one new context is
+ * created, then turned back off (no other context sees it). Null where V8 refuses.
+ */
+let collector: ((opts: { type: 'minor' }) => void) | null | undefined;
+function collect(): ((opts: { type: 'minor' }) => void) | null {
+  if (collector !== undefined) return collector;
+  // Started with --expose-gc (a test, a profile): that one, and the flag left as it was.
+  const exposed: unknown = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') return (collector = exposed as (opts: { type: 'minor' }) => void);
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    collector = typeof gc === 'function' ? (gc as (opts: { type: 'minor' }) => void) : null;
+  } catch {
+    collector = null;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+  return collector;
+}
+
+/** Counts decompressed bytes received; scavenges every COLLECT_EVERY_BYTES. */
+function received(bytes: number): void {
+  receivedSinceCollect += bytes;
+  if (receivedSinceCollect < COLLECT_EVERY_BYTES) return;
+  receivedSinceCollect = 0;
+  collect()?.({ type: 'minor' });
+}
 
 export interface BlobDigests {
   blobDigest: string;
@@ -154,6 +225,7 @@ interface Message {
 interface Helper {
   worker: Worker;
   jobs: Map<number, (m: Message) => void>;
+  idle?: NodeJS.Timeout;
 }
 
 const helpers: Helper[] = [];
@@ -162,7 +234,10 @@ let nextId = 1;
 function helper(): Helper {
   // The least busy helper, a new one while the pool is not full.
   const idle = helpers.find((h) => h.jobs.size === 0);
-  if (idle) return idle;
+  if (idle) {
+    clearTimeout(idle.idle);
+    return idle;
+  }
   if (helpers.length >= POOL_SIZE) return helpers.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
   const h: Helper = {
     worker: new Worker(WORKER, { eval: true, stdout: false, stderr: false }),
@@ -173,12 +248,12 @@ function helper(): Helper {
     if (!on) return;
     if (m.done || m.error) {
       h.jobs.delete(m.id);
-      if (h.jobs.size === 0) h.worker.unref();
+      if (h.jobs.size === 0) idled(h);
     }
     on(m);
   });
   const fail = (err: Error) => {
-    helpers.splice(helpers.indexOf(h), 1);
+    forget(h);
     for (const on of h.jobs.values()) on({ id: 0, error: err.message });
     h.jobs.clear();
   };
@@ -187,6 +262,25 @@ function helper(): Helper {
   h.worker.unref();
   helpers.push(h);
   return h;
+}
+
+/** Out of the pool, once: a failing worker reports an error, then its exit. */
+function forget(h: Helper): void {
+  clearTimeout(h.idle);
+  const at = helpers.indexOf(h);
+  if (at >= 0) helpers.splice(at, 1);
+}
+
+/** A helper without jobs no longer holds the process open, and is ended if it stays idle. */
+function idled(h: Helper): void {
+  h.worker.unref();
+  clearTimeout(h.idle);
+  h.idle = setTimeout(() => {
+    if (h.jobs.size > 0) return;
+    forget(h);
+    void h.worker.terminate();
+  }, IDLE_MS);
+  h.idle.unref();
 }
 
 function begin(op: object, on: (m: Message) => void): { h: Helper; id: number } {
@@ -230,6 +324,7 @@ export function gunzipFileRange(
   // Messages arrive on later turns of the event loop: `stream` exists by then.
   const job = begin({ op: 'gunzip', path, start: range.start, end: range.end, credit: CREDIT }, (m) => {
     if (m.chunk) {
+      received(m.chunk.byteLength);
       onRaw(m.raw!);
       const more = stream.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));
       if (more) job.h.worker.postMessage({ op: 'credit', id: job.id, n: 1 });
@@ -263,7 +358,7 @@ export function gunzipFileRange(
         settled = true;
         job.h.worker.postMessage({ op: 'abort', id: job.id });
         job.h.jobs.delete(job.id);
-        if (job.h.jobs.size === 0) job.h.worker.unref();
+        if (job.h.jobs.size === 0) idled(job.h);
         reject(err ?? new Error('the read was stopped'));
       }
       cb(err);
