@@ -157,6 +157,7 @@ describe('attack on the route split: the weakest token', { timeout: 180_000 }, (
       '--environments',
       'staging',
     ]);
+    tokens.stagingDev = makeToken(store, 'developer', ['--name', 'staging-ci', '--environments', 'staging']);
     tokens.webhook = makeToken(store, 'webhook', ['--name', 'registry']);
     tokens.admission = makeToken(store, 'admission', ['--name', 'apiserver']);
     server = new CustomsServer(await freePort(), [...store, '--workers', '0'], {
@@ -372,6 +373,35 @@ describe('attack on the route split: the weakest token', { timeout: 180_000 }, (
     const list = await new Api(server.url, tokens.viewer).get('/api/v1/exceptions');
     assert.equal(list.status, 200);
     assert.doesNotMatch(JSON.stringify(list.body), /cst_|hash|secret|password/i);
+  });
+
+  it('a token limited to staging writes nothing about production: exceptions, deployments', async () => {
+    const ci = new Api(server.url, tokens.stagingDev);
+    const expiresAt = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    for (const environments of [['production'], ['staging', 'production'], undefined]) {
+      const r = await ci.post('/api/v1/exceptions', {
+        vulnerability: 'CVE-2024-0004',
+        ...(environments ? { environments } : {}),
+        reason: 'not reachable',
+        expiresAt,
+      });
+      assert.equal(r.status, 403, `${JSON.stringify(environments)}: ${JSON.stringify(r.body)}`);
+    }
+    // Found in this round: the deployments route recorded into any environment, though admission
+    // records "only for namespaces that map to its environments" (docs/gate.md). What runs in
+    // production feeds the overview, its verdicts and the alerts.
+    const image = `registry.example/app@${DIGEST}`;
+    const prod = await ci.post('/api/v1/deployments', { image, environment: 'production' });
+    assert.equal(prod.status, 403, JSON.stringify(prod.body));
+    assert.match(prod.body.error.message, /production/);
+    const running = await admin.get('/api/v1/environments/production');
+    assert.doesNotMatch(JSON.stringify(running.body), new RegExp(DIGEST));
+    // Where it may, it still records.
+    const staging = await ci.post('/api/v1/deployments', { image, environment: 'staging' });
+    assert.equal(staging.status, 201, JSON.stringify(staging.body));
+    // As does a token for every environment.
+    const dev = new Api(server.url, tokens.developer);
+    assert.equal((await dev.post('/api/v1/deployments', { image, environment: 'production' })).status, 201);
   });
 
   it('the admission webhooks: the token they need, the same refusals, and an answer for a review', async () => {
