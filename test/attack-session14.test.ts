@@ -579,6 +579,32 @@ describe('attack on the route split: the weakest token', { timeout: 180_000 }, (
     assert.match(s.headers.get('set-cookie') ?? '', /SameSite=Strict/i);
   });
 
+  it('a user limited to staging is not widened to every environment by a coerced "" or 0', async () => {
+    // Found in this round: Ajv's coerceTypes turns "", 0 and false into null where a schema allows
+    // null (UserChange.environments: a list or null, "every environment"), so a form or script
+    // sending an empty field made an approver for staging an approver for production too.
+    const made = await admin.post('/api/v1/users', {
+      name: 'narrow',
+      role: 'approver',
+      password: 'correct horse battery',
+      environments: ['staging'],
+    });
+    assert.equal(made.status, 201);
+    const id = made.body.id;
+    for (const environments of ['', 0, false, 'staging', {}]) {
+      const r = await admin.put(`/api/v1/users/${id}`, { environments });
+      assert.equal(r.status, 400, `${JSON.stringify(environments)}: ${JSON.stringify(r.body)}`);
+    }
+    const users = (await admin.get('/api/v1/users')).body as any[];
+    assert.deepEqual(users.find((u) => u.id === id).environments, ['staging']);
+    // null itself still means every environment, said on purpose.
+    const all = await admin.put(`/api/v1/users/${id}`, { environments: null });
+    assert.equal(all.status, 200, JSON.stringify(all.body));
+    assert.equal(all.body.environments, null);
+    const back = await admin.put(`/api/v1/users/${id}`, { environments: ['staging'] });
+    assert.deepEqual(back.body.environments, ['staging']);
+  });
+
   it('the two sign-in routes share one per-address budget (run last: it uses it up)', async () => {
     let limited = 0;
     for (let i = 0; i < 25; i++) {
