@@ -4,7 +4,7 @@ import type { Admission } from '../../gate/admission.js';
 import { DomainError } from '../../services/errors.js';
 import type { Db } from '../../store/db.js';
 import { principalOf } from '../auth.js';
-import { authErrors } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { AdmissionReview } from '../schemas/admission.js';
 
 /** The Kubernetes admission webhooks: validating, and mutating (tags pinned to the digest decided on). */
@@ -49,7 +49,7 @@ export function admissionRoutes(
         tags: ['gate'],
         security: [{ bearer: [] }],
         body: AdmissionReview,
-        response: { 200: AdmissionReview, ...authErrors },
+        response: { 200: AdmissionReview, 400: errorSchema, ...authErrors },
       },
     },
     async (req) => s.admission.review(req.body, await admissionCaller(req)),
@@ -64,7 +64,7 @@ export function admissionRoutes(
         tags: ['gate'],
         security: [{ bearer: [] }],
         body: AdmissionReview,
-        response: { 200: AdmissionReview, ...authErrors },
+        response: { 200: AdmissionReview, 400: errorSchema, ...authErrors },
       },
     },
     async (req) => s.admission.review(req.body, await admissionCaller(req), true),

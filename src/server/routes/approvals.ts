@@ -57,7 +57,7 @@ export function approvalRoutes(base: FastifyInstance, s: GateDeps): void {
         summary: 'Approvals and requests, newest first (the queue: state=requested)',
         tags: ['gate'],
         querystring: ApprovalQuery,
-        response: { 200: Type.Array(ApprovalAnswer), ...authErrors },
+        response: { 200: Type.Array(ApprovalAnswer), 400: errorSchema, ...authErrors },
       },
     },
     async (req) => withPeople(db, await listApprovals(db, req.query), ['requestedBy', 'decidedBy']),

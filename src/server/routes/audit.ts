@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { listAudit, verifyAudit } from '../../gate/audit.js';
 import type { Db } from '../../store/db.js';
 import { withPeople } from '../../services/people.js';
-import { authErrors } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { AuditAnswer, AuditQuery, AuditVerdict } from '../schemas/audit.js';
 
 /** The audit log, and the walk of its hash chain and signatures. */
@@ -20,7 +20,7 @@ export function auditRoutes(base: FastifyInstance, s: { db: Db }): void {
         summary: 'The audit log, newest first (approvers and admins)',
         tags: ['audit'],
         querystring: AuditQuery,
-        response: { 200: Type.Array(AuditAnswer), ...authErrors },
+        response: { 200: Type.Array(AuditAnswer), 400: errorSchema, ...authErrors },
       },
     },
     async (req) => withPeople(db, await listAudit(db, req.query), ['actor']),

@@ -22,7 +22,7 @@ export function baseCandidateRoutes(base: FastifyInstance, s: ResourceDeps): voi
         summary: `Newer base images of the same distribution found in configured registries (repositories named after it, and the base the image's label names), ranked by the findings each would remove; tags not scanned yet are queued when the asker may request scans (report permission), else listed as unscanned. Bounded: ${BASE_LIMITS.repositories} repositories, ${BASE_LIMITS.tagsPerRepository} tags each, ${BASE_LIMITS.budgetMs / 1000} s; cached ${BASE_LIMITS.cacheMs / 60_000} minutes`,
         tags: ['images'],
         params: DigestParam,
-        response: { 200: BaseCandidatesAnswer, 404: errorSchema, ...authErrors },
+        response: { 200: BaseCandidatesAnswer, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (req) => {

@@ -21,7 +21,7 @@ export function compareRoutes(base: FastifyInstance, s: { db: Db }): void {
           'What changed from one stored image to another: packages, vulnerabilities fixed and introduced, grade, base',
         tags: ['images'],
         querystring: CompareQuery,
-        response: { 200: Comparison, 404: errorSchema, ...authErrors },
+        response: { 200: Comparison, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (req) => {

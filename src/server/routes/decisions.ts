@@ -23,7 +23,7 @@ export function decisionRoutes(base: FastifyInstance, s: GateDeps): void {
         tags: ['gate'],
         params: DigestParam,
         querystring: EnvironmentQuery,
-        response: { 200: DecisionAnswer, 404: errorSchema, ...authErrors },
+        response: { 200: DecisionAnswer, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (req) =>
@@ -39,7 +39,7 @@ export function decisionRoutes(base: FastifyInstance, s: GateDeps): void {
         tags: ['gate'],
         params: DigestParam,
         body: EnvironmentQuery,
-        response: { 200: VerifyAnswer, 404: errorSchema, ...authErrors },
+        response: { 200: VerifyAnswer, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (req) => {

@@ -6,6 +6,7 @@ import type { Services } from '../../services/ingest.js';
 import { currentDbVersion, requestScan } from '../../services/scans.js';
 import { findEnvironment, recordDeployment } from '../../store/deployments.js';
 import { recordImage } from '../../store/images.js';
+import { principalOfRequest } from '../auth.js';
 import { authErrors, errorSchema } from '../errors.js';
 import { DeploymentInput, DeploymentRecorded } from '../schemas/deployments.js';
 
@@ -32,6 +33,14 @@ export function deploymentRoutes(base: FastifyInstance, s: Services): void {
       }
       if (!ref.digest || !/^sha256:[a-f0-9]{64}$/.test(ref.digest))
         throw new DomainError('invalid', 'a deployment names its image by digest (…@sha256:…)');
+      // A token limited to some environments records only there, as admission does (a staging CI
+      // token must not say what runs in production: the overview, its verdicts and alerts read it).
+      const p = principalOfRequest(req);
+      if (p.environments && !p.environments.includes(req.body.environment))
+        throw new DomainError(
+          'forbidden',
+          `this caller may record deployments only in ${p.environments.join(', ')}, not ${req.body.environment}`,
+        );
       if (!(await findEnvironment(s.db, req.body.environment)))
         throw new DomainError('not_found', `no environment ${req.body.environment}; an admin adds it first`);
       await recordImage(s.db, { registry: ref.domain, repository: ref.repository, digest: ref.digest });

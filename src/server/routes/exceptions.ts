@@ -60,7 +60,7 @@ export function exceptionRoutes(base: FastifyInstance, s: GateDeps): void {
         summary: 'Exceptions, newest first',
         tags: ['gate'],
         querystring: ExceptionQuery,
-        response: { 200: Type.Array(ExceptionAnswer), ...authErrors },
+        response: { 200: Type.Array(ExceptionAnswer), 400: errorSchema, ...authErrors },
       },
     },
     async (req) =>
@@ -75,7 +75,7 @@ export function exceptionRoutes(base: FastifyInstance, s: GateDeps): void {
         summary: 'The vulnerability exceptions in force as .customsignore.yaml or an OpenVEX document',
         tags: ['gate'],
         querystring: ExportQuery,
-        response: { 200: ExportAnswer, ...authErrors },
+        response: { 200: ExportAnswer, 400: errorSchema, ...authErrors },
       },
     },
     async (req, reply) => {
@@ -97,7 +97,13 @@ export function exceptionRoutes(base: FastifyInstance, s: GateDeps): void {
         summary: 'Sign off a pending exception (an approver for every environment it covers)',
         tags: ['gate'],
         params: IdParam,
-        response: { 200: ExceptionAnswer, 404: errorSchema, 409: errorSchema, ...authErrors },
+        response: {
+          200: ExceptionAnswer,
+          400: errorSchema,
+          404: errorSchema,
+          409: errorSchema,
+          ...authErrors,
+        },
       },
     },
     async (req) => {
@@ -117,7 +123,13 @@ export function exceptionRoutes(base: FastifyInstance, s: GateDeps): void {
         tags: ['gate'],
         params: IdParam,
         body: RevokeInput,
-        response: { 200: ExceptionAnswer, 404: errorSchema, 409: errorSchema, ...authErrors },
+        response: {
+          200: ExceptionAnswer,
+          400: errorSchema,
+          404: errorSchema,
+          409: errorSchema,
+          ...authErrors,
+        },
       },
     },
     async (req) => {

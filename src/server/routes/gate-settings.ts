@@ -24,7 +24,7 @@ export function gateSettingRoutes(base: FastifyInstance, s: GateDeps): void {
         summary: "An environment's gate settings",
         tags: ['gate'],
         params: EnvParam,
-        response: { 200: GateAnswer, 404: errorSchema, ...authErrors },
+        response: { 200: GateAnswer, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (req) => {

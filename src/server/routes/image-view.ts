@@ -39,7 +39,7 @@ export function imageViewRoutes(base: FastifyInstance, s: GateDeps): void {
         tags: ['images'],
         params: DigestParam,
         querystring: ImageViewQuery,
-        response: { 200: ImageView, 404: errorSchema, ...authErrors },
+        response: { 200: ImageView, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (req) => {

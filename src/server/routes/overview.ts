@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { RunningRow } from '../../gate/verdicts.js';
 import { inPeopleWords, peopleNames } from '../../services/people.js';
 import { environments, history, historyStamp } from '../../store/deployments.js';
-import { authErrors } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { OverviewEnvironment, OverviewQuery } from '../schemas/overview.js';
 import type { GateDeps } from './deps.js';
 
@@ -22,7 +22,7 @@ export function overviewRoutes(base: FastifyInstance, s: GateDeps): void {
           'Per environment (production first): every workload running now, worst first, with its image, grade and reason, counts, coverage, provenance, gate decision and first fix; and the last deployments with what they fixed and introduced',
         tags: ['monitoring'],
         querystring: OverviewQuery,
-        response: { 200: Type.Array(OverviewEnvironment), ...authErrors },
+        response: { 200: Type.Array(OverviewEnvironment), 400: errorSchema, ...authErrors },
       },
     },
     // Serialized with JSON.stringify: fastify's serializer for these open objects took 50 ms at 700 rows.

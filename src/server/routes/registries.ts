@@ -57,7 +57,7 @@ export function registryRoutes(base: FastifyInstance, deps: { db: Db; box: Secre
         summary: 'Forget a registry',
         tags: ['settings'],
         params: HostParam,
-        response: { 204: NoContent, 404: errorSchema, ...authErrors },
+        response: { 204: NoContent, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (req, reply) => {

@@ -56,7 +56,7 @@ export function tokenRoutes(base: FastifyInstance, deps: { db: Db }): void {
         summary: 'Revoke a token',
         tags: ['settings'],
         params: IdParam,
-        response: { 204: NoContent, 404: errorSchema, ...authErrors },
+        response: { 204: NoContent, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (req, reply) => {

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { environmentTrend } from '../../services/trends.js';
 import type { Db } from '../../store/db.js';
-import { authErrors } from '../errors.js';
+import { authErrors, errorSchema } from '../errors.js';
 import { EnvParam } from '../schemas/common.js';
 import { TrendDay, TrendQuery } from '../schemas/trends.js';
 
@@ -21,7 +21,7 @@ export function trendRoutes(base: FastifyInstance, s: { db: Db }): void {
         tags: ['monitoring'],
         params: EnvParam,
         querystring: TrendQuery,
-        response: { 200: Type.Array(TrendDay), ...authErrors },
+        response: { 200: Type.Array(TrendDay), 400: errorSchema, ...authErrors },
       },
     },
     async (req) => environmentTrend(s.db, req.params.name, req.query.days ?? 30),

@@ -67,7 +67,7 @@ export function watchRoutes(base: FastifyInstance, deps: { db: Db }): void {
         summary: 'Stop watching a repository',
         tags: ['settings'],
         params: IdParam,
-        response: { 204: NoContent, 404: errorSchema, ...authErrors },
+        response: { 204: NoContent, 400: errorSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (req, reply) => {

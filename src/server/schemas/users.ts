@@ -14,11 +14,17 @@ export const UserInput = Type.Object(
 );
 export type UserInput = Static<typeof UserInput>;
 
+/**
+ * null and nothing else: `const`, not `type: 'null'`, since Ajv's coerceTypes turns "", 0 and false
+ * into null wherever a type allows it, and here null means every environment.
+ */
+const OnlyNull = Type.Unsafe<null>({ const: null, description: 'every environment' });
+
 /** A change of a user's role or environments (null: all environments). */
 export const UserChange = Type.Object(
   {
     role: Type.Optional(StringEnum(PERSON_ROLES)),
-    environments: Type.Optional(Type.Union([EnvList, Type.Null()])),
+    environments: Type.Optional(Type.Union([EnvList, OnlyNull])),
   },
   { additionalProperties: false },
 );
