@@ -22,7 +22,7 @@ import { CustomsError } from '../errors.js';
  *
  * Files under STREAM_FROM are parsed with JSON.parse as before: faster still (about 2×), and the
  * garbage of a 1 MiB parse is a few megabytes. The two paths give the same values for every
- * field a `Keep` names (test/json-keep.test.ts and the fuzz target compare them).
+ * field a `Keep` names (test/unit/catalog/json-keep.test.ts and the fuzz target compare them).
  */
 
 /**

@@ -5,7 +5,7 @@ type Register = (program: Command) => void;
  * Each command module with the top-level commands it adds, loaded on demand: a run loads only the
  * module of the command it runs (loading all of them with their dependencies took about 0.3 s of
  * every start). Help and unknown commands load all, in this order, which `customs --help` lists.
- * test/cli-commands.test.ts checks that these names are the commands the modules register.
+ * test/e2e/cli-commands.test.ts checks that these names are the commands the modules register.
  */
 export const COMMAND_MODULES: Array<[string[], () => Promise<Register>]> = [
   [['image', 'rootfs', 'fs', 'sbom-scan'], async () => (await import('./image.js')).registerImage],

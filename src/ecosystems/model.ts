@@ -7,7 +7,7 @@
  * A record names the code that lives higher up (a version comparator, a cataloger, an importer)
  * by key instead of importing it: the stairs go down, and the higher layer's own registry
  * (versions/index.ts, catalog/index.ts, vulndb/import.ts) looks the key up. A test checks every
- * key a record names is registered there (test/ecosystems.test.ts).
+ * key a record names is registered there (test/unit/ecosystems/ecosystems.test.ts).
  */
 
 /** Version orders by name; versions/index.ts maps each to its comparator (a typed, complete map). */

@@ -1,7 +1,7 @@
 /*
  * The crafted inputs of the third hostile-input round (issue 33), made by small generators so that
  * nothing large is committed: each is a map of relative path → content for a source tree or an
- * image layer. test/hostile-cost.test.ts runs the built CLI over each; the fuzz targets take the
+ * image layer. test/e2e/hostile-cost.test.ts runs the built CLI over each; the fuzz targets take the
  * small ones as seeds.
  */
 

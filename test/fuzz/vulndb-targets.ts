@@ -17,7 +17,7 @@ import type { Target } from './targets.js';
 
 /**
  * The database's own inputs: bundles (what a mirror serves), NVD years (streamed) and gzip feed
- * files, each seeded with a real-shaped input and with the bombs test/db-hostile.test.ts drives
+ * files, each seeded with a real-shaped input and with the bombs test/e2e/db-hostile.test.ts drives
  * through the CLI, scaled down to what a fuzz input can be.
  */
 
