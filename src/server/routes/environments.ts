@@ -5,7 +5,7 @@ import { defaultGate } from '../../gate/settings.js';
 import { putEnvironmentAudited } from '../../services/environments.js';
 import { DomainError } from '../../services/errors.js';
 import type { Db } from '../../store/db.js';
-import { environments, findEnvironment, history, running } from '../../store/deployments.js';
+import { environments, findEnvironment, history, running, runningTallies } from '../../store/deployments.js';
 import { auditContext } from '../auth.js';
 import { authErrors, errorSchema } from '../errors.js';
 import { EnvParam } from '../schemas/common.js';
@@ -33,16 +33,18 @@ export function environmentRoutes(base: FastifyInstance, s: { db: Db; gateChange
       },
     },
     async () => {
+      // One grouped query for every environment: no per-workload reads on the request path.
+      const tallies = await runningTallies(s.db);
       const out = [];
       for (const e of await environments(s.db)) {
-        const now = await running(s.db, e.name);
-        const grades = now.map((r) => r.scan?.grade).filter((g): g is string => !!g);
+        const mine = tallies.filter((t) => t.environment === e.name);
+        const grades = mine.map((t) => t.grade).filter((g): g is string => !!g);
         out.push({
           ...e,
-          images: now.length,
+          images: mine.reduce((n, t) => n + t.images, 0),
           worstGrade: grades.length ? grades.sort().at(-1)! : null,
-          kev: now.reduce((n, r) => n + (r.scan?.counts.kev ?? 0), 0),
-          critical: now.reduce((n, r) => n + (r.scan?.counts.critical ?? 0), 0),
+          kev: mine.reduce((n, t) => n + t.kev, 0),
+          critical: mine.reduce((n, t) => n + t.critical, 0),
         });
       }
       // Production first: teams start there.
