@@ -261,6 +261,10 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
     const u = await call('POST', '/api/v1/db/update');
     await drained();
     const matched = (Date.now() - t1) / 1000;
+    // Each figure as soon as it is measured: a long run cut short keeps what it had.
+    process.stderr.write(
+      `${engine}: ${u.rescans} of ${N} re-matched after the update in ${matched.toFixed(1)} s (load ${load()})\n`,
+    );
     // Alerts: every one the re-match raised, delivered.
     for (;;) {
       const a = await call('GET', '/api/v1/alerts');
@@ -310,6 +314,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
         if (i >= 5) times.push(performance.now() - s0);
       }
       pages.push(`${path} p50 ${pct(times, 50).toFixed(0)} ms, p95 ${pct(times, 95).toFixed(0)} ms`);
+      process.stderr.write(`${engine}: ${pages.at(-1)} (load ${load()})\n`);
     }
     const hook = makeToken(store, 'admission');
     const admission: number[] = [];
@@ -354,7 +359,8 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
   } finally {
     await server.stop();
     receiver.close();
-    if (database) {
+    // CUSTOMS_BENCH_KEEP_DB=1 keeps the PostgreSQL database, to look into afterwards.
+    if (database && process.env.CUSTOMS_BENCH_KEEP_DB !== '1') {
       const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${database.split('/').pop()}`);
