@@ -261,9 +261,13 @@ const newestRunningScan = (db: Db, environment: string | undefined) =>
     .groupBy('l.digest')
     .as('m');
 
-/** What runs in an environment now: the newest deployment per repository, namespace and service. */
-export async function running(db: Db, environment: string) {
-  const rows = await db.k
+/**
+ * What runs in an environment now: the newest deployment per repository, namespace and service.
+ * With `worst`, the first `worst` of them worst first (KEV, then critical findings, then risk), as
+ * the environment's page lists them: sorted and cut in the query, not after reading every row.
+ */
+export async function running(db: Db, environment: string, worst?: number) {
+  let q = db.k
     .selectFrom('deployments as d')
     .leftJoin(newestRunningScan(db, environment), (j) => j.onRef('m.digest', '=', 'd.digest'))
     .leftJoin('scans as s', 's.id', 'm.id')
@@ -290,10 +294,14 @@ export async function running(db: Db, environment: string) {
       's.total',
     ])
     .where('d.environment', '=', environment)
-    .where(isNewest)
-    .orderBy('d.repository')
-    .orderBy('d.id')
-    .execute();
+    .where(isNewest);
+  if (worst !== undefined)
+    q = q
+      .orderBy(sql`coalesce(s.kev, 0)`, 'desc')
+      .orderBy(sql`coalesce(s.critical, 0)`, 'desc')
+      .orderBy(sql`coalesce(s.risk, 0)`, 'desc')
+      .limit(worst);
+  const rows = await q.orderBy('d.repository').orderBy('d.id').execute();
   return rows.map((r) => ({
     image: `${r.registry}/${r.repository}@${r.digest}`,
     registry: r.registry,
@@ -304,6 +312,17 @@ export async function running(db: Db, environment: string) {
     deployedAt: r.deployed_at,
     scan: r.scan_id == null ? null : summaryOf(r as ScanSummaryRow),
   }));
+}
+
+/** How many workloads run in an environment now. */
+export async function runningCount(db: Db, environment: string): Promise<number> {
+  const r = await db.k
+    .selectFrom('deployments as d')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('d.environment', '=', environment)
+    .where(isNewest)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
 }
 
 /**
