@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Package } from '../src/catalog/model.js';
 import { openDb } from '../src/store/db.js';
-import { inTransaction } from '../src/store/db.js';
+import { analyzeStore, inTransaction } from '../src/store/db.js';
 import { recordNewImages, saveNewInventories } from '../src/store/images.js';
 import { recordDeployments } from '../src/store/deployments.js';
 import { matchUnscanned } from '../src/monitor/first-match.js';
@@ -188,6 +188,9 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
   });
   if (first.skipped.length) throw new Error(`${first.skipped.length} inventories not matched in bulk`);
   const seeded = (Date.now() - tm) / 1000;
+  // The planner's statistics, as autovacuum would have kept them while a store grew (this machine's
+  // PostgreSQL runs without it): without them it plans the pages' joins as over empty tables.
+  await analyzeStore(db);
   await db.close();
 
   const hooks: number[] = [];
@@ -232,8 +235,12 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
           },
           body: body ? JSON.stringify(body) : undefined,
         });
-        return await r.json();
+        const text = await r.text();
+        // An error answer says so here, not as a missing field further on.
+        if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text.slice(0, 300)}`);
+        return JSON.parse(text);
       } catch (err) {
+        if (/: \d{3} /.test((err as Error).message)) throw err;
         // A busy server may drop an idle kept-alive connection: once more on a new one.
         if (attempt >= 2)
           throw new Error(`${method} ${path}: ${(err as Error).message}\n${server.log.slice(-3000)}`);
@@ -363,7 +370,10 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
     if (database && process.env.CUSTOMS_BENCH_KEEP_DB !== '1') {
       const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
       await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${database.split('/').pop()}`);
+      // FORCE: a reader left open by a failure must not turn that failure into this one.
+      await c
+        .query(`DROP DATABASE IF EXISTS ${database.split('/').pop()} WITH (FORCE)`)
+        .catch((err: Error) => process.stderr.write(`database not dropped: ${err.message}\n`));
       await c.end();
     }
   }
