@@ -14,8 +14,11 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Package } from '../src/catalog/model.js';
 import { openDb } from '../src/store/db.js';
-import { recordImage, saveInventory } from '../src/store/images.js';
-import { recordDeployment } from '../src/store/deployments.js';
+import { analyzeStore, inTransaction } from '../src/store/db.js';
+import { recordNewImages, saveNewInventories } from '../src/store/images.js';
+import { recordDeployments } from '../src/store/deployments.js';
+import { matchUnscanned } from '../src/monitor/first-match.js';
+import { loadavg } from 'node:os';
 import { alpineOs, alpinePackageLists, syntheticImage } from '../test/helpers/alpine.js';
 import { freePort, Registry } from '../test/helpers/registry.js';
 import { admissionReview } from '../test/helpers/admission.js';
@@ -67,6 +70,10 @@ function inventory(i: number) {
   };
 }
 
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 
@@ -104,7 +111,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
   const data = join(work, `data-${engine}`);
   let database: string | undefined;
   if (engine === 'postgres') {
-    const name = `customs_bench_${process.pid}`;
+    const name = `bench_s14_${process.pid}`;
     const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
     await c.connect();
     await c.query(`DROP DATABASE IF EXISTS ${name}`);
@@ -121,39 +128,70 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
   const db = await openDb({ database, data });
   const t0 = Date.now();
   const digests: string[] = [];
-  // Stored a few at a time (PostgreSQL takes them in parallel; SQLite queues them anyway); the
-  // inventories are generated in order, so the fleet is the same whatever the parallelism.
-  const store1 = async (i: number, inv: ReturnType<typeof inventory>) => {
-    const digest = digests[i];
-    await saveInventory(db, digest, inv);
-    await recordImage(db, { registry: 'registry.local', repository: `team/app${i % 500}`, digest });
-    if (i % 10 === 0)
-      await recordDeployment(db, {
-        environment: 'production',
-        registry: 'registry.local',
-        repository: `team/app${i}`,
-        digest,
-        source: 'bench',
-      });
-  };
-  const PARALLEL = engine === 'postgres' ? 6 : 1;
-  for (let i = 0; i < N; i += PARALLEL) {
-    const batch: Array<Promise<void>> = [];
-    for (let j = i; j < Math.min(N, i + PARALLEL); j++) {
+  // Stored in batches, each one transaction of multi-row inserts (the store's bulk seeding path);
+  // the inventories are generated in order, so the fleet is the same whatever the batch size.
+  const BATCH = 2000;
+  for (let i = 0; i < N; i += BATCH) {
+    const items: Array<{ digest: string; inventory: ReturnType<typeof inventory>; j: number }> = [];
+    for (let j = i; j < Math.min(N, i + BATCH); j++) {
       digests.push(`sha256:${(BigInt(j) + 1n).toString(16).padStart(64, '0')}`);
-      batch.push(store1(j, inventory(j)));
+      items.push({ digest: digests[j], inventory: inventory(j), j });
     }
-    await Promise.all(batch);
+    await inTransaction(db, async (tx) => {
+      await saveNewInventories(tx, items);
+      await recordNewImages(
+        tx,
+        items.map((x) => ({
+          registry: 'registry.local',
+          repository: `team/app${x.j % 500}`,
+          digest: x.digest,
+        })),
+      );
+      await recordDeployments(
+        tx,
+        items
+          .filter((x) => x.j % 10 === 0)
+          .map((x) => ({
+            environment: 'production',
+            registry: 'registry.local',
+            repository: `team/app${x.j}`,
+            digest: x.digest,
+            source: 'bench',
+          })),
+      );
+    });
     // At 100,000 the run takes long on a shared machine: say how far it is.
-    if (Math.floor((i + PARALLEL) / 5000) > Math.floor(i / 5000))
+    if (Math.floor((i + BATCH) / 10000) > Math.floor(i / 10000))
       process.stderr.write(
-        `${engine}: ${Math.min(N, i + PARALLEL)} stored in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+        `${engine}: ${Math.min(N, i + BATCH)} stored in ${((Date.now() - t0) / 1000).toFixed(0)} s (load ${load()})\n`,
       );
   }
   const storeSeconds = (Date.now() - t0) / 1000;
-  await db.close();
+  // Storage per image: the inventories and their indexes, before any result.
   const storedBytes = await storeBytes(database, data);
   const storedTables = await tableSizes(database);
+  // Every stored inventory first gets its result at version 1, as the scans that stored them would
+  // have left it (the update below then re-matches against real previous results): matched in
+  // bulk, a chunk a transaction, by the path a match job takes per image.
+  const tm = Date.now();
+  const first = await matchUnscanned({
+    db,
+    dbPath: vulndb,
+    digests,
+    source: 'bench',
+    progress: (n) => {
+      if (n % 10000 === 0 || n === N)
+        process.stderr.write(
+          `${engine}: ${n} matched at version 1 in ${((Date.now() - tm) / 1000).toFixed(0)} s (load ${load()})\n`,
+        );
+    },
+  });
+  if (first.skipped.length) throw new Error(`${first.skipped.length} inventories not matched in bulk`);
+  const seeded = (Date.now() - tm) / 1000;
+  // The planner's statistics, as autovacuum would have kept them while a store grew (this machine's
+  // PostgreSQL runs without it): without them it plans the pages' joins as over empty tables.
+  await analyzeStore(db);
+  await db.close();
 
   const hooks: number[] = [];
   const receiver = createServer((req, res) => {
@@ -197,8 +235,12 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
           },
           body: body ? JSON.stringify(body) : undefined,
         });
-        return await r.json();
+        const text = await r.text();
+        // An error answer says so here, not as a missing field further on.
+        if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text.slice(0, 300)}`);
+        return JSON.parse(text);
       } catch (err) {
+        if (/: \d{3} /.test((err as Error).message)) throw err;
         // A busy server may drop an idle kept-alive connection: once more on a new one.
         if (attempt >= 2)
           throw new Error(`${method} ${path}: ${(err as Error).message}\n${server.log.slice(-3000)}`);
@@ -222,16 +264,14 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
       type: 'webhook',
       url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`,
     });
-    // Every stored inventory first gets its result at version 1, as the scans that stored them
-    // would have left it: the update below then re-matches against real previous results.
-    const t0 = Date.now();
-    await call('POST', '/api/v1/rescans', { all: true });
-    await drained();
-    const seeded = (Date.now() - t0) / 1000;
     const t1 = Date.now();
     const u = await call('POST', '/api/v1/db/update');
     await drained();
     const matched = (Date.now() - t1) / 1000;
+    // Each figure as soon as it is measured: a long run cut short keeps what it had.
+    process.stderr.write(
+      `${engine}: ${u.rescans} of ${N} re-matched after the update in ${matched.toFixed(1)} s (load ${load()})\n`,
+    );
     // Alerts: every one the re-match raised, delivered.
     for (;;) {
       const a = await call('GET', '/api/v1/alerts');
@@ -281,6 +321,7 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
         if (i >= 5) times.push(performance.now() - s0);
       }
       pages.push(`${path} p50 ${pct(times, 50).toFixed(0)} ms, p95 ${pct(times, 95).toFixed(0)} ms`);
+      process.stderr.write(`${engine}: ${pages.at(-1)} (load ${load()})\n`);
     }
     const hook = makeToken(store, 'admission');
     const admission: number[] = [];
@@ -325,6 +366,16 @@ async function run(engine: 'sqlite' | 'postgres', reg: Registry, ref: string): P
   } finally {
     await server.stop();
     receiver.close();
+    // CUSTOMS_BENCH_KEEP_DB=1 keeps the PostgreSQL database, to look into afterwards.
+    if (database && process.env.CUSTOMS_BENCH_KEEP_DB !== '1') {
+      const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+      await c.connect();
+      // FORCE: a reader left open by a failure must not turn that failure into this one.
+      await c
+        .query(`DROP DATABASE IF EXISTS ${database.split('/').pop()} WITH (FORCE)`)
+        .catch((err: Error) => process.stderr.write(`database not dropped: ${err.message}\n`));
+      await c.end();
+    }
   }
 }
 

@@ -8,7 +8,8 @@ import type { Finding, ScanResult } from '../model/scan.js';
 import { coverageOf, gapLines, uncoveredParts } from '../scan/coverage.js';
 import { databaseInfo, openStore, scanInventory } from '../scan/scan.js';
 import { recordOutcome } from '../services/outcome.js';
-import { verdictsFor } from '../gate/verdicts.js';
+import { INLINE_REJUDGE, verdictsFor } from '../gate/verdicts.js';
+import { staleVerdictsOf } from '../store/verdicts.js';
 import { alertBatch, flushAlerts, type AlertBatch } from '../store/alerts.js';
 import { inTransaction, now, type Db } from '../store/db.js';
 import {
@@ -105,6 +106,17 @@ interface PatchWrite {
   prevPatch?: ResultPatch;
 }
 
+/** Time spent in each part of storing patches, over a pass (its log line says where it went). */
+type Phases = Record<string, number>;
+const timed = async <T>(phases: Phases, name: string, fn: () => Promise<T>): Promise<T> => {
+  const t = performance.now();
+  try {
+    return await fn();
+  } finally {
+    phases[name] = (phases[name] ?? 0) + performance.now() - t;
+  }
+};
+
 type Sub = FindingSet & { json?: string; packed?: { hash: string; data: Buffer } };
 
 export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
@@ -115,6 +127,12 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
   const out: FleetOutcome = { patched: 0, unchanged: 0, marked: 0, fallback: [], alerts: 0 };
   const t0 = performance.now();
   let storeMs = 0;
+  // Where the pass's time goes, for its log line: reading the chunk, matching, marking the rest.
+  let readMs = 0;
+  let markMs = 0;
+  const phases: Phases = {};
+  // Running images with a new result: their verdicts no longer hold.
+  const judge: string[] = [];
   // One package set matched once per database and rank context, whichever image holds it.
   const memo = new Map<string, Sub>();
   const match = (path: string, inv: StoredInventory, sub: Package[], ctx: RankContext): Sub => {
@@ -144,6 +162,7 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
 
   for (let i = 0; i < o.digests.length; i += CHUNK) {
     const chunk = o.digests.slice(i, i + CHUNK);
+    const r0 = performance.now();
     const latest = await latestScans(o.db, chunk);
     const eligible = chunk.filter((d) => {
       const s = latest.get(d);
@@ -159,6 +178,7 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
       o.db,
       eligible.map((d) => latest.get(d)!).filter((s) => s.base_id !== null),
     );
+    readMs += performance.now() - r0;
     const writes: PatchWrite[] = [];
     for (const digest of eligible) {
       const inv = inventories.get(digest);
@@ -257,17 +277,28 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
     const t1 = performance.now();
     if (writes.length)
       out.alerts += await inTransaction(o.db, async (tx) => {
-        await storeFindingSets(tx, toStore);
+        await timed(phases, 'sets', () => storeFindingSets(tx, toStore));
         for (const h of toStore.keys()) stored.add(h);
         toStore.clear();
-        return storePatches({ ...o, db: tx }, writes, contexts, sets, batch);
+        return storePatches({ ...o, db: tx }, writes, contexts, sets, batch, phases, judge);
       });
     storeMs += performance.now() - t1;
     out.patched += writes.length;
     // Matching is synchronous work: let the API answer between chunks.
     await new Promise((r) => setImmediate(r));
   }
+  const m0 = performance.now();
   out.marked = await markHolding(o.db, holds, o.oldVersion, o.newVersion);
+  markMs = performance.now() - m0;
+  // A few are judged again now, as a scan job does, so the overview finds them ready. More (a
+  // change that touches a fleet: thousands of running images at 20 ms each would hold the pass for
+  // minutes) are marked stale: lists show them marked while the singleton `verdicts` judges them
+  // again off the pass, and a decision judges a marked one itself.
+  if (o.policy && judge.length)
+    await timed(phases, 'verdicts', async () => {
+      if (judge.length <= INLINE_REJUDGE) await verdictsFor(o.db, o.policy!).refresh(judge);
+      else await staleVerdictsOf(o.db, judge);
+    });
   o.log?.('fleet re-matched', {
     dbVersion: o.newVersion,
     touched: o.digests.length,
@@ -279,6 +310,9 @@ export async function rematchFleet(o: FleetRematch): Promise<FleetOutcome> {
     sharedMatches: memo.size,
     ms: Math.round(performance.now() - t0),
     storeMs: Math.round(storeMs),
+    readMs: Math.round(readMs),
+    markMs: Math.round(markMs),
+    storePhases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])),
   });
   return out;
 }
@@ -293,40 +327,46 @@ async function storePatches(
   contexts: Map<string, RankContext>,
   sets: Map<string, FindingSet>,
   batch: AlertBatch,
+  phases: Phases,
+  judge: string[],
 ): Promise<number> {
   const { db } = o;
   const at = now();
-  const inserted = await insertPatchScans(
-    db,
-    writes.map((w) => ({
-      digest: w.digest,
-      db_version: o.newVersion,
-      source: 'db-update',
-      context: null,
-      created_at: at,
-      ...summaryColumns(w.patch.summary, w.facts),
-      result: pack(w.patch),
-      duration_ms: 0,
-      base_id: w.prev.base_id ?? w.prev.id,
-      checked_version: null,
-      provenance_kind: w.prev.provenance_kind,
-      provenance_by: w.prev.provenance_by,
-      provenance_at: w.prev.provenance_at,
-    })),
+  const inserted = await timed(phases, 'scans', () =>
+    insertPatchScans(
+      db,
+      writes.map((w) => ({
+        digest: w.digest,
+        db_version: o.newVersion,
+        source: 'db-update',
+        context: null,
+        created_at: at,
+        ...summaryColumns(w.patch.summary, w.facts),
+        result: pack(w.patch),
+        duration_ms: 0,
+        base_id: w.prev.base_id ?? w.prev.id,
+        checked_version: null,
+        provenance_kind: w.prev.provenance_kind,
+        provenance_by: w.prev.provenance_by,
+        provenance_at: w.prev.provenance_at,
+      })),
+    ),
   );
   const stored = new Set(inserted.map((r) => r.digest));
   const done = writes.filter((w) => stored.has(w.digest));
   if (!done.length) return 0;
-  await pointImagesAtNewestScan(
-    db,
-    done.map((w) => w.digest),
+  await timed(phases, 'images', () =>
+    pointImagesAtNewestScan(
+      db,
+      done.map((w) => w.digest),
+    ),
   );
   // The finding index: the replaced packages' rows out, the new findings' rows in.
   // By difference, as for a full re-match: most of the replaced packages' rows stay as they are.
   const changes = done.map((w) => findingIndexChanges(w.digest, w.oldFindings, w.newFindings));
   const gone = changes.flatMap((c) => c.gone);
   const added = changes.flatMap((c) => c.added);
-  await changeFindingIndex(db, gone, added);
+  await timed(phases, 'index', () => changeFindingIndex(db, gone, added));
   // Alerts go to images running somewhere (the rest have no environment to alert for), in one
   // insert with what the pass read once (where images run, channels, exceptions). The policy alert
   // compares whole results: the bases of those images' patches are read here, 200 at a time.
@@ -341,27 +381,34 @@ async function storePatches(
       sets,
     );
   }
-  await recordOutcome(
-    db,
-    done.map((w) => ({
-      digest: w.digest,
-      version: o.newVersion,
-      changes: w,
-      results: async () => {
-        const baseBytes = bases.get(w.prev.base_id ?? w.prev.id);
-        if (!baseBytes) return undefined;
-        const base = unpack<StoredResult>(baseBytes);
-        const before = w.prevPatch ? applyPatch(base, w.prevPatch, sets) : base;
-        const after = applyPatch(base, w.patch, sets);
-        return { before: { ...before, packages: w.packages }, after: { ...after, packages: w.packages } };
+  await timed(phases, 'outcome', () =>
+    recordOutcome(
+      db,
+      done.map((w) => ({
+        digest: w.digest,
+        version: o.newVersion,
+        changes: w,
+        results: async () => {
+          const baseBytes = bases.get(w.prev.base_id ?? w.prev.id);
+          if (!baseBytes) return undefined;
+          const base = unpack<StoredResult>(baseBytes);
+          const before = w.prevPatch ? applyPatch(base, w.prevPatch, sets) : base;
+          const after = applyPatch(base, w.patch, sets);
+          return { before: { ...before, packages: w.packages }, after: { ...after, packages: w.packages } };
+        },
+      })),
+      {
+        policy: o.policy,
+        batch,
+        at,
+        // Collected for the end of the pass (judged there, or marked for the background).
+        verdicts: o.policy
+          ? async (d) => {
+              judge.push(...d);
+            }
+          : undefined,
       },
-    })),
-    {
-      policy: o.policy,
-      batch,
-      at,
-      verdicts: o.policy ? (d) => verdictsFor(db, o.policy!).refresh(d) : undefined,
-    },
+    ),
   );
-  return flushAlerts(db, batch);
+  return timed(phases, 'alerts', () => flushAlerts(db, batch));
 }

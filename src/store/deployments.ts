@@ -121,6 +121,28 @@ export async function recordDeployment(db: Db, d: DeploymentInput): Promise<numb
   return r.id;
 }
 
+/** Many deployments at once (seeding a store: the fleet benches), in batches of 1,000 rows. */
+export async function recordDeployments(db: Db, ds: DeploymentInput[]): Promise<void> {
+  const at = now();
+  for (let i = 0; i < ds.length; i += 1000)
+    await db.k
+      .insertInto('deployments')
+      .values(
+        ds.slice(i, i + 1000).map((d) => ({
+          environment: d.environment,
+          registry: d.registry,
+          repository: d.repository,
+          digest: d.digest,
+          namespace: d.namespace ?? '',
+          service: d.service ?? '',
+          source: d.source,
+          deployed_at: at,
+          ended_at: null,
+        })),
+      )
+      .execute();
+}
+
 /**
  * Record a deployment unless the same digest is already the newest one of its repository,
  * namespace and service in that environment (the admission webhook and the cluster inventory see
@@ -181,15 +203,33 @@ async function latestScan(db: Db, digest: string) {
     .executeTakeFirst();
 }
 
-function summaryOf(s: Awaited<ReturnType<typeof latestScan>>) {
+/** The summary columns of a scan row (no result blob), as the environment pages show them. */
+type ScanSummaryRow = {
+  grade: string;
+  tally: string | null;
+  risk: number | string;
+  db_version: string;
+  created_at: string;
+  critical: number | string;
+  high: number | string;
+  medium: number | string;
+  low: number | string;
+  unknown: number | string;
+  kev: number | string;
+  fixable: number | string;
+  total: number | string;
+};
+
+function summaryOf(s: ScanSummaryRow | undefined) {
   if (!s) return null;
+  const tally = s.tally ? (JSON.parse(s.tally) as Partial<ScanFacts> & { uncovered?: string[] }) : {};
   return {
     grade: s.grade,
     // The parts of the image its database did not cover: the grade is marked "not covered".
-    uncovered: ((s.tally ? JSON.parse(s.tally) : {}) as { uncovered?: string[] }).uncovered ?? [],
+    uncovered: tally.uncovered ?? [],
     risk: Number(s.risk),
     // The risk in words, the image page's text (kept with the scan: no findings read here).
-    riskExplanation: storedRiskWords(s.tally ? (JSON.parse(s.tally) as Partial<ScanFacts>) : {}),
+    riskExplanation: storedRiskWords(tally),
     dbVersion: s.db_version,
     scannedAt: s.created_at,
     counts: {
@@ -205,29 +245,116 @@ function summaryOf(s: Awaited<ReturnType<typeof latestScan>>) {
   };
 }
 
-/** What runs in an environment now: the newest deployment per repository, namespace and service. */
-export async function running(db: Db, environment: string) {
-  const rows = await db.k
+/**
+ * The newest scan id per digest running now (in `environment`, or anywhere), as a derived table
+ * `m(digest, id)`: one grouped read instead of a query per workload (the N+1 that made an
+ * environment's page take 0.7 s at 1,000 workloads on PostgreSQL).
+ */
+const newestRunningScan = (db: Db, environment: string | undefined) =>
+  db.k
+    .selectFrom('scans as l')
+    .select(['l.digest', (e) => e.fn.max('l.id').as('id')])
+    .where('l.digest', 'in', (e) => {
+      const q = e.selectFrom('deployments as r').select('r.digest').where('r.ended_at', 'is', null);
+      return environment === undefined ? q : q.where('r.environment', '=', environment);
+    })
+    .groupBy('l.digest')
+    .as('m');
+
+/**
+ * What runs in an environment now: the newest deployment per repository, namespace and service.
+ * With `worst`, the first `worst` of them worst first (KEV, then critical findings, then risk), as
+ * the environment's page lists them: sorted and cut in the query, not after reading every row.
+ */
+export async function running(db: Db, environment: string, worst?: number) {
+  let q = db.k
     .selectFrom('deployments as d')
-    .selectAll('d')
+    .leftJoin(newestRunningScan(db, environment), (j) => j.onRef('m.digest', '=', 'd.digest'))
+    .leftJoin('scans as s', 's.id', 'm.id')
+    .select([
+      'd.registry',
+      'd.repository',
+      'd.digest',
+      'd.namespace',
+      'd.service',
+      'd.deployed_at',
+      's.id as scan_id',
+      's.grade',
+      's.tally',
+      's.risk',
+      's.db_version',
+      's.created_at',
+      's.critical',
+      's.high',
+      's.medium',
+      's.low',
+      's.unknown',
+      's.kev',
+      's.fixable',
+      's.total',
+    ])
+    .where('d.environment', '=', environment)
+    .where(isNewest);
+  if (worst !== undefined)
+    q = q
+      .orderBy(sql`coalesce(s.kev, 0)`, 'desc')
+      .orderBy(sql`coalesce(s.critical, 0)`, 'desc')
+      .orderBy(sql`coalesce(s.risk, 0)`, 'desc')
+      .limit(worst);
+  const rows = await q.orderBy('d.repository').orderBy('d.id').execute();
+  return rows.map((r) => ({
+    image: `${r.registry}/${r.repository}@${r.digest}`,
+    registry: r.registry,
+    repository: r.repository,
+    digest: r.digest,
+    namespace: r.namespace || null,
+    service: r.service || null,
+    deployedAt: r.deployed_at,
+    scan: r.scan_id == null ? null : summaryOf(r as ScanSummaryRow),
+  }));
+}
+
+/** How many workloads run in an environment now. */
+export async function runningCount(db: Db, environment: string): Promise<number> {
+  const r = await db.k
+    .selectFrom('deployments as d')
+    .select((eb) => eb.fn.countAll().as('n'))
     .where('d.environment', '=', environment)
     .where(isNewest)
-    .orderBy('d.repository')
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+/**
+ * Per environment, what runs there now counted by the grade of its newest scan (null: not
+ * scanned), with the KEV and critical findings summed: the environment list in one grouped query.
+ */
+export async function runningTallies(
+  db: Db,
+): Promise<
+  Array<{ environment: string; grade: string | null; images: number; kev: number; critical: number }>
+> {
+  const rows = await db.k
+    .selectFrom('deployments as d')
+    .leftJoin(newestRunningScan(db, undefined), (j) => j.onRef('m.digest', '=', 'd.digest'))
+    .leftJoin('scans as s', 's.id', 'm.id')
+    .select((eb) => [
+      'd.environment',
+      's.grade',
+      eb.fn.countAll().as('images'),
+      eb.fn.sum('s.kev').as('kev'),
+      eb.fn.sum('s.critical').as('critical'),
+    ])
+    .where(isNewest)
+    .groupBy(['d.environment', 's.grade'])
     .execute();
-  const out = [];
-  for (const r of rows) {
-    out.push({
-      image: `${r.registry}/${r.repository}@${r.digest}`,
-      registry: r.registry,
-      repository: r.repository,
-      digest: r.digest,
-      namespace: r.namespace || null,
-      service: r.service || null,
-      deployedAt: r.deployed_at,
-      scan: summaryOf(await latestScan(db, r.digest)),
-    });
-  }
-  return out;
+  return rows.map((r) => ({
+    environment: r.environment,
+    grade: r.grade ?? null,
+    images: Number(r.images),
+    kev: Number(r.kev ?? 0),
+    critical: Number(r.critical ?? 0),
+  }));
 }
 
 /**

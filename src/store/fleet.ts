@@ -1,6 +1,8 @@
 import type { Insertable } from 'kysely';
 import { now, type Db } from './db.js';
 import type { StoredInventory } from './package-index.js';
+import { provenanceOf } from './images.js';
+import type { Provenance } from '../model/provenance.js';
 import { unpack, type ResultPatch } from './results.js';
 import type { Tables } from './schema.js';
 
@@ -176,4 +178,20 @@ export async function markHolding(
     n += Number(r.numUpdatedRows);
   }
   return n;
+}
+
+/** Stored inventories with their provenance (a result keeps the provenance of its inventory). */
+export async function loadInventoriesWithProvenance(
+  db: Db,
+  digests: string[],
+): Promise<Map<string, { inventory: StoredInventory; provenance: Provenance }>> {
+  if (!digests.length) return new Map();
+  const rows = await db.k
+    .selectFrom('inventories')
+    .select(['digest', 'data', 'provenance_kind', 'provenance_by', 'provenance_at'])
+    .where('digest', 'in', digests)
+    .execute();
+  return new Map(
+    rows.map((r) => [r.digest, { inventory: unpack<StoredInventory>(r.data), provenance: provenanceOf(r) }]),
+  );
 }

@@ -1,6 +1,6 @@
 import { storedRiskWords, type ScanFacts } from './results.js';
 import { indexFindings } from './finding-index.js';
-import { indexInventory } from './package-index.js';
+import { indexInventory, inventoryIndexRows } from './package-index.js';
 import {
   factsOf,
   pack,
@@ -642,4 +642,83 @@ export async function forgetArtifact(db: Db, ref: { registry: string; repository
     .where('repository', '=', ref.repository)
     .where('digest', '=', ref.digest)
     .execute();
+}
+
+/**
+ * Inventories of digests not stored yet, many at once (seeding a store: the fleet benches), with
+ * their package indexes: multi-row inserts instead of a few statements per image. A digest
+ * already stored is left as it is (saveInventory decides replacements; this never replaces).
+ * Call inside a transaction (inTransaction) for one commit per batch.
+ */
+export async function saveNewInventories(
+  db: Db,
+  items: Array<{ digest: string; inventory: StoredInventory }>,
+  prov: Provenance = { kind: 'server-scan', by: null, at: now() },
+): Promise<number> {
+  const at = now();
+  let stored = 0;
+  for (let i = 0; i < items.length; i += 200) {
+    const chunk = items.slice(i, i + 200);
+    const inserted = await db.k
+      .insertInto('inventories')
+      .values(
+        chunk.map((x) => ({
+          digest: x.digest,
+          data: pack(x.inventory),
+          created_at: at,
+          ...provenanceColumns(prov),
+        })),
+      )
+      .onConflict((oc) => oc.column('digest').doNothing())
+      .returning('digest')
+      .execute();
+    const fresh = new Set(inserted.map((r) => r.digest));
+    stored += fresh.size;
+    const versions = [];
+    const keys = [];
+    for (const x of chunk) {
+      if (!fresh.has(x.digest)) continue;
+      const rows = inventoryIndexRows(x.digest, x.inventory);
+      versions.push(...rows.versions);
+      keys.push(...rows.keys);
+    }
+    // PostgreSQL takes at most 65,535 parameters a statement: 4 columns × 2,000 rows stays below.
+    for (let j = 0; j < versions.length; j += 2000)
+      await db.k
+        .insertInto('package_versions')
+        .values(versions.slice(j, j + 2000))
+        .execute();
+    for (let j = 0; j < keys.length; j += 2000)
+      await db.k
+        .insertInto('package_index')
+        .values(keys.slice(j, j + 2000))
+        .onConflict((oc) => oc.columns(['ecosystem', 'name', 'digest']).doNothing())
+        .execute();
+  }
+  return stored;
+}
+
+/**
+ * Image records not seen before, many at once (seeding a store); a known one is left as it is
+ * (recordImage updates tags and last-seen). No scan points at them yet.
+ */
+export async function recordNewImages(db: Db, refs: ImageRef[]): Promise<void> {
+  const t = now();
+  for (let i = 0; i < refs.length; i += 1000)
+    await db.k
+      .insertInto('images')
+      .values(
+        refs.slice(i, i + 1000).map((ref) => ({
+          registry: ref.registry,
+          repository: ref.repository,
+          digest: ref.digest,
+          tags: JSON.stringify(ref.tag ? [ref.tag] : []),
+          platform: ref.platform ?? null,
+          first_seen: t,
+          last_seen: t,
+          latest_scan_id: null,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['registry', 'repository', 'digest']).doNothing())
+      .execute();
 }

@@ -528,6 +528,15 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0018-scans-digest-id': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        // The newest scan of a digest (max id per digest) from the index alone: the environment
+        // pages, the fleet re-match's reads and its pointing of images at their new results ask it
+        // for thousands of digests at a time; (digest, db_version) left every row's id to the table.
+        await db.schema.createIndex('scans_digest_id').on('scans').columns(['digest', 'id']).execute();
+      },
+    },
     '0014-verdict-stale': {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: Kysely<any>) {

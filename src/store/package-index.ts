@@ -10,7 +10,8 @@ export interface StoredInventory extends Inventory {
 
 /** Which packages each stored inventory holds: what a database update's re-match looks up. */
 
-export async function indexInventory(db: Db, digest: string, inv: StoredInventory): Promise<number> {
+/** An inventory's rows in `package_versions` (one per name and version) and `package_index`. */
+export function inventoryIndexRows(digest: string, inv: StoredInventory) {
   const versions = [
     ...new Map(
       inv.packages.map((p) => [
@@ -19,6 +20,12 @@ export async function indexInventory(db: Db, digest: string, inv: StoredInventor
       ]),
     ).values(),
   ];
+  const keys = lookupKeys(inv.os, inv.packages).map((k) => ({ ...k, digest }));
+  return { versions, keys };
+}
+
+export async function indexInventory(db: Db, digest: string, inv: StoredInventory): Promise<number> {
+  const { versions } = inventoryIndexRows(digest, inv);
   await db.k.deleteFrom('package_versions').where('digest', '=', digest).execute();
   for (let i = 0; i < versions.length; i += 500) {
     await db.k

@@ -161,3 +161,24 @@ export async function runningStamp(db: Db): Promise<string> {
   ]);
   return [g, d?.a, d?.b, d?.c, s?.a, s?.b, i?.a].map((x) => String(x ?? '')).join('|');
 }
+
+/**
+ * Mark the verdicts of these digests stale (a new result for each, judged again in the background:
+ * the fleet re-match after a database update touches thousands), and move the generation once so
+ * the singleton `verdicts` sees work.
+ */
+export async function staleVerdictsOf(db: Db, digests: string[]): Promise<void> {
+  if (!digests.length) return;
+  await db.k
+    .updateTable('verdict_generation')
+    .set((eb) => ({ generation: eb('generation', '+', 1) }))
+    .where('id', '=', 1)
+    .execute();
+  for (let i = 0; i < digests.length; i += 500)
+    await db.k
+      .updateTable('verdicts')
+      .set({ stale_since: now() })
+      .where('stale_since', 'is', null)
+      .where('digest', 'in', digests.slice(i, i + 500))
+      .execute();
+}

@@ -231,6 +231,15 @@ describeStores(
       const prod = (await admin.get('/api/v1/environments/production')).body;
       assert.deepEqual(prod.images.map((i: any) => i.digest).sort(), [digests.a, digests.b].sort());
       assert.ok(prod.images.every((i: any) => /^[A-F]$/.test(i.scan.grade)));
+      assert.equal(prod.more, 0);
+      // Cut in the query, worst first: the first of the whole list, and how many are left out.
+      const first = (await admin.get('/api/v1/environments/production?limit=1')).body;
+      assert.deepEqual(
+        first.images.map((i: any) => i.digest),
+        [prod.images[0].digest],
+      );
+      assert.equal(first.more, 1);
+      assert.equal((await admin.get('/api/v1/environments/production?limit=0')).status, 400);
       assert.equal((await admin.get('/api/v1/environments/nowhere')).status, 404);
     });
 

@@ -46,6 +46,7 @@ export const EnvironmentDetail = Type.Object({
   name: Type.Optional(Type.String()),
   exposure: Type.Optional(Type.String()),
   images: Type.Optional(Type.Array(Deployed)),
+  more: Type.Optional(Type.Integer({ description: 'Images running there not listed (past `limit`)' })),
 });
 export type EnvironmentDetail = Static<typeof EnvironmentDetail>;
 
