@@ -165,6 +165,14 @@ export function toIgnoreFile(list: ExceptionRecord[]): string {
  * OpenVEX: each vulnerability exception as a `not_affected` statement (an exception is a person's
  * judgement, so the justification says so in the impact statement, not a machine-checked reason).
  */
+/**
+ * A component's `@id` must be an IRI (OpenVEX schema): an exception's package given as a purl stays
+ * one; a bare name becomes a generic purl of that name (no consumer reads it as a wider match).
+ */
+function packageIri(spec: string): string {
+  return spec.startsWith('pkg:') ? spec : `pkg:generic/${encodeURIComponent(spec)}`;
+}
+
 export function toOpenVex(list: ExceptionRecord[], author: string, at = new Date()): object {
   const statements = list
     .filter((e) => e.state === 'active' && e.vulnerability)
@@ -178,7 +186,7 @@ export function toOpenVex(list: ExceptionRecord[], author: string, at = new Date
             : e.repository
               ? `pkg:oci/${e.repository.split('/').pop()}?repository_url=${encodeURIComponent(e.repository)}`
               : 'pkg:oci/*',
-          ...(e.package ? { subcomponents: [{ '@id': e.package }] } : {}),
+          ...(e.package ? { subcomponents: [{ '@id': packageIri(e.package) }] } : {}),
         },
       ],
       status: 'not_affected',

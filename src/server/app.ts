@@ -6,9 +6,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import type { JobQueue } from '../jobs/queue.js';
-import type { Db } from '../store/db.js';
+import { pingStore, type Db } from '../store/db.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { VERSION } from '../version.js';
 import { VulnStore } from '../vulndb/store.js';
@@ -222,7 +221,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (deps.lifecycle?.draining)
         throw new DomainError('unavailable', 'this replica is shutting down', 'shutting_down');
       try {
-        await sql`select 1`.execute(deps.db.k);
+        await pingStore(deps.db);
       } catch (err) {
         throw new DomainError('unavailable', (err as Error).message, 'store_unavailable');
       }

@@ -117,6 +117,11 @@ export async function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Pro
   return db.k.transaction().execute((k) => fn({ ...db, k }));
 }
 
+/** One round trip to the store (readiness): throws when it cannot answer. */
+export async function pingStore(db: Db): Promise<void> {
+  await sql`select 1`.execute(db.k);
+}
+
 /**
  * Bring PostgreSQL's planner statistics up to date (ANALYZE). Autovacuum does this as tables grow;
  * a store filled in bulk (the fleet benches) on a server running without it would otherwise be

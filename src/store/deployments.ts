@@ -102,20 +102,22 @@ export interface DeploymentInput {
   source: string;
 }
 
+const deploymentRow = (d: DeploymentInput, at: string) => ({
+  environment: d.environment,
+  registry: d.registry,
+  repository: d.repository,
+  digest: d.digest,
+  namespace: d.namespace ?? '',
+  service: d.service ?? '',
+  source: d.source,
+  deployed_at: at,
+  ended_at: null,
+});
+
 export async function recordDeployment(db: Db, d: DeploymentInput): Promise<number> {
   const r = await db.k
     .insertInto('deployments')
-    .values({
-      environment: d.environment,
-      registry: d.registry,
-      repository: d.repository,
-      digest: d.digest,
-      namespace: d.namespace ?? '',
-      service: d.service ?? '',
-      source: d.source,
-      deployed_at: now(),
-      ended_at: null,
-    })
+    .values(deploymentRow(d, now()))
     .returning('id')
     .executeTakeFirstOrThrow();
   return r.id;
@@ -127,19 +129,7 @@ export async function recordDeployments(db: Db, ds: DeploymentInput[]): Promise<
   for (let i = 0; i < ds.length; i += 1000)
     await db.k
       .insertInto('deployments')
-      .values(
-        ds.slice(i, i + 1000).map((d) => ({
-          environment: d.environment,
-          registry: d.registry,
-          repository: d.repository,
-          digest: d.digest,
-          namespace: d.namespace ?? '',
-          service: d.service ?? '',
-          source: d.source,
-          deployed_at: at,
-          ended_at: null,
-        })),
-      )
+      .values(ds.slice(i, i + 1000).map((d) => deploymentRow(d, at)))
       .execute();
 }
 

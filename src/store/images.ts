@@ -106,16 +106,7 @@ export async function recordImage(db: Db, ref: ImageRef): Promise<void> {
     } else {
       await tx
         .insertInto('images')
-        .values({
-          registry: ref.registry,
-          repository: ref.repository,
-          digest: ref.digest,
-          tags: JSON.stringify(ref.tag ? [ref.tag] : []),
-          platform: ref.platform ?? null,
-          first_seen: t,
-          last_seen: t,
-          latest_scan_id: (await latestScanId(tx as unknown as Db['k'], ref.digest)) ?? null,
-        })
+        .values(imageRow(ref, t, (await latestScanId(tx as unknown as Db['k'], ref.digest)) ?? null))
         .onConflict((oc) => oc.columns(['registry', 'repository', 'digest']).doNothing())
         .execute();
     }
@@ -698,6 +689,20 @@ export async function saveNewInventories(
   return stored;
 }
 
+/** A new image record (one shape for recordImage and recordNewImages). */
+function imageRow(ref: ImageRef, t: string, latestScanId: number | null) {
+  return {
+    registry: ref.registry,
+    repository: ref.repository,
+    digest: ref.digest,
+    tags: JSON.stringify(ref.tag ? [ref.tag] : []),
+    platform: ref.platform ?? null,
+    first_seen: t,
+    last_seen: t,
+    latest_scan_id: latestScanId,
+  };
+}
+
 /**
  * Image records not seen before, many at once (seeding a store); a known one is left as it is
  * (recordImage updates tags and last-seen). No scan points at them yet.
@@ -707,18 +712,7 @@ export async function recordNewImages(db: Db, refs: ImageRef[]): Promise<void> {
   for (let i = 0; i < refs.length; i += 1000)
     await db.k
       .insertInto('images')
-      .values(
-        refs.slice(i, i + 1000).map((ref) => ({
-          registry: ref.registry,
-          repository: ref.repository,
-          digest: ref.digest,
-          tags: JSON.stringify(ref.tag ? [ref.tag] : []),
-          platform: ref.platform ?? null,
-          first_seen: t,
-          last_seen: t,
-          latest_scan_id: null,
-        })),
-      )
+      .values(refs.slice(i, i + 1000).map((ref) => imageRow(ref, t, null)))
       .onConflict((oc) => oc.columns(['registry', 'repository', 'digest']).doNothing())
       .execute();
 }

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
 import { alpineMuslLayer, makeTar, ociLayout, rootfsLayer } from '../helpers/image-writer.js';
@@ -15,7 +15,7 @@ import { freePort, notifyCustoms, Registry, skopeoCopy } from '../helpers/regist
 import { customs, has } from '../helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from '../helpers/server.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
-import { freshStore, ONE_STORE, type TestStore } from '../helpers/stores.js';
+import { describeStores, freshStore, type TestStore } from '../helpers/stores.js';
 
 // The dashboard as a security lead uses it: Debian's Chromium driven by playwright-core against a
 // `customs server` seeded through its real API and real scans (images pushed by skopeo to Debian's
@@ -138,11 +138,12 @@ async function admission(image: string): Promise<any> {
   return r.body.response;
 }
 
-describe(`the dashboard in Chromium (${ONE_STORE})`, { skip, timeout: 300_000 }, () => {
+describeStores('the dashboard in Chromium', { skip, timeout: 300_000 }, (engine) => {
   before(async () => {
+    consoleErrors.length = 0;
     tmp = mkdtempSync(join(tmpdir(), 'customs-dashboard-'));
     mkdirSync(shots, { recursive: true });
-    store = await freshStore(ONE_STORE, join(tmp, 'data'), 'dashboard');
+    store = await freshStore(engine, join(tmp, 'data'), 'dashboard');
     const vulndb = join(tmp, 'vuln.db');
     const imp = customs([
       'db',

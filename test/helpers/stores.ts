@@ -41,12 +41,6 @@ export function itStores(
     );
 }
 
-/**
- * The store of a story told once where a second round would cost minutes (a browser's page flows,
- * over an API the server tests run on both stores): PostgreSQL, or SQLite where there is none.
- */
-export const ONE_STORE: Engine = pgSkip ? 'sqlite' : 'postgres';
-
 /** A store of its own for one round: a SQLite data folder, or a fresh PostgreSQL database. */
 export interface TestStore {
   engine: Engine;
