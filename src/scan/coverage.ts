@@ -50,6 +50,56 @@ const releasesOf = (store: VulnStore, ecoBase: string) =>
         .all(ecoBase) as Array<{ source: string; release: string }>,
   );
 
+/**
+ * The sources of an OS release's advisories for these package keys, and whether the database holds
+ * any rows to tell (none: no advisories of the distribution at all). The image's own rows first
+ * (the matcher asked for them already); the whole table only when none of its packages has an
+ * advisory in any release. Kept per store, release and key set (at most 5,000, then forgotten).
+ */
+function osSources(
+  store: VulnStore,
+  os: OsInfo,
+  target: NonNullable<ReturnType<typeof osTarget>>,
+  keys: string[],
+): { held: boolean; sources: string[] } {
+  const seen = memo(store, 'os-sources', () => new Map<string, { held: boolean; sources: string[] }>());
+  const key = JSON.stringify([os, target.ecoBase, [...keys].sort()]);
+  let r = seen.get(key);
+  // A copy: the list goes into each image's coverage.
+  if (r) return { held: r.held, sources: [...r.sources] };
+  const mineRows = [...store.affectedFor(target.ecoBase, keys).values()]
+    .flat()
+    .map((row) => ({ source: row.source, release: row.ecoRelease }));
+  const rows = mineRows.some((row) => target.releaseMatches(row.release))
+    ? mineRows
+    : anySource(store, target.ecoBase)
+      ? releasesOf(store, target.ecoBase)
+      : [];
+  const release = rows.filter((row) => target.releaseMatches(row.release));
+  r = { held: rows.length > 0, sources: [...new Set(release.map((row) => row.source))].sort() };
+  if (seen.size >= 5000) seen.clear();
+  seen.set(key, r);
+  return { held: r.held, sources: [...r.sources] };
+}
+
+/**
+ * The sources of the rows of these package names in an ecosystem (repeats left in), kept by name:
+ * images share most of their names, and the rows' lists were built again for each image.
+ */
+function nameSources(store: VulnStore, eco: string, names: string[]): string[] {
+  const seen = memo(store, `name-sources\u0000${eco}`, () => new Map<string, string[]>());
+  let missing = names.filter((n) => !seen.has(n));
+  if (missing.length && seen.size >= 200_000) {
+    seen.clear();
+    missing = names;
+  }
+  if (missing.length) {
+    const rows = store.affectedFor(eco, missing);
+    for (const n of missing) seen.set(n, [...new Set((rows.get(n) ?? []).map((r) => r.source))]);
+  }
+  return names.flatMap((n) => seen.get(n)!);
+}
+
 /** Packages the matcher sends to an ecosystem's advisories (as matchLanguagePackages picks them). */
 function languageEcosystems(packages: Package[]): Map<string, { packages: number; names: Set<string> }> {
   const out = new Map<string, { packages: number; names: Set<string> }>();
@@ -139,19 +189,11 @@ export function coverageOf(
         ...own.map((p) => target.sourceKeyOf?.(p)).filter((k): k is string => !!k),
       ]),
     ];
-    // The image's own rows first (the matcher asked for them already); the whole table only when
-    // none of its packages has an advisory in any release.
-    const mineRows = [...store.affectedFor(target.ecoBase, keys).values()]
-      .flat()
-      .map((r) => ({ source: r.source, release: r.ecoRelease }));
-    const rows = mineRows.some((r) => target.releaseMatches(r.release))
-      ? mineRows
-      : anySource(store, target.ecoBase)
-        ? releasesOf(store, target.ecoBase)
-        : [];
-    const release = rows.filter((r) => target.releaseMatches(r.release));
-    const sources = [...new Set(release.map((r) => r.source))].sort();
-    if (!rows.length)
+    // What the rows say depends on the release and the package keys only: images on one base share
+    // it (the fleet re-match asks it for every patched image; the release test over each row was
+    // most of that).
+    const { held: anyRows, sources } = osSources(store, os!, target, keys);
+    if (!anyRows)
       osEntry = entry(
         'os',
         osName,
@@ -160,7 +202,7 @@ export function coverageOf(
         [],
         `the database holds no ${target.ecoBase} advisories`,
       );
-    else if (!release.length)
+    else if (!sources.length)
       osEntry = entry(
         'os',
         osName,
@@ -186,7 +228,7 @@ export function coverageOf(
   )) {
     const name = eco === CPE_ECOSYSTEM ? 'binaries (NVD CPE ranges)' : eco;
     // The sources of the image's own rows (the matcher's memo), and one more when those are none.
-    const found = [...store.affectedFor(eco, [...names]).values()].flat().map((r) => r.source);
+    const found = nameSources(store, eco, [...names]);
     const one = anySource(store, eco);
     const sources = [...new Set([...found, ...(one ? [one] : [])])].sort();
     if (!sources.length) {
