@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Package } from '../catalog/model.js';
 import type { OsInfo } from '../catalog/os-release.js';
 import { CPE_ECOSYSTEM, cpeNamesOf } from '../match/cpe.js';
@@ -63,7 +64,10 @@ function osSources(
   keys: string[],
 ): { held: boolean; sources: string[] } {
   const seen = memo(store, 'os-sources', () => new Map<string, { held: boolean; sources: string[] }>());
-  const key = JSON.stringify([os, target.ecoBase, [...keys].sort()]);
+  // Hashed: a key set can run to hundreds of names, and 5,000 of them would be kept.
+  const key = createHash('sha256')
+    .update(JSON.stringify([os, target.ecoBase, [...keys].sort()]))
+    .digest('base64');
   let r = seen.get(key);
   // A copy: the list goes into each image's coverage.
   if (r) return { held: r.held, sources: [...r.sources] };
