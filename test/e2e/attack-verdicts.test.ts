@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import YAML from 'yaml';
+import { FIXABLE_RULE, importAlpineDb } from '../helpers/gate-setup.js';
 import { alpineMuslLayer, ociLayout } from '../helpers/image-writer.js';
-import { shared } from '../helpers/paths.js';
 import { freePort } from '../helpers/registry.js';
-import { customs, customsAsync } from '../helpers/run.js';
+import { customsAsync } from '../helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from '../helpers/server.js';
 import { describeStores, freshStore, type TestStore } from '../helpers/stores.js';
 
@@ -17,13 +17,7 @@ import { describeStores, freshStore, type TestStore } from '../helpers/stores.js
 // what the gate decides but does not go through staleVerdicts leaves a stale "allowed" behind.
 // Each test asserts the safe answer: it fails while the hole is open. On both stores.
 
-const FIXABLE = {
-  id: 'no-fixable-vulnerabilities',
-  check: 'vulnerabilities',
-  severity: 'HIGH',
-  with: { severities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], fixable: true },
-};
-const POLICY = { environments: { staging: { rules: [FIXABLE] }, qa: { rules: [FIXABLE] } } };
+const POLICY = { environments: { staging: { rules: [FIXABLE_RULE] }, qa: { rules: [FIXABLE_RULE] } } };
 
 describeStores('attack: stale stored verdicts', { timeout: 300_000 }, (engine) => {
   let tmp: string;
@@ -60,16 +54,7 @@ describeStores('attack: stale stored verdicts', { timeout: 300_000 }, (engine) =
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-xa-'));
     const vulndb = join(tmp, 'vuln.db');
-    const imp = customs([
-      'db',
-      'import',
-      shared('advisories/alpine-secdb'),
-      shared('kev'),
-      '--db',
-      vulndb,
-      '-q',
-    ]);
-    assert.equal(imp.status, 0, imp.stderr);
+    importAlpineDb(vulndb);
     writeFileSync(join(tmp, 'policy.yaml'), YAML.stringify(POLICY));
     const layout = join(tmp, 'layout');
     ociLayout(layout, { layers: [await alpineMuslLayer('1.1.18-r3')], tag: 'latest' });

@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
+import { importAlpineDb } from '../helpers/gate-setup.js';
 import { alpineMuslLayer, ociLayout } from '../helpers/image-writer.js';
-import { shared } from '../helpers/paths.js';
 import { freePort } from '../helpers/registry.js';
-import { customs, customsAsync } from '../helpers/run.js';
+import { customsAsync } from '../helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from '../helpers/server.js';
 import { describeStores, freshStore, type TestStore } from '../helpers/stores.js';
 
@@ -27,16 +27,7 @@ describeStores('attack: signed VEX', { timeout: 300_000 }, (engine) => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-xc-'));
     vulndb = join(tmp, 'vuln.db');
-    const imp = customs([
-      'db',
-      'import',
-      shared('advisories/alpine-secdb'),
-      shared('kev'),
-      '--db',
-      vulndb,
-      '-q',
-    ]);
-    assert.equal(imp.status, 0, imp.stderr);
+    importAlpineDb(vulndb);
     layout = join(tmp, 'layout');
     ociLayout(layout, { layers: [await alpineMuslLayer('1.1.18-r3')], tag: 'latest' });
     store = await freshStore(engine, join(tmp, 'data'), 'xc_vex');

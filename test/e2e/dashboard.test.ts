@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
+import { STAGED_POLICY, importAlpineDb } from '../helpers/gate-setup.js';
 import { alpineMuslLayer, makeTar, ociLayout, rootfsLayer } from '../helpers/image-writer.js';
 import { cacheDir, CLI, ROOT, shared } from '../helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from '../helpers/registry.js';
-import { customs, has } from '../helpers/run.js';
+import { has } from '../helpers/run.js';
 import { Api, CustomsServer, makeToken, waitFor } from '../helpers/server.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
 import { describeStores, freshStore, type TestStore } from '../helpers/stores.js';
@@ -40,31 +41,7 @@ const consoleErrors: string[] = [];
 const shots = cacheDir('screenshots');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-const POLICY = {
-  environments: {
-    production: {
-      rules: [
-        {
-          id: 'no-fixable-vulnerabilities',
-          check: 'vulnerabilities',
-          severity: 'HIGH',
-          with: { severities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], fixable: true },
-        },
-      ],
-    },
-    staging: {
-      rules: [
-        {
-          id: 'no-fixable-vulnerabilities',
-          check: 'vulnerabilities',
-          severity: 'HIGH',
-          with: { severities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], fixable: true },
-        },
-      ],
-    },
-    dev: { rules: [] },
-  },
-};
+const POLICY = STAGED_POLICY;
 
 async function push(
   name: string,
@@ -145,16 +122,7 @@ describeStores('the dashboard in Chromium', { skip, timeout: 300_000 }, (engine)
     mkdirSync(shots, { recursive: true });
     store = await freshStore(engine, join(tmp, 'data'), 'dashboard');
     const vulndb = join(tmp, 'vuln.db');
-    const imp = customs([
-      'db',
-      'import',
-      shared('advisories/alpine-secdb'),
-      shared('kev'),
-      '--db',
-      vulndb,
-      '-q',
-    ]);
-    assert.equal(imp.status, 0, imp.stderr);
+    importAlpineDb(vulndb);
     const policy = join(tmp, 'policy.yaml');
     writeFileSync(policy, YAML.stringify(POLICY));
     const port = await freePort();

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import fastJsonPatch from 'fast-json-patch';
+import { FIXABLE_RULE, importAlpineDb } from '../helpers/gate-setup.js';
 import { cosignSign, pushReferrer } from '../helpers/cosign.js';
 import { TestSigstore } from '../helpers/sigstore.js';
 import { alpineMuslLayer, makeTar, ociLayout } from '../helpers/image-writer.js';
-import { shared } from '../helpers/paths.js';
 import { freePort, notifyCustoms, Registry, skopeoCopy } from '../helpers/registry.js';
-import { customs, customsAsync, has } from '../helpers/run.js';
+import { customsAsync, has } from '../helpers/run.js';
 import { selfSigned } from '../helpers/tls.js';
 import { schemaErrors2020 } from '../helpers/schemas.js';
 import {
@@ -50,26 +50,9 @@ let receiver: { bodies: any[]; close: () => void; url: string };
 const POLICY = {
   environments: {
     production: {
-      rules: [
-        {
-          id: 'no-fixable-vulnerabilities',
-          check: 'vulnerabilities',
-          severity: 'HIGH',
-          with: { severities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], fixable: true },
-        },
-        { id: 'no-secrets', check: 'no-secrets', severity: 'CRITICAL' },
-      ],
+      rules: [FIXABLE_RULE, { id: 'no-secrets', check: 'no-secrets', severity: 'CRITICAL' }],
     },
-    staging: {
-      rules: [
-        {
-          id: 'no-fixable-vulnerabilities',
-          check: 'vulnerabilities',
-          severity: 'HIGH',
-          with: { severities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], fixable: true },
-        },
-      ],
-    },
+    staging: { rules: [FIXABLE_RULE] },
     dev: { rules: [] },
   },
 };
@@ -140,16 +123,7 @@ describeStores(
       tmp = mkdtempSync(join(tmpdir(), 'customs-gate-'));
       store = await freshStore(engine, join(tmp, 'data'), 'gate');
       const vulndb = join(tmp, 'vuln.db');
-      const imp = customs([
-        'db',
-        'import',
-        shared('advisories/alpine-secdb'),
-        shared('kev'),
-        '--db',
-        vulndb,
-        '-q',
-      ]);
-      assert.equal(imp.status, 0, imp.stderr);
+      importAlpineDb(vulndb);
       const policy = join(tmp, 'policy.yaml');
       writeFileSync(policy, YAML.stringify(POLICY));
       const port = await freePort();

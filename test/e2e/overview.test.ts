@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { openDb, type Db } from '../../src/store/db.js';
 import { holds, putVerdict, staleVerdicts, verdictGeneration } from '../../src/store/verdicts.js';
+import { STAGED_POLICY, importAlpineDb } from '../helpers/gate-setup.js';
 import { hasChromium, launchChromium } from '../helpers/browser.js';
 import { alpineMuslLayer, ociLayout, rootfsLayer } from '../helpers/image-writer.js';
 import { CLI, shared } from '../helpers/paths.js';
@@ -22,31 +23,7 @@ import { Api, CustomsServer, makeToken, waitFor } from '../helpers/server.js';
 // worker, deployments through the API and the admission webhook, approvals and exceptions through
 // the API; the verdict must follow every change at once.
 
-const POLICY = {
-  environments: {
-    production: {
-      rules: [
-        {
-          id: 'no-fixable-vulnerabilities',
-          check: 'vulnerabilities',
-          severity: 'HIGH',
-          with: { severities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], fixable: true },
-        },
-      ],
-    },
-    staging: {
-      rules: [
-        {
-          id: 'no-fixable-vulnerabilities',
-          check: 'vulnerabilities',
-          severity: 'HIGH',
-          with: { severities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'], fixable: true },
-        },
-      ],
-    },
-    dev: { rules: [] },
-  },
-};
+const POLICY = STAGED_POLICY;
 
 let tmp: string;
 let vulndb: string;
@@ -58,16 +35,7 @@ describe('the overview from stored verdicts', { timeout: 600_000 }, () => {
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'customs-overview-'));
     vulndb = join(tmp, 'vuln.db');
-    const imp = customs([
-      'db',
-      'import',
-      shared('advisories/alpine-secdb'),
-      shared('kev'),
-      '--db',
-      vulndb,
-      '-q',
-    ]);
-    assert.equal(imp.status, 0, imp.stderr);
+    importAlpineDb(vulndb);
     writeFileSync(join(tmp, 'policy.yaml'), YAML.stringify(POLICY));
     const layout = (name: string, layer: Buffer) => {
       layouts[name] = join(tmp, 'layouts', name);
